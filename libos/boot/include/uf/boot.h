@@ -1,0 +1,48 @@
+/* Boot: what the loader told us (neutral across boot protocols), the image layout, and the page tables. */
+#ifndef UF_BOOT_H
+#define UF_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UF_PAGE_SIZE 4096UL
+#define UF_BOOT_STACK_SIZE (128 * 1024)     /* boot (and main thread) stack; a not-present guard page lies below */
+#define UF_BOOT_MAX_RAM 32
+
+struct uf_ram_region {
+	uint64_t base, length;
+};
+
+struct uf_boot_info {
+	const char *cmdline;                        /* kernel command line; "" when there is none */
+	size_t nram;
+	struct uf_ram_region ram[UF_BOOT_MAX_RAM];  /* usable RAM, sorted by base (may include the image) */
+	uint64_t rsdp;                              /* physical address of the ACPI RSDP, 0 if unknown */
+};
+extern struct uf_boot_info uf_boot_info;
+
+/* Defined by the linker script. Segments are not page-aligned in the file: round when protecting. */
+extern char __uf_image_start[], __uf_image_end[];
+extern char __uf_text_start[], __uf_text_end[];
+extern char __uf_rodata_start[], __uf_rodata_end[];
+extern char __uf_data_start[], __uf_bss_start[], __uf_bss_end[];
+
+extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
+
+/* Defined elsewhere: the generated init table, and the app's start (module process). */
+void uf_modules_init(void);
+void uf_app_main(void);
+
+/* Page tables. Everything is identity mapped (virtual == physical). prot: PROT_READ/WRITE/EXEC of <sys/mman.h>,
+ * PROT_NONE = not present. Changes mapped pages only (-ENOMEM when some page in the range is not mapped at all),
+ * splitting 2 MiB pages as needed. va must be page-aligned; len is rounded up. Returns 0 or -errno. */
+int uf_mmu_protect(uintptr_t va, size_t len, int prot);
+/* The PROT_* bits of the page holding va: 0 if present-but-PROT_NONE, -1 if not mapped at all. */
+int uf_mmu_prot(uintptr_t va);
+/* Called once by boot before uf_modules_init: builds and loads the final page tables. */
+void uf_mmu_init(void);
+/* The page allocator (module mem) takes over: page-table pages come from page_alloc (zeroed pages, NULL when out
+ * of memory) from now on. Returns the end of the RAM boot used after the image, which the allocator must skip. */
+uintptr_t uf_mmu_handoff(void *(*page_alloc)(size_t npages));
+
+#endif

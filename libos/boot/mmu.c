@@ -1,0 +1,200 @@
+/* The final page tables: 4-level x86_64 paging, identity mapped. RAM and the MMIO hole below 4 GiB use 2 MiB
+ * pages, read-write and no-execute; the image's text (R+X), headers and rodata (R) and the not-present pages
+ * (page 0, the stack guard) are split into 4 KiB pages.
+ *
+ * Page-table pages: before the page allocator exists they are taken from the RAM right after the image (a bump
+ * pointer); module mem then calls uf_mmu_handoff() with its allocator and skips that RAM. A registered callback
+ * rather than a weak reference to uf_page_alloc keeps the module graph a DAG (mem depends on boot) and lets the
+ * resolver ignore boot when deciding whether mem is needed. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <uf/boot.h>
+#include <uf/trap.h>
+#include <uf/x86_64.h>
+
+#define PTE_P    0x1ULL
+#define PTE_W    0x2ULL
+#define PTE_PS   0x80ULL                 /* in a PD entry: 2 MiB page */
+#define PTE_NX   (1ULL << 63)
+#define PTE_ADDR 0x000ffffffffff000ULL
+#define PDE_ADDR_2M 0x000fffffffe00000ULL
+#define PTE_CACHE 0x18ULL               /* PWT | PCD: kept when splitting */
+#define PAGE     UF_PAGE_SIZE
+#define BIG      (2UL << 20)
+#define EARLY_MAP_END (1UL << 30)       /* what pvh_entry.S maps: bump pages must lie below it */
+
+static uint64_t nx;                     /* PTE_NX if EFER.NXE is on; the bit is reserved otherwise */
+static uint64_t *root;                  /* the PML4 being built or in use; NULL: the early one (CR3) */
+static uintptr_t bump, bump_end;
+static void *(*page_alloc)(size_t);
+
+static uintptr_t align_up(uintptr_t a, uintptr_t to)
+{
+	return (a + to - 1) & ~(to - 1);
+}
+
+static uint64_t *table_alloc(void)
+{
+	if (page_alloc)
+		return page_alloc(1);
+	if (bump + PAGE > bump_end)
+		return NULL;
+	uint64_t *t = (uint64_t *)bump;
+	bump += PAGE;
+	memset(t, 0, PAGE);
+	return t;
+}
+
+/* The PD entry (2 MiB level) for va; with create, missing upper tables are allocated. NULL if unmapped. */
+static uint64_t *pde_of(uintptr_t va, int create)
+{
+	uint64_t *t = root ? root : (uint64_t *)(uintptr_t)(uf_read_cr3() & PTE_ADDR);
+	for (int shift = 39; shift > 21; shift -= 9) {
+		uint64_t *e = &t[va >> shift & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t *n = create ? table_alloc() : NULL;
+			if (!n)
+				return NULL;
+			*e = (uintptr_t)n | PTE_P | PTE_W;      /* upper levels allow everything; leaves decide */
+		}
+		if (*e & PTE_PS)
+			return NULL;                            /* 1 GiB pages: never created here */
+		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
+	}
+	return &t[va >> 21 & 511];
+}
+
+static uint64_t prot_bits(int prot)
+{
+	uint64_t f = prot & PROT_EXEC ? 0 : nx;
+	if (prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
+		f |= PTE_P;
+	if (prot & PROT_WRITE)
+		f |= PTE_W;
+	return f;
+}
+
+#define PROT_MASK (PTE_P | PTE_W | PTE_NX)
+
+int uf_mmu_protect(uintptr_t va, size_t len, int prot)
+{
+	if ((va & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return -EINVAL;
+	uintptr_t end = va + align_up(len, PAGE);
+	if (end < va)
+		return -EINVAL;
+	uint64_t want = prot_bits(prot);
+	int changed = 0, rc = 0;
+	while (va < end) {
+		uint64_t *pde = pde_of(va, 0);
+		uintptr_t big = va & ~(BIG - 1), stop = end - big < BIG ? end : big + BIG;
+		if (!pde || !*pde) {            /* an entry is never 0 once mapped: PROT_NONE keeps the address */
+			rc = -ENOMEM;
+			break;
+		}
+		if (*pde & PTE_PS) {
+			if ((*pde & PROT_MASK) == want || (va == big && stop == big + BIG)) {
+				changed |= (*pde & PROT_MASK) != want;
+				*pde = (*pde & ~PROT_MASK) | want;
+				va = stop;
+				continue;
+			}
+			/* Part of a 2 MiB page changes: split it into 512 4 KiB pages with the same attributes. */
+			uint64_t *pt = table_alloc();
+			if (!pt) {
+				rc = -ENOMEM;
+				break;
+			}
+			uint64_t attrs = *pde & (PROT_MASK | PTE_CACHE), pa = *pde & PDE_ADDR_2M;
+			for (int i = 0; i < 512; i++)
+				pt[i] = (pa + i * PAGE) | attrs;
+			*pde = (uintptr_t)pt | PTE_P | PTE_W;
+			changed = 1;
+		}
+		uint64_t *pt = (uint64_t *)(uintptr_t)(*pde & PTE_ADDR);
+		for (; va < stop; va += PAGE) {
+			uint64_t *pte = &pt[va >> 12 & 511];
+			if (!*pte) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			if ((*pte & PROT_MASK) != want) {
+				*pte = (*pte & ~PROT_MASK) | want;
+				changed = 1;
+			}
+		}
+	}
+out:
+	if (changed)
+		uf_write_cr3(uf_read_cr3());    /* flush the TLB (no global pages are used) */
+	return rc;
+}
+
+int uf_mmu_prot(uintptr_t va)
+{
+	uint64_t *pde = pde_of(va, 0), e;
+	if (!pde || !(e = *pde))
+		return -1;
+	if ((e & PTE_P) && !(e & PTE_PS) && !(e = ((uint64_t *)(uintptr_t)(e & PTE_ADDR))[va >> 12 & 511]))
+		return -1;
+	if (!(e & PTE_P))
+		return PROT_NONE;
+	return PROT_READ | (e & PTE_W ? PROT_WRITE : 0) | (e & nx ? 0 : PROT_EXEC);
+}
+
+static void map_big(uintptr_t pa)
+{
+	uint64_t *pde = pde_of(pa, 1);
+	if (!pde)
+		uf_panic("mmu: out of RAM for page tables");
+	*pde = pa | PTE_P | PTE_W | PTE_PS | nx;
+}
+
+static void protect(uintptr_t start, uintptr_t end, int prot)
+{
+	start &= ~(PAGE - 1);
+	if (uf_mmu_protect(start, align_up(end, PAGE) - start, prot))
+		uf_panic("mmu: cannot protect [%p, %p)", (void *)start, (void *)end);
+}
+
+void uf_mmu_init(void)
+{
+	nx = uf_rdmsr(UF_MSR_EFER) & UF_EFER_NXE ? PTE_NX : 0;
+
+	/* Page-table pages come from the RAM region holding the end of the image, up to the early map's end. */
+	bump = align_up((uintptr_t)__uf_image_end, PAGE);
+	for (size_t i = 0; i < uf_boot_info.nram; i++) {
+		const struct uf_ram_region *r = &uf_boot_info.ram[i];
+		if (r->base <= bump && bump < r->base + r->length)
+			bump_end = r->base + r->length < EARLY_MAP_END ? r->base + r->length : EARLY_MAP_END;
+	}
+
+	uint64_t *pml4 = table_alloc();
+	if (!pml4)
+		uf_panic("mmu: no RAM after the image for page tables");
+	root = pml4;        /* build the new tables while the early ones stay loaded */
+
+	/* Below 4 GiB: RAM, firmware, ACPI tables and the MMIO hole (LAPIC, IOAPIC, virtio-mmio, PCI BARs). */
+	for (uintptr_t pa = 0; pa < (1ULL << 32); pa += BIG)
+		map_big(pa);
+	for (size_t i = 0; i < uf_boot_info.nram; i++) {
+		const struct uf_ram_region *r = &uf_boot_info.ram[i];
+		uintptr_t pa = r->base & ~(BIG - 1), end = r->base + r->length;
+		for (pa = pa < (1ULL << 32) ? (1ULL << 32) : pa; pa < end; pa += BIG)
+			map_big(pa);
+	}
+
+	protect(0, PAGE, PROT_NONE);                                   /* NULL dereferences fault */
+	protect((uintptr_t)__uf_image_start, (uintptr_t)__uf_rodata_end, PROT_READ);  /* headers, notes, rodata */
+	protect((uintptr_t)__uf_text_start, (uintptr_t)__uf_text_end, PROT_READ | PROT_EXEC);
+	protect((uintptr_t)uf_boot_stack_guard, (uintptr_t)uf_boot_stack_guard + PAGE, PROT_NONE);
+
+	uf_write_cr3((uintptr_t)pml4);             /* CR0.WP is on since pvh_entry.S: read-only binds the kernel too */
+}
+
+uintptr_t uf_mmu_handoff(void *(*alloc)(size_t npages))
+{
+	page_alloc = alloc;
+	return bump;
+}

@@ -1,0 +1,19 @@
+/* The console: a byte sink for the kernel's messages (and the app's stdout/stderr through module fd). */
+#ifndef UF_CONSOLE_H
+#define UF_CONSOLE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Sets up the device (called once at boot); writing works before it on QEMU's UART. */
+void uf_console_init(void);
+
+/* Writes n bytes, "\n" as "\r\n"; returns once the device has taken them all. */
+void uf_console_write(const char *s, size_t n);
+
+/* A small printf: %s %c %d %i %u %x %X %p %%, flags '-' and '0', a width, and the l, ll and z modifiers.
+ * Returns the number of characters written. */
+int uf_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int uf_vprintk(const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,188 @@
+/* The descriptor table and the syscalls that only dispatch on it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <uf/fd.h>
+
+static struct uf_file files[UF_FD_MAX];         /* open files; a descriptor points at one */
+static struct uf_file *table[UF_FD_MAX];
+
+extern const struct uf_file_ops uf_console_file_ops;
+
+void uf_fd_init(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		uf_fd_install(&uf_console_file_ops, 0, fd == 0 ? O_RDONLY : O_WRONLY);
+}
+
+static struct uf_file *new_file(void)
+{
+	for (int i = 0; i < UF_FD_MAX; i++)
+		if (!files[i].refs)
+			return &files[i];
+	return 0;
+}
+
+static int lowest_free(int from)
+{
+	for (int fd = from; fd < UF_FD_MAX; fd++)
+		if (!table[fd])
+			return fd;
+	return -EMFILE;
+}
+
+int uf_fd_install(const struct uf_file_ops *ops, void *priv, int flags)
+{
+	int fd = lowest_free(0);
+	struct uf_file *f = new_file();
+	if (fd < 0)
+		return fd;
+	if (!f)
+		return -ENOMEM;
+	*f = (struct uf_file){ .ops = ops, .priv = priv, .flags = flags, .refs = 1 };
+	table[fd] = f;
+	return fd;
+}
+
+struct uf_file *uf_fd_get(int fd)
+{
+	return fd >= 0 && fd < UF_FD_MAX ? table[fd] : 0;
+}
+
+long uf_sys_read(int fd, void *buf, size_t len)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	return f ? f->ops->read(f, buf, len) : -EBADF;
+}
+
+long uf_sys_write(int fd, const void *buf, size_t len)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	return f ? f->ops->write(f, buf, len) : -EBADF;
+}
+
+/* readv/writev: one call per segment; a short transfer ends the loop, as POSIX allows. */
+static long vector_io(int fd, const struct iovec *iov, int count, int writing)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	long total = 0;
+	if (!f)
+		return -EBADF;
+	if (count < 0 || count > 1024)       /* IOV_MAX, as Linux */
+		return -EINVAL;
+	for (int i = 0; i < count; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		ssize_t n = writing ? f->ops->write(f, iov[i].iov_base, iov[i].iov_len)
+		                    : f->ops->read(f, iov[i].iov_base, iov[i].iov_len);
+		if (n < 0)
+			return total ? total : n;
+		total += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	return total;
+}
+
+long uf_sys_readv(int fd, const struct iovec *iov, int count)
+{
+	return vector_io(fd, iov, count, 0);
+}
+
+long uf_sys_writev(int fd, const struct iovec *iov, int count)
+{
+	return vector_io(fd, iov, count, 1);
+}
+
+long uf_sys_close(int fd)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	if (!f)
+		return -EBADF;
+	table[fd] = 0;
+	if (--f->refs == 0 && f->ops->close)
+		return f->ops->close(f);
+	return 0;
+}
+
+long uf_sys_ioctl(int fd, unsigned long req, void *arg)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	if (!f)
+		return -EBADF;
+	return f->ops->ioctl ? f->ops->ioctl(f, req, arg) : -ENOTTY;
+}
+
+long uf_sys_lseek(int fd, off_t off, int whence)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	if (!f)
+		return -EBADF;
+	return f->ops->lseek ? f->ops->lseek(f, off, whence) : -ESPIPE;
+}
+
+long uf_sys_fstat(int fd, struct stat *st)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	if (!f)
+		return -EBADF;
+	return f->ops->fstat ? f->ops->fstat(f, st) : -EBADF;
+}
+
+static long dup_to(struct uf_file *f, int fd, int cloexec)
+{
+	if (table[fd])
+		uf_sys_close(fd);
+	f->refs++;
+	table[fd] = f;
+	f->fd_flags = cloexec ? FD_CLOEXEC : 0;
+	return fd;
+}
+
+long uf_sys_dup(int old)
+{
+	struct uf_file *f = uf_fd_get(old);
+	int fd = lowest_free(0);
+	if (!f)
+		return -EBADF;
+	return fd < 0 ? fd : dup_to(f, fd, 0);
+}
+
+long uf_sys_dup3(int old, int new, int flags)
+{
+	struct uf_file *f = uf_fd_get(old);
+	if (!f)
+		return -EBADF;
+	if (new < 0 || new >= UF_FD_MAX || (flags & ~O_CLOEXEC))
+		return -EINVAL;
+	if (old == new)
+		return -EINVAL;
+	return dup_to(f, new, flags & O_CLOEXEC);
+}
+
+long uf_sys_dup2(int old, int new)
+{
+	if (old == new)
+		return uf_fd_get(old) ? new : -EBADF;
+	return uf_sys_dup3(old, new, 0);
+}
+
+long uf_sys_fcntl(int fd, int cmd, long arg)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	if (!f)
+		return -EBADF;
+	switch (cmd) {
+	case F_GETFD: return f->fd_flags;
+	case F_SETFD: f->fd_flags = arg & FD_CLOEXEC; return 0;
+	case F_GETFL: return f->flags;
+	case F_SETFL: f->flags = (f->flags & O_ACCMODE) | (arg & (O_NONBLOCK | O_APPEND)); return 0;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC: {
+		int to = arg < 0 || arg >= UF_FD_MAX ? -EINVAL : lowest_free(arg);
+		return to < 0 ? to : dup_to(f, to, cmd == F_DUPFD_CLOEXEC);
+	}
+	default: return -EINVAL;
+	}
+}

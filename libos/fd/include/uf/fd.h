@@ -1,0 +1,37 @@
+/* File descriptors. A driver (console, socket, file system) registers an open file with its operations; the
+ * read/write/close/... syscalls look the descriptor up and call them. Operations return a count or -errno. */
+#ifndef UF_FD_H
+#define UF_FD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct stat;
+struct uf_file;
+
+struct uf_file_ops {
+	ssize_t (*read)(struct uf_file *f, void *buf, size_t len);          /* required */
+	ssize_t (*write)(struct uf_file *f, const void *buf, size_t len);   /* required */
+	int (*close)(struct uf_file *f);            /* optional: release the driver's state */
+	int (*ioctl)(struct uf_file *f, unsigned long req, void *arg);      /* optional: -ENOTTY without */
+	off_t (*lseek)(struct uf_file *f, off_t off, int whence);           /* optional: -ESPIPE without */
+	int (*fstat)(struct uf_file *f, struct stat *st);                   /* optional: -EBADF without */
+};
+
+struct uf_file {
+	const struct uf_file_ops *ops;
+	void *priv;         /* the driver's own state */
+	int flags;          /* O_* status flags (O_NONBLOCK, O_APPEND) */
+	int fd_flags;       /* FD_CLOEXEC */
+	int refs;           /* descriptors sharing this open file (dup) */
+};
+
+#define UF_FD_MAX 64
+
+/* Installs an open file at the lowest free descriptor: returns it, or -EMFILE / -ENOMEM. */
+int uf_fd_install(const struct uf_file_ops *ops, void *priv, int flags);
+/* The open file behind fd, or NULL if fd is not open. */
+struct uf_file *uf_fd_get(int fd);
+
+#endif

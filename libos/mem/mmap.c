@@ -1,0 +1,239 @@
+/* brk and anonymous mmap over the page allocator. The pages handed out are recorded (the brk range, and a sorted
+ * table of mmap ranges) so that munmap/mprotect/MAP_FIXED act only on memory the app owns. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <uf/boot.h>
+#include <uf/mem.h>
+
+#define PAGE UF_PAGE_SIZE
+#define RW (PROT_READ | PROT_WRITE)     /* what free RAM is mapped as */
+
+static uintptr_t page_up(uintptr_t a)
+{
+	return (a + PAGE - 1) & ~(PAGE - 1);
+}
+
+/* brk: [brk_base, brk) is the heap; its pages, [brk_base, page_up(brk)), are claimed one range at a time as it
+ * grows, so the region is reserved lazily: it starts at the low end of the largest free range, which the page
+ * allocator leaves for last. */
+static uintptr_t brk_base, brk;
+
+long uf_sys_brk(unsigned long addr)
+{
+	if (!brk_base)
+		brk_base = brk = (uintptr_t)uf_page_largest_free();
+	if (!brk_base || addr < brk_base || addr > UINTPTR_MAX - PAGE)
+		return brk;             /* Linux answers a query or a failure with the current break */
+	uintptr_t have = page_up(brk), need = page_up(addr);
+	if (need > have && uf_page_claim((void *)have, (need - have) / PAGE))
+		return brk;
+	if (need < have) {
+		uf_mmu_protect(need, have - need, RW);     /* mprotect may have changed them */
+		uf_page_free((void *)need, (have - need) / PAGE);
+	}
+	return brk = addr;
+}
+
+/* The mmap ranges, sorted and disjoint; adjacent ranges are merged. */
+struct range {
+	uintptr_t base, end;
+};
+static struct range initial[32], *ranges = initial;
+static size_t nranges, capacity = sizeof initial / sizeof *initial;
+
+/* Index of the first range that ends after a. */
+static size_t lookup(uintptr_t a)
+{
+	size_t lo = 0, hi = nranges;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ranges[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Makes room for one more range: 0 or -ENOMEM. */
+static int reserve(void)
+{
+	if (nranges < capacity)
+		return 0;
+	size_t bytes = 2 * capacity * sizeof *ranges, npages = (bytes + PAGE - 1) / PAGE;
+	struct range *n = uf_page_alloc(npages);
+	if (!n)
+		return -ENOMEM;
+	memcpy(n, ranges, nranges * sizeof *ranges);
+	if (ranges != initial)
+		uf_page_free(ranges, (capacity * sizeof *ranges + PAGE - 1) / PAGE);
+	ranges = n;
+	capacity = npages * PAGE / sizeof *ranges;
+	return 0;
+}
+
+static void insert_at(size_t i, uintptr_t base, uintptr_t end)
+{
+	memmove(&ranges[i + 1], &ranges[i], (nranges - i) * sizeof *ranges);
+	ranges[i] = (struct range){ base, end };
+	nranges++;
+}
+
+static void remove_at(size_t i)
+{
+	memmove(&ranges[i], &ranges[i + 1], (nranges - i - 1) * sizeof *ranges);
+	nranges--;
+}
+
+/* Records [base, end) (not overlapping any range): 0 or -ENOMEM. */
+static int track(uintptr_t base, uintptr_t end)
+{
+	if (reserve())
+		return -ENOMEM;
+	size_t i = lookup(base);
+	int join_prev = i > 0 && ranges[i - 1].end == base, join_next = i < nranges && ranges[i].base == end;
+	if (join_prev && join_next) {
+		ranges[i - 1].end = ranges[i].end;
+		remove_at(i);
+	} else if (join_prev) {
+		ranges[i - 1].end = end;
+	} else if (join_next) {
+		ranges[i].base = base;
+	} else {
+		insert_at(i, base, end);
+	}
+	return 0;
+}
+
+/* Forgets [a, end), which lies inside recorded ranges; needs reserve() first (one range may split in two). */
+static void untrack(uintptr_t a, uintptr_t end)
+{
+	while (a < end) {
+		size_t i = lookup(a);
+		struct range r = ranges[i];
+		uintptr_t stop = end < r.end ? end : r.end;
+		if (a > r.base && stop < r.end) {
+			ranges[i].end = a;
+			insert_at(i + 1, stop, r.end);
+		} else if (a > r.base) {
+			ranges[i].end = a;
+		} else if (stop < r.end) {
+			ranges[i].base = stop;
+		} else {
+			remove_at(i);
+		}
+		a = stop;
+	}
+}
+
+/* Is all of [a, end) in mmap ranges (or, with heap, in the brk heap)? */
+static int owned(uintptr_t a, uintptr_t end, int heap)
+{
+	while (a < end) {
+		size_t i = lookup(a);
+		if (heap && a >= brk_base && a < page_up(brk))
+			a = page_up(brk);
+		else if (i < nranges && ranges[i].base <= a)
+			a = ranges[i].end;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/* The page range of (addr, len): 0, or -EINVAL if unaligned, empty or wrapping. */
+static int span(void *addr, size_t len, uintptr_t *a, uintptr_t *end)
+{
+	*a = (uintptr_t)addr;
+	*end = *a + page_up(len);
+	return (*a & (PAGE - 1)) || !len || len > SIZE_MAX - PAGE || *end <= *a ? -EINVAL : 0;
+}
+
+long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);    /* without them addr is only a hint: we choose */
+	uintptr_t a, end;
+	(void)fd;
+	if (!len || (off & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
+	    (fixed && span(addr, len, &a, &end)))
+		return -EINVAL;
+	if (!(flags & MAP_ANONYMOUS))
+		return -ENODEV;         /* no file mappings */
+	if (len > SIZE_MAX - PAGE)
+		return -ENOMEM;
+	size_t npages = page_up(len) / PAGE;
+
+	if (!fixed) {
+		void *p = uf_page_alloc(npages);
+		if (!p)
+			return -ENOMEM;
+		a = (uintptr_t)p;
+		end = a + npages * PAGE;
+		if (track(a, end)) {
+			uf_page_free(p, npages);
+			return -ENOMEM;
+		}
+	} else if (owned(a, end, 1)) {
+		/* Replacing our own memory (musl's malloc puts a PROT_NONE guard page into its heap this way). */
+		if (flags & MAP_FIXED_NOREPLACE)
+			return -EEXIST;
+		uf_mmu_protect(a, end - a, RW);
+		memset((void *)a, 0, end - a);
+	} else if (!uf_page_claim((void *)a, npages)) {
+		if (track(a, end)) {
+			uf_page_free((void *)a, npages);
+			return -ENOMEM;
+		}
+	} else {
+		return -EINVAL;         /* partly ours, or not free RAM (the image, devices, low memory) */
+	}
+
+	int rc = prot == RW ? 0 : uf_mmu_protect(a, end - a, prot);
+	if (rc) {
+		uf_sys_munmap((void *)a, end - a);
+		return rc;
+	}
+	return (long)a;
+}
+
+long uf_sys_munmap(void *addr, size_t len)
+{
+	uintptr_t a, end;
+	if (span(addr, len, &a, &end) || !owned(a, end, 0))
+		return -EINVAL;         /* only what mmap handed out (Linux would also unmap the heap or the image) */
+	if (reserve())
+		return -ENOMEM;
+	uf_mmu_protect(a, end - a, RW);            /* free pages are read-write: the allocator writes headers */
+	untrack(a, end);
+	uf_page_free((void *)a, (end - a) / PAGE);
+	return 0;
+}
+
+long uf_sys_mprotect(void *addr, size_t len, int prot)
+{
+	uintptr_t a, end;
+	if (!len && !((uintptr_t)addr & (PAGE - 1)))
+		return 0;
+	if (span(addr, len, &a, &end))
+		return -EINVAL;
+	if (!owned(a, end, 1))
+		return -ENOMEM;
+	return uf_mmu_protect(a, end - a, prot);
+}
+
+/* Advice only: the memory stays (MADV_DONTNEED does not zero it as Linux would; musl's malloc does not rely on
+ * that). */
+long uf_sys_madvise(void *addr, size_t len, int advice)
+{
+	(void)addr, (void)len, (void)advice;
+	return 0;
+}
+
+/* Growing in place would rarely be possible with an identity map; musl falls back to malloc + copy + free. */
+long uf_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr)
+{
+	(void)old, (void)old_len, (void)new_len, (void)flags, (void)new_addr;
+	return -ENOMEM;
+}

@@ -1,0 +1,20 @@
+/* The process: its start from the boot command line, and its options. */
+#ifndef UF_PROCESS_H
+#define UF_PROCESS_H
+
+#include <stddef.h>
+
+/* Starts the app (never returns): argv, environment and auxv for the libc, then main(). */
+_Noreturn void uf_app_main(void);
+
+/* A library-OS option given on the command line as `uf.NAME=value` (or any dotted `a.b=value`), or NULL. */
+const char *uf_option(const char *name);
+
+/* Splits a command line in place into at most max words. Words are separated by spaces; double quotes group,
+ * a backslash takes the next character literally. Returns the count, or -1 when there are more than max. */
+int uf_cmdline_split(char *line, char **words, int max);
+
+/* Fills buf with hard-to-guess bytes (for AT_RANDOM: the stack protector's canary and the libc's hash seeds). */
+void uf_arch_entropy(void *buf, size_t len);
+
+#endif

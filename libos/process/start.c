@@ -1,0 +1,106 @@
+/* From the boot command line to main(): the contiguous argv, NULL, envp, NULL, auxv block that musl's
+ * __libc_start_main expects from a Linux kernel.
+ *
+ * Command line: the image's built-in part (uniforge.toml `cmdline`), then the boot loader's. Words before a lone
+ * `--` are options (`uf.debug=1`, any dotted `a.b=c`) or environment (`NAME=value`); words after it are argv[1..].
+ * Without `--`, words with `=` are options/environment and the others arguments. */
+#include <elf.h>
+#include <string.h>
+#include <uf/boot.h>
+#include <uf/console.h>
+#include <uf/exit.h>
+#include <uf/process.h>
+#include <uf/trap.h>
+
+#define MAX_WORDS 256
+#define MAX_LINE 4096
+
+extern const char uf_app_name[], uf_builtin_cmdline[];
+int main(int, char **, char **);
+int __libc_start_main(int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), void (*)(void));
+
+#if __SIZEOF_POINTER__ == 8
+typedef Elf64_Ehdr Ehdr;
+#else
+typedef Elf32_Ehdr Ehdr;
+#endif
+
+static char line[MAX_LINE];
+static char *words[MAX_WORDS];
+static char *options[MAX_WORDS];
+static int option_count;
+/* argv, NULL, envp, NULL, then auxv pairs (the 16 extra slots hold them). */
+static char *vector[2 * MAX_WORDS + 4 + 32];
+static unsigned char random_bytes[16];
+
+static int is_env_name(const char *w, const char *eq)
+{
+	if (w == eq)
+		return 0;
+	for (const char *p = w; p < eq; p++)
+		if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (p > w && *p >= '0' && *p <= '9')))
+			return 0;
+	return 1;
+}
+
+const char *uf_option(const char *name)
+{
+	size_t n = strlen(name);
+	for (int i = 0; i < option_count; i++)
+		if (!strncmp(options[i], name, n) && options[i][n] == '=')
+			return options[i] + n + 1;
+	return 0;
+}
+
+_Noreturn void uf_app_main(void)
+{
+	size_t builtin = strlen(uf_builtin_cmdline);
+	const char *boot = uf_boot_info.cmdline ? uf_boot_info.cmdline : "";
+	if (builtin + 1 + strlen(boot) + 1 > sizeof line)
+		uf_panic("command line longer than %d bytes", MAX_LINE);
+	memcpy(line, uf_builtin_cmdline, builtin);
+	line[builtin] = ' ';
+	strcpy(line + builtin + 1, boot);
+	int count = uf_cmdline_split(line, words, MAX_WORDS);
+	if (count < 0)
+		uf_panic("command line has more than %d words", MAX_WORDS);
+
+	int dashdash = count;
+	for (int i = 0; i < count; i++)
+		if (!strcmp(words[i], "--")) {
+			dashdash = i;
+			break;
+		}
+	/* argv first, then environment: both in order of appearance. */
+	int argc = 0, n = 0;
+	vector[n++] = (char *)uf_app_name;
+	for (int i = 0; i < count; i++) {
+		char *eq = strchr(words[i], '=');
+		int is_arg = i > dashdash || (dashdash == count && !eq);
+		if (is_arg)
+			vector[n++] = words[i];
+	}
+	argc = n;
+	vector[n++] = 0;
+	for (int i = 0; i < dashdash; i++) {
+		char *eq = strchr(words[i], '=');
+		if (!eq)
+			continue;
+		if (is_env_name(words[i], eq))
+			vector[n++] = words[i];
+		else
+			options[option_count++] = words[i];
+	}
+	vector[n++] = 0;
+
+	/* The ELF headers are loaded at the image's start (the linker script maps them), as a kernel would map them. */
+	const Ehdr *eh = (const Ehdr *)__uf_image_start;
+	uf_arch_entropy(random_bytes, sizeof random_bytes);
+	size_t aux[] = {
+		AT_PHDR, (size_t)__uf_image_start + eh->e_phoff, AT_PHENT, eh->e_phentsize, AT_PHNUM, eh->e_phnum,
+		AT_PAGESZ, 4096, AT_RANDOM, (size_t)random_bytes, AT_UID, 0, AT_EUID, 0, AT_GID, 0, AT_EGID, 0,
+		AT_SECURE, 0, AT_NULL, 0,
+	};
+	memcpy(&vector[n], aux, sizeof aux);
+	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
+}

@@ -1,0 +1,93 @@
+/* The process-level syscalls of a single-process machine: one process, pid 1, root, nothing to wait for. */
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <uf/boot.h>
+#include <uf/console.h>
+#include <uf/exit.h>
+#include <uf/process.h>
+
+#if defined(__x86_64__)
+#define UF_ARCH_NAME "x86_64"
+#elif defined(__arm__)
+#define UF_ARCH_NAME "armv7l"
+#endif
+
+long uf_sys_exit_group(int status)
+{
+	uf_exit(status & 0xff);
+}
+
+/* Without threads, the exit of the only thread is the exit of the process. */
+long uf_sys_exit(int status)
+{
+	uf_exit(status & 0xff);
+}
+
+long uf_sys_set_tid_address(int *tidptr)
+{
+	(void)tidptr;
+	return 1;
+}
+
+long uf_sys_getpid(void) { return 1; }
+long uf_sys_gettid(void) { return 1; }
+long uf_sys_getppid(void) { return 0; }
+long uf_sys_getuid(void) { return 0; }
+long uf_sys_geteuid(void) { return 0; }
+long uf_sys_getgid(void) { return 0; }
+long uf_sys_getegid(void) { return 0; }
+long uf_sys_sched_yield(void) { return 0; }
+
+long uf_sys_uname(struct utsname *u)
+{
+	if (!u)
+		return -EFAULT;
+	memset(u, 0, sizeof *u);
+	strcpy(u->sysname, "Uniforge");
+	strcpy(u->nodename, "uniforge");
+	strcpy(u->release, "0.1.0");
+	strcpy(u->version, "uniforge library OS");
+	strcpy(u->machine, UF_ARCH_NAME);
+	return 0;
+}
+
+long uf_sys_getrandom(void *buf, size_t len, unsigned flags)
+{
+	(void)flags;
+	uf_arch_entropy(buf, len);
+	return len;
+}
+
+/* Limits: the stack is the boot stack; nothing else is limited. */
+long uf_sys_prlimit64(int pid, int resource, const struct rlimit *new, struct rlimit *old)
+{
+	if (pid && pid != 1)
+		return -ESRCH;
+	if (new)
+		return -EPERM;
+	if (old) {
+		old->rlim_cur = old->rlim_max = RLIM_INFINITY;
+		if (resource == RLIMIT_STACK)
+			old->rlim_cur = old->rlim_max = UF_BOOT_STACK_SIZE;
+		if (resource == RLIMIT_NOFILE)
+			old->rlim_cur = old->rlim_max = 64;
+	}
+	return 0;
+}
+
+/* Every syscall no module implements: -ENOSYS, said once per number in debug builds. */
+long uf_sys_enosys(long n)
+{
+#ifdef UF_DEBUG
+	static unsigned char said[1024];
+	if (n >= 0 && n < (long)sizeof said && !said[n]) {
+		said[n] = 1;
+		uf_printk("uniforge: syscall %ld is not implemented (ENOSYS)\n", n);
+	}
+#else
+	(void)n;
+#endif
+	return -ENOSYS;
+}

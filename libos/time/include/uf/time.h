@@ -1,0 +1,41 @@
+/* Module time: clocks, sleeping, and the Linux time syscalls.
+ *
+ * Monotonic time is nanoseconds since the machine started; it never goes back and keeps counting while the
+ * guest sleeps. Nothing is set up at boot: the first clock read picks the clock source (on x86_64: kvmclock,
+ * a hypervisor's or the CPU's published TSC frequency, else a ~9 ms calibration against the PIT), and the
+ * first wall-clock read also reads the RTC. Single CPU, interrupts off: none of this is reentrant. */
+#ifndef UF_TIME_H
+#define UF_TIME_H
+
+#include <stdint.h>
+
+/* Interrupt vectors this module asks the trap module for, on x86_64: the local APIC timer's (TSC-deadline
+ * mode, only while sleeping) and, if nobody enabled the local APIC before, its spurious-interrupt vector. */
+#define UF_TIME_VECTOR 0xec
+#define UF_TIME_SPURIOUS_VECTOR 0xff
+
+uint64_t uf_time_monotonic_ns(void);
+
+/* Nanoseconds since 1970-01-01 UTC: the RTC's time when first read (whole seconds), advanced by the
+ * monotonic clock. Without an RTC it equals the monotonic clock (so starts at 0 at boot). */
+uint64_t uf_time_realtime_ns(void);
+
+/* Returns once uf_time_monotonic_ns() >= monotonic_ns, halting the CPU meanwhile where the hardware allows. */
+void uf_time_sleep_until(uint64_t monotonic_ns);
+
+/* What the monotonic clock is derived from, e.g. "kvmclock", "cpuid-0x15", "pit"; picks it if not done yet. */
+const char *uf_time_source(void);
+
+/* Syscalls (Linux semantics and errors; see time.c for what this kernel does differently). */
+struct timespec;
+struct timeval;
+struct timezone;
+struct tms;
+long uf_sys_clock_gettime(int clockid, struct timespec *ts);
+long uf_sys_clock_getres(int clockid, struct timespec *res);
+long uf_sys_gettimeofday(struct timeval *tv, struct timezone *tz);
+long uf_sys_nanosleep(const struct timespec *req, struct timespec *rem);
+long uf_sys_clock_nanosleep(int clockid, int flags, const struct timespec *req, struct timespec *rem);
+long uf_sys_times(struct tms *buf);
+
+#endif

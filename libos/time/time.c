@@ -1,0 +1,212 @@
+/* Arch-neutral part of module time: the wall-clock offset, sleeping, and the syscalls, over the arch layer
+ * in arch.h.
+ *
+ * One process, one CPU, no signals: every CPU-time clock is the monotonic clock, sleeps are never interrupted
+ * (so `rem` is never written), and nothing can set the clocks (clock_settime stays ENOSYS). */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/time.h>
+#include <sys/times.h>
+#include <time.h>
+
+#include <uf/time.h>
+
+#include "arch.h"
+
+#ifdef UF_DEBUG
+#include <uf/console.h>
+#endif
+
+#define NSEC_PER_SEC 1000000000ull
+#define USER_HZ 100     /* the unit of times(), as musl's sysconf(_SC_CLK_TCK) says */
+
+uint64_t uf_time_monotonic_ns(void)
+{
+	return uf_arch_clock_ns();
+}
+
+/* realtime = monotonic + this (mod 2^64). The RTC is read the first time someone asks. */
+static uint64_t realtime_offset(void)
+{
+	static uint64_t offset;
+	static int known;
+	uint64_t sec;
+
+	if (!known) {
+		known = 1;
+		if (uf_arch_rtc_seconds(&sec) == 0)
+			offset = sec * NSEC_PER_SEC - uf_arch_clock_ns();
+#ifdef UF_DEBUG
+		else
+			uf_printk("time: no RTC; CLOCK_REALTIME counts from boot\n");
+#endif
+	}
+	return offset;
+}
+
+uint64_t uf_time_realtime_ns(void)
+{
+	uint64_t offset = realtime_offset();
+	return uf_arch_clock_ns() + offset;
+}
+
+void uf_time_sleep_until(uint64_t monotonic_ns)
+{
+	while (uf_arch_clock_ns() < monotonic_ns)
+		uf_arch_clock_wait(monotonic_ns);
+}
+
+const char *uf_time_source(void)
+{
+	return uf_arch_clock_source();
+}
+
+/* What a clock id reads: the monotonic clock, the wall clock, or nothing (-EINVAL). */
+enum clock { NONE, MONO, REAL };
+
+static enum clock clock_of(clockid_t id)
+{
+	switch (id) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_TAI:         /* Linux's TAI offset is 0 until NTP sets it */
+		return REAL;
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+	case CLOCK_PROCESS_CPUTIME_ID:
+	case CLOCK_THREAD_CPUTIME_ID:
+		return MONO;
+	default:
+		return NONE;
+	}
+}
+
+/* The clocks Linux can sleep on (the others it knows give -EOPNOTSUPP). */
+static int can_sleep_on(clockid_t id)
+{
+	return id == CLOCK_REALTIME || id == CLOCK_MONOTONIC || id == CLOCK_BOOTTIME || id == CLOCK_TAI ||
+	       id == CLOCK_PROCESS_CPUTIME_ID;
+}
+
+static uint64_t read_clock(enum clock c)
+{
+	return c == REAL ? uf_time_realtime_ns() : uf_arch_clock_ns();
+}
+
+/* A caller's timespec in ns, saturating (a sleep until 2554 or later is a sleep forever). */
+static long from_timespec(const struct timespec *ts, uint64_t *ns)
+{
+	if (!ts)
+		return -EFAULT;
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= (long)NSEC_PER_SEC)
+		return -EINVAL;
+	if ((uint64_t)ts->tv_sec > (UINT64_MAX - (uint64_t)ts->tv_nsec) / NSEC_PER_SEC)
+		*ns = UINT64_MAX;
+	else
+		*ns = (uint64_t)ts->tv_sec * NSEC_PER_SEC + (uint64_t)ts->tv_nsec;
+	return 0;
+}
+
+static void to_timespec(uint64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ns / NSEC_PER_SEC);
+	ts->tv_nsec = (long)(ns % NSEC_PER_SEC);
+}
+
+static uint64_t add_saturating(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+long uf_sys_clock_gettime(clockid_t id, struct timespec *ts)
+{
+	enum clock c = clock_of(id);
+	if (c == NONE)
+		return -EINVAL;
+	if (!ts)
+		return -EFAULT;
+	to_timespec(read_clock(c), ts);
+	return 0;
+}
+
+/* 1 ns for every clock, COARSE ones included: they read the same TSC-based clock as the others. */
+long uf_sys_clock_getres(clockid_t id, struct timespec *res)
+{
+	if (clock_of(id) == NONE)
+		return -EINVAL;
+	if (res) {
+		res->tv_sec = 0;
+		res->tv_nsec = 1;
+	}
+	return 0;
+}
+
+/* musl's gettimeofday() calls clock_gettime; this is for code that makes the syscall itself. */
+long uf_sys_gettimeofday(struct timeval *tv, struct timezone *tz)
+{
+	if (tv) {
+		uint64_t ns = uf_time_realtime_ns();
+		tv->tv_sec = (time_t)(ns / NSEC_PER_SEC);
+		tv->tv_usec = (suseconds_t)(ns % NSEC_PER_SEC / 1000);
+	}
+	if (tz) {               /* UTC, no DST: what Linux reports unless settimeofday changed it */
+		tz->tz_minuteswest = 0;
+		tz->tz_dsttime = 0;
+	}
+	return 0;
+}
+
+/* Linux sleeps on CLOCK_MONOTONIC here. musl's nanosleep() reaches it as clock_nanosleep(REALTIME, 0). */
+long uf_sys_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	uint64_t ns;
+	long err = from_timespec(req, &ns);
+	(void)rem;
+	if (err)
+		return err;
+	uf_time_sleep_until(add_saturating(uf_arch_clock_ns(), ns));
+	return 0;
+}
+
+long uf_sys_clock_nanosleep(clockid_t id, int flags, const struct timespec *req, struct timespec *rem)
+{
+	enum clock c = clock_of(id);
+	uint64_t ns, now, until;
+	long err;
+
+	(void)rem;
+	if (c == NONE)
+		return -EINVAL;
+	if (!can_sleep_on(id))
+		return -EOPNOTSUPP;
+	if ((err = from_timespec(req, &ns)))
+		return err;
+	now = uf_arch_clock_ns();
+	if (!(flags & TIMER_ABSTIME))
+		until = add_saturating(now, ns);
+	else if (c == MONO)
+		until = ns;
+	else {  /* a wall-clock deadline, turned into a monotonic one (nothing moves the wall clock meanwhile) */
+		uint64_t real = now + realtime_offset();
+		if (ns <= real)
+			return 0;
+		until = add_saturating(now, ns - real);
+	}
+	uf_time_sleep_until(until);
+	return 0;
+}
+
+/* The process's CPU time is all the time there is; children never ran. */
+long uf_sys_times(struct tms *buf)
+{
+	clock_t ticks = (clock_t)(uf_arch_clock_ns() / (NSEC_PER_SEC / USER_HZ));
+	if (buf) {
+		buf->tms_utime = ticks;
+		buf->tms_stime = 0;
+		buf->tms_cutime = 0;
+		buf->tms_cstime = 0;
+	}
+	return ticks;
+}

@@ -1,0 +1,302 @@
+/* x86_64 clock: the TSC, scaled to nanoseconds with a frequency from kvmclock, CPUID, or the PIT, chosen on first use
+ * so images that never read the clock pay nothing at boot. */
+#include <stdint.h>
+
+#include "arch.h"
+#include "tsc.h"
+
+#ifdef UF_DEBUG
+#include <uf/console.h>
+#endif
+
+#define NSEC_PER_SEC 1000000000ull
+
+#define CPUID_HYPERVISOR (1u << 31)     /* CPUID.1:ECX: running under a hypervisor */
+#define KVM_CLOCKSOURCE2 (1u << 3)      /* CPUID.0x40000001:EAX: MSR_KVM_SYSTEM_TIME_NEW exists */
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+
+#define PIT_HZ 1193182                  /* 105/88 MHz, rounded as QEMU does */
+#define PIT_CH2 0x42
+#define PIT_MODE 0x43
+#define PIT_GATE 0x61                   /* bit 0: channel 2 gate, bit 1: speaker */
+#define PIT_STEPS 40                    /* high-byte steps of 256 ticks: 8.6 ms */
+
+/* KVM's pvclock_vcpu_time_info (Documentation/virt/kvm/x86/msr.rst). The hypervisor makes version odd while it
+ * rewrites the rest, then even again. */
+struct pvclock {
+	uint32_t version;
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags;
+	uint8_t pad[2];
+};
+_Static_assert(sizeof(struct pvclock) == 32, "pvclock ABI is 32 bytes");
+
+/* ns = ns0 + ((tsc - tsc0) << shift) * mul / 2^32, a negative shift meaning a right shift: kvmclock's form, which
+ * every source is put in so one conversion (and its inverse, for the TSC-deadline timer) serves all. */
+struct scale {
+	uint64_t tsc0, ns0;
+	uint32_t mul;
+	int shift;
+};
+
+/* Aligned so it never crosses a page: the hypervisor writes it by guest-physical address. */
+static volatile struct pvclock kvmclock __attribute__((aligned(64)));
+static struct scale fixed;      /* every source but kvmclock: a constant frequency from TSC 0 */
+static const char *source;      /* NULL until the first clock read */
+static uint64_t last_ns;        /* clamp: nothing after a host-side kvmclock update may read earlier */
+
+static uint64_t scale_ns(const struct scale *s, uint64_t tsc)
+{
+	uint64_t d = tsc - s->tsc0;
+	d = s->shift >= 0 ? d << s->shift : d >> -s->shift;
+	return s->ns0 + (uint64_t)(((unsigned __int128)d * s->mul) >> 32);
+}
+
+/* The kvmclock form of a frequency: shift so that hz * 2^shift is in (1e9, 2e9], which puts mul in [2^31, 2^32). */
+static struct scale scale_for_hz(uint64_t hz)
+{
+	struct scale s = {0, 0, 0, 0};
+	while (hz > 2 * NSEC_PER_SEC) {
+		hz >>= 1;
+		s.shift--;
+	}
+	while (hz <= NSEC_PER_SEC) {
+		hz <<= 1;
+		s.shift++;
+	}
+	s.mul = (uint32_t)((NSEC_PER_SEC << 32) / hz);
+	return s;
+}
+
+/* A consistent copy of kvmclock's parameters and a TSC read that belongs with them. */
+static void kvmclock_read(struct scale *s, uint64_t *tsc)
+{
+	uint32_t v;
+	do {
+		v = kvmclock.version;
+		s->tsc0 = kvmclock.tsc_timestamp;
+		s->ns0 = kvmclock.system_time;
+		s->mul = kvmclock.tsc_to_system_mul;
+		s->shift = kvmclock.tsc_shift;
+		*tsc = tsc_ordered();      /* lfence: also keeps the loads above from passing the version re-read */
+	} while ((v & 1) || v != kvmclock.version);
+}
+
+/* The CPUID base of the hypervisor whose 12-byte signature (EBX, ECX, EDX) is `sig`, or 0. */
+static uint32_t hypervisor_base(const char *sig)
+{
+	uint32_t r[4];
+	uf_cpuid(1, 0, r);
+	if (!(r[2] & CPUID_HYPERVISOR))
+		return 0;
+	/* 0x40000100 is where KVM and Xen move their leaves when they also offer Hyper-V's at 0x40000000. */
+	for (uint32_t base = 0x40000000; base <= 0x40000100; base += 0x100) {
+		uf_cpuid(base, 0, r);
+		int i = 0;
+		while (i < 12 && (uint8_t)(r[1 + i / 4] >> (i % 4 * 8)) == (uint8_t)sig[i])
+			i++;
+		if (i == 12)
+			return base;
+	}
+	return 0;
+}
+
+static int kvmclock_start(void)
+{
+	uint32_t r[4], base = hypervisor_base("KVMKVMKVM\0\0\0");
+	if (!base)
+		return 0;
+	uf_cpuid(base + 1, 0, r);
+	if (!(r[0] & KVM_CLOCKSOURCE2))
+		return 0;
+	/* Assumes the kernel image is identity-mapped, so the struct's address is its physical address. Bit 0 enables. */
+	uf_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)(uintptr_t)&kvmclock | 1);
+	if (kvmclock.tsc_to_system_mul)     /* filled in before the wrmsr returns to us */
+		return 1;
+	uf_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
+	return 0;
+}
+
+static int under_hypervisor(void)
+{
+	uint32_t r[4];
+	uf_cpuid(1, 0, r);
+	return !!(r[2] & CPUID_HYPERVISOR);
+}
+
+/* Under a hypervisor only its own timing leaves describe the guest's TSC: it may pass the host's 0x15/0x16
+ * through while scaling the guest TSC. Xen: leaf base+3 ECX, in kHz. */
+static uint64_t xen_leaf_hz(void)
+{
+	uint32_t r[4], base = hypervisor_base("XenVMMXenVMM");
+	if (!base)
+		return 0;
+	uf_cpuid(base, 0, r);
+	if (r[0] < base + 3)
+		return 0;
+	uf_cpuid(base + 3, 0, r);
+	return (uint64_t)r[2] * 1000;
+}
+
+/* The timing leaf VMware defined and QEMU offers (vmware-cpuid-freq): EAX = TSC kHz. */
+static uint64_t timing_leaf_hz(void)
+{
+	uint32_t r[4];
+	if (!under_hypervisor())
+		return 0;
+	uf_cpuid(0x40000000, 0, r);
+	if (r[0] < 0x40000010)
+		return 0;
+	uf_cpuid(0x40000010, 0, r);
+	return (uint64_t)r[0] * 1000;
+}
+
+/* Bare metal: TSC = crystal (ECX) * EBX / EAX, when the CPU fills in all three (Intel since Skylake, mostly). */
+static uint64_t leaf15_hz(void)
+{
+	uint32_t r[4];
+	uf_cpuid(0, 0, r);
+	if (under_hypervisor() || r[0] < 0x15)
+		return 0;
+	uf_cpuid(0x15, 0, r);
+	return r[0] && r[1] && r[2] ? (uint64_t)r[2] * r[1] / r[0] : 0;
+}
+
+/* Bare metal: the base frequency in whole MHz, which the TSC runs at on Intel parts that leave 0x15's crystal out.
+ * Rounded to 1 MHz, so up to ~500 ppm off: after 0x15, but before a PIT calibration, which costs 9 ms. */
+static uint64_t leaf16_hz(void)
+{
+	uint32_t r[4];
+	uf_cpuid(0, 0, r);
+	if (under_hypervisor() || r[0] < 0x16)
+		return 0;
+	uf_cpuid(0x16, 0, r);
+	return (uint64_t)(r[0] & 0xffff) * 1000000;
+}
+
+/* Waits for the next step of PIT channel 2's high byte, and brackets its TSC time: the step happened after
+ * the read before the last unchanged one began and before the read that saw it ended. 0 if the PIT is absent. */
+static int pit_step(uint8_t *msb, uint64_t *lo, uint64_t *hi)
+{
+	uint64_t start = tsc_ordered(), prev = start, t;
+	uint8_t old = uf_inb(PIT_CH2), m;
+	for (;;) {
+		t = tsc_ordered();
+		m = uf_inb(PIT_CH2);
+		if (m == (uint8_t)(old - 1))
+			break;
+		if (t - start > (1ull << 27))   /* >= 20 ms even at 6 GHz, where a step takes 0.21 ms */
+			return 0;
+		old = m;                        /* a missed step (preempted host thread) must not count as this one */
+		prev = t;
+	}
+	*lo = prev;
+	*hi = tsc_ordered();
+	*msb = m;
+	return 1;
+}
+
+/* Counts TSC ticks between two steps of the PIT counter's high byte (MSB-only reads, one inb each): a step edge
+ * is exact in PIT time, so the error is only the read latency at each end, not the PIT's 838 ns tick. */
+static uint64_t pit_hz(void)
+{
+	uint8_t m0, m1;
+	uint64_t lo0, hi0, lo1, hi1;
+
+	uf_outb(PIT_GATE, (uf_inb(PIT_GATE) & ~0x02) | 0x01);   /* gate on, speaker off */
+	uf_outb(PIT_MODE, 0xa0);        /* channel 2, high byte only, mode 0, binary */
+	uf_outb(PIT_CH2, 0xff);         /* count down from 0xff00: 55 ms before it wraps */
+	if (!pit_step(&m0, &lo0, &hi0))
+		return 0;
+	do {
+		if (!pit_step(&m1, &lo1, &hi1))
+			return 0;
+	} while ((uint8_t)(m0 - m1) < PIT_STEPS);
+	uint64_t ticks = (uint64_t)(uint8_t)(m0 - m1) * 256;
+	uint64_t tsc = (lo1 + hi1) / 2 - (lo0 + hi0) / 2;
+#ifdef UF_DEBUG
+	/* Worst-case error: half of both brackets over the window. */
+	uf_printk("time: PIT calibration window %u TSC ticks, uncertainty %u\n", (unsigned)tsc,
+	          (unsigned)((hi0 - lo0 + hi1 - lo1) / 2));
+#endif
+	return tsc * PIT_HZ / ticks;
+}
+
+/* Where time comes from, best first: the one place that decides. */
+static void choose_source(void)
+{
+	const char *name = "kvmclock";
+	uint64_t hz;
+
+	if (kvmclock_start())
+		hz = 0;
+	else if ((hz = xen_leaf_hz()))
+		name = "xen-cpuid";
+	else if ((hz = timing_leaf_hz()))
+		name = "cpuid-0x40000010";
+	else if ((hz = leaf15_hz()))
+		name = "cpuid-0x15";
+	else if ((hz = leaf16_hz()))
+		name = "cpuid-0x16";
+	else if ((hz = pit_hz()))
+		name = "pit";
+	else {  /* no PIT either (a PVH guest without timing leaves): a guess, so sleeps will be off */
+		name = "none";
+		hz = NSEC_PER_SEC;
+	}
+	if (hz)
+		fixed = scale_for_hz(hz);
+	source = name;
+#ifdef UF_DEBUG
+	uf_printk("time: clock source %s, %u kHz\n", name, (unsigned)(hz / 1000));
+#endif
+}
+
+static void current_scale(struct scale *s, uint64_t *tsc)
+{
+	if (!source)
+		choose_source();
+	if (fixed.mul) {
+		*s = fixed;
+		*tsc = tsc_ordered();
+	} else {
+		kvmclock_read(s, tsc);
+	}
+}
+
+uint64_t uf_arch_clock_ns(void)
+{
+	struct scale s;
+	uint64_t tsc, ns;
+	current_scale(&s, &tsc);
+	ns = scale_ns(&s, tsc);
+	if (ns < last_ns)
+		return last_ns;
+	return last_ns = ns;
+}
+
+const char *uf_arch_clock_source(void)
+{
+	if (!source)
+		choose_source();
+	return source;
+}
+
+/* Inverse of scale_ns, rounded up so a deadline never fires before `ns`. Callers keep ns - now below 2^32
+ * (4.29 s), which keeps the shifted difference within 64 bits. */
+uint64_t uf_tsc_at_ns(uint64_t ns)
+{
+	struct scale s;
+	uint64_t tsc, now, d;
+	current_scale(&s, &tsc);
+	now = scale_ns(&s, tsc);
+	if (ns <= now)
+		return tsc;
+	d = (((ns - now) << 32) + s.mul - 1) / s.mul;
+	d = s.shift >= 0 ? (d + (1ull << s.shift) - 1) >> s.shift : d << -s.shift;
+	return tsc + d;
+}

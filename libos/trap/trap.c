@@ -1,0 +1,132 @@
+/* CPU exceptions and panics: print what happened, the registers and a frame-pointer backtrace, then exit. */
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <uf/boot.h>
+#include <uf/console.h>
+#include <uf/exit.h>
+#include <uf/trap.h>
+#include <uf/x86_64.h>
+
+#define MAX_FRAMES 32
+#define VEC_PF 14
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+struct gate {
+	uint16_t offset_low, selector;
+	uint8_t ist, type;
+	uint16_t offset_mid;
+	uint32_t offset_high, reserved;
+};
+
+extern void (*const uf_trap_stubs[32])(void);
+extern char uf_trap_stack_top[];
+
+static struct tss tss;
+static struct gate idt[32];
+
+static const char *const names[32] = {
+	"divide error (#DE)", "debug (#DB)", "non-maskable interrupt (NMI)", "breakpoint (#BP)", "overflow (#OF)",
+	"bound range exceeded (#BR)", "invalid opcode (#UD)", "device not available (#NM)", "double fault (#DF)",
+	"coprocessor segment overrun", "invalid TSS (#TS)", "segment not present (#NP)", "stack-segment fault (#SS)",
+	"general protection fault (#GP)", "page fault (#PF)", "reserved exception 15", "x87 floating-point error (#MF)",
+	"alignment check (#AC)", "machine check (#MC)", "SIMD floating-point exception (#XM)",
+	"virtualization exception (#VE)", "control protection (#CP)", [28] = "hypervisor injection (#HV)",
+	"VMM communication (#VC)", "security exception (#SX)",
+};
+
+void uf_trap_init(void)
+{
+	tss.ist[0] = (uintptr_t)uf_trap_stack_top;
+	tss.iomap_base = sizeof tss;            /* no I/O permission bitmap */
+	uf_x86_load_tss(&tss, sizeof tss);
+	for (int i = 0; i < 32; i++) {
+		uintptr_t a = (uintptr_t)uf_trap_stubs[i];
+		/* Interrupt gate (0x8e: present, DPL 0) on IST1: a fresh stack even when %rsp is in the guard page. */
+		idt[i] = (struct gate){ .offset_low = a, .selector = 0x08, .ist = 1, .type = 0x8e, .offset_mid = a >> 16,
+					.offset_high = a >> 32 };
+	}
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = { sizeof idt - 1, (uintptr_t)idt };
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+static int page_readable(uintptr_t a)
+{
+	int prot = uf_mmu_prot(a);
+	return prot > 0 && (prot & PROT_READ);
+}
+
+/* A frame record can be read if its 16 bytes lie in RAM and are mapped readable (no fault while reporting). */
+static int readable(uintptr_t a)
+{
+	int in_ram = 0;
+	for (size_t i = 0; i < uf_boot_info.nram; i++) {
+		const struct uf_ram_region *r = &uf_boot_info.ram[i];
+		in_ram |= a >= r->base && a + 16 <= r->base + r->length;
+	}
+	return in_ram && page_readable(a) && page_readable(a + 15);
+}
+
+void uf_backtrace(uintptr_t pc, uintptr_t fp)
+{
+	uf_printk("uniforge: backtrace: 0x%016lx\n", pc);
+	for (int i = 0; i < MAX_FRAMES && fp && !(fp & 7) && readable(fp); i++) {
+		const uintptr_t *frame = (const uintptr_t *)fp;    /* [0] = caller's %rbp, [1] = return address */
+		if (!frame[1])
+			break;
+		uf_printk("uniforge: backtrace: 0x%016lx\n", frame[1]);
+		if (frame[0] <= fp)     /* the stack grows down: callers' frames are higher; this also stops loops */
+			break;
+		fp = frame[0];
+	}
+}
+
+void uf_trap_handler(struct uf_trap_frame *f)
+{
+	static int reporting;
+	uint64_t cr2 = uf_read_cr2();
+	if (reporting++) {      /* a fault while reporting: say where, don't recurse */
+		uf_printk("uniforge: crash: exception %lu at rip=0x%016lx while reporting a crash\n", f->vector, f->rip);
+		uf_exit(UF_EXIT_CRASH);
+	}
+
+	const char *what = f->vector < 32 && names[f->vector] ? names[f->vector] : "reserved exception";
+	if (f->vector == VEC_PF) {
+		uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
+		if (cr2 >= guard && cr2 < guard + UF_PAGE_SIZE)
+			what = "stack overflow (guard page) (#PF)";
+		uf_printk("uniforge: crash: %s at rip=0x%016lx addr=0x%016lx err=0x%lx\n", what, f->rip, cr2, f->err);
+	} else {
+		uf_printk("uniforge: crash: %s at rip=0x%016lx err=0x%lx\n", what, f->rip, f->err);
+	}
+	uf_printk("uniforge: rax=0x%016lx rbx=0x%016lx rcx=0x%016lx rdx=0x%016lx\n", f->rax, f->rbx, f->rcx, f->rdx);
+	uf_printk("uniforge: rsi=0x%016lx rdi=0x%016lx rbp=0x%016lx rsp=0x%016lx\n", f->rsi, f->rdi, f->rbp, f->rsp);
+	uf_printk("uniforge: r8=0x%016lx r9=0x%016lx r10=0x%016lx r11=0x%016lx\n", f->r8, f->r9, f->r10, f->r11);
+	uf_printk("uniforge: r12=0x%016lx r13=0x%016lx r14=0x%016lx r15=0x%016lx\n", f->r12, f->r13, f->r14, f->r15);
+	uf_printk("uniforge: rip=0x%016lx rflags=0x%016lx cr2=0x%016lx cr3=0x%016lx\n", f->rip, f->rflags, cr2,
+		  uf_read_cr3());
+	uf_backtrace(f->rip, f->rbp);
+	uf_exit(UF_EXIT_CRASH);
+}
+
+_Noreturn void uf_panic(const char *fmt, ...)
+{
+	va_list ap;
+	uf_printk("uniforge: panic: ");
+	va_start(ap, fmt);
+	uf_vprintk(fmt, ap);
+	va_end(ap);
+	uf_printk("\n");
+	/* Our frame record: [0] = the caller's %rbp, [1] = the return address into the caller. */
+	const uintptr_t *frame = __builtin_frame_address(0);
+	uf_backtrace(frame[1], frame[0]);
+	uf_exit(UF_EXIT_CRASH);
+}

@@ -1,0 +1,51 @@
+"""Integration tests build real images with the real compiler and boot them in real QEMU."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+def uniforge(*args, cwd=None, timeout=600, check=False) -> subprocess.CompletedProcess:
+    """The real command line, in a child process (as a user runs it)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
+    proc = subprocess.run([sys.executable, "-m", "uniforge", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"uniforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def copy_example(name: str, dest: Path) -> Path:
+    shutil.copytree(EXAMPLES / name, dest / name, ignore=shutil.ignore_patterns("build"))
+    return dest / name
+
+
+def require_target(target: str) -> None:
+    """Skip, saying why, when this host cannot run the target (KVM here can't run SSE guests: ARCHITECTURE.md)."""
+    from uniforge import targets
+    from uniforge.inspect import host_can_run
+    ok, why = host_can_run(targets.load(target))
+    if not ok:
+        pytest.skip(f"{target} cannot run on this host: {why}")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """build(example, target) -> app folder with build/ done; each (example, target) is built once a session."""
+    done = {}
+    root = tmp_path_factory.mktemp("apps")
+
+    def build(example: str, target: str) -> Path:
+        if (example, target) not in done:
+            folder = copy_example(example, root / target)
+            uniforge("build", "-t", target, cwd=folder, check=True)
+            done[example, target] = folder
+        return done[example, target]
+
+    return build

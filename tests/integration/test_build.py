@@ -1,0 +1,104 @@
+"""The build pipeline end to end: reproducibility, caching, and clear errors for user mistakes."""
+import json
+import os
+import subprocess
+import sys
+import venv
+
+from conftest import ROOT, copy_example, uniforge
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    images = []
+    for where in ("one", "two/deeper"):
+        folder = copy_example("hello", tmp_path / where)
+        uniforge("build", cwd=folder, check=True)
+        images.append((folder / "build/hello.qemu-x86_64").read_bytes())
+    assert images[0] == images[1]
+
+
+def test_warm_rebuild_compiles_only_the_app(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    uniforge("build", cwd=folder, check=True)
+    (folder / "main.c").write_text((folder / "main.c").read_text().replace("Hello, world!", "Hello again!"))
+    report = json.loads(uniforge("build", "--json", cwd=folder, check=True).stdout)
+    seconds = report["seconds"]
+    # Everything but the app comes from the cache; the figure itself is reported by the benchmark, not asserted.
+    assert seconds["libc"] < 1.0 and seconds["library OS"] < 1.0
+    proc = uniforge("run", "build/hello.qemu-x86_64", "--timeout", "30", cwd=folder)
+    assert "Hello again!" in proc.stdout
+
+
+def test_build_report_json(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    report = json.loads(uniforge("build", "--json", cwd=folder, check=True).stdout)
+    assert report["image_bytes"] == (folder / "build/hello.qemu-x86_64").stat().st_size
+    assert report["manifest"]["target"] == "qemu-x86_64"
+    assert set(report["manifest"]["sources"]) == {"main.c"}
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("uniforge: error: ")
+    return proc.stderr
+
+
+def test_broken_manifest_is_one_clear_line(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    (folder / "uniforge.toml").write_text('name = "hello"\nsources = ["main.c", "gone.c"]\n')
+    err = one_line_error(uniforge("build", cwd=folder))
+    assert "uniforge.toml" in err and "'sources'" in err and "gone.c" in err
+
+
+def test_unknown_target_is_clear(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    err = one_line_error(uniforge("build", "-t", "qemu-riscv", cwd=folder))
+    assert "unknown target 'qemu-riscv'" in err
+
+
+def test_undefined_symbol_names_it_and_its_user(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    (folder / "main.c").write_text("int helper(int);\nint main(void) { return helper(1); }\n")
+    err = one_line_error(uniforge("build", cwd=folder))
+    assert "'helper'" in err and "main.c" in err
+
+
+def test_compile_error_shows_the_compiler(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    (folder / "main.c").write_text("int main(void) { return nope; }\n")
+    err = one_line_error(uniforge("build", cwd=folder))
+    assert "main.c" in err and "nope" in err
+
+
+def test_run_of_a_file_that_is_not_an_image(tmp_path):
+    (tmp_path / "junk").write_bytes(b"\x7fELF garbage")
+    err = one_line_error(uniforge("run", str(tmp_path / "junk")))
+    assert "junk" in err
+
+
+def test_new_scaffolds_an_app_that_boots(tmp_path):
+    uniforge("new", "demo", cwd=tmp_path, check=True)
+    proc = uniforge("run", "--timeout", "30", "--", "x", cwd=tmp_path / "demo")
+    assert proc.returncode == 0 and "Hello from demo!" in proc.stdout and "argv[1] = x" in proc.stdout
+    assert uniforge("new", "demo", cwd=tmp_path).returncode == 1      # never overwrites
+
+
+def test_wheel_in_a_fresh_venv_builds_and_boots_hello(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp_path / "dist", ROOT],
+                   check=True, capture_output=True)
+    wheel = next((tmp_path / "dist").glob("uniforge-*.whl"))
+    venv.create(tmp_path / "venv", with_pip=True)
+    py = tmp_path / "venv/bin/python"
+    subprocess.run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel], check=True,
+                   capture_output=True)
+    folder = copy_example("hello", tmp_path / "app")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([tmp_path / "venv/bin/uniforge", "run", "--timeout", "30", "--", "wheel"], cwd=folder,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Hello, world!" in proc.stdout and "argv[1] = wheel" in proc.stdout
+    # It used the data inside the wheel, not this checkout.
+    where = subprocess.run([py, "-c", "from uniforge.paths import data_root; print(data_root())"],
+                           capture_output=True, text=True, env=env, cwd=tmp_path).stdout
+    assert "site-packages" in where

@@ -1,0 +1,95 @@
+"""The resolver on small objects compiled for the purpose: transitive pull-in, missing and duplicate symbols."""
+from pathlib import Path
+
+import pytest
+
+from uniforge.compiler import CompileJob, Toolchain
+from uniforge.elfsyms import object_symbols
+from uniforge.errors import ResolveError
+from uniforge.modules import CompiledModule, Module
+from uniforge.resolve import resolve
+
+SOURCES = {
+    "app": "int uf_net_send(int); int puts(const char *); int main(void) { puts(\"hi\"); return uf_net_send(1); }",
+    "net": "int uf_nic_tx(int); int uf_net_send(int x) { return uf_nic_tx(x) + 1; }",
+    "nic": "int uf_nic_tx(int x) { return x; }",
+    "nic2": "int uf_nic_tx(int x) { return x * 2; }",
+    "console": "long uf_sys_write(long a) { return a; }",
+    "unused": "int uf_unused(void) { return 0; }",
+    "weakuser": "extern int uf_optional(void) __attribute__((weak)); int uf_w(void) { return uf_optional ? 1 : 0; }",
+    "optional": "int uf_optional(void) { return 3; }",
+}
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("objs")
+    tc = Toolchain("x86_64-freestanding-none")
+    jobs = []
+    for name, code in SOURCES.items():
+        (tmp / f"{name}.c").write_text(code)
+        jobs.append(CompileJob(tmp / f"{name}.c", tmp / f"{name}.o", ("-target", tc.triple, "-O2", "-ffreestanding")))
+    tc.compile_all(jobs)
+    return {name: tmp / f"{name}.o" for name in SOURCES}
+
+
+def compiled(objects, names, depends=None) -> dict[str, CompiledModule]:
+    out = {}
+    for name in names:
+        syms = object_symbols(objects[name])
+        module = Module(name, f"{name} module", "1.0", tuple((depends or {}).get(name, ())), None, {}, Path("."))
+        out[name] = CompiledModule(module, (objects[name],), frozenset(syms["defined"]),
+                                   frozenset(syms["undefined"]), frozenset(syms["weak_undefined"]))
+    return out
+
+
+LIBC = {"puts.o": {"defined": ["puts"], "undefined": ["uf_sys_write"], "weak_undefined": []},
+        "socket.o": {"defined": ["socket"], "undefined": ["uf_sys_socket"], "weak_undefined": []}}
+
+
+def run(objects, mods, required=("console",), app="app", depends=None):
+    return resolve({f"{app}.c": object_symbols(objects[app])}, compiled(objects, mods, depends), LIBC, required,
+                   set(), sorted)
+
+
+def test_transitive_pull_in_and_only_what_is_needed(objects):
+    result = run(objects, ["net", "nic", "console", "unused"])
+    assert sorted(result.modules) == ["console", "net", "nic"]
+    assert result.libc_members == ["puts.o"]          # socket.o is not needed
+    assert result.reasons["nic"].symbol == "uf_nic_tx" and result.reasons["nic"].by == "module net"
+    assert result.reasons["net"].by == "app app.c"
+
+
+def test_depends_pulls_in(objects):
+    result = run(objects, ["net", "nic", "console", "unused"], depends={"console": ["unused"]})
+    assert "unused" in result.modules
+
+
+def test_missing_symbol_names_symbol_and_who_wants_it(objects):
+    with pytest.raises(ResolveError) as e:
+        run(objects, ["net", "console"])
+    assert "'uf_nic_tx'" in e.value.message and "module net" in e.value.message
+
+
+def test_missing_app_symbol(objects):
+    with pytest.raises(ResolveError) as e:
+        run(objects, ["nic", "console"])
+    assert "'uf_net_send', needed by app app.c" in e.value.message
+    assert "sources" in e.value.hint
+
+
+def test_duplicate_provider_is_an_error(objects):
+    with pytest.raises(ResolveError) as e:
+        run(objects, ["net", "nic", "nic2", "console"])
+    assert "uf_nic_tx" in e.value.message and "nic, nic2" in e.value.message
+
+
+def test_target_picks_between_duplicates(objects):
+    result = run(objects, ["net", "nic", "nic2", "console"], required=("console", "nic2"))
+    assert "nic2" in result.modules and "nic" not in result.modules
+
+
+def test_weak_reference_pulls_nothing(objects):
+    result = resolve({"weakuser.c": object_symbols(objects["weakuser"])}, compiled(objects, ["optional", "console"]),
+                     LIBC, ("console",), set(), sorted)
+    assert result.modules == ["console"]

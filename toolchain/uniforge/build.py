@@ -1,0 +1,135 @@
+"""The build pipeline: manifest -> target -> compile app -> resolve modules -> compile modules -> generate -> link ->
+post-process. Each stage is a function of its own module; this one runs them in order and records what happened."""
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__, image, link, modules, musl
+from .compiler import CompileJob, Toolchain
+from .elfsyms import object_symbols
+from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
+from .manifest import Manifest
+from .paths import libos_dir
+from .resolve import resolve
+from .targets import Target
+
+APP_CFLAGS = ("-O2",)
+LIBOS_CFLAGS = ("-std=c11", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
+MANIFEST_RESERVE = 64       # bytes per module kept free in the manifest for the sizes known only after the link
+
+
+@dataclass
+class BuildResult:
+    image: Path                     # stripped: what boots
+    debug_image: Path               # same code with symbols and DWARF: backtraces and inspect
+    manifest: dict
+    reasons: dict[str, str]         # module -> why it is linked
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def report(self) -> dict:
+        return {"image": str(self.image), "debug_image": str(self.debug_image),
+                "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
+                "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
+def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: Path | None = None) -> BuildResult:
+    debug = app.debug if debug is None else debug
+    out_dir = out_dir or app.root / "build"
+    work = out_dir / ".work" / target.name
+    work.mkdir(parents=True, exist_ok=True)
+    clock = _Clock()
+    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
+    target_cflags = target.compiler.get("cflags", [])
+    headers = musl.headers(target.libc["arch"])
+
+    # The library OS for this target: every module that builds here, so the libc knows which syscalls exist.
+    available = modules.load_all()
+    libos_args = toolchain.compile_args(
+        include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
+        defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos")],
+        flags=[*LIBOS_CFLAGS, *target_cflags, *target.compiler.get("libos_cflags", [])])
+    compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, libos_args)
+    syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
+                       if s.startswith("uf_sys_")} - {"enosys"})
+    clock.lap("library OS")
+    libc = musl.build(toolchain, target.libc["arch"], target.arch, target_cflags, syscalls)
+    clock.lap("libc")
+
+    app_args = toolchain.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
+                                      prefix_map=[(app.root, ".")], flags=[*APP_CFLAGS, *toolchain.stack_protector_args(),
+                                             *target_cflags, *app.cflags])
+    app_jobs = [CompileJob(src, work / "app" / src.relative_to(app.root).with_suffix(".o"), tuple(app_args))
+                for src in app.sources]
+    toolchain.compile_all(app_jobs)
+    app_symbols = {str(job.source.relative_to(app.root)): object_symbols(job.output) for job in app_jobs}
+    clock.lap("app")
+
+    script = work / "image.ld"
+    script.write_text(render(target.linker_script, app_name=app.name))
+    provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
+    resolution = resolve(app_symbols, compiled, libc.index, target.modules, provided,
+                         lambda names: modules.init_order(available, names))
+    chosen = [compiled[name] for name in resolution.modules]
+    clock.lap("resolve")
+
+    manifest = {
+        "uniforge": __version__, "app": app.name, "target": target.name, "arch": target.arch,
+        "platform": target.platform, "boot": target.boot, "compiler": toolchain.version,
+        "libc": f"musl {musl.VERSION}",
+        "modules": {m.module.name: {"version": m.module.version, "summary": m.module.summary} for m in chosen},
+        "config": {"memory": app.memory or target.qemu.get("memory"), "cmdline": app.cmdline, "debug": debug},
+        "sources": {name: hashlib.sha256((app.root / name).read_bytes()).hexdigest() for name in app_symbols},
+    }
+    generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args)
+    clock.lap("generate")
+
+    image_path = out_dir / f"{app.name}.{target.name}"
+    debug_path = out_dir / f"{app.name}.{target.name}.dbg"
+    map_file = work / "image.map"
+    objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
+    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive]), debug_path, image_path, map_file)
+    clock.lap("link")
+
+    owners = {str(o): m.module.name for m in chosen for o in m.objects}
+    owners.update({str(job.output): "app" for job in app_jobs})
+    owners.update({str(o): "generated" for o in generated})
+
+    def owner_of(path: str) -> str:
+        return "libc" if path.startswith(str(libc.archive)) else owners.get(path, "other")
+
+    loaded, nobits = image.loaded_sections(debug_path)
+    manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
+    for path in (image_path, debug_path):
+        image.rewrite(path, manifest)
+        image.check_boot(path, target.boot)
+    clock.lap("post-process")
+    reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
+    return BuildResult(image_path, debug_path, manifest, reasons, clock.laps)
+
+
+def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, chosen, manifest: dict,
+              libos_args: list[str]) -> list[Path]:
+    """The init table (from the module DAG) and the manifest section, compiled."""
+    init_c = work / "init.c"
+    init_c.write_text(render("init.c.j2", app_name=app.name, target=target.name, cmdline=app.cmdline,
+                             modules=[m.module for m in chosen]))
+    manifest_bin = work / "manifest.bin"
+    manifest_bin.write_bytes(image.encode(manifest, MANIFEST_RESERVE * (len(chosen) + 4)))
+    manifest_s = work / "manifest.S"
+    manifest_s.write_text(render("manifest.S.j2", path=manifest_bin))
+    jobs = [CompileJob(init_c, work / "init.o", tuple(libos_args)),
+            CompileJob(manifest_s, work / "manifest.o", tuple(toolchain.target_args()))]
+    toolchain.compile_all(jobs)
+    return [job.output for job in jobs]
+
+
+class _Clock:
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = now - self._last
+        self._last = now

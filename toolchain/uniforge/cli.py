@@ -1,0 +1,172 @@
+"""The `uniforge` command. Commands raise; only main() prints errors and chooses the exit code."""
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__, errors, image, manifest, progress, targets
+from .errors import ExitCode, UniforgeError
+
+HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
+
+\b
+  uniforge new hello && cd hello      scaffold an app (uniforge.toml + main.c)
+  uniforge build                      compile and link build/hello.qemu-x86_64
+  uniforge run -- a b                 build if needed, boot it, exit with the guest's status
+  uniforge inspect build/hello.qemu-x86_64
+  uniforge targets                    what it builds for, and what this host can run
+  uniforge doctor                     what this host has and lacks
+"""
+
+
+@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="uniforge")
+def cli() -> None:
+    pass
+
+
+def _app(directory: str) -> manifest.Manifest:
+    return manifest.load(manifest.find(Path(directory).resolve()))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--target", "-t", default="qemu-x86_64", show_default=True, help="Default target written to the manifest.")
+def new(name: str, target: str) -> None:
+    """Scaffold an app in a new folder NAME: uniforge.toml and main.c."""
+    from .generate import render
+    if not manifest.NAME.match(name):
+        raise UniforgeError(f"'{name}' is not a valid app name: use lower-case letters, digits, - and _")
+    targets.load(target)
+    folder = Path(name)
+    if folder.exists():
+        raise UniforgeError(f"{folder} already exists: nothing was written")
+    folder.mkdir()
+    (folder / "uniforge.toml").write_text(render("new/uniforge.toml.j2", name=name).replace(
+        '"qemu-x86_64"', f'"{target}"', 1))
+    (folder / "main.c").write_text(render("new/main.c.j2", name=name))
+    click.echo(f"created {folder}/uniforge.toml and {folder}/main.c; next: cd {name} && uniforge run")
+
+
+def _build(directory: str, target_name: str | None, debug: bool | None, quiet: bool):
+    from .build import build
+    app = _app(directory)
+    target = targets.load(target_name or app.target)
+    progress.quiet = quiet
+    return build(app, target, debug=debug), app, target
+
+
+@cli.command("build")
+@click.option("--target", "-t", "target_name", help="Target to build for (default: the manifest's).")
+@click.option("--debug/--release", default=None, help="Debug build (default: the manifest's `debug`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON on stdout.")
+@click.option("-C", "directory", default=".", show_default=True, help="The app's folder.")
+def build_cmd(target_name, debug, as_json, directory) -> None:
+    """Compile the app and link it with the library-OS modules it needs into build/NAME.TARGET.
+
+    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect).
+    """
+    result, _, _ = _build(directory, target_name, debug, quiet=as_json)
+    if as_json:
+        click.echo(json.dumps(result.report(), indent=2, sort_keys=True))
+        return
+    mods = ", ".join(result.manifest["modules"])
+    click.echo(f"built {_rel(result.image)} ({result.image.stat().st_size:,} bytes; modules: {mods}) "
+               f"in {sum(result.timings.values()):.2f} s")
+
+
+@cli.command(context_settings={"ignore_unknown_options": False})
+@click.argument("image_path", required=False, type=click.Path(dir_okay=False))
+@click.argument("args", nargs=-1)
+@click.option("--target", "-t", "target_name", help="Target to build for and run on (default: the manifest's, or the image's).")
+@click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: manifest, then target).")
+@click.option("--timeout", type=float, help="Stop the guest after this many seconds (exit status 124).")
+@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
+@click.option("--debug/--release", default=None, help="Debug build (when building).")
+@click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
+def run(image_path, args, target_name, memory, timeout, cmdline, debug, directory) -> int:
+    """Boot an image in QEMU, stream its console, exit with the guest's exit status.
+
+    Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
+
+        uniforge run -- a b            uniforge run build/hello.qemu-x86_64 -- a b
+
+    Exit status: the guest's own (0-126 arrive unchanged); 127 when the guest crashed (a symbolized backtrace is
+    printed); 124 when --timeout expired.
+    """
+    from .run import run_image
+    from .symbolize import Symbolizer
+    if image_path:
+        path = Path(image_path)
+        info = image.read(path)
+        target = targets.load(target_name or info["target"])
+        default_memory = info["config"].get("memory")
+        debug_image = path.with_name(path.name + ".dbg")
+    else:
+        result, app, target = _build(directory, target_name, debug, quiet=False)
+        path, debug_image, default_memory = result.image, result.debug_image, app.memory
+    symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
+    outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
+                        timeout=timeout, symbolizer=symbolizer)
+    return outcome.exit_code
+
+
+@cli.command()
+@click.argument("image_path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def inspect(image_path: str, as_json: bool) -> None:
+    """Show what an image is: target, modules with versions, and the bytes each module takes."""
+    from .inspect import show
+    show(Path(image_path), as_json)
+
+
+@cli.command("targets")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def targets_cmd(as_json: bool) -> None:
+    """List the targets, and whether this host can run each."""
+    from .inspect import show_targets
+    show_targets(as_json)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool) -> int:
+    """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the compiler, musl sources."""
+    from .inspect import show_doctor
+    return show_doctor(as_json)
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main() -> None:
+    """Entry point: user mistakes get one line and exit 1; bugs get a traceback and exit 3."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except UniforgeError as e:
+        e.show()
+        code = e.exit_code
+    except click.exceptions.Abort:
+        click.echo("uniforge: interrupted", err=True)
+        code = 130
+    except KeyboardInterrupt:
+        click.echo("uniforge: interrupted", err=True)
+        code = 130
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except Exception:
+        traceback.print_exc()
+        click.echo(f"uniforge {__version__}: this is a bug in uniforge, please report it with the lines above",
+                   err=True)
+        code = ExitCode.INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)

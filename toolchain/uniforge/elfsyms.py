@@ -1,0 +1,23 @@
+"""Symbols of relocatable objects, read with pyelftools: the only source of what a module exports and needs."""
+from pathlib import Path
+
+from elftools.elf.elffile import ELFFile
+
+
+def object_symbols(path: Path) -> dict[str, list[str]]:
+    """Global symbols an object defines, and those it needs (strong) or merely tolerates (weak)."""
+    defined, undefined, weak_undefined = set(), set(), set()
+    with open(path, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        for sym in symtab.iter_symbols() if symtab else ():
+            bind = sym["st_info"]["bind"]
+            if bind == "STB_LOCAL" or not sym.name:
+                continue
+            if sym["st_shndx"] != "SHN_UNDEF":
+                defined.add(sym.name)
+            elif bind == "STB_WEAK":
+                weak_undefined.add(sym.name)
+            else:
+                undefined.add(sym.name)
+    return {"defined": sorted(defined), "undefined": sorted(undefined - defined),
+            "weak_undefined": sorted(weak_undefined - defined)}

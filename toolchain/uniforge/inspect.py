@@ -1,0 +1,100 @@
+"""What `uniforge inspect`, `targets` and `doctor` print: tables on a terminal, JSON with --json."""
+import json
+import shutil
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import image, targets
+from .errors import ExitCode
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def show(path: Path, as_json: bool) -> None:
+    info = image.read(path)
+    if as_json:
+        click.echo(json.dumps(info, indent=2, sort_keys=True))
+        return
+    import lief      # slow to import: only here, where the image's layout is described
+    lief.logging.disable()
+    elf = lief.ELF.parse(str(path))
+    console = _console()
+    config = info["config"]
+    console.print(f"[bold]{path}[/bold]: {info['app']} for {info['target']} ({info['arch']}, {info['platform']}, "
+                  f"boot {info['boot']}), {path.stat().st_size:,} bytes")
+    console.print(f"built by uniforge {info['uniforge']} with {info['compiler']}, {info['libc']}; "
+                  f"memory {config['memory']}, debug {str(config['debug']).lower()}"
+                  + (f", cmdline {config['cmdline']!r}" if config["cmdline"] else ""))
+    if elf is not None:
+        segments = ", ".join(f"{_flags(s)} {s.virtual_size:,}" for s in elf.segments
+                             if s.type == lief.ELF.Segment.TYPE.LOAD)
+        console.print(f"entry {elf.entrypoint:#x}; loaded segments: {segments}")
+    table = Table(title=None, show_edge=False)
+    for column, justify in (("module", "left"), ("version", "left"), ("bytes", "right"), ("bss", "right"),
+                            ("what it does", "left")):
+        table.add_column(column, justify=justify)
+    sizes = info.get("bytes", {})
+    for name, mod in info["modules"].items():
+        size = sizes.get(name, {})
+        table.add_row(name, mod["version"], f"{size.get('file', 0):,}", f"{size.get('bss', 0):,}", mod["summary"])
+    for name in ("app", "libc", "generated", "other"):
+        if name in sizes:
+            table.add_row(f"({name})", "", f"{sizes[name]['file']:,}", f"{sizes[name]['bss']:,}", "")
+    console.print(table)
+    console.print("sources: " + ", ".join(f"{n} sha256:{h[:12]}" for n, h in info["sources"].items()))
+
+
+def _flags(segment) -> str:
+    f = int(segment.flags)
+    return ("R" if f & 4 else "-") + ("W" if f & 2 else "-") + ("X" if f & 1 else "-")
+
+
+def host_can_run(target: targets.Target) -> tuple[bool, str]:
+    """Whether this host can boot the target's images, and why not."""
+    from .doctor import probe_kvm
+    binary = target.qemu["binary"]
+    if not shutil.which(binary):
+        return False, f"{binary} is not installed"
+    if target.qemu.get("accel") == "kvm":
+        return probe_kvm()
+    return True, "software emulation (TCG)"
+
+
+def show_targets(as_json: bool) -> None:
+    rows = []
+    for name in targets.names():
+        t = targets.load(name)
+        ok, why = host_can_run(t)
+        rows.append({"name": name, "arch": t.arch, "platform": t.platform, "machine": t.qemu.get("machine"),
+                     "accel": t.qemu.get("accel"), "runs_here": ok, "why": why, "summary": t.summary})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(show_edge=False)
+    for column in ("target", "arch", "machine", "accel", "runs here", "summary"):
+        table.add_column(column)
+    for r in rows:
+        runs = "[green]yes[/green]" if r["runs_here"] else f"[red]no[/red]: {r['why']}"
+        table.add_row(r["name"], r["arch"], r["machine"], r["accel"], runs, r["summary"])
+    _console().print(table)
+
+
+def show_doctor(as_json: bool) -> int:
+    from .doctor import check_host
+    checks = check_host()
+    failed = any(c.status == "fail" for c in checks)
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
+    else:
+        marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+        console = _console()
+        for c in checks:
+            console.print(f"{marks[c.status]:>20}  {c.name}: {c.detail}")
+            if c.status != "ok" and c.fix:
+                console.print(f"{'':>8}fix: {c.fix}")
+    return ExitCode.USER_ERROR if failed else ExitCode.OK

@@ -1,0 +1,43 @@
+"""Link an image with ld.lld from the target's linker-script template; the link map attributes bytes to modules."""
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from .compiler import Toolchain
+
+LINK_ARGS = ("--gc-sections", "-z", "max-page-size=4096", "-z", "norelro", "-z", "noexecstack", "--build-id=none",
+             "-static", "-nostdlib", "--no-undefined")
+
+
+@dataclass(frozen=True)
+class LinkInputs:
+    script: Path
+    objects: list[Path]             # in order: app, generated, modules (DAG order)
+    archives: list[Path]            # libc
+
+
+def link(toolchain: Toolchain, inputs: LinkInputs, debug_image: Path, image: Path, map_file: Path) -> None:
+    """Two links of the same inputs: with symbols and DWARF (for backtraces and inspect), and stripped (to boot)."""
+    args = [*LINK_ARGS, "-T", str(inputs.script), *map(str, inputs.objects), *map(str, inputs.archives)]
+    toolchain.link(debug_image, [*args, f"-Map={map_file}"])
+    toolchain.link(image, [*args, "--strip-all"])
+
+
+# An input section line of lld's map: VMA LMA Size Align, then "object:(section)" or "archive(member):(section)".
+_INPUT = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s+(\S.*?):\((\S+)\)$")
+_OUTPUT = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+\d+\s(\S+)$")
+
+
+def bytes_by_owner(map_file: Path, owner_of, loaded: set[str], nobits: set[str]) -> dict[str, dict[str, int]]:
+    """Bytes of loaded output sections per owner (owner_of(input path) -> name): {"file": n, "bss": n}."""
+    sizes: dict[str, dict[str, int]] = defaultdict(lambda: {"file": 0, "bss": 0})
+    section = None
+    for line in map_file.read_text().splitlines()[1:]:
+        if m := _OUTPUT.match(line):
+            section = m.group(1)
+        elif (m := _INPUT.match(line)) and section in loaded:
+            size = int(m.group(1), 16)
+            if size:
+                sizes[owner_of(m.group(2))]["bss" if section in nobits else "file"] += size
+    return dict(sizes)

@@ -1,0 +1,74 @@
+"""uniforge.toml: what the app is and how to build it. Validated up front; a mistake is one line naming file and key."""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import targets, tomlfile
+from .errors import ManifestError
+
+FILENAME = "uniforge.toml"
+KEYS = {"name": str, "sources": list, "include_dirs": list, "cflags": list, "target": str, "memory": str,
+        "cmdline": str, "debug": bool}
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    name: str
+    sources: tuple[Path, ...]       # absolute
+    include_dirs: tuple[Path, ...]  # absolute
+    cflags: tuple[str, ...]
+    target: str
+    memory: str | None              # None: the target's default
+    cmdline: str                    # built into the image, before what `uniforge run` passes
+    debug: bool
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+
+def find(start: Path) -> Path:
+    """uniforge.toml in start or the nearest parent folder."""
+    for folder in [start, *start.parents]:
+        if (folder / FILENAME).is_file():
+            return folder / FILENAME
+    raise ManifestError(f"no {FILENAME} in {start} or any parent folder",
+                        hint="run this in an app folder, or make one with `uniforge new NAME`")
+
+
+def load(path: Path) -> Manifest:
+    where = str(path)
+    data = tomlfile.load(path, ManifestError)
+    tomlfile.check_keys(data, KEYS, where, ManifestError, required=("name", "sources"))
+    root = path.parent.resolve()
+    if not NAME.match(data["name"]):
+        raise ManifestError(f"{where}: key 'name': '{data['name']}' must be lower-case letters, digits, - and _")
+    if not data["sources"]:
+        raise ManifestError(f"{where}: key 'sources' is empty: list the app's .c files")
+    sources = []
+    for entry in data["sources"]:
+        matched = sorted(root.glob(entry)) if any(c in entry for c in "*?[") else [root / entry]
+        if not matched or not all(p.is_file() for p in matched):
+            raise ManifestError(f"{where}: key 'sources': '{entry}' matches no file")
+        bad = [p for p in matched if p.suffix not in (".c", ".S", ".s")]
+        if bad:
+            raise ManifestError(f"{where}: key 'sources': '{bad[0].name}' is not a .c, .S or .s file")
+        sources += matched
+    include_dirs = []
+    for entry in data.get("include_dirs", []):
+        if not (root / entry).is_dir():
+            raise ManifestError(f"{where}: key 'include_dirs': '{entry}' is not a folder")
+        include_dirs.append(root / entry)
+    target = data.get("target", "qemu-x86_64")
+    if target not in targets.names():
+        raise ManifestError(f"{where}: key 'target': unknown target '{target}' "
+                            f"(known: {', '.join(targets.names())})")
+    memory = data.get("memory")
+    if memory is not None and not MEMORY.match(memory):
+        raise ManifestError(f"{where}: key 'memory': '{memory}' is not a size like 64M or 1G")
+    return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
+                    cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
+                    cmdline=data.get("cmdline", ""), debug=data.get("debug", False))

@@ -1,0 +1,33 @@
+"""Where uniforge's data (libos/, targets/, templates/) and its cache live."""
+import os
+from functools import cache
+from pathlib import Path
+
+
+@cache
+def data_root() -> Path:
+    """The folder holding libos/, targets/ and templates/: inside the installed wheel, or the checkout's top."""
+    installed = Path(__file__).parent / "_data"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2]
+
+
+def libos_dir() -> Path:
+    return data_root() / "libos"
+
+
+def targets_dir() -> Path:
+    return data_root() / "targets"
+
+
+def templates_dir() -> Path:
+    return data_root() / "templates"
+
+
+def cache_root() -> Path:
+    """UNIFORGE_CACHE, else $XDG_CACHE_HOME/uniforge, else ~/.cache/uniforge."""
+    if env := os.environ.get("UNIFORGE_CACHE"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "uniforge"

@@ -1,0 +1,114 @@
+"""From the app's undefined symbols to the set of library-OS modules the image needs.
+
+A worklist over symbols: each needed symbol is taken from an object already in, else from a library-OS module (pulled
+in whole, with its own undefined symbols and `depends`), else from a libc member (archive semantics: pulled in only
+for a strong reference). Weak references pull in nothing, as in the linker.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .errors import ResolveError
+from .modules import CompiledModule
+
+
+@dataclass(frozen=True)
+class Wanted:
+    symbol: str
+    by: str                 # who needs it: "app main.o", "module console", "libc src/stdio/printf.o", "target"
+
+
+@dataclass
+class Resolution:
+    modules: list[str]                              # in init/link order
+    libc_members: list[str]
+    reasons: dict[str, Wanted] = field(default_factory=dict)   # module -> the first need that pulled it in
+
+
+def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledModule],
+            libc_index: dict[str, dict[str, list[str]]], required: tuple[str, ...], provided: set[str],
+            order) -> Resolution:
+    """app: object name -> symbols (elfsyms.object_symbols); required: the target's modules; provided: symbols the
+    linker script or generated code define; order: function giving the init order of a set of module names."""
+    module_providers = defaultdict(list)
+    for name, mod in compiled.items():
+        for sym in mod.defined:
+            module_providers[sym].append(name)
+    libc_providers = {}
+    for member, syms in libc_index.items():
+        for sym in syms["defined"]:
+            libc_providers.setdefault(sym, member)
+
+    defined: dict[str, str] = {s: "linker script" for s in provided}
+    for obj, syms in app.items():
+        for sym in syms["defined"]:
+            defined.setdefault(sym, f"app {obj}")
+    modules: list[str] = []
+    members: list[str] = []
+    reasons: dict[str, Wanted] = {}
+    worklist: list[Wanted] = []
+    unresolved: list[Wanted] = []
+
+    def take_module(name: str, why: Wanted) -> None:
+        if name in reasons:
+            return
+        if name not in compiled:
+            raise ResolveError(f"module '{name}' ({why.by}) has no sources for this target")
+        reasons[name] = why
+        modules.append(name)
+        mod = compiled[name]
+        for sym in mod.defined:
+            defined.setdefault(sym, f"module {name}")
+        worklist.extend(Wanted(s, f"module {name}") for s in sorted(mod.undefined))
+        for dep in mod.module.depends:
+            take_module(dep, Wanted(f"depends = [{dep!r}]", f"module {name}"))
+
+    for name in required:
+        take_module(name, Wanted("(always linked)", "target"))
+    for obj, syms in app.items():
+        worklist.extend(Wanted(s, f"app {obj}") for s in syms["undefined"])
+
+    while worklist:
+        want = worklist.pop(0)
+        if want.symbol in defined:
+            continue
+        providers = module_providers.get(want.symbol, [])
+        if len(providers) > 1:
+            picked = [p for p in providers if p in required]
+            if len(picked) != 1:
+                raise ResolveError(f"symbol '{want.symbol}' (needed by {want.by}) is defined by modules "
+                                   f"{', '.join(sorted(providers))}",
+                                   hint="the target must pick one of them in its 'modules' list")
+            providers = picked
+        if providers:
+            take_module(providers[0], want)
+        elif want.symbol in libc_providers:
+            member = libc_providers[want.symbol]
+            members.append(member)
+            for sym in libc_index[member]["defined"]:
+                defined.setdefault(sym, f"libc {member}")
+            worklist.extend(Wanted(s, f"libc {member}") for s in libc_index[member]["undefined"])
+        else:
+            unresolved.append(want)
+            defined[want.symbol] = "(unresolved)"
+
+    if unresolved:
+        lines = [f"undefined symbol '{w.symbol}', needed by {w.by}: no library-OS module or libc function "
+                 f"provides it" for w in unresolved]
+        raise ResolveError("\n".join(lines), hint=_hint(unresolved))
+    _check_duplicates(modules, compiled)
+    return Resolution(order(modules), members, reasons)
+
+
+def _hint(unresolved: list[Wanted]) -> str:
+    if any(w.by.startswith("app") for w in unresolved):
+        return "check the spelling, or add the source file that defines it to 'sources' in uniforge.toml"
+    return "this feature of the libc needs a library-OS service that is not implemented yet"
+
+
+def _check_duplicates(modules: list[str], compiled: dict[str, CompiledModule]) -> None:
+    owner: dict[str, str] = {}
+    for name in modules:
+        for sym in compiled[name].defined:
+            if sym in owner:
+                raise ResolveError(f"symbol '{sym}' is defined by both module '{owner[sym]}' and module '{name}'")
+            owner[sym] = name

@@ -1,0 +1,216 @@
+"""Boots an image in QEMU and returns what the guest exited with: `uniforge run`, the tests and the benchmarks.
+
+QEMU starts paused with QMP on an inherited socket (vm.py), the serial console streams to the caller as it comes
+(console.py), and the way QEMU ended is turned into the guest's own exit status in one place, `decode_exit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from .console import Console, SymbolizeFn
+from .vm import LaunchError, QemuVM, describe_returncode
+
+if TYPE_CHECKING:
+    from .targets import Target
+
+TIMEOUT_STATUS = 124  # as timeout(1)
+CRASH_STATUS = 127  # what the library OS exits with after printing a crash report
+NO_STATUS = 1  # the guest reset or powered off without reporting a status
+
+
+class RunError(Exception):
+    """QEMU did not run the guest: it failed to start, failed while running, or was stopped from outside."""
+
+
+class Ending(enum.Enum):
+    EXITED = "exited"  # the guest reported its exit status
+    CRASHED = "crashed"  # the guest reported a crash, or the hypervisor stopped it
+    TIMED_OUT = "timed out"
+    RESET = "reset"  # the guest reset (e.g. a triple fault) without reporting a status
+    POWEROFF = "powered off"  # the guest powered off without reporting a status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ending: Ending
+    exit_code: int  # what `uniforge run` exits with
+    message: str  # one line for the user, e.g. "guest exited with status 3"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    ending: Ending
+    exit_code: int
+    message: str
+    console: str  # everything the guest wrote to its serial console
+    qemu_stderr: str  # QEMU's warnings and error reports (a KVM internal error dumps registers here)
+    wall_time: float  # seconds from starting QEMU to its exit
+
+
+def quote_guest_args(args: list[str]) -> str:
+    """Joins argv[1..] for the kernel command line so that the guest gets back exactly `args`.
+
+    The guest's rule (library-OS module `process`): outside double quotes, runs of spaces, tabs and newlines
+    separate arguments; a double quote opens or closes a quoted part and is dropped; a backslash, inside quotes or
+    not, makes the next character literal and is dropped. So an argument that is empty or contains whitespace, `"`
+    or `\\` is written in double quotes with `"` and `\\` preceded by a backslash; other arguments are written as
+    they are. Commas need no doubling: QEMU passes -append to the guest verbatim (checked on QEMU 10.0 with
+    `a,,b`). A NUL cannot be passed (the command line is a C string).
+    """
+    quoted = []
+    for arg in args:
+        if "\0" in arg:
+            raise ValueError(f"guest argument {arg!r} contains a NUL byte")
+        if arg and not any(c in arg for c in ' \t\n"\\'):
+            quoted.append(arg)
+        else:
+            quoted.append('"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return " ".join(quoted)
+
+
+def kernel_cmdline(cmdline: str, args: list[str]) -> str:
+    """Library-OS options and environment, then `--`, then the guest's arguments."""
+    return " ".join(part for part in (cmdline.strip(), "--", quote_guest_args(args)) if part)
+
+
+def build_qemu_command(
+    target: Target,
+    image: Path,
+    *,
+    args: list[str] = [],
+    cmdline: str = "",
+    memory: str | None = None,
+    extra_qemu_args: list[str] = [],
+) -> list[str]:
+    """The QEMU command line that boots `image` on `target`, serial console on QEMU's stdout; without the QMP
+    control options that vm.QemuVM adds, so it also serves plain timing runs."""
+    q = target.qemu
+    return [
+        q["binary"],
+        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-machine", q["machine"],
+        "-accel", q["accel"],
+        "-cpu", q["cpu"],
+        "-m", memory or q["memory"],
+        "-serial", "stdio",
+        *q.get("args", []),
+        "-kernel", str(image),
+        "-append", kernel_cmdline(cmdline, args),
+        *extra_qemu_args,
+    ]
+
+
+def decode_exit(
+    method: str,
+    returncode: int,
+    *,
+    shutdown_reason: str | None = None,
+    halted_state: str | None = None,
+    timeout: float | None = None,
+    crash: str | None = None,
+) -> Outcome:
+    """Turns how QEMU ended into the guest's exit status.
+
+    `method` is the target's `exit`; `shutdown_reason` the reason of QMP's SHUTDOWN event, if any; `halted_state`
+    the run state in which QEMU froze the guest, if it did (e.g. "internal-error"); `timeout` the seconds after
+    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one.
+
+    - isa-debug-exit: the guest's write of c makes QEMU exit with (c << 1) | 1, so an odd status s means guest
+      status s >> 1. Only 0..127 survive: the process status is 8 bits.
+    - semihosting: QEMU exits with the guest's status unchanged.
+    - Status 127 is the library OS's crash status: ending CRASHED.
+    - QEMU exit 0 after a guest reset or poweroff (SHUTDOWN guest-reset / guest-shutdown): the guest ended without
+      a status; that is an error (1) since Uniforge guests always report one.
+    - Timed out: 124, as timeout(1). A guest frozen by the hypervisor or panicked: CRASHED, 127.
+    Raises RunError when QEMU itself failed or was stopped by someone else.
+    """
+    if timeout is not None:
+        return Outcome(Ending.TIMED_OUT, TIMEOUT_STATUS, f"guest timed out after {timeout:g} s")
+    if halted_state is not None:
+        return Outcome(Ending.CRASHED, CRASH_STATUS, f"QEMU stopped the guest: {halted_state}")
+    if shutdown_reason == "guest-panic":
+        return Outcome(Ending.CRASHED, CRASH_STATUS, "guest panicked")
+    if returncode < 0:
+        raise RunError(f"QEMU was {describe_returncode(returncode)}")
+
+    if method == "isa-debug-exit":
+        status = returncode >> 1 if returncode & 1 else None
+    elif method == "semihosting":
+        status = None if shutdown_reason in ("guest-reset", "guest-shutdown") else returncode
+    else:
+        raise ValueError(f"unknown exit method {method!r}")
+
+    if status is not None:
+        if status == CRASH_STATUS:
+            return Outcome(Ending.CRASHED, CRASH_STATUS, f"guest crashed: {crash or 'exit status 127'}")
+        return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
+    if returncode == 0 and shutdown_reason == "guest-reset":
+        return Outcome(Ending.RESET, NO_STATUS, "guest reset without an exit status (a triple fault?)")
+    if returncode == 0 and shutdown_reason == "guest-shutdown":
+        return Outcome(Ending.POWEROFF, NO_STATUS, "guest powered off without an exit status")
+    if returncode == 0:
+        raise RunError(f"QEMU was stopped from outside ({shutdown_reason or 'no shutdown event'})")
+    raise RunError(f"QEMU failed while running ({describe_returncode(returncode)})")
+
+
+def run_image(
+    target: Target,
+    image: Path,
+    *,
+    args: list[str] = [],
+    cmdline: str = "",
+    memory: str | None = None,
+    timeout: float | None = None,
+    extra_qemu_args: list[str] = [],
+    console: TextIO = sys.stdout,
+    symbolizer: SymbolizeFn | None = None,
+) -> RunResult:
+    """Boots `image` on `target` and waits for it to end, streaming its console to `console`.
+
+    `timeout` counts from the guest's start; `symbolizer(address, is_return_address)` (e.g. Symbolizer.format)
+    annotates crash backtraces. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised).
+    Raises RunError if QEMU cannot start or fails.
+    """
+    command = build_qemu_command(
+        target, image, args=args, cmdline=cmdline, memory=memory, extra_qemu_args=extra_qemu_args
+    )
+    return asyncio.run(_run(target.exit, command, timeout, Console(console, symbolizer)))
+
+
+async def _run(method: str, command: list[str], timeout: float | None, console: Console) -> RunResult:
+    started = time.monotonic()
+    try:
+        async with QemuVM(command, console.feed) as vm:
+            await vm.start()
+            finished = await vm.wait(timeout)
+    except LaunchError as e:
+        raise RunError(_with_details(str(e), e.command, e.stderr)) from e
+    wall_time = time.monotonic() - started
+    console.close()
+    try:
+        outcome = decode_exit(
+            method,
+            vm.returncode,
+            shutdown_reason=vm.shutdown_reason,
+            halted_state=vm.halted_state,
+            timeout=None if finished else timeout,
+            crash=console.crash,
+        )
+    except RunError as e:
+        raise RunError(_with_details(str(e), command, vm.stderr)) from e
+    return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
+
+
+def _with_details(message: str, command: list[str], stderr: str) -> str:
+    """The message, the command to reproduce it, and what QEMU said."""
+    lines = [message, f"  command: {shlex.join(command)}"]
+    lines += [f"  | {line}" for line in stderr.rstrip().splitlines()]
+    return "\n".join(lines)

@@ -1,0 +1,207 @@
+"""One QEMU process under QMP control: launched paused, resumed, watched, and always ended.
+
+QMP runs over an inherited socketpair (no socket path to race on or leave behind). `QemuVM` is an async context
+manager: whatever happens inside it (an error, a timeout, Ctrl-C), leaving it ends QEMU, politely first (QMP
+`quit`, bounded wait), then by SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import enum
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+
+from qemu.qmp import EventListener, QMPClient, QMPError, Runstate
+
+_QUIT_WAIT = 3.0  # seconds QEMU gets to exit after `quit` before it is killed
+_LAUNCH_WAIT = 10.0  # seconds from exec to the QMP greeting
+# Run states in which QEMU stops the guest for good but keeps running itself (see `query-status`).
+_HALTED_STATES = frozenset({"internal-error", "guest-panicked", "io-error", "shutdown"})
+
+
+class LaunchError(Exception):
+    """QEMU could not be started or exited before QMP was up; carries what it printed."""
+
+    def __init__(self, message: str, command: list[str], stderr: str):
+        super().__init__(message)
+        self.command = command
+        self.stderr = stderr
+
+
+class State(enum.Enum):
+    NEW = "new"
+    PAUSED = "paused"  # QEMU up, QMP connected, guest not started (-S)
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"  # QEMU has exited and everything is closed
+
+
+class QemuVM:
+    """Runs `command` (a QEMU command line without its control options) with `on_console` fed the bytes that
+    QEMU writes to its stdout (the serial console)."""
+
+    def __init__(self, command: list[str], on_console: Callable[[bytes], None]):
+        self._command = command
+        self._on_console = on_console
+        self.state = State.NEW
+        self.stderr = ""
+        self.returncode: int | None = None
+        self.shutdown_reason: str | None = None  # from QMP SHUTDOWN: guest-shutdown, guest-reset, host-qmp-quit...
+        self.halted_state: str | None = None  # a run state from _HALTED_STATES that QEMU stopped the guest in
+        self._proc: asyncio.subprocess.Process | None = None
+        self._qmp = QMPClient("uniforge")
+        self._events = EventListener(("SHUTDOWN", "STOP"))
+        self._halted = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._socket: socket.socket | None = None  # our end of the QMP socketpair
+
+    async def __aenter__(self) -> QemuVM:
+        self._require(State.NEW)
+        self._socket, theirs = socket.socketpair()
+        try:
+            command = self._command + [
+                "-S",
+                "-chardev", f"socket,id=qmp,fd={theirs.fileno()}",
+                "-mon", "chardev=qmp,mode=control",
+            ]
+            try:
+                self._proc = await asyncio.create_subprocess_exec(
+                    *command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    pass_fds=[theirs.fileno()],
+                    # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent,
+                )
+            except OSError as e:
+                raise LaunchError(f"cannot run {command[0]}: {e.strerror}", command, "") from e
+        finally:
+            theirs.close()
+        self._tasks = [
+            asyncio.create_task(self._pump(self._proc.stdout, self._on_console)),
+            asyncio.create_task(self._pump(self._proc.stderr, self._keep_stderr)),
+        ]
+        try:
+            self._qmp.register_listener(self._events)
+            await asyncio.wait_for(self._qmp.connect(self._socket), _LAUNCH_WAIT)
+            self._tasks.append(asyncio.create_task(self._watch_events()))
+        except BaseException as e:
+            await self._stop()
+            if isinstance(e, (QMPError, OSError, asyncio.TimeoutError)):
+                raise LaunchError(
+                    f"QEMU failed to start ({describe_returncode(self.returncode)})", command, self.stderr
+                ) from e
+            raise
+        self.state = State.PAUSED
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._stop()
+
+    async def start(self) -> None:
+        """Lets the guest run (QEMU was started with -S)."""
+        self._require(State.PAUSED)
+        await self._qmp.execute("cont")
+        self.state = State.RUNNING
+
+    async def wait(self, timeout: float | None) -> bool:
+        """Waits until QEMU exits or halts the guest; False if `timeout` seconds passed first."""
+        self._require(State.RUNNING)
+        exited = asyncio.create_task(self._proc.wait())
+        halted = asyncio.create_task(self._halted.wait())
+        try:
+            done, _ = await asyncio.wait({exited, halted}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exited.cancel()
+            halted.cancel()
+        return bool(done)
+
+    def _require(self, state: State) -> None:
+        if self.state is not state:
+            raise RuntimeError(f"QemuVM is {self.state.value}, needs to be {state.value}")
+
+    async def _stop(self) -> None:
+        """Ends QEMU (quit, then kill) and closes everything; safe to call in any state."""
+        if self.state is State.STOPPED:
+            return
+        self.state = State.STOPPING
+        try:
+            if self._proc is not None and self._proc.returncode is None:
+                try:
+                    await asyncio.wait_for(self._quit(), _QUIT_WAIT)
+                except (QMPError, OSError, asyncio.TimeoutError):
+                    pass
+                if self._proc.returncode is None:
+                    self._proc.kill()
+                    await self._proc.wait()
+        finally:
+            if self._proc is not None and self._proc.returncode is None:
+                self._proc.kill()  # interrupted while stopping: at least never leave QEMU running
+            await self._close()
+            self.state = State.STOPPED
+
+    async def _quit(self) -> None:
+        if self._qmp.runstate is Runstate.RUNNING:
+            try:
+                await self._qmp.execute("quit")
+            except QMPError:
+                pass  # QEMU may close the connection before it replies
+        await self._proc.wait()
+
+    async def _close(self) -> None:
+        if self._proc is not None:
+            # Console and stderr end at EOF once QEMU is gone: drain them so no output is lost.
+            self.returncode = await self._proc.wait()
+            await asyncio.gather(*self._tasks[:2], return_exceptions=True)
+        for task in self._tasks[2:]:
+            task.cancel()
+        await asyncio.gather(*self._tasks[2:], return_exceptions=True)
+        try:
+            await self._qmp.disconnect()
+        except (QMPError, OSError, EOFError):
+            pass  # the connection died with QEMU; nothing to report
+        if self._socket is not None:
+            self._socket.close()  # usually closed by the disconnect already; not if QMP never connected
+
+    async def _pump(self, stream: asyncio.StreamReader, sink: Callable[[bytes], None]) -> None:
+        while chunk := await stream.read(65536):
+            sink(chunk)
+
+    def _keep_stderr(self, chunk: bytes) -> None:
+        self.stderr += chunk.decode(errors="replace")
+
+    async def _watch_events(self) -> None:
+        async for event in self._events:
+            if event["event"] == "SHUTDOWN":
+                self.shutdown_reason = event["data"]["reason"]
+            elif self.shutdown_reason is None and self.state is State.RUNNING:
+                # A STOP we did not ask for: QEMU keeps running with the guest frozen (e.g. a KVM internal error).
+                status = (await self._qmp.execute("query-status"))["status"]
+                if status in _HALTED_STATES:
+                    self.halted_state = status
+                    self._halted.set()
+
+
+def describe_returncode(returncode: int | None) -> str:
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exit status {returncode}"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: have the kernel kill QEMU if uniforge dies without cleaning up (SIGKILL)."""
+    if sys.platform == "linux":
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
