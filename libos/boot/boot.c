@@ -64,7 +64,7 @@ void uf_boot_main(struct hvm_start_info *si)
 			if (e[i].type == E820_RAM)
 				add_ram(e[i].addr, e[i].size);
 	}
-	/* Xen before 4.11 passes no memory map (it is a hypercall away); QEMU and newer Xen always do. */
+	/* Version 0 (older Xen) has no memory map: it is a hypercall away. QEMU and current Xen pass version 1. */
 	if (!uf_boot_info.nram)
 		uf_panic("boot: the loader passed no memory map (hvm_start_info version %u)", si->version);
 

@@ -4,8 +4,8 @@
  *
  * Page-table pages: before the page allocator exists they are taken from the RAM right after the image (a bump
  * pointer); module mem then calls uf_mmu_handoff() with its allocator and skips that RAM. A registered callback
- * rather than a weak reference to uf_page_alloc keeps the module graph a DAG (mem depends on boot) and lets the
- * resolver ignore boot when deciding whether mem is needed. */
+ * rather than a (weak) reference to uf_page_alloc: the switch must happen exactly when mem builds its free list,
+ * which a link-time reference cannot tell, and boot stays free of references to mem (mem depends on boot). */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,7 +22,8 @@
 #define PTE_CACHE 0x18ULL               /* PWT | PCD: kept when splitting */
 #define PAGE     UF_PAGE_SIZE
 #define BIG      (2UL << 20)
-#define EARLY_MAP_END (1UL << 30)       /* what pvh_entry.S maps: bump pages must lie below it */
+#define GIB      (1UL << 30)
+#define EARLY_MAP_END GIB       /* what pvh_entry.S maps: bump pages must lie below it */
 
 static uint64_t nx;                     /* PTE_NX if EFER.NXE is on; the bit is reserved otherwise */
 static uint64_t *root;                  /* the PML4 being built or in use; NULL: the early one (CR3) */
@@ -46,10 +47,15 @@ static uint64_t *table_alloc(void)
 	return t;
 }
 
+static uint64_t *live_root(void)
+{
+	return (uint64_t *)(uintptr_t)(uf_read_cr3() & PTE_ADDR);
+}
+
 /* The PD entry (2 MiB level) for va; with create, missing upper tables are allocated. NULL if unmapped. */
 static uint64_t *pde_of(uintptr_t va, int create)
 {
-	uint64_t *t = root ? root : (uint64_t *)(uintptr_t)(uf_read_cr3() & PTE_ADDR);
+	uint64_t *t = root ? root : live_root();
 	for (int shift = 39; shift > 21; shift -= 9) {
 		uint64_t *e = &t[va >> shift & 511];
 		if (!(*e & PTE_P)) {
@@ -126,7 +132,7 @@ int uf_mmu_protect(uintptr_t va, size_t len, int prot)
 		}
 	}
 out:
-	if (changed)
+	if (changed && (!root || root == live_root()))
 		uf_write_cr3(uf_read_cr3());    /* flush the TLB (no global pages are used) */
 	return rc;
 }
@@ -143,12 +149,17 @@ int uf_mmu_prot(uintptr_t va)
 	return PROT_READ | (e & PTE_W ? PROT_WRITE : 0) | (e & nx ? 0 : PROT_EXEC);
 }
 
-static void map_big(uintptr_t pa)
+/* Identity-maps [pa, end) with 2 MiB pages, read-write and no-execute: one table walk per GiB. */
+static void map_range(uintptr_t pa, uintptr_t end)
 {
-	uint64_t *pde = pde_of(pa, 1);
-	if (!pde)
-		uf_panic("mmu: out of RAM for page tables");
-	*pde = pa | PTE_P | PTE_W | PTE_PS | nx;
+	for (pa &= ~(BIG - 1); pa < end;) {
+		uint64_t *pde = pde_of(pa, 1);
+		if (!pde)
+			uf_panic("mmu: out of RAM for page tables");
+		do
+			*pde++ = pa | PTE_P | PTE_W | PTE_PS | nx;
+		while ((pa += BIG) < end && (pa & (GIB - 1)));
+	}
 }
 
 static void protect(uintptr_t start, uintptr_t end, int prot)
@@ -176,13 +187,11 @@ void uf_mmu_init(void)
 	root = pml4;        /* build the new tables while the early ones stay loaded */
 
 	/* Below 4 GiB: RAM, firmware, ACPI tables and the MMIO hole (LAPIC, IOAPIC, virtio-mmio, PCI BARs). */
-	for (uintptr_t pa = 0; pa < (1ULL << 32); pa += BIG)
-		map_big(pa);
+	map_range(0, 4 * GIB);
 	for (size_t i = 0; i < uf_boot_info.nram; i++) {
 		const struct uf_ram_region *r = &uf_boot_info.ram[i];
-		uintptr_t pa = r->base & ~(BIG - 1), end = r->base + r->length;
-		for (pa = pa < (1ULL << 32) ? (1ULL << 32) : pa; pa < end; pa += BIG)
-			map_big(pa);
+		if (r->base + r->length > 4 * GIB)
+			map_range(r->base > 4 * GIB ? r->base : 4 * GIB, r->base + r->length);
 	}
 
 	protect(0, PAGE, PROT_NONE);                                   /* NULL dereferences fault */

@@ -64,6 +64,8 @@ uf_pvh_start:
 	mov %eax, %ds
 	mov %eax, %es
 	mov %eax, %ss
+	mov %eax, %fs                   /* FS base is set later through its MSR (TLS, module process) */
+	mov %eax, %gs
 
 	/* PAE paging; SSE enabled for the app and libc (CR4.OSFXSR/OSXMMEXCPT, CR0.MP/NE below). */
 	mov %cr4, %eax

@@ -15,7 +15,8 @@ static void flush(struct out *o)
 	o->len = 0;
 }
 
-static void emit(struct out *o, char c)
+/* Out of line: called from many places, and the kernel's printing is never hot. */
+__attribute__((noinline)) static void emit(struct out *o, char c)
 {
 	if (o->len == sizeof o->buf)
 		flush(o);

@@ -1,12 +1,17 @@
 /* Splitting the boot command line. The rule matches quote_guest_args() in the runner (toolchain/uniforge/run.py). */
 #include <uf/process.h>
 
+static int is_space(char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 int uf_cmdline_split(char *line, char **words, int max)
 {
 	int count = 0;
 	char *in = line, *out = line;
 	while (*in) {
-		while (*in == ' ')
+		while (is_space(*in))
 			in++;
 		if (!*in)
 			break;
@@ -14,7 +19,7 @@ int uf_cmdline_split(char *line, char **words, int max)
 			return -1;
 		words[count++] = out;
 		int quoted = 0;
-		for (; *in && (quoted || *in != ' '); in++) {
+		for (; *in && (quoted || !is_space(*in)); in++) {
 			if (*in == '"')
 				quoted = !quoted;
 			else if (*in == '\\' && in[1])

@@ -1,11 +1,14 @@
-/* The arch layer under time.c (private to module time). x86_64: tsc.c, lapic.c, rtc.c. A port supplies these four. */
+/* The arch layer under time.c (private to module time). x86_64: tsc.c, lapic.c, rtc.c. A port supplies these five. */
 #ifndef TIME_ARCH_H
 #define TIME_ARCH_H
 
 #include <stdint.h>
 
-/* Nanoseconds since the machine started; never goes back. The first call picks the clock source (and may
- * calibrate it: ~10 ms on x86_64 without a hypervisor or CPUID frequency). */
+/* Marks boot, the clock's 0: at module init, so it costs a counter read and nothing more. */
+void uf_arch_clock_boot(void);
+
+/* Nanoseconds since uf_arch_clock_boot(); never goes back. The first call picks the clock source (and may
+ * calibrate it: ~9 ms on x86_64 without kvmclock or a published TSC frequency). */
 uint64_t uf_arch_clock_ns(void);
 
 /* Name of the source uf_arch_clock_ns uses; picks it if no clock was read yet. */
@@ -15,7 +18,8 @@ const char *uf_arch_clock_source(void);
  * early (any interrupt, or a spin-wait slice): the caller loops on uf_arch_clock_ns. */
 void uf_arch_clock_wait(uint64_t until);
 
-/* Wall-clock seconds since 1970 (UTC) from the platform's RTC: 0, or -1 if there is none. */
-int uf_arch_rtc_seconds(uint64_t *seconds);
+/* What to add to uf_arch_clock_ns() for nanoseconds since 1970 (UTC), from the platform's wall clock (an RTC:
+ * whole seconds): 0, or -1 if there is none. */
+int uf_arch_wall_offset(uint64_t *offset);
 
 #endif

@@ -1,9 +1,11 @@
-/* x86_64 wall clock: the CMOS RTC (MC146818 and compatibles), read once when CLOCK_REALTIME is first needed. */
+/* x86_64 wall clock, asked for once, when CLOCK_REALTIME is first needed: kvmclock's when that is the clock (KVM's
+ * microvm has no RTC), else the CMOS RTC (MC146818 and compatibles). */
 #include <stdint.h>
 
 #include <uf/x86_64.h>
 
 #include "arch.h"
+#include "tsc.h"
 
 #define CMOS_INDEX 0x70
 #define CMOS_DATA 0x71
@@ -54,7 +56,7 @@ static uint64_t days_since_epoch(unsigned y, unsigned m, unsigned d)
 	return (uint64_t)(y - 1970) * 365 + leap_days + before_month[m - 1] + (m > 2 && leap) + d - 1;
 }
 
-int uf_arch_rtc_seconds(uint64_t *seconds)
+static int cmos_seconds(uint64_t *seconds)
 {
 	uint8_t a[6], b[6];
 	uint8_t mode = cmos(RTC_B);
@@ -77,5 +79,16 @@ int uf_arch_rtc_seconds(uint64_t *seconds)
 	/* The century register's location is whatever ACPI's FADT says; a pivot holds until 2069. */
 	year += year < 70 ? 2000 : 1900;
 	*seconds = days_since_epoch(year, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
+	return 0;
+}
+
+int uf_arch_wall_offset(uint64_t *offset)
+{
+	uint64_t sec;
+	if (uf_kvmclock_wall_offset(offset) == 0)
+		return 0;
+	if (cmos_seconds(&sec))
+		return -1;
+	*offset = sec * 1000000000 - uf_arch_clock_ns();
 	return 0;
 }

@@ -20,26 +20,30 @@
 #define NSEC_PER_SEC 1000000000ull
 #define USER_HZ 100     /* the unit of times(), as musl's sysconf(_SC_CLK_TCK) says */
 
+void uf_time_init(void)
+{
+	uf_arch_clock_boot();
+}
+
 uint64_t uf_time_monotonic_ns(void)
 {
 	return uf_arch_clock_ns();
 }
 
-/* realtime = monotonic + this (mod 2^64). The RTC is read the first time someone asks. */
+/* realtime = monotonic + this (mod 2^64), from the wall clock the first time someone asks. */
 static uint64_t realtime_offset(void)
 {
 	static uint64_t offset;
 	static int known;
-	uint64_t sec;
 
 	if (!known) {
 		known = 1;
-		if (uf_arch_rtc_seconds(&sec) == 0)
-			offset = sec * NSEC_PER_SEC - uf_arch_clock_ns();
+		if (uf_arch_wall_offset(&offset)) {
+			offset = 0;
 #ifdef UF_DEBUG
-		else
 			uf_printk("time: no RTC; CLOCK_REALTIME counts from boot\n");
 #endif
+		}
 	}
 	return offset;
 }

@@ -1,5 +1,5 @@
-/* x86_64 clock: the TSC, scaled to nanoseconds with a frequency from kvmclock, CPUID, or the PIT, chosen on first use
- * so images that never read the clock pay nothing at boot. */
+/* x86_64 clock: the TSC, scaled to nanoseconds with kvmclock's parameters or a frequency from CPUID or the PIT.
+ * Boot only records the TSC; the source is chosen (and the PIT calibration, if any, paid) on the first read. */
 #include <stdint.h>
 
 #include "arch.h"
@@ -14,12 +14,13 @@
 #define CPUID_HYPERVISOR (1u << 31)     /* CPUID.1:ECX: running under a hypervisor */
 #define KVM_CLOCKSOURCE2 (1u << 3)      /* CPUID.0x40000001:EAX: MSR_KVM_SYSTEM_TIME_NEW exists */
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
 
 #define PIT_HZ 1193182                  /* 105/88 MHz, rounded as QEMU does */
 #define PIT_CH2 0x42
 #define PIT_MODE 0x43
 #define PIT_GATE 0x61                   /* bit 0: channel 2 gate, bit 1: speaker */
-#define PIT_STEPS 40                    /* high-byte steps of 256 ticks: 8.6 ms */
+#define PIT_EDGES 40                    /* high-byte steps (256 ticks, 0.21 ms each) timed: 8.6 ms */
 
 /* KVM's pvclock_vcpu_time_info (Documentation/virt/kvm/x86/msr.rst). The hypervisor makes version odd while it
  * rewrites the rest, then even again. */
@@ -35,6 +36,13 @@ struct pvclock {
 };
 _Static_assert(sizeof(struct pvclock) == 32, "pvclock ABI is 32 bytes");
 
+/* KVM's pvclock_wall_clock: the wall-clock time at which kvmclock read 0, written when the MSR is. */
+struct pvclock_wall {
+	uint32_t version;
+	uint32_t sec;
+	uint32_t nsec;
+};
+
 /* ns = ns0 + ((tsc - tsc0) << shift) * mul / 2^32, a negative shift meaning a right shift: kvmclock's form, which
  * every source is put in so one conversion (and its inverse, for the TSC-deadline timer) serves all. */
 struct scale {
@@ -47,13 +55,20 @@ struct scale {
 static volatile struct pvclock kvmclock __attribute__((aligned(64)));
 static struct scale fixed;      /* every source but kvmclock: a constant frequency from TSC 0 */
 static const char *source;      /* NULL until the first clock read */
+static uint64_t boot_tsc;       /* the TSC at uf_arch_clock_boot() */
+static uint64_t boot_ns;        /* the scale's reading at boot_tsc: the clock counts from boot */
 static uint64_t last_ns;        /* clamp: nothing after a host-side kvmclock update may read earlier */
 
+static uint64_t scale_delta(const struct scale *s, uint64_t d)
+{
+	d = s->shift >= 0 ? d << s->shift : d >> -s->shift;
+	return (uint64_t)(((unsigned __int128)d * s->mul) >> 32);
+}
+
+/* Also for a TSC before tsc0: the boot TSC predates kvmclock's first update. */
 static uint64_t scale_ns(const struct scale *s, uint64_t tsc)
 {
-	uint64_t d = tsc - s->tsc0;
-	d = s->shift >= 0 ? d << s->shift : d >> -s->shift;
-	return s->ns0 + (uint64_t)(((unsigned __int128)d * s->mul) >> 32);
+	return tsc >= s->tsc0 ? s->ns0 + scale_delta(s, tsc - s->tsc0) : s->ns0 - scale_delta(s, s->tsc0 - tsc);
 }
 
 /* The kvmclock form of a frequency: shift so that hz * 2^shift is in (1e9, 2e9], which puts mul in [2^31, 2^32). */
@@ -82,7 +97,7 @@ static void kvmclock_read(struct scale *s, uint64_t *tsc)
 		s->ns0 = kvmclock.system_time;
 		s->mul = kvmclock.tsc_to_system_mul;
 		s->shift = kvmclock.tsc_shift;
-		*tsc = tsc_ordered();      /* lfence: also keeps the loads above from passing the version re-read */
+		*tsc = tsc_ordered();   /* x86 keeps loads in order: the fields are read before the version again */
 	} while ((v & 1) || v != kvmclock.version);
 }
 
@@ -178,9 +193,15 @@ static uint64_t leaf16_hz(void)
 	return (uint64_t)(r[0] & 0xffff) * 1000000;
 }
 
-/* Waits for the next step of PIT channel 2's high byte, and brackets its TSC time: the step happened after
- * the read before the last unchanged one began and before the read that saw it ended. 0 if the PIT is absent. */
-static int pit_step(uint8_t *msb, uint64_t *lo, uint64_t *hi)
+/* A step of PIT channel 2's high byte, and the TSC interval it happened in. */
+struct pit_edge {
+	uint64_t lo, hi;
+	uint8_t msb;
+};
+
+/* Waits for the next step: it happened after the read before the last unchanged one began, and before the read
+ * that saw it ended. 0 if the PIT is absent. */
+static int pit_edge(struct pit_edge *e)
 {
 	uint64_t start = tsc_ordered(), prev = start, t;
 	uint8_t old = uf_inb(PIT_CH2), m;
@@ -194,43 +215,62 @@ static int pit_step(uint8_t *msb, uint64_t *lo, uint64_t *hi)
 		old = m;                        /* a missed step (preempted host thread) must not count as this one */
 		prev = t;
 	}
-	*lo = prev;
-	*hi = tsc_ordered();
-	*msb = m;
+	e->lo = prev;
+	e->hi = tsc_ordered();
+	e->msb = m;
 	return 1;
 }
 
-/* Counts TSC ticks between two steps of the PIT counter's high byte (MSB-only reads, one inb each): a step edge
- * is exact in PIT time, so the error is only the read latency at each end, not the PIT's 838 ns tick. */
+/* Times PIT_EDGES steps of the PIT counter's high byte (MSB-only reads, one inb each). A step is exact in PIT time,
+ * so an edge's error is only the width of its TSC interval: a few hundred ns normally, but tens of us when a
+ * read is delayed by the host (an emulator's I/O lock, a preempted vCPU; TCG is slow for the first ms or so).
+ * The frequency comes from the pair of edges whose widths are the smallest fraction of the time between them. */
 static uint64_t pit_hz(void)
 {
-	uint8_t m0, m1;
-	uint64_t lo0, hi0, lo1, hi1;
+	struct pit_edge e[PIT_EDGES];
+	int a = 0, b = PIT_EDGES - 1;
 
 	uf_outb(PIT_GATE, (uf_inb(PIT_GATE) & ~0x02) | 0x01);   /* gate on, speaker off */
 	uf_outb(PIT_MODE, 0xa0);        /* channel 2, high byte only, mode 0, binary */
 	uf_outb(PIT_CH2, 0xff);         /* count down from 0xff00: 55 ms before it wraps */
-	if (!pit_step(&m0, &lo0, &hi0))
-		return 0;
-	do {
-		if (!pit_step(&m1, &lo1, &hi1))
+	for (int i = 0; i < PIT_EDGES; i++)
+		if (!pit_edge(&e[i]))
 			return 0;
-	} while ((uint8_t)(m0 - m1) < PIT_STEPS);
-	uint64_t ticks = (uint64_t)(uint8_t)(m0 - m1) * 256;
-	uint64_t tsc = (lo1 + hi1) / 2 - (lo0 + hi0) / 2;
+	for (int i = 0; i < PIT_EDGES; i++)
+		for (int j = i + 1; j < PIT_EDGES; j++)
+			if ((e[i].hi - e[i].lo + e[j].hi - e[j].lo) * (e[b].hi - e[a].lo) <
+			    (e[a].hi - e[a].lo + e[b].hi - e[b].lo) * (e[j].hi - e[i].lo))
+				a = i, b = j;
+	uint64_t ticks = (uint64_t)(uint8_t)(e[a].msb - e[b].msb) * 256;
+	uint64_t tsc = (e[b].lo + e[b].hi) / 2 - (e[a].lo + e[a].hi) / 2;
 #ifdef UF_DEBUG
-	/* Worst-case error: half of both brackets over the window. */
-	uf_printk("time: PIT calibration window %u TSC ticks, uncertainty %u\n", (unsigned)tsc,
-	          (unsigned)((hi0 - lo0 + hi1 - lo1) / 2));
+	uf_printk("time: PIT calibration: %lu TSC ticks in %lu PIT ticks, error below %lu ppm\n", tsc, ticks,
+		  (e[a].hi - e[a].lo + e[b].hi - e[b].lo) / 2 * 1000000 / tsc);
 #endif
 	return tsc * PIT_HZ / ticks;
+}
+
+static void choose_source(void);
+
+/* The scale in force and a TSC read that belongs with it. */
+static void current_scale(struct scale *s, uint64_t *tsc)
+{
+	if (!source)
+		choose_source();
+	if (fixed.mul) {
+		*s = fixed;
+		*tsc = tsc_ordered();
+	} else {
+		kvmclock_read(s, tsc);
+	}
 }
 
 /* Where time comes from, best first: the one place that decides. */
 static void choose_source(void)
 {
 	const char *name = "kvmclock";
-	uint64_t hz;
+	struct scale s;
+	uint64_t hz, tsc;
 
 	if (kvmclock_start())
 		hz = 0;
@@ -251,21 +291,19 @@ static void choose_source(void)
 	if (hz)
 		fixed = scale_for_hz(hz);
 	source = name;
+	if (!boot_tsc)          /* used before module init ran */
+		boot_tsc = tsc_ordered();
+	current_scale(&s, &tsc);
+	boot_ns = scale_ns(&s, boot_tsc);
 #ifdef UF_DEBUG
-	uf_printk("time: clock source %s, %u kHz\n", name, (unsigned)(hz / 1000));
+	hz = (NSEC_PER_SEC << 32) / s.mul;      /* the frequency the scale stands for */
+	uf_printk("time: clock source %s, %lu kHz\n", name, (s.shift >= 0 ? hz >> s.shift : hz << -s.shift) / 1000);
 #endif
 }
 
-static void current_scale(struct scale *s, uint64_t *tsc)
+void uf_arch_clock_boot(void)
 {
-	if (!source)
-		choose_source();
-	if (fixed.mul) {
-		*s = fixed;
-		*tsc = tsc_ordered();
-	} else {
-		kvmclock_read(s, tsc);
-	}
+	boot_tsc = tsc_ordered();
 }
 
 uint64_t uf_arch_clock_ns(void)
@@ -273,7 +311,7 @@ uint64_t uf_arch_clock_ns(void)
 	struct scale s;
 	uint64_t tsc, ns;
 	current_scale(&s, &tsc);
-	ns = scale_ns(&s, tsc);
+	ns = scale_ns(&s, tsc) - boot_ns;
 	if (ns < last_ns)
 		return last_ns;
 	return last_ns = ns;
@@ -293,10 +331,30 @@ uint64_t uf_tsc_at_ns(uint64_t ns)
 	struct scale s;
 	uint64_t tsc, now, d;
 	current_scale(&s, &tsc);
-	now = scale_ns(&s, tsc);
+	now = scale_ns(&s, tsc) - boot_ns;
 	if (ns <= now)
 		return tsc;
 	d = (((ns - now) << 32) + s.mul - 1) / s.mul;
 	d = s.shift >= 0 ? (d + (1ull << s.shift) - 1) >> s.shift : d << -s.shift;
 	return tsc + d;
+}
+
+int uf_kvmclock_wall_offset(uint64_t *offset)
+{
+	static volatile struct pvclock_wall wall __attribute__((aligned(16)));
+	uint32_t v, sec, nsec;
+
+	if (!source)
+		choose_source();
+	if (fixed.mul)
+		return -1;
+	do {
+		uf_wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)(uintptr_t)&wall);  /* identity-mapped, as kvmclock */
+		v = wall.version;
+		sec = wall.sec;
+		nsec = wall.nsec;
+	} while ((v & 1) || v != wall.version);
+	/* The wall clock is for kvmclock's 0; this clock's 0 is boot_ns later. */
+	*offset = (uint64_t)sec * NSEC_PER_SEC + nsec + boot_ns;
+	return 0;
 }

@@ -9,6 +9,10 @@
 
 #define MAX_FRAMES 32
 #define VEC_PF 14
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_X2APIC (1u << 10)
+#define MSR_X2APIC_EOI 0x80b
+#define XAPIC_EOI 0xb0
 
 struct tss {
 	uint32_t reserved0;
@@ -28,10 +32,12 @@ struct gate {
 };
 
 extern void (*const uf_trap_stubs[32])(void);
-extern char uf_trap_stack_top[];
+extern char uf_trap_irq_stubs[], uf_trap_stack_top[];
 
 static struct tss tss;
-static struct gate idt[32];
+static struct gate idt[256];            /* vectors without a handler are not present: #NP reports them */
+static void (*irq_handlers[256])(void);
+static volatile uint32_t *xapic_eoi;    /* NULL: x2APIC, EOI through its MSR */
 
 static const char *const names[32] = {
 	"divide error (#DE)", "debug (#DB)", "non-maskable interrupt (NMI)", "breakpoint (#BP)", "overflow (#OF)",
@@ -43,19 +49,42 @@ static const char *const names[32] = {
 	"VMM communication (#VC)", "security exception (#SX)",
 };
 
+/* An interrupt gate (0x8e: present, DPL 0; IF is cleared on entry). */
+static void set_gate(int vector, uintptr_t a, int ist)
+{
+	idt[vector] = (struct gate){ .offset_low = a, .selector = 0x08, .ist = ist, .type = 0x8e, .offset_mid = a >> 16,
+				     .offset_high = a >> 32 };
+}
+
 void uf_trap_init(void)
 {
 	tss.ist[0] = (uintptr_t)uf_trap_stack_top;
 	tss.iomap_base = sizeof tss;            /* no I/O permission bitmap */
 	uf_x86_load_tss(&tss, sizeof tss);
-	for (int i = 0; i < 32; i++) {
-		uintptr_t a = (uintptr_t)uf_trap_stubs[i];
-		/* Interrupt gate (0x8e: present, DPL 0) on IST1: a fresh stack even when %rsp is in the guard page. */
-		idt[i] = (struct gate){ .offset_low = a, .selector = 0x08, .ist = 1, .type = 0x8e, .offset_mid = a >> 16,
-					.offset_high = a >> 32 };
-	}
+	for (int i = 0; i < 32; i++)
+		set_gate(i, (uintptr_t)uf_trap_stubs[i], 1);   /* IST1: a good stack even when %rsp hit the guard */
 	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = { sizeof idt - 1, (uintptr_t)idt };
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+void uf_trap_set_handler(int vector, void (*fn)(void))
+{
+	if (vector < 32 || vector > 255)
+		uf_panic("trap: vector %d is not an interrupt", vector);
+	/* The APIC's mode is read once: whoever routes interrupts has set it up by now. */
+	uint64_t base = uf_rdmsr(MSR_APIC_BASE);
+	xapic_eoi = base & APIC_BASE_X2APIC ? NULL : (volatile uint32_t *)(uintptr_t)((base & ~0xfffULL) + XAPIC_EOI);
+	irq_handlers[vector] = fn;
+	set_gate(vector, (uintptr_t)uf_trap_irq_stubs + 8 * (vector - 32), 0);
+}
+
+static void interrupt(unsigned vector)
+{
+	irq_handlers[vector]();
+	if (xapic_eoi)
+		*xapic_eoi = 0;
+	else
+		uf_wrmsr(MSR_X2APIC_EOI, 0);
 }
 
 static int page_readable(uintptr_t a)
@@ -92,6 +121,10 @@ void uf_backtrace(uintptr_t pc, uintptr_t fp)
 void uf_trap_handler(struct uf_trap_frame *f)
 {
 	static int reporting;
+	if ((f->vector & 0xff) >= 32) {         /* interrupt stubs push an 8-bit vector, sign-extended */
+		interrupt(f->vector & 0xff);
+		return;
+	}
 	uint64_t cr2 = uf_read_cr2();
 	if (reporting++) {      /* a fault while reporting: say where, don't recurse */
 		uf_printk("uniforge: crash: exception %lu at rip=0x%016lx while reporting a crash\n", f->vector, f->rip);
@@ -119,7 +152,10 @@ void uf_trap_handler(struct uf_trap_frame *f)
 
 _Noreturn void uf_panic(const char *fmt, ...)
 {
+	static int panicking;
 	va_list ap;
+	if (panicking++)        /* panicking while printing a panic: stop here */
+		uf_exit(UF_EXIT_CRASH);
 	uf_printk("uniforge: panic: ");
 	va_start(ap, fmt);
 	uf_vprintk(fmt, ap);

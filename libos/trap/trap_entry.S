@@ -1,6 +1,7 @@
-/* Exception entry stubs. Every vector runs on IST1 (see trap.c), so a stack overflow into the guard page is
- * still reported. Each stub makes the frame uniform (a 0 where the CPU pushes no error code) and pushes its
- * vector; common saves the GPRs as struct uf_trap_frame and calls uf_trap_handler(frame). */
+/* Entry stubs. Exceptions (0-31) run on IST1 (see trap.c), so a stack overflow into the guard page is still
+ * reported; each stub makes the frame uniform (a 0 where the CPU pushes no error code) and pushes its vector.
+ * Interrupts (32-255) stay on the current stack (everything is built with -mno-red-zone). common saves the GPRs
+ * as struct uf_trap_frame and calls uf_trap_handler(frame). */
 
 /* Vectors for which the CPU pushes an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX */
 #define HAS_ERR(n) ((n) == 8 || ((n) >= 10 && (n) <= 14) || (n) == 17 || (n) == 21 || (n) == 29 || (n) == 30)
@@ -51,6 +52,23 @@ common:
 	pop %rax
 	add $16, %rsp           /* vector, error code */
 	iretq
+
+/* Interrupt stubs, 8 bytes each at uf_trap_irq_stubs + 8 * (vector - 32), in their own section so that images
+ * which never call uf_trap_set_handler drop them. push imm8 sign-extends: trap.c takes the vector's low byte. */
+	.section .text.uf_trap_irq_stubs, "ax", @progbits
+	.balign 8
+	.globl uf_trap_irq_stubs
+uf_trap_irq_stubs:
+	.set vector, 32
+	.rept 224
+	.byte 0x6a, vector & 0xff       /* push $vector (imm8) */
+	jmp irq_common
+	.balign 8, 0xcc                 /* 8 bytes whichever jump size the assembler picks */
+	.set vector, vector + 1
+	.endr
+irq_common:
+	push (%rsp)                     /* the vector again: the first copy stands in for the error code */
+	jmp common
 
 	.section .rodata.uf_trap_stubs, "a", @progbits
 	.balign 8

@@ -48,14 +48,14 @@ LIBC = {"puts.o": {"defined": ["puts"], "undefined": ["uf_sys_write"], "weak_und
 
 
 def run(objects, mods, required=("console",), app="app", depends=None):
-    return resolve({f"{app}.c": object_symbols(objects[app])}, compiled(objects, mods, depends), LIBC, required,
+    return resolve({f"{app}.c": object_symbols(objects[app])}, compiled(objects, mods, depends), [("libc", LIBC)], required,
                    set(), sorted)
 
 
 def test_transitive_pull_in_and_only_what_is_needed(objects):
     result = run(objects, ["net", "nic", "console", "unused"])
     assert sorted(result.modules) == ["console", "net", "nic"]
-    assert result.libc_members == ["puts.o"]          # socket.o is not needed
+    assert result.archive_members == ["libc puts.o"]          # socket.o is not needed
     assert result.reasons["nic"].symbol == "uf_nic_tx" and result.reasons["nic"].by == "module net"
     assert result.reasons["net"].by == "app app.c"
 
@@ -91,5 +91,5 @@ def test_target_picks_between_duplicates(objects):
 
 def test_weak_reference_pulls_nothing(objects):
     result = resolve({"weakuser.c": object_symbols(objects["weakuser"])}, compiled(objects, ["optional", "console"]),
-                     LIBC, ("console",), set(), sorted)
+                     [("libc", LIBC)], ("console",), set(), sorted)
     assert result.modules == ["console"]

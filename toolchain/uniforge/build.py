@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, image, link, modules, musl
+from . import __version__, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
@@ -54,6 +54,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
                        if s.startswith("uf_sys_")} - {"enosys"})
     clock.lap("library OS")
     libc = musl.build(toolchain, target.libc["arch"], target.arch, target_cflags, syscalls)
+    compiler_rt, compiler_rt_index = runtime.build(toolchain)
     clock.lap("libc")
 
     app_args = toolchain.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
@@ -68,7 +69,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     script = work / "image.ld"
     script.write_text(render(target.linker_script, app_name=app.name))
     provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
-    resolution = resolve(app_symbols, compiled, libc.index, target.modules, provided,
+    archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+    resolution = resolve(app_symbols, compiled, archives, target.modules, provided,
                          lambda names: modules.init_order(available, names))
     chosen = [compiled[name] for name in resolution.modules]
     clock.lap("resolve")
@@ -88,7 +90,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
     objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
-    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive]), debug_path, image_path, map_file)
+    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file)
     clock.lap("link")
 
     owners = {str(o): m.module.name for m in chosen for o in m.objects}
@@ -96,7 +98,12 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     owners.update({str(o): "generated" for o in generated})
 
     def owner_of(path: str) -> str:
-        return "libc" if path.startswith(str(libc.archive)) else owners.get(path, "other")
+        if path.startswith(str(libc.archive)):
+            return "libc"
+        if path.startswith(str(compiler_rt)):
+            return "compiler-rt"
+        # <internal>: constants and strings the linker merged across objects.
+        return owners.get(path, "merged" if path == "<internal>" else "other")
 
     loaded, nobits = image.loaded_sections(debug_path)
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)

@@ -1,13 +1,12 @@
 """The `uniforge` command. Commands raise; only main() prints errors and chooses the exit code."""
 import json
-import os
 import sys
 import traceback
 from pathlib import Path
 
 import click
 
-from . import __version__, errors, image, manifest, progress, targets
+from . import __version__, image, manifest, progress, targets
 from .errors import ExitCode, UniforgeError
 
 HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
@@ -78,16 +77,26 @@ def build_cmd(target_name, debug, as_json, directory) -> None:
                f"in {sum(result.timings.values()):.2f} s")
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
+class _GuestArgsCommand(click.Command):
+    """Everything after the first `--` belongs to the guest, never to click (which would take it as IMAGE)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            args, ctx.meta["guest_args"] = args[:split], args[split + 1:]
+        return super().parse_args(ctx, args)
+
+
+@cli.command(cls=_GuestArgsCommand)
 @click.argument("image_path", required=False, type=click.Path(dir_okay=False))
-@click.argument("args", nargs=-1)
 @click.option("--target", "-t", "target_name", help="Target to build for and run on (default: the manifest's, or the image's).")
 @click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: manifest, then target).")
 @click.option("--timeout", type=float, help="Stop the guest after this many seconds (exit status 124).")
 @click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
 @click.option("--debug/--release", default=None, help="Debug build (when building).")
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
-def run(image_path, args, target_name, memory, timeout, cmdline, debug, directory) -> int:
+@click.pass_context
+def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
@@ -97,8 +106,9 @@ def run(image_path, args, target_name, memory, timeout, cmdline, debug, director
     Exit status: the guest's own (0-126 arrive unchanged); 127 when the guest crashed (a symbolized backtrace is
     printed); 124 when --timeout expired.
     """
-    from .run import run_image
+    from .run import Ending, run_image
     from .symbolize import Symbolizer
+    args = ctx.meta.get("guest_args", [])
     if image_path:
         path = Path(image_path)
         info = image.read(path)
@@ -111,6 +121,8 @@ def run(image_path, args, target_name, memory, timeout, cmdline, debug, director
     symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
     outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
                         timeout=timeout, symbolizer=symbolizer)
+    if outcome.ending is not Ending.EXITED:
+        click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
     return outcome.exit_code
 
 

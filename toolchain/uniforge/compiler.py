@@ -17,6 +17,7 @@ from .errors import CompileError, LinkError, ToolError
 COMMON_CFLAGS = (
     "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-omit-frame-pointer", "-ffunction-sections", "-fdata-sections",
     "-fno-sanitize=all", "-fno-asynchronous-unwind-tables", "-g", "-gdwarf-4", "-nostdinc",
+    "-fdebug-compilation-dir=.",       # no build folder in DWARF: objects are the same wherever they are built
 )
 
 
@@ -88,6 +89,14 @@ class Toolchain:
                     progress()
         if errors:
             raise CompileError("\n".join(errors))
+
+    def build_runtime_object(self, output: Path) -> None:
+        """zig's compiler_rt for this target, one object with a section per function."""
+        source = self.zig.parent / "lib" / "compiler_rt.zig"
+        cpu = [f"-mcpu={self.cpu}"] if self.cpu else []
+        self._run([str(self.zig), "build-obj", "-target", self.triple, *cpu, "-O", "ReleaseSmall",
+                   "-ffunction-sections", str(source), f"-femit-bin={output}"], CompileError,
+                  "building compiler_rt failed")
 
     def archive(self, output: Path, objects: list[Path]) -> None:
         output.unlink(missing_ok=True)

@@ -59,5 +59,9 @@ class Console:
             self._frame = 0
         elif self._symbolize and (match := _BACKTRACE.search(line)):
             addr = int(match.group(1), 16)
-            self._out.write(f"    #{self._frame} {addr:#x} in {self._symbolize(addr, self._frame > 0)}\n")
+            try:
+                where = self._symbolize(addr, self._frame > 0)
+            except Exception as e:  # unusual debug info must not stop the console (QEMU would block on it)
+                where = f"?? (symbolizer failed: {e})"
+            self._out.write(f"    #{self._frame} {addr:#x} in {where}\n")
             self._frame += 1

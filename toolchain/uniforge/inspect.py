@@ -42,7 +42,7 @@ def show(path: Path, as_json: bool) -> None:
     for name, mod in info["modules"].items():
         size = sizes.get(name, {})
         table.add_row(name, mod["version"], f"{size.get('file', 0):,}", f"{size.get('bss', 0):,}", mod["summary"])
-    for name in ("app", "libc", "generated", "other"):
+    for name in ("app", "libc", "compiler-rt", "generated", "merged", "other"):
         if name in sizes:
             table.add_row(f"({name})", "", f"{sizes[name]['file']:,}", f"{sizes[name]['bss']:,}", "")
     console.print(table)
@@ -61,7 +61,7 @@ def host_can_run(target: targets.Target) -> tuple[bool, str]:
     if not shutil.which(binary):
         return False, f"{binary} is not installed"
     if target.qemu.get("accel") == "kvm":
-        return probe_kvm()
+        return probe_kvm(target)
     return True, "software emulation (TCG)"
 
 

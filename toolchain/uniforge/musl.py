@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache
-from .compiler import CompileJob, Toolchain
+from .compiler import COMMON_CFLAGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .errors import ToolError
 from .generate import render
@@ -134,7 +134,8 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     """libc.a for the arch whose syscall switch calls exactly the given uf_sys_* implementations."""
     glue = libos_dir() / "libc"
     glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
-    key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join(cflags), " ".join(syscalls), glue_key)
+    key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*COMMON_CFLAGS, *CFLAGS, *cflags]),
+                       " ".join(syscalls), glue_key)
 
     def make(tmp: Path) -> None:
         _build_into(tmp, toolchain, musl_arch, arch, cflags, syscalls)

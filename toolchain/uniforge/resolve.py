@@ -20,23 +20,26 @@ class Wanted:
 @dataclass
 class Resolution:
     modules: list[str]                              # in init/link order
-    libc_members: list[str]
+    archive_members: list[str]                      # "libc src/stdio/printf.o", ...
     reasons: dict[str, Wanted] = field(default_factory=dict)   # module -> the first need that pulled it in
 
 
 def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledModule],
-            libc_index: dict[str, dict[str, list[str]]], required: tuple[str, ...], provided: set[str],
+            archives: list[tuple[str, dict[str, dict[str, list[str]]]]], required: tuple[str, ...], provided: set[str],
             order) -> Resolution:
-    """app: object name -> symbols (elfsyms.object_symbols); required: the target's modules; provided: symbols the
-    linker script or generated code define; order: function giving the init order of a set of module names."""
+    """app: object name -> symbols (elfsyms.object_symbols); archives: (name, member index) in link order, e.g.
+    the libc then the compiler runtime; required: the target's modules; provided: symbols the linker script or
+    generated code define; order: function giving the init order of a set of module names."""
     module_providers = defaultdict(list)
     for name, mod in compiled.items():
         for sym in mod.defined:
             module_providers[sym].append(name)
-    libc_providers = {}
-    for member, syms in libc_index.items():
-        for sym in syms["defined"]:
-            libc_providers.setdefault(sym, member)
+    archive_providers: dict[str, tuple[str, str]] = {}
+    for archive, index in archives:
+        for member, syms in index.items():
+            for sym in syms["defined"]:
+                archive_providers.setdefault(sym, (archive, member))
+    indexes = dict(archives)
 
     defined: dict[str, str] = {s: "linker script" for s in provided}
     for obj, syms in app.items():
@@ -81,12 +84,12 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
             providers = picked
         if providers:
             take_module(providers[0], want)
-        elif want.symbol in libc_providers:
-            member = libc_providers[want.symbol]
-            members.append(member)
-            for sym in libc_index[member]["defined"]:
-                defined.setdefault(sym, f"libc {member}")
-            worklist.extend(Wanted(s, f"libc {member}") for s in libc_index[member]["undefined"])
+        elif want.symbol in archive_providers:
+            archive, member = archive_providers[want.symbol]
+            members.append(f"{archive} {member}")
+            for sym in indexes[archive][member]["defined"]:
+                defined.setdefault(sym, f"{archive} {member}")
+            worklist.extend(Wanted(s, f"{archive} {member}") for s in indexes[archive][member]["undefined"])
         else:
             unresolved.append(want)
             defined[want.symbol] = "(unresolved)"

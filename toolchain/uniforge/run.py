@@ -11,11 +11,13 @@ import enum
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .console import Console, SymbolizeFn
+from .errors import RunError
 from .vm import LaunchError, QemuVM, describe_returncode
 
 if TYPE_CHECKING:
@@ -24,10 +26,7 @@ if TYPE_CHECKING:
 TIMEOUT_STATUS = 124  # as timeout(1)
 CRASH_STATUS = 127  # what the library OS exits with after printing a crash report
 NO_STATUS = 1  # the guest reset or powered off without reporting a status
-
-
-class RunError(Exception):
-    """QEMU did not run the guest: it failed to start, failed while running, or was stopped from outside."""
+_NEEDS_QUOTES = frozenset(' \t\n\v\f\r"\\')
 
 
 class Ending(enum.Enum):
@@ -55,28 +54,29 @@ class RunResult:
     wall_time: float  # seconds from starting QEMU to its exit
 
 
-def quote_guest_args(args: list[str]) -> str:
-    """Joins argv[1..] for the kernel command line so that the guest gets back exactly `args`.
+def quote_guest_args(args: Sequence[str]) -> str:
+    r"""Joins argv[1..] for the kernel command line so that the guest gets back exactly `args`.
 
-    The guest's rule (library-OS module `process`): outside double quotes, runs of spaces, tabs and newlines
+    The guest's rule (uf_cmdline_split in libos/process/cmdline.c): outside double quotes, runs of spaces
     separate arguments; a double quote opens or closes a quoted part and is dropped; a backslash, inside quotes or
-    not, makes the next character literal and is dropped. So an argument that is empty or contains whitespace, `"`
-    or `\\` is written in double quotes with `"` and `\\` preceded by a backslash; other arguments are written as
-    they are. Commas need no doubling: QEMU passes -append to the guest verbatim (checked on QEMU 10.0 with
-    `a,,b`). A NUL cannot be passed (the command line is a C string).
+    not, makes the next character literal and is dropped (a backslash at the very end stays). So an argument that
+    is empty or contains a space, `"` or `\` is written in double quotes with `"` and `\` preceded by a
+    backslash; so is one with other whitespace (\t, \n, ...), which the guest keeps but is easier to read quoted.
+    Other arguments are written as they are. Commas need no doubling: QEMU 10 passes -append to the guest
+    verbatim (checked with `a,,b`). A NUL cannot be passed (the command line is a C string).
     """
     quoted = []
     for arg in args:
         if "\0" in arg:
             raise ValueError(f"guest argument {arg!r} contains a NUL byte")
-        if arg and not any(c in arg for c in ' \t\n"\\'):
+        if arg and not any(c in _NEEDS_QUOTES for c in arg):
             quoted.append(arg)
         else:
             quoted.append('"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"')
     return " ".join(quoted)
 
 
-def kernel_cmdline(cmdline: str, args: list[str]) -> str:
+def kernel_cmdline(cmdline: str, args: Sequence[str]) -> str:
     """Library-OS options and environment, then `--`, then the guest's arguments."""
     return " ".join(part for part in (cmdline.strip(), "--", quote_guest_args(args)) if part)
 
@@ -85,10 +85,10 @@ def build_qemu_command(
     target: Target,
     image: Path,
     *,
-    args: list[str] = [],
+    args: Sequence[str] = (),
     cmdline: str = "",
     memory: str | None = None,
-    extra_qemu_args: list[str] = [],
+    extra_qemu_args: Sequence[str] = (),
 ) -> list[str]:
     """The QEMU command line that boots `image` on `target`, serial console on QEMU's stdout; without the QMP
     control options that vm.QemuVM adds, so it also serves plain timing runs."""
@@ -165,11 +165,11 @@ def run_image(
     target: Target,
     image: Path,
     *,
-    args: list[str] = [],
+    args: Sequence[str] = (),
     cmdline: str = "",
     memory: str | None = None,
     timeout: float | None = None,
-    extra_qemu_args: list[str] = [],
+    extra_qemu_args: Sequence[str] = (),
     console: TextIO = sys.stdout,
     symbolizer: SymbolizeFn | None = None,
 ) -> RunResult:
@@ -187,12 +187,13 @@ def run_image(
 
 async def _run(method: str, command: list[str], timeout: float | None, console: Console) -> RunResult:
     started = time.monotonic()
+    vm = QemuVM(command, console.feed)
     try:
-        async with QemuVM(command, console.feed) as vm:
+        async with vm:
             await vm.start()
             finished = await vm.wait(timeout)
     except LaunchError as e:
-        raise RunError(_with_details(str(e), e.command, e.stderr)) from e
+        raise RunError(_with_details(str(e), e.command, vm.stderr), hint="`uniforge doctor` checks QEMU") from e
     wall_time = time.monotonic() - started
     console.close()
     try:

@@ -1,208 +1,189 @@
-"""Maps code addresses of an image to function, file and line, for crash backtraces.
+"""Maps code addresses of an image to functions, files and lines, for crash backtraces.
 
 Functions come from the ELF symbol table, files and lines from the DWARF line programs (versions 4 and 5: zig's
-clang emits 5). Both are flattened once into sorted arrays searched with bisect, so a lookup costs no DWARF parsing.
+clang emits 5 by default); both are flattened once into sorted arrays searched with bisect. The functions inlined
+at an address come from the debug info of its compilation unit, parsed only when an address in it is looked up.
 """
 
 from __future__ import annotations
 
 import bisect
-import posixpath
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from elftools.dwarf.ranges import BaseAddressEntry
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
-# lld writes these as the address of code that --gc-sections dropped; their line rows must not match real code.
-_TOMBSTONES = (0, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF)
+from . import dwarf_lines
+
+_SCOPES = ("DW_TAG_subprogram", "DW_TAG_inlined_subroutine", "DW_TAG_lexical_block")
+
+
+@dataclass(frozen=True)
+class Frame:
+    function: str | None
+    file: str | None
+    line: int | None
 
 
 @dataclass(frozen=True)
 class Location:
-    function: str | None
-    offset: int  # from the function's start; 0 when function is None
-    file: str | None
-    line: int | None
+    # Innermost first: the code at the address, then each function it was inlined into, at the call's line.
+    frames: tuple[Frame, ...]
+    symbol: str | None  # the ELF symbol around the address
+    offset: int  # from the symbol's start; 0 without a symbol
 
 
 class Symbolizer:
     """Answers address lookups for one ELF file (an unstripped image)."""
 
     def __init__(self, elf_path: Path | str):
-        with open(elf_path, "rb") as f:
-            elf = ELFFile(f)
-            self._read_functions(elf)
-            self._read_lines(elf)
+        self._elf = ELFFile(io.BytesIO(Path(elf_path).read_bytes()))  # kept: debug info is parsed on demand
+        self._read_functions()
+        self._read_lines()
 
     def lookup(self, addr: int) -> Location:
-        function, offset = self._function_at(addr)
-        file, line = self._line_at(addr)
-        return Location(function, offset, file, line)
+        symbol, offset = self._function_at(addr)
+        i = bisect.bisect_right(self._line_addrs, addr) - 1
+        if i < 0 or self._line_rows[i][0] == dwarf_lines.END:
+            return Location((), symbol, offset)
+        _, cu_index, file_number, line = self._line_rows[i]
+        files = self._files[cu_index]
+        file = files[file_number] if file_number < len(files) else None
+        frames = []
+        # Walk out from the innermost inlined function: each one's caller is at its call site.
+        for scope in reversed(self._scopes(cu_index, addr)):
+            frames.append(Frame(_name(scope), file, line))
+            if scope.tag == "DW_TAG_inlined_subroutine":
+                call_file = scope.attributes.get("DW_AT_call_file")
+                call_line = scope.attributes.get("DW_AT_call_line")
+                file = files[call_file.value] if call_file and call_file.value < len(files) else None
+                line = call_line.value if call_line else None
+        return Location(tuple(frames) or (Frame(symbol, file, line),), symbol, offset)
 
     def format(self, addr: int, is_return_address: bool = True) -> str:
-        """'FUNCTION at FILE:LINE', 'FUNCTION+0xOFF' or '??'.
+        """'FUNCTION at FILE:LINE' (followed by ', inlined in CALLER at FILE:LINE' for each function it was
+        inlined into), 'FUNCTION+0xOFF' without line information, or '??'.
 
         A return address points after its call instruction, which may be the first byte of the next line or
         function, so it is looked up at addr - 1; a faulting pc (the first frame of a backtrace) is exact.
         """
         probe = addr - 1 if is_return_address else addr
         where = self.lookup(probe)
-        if where.line is not None:
-            return f"{where.function or '??'} at {where.file}:{where.line}"
-        if where.function is not None:
-            return f"{where.function}+{where.offset + addr - probe:#x}"
+        if where.frames:
+            return ", inlined in ".join(_describe(frame) for frame in where.frames)
+        if where.symbol is not None:
+            return f"{where.symbol}+{where.offset + addr - probe:#x}"
         return "??"
 
-    def _read_functions(self, elf: ELFFile) -> None:
-        code_sections = {
-            i for i, s in enumerate(elf.iter_sections()) if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR
+    def _read_functions(self) -> None:
+        # Code section index -> its end address: where an unsized symbol (an assembly label) stops at the latest.
+        code_ends = {
+            i: s["sh_addr"] + s["sh_size"]
+            for i, s in enumerate(self._elf.iter_sections())
+            if s["sh_flags"] & SH_FLAGS.SHF_EXECINSTR
         }
-        symtab = elf.get_section_by_name(".symtab")
+        symtab = self._elf.get_section_by_name(".symtab")
         # On ARM, bit 0 of a function's address says "Thumb code"; the code itself starts at the even address.
-        address_mask = ~1 if elf["e_machine"] == "EM_ARM" else ~0
+        address_mask = ~1 if self._elf["e_machine"] == "EM_ARM" else ~0
         found = []
         for sym in symtab.iter_symbols() if symtab else ():
             kind = sym["st_info"]["type"]
             # NOTYPE: assembly labels such as _start carry no .type directive.
             if kind not in ("STT_FUNC", "STT_NOTYPE") or not sym.name or sym.name.startswith(".L"):
                 continue
-            if sym["st_shndx"] not in code_sections:
+            if sym["st_shndx"] not in code_ends:
                 continue
+            start, size = sym["st_value"] & address_mask, sym["st_size"]
             # At one address, prefer a sized symbol, then a global one (aliases: memcpy over __memcpy_local).
-            rank = (sym["st_size"] > 0, sym["st_info"]["bind"] != "STB_LOCAL")
-            found.append((sym["st_value"] & address_mask, rank, sym["st_size"], sym.name))
+            rank = (size > 0, sym["st_info"]["bind"] != "STB_LOCAL")
+            found.append((start, rank, start + size if size else code_ends[sym["st_shndx"]], sym.name))
         found.sort()
         self._starts: list[int] = []
-        self._functions: list[tuple[int, str]] = []  # (size, name); size 0 reaches to the next symbol
-        for start, _, size, name in found:
+        self._functions: list[tuple[int, str]] = []  # (end, name); an unsized one also ends at the next start
+        for start, _, end, name in found:
             if self._starts and self._starts[-1] == start:
-                self._functions[-1] = (size, name)  # sorted by rank: the last one wins
+                self._functions[-1] = (end, name)  # sorted by rank: the last one wins
             else:
                 self._starts.append(start)
-                self._functions.append((size, name))
+                self._functions.append((end, name))
 
     def _function_at(self, addr: int) -> tuple[str | None, int]:
         i = bisect.bisect_right(self._starts, addr) - 1
-        if i < 0:
-            return None, 0
-        size, name = self._functions[i]
-        offset = addr - self._starts[i]
-        if size and offset >= size:
-            return None, 0  # padding between functions
-        return name, offset
+        if i < 0 or addr >= self._functions[i][0]:
+            return None, 0  # before the first function, or in padding after one
+        return self._functions[i][1], addr - self._starts[i]
 
-    def _read_lines(self, elf: ELFFile) -> None:
-        rows: list[tuple[int, int, str | None, int | None]] = []
-        if elf.has_dwarf_info():
-            dwarf = elf.get_dwarf_info()
-            section = dwarf.debug_line_sec.stream.getvalue() if dwarf.debug_line_sec else b""
-            byteorder = "little" if elf.little_endian else "big"
-            for cu in dwarf.iter_CUs():
-                program = dwarf.line_program_for_CU(cu)
-                if program is not None:
-                    rows.extend(_line_rows(program, section, byteorder, _comp_dir(cu)))
-        # End-of-sequence rows sort first at equal addresses, so code that starts where another sequence ends
-        # is found; rows of one sequence at one address keep their order and the last one wins.
+    def _read_lines(self) -> None:
+        self._cus = []
+        self._files: list[list[str]] = []  # by compilation unit: paths by DWARF file number
+        rows = []
+        if self._elf.has_dwarf_info():
+            self._dwarf = self._elf.get_dwarf_info()
+            section = self._dwarf.debug_line_sec.stream.getvalue() if self._dwarf.debug_line_sec else b""
+            byteorder = "little" if self._elf.little_endian else "big"
+            for cu in self._dwarf.iter_CUs():
+                program = self._dwarf.line_program_for_CU(cu)
+                if program is None:
+                    continue
+                index = len(self._cus)
+                self._cus.append(cu)
+                self._files.append(dwarf_lines.file_names(program, dwarf_lines.comp_dir(cu)))
+                rows.extend((a, kind, index, f, n) for a, kind, f, n in dwarf_lines.rows(program, section, byteorder))
+        # Ends of sequences sort first at equal addresses, so code that starts where another sequence ends is
+        # found; rows of one sequence at one address keep their order (stable sort) and the last one wins.
         rows.sort(key=lambda r: (r[0], r[1]))
         self._line_addrs = [r[0] for r in rows]
-        self._line_rows = [(r[2], r[3]) for r in rows]
+        self._line_rows = [r[1:] for r in rows]  # (kind, compilation unit, file number, line)
 
-    def _line_at(self, addr: int) -> tuple[str | None, int | None]:
-        i = bisect.bisect_right(self._line_addrs, addr) - 1
-        return self._line_rows[i] if i >= 0 else (None, None)
+    def _scopes(self, cu_index: int, addr: int) -> list:
+        """The DIEs of the function at `addr` and of the functions inlined into it there, outermost first."""
+        cu = self._cus[cu_index]
+        scopes, die = [], cu.get_top_DIE()
+        while True:
+            inner = next(
+                (c for c in die.iter_children() if c.tag in _SCOPES and self._contains(cu, c, addr)), None
+            )
+            if inner is None:
+                return scopes
+            if inner.tag != "DW_TAG_lexical_block":
+                scopes.append(inner)
+            die = inner
 
-
-def _comp_dir(cu) -> str:
-    attr = cu.get_top_DIE().attributes.get("DW_AT_comp_dir")
-    return attr.value.decode(errors="replace") if attr else ""
-
-
-def _file_names(program, comp_dir: str) -> list[str]:
-    """File names by DWARF file number: 0-based in version 5 (entry 0 is the primary file, directory 0 the
-    compilation directory); 1-based in version 4, where directory 0 is the compilation directory."""
-    header = program.header
-    dirs = [d.decode(errors="replace") for d in header["include_directory"]]
-    if header["version"] < 5:
-        dirs = [comp_dir] + dirs
-    names = []
-    for entry in header["file_entry"]:
-        name = entry.name.decode(errors="replace")
-        index = entry.dir_index or 0
-        directory = dirs[index] if index < len(dirs) else ""
-        names.append(posixpath.join(comp_dir, directory, name))  # join keeps the last absolute part
-    return names if header["version"] >= 5 else [""] + names
-
-
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
+    def _contains(self, cu, die, addr: int) -> bool:
+        attrs = die.attributes
+        if "DW_AT_low_pc" in attrs and "DW_AT_high_pc" in attrs:
+            low, high = attrs["DW_AT_low_pc"].value, attrs["DW_AT_high_pc"]
+            # high_pc is an address (class address) or, since DWARF 4 usually, a length (class constant).
+            end = high.value if high.form.startswith("DW_FORM_addr") else low + high.value
+            return low <= addr < end
+        if "DW_AT_ranges" not in attrs:
+            return False
+        top = cu.get_top_DIE().attributes.get("DW_AT_low_pc")
+        base = top.value if top else 0
+        for entry in self._dwarf.range_lists().get_range_list_at_offset(attrs["DW_AT_ranges"].value, cu=cu):
+            if isinstance(entry, BaseAddressEntry):
+                base = entry.base_address
+                continue
+            offset = 0 if entry.is_absolute else base
+            if entry.begin_offset + offset <= addr < entry.end_offset + offset:
+                return True
+        return False
 
 
-def _sleb(data: bytes, pos: int) -> tuple[int, int]:
-    start = pos
-    value, pos = _uleb(data, pos)
-    bits = 7 * (pos - start)
-    return (value - (1 << bits) if value >> (bits - 1) & 1 else value), pos
+def _describe(frame: Frame) -> str:
+    place = f"{frame.file}:{frame.line}" if frame.line else frame.file  # line 0: code of no particular line
+    return f"{frame.function or '??'} at {place}"
 
 
-def _line_rows(program, data: bytes, byteorder: str, comp_dir: str):
-    """Runs one line program (DWARF 2-5, section 6.2) and yields (address, order, file, line) rows; order 0
-    marks the end of a sequence (no line from there on).
-
-    pyelftools decodes the header; the opcodes are run here because its decoder builds an object per row and
-    takes seconds for a 1 MB image. Columns, views, discriminators and VLIW op indexes are not needed.
-    """
-    header = program.header
-    files = _file_names(program, comp_dir)
-    min_length = header["minimum_instruction_length"]
-    line_base, line_range, opcode_base = header["line_base"], header["line_range"], header["opcode_base"]
-    operand_counts = header["standard_opcode_lengths"]
-    const_add_pc = (255 - opcode_base) // line_range * min_length
-
-    pos, end = program.program_start_offset, program.program_end_offset
-    address, file, line, sequence = 0, 1, 1, []
-    while pos < end:
-        op = data[pos]
-        pos += 1
-        if op >= opcode_base:  # special opcode: advance both, then append a row
-            step = op - opcode_base
-            address += step // line_range * min_length
-            line += line_base + step % line_range
-            sequence.append((address, 1, file, line))
-        elif op == 0:  # extended opcode
-            size, pos = _uleb(data, pos)
-            sub, operand = data[pos], pos + 1
-            pos += size
-            if sub == 1:  # DW_LNE_end_sequence
-                # Code that the linker dropped keeps a tombstone start address: skip its sequence whole.
-                if sequence and sequence[0][0] not in _TOMBSTONES:
-                    yield from ((a, o, files[f] if 0 <= f < len(files) else None, n) for a, o, f, n in sequence)
-                    yield (address, 0, None, None)
-                address, file, line, sequence = 0, 1, 1, []
-            elif sub == 2:  # DW_LNE_set_address
-                address = int.from_bytes(data[operand:pos], byteorder)
-        elif op == 1:  # DW_LNS_copy
-            sequence.append((address, 1, file, line))
-        elif op == 2:  # DW_LNS_advance_pc
-            step, pos = _uleb(data, pos)
-            address += step * min_length
-        elif op == 3:  # DW_LNS_advance_line
-            step, pos = _sleb(data, pos)
-            line += step
-        elif op == 4:  # DW_LNS_set_file
-            file, pos = _uleb(data, pos)
-        elif op == 8:  # DW_LNS_const_add_pc
-            address += const_add_pc
-        elif op == 9:  # DW_LNS_fixed_advance_pc
-            address += int.from_bytes(data[pos:pos + 2], byteorder)
-            pos += 2
-        else:  # flags and operands that do not move address, file or line
-            for _ in range(operand_counts[op - 1]):
-                _, pos = _uleb(data, pos)
+def _name(die) -> str | None:
+    """A function DIE's name, also through the abstract origin of an inlined or out-of-line instance."""
+    while die is not None:
+        attrs = die.attributes
+        if "DW_AT_name" in attrs:
+            return attrs["DW_AT_name"].value.decode(errors="replace")
+        link = next((a for a in ("DW_AT_abstract_origin", "DW_AT_specification") if a in attrs), None)
+        die = die.get_DIE_from_attribute(link) if link else None
+    return None

@@ -22,15 +22,16 @@ _QUIT_WAIT = 3.0  # seconds QEMU gets to exit after `quit` before it is killed
 _LAUNCH_WAIT = 10.0  # seconds from exec to the QMP greeting
 # Run states in which QEMU stops the guest for good but keeps running itself (see `query-status`).
 _HALTED_STATES = frozenset({"internal-error", "guest-panicked", "io-error", "shutdown"})
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class LaunchError(Exception):
-    """QEMU could not be started or exited before QMP was up; carries what it printed."""
+    """QEMU could not be started, or died before the guest ran; `QemuVM.stderr` has what it printed."""
 
-    def __init__(self, message: str, command: list[str], stderr: str):
+    def __init__(self, message: str, command: list[str]):
         super().__init__(message)
         self.command = command
-        self.stderr = stderr
 
 
 class State(enum.Enum):
@@ -49,7 +50,6 @@ class QemuVM:
         self._command = command
         self._on_console = on_console
         self.state = State.NEW
-        self.stderr = ""
         self.returncode: int | None = None
         self.shutdown_reason: str | None = None  # from QMP SHUTDOWN: guest-shutdown, guest-reset, host-qmp-quit...
         self.halted_state: str | None = None  # a run state from _HALTED_STATES that QEMU stopped the guest in
@@ -59,6 +59,12 @@ class QemuVM:
         self._halted = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._socket: socket.socket | None = None  # our end of the QMP socketpair
+        self._stderr = bytearray()
+
+    @property
+    def stderr(self) -> str:
+        """What QEMU wrote to its stderr: warnings, errors, and register dumps of a KVM internal error."""
+        return self._stderr.decode(errors="replace")
 
     async def __aenter__(self) -> QemuVM:
         self._require(State.NEW)
@@ -81,12 +87,12 @@ class QemuVM:
                     preexec_fn=_die_with_parent,
                 )
             except OSError as e:
-                raise LaunchError(f"cannot run {command[0]}: {e.strerror}", command, "") from e
+                raise LaunchError(f"cannot run {command[0]}: {e.strerror}", command) from e
         finally:
             theirs.close()
         self._tasks = [
             asyncio.create_task(self._pump(self._proc.stdout, self._on_console)),
-            asyncio.create_task(self._pump(self._proc.stderr, self._keep_stderr)),
+            asyncio.create_task(self._pump(self._proc.stderr, self._stderr.extend)),
         ]
         try:
             self._qmp.register_listener(self._events)
@@ -95,9 +101,7 @@ class QemuVM:
         except BaseException as e:
             await self._stop()
             if isinstance(e, (QMPError, OSError, asyncio.TimeoutError)):
-                raise LaunchError(
-                    f"QEMU failed to start ({describe_returncode(self.returncode)})", command, self.stderr
-                ) from e
+                raise LaunchError(f"QEMU failed to start ({describe_returncode(self.returncode)})", command) from e
             raise
         self.state = State.PAUSED
         return self
@@ -108,7 +112,12 @@ class QemuVM:
     async def start(self) -> None:
         """Lets the guest run (QEMU was started with -S)."""
         self._require(State.PAUSED)
-        await self._qmp.execute("cont")
+        try:
+            await self._qmp.execute("cont")
+        except QMPError as e:
+            await self._stop()
+            raise LaunchError(f"QEMU failed as the guest started ({describe_returncode(self.returncode)})",
+                              self._command) from e
         self.state = State.RUNNING
 
     async def wait(self, timeout: float | None) -> bool:
@@ -174,9 +183,6 @@ class QemuVM:
         while chunk := await stream.read(65536):
             sink(chunk)
 
-    def _keep_stderr(self, chunk: bytes) -> None:
-        self.stderr += chunk.decode(errors="replace")
-
     async def _watch_events(self) -> None:
         async for event in self._events:
             if event["event"] == "SHUTDOWN":
@@ -202,6 +208,3 @@ def _die_with_parent() -> None:
     if sys.platform == "linux":
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
-
-_PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None

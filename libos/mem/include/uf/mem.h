@@ -8,7 +8,8 @@
 
 /* npages contiguous zeroed pages, or NULL. */
 void *uf_page_alloc(size_t npages);
-/* Returns pages from uf_page_alloc (any page-aligned part of them). Panics on a double free. */
+/* Returns pages from uf_page_alloc (any page-aligned part of them), mapped read-write again if their protection
+ * was changed. Panics on a double free. */
 void uf_page_free(void *p, size_t npages);
 /* Claims exactly [p, p + npages pages), zeroed, if all of it is free: 0, or -1 if not. */
 int uf_page_claim(void *p, size_t npages);

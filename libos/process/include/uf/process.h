@@ -10,7 +10,7 @@ _Noreturn void uf_app_main(void);
 /* A library-OS option given on the command line as `uf.NAME=value` (or any dotted `a.b=value`), or NULL. */
 const char *uf_option(const char *name);
 
-/* Splits a command line in place into at most max words. Words are separated by spaces; double quotes group,
+/* Splits a command line in place into at most max words. Words are separated by white space; double quotes group,
  * a backslash takes the next character literally. Returns the count, or -1 when there are more than max. */
 int uf_cmdline_split(char *line, char **words, int max);
 

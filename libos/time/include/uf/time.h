@@ -1,9 +1,9 @@
 /* Module time: clocks, sleeping, and the Linux time syscalls.
  *
- * Monotonic time is nanoseconds since the machine started; it never goes back and keeps counting while the
- * guest sleeps. Nothing is set up at boot: the first clock read picks the clock source (on x86_64: kvmclock,
- * a hypervisor's or the CPU's published TSC frequency, else a ~9 ms calibration against the PIT), and the
- * first wall-clock read also reads the RTC. Single CPU, interrupts off: none of this is reentrant. */
+ * Monotonic time is nanoseconds since this module's init (early boot); it never goes back and keeps counting
+ * while the guest sleeps. Boot only reads the TSC: the first clock read picks the clock source (on x86_64:
+ * kvmclock, a hypervisor's or the CPU's published TSC frequency, else a ~9 ms calibration against the PIT), and
+ * the first wall-clock read asks kvmclock or the RTC. Single CPU, interrupts off: none of this is reentrant. */
 #ifndef UF_TIME_H
 #define UF_TIME_H
 
@@ -14,10 +14,13 @@
 #define UF_TIME_VECTOR 0xec
 #define UF_TIME_SPURIOUS_VECTOR 0xff
 
+/* Module init: marks boot as the monotonic clock's 0. */
+void uf_time_init(void);
+
 uint64_t uf_time_monotonic_ns(void);
 
-/* Nanoseconds since 1970-01-01 UTC: the RTC's time when first read (whole seconds), advanced by the
- * monotonic clock. Without an RTC it equals the monotonic clock (so starts at 0 at boot). */
+/* Nanoseconds since 1970-01-01 UTC: the wall clock's time when first read (kvmclock's, to the ns; the RTC's, in
+ * whole seconds), advanced by the monotonic clock. Without either it equals the monotonic clock. */
 uint64_t uf_time_realtime_ns(void);
 
 /* Returns once uf_time_monotonic_ns() >= monotonic_ns, halting the CPU meanwhile where the hardware allows. */

@@ -20,6 +20,13 @@ void uf_trap_handler(struct uf_trap_frame *f);
 /* Installs the exception handlers (called by boot before the page tables are built). */
 void uf_trap_init(void);
 
+#if defined(__x86_64__)
+/* Routes interrupt vector (32-255) to fn, which runs with interrupts off on the interrupted stack and must not
+ * touch FP/SIMD state (library-OS code is built with -mgeneral-regs-only). When fn returns, the local APIC gets
+ * its EOI (its xAPIC/x2APIC mode is read here, so set the APIC up first) and the interrupted code resumes. */
+void uf_trap_set_handler(int vector, void (*fn)(void));
+#endif
+
 /* Prints "uniforge: panic: <message>" and the caller's backtrace, then exits with UF_EXIT_CRASH. */
 _Noreturn void uf_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,0 +1,109 @@
+"""Symbolizer against small ELF files built with the pinned zig toolchain, DWARF 4 and 5. No QEMU."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from uniforge.symbolize import Symbolizer
+
+SOURCE = """\
+static volatile int sink;
+__attribute__((noinline)) void leaf(int x) {  /* LEAF */
+    sink = x;
+    sink = x * 2;  /* STORE */
+}
+__attribute__((always_inline)) static inline void inlined(int z) {
+    sink = z * 3;  /* INLINED */
+}
+__attribute__((noinline)) int caller(int y) {  /* CALLER */
+    leaf(y);
+    inlined(y);  /* CALL INLINED */
+    return y + 1;
+}
+void _start(void) {
+    caller(3);
+    for (;;) {}
+}
+"""
+
+
+def line_of(marker):
+    return next(n for n, text in enumerate(SOURCE.splitlines(), 1) if marker in text)
+
+
+def build(directory: Path, *flags: str) -> Path:
+    source = directory / "t.c"
+    source.write_text(SOURCE)
+    zig = [sys.executable, "-m", "ziglang"]
+    obj, elf = directory / "t.o", directory / "t.elf"
+    target = ["-target", "x86_64-freestanding-none"]
+    subprocess.run([*zig, "cc", *target, "-O1", *flags, "-c", str(source), "-o", str(obj)], check=True)
+    subprocess.run([*zig, "ld.lld", "-e", "_start", "--image-base=0x100000", "-o", str(elf), str(obj)], check=True)
+    return elf
+
+
+def symbols(elf: Path) -> dict[str, int]:
+    with open(elf, "rb") as f:
+        return {s.name: s["st_value"] for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()}
+
+
+def dwarf_versions(elf: Path) -> set[int]:
+    with open(elf, "rb") as f:
+        return {cu.header["version"] for cu in ELFFile(f).get_dwarf_info().iter_CUs()}
+
+
+@pytest.fixture(scope="module", params=[4, 5])
+def debug_elf(request, tmp_path_factory):
+    elf = build(tmp_path_factory.mktemp(f"dwarf{request.param}"), "-g", f"-gdwarf-{request.param}")
+    assert dwarf_versions(elf) == {request.param}
+    return elf
+
+
+def test_exact_address_gives_function_file_and_line(debug_elf):
+    leaf = symbols(debug_elf)["leaf"]
+    text = Symbolizer(debug_elf).format(leaf, is_return_address=False)
+    assert text == f"leaf at {debug_elf.parent / 't.c'}:{line_of('LEAF')}"
+
+
+def test_return_address_is_looked_up_one_byte_back(debug_elf):
+    caller = symbols(debug_elf)["caller"]
+    symbolizer = Symbolizer(debug_elf)
+    # A call that is the last instruction before `caller` returns to caller's first byte: that frame is not
+    # in caller.
+    assert not symbolizer.format(caller, is_return_address=True).startswith("caller ")
+    assert symbolizer.format(caller + 1, is_return_address=True) == symbolizer.format(caller, False)
+
+
+def test_lines_inside_a_function(debug_elf):
+    symbolizer = Symbolizer(debug_elf)
+    leaf, caller = symbols(debug_elf)["leaf"], symbols(debug_elf)["caller"]
+    frames = [symbolizer.lookup(a).frames for a in range(leaf, caller)]
+    assert line_of("STORE") in {f[0].line for f in frames if f}
+    assert {f[0].function for f in frames if f} <= {"leaf", None}  # None: the padding after leaf
+
+
+def test_inlined_function_and_its_call_site(debug_elf):
+    symbolizer = Symbolizer(debug_elf)
+    caller, start = symbols(debug_elf)["caller"], symbols(debug_elf)["_start"]
+    texts = {symbolizer.format(a, is_return_address=False) for a in range(caller, start)}
+    source = debug_elf.parent / "t.c"
+    expected = f"inlined at {source}:{line_of('INLINED')}, inlined in caller at {source}:{line_of('CALL INLINED')}"
+    assert expected in texts
+
+
+def test_default_dwarf_version_is_understood(tmp_path):
+    elf = build(tmp_path, "-g")
+    leaf = symbols(elf)["leaf"]
+    assert Symbolizer(elf).format(leaf, False).endswith(f"t.c:{line_of('LEAF')}")
+
+
+def test_without_debug_info_gives_function_and_offset(tmp_path):
+    elf = build(tmp_path, "-g0")
+    leaf = symbols(elf)["leaf"]
+    symbolizer = Symbolizer(elf)
+    assert symbolizer.format(leaf + 4, is_return_address=False) == "leaf+0x4"
+    assert symbolizer.format(leaf + 4, is_return_address=True) == "leaf+0x4"
+    assert symbolizer.format(0x10, is_return_address=False) == "??"
