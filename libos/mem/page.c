@@ -110,6 +110,14 @@ void *uf_page_largest_free(void)
 	return best;
 }
 
+size_t uf_page_free_count(void)
+{
+	size_t n = 0;
+	for (struct extent *e = free_list; e; e = e->next)
+		n += e->npages;
+	return n;
+}
+
 static void add_free(uintptr_t base, uintptr_t end)
 {
 	if (end > base)

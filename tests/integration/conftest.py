@@ -21,8 +21,13 @@ def uniforge(*args, cwd=None, timeout=600, check=False) -> subprocess.CompletedP
     return proc
 
 
+TEST_APPS = ROOT / "tests" / "apps"
+
+
 def copy_example(name: str, dest: Path) -> Path:
-    shutil.copytree(EXAMPLES / name, dest / name, ignore=shutil.ignore_patterns("build"))
+    """An example (examples/) or a test app (tests/apps/) copied to dest, without build outputs."""
+    source = EXAMPLES / name if (EXAMPLES / name).is_dir() else TEST_APPS / name
+    shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("build"))
     return dest / name
 
 

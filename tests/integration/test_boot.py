@@ -1,12 +1,18 @@
-"""Build the examples and boot them: console output, exit status, argv, the libc, crashes, on every x86_64 target."""
+"""Build the examples and boot them: console output, exit status, argv, the libc, crashes, on every target."""
+import io
 import json
 import re
 
 import pytest
 
 from conftest import require_target, uniforge
+from uniforge import targets
+from uniforge.run import run_image
 
-TARGETS = ["qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35"]
+TARGETS = ["qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35", "qemu-armv7"]
+# One image per arch for what does not depend on the machine (inspect, size, reproducibility).
+ARCH_TARGETS = ["qemu-x86_64", "qemu-armv7"]
+CORE_MODULES = {"boot", "trap", "console", "exit", "process", "fd", "mem", "fdt", "gic"}
 
 
 @pytest.fixture(params=TARGETS)
@@ -70,22 +76,49 @@ def test_null_dereference_gives_symbolized_backtrace(built, target):
     assert re.search(r"in main at \.?/?main\.c:\d+", out), out
 
 
-def test_inspect_hello_has_only_core_modules(built):
-    folder = built("hello", "qemu-x86_64")
-    proc = uniforge("inspect", "--json", "build/hello.qemu-x86_64", cwd=folder, check=True)
+@pytest.mark.parametrize("arch_target", ARCH_TARGETS)
+def test_inspect_hello_has_only_core_modules(built, arch_target):
+    folder = built("hello", arch_target)
+    proc = uniforge("inspect", "--json", f"build/hello.{arch_target}", cwd=folder, check=True)
     info = json.loads(proc.stdout)
-    assert info["app"] == "hello" and info["target"] == "qemu-x86_64"
+    assert info["app"] == "hello" and info["target"] == arch_target
     modules = set(info["modules"])
-    assert modules <= {"boot", "trap", "console", "exit", "process", "fd", "mem"}, modules
+    assert modules <= CORE_MODULES, modules
     for absent in ("net", "virtio", "blk", "fat", "fs", "time"):
         assert not any(absent in m for m in modules), f"{absent} linked into hello"
     assert sum(v["file"] for v in info["bytes"].values()) > 0
-    text = uniforge("inspect", "build/hello.qemu-x86_64", cwd=folder, check=True).stdout
+    text = uniforge("inspect", f"build/hello.{arch_target}", cwd=folder, check=True).stdout
     for name in modules:
         assert name in text
 
 
-def test_hello_size(built):
-    folder = built("hello", "qemu-x86_64")
-    size = (folder / "build/hello.qemu-x86_64").stat().st_size
+@pytest.mark.parametrize("arch_target", ARCH_TARGETS)
+def test_hello_size(built, arch_target):
+    folder = built("hello", arch_target)
+    size = (folder / f"build/hello.{arch_target}").stat().st_size
     assert size <= 48 * 1024, f"hello is {size} bytes, over 48 KiB"
+
+
+@pytest.mark.parametrize("memory", [64, 256])
+def test_memory_size_comes_from_the_platform(built, target, memory):
+    """The RAM the guest sees is what QEMU gave it (from PVH's memory map, or the device tree on ARM)."""
+    folder = built("meminfo", target)
+    proc = uniforge("run", f"build/meminfo.{target}", "--mem", f"{memory}M", "--timeout", "60", cwd=folder,
+                    timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    total = int(re.search(r"ram: total=(\d+)MiB", proc.stdout).group(1))
+    assert memory - 4 <= total <= memory, proc.stdout
+    used = int(re.search(r"ram: used (\d+)MiB", proc.stdout).group(1))
+    assert used >= memory // 2, proc.stdout
+
+
+def test_armv7_raw_zimage_boots(built):
+    """The same build as a raw zImage (the Linux ARM boot protocol: DTB in r2) boots too."""
+    require_target("qemu-armv7")
+    folder = built("hello", "qemu-armv7")
+    raw = folder / "build/hello.qemu-armv7.zImage"
+    assert int.from_bytes(raw.read_bytes()[0x24:0x28], "little") == 0x016F2818
+    out = io.StringIO()
+    result = run_image(targets.load("qemu-armv7"), raw, args=["zimage", "exit=5"], timeout=30, console=out)
+    assert result.exit_code == 5, out.getvalue()
+    assert "Hello, world!" in out.getvalue() and "argv[1] = zimage" in out.getvalue()

@@ -5,16 +5,22 @@ import subprocess
 import sys
 import venv
 
+import pytest
+
 from conftest import ROOT, copy_example, uniforge
 
 
-def test_two_builds_are_byte_identical(tmp_path):
-    images = []
+@pytest.mark.parametrize("target", ["qemu-x86_64", "qemu-armv7"])
+def test_two_builds_are_byte_identical(tmp_path, target):
+    """Built in two folders: the bootable image, its zImage form and even the debug image are the same bytes."""
+    outputs = []
     for where in ("one", "two/deeper"):
         folder = copy_example("hello", tmp_path / where)
-        uniforge("build", cwd=folder, check=True)
-        images.append((folder / "build/hello.qemu-x86_64").read_bytes())
-    assert images[0] == images[1]
+        uniforge("build", "-t", target, cwd=folder, check=True)
+        outputs.append({p.name: p.read_bytes() for p in (folder / "build").glob("hello.*")})
+    assert outputs[0].keys() == outputs[1].keys() and f"hello.{target}" in outputs[0]
+    for name in outputs[0]:
+        assert outputs[0][name] == outputs[1][name], f"{name} differs between two builds"
 
 
 def test_warm_rebuild_compiles_only_the_app(tmp_path):

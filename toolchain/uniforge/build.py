@@ -23,12 +23,14 @@ MANIFEST_RESERVE = 64       # bytes per module kept free in the manifest for the
 class BuildResult:
     image: Path                     # stripped: what boots
     debug_image: Path               # same code with symbols and DWARF: backtraces and inspect
+    raw_image: Path | None          # the same bytes as a flat file, for boot protocols that load one (zImage)
     manifest: dict
     reasons: dict[str, str]         # module -> why it is linked
     timings: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict:
         return {"image": str(self.image), "debug_image": str(self.debug_image),
+                "raw_image": str(self.raw_image) if self.raw_image else None,
                 "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
                 "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
 
@@ -109,10 +111,16 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
     for path in (image_path, debug_path):
         image.rewrite(path, manifest)
-        image.check_boot(path, target.boot)
+    raw_path = None
+    if target.boot == "zimage":
+        raw_path = out_dir / f"{app.name}.{target.name}.zImage"
+        image.write_raw(image_path, raw_path)
+        image.check_boot(raw_path, target.boot)
+    else:
+        image.check_boot(image_path, target.boot)
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
-    return BuildResult(image_path, debug_path, manifest, reasons, clock.laps)
+    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, clock.laps)
 
 
 def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, chosen, manifest: dict,
@@ -125,7 +133,8 @@ def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, c
     manifest_bin.write_bytes(image.encode(manifest, MANIFEST_RESERVE * (len(chosen) + 4)))
     manifest_s = work / "manifest.S"
     manifest_s.write_text(render("manifest.S.j2", path=manifest_bin))
-    jobs = [CompileJob(init_c, work / "init.o", tuple(libos_args)),
+    init_args = (*libos_args, f"-ffile-prefix-map={work}=build")
+    jobs = [CompileJob(init_c, work / "init.o", init_args),
             CompileJob(manifest_s, work / "manifest.o", tuple(toolchain.target_args()))]
     toolchain.compile_all(jobs)
     return [job.output for job in jobs]

@@ -62,6 +62,8 @@ class Toolchain:
 
     def compile_args(self, *, include_dirs=(), system_include_dirs=(), defines=(), flags=(), prefix_map=()) -> list[str]:
         args = self.target_args() + list(COMMON_CFLAGS)
+        # Paths in DWARF are relative to a named root, never where things happen to be on this machine.
+        prefix_map = [*prefix_map, (self.zig.parent, "zig")]
         args += [f"-ffile-prefix-map={src}={dst}" for src, dst in prefix_map]
         args += [f"-isystem{d}" for d in system_include_dirs]
         args += [f"-I{d}" for d in include_dirs]

@@ -52,8 +52,31 @@ def _section(image: Path) -> tuple[int, int]:
         raise ImageError(f"{image}: not an ELF image ({e})") from None
 
 
+ZIMAGE_MAGIC = 0x016F2818      # Linux ARM zImage, little-endian at offset 0x24
+
+
+def write_raw(elf: Path, out: Path) -> None:
+    """The loaded bytes of an ELF as one flat file from its lowest load address (what a zImage loader copies);
+    gaps between segments become zeros, bss is left for the image to clear."""
+    with open(elf, "rb") as f:
+        loads = sorted((s["p_paddr"], s.data()) for s in ELFFile(f).iter_segments("PT_LOAD") if s["p_filesz"])
+    base = loads[0][0]
+    raw = bytearray()
+    for addr, data in loads:
+        raw[len(raw):addr - base] = bytes(addr - base - len(raw))
+        raw[addr - base:addr - base + len(data)] = data
+    out.write_bytes(bytes(raw))
+
+
 def check_boot(image: Path, protocol: str) -> None:
-    """The image must carry what its boot protocol needs (a PVH entry note for `pvh`)."""
+    """The image must carry what its boot protocol needs: a PVH entry note (pvh), the zImage magic (zimage)."""
+    if protocol == "zimage":
+        with open(image, "rb") as f:
+            head = f.read(0x30)
+        if len(head) < 0x30 or int.from_bytes(head[0x24:0x28], "little") != ZIMAGE_MAGIC:
+            raise ImageError(f"{image}: no zImage magic at offset 0x24: boot loaders will refuse it",
+                             hint="the target's boot module must start the image with the zImage header")
+        return
     if protocol != "pvh":
         return
     with open(image, "rb") as f:

@@ -157,7 +157,8 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
                     src / "src/include", src / "src/internal", headers(musl_arch)]
     args = toolchain.compile_args(include_dirs=include_dirs, flags=[*CFLAGS, *cflags],
                                   prefix_map=[(src, "musl"), (glue, "libos/libc")])
-    sources = select_sources(src, musl_arch) + sorted((glue / arch).glob("*.[cS]"))
+    replacements = sorted((glue / arch).glob("*.[cS]"))
+    sources = select_sources(src, musl_arch, replaced={p.stem for p in replacements}) + replacements
     jobs = []
     for path in sources:
         rel = path.relative_to(glue.parent.parent if path.is_relative_to(glue) else src)
@@ -172,8 +173,9 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     shutil.rmtree(out / "obj")
 
 
-def select_sources(src: Path, musl_arch: str) -> list[Path]:
-    """musl's Makefile rule: every src/*/*.c (and mallocng), an arch file replacing the generic one of that name."""
+def select_sources(src: Path, musl_arch: str, replaced: set[str] = frozenset()) -> list[Path]:
+    """musl's Makefile rule: every src/*/*.c (and mallocng), an arch file replacing the generic one of that name;
+    minus what the library OS's glue (libos/libc/<arch>/) replaces by name."""
     dirs = [d for d in sorted((src / "src").iterdir()) if d.is_dir() and d.name not in ("ldso", "include", "internal")]
     dirs += [src / "src/internal", src / "src/malloc/mallocng"]
     chosen: dict[tuple[Path, str], Path] = {}
@@ -184,4 +186,4 @@ def select_sources(src: Path, musl_arch: str) -> list[Path]:
             chosen[(d, path.stem)] = path
     excluded = {src / rel for rel in EXCLUDED}
     return [p for p in chosen.values()
-            if p not in excluded and not (p.suffix in (".s", ".S") and RAW_SYSCALL.search(p.read_text()))]
+            if p not in excluded and p.stem not in replaced and not (p.suffix in (".s", ".S") and RAW_SYSCALL.search(p.read_text()))]

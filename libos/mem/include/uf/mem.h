@@ -16,6 +16,9 @@ int uf_page_claim(void *p, size_t npages);
 /* The lowest address of the largest free range (where a growing region has the most room), 0 if none. */
 void *uf_page_largest_free(void);
 
+/* How many pages are free now. */
+size_t uf_page_free_count(void);
+
 /* Builds the free list from the boot memory map: RAM above 1 MiB minus the image and boot's page tables. */
 void uf_mem_init(void);
 
@@ -25,6 +28,8 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 long uf_sys_munmap(void *addr, size_t len);
 long uf_sys_mprotect(void *addr, size_t len, int prot);
 long uf_sys_madvise(void *addr, size_t len, int advice);
+struct sysinfo;
+long uf_sys_sysinfo(struct sysinfo *info);
 long uf_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
 
 #endif

@@ -1,0 +1,60 @@
+/* The 32-bit ARM names and layouts of the descriptor syscalls: musl calls these numbers there. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <uf/fd.h>
+
+long uf_sys_lseek(int fd, off_t off, int whence);
+long uf_sys_fcntl(int fd, int cmd, long arg);
+
+/* _llseek: the offset comes split in two registers and the result goes to memory. */
+long uf_sys__llseek(int fd, unsigned long high, unsigned long low, off_t *result, int whence)
+{
+	off_t pos = uf_sys_lseek(fd, (off_t)((uint64_t)high << 32 | low), whence);
+	if (pos < 0)
+		return pos;
+	*result = pos;
+	return 0;
+}
+
+long uf_sys_fcntl64(int fd, int cmd, long arg)
+{
+	return uf_sys_fcntl(fd, cmd, arg);
+}
+
+/* The Linux ARM EABI struct stat64 that fstat64 fills (not musl's struct stat: 32-bit times, padded fields). */
+struct arm_stat64 {
+	uint64_t dev;
+	uint32_t pad0;
+	uint32_t ino_low;
+	uint32_t mode, nlink, uid, gid;
+	uint64_t rdev;
+	uint32_t pad1;
+	int64_t size;
+	uint32_t blksize;
+	uint64_t blocks;
+	uint32_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+	uint64_t ino;
+};
+_Static_assert(sizeof(struct arm_stat64) == 104, "ARM EABI stat64 is 104 bytes");
+
+long uf_sys_fstat64(int fd, struct arm_stat64 *out)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	struct stat st;
+	if (!f)
+		return -EBADF;
+	if (!f->ops->fstat)
+		return -EBADF;
+	int r = f->ops->fstat(f, &st);
+	if (r < 0)
+		return r;
+	*out = (struct arm_stat64){
+		.dev = st.st_dev, .ino_low = (uint32_t)st.st_ino, .mode = st.st_mode, .nlink = st.st_nlink,
+		.uid = st.st_uid, .gid = st.st_gid, .rdev = st.st_rdev, .size = st.st_size, .blksize = st.st_blksize,
+		.blocks = st.st_blocks, .atime = (uint32_t)st.st_atim.tv_sec, .atime_ns = st.st_atim.tv_nsec,
+		.mtime = (uint32_t)st.st_mtim.tv_sec, .mtime_ns = st.st_mtim.tv_nsec,
+		.ctime = (uint32_t)st.st_ctim.tv_sec, .ctime_ns = st.st_ctim.tv_nsec, .ino = st.st_ino,
+	};
+	return 0;
+}
