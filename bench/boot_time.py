@@ -68,7 +68,7 @@ def main() -> None:
                    check=True, capture_output=True)
     name = opts.app.resolve().name
     image = next((opts.app / "build").glob(f"*.{opts.target}"))
-    floor = build_floor()
+    floor = build_floor(target)
     app_cmd = build_qemu_command(target, image)
     floor_cmd = build_qemu_command(target, floor)
     app_times, floor_times = [], []

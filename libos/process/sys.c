@@ -77,6 +77,10 @@ long uf_sys_prlimit64(int pid, int resource, const struct rlimit *new, struct rl
 	return 0;
 }
 
+/* Generated with the init table: syscall names by number in debug builds, none otherwise. */
+extern const char *const uf_syscall_names[];
+extern const unsigned uf_syscall_name_count;
+
 /* Every syscall no module implements: -ENOSYS, said once per number in debug builds. */
 long uf_sys_enosys(long n)
 {
@@ -84,7 +88,8 @@ long uf_sys_enosys(long n)
 	static unsigned char said[1024];
 	if (n >= 0 && n < (long)sizeof said && !said[n]) {
 		said[n] = 1;
-		uf_printk("uniforge: syscall %ld is not implemented (ENOSYS)\n", n);
+		const char *name = (unsigned long)n < uf_syscall_name_count ? uf_syscall_names[n] : "";
+		uf_printk("uniforge: syscall %s (%ld) is not implemented: ENOSYS\n", *name ? name : "?", n);
 	}
 #else
 	(void)n;

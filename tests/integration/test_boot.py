@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import require_target, uniforge
+from conftest import copy_example, require_target, uniforge
 from uniforge import targets
 from uniforge.run import run_image
 
@@ -122,3 +122,14 @@ def test_armv7_raw_zimage_boots(built):
     result = run_image(targets.load("qemu-armv7"), raw, args=["zimage", "exit=5"], timeout=30, console=out)
     assert result.exit_code == 5, out.getvalue()
     assert "Hello, world!" in out.getvalue() and "argv[1] = zimage" in out.getvalue()
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_unimplemented_syscall_is_enosys_and_named_once_in_debug_builds(tmp_path, debug):
+    folder = copy_example("enosys", tmp_path)
+    flag = "--debug" if debug else "--release"
+    proc = uniforge("run", flag, "--timeout", "30", cwd=folder, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "chdir: ENOSYS" in proc.stdout
+    notes = re.findall(r"uniforge: syscall chdir \(\d+\) is not implemented: ENOSYS", proc.stdout)
+    assert len(notes) == (1 if debug else 0), proc.stdout

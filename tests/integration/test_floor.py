@@ -33,28 +33,31 @@ def qemu_processes_running(image: Path) -> list[int]:
     return found
 
 
+X86 = targets.load("qemu-x86_64")
+
+
 def run(target, image, **kwargs):
     return run_image(target, image, console=io.StringIO(), timeout=kwargs.pop("timeout", 30), **kwargs)
 
 
-@pytest.mark.parametrize("target_name", ["qemu-x86_64", "qemu-x86_64-q35"])
+@pytest.mark.parametrize("target_name", ["qemu-x86_64", "qemu-x86_64-q35", "qemu-armv7"])
 @pytest.mark.parametrize("status", [0, 3, 100])
 def test_guest_status_is_exit_code(target_name, status):
-    result = run(targets.load(target_name), build_floor(status=status))
+    result = run(targets.load(target_name), build_floor(targets.load(target_name), status=status))
     assert (result.ending, result.exit_code) == (Ending.EXITED, status)
     assert 0 < result.wall_time < 30
 
 
 def test_command_line_arrives_verbatim():
     args = ["a b", 'q"uote', "back\\slash", "", "comma,,s", "ünï"]
-    result = run(targets.load("qemu-x86_64"), build_floor(Variant.ECHO_CMDLINE), cmdline="uf.debug=1 A=b", args=args)
+    result = run(X86, build_floor(X86, Variant.ECHO_CMDLINE), cmdline="uf.debug=1 A=b", args=args)
     assert result.exit_code == 0
     assert result.console == kernel_cmdline("uf.debug=1 A=b", args) + "\n"
 
 
 def test_timeout_stops_qemu():
-    image = build_floor(Variant.HANG)
-    result = run(targets.load("qemu-x86_64"), image, timeout=1)
+    image = build_floor(X86, Variant.HANG)
+    result = run(X86, image, timeout=1)
     assert (result.ending, result.exit_code) == (Ending.TIMED_OUT, 124)
     assert 1 <= result.wall_time < 10
     assert qemu_processes_running(image) == []
@@ -62,12 +65,12 @@ def test_timeout_stops_qemu():
 
 def test_qemu_failing_to_start_is_an_error_with_its_message():
     with pytest.raises(RunError, match="unsupported machine type"):
-        run(with_qemu("qemu-x86_64", machine="no-such-machine"), build_floor())
+        run(with_qemu("qemu-x86_64", machine="no-such-machine"), build_floor(X86))
 
 
 def test_missing_qemu_binary_is_an_error():
     with pytest.raises(RunError, match="cannot run qemu-system-nonexistent"):
-        run(with_qemu("qemu-x86_64", binary="qemu-system-nonexistent"), build_floor())
+        run(with_qemu("qemu-x86_64", binary="qemu-system-nonexistent"), build_floor(X86))
 
 
 def test_doctor_finds_qemu():
@@ -86,5 +89,5 @@ def kvm_target():
 
 
 def test_floor_on_kvm(kvm_target):
-    result = run(kvm_target, build_floor(status=5))
+    result = run(kvm_target, build_floor(kvm_target, status=5))
     assert (result.ending, result.exit_code) == (Ending.EXITED, 5)

@@ -85,7 +85,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         "config": {"memory": app.memory or target.qemu.get("memory"), "cmdline": app.cmdline, "debug": debug},
         "sources": {name: hashlib.sha256((app.root / name).read_bytes()).hexdigest() for name in app_symbols},
     }
-    generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args)
+    names = musl.syscall_names(headers) if debug else []
+    generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args, names)
     clock.lap("generate")
 
     image_path = out_dir / f"{app.name}.{target.name}"
@@ -124,11 +125,11 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 
 
 def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, chosen, manifest: dict,
-              libos_args: list[str]) -> list[Path]:
+              libos_args: list[str], syscall_names: list[str]) -> list[Path]:
     """The init table (from the module DAG) and the manifest section, compiled."""
     init_c = work / "init.c"
     init_c.write_text(render("init.c.j2", app_name=app.name, target=target.name, cmdline=app.cmdline,
-                             modules=[m.module for m in chosen]))
+                             modules=[m.module for m in chosen], syscall_names=syscall_names))
     manifest_bin = work / "manifest.bin"
     manifest_bin.write_bytes(image.encode(manifest, MANIFEST_RESERVE * (len(chosen) + 4)))
     manifest_s = work / "manifest.S"

@@ -66,7 +66,7 @@ def probe_kvm(target: targets.Target | None = None) -> tuple[bool, str]:
         return False, "no permission to use /dev/kvm"
     target = target or targets.load("kvm-x86_64")
     try:
-        result = run_image(target, build_floor(Variant.FPU_PROBE), timeout=_PROBE_TIMEOUT, console=io.StringIO())
+        result = run_image(target, build_floor(target, Variant.FPU_PROBE), timeout=_PROBE_TIMEOUT, console=io.StringIO())
     except RunError as e:
         return False, f"QEMU cannot start a KVM guest: {_qemu_complaint(str(e))}"
     if result.ending is Ending.EXITED and result.exit_code == 0:

@@ -123,6 +123,16 @@ def _generate_bits(src: Path, musl_arch: str, bits: Path) -> None:
     (bits / "syscall.h").write_text(numbers + numbers.replace("__NR_", "SYS_"))
 
 
+def syscall_names(headers_dir: Path) -> list[str]:
+    """Syscall names indexed by number, from the arch's bits/syscall.h ("" where a number is unused)."""
+    numbers = {}
+    for line in (headers_dir / "bits/syscall.h").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("SYS_") and parts[2].isdigit():
+            numbers[int(parts[2])] = parts[1][4:]
+    return [numbers.get(n, "") for n in range(max(numbers) + 1)] if numbers else []
+
+
 @dataclass(frozen=True)
 class Libc:
     archive: Path
