@@ -1,0 +1,41 @@
+"""The library OS's conventions, checked on the compiled modules of every arch (exports are read, never listed)."""
+import pytest
+
+from uniforge import modules, musl, targets
+from uniforge.build import LIBOS_CFLAGS
+from uniforge.compiler import Toolchain
+from uniforge.paths import libos_dir
+
+
+@pytest.fixture(scope="module", params=["qemu-x86_64", "qemu-armv7"])
+def compiled(request):
+    target = targets.load(request.param)
+    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
+    available = modules.load_all()
+    args = toolchain.compile_args(
+        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc["arch"])],
+        prefix_map=[(libos_dir(), "libos")],
+        flags=[*LIBOS_CFLAGS, *target.compiler.get("cflags", []), *target.compiler.get("libos_cflags", [])])
+    return target, modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+
+
+def test_every_export_is_prefixed(compiled):
+    target, mods = compiled
+    for name, mod in mods.items():
+        bad = sorted(s for s in mod.defined if not s.startswith("uf_"))
+        assert not bad, f"module {name} exports names without the uf_ prefix on {target.arch}: {bad}"
+
+
+def test_target_modules_build_for_their_arch(compiled):
+    target, mods = compiled
+    missing = [m for m in target.modules if m not in mods]
+    assert not missing, f"{target.name} always links {missing}, which have no sources for {target.arch}"
+
+
+def test_no_two_modules_export_one_symbol(compiled):
+    target, mods = compiled
+    owner = {}
+    for name, mod in sorted(mods.items()):
+        for sym in mod.defined:
+            assert sym not in owner, f"{sym} is defined by {owner[sym]} and {name} on {target.arch}"
+            owner[sym] = name
