@@ -48,6 +48,7 @@ def built(tmp_path_factory):
 
     def build(example: str, target: str) -> Path:
         if (example, target) not in done:
+            shutil.rmtree(root / target / example, ignore_errors=True)    # a failed earlier attempt
             folder = copy_example(example, root / target)
             uniforge("build", "-t", target, cwd=folder, check=True)
             done[example, target] = folder
