@@ -21,15 +21,15 @@ sys.path.insert(0, str(ROOT / "toolchain"))
 
 from uniforge import targets  # noqa: E402
 from uniforge.floor import build_floor  # noqa: E402
-from uniforge.run import build_qemu_command  # noqa: E402
+from uniforge.run import build_qemu_command, decode_exit  # noqa: E402
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], exit_method: str) -> float:
     start = time.perf_counter()
     proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
-    if proc.returncode & 1 == 0:
-        raise SystemExit(f"{command[-3]} did not exit through isa-debug-exit: {proc.stderr.decode()}")
+    if decode_exit(exit_method, proc.returncode).exit_code != 0:
+        raise SystemExit(f"{command} did not exit with status 0: {proc.stderr.decode()}")
     return elapsed
 
 
@@ -73,8 +73,8 @@ def main() -> None:
     floor_cmd = build_qemu_command(target, floor)
     app_times, floor_times = [], []
     for _ in range(opts.runs):            # alternate, so both see the same noise
-        floor_times.append(timed(floor_cmd))
-        app_times.append(timed(app_cmd))
+        floor_times.append(timed(floor_cmd, target.exit))
+        app_times.append(timed(app_cmd, target.exit))
     app_ms, floor_ms = statistics.median(app_times) * 1000, statistics.median(floor_times) * 1000
     result = {
         "app": name, "target": opts.target, "runs": opts.runs,

@@ -35,18 +35,6 @@ extern uint64_t uf_boot_gdt[];
 
 void uf_boot_main(struct hvm_start_info *si);
 
-static void add_ram(uint64_t base, uint64_t length)
-{
-	struct uf_boot_info *bi = &uf_boot_info;
-	size_t i = bi->nram;
-	if (!length || i == UF_BOOT_MAX_RAM)
-		return;
-	for (; i > 0 && bi->ram[i - 1].base > base; i--)
-		bi->ram[i] = bi->ram[i - 1];
-	bi->ram[i] = (struct uf_ram_region){ base, length };
-	bi->nram++;
-}
-
 void uf_boot_main(struct hvm_start_info *si)
 {
 	if (si->magic != HVM_START_MAGIC)
@@ -62,7 +50,7 @@ void uf_boot_main(struct hvm_start_info *si)
 		const struct hvm_memmap_entry *e = (const void *)(uintptr_t)si->memmap_paddr;
 		for (uint32_t i = 0; i < si->memmap_entries; i++)
 			if (e[i].type == E820_RAM)
-				add_ram(e[i].addr, e[i].size);
+				uf_boot_add_ram(e[i].addr, e[i].size);
 	}
 	/* Version 0 (older Xen) has no memory map: it is a hypercall away. QEMU and current Xen pass version 1. */
 	if (!uf_boot_info.nram)

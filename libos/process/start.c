@@ -20,10 +20,13 @@ int main(int, char **, char **);
 int __libc_start_main(int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), void (*)(void));
 
 #if __SIZEOF_POINTER__ == 8
-typedef Elf64_Ehdr Ehdr;
+typedef Elf64_Phdr Phdr;
 #else
-typedef Elf32_Ehdr Ehdr;
+typedef Elf32_Phdr Phdr;
 #endif
+
+/* The image's program headers, loaded where the linker script says (musl reads PT_TLS from them). */
+extern const Phdr __uf_phdr_start[], __uf_phdr_end[];
 
 static char line[MAX_LINE];
 static char *words[MAX_WORDS];
@@ -93,11 +96,9 @@ _Noreturn void uf_app_main(void)
 	}
 	vector[n++] = 0;
 
-	/* The ELF headers are loaded at the image's start (the linker script maps them), as a kernel would map them. */
-	const Ehdr *eh = (const Ehdr *)__uf_image_start;
 	uf_arch_entropy(random_bytes, sizeof random_bytes);
 	size_t aux[] = {
-		AT_PHDR, (size_t)__uf_image_start + eh->e_phoff, AT_PHENT, eh->e_phentsize, AT_PHNUM, eh->e_phnum,
+		AT_PHDR, (size_t)__uf_phdr_start, AT_PHENT, sizeof(Phdr), AT_PHNUM, __uf_phdr_end - __uf_phdr_start,
 		AT_PAGESZ, 4096, AT_RANDOM, (size_t)random_bytes, AT_UID, 0, AT_EUID, 0, AT_GID, 0, AT_EGID, 0,
 		AT_SECURE, 0, AT_NULL, 0,
 	};

@@ -124,7 +124,7 @@ static uint64_t add_saturating(uint64_t a, uint64_t b)
 	return a + b < a ? UINT64_MAX : a + b;
 }
 
-long uf_sys_clock_gettime(clockid_t id, struct timespec *ts)
+long uf_time_clock_gettime(clockid_t id, struct timespec *ts)
 {
 	enum clock c = clock_of(id);
 	if (c == NONE)
@@ -136,7 +136,7 @@ long uf_sys_clock_gettime(clockid_t id, struct timespec *ts)
 }
 
 /* 1 ns for every clock, COARSE ones included: they read the same TSC-based clock as the others. */
-long uf_sys_clock_getres(clockid_t id, struct timespec *res)
+long uf_time_clock_getres(clockid_t id, struct timespec *res)
 {
 	if (clock_of(id) == NONE)
 		return -EINVAL;
@@ -148,7 +148,7 @@ long uf_sys_clock_getres(clockid_t id, struct timespec *res)
 }
 
 /* musl's gettimeofday() calls clock_gettime; this is for code that makes the syscall itself. */
-long uf_sys_gettimeofday(struct timeval *tv, struct timezone *tz)
+long uf_time_gettimeofday(struct timeval *tv, struct timezone *tz)
 {
 	if (tv) {
 		uint64_t ns = uf_time_realtime_ns();
@@ -163,7 +163,7 @@ long uf_sys_gettimeofday(struct timeval *tv, struct timezone *tz)
 }
 
 /* Linux sleeps on CLOCK_MONOTONIC here. musl's nanosleep() reaches it as clock_nanosleep(REALTIME, 0). */
-long uf_sys_nanosleep(const struct timespec *req, struct timespec *rem)
+long uf_time_nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	uint64_t ns;
 	long err = from_timespec(req, &ns);
@@ -174,7 +174,7 @@ long uf_sys_nanosleep(const struct timespec *req, struct timespec *rem)
 	return 0;
 }
 
-long uf_sys_clock_nanosleep(clockid_t id, int flags, const struct timespec *req, struct timespec *rem)
+long uf_time_clock_nanosleep(clockid_t id, int flags, const struct timespec *req, struct timespec *rem)
 {
 	enum clock c = clock_of(id);
 	uint64_t ns, now, until;

@@ -1,13 +1,11 @@
-/* CPU exceptions and panics: print what happened, the registers and a frame-pointer backtrace, then exit. */
-#include <stdarg.h>
-#include <sys/mman.h>
+/* CPU exceptions on x86_64: the IDT, a crash report with the registers, interrupt routing to the local APIC. (The
+ * backtrace and uf_panic are arch-neutral: backtrace.c.) */
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/exit.h>
 #include <uf/trap.h>
 #include <uf/x86_64.h>
 
-#define MAX_FRAMES 32
 #define VEC_PF 14
 #define MSR_APIC_BASE 0x1b
 #define APIC_BASE_X2APIC (1u << 10)
@@ -87,37 +85,6 @@ static void interrupt(unsigned vector)
 		uf_wrmsr(MSR_X2APIC_EOI, 0);
 }
 
-static int page_readable(uintptr_t a)
-{
-	int prot = uf_mmu_prot(a);
-	return prot > 0 && (prot & PROT_READ);
-}
-
-/* A frame record can be read if its 16 bytes lie in RAM and are mapped readable (no fault while reporting). */
-static int readable(uintptr_t a)
-{
-	int in_ram = 0;
-	for (size_t i = 0; i < uf_boot_info.nram; i++) {
-		const struct uf_ram_region *r = &uf_boot_info.ram[i];
-		in_ram |= a >= r->base && a + 16 <= r->base + r->length;
-	}
-	return in_ram && page_readable(a) && page_readable(a + 15);
-}
-
-void uf_backtrace(uintptr_t pc, uintptr_t fp)
-{
-	uf_printk("uniforge: backtrace: 0x%016lx\n", pc);
-	for (int i = 0; i < MAX_FRAMES && fp && !(fp & 7) && readable(fp); i++) {
-		const uintptr_t *frame = (const uintptr_t *)fp;    /* [0] = caller's %rbp, [1] = return address */
-		if (!frame[1])
-			break;
-		uf_printk("uniforge: backtrace: 0x%016lx\n", frame[1]);
-		if (frame[0] <= fp)     /* the stack grows down: callers' frames are higher; this also stops loops */
-			break;
-		fp = frame[0];
-	}
-}
-
 void uf_trap_handler(struct uf_trap_frame *f)
 {
 	static int reporting;
@@ -147,22 +114,5 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	uf_printk("uniforge: rip=0x%016lx rflags=0x%016lx cr2=0x%016lx cr3=0x%016lx\n", f->rip, f->rflags, cr2,
 		  uf_read_cr3());
 	uf_backtrace(f->rip, f->rbp);
-	uf_exit(UF_EXIT_CRASH);
-}
-
-_Noreturn void uf_panic(const char *fmt, ...)
-{
-	static int panicking;
-	va_list ap;
-	if (panicking++)        /* panicking while printing a panic: stop here */
-		uf_exit(UF_EXIT_CRASH);
-	uf_printk("uniforge: panic: ");
-	va_start(ap, fmt);
-	uf_vprintk(fmt, ap);
-	va_end(ap);
-	uf_printk("\n");
-	/* Our frame record: [0] = the caller's %rbp, [1] = the return address into the caller. */
-	const uintptr_t *frame = __builtin_frame_address(0);
-	uf_backtrace(frame[1], frame[0]);
 	uf_exit(UF_EXIT_CRASH);
 }

@@ -92,7 +92,7 @@ class Symbolizer:
         for sym in symtab.iter_symbols() if symtab else ():
             kind = sym["st_info"]["type"]
             # NOTYPE: assembly labels such as _start carry no .type directive.
-            if kind not in ("STT_FUNC", "STT_NOTYPE") or not sym.name or sym.name.startswith(".L"):
+            if kind not in ("STT_FUNC", "STT_NOTYPE") or not sym.name or sym.name.startswith(".L") or sym.name.startswith("$"):
                 continue
             if sym["st_shndx"] not in code_ends:
                 continue

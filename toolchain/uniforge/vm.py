@@ -115,6 +115,14 @@ class QemuVM:
         try:
             await self._qmp.execute("cont")
         except QMPError as e:
+            # A guest that exits at once can end QEMU before the reply to `cont` is sent: that is a run, not an
+            # error, when QEMU has in fact exited.
+            try:
+                await asyncio.wait_for(self._proc.wait(), 1.0)
+                self.state = State.RUNNING
+                return
+            except asyncio.TimeoutError:
+                pass
             await self._stop()
             raise LaunchError(f"QEMU failed as the guest started ({describe_returncode(self.returncode)})",
                               self._command) from e

@@ -17,15 +17,21 @@ struct uf_boot_info {
 	const char *cmdline;                        /* kernel command line; "" when there is none */
 	size_t nram;
 	struct uf_ram_region ram[UF_BOOT_MAX_RAM];  /* usable RAM, sorted by base (may include the image) */
-	uint64_t rsdp;                              /* physical address of the ACPI RSDP, 0 if unknown */
+	uint64_t rsdp;                              /* physical address of the ACPI RSDP, 0 if unknown (ARM) */
 };
 extern struct uf_boot_info uf_boot_info;
+/* Adds a RAM region to uf_boot_info (kept sorted; empty regions and those past UF_BOOT_MAX_RAM are dropped). */
+void uf_boot_add_ram(uint64_t base, uint64_t length);
 
 /* Defined by the linker script. Segments are not page-aligned in the file: round when protecting. */
 extern char __uf_image_start[], __uf_image_end[];
 extern char __uf_text_start[], __uf_text_end[];
 extern char __uf_rodata_start[], __uf_rodata_end[];
 extern char __uf_data_start[], __uf_bss_start[], __uf_bss_end[];
+
+/* The program headers musl reads (AT_PHDR/AT_PHNUM), loaded: after the ELF header on x86_64; on ARMv7, written
+ * into rodata by the linker script, since the image's first byte is the zImage entry (templates/armv7-virt.ld.j2).
+ * Declared with their type by module process, their user. */
 
 extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
 

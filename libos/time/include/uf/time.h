@@ -29,16 +29,18 @@ void uf_time_sleep_until(uint64_t monotonic_ns);
 /* What the monotonic clock is derived from, e.g. "kvmclock", "cpuid-0x15", "pit"; picks it if not done yet. */
 const char *uf_time_source(void);
 
-/* Syscalls (Linux semantics and errors; see time.c for what this kernel does differently). */
+/* The time syscalls over musl's own types (64-bit time_t everywhere), Linux semantics and errors (see time.c
+ * for what this kernel does differently). The syscalls themselves are per arch (syscalls_x86_64.c,
+ * syscalls_armv7.c): each arch names them, and lays out their arguments, its own way. */
 struct timespec;
 struct timeval;
 struct timezone;
 struct tms;
-long uf_sys_clock_gettime(int clockid, struct timespec *ts);
-long uf_sys_clock_getres(int clockid, struct timespec *res);
-long uf_sys_gettimeofday(struct timeval *tv, struct timezone *tz);
-long uf_sys_nanosleep(const struct timespec *req, struct timespec *rem);
-long uf_sys_clock_nanosleep(int clockid, int flags, const struct timespec *req, struct timespec *rem);
+long uf_time_clock_gettime(int clockid, struct timespec *ts);
+long uf_time_clock_getres(int clockid, struct timespec *res);
+long uf_time_gettimeofday(struct timeval *tv, struct timezone *tz);
+long uf_time_nanosleep(const struct timespec *req, struct timespec *rem);
+long uf_time_clock_nanosleep(int clockid, int flags, const struct timespec *req, struct timespec *rem);
 long uf_sys_times(struct tms *buf);
 
 #endif

@@ -15,17 +15,35 @@ struct uf_trap_frame {
 
 /* Called by trap_entry.S for every exception; returning resumes the interrupted code. */
 void uf_trap_handler(struct uf_trap_frame *f);
+#elif defined(__arm__)
+enum { UF_TRAP_UND = 1, UF_TRAP_SVC, UF_TRAP_PABT, UF_TRAP_DABT, UF_TRAP_FIQ, UF_TRAP_OTHER };
+
+/* What vectors_armv7.S saves (lowest address first), on the exception stack in ABT mode. */
+struct uf_trap_frame {
+	uint32_t kind;                  /* UF_TRAP_* */
+	uint32_t sp, lr;                /* of the interrupted mode (read only) */
+	uint32_t r[13];
+	uint32_t pc, cpsr;              /* the faulting instruction, the interrupted CPSR: resumed from here */
+};
+
+/* Called by vectors_armv7.S for every synchronous exception; returning resumes at f->pc with f->cpsr. */
+void uf_trap_handler(struct uf_trap_frame *f);
+/* Called by vectors_armv7.S for an IRQ, on the interrupted SVC stack with interrupts masked. */
+void uf_trap_irq(void);
+/* The interrupt controller's IRQ routine (module gic): acknowledges, runs the handler, ends the interrupt. */
+void uf_trap_set_irq_dispatch(void (*dispatch)(void));
 #endif
 
 /* Installs the exception handlers (called by boot before the page tables are built). */
 void uf_trap_init(void);
 
-#if defined(__x86_64__)
-/* Routes interrupt vector (32-255) to fn, which runs with interrupts off on the interrupted stack and must not
- * touch FP/SIMD state (library-OS code is built with -mgeneral-regs-only). When fn returns, the local APIC gets
- * its EOI (its xAPIC/x2APIC mode is read here, so set the APIC up first) and the interrupted code resumes. */
+/* Routes an interrupt to fn, which runs with interrupts off on the interrupted stack; when it returns, the
+ * interrupt controller gets its end-of-interrupt and the interrupted code resumes.
+ * x86_64 (module trap): vector is an IDT vector (32-255); fn must not touch FP/SIMD state (library-OS code is
+ * built without it); the local APIC's xAPIC/x2APIC mode is read here, so set the APIC up first.
+ * ARMv7 (module gic): vector is a GIC interrupt ID (16-31: this CPU's PPIs, e.g. 27 = virtual timer; 32 and up:
+ * SPIs), which is enabled in the GIC; fn may use VFP/NEON (the IRQ entry saves that state). */
 void uf_trap_set_handler(int vector, void (*fn)(void));
-#endif
 
 /* Prints "uniforge: panic: <message>" and the caller's backtrace, then exits with UF_EXIT_CRASH. */
 _Noreturn void uf_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

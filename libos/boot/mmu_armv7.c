@@ -1,0 +1,326 @@
+/* The page tables on ARMv7: short-descriptor format (ARM ARM B3.5), one level-1 table for all 4 GiB (TTBCR.N =
+ * 0), identity mapped, domain 0 as client (the descriptors' permissions apply). RAM is Normal write-back memory,
+ * read-write and execute-never, in 1 MiB sections; the MMIO space below RAM is Device memory, execute-never; the
+ * first MiB stays unmapped (NULL dereferences fault). Sections the image lies in are split into 4 KiB pages: text
+ * R+X, rodata R, data and bss RW, the stack guard not present.
+ *
+ * Level-2 tables (1 KiB, four to a page) and the level-1 table come from the RAM after the image before the page
+ * allocator exists, from the allocator after uf_mmu_handoff() (see mmu.c on x86_64 for why a callback).
+ *
+ * PROT_NONE keeps a page mapped for uf_mmu_prot(): its descriptor keeps the address and attributes with the type
+ * bits cleared, which the MMU treats as a fault; 0 means never mapped. */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <uf/armv7.h>
+#include <uf/boot.h>
+#include <uf/trap.h>
+#include "boot_armv7.h"
+
+/* Run once (or on a crash): under an emulator that translates each instruction before its first run, small code is
+ * fast code. */
+#pragma clang attribute push(__attribute__((minsize)), apply_to = function)
+
+#define PAGE    UF_PAGE_SIZE
+#define SECTION (1UL << 20)
+#define L1_SIZE (4096 * 4)              /* also its alignment (TTBCR.N = 0) */
+#define L2_SIZE (256 * 4)
+
+/* Level 1: section and page-table descriptors */
+#define L1_TYPE      0x3u
+#define L1_PAGETABLE 0x1u
+#define L1_SECTION   0x2u
+#define S_B    (1u << 2)
+#define S_C    (1u << 3)
+#define S_XN   (1u << 4)
+#define S_AP0  (1u << 10)               /* AP[1:0] = 01: privileged access only */
+#define S_TEX0 (1u << 12)               /* TEX = 001 */
+#define S_APX  (1u << 15)               /* AP[2]: read-only */
+#define S_S    (1u << 16)               /* shareable */
+#define S_ADDR 0xfff00000u
+#define L1_TABLE_ADDR 0xfffffc00u
+/* Level 2: small-page descriptors */
+#define P_TYPE  0x3u
+#define P_XN    (1u << 0)
+#define P_SMALL (1u << 1)
+#define P_B     (1u << 2)
+#define P_C     (1u << 3)
+#define P_AP0   (1u << 4)
+#define P_TEX0  (1u << 6)
+#define P_APX   (1u << 9)
+#define P_S     (1u << 10)
+#define P_ADDR  0xfffff000u
+
+/* Memory types (TEX remap off): Normal, inner and outer write-back write-allocate, shareable; shareable Device. */
+#define S_NORMAL (S_TEX0 | S_C | S_B | S_S)
+#define S_DEVICE S_B
+#define P_NORMAL (P_TEX0 | P_C | P_B | P_S)
+#define P_DEVICE P_B
+#define ACTLR_SMP (1u << 6)
+/* TTBR0: table walks cacheable as Normal write-back write-allocate (IRGN = RGN = 01), shareable. */
+#define TTBR_WALK ((1u << 6) | (1u << 3) | (1u << 1))
+
+static uint32_t *l1;                    /* NULL until uf_mmu_init */
+static int mmu_on;
+static uintptr_t bump, bump_end;
+static void *(*page_alloc)(size_t);
+static uint32_t *l2_pool;               /* the unused level-2 slots of the last page taken for them */
+static size_t l2_left;
+
+static uintptr_t align_up(uintptr_t a, uintptr_t to)
+{
+	return (a + to - 1) & ~(to - 1);
+}
+
+void *uf_armv7_early_alloc(size_t size, size_t align)
+{
+	if (!bump) {
+		bump = bump_end = align_up((uintptr_t)__uf_image_end, PAGE);
+		for (size_t i = 0; i < uf_boot_info.nram; i++) {
+			const struct uf_ram_region *r = &uf_boot_info.ram[i];
+			uint64_t top = r->base + r->length;
+			if (r->base <= bump && bump < top)
+				bump_end = top > UINTPTR_MAX ? UINTPTR_MAX : (uintptr_t)top;
+		}
+	}
+	uintptr_t p = align_up(bump, align);
+	if (p < bump || p > bump_end || size > bump_end - p)
+		return NULL;
+	bump = p + size;
+	return memset((void *)p, 0, size);
+}
+
+static uint32_t *l2_alloc(void)
+{
+	if (!l2_left) {
+		l2_pool = page_alloc ? page_alloc(1) : uf_armv7_early_alloc(PAGE, PAGE);
+		if (!l2_pool)
+			return NULL;
+		l2_left = PAGE / L2_SIZE;
+	}
+	l2_left--;
+	uint32_t *t = l2_pool;
+	l2_pool += L2_SIZE / 4;
+	return t;
+}
+
+/* A descriptor the table walk may read: cleaned to the point of unification (walks need not snoop the cache). */
+static void set(uint32_t *e, uint32_t v)
+{
+	*e = v;
+	if (mmu_on)
+		uf_dccmvau((uintptr_t)e);
+}
+
+static void flush_tlb(void)
+{
+	uf_dsb();
+	uf_tlbiall(0);
+	uf_bpiall(0);
+	uf_dsb();
+	uf_isb();
+}
+
+/* Permission bits for prot, and back. Writable implies readable; there is no write-only or execute-only. */
+static uint32_t section_bits(int prot)
+{
+	if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return 0;
+	return L1_SECTION | (prot & PROT_WRITE ? 0 : S_APX) | (prot & PROT_EXEC ? 0 : S_XN);
+}
+
+static uint32_t page_bits(int prot)
+{
+	if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+		return 0;
+	return P_SMALL | (prot & PROT_WRITE ? 0 : P_APX) | (prot & PROT_EXEC ? 0 : P_XN);
+}
+
+static int section_prot(uint32_t e)
+{
+	if (!(e & L1_TYPE))
+		return PROT_NONE;
+	return PROT_READ | (e & S_APX ? 0 : PROT_WRITE) | (e & S_XN ? 0 : PROT_EXEC);
+}
+
+static int page_prot(uint32_t e)
+{
+	if (!(e & P_TYPE))
+		return PROT_NONE;
+	return PROT_READ | (e & P_APX ? 0 : PROT_WRITE) | (e & P_XN ? 0 : PROT_EXEC);
+}
+
+#define SECTION_PROT_MASK (L1_TYPE | S_APX | S_XN)
+#define PAGE_PROT_MASK    (P_TYPE | P_APX)          /* P_XN is bit 0 of the type field */
+
+/* The level-2 table that section entry e points to, splitting a section into 256 pages with its attributes
+ * first. NULL when out of memory. */
+static uint32_t *split(uint32_t *e)
+{
+	if ((*e & L1_TYPE) == L1_PAGETABLE)
+		return (uint32_t *)(uintptr_t)(*e & L1_TABLE_ADDR);
+	uint32_t *t = l2_alloc();
+	if (!t)
+		return NULL;
+	uint32_t attrs = (*e & S_B ? P_B : 0) | (*e & S_C ? P_C : 0) | (*e & S_S ? P_S : 0) |
+			 (*e >> 12 & 7) << 6 | P_AP0 | page_bits(section_prot(*e));
+	for (uint32_t i = 0; i < 256; i++)
+		set(&t[i], ((*e & S_ADDR) + i * PAGE) | attrs);
+	set(e, (uintptr_t)t | L1_PAGETABLE);            /* domain 0 */
+	return t;
+}
+
+int uf_mmu_protect(uintptr_t va, size_t len, int prot)
+{
+	if ((va & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) || !l1)
+		return -EINVAL;
+	uintptr_t end = va + align_up(len, PAGE);
+	if (end < va || (len && end == va))
+		return -EINVAL;
+	uint32_t want_s = section_bits(prot), want_p = page_bits(prot);
+	int changed = 0, rc = 0;
+	while (va < end) {
+		uint32_t *e = &l1[va >> 20];
+		uintptr_t sec = va & ~(SECTION - 1), stop = end - sec < SECTION ? end : sec + SECTION;
+		if (!*e) {              /* an entry is never 0 once mapped: PROT_NONE keeps the address */
+			rc = -ENOMEM;
+			break;
+		}
+		if ((*e & L1_TYPE) != L1_PAGETABLE) {
+			if ((*e & SECTION_PROT_MASK) == want_s || (va == sec && stop - sec == SECTION)) {
+				changed |= (*e & SECTION_PROT_MASK) != want_s;
+				set(e, (*e & ~SECTION_PROT_MASK) | want_s);
+				va = stop;
+				continue;
+			}
+			changed = 1;
+		}
+		uint32_t *t = split(e);
+		if (!t) {
+			rc = -ENOMEM;
+			break;
+		}
+		for (; va < stop; va += PAGE) {
+			uint32_t *p = &t[va >> 12 & 255];
+			if (!*p) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			if ((*p & PAGE_PROT_MASK) != want_p) {
+				set(p, (*p & ~PAGE_PROT_MASK) | want_p);
+				changed = 1;
+			}
+		}
+	}
+out:
+	if (changed && mmu_on)
+		flush_tlb();
+	return rc;
+}
+
+int uf_mmu_prot(uintptr_t va)
+{
+	uint32_t e = l1 ? l1[va >> 20] : 0;
+	if (!e)
+		return -1;
+	if ((e & L1_TYPE) != L1_PAGETABLE)
+		return section_prot(e);
+	e = ((uint32_t *)(uintptr_t)(e & L1_TABLE_ADDR))[va >> 12 & 255];
+	return e ? page_prot(e) : -1;
+}
+
+/* Identity-maps [pa, end) read-write and execute-never: sections where whole ones fit, 4 KiB pages elsewhere.
+ * What is mapped already stays. */
+static void map_range(uint64_t pa, uint64_t end, int normal)
+{
+	uint32_t s = (normal ? S_NORMAL : S_DEVICE) | S_AP0 | section_bits(PROT_READ | PROT_WRITE);
+	uint32_t p = (normal ? P_NORMAL : P_DEVICE) | P_AP0 | page_bits(PROT_READ | PROT_WRITE);
+	for (pa = align_up(pa, PAGE), end &= ~(uint64_t)(PAGE - 1); pa < end;) {
+		uint32_t *e = &l1[pa >> 20];
+		if (!(pa & (SECTION - 1)) && end - pa >= SECTION) {
+			for (uint32_t n = (end - pa) >> 20; n; n--, e++, pa += SECTION)
+				if (!*e)
+					*e = (uint32_t)pa | s;
+			continue;
+		}
+		if (!*e) {
+			uint32_t *t = l2_alloc();
+			if (!t)
+				uf_panic("mmu: out of RAM for page tables");
+			*e = (uintptr_t)t | L1_PAGETABLE;
+		}
+		if ((*e & L1_TYPE) == L1_PAGETABLE) {
+			uint32_t *pte = &((uint32_t *)(uintptr_t)(*e & L1_TABLE_ADDR))[pa >> 12 & 255];
+			if (!*pte)
+				*pte = (uint32_t)pa | p;
+		}
+		pa += PAGE;
+	}
+}
+
+static void protect(uintptr_t start, uintptr_t end, int prot)
+{
+	start &= ~(PAGE - 1);
+	if (uf_mmu_protect(start, align_up(end, PAGE) - start, prot))
+		uf_panic("mmu: cannot protect [%p, %p)", (void *)start, (void *)end);
+}
+
+/* Invalidates the level-1 data cache by set/way (B4.2.1): its contents are unknown at reset on some cores, and a
+ * stale line would hide what was written with the cache off. Outer levels are the loader's (as for Linux). */
+static void invalidate_l1_dcache(void)
+{
+	uf_write_csselr(0);                     /* level 1, data */
+	uf_isb();
+	uint32_t ccsidr = uf_read_ccsidr();
+	uint32_t line_shift = (ccsidr & 7) + 4, ways = ccsidr >> 3 & 0x3ff, sets = ccsidr >> 13 & 0x7fff;
+	uint32_t way_shift = ways ? __builtin_clz(ways) : 0;
+	for (uint32_t way = 0; way <= ways; way++)
+		for (uint32_t set = 0; set <= sets; set++)
+			uf_dcisw(way << way_shift | set << line_shift);
+	uf_dsb();
+}
+
+void uf_mmu_init(void)
+{
+	l1 = uf_armv7_early_alloc(L1_SIZE, L1_SIZE);
+	if (!l1)
+		uf_panic("mmu: no RAM after the image for page tables");
+
+	/* Device memory: the MMIO space below the first RAM region, from 1 MiB (virt: GIC, UART, virtio-mmio,
+	 * PCIe windows and ECAM). Above RAM nothing is mapped. */
+	const struct uf_ram_region *ram = uf_boot_info.ram;
+	if (ram[0].base > SECTION)
+		map_range(SECTION, ram[0].base, 0);
+	for (size_t i = 0; i < uf_boot_info.nram; i++)
+		map_range(ram[i].base < SECTION ? SECTION : ram[i].base, ram[i].base + ram[i].length, 1);
+
+	protect((uintptr_t)__uf_text_start, (uintptr_t)__uf_text_end, PROT_READ | PROT_EXEC);
+	protect((uintptr_t)__uf_rodata_start, (uintptr_t)__uf_rodata_end, PROT_READ);
+	protect((uintptr_t)uf_boot_stack_guard, (uintptr_t)uf_boot_stack_guard + PAGE, PROT_NONE);
+
+	/* Cortex-A15 and -A7 want ACTLR.SMP set before their caches and MMU go on, even alone (their TRMs). Firmware
+	 * usually has; where the non-secure world may not change it, the write is ignored. */
+	uint32_t part = uf_read_midr() >> 4 & 0xfff;
+	if ((part == 0xc0f || part == 0xc07) && !(uf_read_actlr() & ACTLR_SMP))
+		uf_write_actlr(uf_read_actlr() | ACTLR_SMP);
+	invalidate_l1_dcache();
+	uf_write_ttbcr(0);
+	uf_write_ttbr0((uintptr_t)l1 | TTBR_WALK);
+	uf_write_dacr(1);                       /* domain 0: client */
+	uf_iciallu(0);
+	flush_tlb();
+	uint32_t sctlr = uf_read_sctlr();
+	sctlr &= ~(UF_SCTLR_A | UF_SCTLR_TRE | UF_SCTLR_AFE);
+	uf_write_sctlr(sctlr | UF_SCTLR_M | UF_SCTLR_C | UF_SCTLR_I | UF_SCTLR_Z);
+	uf_isb();
+	mmu_on = 1;
+}
+
+uintptr_t uf_mmu_handoff(void *(*alloc)(size_t npages))
+{
+	page_alloc = alloc;
+	l2_left = 0;            /* the rest of an early page stays with boot's RAM, which the allocator skips */
+	return bump;
+}
+
+#pragma clang attribute pop

@@ -1,0 +1,70 @@
+/* Frame-pointer backtraces and uf_panic, the same on every arch: clang's frame record (everything is built with
+ * -fno-omit-frame-pointer) is two words at the frame pointer, [0] = the caller's frame pointer, [1] = the return
+ * address (x86_64: push %rbp; mov %rsp, %rbp. ARM: push {r11, lr}; mov r11, sp). */
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <uf/boot.h>
+#include <uf/console.h>
+#include <uf/exit.h>
+#include <uf/trap.h>
+
+#define MAX_FRAMES 32
+#if __SIZEOF_POINTER__ == 8
+#define ADDR "0x%016lx"
+#else
+#define ADDR "0x%08lx"
+#endif
+
+static int page_readable(uintptr_t a)
+{
+	int prot = uf_mmu_prot(a);
+	return prot > 0 && (prot & PROT_READ);
+}
+
+/* A frame record can be read if it lies in RAM and is mapped readable (no fault while reporting). */
+static int readable(uintptr_t a)
+{
+	const size_t n = 2 * sizeof(uintptr_t);
+	int in_ram = 0;
+	for (size_t i = 0; i < uf_boot_info.nram; i++) {
+		const struct uf_ram_region *r = &uf_boot_info.ram[i];
+		in_ram |= a >= r->base && a + n <= r->base + r->length;
+	}
+	return in_ram && page_readable(a) && page_readable(a + n - 1);
+}
+
+static int in_text(uintptr_t a)
+{
+	return a >= (uintptr_t)__uf_text_start && a < (uintptr_t)__uf_text_end;
+}
+
+void uf_backtrace(uintptr_t pc, uintptr_t fp)
+{
+	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)pc);
+	for (int i = 0; i < MAX_FRAMES && fp && !(fp & (sizeof(uintptr_t) - 1)) && readable(fp); i++) {
+		const uintptr_t *frame = (const uintptr_t *)fp;
+		if (!in_text(frame[1]))     /* the end of the chain (0), or not a frame record after all */
+			break;
+		uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)frame[1]);
+		if (frame[0] <= fp)     /* the stack grows down: callers' frames are higher; this also stops loops */
+			break;
+		fp = frame[0];
+	}
+}
+
+_Noreturn void uf_panic(const char *fmt, ...)
+{
+	static int panicking;
+	va_list ap;
+	if (panicking++)        /* panicking while printing a panic: stop here */
+		uf_exit(UF_EXIT_CRASH);
+	uf_printk("uniforge: panic: ");
+	va_start(ap, fmt);
+	uf_vprintk(fmt, ap);
+	va_end(ap);
+	uf_printk("\n");
+	/* Our own frame record: the caller's frame pointer and the return address into the caller. */
+	const uintptr_t *frame = __builtin_frame_address(0);
+	uf_backtrace(frame[1], frame[0]);
+	uf_exit(UF_EXIT_CRASH);
+}

@@ -1,0 +1,145 @@
+/* CPU exceptions on ARMv7: the vector base, the exception-mode stacks, and the crash report (the fault decoded
+ * from DFSR/DFAR or IFSR/IFAR, the registers, a backtrace). The one exception that resumes: the semihosting call
+ * of uf_exit when QEMU runs without semihosting (the svc then really traps), which returns -1. */
+#include <sys/mman.h>
+#include <uf/armv7.h>
+#include <uf/boot.h>
+#include <uf/console.h>
+#include <uf/exit.h>
+#include <uf/trap.h>
+
+/* Run once (or on a crash): under an emulator that translates each instruction before its first run, small code is
+ * fast code. */
+#pragma clang attribute push(__attribute__((minsize)), apply_to = function)
+
+#define PSR_T (1u << 5)
+#define FSR_WNR (1u << 11)                      /* DFSR: the access was a write */
+#define SVC_SEMIHOSTING 0x0f123456u             /* svc 0x123456, any condition */
+
+extern char uf_trap_vectors[];
+void uf_trap_init_stacks(void);
+
+static void (*irq_dispatch)(void);
+
+void uf_trap_init(void)
+{
+	uf_trap_init_stacks();
+	uf_write_vbar((uintptr_t)uf_trap_vectors);
+	uf_isb();
+}
+
+void uf_trap_set_irq_dispatch(void (*dispatch)(void))
+{
+	irq_dispatch = dispatch;
+}
+
+void uf_trap_irq(void)
+{
+	if (!irq_dispatch)
+		uf_panic("trap: an interrupt arrived and no interrupt controller is set up");
+	irq_dispatch();
+}
+
+/* The short-descriptor fault status (B3.13.6): FS[4] is bit 10, FS[3:0] bits 3-0. */
+static const char *fault_reason(uint32_t fsr)
+{
+	switch ((fsr >> 6 & 0x10) | (fsr & 0xf)) {
+	case 0x01: return "alignment fault";
+	case 0x02: return "debug event";
+	case 0x03: case 0x06: return "access flag fault";
+	case 0x04: return "cache maintenance fault";
+	case 0x05: case 0x07: return "translation fault";
+	case 0x08: return "external abort";
+	case 0x09: case 0x0b: return "domain fault";
+	case 0x0c: case 0x0e: return "external abort on a table walk";
+	case 0x0d: case 0x0f: return "permission fault";
+	case 0x16: return "asynchronous external abort";
+	case 0x18: case 0x19: return "parity error";
+	case 0x1c: case 0x1e: return "parity error on a table walk";
+	default: return "unknown fault";
+	}
+}
+
+static int readable(uintptr_t a)
+{
+	if (!(uf_read_sctlr() & UF_SCTLR_M))
+		return 1;               /* before the MMU is on (an early panic): the address is the instruction's */
+	int prot = uf_mmu_prot(a);
+	return prot > 0 && (prot & PROT_READ);
+}
+
+static int is_semihosting_call(const struct uf_trap_frame *f)
+{
+	return f->kind == UF_TRAP_SVC && !(f->cpsr & PSR_T) && readable(f->pc) &&
+	       (*(const uint32_t *)f->pc & 0x0fffffff) == SVC_SEMIHOSTING;
+}
+
+void uf_trap_handler(struct uf_trap_frame *f)
+{
+	static int reporting;
+	if (is_semihosting_call(f)) {
+		f->r[0] = (uint32_t)-1;         /* no debugger/QEMU answered: the caller falls back */
+		f->pc += 4;
+		return;
+	}
+	if (f->cpsr & PSR_T && (f->kind == UF_TRAP_UND || f->kind == UF_TRAP_SVC))
+		f->pc += 2;                     /* Thumb: these return addresses are 2 bytes past the instruction */
+	if (reporting++) {                      /* a fault while reporting: say where, don't recurse */
+		uf_printk("uniforge: crash: exception %u at pc=0x%08x while reporting a crash\n", f->kind, f->pc);
+		uf_exit(UF_EXIT_CRASH);
+	}
+
+	uint32_t addr = 0, fsr = 0;
+	const char *what;
+	switch (f->kind) {
+	case UF_TRAP_DABT: {
+		addr = uf_read_dfar();
+		fsr = uf_read_dfsr();
+		uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
+		const char *access = fsr & FSR_WNR ? "write" : "read";
+		if (addr >= guard && addr - guard < UF_PAGE_SIZE)
+			uf_printk("uniforge: crash: stack overflow (guard page) (data abort, %s, %s)", fault_reason(fsr),
+				  access);
+		else
+			uf_printk("uniforge: crash: data abort (%s, %s)", fault_reason(fsr), access);
+		uf_printk(" at pc=0x%08x addr=0x%08x fsr=0x%x\n", f->pc, addr, fsr);
+		break;
+	}
+	case UF_TRAP_PABT:
+		addr = uf_read_ifar();
+		fsr = uf_read_ifsr();
+		uf_printk("uniforge: crash: prefetch abort (%s) at pc=0x%08x addr=0x%08x fsr=0x%x\n", fault_reason(fsr),
+			  f->pc, addr, fsr);
+		break;
+	case UF_TRAP_UND:
+		if (readable(f->pc) && !(f->cpsr & PSR_T)) {
+			uf_printk("uniforge: crash: undefined instruction at pc=0x%08x insn=0x%08x\n", f->pc,
+				  *(const uint32_t *)f->pc);
+			break;
+		}
+		/* fall through */
+	default:
+		what = f->kind == UF_TRAP_UND ? "undefined instruction" :
+		       f->kind == UF_TRAP_SVC ? "unexpected supervisor call (svc)" :
+		       f->kind == UF_TRAP_FIQ ? "unexpected FIQ" : "unexpected exception";
+		uf_printk("uniforge: crash: %s at pc=0x%08x\n", what, f->pc);
+		break;
+	}
+	const uint32_t *r = f->r;
+	uf_printk("uniforge: r0=0x%08x r1=0x%08x r2=0x%08x r3=0x%08x\n", r[0], r[1], r[2], r[3]);
+	uf_printk("uniforge: r4=0x%08x r5=0x%08x r6=0x%08x r7=0x%08x\n", r[4], r[5], r[6], r[7]);
+	uf_printk("uniforge: r8=0x%08x r9=0x%08x r10=0x%08x r11=0x%08x\n", r[8], r[9], r[10], r[11]);
+	uf_printk("uniforge: r12=0x%08x sp=0x%08x lr=0x%08x pc=0x%08x\n", r[12], f->sp, f->lr, f->pc);
+	uf_printk("uniforge: cpsr=0x%08x sctlr=0x%08x ttbr0=0x%08x\n", f->cpsr, uf_read_sctlr(), uf_read_ttbr0());
+	uintptr_t text = (uintptr_t)__uf_text_start, text_end = (uintptr_t)__uf_text_end;
+	if (f->kind == UF_TRAP_PABT && (f->pc < text || f->pc >= text_end) && f->lr >= text && f->lr < text_end) {
+		/* A call to a bad address: lr returns into the caller, which r11's chain would skip. */
+		uf_printk("uniforge: backtrace: 0x%08x\n", f->pc);
+		uf_backtrace(f->lr, r[11]);
+	} else {
+		uf_backtrace(f->pc, r[11]);
+	}
+	uf_exit(UF_EXIT_CRASH);
+}
+
+#pragma clang attribute pop
