@@ -111,10 +111,12 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     args = ctx.meta.get("guest_args", [])
     if image_path:
         path = Path(image_path)
-        info = image.read(path)
+        # A raw image (.zImage) has no manifest of its own: the ELF it was made from, beside it, has.
+        elf = path.with_suffix("") if path.suffix == ".zImage" else path
+        info = image.read(elf)
         target = targets.load(target_name or info["target"])
         default_memory = info["config"].get("memory")
-        debug_image = path.with_name(path.name + ".dbg")
+        debug_image = elf.with_name(elf.name + ".dbg")
     else:
         result, app, target = _build(directory, target_name, debug, quiet=False)
         path, debug_image, default_memory = result.image, result.debug_image, app.memory
