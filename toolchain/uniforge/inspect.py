@@ -76,12 +76,16 @@ def show_targets(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     table = Table(show_edge=False)
-    for column in ("target", "arch", "machine", "accel", "runs here", "summary"):
+    for column in ("target", "arch", "accel", "runs here", "summary"):
         table.add_column(column)
     for r in rows:
-        runs = "[green]yes[/green]" if r["runs_here"] else f"[red]no[/red]: {r['why']}"
-        table.add_row(r["name"], r["arch"], r["machine"], r["accel"], runs, r["summary"])
-    _console().print(table)
+        runs = "[green]yes[/green]" if r["runs_here"] else "[red]no[/red] (below)"
+        table.add_row(r["name"], r["arch"], r["accel"], runs, r["summary"])
+    console = _console()
+    console.print(table)
+    for r in rows:
+        if not r["runs_here"]:
+            console.print(f"{r['name']} cannot run here: {r['why']}")
 
 
 def show_doctor(as_json: bool) -> int:
