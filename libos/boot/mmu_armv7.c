@@ -56,7 +56,6 @@
 #define S_DEVICE S_B
 #define P_NORMAL (P_TEX0 | P_C | P_B | P_S)
 #define P_DEVICE P_B
-#define ACTLR_SMP (1u << 6)
 /* TTBR0: table walks cacheable as Normal write-back write-allocate (IRGN = RGN = 01), shareable. */
 #define TTBR_WALK ((1u << 6) | (1u << 3) | (1u << 1))
 
@@ -258,26 +257,22 @@ static void map_range(uint64_t pa, uint64_t end, int normal)
 	}
 }
 
-static void protect(uintptr_t start, uintptr_t end, int prot)
+/* The image's pages, from its text to its stack's guard: text R+X, rodata R, the guard not present, the rest as
+ * mapped (read-write). What uf_mmu_protect would make of them, page by page, in one loop. */
+static void protect_image(void)
 {
-	start &= ~(PAGE - 1);
-	if (uf_mmu_protect(start, align_up(end, PAGE) - start, prot))
-		uf_panic("mmu: cannot protect [%p, %p)", (void *)start, (void *)end);
-}
-
-/* Invalidates the level-1 data cache by set/way (B4.2.1): its contents are unknown at reset on some cores, and a
- * stale line would hide what was written with the cache off. Outer levels are the loader's (as for Linux). */
-static void invalidate_l1_dcache(void)
-{
-	uf_write_csselr(0);                     /* level 1, data */
-	uf_isb();
-	uint32_t ccsidr = uf_read_ccsidr();
-	uint32_t line_shift = (ccsidr & 7) + 4, ways = ccsidr >> 3 & 0x3ff, sets = ccsidr >> 13 & 0x7fff;
-	uint32_t way_shift = ways ? __builtin_clz(ways) : 0;
-	for (uint32_t way = 0; way <= ways; way++)
-		for (uint32_t set = 0; set <= sets; set++)
-			uf_dcisw(way << way_shift | set << line_shift);
-	uf_dsb();
+	uintptr_t text = (uintptr_t)__uf_text_start & ~(PAGE - 1), text_end = align_up((uintptr_t)__uf_text_end, PAGE);
+	uintptr_t ro = (uintptr_t)__uf_rodata_start & ~(PAGE - 1), ro_end = align_up((uintptr_t)__uf_rodata_end, PAGE);
+	uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
+	uint32_t rx = page_bits(PROT_READ | PROT_EXEC), r = page_bits(PROT_READ);
+	for (uintptr_t va = text; va <= guard; va += PAGE) {
+		uint32_t *e = &l1[va >> 20], *t = *e ? split(e) : NULL, *p = t ? &t[va >> 12 & 255] : NULL;
+		if (!p || !*p)
+			uf_panic("mmu: cannot protect the image at %p", (void *)va);
+		uint32_t bits = va == guard ? 0 : va >= text && va < text_end ? rx : va >= ro && va < ro_end ? r : 0;
+		if (bits | (va == guard))
+			*p = (*p & ~PAGE_PROT_MASK) | bits;
+	}
 }
 
 void uf_mmu_init(void)
@@ -294,25 +289,18 @@ void uf_mmu_init(void)
 	for (size_t i = 0; i < uf_boot_info.nram; i++)
 		map_range(ram[i].base < SECTION ? SECTION : ram[i].base, ram[i].base + ram[i].length, 1);
 
-	protect((uintptr_t)__uf_text_start, (uintptr_t)__uf_text_end, PROT_READ | PROT_EXEC);
-	protect((uintptr_t)__uf_rodata_start, (uintptr_t)__uf_rodata_end, PROT_READ);
-	protect((uintptr_t)uf_boot_stack_guard, (uintptr_t)uf_boot_stack_guard + PAGE, PROT_NONE);
+	protect_image();
 
-	/* Cortex-A15 and -A7 want ACTLR.SMP set before their caches and MMU go on, even alone (their TRMs). Firmware
-	 * usually has; where the non-secure world may not change it, the write is ignored. */
-	uint32_t part = uf_read_midr() >> 4 & 0xfff;
-	if ((part == 0xc0f || part == 0xc07) && !(uf_read_actlr() & ACTLR_SMP))
-		uf_write_actlr(uf_read_actlr() | ACTLR_SMP);
-	invalidate_l1_dcache();
-	uf_write_ttbcr(0);
+	/* The caches and the MMU are on already, with zimage_entry.S's flat map (which also set ACTLR.SMP and
+	 * invalidated the data cache first): the new tables, written through the cache, are cleaned to the point of
+	 * unification for the table walk, then replace the flat map (the same identity mapping, finer). */
+	uint32_t ctr;
+	__asm__ volatile("mrc p15, 0, %0, c0, c0, 1" : "=r"(ctr));          /* CTR: DminLine, in words */
+	for (uintptr_t a = (uintptr_t)l1, line = 4u << (ctr >> 16 & 0xf); a < bump; a += line)
+		uf_dccmvau(a);
+	uf_dsb();
 	uf_write_ttbr0((uintptr_t)l1 | TTBR_WALK);
-	uf_write_dacr(1);                       /* domain 0: client */
-	uf_iciallu(0);
 	flush_tlb();
-	uint32_t sctlr = uf_read_sctlr();
-	sctlr &= ~(UF_SCTLR_A | UF_SCTLR_TRE | UF_SCTLR_AFE);
-	uf_write_sctlr(sctlr | UF_SCTLR_M | UF_SCTLR_C | UF_SCTLR_I | UF_SCTLR_Z);
-	uf_isb();
 	mmu_on = 1;
 }
 

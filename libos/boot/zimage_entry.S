@@ -2,8 +2,8 @@
  * jumps here with r2 = 0) and a Linux zImage (Documentation/arch/arm/booting.rst: a loader copies the raw bytes
  * anywhere in RAM and jumps to the first one with r0 = 0, r1 = machine type, r2 = DTB address, MMU and data cache
  * off, in SVC or HYP mode). Here: SVC mode with IRQ/FIQ/asynchronous aborts masked, the image moved to the
- * address it is linked at if the loader put it elsewhere (QEMU loads a zImage at RAM + 0x10000), VFP/NEON on,
- * .bss zeroed, the boot stack; then uf_boot_main(r2). */
+ * address it is linked at if the loader put it elsewhere (QEMU loads a zImage at RAM + 0x10000), VFP/NEON on, the
+ * MMU and caches on with a flat map (mmu_armv7.c replaces it), .bss zeroed, the boot stack; then uf_boot_main(r2). */
 
 #define MODE_MASK 0x1f
 #define MODE_SVC  0x13
@@ -19,6 +19,17 @@
 #define CPACR_CP10_CP11 (0xf << 20)     /* full access to the VFP/NEON coprocessors */
 #define FPEXC_EN  (1 << 30)
 #define STACK_SIZE (128 * 1024)         /* UF_BOOT_STACK_SIZE */
+#define SCTLR_Z   (1 << 11)
+#define SCTLR_I   (1 << 12)
+#define SCTLR_TRE (1 << 28)
+#define SCTLR_AFE (1 << 29)
+#define ACTLR_SMP (1 << 6)
+#define RAM_START 0x40000000            /* QEMU virt's */
+/* Early level-1 section descriptors (mmu_armv7.c has the bits): Device, read-write, execute-never; Normal
+ * write-back write-allocate shareable, read-write-execute. Privileged access only. */
+#define EARLY_DEVICE 0x00416
+#define EARLY_NORMAL 0x1140e
+#define TTBR_WALK ((1 << 6) | (1 << 3) | (1 << 1))
 
 	.syntax unified
 	.arm
@@ -102,6 +113,85 @@ uf_zimage_start:
 	mov r0, #0
 	vmsr fpscr, r0                  /* round to nearest, no traps: what C expects (its reset value is unknown) */
 
+	/* MMU and caches on now, with a flat map: every MiB from the first (which stays unmapped) up to RAM_START as
+	 * Device, and from there to 4 GiB as Normal memory, all identity mapped (mmu_armv7.c replaces it with the real
+	 * tables once the device tree has said where RAM is). Everything after runs with the caches on, and in one
+	 * translation regime: under an emulator, code run both with the MMU off (where accesses are alignment
+	 * checked) and on is translated twice.
+	 * Cortex-A15 and -A7 want ACTLR.SMP set before their caches and MMU go on, even alone (their TRMs). Firmware
+	 * usually has; where the non-secure world may not change it, the write is ignored. */
+	mrc p15, 0, r0, c0, c0, 0       /* MIDR: the part number */
+	ubfx r0, r0, #4, #12
+	movw r1, #0xc0f
+	cmp r0, r1
+	movwne r1, #0xc07
+	cmpne r0, r1
+	bne 6f
+	mrc p15, 0, r0, c1, c0, 1
+	tst r0, #ACTLR_SMP
+	orreq r0, r0, #ACTLR_SMP
+	mcreq p15, 0, r0, c1, c0, 1
+6:	/* Invalidate the level-1 data cache by set/way (B4.2.1): its contents are unknown at reset on some cores,
+	 * and a stale line would hide what was written with the cache off. Outer levels are the loader's (as for
+	 * Linux). */
+	mov r0, #0
+	mcr p15, 2, r0, c0, c0, 0       /* CSSELR: level 1, data */
+	isb
+	mrc p15, 1, r0, c0, c0, 0       /* CCSIDR */
+	and r1, r0, #7
+	add r1, r1, #4                  /* log2(line bytes) */
+	ubfx r2, r0, #3, #10            /* ways - 1 */
+	ubfx r3, r0, #13, #15           /* sets - 1 */
+	clz r5, r2                      /* the way's shift (32 with one way: lsl by 32 gives 0) */
+8:	mov r6, r3
+9:	lsl r7, r2, r5
+	orr r7, r7, r6, lsl r1
+	mcr p15, 0, r7, c7, c6, 2       /* DCISW */
+	subs r6, r6, #1
+	bpl 9b
+	subs r2, r2, #1
+	bpl 8b
+	dsb
+	/* The flat level-1 table. */
+	ldr r8, =early_l1_room + 16383
+	bfc r8, #0, #14                 /* aligned to 16 KiB */
+	mov r0, r8
+	mov r1, #0
+	str r1, [r0], #4
+	mov r2, #(1 << 20)
+	movw r3, #EARLY_DEVICE
+10:	orr r1, r2, r3
+	str r1, [r0], #4
+	add r2, r2, #(1 << 20)
+	cmp r2, #RAM_START
+	blo 10b
+	movw r3, #(EARLY_NORMAL & 0xffff)
+	movt r3, #(EARLY_NORMAL >> 16)
+11:	orr r1, r2, r3
+	str r1, [r0], #4
+	adds r2, r2, #(1 << 20)
+	bcc 11b
+	mov r0, #0
+	mcr p15, 0, r0, c2, c0, 2       /* TTBCR: TTBR0 for all 4 GiB, short descriptors */
+	orr r0, r8, #TTBR_WALK
+	mcr p15, 0, r0, c2, c0, 0       /* TTBR0 */
+	mov r0, #1
+	mcr p15, 0, r0, c3, c0, 0       /* DACR: domain 0 client */
+	mov r0, #0
+	mcr p15, 0, r0, c7, c5, 0       /* ICIALLU */
+	dsb
+	mcr p15, 0, r0, c8, c7, 0       /* TLBIALL */
+	mcr p15, 0, r0, c7, c5, 6       /* BPIALL */
+	dsb
+	isb
+	mrc p15, 0, r0, c1, c0, 0
+	bic r0, r0, #SCTLR_A
+	bic r0, r0, #(SCTLR_TRE | SCTLR_AFE)
+	orr r0, r0, #(SCTLR_M | SCTLR_C)
+	orr r0, r0, #(SCTLR_Z | SCTLR_I)
+	mcr p15, 0, r0, c1, c0, 0
+	isb
+
 	/* Zero .bss (32-byte aligned at both ends, from the linker script). .uf_stack is not: nothing reads it first. */
 	ldr r0, =__uf_bss_start
 	ldr r1, =__uf_bss_end
@@ -131,3 +221,9 @@ uf_boot_stack_guard:
 	.skip 4096
 	.skip STACK_SIZE
 boot_stack_top:
+	/* Room for the early level-1 table (16 KiB, aligned to its size: placed at the first such address in here),
+	 * in use until mmu_armv7.c's tables replace it. Aligned only to a page here: a larger alignment would pad
+	 * the ELF file. */
+	.balign 4096
+early_l1_room:
+	.skip 16384 + 16384 - 4096

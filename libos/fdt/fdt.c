@@ -1,6 +1,7 @@
 /* A reader for the flattened device tree (devicetree specification v0.4, chapter 5). The header's offsets and
  * sizes are checked once; after that every token, name and property is bounds-checked against its block, so a
- * damaged or hostile blob makes queries fail, never read outside it. No allocation, no state but the blob. */
+ * damaged or hostile blob makes queries fail, never read outside it. No allocation; besides the blob, a fixed-size
+ * index of its nodes (see build_index) that answers the same as walking the blob would. */
 #include <string.h>
 #include <uf/fdt.h>
 
@@ -28,6 +29,17 @@ static int root;
 /* The last node first_child/next_sibling returned and its parent: uf_fdt_reg after a path lookup or while
  * iterating children then needs no walk from the root to find the parent. */
 static int cached_child = -1, cached_parent;
+
+/* An index of the nodes, built by one pass over the whole structure block when the blob is taken (the queries at
+ * boot would otherwise walk the tree token by token again and again: each walk is thousands of emulated
+ * branches). Only for a well-formed block (every token checked, one root, at most MAX_NODES nodes nested less than
+ * MAX_DEPTH deep); otherwise, and for an offset it does not hold, the queries walk the block as before. Node i (in
+ * document order) begins at node_off[i]; its properties (and NOPs) lie in [node_props[i], node_end[i]), where its
+ * first child or its end-node follows; its parent and next sibling are indexes (-1: none). */
+#define MAX_NODES 128
+static int nnodes;                      /* 0: no index */
+static uint32_t node_off[MAX_NODES], node_props[MAX_NODES], node_end[MAX_NODES];
+static signed char node_parent[MAX_NODES], node_next[MAX_NODES];
 
 /* Straight-line helpers, always inlined: under an emulator each branch and call costs a translation block. */
 #define INLINE static inline __attribute__((always_inline))
@@ -88,6 +100,54 @@ static int token(int off, int *next)
 	return t;
 }
 
+static void build_index(void)
+{
+	int stack[MAX_DEPTH], depth = 0, off = root, next, t, n = 0, last = -1;
+	nnodes = 0;
+	for (;; off = next) {
+		t = token(off, &next);
+		if (t == FDT_BEGIN_NODE) {
+			if (n == MAX_NODES || depth == MAX_DEPTH)
+				return;
+			node_off[n] = off;
+			node_props[n] = next;
+			node_parent[n] = depth ? stack[depth - 1] : -1;
+			node_next[n] = -1;
+			if (last >= 0)
+				node_next[last] = n;    /* the node that ended just before, at this depth: a sibling */
+			last = -1;
+			stack[depth++] = n;
+			/* Its properties (and NOPs) up to the first other token. */
+			while ((t = token(next, &off)) == FDT_PROP || t == FDT_NOP)
+				next = off;
+			node_end[n++] = next;
+		} else if (t == FDT_END_NODE) {
+			last = stack[--depth];
+			if (!depth)
+				break;
+		} else if (t == FDT_PROP) {
+			last = -1;              /* (misplaced: after a child) a sibling must follow its end, NOPs only */
+		} else if (t != FDT_NOP) {
+			return;                 /* malformed */
+		}
+	}
+	/* The scanning queries would find a second top-level node after the root's end: keep to them then. */
+	for (off = next; (t = token(off, &next)) >= 0 && t != FDT_BEGIN_NODE;)
+		off = next;
+	if (t != FDT_BEGIN_NODE)
+		nnodes = n;
+}
+
+/* The index of the node at off, -1 if the index does not hold it. */
+static int lookup(int off)
+{
+	/* A binary search, branch-light: the first entry not below off. */
+	int lo = 0;
+	for (int step = MAX_NODES / 2; step; step /= 2)
+		lo += lo + step <= nnodes && (int)node_off[lo + step - 1] < off ? step : 0;
+	return lo < nnodes && (int)node_off[lo] == off ? lo : -1;
+}
+
 /* a and b equal up to n bytes or their NUL. */
 static int same(const char *a, const char *b, size_t n)
 {
@@ -114,6 +174,7 @@ int uf_fdt_init(const void *p)
 	const uint32_t *h = p;          /* the header: 10 big-endian words (9 before version 17) */
 	blob = NULL;
 	used = 0;
+	nnodes = 0;
 	if (!h || ((uintptr_t)h & 3) || be32(&h[MAGIC]) != FDT_MAGIC)
 		return -1;
 	uint32_t total = be32(&h[TOTALSIZE]), version = be32(&h[VERSION]);
@@ -145,6 +206,7 @@ int uf_fdt_init(const void *p)
 		return -1;
 	root = off;
 	cached_child = -1;
+	build_index();
 	blob = p;
 	used = max(max(version >= 17 ? 40 : HEADER_V16, rsv + 16), max(soff + ssize, stroff + strsize));
 	return 0;
@@ -168,7 +230,11 @@ void uf_fdt_move(void *dst)
 	memcpy(d, blob, used);
 	for (int i = 0; i < 4; i++)            /* totalsize, big-endian: the copy ends where its blocks do */
 		d[4 + i] = (unsigned char)(used >> (24 - 8 * i));
-	uf_fdt_init(d);
+	/* The copy passes uf_fdt_init's checks as the original did (its totalsize covers the blocks): the same
+	 * offsets, and the same index, hold in it. */
+	structs = d + (structs - blob);
+	strings = (const char *)d + ((const unsigned char *)strings - blob);
+	blob = d;
 }
 
 int uf_fdt_next_node(int after)
@@ -178,6 +244,9 @@ int uf_fdt_next_node(int after)
 		return -1;
 	if (after < 0)
 		return root;
+	int i = lookup(after);
+	if (i >= 0)
+		return i + 1 < nnodes ? (int)node_off[i + 1] : -1;
 	if (token(after, &off) != FDT_BEGIN_NODE)
 		return -1;
 	while ((t = token(off, &next)) >= 0 && t != FDT_BEGIN_NODE)
@@ -208,12 +277,19 @@ static int found(int child, int parent)
 
 int uf_fdt_first_child(int node)
 {
+	int i = lookup(node);
+	if (i >= 0)
+		return found(i + 1 < nnodes && node_parent[i + 1] == i ? (int)node_off[i + 1] : -1, node);
 	int t, off = after_props(node, &t);
 	return found(off >= 0 && t == FDT_BEGIN_NODE ? off : -1, node);
 }
 
 int uf_fdt_next_sibling(int node)
 {
+	int i = lookup(node);
+	if (i >= 0)
+		return node_next[i] < 0 ? -1 : found((int)node_off[(int)node_next[i]],
+						     node_parent[i] < 0 ? -1 : (int)node_off[(int)node_parent[i]]);
 	int t, off = after_props(node, &t), next, depth = 0;
 	/* Past node's subtree: its end-node, at depth 0 (children's begin/end pairs nest above it). */
 	for (; off >= 0; off = next) {
@@ -235,12 +311,30 @@ int uf_fdt_next_sibling(int node)
 const char *uf_fdt_name(int node)
 {
 	int next;
+	if (lookup(node) >= 0)
+		return (const char *)structs + node + 4;
 	return blob && token(node, &next) == FDT_BEGIN_NODE ? (const char *)structs + node + 4 : NULL;
 }
 
 const void *uf_fdt_getprop(int node, const char *name, int *len)
 {
-	int off, next, t;
+	int off, next, t, i = lookup(node);
+	if (i >= 0) {
+		/* Checked when the index was built: only PROP and NOP tokens, whole, up to node_end. */
+		for (uint32_t p = node_props[i], end = node_end[i]; p < end;) {
+			if (cell(p) == FDT_NOP) {
+				p += 4;
+				continue;
+			}
+			if (prop_is((int)p, name)) {
+				if (len)
+					*len = (int)cell(p + 4);
+				return structs + p + 12;
+			}
+			p = (p + 12 + cell(p + 4) + 3) & ~3u;
+		}
+		return NULL;
+	}
 	if (!blob || token(node, &off) != FDT_BEGIN_NODE)
 		return NULL;
 	/* A node's properties come before its subnodes. */
@@ -299,10 +393,41 @@ static int name_matches(int node, const char *c, size_t n)
 	return i == n && (!name[n] || name[n] == '@');
 }
 
+/* uf_fdt_path through the index: children by their indexes, names compared in one loop (a component with a unit
+ * address must match the whole name, one without matches the name up to its '@'). */
+static int path_indexed(const char *path)
+{
+	for (int i = 0;;) {
+		while (*path == '/')
+			path++;
+		if (!*path)
+			return (int)node_off[i];
+		size_t n = 0;
+		int at = 0;
+		for (; path[n] && path[n] != '/'; n++)
+			at |= path[n] == '@';
+		int c = i + 1 < nnodes && node_parent[i + 1] == i ? i + 1 : -1;
+		for (; c >= 0; c = node_next[c]) {
+			const char *name = (const char *)structs + node_off[c] + 4;
+			size_t k = 0;
+			while (k < n && name[k] == path[k])
+				k++;
+			if ((k == n) & (!name[n] | ((name[n] == '@') & !at)))
+				break;
+		}
+		if (c < 0)
+			return -1;
+		i = c;
+		path += n;
+	}
+}
+
 int uf_fdt_path(const char *path)
 {
 	if (!blob || *path != '/')
 		return -1;
+	if (nnodes)
+		return path_indexed(path);
 	int node = root;
 	for (;;) {
 		while (*path == '/')
@@ -329,6 +454,9 @@ int uf_fdt_parent(int node)
 		return -1;
 	if (node == cached_child)
 		return cached_parent;
+	int i = lookup(node);
+	if (i >= 0)
+		return node_parent[i] < 0 ? -1 : (int)node_off[(int)node_parent[i]];
 	while ((t = token(off, &next)) >= 0) {
 		if (t == FDT_BEGIN_NODE) {
 			if (off == node)
@@ -355,10 +483,8 @@ static uint32_t cells(int node, const char *name, uint32_t dflt)
 /* A number of n (at most 2) cells. */
 static uint64_t number(const unsigned char *p, uint32_t n)
 {
-	uint64_t v = 0;
-	for (uint32_t i = 0; i < n; i++)
-		v = v << 32 | uf_fdt_read32(p + 4 * i);
-	return v;
+	uint64_t v = n ? uf_fdt_read32(p) : 0;
+	return n > 1 ? v << 32 | uf_fdt_read32(p + 4) : v;
 }
 
 int uf_fdt_reg(int node, int index, uint64_t *base, uint64_t *size)
@@ -366,10 +492,10 @@ int uf_fdt_reg(int node, int index, uint64_t *base, uint64_t *size)
 	int parent = uf_fdt_parent(node), len;
 	uint32_t ac = cells(parent, "#address-cells", 2), sc = cells(parent, "#size-cells", 1);
 	const unsigned char *p = uf_fdt_getprop(node, "reg", &len);
-	if (!p || index < 0 || ac < 1 || ac > 2 || sc > 2)
+	if (!p | (index < 0) | (ac - 1 > 1) | (sc > 2))
 		return -1;
 	size_t entry = 4 * (ac + sc);
-	if ((size_t)len / entry <= (size_t)index)
+	if (((uint64_t)index + 1) * entry > (size_t)len)        /* no entry `index` in len bytes */
 		return -1;
 	p += index * entry;
 	*base = number(p, ac);
