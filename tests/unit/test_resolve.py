@@ -39,12 +39,12 @@ def compiled(objects, names, depends=None) -> dict[str, CompiledModule]:
         syms = object_symbols(objects[name])
         module = Module(name, f"{name} module", "1.0", tuple((depends or {}).get(name, ())), None, {}, Path("."))
         out[name] = CompiledModule(module, (objects[name],), frozenset(syms["defined"]),
-                                   frozenset(syms["undefined"]), frozenset(syms["weak_undefined"]))
+                                   frozenset(syms["undefined"]))
     return out
 
 
-LIBC = {"puts.o": {"defined": ["puts"], "undefined": ["uf_sys_write"], "weak_undefined": []},
-        "socket.o": {"defined": ["socket"], "undefined": ["uf_sys_socket"], "weak_undefined": []}}
+LIBC = {"puts.o": {"defined": ["puts"], "undefined": ["uf_sys_write"]},
+        "socket.o": {"defined": ["socket"], "undefined": ["uf_sys_socket"]}}
 
 
 def run(objects, mods, required=("console",), app="app", depends=None):

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import targets
 from .errors import RunError
 from .floor import Variant, build_floor
+from .musl import cached_tarball
 from .run import Ending, run_image
 
 QBOOT = Path("/usr/share/qemu/qboot.rom")
@@ -133,6 +134,8 @@ def _check_zig() -> Check:
 
 def _check_musl_source() -> Check:
     """A soft check: whether musl's sources can be had (the musl stage owns fetching and verifying them)."""
+    if cached_tarball().is_file():
+        return Check("musl source", Status.OK, f"fetched: {cached_tarball()}")
     local = os.environ.get("UNIFORGE_MUSL_SOURCE")
     if local:
         if Path(local).is_file():

@@ -5,8 +5,9 @@ from elftools.elf.elffile import ELFFile
 
 
 def object_symbols(path: Path) -> dict[str, list[str]]:
-    """Global symbols an object defines, and those it needs (strong) or merely tolerates (weak)."""
-    defined, undefined, weak_undefined = set(), set(), set()
+    """Global symbols an object defines, and those it needs. Weak references are left out: like the linker, the
+    resolver pulls nothing in for them."""
+    defined, undefined = set(), set()
     with open(path, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
         for sym in symtab.iter_symbols() if symtab else ():
@@ -15,9 +16,6 @@ def object_symbols(path: Path) -> dict[str, list[str]]:
                 continue
             if sym["st_shndx"] != "SHN_UNDEF":
                 defined.add(sym.name)
-            elif bind == "STB_WEAK":
-                weak_undefined.add(sym.name)
-            else:
+            elif bind != "STB_WEAK":
                 undefined.add(sym.name)
-    return {"defined": sorted(defined), "undefined": sorted(undefined - defined),
-            "weak_undefined": sorted(weak_undefined - defined)}
+    return {"defined": sorted(defined), "undefined": sorted(undefined - defined)}

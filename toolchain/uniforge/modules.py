@@ -35,7 +35,6 @@ class CompiledModule:
     objects: tuple[Path, ...]
     defined: frozenset[str]
     undefined: frozenset[str]
-    weak_undefined: frozenset[str]
 
 
 def load_all() -> dict[str, Module]:
@@ -126,6 +125,5 @@ def _compile_module(module: Module, sources: list[Path], toolchain: Toolchain, a
     info = json.loads((folder / "symbols.json").read_text())
     defined = {s for sym in info["symbols"] for s in sym["defined"]}
     undefined = {s for sym in info["symbols"] for s in sym["undefined"]} - defined
-    weak = {s for sym in info["symbols"] for s in sym["weak_undefined"]} - defined
     return CompiledModule(module, tuple(folder / o for o in info["objects"]), frozenset(defined),
-                          frozenset(undefined), frozenset(weak))
+                          frozenset(undefined))

@@ -38,9 +38,14 @@ EXCLUDED = ("src/thread/__syscall_cp.c",)
 RAW_SYSCALL = re.compile(r"^\s*(syscall|svc|swi)\b", re.MULTILINE)
 
 
+def cached_tarball() -> Path:
+    """Where the pinned tarball lives once fetched (it may not exist yet)."""
+    return cache.cache_root() / "musl" / f"musl-{VERSION}.tar.gz"
+
+
 def tarball() -> Path:
     """The pinned musl tarball in the cache, fetched on first use."""
-    path = cache.cache_root() / "musl" / f"musl-{VERSION}.tar.gz"
+    path = cached_tarball()
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +141,7 @@ def syscall_names(headers_dir: Path) -> list[str]:
 @dataclass(frozen=True)
 class Libc:
     archive: Path
-    index: dict[str, dict[str, list[str]]]      # member -> {"defined", "undefined", "weak_undefined"}
+    index: dict[str, dict[str, list[str]]]      # member -> {"defined", "undefined"}
     key: str
 
 
