@@ -112,13 +112,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
     for path in (image_path, debug_path):
         image.rewrite(path, manifest)
-    raw_path = None
-    if target.boot == "zimage":
-        raw_path = out_dir / f"{app.name}.{target.name}.zImage"
-        image.write_raw(image_path, raw_path)
-        image.check_boot(raw_path, target.boot)
-    else:
-        image.check_boot(image_path, target.boot)
+    raw_path = image.package(image_path, target.boot)
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
     return BuildResult(image_path, debug_path, raw_path, manifest, reasons, clock.laps)

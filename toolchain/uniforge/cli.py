@@ -111,8 +111,8 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     args = ctx.meta.get("guest_args", [])
     if image_path:
         path = Path(image_path)
-        # A raw image (.zImage) has no manifest of its own: the ELF it was made from, beside it, has.
-        elf = path.with_suffix("") if path.suffix == ".zImage" else path
+        # A raw image (e.g. .zImage) has no manifest of its own: the ELF it was made from, beside it, has.
+        elf = path.with_suffix("") if path.suffix in image.RAW_FORMS.values() else path
         info = image.read(elf)
         target = targets.load(target_name or info["target"])
         default_memory = info["config"].get("memory")

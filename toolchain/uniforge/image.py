@@ -55,6 +55,23 @@ def _section(image: Path) -> tuple[int, int]:
 ZIMAGE_MAGIC = 0x016F2818      # Linux ARM zImage, little-endian at offset 0x24
 
 
+# Boot protocols whose loaders take a flat file rather than the ELF: the suffix of that second form.
+RAW_FORMS = {"zimage": ".zImage"}
+
+
+def package(image: Path, protocol: str) -> Path | None:
+    """Checks the image for its boot protocol and writes the flat form the protocol's loaders take, if any
+    (beside the image, its name + the form's suffix). Returns that file."""
+    suffix = RAW_FORMS.get(protocol)
+    if suffix is None:
+        check_boot(image, protocol)
+        return None
+    raw = image.with_name(image.name + suffix)
+    write_raw(image, raw)
+    check_boot(raw, protocol)
+    return raw
+
+
 def write_raw(elf: Path, out: Path) -> None:
     """The loaded bytes of an ELF as one flat file from its lowest load address (what a zImage loader copies);
     gaps between segments become zeros, bss is left for the image to clear."""
