@@ -60,6 +60,12 @@ void uf_time_sleep_until(uint64_t monotonic_ns)
 		uf_arch_clock_wait(monotonic_ns);
 }
 
+void uf_time_wait_until(uint64_t monotonic_ns)
+{
+	if (uf_arch_clock_ns() < monotonic_ns)
+		uf_arch_clock_wait(monotonic_ns);
+}
+
 const char *uf_time_source(void)
 {
 	return uf_arch_clock_source();

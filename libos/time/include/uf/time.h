@@ -26,6 +26,11 @@ uint64_t uf_time_realtime_ns(void);
 /* Returns once uf_time_monotonic_ns() >= monotonic_ns, halting the CPU meanwhile where the hardware allows. */
 void uf_time_sleep_until(uint64_t monotonic_ns);
 
+/* Halts until an interrupt (a device's: a driver's handler wakes the CPU this way) or until monotonic_ns,
+ * whichever comes first; may also return early for no reason. Returns at once if monotonic_ns has passed.
+ * Blocking calls loop: while (!ready) { poll the device; uf_time_wait_until(deadline); } */
+void uf_time_wait_until(uint64_t monotonic_ns);
+
 /* What the monotonic clock is derived from, e.g. "kvmclock", "cpuid-0x15", "pit"; picks it if not done yet. */
 const char *uf_time_source(void);
 
