@@ -12,7 +12,8 @@ KEYS = {"inherits": str, "summary": str, "arch": str, "platform": str, "boot": s
 REQUIRED = ("summary", "arch", "platform", "boot", "linker_script", "modules", "exit", "compiler", "libc", "qemu")
 COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list}
 LIBC_KEYS = {"arch": str}
-QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list}
+QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list,
+             "nic_device": str, "disk_device": str}
 
 
 @dataclass(frozen=True)
