@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include <uf/fd.h>
+#include "fd_io.h"
 
 long uf_sys_lseek(int fd, off_t off, int whence);
 long uf_sys_fcntl(int fd, int cmd, long arg);
@@ -57,4 +58,28 @@ long uf_sys_fstat64(int fd, struct arm_stat64 *out)
 		.ctime = (uint32_t)st.st_ctim.tv_sec, .ctime_ns = st.st_ctim.tv_nsec, .ino = st.st_ino,
 	};
 	return 0;
+}
+
+/* pread64/pwrite64/ftruncate64: musl passes the 64-bit offset as an aligned register pair after a padding word. */
+static off_t pair(unsigned long low, unsigned long high)
+{
+	return (off_t)((uint64_t)high << 32 | low);
+}
+
+long uf_sys_pread64(int fd, void *buf, size_t len, long pad, unsigned long low, unsigned long high)
+{
+	(void)pad;
+	return uf_fd_pread(fd, buf, len, pair(low, high));
+}
+
+long uf_sys_pwrite64(int fd, const void *buf, size_t len, long pad, unsigned long low, unsigned long high)
+{
+	(void)pad;
+	return uf_fd_pwrite(fd, buf, len, pair(low, high));
+}
+
+long uf_sys_ftruncate64(int fd, long pad, unsigned long low, unsigned long high)
+{
+	(void)pad;
+	return uf_fd_truncate(fd, pair(low, high));
 }

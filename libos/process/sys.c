@@ -14,15 +14,21 @@
 #define UF_ARCH_NAME "armv7l"
 #endif
 
+/* Module vfs, when linked, writes back what the file systems hold in memory: the machine's end is their unmount.
+ * A weak reference, so that an app without files does not get the VFS. */
+void uf_vfs_sync_all(void) __attribute__((weak));
+
 long uf_sys_exit_group(int status)
 {
+	if (uf_vfs_sync_all)
+		uf_vfs_sync_all();
 	uf_exit(status & 0xff);
 }
 
 /* Without threads, the exit of the only thread is the exit of the process. */
 long uf_sys_exit(int status)
 {
-	uf_exit(status & 0xff);
+	return uf_sys_exit_group(status);
 }
 
 long uf_sys_set_tid_address(int *tidptr)

@@ -5,13 +5,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, image, link, modules, musl, runtime
+from . import __version__, embedtree, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
 from .manifest import Manifest
 from .paths import libos_dir
-from .resolve import resolve
+from .resolve import Wanted, resolve
 from .targets import Target
 
 APP_CFLAGS = ("-O2",)
@@ -71,9 +71,20 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     script = work / "image.ld"
     script.write_text(render(target.linker_script, app_name=app.name))
     provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
+    tree_objects = _embedded_tree(toolchain, work, app)
+    if tree_objects:
+        provided |= set(EMBEDDED_TREE_SYMBOLS)
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
-    resolution = resolve(app_symbols, compiled, archives, target.modules, provided,
-                         lambda names: modules.init_order(available, names))
+
+    def resolve_with(extra: tuple[str, ...]):
+        return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
+                       lambda names: modules.init_order(available, names))
+    resolution = resolve_with(())
+    file_systems = _file_systems(app, resolution.modules, compiled)
+    if file_systems:
+        first_reasons = resolution.reasons
+        resolution = resolve_with(tuple(file_systems))
+        resolution.reasons.update({**first_reasons, **file_systems})
     chosen = [compiled[name] for name in resolution.modules]
     clock.lap("resolve")
 
@@ -92,6 +103,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     image_path = out_dir / f"{app.name}.{target.name}"
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
+    generated += tree_objects
     objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
     link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file)
     clock.lap("link")
@@ -116,6 +128,37 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
     return BuildResult(image_path, debug_path, raw_path, manifest, reasons, clock.laps)
+
+
+EMBEDDED_TREE_SYMBOLS = ("uf_embedded_tree", "uf_embedded_tree_size", "uf_embedded_tree_mount")
+
+
+def _embedded_tree(toolchain: Toolchain, work: Path, app: Manifest) -> list[Path]:
+    """The manifest's `files` folder packed (embedtree.py) and wrapped in an object, or nothing."""
+    if app.files is None:
+        return []
+    blob = work / "embedded_tree.bin"
+    blob.write_bytes(embedtree.pack(app.files.dir))
+    source = work / "embedded_tree.S"
+    source.write_text(render("embedded_tree.S.j2", path=blob, size=blob.stat().st_size, mount=app.files.mount))
+    job = CompileJob(source, work / "embedded_tree.o", tuple(toolchain.target_args()))
+    toolchain.compile_all([job])
+    return [job.output]
+
+
+def _file_systems(app: Manifest, linked: list[str], compiled) -> dict[str, Wanted]:
+    """File systems an app that uses files gets besides the VFS (which its calls pulled in): its embedded tree,
+    and FAT for disks unless the manifest says `disks = false` (the default when it has a tree) or the target has
+    no block driver."""
+    if "vfs" not in linked:
+        return {}
+    wanted = {}
+    if app.files is not None:
+        wanted["embedfs"] = Wanted(f"files = {str(app.files.dir.relative_to(app.root))!r}", "uniforge.toml")
+    has_block_driver = any("uf_blkdev_get" in m.defined for m in compiled.values())
+    if app.disks and has_block_driver and "fat" in compiled:
+        wanted["fat"] = Wanted("disks = true (the default for an app that uses files)", "uniforge.toml")
+    return wanted
 
 
 def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, chosen, manifest: dict,

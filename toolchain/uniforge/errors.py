@@ -61,3 +61,7 @@ class ImageError(UniforgeError):
 
 class RunError(UniforgeError):
     """QEMU could not be started or controlled."""
+
+
+class DiskError(UniforgeError):
+    """A disk image that is missing, not FAT, damaged, or that a host tool could not read or write."""

@@ -8,9 +8,16 @@ from .errors import ManifestError
 
 FILENAME = "uniforge.toml"
 KEYS = {"name": str, "sources": list, "include_dirs": list, "cflags": list, "target": str, "memory": str,
-        "cmdline": str, "debug": bool}
+        "cmdline": str, "debug": bool, "files": (str, dict), "disks": bool}
+FILES_KEYS = {"dir": str, "mount": str}
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
+
+
+@dataclass(frozen=True)
+class EmbeddedTree:
+    dir: Path                       # absolute
+    mount: str                      # absolute guest path
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class Manifest:
     memory: str | None              # None: the target's default
     cmdline: str                    # built into the image, before what `uniforge run` passes
     debug: bool
+    files: "EmbeddedTree | None" = None     # a host folder packed into the image (module embedfs)
+    disks: bool = True              # FAT and the block driver when the app uses files (uf.mount=, default /data)
 
     @property
     def root(self) -> Path:
@@ -69,6 +78,25 @@ def load(path: Path) -> Manifest:
     memory = data.get("memory")
     if memory is not None and not MEMORY.match(memory):
         raise ManifestError(f"{where}: key 'memory': '{memory}' is not a size like 64M or 1G")
+    files = _embedded_tree(data.get("files"), root, where)
     return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
                     cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
-                    cmdline=data.get("cmdline", ""), debug=data.get("debug", False))
+                    cmdline=data.get("cmdline", ""), debug=data.get("debug", False), files=files,
+                    disks=data.get("disks", files is None))
+
+
+def _embedded_tree(value, root: Path, where: str) -> EmbeddedTree | None:
+    """files = "DIR" or files = { dir = "DIR", mount = "/PATH" } (mount defaults to /)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"dir": value}
+    tomlfile.check_keys(value, FILES_KEYS, f"{where}: key 'files'", ManifestError, required=("dir",))
+    folder = root / value["dir"]
+    if not folder.is_dir():
+        raise ManifestError(f"{where}: key 'files': '{value['dir']}' is not a folder")
+    mount = value.get("mount", "/")
+    if not mount.startswith("/") or len(mount) > 63 or any(part in (".", "..") for part in mount.split("/")):
+        raise ManifestError(f"{where}: key 'files': mount '{mount}' must be an absolute guest path like /www "
+                            "(at most 63 bytes, no . or ..)")
+    return EmbeddedTree(dir=folder, mount=mount)

@@ -33,6 +33,10 @@ CFLAGS = ("-std=c99", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard
 # Sources that cannot work without a kernel under them, left out on every arch. __syscall_cp.c would define
 # the function our syscall_arch.h makes inline; the rest is dynamic linking.
 EXCLUDED = ("src/thread/__syscall_cp.c",)
+# Syscalls a member names only on a path the library OS never takes, left out of its switch (they fold to ENOSYS)
+# so that the member does not pull in their modules: __init_libc polls and reopens descriptors 0-2 on /dev/null
+# only for a set-uid start (AT_SECURE or uid != euid), and module process starts with AT_SECURE 0 and uid 0.
+UNREACHABLE_SYSCALLS = {"src/env/__libc_start_main.c": ("open", "poll")}
 # Arch assembly that traps into a kernel (`syscall`, `svc`) is left out; what it defined, where needed, comes
 # from libos/libc/<arch>/ (e.g. __set_thread_area) or stays undefined until a library-OS module provides it.
 RAW_SYSCALL = re.compile(r"^\s*(syscall|svc|swi)\b", re.MULTILINE)
@@ -150,7 +154,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     glue = libos_dir() / "libc"
     glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
     key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*COMMON_CFLAGS, *CFLAGS, *cflags]),
-                       " ".join(syscalls), glue_key)
+                       " ".join(syscalls), glue_key, json.dumps(UNREACHABLE_SYSCALLS, sort_keys=True))
 
     def make(tmp: Path) -> None:
         _build_into(tmp, toolchain, musl_arch, arch, cflags, syscalls)
@@ -177,7 +181,8 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     jobs = []
     for path in sources:
         rel = path.relative_to(glue.parent.parent if path.is_relative_to(glue) else src)
-        jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), tuple(args)))
+        unreachable = [f"-DUF_UNREACHABLE_SYS_{name}" for name in UNREACHABLE_SYSCALLS.get(str(rel), ())]
+        jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *unreachable)))
     with step(f"building musl {VERSION} for {musl_arch} ({len(jobs)} files, once per toolchain)", total=len(jobs)) as tick:
         toolchain.compile_all(jobs, progress=tick)
     # Member names must be unique in an archive index we key by name: use the path below obj/.

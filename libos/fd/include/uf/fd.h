@@ -17,6 +17,17 @@ struct uf_file_ops {
 	int (*ioctl)(struct uf_file *f, unsigned long req, void *arg);      /* optional: -ENOTTY without */
 	off_t (*lseek)(struct uf_file *f, off_t off, int whence);           /* optional: -ESPIPE without */
 	int (*fstat)(struct uf_file *f, struct stat *st);                   /* optional: -EBADF without */
+	/* Files with an offset (file systems). pread/pwrite leave the file's own offset alone. */
+	ssize_t (*pread)(struct uf_file *f, void *buf, size_t len, off_t off);         /* optional: -ESPIPE */
+	ssize_t (*pwrite)(struct uf_file *f, const void *buf, size_t len, off_t off);  /* optional: -ESPIPE */
+	int (*truncate)(struct uf_file *f, off_t len);      /* optional: -EINVAL without */
+	int (*sync)(struct uf_file *f);                     /* optional: -EINVAL without; 0 once data is durable */
+	ssize_t (*getdents)(struct uf_file *f, void *buf, size_t len);  /* optional: -ENOTDIR; linux_dirent64 */
+	/* optional (poll/select/epoll): the POLLIN/POLLOUT/POLLERR/POLLHUP/POLLRDHUP state now, after taking in
+	 * what the device has; lowers *wake_ns to when that may change without an interrupt (a timer), or to 0
+	 * when what it took in may concern files already asked (ask them again). Without it a file is always
+	 * readable and writable. */
+	unsigned (*poll)(struct uf_file *f, unsigned long long *wake_ns);
 };
 
 struct uf_file {

@@ -1,0 +1,335 @@
+"""Storage: files on real FAT images through virtio-blk, the embedded read-only tree, and the host's `uniforge disk`.
+Every image is checked from the host with dosfstools/mtools (fsck.fat -n, mcopy), never by trusting the guest."""
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, require_target, uniforge
+
+TARGETS = ["qemu-x86_64", "qemu-armv7"]
+FS_MODULES = {"vfs", "fat", "embedfs", "block", "virtio-blk"}
+RECORD = 100                # bytes per record in the power-cut test: fsprobe's `append N 100`
+SYNCED = re.compile(r"synced [0-9]+\n")
+
+
+@pytest.fixture(params=TARGETS)
+def target(request):
+    require_target(request.param)
+    return request.param
+
+
+@pytest.fixture(scope="module", autouse=True)
+def disk_tools():
+    for tool in ("mkfs.fat", "fsck.fat", "mcopy"):
+        if not (shutil.which(tool) or Path("/usr/sbin", tool).exists()):
+            pytest.skip(f"{tool} is not installed (scripts/install-host-deps installs dosfstools and mtools)")
+
+
+def fsck(image: Path) -> str:
+    """fsck.fat -n (change nothing): its report; fails the test unless the file system is consistent."""
+    tool = shutil.which("fsck.fat") or "/usr/sbin/fsck.fat"
+    proc = subprocess.run([tool, "-n", str(image)], check=False, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"fsck.fat -n {image}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}"
+    return proc.stdout
+
+
+def make_disk(path: Path, size: str = "64M", source: Path | None = None) -> Path:
+    args = ["disk", "create", str(path), "--size", size] + (["--from", str(source)] if source else [])
+    uniforge(*args, check=True)
+    return path
+
+
+def boot(folder: Path, target: str, *args: str, disks=(), cmdline: str = "", timeout: int = 300):
+    """Runs the built app with disks; returns the finished process (the guest's exit status is its own)."""
+    extra = [f"--disk={d}" for d in disks] + ([f"--cmdline={cmdline}"] if cmdline else [])
+    return uniforge("run", f"build/{folder.name}.{target}", "--timeout", str(timeout), *extra, "--", *args,
+                    cwd=folder, timeout=timeout + 60)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_guest_writes_1000_files_the_host_reads_them(built, target, tmp_path):
+    folder = built("fsprobe", target)
+    image = make_disk(tmp_path / "tree.img")
+    proc = boot(folder, target, "write-tree", "1000", disks=[image])
+    assert proc.returncode == 0 and "wrote 1000" in proc.stdout, proc.stdout + proc.stderr
+    fsck(image)
+    out = tmp_path / "out"
+    uniforge("disk", "get", str(image), "/tree", str(out), check=True)
+    files = sorted(out.rglob("*.txt"))
+    assert len(files) == 1000
+    for i in (0, 1, 49, 50, 517, 999):
+        path = out / f"folder {i // 50:02d}" / f"File number {i:04d}.txt"
+        assert path.read_text() == f"contents of /tree/folder {i // 50:02d}/File number {i:04d}.txt\n"
+    for path in files:
+        assert path.read_text() == f"contents of /tree/{path.relative_to(out).as_posix()}\n"
+
+
+def test_guest_reads_what_the_host_put_in(built, target, tmp_path):
+    folder = built("fsprobe", target)
+    source = tmp_path / "src"
+    rng = random.Random(7)
+    expected = {}
+    for i in range(40):
+        rel = f"level {i % 3}/sub-{i % 5}/A file with a long name {i}.bin" if i % 4 else f"SHORT{i}.TXT"
+        data = bytes(rng.randrange(256) for _ in range(rng.choice([0, 1, 511, 512, 4096, 5000, 70000])))
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_bytes(data)
+        expected[f"/data/{rel}"] = (len(data), sum(data))
+    image = make_disk(tmp_path / "host.img", "32M", source)    # FAT16
+    proc = boot(folder, target, "read-tree", "/data", disks=[image])
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stdout + proc.stderr
+    seen = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("file "):
+            path, size, total = line[5:].rsplit(" ", 2)
+            seen[path] = (int(size), int(total))
+    assert seen == expected
+
+
+def test_posix_file_semantics(built, target, tmp_path):
+    folder = built("fsprobe", target)
+    image = make_disk(tmp_path / "ops.img")
+    proc = boot(folder, target, "ops", disks=[image])
+    assert proc.returncode == 0 and "failures 0" in proc.stdout, proc.stdout + proc.stderr
+    fsck(image)
+    listing = uniforge("disk", "ls", str(image), "/", check=True).stdout
+    assert "stdio.txt" in listing and "café €.txt" in listing      # long names as the host sees them
+
+
+def _qemu_pids(runner: int) -> list[int]:
+    """The QEMU processes the runner started (its children: QEMU runs in a session of its own)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+        comm, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if comm.startswith("qemu-system") and int(fields[1]) == runner:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_power_cut_keeps_every_fsynced_record(built, target, tmp_path):
+    """SIGKILL QEMU at random moments while the guest appends and fsyncs: every record it reported as fsynced is
+    there and intact afterwards, and the file system is consistent."""
+    folder = built("fsprobe", target)
+    image = make_disk(tmp_path / "log.img", "16M")
+    rng = random.Random(2024)
+    synced = set()
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
+    for cut in range(20):
+        proc = subprocess.Popen([sys.executable, "-m", "uniforge", "run", f"build/fsprobe.{target}", f"--disk={image}",
+                                 "--timeout", "300", "--", "append", "1000000", str(RECORD)],
+                                cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        wanted = rng.randint(1, 40)         # records to let through, then a random delay inside the next ones
+        count = 0
+        try:
+            for line in proc.stdout:
+                if SYNCED.fullmatch(line):
+                    synced.add(int(line.split()[1]))
+                    count += 1
+                    if count == wanted:
+                        break
+                elif "errno=" in line:
+                    pytest.fail(f"cut {cut}: the guest failed: {line}")
+            time.sleep(rng.uniform(0, 0.05))
+            pids = _qemu_pids(proc.pid)
+            assert pids, f"cut {cut}: QEMU ended before the cut"
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            rest, _ = proc.communicate(timeout=60)     # the runner's own report goes to stderr
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for line in rest.splitlines(keepends=True):     # what the guest printed before the kill landed
+            if SYNCED.fullmatch(line):                  # not a line the kill cut short
+                synced.add(int(line.split()[1]))
+        fsck(image)
+        log = tmp_path / f"log.{cut}"
+        uniforge("disk", "get", str(image), "/log", str(log), check=True)
+        data = log.read_bytes()
+        assert len(data) >= (max(synced) + 1) * RECORD, f"cut {cut}: record {max(synced)} was reported fsynced, " \
+                                                         f"the file has {len(data) // RECORD} whole records"
+        for i in sorted(synced):
+            rec = data[i * RECORD:(i + 1) * RECORD]
+            head = f"record {i:08d} ".encode()
+            assert rec.startswith(head) and rec.endswith(b"\n"), f"cut {cut}: record {i} damaged: {rec!r}"
+            assert set(rec[len(head):-1]) == {ord("a") + i % 26}, f"cut {cut}: record {i} damaged: {rec!r}"
+    assert len(synced) > 20
+
+
+def _unchanged_after(folder, target, image: Path, *args, disks=None, cmdline=""):
+    before = digest(image)
+    proc = boot(folder, target, *args, disks=disks or [image], cmdline=cmdline)
+    assert digest(image) == before, "the guest wrote to a disk it must not write to"
+    return proc
+
+
+def test_read_only_disk_is_never_written(built, target, tmp_path):
+    folder = built("fsprobe", target)
+    image = make_disk(tmp_path / "ro.img", "16M")
+    proc = _unchanged_after(folder, target, image, "try-write", disks=[f"{image}:ro"])
+    assert proc.returncode == 0 and "errno=EROFS" in proc.stdout, proc.stdout + proc.stderr
+    # A writable device mounted read-only by the command line: the same.
+    proc = _unchanged_after(folder, target, image, "try-write", cmdline="uf.mount=/data:disk0:fat:ro")
+    assert proc.returncode == 0 and "errno=EROFS" in proc.stdout, proc.stdout + proc.stderr
+    # Reading works on both.
+    proc = _unchanged_after(folder, target, image, "read-tree", "/data", disks=[f"{image}:ro"])
+    assert proc.returncode == 0 and "done" in proc.stdout
+
+
+def test_mounts_from_the_command_line(built, target, tmp_path):
+    folder = built("fsprobe", target)
+    (tmp_path / "a" / "two").mkdir(parents=True)      # the mount point, as on Linux a folder of the disk below
+    (tmp_path / "a" / "first.txt").write_text("on disk 0\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "second.txt").write_text("on disk 1\n")
+    first = make_disk(tmp_path / "first.img", "16M", tmp_path / "a")
+    second = make_disk(tmp_path / "second.img", "16M", tmp_path / "b")
+    mounts = "uf.mount=/one:disk0:fat,/one/two:disk1:fat:ro,/bad:disk7:fat,/worse:disk1"
+    before = digest(second)
+    proc = boot(folder, target, "read-tree", "/one", disks=[first, second], cmdline=mounts)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "file /one/first.txt 10 " in proc.stdout and "file /one/two/second.txt 10 " in proc.stdout
+    assert "vfs: cannot mount disk7 on /bad" in proc.stdout and "ignoring uf.mount entry '/worse:disk1'" in \
+        proc.stdout, proc.stdout
+    assert digest(second) == before
+
+
+def _damaged(kind: str, path: Path) -> Path:
+    make_disk(path, "16M")
+    data = bytearray(path.read_bytes())
+    if kind == "zeroed-boot-sector":
+        data[:512] = bytes(512)
+    elif kind == "truncated":
+        data = data[:1 << 20]
+    elif kind == "garbage-geometry":
+        data[11:13] = (3).to_bytes(2, "little")     # 3-byte sectors
+        data[13] = 7
+    elif kind == "wrong-filesystem":
+        mkfs = shutil.which("mkfs.ext2") or "/usr/sbin/mkfs.ext2"
+        if not Path(mkfs).exists():
+            pytest.skip("mkfs.ext2 (e2fsprogs) is not installed")
+        subprocess.run([mkfs, "-q", "-F", str(path)], check=True, capture_output=True)
+        return path
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("kind", ["zeroed-boot-sector", "truncated", "garbage-geometry", "wrong-filesystem"])
+def test_bad_image_is_a_clean_error(built, target, tmp_path, kind):
+    folder = built("fsprobe", target)
+    image = _damaged(kind, tmp_path / f"{kind}.img")
+    proc = _unchanged_after(folder, target, image, "try-write")
+    # The mount fails with one console line; the app sees no /data (ENOENT), the guest does not crash.
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "errno=ENOENT" in proc.stdout and "fat: disk0:" in proc.stdout, proc.stdout
+    host = uniforge("disk", "ls", str(image))
+    assert host.returncode == 1 and "Traceback" not in host.stderr
+    assert len(host.stderr.strip().splitlines()) <= 2 and "error:" in host.stderr, host.stderr
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_damaged_metadata_never_crashes_the_guest(built, target, tmp_path, seed):
+    """Random bytes over the allocation table, the directories and the boot sector's neighbourhood of a populated
+    volume: the guest may report errors (errno), but never crashes or hangs."""
+    folder = built("fsprobe", target)
+    source = tmp_path / "src"
+    for i in range(30):
+        path = source / f"dir {i % 4}" / f"file with a long name {i}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes([i]) * (i * 700))
+    image = make_disk(tmp_path / "bad.img", "16M", source)
+    data = bytearray(image.read_bytes())
+    reserved = int.from_bytes(data[14:16], "little") * 512
+    fat_end = reserved + data[16] * int.from_bytes(data[22:24], "little") * 512
+    rng = random.Random(seed)
+    for _ in range(400):        # the tables and the root directory, then the first data clusters (folders)
+        data[rng.randrange(reserved, fat_end + 64 * 1024)] = rng.randrange(256)
+    image.write_bytes(bytes(data))
+    for args in (["read-tree", "/data"], ["ops"]):
+        proc = boot(folder, target, *args, disks=[image], timeout=120)
+        assert proc.returncode not in (124, 127), f"{args}: the guest crashed or hung:\n{proc.stdout}{proc.stderr}"
+
+
+def test_full_disk_is_enospc_and_stays_consistent(built, target, tmp_path):
+    folder = built("fsprobe", target)
+    image = make_disk(tmp_path / "full.img", "10M")
+    proc = boot(folder, target, "fill", disks=[image])
+    assert proc.returncode == 0 and "full errno=ENOSPC" in proc.stdout, proc.stdout + proc.stderr
+    assert "after: close=0 unlink=0" in proc.stdout
+    fsck(image)
+
+
+def test_kvstore_persists_across_boots(built, target, tmp_path):
+    folder = built("kvstore", target)
+    image = make_disk(tmp_path / "kv.img", "16M")
+    assert boot(folder, target, "set", "greeting", "hello there", disks=[image]).returncode == 0
+    assert boot(folder, target, "set", "n", "1", disks=[image]).returncode == 0
+    assert boot(folder, target, "set", "n", "2", disks=[image]).returncode == 0
+    got = boot(folder, target, "get", "greeting", disks=[image])
+    assert got.returncode == 0 and "hello there" in got.stdout
+    assert "2" in boot(folder, target, "get", "n", disks=[image]).stdout
+    assert boot(folder, target, "del", "greeting", disks=[image]).returncode == 0
+    listed = boot(folder, target, "list", disks=[image])
+    assert listed.returncode == 0 and listed.stdout.split() == ["n"], listed.stdout
+    missing = boot(folder, target, "get", "greeting", disks=[image])
+    assert missing.returncode == 1 and "no key greeting" in missing.stdout + missing.stderr
+    fsck(image)
+    out = tmp_path / "n"
+    uniforge("disk", "get", str(image), "/kv/n", str(out), check=True)
+    assert out.read_text() == "2"
+
+
+def test_embedded_tree_is_served_read_only(built, target):
+    folder = built("treeprobe", target)
+    proc = boot(folder, target)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    htdocs = ROOT / "tests" / "apps" / "treeprobe" / "htdocs"
+    for path in htdocs.rglob("*"):
+        guest = "/www/" + path.relative_to(htdocs).as_posix()
+        if path.is_dir():
+            assert f"dir {guest}\n" in proc.stdout
+        else:
+            data = path.read_bytes()
+            assert f"file {guest} {len(data)} {sum(data)}\n" in proc.stdout, proc.stdout
+    assert "write errno=EROFS" in proc.stdout and "rdwr errno=EROFS" in proc.stdout
+
+
+def _modules(folder: Path, target: str, app: str) -> set[str]:
+    proc = uniforge("inspect", "--json", f"build/{app}.{target}", cwd=folder, check=True)
+    return set(json.loads(proc.stdout)["modules"])
+
+
+def test_only_apps_that_use_files_get_storage(built, target):
+    assert not _modules(built("hello", target), target, "hello") & FS_MODULES
+    tree_only = _modules(built("treeprobe", target), target, "treeprobe")
+    assert {"vfs", "embedfs"} <= tree_only and not tree_only & {"fat", "block", "virtio-blk"}
+    assert {"vfs", "fat", "block", "virtio-blk"} <= _modules(built("fsprobe", target), target, "fsprobe")
+
+
+def test_embedded_tree_is_reproducible(tmp_path):
+    from uniforge import embedtree
+    htdocs = ROOT / "tests" / "apps" / "treeprobe" / "htdocs"
+    copy = tmp_path / "copy"
+    shutil.copytree(htdocs, copy)
+    os.utime(copy / "index.html", (0, 0))
+    assert embedtree.pack(htdocs) == embedtree.pack(copy)
