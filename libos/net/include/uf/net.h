@@ -1,0 +1,87 @@
+/* Module net: the IPv4 TCP/IP stack over one uf_netdev (uf/netdev.h). Module socket puts the BSD socket
+ * calls on top of the endpoints declared here.
+ *
+ * Everything runs in process context on one CPU: the stack only advances inside uf_net_poll(), which every
+ * blocking call runs in a loop (poll the NIC, run due timers; if not ready, uf_time_wait_until the next timer
+ * or the caller's deadline). Addresses and ports are in host byte order. Functions return a count or -errno. */
+#ifndef UF_NET_H
+#define UF_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* Readiness bits (the same values as poll.h's POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP). */
+#define UF_NET_IN     0x001
+#define UF_NET_OUT    0x004
+#define UF_NET_ERR    0x008
+#define UF_NET_HUP    0x010
+#define UF_NET_RDHUP  0x2000
+
+/* Brings the interface up on first call, from the boot options: uf.net=dhcp (the default when there is a NIC),
+ * uf.net=none, or uf.ip=A.B.C.D/N [uf.gw=A.B.C.D] [uf.dns=A.B.C.D]. Prints one line once configured.
+ * Returns 0, or -ENETDOWN (no NIC, uf.net=none, or no DHCP lease). */
+int uf_net_up(void);
+
+/* The configured address (0 until uf_net_up succeeded). */
+uint32_t uf_net_addr(void);
+
+/* Hands every received frame to the stack, runs due timers, sends what became ready (ACKs, retransmissions).
+ * Returns nonzero if it did any of that: endpoints' states may have changed (a caller that already looked at
+ * some must look again before it sleeps, or it would sleep through their news). */
+int uf_net_poll(void);
+
+/* Monotonic time of the stack's next timer (UINT64_MAX if none). */
+uint64_t uf_net_next_timer(void);
+
+/* Halts until a NIC interrupt, the next timer or deadline, whichever comes first; then polls. */
+void uf_net_wait(uint64_t deadline_ns);
+
+/* ---- UDP ---- */
+struct uf_udp;
+struct uf_udp *uf_udp_new(void);                            /* NULL when out of memory */
+void uf_udp_free(struct uf_udp *u);
+/* port 0 picks an ephemeral port; -EADDRINUSE unless reuse is set on both. */
+int uf_udp_bind(struct uf_udp *u, uint32_t addr, uint16_t port, int reuse);
+int uf_udp_connect(struct uf_udp *u, uint32_t addr, uint16_t port);  /* addr 0: disconnect */
+int uf_udp_local(const struct uf_udp *u, uint32_t *addr, uint16_t *port);
+int uf_udp_remote(const struct uf_udp *u, uint32_t *addr, uint16_t *port);  /* -ENOTCONN */
+/* Sends one datagram (to the connected peer when addr is 0); never blocks: -EAGAIN when the NIC is full. */
+long uf_udp_send(struct uf_udp *u, uint32_t addr, uint16_t port, const struct iovec *iov, int iovcnt);
+/* Takes (or, with peek, copies) the oldest datagram, truncated to the buffers; -EAGAIN when none.
+ * *full_len is the datagram's real length (for MSG_TRUNC). */
+long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t *addr, uint16_t *port,
+		 int peek, size_t *full_len);
+unsigned uf_udp_events(struct uf_udp *u);
+void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes);
+
+/* ---- TCP ---- */
+struct uf_tcp;
+struct uf_tcp *uf_tcp_new(void);
+/* Releases the app's hold: a connection with unread data is reset, else it closes gracefully in the
+ * background (FIN, TIME_WAIT) and frees itself. A listener resets its unaccepted connections. */
+void uf_tcp_close(struct uf_tcp *t);
+int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse);
+int uf_tcp_listen(struct uf_tcp *t, int backlog);
+/* Sends the SYN; the connection is up when uf_tcp_events says UF_NET_OUT (or failed: UF_NET_ERR). */
+int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port);
+/* An established connection from the listener's queue, or -EAGAIN. */
+int uf_tcp_accept(struct uf_tcp *t, struct uf_tcp **out);
+/* Queues up to len bytes for sending; -EAGAIN when the send buffer is full, -EPIPE after shutdown/reset. */
+long uf_tcp_send(struct uf_tcp *t, const void *buf, size_t len);
+/* Takes (or copies, with peek) received bytes: 0 at end of stream, -EAGAIN when none yet. */
+long uf_tcp_recv(struct uf_tcp *t, void *buf, size_t len, int peek);
+int uf_tcp_shutdown(struct uf_tcp *t, int read, int write);
+unsigned uf_tcp_events(struct uf_tcp *t);
+size_t uf_tcp_unread(const struct uf_tcp *t);      /* bytes received in order, not yet read */
+/* The connection's pending error (ECONNREFUSED, ECONNRESET, ETIMEDOUT), cleared when read; 0 if none. */
+int uf_tcp_take_error(struct uf_tcp *t);
+int uf_tcp_connecting(const struct uf_tcp *t);     /* SYN sent, no answer yet */
+int uf_tcp_local(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
+int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
+void uf_tcp_set_nodelay(struct uf_tcp *t, int on);
+void uf_tcp_set_keepalive(struct uf_tcp *t, int on, int idle_s, int interval_s, int count);
+int uf_tcp_set_buffers(struct uf_tcp *t, size_t rcvbuf, size_t sndbuf);  /* 0 leaves one unchanged */
+void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf);
+
+#endif

@@ -1,0 +1,84 @@
+/* What the stack's layers share: byte-order accessors over unaligned packet bytes, the interface, and each
+ * layer's entry points. Layers see packets as checked byte views (a pointer and a length checked before any
+ * field is read) and build outgoing headers into small arrays sent with the payload as an iovec. */
+#ifndef UF_NET_STACK_H
+#define UF_NET_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <uf/net.h>
+#include <uf/netdev.h>
+
+#define ETH_HLEN 14
+#define ETH_TYPE_IPV4 0x0800
+#define ETH_TYPE_ARP 0x0806
+#define IP_HLEN 20
+#define IP_PROTO_ICMP 1
+#define IP_PROTO_TCP 6
+#define IP_PROTO_UDP 17
+#define IP_BROADCAST 0xffffffffu
+#define UDP_HLEN 8
+
+static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; }
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* The one interface. addr is 0 while unconfigured (DHCP then accepts datagrams to any address). */
+struct uf_net_iface {
+	struct uf_netdev *dev;
+	uint32_t addr, mask, gw, dns;
+	int up;
+};
+extern struct uf_net_iface uf_net_if;
+
+/* Ones' complement sum of bytes (not yet folded or inverted), continuing from sum. */
+uint32_t uf_net_sum(uint32_t sum, const void *data, size_t len);
+uint16_t uf_net_fold(uint32_t sum);         /* folds to 16 bits and inverts: the checksum field's value */
+uint32_t uf_net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+
+/* Sends a frame to a MAC address; -EAGAIN when the NIC's ring is full. */
+int uf_eth_send(const uint8_t dst[6], uint16_t type, const struct iovec *iov, int iovcnt,
+		const struct uf_netdev_tx_csum *csum);
+
+/* ARP: lookup gives a next hop's MAC (1) or 0; then wait keeps a copy of the frame (a few per address, the
+ * newest) and asks for the address, sending the frames when the answer comes. */
+void uf_arp_input(const uint8_t *pkt, size_t len);
+int uf_arp_lookup(uint32_t ip, uint8_t mac[6]);
+void uf_arp_wait(uint32_t ip, const struct iovec *iov, int iovcnt);
+void uf_arp_timers(uint64_t now);
+uint64_t uf_arp_next_timer(void);
+
+/* IPv4. uf_ip_send prepends the IP header; l4 is the transport header whose checksum field at csum_off is
+ * completed here (by the device when it can). */
+void uf_ip_input(const uint8_t *pkt, size_t len, int csum_valid);
+int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4_len, size_t csum_off,
+	       const struct iovec *payload, int payload_cnt);
+void uf_ip_timers(uint64_t now);
+uint64_t uf_ip_next_timer(void);
+
+void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len);
+void uf_udp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len, int csum_valid);
+void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len, int csum_valid);
+void uf_tcp_timers(uint64_t now);
+uint64_t uf_tcp_next_timer(void);
+void uf_tcp_flush(void);                    /* sends the ACKs a batch of received segments made due */
+
+/* DHCP client: runs until a lease or timeout; renews from the timers. */
+int uf_dhcp_configure(void);
+void uf_dhcp_timers(uint64_t now);
+uint64_t uf_dhcp_next_timer(void);
+/* A UDP datagram to port 68 (delivered while unconfigured, too). */
+void uf_dhcp_input(uint32_t src, const uint8_t *payload, size_t len);
+
+/* Random bits for ISNs, ports and DHCP transaction ids. */
+uint32_t uf_net_random(void);
+
+#endif

@@ -1,0 +1,418 @@
+/* TCP endpoints: what module socket calls (bind, listen, connect, accept, send, recv, shutdown, close), and the
+ * control blocks' life: an app's socket holds one; a listener holds its unaccepted children; a closed
+ * socket's connection finishes its FIN exchange (and TIME_WAIT) alone, then frees itself. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uf/time.h>
+
+#include "tcp.h"
+
+#define EPHEMERAL_LOW 49152
+
+struct uf_tcp *uf_tcp_list;
+
+struct uf_tcp *uf_tcp_alloc(void)
+{
+	struct uf_tcp *t = calloc(1, sizeof *t);
+	if (!t)
+		return 0;
+	t->rbuf_size = TCP_RCVBUF;
+	t->sbuf_size = TCP_SNDBUF;
+	t->rto = TCP_RTO_INITIAL;
+	t->mss = TCP_DEFAULT_MSS;
+	t->keep_idle_s = 7200;          /* RFC 1122 4.2.3.6 defaults, as Linux */
+	t->keep_intvl_s = 75;
+	t->keep_cnt = 9;
+	t->next = uf_tcp_list;
+	uf_tcp_list = t;
+	return t;
+}
+
+int uf_tcp_alloc_buffers(struct uf_tcp *t)
+{
+	t->rbuf = malloc(t->rbuf_size);
+	t->sbuf = malloc(t->sbuf_size);
+	if (!t->rbuf || !t->sbuf) {
+		free(t->rbuf);
+		free(t->sbuf);
+		t->rbuf = t->sbuf = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void release_buffers(struct uf_tcp *t)
+{
+	free(t->rbuf);
+	free(t->sbuf);
+	t->rbuf = t->sbuf = 0;
+	t->rlen = t->slen = 0;
+	uf_tcp_free_ooo(t);
+}
+
+static void unlink_child(struct uf_tcp *t)
+{
+	for (struct uf_tcp **p = &t->listener->children; *p; p = &(*p)->sibling)
+		if (*p == t) {
+			*p = t->sibling;
+			break;
+		}
+	t->listener = 0;
+}
+
+void uf_tcp_free(struct uf_tcp *t)
+{
+	for (struct uf_tcp **p = &uf_tcp_list; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	if (t->listener)
+		unlink_child(t);
+	uf_tcp_forget_due(t);
+	release_buffers(t);
+	free(t);
+}
+
+void uf_tcp_drop(struct uf_tcp *t, int err)
+{
+	if (err == ETIMEDOUT && t->state >= TCP_SYN_RCVD)
+		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0);
+	t->state = TCP_CLOSED;
+	t->rto_at = t->linger_at = t->keep_at = 0;
+	if (err)
+		t->error = err;
+	if (!t->app)
+		uf_tcp_free(t);             /* an orphan, or a child nobody accepted */
+}
+
+void uf_tcp_enter_time_wait(struct uf_tcp *t)
+{
+	t->state = TCP_TIME_WAIT;
+	t->rto_at = t->keep_at = 0;
+	t->linger_at = uf_time_monotonic_ns() + 2 * TCP_MSL;
+	if (!t->app)
+		release_buffers(t);     /* only the sequence numbers matter now: give the memory back at once */
+}
+
+struct uf_tcp *uf_tcp_new(void)
+{
+	struct uf_tcp *t = uf_tcp_alloc();
+	if (t)
+		t->app = 1;
+	return t;
+}
+
+static void reset(struct uf_tcp *t)
+{
+	if (t->state >= TCP_SYN_RCVD && t->state != TCP_TIME_WAIT)
+		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, t->rcv_nxt, 1);
+}
+
+void uf_tcp_close(struct uf_tcp *t)
+{
+	t->app = 0;
+	switch (t->state) {
+	case TCP_LISTEN:
+		while (t->children) {
+			struct uf_tcp *c = t->children;
+			reset(c);
+			uf_tcp_free(c);
+		}
+		uf_tcp_free(t);
+		return;
+	case TCP_CLOSED:
+	case TCP_SYN_SENT:
+		uf_tcp_free(t);
+		return;
+	case TCP_TIME_WAIT:
+		release_buffers(t);
+		return;
+	default:
+		break;
+	}
+	if (t->rlen || t->state == TCP_SYN_RCVD) {
+		reset(t);                   /* unread data: tell the peer it was lost (RFC 2525 2.17) */
+		uf_tcp_free(t);
+		return;
+	}
+	uf_tcp_shutdown(t, 1, 1);
+	if (t->state == TCP_FIN_WAIT_2)
+		t->linger_at = uf_time_monotonic_ns() + TCP_FIN_WAIT_2_TIMEOUT;
+}
+
+static int port_busy(uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self)
+{
+	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
+		if (t == self || t->lport != port || (t->laddr && addr && t->laddr != addr))
+			continue;
+		if (t->state == TCP_LISTEN || !reuse || !t->reuse)
+			return 1;
+	}
+	return 0;
+}
+
+int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)
+{
+	if (t->lport || t->state != TCP_CLOSED)
+		return -EINVAL;
+	if (addr && addr != uf_net_if.addr)
+		return -EADDRNOTAVAIL;
+	t->reuse = reuse;
+	if (!port) {
+		uint32_t range = 65536 - EPHEMERAL_LOW, start = uf_net_random() % range;
+		for (uint32_t i = 0; i < range && !port; i++) {
+			uint16_t p = (uint16_t)(EPHEMERAL_LOW + (start + i) % range);
+			if (!port_busy(p, addr, 0, t))
+				port = p;
+		}
+		if (!port)
+			return -EADDRINUSE;
+	} else if (port_busy(port, addr, reuse, t)) {
+		return -EADDRINUSE;
+	}
+	t->laddr = addr;
+	t->lport = port;
+	return 0;
+}
+
+int uf_tcp_listen(struct uf_tcp *t, int backlog)
+{
+	if (t->state == TCP_LISTEN) {
+		t->backlog = backlog;
+		return 0;
+	}
+	if (t->state != TCP_CLOSED)
+		return -EINVAL;
+	if (!t->lport) {
+		int r = uf_tcp_bind(t, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
+		if (o != t && o->state == TCP_LISTEN && o->lport == t->lport &&
+		    (!o->laddr || !t->laddr || o->laddr == t->laddr))
+			return -EADDRINUSE;
+	t->backlog = backlog < 1 ? 1 : backlog > 1024 ? 1024 : backlog;
+	t->state = TCP_LISTEN;
+	return 0;
+}
+
+int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port)
+{
+	if (t->state == TCP_SYN_SENT)
+		return -EALREADY;
+	if (t->state == TCP_LISTEN)
+		return -EINVAL;
+	if (t->state != TCP_CLOSED)
+		return -EISCONN;
+	if (!addr || !port || addr == IP_BROADCAST)
+		return -ENETUNREACH;
+	if (!t->lport) {
+		int r = uf_tcp_bind(t, 0, 0, 0);
+		if (r < 0)
+			return r;
+	}
+	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
+		if (o != t && o->lport == t->lport && o->rport == port && o->raddr == addr && o->state != TCP_CLOSED)
+			return -EADDRINUSE;
+	if (!t->rbuf && uf_tcp_alloc_buffers(t) < 0)
+		return -ENOMEM;
+	t->laddr = uf_net_if.addr;
+	t->raddr = addr;
+	t->rport = port;
+	t->iss = uf_net_random();
+	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->iss;
+	t->snd_data = t->iss + 1;
+	t->error = 0;
+	t->state = TCP_SYN_SENT;
+	uf_tcp_output(t);
+	return 0;
+}
+
+int uf_tcp_accept(struct uf_tcp *l, struct uf_tcp **out)
+{
+	if (l->state != TCP_LISTEN)
+		return -EINVAL;
+	for (struct uf_tcp *c = l->children; c; c = c->sibling)
+		if (c->state != TCP_SYN_RCVD) {
+			unlink_child(c);
+			c->app = 1;
+			*out = c;
+			return 0;
+		}
+	return -EAGAIN;
+}
+
+long uf_tcp_send(struct uf_tcp *t, const void *buf, size_t len)
+{
+	if (t->error)
+		return -uf_tcp_take_error(t);
+	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RCVD)
+		return -EAGAIN;
+	if ((t->state != TCP_ESTABLISHED && t->state != TCP_CLOSE_WAIT) || t->fin_queued)
+		return t->state == TCP_CLOSED && !t->lport ? -ENOTCONN : -EPIPE;
+	uint32_t space = t->sbuf_size - t->slen;
+	if (!space)
+		return -EAGAIN;
+	uint32_t n = len < space ? (uint32_t)len : space;
+	uint32_t at = (t->shead + t->slen) % t->sbuf_size;
+	uint32_t first = t->sbuf_size - at < n ? t->sbuf_size - at : n;
+	memcpy(t->sbuf + at, buf, first);
+	memcpy(t->sbuf, (const uint8_t *)buf + first, n - first);
+	t->slen += n;
+	uf_tcp_output(t);
+	return n;
+}
+
+long uf_tcp_recv(struct uf_tcp *t, void *buf, size_t len, int peek)
+{
+	if (t->state == TCP_LISTEN || (t->state == TCP_CLOSED && !t->error && !t->rlen && !t->rcv_fin))
+		return -ENOTCONN;
+	if (!t->rlen) {
+		if (t->error)
+			return -uf_tcp_take_error(t);
+		if (t->rcv_fin || t->rd_shut || t->state == TCP_CLOSED)
+			return 0;
+		return -EAGAIN;
+	}
+	uint32_t n = len < t->rlen ? (uint32_t)len : t->rlen;
+	uint32_t first = t->rbuf_size - t->rhead < n ? t->rbuf_size - t->rhead : n;
+	memcpy(buf, t->rbuf + t->rhead, first);
+	memcpy((uint8_t *)buf + first, t->rbuf, n - first);
+	if (peek)
+		return n;
+	t->rhead = (t->rhead + n) % t->rbuf_size;
+	t->rlen -= n;
+	/* A window update of its own only when the advertised window fell below half the buffer and reading grew
+	 * it by two segments (RFC 9293 3.8.6.2.2, no silly windows); otherwise the next ACK carries it. */
+	uint32_t advertised = SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t step = 2u * t->mss < t->rbuf_size / 2 ? 2u * t->mss : t->rbuf_size / 2;
+	if (t->state >= TCP_ESTABLISHED && t->state <= TCP_FIN_WAIT_2 && !t->rcv_fin &&
+	    advertised < t->rbuf_size / 2 && uf_tcp_rcv_window(t) >= advertised + step) {
+		t->ack_now = 1;
+		uf_tcp_output(t);
+	}
+	return n;
+}
+
+int uf_tcp_shutdown(struct uf_tcp *t, int read, int write)
+{
+	if (t->state == TCP_LISTEN || t->state == TCP_CLOSED || t->state == TCP_SYN_SENT)
+		return t->state == TCP_LISTEN ? 0 : -ENOTCONN;
+	if (read)
+		t->rd_shut = 1;
+	if (write && !t->fin_queued) {
+		if (t->state == TCP_SYN_RCVD || t->state == TCP_ESTABLISHED)
+			t->state = TCP_FIN_WAIT_1;
+		else if (t->state == TCP_CLOSE_WAIT)
+			t->state = TCP_LAST_ACK;
+		else
+			return 0;
+		t->fin_queued = 1;
+		uf_tcp_output(t);
+	}
+	return 0;
+}
+
+unsigned uf_tcp_events(struct uf_tcp *t)
+{
+	unsigned ev = 0;
+	switch (t->state) {
+	case TCP_LISTEN:
+		for (struct uf_tcp *c = t->children; c; c = c->sibling)
+			if (c->state != TCP_SYN_RCVD)
+				return UF_NET_IN;
+		return 0;
+	case TCP_SYN_SENT:
+	case TCP_SYN_RCVD:
+		return 0;
+	case TCP_CLOSED:
+		return t->lport || t->error ? UF_NET_IN | UF_NET_OUT | UF_NET_HUP | (t->error ? UF_NET_ERR : 0)
+					    : UF_NET_OUT | UF_NET_HUP;
+	default:
+		break;
+	}
+	if (t->rlen || t->rcv_fin || t->rd_shut)
+		ev |= UF_NET_IN;
+	if (t->rcv_fin)
+		ev |= UF_NET_RDHUP;
+	if ((t->state == TCP_ESTABLISHED || t->state == TCP_CLOSE_WAIT) && !t->fin_queued &&
+	    t->slen < t->sbuf_size)
+		ev |= UF_NET_OUT;
+	if (t->rcv_fin && t->fin_queued)
+		ev |= UF_NET_HUP;
+	return ev;
+}
+
+size_t uf_tcp_unread(const struct uf_tcp *t)
+{
+	return t->rlen;
+}
+
+int uf_tcp_take_error(struct uf_tcp *t)
+{
+	int e = t->error;
+	t->error = 0;
+	return e;
+}
+
+int uf_tcp_connecting(const struct uf_tcp *t)
+{
+	return t->state == TCP_SYN_SENT || t->state == TCP_SYN_RCVD;
+}
+
+int uf_tcp_local(const struct uf_tcp *t, uint32_t *addr, uint16_t *port)
+{
+	*addr = t->laddr;
+	*port = t->lport;
+	return 0;
+}
+
+int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port)
+{
+	if (!t->rport || t->state == TCP_LISTEN)
+		return -ENOTCONN;
+	*addr = t->raddr;
+	*port = t->rport;
+	return 0;
+}
+
+void uf_tcp_set_nodelay(struct uf_tcp *t, int on)
+{
+	t->nodelay = on;
+	if (on && t->state >= TCP_ESTABLISHED)
+		uf_tcp_output(t);
+}
+
+void uf_tcp_set_keepalive(struct uf_tcp *t, int on, int idle_s, int interval_s, int count)
+{
+	t->keepalive = on;
+	if (idle_s > 0)
+		t->keep_idle_s = idle_s;
+	if (interval_s > 0)
+		t->keep_intvl_s = interval_s;
+	if (count > 0)
+		t->keep_cnt = count;
+	t->keep_probes = 0;
+	t->keep_at = on && t->state == TCP_ESTABLISHED
+		? uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS : 0;
+}
+
+int uf_tcp_set_buffers(struct uf_tcp *t, size_t rcvbuf, size_t sndbuf)
+{
+	if (t->rbuf)
+		return 0;           /* sizes are fixed once the connection has its buffers, as Linux's window */
+	if (rcvbuf)
+		t->rbuf_size = rcvbuf < 4096 ? 4096 : rcvbuf > TCP_BUF_MAX ? TCP_BUF_MAX : (uint32_t)rcvbuf;
+	if (sndbuf)
+		t->sbuf_size = sndbuf < 4096 ? 4096 : sndbuf > TCP_BUF_MAX ? TCP_BUF_MAX : (uint32_t)sndbuf;
+	return 0;
+}
+
+void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf)
+{
+	*rcvbuf = t->rbuf_size;
+	*sndbuf = t->sbuf_size;
+}

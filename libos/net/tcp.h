@@ -1,0 +1,117 @@
+/* TCP's control block, shared by the input path (tcp_input.c), the output path and timers (tcp_output.c) and
+ * the endpoint calls (tcp.c). */
+#ifndef UF_NET_TCP_H
+#define UF_NET_TCP_H
+
+#include <stdint.h>
+
+#include "stack.h"
+
+#define TCP_HLEN 20
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+
+#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
+#define SEQ_LE(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
+#define SEQ_GE(a, b) ((int32_t)((a) - (b)) >= 0)
+
+#define MS 1000000ull
+#define TCP_RCV_SCALE 5                 /* our window shift: windows up to 2 MiB */
+#define TCP_RCVBUF 131072
+#define TCP_SNDBUF 131072
+#define TCP_BUF_MAX (2u << 20)
+#define TCP_DEFAULT_MSS 536             /* RFC 9293 3.7.1: when the peer sends no MSS option */
+#define TCP_RTO_INITIAL (1000 * MS)     /* RFC 6298 2.1 */
+#define TCP_RTO_MIN (200 * MS)          /* Linux's floor; RFC 6298's 1 s is too slow for a LAN */
+#define TCP_RTO_MAX (60000 * MS)
+#define TCP_SYN_RETRIES 6
+#define TCP_RETRIES 12
+#define TCP_MSL (30000 * MS)
+#define TCP_FIN_WAIT_2_TIMEOUT (60000 * MS)
+#define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
+
+enum tcp_state {
+	TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RCVD, TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2,
+	TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK, TCP_TIME_WAIT,
+};
+
+/* A segment received out of order, waiting for the gap before it to fill. */
+struct tcp_ooo {
+	struct tcp_ooo *next;
+	uint32_t seq, len;
+	int fin;
+	uint8_t data[];
+};
+
+struct uf_tcp {
+	struct uf_tcp *next;                /* all control blocks */
+	enum tcp_state state;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	int app;                            /* a socket holds it (else the stack frees it once closed) */
+	int reuse, nodelay, output_due, ack_now;
+	int error;                          /* pending errno for the app */
+
+	struct uf_tcp *listener;            /* a child not yet accepted: its listener */
+	struct uf_tcp *children, *sibling;  /* a listener's queue, oldest first */
+	int backlog;
+
+	/* Send side. The buffer holds the bytes from sequence snd_data (unacknowledged, then unsent). */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, snd_data;
+	uint32_t max_sndwnd;                /* the largest window the peer offered */
+	uint8_t *sbuf;
+	uint32_t sbuf_size, shead, slen;
+	int fin_queued;                     /* the FIN follows the last byte in sbuf */
+	uint16_t mss;
+	uint8_t snd_scale, rcv_scale;       /* 0 unless both sides offered window scaling */
+	uint32_t cwnd, ssthresh, recover;
+	int dupacks, in_recovery;
+
+	/* Round-trip time (RFC 6298), in ns; one segment timed at a time (Karn). */
+	int rtt_timing;
+	uint32_t rtt_seq;
+	uint64_t rtt_start, srtt, rttvar, rto;
+	int retries;
+
+	/* Receive side: bytes in order, not yet read, then the out-of-order queue. */
+	uint32_t irs, rcv_nxt, rcv_adv;
+	uint8_t *rbuf;
+	uint32_t rbuf_size, rhead, rlen;
+	struct tcp_ooo *ooo;
+	uint32_t ooo_bytes;
+	uint32_t last_ooo;                  /* where the latest out-of-order segment began: the first SACK block */
+	int sack_ok;                        /* both sides sent SACK-permitted: our ACKs report what ooo holds */
+	int rcv_fin, rd_shut;
+
+	uint64_t rto_at, linger_at, keep_at;  /* 0: off. linger: TIME_WAIT or an orphan's FIN_WAIT_2 */
+	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;
+};
+
+extern struct uf_tcp *uf_tcp_list;
+
+/* tcp_output.c */
+void uf_tcp_output(struct uf_tcp *t);               /* sends what the windows allow, or the ACK that is due */
+void uf_tcp_retransmit_first(struct uf_tcp *t);     /* resends the oldest unacknowledged segment */
+void uf_tcp_send_ctl(struct uf_tcp *t, uint32_t seq, uint8_t flags);   /* a segment without data */
+void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		     int with_ack);
+void uf_tcp_arm_rto(struct uf_tcp *t);
+void uf_tcp_due(struct uf_tcp *t);                  /* output at the end of this receive batch */
+void uf_tcp_forget_due(struct uf_tcp *t);           /* before freeing t */
+uint32_t uf_tcp_rcv_window(const struct uf_tcp *t);
+
+/* tcp_input.c */
+void uf_tcp_free_ooo(struct uf_tcp *t);
+
+/* tcp.c */
+void uf_tcp_drop(struct uf_tcp *t, int err);        /* to CLOSED: the app sees err, an orphan is freed */
+void uf_tcp_enter_time_wait(struct uf_tcp *t);
+int uf_tcp_alloc_buffers(struct uf_tcp *t);
+struct uf_tcp *uf_tcp_alloc(void);
+void uf_tcp_free(struct uf_tcp *t);
+
+#endif

@@ -1,0 +1,576 @@
+/* TCP input (RFC 9293 3.10.7): a checked header parsed into a segment, then the state machine; ACK
+ * processing with RTT estimation (RFC 6298), slow start and congestion avoidance (RFC 5681), fast retransmit
+ * and NewReno recovery (RFC 6582); RST and SYN checks against blind attacks (RFC 5961); in-order data into
+ * the receive buffer, out-of-order segments kept within the window. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uf/time.h>
+
+#include "tcp.h"
+
+#define OOO_OVERHEAD 64         /* charged per queued segment, so tiny ones can't exhaust memory */
+
+struct segment {
+	uint32_t seq, ack, wnd;         /* wnd as sent (unscaled) */
+	uint8_t flags;
+	const uint8_t *data;
+	uint32_t len;                   /* data bytes */
+	uint16_t mss;                   /* 0: no option */
+	int wscale;                     /* -1: no option */
+	int sack_ok;                    /* SACK-permitted option */
+};
+
+static void parse_options(const uint8_t *o, size_t len, struct segment *s)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint8_t kind = o[i];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || o[i + 1] < 2 || i + o[i + 1] > len)
+			break;
+		if (kind == 2 && o[i + 1] == 4)
+			s->mss = get16(o + i + 2);
+		else if (kind == 3 && o[i + 1] == 3)
+			s->wscale = o[i + 2] > 14 ? 14 : o[i + 2];
+		else if (kind == 4 && o[i + 1] == 2)
+			s->sack_ok = 1;
+		i += o[i + 1];
+	}
+}
+
+static struct uf_tcp *lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	struct uf_tcp *listener = 0;
+	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
+		if (t->lport != dport)
+			continue;
+		if (t->state == TCP_LISTEN) {
+			if (!t->laddr || t->laddr == dst)
+				listener = t;
+		} else if (t->state != TCP_CLOSED && t->rport == sport && t->raddr == src && t->laddr == dst) {
+			return t;
+		}
+	}
+	return listener;
+}
+
+/* ---- receive buffer ---- */
+
+static uint32_t append(struct uf_tcp *t, const uint8_t *data, uint32_t len)
+{
+	uint32_t space = t->rbuf_size - t->rlen;
+	if (len > space)
+		len = space;
+	uint32_t at = (t->rhead + t->rlen) % t->rbuf_size;
+	uint32_t first = t->rbuf_size - at < len ? t->rbuf_size - at : len;
+	memcpy(t->rbuf + at, data, first);
+	memcpy(t->rbuf, data + first, len - first);
+	t->rlen += len;
+	return len;
+}
+
+static void free_ooo(struct uf_tcp *t)
+{
+	while (t->ooo) {
+		struct tcp_ooo *o = t->ooo;
+		t->ooo = o->next;
+		free(o);
+	}
+	t->ooo_bytes = 0;
+}
+
+/* Keeps a segment beyond rcv_nxt, sorted by sequence, within what the buffer could hold. */
+static void keep_ooo(struct uf_tcp *t, uint32_t seq, const uint8_t *data, uint32_t len, int fin)
+{
+	if (t->ooo_bytes + len + OOO_OVERHEAD > t->rbuf_size)
+		return;
+	struct tcp_ooo **p = &t->ooo;
+	while (*p && SEQ_LT((*p)->seq, seq))
+		p = &(*p)->next;
+	if (*p && (*p)->seq == seq && (*p)->len >= len)
+		return;             /* a retransmission of what we have */
+	struct tcp_ooo *o = malloc(sizeof *o + len);
+	if (!o)
+		return;
+	o->seq = seq;
+	o->len = len;
+	o->fin = fin;
+	memcpy(o->data, data, len);
+	o->next = *p;
+	*p = o;
+	t->ooo_bytes += len + OOO_OVERHEAD;
+	t->last_ooo = seq;
+}
+
+static void receive_fin(struct uf_tcp *t);
+
+/* After rcv_nxt moved: takes the queued segments that now continue the stream. */
+static void drain_ooo(struct uf_tcp *t)
+{
+	while (t->ooo && SEQ_LE(t->ooo->seq, t->rcv_nxt)) {
+		struct tcp_ooo *o = t->ooo;
+		t->ooo = o->next;
+		t->ooo_bytes -= o->len + OOO_OVERHEAD;
+		uint32_t end = o->seq + o->len;
+		if (SEQ_GT(end, t->rcv_nxt)) {
+			uint32_t skip = t->rcv_nxt - o->seq;
+			uint32_t n = append(t, o->data + skip, o->len - skip);
+			t->rcv_nxt += n;
+			if (n == o->len - skip && o->fin && !t->rcv_fin)
+				receive_fin(t);
+		} else if (end == t->rcv_nxt && o->fin && !t->rcv_fin) {
+			receive_fin(t);
+		}
+		free(o);
+	}
+}
+
+/* ---- state changes ---- */
+
+static void established(struct uf_tcp *t)
+{
+	t->state = TCP_ESTABLISHED;
+	t->snd_data = t->iss + 1;
+	t->snd_una = t->iss + 1;
+	if (t->keepalive)
+		t->keep_at = uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS;
+}
+
+static void receive_fin(struct uf_tcp *t)
+{
+	t->rcv_fin = 1;
+	t->rcv_nxt++;
+	t->ack_now = 1;
+	switch (t->state) {
+	case TCP_SYN_RCVD:
+	case TCP_ESTABLISHED:
+		t->state = TCP_CLOSE_WAIT;
+		break;
+	case TCP_FIN_WAIT_1:
+		t->state = TCP_CLOSING;     /* our FIN not yet acknowledged (else we'd be in FIN_WAIT_2) */
+		break;
+	case TCP_FIN_WAIT_2:
+		uf_tcp_enter_time_wait(t);
+		break;
+	default:
+		break;
+	}
+}
+
+/* RFC 6298 2.2/2.3, in ns; G (clock granularity) is negligible here. */
+static void rtt_sample(struct uf_tcp *t, uint64_t r)
+{
+	if (!t->srtt) {
+		t->srtt = r;
+		t->rttvar = r / 2;
+	} else {
+		uint64_t diff = t->srtt > r ? t->srtt - r : r - t->srtt;
+		t->rttvar = (3 * t->rttvar + diff) / 4;
+		t->srtt = (7 * t->srtt + r) / 8;
+	}
+	uint64_t rto = t->srtt + 4 * t->rttvar;
+	t->rto = rto < TCP_RTO_MIN ? TCP_RTO_MIN : rto > TCP_RTO_MAX ? TCP_RTO_MAX : rto;
+}
+
+/* New data acknowledged: frees it from the send buffer, grows or repairs the congestion window. */
+static void new_ack(struct uf_tcp *t, uint32_t ack, uint64_t now)
+{
+	uint32_t acked = ack - t->snd_una;
+	uint32_t data_end = t->snd_data + t->slen;
+	uint32_t upto = SEQ_LT(ack, data_end) ? ack : data_end;
+	if (SEQ_GT(upto, t->snd_data)) {
+		uint32_t n = upto - t->snd_data;
+		t->shead = (t->shead + n) % t->sbuf_size;
+		t->slen -= n;
+		t->snd_data = upto;
+	}
+	t->snd_una = ack;
+	if (SEQ_LT(t->snd_nxt, ack))
+		t->snd_nxt = ack;
+	if (t->rtt_timing && SEQ_GE(ack, t->rtt_seq)) {
+		t->rtt_timing = 0;
+		rtt_sample(t, now - t->rtt_start);
+	}
+	t->retries = 0;
+	t->rto_at = 0;
+	if (t->snd_una != t->snd_max)
+		uf_tcp_arm_rto(t);
+
+	if (t->in_recovery) {
+		if (SEQ_GE(ack, t->recover)) {          /* full ACK: leave recovery (RFC 6582 3.2 step 3) */
+			uint32_t flight = t->snd_max - t->snd_una;
+			t->cwnd = flight + t->mss < t->ssthresh ? flight + t->mss : t->ssthresh;
+			t->in_recovery = 0;
+		} else {                                /* partial ACK: the next hole is lost too */
+			uf_tcp_retransmit_first(t);
+			t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
+			t->cwnd += acked >= t->mss ? t->mss : 0;
+			if (t->cwnd < t->mss)
+				t->cwnd = t->mss;
+		}
+	} else if (t->cwnd < t->ssthresh) {
+		t->cwnd += acked < t->mss ? acked : t->mss;             /* slow start */
+	} else {
+		uint32_t inc = (uint32_t)((uint64_t)t->mss * t->mss / t->cwnd);
+		t->cwnd += inc ? inc : 1;                               /* congestion avoidance */
+	}
+	if (t->cwnd > 2 * TCP_BUF_MAX)
+		t->cwnd = 2 * TCP_BUF_MAX;
+	t->dupacks = 0;
+}
+
+static void duplicate_ack(struct uf_tcp *t)
+{
+	if (t->in_recovery) {
+		t->cwnd += t->mss;          /* each dupack: a segment has left the network */
+		return;
+	}
+	if (++t->dupacks != 3)
+		return;
+	/* RFC 6582 3.2 step 1: no new recovery for losses from before the last one. */
+	if (SEQ_LE(t->snd_una, t->recover))
+		return;
+	uint32_t flight = t->snd_max - t->snd_una;
+	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+	t->recover = t->snd_max;
+	t->in_recovery = 1;
+	uf_tcp_retransmit_first(t);
+	t->cwnd = t->ssthresh + 3u * t->mss;
+}
+
+/* ---- segment arrival ---- */
+
+static void accept_syn_options(struct uf_tcp *t, const struct segment *s)
+{
+	uint16_t ours = (uint16_t)(uf_net_if.dev->mtu - IP_HLEN - TCP_HLEN);
+	t->mss = s->mss ? (s->mss < ours ? s->mss : ours) : TCP_DEFAULT_MSS;
+	if (t->mss < 64)
+		t->mss = 64;                /* a hostile MSS must not make us send byte-sized segments */
+	t->sack_ok = s->sack_ok;
+	if (s->wscale >= 0) {
+		t->snd_scale = (uint8_t)s->wscale;
+		t->rcv_scale = TCP_RCV_SCALE;
+	} else {
+		t->snd_scale = t->rcv_scale = 0;
+	}
+	t->cwnd = 10u * t->mss;         /* RFC 6928 initial window */
+	t->ssthresh = UINT32_MAX / 2;
+}
+
+static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			 const struct segment *s)
+{
+	if (s->flags & TCP_RST)
+		return;
+	if (s->flags & TCP_ACK) {
+		uf_tcp_send_rst(dst, src, dport, sport, s->ack, 0, 0);
+		return;
+	}
+	if (!(s->flags & TCP_SYN))
+		return;
+	int queued = 0;
+	struct uf_tcp *half_open = 0;
+	for (struct uf_tcp *c = l->children; c; c = c->sibling) {
+		queued++;
+		if (!half_open && c->state == TCP_SYN_RCVD)
+			half_open = c;
+	}
+	if (queued >= l->backlog) {
+		/* Full: make room by forgetting the oldest half-open connection, so a SYN flood can't lock out
+		 * real clients (their handshakes finish within a round trip); with none, the peer retries. */
+		if (!half_open)
+			return;
+		uf_tcp_free(half_open);
+	}
+	struct uf_tcp *c = uf_tcp_alloc();
+	if (!c)
+		return;
+	c->laddr = dst;
+	c->raddr = src;
+	c->lport = dport;
+	c->rport = sport;
+	c->nodelay = l->nodelay;
+	c->keepalive = l->keepalive;
+	c->keep_idle_s = l->keep_idle_s;
+	c->keep_intvl_s = l->keep_intvl_s;
+	c->keep_cnt = l->keep_cnt;
+	c->rbuf_size = l->rbuf_size;
+	c->sbuf_size = l->sbuf_size;
+	c->state = TCP_SYN_RCVD;
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->iss = uf_net_random();
+	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
+	c->snd_wnd = s->wnd;
+	c->max_sndwnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = c->iss;
+	accept_syn_options(c, s);
+	c->listener = l;
+	struct uf_tcp **p = &l->children;
+	while (*p)
+		p = &(*p)->sibling;
+	*p = c;
+	uf_tcp_output(c);
+}
+
+static void syn_sent_input(struct uf_tcp *t, const struct segment *s)
+{
+	int ack_ok = (s->flags & TCP_ACK) && SEQ_GT(s->ack, t->iss) && SEQ_LE(s->ack, t->snd_max);
+	if ((s->flags & TCP_ACK) && !ack_ok) {
+		if (!(s->flags & TCP_RST))
+			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0);
+		return;
+	}
+	if (s->flags & TCP_RST) {
+		if (ack_ok)
+			uf_tcp_drop(t, ECONNREFUSED);
+		return;
+	}
+	if (!(s->flags & TCP_SYN))
+		return;
+	t->irs = s->seq;
+	t->rcv_nxt = s->seq + 1;
+	accept_syn_options(t, s);
+	t->snd_wnd = s->wnd;            /* unscaled in a SYN */
+	t->max_sndwnd = t->snd_wnd;
+	t->snd_wl1 = s->seq;
+	t->snd_wl2 = s->ack;
+	if (ack_ok) {
+		t->rto_at = 0;
+		t->retries = 0;
+		if (t->rtt_timing)
+			rtt_sample(t, uf_time_monotonic_ns() - t->rtt_start);
+		t->rtt_timing = 0;
+		established(t);
+		t->ack_now = 1;
+		uf_tcp_due(t);
+	} else {
+		t->state = TCP_SYN_RCVD;    /* simultaneous open */
+		t->snd_nxt = t->iss;
+		uf_tcp_output(t);
+	}
+}
+
+/* Whether a segment lies in the receive window. Linux's test, more lenient than RFC 9293's table at the edges:
+ * a sender that filled our window sends its pure ACKs from the window's right edge, and those must count
+ * (RFC 9293 3.10.7.4 also asks to accept valid ACKs when the window is zero). */
+static int acceptable(const struct uf_tcp *t, const struct segment *s)
+{
+	uint32_t wnd = SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t seglen = s->len + !!(s->flags & TCP_SYN) + !!(s->flags & TCP_FIN);
+	return SEQ_GE(s->seq + seglen, t->rcv_nxt) && SEQ_LE(s->seq, t->rcv_nxt + wnd);
+}
+
+static void data_input(struct uf_tcp *t, struct segment *s)
+{
+	uint32_t seq = s->seq;
+	const uint8_t *data = s->data;
+	uint32_t len = s->len;
+	int fin = !!(s->flags & TCP_FIN);
+	t->ack_now = 1;                         /* also for a duplicate: the sender learns what we have */
+	if (SEQ_LT(seq, t->rcv_nxt)) {          /* the front was received before */
+		uint32_t skip = t->rcv_nxt - seq;
+		if (skip > len) {           /* all old; a FIN can't lie before data we have */
+			fin = 0;
+			skip = len;
+		}
+		data += skip;
+		len -= skip;
+		seq += skip;
+	}
+	uint32_t right = t->rcv_nxt + (t->rbuf_size - t->rlen);
+	uint32_t room = SEQ_LT(seq, right) ? right - seq : 0;
+	if (len > room) {                       /* beyond the window: cut off (and the FIN with it) */
+		len = room;
+		fin = 0;
+	}
+	if (seq != t->rcv_nxt) {
+		if (len || fin)
+			keep_ooo(t, seq, data, len, fin);
+		/* An immediate duplicate ACK per segment tells the sender about the hole (RFC 5681 4.2). It must carry
+		 * no data, or the sender won't count it toward fast retransmit: so not coalesced with our output. */
+		uf_tcp_send_ctl(t, t->snd_nxt, TCP_ACK);
+		return;
+	}
+	uint32_t n = append(t, data, len);
+	t->rcv_nxt += n;
+	if (n == len && fin && !t->rcv_fin)
+		receive_fin(t);
+	if (t->ooo)
+		drain_ooo(t);
+}
+
+static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
+{
+	if (!acceptable(t, s)) {
+		if (!(s->flags & TCP_RST)) {
+			if (t->state == TCP_SYN_RCVD && (s->flags & TCP_SYN) && s->seq == t->irs)
+				t->snd_nxt = t->iss;    /* duplicate SYN: send the SYN-ACK again */
+			t->ack_now = 1;
+			uf_tcp_due(t);
+		}
+		return;
+	}
+	if (s->flags & TCP_RST) {
+		if (s->seq == t->rcv_nxt) {
+			if (t->listener && t->state == TCP_SYN_RCVD)
+				uf_tcp_drop(t, 0);
+			else
+				uf_tcp_drop(t, t->state == TCP_SYN_RCVD ? ECONNREFUSED : ECONNRESET);
+		} else {
+			t->ack_now = 1;         /* in the window but not exact: challenge ACK (RFC 5961 3.2) */
+			uf_tcp_due(t);
+		}
+		return;
+	}
+	if (s->flags & TCP_SYN) {
+		t->ack_now = 1;                 /* RFC 5961 4.2: challenge ACK */
+		uf_tcp_due(t);
+		return;
+	}
+	if (!(s->flags & TCP_ACK))
+		return;
+	if (t->keepalive) {
+		t->keep_probes = 0;
+		t->keep_at = now + (uint64_t)t->keep_idle_s * 1000 * MS;
+	}
+
+	if (t->state == TCP_SYN_RCVD) {
+		if (SEQ_LE(s->ack, t->iss) || SEQ_GT(s->ack, t->snd_max)) {
+			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0);
+			return;
+		}
+		if (!t->rbuf && uf_tcp_alloc_buffers(t) < 0) {
+			uf_tcp_drop(t, ENOMEM);
+			return;
+		}
+		if (t->rtt_timing)
+			rtt_sample(t, now - t->rtt_start);
+		t->rtt_timing = 0;
+		t->rto_at = 0;
+		t->retries = 0;
+		established(t);
+		t->snd_wnd = s->wnd << t->snd_scale;
+		t->max_sndwnd = t->snd_wnd;
+		t->snd_wl1 = s->seq;
+		t->snd_wl2 = s->ack;
+	}
+
+	if (SEQ_GT(s->ack, t->snd_max)) {
+		t->ack_now = 1;                 /* acknowledges what we never sent */
+		uf_tcp_due(t);
+		return;
+	}
+	uint32_t wnd = s->wnd << t->snd_scale;
+	if (SEQ_GT(s->ack, t->snd_una)) {
+		new_ack(t, s->ack, now);
+	} else if (s->ack == t->snd_una && !s->len && !(s->flags & TCP_FIN) && wnd == t->snd_wnd &&
+		   t->snd_una != t->snd_max) {
+		duplicate_ack(t);
+	}
+	if (SEQ_LT(t->snd_wl1, s->seq) || (t->snd_wl1 == s->seq && SEQ_LE(t->snd_wl2, s->ack))) {
+		if (!t->snd_wnd && wnd)
+			t->rto_at = t->snd_una != t->snd_max ? t->rto_at : 0;  /* window opened: stop probing */
+		t->snd_wnd = wnd;
+		t->snd_wl1 = s->seq;
+		t->snd_wl2 = s->ack;
+		if (wnd > t->max_sndwnd)
+			t->max_sndwnd = wnd;
+	}
+	if (!wnd && s->ack == t->snd_una)
+		t->retries = 0;                 /* a peer answering zero-window probes is alive: keep probing */
+	int fin_acked = t->fin_queued && t->snd_una == t->snd_data + t->slen + 1;
+	switch (t->state) {
+	case TCP_FIN_WAIT_1:
+		if (fin_acked) {
+			t->state = TCP_FIN_WAIT_2;
+			if (!t->app)
+				t->linger_at = now + TCP_FIN_WAIT_2_TIMEOUT;
+		}
+		break;
+	case TCP_CLOSING:
+		if (fin_acked)
+			uf_tcp_enter_time_wait(t);
+		break;
+	case TCP_LAST_ACK:
+		if (fin_acked) {
+			uf_tcp_drop(t, 0);
+			return;
+		}
+		break;
+	case TCP_TIME_WAIT:
+		if (s->flags & TCP_FIN) {           /* the peer lost our ACK of its FIN */
+			t->ack_now = 1;
+			t->linger_at = now + 2 * TCP_MSL;
+		}
+		break;
+	default:
+		break;
+	}
+	if (t->state == TCP_ESTABLISHED || t->state == TCP_FIN_WAIT_1 || t->state == TCP_FIN_WAIT_2) {
+		if (s->len || (s->flags & TCP_FIN))
+			data_input(t, s);
+	}
+	uf_tcp_due(t);
+}
+
+void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int csum_valid)
+{
+	if (len < TCP_HLEN || dst != uf_net_if.addr || !src)
+		return;
+	size_t hlen = (size_t)(p[12] >> 4) * 4;
+	if (hlen < TCP_HLEN || hlen > len)
+		return;
+	if (!csum_valid && uf_net_fold(uf_net_sum(uf_net_pseudo_sum(src, dst, IP_PROTO_TCP, (uint16_t)len), p, len)))
+		return;
+	struct segment s = {
+		.seq = get32(p + 4), .ack = get32(p + 8), .flags = p[13] & 0x3f, .wnd = get16(p + 14),
+		.data = p + hlen, .len = (uint32_t)(len - hlen), .wscale = -1,
+	};
+	uint16_t sport = get16(p), dport = get16(p + 2);
+	if ((s.flags & TCP_SYN) && (s.flags & (TCP_RST | TCP_FIN)))
+		return;                         /* nonsense combinations from scanners */
+	if (s.flags & TCP_SYN)
+		parse_options(p + TCP_HLEN, hlen - TCP_HLEN, &s);
+	uint64_t now = uf_time_monotonic_ns();
+
+	struct uf_tcp *t = lookup(src, sport, dst, dport);
+	if (t && t->state == TCP_TIME_WAIT && (s.flags & TCP_SYN) && !(s.flags & TCP_ACK) &&
+	    SEQ_GT(s.seq, t->rcv_nxt)) {
+		uf_tcp_drop(t, 0);              /* a new incarnation (RFC 9293 3.6.1): the listener takes it */
+		t = lookup(src, sport, dst, dport);
+	}
+	if (!t) {
+		if (!(s.flags & TCP_RST)) {
+			if (s.flags & TCP_ACK)
+				uf_tcp_send_rst(dst, src, dport, sport, s.ack, 0, 0);
+			else
+				uf_tcp_send_rst(dst, src, dport, sport, 0,
+						s.seq + s.len + !!(s.flags & TCP_SYN) + !!(s.flags & TCP_FIN), 1);
+		}
+		return;
+	}
+	switch (t->state) {
+	case TCP_LISTEN:
+		listen_input(t, src, sport, dst, dport, &s);
+		break;
+	case TCP_SYN_SENT:
+		syn_sent_input(t, &s);
+		break;
+	default:
+		established_input(t, &s, now);
+		break;
+	}
+}
+
+void uf_tcp_free_ooo(struct uf_tcp *t)
+{
+	free_ooo(t);
+}

@@ -1,0 +1,360 @@
+/* TCP output: segments from the send buffer within the peer's and the congestion window (Nagle unless
+ * TCP_NODELAY), retransmission timeout (RFC 6298), zero-window probes, keepalive, and the timers. */
+#include <errno.h>
+#include <string.h>
+#include <uf/time.h>
+
+#include "tcp.h"
+
+static int due_count;           /* control blocks with output_due set */
+
+uint32_t uf_tcp_rcv_window(const struct uf_tcp *t)
+{
+	/* Before buffers exist: what they will hold. A scale unit stays in reserve, so that a window rounded up
+	 * to the scale (see send_segment) never promises more than the buffer holds. */
+	uint32_t space = t->rbuf_size - t->rlen, reserve = 1u << TCP_RCV_SCALE;
+	uint32_t max = 65535u << t->rcv_scale;
+	space = space > reserve ? space - reserve : 0;
+	return space > max ? max : space;
+}
+
+/* SACK blocks (RFC 2018) for what the out-of-order queue holds: contiguous ranges, the one holding the latest
+ * segment first, at most 4. Writes the option at o; returns its length (0 when there is nothing to report). */
+static size_t sack_option(const struct uf_tcp *t, uint8_t *o)
+{
+	uint32_t start[5], end[5];
+	int n = 0, first = 0;
+	for (const struct tcp_ooo *q = t->ooo; q; q = q->next) {
+		if (n && SEQ_LE(q->seq, end[n - 1])) {
+			if (SEQ_GT(q->seq + q->len, end[n - 1]))
+				end[n - 1] = q->seq + q->len;
+		} else if (n < 5) {
+			start[n] = q->seq;
+			end[n++] = q->seq + q->len;
+		}
+		if (q->seq == t->last_ooo)
+			first = n - 1;
+	}
+	int count = 0;
+	for (int i = 0; i < n && count < 4; i++) {
+		int b = i == 0 ? first : (i <= first ? i - 1 : i);
+		if (SEQ_LE(end[b], start[b]) || SEQ_LE(end[b], t->rcv_nxt))
+			continue;
+		put32(o + 4 + 8 * count, start[b]);
+		put32(o + 8 + 8 * count, end[b]);
+		count++;
+	}
+	if (!count)
+		return 0;
+	o[0] = 1;                   /* NOP, NOP: the blocks stay 4-byte aligned */
+	o[1] = 1;
+	o[2] = 5;
+	o[3] = (uint8_t)(2 + 8 * count);
+	return 4 + 8 * (size_t)count;
+}
+
+/* One segment: header (with MSS, SACK-permitted and window-scale options on a SYN, SACK blocks on an ACK while
+ * data waits out of order), then len bytes of the send buffer from sequence seq. Returns what the device said
+ * (-EAGAIN: ring full, tried again soon). */
+static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t flags)
+{
+	uint8_t h[TCP_HLEN + 40];
+	size_t hlen = TCP_HLEN;
+	uint32_t wnd = uf_tcp_rcv_window(t);
+	put16(h, t->lport);
+	put16(h + 2, t->rport);
+	put32(h + 4, seq);
+	put32(h + 8, (flags & TCP_ACK) ? t->rcv_nxt : 0);
+	if (flags & TCP_SYN) {
+		uint8_t *o = h + TCP_HLEN;
+		uint16_t mss = (uint16_t)(uf_net_if.dev->mtu - IP_HLEN - TCP_HLEN);
+		o[0] = 2; o[1] = 4; put16(o + 2, mss);
+		hlen += 4;
+		/* SACK-permitted and window scaling: offered in our SYN; in a SYN-ACK only if the peer offered them
+		 * (RFC 2018 2, RFC 7323 2.2). */
+		if (t->state == TCP_SYN_SENT || t->sack_ok) {
+			o = h + hlen;
+			o[0] = 1; o[1] = 1; o[2] = 4; o[3] = 2;                 /* NOP, NOP, SACK-permitted */
+			hlen += 4;
+		}
+		if (t->state == TCP_SYN_SENT || t->rcv_scale) {
+			o = h + hlen;
+			o[0] = 1; o[1] = 3; o[2] = 3; o[3] = TCP_RCV_SCALE;     /* NOP, window scale */
+			hlen += 4;
+		}
+		wnd = wnd > 65535 ? 65535 : wnd;                       /* never scaled in a SYN */
+		put16(h + 14, (uint16_t)wnd);
+	} else {
+		/* Never move the window's right edge back (RFC 9293 3.8.6.2.2): the peer may have filled it already,
+		 * and its ACKs then start at that edge. Rounding down to the scale would do it; round up instead. */
+		uint32_t field = wnd >> t->rcv_scale;
+		if ((flags & TCP_ACK) && SEQ_LT(t->rcv_nxt + (field << t->rcv_scale), t->rcv_adv))
+			field = (t->rcv_adv - t->rcv_nxt + (1u << t->rcv_scale) - 1) >> t->rcv_scale;
+		if (field > 65535)
+			field = 65535;
+		put16(h + 14, (uint16_t)field);
+		wnd = field << t->rcv_scale;
+	}
+	if (!(flags & TCP_SYN) && (flags & TCP_ACK) && t->sack_ok && t->ooo)
+		hlen += sack_option(t, h + hlen);
+	h[12] = (uint8_t)(hlen / 4 << 4);
+	h[13] = flags;
+	put16(h + 18, 0);
+
+	struct iovec v[2];
+	int cnt = 0;
+	if (len) {
+		uint32_t off = (t->shead + (seq - t->snd_data)) % t->sbuf_size;
+		uint32_t first = t->sbuf_size - off < len ? t->sbuf_size - off : len;
+		v[cnt++] = (struct iovec){ t->sbuf + off, first };
+		if (first < len)
+			v[cnt++] = (struct iovec){ t->sbuf, len - first };
+	}
+	int r = uf_ip_send(t->laddr, t->raddr, IP_PROTO_TCP, h, hlen, 16, v, cnt);
+	if (r == -EAGAIN)
+		uf_tcp_due(t);          /* the NIC's ring is full: try again after it drained (uf_tcp_next_timer) */
+	if (r < 0)
+		return r;
+	if (flags & TCP_ACK) {
+		t->ack_now = 0;
+		t->rcv_adv = t->rcv_nxt + wnd;
+	}
+	return 0;
+}
+
+void uf_tcp_send_ctl(struct uf_tcp *t, uint32_t seq, uint8_t flags)
+{
+	send_segment(t, seq, 0, flags);
+}
+
+void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		     int with_ack)
+{
+	uint8_t h[TCP_HLEN];
+	memset(h, 0, sizeof h);
+	put16(h, sport);
+	put16(h + 2, dport);
+	put32(h + 4, seq);
+	put32(h + 8, with_ack ? ack : 0);
+	h[12] = 5 << 4;
+	h[13] = TCP_RST | (with_ack ? TCP_ACK : 0);
+	uf_ip_send(src, dst, IP_PROTO_TCP, h, TCP_HLEN, 16, 0, 0);
+}
+
+void uf_tcp_arm_rto(struct uf_tcp *t)
+{
+	t->rto_at = uf_time_monotonic_ns() + t->rto;
+}
+
+void uf_tcp_due(struct uf_tcp *t)
+{
+	if (!t->output_due) {
+		t->output_due = 1;
+		due_count++;
+	}
+}
+
+static void not_due(struct uf_tcp *t)
+{
+	if (t->output_due) {
+		t->output_due = 0;
+		due_count--;
+	}
+}
+
+static void send_syn(struct uf_tcp *t)
+{
+	uint8_t flags = TCP_SYN | (t->state == TCP_SYN_RCVD ? TCP_ACK : 0);
+	t->rtt_timing = !t->retries;        /* Karn: time only the first SYN */
+	t->rtt_start = uf_time_monotonic_ns();
+	if (send_segment(t, t->iss, 0, flags) == 0) {
+		t->snd_nxt = t->iss + 1;
+		if (SEQ_LT(t->snd_max, t->snd_nxt))
+			t->snd_max = t->snd_nxt;
+	}
+	if (!t->rto_at)
+		uf_tcp_arm_rto(t);
+}
+
+void uf_tcp_output(struct uf_tcp *t)
+{
+	not_due(t);
+	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RCVD) {
+		/* The SYN once; a SYN-ACK whenever asked: in SYN_RCVD that answers the peer's duplicate SYN. */
+		if (t->snd_nxt == t->iss || t->state == TCP_SYN_RCVD)
+			send_syn(t);
+		return;
+	}
+	if (t->state == TCP_TIME_WAIT || t->state == TCP_FIN_WAIT_2) {
+		if (t->ack_now)
+			send_segment(t, t->snd_nxt, 0, TCP_ACK);
+		return;
+	}
+	if (t->state < TCP_ESTABLISHED)
+		return;
+
+	uint32_t window = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
+	uint32_t data_end = t->snd_data + t->slen;
+	int sent = 0;
+	for (;;) {
+		uint32_t inflight = t->snd_nxt - t->snd_una;
+		uint32_t allowed = window > inflight ? window - inflight : 0;
+		if (SEQ_LT(t->snd_nxt, data_end)) {
+			uint32_t avail = data_end - t->snd_nxt;
+			uint32_t n = avail < t->mss ? avail : t->mss;
+			if (n > allowed)
+				n = allowed;
+			if (!n)
+				break;
+			/* Nagle (RFC 896): hold a small segment while data is unacknowledged. */
+			if (n < t->mss && n == avail && inflight && !t->nodelay && !t->fin_queued)
+				break;
+			if (n < t->mss && n < avail && n < t->max_sndwnd / 2)
+				break;      /* the window allows a runt only: wait for it to open (RFC 1122 4.2.3.4) */
+			int fin = t->fin_queued && n == avail;
+			uint8_t flags = TCP_ACK | (n == avail ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+			if (send_segment(t, t->snd_nxt, n, flags) < 0)
+				break;
+			if (!t->rtt_timing && t->snd_nxt == t->snd_max) {
+				t->rtt_timing = 1;
+				t->rtt_seq = t->snd_nxt + n;
+				t->rtt_start = uf_time_monotonic_ns();
+			}
+			t->snd_nxt += n + fin;
+			sent = 1;
+		} else if (t->fin_queued && t->snd_nxt == data_end) {
+			if (send_segment(t, t->snd_nxt, 0, TCP_ACK | TCP_FIN) < 0)
+				break;
+			t->snd_nxt++;
+			sent = 1;
+		} else {
+			break;
+		}
+		if (SEQ_GT(t->snd_nxt, t->snd_max))
+			t->snd_max = t->snd_nxt;
+	}
+	if (!sent && t->ack_now)
+		send_segment(t, t->snd_nxt, 0, TCP_ACK);
+	if (t->snd_una != t->snd_max && !t->rto_at)
+		uf_tcp_arm_rto(t);
+	/* Zero window with data waiting: the retransmission timer doubles as the persist timer. */
+	if (t->snd_una == t->snd_max && !t->snd_wnd && SEQ_LT(t->snd_nxt, data_end) && !t->rto_at)
+		uf_tcp_arm_rto(t);
+}
+
+void uf_tcp_retransmit_first(struct uf_tcp *t)
+{
+	if (t->state == TCP_SYN_SENT || t->state == TCP_SYN_RCVD) {
+		send_syn(t);
+		return;
+	}
+	uint32_t data_end = t->snd_data + t->slen;
+	uint32_t len = SEQ_LT(t->snd_una, data_end) ? data_end - t->snd_una : 0;
+	if (len > t->mss)
+		len = t->mss;
+	int fin = t->fin_queued && t->snd_una + len == data_end && SEQ_GT(t->snd_max, data_end);
+	if (len || fin)
+		send_segment(t, t->snd_una, len, TCP_ACK | (fin ? TCP_FIN : 0));
+	t->rtt_timing = 0;      /* Karn: never time a retransmitted segment */
+}
+
+static void rto_expired(struct uf_tcp *t)
+{
+	t->rto_at = 0;
+	uint32_t data_end = t->snd_data + t->slen;
+	if (t->snd_una == t->snd_max && t->state >= TCP_ESTABLISHED) {
+		/* Persist: probe a zero window with one byte beyond it; the answer carries the window. */
+		if (SEQ_LT(t->snd_nxt, data_end) && !t->snd_wnd) {
+			send_segment(t, t->snd_nxt, 1, TCP_ACK);
+			t->snd_nxt++;
+			t->snd_max = t->snd_nxt;
+			uf_tcp_arm_rto(t);
+		}
+		return;
+	}
+	int limit = t->state < TCP_ESTABLISHED ? TCP_SYN_RETRIES : TCP_RETRIES;
+	if (++t->retries > limit) {
+		uf_tcp_drop(t, 110 /* ETIMEDOUT */);
+		return;
+	}
+	/* RFC 5681 3.1 after a timeout: half the flight is the new threshold, restart from one segment. */
+	uint32_t flight = t->snd_max - t->snd_una;
+	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+	t->cwnd = t->mss;
+	t->in_recovery = 0;
+	t->dupacks = 0;
+	t->recover = t->snd_max;            /* RFC 6582 4: no fast retransmit for what the timeout resends */
+	t->rto = t->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : t->rto * 2;
+	t->rtt_timing = 0;
+	if (t->state >= TCP_ESTABLISHED && !t->snd_wnd) {
+		uf_tcp_retransmit_first(t);     /* the window is shut: a probe, whose answer carries the window */
+	} else {
+		t->snd_nxt = t->state < TCP_ESTABLISHED ? t->iss : t->snd_una;     /* go back N */
+		uf_tcp_output(t);
+	}
+	if (t->state != TCP_CLOSED && !t->rto_at)
+		uf_tcp_arm_rto(t);
+}
+
+static void keepalive_expired(struct uf_tcp *t, uint64_t now)
+{
+	if (t->keep_probes >= t->keep_cnt) {
+		uf_tcp_drop(t, 110 /* ETIMEDOUT */);
+		return;
+	}
+	t->keep_probes++;
+	/* A segment one byte before the window: the peer must answer with an ACK. */
+	send_segment(t, t->snd_una - 1, 0, TCP_ACK);
+	t->keep_at = now + (uint64_t)t->keep_intvl_s * 1000 * MS;
+}
+
+void uf_tcp_timers(uint64_t now)
+{
+	struct uf_tcp *next;
+	for (struct uf_tcp *t = uf_tcp_list; t; t = next) {
+		next = t->next;         /* a timer may free t */
+		if (t->linger_at && t->linger_at <= now) {
+			t->linger_at = 0;
+			uf_tcp_drop(t, 0);
+			continue;
+		}
+		if (t->rto_at && t->rto_at <= now) {
+			rto_expired(t);
+			continue;
+		}
+		if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
+			keepalive_expired(t, now);
+	}
+}
+
+uint64_t uf_tcp_next_timer(void)
+{
+	/* Output waiting for room in the NIC's ring: the device drains it without telling us, so look again soon. */
+	uint64_t n = due_count ? uf_time_monotonic_ns() + TCP_TX_RETRY : UINT64_MAX;
+	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
+		if (t->rto_at && t->rto_at < n)
+			n = t->rto_at;
+		if (t->linger_at && t->linger_at < n)
+			n = t->linger_at;
+		if (t->keep_at && t->keep_at < n && t->state == TCP_ESTABLISHED)
+			n = t->keep_at;
+	}
+	return n;
+}
+
+void uf_tcp_flush(void)
+{
+	if (!due_count)
+		return;
+	struct uf_tcp *next;
+	for (struct uf_tcp *t = uf_tcp_list; t && due_count; t = next) {
+		next = t->next;
+		if (t->output_due)
+			uf_tcp_output(t);
+	}
+}
+
+void uf_tcp_forget_due(struct uf_tcp *t)
+{
+	not_due(t);
+}

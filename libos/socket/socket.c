@@ -1,0 +1,684 @@
+/* BSD sockets over module net: AF_INET stream (TCP) and datagram (UDP) sockets as descriptors in the fd table.
+ *
+ * A blocking call loops: try; if not ready, halt until a NIC interrupt, the stack's next timer or the
+ * socket's timeout (uf_net_wait), which also runs the stack. O_NONBLOCK (fcntl, SOCK_NONBLOCK) and
+ * MSG_DONTWAIT make it return -EAGAIN instead. No signals exist here, so EPIPE never comes with SIGPIPE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <uf/fd.h>
+#include <uf/net.h>
+#include <uf/time.h>
+
+/* SO_RCVTIMEO/SO_SNDTIMEO come in two layouts: the old one (20/21) with a native long pair, the time64 one
+ * (66/67, what musl uses on 32-bit arches) with 64-bit seconds and microseconds. */
+#define SO_RCVTIMEO_LONG 20
+#define SO_SNDTIMEO_LONG 21
+#define SO_RCVTIMEO_64 66
+#define SO_SNDTIMEO_64 67
+#define UDP_DEFAULT_BUF 65536           /* module net's receive queue limit for a datagram socket */
+
+struct sock {
+	int type;                       /* SOCK_STREAM or SOCK_DGRAM */
+	struct uf_udp *udp;
+	struct uf_tcp *tcp;
+	uint64_t rcvtimeo, sndtimeo;    /* ns; 0: wait forever */
+	int reuse, keepalive, broadcast;
+	size_t udp_rcvbuf;
+	struct uf_file *file;           /* its open file (shared by dup'ed descriptors): O_NONBLOCK lives there */
+};
+
+static const struct uf_file_ops socket_ops;
+
+static struct sock *sock_of(int fd, long *err)
+{
+	struct uf_file *f = uf_fd_get(fd);
+	if (!f) {
+		*err = -EBADF;
+		return 0;
+	}
+	if (f->ops != &socket_ops) {
+		*err = -ENOTSOCK;
+		return 0;
+	}
+	return f->priv;
+}
+
+static int nonblocking(const struct sock *s, int flags)
+{
+	return (flags & MSG_DONTWAIT) || (s->file->flags & O_NONBLOCK);
+}
+
+/* Puts a new socket in the descriptor table. */
+static long install(struct sock *s, int flags)
+{
+	int fd = uf_fd_install(&socket_ops, s, O_RDWR | (flags & SOCK_NONBLOCK ? O_NONBLOCK : 0));
+	if (fd < 0) {
+		if (s->tcp)
+			uf_tcp_close(s->tcp);
+		else
+			uf_udp_free(s->udp);
+		free(s);
+		return fd;
+	}
+	s->file = uf_fd_get(fd);
+	if (flags & SOCK_CLOEXEC)
+		s->file->fd_flags = FD_CLOEXEC;
+	return fd;
+}
+
+static uint64_t deadline_after(uint64_t timeout)
+{
+	return timeout ? uf_time_monotonic_ns() + timeout : UINT64_MAX;
+}
+
+/* After a try said -EAGAIN: 1 to try again (having waited), 0 when the caller must give up with -EAGAIN. */
+static int wait_more(int nonblock, uint64_t deadline)
+{
+	if (nonblock || uf_time_monotonic_ns() >= deadline)
+		return 0;
+	uf_net_wait(deadline);
+	return 1;
+}
+
+static int to_addr(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port)
+{
+	const struct sockaddr_in *in = (const void *)sa;
+	if (!sa || len < sizeof *in)
+		return -EINVAL;
+	if (in->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	*addr = ntohl(in->sin_addr.s_addr);
+	*port = ntohs(in->sin_port);
+	return 0;
+}
+
+static void from_addr(uint32_t addr, uint16_t port, struct sockaddr *sa, socklen_t *len)
+{
+	if (!sa || !len)
+		return;
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(addr) };
+	memcpy(sa, &in, *len < sizeof in ? *len : sizeof in);
+	*len = sizeof in;
+}
+
+long uf_sys_socket(int domain, int type, int protocol)
+{
+	int kind = type & 0xf, flags = type & ~0xf;
+	if (domain != AF_INET)
+		return -EAFNOSUPPORT;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (!(kind == SOCK_STREAM && (!protocol || protocol == IPPROTO_TCP)) &&
+	    !(kind == SOCK_DGRAM && (!protocol || protocol == IPPROTO_UDP)))
+		return kind == SOCK_STREAM || kind == SOCK_DGRAM ? -EPROTONOSUPPORT : -EINVAL;
+	uf_net_up();        /* the first socket brings the interface up; without one, sends say ENETUNREACH */
+	struct sock *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->type = kind;
+	if (kind == SOCK_STREAM)
+		s->tcp = uf_tcp_new();
+	else
+		s->udp = uf_udp_new();
+	if (!s->tcp && !s->udp) {
+		free(s);
+		return -ENOMEM;
+	}
+	return install(s, flags);
+}
+
+long uf_sys_bind(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	uint32_t addr;
+	uint16_t port;
+	if (!s)
+		return err;
+	int r = to_addr(sa, len, &addr, &port);
+	if (r < 0)
+		return r;
+	return s->tcp ? uf_tcp_bind(s->tcp, addr, port, s->reuse) : uf_udp_bind(s->udp, addr, port, s->reuse);
+}
+
+long uf_sys_listen(int fd, int backlog)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	if (!s)
+		return err;
+	if (!s->tcp)
+		return -EOPNOTSUPP;
+	return uf_tcp_listen(s->tcp, backlog);
+}
+
+long uf_sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	uint32_t addr;
+	uint16_t port;
+	if (!s)
+		return err;
+	if (s->udp && sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
+		return uf_udp_connect(s->udp, 0, 0);
+	int r = to_addr(sa, len, &addr, &port);
+	if (r < 0)
+		return r;
+	if (!uf_net_addr())
+		return -ENETUNREACH;
+	if (s->udp)
+		return uf_udp_connect(s->udp, addr, port);
+	r = uf_tcp_connect(s->tcp, addr, port);
+	if (r < 0)
+		return r;
+	uint64_t deadline = deadline_after(s->sndtimeo);
+	int nonblock = nonblocking(s, 0);
+	uf_net_poll();
+	while (uf_tcp_connecting(s->tcp))
+		if (!wait_more(nonblock, deadline))
+			return -EINPROGRESS;
+	return -uf_tcp_take_error(s->tcp);
+}
+
+long uf_sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	if (!s)
+		return err;
+	if (!s->tcp)
+		return -EOPNOTSUPP;
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	struct uf_tcp *c;
+	uint64_t deadline = deadline_after(s->rcvtimeo);
+	int nonblock = nonblocking(s, 0), r;
+	uf_net_poll();
+	while ((r = uf_tcp_accept(s->tcp, &c)) == -EAGAIN)
+		if (!wait_more(nonblock, deadline))
+			return -EAGAIN;
+	if (r < 0)
+		return r;
+	struct sock *n = calloc(1, sizeof *n);
+	if (!n) {
+		uf_tcp_close(c);
+		return -ENOMEM;
+	}
+	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive };
+	uint32_t addr;
+	uint16_t port;
+	uf_tcp_remote(c, &addr, &port);
+	long nfd = install(n, flags);
+	if (nfd >= 0)
+		from_addr(addr, port, sa, len);
+	return nfd;
+}
+
+long uf_sys_accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	return uf_sys_accept4(fd, sa, len, 0);
+}
+
+/* ---- data ---- */
+
+static long stream_send(struct sock *s, const struct iovec *iov, int cnt, int flags)
+{
+	uint64_t deadline = deadline_after(s->sndtimeo);
+	int nonblock = nonblocking(s, flags);
+	long total = 0;
+	for (int i = 0; i < cnt; i++) {
+		size_t done = 0;
+		while (done < iov[i].iov_len) {
+			long r = uf_tcp_send(s->tcp, (const char *)iov[i].iov_base + done, iov[i].iov_len - done);
+			if (r > 0) {
+				done += r;
+				continue;
+			}
+			if (r == -EAGAIN) {
+				uf_net_poll();
+				r = uf_tcp_send(s->tcp, (const char *)iov[i].iov_base + done, iov[i].iov_len - done);
+				if (r > 0) {
+					done += r;
+					continue;
+				}
+			}
+			if (r == -EAGAIN && wait_more(nonblock, deadline))
+				continue;
+			total += done;
+			return total ? total : r;
+		}
+		total += done;
+	}
+	return total;
+}
+
+static long stream_recv(struct sock *s, const struct iovec *iov, int cnt, int flags)
+{
+	uint64_t deadline = deadline_after(s->rcvtimeo);
+	int nonblock = nonblocking(s, flags), peek = flags & MSG_PEEK;
+	long total = 0;
+	for (int i = 0; i < cnt; i++) {
+		size_t done = 0;
+		while (done < iov[i].iov_len) {
+			long r = uf_tcp_recv(s->tcp, (char *)iov[i].iov_base + done, iov[i].iov_len - done, peek);
+			if (r == -EAGAIN) {
+				uf_net_poll();
+				r = uf_tcp_recv(s->tcp, (char *)iov[i].iov_base + done, iov[i].iov_len - done, peek);
+			}
+			if (r > 0) {
+				done += r;
+				if (peek || !(flags & MSG_WAITALL))
+					return total + done;
+				continue;
+			}
+			/* Something arrived already: return it rather than wait for more. */
+			if (r == -EAGAIN && !(total + done && !(flags & MSG_WAITALL)) && wait_more(nonblock, deadline))
+				continue;
+			total += done;
+			return total ? total : r;
+		}
+		total += done;
+	}
+	return total;
+}
+
+static long dgram_send(struct sock *s, const struct iovec *iov, int cnt, const struct sockaddr *sa,
+		       socklen_t len)
+{
+	uint32_t addr = 0;
+	uint16_t port = 0;
+	if (sa) {
+		int r = to_addr(sa, len, &addr, &port);
+		if (r < 0)
+			return r;
+		if (!addr)
+			return -EINVAL;
+	}
+	if (!uf_net_addr())
+		return -ENETUNREACH;
+	long r = uf_udp_send(s->udp, addr, port, iov, cnt);
+	if (r == -EAGAIN) {         /* the NIC's ring is full: make room and try once more */
+		uf_net_poll();
+		r = uf_udp_send(s->udp, addr, port, iov, cnt);
+	}
+	return r;
+}
+
+static long dgram_recv(struct sock *s, const struct iovec *iov, int cnt, int flags,
+		       struct sockaddr *sa, socklen_t *len, int *msg_flags)
+{
+	uint64_t deadline = deadline_after(s->rcvtimeo);
+	int nonblock = nonblocking(s, flags);
+	uint32_t addr;
+	uint16_t port;
+	size_t full;
+	long r;
+	uf_net_poll();
+	while ((r = uf_udp_recv(s->udp, iov, cnt, &addr, &port, flags & MSG_PEEK, &full)) == -EAGAIN)
+		if (!wait_more(nonblock, deadline))
+			return -EAGAIN;
+	if (r < 0)
+		return r;
+	from_addr(addr, port, sa, len);
+	if (msg_flags && (size_t)r < full)
+		*msg_flags |= MSG_TRUNC;
+	return flags & MSG_TRUNC ? (long)full : r;
+}
+
+static long do_send(struct sock *s, const struct iovec *iov, int cnt, int flags, const struct sockaddr *sa,
+		    socklen_t len)
+{
+	if (cnt < 0 || cnt > 1024)
+		return -EINVAL;
+	if (s->tcp)
+		return stream_send(s, iov, cnt, flags);     /* an address is ignored, as Linux does for TCP */
+	return dgram_send(s, iov, cnt, sa, len);
+}
+
+static long do_recv(struct sock *s, const struct iovec *iov, int cnt, int flags, struct sockaddr *sa,
+		    socklen_t *len, int *msg_flags)
+{
+	if (cnt < 0 || cnt > 1024)
+		return -EINVAL;
+	if (s->tcp) {
+		long r = stream_recv(s, iov, cnt, flags);
+		if (r >= 0 && sa && len) {
+			uint32_t addr;
+			uint16_t port;
+			if (uf_tcp_remote(s->tcp, &addr, &port) == 0)
+				from_addr(addr, port, sa, len);
+		}
+		return r;
+	}
+	return dgram_recv(s, iov, cnt, flags, sa, len, msg_flags);
+}
+
+long uf_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	struct iovec v = { (void *)buf, n };
+	return s ? do_send(s, &v, 1, flags, sa, len) : err;
+}
+
+long uf_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	struct iovec v = { buf, n };
+	return s ? do_recv(s, &v, 1, flags, sa, len, 0) : err;
+}
+
+long uf_sys_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	return s ? do_send(s, m->msg_iov, (int)m->msg_iovlen, flags, m->msg_name, m->msg_namelen) : err;
+}
+
+long uf_sys_recvmsg(int fd, struct msghdr *m, int flags)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	if (!s)
+		return err;
+	socklen_t len = m->msg_namelen;
+	int msg_flags = 0;
+	long r = do_recv(s, m->msg_iov, (int)m->msg_iovlen, flags, m->msg_name, m->msg_name ? &len : 0, &msg_flags);
+	if (r >= 0) {
+		m->msg_namelen = m->msg_name ? len : 0;
+		m->msg_controllen = 0;
+		m->msg_flags = msg_flags;
+	}
+	return r;
+}
+
+long uf_sys_shutdown(int fd, int how)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	if (!s)
+		return err;
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	if (!s->tcp)
+		return -ENOTCONN;
+	return uf_tcp_shutdown(s->tcp, how != SHUT_WR, how != SHUT_RD);
+}
+
+long uf_sys_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	uint32_t addr;
+	uint16_t port;
+	if (!s)
+		return err;
+	if (s->tcp)
+		uf_tcp_local(s->tcp, &addr, &port);
+	else
+		uf_udp_local(s->udp, &addr, &port);
+	from_addr(addr, port, sa, len);
+	return 0;
+}
+
+long uf_sys_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	uint32_t addr;
+	uint16_t port;
+	if (!s)
+		return err;
+	int r = s->tcp ? uf_tcp_remote(s->tcp, &addr, &port) : uf_udp_remote(s->udp, &addr, &port);
+	if (r < 0)
+		return r;
+	from_addr(addr, port, sa, len);
+	return 0;
+}
+
+/* ---- options ---- */
+
+static int get_int(const void *v, socklen_t len, int *out)
+{
+	if (!v || len < sizeof(int))
+		return -EINVAL;
+	memcpy(out, v, sizeof(int));
+	return 0;
+}
+
+static int get_timeout(int optname, const void *v, socklen_t len, uint64_t *ns)
+{
+	int64_t sec, usec;
+	if (optname == SO_RCVTIMEO_64 || optname == SO_SNDTIMEO_64) {
+		int64_t tv[2];
+		if (!v || len < sizeof tv)
+			return -EINVAL;
+		memcpy(tv, v, sizeof tv);
+		sec = tv[0];
+		usec = tv[1];
+	} else {
+		long tv[2];
+		if (!v || len < sizeof tv)
+			return -EINVAL;
+		memcpy(tv, v, sizeof tv);
+		sec = tv[0];
+		usec = tv[1];
+	}
+	if (sec < 0 || usec < 0 || usec >= 1000000)
+		return -EDOM;
+	*ns = sec > 100000000 ? 0 : (uint64_t)sec * 1000000000 + (uint64_t)usec * 1000;
+	return 0;
+}
+
+long uf_sys_setsockopt(int fd, int level, int optname, const void *v, socklen_t len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	int x;
+	if (!s)
+		return err;
+	if (level == SOL_SOCKET) {
+		switch (optname) {
+		case SO_RCVTIMEO_LONG:
+		case SO_RCVTIMEO_64:
+			return get_timeout(optname, v, len, &s->rcvtimeo);
+		case SO_SNDTIMEO_LONG:
+		case SO_SNDTIMEO_64:
+			return get_timeout(optname, v, len, &s->sndtimeo);
+		}
+		if (get_int(v, len, &x) < 0)
+			return -EINVAL;
+		switch (optname) {
+		case SO_REUSEADDR:
+		case SO_REUSEPORT:
+			s->reuse = !!x;
+			return 0;
+		case SO_KEEPALIVE:
+			s->keepalive = !!x;
+			if (s->tcp)
+				uf_tcp_set_keepalive(s->tcp, !!x, 0, 0, 0);
+			return 0;
+		case SO_BROADCAST:
+			s->broadcast = !!x;
+			return 0;
+		case SO_RCVBUF:
+		case SO_SNDBUF:
+			if (x < 0)
+				return -EINVAL;
+			if (s->tcp)
+				return uf_tcp_set_buffers(s->tcp, optname == SO_RCVBUF ? (size_t)x : 0,
+							  optname == SO_SNDBUF ? (size_t)x : 0);
+			if (optname == SO_RCVBUF)
+				uf_udp_set_rcvbuf(s->udp, s->udp_rcvbuf = x < 2048 ? 2048 : (size_t)x);
+			return 0;
+		}
+		return -ENOPROTOOPT;
+	}
+	if (level == IPPROTO_TCP && s->tcp) {
+		if (get_int(v, len, &x) < 0)
+			return -EINVAL;
+		switch (optname) {
+		case TCP_NODELAY:
+			uf_tcp_set_nodelay(s->tcp, !!x);
+			return 0;
+		case TCP_KEEPIDLE:
+		case TCP_KEEPINTVL:
+		case TCP_KEEPCNT:
+			if (x < 1 || x > 32767)
+				return -EINVAL;
+			uf_tcp_set_keepalive(s->tcp, s->keepalive, optname == TCP_KEEPIDLE ? x : 0,
+					     optname == TCP_KEEPINTVL ? x : 0, optname == TCP_KEEPCNT ? x : 0);
+			return 0;
+		}
+	}
+	return -ENOPROTOOPT;
+}
+
+static int put_opt(void *v, socklen_t *len, const void *val, socklen_t size)
+{
+	if (!v || !len)
+		return -EFAULT;
+	socklen_t n = *len < size ? *len : size;
+	memcpy(v, val, n);
+	*len = n;
+	return 0;
+}
+
+static int put_timeout(int optname, void *v, socklen_t *len, uint64_t ns)
+{
+	int64_t sec = (int64_t)(ns / 1000000000), usec = (int64_t)(ns % 1000000000 / 1000);
+	if (optname == SO_RCVTIMEO_64 || optname == SO_SNDTIMEO_64)
+		return put_opt(v, len, (int64_t[]){ sec, usec }, 2 * sizeof(int64_t));
+	return put_opt(v, len, (long[]){ (long)sec, (long)usec }, 2 * sizeof(long));
+}
+
+long uf_sys_getsockopt(int fd, int level, int optname, void *v, socklen_t *len)
+{
+	long err;
+	struct sock *s = sock_of(fd, &err);
+	size_t rcv = 0, snd = 0;
+	if (!s)
+		return err;
+	if (s->tcp) {
+		uf_tcp_buffers(s->tcp, &rcv, &snd);
+	} else {
+		rcv = s->udp_rcvbuf ? s->udp_rcvbuf : UDP_DEFAULT_BUF;
+		snd = UDP_DEFAULT_BUF;      /* datagrams go out at once: this only answers getsockopt */
+	}
+	int x;
+	if (level == SOL_SOCKET) {
+		switch (optname) {
+		case SO_RCVTIMEO_LONG:
+		case SO_RCVTIMEO_64:
+			return put_timeout(optname, v, len, s->rcvtimeo);
+		case SO_SNDTIMEO_LONG:
+		case SO_SNDTIMEO_64:
+			return put_timeout(optname, v, len, s->sndtimeo);
+		case SO_ERROR: x = s->tcp ? uf_tcp_take_error(s->tcp) : 0; break;
+		case SO_TYPE: x = s->type; break;
+		case SO_DOMAIN: x = AF_INET; break;
+		case SO_PROTOCOL: x = s->tcp ? IPPROTO_TCP : IPPROTO_UDP; break;
+		case SO_REUSEADDR:
+		case SO_REUSEPORT: x = s->reuse; break;
+		case SO_KEEPALIVE: x = s->keepalive; break;
+		case SO_BROADCAST: x = s->broadcast; break;
+		case SO_RCVBUF: x = (int)rcv; break;
+		case SO_SNDBUF: x = (int)snd; break;
+		default: return -ENOPROTOOPT;
+		}
+		return put_opt(v, len, &x, sizeof x);
+	}
+	return -ENOPROTOOPT;
+}
+
+/* ---- the file ---- */
+
+static ssize_t sock_read(struct uf_file *f, void *buf, size_t n)
+{
+	struct iovec v = { buf, n };
+	return do_recv(f->priv, &v, 1, 0, 0, 0, 0);
+}
+
+static ssize_t sock_write(struct uf_file *f, const void *buf, size_t n)
+{
+	struct iovec v = { (void *)buf, n };
+	return do_send(f->priv, &v, 1, 0, 0, 0);
+}
+
+static int sock_close(struct uf_file *f)
+{
+	struct sock *s = f->priv;
+	if (s->tcp)
+		uf_tcp_close(s->tcp);
+	else
+		uf_udp_free(s->udp);
+	free(s);
+	return 0;
+}
+
+static unsigned sock_poll(struct uf_file *f, unsigned long long *wake_ns)
+{
+	struct sock *s = f->priv;
+	/* Frames taken in now may concern files the caller already looked at: then it must look again at once. */
+	uint64_t t = uf_net_poll() ? 0 : uf_net_next_timer();
+	if (t < *wake_ns)
+		*wake_ns = t;
+	return s->tcp ? uf_tcp_events(s->tcp) : uf_udp_events(s->udp);
+}
+
+static int sock_ioctl(struct uf_file *f, unsigned long req, void *arg)
+{
+	struct sock *s = f->priv;
+	switch (req) {
+	case FIONBIO: {
+		int on;
+		memcpy(&on, arg, sizeof on);
+		f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
+		return 0;
+	}
+	case FIONREAD: {
+		/* Bytes readable now: a stream's buffered bytes, a datagram socket's next datagram. */
+		char probe[1];
+		int n = 0;
+		if (s->tcp) {
+			n = (int)uf_tcp_unread(s->tcp);
+		} else {
+			struct iovec v = { probe, sizeof probe };
+			uint32_t a;
+			uint16_t p;
+			size_t full = 0;
+			if (uf_udp_recv(s->udp, &v, 1, &a, &p, 1, &full) >= 0)
+				n = (int)full;
+		}
+		memcpy(arg, &n, sizeof n);
+		return 0;
+	}
+	}
+	return -ENOTTY;
+}
+
+static int sock_fstat(struct uf_file *f, struct stat *st)
+{
+	(void)f;
+	*st = (struct stat){ .st_mode = S_IFSOCK | 0777, .st_nlink = 1, .st_blksize = 4096 };
+	return 0;
+}
+
+static const struct uf_file_ops socket_ops = {
+	.read = sock_read,
+	.write = sock_write,
+	.close = sock_close,
+	.ioctl = sock_ioctl,
+	.fstat = sock_fstat,
+	.poll = sock_poll,
+};

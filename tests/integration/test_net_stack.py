@@ -1,0 +1,164 @@
+"""The TCP/IP stack in a booted guest (tests/apps/netcheck) against peers this test runs on the host, through QEMU
+user networking: the DHCP lease (or the static options), a UDP exchange, a 1 MiB TCP upload the guest sends and reads
+back with poll() (guest connects out to 10.0.2.2, which is the host), then a TCP connection the host opens to the
+guest through a forwarded port, waited for with epoll and select; with the static options, also getaddrinfo through
+musl's resolver and the stack's DNS stub address, answered by a DNS server this test runs."""
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import threading
+
+import pytest
+from conftest import ROOT, require_target
+
+GUEST_PORT = 7000
+
+
+class Peers:
+    """A UDP echo and a TCP echo server on the host's loopback (the guest reaches them as 10.0.2.2)."""
+
+    def __init__(self):
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.tcp = socket.socket()
+        self.tcp.bind(("127.0.0.1", 0))
+        self.tcp.listen()
+        self.echoed = 0
+        threading.Thread(target=self._udp, daemon=True).start()
+        threading.Thread(target=self._tcp, daemon=True).start()
+
+    def _udp(self):
+        while True:
+            try:
+                data, peer = self.udp.recvfrom(2048)
+            except OSError:
+                return
+            self.udp.sendto(b"echo:" + data, peer)
+
+    def _tcp(self):
+        while True:
+            try:
+                conn, _ = self.tcp.accept()
+            except OSError:
+                return
+            with conn:
+                while data := conn.recv(65536):
+                    conn.sendall(data)
+                    self.echoed += len(data)
+
+    def close(self):
+        self.udp.close()
+        self.tcp.close()
+
+
+class DnsServer:
+    """Answers A queries for one name on 127.0.0.1:53 (the guest's 10.0.2.2:53); other names get NXDOMAIN."""
+
+    def __init__(self, name: str, address: str):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self.sock.bind(("127.0.0.1", 53))
+        except OSError as e:
+            self.sock.close()
+            pytest.skip(f"cannot run a DNS server on 127.0.0.1:53 here: {e}")
+        self.name, self.address, self.queries = name.encode(), socket.inet_aton(address), 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except OSError:
+                return
+            self.queries += 1
+            labels, i = [], 12
+            while query[i]:
+                labels.append(query[i + 1:i + 1 + query[i]])
+                i += 1 + query[i]
+            qtype = struct.unpack("!H", query[i + 1:i + 3])[0]
+            question = query[12:i + 5]
+            known = b".".join(labels) == self.name
+            answers = b""
+            if known and qtype == 1:
+                answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + self.address
+            flags = 0x8180 if known else 0x8183
+            self.sock.sendto(query[:2] + struct.pack("!HHHHH", flags, 1, 1 if answers else 0, 0, 0) + question
+                             + answers, peer)
+
+    def close(self):
+        self.sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def checksum(data: bytes) -> int:
+    s = 0
+    for b in data:
+        s = (s * 31 + b) & 0xFFFFFFFF
+    return s
+
+
+def upload(port: int, data: bytes) -> bytes:
+    """Connects to the guest's forwarded port, sends data, half-closes, returns the guest's answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as c:
+        c.sendall(data)
+        c.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := c.recv(4096):
+            answer += chunk
+    return answer
+
+
+# DHCP on both arches; the static configuration (arch-neutral) with getaddrinfo once.
+@pytest.mark.parametrize("target, config", [("qemu-x86_64", "dhcp"), ("qemu-armv7", "dhcp"),
+                                            ("qemu-x86_64", "static")])
+def test_dhcp_udp_and_tcp_both_ways(built, target, config):
+    require_target(target)
+    folder = built("netcheck", target)
+    # Static: the DNS server is the host (10.0.2.2), where this test answers for one name through getaddrinfo.
+    dns = DnsServer("netcheck.test", "10.9.8.7") if config == "static" else None
+    peers = Peers()
+    host_port = free_port()
+    udp_port, tcp_port = peers.udp.getsockname()[1], peers.tcp.getsockname()[1]
+    cmdline = ["--cmdline", "uf.ip=10.0.2.15/24 uf.gw=10.0.2.2 uf.dns=10.0.2.2"] if dns else []
+    command = [sys.executable, "-m", "uniforge", "run", f"build/netcheck.{target}", "--timeout", "300",
+               "-p", f"{host_port}:{GUEST_PORT}", *cmdline, "--",
+               str(udp_port), str(tcp_port), str(GUEST_PORT), *(["netcheck.test"] if dns else [])]
+    guest = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT / "toolchain")))
+    lines = []
+    try:
+        for line in guest.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("tcp-in: listening"):
+                break
+        data = bytes((i * 13 + (i >> 11)) & 255 for i in range(3_000_000))
+        answer = upload(host_port, data) if lines and lines[-1].startswith("tcp-in") else b""
+        lines += [line.rstrip() for line in guest.stdout]
+        status = guest.wait(timeout=300)
+    finally:
+        if guest.poll() is None:
+            guest.kill()
+            guest.wait()
+        peers.close()
+        if dns:
+            dns.close()
+    out = "\n".join(lines)
+    assert status == 0, out
+    dns_address = "10.0.2.2" if dns else "10.0.2.3"
+    assert f"uniforge: net: 10.0.2.15/24 gw 10.0.2.2 dns {dns_address} ({config})" in out
+    if dns:
+        assert "dns: netcheck.test is 10.9.8.7" in out and dns.queries >= 1
+    assert re.search(rf'udp: reply "echo:ping \d from uniforge" from 10\.0\.2\.2:{udp_port}\n', out + "\n"), out
+    assert "tcp-out: 1048576 bytes echoed intact (local 10.0.2.15:" in out
+    assert peers.echoed == 1 << 20
+    assert answer.decode() == f"{len(data)} {checksum(data):08x}\n"
+    assert f"tcp-in: received {len(data)} bytes, sum {checksum(data):08x}" in out
+    assert "netcheck: all steps passed" in out

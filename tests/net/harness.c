@@ -1,0 +1,161 @@
+/* Host-side harness for the network stack (libos/net), after lwIP's unit tests: the stack's own C files compiled
+ * natively against a fake NIC (frames queue in memory), a fake clock (time moves only when a test says so) and
+ * fake boot options. tests/unit/test_net_stack.py drives it through ctypes; fuzz_main.c through a frame file. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uf/net.h>
+#include <uf/netdev.h>
+
+#define QUEUE 4096
+
+struct frame {
+	size_t len;
+	uint8_t data[UF_NETDEV_FRAME_MAX];
+};
+
+static struct frame *rxq, *txq;
+static int rx_head, rx_count, tx_head, tx_count;
+static uint64_t now_ns = 1000000000ull;
+static const char *opt_net, *opt_ip, *opt_gw, *opt_dns;
+
+static int fake_transmit(struct uf_netdev *dev, const struct iovec *iov, int iovcnt,
+			 const struct uf_netdev_tx_csum *csum)
+{
+	(void)dev;
+	(void)csum;
+	size_t len = 0;
+	for (int i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (len > UF_NETDEV_FRAME_MAX || len < 14)
+		return -EINVAL;
+	if (tx_count == QUEUE)
+		return -EAGAIN;
+	struct frame *f = &txq[(tx_head + tx_count++) % QUEUE];
+	f->len = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(f->data + f->len, iov[i].iov_base, iov[i].iov_len);
+		f->len += iov[i].iov_len;
+	}
+	return 0;
+}
+
+static int fake_poll(struct uf_netdev *dev, uf_netdev_rx_fn rx)
+{
+	int n = 0;
+	while (rx_count) {
+		struct frame *f = &rxq[rx_head];
+		/* Hand over a private copy, freed after the callback: the stack must not keep pointers into it. */
+		uint8_t *copy = malloc(f->len ? f->len : 1);
+		memcpy(copy, f->data, f->len);
+		size_t len = f->len;
+		rx_head = (rx_head + 1) % QUEUE;
+		rx_count--;
+		rx(dev, copy, len, 0);
+		free(copy);
+		n++;
+	}
+	return n;
+}
+
+static struct uf_netdev fake = {
+	.name = "fake0", .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 }, .mtu = 1500,
+	.transmit = fake_transmit, .poll = fake_poll,
+};
+
+/* ---- what the stack needs from the rest of the library OS ---- */
+
+struct uf_netdev *uf_netdev_get(int index)
+{
+	return index == 0 ? &fake : 0;
+}
+
+uint64_t uf_time_monotonic_ns(void)
+{
+	return now_ns;
+}
+
+void uf_time_wait_until(uint64_t deadline)
+{
+	if (deadline > now_ns && deadline != UINT64_MAX)
+		now_ns = deadline;      /* nothing else can happen while "halted": jump to the timer */
+}
+
+const char *uf_option(const char *name)
+{
+	if (!strcmp(name, "uf.net"))
+		return opt_net;
+	if (!strcmp(name, "uf.ip"))
+		return opt_ip;
+	if (!strcmp(name, "uf.gw"))
+		return opt_gw;
+	if (!strcmp(name, "uf.dns"))
+		return opt_dns;
+	return 0;
+}
+
+int uf_printk(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	return n;
+}
+
+void uf_arch_entropy(void *buf, size_t len)
+{
+	memset(buf, 0x5a, len);
+}
+
+/* ---- the harness's own interface ---- */
+
+int h_up(const char *net, const char *ip, const char *gw, const char *dns)
+{
+	if (!rxq) {
+		rxq = calloc(QUEUE, sizeof *rxq);
+		txq = calloc(QUEUE, sizeof *txq);
+	}
+	opt_net = net;
+	opt_ip = ip;
+	opt_gw = gw;
+	opt_dns = dns;
+	return uf_net_up();
+}
+
+void h_inject(const uint8_t *frame, size_t len)
+{
+	if (rx_count == QUEUE || len > UF_NETDEV_FRAME_MAX)
+		return;
+	struct frame *f = &rxq[(rx_head + rx_count++) % QUEUE];
+	memcpy(f->data, frame, len);
+	f->len = len;
+	uf_net_poll();
+}
+
+/* The oldest transmitted frame: its length (0: none), copied to buf. */
+size_t h_take(uint8_t *buf)
+{
+	if (!tx_count)
+		return 0;
+	struct frame *f = &txq[tx_head];
+	tx_head = (tx_head + 1) % QUEUE;
+	tx_count--;
+	memcpy(buf, f->data, f->len);
+	return f->len;
+}
+
+void h_advance(uint64_t ns)
+{
+	now_ns += ns;
+	uf_net_poll();
+}
+
+uint64_t h_now(void)
+{
+	return now_ns;
+}

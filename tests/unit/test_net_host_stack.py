@@ -1,0 +1,485 @@
+"""The network stack's C code on the host (lwIP's way): libos/net compiled natively with a fake NIC and a fake clock
+(tests/net/harness.c), driven through ctypes with crafted frames; and 10,000 hostile frames through a build with
+AddressSanitizer and UBSan where the host compiler has them (tests/net/fuzz_main.c)."""
+import ctypes
+import random
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = sorted((ROOT / "libos" / "net").glob("*.c"))
+HARNESS = ROOT / "tests" / "net" / "harness.c"
+
+OUR_MAC = bytes.fromhex("525400123456")
+PEER_MAC = bytes.fromhex("525400abcdef")
+OUR_IP = bytes([10, 0, 2, 15])
+PEER_IP = bytes([10, 0, 2, 2])
+
+
+def host_compiler() -> list[str]:
+    """The host's cc (it has the sanitizers), else the project's own pinned compiler for the host."""
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    return [cc] if cc else [sys.executable, "-m", "ziglang", "cc"]
+
+
+def compile_harness(out: Path, extra: list[str], sources: list[Path]) -> None:
+    includes = [f"-I{d}" for d in sorted((ROOT / "libos").glob("*/include"))]
+    cmd = [*host_compiler(), "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", *includes,
+           f"-I{ROOT / 'libos' / 'net'}", *extra, *map(str, sources), "-o", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+# ---- frames ----
+
+def csum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def eth(payload: bytes, etype=0x0800, dst=OUR_MAC) -> bytes:
+    return dst + PEER_MAC + struct.pack("!H", etype) + payload
+
+
+def ipv4(proto: int, payload: bytes, src=PEER_IP, dst=OUR_IP, ident=1, frag=0) -> bytes:
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, frag, 64, proto, 0, src, dst)
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+
+
+def pseudo(proto: int, length: int, src=PEER_IP, dst=OUR_IP) -> bytes:
+    return src + dst + struct.pack("!BBH", 0, proto, length)
+
+
+def udp(sport: int, dport: int, data: bytes) -> bytes:
+    h = struct.pack("!HHHH", sport, dport, 8 + len(data), 0)
+    c = csum(pseudo(17, 8 + len(data)) + h + data) or 0xFFFF
+    return h[:6] + struct.pack("!H", c) + data
+
+
+def tcp(sport: int, dport: int, seq: int, ack: int, flags: str, data=b"", window=65535, options=b"") -> bytes:
+    bits = sum({"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}[f] for f in flags)
+    hlen = 20 + len(options)
+    h = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, hlen // 4 << 4, bits,
+                    window, 0, 0) + options
+    c = csum(pseudo(6, hlen + len(data)) + h + data)
+    return h[:16] + struct.pack("!H", c) + h[18:] + data
+
+
+class Parsed:
+    """A frame the stack sent, split into its layers (checksums verified)."""
+
+    def __init__(self, frame: bytes):
+        self.frame = frame
+        self.dst, self.src, self.etype = frame[:6], frame[6:12], struct.unpack("!H", frame[12:14])[0]
+        self.l3 = frame[14:]
+        if self.etype == 0x0800:
+            ihl = (self.l3[0] & 15) * 4
+            total = struct.unpack("!H", self.l3[2:4])[0]
+            assert csum(self.l3[:ihl]) == 0, "bad IP header checksum"
+            self.proto, self.ip_src, self.ip_dst = self.l3[9], self.l3[12:16], self.l3[16:20]
+            self.l4 = self.l3[ihl:total]
+            if self.proto in (6, 17):
+                assert csum(pseudo(self.proto, len(self.l4), self.ip_src, self.ip_dst) + self.l4) == 0, "bad L4 sum"
+            if self.proto == 6:
+                (self.sport, self.dport, self.seq, self.ack, off, bits, self.window) = struct.unpack(
+                    "!HHIIBBH", self.l4[:16])
+                self.flags = "".join(f for f, b in zip("FSRPA", (1, 2, 4, 8, 16)) if bits & b)
+                self.options = self.l4[20:(off >> 4) * 4]
+                self.data = self.l4[(off >> 4) * 4:]
+
+
+class Stack:
+    def __init__(self, lib):
+        self.lib = lib
+        self.buf = ctypes.create_string_buffer(2048)
+        lib.uf_tcp_new.restype = ctypes.c_void_p
+        lib.uf_udp_new.restype = ctypes.c_void_p
+        lib.h_take.restype = ctypes.c_size_t
+        lib.h_now.restype = ctypes.c_uint64
+        lib.uf_tcp_recv.restype = ctypes.c_long
+        lib.uf_tcp_send.restype = ctypes.c_long
+        lib.uf_udp_recv.restype = ctypes.c_long
+
+    def inject(self, frame: bytes):
+        self.lib.h_inject(frame, ctypes.c_size_t(len(frame)))
+
+    def sent(self) -> list[Parsed]:
+        """What the stack transmitted; ARP requests for the peer are answered (not listed), as the peer would."""
+        out = []
+        while n := self.lib.h_take(self.buf):
+            frame = Parsed(self.buf.raw[:n])
+            if frame.etype == 0x0806 and frame.l3[6:8] == b"\0\1" and frame.l3[24:28] == PEER_IP:
+                self.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, PEER_MAC, PEER_IP, OUR_MAC,
+                                            OUR_IP), 0x0806))
+                continue
+            out.append(frame)
+        return out
+
+    def advance(self, seconds: float):
+        self.lib.h_advance(ctypes.c_uint64(int(seconds * 1e9)))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    lib_path = tmp_path_factory.mktemp("net") / "libnet.so"
+    compile_harness(lib_path, ["-shared", "-fPIC"], [HARNESS, *SOURCES])
+    lib = ctypes.CDLL(str(lib_path))
+    s = Stack(lib)
+    assert lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", b"10.0.2.3") == 0
+    # Teach it the peer's MAC, so IP replies go out at once.
+    s.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP),
+                 0x0806, b"\xff" * 6))
+    s.sent()
+    return s
+
+
+def test_arp_request_is_answered(stack):
+    stack.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP),
+                     0x0806, b"\xff" * 6))
+    [reply] = stack.sent()
+    assert reply.etype == 0x0806 and reply.dst == PEER_MAC
+    op, sha, spa, tha, tpa = struct.unpack("!6xH6s4s6s4s", reply.l3[:28])
+    assert (op, sha, spa, tha, tpa) == (2, OUR_MAC, OUR_IP, PEER_MAC, PEER_IP)
+
+
+def test_ping_is_answered_with_the_same_payload(stack):
+    payload = bytes(range(56))
+    icmp = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 7) + payload
+    icmp = icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:]
+    stack.inject(eth(ipv4(1, icmp)))
+    [reply] = stack.sent()
+    assert reply.proto == 1 and reply.ip_dst == PEER_IP and reply.l4[0] == 0
+    assert csum(reply.l4) == 0 and reply.l4[4:] == icmp[4:]
+
+
+def test_bad_checksums_are_dropped(stack):
+    icmp = struct.pack("!BBHHH", 8, 0, 0xDEAD, 1, 1)        # wrong ICMP checksum
+    stack.inject(eth(ipv4(1, icmp)))
+    bad_ip = bytearray(eth(ipv4(1, icmp)))
+    bad_ip[14 + 10] ^= 0xFF
+    stack.inject(bytes(bad_ip))
+    assert stack.sent() == []
+
+
+def test_udp_delivery_and_reassembly(stack):
+    lib = stack.lib
+    u = ctypes.c_void_p(lib.uf_udp_new())
+    assert lib.uf_udp_bind(u, 0, 5000, 0) == 0
+    data = bytes(random.Random(1).randrange(256) for _ in range(3000))
+    datagram = udp(4000, 5000, data)
+    # Three fragments, last first: offsets in 8-byte units.
+    pieces = [(0, datagram[:1480], 0x2000), (185, datagram[1480:2960], 0x2000), (370, datagram[2960:], 0)]
+    for off, chunk, mf in reversed(pieces):
+        stack.inject(eth(_fragment(chunk, 77, mf | off, len(chunk))))
+    buf = ctypes.create_string_buffer(4096)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 4096)
+    addr, port, full = ctypes.c_uint32(), ctypes.c_uint16(), ctypes.c_size_t()
+    n = lib.uf_udp_recv(u, iov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full))
+    assert n == 3000 and buf.raw[:3000] == data
+    assert (addr.value, port.value) == (0x0A000202, 4000)
+    # A corrupted copy (bad UDP checksum) is dropped.
+    bad = bytearray(udp(4000, 5000, b"hello"))
+    bad[-1] ^= 1
+    stack.inject(eth(ipv4(17, bytes(bad))))
+    assert lib.uf_udp_recv(u, iov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == -11
+    lib.uf_udp_free(u)
+
+
+def test_hostile_fragments_are_contained(stack):
+    """Overlaps, a second different end, fragments past 64 KiB and a flood of unfinished datagrams: no delivery of
+    garbage, no crash, and a good datagram still gets through afterwards."""
+    lib = stack.lib
+    u = ctypes.c_void_p(lib.uf_udp_new())
+    assert lib.uf_udp_bind(u, 0, 5001, 0) == 0
+    head = udp(4000, 5001, bytes(16))[:8] + bytes(8)          # 16 bytes: header + 8 of data
+    stack.inject(eth(_fragment(head, 4, 0x2000, 16)))
+    stack.inject(eth(_fragment(bytes(8), 4, 4, 8)))              # one end ...
+    stack.inject(eth(_fragment(bytes(16), 4, 5, 16)))            # ... and another: the datagram is dropped
+    stack.inject(eth(_fragment(bytes(8), 4, 1, 8)))              # (it would be complete now)
+    stack.inject(eth(_fragment(head, 5, 0x2000, 16)))
+    stack.inject(eth(_fragment(b"\xaa" * 24, 5, 0x2000 | 1, 24)))   # overlaps with other bytes: sum fails
+    stack.inject(eth(_fragment(bytes(8), 5, 4, 8)))
+    stack.inject(eth(_fragment(bytes(8), 6, 0x2000 | 8190, 8)))  # would end past 65535
+    for ident in range(100, 140):                                  # more unfinished datagrams than slots
+        stack.inject(eth(_fragment(bytes(8), ident, 0x2000, 8)))
+    buf = ctypes.create_string_buffer(64)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 64)
+    addr, port, full = ctypes.c_uint32(), ctypes.c_uint16(), ctypes.c_size_t()
+    assert lib.uf_udp_recv(u, iov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == -11
+    stack.advance(31)                                              # unfinished ones expire
+    stack.inject(eth(ipv4(17, udp(4000, 5001, b"still here"))))
+    assert lib.uf_udp_recv(u, iov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == 10
+    assert buf.raw[:10] == b"still here"
+    assert stack.sent() == []
+    lib.uf_udp_free(u)
+
+
+def _fragment(chunk: bytes, ident: int, frag: int, length: int) -> bytes:
+    """An IP fragment carrying chunk (part of a UDP datagram, checksummed over the whole)."""
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, ident, frag, 64, 17, 0, PEER_IP, OUR_IP)
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + chunk
+
+
+def test_dns_stub_address_reaches_the_learned_server(stack):
+    """musl's resolver asks 127.0.0.1:53 without a resolv.conf: the stack forwards to uf.dns and maps answers back."""
+    lib = stack.lib
+    u = ctypes.c_void_p(lib.uf_udp_new())
+    query = ctypes.create_string_buffer(b"\x12\x34query", 7)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(query, ctypes.c_void_p), 7)
+    assert lib.uf_udp_send(u, ctypes.c_uint32(0x7F000001), ctypes.c_uint16(53), iov, 1) == 7
+    [arp] = stack.sent()                       # the DNS server's MAC first; the datagram waits for it
+    assert arp.etype == 0x0806 and arp.l3[24:28] == bytes([10, 0, 2, 3])
+    dns_mac, dns_ip = bytes.fromhex("525400000003"), bytes([10, 0, 2, 3])
+    stack.inject(OUR_MAC + dns_mac + b"\x08\x06" +
+                 struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, dns_mac, dns_ip, OUR_MAC, OUR_IP))
+    [out] = stack.sent()
+    assert out.dst == dns_mac and out.ip_dst == dns_ip and out.l4[8:] == b"\x12\x34query"
+    sport = struct.unpack("!H", out.l4[:2])[0]
+    assert struct.unpack("!H", out.l4[2:4])[0] == 53
+    answer = struct.pack("!HHHH", 53, sport, 16, 0) + b"\x12\x34answer"
+    answer = answer[:6] + struct.pack("!H", csum(pseudo(17, len(answer), dns_ip) + answer) or 0xFFFF) + answer[8:]
+    stack.inject(OUR_MAC + dns_mac + b"\x08\x00" + ipv4(17, answer, src=dns_ip))
+    buf = ctypes.create_string_buffer(64)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 64)
+    addr, port, full = ctypes.c_uint32(), ctypes.c_uint16(), ctypes.c_size_t()
+    assert lib.uf_udp_recv(u, iov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == 8
+    assert buf.raw[:8] == b"\x12\x34answer"
+    assert (addr.value, port.value) == (0x7F000001, 53)
+    lib.uf_udp_free(u)
+
+
+def handshake(stack, port: int, sport: int, isn=1000):
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, port, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    mss_ws = b"\x02\x04\x05\xb4\x01\x03\x03\x07"
+    stack.inject(eth(ipv4(6, tcp(sport, port, isn, 0, "S", options=mss_ws))))
+    [synack] = stack.sent()
+    assert synack.flags == "SA" and synack.ack == isn + 1
+    assert b"\x02\x04\x05\xb4" in synack.options          # MSS 1460
+    assert b"\x03\x03" in synack.options                  # window scaling offered back
+    stack.inject(eth(ipv4(6, tcp(sport, port, isn + 1, synack.seq + 1, "A"))))
+    conn = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(conn)) == 0
+    return l, conn, synack.seq + 1, isn + 1
+
+
+def test_tcp_passive_open_data_both_ways_and_close(stack):
+    lib = stack.lib
+    l, c, our_seq, seq = handshake(stack, 80, 40000)
+    assert stack.sent() == []
+    stack.inject(eth(ipv4(6, tcp(40000, 80, seq, our_seq, "PA", b"GET / HTTP/1.0\r\n\r\n", window=1000))))
+    [ack] = stack.sent()
+    assert ack.flags == "A" and ack.ack == seq + 18
+    seq += 18
+    buf = ctypes.create_string_buffer(100)
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(100), 0) == 18 and buf.raw[:18] == b"GET / HTTP/1.0\r\n\r\n"
+    assert lib.uf_tcp_send(c, b"HTTP/1.0 200 OK\r\n\r\nhi", ctypes.c_size_t(21)) == 21
+    [data] = stack.sent()
+    assert data.seq == our_seq and data.data == b"HTTP/1.0 200 OK\r\n\r\nhi" and "P" in data.flags
+    our_seq += 21
+    lib.uf_tcp_close(c)                       # app closes: FIN after the data
+    [fin] = stack.sent()
+    assert "F" in fin.flags and fin.seq == our_seq
+    stack.inject(eth(ipv4(6, tcp(40000, 80, seq, our_seq + 1, "FA", window=1000))))
+    [last] = stack.sent()
+    assert last.flags == "A" and last.ack == seq + 1       # TIME_WAIT acknowledges the peer's FIN
+    stack.advance(61)                                      # 2 MSL later the connection is gone
+    stack.inject(eth(ipv4(6, tcp(40000, 80, seq + 1, our_seq + 1, "A"))))
+    [rst] = stack.sent()
+    assert "R" in rst.flags
+    lib.uf_tcp_close(l)
+
+
+def test_tcp_fast_retransmit_then_timeout(stack):
+    lib = stack.lib
+    l, c, our_seq, seq = handshake(stack, 81, 40001)
+    chunk = bytes(1460 * 4)
+    assert lib.uf_tcp_send(c, chunk, ctypes.c_size_t(len(chunk))) == len(chunk)
+    assert [p.seq - our_seq for p in stack.sent()] == [0, 1460, 2920, 4380]
+    # The second segment is lost: the first is acknowledged, then three duplicate ACKs come (RFC 5681 3.2).
+    for _ in range(4):
+        stack.inject(eth(ipv4(6, tcp(40001, 81, seq, our_seq + 1460, "A"))))
+    fast = stack.sent()
+    assert [(p.seq - our_seq, len(p.data)) for p in fast] == [(1460, 1460)]
+    # Acknowledge everything; then a segment nobody acknowledges comes again after the retransmission timeout.
+    stack.inject(eth(ipv4(6, tcp(40001, 81, seq, our_seq + len(chunk), "A"))))
+    assert stack.sent() == []
+    assert lib.uf_tcp_send(c, b"late", ctypes.c_size_t(4)) == 4
+    [late] = stack.sent()
+    stack.advance(0.1)
+    assert stack.sent() == []
+    stack.advance(1.5)
+    [again] = stack.sent()
+    assert (again.seq, again.data) == (late.seq, b"late")
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+    stack.sent()
+
+
+def test_zero_window_is_probed_until_it_opens(stack):
+    lib = stack.lib
+    l, c, our_seq, seq = handshake(stack, 82, 40003)
+    stack.inject(eth(ipv4(6, tcp(40003, 82, seq, our_seq, "A", window=0))))     # the peer's buffer is full
+    assert lib.uf_tcp_send(c, b"queued", ctypes.c_size_t(6)) == 6
+    assert stack.sent() == []                                                  # nothing fits
+
+    for _ in range(20):                       # more rounds than the retransmission limit: probing never gives up
+        stack.advance(60)
+        probes = [p for p in stack.sent() if p.etype == 0x0800 and p.proto == 6 and p.sport == 82]
+        assert probes and all(p.seq == our_seq for p in probes)
+        stack.inject(eth(ipv4(6, tcp(40003, 82, seq, our_seq, "A", window=0))))
+    stack.inject(eth(ipv4(6, tcp(40003, 82, seq, our_seq, "A", window=1000))))  # it opens
+    stack.advance(60)
+    data = [p for p in stack.sent() if p.etype == 0x0800 and p.proto == 6 and p.sport == 82 and p.data]
+    assert data and data[-1].data == b"queued" and data[-1].seq == our_seq
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+    stack.sent()
+
+
+def test_window_scaling_only_when_the_peer_offers_it(stack):
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, 83, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    stack.inject(eth(ipv4(6, tcp(40004, 83, 7, 0, "S", options=b"\x02\x04\x02\x18"))))   # MSS 536 only
+    [synack] = stack.sent()
+    assert synack.flags == "SA" and synack.options == b"\x02\x04\x05\xb4"
+    lib.uf_tcp_close(l)
+    stack.sent()
+
+
+def test_out_of_order_data_gets_duplicate_acks_with_sack_blocks(stack):
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, 86, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    stack.inject(eth(ipv4(6, tcp(40007, 86, 100, 0, "S", options=b"\x02\x04\x05\xb4\x04\x02\x01\x01"))))
+    [synack] = stack.sent()
+    assert b"\x04\x02" in synack.options                                   # SACK-permitted, answered
+    ours = synack.seq + 1
+    stack.inject(eth(ipv4(6, tcp(40007, 86, 101, ours, "A"))))
+    seq = 101
+    # Segment 1 is lost; 2 and 4 arrive: each gets an immediate, data-less duplicate ACK listing what we hold.
+    stack.inject(eth(ipv4(6, tcp(40007, 86, seq + 1000, ours, "A", b"b" * 1000))))
+    [dup1] = stack.sent()
+    stack.inject(eth(ipv4(6, tcp(40007, 86, seq + 3000, ours, "A", b"d" * 1000))))
+    [dup2] = stack.sent()
+    assert dup1.ack == dup2.ack == seq and dup1.data == dup2.data == b""
+    blocks = lambda p: [struct.unpack("!II", p.options[4 + 8 * i:12 + 8 * i]) for i in range((p.options[3] - 2) // 8)]
+    assert dup1.options[2] == 5 and blocks(dup1) == [(seq + 1000, seq + 2000)]
+    assert blocks(dup2) == [(seq + 3000, seq + 4000), (seq + 1000, seq + 2000)]   # the latest first
+    stack.inject(eth(ipv4(6, tcp(40007, 86, seq, ours, "A", b"a" * 1000))))     # the hole fills
+    [ack] = stack.sent()
+    assert ack.ack == seq + 2000 and blocks(ack) == [(seq + 3000, seq + 4000)]
+    conn = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(conn)) == 0
+    buf = ctypes.create_string_buffer(4000)
+    assert lib.uf_tcp_recv(conn, buf, ctypes.c_size_t(4000), 0) == 2000 and buf.raw[:2000] == b"a" * 1000 + b"b" * 1000
+    lib.uf_tcp_close(conn)
+    lib.uf_tcp_close(l)
+    stack.sent()
+
+
+def test_keepalive_probes_then_gives_up(stack):
+    lib = stack.lib
+    l, c, our_seq, seq = handshake(stack, 84, 40005)
+    lib.uf_tcp_set_keepalive(c, 1, 10, 5, 2)           # idle 10 s, then 2 probes 5 s apart
+    stack.advance(9)
+    assert [p for p in stack.sent() if p.proto == 6 and p.sport == 84] == []
+    stack.advance(1.5)
+    [probe] = [p for p in stack.sent() if p.proto == 6 and p.sport == 84]
+    assert probe.seq == (our_seq - 1) & 0xFFFFFFFF and probe.data == b""   # one byte before the window
+    stack.inject(eth(ipv4(6, tcp(40005, 84, seq, our_seq, "A"))))        # answered: idle again
+    stack.advance(10.5)
+    assert len([p for p in stack.sent() if p.proto == 6 and p.sport == 84]) == 1
+    stack.advance(5.5)                                                   # unanswered probes: 2, then give up
+    stack.advance(5.5)
+    assert len([p for p in stack.sent() if p.proto == 6 and p.sport == 84 and "R" in p.flags]) == 1
+    assert lib.uf_tcp_take_error(c) == 110                              # ETIMEDOUT
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_blind_reset_gets_a_challenge_ack(stack):
+    lib = stack.lib
+    l, c, _, seq = handshake(stack, 85, 40006)
+    stack.inject(eth(ipv4(6, tcp(40006, 85, seq + 100, 0, "R"))))       # in the window, not exact (RFC 5961)
+    [challenge] = stack.sent()
+    assert challenge.flags == "A" and challenge.ack == seq
+    assert lib.uf_tcp_take_error(c) == 0
+    stack.inject(eth(ipv4(6, tcp(40006, 85, seq, 0, "R"))))             # exact: the connection is reset
+    assert stack.sent() == [] and lib.uf_tcp_take_error(c) == 104        # ECONNRESET
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_segments_to_a_closed_port_get_a_reset(stack):
+    stack.inject(eth(ipv4(6, tcp(40002, 9, 5000, 0, "S"))))
+    [rst] = stack.sent()
+    assert rst.flags == "RA" and rst.ack == 5001 and rst.seq == 0
+    stack.inject(eth(ipv4(6, tcp(40002, 9, 5000, 0, "R"))))
+    assert stack.sent() == []                 # never answer a reset
+
+
+def hostile_frames(count: int, seed: int) -> list[bytes]:
+    """Valid frames of every kind, then mutated: truncated, bit-flipped, lengths and offsets lied about."""
+    rng = random.Random(seed)
+    mss = b"\x02\x04\x05\xb4\x01\x03\x03\x0e"
+    base = [
+        eth(ipv4(6, tcp(40000 + rng.randrange(50), 80, rng.randrange(1 << 32), 0, "S", options=mss))),
+        eth(ipv4(6, tcp(40000 + rng.randrange(50), 80, rng.randrange(1 << 32), rng.randrange(1 << 32), "PA",
+                        b"x" * rng.randrange(100)))),
+        eth(ipv4(17, udp(53, 7, b"y" * 40))),
+        eth(ipv4(17, udp(67, 68, b"\x02" + b"\0" * 300))),
+        eth(ipv4(1, struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"z" * 20)),
+        eth(_fragment(b"f" * 64, rng.randrange(8), 0x2000 | rng.randrange(8192), 64)),
+        eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP), 0x0806),
+    ]
+    frames = []
+    for _ in range(count):
+        f = bytearray(rng.choice(base))
+        for _ in range(rng.randrange(1, 6)):
+            what = rng.randrange(6)
+            if what == 0 and len(f) > 1:
+                del f[rng.randrange(1, len(f)):]                     # truncated
+            elif what == 1:
+                f[rng.randrange(len(f))] ^= 1 << rng.randrange(8)    # a flipped bit
+            elif what == 2 and len(f) > 30:
+                i = rng.randrange(14, min(len(f), 60))
+                f[i] = rng.choice([0, 0xFF, 0x0F, 0xF0, rng.randrange(256)])   # header fields at extremes
+            elif what == 3:
+                f += bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+            elif what == 4 and len(f) > 40:
+                f[16:18] = struct.pack("!H", rng.randrange(65536))       # IP total length lies
+            elif what == 5 and len(f) > 47:
+                f[46] = rng.randrange(256)                               # TCP data offset lies
+        frames.append(bytes(f[:1514]))
+    return frames
+
+
+def test_10000_hostile_frames_under_sanitizers(tmp_path):
+    exe = tmp_path / "fuzz"
+    sources = [HARNESS, ROOT / "tests" / "net" / "fuzz_main.c", *SOURCES]
+    # The strongest checks the host compiler has: AddressSanitizer with UBSan (gcc, clang), else UBSan alone
+    # (zig's cc), else none: a memory error then still shows as a crash or a wrong exit status.
+    for sanitizers in (["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"],
+                       ["-fsanitize=undefined", "-fsanitize-trap=undefined"], []):
+        try:
+            compile_harness(exe, sanitizers, sources)
+            break
+        except subprocess.CalledProcessError:
+            if not sanitizers:
+                raise
+    corpus = tmp_path / "frames.bin"
+    corpus.write_bytes(b"".join(struct.pack("!H", len(f)) + f for f in hostile_frames(10_000, seed=7)))
+    proc = subprocess.run([str(exe), str(corpus)], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "fuzz: 10000 frames" in proc.stdout
