@@ -1,11 +1,25 @@
 """The runner's pure parts: guest argument quoting, the QEMU command line, exit status decoding. No QEMU."""
 
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from uniforge import devices
+from uniforge.devices import (
+    Disk,
+    Network,
+    PortForward,
+    check_tap,
+    explain_qemu_error,
+    parse_disk,
+    parse_network,
+    parse_publish,
+)
 from uniforge.errors import RunError
 from uniforge.run import (
     CRASH_STATUS,
@@ -15,6 +29,7 @@ from uniforge.run import (
     kernel_cmdline,
     quote_guest_args,
 )
+
 
 def guest_split(line: str) -> list[str]:
     """The guest's splitting rule (libos/process/cmdline.c, as quote_guest_args documents it), written
@@ -234,3 +249,206 @@ def test_semihosting_status_is_unshifted(returncode, reason, ending, code):
 def test_unknown_exit_method():
     with pytest.raises(ValueError, match="carrier-pigeon"):
         decode_exit("carrier-pigeon", 1)
+
+
+# The guest's devices: `uniforge run -p/--net/--disk` (devices.py) and the QEMU options they become.
+
+def net_target(**qemu):
+    return target(**{"nic_device": "virtio-net-device", "disk_device": "virtio-blk-device", **qemu})
+
+
+def options_of(command, name):
+    return [command[i + 1] for i, word in enumerate(command) if word == name]
+
+
+@pytest.mark.parametrize(
+    "spec, forward",
+    [
+        ("8080:80", PortForward(8080, 80, "tcp", "")),
+        ("5353:53/udp", PortForward(5353, 53, "udp", "")),
+        ("2222:22/TCP", PortForward(2222, 22, "tcp", "")),
+        ("127.0.0.1:8080:80", PortForward(8080, 80, "tcp", "127.0.0.1")),
+        ("65535:1", PortForward(65535, 1, "tcp", "")),
+    ],
+)
+def test_publish_parses(spec, forward):
+    assert parse_publish(spec) == forward
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("8080", "expected HOSTPORT:GUESTPORT"),
+        ("8080:", "expected HOSTPORT:GUESTPORT"),
+        (":80", "expected HOSTPORT:GUESTPORT"),
+        ("a:b", "expected HOSTPORT:GUESTPORT"),
+        ("80:80/sctp", "tcp or udp"),
+        ("0:80", "port 0 is not in 1-65535"),
+        ("80:70000", "port 70000"),
+        ("300.1.1.1:80:80", "not an IPv4 address"),
+        ("8080:80:80", "expected HOSTPORT:GUESTPORT"),
+    ],
+)
+def test_malformed_publish_is_one_line(spec, message):
+    with pytest.raises(RunError, match=message) as e:
+        parse_publish(spec)
+    assert "\n" not in e.value.message and spec in e.value.message
+
+
+def test_hostfwd_rules():
+    assert parse_publish("8080:80").hostfwd() == "tcp::8080-:80"
+    assert parse_publish("127.0.0.1:5353:53/udp").hostfwd() == "udp:127.0.0.1:5353-:53"
+
+
+@pytest.mark.parametrize(
+    "net, publish, expected",
+    [
+        (None, [], Network("none")),
+        (None, ["8080:80"], Network("user", "", (PortForward(8080, 80),))),
+        ("user", [], Network("user")),
+        ("none", [], Network("none")),
+        ("tap:tap0", [], Network("tap", "tap0")),
+        ("user", ["1:2", "1:2/udp"], Network("user", "", (PortForward(1, 2), PortForward(1, 2, "udp")))),
+    ],
+)
+def test_network_modes(net, publish, expected):
+    assert parse_network(net, publish) == expected
+
+
+@pytest.mark.parametrize(
+    "net, publish, message",
+    [
+        ("bridge", [], "expected user, tap:NAME or none"),
+        ("tap:", [], "expected user, tap:NAME or none"),
+        ("tap:tap0", ["8080:80"], "cannot be used with --net tap:tap0"),
+        ("none", ["8080:80"], "cannot be used with --net none"),
+        (None, ["8080:80", "8080:81"], "8080/tcp is published twice"),
+    ],
+)
+def test_bad_network_flags(net, publish, message):
+    with pytest.raises(RunError, match=message):
+        parse_network(net, publish)
+
+
+def test_disk_flags(tmp_path):
+    image = tmp_path / "a,b.img"
+    image.write_bytes(b"\0" * 512)
+    assert parse_disk(str(image)) == Disk(image, False)
+    assert parse_disk(f"{image}:ro") == Disk(image, True)
+    with pytest.raises(RunError, match="no such file"):
+        parse_disk(str(tmp_path / "missing.img"))
+    with pytest.raises(RunError, match="no such file"):
+        parse_disk(str(tmp_path))  # a folder is not a disk
+
+
+def test_no_devices_by_default():
+    command = build_qemu_command(net_target(), Path("k.elf"))
+    assert "-netdev" not in command and "-drive" not in command
+    assert options_of(command, "-device") == ["isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+
+def test_user_network_with_forwards():
+    network = parse_network(None, ["8080:80", "5353:53/udp"])
+    command = build_qemu_command(net_target(), Path("k.elf"), network=network)
+    assert option(command, "-netdev") == "user,id=net0,hostfwd=tcp::8080-:80,hostfwd=udp::5353-:53"
+    assert "virtio-net-device,netdev=net0" in options_of(command, "-device")
+
+
+def test_tap_network():
+    command = build_qemu_command(net_target(), Path("k.elf"), network=parse_network("tap:tap7", []))
+    assert option(command, "-netdev") == "tap,id=net0,ifname=tap7,script=no,downscript=no"
+    assert "virtio-net-device,netdev=net0" in options_of(command, "-device")
+
+
+def test_nic_and_disk_models_come_from_the_target(tmp_path):
+    q35 = net_target(nic_device="virtio-net-pci", disk_device="virtio-blk-pci")
+    command = build_qemu_command(q35, Path("k.elf"), network=Network("user"), disks=[Disk(tmp_path / "d.img")])
+    assert options_of(command, "-device")[1:] == ["virtio-net-pci,netdev=net0", "virtio-blk-pci,drive=disk0"]
+
+
+def test_disks_in_order():
+    disks = [Disk(Path("/d/zero.img")), Disk(Path("/d/one,two.img"), read_only=True)]
+    command = build_qemu_command(net_target(), Path("k.elf"), disks=disks)
+    assert options_of(command, "-drive") == [
+        "file=/d/zero.img,if=none,id=disk0,format=raw",
+        "file=/d/one,,two.img,if=none,id=disk1,format=raw,readonly=on",  # QEMU's comma escape
+    ]
+    assert options_of(command, "-device")[1:] == ["virtio-blk-device,drive=disk0", "virtio-blk-device,drive=disk1"]
+
+
+def test_devices_come_before_extra_args():
+    command = build_qemu_command(net_target(), Path("k.elf"), network=Network("user"), extra_qemu_args=["-x"])
+    assert command[-1] == "-x"
+
+
+def test_target_without_device_models():
+    with pytest.raises(RunError, match="no network device"):
+        build_qemu_command(target(), Path("k.elf"), network=Network("user"))
+    with pytest.raises(RunError, match="no disk device"):
+        build_qemu_command(target(), Path("k.elf"), disks=[Disk(Path("d.img"))])
+
+
+def test_missing_tap_is_checked_before_qemu(tmp_path, monkeypatch):
+    monkeypatch.setattr(devices, "_SYS_NET", tmp_path)
+    with pytest.raises(RunError, match="no network interface tap9"):
+        check_tap("tap9")
+    (tmp_path / "eth0").mkdir()
+    with pytest.raises(RunError, match="eth0 is not a tap device"):
+        check_tap("eth0")
+    (tmp_path / "tun9").mkdir()
+    (tmp_path / "tun9" / "tun_flags").write_text("0x1001\n")  # IFF_TUN | IFF_NO_PI
+    with pytest.raises(RunError, match="tun9 is not a tap device"):
+        check_tap("tun9")
+    (tmp_path / "tap9").mkdir()
+    (tmp_path / "tap9" / "tun_flags").write_text("0x1002\n")  # IFF_TAP | IFF_NO_PI
+    check_tap("tap9")
+
+
+@pytest.mark.parametrize(
+    "stderr, network, expected",
+    [
+        (("qemu-system-x86_64: -netdev user,id=net0,hostfwd=tcp::8080-:80: "
+          "Could not set up host forwarding rule 'tcp::8080-:80'\n"),
+         Network("user"), "cannot publish port 8080/tcp: it is in use"),
+        (("qemu-system-x86_64: -netdev tap,id=net0,ifname=tap0,script=no,downscript=no: "
+          "could not open /dev/net/tun: Permission denied\n"),
+         Network("tap", "tap0"), "cannot open tap device tap0: permission denied"),
+        (("qemu-system-x86_64: -netdev tap,id=net0,ifname=tap0: could not configure /dev/net/tun (tap0): "
+          "Device or resource busy\n"),
+         Network("tap", "tap0"), "tap device tap0 is in use"),
+        (("qemu-system-x86_64: -device virtio-blk-device,drive=disk1: Failed to get \"write\" lock\n"
+          "Is another process using the image [/tmp/d.img]?\n"),
+         Network(), "disk /tmp/d.img is in use"),
+        (("qemu-system-x86_64: -drive file=/x.img,if=none,id=disk0,format=raw: "
+          "Could not open '/x.img': Permission denied\n"),
+         Network(), "cannot open disk /x.img: Permission denied"),
+        ("qemu-system-x86_64: something else entirely\n", Network("user"), None),
+    ],
+)
+def test_qemu_device_errors_become_one_line(stderr, network, expected):
+    explained = explain_qemu_error(stderr, network)
+    if expected is None:
+        assert explained is None
+    else:
+        assert expected in explained and "\n" not in explained
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["-p", "8080"], "-p 8080: expected HOSTPORT:GUESTPORT"),
+        (["--net", "bridge"], "--net bridge: expected user, tap:NAME or none"),
+        (["--disk", "/no/such/disk.img"], "--disk /no/such/disk.img: no such file"),
+    ],
+)
+def test_bad_run_flags_are_one_line_before_anything_runs(flags, message, tmp_path):
+    """The command line as a user types it: exit 1, one error line (and perhaps a hint), no traceback. The flags
+    are checked before the image is even read."""
+    image = tmp_path / "app.qemu-x86_64"  # does not exist: the flags are wrong first
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "toolchain"))
+    proc = subprocess.run([sys.executable, "-m", "uniforge", "run", str(image), *flags], env=env,
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith(f"uniforge: error: {message}"), proc.stderr
+    assert all(line.startswith("  hint: ") for line in lines[1:]), proc.stderr

@@ -95,20 +95,39 @@ class _GuestArgsCommand(click.Command):
 @click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
 @click.option("--debug/--release", default=None, help="Debug build (when building).")
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
+@click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
+              help="Forward a host port to a guest port through user networking (repeatable), e.g. -p 8080:80.")
+@click.option("--net", "net", metavar="user|tap:NAME|none",
+              help="The guest's NIC: QEMU user networking (NAT + DHCP, no root), an existing tap device, or none "
+                   "(default: user when -p is given, else none).")
+@click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
+              help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only.")
 @click.pass_context
-def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory) -> int:
+def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
 
+    \b
         uniforge run -- a b            uniforge run build/hello.qemu-x86_64 -- a b
+
+    Network and disks, as docker/kraft users know them:
+
+    \b
+        uniforge run -p 8080:80                 user networking, host port 8080 -> guest port 80
+        uniforge run -p 5353:53/udp             a UDP port
+        uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
+        uniforge run --disk data.img --disk ro.img:ro
 
     Exit status: the guest's own (0-126 arrive unchanged); 127 when the guest crashed (a symbolized backtrace is
     printed); 124 when --timeout expired.
     """
+    from .devices import parse_disk, parse_network
     from .run import Ending, run_image
     from .symbolize import Symbolizer
     args = ctx.meta.get("guest_args", [])
+    network = parse_network(net, publish)
+    guest_disks = [parse_disk(spec) for spec in disks]
     if image_path:
         path = Path(image_path)
         # A raw image (e.g. .zImage) has no manifest of its own: the ELF it was made from, beside it, has.
@@ -122,7 +141,7 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         path, debug_image, default_memory = result.image, result.debug_image, app.memory
     symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
     outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
-                        timeout=timeout, symbolizer=symbolizer)
+                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer)
     if outcome.ending is not Ending.EXITED:
         click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
     return outcome.exit_code
@@ -151,6 +170,49 @@ def doctor(as_json: bool) -> int:
     """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the compiler, musl sources."""
     from .inspect import show_doctor
     return show_doctor(as_json)
+
+
+@cli.group()
+def disk() -> None:
+    """FAT disk images for `uniforge run --disk` (made and read with dosfstools and mtools).
+
+    \b
+        uniforge disk create data.img --size 64M --from files/
+        uniforge run --disk data.img          the app sees it at /data
+        uniforge disk ls data.img /           uniforge disk get data.img /notes.txt .
+    """
+
+
+@disk.command("create")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--size", required=True, help="Image size, e.g. 64M or 1G (FAT16 under 64M, FAT32 from it on).")
+@click.option("--from", "source", type=click.Path(file_okay=False), help="Copy this folder's contents in.")
+@click.option("--fat", type=click.Choice(["16", "32"]), help="FAT width (default: by size).")
+def disk_create(out: str, size: str, source: str | None, fat: str | None) -> None:
+    """Make a raw disk image OUT with a FAT file system."""
+    from . import disk as disks
+    width = disks.create(Path(out), disks.parse_size(size), Path(source) if source else None,
+                         int(fat) if fat else None)
+    click.echo(f"created {out} ({size}, FAT{width}){f' with the contents of {source}' if source else ''}")
+
+
+@disk.command("ls")
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.argument("path", default="/")
+def disk_ls(image: str, path: str) -> None:
+    """List a folder of a disk image (default: its root)."""
+    from . import disk as disks
+    click.echo(disks.ls(Path(image), path), nl=False)
+
+
+@disk.command("get")
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.argument("path")
+@click.argument("dest", default=".", type=click.Path())
+def disk_get(image: str, path: str, dest: str) -> None:
+    """Copy PATH (a file or folder) out of a disk image to DEST (default: the current folder)."""
+    from . import disk as disks
+    click.echo(f"copied {path} to {disks.get(Path(image), path, Path(dest))}")
 
 
 def _rel(path: Path) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .console import Console, SymbolizeFn
+from .devices import NO_NETWORK, Disk, Network, check_tap, explain_qemu_error, qemu_options
 from .errors import RunError
 from .vm import LaunchError, QemuVM, describe_returncode
 
@@ -88,10 +89,13 @@ def build_qemu_command(
     args: Sequence[str] = (),
     cmdline: str = "",
     memory: str | None = None,
+    network: Network = NO_NETWORK,
+    disks: Sequence[Disk] = (),
     extra_qemu_args: Sequence[str] = (),
 ) -> list[str]:
     """The QEMU command line that boots `image` on `target`, serial console on QEMU's stdout; without the QMP
-    control options that vm.QemuVM adds, so it also serves plain timing runs."""
+    control options that vm.QemuVM adds, so it also serves plain timing runs. `network` and `disks` add the
+    target's NIC and disk device models (devices.py)."""
     q = target.qemu
     return [
         q["binary"],
@@ -104,6 +108,7 @@ def build_qemu_command(
         *q.get("args", []),
         "-kernel", str(image),
         "-append", kernel_cmdline(cmdline, args),
+        *qemu_options(q.get("nic_device", ""), q.get("disk_device", ""), network, disks),
         *extra_qemu_args,
     ]
 
@@ -169,6 +174,8 @@ def run_image(
     cmdline: str = "",
     memory: str | None = None,
     timeout: float | None = None,
+    network: Network = NO_NETWORK,
+    disks: Sequence[Disk] = (),
     extra_qemu_args: Sequence[str] = (),
     console: TextIO = sys.stdout,
     symbolizer: SymbolizeFn | None = None,
@@ -177,15 +184,20 @@ def run_image(
 
     `timeout` counts from the guest's start; `symbolizer(address, is_return_address)` (e.g. Symbolizer.format)
     annotates crash backtraces. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised).
-    Raises RunError if QEMU cannot start or fails.
+    Raises RunError if QEMU cannot start or fails; one line when it is about the network or the disks.
     """
+    if network.mode == "tap":
+        check_tap(network.tap)
     command = build_qemu_command(
-        target, image, args=args, cmdline=cmdline, memory=memory, extra_qemu_args=extra_qemu_args
+        target, image, args=args, cmdline=cmdline, memory=memory, network=network, disks=disks,
+        extra_qemu_args=extra_qemu_args,
     )
-    return asyncio.run(_run(target.exit, command, timeout, Console(console, symbolizer)))
+    return asyncio.run(_run(target.exit, command, timeout, Console(console, symbolizer), network))
 
 
-async def _run(method: str, command: list[str], timeout: float | None, console: Console) -> RunResult:
+async def _run(
+    method: str, command: list[str], timeout: float | None, console: Console, network: Network
+) -> RunResult:
     started = time.monotonic()
     vm = QemuVM(command, console.feed)
     try:
@@ -193,6 +205,8 @@ async def _run(method: str, command: list[str], timeout: float | None, console: 
             await vm.start()
             finished = await vm.wait(timeout)
     except LaunchError as e:
+        if explained := explain_qemu_error(vm.stderr, network):
+            raise RunError(explained) from e
         raise RunError(_with_details(str(e), e.command, vm.stderr), hint="`uniforge doctor` checks QEMU") from e
     wall_time = time.monotonic() - started
     console.close()

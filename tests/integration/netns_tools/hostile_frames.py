@@ -1,0 +1,131 @@
+"""Sends malformed and hostile Ethernet frames to a guest through an interface (the host side of its tap).
+Runs inside the test's network namespace; the frames are built with scapy and mangled on purpose.
+
+    hostile_frames.py IFACE GUEST_MAC GUEST_IP HOST_IP COUNT SEED
+
+Kinds, in turn: truncated headers at every layer, lengths that lie (IP total length, IHL, TCP data offset, UDP
+length), bad IP/TCP/UDP/ICMP checksums, overlapping and endless fragments, SYN floods from many addresses, odd
+TCP flag sets and options, malformed ARP, and random bytes behind valid headers. Prints "sent N" at the end.
+"""
+import random
+import socket
+import sys
+
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, fragment, raw
+
+
+def kinds(guest_mac: str, guest_ip: str, host_ip: str, host_mac: str, rng: random.Random):
+    eth = Ether(dst=guest_mac, src=host_mac)
+
+    def ip(**fields):
+        return IP(src=host_ip, dst=guest_ip, **fields)
+
+    def tcp(**fields):
+        return TCP(sport=rng.randrange(1024, 65536), dport=rng.choice([80, 80, 81, 0, 65535]),
+                   seq=rng.getrandbits(32), ack=rng.getrandbits(32), **fields)
+
+    def payload():
+        return Raw(bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 64))))
+
+    def truncated():
+        frame = raw(eth / ip() / rng.choice([tcp(flags="S"), UDP(dport=80), ICMP()]) / payload())
+        return frame[:rng.randrange(0, len(frame))]
+
+    def lying_ip_length():
+        frame = bytearray(raw(eth / ip() / tcp(flags="A") / payload()))
+        frame[16:18] = rng.choice([0, 1, 19, 20, 21, 1500, 65535]).to_bytes(2, "big")
+        return bytes(frame)
+
+    def lying_ihl():
+        frame = bytearray(raw(eth / ip() / UDP(dport=7) / payload()))
+        frame[14] = 0x40 | rng.choice([0, 1, 4, 6, 15])
+        return bytes(frame)
+
+    def bad_version():
+        frame = bytearray(raw(eth / ip() / ICMP()))
+        frame[14] = (rng.choice([0, 5, 6, 15]) << 4) | 5
+        return bytes(frame)
+
+    def lying_tcp_offset():
+        return raw(eth / ip() / tcp(flags=rng.choice(["S", "A", "PA"]), dataofs=rng.choice([0, 1, 4, 15])) /
+                   payload())
+
+    def lying_udp_length():
+        return raw(eth / ip() / UDP(dport=rng.choice([7, 67, 68, 53]), len=rng.choice([0, 1, 7, 9, 65535])) /
+                   payload())
+
+    def bad_checksums():
+        layer = rng.choice([tcp(flags="S", chksum=rng.getrandbits(16)), UDP(dport=7, chksum=rng.getrandbits(16)),
+                            ICMP(type=8, chksum=rng.getrandbits(16))])
+        return raw(eth / ip(chksum=rng.choice([None, rng.getrandbits(16)])) / layer / payload())
+
+    def overlapping_fragments():
+        packet = ip(id=rng.getrandbits(16)) / ICMP(type=8) / Raw(bytes(rng.randrange(200, 3000)))
+        pieces = fragment(packet, fragsize=rng.choice([8, 16, 64, 512]))
+        for piece in pieces:
+            piece.frag = max(0, piece.frag - rng.randrange(0, 3))  # step back into the previous piece
+        rng.shuffle(pieces)
+        return [raw(eth / piece) for piece in pieces[:40]]
+
+    def endless_fragments():
+        # Pieces that never complete a datagram, at odd offsets, up to the largest offset IPv4 allows.
+        ident = rng.getrandbits(16)
+        return [raw(eth / ip(id=ident, flags="MF", frag=rng.choice([1, 100, 8000, 8191])) / Raw(bytes(64)))
+                for _ in range(rng.randrange(1, 8))]
+
+    def syn_flood():
+        source = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+        return raw(eth / IP(src=source, dst=guest_ip) / TCP(sport=rng.randrange(1024, 65536), dport=80, flags="S",
+                                                            seq=rng.getrandbits(32)))
+
+    def odd_flags():
+        flags = rng.choice(["", "F", "SF", "SR", "SFRPAUEC", "RA", "FPU", "U", "SA", "PA"])
+        options = rng.choice([[], [("MSS", 0)], [("WScale", 255)], [("MSS", 1)], [("SAckOK", b""), ("NOP", None)],
+                              [("Timestamp", (0, 0))]])
+        return raw(eth / ip() / tcp(flags=flags, options=options, window=rng.choice([0, 1, 65535])) / payload())
+
+    def bad_options():
+        frame = bytearray(raw(eth / ip() / tcp(flags="S", options=[("NOP", None)] * 8)))
+        frame[54:62] = bytes(rng.choice([0, 1, 2, 3, 4, 8, 255]) for _ in range(8))  # kinds and lengths at random
+        return bytes(frame)
+
+    def bad_arp():
+        arp = ARP(op=rng.choice([1, 2, 3, 0, 65535]), psrc=host_ip, pdst=guest_ip, hwsrc=host_mac,
+                  hwlen=rng.choice([6, 0, 255]), plen=rng.choice([4, 0, 255]))
+        frame = raw(Ether(dst=rng.choice([guest_mac, "ff:ff:ff:ff:ff:ff"]), src=host_mac) / arp)
+        return frame[:rng.randrange(14, len(frame) + 1)]
+
+    def garbage_behind_header():
+        ethertype = rng.choice([0x0800, 0x0806, 0x86DD, 0x8100, 0x0000, 0xFFFF])
+        body = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 1500)))
+        return bytes.fromhex(guest_mac.replace(":", "")) + bytes(6) + ethertype.to_bytes(2, "big") + body
+
+    def oversized_icmp():
+        return raw(eth / ip(flags="DF") / ICMP(type=rng.choice([0, 3, 5, 8, 11, 13, 255])) / Raw(bytes(1472)))
+
+    return [truncated, lying_ip_length, lying_ihl, bad_version, lying_tcp_offset, lying_udp_length, bad_checksums,
+            overlapping_fragments, endless_fragments, syn_flood, odd_flags, bad_options, bad_arp,
+            garbage_behind_header, oversized_icmp]
+
+
+def main() -> None:
+    iface, guest_mac, guest_ip, host_ip, count, seed = sys.argv[1:7]
+    count = int(count)
+    rng = random.Random(int(seed))
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind((iface, 0))
+    host_mac = ":".join(f"{b:02x}" for b in sock.getsockname()[4][:6])
+    makers = kinds(guest_mac, guest_ip, host_mac=host_mac, host_ip=host_ip, rng=rng)
+    sent = 0
+    while sent < count:
+        made = makers[sent % len(makers)]()
+        for frame in made if isinstance(made, list) else [made]:
+            if sent == count:
+                break
+            sock.send(frame[:1514].ljust(14, b"\0"))  # a packet socket refuses less than an Ethernet header
+            sent += 1
+    print(f"sent {sent}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

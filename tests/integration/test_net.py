@@ -1,0 +1,335 @@
+"""The network, end to end: examples/httpd and examples/udp-echo boot in QEMU and are used from the host with curl,
+Python clients, ping, a lossy relay and scapy, over QEMU user networking (`-p`) and over tap devices in a network
+namespace each test makes (`--net tap:NAME`).
+
+The whole file takes about 3 minutes on a quiet machine (measured: the 64 MiB echo itself takes 2-3 s on TCG,
+x86_64 and ARMv7), much longer on a busy one: the tests are marked `slow`; the README's test command (scripts/test)
+runs them all, `-m "not slow"` leaves them out when iterating. The namespace tests need root (they skip otherwise).
+"""
+import hashlib
+import http.client
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, require_target, uniforge
+from host_network import ADDRESS_LINE, Guest, Namespace, free_port, require_namespaces
+
+TOOLS = Path(__file__).parent / "netns_tools"
+TARGETS = ["qemu-x86_64", "qemu-armv7"]
+LISTENING = r"httpd: listening on port (\d+)"
+BOOT_WAIT = 600  # seconds for a guest to come up on a busy TCG host (a bound, not a performance check)
+REQUEST_WAIT = 600
+PAGE = ROOT / "examples" / "httpd" / "htdocs" / "index.html"  # packed into the image (`files` in its manifest)
+
+pytestmark = pytest.mark.slow
+
+
+def need(tool: str) -> None:
+    if not shutil.which(tool):
+        pytest.skip(f"`{tool}` is not installed (scripts/install-host-deps installs it)")
+
+
+def start_httpd(built, target: str, flags: list[str], netns: str | None = None) -> Guest:
+    require_target(target)
+    folder = built("httpd", target)
+    guest = Guest(folder, f"build/httpd.{target}", flags, ["80"], netns=netns)
+    guest.wait_for(LISTENING, BOOT_WAIT)
+    return guest
+
+
+def get(port: int, path: str, host: str = "127.0.0.1") -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(host, port, timeout=REQUEST_WAIT)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+# --- QEMU user networking: DHCP, hostfwd, curl -------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=TARGETS)
+def httpd(request, built):
+    """httpd booted once per target with `-p PORT:80`; yields (guest, port)."""
+    port = free_port()
+    guest = start_httpd(built, request.param, ["-p", f"127.0.0.1:{port}:80"])
+    yield guest, port
+    guest.stop()
+
+
+def test_dhcp_lease_from_user_networking(httpd):
+    guest, _ = httpd
+    line = guest.wait_for(ADDRESS_LINE, 1)
+    assert (line["addr"], line["prefix"], line["gw"], line["how"]) == ("10.0.2.15", "24", "10.0.2.2", "dhcp"), \
+        guest.report()
+    assert line["dns"] in (None, "10.0.2.3"), guest.report()
+
+
+def test_pages_and_errors(httpd):
+    """The page comes from the image's embedded htdocs/ tree (`files` in the manifest), byte for byte."""
+    guest, port = httpd
+    page = PAGE.read_bytes()
+    for path in ("/", "/index.html"):
+        assert get(port, path) == (200, page)
+    status, body = get(port, "/no/such/page")
+    assert status == 404, body
+    status, body = get(port, "/stats")
+    assert status == 200 and json.loads(body)["requests"] >= 3, body
+    guest.assert_alive()
+
+
+def test_1000_sequential_requests_with_curl(httpd, tmp_path):
+    """Each request on a new connection (Connection: close); /stats counts them, so every answer is distinct."""
+    need("curl")
+    guest, port = httpd
+    config = tmp_path / "urls"
+    config.write_text("".join(f'url = "http://127.0.0.1:{port}/stats"\n' for _ in range(1000)))
+    proc = subprocess.run(["curl", "-sS", "--fail", "-H", "Connection: close", "--max-time", "120", "-K", str(config)],
+                          capture_output=True, text=True, timeout=3600, check=False)
+    assert proc.returncode == 0, proc.stderr + guest.report()
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(answers) == 1000
+    counts = [a["requests"] for a in answers]
+    assert counts == list(range(counts[0], counts[0] + 1000)), "every request answered once, in order"
+    connections = [a["connections"] for a in answers]
+    assert connections == list(range(connections[0], connections[0] + 1000)), "one connection per request"
+    guest.assert_alive()
+
+
+def test_50_concurrent_keepalive_connections(httpd):
+    """50 connections open at once, each sending 10 requests over itself. They connect one after another: QEMU's
+    user networking listens on a published port with a backlog of 1 (`ss -ltn`), so after a burst of connects
+    some that the host already sees as open have not reached the guest yet (the burst is tested over a tap)."""
+    guest, port = httpd
+    proc = subprocess.run([sys.executable, str(TOOLS / "keepalive_clients.py"), "127.0.0.1", str(port), "50", "10",
+                           str(PAGE)], capture_output=True, text=True, timeout=3600, check=False)
+    assert proc.stdout.strip() == "ok", proc.stdout + proc.stderr + guest.report()
+    guest.assert_alive()
+
+
+def test_64mib_upload_is_echoed_intact(httpd, tmp_path):
+    need("curl")
+    guest, port = httpd
+    upload, echoed = tmp_path / "upload.bin", tmp_path / "echoed.bin"
+    with upload.open("wb") as f:
+        f.write(hashlib.shake_256(b"uniforge").digest(64 << 20))
+    started = time.monotonic()
+    proc = subprocess.run(["curl", "-sS", "--fail", "--data-binary", f"@{upload}", "-o", str(echoed),
+                           f"http://127.0.0.1:{port}/echo"], capture_output=True, text=True, timeout=7200,
+                          check=False)
+    seconds = time.monotonic() - started
+    print(f"\n64 MiB echoed in {seconds:.1f} s ({2 * 64 / seconds:.2f} MiB/s both ways)")
+    assert proc.returncode == 0, proc.stderr + guest.report()
+    assert echoed.stat().st_size == upload.stat().st_size
+    assert hashlib.sha256(echoed.read_bytes()).hexdigest() == hashlib.sha256(upload.read_bytes()).hexdigest()
+    guest.assert_alive()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_udp_echo(built, target):
+    require_target(target)
+    port = free_port()
+    folder = built("udp-echo", target)
+    guest = Guest(folder, f"build/udp-echo.{target}", ["-p", f"127.0.0.1:{port}:7/udp"], [])
+    try:
+        guest.wait_for(r"udp-echo: listening on port 7", BOOT_WAIT)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            for size in (1, 64, 512, 1000, 1472):
+                datagram = bytes((size + i) % 251 for i in range(size))
+                # UDP may lose a datagram (also inside QEMU's NAT): a few tries, each must come back whole.
+                for _ in range(10):
+                    s.sendto(datagram, ("127.0.0.1", port))
+                    try:
+                        reply, _ = s.recvfrom(65536)
+                        break
+                    except TimeoutError:
+                        continue
+                else:
+                    pytest.fail(f"no echo of a {size}-byte datagram\n{guest.report()}")
+                assert reply == datagram
+        guest.assert_alive()
+    finally:
+        guest.stop()
+
+
+def test_q35_smoke(built):
+    """The PCI machine (virtio-net-pci): DHCP and one page."""
+    port = free_port()
+    guest = start_httpd(built, "qemu-x86_64-q35", ["-p", f"127.0.0.1:{port}:80"])
+    try:
+        assert guest.wait_for(ADDRESS_LINE, 1)["how"] == "dhcp"
+        status, body = get(port, "/")
+        assert status == 200 and b"<h1>" in body
+    finally:
+        guest.stop()
+
+
+# --- A tap device in a private network namespace: static configuration, ping, hostile frames ----------------------
+
+@pytest.fixture(scope="module", params=TARGETS)
+def httpd_on_tap(request, built):
+    """httpd on tap uft0 in a new namespace: guest 10.77.0.2/24 (static), host side 10.77.0.1."""
+    require_namespaces()
+    ns = Namespace()
+    try:
+        ns.add_tap("uft0", "10.77.0.1/24")
+        guest = start_httpd(built, request.param,
+                            ["--net", "tap:uft0", "--cmdline", "uf.ip=10.77.0.2/24 uf.gw=10.77.0.1"],
+                            netns=ns.name)
+        yield guest, ns
+        guest.stop()
+    finally:
+        ns.delete()
+
+
+def test_static_configuration(httpd_on_tap):
+    guest, _ = httpd_on_tap
+    line = guest.wait_for(ADDRESS_LINE, 1)
+    assert (line["addr"], line["prefix"], line["gw"], line["how"]) == ("10.77.0.2", "24", "10.77.0.1", "static")
+
+
+def test_ping_over_tap(httpd_on_tap):
+    guest, ns = httpd_on_tap
+    for size in ("56", "1400"):
+        proc = ns.run("ping", "-c", "5", "-i", "0.2", "-W", "30", "-s", size, "10.77.0.2", check=False)
+        assert " 0% packet loss" in proc.stdout, proc.stdout + proc.stderr + guest.report()
+    status = ns.run("curl", "-sS", "--max-time", "300", "http://10.77.0.2/stats")
+    assert json.loads(status.stdout)["requests"] >= 1
+
+
+def test_50_simultaneous_connections_over_tap(httpd_on_tap):
+    """A burst: 50 clients connect at the same moment, then each sends 10 requests over its connection."""
+    guest, ns = httpd_on_tap
+    proc = ns.run(sys.executable, str(TOOLS / "keepalive_clients.py"), "10.77.0.2", "80", "50", "10", str(PAGE),
+                  "--burst", check=False, timeout=3600)
+    assert proc.stdout.strip() == "ok", proc.stdout + proc.stderr + guest.report()
+    guest.assert_alive()
+
+
+def test_hostile_frames_do_not_hurt(httpd_on_tap):
+    """10,000 malformed or hostile frames; the guest keeps running and answers the next request and ping."""
+    pytest.importorskip("scapy", reason="scapy is in the test extra: pip install '.[test]'")
+    guest, ns = httpd_on_tap
+    ns.run("ping", "-c", "1", "-W", "30", "10.77.0.2")  # learns the guest's MAC
+    neigh = ns.run("ip", "neigh", "show", "10.77.0.2").stdout
+    mac = re.search(r"lladdr ([0-9a-f:]{17})", neigh)
+    assert mac, neigh
+    sent = ns.run(sys.executable, str(TOOLS / "hostile_frames.py"), "uft0", mac[1], "10.77.0.2", "10.77.0.1",
+                  "10000", "2026", timeout=1800)
+    assert "sent 10000" in sent.stdout, sent.stdout + sent.stderr
+    guest.assert_alive()
+    page = ns.run("curl", "-sS", "--max-time", "300", "-o", "/dev/null", "-w", "%{http_code}", "http://10.77.0.2/",
+                  check=False)
+    assert page.stdout == "200", page.stderr + guest.report()
+    proc = ns.run("ping", "-c", "3", "-W", "30", "10.77.0.2", check=False)
+    assert " 0% packet loss" in proc.stdout, proc.stdout + guest.report()
+    guest.assert_alive()
+
+
+# --- Loss: 5% of the frames dropped both ways ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_8mib_transfer_survives_5_percent_loss(built, target, tmp_path):
+    """sch_netem is not available everywhere (not on these hosts): a relay between the guest's tap and a host
+    tap drops 5% of the frames in each direction at random (netns_tools/lossy_relay.py)."""
+    need("curl")
+    require_namespaces()
+    require_target(target)
+    ns = Namespace()
+    relay = guest = None
+    try:
+        ns.add_tap("ufg0")
+        relay = ns.popen(sys.executable, str(TOOLS / "lossy_relay.py"), "ufg0", "ufh0", "10.78.0.1/24", "0.05", "7",
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert relay.stdout.readline().strip() == "ready", relay.stderr.read()
+        guest = start_httpd(built, target, ["--net", "tap:ufg0", "--cmdline", "uf.ip=10.78.0.2/24 uf.gw=10.78.0.1"],
+                            netns=ns.name)
+        upload, echoed = tmp_path / "upload.bin", tmp_path / "echoed.bin"
+        upload.write_bytes(hashlib.shake_256(b"lossy").digest(8 << 20))
+        proc = ns.run("curl", "-sS", "--fail", "--data-binary", f"@{upload}", "-o", str(echoed),
+                      "http://10.78.0.2/echo", check=False, timeout=7200)
+        assert proc.returncode == 0, proc.stderr + guest.report()
+        assert hashlib.sha256(echoed.read_bytes()).digest() == hashlib.sha256(upload.read_bytes()).digest()
+        guest.assert_alive()
+    finally:
+        if guest:
+            guest.stop()
+        if relay:
+            relay.terminate()
+            out, err = relay.communicate(timeout=30)
+        ns.delete()
+    dropped = re.search(r"dropped (\d+) (\d+) of (\d+) (\d+)", out)
+    assert dropped, out + err
+    to_host, to_guest = int(dropped[1]), int(dropped[2])
+    assert to_host > 0 and to_guest > 0, f"the relay dropped nothing: {out}"  # the test really tested loss
+
+
+# --- Only what is needed: the network stack and one NIC driver, or nothing ----------------------------------------
+
+def network_modules(target_name: str) -> tuple[set[str], set[str]]:
+    """(NIC drivers, stack modules) of the library OS for a target, read from the compiled modules: a driver
+    defines uf_netdev_get; the stack uses it or defines the socket syscalls."""
+    from uniforge import modules, musl, targets
+    from uniforge.build import LIBOS_CFLAGS
+    from uniforge.compiler import Toolchain
+    from uniforge.paths import libos_dir
+    target = targets.load(target_name)
+    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
+    available = modules.load_all()
+    args = toolchain.compile_args(
+        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc["arch"])],
+        prefix_map=[(libos_dir(), "libos")],
+        flags=[*LIBOS_CFLAGS, *target.compiler.get("cflags", []), *target.compiler.get("libos_cflags", [])])
+    compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+    drivers = {name for name, m in compiled.items() if "uf_netdev_get" in m.defined}
+    stack = {name for name, m in compiled.items() if "uf_netdev_get" in m.undefined or "uf_sys_socket" in m.defined}
+    return drivers, stack
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_inspect_shows_network_modules_only_where_used(built, target):
+    drivers, stack = network_modules(target)
+    assert drivers and stack, f"no NIC driver ({drivers}) or no stack ({stack}) in the library OS"
+    images = {}
+    for app in ("hello", "httpd"):
+        folder = built(app, target)
+        proc = uniforge("inspect", "--json", f"build/{app}.{target}", cwd=folder, check=True)
+        images[app] = set(json.loads(proc.stdout)["modules"])
+    assert not images["hello"] & (drivers | stack), f"hello links network modules: {images['hello']}"
+    assert stack & images["httpd"], f"httpd has no network stack: {images['httpd']}"
+    assert len(drivers & images["httpd"]) == 1, f"httpd should have exactly one NIC driver: {images['httpd']}"
+
+
+# --- The runner's errors, with a real QEMU --------------------------------------------------------------------------
+
+def test_port_in_use_is_one_line(built):
+    require_target("qemu-x86_64")
+    folder = built("hello", "qemu-x86_64")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = uniforge("run", "build/hello.qemu-x86_64", "--timeout", "60", "-p", f"127.0.0.1:{port}:80", cwd=folder)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"uniforge: error: cannot publish port {port}/tcp: it is in use on this host "
+                                        "(or not allowed)"], proc.stderr
+
+
+def test_missing_tap_is_one_line(built):
+    require_target("qemu-x86_64")
+    folder = built("hello", "qemu-x86_64")
+    proc = uniforge("run", "build/hello.qemu-x86_64", "--timeout", "60", "--net", "tap:ufnosuchtap", cwd=folder)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0] == "uniforge: error: --net tap:ufnosuchtap: there is no network interface " \
+                                          "ufnosuchtap", proc.stderr
+    assert "Traceback" not in proc.stderr
