@@ -9,10 +9,10 @@ from conftest import copy_example, require_target, uniforge
 from uniforge import targets
 from uniforge.run import run_image
 
-TARGETS = ["qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35", "qemu-armv7"]
+TARGETS = ["qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35", "qemu-armv7", "xen-x86_64"]
 # One image per arch for what does not depend on the machine (inspect, size, reproducibility).
 ARCH_TARGETS = ["qemu-x86_64", "qemu-armv7"]
-CORE_MODULES = {"boot", "trap", "console", "exit", "process", "fd", "mem", "fdt", "gic"}
+CORE_MODULES = {"boot", "trap", "console", "uart", "exit", "process", "fd", "mem", "fdt", "gic"}
 
 
 @pytest.fixture(params=TARGETS)

@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, image, link, modules, musl, runtime
+from . import __version__, deploy, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
@@ -26,11 +26,13 @@ class BuildResult:
     raw_image: Path | None          # the same bytes as a flat file, for boot protocols that load one (zImage)
     manifest: dict
     reasons: dict[str, str]         # module -> why it is linked
+    deployment: list[Path]          # files to deploy it with (Xen: the xl config, a dom0less fragment)
     timings: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict:
         return {"image": str(self.image), "debug_image": str(self.debug_image),
                 "raw_image": str(self.raw_image) if self.raw_image else None,
+                "deployment": [str(p) for p in self.deployment],
                 "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
                 "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
 
@@ -113,9 +115,11 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     for path in (image_path, debug_path):
         image.rewrite(path, manifest)
     raw_path = image.package(image_path, target.boot)
+    deployment = (deploy.write(target, app.name, image_path, raw_path or image_path,
+                               app.memory or target.qemu["memory"]) if target.platform == "xen" else [])
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
-    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, clock.laps)
+    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps)
 
 
 def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, chosen, manifest: dict,

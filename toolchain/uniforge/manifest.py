@@ -72,3 +72,9 @@ def load(path: Path) -> Manifest:
     return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
                     cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
                     cmdline=data.get("cmdline", ""), debug=data.get("debug", False))
+
+
+def memory_mib(size: str) -> int:
+    """A size as `memory` is written (64M, 1G; K rounds down to MiB) in MiB."""
+    scale = {"K": 1 / 1024, "M": 1, "G": 1024}[size[-1].upper()]
+    return int(int(size[:-1]) * scale)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import xenrig
 from .console import Console, SymbolizeFn
 from .errors import RunError
+from .manifest import memory_mib
 from .vm import LaunchError, QemuVM, describe_returncode
 from .xenconsole import XenConsole
 
@@ -203,18 +204,12 @@ def run_image(
     if target.platform == "xen":
         with tempfile.TemporaryDirectory(prefix="uniforge-xen-") as work:
             command = xenrig.qemu_command(target, image, kernel_cmdline(cmdline, args),
-                                          _mebibytes(memory or target.qemu["memory"]), Path(work), extra_qemu_args)
+                                          memory_mib(memory or target.qemu["memory"]), Path(work), extra_qemu_args)
             return asyncio.run(_run(target.exit, command, timeout, shown, xen=True))
     command = build_qemu_command(
         target, image, args=args, cmdline=cmdline, memory=memory, extra_qemu_args=extra_qemu_args
     )
     return asyncio.run(_run(target.exit, command, timeout, shown))
-
-
-def _mebibytes(size: str) -> int:
-    """A size as the manifest writes it (64M, 1G; K rounds down) in MiB."""
-    scale = {"K": 1 / 1024, "M": 1, "G": 1024}[size[-1].upper()]
-    return int(int(size[:-1]) * scale)
 
 
 async def _run(method: str, command: list[str], timeout: float | None, console: Console, xen: bool = False

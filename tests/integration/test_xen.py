@@ -1,0 +1,131 @@
+"""The Xen targets beyond what test_boot.py runs on every target: their modules, their deployment files (read back
+by xl's own config parser, libxlutil), and the guest's end as Xen reports it. Booting happens on the real Xen 4.17
+hypervisor from Debian under QEMU (toolchain/uniforge/xenrig.py)."""
+import ctypes
+import ctypes.util
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import require_target, uniforge
+
+XEN_TARGETS = ["xen-x86_64"]
+XEN_MODULES = {"xen", "xencons"}
+# Drivers that only make sense on QEMU/KVM machines: none may be in a Xen image.
+NOT_ON_XEN = {"uart"}
+
+
+@pytest.fixture(params=XEN_TARGETS)
+def xen_target(request):
+    require_target(request.param)
+    return request.param
+
+
+def test_hello_has_the_xen_modules_and_no_qemu_driver(built, xen_target):
+    folder = built("hello", xen_target)
+    info = json.loads(uniforge("inspect", "--json", f"build/hello.{xen_target}", cwd=folder, check=True).stdout)
+    modules = set(info["modules"])
+    assert XEN_MODULES <= modules, modules
+    assert not modules & NOT_ON_XEN, modules
+    assert info["platform"] == "xen"
+    text = uniforge("inspect", f"build/hello.{xen_target}", cwd=folder, check=True).stdout
+    assert "xencons" in text and "console_io" in text
+
+
+def test_build_report_names_the_deployment_files(built, xen_target):
+    folder = built("hello", xen_target)
+    report = json.loads(uniforge("build", "--json", "-t", xen_target, cwd=folder, check=True).stdout)
+    names = sorted(p.rsplit("/", 1)[-1] for p in report["deployment"])
+    expected = [f"hello.{xen_target}.xl.cfg"] + ([f"hello.{xen_target}.dom0less.dtsi"] if "armv7" in xen_target else [])
+    assert names == sorted(expected)
+
+
+class XlConfig:
+    """xl's own parser (libxlutil, Debian's libxenmisc), used through ctypes: it needs no running Xen."""
+
+    def __init__(self, lib: ctypes.CDLL, path):
+        self._lib = lib
+        lib.xlu_cfg_init.restype = ctypes.c_void_p
+        lib.xlu_cfg_init.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        lib.xlu_cfg_readfile.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        lib.xlu_cfg_get_string.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p),
+                                           ctypes.c_int]
+        lib.xlu_cfg_get_long.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_long),
+                                         ctypes.c_int]
+        lib.xlu_cfg_get_list.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p),
+                                         ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+        lib.xlu_cfg_destroy.argtypes = [ctypes.c_void_p]
+        libc = ctypes.CDLL(None)
+        libc.fdopen.restype = ctypes.c_void_p
+        self._errors = libc.fdopen(2, b"w")
+        self._cfg = lib.xlu_cfg_init(self._errors, str(path).encode())
+        self.read_status = lib.xlu_cfg_readfile(self._cfg, str(path).encode())
+
+    def string(self, key: str) -> str | None:
+        out = ctypes.c_char_p()
+        return out.value.decode() if self._lib.xlu_cfg_get_string(self._cfg, key.encode(), out, 0) == 0 else None
+
+    def number(self, key: str) -> int | None:
+        out = ctypes.c_long()
+        return out.value if self._lib.xlu_cfg_get_long(self._cfg, key.encode(), out, 0) == 0 else None
+
+    def list_length(self, key: str) -> int | None:
+        items, count = ctypes.c_void_p(), ctypes.c_int()
+        return count.value if self._lib.xlu_cfg_get_list(self._cfg, key.encode(), items, count, 0) == 0 else None
+
+    def close(self) -> None:
+        self._lib.xlu_cfg_destroy(self._cfg)
+
+
+@pytest.fixture(scope="module")
+def libxlutil():
+    name = ctypes.util.find_library("xlutil")
+    if name is None:
+        pytest.skip("libxlutil (xl's config parser, Debian package libxenmisc4.17) is not installed: "
+                    "scripts/install-host-deps installs it")
+    return ctypes.CDLL(name)
+
+
+def test_xl_config_parses_with_xls_own_parser(built, xen_target, libxlutil):
+    folder = built("hello", xen_target)
+    config = XlConfig(libxlutil, folder / f"build/hello.{xen_target}.xl.cfg")
+    try:
+        assert config.read_status == 0
+        assert config.string("name") == "hello"
+        assert config.string("type") == "pvh"
+        kernel = config.string("kernel")
+        assert kernel and (folder / "build" / kernel).is_file()
+        assert config.number("memory") == 64 and config.number("vcpus") == 1
+        assert config.string("cmdline") == ""
+        assert config.list_length("vif") == 0 and config.list_length("disk") == 0
+    finally:
+        config.close()
+
+
+def test_xl_parser_rejects_a_broken_config(tmp_path, libxlutil):
+    """The check above can fail: the same parser refuses an unterminated string."""
+    broken = tmp_path / "broken.xl.cfg"
+    broken.write_text('name = "hello\ntype = "pvh"\n')
+    config = XlConfig(libxlutil, broken)
+    try:
+        assert config.read_status != 0
+    finally:
+        config.close()
+
+
+def test_exit_status_line_is_not_shown(built, xen_target):
+    """The status travels on Xen's console; the runner turns it into the exit status and hides the line."""
+    folder = built("hello", xen_target)
+    proc = uniforge("run", f"build/hello.{xen_target}", "--timeout", "60", "--", "exit=9", cwd=folder, timeout=180)
+    assert proc.returncode == 9, proc.stdout + proc.stderr
+    assert "uniforge: exit status" not in proc.stdout
+    assert "(XEN)" not in proc.stdout
+
+
+def test_xen_log_kept_out_of_the_console(built, xen_target):
+    folder = built("hello", xen_target)
+    proc = uniforge("run", f"build/hello.{xen_target}", "--timeout", "60", cwd=folder, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.replace("\r\n", "\n") == "Hello, world!\n"
