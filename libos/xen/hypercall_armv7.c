@@ -1,6 +1,8 @@
 /* ARM hypercalls: `hvc #0xEA1`, the hypercall number in r12, arguments in r0-r4, the result in r0; Xen may
- * change r1-r4 and r12 (public/arch-arm.h). Xen announces itself in the device tree: a /hypervisor node
- * compatible with "xen,xen". */
+ * change r1-r4 and r12 (public/arch-arm.h). Xen announces itself in the device tree with a /hypervisor node
+ * compatible with "xen,xen"; Xen 4.17 leaves it out of a dom0less domU's tree unless "xen,enhanced" (which needs
+ * a dom0), so the GICv2 distributor Xen gives every domU at its fixed guest address (GUEST_GICD_BASE 0x03001000,
+ * public/arch-arm.h; no machine we boot on has one there) counts too. */
 #include <errno.h>
 #include <uf/fdt.h>
 #include <uf/xen.h>
@@ -9,8 +11,9 @@ static int state;                       /* 0 unknown, 1 on Xen, -1 not */
 
 int uf_xen_present(void)
 {
-	if (!state)
-		state = uf_fdt_blob() && uf_fdt_is_compatible(uf_fdt_path("/hypervisor"), "xen,xen") ? 1 : -1;
+	if (!state && uf_fdt_blob())    /* decided once the device tree is known */
+		state = uf_fdt_is_compatible(uf_fdt_path("/hypervisor"), "xen,xen") ||
+			uf_fdt_path("/interrupt-controller@3001000") >= 0 ? 1 : -1;
 	return state > 0;
 }
 

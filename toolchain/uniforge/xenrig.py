@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import cache
+from .dom0less import board_dtb, domu_dtb
 from .errors import RunError, ToolError
 from .targets import Target
 
@@ -100,6 +101,8 @@ def qemu_command(target: Target, image: Path, guest_cmdline: str, memory_mib: in
         return [*base, "-machine", q["machine"], "-m", f"{memory_mib + _X86_XEN_RAM_MIB}M",
                 "-kernel", str(xen), "-append", f"{_X86_XEN_ARGS} dom0_mem={memory_mib}M",
                 "-initrd", module, *extra_qemu_args]
+    if target.arch == "armv7":
+        image = _zimage(image)
     if target.arch == "armv7" and domain == "dom0":
         loader = (f"guest-loader,addr={_ARM_IMAGE_ADDR:#x},kernel={_escape(image)},"
                   f"bootargs={_escape(guest_cmdline)}")
@@ -107,13 +110,23 @@ def qemu_command(target: Target, image: Path, guest_cmdline: str, memory_mib: in
                 "-append", f"{_ARM_XEN_ARGS} dom0_mem={memory_mib}M", "-device", loader,
                 *extra_qemu_args]
     if target.arch == "armv7" and domain == "domu":
-        from .dom0less import board_dtb, domu_dtb
         dtb = domu_dtb(board_dtb(q["binary"], _ARM_MACHINE, q["cpu"], _ARM_RAM_MIB, work), work / "xen.dtb",
                        xen_bootargs=_ARM_XEN_ARGS, kernel_addr=_ARM_IMAGE_ADDR, kernel_size=image.stat().st_size,
                        guest_cmdline=guest_cmdline, memory_mib=memory_mib)
         return [*base, "-machine", _ARM_MACHINE, "-m", f"{_ARM_RAM_MIB}M", "-dtb", str(dtb), "-kernel", str(xen),
                 "-device", f"loader,file={_escape(image)},addr={_ARM_IMAGE_ADDR:#x},force-raw=on", *extra_qemu_args]
     raise RunError(f"target {target.name}: no Xen rig for {target.arch} as {domain}")
+
+
+def _zimage(image: Path) -> Path:
+    """Xen on ARM loads the zImage form: the file itself, or the one `uniforge build` wrote beside the ELF."""
+    if image.suffix == ".zImage":
+        return image
+    raw = image.with_name(image.name + ".zImage")
+    if not raw.is_file():
+        raise RunError(f"{raw} not found: Xen on ARM boots the zImage form of {image.name}",
+                       hint="`uniforge build` writes it beside the image")
+    return raw
 
 
 def _escape(value: object) -> str:
