@@ -11,7 +11,7 @@ import pytest
 
 from conftest import require_target, uniforge
 
-XEN_TARGETS = ["xen-x86_64"]
+XEN_TARGETS = ["xen-x86_64", "xen-armv7"]
 XEN_MODULES = {"xen", "xencons"}
 # Drivers that only make sense on QEMU/KVM machines: none may be in a Xen image.
 NOT_ON_XEN = {"uart"}
@@ -129,3 +129,24 @@ def test_xen_log_kept_out_of_the_console(built, xen_target):
     proc = uniforge("run", f"build/hello.{xen_target}", "--timeout", "60", cwd=folder, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.replace("\r\n", "\n") == "Hello, world!\n"
+
+
+def test_dom0less_fragment_compiles_into_a_device_tree(built, tmp_path):
+    """The fragment written beside an ARM image goes into a board's device tree source as is."""
+    require_target("xen-armv7")
+    dtc = shutil.which("dtc")
+    if dtc is None:
+        pytest.skip("dtc (device-tree-compiler) is not installed: scripts/install-host-deps installs it")
+    folder = built("hello", "xen-armv7")
+    fragment = (folder / "build/hello.xen-armv7.dom0less.dtsi").read_text()
+    source = tmp_path / "board.dts"
+    source.write_text("/dts-v1/;\n/ {\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\tchosen { };\n};\n" + fragment)
+    dtb = tmp_path / "board.dtb"
+    subprocess.run([dtc, "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb), str(source)], check=True)
+    back = subprocess.run([dtc, "-q", "-I", "dtb", "-O", "dts", str(dtb)], check=True, capture_output=True,
+                          text=True).stdout
+    zimage = (folder / "build/hello.xen-armv7.zImage").stat().st_size
+    assert 'compatible = "xen,domain";' in back
+    assert 'compatible = "multiboot,kernel\\0multiboot,module";' in back     # dtc writes string lists so
+    assert f"reg = <0x50000000 {zimage:#x}>;" in back
+    assert "memory = <0x00 0x10000>;" in back

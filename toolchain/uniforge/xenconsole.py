@@ -17,7 +17,8 @@ _DOMU_PREFIX = re.compile(r"^\(d\d+\) ")
 _XEN_PREFIX = "(XEN) "
 # Xen's own words when it takes a guest down (xen/common/shutdown.c, domain.c, arch/*/traps.c).
 _XEN_ENDINGS = re.compile(r"Hardware Dom0 (crashed|halted|shutdown)|Domain \d+ \(vcpu#\d+\) crashed|"
-                          r"domain_crash called|Triple fault|Panic on CPU")
+                          r"domain_crash called|Triple fault")
+_XEN_PANIC = re.compile(r"Panic on CPU \d+:")     # the reason follows on the next line
 
 
 class XenConsole:
@@ -30,6 +31,7 @@ class XenConsole:
         self.xen_log: list[str] = []
         self.status: int | None = None      # from the guest's status line
         self.xen_ending: str | None = None  # Xen's line about the end of the guest, if it said one
+        self._panic = False                 # Xen said it panics: the next line of its log says why
 
     def feed(self, data: bytes) -> None:
         self._pending += data
@@ -47,8 +49,16 @@ class XenConsole:
         text = raw.decode(errors="replace").rstrip("\r\n")
         if text.startswith(_XEN_PREFIX):
             self.xen_log.append(text)
-            if self.xen_ending is None and _XEN_ENDINGS.search(text):
-                self.xen_ending = text[len(_XEN_PREFIX):].strip()
+            said = text[len(_XEN_PREFIX):].strip()
+            if self.xen_ending is not None or not said:
+                return
+            if self._panic:
+                self.xen_ending = f"panic: {said}"
+                self._on_end()
+            elif _XEN_PANIC.search(said):
+                self._panic = True
+            elif _XEN_ENDINGS.search(said):
+                self.xen_ending = said
                 self._on_end()
             return
         prefix = _DOMU_PREFIX.match(text)
