@@ -7,13 +7,11 @@ struct sched_shutdown {
 };
 
 struct hvm_param {
-	uint16_t domid;         /* DOMID_SELF */
+	uint16_t domid;
 	uint16_t pad;
 	uint32_t index;
 	uint64_t value;
 };
-
-#define DOMID_SELF 0x7ff0
 
 void uf_xen_shutdown(unsigned reason)
 {
@@ -23,7 +21,7 @@ void uf_xen_shutdown(unsigned reason)
 
 uint64_t uf_xen_hvm_param(unsigned index)
 {
-	struct hvm_param p = { .domid = DOMID_SELF, .index = index };
+	struct hvm_param p = { .domid = UF_XEN_DOMID_SELF, .index = index };
 	if (uf_xen_hypercall(UF_XEN_hvm_op, UF_XEN_HVMOP_get_param, (unsigned long)&p, 0, 0, 0) < 0)
 		return 0;
 	return p.value;
@@ -51,4 +49,29 @@ void uf_boot_platform_ram(void)
 	for (uint32_t i = 0; i < arg.nr_entries; i++)
 		if (map[i].type == E820_RAM)
 			uf_boot_add_ram(map[i].addr, map[i].size);
+}
+
+struct add_to_physmap {
+	uint16_t domid;
+	uint16_t size;
+	uint32_t space;
+	uint64_t idx;           /* xen_ulong_t: 64 bits on x86_64 and on ARM */
+	uint64_t gpfn;
+};
+
+int uf_xen_map_page(unsigned space, unsigned long idx, void *page)
+{
+	struct add_to_physmap arg = { .domid = UF_XEN_DOMID_SELF, .space = space, .idx = idx,
+				      .gpfn = (uintptr_t)page / UF_PAGE_SIZE };
+	return (int)uf_xen_hypercall(UF_XEN_memory_op, UF_XEN_XENMEM_add_to_physmap, (unsigned long)&arg, 0, 0, 0);
+}
+
+volatile struct uf_xen_shared_info *uf_xen_shared_info(void)
+{
+	/* Page-aligned .bss: Xen's page replaces this RAM page in our physical map. */
+	static uint8_t page[UF_PAGE_SIZE] __attribute__((aligned(UF_PAGE_SIZE)));
+	static int mapped;
+	if (!mapped)
+		mapped = uf_xen_map_page(UF_XEN_XENMAPSPACE_shared_info, 0, page) ? -1 : 1;
+	return mapped > 0 ? (volatile struct uf_xen_shared_info *)page : 0;
 }

@@ -37,6 +37,58 @@
 #define UF_XEN_HVM_PARAM_CONSOLE_PFN 17
 #define UF_XEN_HVM_PARAM_CONSOLE_EVTCHN 18
 
+/* memory_op XENMEM_add_to_physmap: where Xen's own pages (shared info, grant table frames) appear. */
+#define UF_XEN_XENMEM_add_to_physmap 7
+#define UF_XEN_XENMAPSPACE_shared_info 0
+#define UF_XEN_XENMAPSPACE_grant_table 1
+#define UF_XEN_DOMID_SELF 0x7ff0
+
+/* struct vcpu_time_info: pvclock parameters (system time in ns = system_time + scaled TSC delta). */
+struct uf_xen_vcpu_time {
+	uint32_t version;       /* odd while Xen updates the rest */
+	uint32_t pad0;
+	uint64_t tsc_timestamp;
+	uint64_t system_time;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint8_t flags;
+	uint8_t pad1[2];
+};
+
+struct uf_xen_vcpu_info {
+	uint8_t evtchn_upcall_pending;
+	uint8_t evtchn_upcall_mask;     /* 1: no upcalls (we poll) */
+	uint64_t evtchn_pending_sel __attribute__((aligned(8)));
+#ifdef __x86_64__
+	uint64_t cr2, pad;              /* struct arch_vcpu_info; empty on ARM */
+#endif
+	struct uf_xen_vcpu_time time;
+};
+
+/* struct shared_info (public/xen.h). Event channel words are 64 bits on both arches (xen_ulong_t). */
+#ifdef __x86_64__
+#define UF_XEN_LEGACY_MAX_VCPUS 32
+#else
+#define UF_XEN_LEGACY_MAX_VCPUS 1
+#endif
+struct uf_xen_shared_info {
+	struct uf_xen_vcpu_info vcpu_info[UF_XEN_LEGACY_MAX_VCPUS];
+	uint64_t evtchn_pending[64];
+	uint64_t evtchn_mask[64];
+	uint32_t wc_version;    /* the wall clock at Xen's system time 0: odd while Xen updates it */
+	uint32_t wc_sec;
+	uint32_t wc_nsec;
+	uint32_t wc_sec_hi;
+};
+_Static_assert(sizeof(struct uf_xen_vcpu_info) == (UF_XEN_LEGACY_MAX_VCPUS > 1 ? 64 : 48), "vcpu_info ABI");
+
+/* Puts one of Xen's pages (UF_XEN_XENMAPSPACE_*, its index idx) at the guest page `page` (page-aligned, in the
+ * identity map: what was there is gone). Returns 0 or -errno. */
+int uf_xen_map_page(unsigned space, unsigned long idx, void *page);
+
+/* The shared info page, mapped on first use; NULL when Xen refuses. */
+volatile struct uf_xen_shared_info *uf_xen_shared_info(void);
+
 /* Whether we run on Xen: the CPUID signature "XenVMMXenVMM" (x86_64), a device-tree /hypervisor node compatible
  * with "xen,xen" (ARM). Cheap after the first call. */
 int uf_xen_present(void);
