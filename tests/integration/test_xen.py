@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import require_target, uniforge
+from conftest import copy_example, require_target, uniforge
 
 XEN_TARGETS = ["xen-x86_64", "xen-armv7"]
 XEN_MODULES = {"xen", "xencons"}
@@ -167,3 +167,15 @@ def test_event_channels_and_grant_tables_loop_back(built, xen_target):
         assert re.search(rf": {re.escape(step)}: ok$", out, re.MULTILINE), f"{step} in:\n{out}"
     info = json.loads(uniforge("inspect", "--json", f"build/xenloop.{xen_target}", cwd=folder, check=True).stdout)
     assert {"xenevtchn", "xengnttab"} <= set(info["modules"])
+
+
+def test_x86_clock_is_xens_pvclock_and_wall_clock_is_xens(tmp_path):
+    """On xen-x86_64 time comes from vCPU 0's pvclock in the shared info page (a debug build names the source),
+    and the wall clock from the shared info's: libc-tour's sleep and year checks pass on them."""
+    require_target("xen-x86_64")
+    folder = copy_example("libc-tour", tmp_path)
+    proc = uniforge("run", "-t", "xen-x86_64", "--debug", "--timeout", "60", cwd=folder, timeout=600)
+    out = proc.stdout.replace("\r\n", "\n")
+    assert proc.returncode == 0, out + proc.stderr
+    assert "time: clock source xen-pvclock" in out, out
+    assert "time: slept 20ms ok\n" in out and "time: year ok\n" in out, out
