@@ -46,6 +46,11 @@ def test_xen_panic_reason_is_the_next_line():
     assert len(ends) == 1
 
 
+def test_output_without_newline_before_the_status_line_is_kept():
+    console, guest, _ = run(b"(d1) no newline at the enduniforge: exit status 2\n", 6)
+    assert guest == b"no newline at the end" and console.status == 2
+
+
 def test_unterminated_last_line_is_kept():
     _, guest, _ = run(b"(d1) partial", 3)
     assert guest == b"partial"

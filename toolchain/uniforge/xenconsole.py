@@ -65,8 +65,11 @@ class XenConsole:
         if prefix:
             raw = raw[prefix.end():]
             text = text[prefix.end():]
-        status = STATUS_LINE.match(text)
+        status = STATUS_LINE.search(text)
         if status and self.status is None:
+            # Output without a final newline ends up in front of the status line: it is the guest's.
+            if status.start():
+                self._on_guest(text[:status.start()].encode())
             self.status = int(status.group(1))
             self._on_end()
             return

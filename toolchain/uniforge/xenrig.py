@@ -97,8 +97,11 @@ def qemu_command(target: Target, image: Path, guest_cmdline: str, memory_mib: in
             "-accel", q["accel"], "-cpu", q["cpu"], "-serial", "stdio", *q.get("args", [])]
     domain = target.xen["domain"]
     if target.arch == "x86_64" and domain == "dom0":
-        # The module's command line is "file args"; Xen drops the first word. -initrd splits modules at commas.
-        module = _escape(f"{image} {guest_cmdline}")
+        # The module's command line is "file args": Xen drops the first word, so the file is named by a link
+        # without spaces. -initrd splits modules at commas.
+        kernel = work / "kernel"
+        kernel.symlink_to(image.resolve())
+        module = _escape(f"{kernel} {guest_cmdline}")
         return [*base, "-machine", q["machine"], "-m", f"{memory_mib + _X86_XEN_RAM_MIB}M",
                 "-kernel", str(xen), "-append", f"{_X86_XEN_ARGS} dom0_mem={memory_mib}M",
                 "-initrd", module, *extra_qemu_args]
