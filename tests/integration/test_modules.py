@@ -7,7 +7,7 @@ from uniforge.compiler import Toolchain
 from uniforge.paths import libos_dir
 
 
-@pytest.fixture(scope="module", params=["qemu-x86_64", "qemu-armv7", "xen-x86_64", "xen-armv7"])
+@pytest.fixture(scope="module", params=["qemu-x86_64", "qemu-armv7", "xen-x86_64", "xen-armv7", "xen-armv7-dom0"])
 def compiled(request):
     target = targets.load(request.param)
     toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))

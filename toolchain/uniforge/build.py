@@ -71,7 +71,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("app")
 
     script = work / "image.ld"
-    script.write_text(render(target.linker_script, app_name=app.name))
+    script.write_text(render(target.linker_script, app_name=app.name,
+                             position_independent="-pie" in target.compiler.get("ldflags", [])))
     provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
     resolution = resolve(app_symbols, compiled, archives, target.modules, provided,
@@ -95,7 +96,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
     objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
-    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file)
+    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
+              target.compiler.get("ldflags", []))
     clock.lap("link")
 
     owners = {str(o): m.module.name for m in chosen for o in m.objects}

@@ -10,7 +10,7 @@ from .paths import targets_dir
 KEYS = {"inherits": str, "summary": str, "arch": str, "platform": str, "boot": str, "linker_script": str,
         "modules": list, "exit": str, "compiler": dict, "libc": dict, "qemu": dict, "xen": dict}
 REQUIRED = ("summary", "arch", "platform", "boot", "linker_script", "modules", "exit", "compiler", "libc", "qemu")
-COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list}
+COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list, "ldflags": list}
 LIBC_KEYS = {"arch": str}
 QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list,
              "nic_device": str, "disk_device": str}

@@ -3,10 +3,10 @@ booted by QEMU (TCG), with the image on it as dom0 or as a dom0less domU.
 
 x86_64: QEMU's multiboot loader starts Xen (the raw ELF32) with the image as its first module, which Xen boots as
 a PVH dom0. ARMv7: QEMU's virt machine with EL2 starts Xen (a zImage); the image is a `multiboot,kernel` module
-named by a `xen,domain` node that we add to the board's device tree: a dom0less domU. (Not as an ARM dom0: Xen maps
-a dom0's RAM 1:1 wherever it finds room, and the ARMv7 image runs only at its link address.) Xen never powers the
-machine off on its own for a guest that is not dom0, so the runner ends QEMU once the guest has reported its status
-on the console (xenconsole.py).
+named by a `xen,domain` node that we add to the board's device tree (dom0less), or QEMU's guest-loader hands it to
+Xen as dom0 (whose RAM Xen maps 1:1 wherever it finds room: that image is position independent). Xen does not end
+QEMU for a guest that is not dom0, nor for a dom0 that powers off, so the runner ends QEMU once the guest has
+reported its status on the console (xenconsole.py).
 """
 
 from __future__ import annotations
@@ -107,6 +107,11 @@ def qemu_command(target: Target, image: Path, guest_cmdline: str, memory_mib: in
                 "-initrd", module, *extra_qemu_args]
     if target.arch == "armv7":
         image = _zimage(image)
+    if target.arch == "armv7" and domain == "dom0":
+        # QEMU's guest-loader names the image to Xen as dom0's kernel, with its command line.
+        loader = f"guest-loader,addr={_ARM_IMAGE_ADDR:#x},kernel={_escape(image)},bootargs={_escape(guest_cmdline)}"
+        return [*base, "-machine", _ARM_MACHINE, "-m", f"{_ARM_RAM_MIB}M", "-kernel", str(xen),
+                "-append", f"{_ARM_XEN_ARGS} dom0_mem={memory_mib}M", "-device", loader, *extra_qemu_args]
     if target.arch == "armv7" and domain == "domu":
         dtb = domu_dtb(board_dtb(q["binary"], _ARM_MACHINE, q["cpu"], _ARM_RAM_MIB, work), work / "xen.dtb",
                        xen_bootargs=_ARM_XEN_ARGS, kernel_addr=_ARM_IMAGE_ADDR, kernel_size=image.stat().st_size,
