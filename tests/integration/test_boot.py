@@ -105,6 +105,10 @@ def test_hello_size(built, arch_target):
 @pytest.mark.parametrize("memory", [64, 256])
 def test_memory_size_comes_from_the_platform(built, target, memory):
     """The RAM the guest sees is what QEMU gave it (from PVH's memory map, or the device tree on ARM)."""
+    if target == "xen-armv7-dom0":
+        # Xen loads an ARM dom0's kernel 128 MiB into its RAM (or at its end, below that): more RAM than 128 MiB
+        # comes in two pieces, and the app's allocations are physically contiguous.
+        memory = min(memory, 128)
     folder = built("meminfo", target)
     proc = uniforge("run", f"build/meminfo.{target}", "--mem", f"{memory}M", "--timeout", "60", cwd=folder,
                     timeout=120)
