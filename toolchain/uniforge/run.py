@@ -241,8 +241,9 @@ async def _run(method: str, command: list[str], timeout: float | None, console: 
             hypervisor_ending=xen_console.xen_ending if xen_console else None,
         )
     except RunError as e:
-        log = "\n".join(xen_console.xen_log[-20:]) if xen_console else ""
-        raise RunError(_with_details(str(e), command, vm.stderr + log)) from e
+        # What Xen said last: why it stopped, when QEMU's own output is silent about it.
+        said = "\n".join([vm.stderr.rstrip(), *(xen_console.xen_log[-20:] if xen_console else [])])
+        raise RunError(_with_details(str(e), command, said)) from e
     return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
 
 

@@ -15,6 +15,7 @@ LIBC_KEYS = {"arch": str}
 QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list,
              "nic_device": str, "disk_device": str}
 XEN_KEYS = {"package": str, "file": str, "domain": str, "guest_type": str}
+XEN_DOMAINS = ("dom0", "domu")  # how the runner boots the image on Xen: as dom0, or as a dom0less domU
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ def load(name: str) -> Target:
                                 required=("package", "file", "domain", "guest_type") if table == "xen" else ())
     if (data["platform"] == "xen") != ("xen" in data):
         raise TargetError(f"{where}: a [xen] table goes with platform = \"xen\", and only with it")
+    if "xen" in data and data["xen"]["domain"] not in XEN_DOMAINS:
+        raise TargetError(f"{where} [xen]: key 'domain' must be one of {', '.join(XEN_DOMAINS)}")
     data["modules"] = tuple(data["modules"])
     return Target(name=name, path=Path(where), **data)
 
