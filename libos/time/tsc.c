@@ -60,7 +60,7 @@ struct scale {
 static volatile struct pvclock kvmclock __attribute__((aligned(64)));
 /* The pvclock in use: kvmclock's, or vCPU 0's vcpu_time_info in Xen's shared info page (the same ABI). */
 static volatile struct pvclock *pvclock = &kvmclock;
-static struct scale fixed;      /* every source but kvmclock: a constant frequency from TSC 0 */
+static struct scale fixed;      /* every source but a pvclock: a constant frequency from TSC 0 */
 static const char *source;      /* NULL until the first clock read */
 static uint64_t boot_tsc;       /* the TSC at uf_arch_clock_boot() */
 static uint64_t boot_ns;        /* the scale's reading at boot_tsc: the clock counts from boot */
