@@ -28,7 +28,8 @@ _INSTALL = "scripts/install-host-deps sets apt up for it (armhf packages need `d
 _X86_XEN_ARGS = "console=com1 com1=115200,8n1 dom0=pvh loglvl=all guest_loglvl=all"
 _ARM_XEN_ARGS = "console=dtuart loglvl=all guest_loglvl=all"
 _ARM_MACHINE = "virt,virtualization=on,gic-version=2"
-_ARM_RAM_MIB = 1024
+_ARM_RAM_MIB = 1024  # at least: QEMU's DTB then lies at 0x48000000, below the image
+_ARM_XEN_RAM_MIB = 512  # what Xen and the rest of the board's RAM keep beside the guest's memory
 # Where the ARM rig puts the image: clear of QEMU's DTB, which lies at 0x48000000 with 1 GiB of RAM.
 _ARM_IMAGE_ADDR = 0x50000000
 _X86_XEN_RAM_MIB = 448  # what Xen keeps for itself on x86_64, beside the guest's memory
@@ -107,16 +108,17 @@ def qemu_command(target: Target, image: Path, guest_cmdline: str, memory_mib: in
                 "-initrd", module, *extra_qemu_args]
     if target.arch == "armv7":
         image = _zimage(image)
+        board_mib = max(_ARM_RAM_MIB, memory_mib + _ARM_XEN_RAM_MIB)
     if target.arch == "armv7" and domain == "dom0":
         # QEMU's guest-loader names the image to Xen as dom0's kernel, with its command line.
         loader = f"guest-loader,addr={_ARM_IMAGE_ADDR:#x},kernel={_escape(image)},bootargs={_escape(guest_cmdline)}"
-        return [*base, "-machine", _ARM_MACHINE, "-m", f"{_ARM_RAM_MIB}M", "-kernel", str(xen),
+        return [*base, "-machine", _ARM_MACHINE, "-m", f"{board_mib}M", "-kernel", str(xen),
                 "-append", f"{_ARM_XEN_ARGS} dom0_mem={memory_mib}M", "-device", loader, *extra_qemu_args]
     if target.arch == "armv7" and domain == "domu":
-        dtb = domu_dtb(board_dtb(q["binary"], _ARM_MACHINE, q["cpu"], _ARM_RAM_MIB, work), work / "xen.dtb",
+        dtb = domu_dtb(board_dtb(q["binary"], _ARM_MACHINE, q["cpu"], board_mib, work), work / "xen.dtb",
                        xen_bootargs=_ARM_XEN_ARGS, kernel_addr=_ARM_IMAGE_ADDR, kernel_size=image.stat().st_size,
                        guest_cmdline=guest_cmdline, memory_mib=memory_mib)
-        return [*base, "-machine", _ARM_MACHINE, "-m", f"{_ARM_RAM_MIB}M", "-dtb", str(dtb), "-kernel", str(xen),
+        return [*base, "-machine", _ARM_MACHINE, "-m", f"{board_mib}M", "-dtb", str(dtb), "-kernel", str(xen),
                 "-device", f"loader,file={_escape(image)},addr={_ARM_IMAGE_ADDR:#x},force-raw=on", *extra_qemu_args]
     raise RunError(f"target {target.name}: no Xen rig for {target.arch} as {domain}")
 
