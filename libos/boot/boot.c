@@ -34,6 +34,8 @@ static char cmdline[4096];
 extern uint64_t uf_boot_gdt[];
 
 void uf_boot_main(struct hvm_start_info *si);
+/* Weak: only a platform that has another source of the memory map links its definer (module xen). */
+void uf_boot_platform_ram(void) __attribute__((weak));
 
 void uf_boot_main(struct hvm_start_info *si)
 {
@@ -52,7 +54,9 @@ void uf_boot_main(struct hvm_start_info *si)
 			if (e[i].type == E820_RAM)
 				uf_boot_add_ram(e[i].addr, e[i].size);
 	}
-	/* Version 0 (older Xen) has no memory map: it is a hypercall away. QEMU and current Xen pass version 1. */
+	/* Version 0 has no memory map (Xen 4.17 starts a PVH dom0 so): module xen asks Xen for it. QEMU passes one. */
+	if (!uf_boot_info.nram && uf_boot_platform_ram)
+		uf_boot_platform_ram();
 	if (!uf_boot_info.nram)
 		uf_panic("boot: the loader passed no memory map (hvm_start_info version %u)", si->version);
 

@@ -1,6 +1,8 @@
 /* The RAM list of uf_boot_info, kept sorted by base whatever order the loader reports it in. */
 #include <uf/boot.h>
 
+uintptr_t uf_boot_load_offset;          /* set by the ARMv7 entry, after it zeroed .bss */
+
 void uf_boot_add_ram(uint64_t base, uint64_t length)
 {
 	struct uf_boot_info *bi = &uf_boot_info;

@@ -41,8 +41,13 @@ uf_zimage_start:
 	/* The zImage header (what boot loaders check: the magic at 0x24, then where the bytes go and end). */
 	.org 0x24
 	.word 0x016f2818                /* zImage magic */
+#ifdef __PIC__
+	.word 0                         /* position independent: the loader picks the address */
+	.word __uf_file_size            /* so "end" is the size */
+#else
 	.word uf_zimage_start           /* load/run address: where it is linked */
 	.word __uf_file_end             /* end of the bytes to load */
+#endif
 	.word 0x04030201                /* little-endian */
 
 1:	mov r4, r2                      /* the DTB, if the loader passed one: kept in r4 until uf_boot_main */
@@ -59,6 +64,40 @@ uf_zimage_start:
 	eret
 2:	cpsid aif, #MODE_SVC
 
+#ifdef __PIC__
+	/* Position independent (built -fPIC, linked -pie): run where the loader put us, after adding how far that is
+	 * from the link address to every absolute address the linker recorded (R_ARM_RELATIVE entries, 8 bytes:
+	 * where, type; .rel.dyn, in the image). Xen places a dom0 so, in RAM that lies anywhere. The literal
+	 * pools' link-time values give the link addresses until then. r10 keeps the distance for uf_boot_load_offset. */
+	adr r0, uf_zimage_start
+	ldr r1, =uf_zimage_start
+	subs r10, r0, r1
+	beq 4f
+	lsls r5, r10, #20               /* page tables, guard pages, Xen's pages: a distance in whole pages only */
+	bne .Lbad_relocation
+	ldr r5, =__uf_rel_start
+	ldr r6, =__uf_rel_end
+	add r5, r5, r10
+	add r6, r6, r10
+3:	cmp r5, r6
+	bhs 5f
+	ldmia r5!, {r7, r8}             /* r_offset, r_info */
+	and r8, r8, #0xff
+	cmp r8, #23                     /* R_ARM_RELATIVE: nothing else occurs in a static PIE */
+	bne .Lbad_relocation
+	ldr r9, [r7, r10]!
+	add r9, r9, r10
+	str r9, [r7]
+	b 3b
+5:	mov r6, #0
+	mcr p15, 0, r6, c7, c5, 0       /* ICIALLU: literal pools changed under the instruction cache */
+	mcr p15, 0, r6, c7, c5, 6       /* BPIALL */
+	dsb
+	isb
+	b 4f
+.Lbad_relocation:
+	udf #1
+#else
 	/* Run where we are linked: a loader may have put the bytes elsewhere. Position-independent until the jump.
 	 * The copy loop must not overwrite itself: if the two places overlap, the bytes go first to just above both
 	 * (assumed RAM), and this runs again from there. */
@@ -94,6 +133,7 @@ uf_zimage_start:
 	sub r6, r6, r0
 	add r6, r6, r5
 	bx r6
+#endif
 
 	/* MMU, data cache and alignment checks off (the protocol says so: make sure); vectors from VBAR, in ARM. */
 4:	mrc p15, 0, r0, c1, c0, 0
@@ -204,6 +244,10 @@ uf_zimage_start:
 	stmialo r0!, {r2, r3, r5, r6}
 	blo 7b
 
+#ifdef __PIC__
+	ldr r0, =uf_boot_load_offset
+	str r10, [r0]
+#endif
 	ldr sp, =boot_stack_top
 	mov r11, #0                     /* ends the frame-pointer chain for backtraces */
 	mov lr, #0

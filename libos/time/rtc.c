@@ -1,5 +1,5 @@
-/* x86_64 wall clock, asked for once, when CLOCK_REALTIME is first needed: kvmclock's when that is the clock (KVM's
- * microvm has no RTC), else the CMOS RTC (MC146818 and compatibles). */
+/* x86_64 wall clock, asked for once, when CLOCK_REALTIME is first needed: the pvclock's when that is the clock
+ * (kvmclock's: KVM's microvm has no RTC; Xen's shared info), else the CMOS RTC (MC146818 and compatibles). */
 #include <stdint.h>
 
 #include <uf/x86_64.h>
@@ -85,7 +85,7 @@ static int cmos_seconds(uint64_t *seconds)
 int uf_arch_wall_offset(uint64_t *offset)
 {
 	uint64_t sec;
-	if (uf_kvmclock_wall_offset(offset) == 0)
+	if (uf_pvclock_wall_offset(offset) == 0)
 		return 0;
 	if (cmos_seconds(&sec))
 		return -1;

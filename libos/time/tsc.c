@@ -1,9 +1,14 @@
-/* x86_64 clock: the TSC, scaled to nanoseconds with kvmclock's parameters or a frequency from CPUID or the PIT.
- * Boot only records the TSC; the source is chosen (and the PIT calibration, if any, paid) on the first read. */
+/* x86_64 clock: the TSC, scaled to nanoseconds with a pvclock's parameters (Xen's or kvmclock's) or a frequency from
+ * CPUID or the PIT. Boot only records the TSC; the source is chosen (and any PIT calibration paid) on the first read. */
 #include <stdint.h>
+
+#include <uf/xen.h>
 
 #include "arch.h"
 #include "tsc.h"
+
+/* Weak: Xen's shared info page (module xen) is only there on Xen targets; elsewhere this is NULL. */
+volatile struct uf_xen_shared_info *uf_xen_shared_info(void) __attribute__((weak));
 
 #ifdef UF_DEBUG
 #include <uf/console.h>
@@ -53,7 +58,9 @@ struct scale {
 
 /* Aligned so it never crosses a page: the hypervisor writes it by guest-physical address. */
 static volatile struct pvclock kvmclock __attribute__((aligned(64)));
-static struct scale fixed;      /* every source but kvmclock: a constant frequency from TSC 0 */
+/* The pvclock in use: kvmclock's, or vCPU 0's vcpu_time_info in Xen's shared info page (the same ABI). */
+static volatile struct pvclock *pvclock = &kvmclock;
+static struct scale fixed;      /* every source but a pvclock: a constant frequency from TSC 0 */
 static const char *source;      /* NULL until the first clock read */
 static uint64_t boot_tsc;       /* the TSC at uf_arch_clock_boot() */
 static uint64_t boot_ns;        /* the scale's reading at boot_tsc: the clock counts from boot */
@@ -65,10 +72,12 @@ static uint64_t scale_delta(const struct scale *s, uint64_t d)
 	return (uint64_t)(((unsigned __int128)d * s->mul) >> 32);
 }
 
-/* Also for a TSC before tsc0: the boot TSC predates kvmclock's first update. */
+/* Also for a TSC before tsc0: the boot TSC predates kvmclock's first update. TSC values compare modulo 2^64: Xen
+ * stamps a guest's pvclock with the guest's TSC, which is "negative" for an update made before the guest began. */
 static uint64_t scale_ns(const struct scale *s, uint64_t tsc)
 {
-	return tsc >= s->tsc0 ? s->ns0 + scale_delta(s, tsc - s->tsc0) : s->ns0 - scale_delta(s, s->tsc0 - tsc);
+	return (int64_t)(tsc - s->tsc0) >= 0 ? s->ns0 + scale_delta(s, tsc - s->tsc0)
+					     : s->ns0 - scale_delta(s, s->tsc0 - tsc);
 }
 
 /* The kvmclock form of a frequency: shift so that hz * 2^shift is in (1e9, 2e9], which puts mul in [2^31, 2^32). */
@@ -87,18 +96,18 @@ static struct scale scale_for_hz(uint64_t hz)
 	return s;
 }
 
-/* A consistent copy of kvmclock's parameters and a TSC read that belongs with them. */
-static void kvmclock_read(struct scale *s, uint64_t *tsc)
+/* A consistent copy of the pvclock's parameters and a TSC read that belongs with them. */
+static void pvclock_read(struct scale *s, uint64_t *tsc)
 {
 	uint32_t v;
 	do {
-		v = kvmclock.version;
-		s->tsc0 = kvmclock.tsc_timestamp;
-		s->ns0 = kvmclock.system_time;
-		s->mul = kvmclock.tsc_to_system_mul;
-		s->shift = kvmclock.tsc_shift;
+		v = pvclock->version;
+		s->tsc0 = pvclock->tsc_timestamp;
+		s->ns0 = pvclock->system_time;
+		s->mul = pvclock->tsc_to_system_mul;
+		s->shift = pvclock->tsc_shift;
 		*tsc = tsc_ordered();   /* x86 keeps loads in order: the fields are read before the version again */
-	} while ((v & 1) || v != kvmclock.version);
+	} while ((v & 1) || v != pvclock->version);
 }
 
 /* The CPUID base of the hypervisor whose 12-byte signature (EBX, ECX, EDX) is `sig`, or 0. */
@@ -134,6 +143,18 @@ static int kvmclock_start(void)
 		return 1;
 	uf_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, 0);
 	return 0;
+}
+
+/* Xen's pvclock: Xen keeps vCPU 0's time parameters in the shared info page (mapped by module xen). */
+static int xen_pvclock_start(void)
+{
+	if (!uf_xen_shared_info || !hypervisor_base("XenVMMXenVMM"))
+		return 0;
+	volatile struct uf_xen_shared_info *si = uf_xen_shared_info();
+	if (!si || !si->vcpu_info[0].time.tsc_to_system_mul)
+		return 0;
+	pvclock = (volatile struct pvclock *)&si->vcpu_info[0].time;
+	return 1;
 }
 
 static int under_hypervisor(void)
@@ -261,7 +282,7 @@ static void current_scale(struct scale *s, uint64_t *tsc)
 		*s = fixed;
 		*tsc = tsc_ordered();
 	} else {
-		kvmclock_read(s, tsc);
+		pvclock_read(s, tsc);
 	}
 }
 
@@ -272,7 +293,10 @@ static void choose_source(void)
 	struct scale s;
 	uint64_t hz, tsc;
 
-	if (kvmclock_start())
+	if (xen_pvclock_start()) {
+		hz = 0;
+		name = "xen-pvclock";
+	} else if (kvmclock_start())
 		hz = 0;
 	else if ((hz = xen_leaf_hz()))
 		name = "xen-cpuid";
@@ -339,7 +363,26 @@ uint64_t uf_tsc_at_ns(uint64_t ns)
 	return tsc + d;
 }
 
-int uf_kvmclock_wall_offset(uint64_t *offset)
+/* Xen's wall clock: the time at Xen's system time 0, in the shared info page; all 0 when Xen knows none. */
+static int xen_wall_offset(uint64_t *offset)
+{
+	volatile struct uf_xen_shared_info *si = uf_xen_shared_info();
+	uint32_t v, hi, sec, nsec;
+	do {
+		v = si->wc_version;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		hi = si->wc_sec_hi;
+		sec = si->wc_sec;
+		nsec = si->wc_nsec;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((v & 1) || v != si->wc_version);
+	if (!hi && !sec)
+		return -1;
+	*offset = ((uint64_t)hi << 32 | sec) * NSEC_PER_SEC + nsec + boot_ns;
+	return 0;
+}
+
+int uf_pvclock_wall_offset(uint64_t *offset)
 {
 	static volatile struct pvclock_wall wall __attribute__((aligned(16)));
 	uint32_t v, sec, nsec;
@@ -348,6 +391,8 @@ int uf_kvmclock_wall_offset(uint64_t *offset)
 		choose_source();
 	if (fixed.mul)
 		return -1;
+	if (pvclock != &kvmclock)
+		return xen_wall_offset(offset);
 	do {
 		uf_wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uint64_t)(uintptr_t)&wall);  /* identity-mapped, as kvmclock */
 		v = wall.version;

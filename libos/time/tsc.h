@@ -15,7 +15,8 @@ static inline uint64_t tsc_ordered(void)
 /* The TSC value at which uf_arch_clock_ns() reaches ns (rounded up); ns must be less than 2^32 ns ahead. */
 uint64_t uf_tsc_at_ns(uint64_t ns);
 
-/* realtime - uf_arch_clock_ns() from kvmclock's wall clock: 0, or -1 when kvmclock is not the clock. */
-int uf_kvmclock_wall_offset(uint64_t *offset);
+/* realtime - uf_arch_clock_ns() from the pvclock's wall clock (kvmclock's, or Xen's shared info): 0, or -1 when
+ * no pvclock is the clock, or Xen knows no wall clock. */
+int uf_pvclock_wall_offset(uint64_t *offset);
 
 #endif

@@ -40,12 +40,12 @@ static int in_text(uintptr_t a)
 
 void uf_backtrace(uintptr_t pc, uintptr_t fp)
 {
-	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)pc);
+	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(pc - uf_boot_load_offset));
 	for (int i = 0; i < MAX_FRAMES && fp && !(fp & (sizeof(uintptr_t) - 1)) && readable(fp); i++) {
 		const uintptr_t *frame = (const uintptr_t *)fp;
 		if (!in_text(frame[1]))     /* the end of the chain (0), or not a frame record after all */
 			break;
-		uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)frame[1]);
+		uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(frame[1] - uf_boot_load_offset));
 		if (frame[0] <= fp)     /* the stack grows down: callers' frames are higher; this also stops loops */
 			break;
 		fp = frame[0];

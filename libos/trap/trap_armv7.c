@@ -134,7 +134,7 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	uintptr_t text = (uintptr_t)__uf_text_start, text_end = (uintptr_t)__uf_text_end;
 	if (f->kind == UF_TRAP_PABT && (f->pc < text || f->pc >= text_end) && f->lr >= text && f->lr < text_end) {
 		/* A call to a bad address: lr returns into the caller, which r11's chain would skip. */
-		uf_printk("uniforge: backtrace: 0x%08x\n", f->pc);
+		uf_printk("uniforge: backtrace: 0x%08x\n", f->pc - uf_boot_load_offset);
 		uf_backtrace(f->lr, r[11]);
 	} else {
 		uf_backtrace(f->pc, r[11]);

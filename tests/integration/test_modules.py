@@ -7,7 +7,7 @@ from uniforge.compiler import Toolchain
 from uniforge.paths import libos_dir
 
 
-@pytest.fixture(scope="module", params=["qemu-x86_64", "qemu-armv7"])
+@pytest.fixture(scope="module", params=["qemu-x86_64", "qemu-armv7", "xen-x86_64", "xen-armv7", "xen-armv7-dom0"])
 def compiled(request):
     target = targets.load(request.param)
     toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
@@ -33,9 +33,13 @@ def test_target_modules_build_for_their_arch(compiled):
 
 
 def test_no_two_modules_export_one_symbol(compiled):
+    """Except alternatives (console devices) of which the target's `modules` picks one."""
     target, mods = compiled
-    owner = {}
+    owners = {}
     for name, mod in sorted(mods.items()):
         for sym in mod.defined:
-            assert sym not in owner, f"{sym} is defined by {owner[sym]} and {name} on {target.arch}"
-            owner[sym] = name
+            owners.setdefault(sym, []).append(name)
+    for sym, names in owners.items():
+        if len(names) > 1:
+            picked = [n for n in names if n in target.modules]
+            assert len(picked) == 1, f"{sym} is defined by {', '.join(names)} on {target.name}, which picks {picked}"

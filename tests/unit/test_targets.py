@@ -35,3 +35,22 @@ def test_bad_target_file(tmp_path, monkeypatch):
     (tmp_path / "c.toml").write_text('summary = "x"\narhc = "x86_64"\n')
     with pytest.raises(TargetError, match="unknown key 'arhc'.*did you mean 'arch'"):
         targets.load("c")
+
+
+def test_xen_targets_say_how_the_runner_boots_them():
+    domains = {name: targets.load(name).xen["domain"] for name in ("xen-x86_64", "xen-armv7", "xen-armv7-dom0")}
+    assert domains == {"xen-x86_64": "dom0", "xen-armv7": "domu", "xen-armv7-dom0": "dom0"}
+    assert targets.load("qemu-x86_64").xen is None
+
+
+def test_xen_table_checked(tmp_path, monkeypatch):
+    real = targets.targets_dir()
+    monkeypatch.setattr(targets, "targets_dir", lambda: tmp_path)
+    for name in ("qemu-x86_64", "xen-x86_64"):
+        (tmp_path / f"{name}.toml").write_text((real / f"{name}.toml").read_text())
+    (tmp_path / "bad-domain.toml").write_text('inherits = "xen-x86_64"\n[xen]\ndomain = "domU"\n')
+    with pytest.raises(TargetError, match="'domain' must be one of dom0, domu"):
+        targets.load("bad-domain")
+    (tmp_path / "no-table.toml").write_text('inherits = "qemu-x86_64"\nplatform = "xen"\n')
+    with pytest.raises(TargetError, match=r"\[xen\] table goes with platform"):
+        targets.load("no-table")

@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, embedtree, image, link, modules, musl, runtime
+from . import __version__, deploy, embedtree, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
@@ -26,11 +26,13 @@ class BuildResult:
     raw_image: Path | None          # the same bytes as a flat file, for boot protocols that load one (zImage)
     manifest: dict
     reasons: dict[str, str]         # module -> why it is linked
+    deployment: list[Path]          # files to deploy it with (Xen: the xl config, a dom0less fragment)
     timings: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict:
         return {"image": str(self.image), "debug_image": str(self.debug_image),
                 "raw_image": str(self.raw_image) if self.raw_image else None,
+                "deployment": [str(p) for p in self.deployment],
                 "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
                 "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
 
@@ -69,7 +71,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("app")
 
     script = work / "image.ld"
-    script.write_text(render(target.linker_script, app_name=app.name))
+    script.write_text(render(target.linker_script, app_name=app.name,
+                             position_independent="-pie" in target.compiler.get("ldflags", [])))
     provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
     tree_objects = _embedded_tree(toolchain, work, app)
     if tree_objects:
@@ -105,7 +108,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     map_file = work / "image.map"
     generated += tree_objects
     objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
-    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file)
+    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
+              target.compiler.get("ldflags", []))
     clock.lap("link")
 
     owners = {str(o): m.module.name for m in chosen for o in m.objects}
@@ -125,9 +129,11 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     for path in (image_path, debug_path):
         image.rewrite(path, manifest)
     raw_path = image.package(image_path, target.boot)
+    deployment = (deploy.write(target, app.name, image_path, raw_path or image_path,
+                               app.memory or target.qemu["memory"]) if target.platform == "xen" else [])
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
-    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, clock.laps)
+    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps)
 
 
 EMBEDDED_TREE_SYMBOLS = ("uf_embedded_tree", "uf_embedded_tree_size", "uf_embedded_tree_mount")

@@ -54,6 +54,7 @@ def check_host() -> list[Check]:
               "" if usable else "KVM targets cannot run here; TCG targets (qemu-*) still do"),
         _check_zig(),
         _check_musl_source(),
+        _check_xen(),
     ]
 
 
@@ -130,6 +131,20 @@ def _check_zig() -> Check:
         return Check("zig compiler", Status.FAIL, f"python -m ziglang failed: {done.stderr.strip()[:200]}",
                      f"{sys.executable} -m pip install ziglang (the version pinned in pyproject.toml)")
     return Check("zig compiler", Status.OK, f"ziglang {done.stdout.strip()}")
+
+
+def _check_xen() -> Check:
+    """The Xen hypervisors the xen-* targets boot under QEMU: in the cache, or fetchable with apt (no download)."""
+    from .inspect import xen_available
+    xen = [t for t in map(targets.load, targets.names()) if t.platform == "xen"]
+    packages = {t.xen["package"]: t for t in xen}
+    results = {package: xen_available(t) for package, t in sorted(packages.items())}
+    detail = "; ".join(why for _, why in results.values())
+    if all(ok for ok, _ in results.values()):
+        return Check("Xen hypervisors", Status.OK, detail)
+    return Check("Xen hypervisors", Status.WARN, detail,
+                 "scripts/install-host-deps (adds the armhf architecture for the ARM hypervisor); xen-* targets "
+                 "cannot run until then")
 
 
 def _check_musl_source() -> Check:

@@ -31,11 +31,13 @@ def source_dir() -> Path:
 
 
 def build_floor(target: Target, variant: Variant = Variant.EXIT, *, status: int = 0) -> Path:
-    """The floor kernel ELF for the target's arch and `variant`, exiting with `status`; built on first use."""
+    """The floor kernel ELF for the target's arch (and platform, for Xen) and `variant`, exiting with `status`;
+    built on first use."""
     if not 0 <= status <= 127:
         raise ValueError(f"floor exit status {status} is outside 0..127 (what isa-debug-exit can carry)")
     defines = [f"STATUS={status}"] + ([variant.value] if variant.value else [])
-    source, script = (source_dir() / f"floor-{target.arch}{ext}" for ext in (".S", ".ld"))
+    name = f"floor-{target.arch}" + ("-xen" if target.platform == "xen" else "")
+    source, script = (source_dir() / f"{name}{ext}" for ext in (".S", ".ld"))
     toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
     key = cache.digest(toolchain.version, target.arch, *defines, source.read_bytes(), script.read_bytes())
 

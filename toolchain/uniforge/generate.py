@@ -13,6 +13,8 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["cstring"] = c_string
+    env.filters["xlstring"] = quoted_string
+    env.filters["dtstring"] = quoted_string
     return env
 
 
@@ -23,6 +25,14 @@ def c_string(text: str) -> str:
         char = chr(byte)
         out.append(char if 0x20 <= byte < 0x7f and char not in '"\\?' else f"\\{byte:03o}")
     return '"' + "".join(out) + '"'
+
+
+def quoted_string(text: str) -> str:
+    """A double-quoted string for xl configs and device-tree sources (both read C-style escapes). Control
+    characters cannot be written in either: an error rather than a config that means something else."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7f for c in text):
+        raise ValueError(f"{text!r} contains a control character")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render(template: str, **values) -> str:

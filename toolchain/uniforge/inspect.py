@@ -62,7 +62,18 @@ def host_can_run(target: targets.Target) -> tuple[bool, str]:
         return False, f"{binary} is not installed"
     if target.qemu.get("accel") == "kvm":
         return probe_kvm(target)
+    if target.platform == "xen":
+        return xen_available(target)
     return True, "software emulation (TCG)"
+
+
+def xen_available(target: targets.Target) -> tuple[bool, str]:
+    """Whether the target's Xen hypervisor is in the cache, or apt can fetch it."""
+    from . import xenrig
+    if xenrig.cached(target):
+        return True, f"Xen under QEMU (TCG): {target.xen['package']} fetched"
+    ok, why = xenrig.fetchable(target)
+    return ok, f"Xen under QEMU (TCG): {why}" if ok else why
 
 
 def show_targets(as_json: bool) -> None:

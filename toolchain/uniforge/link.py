@@ -17,9 +17,11 @@ class LinkInputs:
     archives: list[Path]            # libc
 
 
-def link(toolchain: Toolchain, inputs: LinkInputs, debug_image: Path, image: Path, map_file: Path) -> None:
-    """Two links of the same inputs: with symbols and DWARF (for backtraces and inspect), and stripped (to boot)."""
-    args = [*LINK_ARGS, "-T", str(inputs.script), *map(str, inputs.objects), *map(str, inputs.archives)]
+def link(toolchain: Toolchain, inputs: LinkInputs, debug_image: Path, image: Path, map_file: Path,
+         target_args: list[str] = ()) -> None:
+    """Two links of the same inputs: with symbols and DWARF (for backtraces and inspect), and stripped (to boot).
+    `target_args`: the target's own linker flags (e.g. -pie)."""
+    args = [*LINK_ARGS, *target_args, "-T", str(inputs.script), *map(str, inputs.objects), *map(str, inputs.archives)]
     toolchain.link(debug_image, [*args, f"-Map={map_file}"])
     toolchain.link(image, [*args, "--strip-all"])
 

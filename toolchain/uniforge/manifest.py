@@ -100,3 +100,9 @@ def _embedded_tree(value, root: Path, where: str) -> EmbeddedTree | None:
         raise ManifestError(f"{where}: key 'files': mount '{mount}' must be an absolute guest path like /www "
                             "(at most 63 bytes, no . or ..)")
     return EmbeddedTree(dir=folder, mount=mount)
+
+
+def memory_mib(size: str) -> int:
+    """A size as `memory` is written (64M, 1G; K rounds down to MiB) in MiB."""
+    scale = {"K": 1 / 1024, "M": 1, "G": 1024}[size[-1].upper()]
+    return int(int(size[:-1]) * scale)

@@ -10,16 +10,20 @@ import asyncio
 import enum
 import shlex
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from . import xenrig
 from .console import Console, SymbolizeFn
 from .devices import NO_NETWORK, Disk, Network, check_tap, explain_qemu_error, qemu_options
 from .errors import RunError
+from .manifest import memory_mib
 from .vm import LaunchError, QemuVM, describe_returncode
+from .xenconsole import XenConsole
 
 if TYPE_CHECKING:
     from .targets import Target
@@ -121,22 +125,33 @@ def decode_exit(
     halted_state: str | None = None,
     timeout: float | None = None,
     crash: str | None = None,
+    reported_status: int | None = None,
+    hypervisor_ending: str | None = None,
 ) -> Outcome:
     """Turns how QEMU ended into the guest's exit status.
 
     `method` is the target's `exit`; `shutdown_reason` the reason of QMP's SHUTDOWN event, if any; `halted_state`
     the run state in which QEMU froze the guest, if it did (e.g. "internal-error"); `timeout` the seconds after
-    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one.
+    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one; `reported_status` the
+    status the guest wrote on its console and `hypervisor_ending` the hypervisor's line about the guest's end
+    (xen-console).
 
     - isa-debug-exit: the guest's write of c makes QEMU exit with (c << 1) | 1, so an odd status s means guest
       status s >> 1. Only 0..127 survive: the process status is 8 bits.
     - semihosting: QEMU exits with the guest's status unchanged.
+    - xen-console: the guest's status line (xenconsole.py); the runner then ended QEMU itself. Without one, Xen's
+      word that it crashed or stopped the guest means CRASHED.
     - Status 127 is the library OS's crash status: ending CRASHED.
     - QEMU exit 0 after a guest reset or poweroff (SHUTDOWN guest-reset / guest-shutdown): the guest ended without
       a status; that is an error (1) since Uniforge guests always report one.
     - Timed out: 124, as timeout(1). A guest frozen by the hypervisor or panicked: CRASHED, 127.
     Raises RunError when QEMU itself failed or was stopped by someone else.
     """
+    if method == "xen-console":
+        if reported_status is not None:
+            return _status_outcome(reported_status & 0xFF, crash)
+        if hypervisor_ending is not None:
+            return Outcome(Ending.CRASHED, CRASH_STATUS, f"Xen ended the guest: {hypervisor_ending}")
     if timeout is not None:
         return Outcome(Ending.TIMED_OUT, TIMEOUT_STATUS, f"guest timed out after {timeout:g} s")
     if halted_state is not None:
@@ -150,13 +165,13 @@ def decode_exit(
         status = returncode >> 1 if returncode & 1 else None
     elif method == "semihosting":
         status = None if shutdown_reason in ("guest-reset", "guest-shutdown") else returncode
+    elif method == "xen-console":
+        status = None       # QEMU's own ending says nothing about the guest's status
     else:
         raise ValueError(f"unknown exit method {method!r}")
 
     if status is not None:
-        if status == CRASH_STATUS:
-            return Outcome(Ending.CRASHED, CRASH_STATUS, f"guest crashed: {crash or 'exit status 127'}")
-        return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
+        return _status_outcome(status, crash)
     if returncode == 0 and shutdown_reason == "guest-reset":
         return Outcome(Ending.RESET, NO_STATUS, "guest reset without an exit status (a triple fault?)")
     if returncode == 0 and shutdown_reason == "guest-shutdown":
@@ -164,6 +179,12 @@ def decode_exit(
     if returncode == 0:
         raise RunError(f"QEMU was stopped from outside ({shutdown_reason or 'no shutdown event'})")
     raise RunError(f"QEMU failed while running ({describe_returncode(returncode)})")
+
+
+def _status_outcome(status: int, crash: str | None) -> Outcome:
+    if status == CRASH_STATUS:
+        return Outcome(Ending.CRASHED, CRASH_STATUS, f"guest crashed: {crash or 'exit status 127'}")
+    return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
 
 
 def run_image(
@@ -186,29 +207,42 @@ def run_image(
     annotates crash backtraces. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised).
     Raises RunError if QEMU cannot start or fails; one line when it is about the network or the disks.
     """
+    shown = Console(console, symbolizer)
+    if target.platform == "xen":
+        if network.mode != "none" or disks:
+            raise RunError(f"{target.name} has no network or disk devices yet (Xen PV drivers come later)",
+                           hint="run without -p/--net/--disk, or pick a qemu-* target")
+        with tempfile.TemporaryDirectory(prefix="uniforge-xen-") as work:
+            command = xenrig.qemu_command(target, image, kernel_cmdline(cmdline, args),
+                                          memory_mib(memory or target.qemu["memory"]), Path(work), extra_qemu_args)
+            return asyncio.run(_run(target.exit, command, timeout, shown, network, xen=True))
     if network.mode == "tap":
         check_tap(network.tap)
     command = build_qemu_command(
         target, image, args=args, cmdline=cmdline, memory=memory, network=network, disks=disks,
         extra_qemu_args=extra_qemu_args,
     )
-    return asyncio.run(_run(target.exit, command, timeout, Console(console, symbolizer), network))
+    return asyncio.run(_run(target.exit, command, timeout, shown, network))
 
 
-async def _run(
-    method: str, command: list[str], timeout: float | None, console: Console, network: Network
-) -> RunResult:
+async def _run(method: str, command: list[str], timeout: float | None, console: Console, network: Network,
+               xen: bool = False) -> RunResult:
     started = time.monotonic()
-    vm = QemuVM(command, console.feed)
+    # On a Xen rig the guest's console is inside Xen's, and the guest's end is read from it, not from QEMU's.
+    ended = asyncio.Event()
+    xen_console = XenConsole(console.feed, ended.set) if xen else None
+    vm = QemuVM(command, xen_console.feed if xen_console else console.feed)
     try:
         async with vm:
             await vm.start()
-            finished = await vm.wait(timeout)
+            finished = await _wait(vm, timeout, ended)
     except LaunchError as e:
         if explained := explain_qemu_error(vm.stderr, network):
             raise RunError(explained) from e
         raise RunError(_with_details(str(e), e.command, vm.stderr), hint="`uniforge doctor` checks QEMU") from e
     wall_time = time.monotonic() - started
+    if xen_console:
+        xen_console.close()
     console.close()
     try:
         outcome = decode_exit(
@@ -218,10 +252,26 @@ async def _run(
             halted_state=vm.halted_state,
             timeout=None if finished else timeout,
             crash=console.crash,
+            reported_status=xen_console.status if xen_console else None,
+            hypervisor_ending=xen_console.xen_ending if xen_console else None,
         )
     except RunError as e:
-        raise RunError(_with_details(str(e), command, vm.stderr)) from e
+        # What Xen said last: why it stopped, when QEMU's own output is silent about it.
+        said = "\n".join([vm.stderr.rstrip(), *(xen_console.xen_log[-20:] if xen_console else [])])
+        raise RunError(_with_details(str(e), command, said)) from e
     return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
+
+
+async def _wait(vm: QemuVM, timeout: float | None, ended: asyncio.Event) -> bool:
+    """Until QEMU ends, or the guest's end was read from the console (`ended`); False after `timeout` s."""
+    qemu = asyncio.create_task(vm.wait(timeout))
+    guest = asyncio.create_task(ended.wait())
+    try:
+        done, _ = await asyncio.wait({qemu, guest}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        guest.cancel()
+        qemu.cancel()
+    return guest in done or qemu.result()
 
 
 def _with_details(message: str, command: list[str], stderr: str) -> str:

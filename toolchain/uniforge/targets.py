@@ -8,12 +8,14 @@ from .errors import TargetError
 from .paths import targets_dir
 
 KEYS = {"inherits": str, "summary": str, "arch": str, "platform": str, "boot": str, "linker_script": str,
-        "modules": list, "exit": str, "compiler": dict, "libc": dict, "qemu": dict}
+        "modules": list, "exit": str, "compiler": dict, "libc": dict, "qemu": dict, "xen": dict}
 REQUIRED = ("summary", "arch", "platform", "boot", "linker_script", "modules", "exit", "compiler", "libc", "qemu")
-COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list}
+COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list, "ldflags": list}
 LIBC_KEYS = {"arch": str}
 QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list,
              "nic_device": str, "disk_device": str}
+XEN_KEYS = {"package": str, "file": str, "domain": str, "guest_type": str}
+XEN_DOMAINS = ("dom0", "domu")  # how the runner boots the image on Xen: as dom0, or as a dom0less domU
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Target:
     libc: dict
     qemu: dict
     path: Path
+    xen: dict | None = None         # Xen targets: where the hypervisor comes from, how the runner boots the image
 
 
 def names() -> list[str]:
@@ -41,8 +44,14 @@ def load(name: str) -> Target:
     where = str(targets_dir() / f"{name}.toml")
     data.pop("inherits", None)
     tomlfile.check_keys(data, KEYS, where, TargetError, REQUIRED)
-    for table, keys in (("compiler", COMPILER_KEYS), ("libc", LIBC_KEYS), ("qemu", QEMU_KEYS)):
-        tomlfile.check_keys(data[table], keys, f"{where} [{table}]", TargetError)
+    for table, keys in (("compiler", COMPILER_KEYS), ("libc", LIBC_KEYS), ("qemu", QEMU_KEYS), ("xen", XEN_KEYS)):
+        if table in data:
+            tomlfile.check_keys(data[table], keys, f"{where} [{table}]", TargetError,
+                                required=("package", "file", "domain", "guest_type") if table == "xen" else ())
+    if (data["platform"] == "xen") != ("xen" in data):
+        raise TargetError(f"{where}: a [xen] table goes with platform = \"xen\", and only with it")
+    if "xen" in data and data["xen"]["domain"] not in XEN_DOMAINS:
+        raise TargetError(f"{where} [xen]: key 'domain' must be one of {', '.join(XEN_DOMAINS)}")
     data["modules"] = tuple(data["modules"])
     return Target(name=name, path=Path(where), **data)
 

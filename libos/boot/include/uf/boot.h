@@ -33,6 +33,10 @@ extern char __uf_data_start[], __uf_bss_start[], __uf_bss_end[];
  * into rodata by the linker script, since the image's first byte is the zImage entry (templates/armv7-virt.ld.j2).
  * Declared with their type by module process, their user. */
 
+/* How far from its link address the image runs: 0, except for a position-independent image (ARMv7 as a Xen dom0)
+ * that the loader put elsewhere. Backtraces print link addresses, which the runner symbolizes. */
+extern uintptr_t uf_boot_load_offset;
+
 extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
 
 /* Defined elsewhere: the generated init table, and the app's start (module process). */

@@ -1,11 +1,13 @@
-/* The console: a byte sink for the kernel's messages (and the app's stdout/stderr through module fd). */
+/* The console: a byte sink for the kernel's messages (and the app's stdout/stderr through module fd). A console
+ * device module (uart, xencons: the target's `modules` picks one) defines uf_console_init and uf_console_write;
+ * module console defines uf_printk over them. */
 #ifndef UF_CONSOLE_H
 #define UF_CONSOLE_H
 
 #include <stdarg.h>
 #include <stddef.h>
 
-/* Sets up the device (called once at boot); writing works before it on QEMU's UART. */
+/* Sets up the device (called once at boot); writing works before it (QEMU's UART, Xen's console_io). */
 void uf_console_init(void);
 
 /* Writes n bytes, "\n" as "\r\n"; returns once the device has taken them all. */
