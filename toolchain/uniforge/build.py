@@ -81,7 +81,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 
     def resolve_with(extra: tuple[str, ...]):
         return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
-                       lambda names: modules.init_order(available, names))
+                       lambda names: modules.init_order(available, names), target.picks)
     resolution = resolve_with(())
     file_systems = _file_systems(app, resolution.modules, compiled)
     if file_systems:

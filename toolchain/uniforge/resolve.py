@@ -26,9 +26,10 @@ class Resolution:
 
 def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledModule],
             archives: list[tuple[str, dict[str, dict[str, list[str]]]]], required: tuple[str, ...], provided: set[str],
-            order) -> Resolution:
+            order, picks: tuple[str, ...] = ()) -> Resolution:
     """app: object name -> symbols (elfsyms.object_symbols); archives: (name, member index) in link order, e.g.
-    the libc then the compiler runtime; required: the target's modules; provided: symbols the linker script or
+    the libc then the compiler runtime; required: the target's modules; picks: the target's choices among
+    modules that define the same symbols; provided: symbols the linker script or
     generated code define; order: function giving the init order of a set of module names."""
     module_providers = defaultdict(list)
     for name, mod in compiled.items():
@@ -76,11 +77,11 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
             continue
         providers = module_providers.get(want.symbol, [])
         if len(providers) > 1:
-            picked = [p for p in providers if p in required]
+            picked = [p for p in providers if p in required or p in picks]
             if len(picked) != 1:
                 raise ResolveError(f"symbol '{want.symbol}' (needed by {want.by}) is defined by modules "
                                    f"{', '.join(sorted(providers))}",
-                                   hint="the target must pick one of them in its 'modules' list")
+                                   hint="the target must pick one of them in its 'modules' or 'picks' list")
             providers = picked
         if providers:
             take_module(providers[0], want)

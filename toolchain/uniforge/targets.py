@@ -8,7 +8,7 @@ from .errors import TargetError
 from .paths import targets_dir
 
 KEYS = {"inherits": str, "summary": str, "arch": str, "platform": str, "boot": str, "linker_script": str,
-        "modules": list, "exit": str, "compiler": dict, "libc": dict, "qemu": dict, "xen": dict}
+        "modules": list, "picks": list, "exit": str, "compiler": dict, "libc": dict, "qemu": dict, "xen": dict}
 REQUIRED = ("summary", "arch", "platform", "boot", "linker_script", "modules", "exit", "compiler", "libc", "qemu")
 COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list, "ldflags": list}
 LIBC_KEYS = {"arch": str}
@@ -33,6 +33,9 @@ class Target:
     qemu: dict
     path: Path
     xen: dict | None = None         # Xen targets: where the hypervisor comes from, how the runner boots the image
+    # Where several modules define what an image needs (virtio-mmio and virtio-pci both define the virtio
+    # transport), the one this target takes; linked only when needed, unlike `modules`.
+    picks: tuple[str, ...] = ()
 
 
 def names() -> list[str]:
@@ -53,6 +56,7 @@ def load(name: str) -> Target:
     if "xen" in data and data["xen"]["domain"] not in XEN_DOMAINS:
         raise TargetError(f"{where} [xen]: key 'domain' must be one of {', '.join(XEN_DOMAINS)}")
     data["modules"] = tuple(data["modules"])
+    data["picks"] = tuple(data.get("picks", ()))
     return Target(name=name, path=Path(where), **data)
 
 
