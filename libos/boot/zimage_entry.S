@@ -45,7 +45,8 @@ uf_zimage_start:
 	.word __uf_file_end             /* end of the bytes to load */
 	.word 0x04030201                /* little-endian */
 
-1:	mov r4, r2                      /* the DTB, if the loader passed one: kept in r4 until uf_boot_main */
+1:	mrrc p15, 1, r11, r12, c14      /* CNTVCT, the boot's first timestamp (uniforge bench): kept in r11:r12 */
+	mov r4, r2                      /* the DTB, if the loader passed one: kept in r4 until uf_boot_main */
 
 	/* HYP (a loader that starts kernels there for KVM): drop to SVC through an exception return. */
 	mrs r0, cpsr
@@ -204,6 +205,9 @@ uf_zimage_start:
 	stmialo r0!, {r2, r3, r5, r6}
 	blo 7b
 
+	ldr r0, =uf_boot_entry_ticks
+	str r11, [r0]
+	str r12, [r0, #4]
 	ldr sp, =boot_stack_top
 	mov r11, #0                     /* ends the frame-pointer chain for backtraces */
 	mov lr, #0
@@ -212,6 +216,12 @@ uf_zimage_start:
 	udf #0                          /* uf_boot_main does not return */
 	.ltorg
 	.size uf_zimage_start, . - uf_zimage_start
+
+	.section .data.uf_boot_entry_ticks, "aw", %progbits
+	.balign 8
+	.globl uf_boot_entry_ticks
+uf_boot_entry_ticks:
+	.quad 0
 
 	/* The boot (main) stack: no file bytes, not zeroed. The guard page below it is not present (mmu_armv7.c). */
 	.section .uf_stack, "aw", %nobits
