@@ -61,3 +61,7 @@ class ImageError(UniforgeError):
 
 class RunError(UniforgeError):
     """QEMU could not be started or controlled."""
+
+
+class BenchError(UniforgeError):
+    """A benchmark could not be measured: a subject failed to boot, or the peer could not be made."""
