@@ -171,7 +171,10 @@ def build_times(app: Manifest, target: Target, runs: int) -> dict:
             start = time.perf_counter()
             done = subprocess.run(command, env=env, capture_output=True, text=True)
             if done.returncode:
-                raise BenchError(f"building {app.name} for {target.name} failed: {done.stderr.strip()[-300:]}")
+                said = [line for line in done.stderr.splitlines() if line.startswith("uniforge: error:")]
+                raise BenchError(f"building {app.name} for {target.name} failed"
+                                 + (f" ({said[0].removeprefix('uniforge: error: ')})" if said else ""),
+                                 hint=f"run: {' '.join(command)}")
             return time.perf_counter() - start
 
         cold = timed_build()
