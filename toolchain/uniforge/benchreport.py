@@ -91,7 +91,7 @@ def write_plot(report: dict, path: Path) -> None:
     boots.set_ylabel("QEMU spawn to exit (ms)")
     boots.set_yscale("log")
     boots.set_title(f"Boot time, {report['runs']} runs each")
-    boots.tick_params(axis="x", labelsize=7)
+    boots.tick_params(axis="x", labelsize=6)
     modules = sorted({m for r in apps for m in r["size"]["modules"]})
     bottoms = [0] * len(apps)
     labels = [f"{r['subject']}\n{r['target']}" for r in apps]
@@ -104,7 +104,7 @@ def write_plot(report: dict, path: Path) -> None:
     sizes.set_title("Image size by module")
     sizes.tick_params(axis="x", labelsize=7)
     if modules:
-        sizes.legend(fontsize=7, ncols=2)
+        sizes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
