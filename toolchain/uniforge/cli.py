@@ -132,7 +132,7 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
 @cli.command("bench")
 @click.argument("app_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
 @click.option("--target", "-t", "target_names", multiple=True, help="Target (repeatable; default: each app's).")
-@click.option("-n", "runs", default=10, show_default=True, help="Measured boots of each subject (after a warm-up).")
+@click.option("-n", "runs", default=10, show_default=True, type=click.IntRange(min=1), help="Measured boots of each subject (after a warm-up).")
 @click.option("--peer", "peers", multiple=True, type=click.Choice(["linux"]),
               help="Also measure a minimal Linux microVM (Debian's kernel and busybox) on the x86_64 targets.")
 @click.option("--build-times/--no-build-times", default=True, show_default=True,

@@ -42,7 +42,7 @@ class Peer:
 
 def _apt(*args: str, cwd: Path | None = None) -> str:
     try:
-        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise BenchError(f"the Linux peer needs {args[0]} (a Debian or Ubuntu host)") from None
     if done.returncode:
