@@ -1,6 +1,6 @@
 """Boot times on the Xen rig: from starting QEMU (which boots Xen, which boots the guest) to the guest's first
 console line, and to its exit (its status line: the runner ends QEMU there), for an app and for the Xen floor
-kernel (bench/floor/floor-<arch>-xen.S) under the same Xen, alternating. Medians; prints JSON.
+kernel (bench/null/null-<arch>-xen.S) under the same Xen, alternating. Medians; prints JSON.
 
     python bench/xen_boot_time.py [--app examples/hello] [--target xen-x86_64] [--runs 7]
 """

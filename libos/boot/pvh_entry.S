@@ -36,6 +36,9 @@
 	.globl uf_pvh_start
 	.type uf_pvh_start, @function
 uf_pvh_start:
+	rdtsc                           /* the boot's first timestamp, for `uniforge bench` (uf.bench=1) */
+	mov %eax, uf_boot_entry_ticks
+	mov %edx, uf_boot_entry_ticks + 4
 	cld
 	mov %ebx, %esi                  /* start_info, kept in %esi until uf_boot_main */
 
@@ -101,6 +104,13 @@ long_mode:
 	call uf_boot_main
 	ud2                             /* uf_boot_main does not return */
 	.size uf_pvh_start, . - uf_pvh_start
+
+	/* In .data, not .bss: it is written before .bss is zeroed. */
+	.section .data.uf_boot_entry_ticks, "aw", @progbits
+	.balign 8
+	.globl uf_boot_entry_ticks
+uf_boot_entry_ticks:
+	.quad 0
 
 	.section .rodata.uf_boot_gdt_pointer, "a", @progbits
 	.balign 8

@@ -50,7 +50,8 @@ uf_zimage_start:
 #endif
 	.word 0x04030201                /* little-endian */
 
-1:	mov r4, r2                      /* the DTB, if the loader passed one: kept in r4 until uf_boot_main */
+1:	mrrc p15, 1, r11, r12, c14      /* CNTVCT, the boot's first timestamp (uniforge bench): kept in r11:r12 */
+	mov r4, r2                      /* the DTB, if the loader passed one: kept in r4 until uf_boot_main */
 
 	/* HYP (a loader that starts kernels there for KVM): drop to SVC through an exception return. */
 	mrs r0, cpsr
@@ -248,6 +249,9 @@ uf_zimage_start:
 	ldr r0, =uf_boot_load_offset
 	str r10, [r0]
 #endif
+	ldr r0, =uf_boot_entry_ticks
+	str r11, [r0]
+	str r12, [r0, #4]
 	ldr sp, =boot_stack_top
 	mov r11, #0                     /* ends the frame-pointer chain for backtraces */
 	mov lr, #0
@@ -256,6 +260,12 @@ uf_zimage_start:
 	udf #0                          /* uf_boot_main does not return */
 	.ltorg
 	.size uf_zimage_start, . - uf_zimage_start
+
+	.section .data.uf_boot_entry_ticks, "aw", %progbits
+	.balign 8
+	.globl uf_boot_entry_ticks
+uf_boot_entry_ticks:
+	.quad 0
 
 	/* The boot (main) stack: no file bytes, not zeroed. The guard page below it is not present (mmu_armv7.c). */
 	.section .uf_stack, "aw", %nobits

@@ -103,5 +103,10 @@ _Noreturn void uf_app_main(void)
 		AT_SECURE, 0, AT_NULL, 0,
 	};
 	memcpy(&vector[n], aux, sizeof aux);
+	if (uf_option("uf.bench")) {    /* `uniforge bench`: the boot as the guest sees it, up to (almost) main */
+		uint64_t now = uf_arch_counter();
+		uf_printk("uniforge: bench: entry=%llu main=%llu hz=%llu\n", (unsigned long long)uf_boot_entry_ticks,
+			  (unsigned long long)now, (unsigned long long)uf_arch_counter_hz());
+	}
 	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
 }

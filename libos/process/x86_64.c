@@ -18,6 +18,22 @@ long uf_sys_arch_prctl(int code, unsigned long addr)
 	}
 }
 
+uint64_t uf_arch_counter(void)
+{
+	return uf_rdtsc();
+}
+
+/* Only what CPUID publishes (leaf 0x15: crystal * EBX / EAX), never a calibration: that costs milliseconds. */
+uint64_t uf_arch_counter_hz(void)
+{
+	uint32_t r[4];
+	uf_cpuid(0, 0, r);
+	if (r[0] < 0x15)
+		return 0;
+	uf_cpuid(0x15, 0, r);
+	return r[0] && r[1] && r[2] ? (uint64_t)r[2] * r[1] / r[0] : 0;
+}
+
 static int have_rdrand(void)
 {
 	uint32_t r[4];

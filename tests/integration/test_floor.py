@@ -1,5 +1,5 @@
-"""Boots the floor kernel (bench/floor/) through the runner: exit statuses, the command line, timeouts, failures,
-and KVM where this host can run it."""
+"""Boots the null kernel, the floor (bench/null/), through the runner: exit statuses, the command line, timeouts,
+failures, and KVM where this host can run it."""
 
 import dataclasses
 import io

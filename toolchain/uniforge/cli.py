@@ -18,6 +18,7 @@ HELP = """Build single-purpose unikernel images from plain C apps, with only the
   uniforge inspect build/hello.qemu-x86_64
   uniforge targets                    what it builds for, and what this host can run
   uniforge doctor                     what this host has and lacks
+  uniforge bench . -t qemu-x86_64     boot time, size, memory against the floor
 """
 
 
@@ -145,6 +146,41 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     if outcome.ending is not Ending.EXITED:
         click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
     return outcome.exit_code
+
+
+@cli.command("bench")
+@click.argument("app_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--target", "-t", "target_names", multiple=True, help="Target (repeatable; default: each app's).")
+@click.option("-n", "runs", default=10, show_default=True, type=click.IntRange(min=1), help="Measured boots of each subject (after a warm-up).")
+@click.option("--peer", "peers", multiple=True, type=click.Choice(["linux"]),
+              help="Also measure a minimal Linux microVM (Debian's kernel and busybox) on the x86_64 targets.")
+@click.option("--build-times/--no-build-times", default=True, show_default=True,
+              help="Time cold (empty cache) and warm builds.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the figures as CSV.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Draw boot times and sizes (PNG).")
+def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_path, plot_path) -> None:
+    """Measure apps against the floor (a kernel that exits at once) and, with --peer, a Linux microVM: image size
+    (bytes per module), boot time (host and guest side), minimum memory, build time. Subjects boot in turn, so a
+    loaded machine slows them alike; figures are medians (min-max) with their ratio to the floor.
+
+        uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
+    """
+    from .bench import bench
+    from .benchreport import show_table, write_csv, write_json, write_plot
+    from .build import build
+    apps, chosen = [], {}
+    for directory in app_dirs:
+        app = _app(directory)
+        for name in target_names or (app.target,):
+            target = chosen.setdefault(name, targets.load(name))
+            apps.append((app, target, build(app, target).image))
+    report = bench(apps, list(chosen.values()), runs, peers=peers, build_time=build_times,
+                   command=" ".join(["uniforge", *sys.argv[1:]]))
+    show_table(report)
+    for path, write in ((json_path, write_json), (csv_path, write_csv), (plot_path, write_plot)):
+        if path:
+            write(report, Path(path))
 
 
 @cli.command()

@@ -59,7 +59,7 @@ def check_host() -> list[Check]:
 
 
 def probe_kvm(target: targets.Target | None = None) -> tuple[bool, str]:
-    """Whether `target` (default: kvm-x86_64) can run guests here, and why not. Boots the floor kernel variant that
+    """Whether `target` (default: kvm-x86_64) can run guests here, and why not. Boots the null kernel variant that
     touches memory with SSE and x87 instructions after a UART write: this host's nested KVM freezes such guests
     with "KVM internal error. Suberror: 1" though it boots trivial ones (ARCHITECTURE.md)."""
     if not os.path.exists("/dev/kvm"):

@@ -65,3 +65,7 @@ class RunError(UniforgeError):
 
 class DiskError(UniforgeError):
     """A disk image that is missing, not FAT, damaged, or that a host tool could not read or write."""
+
+
+class BenchError(UniforgeError):
+    """A benchmark could not be measured: a subject failed to boot, or the peer could not be made."""

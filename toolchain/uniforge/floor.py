@@ -1,6 +1,6 @@
-"""Builds the floor kernel (bench/floor/floor-<arch>.S): the smallest guest of a target's arch, for boot-time
-floors, runner tests and the KVM probe of `uniforge doctor`. Outputs live in the build cache, keyed by everything
-that shapes them."""
+"""Builds the null kernel (bench/null/null-<arch>.S), the floor: the smallest guest of a target's arch, for
+`uniforge bench`, the runner tests and the KVM probe of `uniforge doctor`. Outputs live in the build cache, keyed
+by everything that shapes them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class Variant(enum.Enum):
-    """What the kernel does before it exits (see the comment at the top of floor-<arch>.S; x86_64 has them all,
+    """What the kernel does before it exits (see the comment at the top of null-<arch>.S; x86_64 has them all,
     other arches only EXIT)."""
 
     EXIT = None
@@ -27,7 +27,7 @@ class Variant(enum.Enum):
 
 
 def source_dir() -> Path:
-    return data_root() / "bench" / "floor"
+    return data_root() / "bench" / "null"
 
 
 def build_floor(target: Target, variant: Variant = Variant.EXIT, *, status: int = 0) -> Path:
@@ -36,7 +36,7 @@ def build_floor(target: Target, variant: Variant = Variant.EXIT, *, status: int 
     if not 0 <= status <= 127:
         raise ValueError(f"floor exit status {status} is outside 0..127 (what isa-debug-exit can carry)")
     defines = [f"STATUS={status}"] + ([variant.value] if variant.value else [])
-    name = f"floor-{target.arch}" + ("-xen" if target.platform == "xen" else "")
+    name = f"null-{target.arch}" + ("-xen" if target.platform == "xen" else "")
     source, script = (source_dir() / f"{name}{ext}" for ext in (".S", ".ld"))
     toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
     key = cache.digest(toolchain.version, target.arch, *defines, source.read_bytes(), script.read_bytes())

@@ -20,6 +20,8 @@ struct uf_boot_info {
 	uint64_t rsdp;                              /* physical address of the ACPI RSDP, 0 if unknown (ARM) */
 };
 extern struct uf_boot_info uf_boot_info;
+/* The CPU's counter (x86_64 TSC, ARMv7 CNTVCT) at the image's first instructions, for `uniforge bench`. */
+extern uint64_t uf_boot_entry_ticks;
 /* Adds a RAM region to uf_boot_info (kept sorted; empty regions and those past UF_BOOT_MAX_RAM are dropped). */
 void uf_boot_add_ram(uint64_t base, uint64_t length);
 

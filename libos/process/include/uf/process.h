@@ -3,6 +3,7 @@
 #define UF_PROCESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Starts the app (never returns): argv, environment and auxv for the libc, then main(). */
 _Noreturn void uf_app_main(void);
@@ -13,6 +14,11 @@ const char *uf_option(const char *name);
 /* Splits a command line in place into at most max words. Words are separated by white space; double quotes group,
  * a backslash takes the next character literally. Returns the count, or -1 when there are more than max. */
 int uf_cmdline_split(char *line, char **words, int max);
+
+/* The CPU's counter (x86_64 TSC, ARMv7 CNTVCT), as uf_boot_entry_ticks, and its rate in Hz: 0 when only a
+ * calibration could tell (a TSC whose rate no CPUID leaf publishes, as under QEMU's TCG). */
+uint64_t uf_arch_counter(void);
+uint64_t uf_arch_counter_hz(void);
 
 /* Fills buf with hard-to-guess bytes (for AT_RANDOM: the stack protector's canary and the libc's hash seeds). */
 void uf_arch_entropy(void *buf, size_t len);

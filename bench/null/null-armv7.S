@@ -1,9 +1,9 @@
 /*
- * The ARMv7 floor kernel: the smallest guest for QEMU's virt machine, to measure what a boot costs before any
+ * The ARMv7 null kernel (the floor of `uniforge bench`): the smallest guest for QEMU's virt machine, to measure what a boot costs before any
  * Uniforge code runs. QEMU enters the ELF in SVC (or HYP) mode with the MMU off; it leaves through ARM
  * semihosting SYS_EXIT_EXTENDED, which QEMU (-semihosting-config enable=on) ends with the status, whole.
  *
- * Build-time variants (-D), as for floor-x86_64.S where they exist here:
+ * Build-time variants (-D), as for null-x86_64.S where they exist here:
  *   STATUS=n      exit status (default 0)
  *   HANG          never exit (timeout tests)
  */

@@ -1,5 +1,5 @@
 /*
- * The floor kernel: the smallest PVH guest, to measure what a boot costs before any Uniforge code runs.
+ * The null kernel (the floor of `uniforge bench`): the smallest PVH guest, to measure what a boot costs before any Uniforge code runs.
  * PVH enters it in 32-bit protected mode with paging off and %esp undefined (so: no stack, no calls);
  * it leaves through isa-debug-exit at port 0xf4.
  *

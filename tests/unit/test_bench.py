@@ -1,0 +1,153 @@
+"""uniforge bench's own logic on synthetic boots: statistics, ratios, the memory bisection, the turn order, the
+conversion of guest ticks, the report's CSV form, and the Linux peer's initramfs and kernel extraction. No QEMU."""
+
+import lzma
+import math
+import random
+from types import SimpleNamespace
+
+import pytest
+
+from uniforge import bench
+from uniforge.benchreport import csv_rows
+from uniforge.boottime import Boot, GuestTicks
+from uniforge.errors import BenchError
+from uniforge.linuxpeer import LINE, initramfs, vmlinux_from_bzimage
+
+X86 = SimpleNamespace(name="qemu-x86_64", arch="x86_64", qemu={"accel": "tcg"})
+ARM = SimpleNamespace(name="qemu-armv7", arch="armv7", qemu={"accel": "tcg"})
+
+
+def boot(exit_s=0.05, *, first=None, marker=None, guest=None, console="", returncode=1) -> Boot:
+    return Boot(returncode, console, first, marker, exit_s, guest)
+
+
+def test_summary_is_median_min_max():
+    assert bench.summarize([3, 1, 2]) == {"median": 2, "min": 1, "max": 3}
+    assert bench.summarize([4, 1, 2, 3]) == {"median": 2.5, "min": 1, "max": 4}
+
+
+def test_ratio_needs_both_figures():
+    assert bench.ratio(3, 2) == 1.5
+    assert bench.ratio(None, 2) is None
+    assert bench.ratio(3, None) is None
+    assert bench.ratio(3, 0) is None
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_bisection_finds_the_threshold_in_log_steps(seed):
+    rng = random.Random(seed)
+    resolution = rng.choice([1, 64, 1024])
+    high = rng.randrange(2, 1 << 20) * resolution
+    threshold = rng.randrange(1, high + 1)
+    probes = []
+
+    def passes(value):
+        probes.append(value)
+        return value >= threshold
+
+    found = bench.bisect_min(passes, high, resolution=resolution)
+    assert found % resolution == 0 or found == high
+    assert found >= threshold and found - resolution < threshold
+    assert len(probes) <= math.ceil(math.log2(high / resolution)) + 2
+
+
+def test_bisection_refuses_a_failing_upper_bound():
+    with pytest.raises(BenchError, match="known-good"):
+        bench.bisect_min(lambda value: False, 1024, resolution=64)
+
+
+@pytest.mark.parametrize("text, kib", [("64M", 65536), ("1G", 1 << 20), ("1536K", 1536), ("2m", 2048)])
+def test_memory_sizes(text, kib):
+    assert bench.parse_memory_kib(text) == kib
+
+
+def subject(name, kind, target=X86, *, succeeded=lambda b: True, marker=None, size=1000):
+    return bench.Subject(name=name, kind=kind, target=target, command=lambda kib: [name, str(kib)],
+                         memory_kib=65536, marker=marker, succeeded=succeeded, size={"file": size})
+
+
+def test_subjects_take_turns_after_a_warm_up(monkeypatch):
+    order = []
+    monkeypatch.setattr(bench, "timed_boot", lambda command, **_: order.append(command[0]) or boot())
+    subjects = [subject("null", "floor"), subject("hello", "app"), subject("linux", "peer")]
+    bench.measure_boots(subjects, runs=3)
+    assert order == ["null", "hello", "linux"] * 4
+    assert [len(s.boots) for s in subjects] == [3, 3, 3]
+
+
+def test_a_failed_boot_stops_the_bench(monkeypatch):
+    monkeypatch.setattr(bench, "timed_boot", lambda command, **_: boot(returncode=None))
+    with pytest.raises(BenchError, match="hello on qemu-x86_64 failed to boot: timed out"):
+        bench.measure_boots([subject("hello", "app", succeeded=lambda b: b.returncode is not None)], runs=1)
+
+
+def test_minimum_memory_bisects_on_the_qemu_size(monkeypatch):
+    monkeypatch.setattr(bench, "timed_boot", lambda command, **_: boot(returncode=int(command[1])))
+    s = subject("hello", "app", succeeded=lambda b: b.returncode >= 1500)
+    s.boots = [boot(0.05)]
+    assert bench.min_memory_kib(s) == 1536      # the next multiple of 64 KiB
+
+
+def test_guest_ticks_use_the_guest_rate_else_the_host_tsc_on_tcg():
+    arm = boot(guest=GuestTicks(entry=1000, main=63500, hz=62_500_000))
+    assert bench._ticks_us(arm, ARM, None) == pytest.approx(1000.0)
+    x86 = boot(guest=GuestTicks(entry=0, main=2_600_000, hz=0))
+    assert bench._ticks_us(x86, X86, 2_600_000_000) == pytest.approx(1000.0)
+    assert bench._ticks_us(x86, X86, None) is None
+    assert bench._ticks_us(boot(), X86, 1) is None
+
+
+def test_results_have_ratios_to_the_floor_of_the_same_target(monkeypatch):
+    monkeypatch.setattr(bench, "host_tsc_hz", lambda: 1_000_000_000)
+    floor, app = subject("null", "floor", size=500), subject("hello", "app", size=2000)
+    arm_floor = subject("null", "floor", ARM, size=100)
+    floor.boots = [boot(e) for e in (0.020, 0.022, 0.030)]
+    app.boots = [boot(e, first=e - 0.002, marker=e - 0.001, guest=GuestTicks(0, 50_000, 0)) for e in
+                 (0.021, 0.024, 0.040)]
+    arm_floor.boots = [boot(0.1)]
+    records = bench.results([floor, app, arm_floor], {0: 1024, 1: 2048, 2: 512}, {})
+    hello = records[1]
+    assert hello["boot_ms"]["exit"]["median"] == pytest.approx(24.0)
+    assert hello["boot_ms"]["main"]["min"] == pytest.approx(20.0)
+    assert hello["vs_floor"] == {"size": 4.0, "boot_exit": pytest.approx(24 / 22), "min_memory": 2.0}
+    assert hello["guest_entry_to_main_us"]["median"] == pytest.approx(50.0)
+    assert "first_byte" not in records[0]["boot_ms"]
+    assert records[2]["vs_floor"]["size"] == 1.0
+
+    rows = {(r["subject"], r["target"], r["figure"]): r for r in csv_rows({"results": records})}
+    assert rows["hello", "qemu-x86_64", "size_bytes"]["vs_floor"] == 4.0
+    assert rows["hello", "qemu-x86_64", "boot_main_ms"]["max"] == pytest.approx(39.0)
+    assert rows["null", "qemu-armv7", "min_memory_kib"]["median"] == 512
+
+
+def read_newc(data: bytes) -> dict[str, tuple[int, int, bytes]]:
+    """name -> (mode, rdev major << 8 | minor, contents), read independently of the writer."""
+    entries, at = {}, 0
+    while True:
+        assert data[at:at + 6] == b"070701"
+        fields = [int(data[at + 6 + 8 * i:at + 14 + 8 * i], 16) for i in range(13)]
+        name_size, file_size = fields[11], fields[6]
+        name = data[at + 110:at + 110 + name_size - 1].decode()
+        start = (at + 110 + name_size + 3) & ~3
+        if name == "TRAILER!!!":
+            return entries
+        entries[name] = (fields[1], fields[9] << 8 | fields[10], data[start:start + file_size])
+        at = (start + file_size + 3) & ~3
+
+
+def test_the_peer_initramfs_has_console_busybox_and_init():
+    entries = read_newc(initramfs(b"\x7fELF busybox"))
+    assert entries["dev/console"][:2] == (0o020600, 5 << 8 | 1)
+    assert entries["bin/busybox"] == (0o100755, 0, b"\x7fELF busybox")
+    mode, _, init = entries["init"]
+    assert mode == 0o100755 and init.startswith(b"#!/bin/busybox sh\n")
+    assert LINE in init and b"poweroff -f" in init
+
+
+def test_vmlinux_comes_out_of_the_xz_stream():
+    kernel = b"\x7fELF" + bytes(range(256)) * 64
+    bzimage = b"MZ setup code" * 50 + lzma.compress(kernel, format=lzma.FORMAT_XZ) + b"trailer"
+    assert vmlinux_from_bzimage(bzimage) == kernel
+    with pytest.raises(BenchError, match="no XZ stream"):
+        vmlinux_from_bzimage(b"MZ gzip kernel")
