@@ -86,3 +86,11 @@ def test_bench_linux_peer(tmp_path):
         check_summary(linux["boot_ms"][step], runs=1)
     assert linux["boot_ms"]["main"]["median"] <= linux["boot_ms"]["exit"]["median"]
     assert linux["min_memory_kib"] > hello["min_memory_kib"]
+
+
+def test_bench_refuses_xen_targets_in_one_line(tmp_path):
+    app = copy_example("hello", tmp_path)
+    proc = uniforge("bench", str(app), "-t", "xen-x86_64", "-n", "1")
+    assert proc.returncode == 1
+    assert "uniforge: error: uniforge bench times QEMU targets; xen-x86_64 boots under Xen" in proc.stderr
+    assert "Traceback" not in proc.stderr and "bench/xen_boot_time.py" in proc.stderr

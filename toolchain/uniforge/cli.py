@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import __version__, image, manifest, progress, targets
-from .errors import ExitCode, UniforgeError
+from .errors import BenchError, ExitCode, UniforgeError
 
 HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
 
@@ -174,6 +174,9 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
         app = _app(directory)
         for name in target_names or (app.target,):
             target = chosen.setdefault(name, targets.load(name))
+            if target.platform == "xen":
+                raise BenchError(f"uniforge bench times QEMU targets; {name} boots under Xen",
+                                 hint="bench/xen_boot_time.py times hello and the floor under Xen")
             apps.append((app, target, build(app, target).image))
     report = bench(apps, list(chosen.values()), runs, peers=peers, build_time=build_times,
                    command=" ".join(["uniforge", *sys.argv[1:]]))
