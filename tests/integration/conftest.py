@@ -55,3 +55,19 @@ def built(tmp_path_factory):
         return done[example, target]
 
     return build
+
+
+def compiled_modules(target_name: str):
+    """(target, {module name: CompiledModule}): every library-OS module compiled for the target, as a build does."""
+    from uniforge import modules, musl, targets
+    from uniforge.build import LIBOS_CFLAGS
+    from uniforge.compiler import Toolchain
+    from uniforge.paths import libos_dir
+    target = targets.load(target_name)
+    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
+    available = modules.load_all()
+    args = toolchain.compile_args(
+        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc["arch"])],
+        prefix_map=[(libos_dir(), "libos")],
+        flags=[*LIBOS_CFLAGS, *target.compiler.get("cflags", []), *target.compiler.get("libos_cflags", [])])
+    return target, modules.compile_for_target(available, toolchain, target.arch, target.platform, args)

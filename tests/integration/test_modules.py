@@ -1,10 +1,8 @@
 """The library OS's conventions, checked on the compiled modules of every arch (exports are read, never listed)."""
 import pytest
 
-from uniforge import modules, musl, targets
-from uniforge.build import LIBOS_CFLAGS
-from uniforge.compiler import Toolchain
-from uniforge.paths import libos_dir
+from conftest import compiled_modules
+from uniforge import targets
 
 
 def _distinct_targets() -> list[str]:
@@ -18,14 +16,7 @@ def _distinct_targets() -> list[str]:
 
 @pytest.fixture(scope="module", params=_distinct_targets())
 def compiled(request):
-    target = targets.load(request.param)
-    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
-    available = modules.load_all()
-    args = toolchain.compile_args(
-        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc["arch"])],
-        prefix_map=[(libos_dir(), "libos")],
-        flags=[*LIBOS_CFLAGS, *target.compiler.get("cflags", []), *target.compiler.get("libos_cflags", [])])
-    return target, modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+    return compiled_modules(request.param)
 
 
 def test_every_export_is_prefixed(compiled):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require_target, uniforge
+from conftest import ROOT, compiled_modules, require_target, uniforge
 from host_network import ADDRESS_LINE, Guest, Namespace, free_port, require_namespaces
 
 TOOLS = Path(__file__).parent / "netns_tools"
@@ -279,18 +279,7 @@ def test_8mib_transfer_survives_5_percent_loss(built, target, tmp_path):
 def network_modules(target_name: str) -> tuple[set[str], set[str]]:
     """(NIC drivers, stack modules) of the library OS for a target, read from the compiled modules: a driver
     defines uf_netdev_get; the stack uses it or defines the socket syscalls."""
-    from uniforge import modules, musl, targets
-    from uniforge.build import LIBOS_CFLAGS
-    from uniforge.compiler import Toolchain
-    from uniforge.paths import libos_dir
-    target = targets.load(target_name)
-    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
-    available = modules.load_all()
-    args = toolchain.compile_args(
-        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc["arch"])],
-        prefix_map=[(libos_dir(), "libos")],
-        flags=[*LIBOS_CFLAGS, *target.compiler.get("cflags", []), *target.compiler.get("libos_cflags", [])])
-    compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+    _, compiled = compiled_modules(target_name)
     drivers = {name for name, m in compiled.items() if "uf_netdev_get" in m.defined}
     stack = {name for name, m in compiled.items() if "uf_netdev_get" in m.undefined or "uf_sys_socket" in m.defined}
     return drivers, stack
