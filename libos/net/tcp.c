@@ -87,13 +87,34 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 		uf_tcp_free(t);             /* an orphan, or a child nobody accepted */
 }
 
+/* Closed connections kept in TIME_WAIT, at most (Linux's tcp_max_tw_buckets, smaller): a server that closes
+ * hundreds of connections a second would otherwise hold 2 MSL's worth, and every segment's lookup and every timer
+ * pass walks the list. Past the limit the oldest goes early, as Linux does; its 4-tuple is then merely reusable. */
+#define TCP_MAX_TIME_WAIT 256
+
+static void limit_time_wait(const struct uf_tcp *keep)
+{
+	struct uf_tcp *oldest = 0;
+	int n = 0;
+	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
+		if (o->state == TCP_TIME_WAIT && !o->app) {
+			n++;
+			if (o != keep && (!oldest || o->linger_at <= oldest->linger_at))
+				oldest = o;     /* <=: the list is newest first, so the last of equal deadlines is the oldest */
+		}
+	if (n > TCP_MAX_TIME_WAIT && oldest)
+		uf_tcp_free(oldest);
+}
+
 void uf_tcp_enter_time_wait(struct uf_tcp *t)
 {
 	t->state = TCP_TIME_WAIT;
 	t->rto_at = t->keep_at = 0;
 	t->linger_at = uf_time_monotonic_ns() + 2 * TCP_MSL;
-	if (!t->app)
+	if (!t->app) {
 		release_buffers(t);     /* only the sequence numbers matter now: give the memory back at once */
+		limit_time_wait(t);
+	}
 }
 
 struct uf_tcp *uf_tcp_new(void)
@@ -128,6 +149,7 @@ void uf_tcp_close(struct uf_tcp *t)
 		return;
 	case TCP_TIME_WAIT:
 		release_buffers(t);
+		limit_time_wait(t);
 		return;
 	default:
 		break;

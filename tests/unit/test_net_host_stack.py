@@ -272,6 +272,37 @@ def handshake(stack, port: int, sport: int, isn=1000):
     return l, conn, synack.seq + 1, isn + 1
 
 
+def test_time_wait_is_bounded_oldest_go_first(stack):
+    """A server closing many connections keeps at most 256 in TIME_WAIT (tcp.c: TCP_MAX_TIME_WAIT); past that the
+    oldest are forgotten first, the newest 256 still stand."""
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, 8080, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    closed = []
+    for i in range(300):
+        sport, isn = 20000 + i, 1000
+        stack.inject(eth(ipv4(6, tcp(sport, 8080, isn, 0, "S"))))
+        [synack] = stack.sent()
+        ours = synack.seq + 1
+        stack.inject(eth(ipv4(6, tcp(sport, 8080, isn + 1, ours, "A"))))
+        c = ctypes.c_void_p()
+        assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+        lib.uf_tcp_close(c)                                 # the server closes first: it will hold TIME_WAIT
+        [fin] = stack.sent()
+        assert "F" in fin.flags
+        stack.inject(eth(ipv4(6, tcp(sport, 8080, isn + 1, ours + 1, "FA"))))
+        [last] = stack.sent()
+        assert last.flags == "A"
+        closed.append((sport, isn + 2, ours + 1))
+    # The peer's FIN again: TIME_WAIT acknowledges it; a forgotten connection's goes to the listener, which drops it.
+    for (sport, seq, ack), remembered in ((closed[0], False), (closed[-257], False), (closed[-256], True),
+                                          (closed[-1], True)):
+        stack.inject(eth(ipv4(6, tcp(sport, 8080, seq - 1, ack, "FA"))))
+        replies = stack.sent()
+        assert (replies and replies[0].flags == "A" and replies[0].ack == seq) == remembered, (sport, replies)
+    lib.uf_tcp_close(l)
+
+
 def test_tcp_passive_open_data_both_ways_and_close(stack):
     lib = stack.lib
     l, c, our_seq, seq = handshake(stack, 80, 40000)

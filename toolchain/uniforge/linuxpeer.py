@@ -6,6 +6,10 @@ into /boot), booted uncompressed: the vmlinux XZ-packed in the bzImage carries a
 loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under TCG. The initramfs (an uncompressed
 newc cpio, written here) holds `busybox-static` and an /init that prints one line and powers off; `poweroff -f` ends
 QEMU on microvm only with ACPI on, its default.
+
+bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
+holds the virtio-net modules from the same linux-image package (Debian builds virtio as modules) and a page, and its
+/init loads the modules, gives the NIC a static address and runs busybox httpd.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import lzma
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache
 from .boottime import Boot
+from .devices import NO_NETWORK, Network
 from .errors import BenchError
 from .hosttsc import host_tsc_hz
 from .run import build_qemu_command
@@ -30,6 +36,20 @@ CMDLINE = "console=ttyS0 quiet panic=-1"    # panic: reboot at once, which -no-r
 MEMORY_KIB = 512 * 1024
 XZ_MAGIC = b"\xfd7zXZ\x00"
 INIT = b"#!/bin/busybox sh\n/bin/busybox echo '" + LINE + b"'\n/bin/busybox poweroff -f\n"
+# What virtio-net needs, in load order (each module's `depends=`), under the package's lib/modules/VERSION/kernel/.
+# Both virtio transports, so that one initramfs serves microvm (virtio-mmio) and q35 (virtio-pci).
+NET_MODULES = ("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_mmio.ko",
+               "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+               "drivers/virtio/virtio_pci.ko", "net/core/failover.ko", "drivers/net/net_failover.ko",
+               "drivers/net/virtio_net.ko")
+HTTP_LINE = b"uniforge-peer: httpd listening"
+
+
+@dataclass(frozen=True)
+class HttpServer:
+    """The peer as a web server on port 80: its NIC's static address (e.g. "10.0.0.2/24") and the page at /."""
+    address: str
+    page: bytes
 
 
 @dataclass(frozen=True)
@@ -61,8 +81,9 @@ def _fields(package: str) -> dict[str, str]:
     return fields
 
 
-def prepare() -> Peer:
-    """The peer's kernel and initramfs, made on first use and cached by the packages' versions."""
+def prepare(http: HttpServer | None = None) -> Peer:
+    """The peer's kernel and initramfs, made on first use and cached by the packages' versions; with `http`, the
+    web server's initramfs instead of the one that powers off."""
     kernel_package = _fields(KERNEL_PACKAGE)["Depends"].split()[0]     # the metapackage names the real one
     versions = f"{kernel_package} {_fields(kernel_package)['Version']} {_fields(BUSYBOX_PACKAGE)['Version']}"
 
@@ -70,31 +91,65 @@ def prepare() -> Peer:
         with tempfile.TemporaryDirectory() as tmp:
             _apt("apt-get", "download", kernel_package, BUSYBOX_PACKAGE, cwd=Path(tmp))
             debs = {p.name.split("_")[0]: p for p in Path(tmp).glob("*.deb")}
-            bzimage = _member(debs[kernel_package], lambda name: name.startswith("./boot/vmlinuz-"))
-            busybox = _member(debs[BUSYBOX_PACKAGE], lambda name: name == "./bin/busybox")
+            kernel_files = _members(debs[kernel_package], lambda name: name.startswith("./boot/vmlinuz-") or any(
+                name.endswith("/kernel/" + module) for module in NET_MODULES))
+            busybox = _members(debs[BUSYBOX_PACKAGE], lambda name: name == "./bin/busybox")["./bin/busybox"]
+        bzimage = next(data for name, data in kernel_files.items() if name.startswith("./boot/"))
         (out / "bzImage.size").write_text(str(len(bzimage)))
         (out / "vmlinux").write_bytes(vmlinux_from_bzimage(bzimage))
         (out / "initramfs.cpio").write_bytes(initramfs(busybox))
+        # Kept for the web server's initramfs, so that it needs no second download.
+        (out / "busybox").write_bytes(busybox)
+        (out / "modules").mkdir()
+        for module in NET_MODULES:
+            found = [data for name, data in kernel_files.items() if name.endswith("/kernel/" + module)]
+            if not found:
+                raise BenchError(f"{kernel_package} has no {module}: the Linux peer cannot have a NIC")
+            (out / "modules" / Path(module).name).write_bytes(found[0])
 
-    folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT), make)
-    return Peer(folder / "vmlinux", folder / "initramfs.cpio", int((folder / "bzImage.size").read_text()),
+    folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT, *NET_MODULES), make)
+    peer = Peer(folder / "vmlinux", folder / "initramfs.cpio", int((folder / "bzImage.size").read_text()),
                 versions)
+    if http is None:
+        return peer
+    init = http_init(http.address)
+
+    def make_http(out: Path) -> None:
+        files = [(f"modules/{Path(m).name}", (folder / "modules" / Path(m).name).read_bytes()) for m in NET_MODULES]
+        (out / "initramfs.cpio").write_bytes(
+            initramfs((folder / "busybox").read_bytes(), init, [*files, ("www/index.html", http.page)]))
+
+    http_folder, _ = cache.entry("linux-peer-http", cache.digest(versions, init, http.page), make_http)
+    return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions)
 
 
-def _member(deb: Path, wanted) -> bytes:
-    """One file of a .deb's file system tree (what `dpkg -x` would unpack), read without unpacking the rest."""
-    # Its stderr is dropped: it complains of a broken pipe when the wanted file is found before the end.
+def http_init(address: str) -> bytes:
+    """An /init that loads the NIC's modules, sets its address, serves /www on port 80 and prints HTTP_LINE once
+    the page can be fetched. If anything fails or httpd ends, init exits: the kernel panics and QEMU ends."""
+    modules = " ".join(Path(m).stem for m in NET_MODULES)
+    return (f"#!/bin/busybox sh\nset -e\nb=/bin/busybox\n"
+            f"$b mount -t devtmpfs dev /dev\n"     # /dev/null, for the background job's stdin and wget
+            f"for m in {modules}; do $b insmod /modules/$m.ko; done\n"
+            f"$b ip link set lo up\n$b ip addr add {address} dev eth0\n$b ip link set eth0 up\n"
+            f"$b httpd -f -h /www -p 80 &\n"
+            f"until $b wget -q -O /dev/null http://127.0.0.1/; do $b kill -0 $!; $b usleep 10000; done\n"
+            f"$b echo '{HTTP_LINE.decode()}'\nwait\n").encode()
+
+
+def _members(deb: Path, wanted) -> dict[str, bytes]:
+    """The files of a .deb's file system tree whose names `wanted` accepts, read without unpacking the rest."""
     proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            for member in tar:
-                if member.isfile() and wanted(member.name):
-                    return tar.extractfile(member).read()
+            found = {member.name: tar.extractfile(member).read() for member in tar
+                     if member.isfile() and wanted(member.name)}
     finally:
         proc.stdout.close()
         proc.wait()
-    raise BenchError(f"{deb.name} does not contain the expected file")
+    if not found:
+        raise BenchError(f"{deb.name} does not contain the expected file")
+    return found
 
 
 def vmlinux_from_bzimage(bzimage: bytes) -> bytes:
@@ -108,10 +163,16 @@ def vmlinux_from_bzimage(bzimage: bytes) -> bytes:
     return vmlinux
 
 
-def initramfs(busybox: bytes) -> bytes:
-    """A newc cpio: /dev/console (the kernel opens it for init's stdio), /bin/busybox and /init."""
+def initramfs(busybox: bytes, init: bytes = INIT, files: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """A newc cpio: /dev/console (the kernel opens it for init's stdio), /bin/busybox, /init and `files` (path,
+    contents), their folders made as needed."""
     entries = [("dev", 0o040755, b"", 0), ("dev/console", 0o020600, b"", (5, 1)), ("bin", 0o040755, b"", 0),
-               ("bin/busybox", 0o100755, busybox, 0), ("init", 0o100755, INIT, 0)]
+               ("bin/busybox", 0o100755, busybox, 0), ("init", 0o100755, init, 0)]
+    for path, data in files:
+        for folder in map(str, reversed(Path(path).parents[:-1])):
+            if folder not in [name for name, *_ in entries]:
+                entries.append((folder, 0o040755, b"", 0))
+        entries.append((path, 0o100644, data, 0))
     out = bytearray()
     for ino, (name, mode, data, dev) in enumerate(entries, 1):
         _cpio_entry(out, ino, name, mode, data, dev or (0, 0))
@@ -127,20 +188,24 @@ def _cpio_entry(out: bytearray, ino: int, name: str, mode: int, data: bytes, rde
     out += bytes(-len(out) % 4)
 
 
-def peer_subject(target):
-    """The peer as a bench Subject on an x86_64 target."""
-    from .bench import Subject, section_sizes
-    peer = prepare()
-
+def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: Network = NO_NETWORK) -> list[str]:
+    """The QEMU command that boots the peer on an x86_64 target, as the apps are booted (same flags and devices)."""
     # Under TCG on a loaded host, Linux's PIT calibration of the TSC fails, and microvm has no HPET or ACPI PM
     # timer to fall back on: the kernel then hangs before its first timer tick. TCG's TSC is the host's, so give
     # its rate.
     host_hz = host_tsc_hz() if target.qemu["accel"] == "tcg" else None
     cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
+    return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
+                              extra_qemu_args=["-initrd", str(peer.initramfs)])
+
+
+def peer_subject(target):
+    """The peer as a bench Subject on an x86_64 target."""
+    from .bench import Subject, section_sizes
+    peer = prepare()
 
     def command(kib: int) -> list[str]:
-        return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{kib}K",
-                                  extra_qemu_args=["-initrd", str(peer.initramfs)])
+        return qemu_command(target, peer, memory_kib=kib)
 
     def succeeded(boot: Boot) -> bool:      # poweroff: QEMU exits with 0 (without a status from the guest)
         return boot.returncode == 0 and LINE.decode() in boot.console
