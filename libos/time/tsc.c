@@ -27,19 +27,9 @@ volatile struct uf_xen_shared_info *uf_xen_shared_info(void) __attribute__((weak
 #define PIT_GATE 0x61                   /* bit 0: channel 2 gate, bit 1: speaker */
 #define PIT_EDGES 40                    /* high-byte steps (256 ticks, 0.21 ms each) timed: 8.6 ms */
 
-/* KVM's pvclock_vcpu_time_info (Documentation/virt/kvm/x86/msr.rst). The hypervisor makes version odd while it
- * rewrites the rest, then even again. */
-struct pvclock {
-	uint32_t version;
-	uint32_t pad0;
-	uint64_t tsc_timestamp;
-	uint64_t system_time;
-	uint32_t tsc_to_system_mul;
-	int8_t tsc_shift;
-	uint8_t flags;
-	uint8_t pad[2];
-};
-_Static_assert(sizeof(struct pvclock) == 32, "pvclock ABI is 32 bytes");
+/* KVM's pvclock_vcpu_time_info (Documentation/virt/kvm/x86/msr.rst) is Xen's vcpu_time_info, whose layout uf/xen.h
+ * declares: the hypervisor makes version odd while it rewrites the rest, then even again. */
+_Static_assert(sizeof(struct uf_xen_vcpu_time) == 32, "pvclock ABI is 32 bytes");
 
 /* KVM's pvclock_wall_clock: the wall-clock time at which kvmclock read 0, written when the MSR is. */
 struct pvclock_wall {
@@ -57,9 +47,9 @@ struct scale {
 };
 
 /* Aligned so it never crosses a page: the hypervisor writes it by guest-physical address. */
-static volatile struct pvclock kvmclock __attribute__((aligned(64)));
+static volatile struct uf_xen_vcpu_time kvmclock __attribute__((aligned(64)));
 /* The pvclock in use: kvmclock's, or vCPU 0's vcpu_time_info in Xen's shared info page (the same ABI). */
-static volatile struct pvclock *pvclock = &kvmclock;
+static volatile struct uf_xen_vcpu_time *pvclock = &kvmclock;
 static struct scale fixed;      /* every source but a pvclock: a constant frequency from TSC 0 */
 static const char *source;      /* NULL until the first clock read */
 static uint64_t boot_tsc;       /* the TSC at uf_arch_clock_boot() */
@@ -153,7 +143,7 @@ static int xen_pvclock_start(void)
 	volatile struct uf_xen_shared_info *si = uf_xen_shared_info();
 	if (!si || !si->vcpu_info[0].time.tsc_to_system_mul)
 		return 0;
-	pvclock = (volatile struct pvclock *)&si->vcpu_info[0].time;
+	pvclock = &si->vcpu_info[0].time;
 	return 1;
 }
 
