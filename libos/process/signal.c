@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <uf/signal.h>
 #include <uf/trap.h>
 
 /* The kernel's view of struct sigaction, as musl passes it (handler, flags, restorer, mask). */
@@ -79,4 +80,16 @@ long uf_sys_tgkill(int pid, int tid, int sig)
 long uf_sys_kill(int pid, int sig)
 {
 	return pid == 1 || pid == 0 || pid == -1 ? deliver(sig) : -ESRCH;
+}
+
+/* Until signals are kept pending (issue: real programs build unmodified), a kernel-generated signal is delivered
+ * at once, and blocking calls have nothing to let in. */
+void uf_signal_raise(int sig)
+{
+	deliver(sig);
+}
+
+long uf_signal_wait_point(void)
+{
+	return 0;
 }
