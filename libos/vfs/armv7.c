@@ -49,7 +49,8 @@ long uf_sys_statx(int dirfd, const char *path, int flags, unsigned mask, struct 
 	return 0;
 }
 
-/* fstatat64: what musl's tmpnam and fchmodat call directly (struct stat64 of the ARM EABI). */
+/* stat64, lstat64, fstatat64: what musl members call directly (tmpnam, tempnam, fchmodat; the ARM EABI's struct
+ * stat64, 32-bit times). */
 long uf_sys_fstatat64(int dirfd, const char *path, void *out, int flags)
 {
 	struct stat st;
@@ -58,6 +59,16 @@ long uf_sys_fstatat64(int dirfd, const char *path, void *out, int flags)
 		return r;
 	uf_fd_stat64(&st, out);
 	return 0;
+}
+
+long uf_sys_stat64(const char *path, void *out)
+{
+	return uf_sys_fstatat64(AT_FDCWD, path, out, 0);
+}
+
+long uf_sys_lstat64(const char *path, void *out)
+{
+	return uf_sys_fstatat64(AT_FDCWD, path, out, AT_SYMLINK_NOFOLLOW);
 }
 
 /* statfs64/fstatfs64 pass the size of the struct they want: musl's struct statfs is the kernel's statfs64. */
@@ -71,10 +82,19 @@ long uf_sys_fstatfs64(int fd, size_t size, struct statfs *st)
 	return size < sizeof *st ? -EINVAL : uf_vfs_statfs(fd, 0, st);
 }
 
-/* musl's struct timespec has a 64-bit time_t on ARM too: the time64 syscall's. */
+/* musl's struct timespec has a 64-bit time_t on ARM too: the time64 syscall's. musl calls it only for times past
+ * 2038 and uses the 32-bit one otherwise. */
 long uf_sys_utimensat_time64(int dirfd, const char *path, const struct timespec times[2], int flags)
 {
 	return uf_vfs_utimens(dirfd, path, times, flags);
+}
+
+long uf_sys_utimensat(int dirfd, const char *path, const long times32[4], int flags)
+{
+	struct timespec times[2];
+	for (int i = 0; times32 && i < 2; i++)
+		times[i] = (struct timespec){ .tv_sec = times32[2 * i], .tv_nsec = times32[2 * i + 1] };
+	return uf_vfs_utimens(dirfd, path, times32 ? times : 0, flags);
 }
 
 /* truncate64: the 64-bit length as an aligned register pair after a padding word. */
