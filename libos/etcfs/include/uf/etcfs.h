@@ -1,7 +1,8 @@
 /* etcfs: a read-only /etc with what the libc and programs look up there, mounted by module vfs in every image
  * that has files: passwd and group (root, daemon, bin, sys, www-data, nobody; the usual ids), hosts (localhost
  * for 127.0.0.1 and ::1), services, protocols, hostname, and resolv.conf, made when read from the DNS server the
- * network stack learned (DHCP) or uf.dns=. No localtime: the time zone is UTC unless TZ says otherwise.
+ * network stack learned (DHCP) or uf.dns=. No localtime: the time zone is UTC unless TZ says otherwise. No
+ * nsswitch.conf, shadow or shells: musl reads none of them for what these serve (users, groups, hosts, services).
  *
  * The manifest's `etc = "DIR"` adds the files of a host folder (packed like `files`, served through module
  * embedfs): a file there replaces the made-up one of the same name. */
