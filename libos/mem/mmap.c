@@ -157,9 +157,8 @@ static int span(void *addr, size_t len, uintptr_t *a, uintptr_t *end)
 	return (*a & (PAGE - 1)) || !len || len > SIZE_MAX - PAGE || *end <= *a ? -EINVAL : 0;
 }
 
-/* [a, end) stops being a file mapping (written back first if it is a shared one). One call site for both users
- * keeps an image without files a few bytes smaller. */
-__attribute__((noinline)) static void forget_files(uintptr_t a, uintptr_t end)
+/* [a, end) stops being a file mapping (written back first if it is a shared one). */
+static void forget_files(uintptr_t a, uintptr_t end)
 {
 	if (uf_vfs_unmap)
 		uf_vfs_unmap(a, end);
