@@ -60,13 +60,15 @@ def test_file_mappings_reach_the_disk(built, target, tmp_path):
 
 
 def test_dev_tmp_root_and_shared_memory(built, target, tmp_path):
-    out, _ = probe(built, target, tmp_path, "dev", "tmp", "root", "shm")
+    """/dev's devices, /tmp, what "/" lists (a tmpfs mounted from the command line too), shm_open and sem_open."""
+    out, _ = probe(built, target, tmp_path, "dev", "tmp", "root", "shm",
+                   cmdline="uf.mount=/data:disk0:fat,/scratch:none:tmpfs")
     for text in ("through /dev/stdout\n", "through /dev/fd/2\n", "through /dev/console\n"):
         assert text in out
     assert line(out, "dev: ").split() == ["console", "fd", "full", "null", "random", "shm", "stderr", "stdin",
                                           "stdout", "tty", "urandom", "zero"]
     assert line(out, "dev/fd: ").split() == ["0", "1", "2", "3"]       # 3: the folder being read
-    assert line(out, "root: ").split() == ["data", "dev", "etc", "tmp", "www"]
+    assert line(out, "root: ").split() == ["data", "dev", "etc", "scratch", "tmp", "www"]
     assert line(out, "tmp: ").split() == ["third-name"]
     shm = [text for text in out.splitlines() if text.startswith("shm: ")]
     assert shm == ["shm: folder probe reopen", "shm: folder probe-sem reopen"]     # dev made folder and reopen
