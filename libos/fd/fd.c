@@ -4,11 +4,10 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <uf/fd.h>
+#include "lock.h"
 
 static struct uf_file files[UF_FD_MAX];         /* open files; a descriptor points at one */
 static struct uf_file *table[UF_FD_MAX];
-
-extern const struct uf_file_ops uf_console_file_ops;
 
 void uf_fd_init(void)
 {
@@ -95,15 +94,33 @@ long uf_sys_writev(int fd, const struct iovec *iov, int count)
 	return vector_io(fd, iov, count, 1);
 }
 
+void uf_file_hold(struct uf_file *f)
+{
+	f->refs++;
+}
+
+/* Drops a reference; a descriptor's (close) also releases the process's POSIX locks on the file. */
+static int drop(struct uf_file *f, int descriptor)
+{
+	if (uf_fd_lock_release)
+		uf_fd_lock_release(f, descriptor);
+	if (--f->refs)
+		return 0;
+	return f->ops->close ? f->ops->close(f) : 0;
+}
+
+int uf_file_put(struct uf_file *f)
+{
+	return drop(f, 0);
+}
+
 long uf_sys_close(int fd)
 {
 	struct uf_file *f = uf_fd_get(fd);
 	if (!f)
 		return -EBADF;
 	table[fd] = 0;
-	if (--f->refs == 0 && f->ops->close)
-		return f->ops->close(f);
-	return 0;
+	return drop(f, 1);
 }
 
 long uf_sys_ioctl(int fd, unsigned long req, void *arg)
@@ -183,6 +200,6 @@ long uf_sys_fcntl(int fd, int cmd, long arg)
 		int to = arg < 0 || arg >= UF_FD_MAX ? -EINVAL : lowest_free(arg);
 		return to < 0 ? to : dup_to(f, to, cmd == F_DUPFD_CLOEXEC);
 	}
-	default: return -EINVAL;
+	default: return uf_fd_lock_command(f, cmd, (void *)arg);
 	}
 }

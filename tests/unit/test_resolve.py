@@ -7,7 +7,7 @@ from uniforge.compiler import CompileJob, Toolchain
 from uniforge.elfsyms import object_symbols
 from uniforge.errors import ResolveError
 from uniforge.modules import CompiledModule, Module
-from uniforge.resolve import resolve
+from uniforge.resolve import reaches, resolve
 
 SOURCES = {
     "app": "int uf_net_send(int); int puts(const char *); int main(void) { puts(\"hi\"); return uf_net_send(1); }",
@@ -93,3 +93,16 @@ def test_weak_reference_pulls_nothing(objects):
     result = resolve({"weakuser.c": object_symbols(objects["weakuser"])}, compiled(objects, ["optional", "console"]),
                      [("libc", LIBC)], ("console",), set(), sorted)
     assert result.modules == ["console"]
+
+
+def test_reaches_follows_members_and_stops_at_skipped_ones():
+    """Whether the app itself needs a symbol (the FAT decision in build.py): through libc members, but not through
+    the members skip() names (the libc's own look-ups in /etc)."""
+    index = {"fopen.o": {"defined": ["fopen"], "undefined": ["uf_sys_open"]},
+             "getpw.o": {"defined": ["getpwnam"], "undefined": ["fopen"]},
+             "printf.o": {"defined": ["printf"], "undefined": ["uf_sys_write"]}}
+    app = {"main.c": {"defined": ["main"], "undefined": ["getpwnam", "printf"]}}
+    assert not reaches(app, index, {"uf_sys_open"}, lambda member: member == "getpw.o")
+    assert reaches(app, index, {"uf_sys_open"}, lambda member: False)
+    app["main.c"]["undefined"].append("fopen")
+    assert reaches(app, index, {"uf_sys_open"}, lambda member: member == "getpw.o")

@@ -11,7 +11,7 @@ from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
 from .manifest import Manifest
 from .paths import libos_dir
-from .resolve import Wanted, resolve
+from .resolve import Wanted, reaches, resolve
 from .targets import Target
 
 APP_CFLAGS = ("-O2",)
@@ -74,16 +74,19 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     script.write_text(render(target.linker_script, app_name=app.name,
                              position_independent="-pie" in target.compiler.get("ldflags", [])))
     provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
-    tree_objects = _embedded_tree(toolchain, work, app)
-    if tree_objects:
+    tree_objects = []
+    if app.files is not None:
+        tree_objects += _embedded_tree(toolchain, work, app.files.dir, "uf_embedded_tree", app.files.mount)
         provided |= set(EMBEDDED_TREE_SYMBOLS)
+    if app.etc is not None:
+        tree_objects += _embedded_tree(toolchain, work, app.etc, "uf_etc_tree", None)
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
 
     def resolve_with(extra: tuple[str, ...]):
         return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
                        lambda names: modules.init_order(available, names), target.picks)
     resolution = resolve_with(())
-    file_systems = _file_systems(app, resolution.modules, compiled)
+    file_systems = _file_systems(app, resolution.modules, compiled, app_symbols, libc.index)
     if file_systems:
         first_reasons = resolution.reasons
         resolution = resolve_with(tuple(file_systems))
@@ -139,30 +142,33 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 EMBEDDED_TREE_SYMBOLS = ("uf_embedded_tree", "uf_embedded_tree_size", "uf_embedded_tree_mount")
 
 
-def _embedded_tree(toolchain: Toolchain, work: Path, app: Manifest) -> list[Path]:
-    """The manifest's `files` folder packed (embedtree.py) and wrapped in an object, or nothing."""
-    if app.files is None:
-        return []
-    blob = work / "embedded_tree.bin"
-    blob.write_bytes(embedtree.pack(app.files.dir))
-    source = work / "embedded_tree.S"
-    source.write_text(render("embedded_tree.S.j2", path=blob, size=blob.stat().st_size, mount=app.files.mount))
-    job = CompileJob(source, work / "embedded_tree.o", tuple(toolchain.target_args()))
+def _embedded_tree(toolchain: Toolchain, work: Path, folder: Path, symbol: str, mount: str | None) -> list[Path]:
+    """A folder packed (embedtree.py) and wrapped in an object defining symbol (and symbol_size, symbol_mount)."""
+    blob = work / f"{symbol}.bin"
+    blob.write_bytes(embedtree.pack(folder))
+    source = work / f"{symbol}.S"
+    source.write_text(render("embedded_tree.S.j2", path=blob, size=blob.stat().st_size, symbol=symbol, mount=mount))
+    job = CompileJob(source, work / f"{symbol}.o", tuple(toolchain.target_args()))
     toolchain.compile_all([job])
     return [job.output]
 
 
-def _file_systems(app: Manifest, linked: list[str], compiled) -> dict[str, Wanted]:
-    """File systems an app that uses files gets besides the VFS (which its calls pulled in): its embedded tree,
-    and FAT for disks unless the manifest says `disks = false` (the default when it has a tree) or the target has
-    no block driver."""
+def _file_systems(app: Manifest, linked: list[str], compiled, app_symbols, libc_index) -> dict[str, Wanted]:
+    """File systems an app that uses files gets besides the VFS (which its calls pulled in, with /dev, /etc and
+    /tmp): its embedded trees (`files`, `etc`), and FAT for disks when the app opens files itself, unless the
+    manifest says `disks = false` (the default when it has a tree) or the target has no block driver. The libc's
+    own look-ups in /etc and /dev (getpwnam, getaddrinfo, syslog) are no reason for a disk."""
     if "vfs" not in linked:
         return {}
     wanted = {}
     if app.files is not None:
         wanted["embedfs"] = Wanted(f"files = {str(app.files.dir.relative_to(app.root))!r}", "uniforge.toml")
+    elif app.etc is not None:
+        wanted["embedfs"] = Wanted(f"etc = {str(app.etc.relative_to(app.root))!r}", "uniforge.toml")
     has_block_driver = any("uf_blkdev_get" in m.defined for m in compiled.values())
-    if app.disks and has_block_driver and "fat" in compiled:
+    opens_files = reaches(app_symbols, libc_index, set(compiled["vfs"].defined),
+                          lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
+    if app.disks and has_block_driver and "fat" in compiled and opens_files:
         wanted["fat"] = Wanted("disks = true (the default for an app that uses files)", "uniforge.toml")
     return wanted
 

@@ -8,7 +8,7 @@ from .errors import ManifestError
 
 FILENAME = "uniforge.toml"
 KEYS = {"name": str, "sources": list, "include_dirs": list, "cflags": list, "target": str, "memory": str,
-        "cmdline": str, "debug": bool, "files": (str, dict), "disks": bool}
+        "cmdline": str, "debug": bool, "files": (str, dict), "disks": bool, "etc": str}
 FILES_KEYS = {"dir": str, "mount": str}
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
@@ -33,6 +33,7 @@ class Manifest:
     debug: bool
     files: "EmbeddedTree | None" = None     # a host folder packed into the image (module embedfs)
     disks: bool = True              # FAT and the block driver when the app uses files (uf.mount=, default /data)
+    etc: Path | None = None         # a host folder whose files are added to the image's /etc (absolute)
 
     @property
     def root(self) -> Path:
@@ -79,10 +80,13 @@ def load(path: Path) -> Manifest:
     if memory is not None and not MEMORY.match(memory):
         raise ManifestError(f"{where}: key 'memory': '{memory}' is not a size like 64M or 1G")
     files = _embedded_tree(data.get("files"), root, where)
+    etc = data.get("etc")
+    if etc is not None and not (root / etc).is_dir():
+        raise ManifestError(f"{where}: key 'etc': '{etc}' is not a folder")
     return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
                     cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
                     cmdline=data.get("cmdline", ""), debug=data.get("debug", False), files=files,
-                    disks=data.get("disks", files is None))
+                    disks=data.get("disks", files is None), etc=root / etc if etc is not None else None)
 
 
 def _embedded_tree(value, root: Path, where: str) -> EmbeddedTree | None:

@@ -37,8 +37,17 @@ EXCLUDED = ("src/thread/__syscall_cp.c",)
 # so that the member does not pull in their modules: __init_libc polls and reopens descriptors 0-2 on /dev/null
 # only for a set-uid start (AT_SECURE or uid != euid), and module process starts with AT_SECURE 0 and uid 0.
 UNREACHABLE_SYSCALLS = {"src/env/__libc_start_main.c": ("open", "poll")}
+# Syscalls a member makes only when the library OS has them: weak references (-ENOSYS when absent), so the member
+# pulls in no module for them. __map_file reads the time zone file TZ names (default /etc/localtime): localtime()
+# in an app without files is UTC, in one with files it reads TZ=/path (or /etc/localtime, absent: UTC).
+OPTIONAL_SYSCALLS = {"src/time/__map_file.c": ("open",)}
+# Members whose file use is the system's own files (/etc, /dev): user and group look-ups, the resolver's hosts,
+# services and resolv.conf, /etc/shells, syslog's /dev/log. An app whose only file use is theirs is served by the
+# VFS's own /etc and /dev, and gets no disk (build.py).
+SYSTEM_FILE_MEMBERS = ("src/passwd/", "src/network/", "src/legacy/getusershell.o", "src/misc/syslog.o")
 # Arch assembly that traps into a kernel (`syscall`, `svc`) is left out; what it defined, where needed, comes
 # from libos/libc/<arch>/ (e.g. __set_thread_area) or stays undefined until a library-OS module provides it.
+# libos/libc/all/ replaces members on every arch (by file name, as an arch file replaces a generic one).
 RAW_SYSCALL = re.compile(r"^\s*(syscall|svc|swi)\b", re.MULTILINE)
 
 
@@ -154,7 +163,8 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     glue = libos_dir() / "libc"
     glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
     key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*COMMON_CFLAGS, *CFLAGS, *cflags]),
-                       " ".join(syscalls), glue_key, json.dumps(UNREACHABLE_SYSCALLS, sort_keys=True))
+                       " ".join(syscalls), glue_key,
+                       json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True))
 
     def make(tmp: Path) -> None:
         _build_into(tmp, toolchain, musl_arch, arch, cflags, syscalls)
@@ -176,13 +186,14 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
                     src / "src/include", src / "src/internal", headers(musl_arch)]
     args = toolchain.compile_args(include_dirs=include_dirs, flags=[*CFLAGS, *cflags],
                                   prefix_map=[(src, "musl"), (glue, "libos/libc")])
-    replacements = sorted((glue / arch).glob("*.[cS]"))
+    replacements = sorted([*(glue / "all").glob("*.[cS]"), *(glue / arch).glob("*.[cS]")])
     sources = select_sources(src, musl_arch, replaced={p.stem for p in replacements}) + replacements
     jobs = []
     for path in sources:
         rel = path.relative_to(glue.parent.parent if path.is_relative_to(glue) else src)
-        unreachable = [f"-DUF_UNREACHABLE_SYS_{name}" for name in UNREACHABLE_SYSCALLS.get(str(rel), ())]
-        jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *unreachable)))
+        folded = [f"-DUF_UNREACHABLE_SYS_{name}" for name in UNREACHABLE_SYSCALLS.get(str(rel), ())]
+        folded += [f"-DUF_OPTIONAL_SYS_{name}" for name in OPTIONAL_SYSCALLS.get(str(rel), ())]
+        jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded)))
     with step(f"building musl {VERSION} for {musl_arch} ({len(jobs)} files, once per toolchain)", total=len(jobs)) as tick:
         toolchain.compile_all(jobs, progress=tick)
     # Member names must be unique in an archive index we key by name: use the path below obj/.

@@ -103,6 +103,27 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
     return Resolution(order(modules), members, reasons)
 
 
+def reaches(app: dict[str, dict[str, list[str]]], index: dict[str, dict[str, list[str]]], targets: set[str],
+            skip) -> bool:
+    """Whether the app's objects need one of targets, themselves or through members of an archive (index: member
+    -> symbols), not counting what members for which skip(member) is true need (the libc's own look-ups)."""
+    providers: dict[str, str] = {}
+    for member, syms in index.items():
+        for sym in syms["defined"]:
+            providers.setdefault(sym, member)
+    seen: set[str] = set()
+    worklist = [sym for syms in app.values() for sym in syms["undefined"]]
+    while worklist:
+        sym = worklist.pop()
+        if sym in targets:
+            return True
+        member = providers.get(sym)
+        if member and member not in seen and not skip(member):
+            seen.add(member)
+            worklist.extend(index[member]["undefined"])
+    return False
+
+
 def _hint(unresolved: list[Wanted]) -> str:
     if any(w.by.startswith("app") for w in unresolved):
         return "check the spelling, or add the source file that defines it to 'sources' in uniforge.toml"

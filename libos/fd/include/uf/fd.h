@@ -35,7 +35,7 @@ struct uf_file {
 	void *priv;         /* the driver's own state */
 	int flags;          /* O_* status flags (O_NONBLOCK, O_APPEND) */
 	int fd_flags;       /* FD_CLOEXEC */
-	int refs;           /* descriptors sharing this open file (dup) */
+	int refs;           /* references: descriptors sharing this open file (dup), and holds (uf_file_hold) */
 };
 
 #define UF_FD_MAX 64
@@ -44,5 +44,22 @@ struct uf_file {
 int uf_fd_install(const struct uf_file_ops *ops, void *priv, int flags);
 /* The open file behind fd, or NULL if fd is not open. */
 struct uf_file *uf_fd_get(int fd);
+
+/* A reference to an open file besides its descriptors (a file mapping keeps its file open after close()):
+ * uf_file_hold takes one, uf_file_put drops one; when the last reference goes, the file is closed (its
+ * flock and OFD locks released, its close op called), and uf_file_put returns what close returned. */
+void uf_file_hold(struct uf_file *f);
+int uf_file_put(struct uf_file *f);
+
+/* The console as an open file (descriptors 0-2 at boot, /dev/console). */
+extern const struct uf_file_ops uf_console_file_ops;
+
+#ifdef __arm__
+/* Fills the Linux ARM EABI struct stat64 (what fstat64 and fstatat64 return: 32-bit times) at out. */
+void uf_fd_stat64(const struct stat *st, void *out);
+#endif
+
+/* Syscalls other modules build on (/dev/fd/N duplicates a descriptor with F_DUPFD). */
+long uf_sys_fcntl(int fd, int cmd, long arg);
 
 #endif
