@@ -1,7 +1,7 @@
 """The descriptors servers use, in real guests: pipes, socketpairs and AF_UNIX sockets, eventfd, timerfd, sendfile,
-dup3, readv/writev under poll, select and epoll (level and edge triggered).
+dup3, readv/writev under poll, select and epoll (level and edge triggered), and System V IPC.
 
-Each probe app (tests/apps/fdprobe, unixprobe, sigpipeprobe) runs its scenarios in one boot and prints
+Each probe app (tests/apps/fdprobe, unixprobe, sysvprobe, sigpipeprobe) runs its scenarios in one boot and prints
 what it saw; the host checks it: byte counts and checksums it computes itself, errno names, timer expirations
 against the guest's own clock readings, and which modules the images link."""
 import json
@@ -15,7 +15,7 @@ from conftest import compiled_modules, copy_example, require_target, uniforge
 TARGETS = ["qemu-x86_64", "qemu-armv7"]
 FLOW_BYTES = 1000003                    # fdprobe's and unixprobe's stream: byte i is pattern(i)
 PAYLOAD_BYTES = 300007                  # the embedded-tree file fdprobe sends with sendfile
-DESCRIPTOR_MODULES = {"pipe", "unix", "sockcall", "eventfd", "timerfd", "sendfile"}
+DESCRIPTOR_MODULES = {"pipe", "unix", "sockcall", "eventfd", "timerfd", "sendfile", "sysvipc"}
 
 
 def pattern_fnv(n: int) -> str:
@@ -287,6 +287,47 @@ def test_unix_errors_as_linux(probes, target):
     ]
 
 
+# --- System V IPC ----------------------------------------------------------------------------------------------------
+
+def test_sysv_message_queue(probes, target):
+    assert lines(probes.output("sysvprobe", target), "msg") == [
+        "IPC_EXCL again: -1 EEXIST; by key: same id; missing key: -1 ENOENT",
+        "new queue: mode 640 qnum 0 qbytes 16384 lspid 0 stime 0 ctime recent yes",
+        "after 4 sends: qnum 4 cbytes 19 lspid 1 stime recent yes",
+        "into 2 bytes: -1 E2BIG; with MSG_NOERROR: 2 type 3",
+        "received: [type 2 asked] 4 2 two; [type -4 asked] 4 1 one;",
+        "MSG_EXCEPT 5 with only 5 left: -1 ENOMSG",
+        "any type: 5 five, then empty: -1 ENOMSG",
+        "type 0 send: -1 EINVAL",
+        "8192-byte messages a queue takes: 2, then EAGAIN",
+        "after IPC_RMID: msgsnd -1 EINVAL, msgget -1 ENOENT",
+        "two IPC_PRIVATE queues differ: yes",
+    ]
+
+
+def test_sysv_semaphores(probes, target):
+    assert lines(probes.output("sysvprobe", target), "sem") == [
+        "IPC_EXCL again: -1 EEXIST; asking 4 of 3: -1 EINVAL; by key: same id",
+        "new set: nsems 3 mode 600 otime 0 ctime recent yes",
+        "after +1 and an atomic pair: 0 0 0, pid 1",
+        "a pair that cannot proceed: -1 EAGAIN, semaphore 2 still 0",
+        "semtimedop 100 ms on 0: -1 EAGAIN after >= 100 ms",
+        "GETALL 7 8 9; wait-for-zero on 8: -1 EAGAIN; SETVAL 40000: -1 ERANGE; semaphore 3 of 3: -1 EFBIG",
+        "otime recent yes",
+        "after IPC_RMID: GETVAL -1 EINVAL",
+    ]
+
+
+def test_sysv_shared_memory(probes, target):
+    assert lines(probes.output("sysvprobe", target), "shm") == [
+        "IPC_EXCL again: -1 EEXIST; bigger than it is: -1 EINVAL",
+        "new segment: size 10000 nattch 0 cpid 1 lpid 0 atime 0 ctime recent yes",
+        "two attachments: zeroed 1, read through the other: shared bytes, nattch 2, atime recent yes",
+        "removed while attached: still reads shared bytes, by key -1 ENOENT",
+        "after the last detach: shmat -1 EINVAL, shmdt again -1 EINVAL",
+    ]
+
+
 # --- Only what is needed ---------------------------------------------------------------------------------------------
 
 def image_modules(folder, app: str, target: str) -> set[str]:
@@ -297,13 +338,15 @@ def image_modules(folder, app: str, target: str) -> set[str]:
 @pytest.mark.parametrize("target_name", TARGETS)
 def test_pipes_and_socketpairs_link_no_network(probes, built, target_name):
     """An app with pipes, socketpairs, eventfd, timerfd and sendfile but no socket() links none of the TCP/IP
-    stack or a NIC driver; hello links none of the descriptor modules."""
+    stack or a NIC driver; hello links none of the descriptor modules; SysV IPC only where used."""
     _, compiled = compiled_modules(target_name)
     drivers = {name for name, m in compiled.items() if "uf_netdev_get" in m.defined}
     stack = {name for name, m in compiled.items() if "uf_netdev_get" in m.undefined or "uf_sys_socket" in m.defined}
     assert drivers and stack
     fd = image_modules(probes.folder("fdprobe", target_name), "fdprobe", target_name)
     assert not fd & (drivers | stack), f"fdprobe links network modules: {sorted(fd & (drivers | stack))}"
-    assert DESCRIPTOR_MODULES <= fd, sorted(fd)
+    assert {"pipe", "unix", "sockcall", "eventfd", "timerfd", "sendfile"} <= fd and "sysvipc" not in fd, sorted(fd)
+    sysv = image_modules(probes.folder("sysvprobe", target_name), "sysvprobe", target_name)
+    assert "sysvipc" in sysv and not sysv & (DESCRIPTOR_MODULES - {"sysvipc"}), sorted(sysv)
     hello = image_modules(built("hello", target_name), "hello", target_name)
     assert not hello & (DESCRIPTOR_MODULES | {"poll", "epoll"}), sorted(hello)
