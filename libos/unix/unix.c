@@ -463,10 +463,7 @@ static long unix_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, 
 		s->pending_tail = 0;
 	s->npending--;
 	c->next_pending = 0;
-	if (c->peer)
-		put_name(&c->peer->name, sa, len, NAME_OFFSET);
-	else
-		put_name(&(struct name){ 0 }, sa, len, NAME_OFFSET);
+	put_name(&c->peer->name, sa, len, NAME_OFFSET);     /* the client, kept while c points at it */
 	return fd;
 }
 
