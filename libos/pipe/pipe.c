@@ -76,14 +76,6 @@ long uf_sys_pipe(int fds[2])
 	return uf_sys_pipe2(fds, 0);
 }
 
-static size_t iov_total(const struct iovec *iov, int count)
-{
-	size_t total = 0;
-	for (int i = 0; i < count; i++)
-		total += iov[i].iov_len;
-	return total;
-}
-
 /* Moves n bytes between the ring (from index at) and the segments (from byte skip of them). */
 static void copy(struct pipe *p, size_t at, const struct iovec *iov, int count, size_t skip, size_t n, int in)
 {
@@ -112,7 +104,7 @@ static void copy(struct pipe *p, size_t at, const struct iovec *iov, int count, 
 static ssize_t pipe_writev(struct uf_file *f, const struct iovec *iov, int count)
 {
 	struct pipe *p = f->priv;
-	size_t total = iov_total(iov, count), done = 0;
+	size_t total = uf_iov_total(iov, count), done = 0;
 	if (is_reader(f))
 		return -EBADF;
 	if (!total)
@@ -144,7 +136,7 @@ static ssize_t pipe_writev(struct uf_file *f, const struct iovec *iov, int count
 static ssize_t pipe_readv(struct uf_file *f, const struct iovec *iov, int count)
 {
 	struct pipe *p = f->priv;
-	size_t total = iov_total(iov, count);
+	size_t total = uf_iov_total(iov, count);
 	if (!is_reader(f))
 		return -EBADF;
 	if (!total)

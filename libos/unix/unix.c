@@ -482,14 +482,6 @@ static long unix_shutdown(struct uf_file *f, int how)
 
 /* ---- data ---- */
 
-static size_t iov_total(const struct iovec *iov, int count)
-{
-	size_t total = 0;
-	for (int i = 0; i < count; i++)
-		total += iov[i].iov_len;
-	return total;
-}
-
 /* Copies len bytes starting skip bytes into the segments into out. */
 static void gather(char *out, const struct iovec *iov, int count, size_t skip, size_t len)
 {
@@ -595,7 +587,7 @@ static long broken_pipe(int flags)
 static long send_connected(struct uf_file *f, struct usock *s, const struct msghdr *m, int flags,
 			   struct uf_file **files, int nfiles)
 {
-	size_t total = iov_total(m->msg_iov, (int)m->msg_iovlen), sent = 0;
+	size_t total = uf_iov_total(m->msg_iov, (int)m->msg_iovlen), sent = 0;
 	uint64_t deadline = deadline_after(s->sndtimeo);
 	if (m->msg_namelen)
 		return s->state == CONNECTED ? -EISCONN : -EOPNOTSUPP;
@@ -629,7 +621,7 @@ static long send_connected(struct uf_file *f, struct usock *s, const struct msgh
 static long send_datagram(struct uf_file *f, struct usock *s, const struct msghdr *m, int flags,
 			  struct uf_file **files, int nfiles)
 {
-	size_t total = iov_total(m->msg_iov, (int)m->msg_iovlen);
+	size_t total = uf_iov_total(m->msg_iov, (int)m->msg_iovlen);
 	uint64_t deadline = deadline_after(s->sndtimeo);
 	struct usock *t;
 	if (m->msg_name && m->msg_namelen) {
@@ -762,7 +754,7 @@ static long unix_recvmsg(struct uf_file *f, struct msghdr *m, int flags)
 	struct usock *s = f->priv;
 	const struct iovec *iov = m->msg_iov;
 	int count = (int)m->msg_iovlen, peek = flags & MSG_PEEK, msg_flags = 0;
-	size_t space = iov_total(iov, count), got = 0;
+	size_t space = uf_iov_total(iov, count), got = 0;
 	uint64_t deadline = deadline_after(s->rcvtimeo);
 	socklen_t namelen = m->msg_namelen;
 	if (flags & MSG_OOB)

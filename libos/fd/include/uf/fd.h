@@ -63,6 +63,15 @@ int uf_fd_install_file(struct uf_file *f, int fd_flags);
 int uf_fd_put(struct uf_file *f);
 long uf_sys_close(int fd);
 
+/* The bytes a readv/writev op's segments hold. */
+static inline size_t uf_iov_total(const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
 /* Counts an event on an open file (f may be 0: an end already closed) that a waiter may want to hear of even if
  * the file's poll state stays the same: epoll's edge-triggered mode reports a ready file again after one, as
  * Linux does after every wake-up (each write to a pipe or an eventfd, each message to a socket). */
