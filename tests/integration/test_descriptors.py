@@ -1,5 +1,5 @@
 """The descriptors servers use, in real guests: pipes, socketpairs and AF_UNIX sockets, eventfd, timerfd, sendfile,
-dup3, readv/writev under poll, select and epoll (level and edge triggered), and System V IPC.
+copy_file_range, dup3, readv/writev under poll, select and epoll (level and edge triggered), and System V IPC.
 
 Each probe app (tests/apps/fdprobe, unixprobe, sysvprobe, sigpipeprobe) runs its scenarios in one boot and prints
 what it saw; the host checks it: byte counts and checksums it computes itself, errno names, timer expirations
@@ -7,6 +7,8 @@ against the guest's own clock readings, and which modules the images link."""
 import json
 import random
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -210,6 +212,27 @@ def test_sendfile_from_the_embedded_tree(probes, target):
         assert int(m[1]) == len(payload) and m[2] == fnv(payload)
         assert int(m[4]) == offset      # with an offset argument the file's own stays put
         assert int(m[3]) > 1            # the destination filled up: sendfile stopped where it took no more
+
+
+def test_copy_file_range_to_a_fat_disk(probes, target, tmp_path):
+    """From the embedded tree to a file on a FAT disk, then read back on the host with mtools."""
+    for tool in ("mkfs.fat", "mcopy"):
+        if not (shutil.which(tool) or Path("/usr/sbin", tool).exists()):
+            pytest.skip(f"{tool} is not installed (scripts/install-host-deps installs dosfstools and mtools)")
+    image = tmp_path / "copy.img"
+    uniforge("disk", "create", str(image), "--size", "16M", check=True)
+    folder = probes.fdprobe_folder(target)
+    proc = uniforge("run", f"build/fdprobe.{target}", "--timeout", "240", f"--disk={image}", "--", "copy-file-range",
+                    cwd=folder, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rest = PAYLOAD_BYTES - 1000
+    said = lines(proc.stdout, "copy-file-range")
+    assert re.fullmatch(rf"copied {rest} in \d+ calls; source offset argument {PAYLOAD_BYTES}, source's own 0, "
+                        rf"destination's own {rest}", said[0]), said
+    assert said[1:] == ["at explicit offsets: 10, offsets now 10 10", "to a pipe: -1 EINVAL; flags 1: -1 EINVAL"]
+    uniforge("disk", "get", str(image), "/copy.bin", str(tmp_path / "copy.bin"), check=True)
+    payload = (folder / "tree" / "payload.bin").read_bytes()
+    assert (tmp_path / "copy.bin").read_bytes() == payload[:10] + payload[1010:]
 
 
 def test_dup3_and_f_dupfd_cloexec(probes, target):
