@@ -618,56 +618,51 @@ static long send_connected(struct uf_file *f, struct usock *s, const struct msgh
 	return (long)sent;
 }
 
+/* The socket a datagram goes to: the one bound to its address, else the connected peer (a closed peer: the
+ * connection is dropped, ECONNREFUSED). Looked up again after each wait: a signal handler may close it. */
+static long destination(struct usock *s, const struct msghdr *m, struct usock **t)
+{
+	if (m->msg_name && m->msg_namelen) {
+		struct name n = { 0 };
+		int automatic, r = parse_name(m->msg_name, m->msg_namelen, &n, &automatic);
+		if (r < 0 || automatic)
+			return r < 0 ? r : -EINVAL;
+		return (*t = lookup(&n)) ? 0 : not_found(&n);
+	}
+	if (!(*t = s->peer))
+		return -ENOTCONN;
+	if (!(*t)->file) {
+		s->peer = 0;
+		s->state = FRESH;
+		release(*t);
+		return -ECONNREFUSED;
+	}
+	return 0;
+}
+
 static long send_datagram(struct uf_file *f, struct usock *s, const struct msghdr *m, int flags,
 			  struct uf_file **files, int nfiles)
 {
 	size_t total = uf_iov_total(m->msg_iov, (int)m->msg_iovlen);
 	uint64_t deadline = deadline_after(s->sndtimeo);
 	struct usock *t;
-	if (m->msg_name && m->msg_namelen) {
-		struct name n = { 0 };
-		int automatic, r = parse_name(m->msg_name, m->msg_namelen, &n, &automatic);
-		if (r < 0 || automatic)
-			return r < 0 ? r : -EINVAL;
-		if (!(t = lookup(&n)))
-			return not_found(&n);
-	} else if (!(t = s->peer)) {
-		return -ENOTCONN;
-	}
-	if (t->type != SOCK_DGRAM)
-		return -EPROTOTYPE;
-	if (total > s->sndbuf - 32)
-		return -EMSGSIZE;
-	hold(t);
 	long r;
-	for (;;) {
-		if (!t->file) {             /* closed: a connection to it is dropped */
-			if (s->peer == t) {
-				s->peer = 0;
-				s->state = FRESH;
-				release(t);
-			}
-			r = -ECONNREFUSED;
-			break;
-		}
-		if (t->peer && t->peer != s) {
-			r = -EPERM;
-			break;
-		}
-		if ((s->shut & SHUT_OUT) || (t->shut & SHUT_IN)) {
-			r = -EPIPE;
-			break;
-		}
+	while ((r = destination(s, m, &t)) == 0) {
+		if (t->type != SOCK_DGRAM)
+			return -EPROTOTYPE;
+		if (total > s->sndbuf - 32)
+			return -EMSGSIZE;
+		if (t->peer && t->peer != s)
+			return -EPERM;
+		if ((s->shut & SHUT_OUT) || (t->shut & SHUT_IN))
+			return -EPIPE;
 		if (room(t) >= total || !t->head) {
 			r = deliver(t, s, m->msg_iov, (int)m->msg_iovlen, 0, total, files, nfiles);
-			if (r == 0)
-				r = (long)total;
-			break;
+			return r < 0 ? r : (long)total;
 		}
 		if ((r = uf_fd_wait(nonblocking(f, flags), deadline)) < 0)
-			break;
+			return r;
 	}
-	release(t);
 	return r;
 }
 
