@@ -60,7 +60,12 @@ int uf_fd_install_file(struct uf_file *f, int fd_flags)
 	return fd;
 }
 
-int uf_fd_put(struct uf_file *f)
+void uf_file_hold(struct uf_file *f)
+{
+	f->refs++;
+}
+
+int uf_file_put(struct uf_file *f)
 {
 	if (--f->refs == 0 && f->ops->close)
 		return f->ops->close(f);
@@ -126,7 +131,7 @@ long uf_sys_close(int fd)
 	if (!f)
 		return -EBADF;
 	table[fd] = 0;
-	return uf_fd_put(f);
+	return uf_file_put(f);
 }
 
 long uf_sys_ioctl(int fd, unsigned long req, void *arg)

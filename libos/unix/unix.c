@@ -93,7 +93,7 @@ static struct usock *hold(struct usock *s)
 static void free_msg(struct msg *m)
 {
 	for (int i = 0; i < m->nfiles; i++)
-		uf_fd_put(m->files[i]);
+		uf_file_put(m->files[i]);
 	free(m->files);
 	free(m);
 }
@@ -557,7 +557,7 @@ static int deliver(struct usock *t, const struct usock *from, const struct iovec
 			return -ENOMEM;
 		}
 		for (int i = 0; i < nfiles; i++)
-			(m->files[i] = files[i])->refs++;
+			uf_file_hold(m->files[i] = files[i]);
 		m->nfiles = nfiles;
 	}
 	gather(m->data, iov, count, skip, len);
@@ -698,7 +698,7 @@ static size_t take_rights(struct msg *msg, struct msghdr *m, size_t controllen, 
 			memcpy(CMSG_DATA(c) + n++ * sizeof fd, &fd, sizeof fd);
 		else
 			*msg_flags |= MSG_CTRUNC;
-		uf_fd_put(msg->files[i]);
+		uf_file_put(msg->files[i]);
 	}
 	free(msg->files);
 	msg->files = 0;

@@ -46,7 +46,7 @@ struct uf_file {
 	void *priv;         /* the driver's own state */
 	int flags;          /* O_* status flags (O_NONBLOCK, O_APPEND) */
 	int fd_flags;       /* FD_CLOEXEC */
-	int refs;           /* descriptors sharing this open file (dup), and holders outside the table */
+	int refs;           /* references: descriptors sharing this open file (dup), and holds (uf_file_hold) */
 	unsigned wakeups;   /* events that may interest a waiter (bytes arrived, room made): uf_fd_wake */
 };
 
@@ -59,8 +59,11 @@ struct uf_file *uf_fd_get(int fd);
 /* Installs one more reference to an open file at the lowest free descriptor, with fd_flags (FD_CLOEXEC):
  * returns it, or -EMFILE. A file passed in a message (SCM_RIGHTS) arrives this way. */
 int uf_fd_install_file(struct uf_file *f, int fd_flags);
-/* Drops a reference to an open file taken outside the table (f->refs++): the last one closes the file. */
-int uf_fd_put(struct uf_file *f);
+/* A reference to an open file besides its descriptors (a file in flight in an SCM_RIGHTS message): uf_file_hold
+ * takes one, uf_file_put drops one; when the last reference goes, the file is closed (its close op called), and
+ * uf_file_put returns what close returned. */
+void uf_file_hold(struct uf_file *f);
+int uf_file_put(struct uf_file *f);
 long uf_sys_close(int fd);
 
 /* The bytes a readv/writev op's segments hold. */
