@@ -5,7 +5,7 @@ Medians of several runs. Needs root (a network namespace and a tap device) and w
     python bench/net_throughput.py [--target qemu-x86_64] [--runs 5] [--seconds 10] [--connections 10] [--bulk 32]
                                    [--peer linux]
 
-With `--peer linux` (x86_64 targets), a Linux microVM (toolchain/uniforge/linuxpeer.py: Debian's kernel, its
+With `--peer linux` (x86_64 targets), a Linux microVM (toolchain/uniforge/bench/linuxpeer.py: Debian's kernel, its
 virtio-net modules, busybox httpd) serving a page of the same bytes as httpd's / runs beside it on a second tap
 device, with the same QEMU flags and NIC model, and the wrk runs alternate between the two (unikernel, peer,
 unikernel, ...) so that the load of the shared machine hits both alike.
@@ -28,8 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))     # the Linux peer: uniforge need not be installed
-from uniforge import linuxpeer, targets
-from uniforge.devices import Network
+from uniforge.bench import linuxpeer
+from uniforge.building import targets
+from uniforge.running.devices import Network
 
 NS = f"ufbench{os.getpid()}"
 TAP, HOST, GUEST = "ufb0", "10.79.0.1", "10.79.0.2"

@@ -19,11 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))
 
-from uniforge import image, targets, xenrig  # noqa: E402
-from uniforge.floor import build_floor  # noqa: E402
-from uniforge.manifest import memory_mib  # noqa: E402
-from uniforge.run import kernel_cmdline  # noqa: E402
-from uniforge.xenconsole import XenConsole  # noqa: E402
+from uniforge.building import image, targets  # noqa: E402
+from uniforge.building.manifest import memory_mib  # noqa: E402
+from uniforge.platforms import xenrig  # noqa: E402
+from uniforge.platforms.floor import build_floor  # noqa: E402
+from uniforge.platforms.run import kernel_cmdline  # noqa: E402
+from uniforge.platforms.xenconsole import XenConsole  # noqa: E402
 
 TIMEOUT = 120.0
 

@@ -33,8 +33,8 @@ def copy_example(name: str, dest: Path) -> Path:
 
 def require_target(target: str) -> None:
     """Skip, saying why, when this host cannot run the target (KVM here can't run SSE guests: ARCHITECTURE.md)."""
-    from uniforge import targets
-    from uniforge.inspect import host_can_run
+    from uniforge.building import targets
+    from uniforge.cli.doctor import host_can_run
     ok, why = host_can_run(targets.load(target))
     if not ok:
         pytest.skip(f"{target} cannot run on this host: {why}")
@@ -59,10 +59,10 @@ def built(tmp_path_factory):
 
 def compiled_modules(target_name: str):
     """(target, {module name: CompiledModule}): every library-OS module compiled for the target, as a build does."""
-    from uniforge import modules, musl, targets
-    from uniforge.build import LIBOS_CFLAGS
-    from uniforge.compiler import Toolchain
-    from uniforge.paths import libos_dir
+    from uniforge.building import modules, musl, targets
+    from uniforge.building.compiler import Toolchain
+    from uniforge.building.pipeline import LIBOS_CFLAGS
+    from uniforge.core.paths import libos_dir
     target = targets.load(target_name)
     toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
     available = modules.load_all()

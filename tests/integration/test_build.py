@@ -105,6 +105,6 @@ def test_wheel_in_a_fresh_venv_builds_and_boots_hello(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Hello, world!" in proc.stdout and "argv[1] = wheel" in proc.stdout
     # It used the data inside the wheel, not this checkout.
-    where = subprocess.run([py, "-c", "from uniforge.paths import data_root; print(data_root())"],
+    where = subprocess.run([py, "-c", "from uniforge.core.paths import data_root; print(data_root())"],
                            capture_output=True, text=True, env=env, cwd=tmp_path).stdout
     assert "site-packages" in where

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from uniforge import targets
-from uniforge.doctor import Status, check_host, probe_kvm
-from uniforge.errors import RunError
-from uniforge.floor import Variant, build_floor
-from uniforge.run import Ending, kernel_cmdline, run_image
+from uniforge.building import targets
+from uniforge.cli.doctor import Status, check_host, probe_kvm
+from uniforge.core.errors import RunError
+from uniforge.platforms.floor import Variant, build_floor
+from uniforge.platforms.run import Ending, kernel_cmdline, run_image
 
 
 def with_qemu(target_name: str, **qemu):

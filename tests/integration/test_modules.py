@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import compiled_modules
-from uniforge import targets
+from uniforge.building import targets
 
 
 def _distinct_targets() -> list[str]:

@@ -327,7 +327,7 @@ def test_only_apps_that_use_files_get_storage(built, target):
 
 
 def test_embedded_tree_is_reproducible(tmp_path):
-    from uniforge import embedtree
+    from uniforge.building import embedtree
     htdocs = ROOT / "tests" / "apps" / "treeprobe" / "htdocs"
     copy = tmp_path / "copy"
     shutil.copytree(htdocs, copy)

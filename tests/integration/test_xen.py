@@ -1,6 +1,6 @@
 """The Xen targets beyond what test_boot.py runs on every target: their modules, their deployment files (read back
 by xl's own config parser, libxlutil), and the guest's end as Xen reports it. Booting happens on the real Xen 4.17
-hypervisor from Debian under QEMU (toolchain/uniforge/xenrig.py)."""
+hypervisor from Debian under QEMU (toolchain/uniforge/platforms/xenrig.py)."""
 import ctypes
 import ctypes.util
 import json

@@ -1,4 +1,4 @@
-from uniforge import cache
+from uniforge.core import cache
 
 
 def test_miss_then_hit(cache_dir):

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from uniforge import disk
-from uniforge.errors import DiskError, ToolError
+from uniforge.cli import disk
+from uniforge.core.errors import DiskError, ToolError
 
 needs_tools = pytest.mark.skipif(not (shutil.which("mcopy") and (shutil.which("mkfs.fat") or
                                                                Path("/usr/sbin/mkfs.fat").exists())),

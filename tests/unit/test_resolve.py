@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from uniforge.compiler import CompileJob, Toolchain
-from uniforge.elfsyms import object_symbols
-from uniforge.errors import ResolveError
-from uniforge.modules import CompiledModule, Module
-from uniforge.resolve import resolve
+from uniforge.building.compiler import CompileJob, Toolchain
+from uniforge.building.elfsyms import object_symbols
+from uniforge.building.modules import CompiledModule, Module
+from uniforge.building.resolve import resolve
+from uniforge.core.errors import ResolveError
 
 SOURCES = {
     "app": "int uf_net_send(int); int puts(const char *); int main(void) { puts(\"hi\"); return uf_net_send(1); }",

@@ -9,8 +9,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from uniforge import devices
-from uniforge.devices import (
+from uniforge.core.errors import RunError
+from uniforge.platforms.run import (
+    CRASH_STATUS,
+    Ending,
+    build_qemu_command,
+    decode_exit,
+    kernel_cmdline,
+    quote_guest_args,
+)
+from uniforge.running import devices
+from uniforge.running.devices import (
     Disk,
     Network,
     PortForward,
@@ -19,15 +28,6 @@ from uniforge.devices import (
     parse_disk,
     parse_network,
     parse_publish,
-)
-from uniforge.errors import RunError
-from uniforge.run import (
-    CRASH_STATUS,
-    Ending,
-    build_qemu_command,
-    decode_exit,
-    kernel_cmdline,
-    quote_guest_args,
 )
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from uniforge import targets
-from uniforge.errors import TargetError
+from uniforge.building import targets
+from uniforge.core.errors import TargetError
 
 
 def test_every_target_loads():

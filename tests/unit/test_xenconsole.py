@@ -1,8 +1,8 @@
 """Xen's serial console turned back into the guest's console, and the guest's end read from it. No QEMU."""
 import pytest
 
-from uniforge.run import Ending, decode_exit
-from uniforge.xenconsole import XenConsole
+from uniforge.platforms.run import Ending, decode_exit
+from uniforge.platforms.xenconsole import XenConsole
 
 DOM0 = (b"(XEN) Freed 656kB init memory\r\nHello, world!\r\nargv[1] = a\r\nuniforge: exit status 5\r\n"
         b"(XEN) Hardware Dom0 halted: halting machine\r\n")

@@ -7,10 +7,10 @@ from pathlib import Path
 @cache
 def data_root() -> Path:
     """The folder holding libos/, targets/ and templates/: inside the installed wheel, or the checkout's top."""
-    installed = Path(__file__).parent / "_data"
+    installed = Path(__file__).parents[1] / "_data"
     if installed.is_dir():
         return installed
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def libos_dir() -> Path:

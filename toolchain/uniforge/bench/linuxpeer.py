@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache
-from .boottime import Boot
-from .devices import NO_NETWORK, Network
-from .errors import BenchError
+from ..core import cache
+from ..core.errors import BenchError
+from ..platforms.run import build_qemu_command
+from ..running.devices import NO_NETWORK, Network
 from .hosttsc import host_tsc_hz
-from .run import build_qemu_command
 
 KERNEL_PACKAGE = "linux-image-amd64"
 BUSYBOX_PACKAGE = "busybox-static"
@@ -197,23 +196,3 @@ def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: N
     cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
     return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
                               extra_qemu_args=["-initrd", str(peer.initramfs)])
-
-
-def peer_subject(target):
-    """The peer as a bench Subject on an x86_64 target."""
-    from .bench import Subject, section_sizes
-    peer = prepare()
-
-    def command(kib: int) -> list[str]:
-        return qemu_command(target, peer, memory_kib=kib)
-
-    def succeeded(boot: Boot) -> bool:      # poweroff: QEMU exits with 0 (without a status from the guest)
-        return boot.returncode == 0 and LINE.decode() in boot.console
-
-    # Its size is what is shipped (bzImage and initramfs), though the vmlinux inside the bzImage is what boots.
-    initramfs_bytes = peer.initramfs.stat().st_size
-    return Subject(name="linux", kind="peer", target=target, command=command, memory_kib=MEMORY_KIB, marker=LINE,
-                   succeeded=succeeded, timeout=60.0,
-                   size={"file": peer.bzimage_bytes + initramfs_bytes, **section_sizes(peer.vmlinux),
-                         "bzimage": peer.bzimage_bytes, "initramfs": initramfs_bytes,
-                         "vmlinux": peer.vmlinux.stat().st_size, "packages": peer.version})

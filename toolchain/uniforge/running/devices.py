@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RunError
+from ..core.errors import RunError
 
 NETDEV_ID = "net0"
 _PUBLISH = re.compile(r"^(?:(?P<address>\d{1,3}(?:\.\d{1,3}){3}):)?(?P<host>\d+):(?P<guest>\d+)(?:/(?P<proto>\w+))?$")

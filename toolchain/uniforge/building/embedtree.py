@@ -4,7 +4,7 @@ owners, so the same folder gives the same bytes."""
 import struct
 from pathlib import Path
 
-from .errors import ManifestError
+from ..core.errors import ManifestError
 
 MAGIC = b"UFTREE01"
 FILE, DIR = 1, 2

@@ -4,11 +4,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache, tomlfile
+from ..core import cache, tomlfile
+from ..core.errors import ModuleError
+from ..core.paths import libos_dir
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
-from .errors import ModuleError
-from .paths import libos_dir
 
 KEYS = {"name": str, "summary": str, "version": str, "depends": list, "init": str, "sources": dict}
 SOURCE_SUFFIXES = (".c", ".S", ".s")

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import DiskError, ToolError
+from ..core.errors import DiskError, ToolError
 
 SIZE = re.compile(r"^([1-9][0-9]*)([KMG])$")
 MIN_BYTES = 9 << 20                 # below this FAT16 has too few clusters (it would have to be FAT12)

@@ -18,10 +18,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import cache
+from ..building.targets import Target
+from ..core import cache
+from ..core.errors import RunError, ToolError
 from .dom0less import board_dtb, domu_dtb
-from .errors import RunError, ToolError
-from .targets import Target
 
 _INSTALL = "scripts/install-host-deps sets apt up for it (armhf packages need `dpkg --add-architecture armhf`)"
 # Xen's command line: its console on the UART QEMU streams, and every guest's console_io text let through.

@@ -3,9 +3,9 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import tomlfile
-from .errors import TargetError
-from .paths import targets_dir
+from ..core import tomlfile
+from ..core.errors import TargetError
+from ..core.paths import targets_dir
 
 KEYS = {"inherits": str, "summary": str, "arch": str, "platform": str, "boot": str, "linker_script": str,
         "modules": list, "picks": list, "exit": str, "compiler": dict, "libc": dict, "qemu": dict, "xen": dict}

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ..building.manifest import memory_mib
+from ..core.errors import RunError
+from ..running.console import Console, SymbolizeFn
+from ..running.devices import NO_NETWORK, Disk, Network, check_tap, explain_qemu_error, qemu_options
+from ..running.vm import LaunchError, QemuVM, describe_returncode
 from . import xenrig
-from .console import Console, SymbolizeFn
-from .devices import NO_NETWORK, Disk, Network, check_tap, explain_qemu_error, qemu_options
-from .errors import RunError
-from .manifest import memory_mib
-from .vm import LaunchError, QemuVM, describe_returncode
 from .xenconsole import XenConsole
 
 if TYPE_CHECKING:
-    from .targets import Target
+    from ..building.targets import Target
 
 TIMEOUT_STATUS = 124  # as timeout(1)
 CRASH_STATUS = 127  # what the library OS exits with after printing a crash report

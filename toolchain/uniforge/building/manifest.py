@@ -3,8 +3,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import targets, tomlfile
-from .errors import ManifestError
+from ..core import tomlfile
+from ..core.errors import ManifestError
+from . import targets
 
 FILENAME = "uniforge.toml"
 KEYS = {"name": str, "sources": list, "include_dirs": list, "cflags": list, "target": str, "memory": str,

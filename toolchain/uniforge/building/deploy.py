@@ -2,7 +2,7 @@
 fragment (embedded Xen systems boot their domUs from the device tree, without a dom0 toolstack)."""
 from pathlib import Path
 
-from .errors import ImageError
+from ..core.errors import ImageError
 from .generate import render
 from .manifest import memory_mib
 from .targets import Target

@@ -22,14 +22,17 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from . import __version__, image, musl, progress
+from .. import __version__
+from ..building import image, musl
+from ..building.manifest import Manifest
+from ..building.targets import Target
+from ..core import progress
+from ..core.errors import BenchError
+from ..platforms.floor import build_floor
+from ..platforms.run import build_qemu_command, decode_exit
+from . import linuxpeer
 from .boottime import GUEST_LINE, Boot, timed_boot
-from .errors import BenchError
-from .floor import build_floor
 from .hosttsc import host_tsc_hz
-from .manifest import Manifest
-from .run import build_qemu_command, decode_exit
-from .targets import Target
 
 BENCH_OPTION = "uf.bench=1"          # makes module process print the guest's timestamps (boottime.GUEST_LINE)
 MEMORY_RESOLUTION_KIB = 64            # QEMU takes -m in KiB (e.g. 1536K)
@@ -123,6 +126,25 @@ def floor_subject(target: Target) -> Subject:
         size={"file": kernel.stat().st_size, **section_sizes(kernel)})
 
 
+def peer_subject(target):
+    """The peer as a bench Subject on an x86_64 target."""
+    peer = linuxpeer.prepare()
+
+    def command(kib: int) -> list[str]:
+        return linuxpeer.qemu_command(target, peer, memory_kib=kib)
+
+    def succeeded(boot: Boot) -> bool:      # poweroff: QEMU exits with 0 (without a status from the guest)
+        return boot.returncode == 0 and linuxpeer.LINE.decode() in boot.console
+
+    # Its size is what is shipped (bzImage and initramfs), though the vmlinux inside the bzImage is what boots.
+    initramfs_bytes = peer.initramfs.stat().st_size
+    return Subject(name="linux", kind="peer", target=target, command=command, memory_kib=linuxpeer.MEMORY_KIB,
+                   marker=linuxpeer.LINE, succeeded=succeeded, timeout=60.0,
+                   size={"file": peer.bzimage_bytes + initramfs_bytes, **section_sizes(peer.vmlinux),
+                         "bzimage": peer.bzimage_bytes, "initramfs": initramfs_bytes,
+                         "vmlinux": peer.vmlinux.stat().st_size, "packages": peer.version})
+
+
 def _without_guest_line(console: str) -> str:
     return "".join(line for line in console.splitlines(keepends=True) if not GUEST_LINE.search(line.encode()))
 
@@ -159,7 +181,7 @@ def min_memory_kib(s: Subject) -> int:
 def build_times(app: Manifest, target: Target, runs: int) -> dict:
     """Cold (an empty cache: the libc and every module) and warm (a full cache, after an edit of the app) builds,
     each a whole `uniforge build` process on a copy of the app."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]),
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[2]),
                                                        os.environ.get("PYTHONPATH", "")]),
                UNIFORGE_MUSL_SOURCE=str(musl.tarball()))    # the download is not part of a build's time
     with tempfile.TemporaryDirectory(prefix="uniforge-bench-") as tmp:
@@ -227,7 +249,6 @@ def bench(apps: list[tuple[Manifest, Target, Path]], targets: list[Target], runs
           peers: Sequence[str] = (), build_time: bool = True) -> dict:
     """Measures each built app (manifest, target, image), the floor of each target and the peers (on the targets
     they run on); returns the report that `uniforge bench` prints and saves, which names `command`."""
-    from .linuxpeer import peer_subject
     if peers and not any(t.arch == "x86_64" for t in targets):
         raise BenchError("--peer linux boots on x86_64 targets only", hint="add -t qemu-x86_64")
     subjects = []

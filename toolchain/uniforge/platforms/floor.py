@@ -8,12 +8,12 @@ import enum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import cache
-from .compiler import CompileJob, Toolchain
-from .paths import data_root
+from ..building.compiler import CompileJob, Toolchain
+from ..core import cache
+from ..core.paths import data_root
 
 if TYPE_CHECKING:
-    from .targets import Target
+    from ..building.targets import Target
 
 
 class Variant(enum.Enum):

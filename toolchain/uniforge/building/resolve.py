@@ -7,7 +7,7 @@ for a strong reference). Weak references pull in nothing, as in the linker.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .errors import ResolveError
+from ..core.errors import ResolveError
 from .modules import CompiledModule
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import io
+import json
 import os
 import re
 import shutil
@@ -13,11 +14,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import targets
-from .errors import RunError
-from .floor import Variant, build_floor
-from .musl import cached_tarball
-from .run import Ending, run_image
+import click
+from rich.console import Console
+
+from ..building import targets
+from ..building.musl import cached_tarball
+from ..core.errors import ExitCode, RunError
+from ..platforms import xenrig
+from ..platforms.floor import Variant, build_floor
+from ..platforms.run import Ending, run_image
 
 QBOOT = Path("/usr/share/qemu/qboot.rom")
 MIN_QEMU = (9, 0)  # microvm with qboot and PVH as used by the targets
@@ -135,7 +140,6 @@ def _check_zig() -> Check:
 
 def _check_xen() -> Check:
     """The Xen hypervisors the xen-* targets boot under QEMU: in the cache, or fetchable with apt (no download)."""
-    from .inspect import xen_available
     xen = [t for t in map(targets.load, targets.names()) if t.platform == "xen"]
     packages = {t.xen["package"]: t for t in xen}
     results = {package: xen_available(t) for package, t in sorted(packages.items())}
@@ -169,3 +173,38 @@ def _has_deb_src() -> bool:
     files = [Path("/etc/apt/sources.list"), *Path("/etc/apt/sources.list.d").glob("*")]
     pattern = re.compile(r"^\s*(deb-src\s|Types:.*\bdeb-src\b)", re.MULTILINE)
     return any(f.is_file() and pattern.search(f.read_text(errors="replace")) for f in files)
+
+
+def host_can_run(target: targets.Target) -> tuple[bool, str]:
+    """Whether this host can boot the target's images, and why not."""
+    binary = target.qemu["binary"]
+    if not shutil.which(binary):
+        return False, f"{binary} is not installed"
+    if target.qemu.get("accel") == "kvm":
+        return probe_kvm(target)
+    if target.platform == "xen":
+        return xen_available(target)
+    return True, "software emulation (TCG)"
+
+
+def xen_available(target: targets.Target) -> tuple[bool, str]:
+    """Whether the target's Xen hypervisor is in the cache, or apt can fetch it."""
+    if xenrig.cached(target):
+        return True, f"Xen under QEMU (TCG): {target.xen['package']} fetched"
+    ok, why = xenrig.fetchable(target)
+    return ok, f"Xen under QEMU (TCG): {why}" if ok else why
+
+
+def show_doctor(as_json: bool) -> int:
+    checks = check_host()
+    failed = any(c.status == "fail" for c in checks)
+    if as_json:
+        click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
+    else:
+        marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+        console = Console(highlight=False)
+        for c in checks:
+            console.print(f"{marks[c.status]:>20}  {c.name}: {c.detail}")
+            if c.status != "ok" and c.fix:
+                console.print(f"{'':>8}fix: {c.fix}")
+    return ExitCode.USER_ERROR if failed else ExitCode.OK

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from .errors import BenchError
+from ..core.errors import BenchError
 
 
 def _ms(summary: dict | None) -> str:

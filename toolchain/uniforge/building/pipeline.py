@@ -5,12 +5,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, deploy, embedtree, image, link, modules, musl, runtime
+from .. import __version__
+from ..core.paths import libos_dir
+from . import deploy, embedtree, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
 from .manifest import Manifest
-from .paths import libos_dir
 from .resolve import Wanted, resolve
 from .targets import Target
 

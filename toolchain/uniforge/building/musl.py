@@ -15,13 +15,13 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache
+from ..core import cache
+from ..core.errors import ToolError
+from ..core.paths import libos_dir
+from ..core.progress import step
 from .compiler import COMMON_CFLAGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
-from .errors import ToolError
 from .generate import render
-from .paths import libos_dir
-from .progress import step
 
 VERSION = "1.2.3"
 SHA256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4"

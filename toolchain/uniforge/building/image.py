@@ -5,7 +5,7 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from .errors import ImageError
+from ..core.errors import ImageError
 
 SECTION = ".uniforge"
 PVH_NOTE = ("Xen", 18)          # XEN_ELFNOTE_PHYS32_ENTRY

@@ -5,7 +5,7 @@ from functools import cache
 
 import jinja2
 
-from .paths import templates_dir
+from ..core.paths import templates_dir
 
 
 @cache

@@ -1,14 +1,13 @@
-"""What `uniforge inspect`, `targets` and `doctor` print: tables on a terminal, JSON with --json."""
+"""What `uniforge inspect` and `targets` print: tables on a terminal, JSON with --json."""
 import json
-import shutil
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from . import image, targets
-from .errors import ExitCode
+from ..building import image, targets
+from .doctor import host_can_run
 
 
 def _console() -> Console:
@@ -54,28 +53,6 @@ def _flags(segment) -> str:
     return ("R" if f & 4 else "-") + ("W" if f & 2 else "-") + ("X" if f & 1 else "-")
 
 
-def host_can_run(target: targets.Target) -> tuple[bool, str]:
-    """Whether this host can boot the target's images, and why not."""
-    from .doctor import probe_kvm
-    binary = target.qemu["binary"]
-    if not shutil.which(binary):
-        return False, f"{binary} is not installed"
-    if target.qemu.get("accel") == "kvm":
-        return probe_kvm(target)
-    if target.platform == "xen":
-        return xen_available(target)
-    return True, "software emulation (TCG)"
-
-
-def xen_available(target: targets.Target) -> tuple[bool, str]:
-    """Whether the target's Xen hypervisor is in the cache, or apt can fetch it."""
-    from . import xenrig
-    if xenrig.cached(target):
-        return True, f"Xen under QEMU (TCG): {target.xen['package']} fetched"
-    ok, why = xenrig.fetchable(target)
-    return ok, f"Xen under QEMU (TCG): {why}" if ok else why
-
-
 def show_targets(as_json: bool) -> None:
     rows = []
     for name in targets.names():
@@ -97,19 +74,3 @@ def show_targets(as_json: bool) -> None:
     for r in rows:
         if not r["runs_here"]:
             console.print(f"{r['name']} cannot run here: {r['why']}")
-
-
-def show_doctor(as_json: bool) -> int:
-    from .doctor import check_host
-    checks = check_host()
-    failed = any(c.status == "fail" for c in checks)
-    if as_json:
-        click.echo(json.dumps([c.as_dict() for c in checks], indent=2))
-    else:
-        marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
-        console = _console()
-        for c in checks:
-            console.print(f"{marks[c.status]:>20}  {c.name}: {c.detail}")
-            if c.status != "ok" and c.fix:
-                console.print(f"{'':>8}fix: {c.fix}")
-    return ExitCode.USER_ERROR if failed else ExitCode.OK

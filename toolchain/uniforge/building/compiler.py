@@ -11,7 +11,7 @@ from functools import cached_property
 from importlib.metadata import version as dist_version
 from pathlib import Path
 
-from .errors import CompileError, LinkError, ToolError
+from ..core.errors import CompileError, LinkError, ToolError
 
 # Flags every object shares: deterministic output, sections the linker can collect, frame pointers for backtraces.
 COMMON_CFLAGS = (
@@ -120,6 +120,6 @@ def _zig_env() -> dict[str, str]:
     # zig keeps its own cache under $HOME; give it ours when HOME is unusable (CI sandboxes).
     env = dict(os.environ)
     if not os.access(Path.home(), os.W_OK):
-        from .paths import cache_root
+        from ..core.paths import cache_root
         env.setdefault("ZIG_GLOBAL_CACHE_DIR", str(cache_root() / "zig"))
     return env

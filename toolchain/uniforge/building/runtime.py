@@ -4,10 +4,10 @@ strong definitions (memcpy...) win over its weak ones."""
 import json
 from pathlib import Path
 
-from . import cache
+from ..core import cache
+from ..core.progress import step
 from .compiler import Toolchain
 from .elfsyms import object_symbols
-from .progress import step
 
 
 def build(toolchain: Toolchain) -> tuple[Path, dict[str, dict[str, list[str]]]]:

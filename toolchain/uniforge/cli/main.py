@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from . import __version__, image, manifest, progress, targets
-from .errors import BenchError, ExitCode, UniforgeError
+from .. import __version__
+from ..building import image, manifest, targets
+from ..core import progress
+from ..core.errors import BenchError, ExitCode, UniforgeError
 
 HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
 
@@ -37,7 +39,7 @@ def _app(directory: str) -> manifest.Manifest:
 @click.option("--target", "-t", default="qemu-x86_64", show_default=True, help="Default target written to the manifest.")
 def new(name: str, target: str) -> None:
     """Scaffold an app in a new folder NAME: uniforge.toml and main.c."""
-    from .generate import render
+    from ..building.generate import render
     if not manifest.NAME.match(name):
         raise UniforgeError(f"'{name}' is not a valid app name: use lower-case letters, digits, - and _")
     targets.load(target)
@@ -52,7 +54,7 @@ def new(name: str, target: str) -> None:
 
 
 def _build(directory: str, target_name: str | None, debug: bool | None, quiet: bool):
-    from .build import build
+    from ..building.pipeline import build
     app = _app(directory)
     target = targets.load(target_name or app.target)
     progress.quiet = quiet
@@ -123,9 +125,9 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     Exit status: the guest's own (0-126 arrive unchanged); 127 when the guest crashed (a symbolized backtrace is
     printed); 124 when --timeout expired.
     """
-    from .devices import parse_disk, parse_network
-    from .run import Ending, run_image
-    from .symbolize import Symbolizer
+    from ..running.devices import parse_disk, parse_network
+    from ..platforms.run import Ending, run_image
+    from ..running.symbolize import Symbolizer
     args = ctx.meta.get("guest_args", [])
     network = parse_network(net, publish)
     guest_disks = [parse_disk(spec) for spec in disks]
@@ -166,9 +168,9 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
 
         uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
     """
-    from .bench import bench
-    from .benchreport import show_table, write_csv, write_json, write_plot
-    from .build import build
+    from ..bench.measure import bench
+    from ..bench.benchreport import show_table, write_csv, write_json, write_plot
+    from ..building.pipeline import build
     apps, chosen = [], {}
     for directory in app_dirs:
         app = _app(directory)
@@ -207,7 +209,7 @@ def targets_cmd(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor(as_json: bool) -> int:
     """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the compiler, musl sources."""
-    from .inspect import show_doctor
+    from .doctor import show_doctor
     return show_doctor(as_json)
 
 

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .deploy import dom0less_fragment
-from .errors import RunError, ToolError
+from ..building.deploy import dom0less_fragment
+from ..core.errors import RunError, ToolError
 
 
 def board_dtb(qemu: str, machine: str, cpu: str, memory_mib: int, work: Path) -> Path:
