@@ -109,8 +109,8 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=32, help="MiB per bulk transfer")
     parser.add_argument("--peer", choices=["linux"], help="also measure a Linux microVM serving the same page")
     opts = parser.parse_args()
-    if opts.peer and targets.load(opts.target).arch != "x86_64":
-        raise SystemExit("--peer linux: the Linux peer runs on x86_64 targets only")
+    if opts.peer and targets.load(opts.target).bench.peer != opts.peer:
+        raise SystemExit(f"--peer {opts.peer}: {opts.target} does not run it (its target file's bench.peer)")
     if os.geteuid() != 0:
         raise SystemExit("net_throughput.py needs root: it makes a network namespace and a tap device")
     for tool in ("wrk", "curl", "ip"):

@@ -64,10 +64,9 @@ def compiled_modules(target_name: str):
     from uniforge.building.pipeline import LIBOS_CFLAGS
     from uniforge.core.paths import libos_dir
     target = targets.load(target_name)
-    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
+    toolchain = Toolchain.for_target(target)
     available = modules.load_all()
     args = toolchain.compile_args(
-        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc["arch"])],
-        prefix_map=[(libos_dir(), "libos")],
-        flags=[*LIBOS_CFLAGS, *target.compiler.get("cflags", []), *target.compiler.get("libos_cflags", [])])
+        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc.arch)],
+        prefix_map=[(libos_dir(), "libos")], flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
     return target, modules.compile_for_target(available, toolchain, target.arch, target.platform, args)

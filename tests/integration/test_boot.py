@@ -7,7 +7,7 @@ import pytest
 
 from conftest import copy_example, require_target, uniforge
 from uniforge.building import targets
-from uniforge.platforms.run import run_image
+from uniforge.platforms import run_image
 
 TARGETS = ["qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35", "qemu-armv7", "xen-x86_64", "xen-armv7", "xen-armv7-dom0"]
 # Xen on ARM keeps no wall clock of its own (no RTC driver; a dom0 would set it, and sees the board's RTC itself):

@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 
 from uniforge.building import targets
-from uniforge.cli.doctor import Status, check_host, probe_kvm
+from uniforge.cli.doctor import Status, check_host
 from uniforge.core.errors import RunError
+from uniforge.platforms import run_image, way_for
 from uniforge.platforms.floor import Variant, build_floor
-from uniforge.platforms.run import Ending, kernel_cmdline, run_image
+from uniforge.platforms.run import Ending, kernel_cmdline
 
 
 def with_qemu(target_name: str, **qemu):
     """The target with some of its QEMU settings replaced."""
     target = targets.load(target_name)
-    return dataclasses.replace(target, qemu={**target.qemu, **qemu})
+    return dataclasses.replace(target, qemu=dataclasses.replace(target.qemu, **qemu))
 
 
 def qemu_processes_running(image: Path) -> list[int]:
@@ -82,7 +83,7 @@ def test_doctor_finds_qemu():
 @pytest.fixture(scope="module")
 def kvm_target():
     target = targets.load("kvm-x86_64")
-    usable, reason = probe_kvm(target)
+    usable, reason = way_for(target).host_support()
     if not usable:
         pytest.skip(f"KVM cannot run Uniforge guests here: {reason}")
     return target

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import require_target, uniforge
 from uniforge.building import targets
-from uniforge.platforms.run import run_image
+from uniforge.platforms import run_image
 
 TARGETS = ["qemu-x86_64", "qemu-x86_64-q35", "qemu-armv7"]
 TRANSPORT = {"qemu-x86_64": "virtio-mmio", "qemu-x86_64-q35": "virtio-pci", "qemu-armv7": "virtio-mmio"}

@@ -12,6 +12,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from conftest import copy_example, require_target, uniforge
+from uniforge.building import targets
 
 XEN_TARGETS = ["xen-x86_64", "xen-armv7", "xen-armv7-dom0"]
 XEN_MODULES = {"xen", "xencons"}
@@ -151,7 +152,7 @@ def test_dom0less_fragment_compiles_into_a_device_tree(built, tmp_path):
     zimage = (folder / "build/hello.xen-armv7.zImage").stat().st_size
     assert 'compatible = "xen,domain";' in back
     assert 'compatible = "multiboot,kernel\\0multiboot,module";' in back     # dtc writes string lists so
-    assert f"reg = <0x50000000 {zimage:#x}>;" in back
+    assert f"reg = <{targets.load('xen-armv7').xen.load_address:#x} {zimage:#x}>;" in back
     assert "memory = <0x00 0x10000>;" in back
 
 

@@ -1,23 +1,19 @@
 """The runner's pure parts: guest argument quoting, the QEMU command line, exit status decoding. No QEMU."""
 
+import dataclasses
 import os
 import random
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from uniforge.building import targets
+from uniforge.building.targets import Qemu
 from uniforge.core.errors import RunError
-from uniforge.platforms.run import (
-    CRASH_STATUS,
-    Ending,
-    build_qemu_command,
-    decode_exit,
-    kernel_cmdline,
-    quote_guest_args,
-)
+from uniforge.platforms.qemu import build_qemu_command
+from uniforge.platforms.run import CRASH_STATUS, Ending, decode_exit, kernel_cmdline, quote_guest_args
 from uniforge.running import devices
 from uniforge.running.devices import (
     Disk,
@@ -125,15 +121,16 @@ def test_guest_gets_argv_after_separator():
 
 
 def target(**qemu):
+    """qemu-x86_64 with these [qemu] settings (and the keyword arguments' instead)."""
     settings = {
         "binary": "qemu-system-x86_64",
         "accel": "tcg",
         "machine": "microvm",
         "cpu": "max",
         "memory": "64M",
-        "args": ["-bios", "/usr/share/qemu/qboot.rom", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+        "args": ("-bios", "/usr/share/qemu/qboot.rom", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"),
     }
-    return SimpleNamespace(qemu={**settings, **qemu}, exit="isa-debug-exit")
+    return dataclasses.replace(targets.load("qemu-x86_64"), qemu=Qemu(**{**settings, **qemu}))
 
 
 def option(command, name):
@@ -169,9 +166,7 @@ def test_qemu_command_overrides():
 
 
 def test_qemu_command_without_target_args():
-    settings = dict(target().qemu)
-    del settings["args"]
-    command = build_qemu_command(SimpleNamespace(qemu=settings, exit="isa-debug-exit"), Path("k.elf"))
+    command = build_qemu_command(target(args=()), Path("k.elf"))
     assert "-bios" not in command
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..core import cache
 from ..core.errors import BenchError
-from ..platforms.run import build_qemu_command
+from ..platforms.qemu import build_qemu_command
 from ..running.devices import NO_NETWORK, Network
 from .hosttsc import host_tsc_hz
 
@@ -192,7 +192,7 @@ def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: N
     # Under TCG on a loaded host, Linux's PIT calibration of the TSC fails, and microvm has no HPET or ACPI PM
     # timer to fall back on: the kernel then hangs before its first timer tick. TCG's TSC is the host's, so give
     # its rate.
-    host_hz = host_tsc_hz() if target.qemu["accel"] == "tcg" else None
+    host_hz = host_tsc_hz() if target.bench.host_tsc else None
     cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
     return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
                               extra_qemu_args=["-initrd", str(peer.initramfs)])

@@ -26,10 +26,12 @@ from .. import __version__
 from ..building import image, musl
 from ..building.manifest import Manifest
 from ..building.targets import Target
-from ..core import progress
+from ..building.targets import load as load_target
+from ..building.targets import names as target_names
+from ..core import progress, sizes
 from ..core.errors import BenchError
-from ..platforms.floor import build_floor
-from ..platforms.run import build_qemu_command, decode_exit
+from ..platforms import way_for
+from ..platforms.run import decode_exit
 from . import linuxpeer
 from .boottime import GUEST_LINE, Boot, timed_boot
 from .hosttsc import host_tsc_hz
@@ -80,11 +82,6 @@ def bisect_min(passes: Callable[[int], bool], high: int, *, low: int = 0, resolu
     return high
 
 
-def parse_memory_kib(text: str) -> int:
-    """`64M`, `1G`, `1536K` (manifest and target syntax) in KiB."""
-    return int(text[:-1]) * {"K": 1, "M": 1024, "G": 1024 * 1024}[text[-1].upper()]
-
-
 def section_sizes(path: Path) -> dict:
     """Loaded bytes as size(1) counts them: text (code and read-only data), data (written), bss (no file bytes)."""
     sizes = {"text": 0, "data": 0, "bss": 0}
@@ -108,26 +105,28 @@ def app_subject(app: Manifest, target: Target, built: Path) -> Subject:
         expected[:] = expected or [console]
         return console == expected[0]
 
+    way = way_for(target)
     return Subject(
         name=app.name, kind="app", target=target,
-        command=lambda kib: build_qemu_command(target, built, cmdline=BENCH_OPTION, memory=f"{kib}K"),
-        memory_kib=parse_memory_kib(app.memory or target.qemu["memory"]), marker=b"uniforge: bench:",
+        command=lambda kib: way.bench_command(built, cmdline=BENCH_OPTION, memory=f"{kib}K"),
+        memory_kib=sizes.kib(app.memory or target.qemu.memory), marker=b"uniforge: bench:",
         succeeded=succeeded,
         size={"file": built.stat().st_size, **section_sizes(built), "modules": info.get("bytes", {})})
 
 
 def floor_subject(target: Target) -> Subject:
-    kernel = build_floor(target)
+    way = way_for(target)
+    kernel = way.floor()
     return Subject(
         name="null", kind="floor", target=target,
-        command=lambda kib: build_qemu_command(target, kernel, memory=f"{kib}K"),
-        memory_kib=parse_memory_kib(target.qemu["memory"]), marker=None,
+        command=lambda kib: way.bench_command(kernel, memory=f"{kib}K"),
+        memory_kib=sizes.kib(target.qemu.memory), marker=None,
         succeeded=lambda b: b.returncode is not None and decode_exit(target.exit, b.returncode).exit_code == 0,
         size={"file": kernel.stat().st_size, **section_sizes(kernel)})
 
 
-def peer_subject(target):
-    """The peer as a bench Subject on an x86_64 target."""
+def peer_subject(target: Target) -> Subject:
+    """The Linux peer as a bench Subject on a target whose bench.peer it is."""
     peer = linuxpeer.prepare()
 
     def command(kib: int) -> list[str]:
@@ -237,11 +236,11 @@ def results(subjects: list[Subject], min_memory: dict[int, int], builds: dict[in
 
 
 def _ticks_us(boot: Boot, target: Target, host_hz: int | None) -> float | None:
-    """Entry to main as the guest counted it, in us. A guest that cannot know its counter's rate reports 0: under
-    TCG on an x86_64 host its TSC is the host's, whose rate hosttsc measures."""
+    """Entry to main as the guest counted it, in us. A guest that cannot know its counter's rate reports 0; on a
+    target whose guest TSC is the host's (bench.host_tsc), hosttsc measures that rate."""
     if boot.guest is None:
         return None
-    hz = boot.guest.hz or (host_hz if target.arch == "x86_64" and target.qemu["accel"] == "tcg" else None)
+    hz = boot.guest.hz or (host_hz if target.bench.host_tsc else None)
     return (boot.guest.main - boot.guest.entry) * 1e6 / hz if hz else None
 
 
@@ -249,13 +248,16 @@ def bench(apps: list[tuple[Manifest, Target, Path]], targets: list[Target], runs
           peers: Sequence[str] = (), build_time: bool = True) -> dict:
     """Measures each built app (manifest, target, image), the floor of each target and the peers (on the targets
     they run on); returns the report that `uniforge bench` prints and saves, which names `command`."""
-    if peers and not any(t.arch == "x86_64" for t in targets):
-        raise BenchError("--peer linux boots on x86_64 targets only", hint="add -t qemu-x86_64")
+    for name in peers:
+        if not any(t.bench.peer == name for t in targets):
+            runs_it = [t for t in map(load_target, target_names()) if t.bench.peer == name]
+            raise BenchError(f"--peer {name} runs on none of the targets given",
+                             hint=f"add -t {runs_it[0].name}" if runs_it else None)
     subjects = []
     for target in targets:
         subjects.append(floor_subject(target))
         subjects += [app_subject(app, t, built) for app, t, built in apps if t is target]
-        subjects += [peer_subject(target) for name in peers if name == "linux" and target.arch == "x86_64"]
+        subjects += [peer_subject(target) for name in peers if target.bench.peer == name]
     measure_boots(subjects, runs)
     with progress.step("bench: minimum memory (bisection)", len(subjects)) as tick:
         min_memory = {}

@@ -3,6 +3,8 @@
 The default and only backend is the pinned `ziglang` wheel: clang + lld at one version on every host, so images are
 bit-identical across machines.
 """
+from __future__ import annotations
+
 import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +14,7 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 
 from ..core.errors import CompileError, LinkError, ToolError
+from .targets import Target
 
 # Flags every object shares: deterministic output, sections the linker can collect, frame pointers for backtraces.
 COMMON_CFLAGS = (
@@ -19,6 +22,10 @@ COMMON_CFLAGS = (
     "-fno-sanitize=all", "-fno-asynchronous-unwind-tables", "-g", "-gdwarf-4", "-nostdinc",
     "-fdebug-compilation-dir=.",       # no build folder in DWARF: objects are the same wherever they are built
 )
+# A position-independent image: compiled PIC, linked as a static PIE (no interpreter) that applies its own
+# relocations where it is loaded, text relocations allowed (its code is never shared).
+PIC_CFLAGS = ("-fPIC", "-fPIE")
+PIE_LDFLAGS = ("-pie", "--no-dynamic-linker", "-z", "notext")
 
 
 @dataclass(frozen=True)
@@ -29,9 +36,25 @@ class CompileJob:
 
 
 class Toolchain:
-    def __init__(self, target_triple: str, cpu: str | None = None):
+    """The compiler for one target triple and CPU; `cflags` (every object of an image), `libos_cflags` (the library
+    OS's objects) and `ldflags` are the target's own."""
+
+    def __init__(self, target_triple: str, cpu: str | None = None, *, cflags: tuple[str, ...] = (),
+                 libos_cflags: tuple[str, ...] = (), ldflags: tuple[str, ...] = (),
+                 position_independent: bool = False):
         self.triple = target_triple
         self.cpu = cpu
+        self.position_independent = position_independent
+        self.cflags = (*cflags, *(PIC_CFLAGS if position_independent else ()))
+        self.libos_cflags = libos_cflags
+        self.ldflags = (*(PIE_LDFLAGS if position_independent else ()), *ldflags)
+
+    @classmethod
+    def for_target(cls, target: Target) -> Toolchain:
+        """The toolchain a target's [compiler] table describes."""
+        c = target.compiler
+        return cls(c.target, c.cpu, cflags=c.cflags, libos_cflags=c.libos_cflags, ldflags=c.ldflags,
+                   position_independent=c.position_independent)
 
     @cached_property
     def zig(self) -> Path:

@@ -1,33 +1,27 @@
-"""Deployment files written beside a Xen image: the `xl` domain config, and on ARM a dom0less device-tree
-fragment (embedded Xen systems boot their domUs from the device tree, without a dom0 toolstack)."""
+"""The deployment files written beside an image: those the target's `deploy` key names, each rendered from
+templates/<name>.j2 (on Xen: the `xl` domain config, and on ARM a dom0less device-tree fragment, with which
+embedded Xen systems boot their domUs from the device tree, without a dom0 toolstack)."""
 from pathlib import Path
 
+from ..core import sizes
 from ..core.errors import ImageError
 from .generate import render
-from .manifest import memory_mib
 from .targets import Target
-
-# Where the dom0less fragment says the zImage is loaded: a placeholder the integrator changes (the runner's rig
-# uses the same address).
-DOM0LESS_KERNEL_ADDR = 0x50000000
 
 
 def write(target: Target, app: str, image: Path, kernel: Path, memory: str) -> list[Path]:
-    """The files for `image` (`kernel` is the form Xen loads: the ELF on x86_64, the zImage on ARM). Their guest
-    command line is empty: the app's own `cmdline` is in the image already."""
-    values = dict(app=app, target=target.name, kernel=kernel.name, memory_mib=memory_mib(memory), cmdline="")
+    """The files for `image` (`kernel` is the form a loader takes: the raw form if the boot protocol has one,
+    else the ELF). Their guest command line is empty: the app's own `cmdline` is in the image already."""
+    values = dict(app=app, target=target.name, kernel=kernel.name, kernel_size=kernel.stat().st_size,
+                  memory_mib=sizes.mib(memory), cmdline="", xen_bootargs="", xen=target.xen)
     written = []
-    try:
-        config = image.with_name(image.name + ".xl.cfg")
-        config.write_text(render("xl.cfg.j2", config_name=config.name, guest_type=target.xen["guest_type"], **values))
-        written.append(config)
-        if target.arch == "armv7":
-            fragment = image.with_name(image.name + ".dom0less.dtsi")
-            fragment.write_text(dom0less_fragment(kernel_addr=DOM0LESS_KERNEL_ADDR,
-                                                  kernel_size=kernel.stat().st_size, xen_bootargs="", **values))
-            written.append(fragment)
-    except ValueError as e:
-        raise ImageError(f"cannot write the Xen deployment files for {image.name}: {e}") from None
+    for name in target.deploy:
+        path = image.with_name(f"{image.name}.{name}")
+        try:
+            path.write_text(render(f"{name}.j2", file_name=path.name, **values))
+        except ValueError as e:
+            raise ImageError(f"cannot write {path.name} beside {image.name}: {e}") from None
+        written.append(path)
     return written
 
 

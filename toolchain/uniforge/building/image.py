@@ -59,14 +59,14 @@ ZIMAGE_MAGIC = 0x016F2818      # Linux ARM zImage, little-endian at offset 0x24
 RAW_FORMS = {"zimage": ".zImage"}
 
 
-def package(image: Path, protocol: str) -> Path | None:
-    """Checks the image for its boot protocol and writes the flat form the protocol's loaders take, if any
-    (beside the image, its name + the form's suffix). Returns that file."""
+def package(image: Path, protocol: str, raw: Path | None = None) -> Path | None:
+    """Checks the image for its boot protocol and writes the flat form the protocol's loaders take, if any (to
+    `raw`, by default beside the image: its name + the form's suffix). Returns that file."""
     suffix = RAW_FORMS.get(protocol)
     if suffix is None:
         check_boot(image, protocol)
         return None
-    raw = image.with_name(image.name + suffix)
+    raw = raw or image.with_name(image.name + suffix)
     write_raw(image, raw)
     check_boot(raw, protocol)
     return raw

@@ -1,39 +1,37 @@
-"""uniforge.toml: what the app is and how to build it. Validated up front; a mistake is one line naming file and key."""
+"""uniforge.toml: what the app is and how to build it. Validated up front; a mistake is one line naming file and key.
+Its keys are the fields of Manifest (and of EmbeddedTree for `files`)."""
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core import tomlfile
+from ..core import sizes, tomlfile
 from ..core.errors import ManifestError
 from . import targets
 
 FILENAME = "uniforge.toml"
-KEYS = {"name": str, "sources": list, "include_dirs": list, "cflags": list, "target": str, "memory": str,
-        "cmdline": str, "debug": bool, "files": (str, dict), "disks": bool}
-FILES_KEYS = {"dir": str, "mount": str}
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-MEMORY = re.compile(r"^[1-9][0-9]*[KMG]$")
 
 
 @dataclass(frozen=True)
 class EmbeddedTree:
     dir: Path                       # absolute
-    mount: str                      # absolute guest path
+    mount: str = "/"                # absolute guest path
 
 
 @dataclass(frozen=True)
 class Manifest:
-    path: Path
+    path: Path = field(metadata=tomlfile.NOT_A_KEY)
     name: str
     sources: tuple[Path, ...]       # absolute
-    include_dirs: tuple[Path, ...]  # absolute
-    cflags: tuple[str, ...]
-    target: str
-    memory: str | None              # None: the target's default
-    cmdline: str                    # built into the image, before what `uniforge run` passes
-    debug: bool
-    files: "EmbeddedTree | None" = None     # a host folder packed into the image (module embedfs)
-    disks: bool = True              # FAT and the block driver when the app uses files (uf.mount=, default /data)
+    include_dirs: tuple[Path, ...] = ()     # absolute
+    cflags: tuple[str, ...] = ()
+    target: str = "qemu-x86_64"
+    memory: str | None = None       # None: the target's default
+    cmdline: str = ""               # built into the image, before what `uniforge run` passes
+    debug: bool = False
+    # A host folder packed into the image (module embedfs): files = "DIR" or files = { dir = "DIR", mount = "/PATH" }.
+    files: EmbeddedTree | None = field(default=None, metadata=tomlfile.toml_types(str, dict))
+    disks: bool = True              # FAT and the block driver when the app uses files (default: unless `files`)
 
     @property
     def root(self) -> Path:
@@ -52,7 +50,7 @@ def find(start: Path) -> Path:
 def load(path: Path) -> Manifest:
     where = str(path)
     data = tomlfile.load(path, ManifestError)
-    tomlfile.check_keys(data, KEYS, where, ManifestError, required=("name", "sources"))
+    tomlfile.check_keys(data, tomlfile.keys(Manifest), where, ManifestError, tomlfile.required(Manifest))
     root = path.parent.resolve()
     if not NAME.match(data["name"]):
         raise ManifestError(f"{where}: key 'name': '{data['name']}' must be lower-case letters, digits, - and _")
@@ -72,13 +70,13 @@ def load(path: Path) -> Manifest:
         if not (root / entry).is_dir():
             raise ManifestError(f"{where}: key 'include_dirs': '{entry}' is not a folder")
         include_dirs.append(root / entry)
-    target = data.get("target", "qemu-x86_64")
+    target = data.get("target", Manifest.target)
     if target not in targets.names():
         raise ManifestError(f"{where}: key 'target': unknown target '{target}' "
                             f"(known: {', '.join(targets.names())})")
     memory = data.get("memory")
-    if memory is not None and not MEMORY.match(memory):
-        raise ManifestError(f"{where}: key 'memory': '{memory}' is not a size like 64M or 1G")
+    if memory is not None:
+        sizes.check(memory, f"{where}: key 'memory'", ManifestError)
     files = _embedded_tree(data.get("files"), root, where)
     return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
                     cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
@@ -92,18 +90,14 @@ def _embedded_tree(value, root: Path, where: str) -> EmbeddedTree | None:
         return None
     if isinstance(value, str):
         value = {"dir": value}
-    tomlfile.check_keys(value, FILES_KEYS, f"{where}: key 'files'", ManifestError, required=("dir",))
+    tomlfile.check_keys(value, tomlfile.keys(EmbeddedTree), f"{where}: key 'files'", ManifestError,
+                        tomlfile.required(EmbeddedTree))
     folder = root / value["dir"]
     if not folder.is_dir():
         raise ManifestError(f"{where}: key 'files': '{value['dir']}' is not a folder")
-    mount = value.get("mount", "/")
+    mount = value.get("mount", EmbeddedTree.mount)
     if not mount.startswith("/") or len(mount) > 63 or any(part in (".", "..") for part in mount.split("/")):
         raise ManifestError(f"{where}: key 'files': mount '{mount}' must be an absolute guest path like /www "
                             "(at most 63 bytes, no . or ..)")
     return EmbeddedTree(dir=folder, mount=mount)
 
-
-def memory_mib(size: str) -> int:
-    """A size as `memory` is written (64M, 1G; K rounds down to MiB) in MiB."""
-    scale = {"K": 1 / 1024, "M": 1, "G": 1024}[size[-1].upper()]
-    return int(int(size[:-1]) * scale)

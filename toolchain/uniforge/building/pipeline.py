@@ -27,7 +27,7 @@ class BuildResult:
     raw_image: Path | None          # the same bytes as a flat file, for boot protocols that load one (zImage)
     manifest: dict
     reasons: dict[str, str]         # module -> why it is linked
-    deployment: list[Path]          # files to deploy it with (Xen: the xl config, a dom0less fragment)
+    deployment: list[Path]          # files to deploy it with: the target's `deploy` (e.g. an xl config)
     timings: dict[str, float] = field(default_factory=dict)
 
     def report(self) -> dict:
@@ -44,27 +44,26 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     work = out_dir / ".work" / target.name
     work.mkdir(parents=True, exist_ok=True)
     clock = _Clock()
-    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
-    target_cflags = target.compiler.get("cflags", [])
-    headers = musl.headers(target.libc["arch"])
+    toolchain = Toolchain.for_target(target)
+    headers = musl.headers(target.libc.arch)
 
     # The library OS for this target: every module that builds here, so the libc knows which syscalls exist.
     available = modules.load_all()
     libos_args = toolchain.compile_args(
         include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
         defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos")],
-        flags=[*LIBOS_CFLAGS, *target_cflags, *target.compiler.get("libos_cflags", [])])
+        flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
     compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, libos_args)
     syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
                        if s.startswith("uf_sys_")} - {"enosys"})
     clock.lap("library OS")
-    libc = musl.build(toolchain, target.libc["arch"], target.arch, target_cflags, syscalls)
+    libc = musl.build(toolchain, target.libc.arch, target.arch, list(toolchain.cflags), syscalls)
     compiler_rt, compiler_rt_index = runtime.build(toolchain)
     clock.lap("libc")
 
     app_args = toolchain.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
                                       prefix_map=[(app.root, ".")], flags=[*APP_CFLAGS, *toolchain.stack_protector_args(),
-                                             *target_cflags, *app.cflags])
+                                             *toolchain.cflags, *app.cflags])
     app_jobs = [CompileJob(src, work / "app" / src.relative_to(app.root).with_suffix(".o"), tuple(app_args))
                 for src in app.sources]
     toolchain.compile_all(app_jobs)
@@ -73,7 +72,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 
     script = work / "image.ld"
     script.write_text(render(target.linker_script, app_name=app.name,
-                             position_independent="-pie" in target.compiler.get("ldflags", [])))
+                             position_independent=toolchain.position_independent))
     provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
     tree_objects = _embedded_tree(toolchain, work, app)
     if tree_objects:
@@ -97,7 +96,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         "platform": target.platform, "boot": target.boot, "compiler": toolchain.version,
         "libc": f"musl {musl.VERSION}",
         "modules": {m.module.name: {"version": m.module.version, "summary": m.module.summary} for m in chosen},
-        "config": {"memory": app.memory or target.qemu.get("memory"), "cmdline": app.cmdline, "debug": debug},
+        "config": {"memory": app.memory or target.qemu.memory, "cmdline": app.cmdline, "debug": debug},
         "sources": {name: hashlib.sha256((app.root / name).read_bytes()).hexdigest() for name in app_symbols},
     }
     names = musl.syscall_names(headers) if debug else []
@@ -110,7 +109,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     generated += tree_objects
     objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
     link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
-              target.compiler.get("ldflags", []))
+              list(toolchain.ldflags))
     clock.lap("link")
 
     owners = {str(o): m.module.name for m in chosen for o in m.objects}
@@ -130,8 +129,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     for path in (image_path, debug_path):
         image.rewrite(path, manifest)
     raw_path = image.package(image_path, target.boot)
-    deployment = (deploy.write(target, app.name, image_path, raw_path or image_path,
-                               app.memory or target.qemu["memory"]) if target.platform == "xen" else [])
+    deployment = deploy.write(target, app.name, image_path, raw_path or image_path, app.memory or target.qemu.memory)
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
     return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps)

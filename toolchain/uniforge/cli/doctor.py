@@ -1,10 +1,9 @@
-"""`uniforge doctor`: checks what this host offers Uniforge (QEMU, firmware, KVM, compiler, musl source), each
-check with a hint that fixes it. `probe_kvm` also lets the tests skip KVM runs with the reason."""
+"""`uniforge doctor`: checks what this host offers Uniforge (QEMU, firmware, KVM, compiler, musl source, and what
+each target's way to boot needs), each check with a hint that fixes it."""
 
 from __future__ import annotations
 
 import enum
-import io
 import json
 import os
 import re
@@ -19,16 +18,14 @@ from rich.console import Console
 
 from ..building import targets
 from ..building.musl import cached_tarball
-from ..core.errors import ExitCode, RunError
-from ..platforms import xenrig
-from ..platforms.floor import Variant, build_floor
-from ..platforms.run import Ending, run_image
+from ..core.errors import ExitCode
+from ..platforms import way_for
+from ..platforms.way import Support
 
 QBOOT = Path("/usr/share/qemu/qboot.rom")
 MIN_QEMU = (9, 0)  # microvm with qboot and PVH as used by the targets
 _QEMU_PACKAGES = "qemu-system-x86 qemu-system-arm qemu-utils"
 _INSTALL_QEMU = f"Debian 12: apt-get install -t bookworm-backports {_QEMU_PACKAGES} (or run scripts/install-host-deps)"
-_PROBE_TIMEOUT = 10.0
 
 
 class Status(enum.StrEnum):
@@ -49,45 +46,15 @@ class Check:
 
 
 def check_host() -> list[Check]:
-    usable, reason = probe_kvm()
     return [
         _check_qemu("qemu-system-x86_64", required=True),
         _check_qemu("qemu-system-arm", required=False),
         _check_qboot(),
         _check_kvm_device(),
-        Check("KVM guests", Status.OK if usable else Status.WARN, reason,
-              "" if usable else "KVM targets cannot run here; TCG targets (qemu-*) still do"),
+        *_check_ways(),
         _check_zig(),
         _check_musl_source(),
-        _check_xen(),
     ]
-
-
-def probe_kvm(target: targets.Target | None = None) -> tuple[bool, str]:
-    """Whether `target` (default: kvm-x86_64) can run guests here, and why not. Boots the null kernel variant that
-    touches memory with SSE and x87 instructions after a UART write: this host's nested KVM freezes such guests
-    with "KVM internal error. Suberror: 1" though it boots trivial ones (ARCHITECTURE.md)."""
-    if not os.path.exists("/dev/kvm"):
-        return False, "/dev/kvm does not exist: no KVM on this host (or the kvm module is not loaded)"
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        return False, "no permission to use /dev/kvm"
-    target = target or targets.load("kvm-x86_64")
-    try:
-        result = run_image(target, build_floor(target, Variant.FPU_PROBE), timeout=_PROBE_TIMEOUT, console=io.StringIO())
-    except RunError as e:
-        return False, f"QEMU cannot start a KVM guest: {_qemu_complaint(str(e))}"
-    if result.ending is Ending.EXITED and result.exit_code == 0:
-        return True, "KVM runs guests that use SSE and x87 after a VM exit"
-    # The guest printed S before its SSE access and X before its x87 one.
-    failed = "an x87" if "X" in result.console else "an SSE" if "S" in result.console else "the first"
-    detail = _qemu_complaint(result.qemu_stderr) or result.message
-    return False, f"KVM stops guests at {failed} memory access after a VM exit: {detail}"
-
-
-def _qemu_complaint(text: str) -> str:
-    """The line of QEMU's output (or of a RunError) that says what went wrong."""
-    lines = [line.strip(" |") for line in text.splitlines() if line.strip(" |")]
-    return next((line for line in lines if "error" in line.lower()), lines[0] if lines else "")
 
 
 def _check_qemu(binary: str, required: bool) -> Check:
@@ -138,17 +105,21 @@ def _check_zig() -> Check:
     return Check("zig compiler", Status.OK, f"ziglang {done.stdout.strip()}")
 
 
-def _check_xen() -> Check:
-    """The Xen hypervisors the xen-* targets boot under QEMU: in the cache, or fetchable with apt (no download)."""
-    xen = [t for t in map(targets.load, targets.names()) if t.platform == "xen"]
-    packages = {t.xen["package"]: t for t in xen}
-    results = {package: xen_available(t) for package, t in sorted(packages.items())}
-    detail = "; ".join(why for _, why in results.values())
-    if all(ok for ok, _ in results.values()):
-        return Check("Xen hypervisors", Status.OK, detail)
-    return Check("Xen hypervisors", Status.WARN, detail,
-                 "scripts/install-host-deps (adds the armhf architecture for the ARM hypervisor); xen-* targets "
-                 "cannot run until then")
+def _check_ways() -> list[Check]:
+    """What the targets' ways need besides QEMU (a working KVM, the Xen hypervisors), each check over the targets
+    whose way names it: ok when all of them can run here."""
+    found: dict[str, tuple[str, list[Support]]] = {}
+    for target in map(targets.load, targets.names()):
+        way = way_for(target)
+        if way.host_check is not None:
+            name, fix = way.host_check
+            found.setdefault(name, (fix, []))[1].append(way.host_support())
+    checks = []
+    for name, (fix, supports) in found.items():
+        detail = "; ".join(dict.fromkeys(s.why for s in supports))
+        ok = all(s.ok for s in supports)
+        checks.append(Check(name, Status.OK if ok else Status.WARN, detail, "" if ok else fix))
+    return checks
 
 
 def _check_musl_source() -> Check:
@@ -175,24 +146,9 @@ def _has_deb_src() -> bool:
     return any(f.is_file() and pattern.search(f.read_text(errors="replace")) for f in files)
 
 
-def host_can_run(target: targets.Target) -> tuple[bool, str]:
+def host_can_run(target: targets.Target) -> Support:
     """Whether this host can boot the target's images, and why not."""
-    binary = target.qemu["binary"]
-    if not shutil.which(binary):
-        return False, f"{binary} is not installed"
-    if target.qemu.get("accel") == "kvm":
-        return probe_kvm(target)
-    if target.platform == "xen":
-        return xen_available(target)
-    return True, "software emulation (TCG)"
-
-
-def xen_available(target: targets.Target) -> tuple[bool, str]:
-    """Whether the target's Xen hypervisor is in the cache, or apt can fetch it."""
-    if xenrig.cached(target):
-        return True, f"Xen under QEMU (TCG): {target.xen['package']} fetched"
-    ok, why = xenrig.fetchable(target)
-    return ok, f"Xen under QEMU (TCG): {why}" if ok else why
+    return way_for(target).host_support()
 
 
 def show_doctor(as_json: bool) -> int:

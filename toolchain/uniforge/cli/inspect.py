@@ -58,8 +58,9 @@ def show_targets(as_json: bool) -> None:
     for name in targets.names():
         t = targets.load(name)
         ok, why = host_can_run(t)
-        rows.append({"name": name, "arch": t.arch, "platform": t.platform, "machine": t.qemu.get("machine"),
-                     "accel": t.qemu.get("accel"), "runs_here": ok, "why": why, "summary": t.summary})
+        rows.append({"name": name, "arch": t.arch, "platform": t.platform, "runner": t.runner,
+                     "machine": t.qemu.machine, "accel": t.qemu.accel, "runs_here": ok, "why": why,
+                     "summary": t.summary})
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

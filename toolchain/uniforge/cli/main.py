@@ -9,7 +9,7 @@ import click
 from .. import __version__
 from ..building import image, manifest, targets
 from ..core import progress
-from ..core.errors import BenchError, ExitCode, UniforgeError
+from ..core.errors import ExitCode, UniforgeError
 
 HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
 
@@ -125,8 +125,9 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     Exit status: the guest's own (0-126 arrive unchanged); 127 when the guest crashed (a symbolized backtrace is
     printed); 124 when --timeout expired.
     """
+    from ..platforms import run_image
+    from ..platforms.run import Ending
     from ..running.devices import parse_disk, parse_network
-    from ..platforms.run import Ending, run_image
     from ..running.symbolize import Symbolizer
     args = ctx.meta.get("guest_args", [])
     network = parse_network(net, publish)
@@ -168,17 +169,16 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
 
         uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
     """
-    from ..bench.measure import bench
     from ..bench.benchreport import show_table, write_csv, write_json, write_plot
+    from ..bench.measure import bench
     from ..building.pipeline import build
+    from ..platforms import way_for
     apps, chosen = [], {}
     for directory in app_dirs:
         app = _app(directory)
         for name in target_names or (app.target,):
             target = chosen.setdefault(name, targets.load(name))
-            if target.platform == "xen":
-                raise BenchError(f"uniforge bench times QEMU targets; {name} boots under Xen",
-                                 hint="bench/xen_boot_time.py times hello and the floor under Xen")
+            way_for(target).check_bench()
             apps.append((app, target, build(app, target).image))
     report = bench(apps, list(chosen.values()), runs, peers=peers, build_time=build_times,
                    command=" ".join(["uniforge", *sys.argv[1:]]))

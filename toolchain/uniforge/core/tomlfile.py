@@ -1,10 +1,22 @@
-"""Strict reading of uniforge's TOML files: every mistake is one line naming the file and the key."""
+"""Strict reading of uniforge's TOML files into frozen dataclasses: the keys a file may have are the dataclass's
+fields (never a list kept beside it), and every mistake is one line naming the file and the key."""
+import dataclasses
 import difflib
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 from .errors import UniforgeError
+
+# Field metadata: a field that is not a key of the file (e.g. where the file is), or the TOML types a key takes
+# where they are not those of the field (a shorthand, a value resolved after reading).
+NOT_A_KEY = {"key": False}
+
+
+def toml_types(*kinds: type) -> dict:
+    return {"toml": kinds}
 
 
 def load(path: Path, error: type[UniforgeError]) -> dict[str, Any]:
@@ -15,6 +27,63 @@ def load(path: Path, error: type[UniforgeError]) -> dict[str, Any]:
         raise error(f"{path}: file not found") from None
     except tomllib.TOMLDecodeError as e:
         raise error(f"{path}: not valid TOML: {e}") from None
+
+
+def keys(cls) -> dict[str, tuple[type, ...]]:
+    """The keys of a file read as `cls`, each with the TOML types it takes, derived from the fields' types."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: f.metadata.get("toml") or _toml_types(hints[f.name])
+            for f in dataclasses.fields(cls) if f.metadata.get("key", True)}
+
+
+def required(cls) -> tuple[str, ...]:
+    """The keys without a default."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("key", True)
+                 and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
+def read(cls, data: dict, where: str, error: type[UniforgeError], **values):
+    """`data` checked against `cls` (keys, required keys, TOML types) and made into one; its tables into the
+    dataclasses of their fields, lists into tuples. `values`: the fields that are not keys."""
+    check_keys(data, keys(cls), where, error, required(cls))
+    hints = typing.get_type_hints(cls)
+    for name, value in data.items():
+        values[name] = _convert(hints[name], value, f"{where} [{name}]", error)
+    return cls(**values)
+
+
+def _convert(hint, value, where: str, error):
+    inner = _dataclass_in(hint)
+    if inner is not None and isinstance(value, dict):
+        return read(inner, value, where, error)
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+    return value
+
+
+def _dataclass_in(hint):
+    """The dataclass a field holds (`Table` or `Table | None`), or None."""
+    options = typing.get_args(hint) if _is_union(hint) else (hint,)
+    return next((o for o in options if dataclasses.is_dataclass(o)), None)
+
+
+def _is_union(hint) -> bool:
+    return isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+
+
+def _toml_types(hint) -> tuple[type, ...]:
+    if _is_union(hint):
+        return tuple(t for option in typing.get_args(hint) if option is not type(None) for t in _toml_types(option))
+    origin = typing.get_origin(hint) or hint
+    if dataclasses.is_dataclass(origin) or origin is dict:
+        return (dict,)
+    if origin in (tuple, list):
+        return (list,)
+    if origin is Path:
+        return (str,)
+    return (origin,)
 
 
 def check_keys(data: dict, allowed: dict[str, type | tuple[type, ...]], where: str, error: type[UniforgeError],

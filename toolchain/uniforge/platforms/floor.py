@@ -31,14 +31,13 @@ def source_dir() -> Path:
 
 
 def build_floor(target: Target, variant: Variant = Variant.EXIT, *, status: int = 0) -> Path:
-    """The floor kernel ELF for the target's arch (and platform, for Xen) and `variant`, exiting with `status`;
-    built on first use."""
+    """The target's floor kernel ELF (bench/null/<its bench.floor>.S) as `variant`, exiting with `status`; built
+    on first use."""
     if not 0 <= status <= 127:
         raise ValueError(f"floor exit status {status} is outside 0..127 (what isa-debug-exit can carry)")
     defines = [f"STATUS={status}"] + ([variant.value] if variant.value else [])
-    name = f"null-{target.arch}" + ("-xen" if target.platform == "xen" else "")
-    source, script = (source_dir() / f"{name}{ext}" for ext in (".S", ".ld"))
-    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
+    source, script = (source_dir() / f"{target.bench.floor}{ext}" for ext in (".S", ".ld"))
+    toolchain = Toolchain.for_target(target)
     key = cache.digest(toolchain.version, target.arch, *defines, source.read_bytes(), script.read_bytes())
 
     def build(out: Path) -> None:

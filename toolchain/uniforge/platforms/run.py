@@ -1,4 +1,5 @@
-"""Boots an image in QEMU and returns what the guest exited with: `uniforge run`, the tests and the benchmarks.
+"""Runs one QEMU process to the guest's end and says what the guest exited with: the part of booting that every way
+to boot shares (platforms/way.py). `uniforge run`, the tests and the benchmarks come here through a target's way.
 
 QEMU starts paused with QMP on an inherited socket (vm.py), the serial console streams to the caller as it comes
 (console.py), and the way QEMU ended is turned into the guest's own exit status in one place, `decode_exit`.
@@ -9,24 +10,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import shlex
-import sys
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import Protocol
 
-from ..building.manifest import memory_mib
 from ..core.errors import RunError
-from ..running.console import Console, SymbolizeFn
-from ..running.devices import NO_NETWORK, Disk, Network, check_tap, explain_qemu_error, qemu_options
+from ..running.console import Console
+from ..running.devices import Network, explain_qemu_error
 from ..running.vm import LaunchError, QemuVM, describe_returncode
-from . import xenrig
-from .xenconsole import XenConsole
-
-if TYPE_CHECKING:
-    from ..building.targets import Target
 
 TIMEOUT_STATUS = 124  # as timeout(1)
 CRASH_STATUS = 127  # what the library OS exits with after printing a crash report
@@ -84,37 +76,6 @@ def quote_guest_args(args: Sequence[str]) -> str:
 def kernel_cmdline(cmdline: str, args: Sequence[str]) -> str:
     """Library-OS options and environment, then `--`, then the guest's arguments."""
     return " ".join(part for part in (cmdline.strip(), "--", quote_guest_args(args)) if part)
-
-
-def build_qemu_command(
-    target: Target,
-    image: Path,
-    *,
-    args: Sequence[str] = (),
-    cmdline: str = "",
-    memory: str | None = None,
-    network: Network = NO_NETWORK,
-    disks: Sequence[Disk] = (),
-    extra_qemu_args: Sequence[str] = (),
-) -> list[str]:
-    """The QEMU command line that boots `image` on `target`, serial console on QEMU's stdout; without the QMP
-    control options that vm.QemuVM adds, so it also serves plain timing runs. `network` and `disks` add the
-    target's NIC and disk device models (devices.py)."""
-    q = target.qemu
-    return [
-        q["binary"],
-        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-        "-machine", q["machine"],
-        "-accel", q["accel"],
-        "-cpu", q["cpu"],
-        "-m", memory or q["memory"],
-        "-serial", "stdio",
-        *q.get("args", []),
-        "-kernel", str(image),
-        "-append", kernel_cmdline(cmdline, args),
-        *qemu_options(q.get("nic_device", ""), q.get("disk_device", ""), network, disks),
-        *extra_qemu_args,
-    ]
 
 
 def decode_exit(
@@ -187,51 +148,33 @@ def _status_outcome(status: int, crash: str | None) -> Outcome:
     return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
 
 
-def run_image(
-    target: Target,
-    image: Path,
-    *,
-    args: Sequence[str] = (),
-    cmdline: str = "",
-    memory: str | None = None,
-    timeout: float | None = None,
-    network: Network = NO_NETWORK,
-    disks: Sequence[Disk] = (),
-    extra_qemu_args: Sequence[str] = (),
-    console: TextIO = sys.stdout,
-    symbolizer: SymbolizeFn | None = None,
-) -> RunResult:
-    """Boots `image` on `target` and waits for it to end, streaming its console to `console`.
+class HypervisorConsole(Protocol):
+    """A hypervisor's serial console with the guest's console inside it (e.g. xenconsole.XenConsole): it passes the
+    guest's output on, keeps the hypervisor's own log, and reads how the guest ended (then it calls its `on_end`,
+    since a hypervisor need not end QEMU when its guest ends)."""
 
-    `timeout` counts from the guest's start; `symbolizer(address, is_return_address)` (e.g. Symbolizer.format)
-    annotates crash backtraces. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised).
-    Raises RunError if QEMU cannot start or fails; one line when it is about the network or the disks.
-    """
-    shown = Console(console, symbolizer)
-    if target.platform == "xen":
-        if network.mode != "none" or disks:
-            raise RunError(f"{target.name} has no network or disk devices yet (Xen PV drivers come later)",
-                           hint="run without -p/--net/--disk, or pick a qemu-* target")
-        with tempfile.TemporaryDirectory(prefix="uniforge-xen-") as work:
-            command = xenrig.qemu_command(target, image, kernel_cmdline(cmdline, args),
-                                          memory_mib(memory or target.qemu["memory"]), Path(work), extra_qemu_args)
-            return asyncio.run(_run(target.exit, command, timeout, shown, network, xen=True))
-    if network.mode == "tap":
-        check_tap(network.tap)
-    command = build_qemu_command(
-        target, image, args=args, cmdline=cmdline, memory=memory, network=network, disks=disks,
-        extra_qemu_args=extra_qemu_args,
-    )
-    return asyncio.run(_run(target.exit, command, timeout, shown, network))
+    status: int | None              # the status the guest reported, if it did
+    ending: str | None              # the hypervisor's line about how the guest ended, if it said one
+    log: list[str]                  # the hypervisor's own lines
+
+    def feed(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
 
 
-async def _run(method: str, command: list[str], timeout: float | None, console: Console, network: Network,
-               xen: bool = False) -> RunResult:
+# (on_guest(bytes), on_end()) -> HypervisorConsole
+HypervisorConsoleFactory = Callable[[Callable[[bytes], None], Callable[[], None]], HypervisorConsole]
+
+
+async def run_qemu(command: list[str], method: str, timeout: float | None, console: Console, network: Network,
+                   hypervisor: HypervisorConsoleFactory | None = None) -> RunResult:
+    """Runs `command` (QEMU without its control options) to the guest's end or `timeout`, its serial output shown
+    on `console` (through the hypervisor's console filter, if a hypervisor runs the guest); `method` is the
+    target's `exit`. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised)."""
     started = time.monotonic()
-    # On a Xen rig the guest's console is inside Xen's, and the guest's end is read from it, not from QEMU's.
     ended = asyncio.Event()
-    xen_console = XenConsole(console.feed, ended.set) if xen else None
-    vm = QemuVM(command, xen_console.feed if xen_console else console.feed)
+    filtered = hypervisor(console.feed, ended.set) if hypervisor else None
+    vm = QemuVM(command, filtered.feed if filtered else console.feed)
     try:
         async with vm:
             await vm.start()
@@ -241,8 +184,8 @@ async def _run(method: str, command: list[str], timeout: float | None, console: 
             raise RunError(explained) from e
         raise RunError(_with_details(str(e), e.command, vm.stderr), hint="`uniforge doctor` checks QEMU") from e
     wall_time = time.monotonic() - started
-    if xen_console:
-        xen_console.close()
+    if filtered:
+        filtered.close()
     console.close()
     try:
         outcome = decode_exit(
@@ -252,12 +195,12 @@ async def _run(method: str, command: list[str], timeout: float | None, console: 
             halted_state=vm.halted_state,
             timeout=None if finished else timeout,
             crash=console.crash,
-            reported_status=xen_console.status if xen_console else None,
-            hypervisor_ending=xen_console.xen_ending if xen_console else None,
+            reported_status=filtered.status if filtered else None,
+            hypervisor_ending=filtered.ending if filtered else None,
         )
     except RunError as e:
-        # What Xen said last: why it stopped, when QEMU's own output is silent about it.
-        said = "\n".join([vm.stderr.rstrip(), *(xen_console.xen_log[-20:] if xen_console else [])])
+        # What the hypervisor said last: why it stopped, when QEMU's own output is silent about it.
+        said = "\n".join([vm.stderr.rstrip(), *(filtered.log[-20:] if filtered else [])])
         raise RunError(_with_details(str(e), command, said)) from e
     return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
 

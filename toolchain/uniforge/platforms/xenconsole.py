@@ -28,9 +28,9 @@ class XenConsole:
         self._on_guest = on_guest
         self._on_end = on_end
         self._pending = b""
-        self.xen_log: list[str] = []
+        self.log: list[str] = []
         self.status: int | None = None      # from the guest's status line
-        self.xen_ending: str | None = None  # Xen's line about the end of the guest, if it said one
+        self.ending: str | None = None  # Xen's line about the end of the guest, if it said one
         self._panic = False                 # Xen said it panics: the next line of its log says why
 
     def feed(self, data: bytes) -> None:
@@ -48,17 +48,17 @@ class XenConsole:
     def _line(self, raw: bytes) -> None:
         text = raw.decode(errors="replace").rstrip("\r\n")
         if text.startswith(_XEN_PREFIX):
-            self.xen_log.append(text)
+            self.log.append(text)
             said = text[len(_XEN_PREFIX):].strip()
-            if self.xen_ending is not None or not said:
+            if self.ending is not None or not said:
                 return
             if self._panic:
-                self.xen_ending = f"panic: {said}"
+                self.ending = f"panic: {said}"
                 self._on_end()
             elif _XEN_PANIC.search(said):
                 self._panic = True
             elif _XEN_ENDINGS.search(said):
-                self.xen_ending = said
+                self.ending = said
                 self._on_end()
             return
         prefix = _DOMU_PREFIX.match(text)

@@ -123,13 +123,13 @@ def qemu_options(nic_device: str, disk_device: str, network: Network, disks: Seq
     if network.mode == "user":
         netdev = f"user,id={NETDEV_ID}" + "".join(f",hostfwd={f.hostfwd()}" for f in network.forwards)
     elif network.mode == "tap":
-        netdev = f"tap,id={NETDEV_ID},ifname={_escape(network.tap)},script=no,downscript=no"
+        netdev = f"tap,id={NETDEV_ID},ifname={escape(network.tap)},script=no,downscript=no"
     else:
         netdev = ""
     if netdev:
         options += ["-netdev", netdev, "-device", f"{nic_device},netdev={NETDEV_ID}"]
     for i, disk in enumerate(disks):
-        drive = f"file={_escape(str(disk.path))},if=none,id=disk{i},format=raw"
+        drive = f"file={escape(str(disk.path))},if=none,id=disk{i},format=raw"
         options += ["-drive", drive + (",readonly=on" if disk.read_only else ""),
                     "-device", f"{disk_device},drive=disk{i}"]
     return options
@@ -151,6 +151,6 @@ def explain_qemu_error(stderr: str, network: Network) -> str | None:
     return None
 
 
-def _escape(value: str) -> str:
-    """A value inside a QEMU option list: commas are doubled."""
-    return value.replace(",", ",,")
+def escape(value: object) -> str:
+    """A value inside a QEMU option list (e.g. a file name in -drive file=...): commas are doubled."""
+    return str(value).replace(",", ",,")
