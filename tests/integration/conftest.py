@@ -59,14 +59,8 @@ def built(tmp_path_factory):
 
 def compiled_modules(target_name: str):
     """(target, {module name: CompiledModule}): every library-OS module compiled for the target, as a build does."""
-    from uniforge.building import modules, musl, targets
+    from uniforge.building import targets
     from uniforge.building.compiler import Toolchain
-    from uniforge.building.pipeline import LIBOS_CFLAGS
-    from uniforge.core.paths import libos_dir
+    from uniforge.building.pipeline import library_os
     target = targets.load(target_name)
-    toolchain = Toolchain.for_target(target)
-    available = modules.load_all()
-    args = toolchain.compile_args(
-        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc.arch)],
-        prefix_map=[(libos_dir(), "libos")], flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
-    return target, modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+    return target, library_os(target, Toolchain.for_target(target)).compiled

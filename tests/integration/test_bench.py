@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from conftest import copy_example, require_target, uniforge
+from uniforge.core.errors import ExitCode
 
 BOOT_STEPS = ("first_byte", "main", "exit")
 
@@ -91,6 +92,6 @@ def test_bench_linux_peer(tmp_path):
 def test_bench_refuses_xen_targets_in_one_line(tmp_path):
     app = copy_example("hello", tmp_path)
     proc = uniforge("bench", str(app), "-t", "xen-x86_64", "-n", "1")
-    assert proc.returncode == 1
+    assert proc.returncode == ExitCode.BENCH
     assert "uniforge: error: uniforge bench times QEMU targets; xen-x86_64 boots under Xen" in proc.stderr
     assert "Traceback" not in proc.stderr and "bench/xen_boot_time.py" in proc.stderr

@@ -21,6 +21,7 @@ import pytest
 
 from conftest import ROOT, compiled_modules, require_target, uniforge
 from host_network import ADDRESS_LINE, Guest, Namespace, free_port, require_namespaces
+from uniforge.core.errors import ExitCode
 
 TOOLS = Path(__file__).parent / "netns_tools"
 TARGETS = ["qemu-x86_64", "qemu-armv7"]
@@ -309,7 +310,7 @@ def test_port_in_use_is_one_line(built):
         taken.listen()
         port = taken.getsockname()[1]
         proc = uniforge("run", "build/hello.qemu-x86_64", "--timeout", "60", "-p", f"127.0.0.1:{port}:80", cwd=folder)
-    assert proc.returncode == 1
+    assert proc.returncode == ExitCode.RUN
     assert proc.stderr.splitlines() == [f"uniforge: error: cannot publish port {port}/tcp: it is in use on this host "
                                         "(or not allowed)"], proc.stderr
 
@@ -318,7 +319,7 @@ def test_missing_tap_is_one_line(built):
     require_target("qemu-x86_64")
     folder = built("hello", "qemu-x86_64")
     proc = uniforge("run", "build/hello.qemu-x86_64", "--timeout", "60", "--net", "tap:ufnosuchtap", cwd=folder)
-    assert proc.returncode == 1
+    assert proc.returncode == ExitCode.RUN
     assert proc.stderr.splitlines()[0] == "uniforge: error: --net tap:ufnosuchtap: there is no network interface " \
                                           "ufnosuchtap", proc.stderr
     assert "Traceback" not in proc.stderr

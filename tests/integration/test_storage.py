@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, require_target, uniforge
+from uniforge.core.errors import ExitCode
 
 TARGETS = ["qemu-x86_64", "qemu-armv7"]
 FS_MODULES = {"vfs", "fat", "embedfs", "block", "virtio-blk"}
@@ -243,7 +244,7 @@ def test_bad_image_is_a_clean_error(built, target, tmp_path, kind):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "errno=ENOENT" in proc.stdout and "fat: disk0:" in proc.stdout, proc.stdout
     host = uniforge("disk", "ls", str(image))
-    assert host.returncode == 1 and "Traceback" not in host.stderr
+    assert host.returncode == ExitCode.DISK and "Traceback" not in host.stderr
     assert len(host.stderr.strip().splitlines()) <= 2 and "error:" in host.stderr, host.stderr
 
 

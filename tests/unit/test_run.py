@@ -11,9 +11,9 @@ import pytest
 
 from uniforge.building import targets
 from uniforge.building.targets import Qemu
-from uniforge.core.errors import RunError
+from uniforge.core.errors import ExitCode, RunError, RunStatus
 from uniforge.platforms.qemu import build_qemu_command
-from uniforge.platforms.run import CRASH_STATUS, Ending, decode_exit, kernel_cmdline, quote_guest_args
+from uniforge.platforms.run import Ending, decode_exit, kernel_cmdline, quote_guest_args
 from uniforge.running import devices
 from uniforge.running.devices import (
     Disk,
@@ -181,7 +181,7 @@ def test_isa_debug_exit_status(returncode, status):
 
 
 def test_crash_status():
-    outcome = decode_exit("isa-debug-exit", (CRASH_STATUS << 1) | 1, crash="page fault at 0x0")
+    outcome = decode_exit("isa-debug-exit", (RunStatus.CRASHED << 1) | 1, crash="page fault at 0x0")
     assert (outcome.ending, outcome.exit_code) == (Ending.CRASHED, 127)
     assert "page fault at 0x0" in outcome.message
 
@@ -437,13 +437,13 @@ def test_qemu_device_errors_become_one_line(stderr, network, expected):
     ],
 )
 def test_bad_run_flags_are_one_line_before_anything_runs(flags, message, tmp_path):
-    """The command line as a user types it: exit 1, one error line (and perhaps a hint), no traceback. The flags
-    are checked before the image is even read."""
+    """The command line as a user types it: RunError's exit status, one error line (and perhaps a hint), no
+    traceback. The flags are checked before the image is even read."""
     image = tmp_path / "app.qemu-x86_64"  # does not exist: the flags are wrong first
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "toolchain"))
     proc = subprocess.run([sys.executable, "-m", "uniforge", "run", str(image), *flags], env=env,
                           capture_output=True, text=True, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == ExitCode.RUN
     lines = proc.stderr.splitlines()
     assert lines[0].startswith(f"uniforge: error: {message}"), proc.stderr
     assert all(line.startswith("  hint: ") for line in lines[1:]), proc.stderr

@@ -35,6 +35,7 @@ class CompiledModule:
     objects: tuple[Path, ...]
     defined: frozenset[str]
     undefined: frozenset[str]
+    cached: bool = False                    # its objects came from the cache
 
 
 def load_all() -> dict[str, Module]:
@@ -121,9 +122,9 @@ def _compile_module(module: Module, sources: list[Path], toolchain: Toolchain, a
             {"objects": [str(job.output.relative_to(tmp)) for job in jobs],
              "symbols": symbols}, sort_keys=True))
 
-    folder, _ = cache.entry(f"module-{module.name}", key, build)
+    folder, cached = cache.entry(f"module-{module.name}", key, build)
     info = json.loads((folder / "symbols.json").read_text())
     defined = {s for sym in info["symbols"] for s in sym["defined"]}
     undefined = {s for sym in info["symbols"] for s in sym["undefined"]} - defined
     return CompiledModule(module, tuple(folder / o for o in info["objects"]), frozenset(defined),
-                          frozenset(undefined))
+                          frozenset(undefined), cached)

@@ -147,6 +147,7 @@ class Libc:
     archive: Path
     index: dict[str, dict[str, list[str]]]      # member -> {"defined", "undefined"}
     key: str
+    cached: bool = False                        # it came from the cache
 
 
 def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], syscalls: list[str]) -> Libc:
@@ -161,7 +162,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
 
     folder, cached = cache.entry("libc", key, make)
     index = json.loads((folder / "index.json").read_text())
-    return Libc(folder / "libc.a", index, key)
+    return Libc(folder / "libc.a", index, key, cached)
 
 
 def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str],

@@ -29,13 +29,14 @@ class BuildResult:
     reasons: dict[str, str]         # module -> why it is linked
     deployment: list[Path]          # files to deploy it with: the target's `deploy` (e.g. an xl config)
     timings: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)      # stage -> whether it came whole from the cache
 
     def report(self) -> dict:
         return {"image": str(self.image), "debug_image": str(self.debug_image),
                 "raw_image": str(self.raw_image) if self.raw_image else None,
                 "deployment": [str(p) for p in self.deployment],
                 "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
-                "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
+                "seconds": {k: round(v, 3) for k, v in self.timings.items()}, "cached": self.cached}
 
 
 def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: Path | None = None) -> BuildResult:
@@ -45,21 +46,18 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     work.mkdir(parents=True, exist_ok=True)
     clock = _Clock()
     toolchain = Toolchain.for_target(target)
-    headers = musl.headers(target.libc.arch)
 
     # The library OS for this target: every module that builds here, so the libc knows which syscalls exist.
-    available = modules.load_all()
-    libos_args = toolchain.compile_args(
-        include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
-        defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos")],
-        flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
-    compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, libos_args)
+    libos = library_os(target, toolchain, debug=debug)
+    available, compiled, libos_args, headers = libos.available, libos.compiled, libos.args, libos.headers
     syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
                        if s.startswith("uf_sys_")} - {"enosys"})
     clock.lap("library OS")
     libc = musl.build(toolchain, target.libc.arch, target.arch, list(toolchain.cflags), syscalls)
-    compiler_rt, compiler_rt_index = runtime.build(toolchain)
+    compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
     clock.lap("libc")
+    cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
+              "compiler-rt": compiler_rt_cached}
 
     app_args = toolchain.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
                                       prefix_map=[(app.root, ".")], flags=[*APP_CFLAGS, *toolchain.stack_protector_args(),
@@ -132,7 +130,27 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     deployment = deploy.write(target, app.name, image_path, raw_path or image_path, app.memory or target.qemu.memory)
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
-    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps)
+    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps, cached)
+
+
+@dataclass(frozen=True)
+class LibraryOS:
+    """Every library-OS module that builds for a target, compiled with `args` (cached by content and flags)."""
+    available: dict[str, modules.Module]        # all of them, also those without sources for this target
+    compiled: dict[str, modules.CompiledModule]
+    args: list[str]
+    headers: Path                               # musl's headers for the arch, which the modules see too
+
+
+def library_os(target: Target, toolchain: Toolchain, *, debug: bool = False) -> LibraryOS:
+    headers = musl.headers(target.libc.arch)
+    available = modules.load_all()
+    args = toolchain.compile_args(
+        include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
+        defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos")],
+        flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
+    compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+    return LibraryOS(available, compiled, args, headers)
 
 
 EMBEDDED_TREE_SYMBOLS = ("uf_embedded_tree", "uf_embedded_tree_size", "uf_embedded_tree_mount")

@@ -10,8 +10,8 @@ from .compiler import Toolchain
 from .elfsyms import object_symbols
 
 
-def build(toolchain: Toolchain) -> tuple[Path, dict[str, dict[str, list[str]]]]:
-    """(libcompiler_rt.a, member index for the resolver)."""
+def build(toolchain: Toolchain) -> tuple[Path, dict[str, dict[str, list[str]]], bool]:
+    """(libcompiler_rt.a, member index for the resolver, whether it came from the cache)."""
     key = cache.digest(toolchain.version, *toolchain.target_args())
 
     def make(tmp: Path) -> None:
@@ -23,5 +23,5 @@ def build(toolchain: Toolchain) -> tuple[Path, dict[str, dict[str, list[str]]]]:
             obj.unlink()
         (tmp / "index.json").write_text(json.dumps(index, sort_keys=True))
 
-    folder, _ = cache.entry("compiler-rt", key, make)
-    return folder / "libcompiler_rt.a", json.loads((folder / "index.json").read_text())
+    folder, cached = cache.entry("compiler-rt", key, make)
+    return folder / "libcompiler_rt.a", json.loads((folder / "index.json").read_text()), cached

@@ -3,24 +3,15 @@
 plain files: no mount, no root). Both are the tools a Linux user already knows; scripts/install-host-deps installs
 them. The guest reads FAT16 and FAT32, so images are made as one of those, never FAT12."""
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from ..core.errors import DiskError, ToolError
 
-SIZE = re.compile(r"^([1-9][0-9]*)([KMG])$")
 MIN_BYTES = 9 << 20                 # below this FAT16 has too few clusters (it would have to be FAT12)
 FAT32_FROM = 64 << 20               # FAT16 under this size (smaller overhead), FAT32 from it on
 SBIN = ("/usr/sbin", "/sbin")
-
-
-def parse_size(text: str) -> int:
-    match = SIZE.match(text.strip().upper())
-    if not match:
-        raise DiskError(f"size '{text}' is not like 64M or 2G")
-    return int(match[1]) << {"K": 10, "M": 20, "G": 30}[match[2]]
 
 
 def _tool(name: str, package: str) -> str:

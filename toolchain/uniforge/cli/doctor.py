@@ -163,4 +163,4 @@ def show_doctor(as_json: bool) -> int:
             console.print(f"{marks[c.status]:>20}  {c.name}: {c.detail}")
             if c.status != "ok" and c.fix:
                 console.print(f"{'':>8}fix: {c.fix}")
-    return ExitCode.USER_ERROR if failed else ExitCode.OK
+    return ExitCode.TOOL if failed else ExitCode.OK

@@ -8,8 +8,8 @@ import click
 
 from .. import __version__
 from ..building import image, manifest, targets
-from ..core import progress
-from ..core.errors import ExitCode, UniforgeError
+from ..core import progress, sizes
+from ..core.errors import DiskError, ExitCode, RunStatus, UniforgeError, run_statuses
 
 HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
 
@@ -90,11 +90,12 @@ class _GuestArgsCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-@cli.command(cls=_GuestArgsCommand)
+@cli.command(cls=_GuestArgsCommand, epilog=run_statuses())
 @click.argument("image_path", required=False, type=click.Path(dir_okay=False))
 @click.option("--target", "-t", "target_name", help="Target to build for and run on (default: the manifest's, or the image's).")
 @click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: manifest, then target).")
-@click.option("--timeout", type=float, help="Stop the guest after this many seconds (exit status 124).")
+@click.option("--timeout", type=float,
+              help=f"Stop the guest after this many seconds (exit status {RunStatus.TIMED_OUT.value}).")
 @click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
 @click.option("--debug/--release", default=None, help="Debug build (when building).")
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
@@ -121,9 +122,6 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run -p 5353:53/udp             a UDP port
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
         uniforge run --disk data.img --disk ro.img:ro
-
-    Exit status: the guest's own (0-126 arrive unchanged); 127 when the guest crashed (a symbolized backtrace is
-    printed); 124 when --timeout expired.
     """
     from ..platforms import run_image
     from ..platforms.run import Ending
@@ -232,7 +230,7 @@ def disk() -> None:
 def disk_create(out: str, size: str, source: str | None, fat: str | None) -> None:
     """Make a raw disk image OUT with a FAT file system."""
     from . import disk as disks
-    width = disks.create(Path(out), disks.parse_size(size), Path(source) if source else None,
+    width = disks.create(Path(out), sizes.check(size, "--size", DiskError), Path(source) if source else None,
                          int(fat) if fat else None)
     click.echo(f"created {out} ({size}, FAT{width}){f' with the contents of {source}' if source else ''}")
 
@@ -270,12 +268,9 @@ def main() -> None:
     except UniforgeError as e:
         e.show()
         code = e.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("uniforge: interrupted", err=True)
-        code = 130
-    except KeyboardInterrupt:
-        click.echo("uniforge: interrupted", err=True)
-        code = 130
+        code = ExitCode.INTERRUPTED
     except click.exceptions.Exit as e:
         code = e.exit_code
     except click.ClickException as e:

@@ -15,14 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..core.errors import RunError
+from ..core.errors import RunError, RunStatus
 from ..running.console import Console
 from ..running.devices import Network, explain_qemu_error
 from ..running.vm import LaunchError, QemuVM, describe_returncode
 
-TIMEOUT_STATUS = 124  # as timeout(1)
-CRASH_STATUS = 127  # what the library OS exits with after printing a crash report
-NO_STATUS = 1  # the guest reset or powered off without reporting a status
 _NEEDS_QUOTES = frozenset(' \t\n\v\f\r"\\')
 
 
@@ -102,23 +99,23 @@ def decode_exit(
     - semihosting: QEMU exits with the guest's status unchanged.
     - xen-console: the guest's status line (xenconsole.py); the runner then ended QEMU itself. Without one, Xen's
       word that it crashed or stopped the guest means CRASHED.
-    - Status 127 is the library OS's crash status: ending CRASHED.
+    - The library OS's crash status (RunStatus.CRASHED): ending CRASHED.
     - QEMU exit 0 after a guest reset or poweroff (SHUTDOWN guest-reset / guest-shutdown): the guest ended without
-      a status; that is an error (1) since Uniforge guests always report one.
-    - Timed out: 124, as timeout(1). A guest frozen by the hypervisor or panicked: CRASHED, 127.
+      a status (RunStatus.NO_STATUS), an error since Uniforge guests always report one.
+    - Timed out: RunStatus.TIMED_OUT. A guest frozen by the hypervisor or panicked: RunStatus.CRASHED.
     Raises RunError when QEMU itself failed or was stopped by someone else.
     """
     if method == "xen-console":
         if reported_status is not None:
             return _status_outcome(reported_status & 0xFF, crash)
         if hypervisor_ending is not None:
-            return Outcome(Ending.CRASHED, CRASH_STATUS, f"Xen ended the guest: {hypervisor_ending}")
+            return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"Xen ended the guest: {hypervisor_ending}")
     if timeout is not None:
-        return Outcome(Ending.TIMED_OUT, TIMEOUT_STATUS, f"guest timed out after {timeout:g} s")
+        return Outcome(Ending.TIMED_OUT, RunStatus.TIMED_OUT, f"guest timed out after {timeout:g} s")
     if halted_state is not None:
-        return Outcome(Ending.CRASHED, CRASH_STATUS, f"QEMU stopped the guest: {halted_state}")
+        return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"QEMU stopped the guest: {halted_state}")
     if shutdown_reason == "guest-panic":
-        return Outcome(Ending.CRASHED, CRASH_STATUS, "guest panicked")
+        return Outcome(Ending.CRASHED, RunStatus.CRASHED, "guest panicked")
     if returncode < 0:
         raise RunError(f"QEMU was {describe_returncode(returncode)}")
 
@@ -134,17 +131,17 @@ def decode_exit(
     if status is not None:
         return _status_outcome(status, crash)
     if returncode == 0 and shutdown_reason == "guest-reset":
-        return Outcome(Ending.RESET, NO_STATUS, "guest reset without an exit status (a triple fault?)")
+        return Outcome(Ending.RESET, RunStatus.NO_STATUS, "guest reset without an exit status (a triple fault?)")
     if returncode == 0 and shutdown_reason == "guest-shutdown":
-        return Outcome(Ending.POWEROFF, NO_STATUS, "guest powered off without an exit status")
+        return Outcome(Ending.POWEROFF, RunStatus.NO_STATUS, "guest powered off without an exit status")
     if returncode == 0:
         raise RunError(f"QEMU was stopped from outside ({shutdown_reason or 'no shutdown event'})")
     raise RunError(f"QEMU failed while running ({describe_returncode(returncode)})")
 
 
 def _status_outcome(status: int, crash: str | None) -> Outcome:
-    if status == CRASH_STATUS:
-        return Outcome(Ending.CRASHED, CRASH_STATUS, f"guest crashed: {crash or 'exit status 127'}")
+    if status == RunStatus.CRASHED:
+        return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {crash or f'exit status {status}'}")
     return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
 
 
