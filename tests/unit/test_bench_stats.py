@@ -11,7 +11,8 @@ import pytest
 from uniforge.bench import measure
 from uniforge.bench.benchreport import csv_rows
 from uniforge.bench.boottime import Boot, GuestTicks
-from uniforge.bench.linuxpeer import LINE, initramfs, vmlinux_from_bzimage
+from uniforge.bench.linuxpeer import (HTTP_LINE, LINE, NET_DRIVERS, http_init, initramfs, load_order,
+                                      vmlinux_from_bzimage)
 from uniforge.core.errors import BenchError
 
 X86 = SimpleNamespace(name="qemu-x86_64", bench=SimpleNamespace(host_tsc=True))
@@ -146,3 +147,27 @@ def test_vmlinux_comes_out_of_the_xz_stream():
     assert vmlinux_from_bzimage(bzimage) == kernel
     with pytest.raises(BenchError, match="no XZ stream"):
         vmlinux_from_bzimage(b"MZ gzip kernel")
+
+
+# Debian's virtio-net modules as their .modinfo says (linux-image-6.1.0-amd64): the load order is derived from these.
+DEPENDS = {"virtio_net": ["virtio_ring", "virtio", "net_failover"], "net_failover": ["failover"], "failover": [],
+           "virtio": [], "virtio_ring": [], "virtio_mmio": ["virtio", "virtio_ring"],
+           "virtio_pci": ["virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio", "virtio_ring"],
+           "virtio_pci_modern_dev": [], "virtio_pci_legacy_dev": [], "e1000": []}
+
+
+def test_kernel_modules_load_after_what_they_depend_on():
+    order = load_order(DEPENDS, NET_DRIVERS)
+    assert set(order) == set(DEPENDS) - {"e1000"}           # the drivers and what they need, nothing else
+    for name in order:
+        assert all(order.index(dep) < order.index(name) for dep in DEPENDS[name]), order
+    with pytest.raises(BenchError, match="no module virtio_blk \\(needed by virtio_net\\)"):
+        load_order({**DEPENDS, "virtio_net": ["virtio_blk"]}, NET_DRIVERS)
+    with pytest.raises(BenchError, match="cycle: virtio -> failover -> virtio"):
+        load_order({**DEPENDS, "virtio": ["failover"], "failover": ["virtio"]}, ["virtio"])
+
+
+def test_the_web_servers_init_loads_the_modules_in_order():
+    init = http_init("10.0.0.2/24", ["a", "b_c"]).decode()
+    assert "for m in a b_c; do $b insmod /modules/$m.ko; done" in init
+    assert "$b ip addr add 10.0.0.2/24 dev eth0" in init and HTTP_LINE.decode() in init

@@ -37,7 +37,8 @@ def compiled(objects, names, depends=None) -> dict[str, CompiledModule]:
     out = {}
     for name in names:
         syms = object_symbols(objects[name])
-        module = Module(name, f"{name} module", "1.0", tuple((depends or {}).get(name, ())), None, {}, Path("."))
+        module = Module(name=name, summary=f"{name} module", version="1.0", sources={}, folder=Path("."),
+                        depends=tuple((depends or {}).get(name, ())))
         out[name] = CompiledModule(module, (objects[name],), frozenset(syms["defined"]),
                                    frozenset(syms["undefined"]))
     return out

@@ -9,16 +9,20 @@ QEMU on microvm only with ACPI on, its default.
 
 bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
 holds the virtio-net modules from the same linux-image package (Debian builds virtio as modules) and a page, and its
-/init loads the modules, gives the NIC a static address and runs busybox httpd.
+/init loads the modules, gives the NIC a static address and runs busybox httpd. Which modules and in which order
+comes from the modules themselves: each one's `depends=` (its .modinfo, what depmod makes modules.dep from; the
+package has no modules.dep, depmod writes it when the package is installed).
 """
 
 from __future__ import annotations
 
 import lzma
+import re
 import subprocess
 import tarfile
 import tempfile
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,12 +39,10 @@ CMDLINE = "console=ttyS0 quiet panic=-1"    # panic: reboot at once, which -no-r
 MEMORY_KIB = 512 * 1024
 XZ_MAGIC = b"\xfd7zXZ\x00"
 INIT = b"#!/bin/busybox sh\n/bin/busybox echo '" + LINE + b"'\n/bin/busybox poweroff -f\n"
-# What virtio-net needs, in load order (each module's `depends=`), under the package's lib/modules/VERSION/kernel/.
-# Both virtio transports, so that one initramfs serves microvm (virtio-mmio) and q35 (virtio-pci).
-NET_MODULES = ("drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_mmio.ko",
-               "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
-               "drivers/virtio/virtio_pci.ko", "net/core/failover.ko", "drivers/net/net_failover.ko",
-               "drivers/net/virtio_net.ko")
+# The NIC's driver and both virtio transports, so that one initramfs serves microvm (virtio-mmio) and q35
+# (virtio-pci); what they depend on comes with them.
+NET_DRIVERS = ("virtio_net", "virtio_mmio", "virtio_pci")
+_DEPENDS = re.compile(rb"(?:^|\0)depends=([^\0]*)\0")
 HTTP_LINE = b"uniforge-peer: httpd listening"
 
 
@@ -57,6 +59,7 @@ class Peer:
     initramfs: Path
     bzimage_bytes: int
     version: str
+    net_modules: tuple[str, ...] = ()       # the NIC's kernel modules in load order (in the cache folder's modules/)
 
 
 def _apt(*args: str, cwd: Path | None = None) -> str:
@@ -90,8 +93,11 @@ def prepare(http: HttpServer | None = None) -> Peer:
         with tempfile.TemporaryDirectory() as tmp:
             _apt("apt-get", "download", kernel_package, BUSYBOX_PACKAGE, cwd=Path(tmp))
             debs = {p.name.split("_")[0]: p for p in Path(tmp).glob("*.deb")}
-            kernel_files = _members(debs[kernel_package], lambda name: name.startswith("./boot/vmlinuz-") or any(
-                name.endswith("/kernel/" + module) for module in NET_MODULES))
+            kernel_deb = debs[kernel_package]
+            modules = kernel_modules(kernel_deb)
+            order = load_order({name: depends for name, (_, depends) in modules.items()}, NET_DRIVERS)
+            wanted = {modules[name][0]: name for name in order}
+            kernel_files = _members(kernel_deb, lambda name: name.startswith("./boot/vmlinuz-") or name in wanted)
             busybox = _members(debs[BUSYBOX_PACKAGE], lambda name: name == "./bin/busybox")["./bin/busybox"]
         bzimage = next(data for name, data in kernel_files.items() if name.startswith("./boot/"))
         (out / "bzImage.size").write_text(str(len(bzimage)))
@@ -100,55 +106,93 @@ def prepare(http: HttpServer | None = None) -> Peer:
         # Kept for the web server's initramfs, so that it needs no second download.
         (out / "busybox").write_bytes(busybox)
         (out / "modules").mkdir()
-        for module in NET_MODULES:
-            found = [data for name, data in kernel_files.items() if name.endswith("/kernel/" + module)]
-            if not found:
-                raise BenchError(f"{kernel_package} has no {module}: the Linux peer cannot have a NIC")
-            (out / "modules" / Path(module).name).write_bytes(found[0])
+        for member, name in wanted.items():
+            (out / "modules" / f"{name}.ko").write_bytes(kernel_files[member])
+        (out / "modules.order").write_text("".join(f"{name}\n" for name in order))
 
-    folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT, *NET_MODULES), make)
+    folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT, *NET_DRIVERS), make)
     peer = Peer(folder / "vmlinux", folder / "initramfs.cpio", int((folder / "bzImage.size").read_text()),
-                versions)
+                versions, tuple((folder / "modules.order").read_text().split()))
     if http is None:
         return peer
-    init = http_init(http.address)
+    init = http_init(http.address, peer.net_modules)
 
     def make_http(out: Path) -> None:
-        files = [(f"modules/{Path(m).name}", (folder / "modules" / Path(m).name).read_bytes()) for m in NET_MODULES]
+        files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in peer.net_modules]
         (out / "initramfs.cpio").write_bytes(
             initramfs((folder / "busybox").read_bytes(), init, [*files, ("www/index.html", http.page)]))
 
     http_folder, _ = cache.entry("linux-peer-http", cache.digest(versions, init, http.page), make_http)
-    return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions)
+    return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions, peer.net_modules)
 
 
-def http_init(address: str) -> bytes:
-    """An /init that loads the NIC's modules, sets its address, serves /www on port 80 and prints HTTP_LINE once
-    the page can be fetched. If anything fails or httpd ends, init exits: the kernel panics and QEMU ends."""
-    modules = " ".join(Path(m).stem for m in NET_MODULES)
+def http_init(address: str, modules: Sequence[str]) -> bytes:
+    """An /init that loads the NIC's `modules` (in that order), sets its address, serves /www on port 80 and
+    prints HTTP_LINE once the page can be fetched. If anything fails or httpd ends, init exits: the kernel panics
+    and QEMU ends."""
     return (f"#!/bin/busybox sh\nset -e\nb=/bin/busybox\n"
             f"$b mount -t devtmpfs dev /dev\n"     # /dev/null, for the background job's stdin and wget
-            f"for m in {modules}; do $b insmod /modules/$m.ko; done\n"
+            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n"
             f"$b ip link set lo up\n$b ip addr add {address} dev eth0\n$b ip link set eth0 up\n"
             f"$b httpd -f -h /www -p 80 &\n"
             f"until $b wget -q -O /dev/null http://127.0.0.1/; do $b kill -0 $!; $b usleep 10000; done\n"
             f"$b echo '{HTTP_LINE.decode()}'\nwait\n").encode()
 
 
+def kernel_modules(deb: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every kernel module in a linux-image package: its name -> (its member in the package, the modules its
+    .modinfo says it depends on). One pass over the package, keeping nothing but those."""
+    found = {}
+    with _package_tree(deb) as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".ko") and "/kernel/" in member.name:
+                match = _DEPENDS.search(tar.extractfile(member).read())
+                depends = match[1].decode().split(",") if match and match[1] else []
+                found[Path(member.name).stem.replace("-", "_")] = (member.name, tuple(depends))
+    return found
+
+
+def load_order(depends: dict[str, Sequence[str]], roots: Sequence[str]) -> list[str]:
+    """`roots` and everything they depend on, each after what it depends on (the order insmod needs)."""
+    order: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in path:
+            raise BenchError(f"kernel modules depend on each other in a cycle: {' -> '.join(path + (name,))}")
+        if name not in depends:
+            raise BenchError(f"the kernel package has no module {name} (needed by {path[-1] if path else 'the peer'})")
+        for dep in depends[name]:
+            visit(dep, path + (name,))
+        order.append(name)
+
+    for root in roots:
+        visit(root, ())
+    return order
+
+
 def _members(deb: Path, wanted) -> dict[str, bytes]:
     """The files of a .deb's file system tree whose names `wanted` accepts, read without unpacking the rest."""
+    with _package_tree(deb) as tar:
+        found = {member.name: tar.extractfile(member).read() for member in tar
+                 if member.isfile() and wanted(member.name)}
+    if not found:
+        raise BenchError(f"{deb.name} does not contain the expected file")
+    return found
+
+
+@contextmanager
+def _package_tree(deb: Path):
+    """A .deb's file system tree as a tar stream (read in order, once)."""
     proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL)
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            found = {member.name: tar.extractfile(member).read() for member in tar
-                     if member.isfile() and wanted(member.name)}
+            yield tar
     finally:
         proc.stdout.close()
         proc.wait()
-    if not found:
-        raise BenchError(f"{deb.name} does not contain the expected file")
-    return found
 
 
 def vmlinux_from_bzimage(bzimage: bytes) -> bytes:

@@ -39,10 +39,6 @@ def render(template: str, **values) -> str:
     return _environment().get_template(template).render(**values)
 
 
-# Symbols init.c.j2 defines (the resolver counts them as present before the file is generated).
-INIT_TABLE_SYMBOLS = ("uf_modules_init", "uf_app_name", "uf_builtin_cmdline", "uf_syscall_names",
-                      "uf_syscall_name_count")
-
 _ASSIGNMENT = re.compile(r"(?:PROVIDE(?:_HIDDEN)?\(\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 
 

@@ -1,6 +1,7 @@
 """Link an image with ld.lld from the target's linker-script template; the link map attributes bytes to modules."""
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,25 @@ def link(toolchain: Toolchain, inputs: LinkInputs, debug_image: Path, image: Pat
     args = [*LINK_ARGS, *target_args, "-T", str(inputs.script), *map(str, inputs.objects), *map(str, inputs.archives)]
     toolchain.link(debug_image, [*args, f"-Map={map_file}"])
     toolchain.link(image, [*args, "--strip-all"])
+
+
+# Who owns an image's bytes besides its modules, in the order `uniforge inspect` lists them. "merged": constants
+# and strings the linker merged across objects (lld's <internal>); "other": what none of the inputs brought.
+APP, LIBC, COMPILER_RT, GENERATED, MERGED, OTHER = "app", "libc", "compiler-rt", "generated", "merged", "other"
+NOT_MODULES = (APP, LIBC, COMPILER_RT, GENERATED, MERGED, OTHER)
+
+
+def owner_of(objects: dict[Path, str], archives: dict[Path, str]) -> Callable[[str], str]:
+    """The owner of an input path of the link map: an object's (by path), an archive's for its members."""
+    by_path = {str(path): owner for path, owner in objects.items()}
+
+    def owner(path: str) -> str:
+        for archive, name in archives.items():
+            if path.startswith(str(archive)):
+                return name
+        return by_path.get(path, MERGED if path == "<internal>" else OTHER)
+
+    return owner
 
 
 # An input section line of lld's map: VMA LMA Size Align, then "object:(section)" or "archive(member):(section)".

@@ -1,28 +1,33 @@
 """Library-OS modules: libos/<name>/module.toml plus sources. Compiled per target and cached; what a module exports
 is read from its objects, never written by hand."""
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import cache, tomlfile
 from ..core.errors import ModuleError
 from ..core.paths import libos_dir
+from .manifest import Manifest
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
 
-KEYS = {"name": str, "summary": str, "version": str, "depends": list, "init": str, "sources": dict}
 SOURCE_SUFFIXES = (".c", ".S", ".s")
 
 
 @dataclass(frozen=True)
 class Module:
+    """A module as its module.toml says (its keys are these fields)."""
     name: str
     summary: str
     version: str
-    depends: tuple[str, ...]
-    init: str | None
     sources: dict[str, tuple[str, ...]]     # selector (all, arch, platform, arch-platform) -> files
-    folder: Path
+    folder: Path = field(metadata=tomlfile.NOT_A_KEY)
+    depends: tuple[str, ...] = ()
+    init: str | None = None
+    # Linked beside module `linked_with` when it is linked and uniforge.toml's key `when` is set (e.g. a file system
+    # beside the VFS), where everything the module needs can be had on the target.
+    linked_with: str | None = None
+    when: str | None = None
 
     def sources_for(self, arch: str, platform: str) -> list[Path]:
         selectors = ("all", arch, platform, f"{arch}-{platform}")
@@ -45,9 +50,10 @@ def load_all() -> dict[str, Module]:
         module = _load(toml)
         found[module.name] = module
     for module in found.values():
-        for dep in module.depends:
-            if dep not in found:
-                raise ModuleError(f"{module.folder / 'module.toml'}: key 'depends': no module named '{dep}'")
+        for key, names in (("depends", module.depends), ("linked_with", [module.linked_with or module.name])):
+            for dep in names:
+                if dep not in found:
+                    raise ModuleError(f"{module.folder / 'module.toml'}: key '{key}': no module named '{dep}'")
     init_order(found, list(found))      # raises on a cycle
     return found
 
@@ -55,7 +61,7 @@ def load_all() -> dict[str, Module]:
 def _load(toml: Path) -> Module:
     where = str(toml)
     data = tomlfile.load(toml, ModuleError)
-    tomlfile.check_keys(data, KEYS, where, ModuleError, required=("name", "summary", "version", "sources"))
+    tomlfile.check_keys(data, tomlfile.keys(Module), where, ModuleError, tomlfile.required(Module))
     if data["name"] != toml.parent.name:
         raise ModuleError(f"{where}: key 'name': '{data['name']}' must match its folder '{toml.parent.name}'")
     sources = {}
@@ -66,8 +72,13 @@ def _load(toml: Path) -> Module:
             if not (toml.parent / f).is_file() or not f.endswith(SOURCE_SUFFIXES):
                 raise ModuleError(f"{where}: key 'sources.{key}': '{f}' is not a .c/.S/.s file in {toml.parent}")
         sources[key] = tuple(files)
-    return Module(name=data["name"], summary=data["summary"], version=data["version"],
-                  depends=tuple(data.get("depends", [])), init=data.get("init"), sources=sources, folder=toml.parent)
+    if (data.get("linked_with") is None) != (data.get("when") is None):
+        raise ModuleError(f"{where}: keys 'linked_with' and 'when' go together")
+    manifest_keys = tomlfile.keys(Manifest)
+    if data.get("when") is not None and data["when"] not in manifest_keys:
+        raise ModuleError(f"{where}: key 'when': '{data['when']}' is not a key of uniforge.toml "
+                          f"({', '.join(manifest_keys)})")
+    return Module(**{**data, "depends": tuple(data.get("depends", ())), "sources": sources, "folder": toml.parent})
 
 
 def init_order(modules: dict[str, Module], names: list[str]) -> list[str]:

@@ -1,16 +1,18 @@
 """The build pipeline: manifest -> target -> compile app -> resolve modules -> compile modules -> generate -> link ->
 post-process. Each stage is a function of its own module; this one runs them in order and records what happened."""
 import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
+from ..core import cache
 from ..core.paths import libos_dir
 from . import deploy, embedtree, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
-from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
+from .generate import linker_script_symbols, render
 from .manifest import Manifest
 from .resolve import Wanted, resolve
 from .targets import Target
@@ -71,21 +73,23 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     script = work / "image.ld"
     script.write_text(render(target.linker_script, app_name=app.name,
                              position_independent=toolchain.position_independent))
-    provided = linker_script_symbols(script.read_text()) | set(INIT_TABLE_SYMBOLS)
     tree_objects = _embedded_tree(toolchain, work, app)
-    if tree_objects:
-        provided |= set(EMBEDDED_TREE_SYMBOLS)
+    # What the linker script and the generated code define, read from them: present before they are linked.
+    provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
+                | {s for o in tree_objects for s in object_symbols(o)["defined"]})
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
 
     def resolve_with(extra: tuple[str, ...]):
         return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
                        lambda names: modules.init_order(available, names), target.picks)
     resolution = resolve_with(())
-    file_systems = _file_systems(app, resolution.modules, compiled)
-    if file_systems:
+    providable = provided | {s for m in compiled.values() for s in m.defined} | {
+        s for _, index in archives for member in index.values() for s in member["defined"]}
+    joining = _joining(app, resolution.modules, compiled, providable)
+    if joining:
         first_reasons = resolution.reasons
-        resolution = resolve_with(tuple(file_systems))
-        resolution.reasons.update({**first_reasons, **file_systems})
+        resolution = resolve_with(tuple(joining))
+        resolution.reasons.update({**first_reasons, **joining})
     chosen = [compiled[name] for name in resolution.modules]
     clock.lap("resolve")
 
@@ -110,18 +114,9 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
               list(toolchain.ldflags))
     clock.lap("link")
 
-    owners = {str(o): m.module.name for m in chosen for o in m.objects}
-    owners.update({str(job.output): "app" for job in app_jobs})
-    owners.update({str(o): "generated" for o in generated})
-
-    def owner_of(path: str) -> str:
-        if path.startswith(str(libc.archive)):
-            return "libc"
-        if path.startswith(str(compiler_rt)):
-            return "compiler-rt"
-        # <internal>: constants and strings the linker merged across objects.
-        return owners.get(path, "merged" if path == "<internal>" else "other")
-
+    owner_of = link.owner_of({**{o: m.module.name for m in chosen for o in m.objects},
+                              **{job.output: link.APP for job in app_jobs}, **{o: link.GENERATED for o in generated}},
+                             {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
     loaded, nobits = image.loaded_sections(debug_path)
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
     for path in (image_path, debug_path):
@@ -153,9 +148,6 @@ def library_os(target: Target, toolchain: Toolchain, *, debug: bool = False) -> 
     return LibraryOS(available, compiled, args, headers)
 
 
-EMBEDDED_TREE_SYMBOLS = ("uf_embedded_tree", "uf_embedded_tree_size", "uf_embedded_tree_mount")
-
-
 def _embedded_tree(toolchain: Toolchain, work: Path, app: Manifest) -> list[Path]:
     """The manifest's `files` folder packed (embedtree.py) and wrapped in an object, or nothing."""
     if app.files is None:
@@ -169,19 +161,28 @@ def _embedded_tree(toolchain: Toolchain, work: Path, app: Manifest) -> list[Path
     return [job.output]
 
 
-def _file_systems(app: Manifest, linked: list[str], compiled) -> dict[str, Wanted]:
-    """File systems an app that uses files gets besides the VFS (which its calls pulled in): its embedded tree,
-    and FAT for disks unless the manifest says `disks = false` (the default when it has a tree) or the target has
-    no block driver."""
-    if "vfs" not in linked:
-        return {}
-    wanted = {}
-    if app.files is not None:
-        wanted["embedfs"] = Wanted(f"files = {str(app.files.dir.relative_to(app.root))!r}", "uniforge.toml")
-    has_block_driver = any("uf_blkdev_get" in m.defined for m in compiled.values())
-    if app.disks and has_block_driver and "fat" in compiled:
-        wanted["fat"] = Wanted("disks = true (the default for an app that uses files)", "uniforge.toml")
-    return wanted
+def _joining(app: Manifest, linked: list[str], compiled: dict[str, modules.CompiledModule],
+             providable: set[str]) -> dict[str, Wanted]:
+    """Modules that join one the resolution linked, as their module.toml says (linked_with, when): a file system
+    beside the VFS when uniforge.toml asks for it, where everything the module needs can be had on this target
+    (FAT only where a block device is)."""
+    return {name: Wanted(f"{m.module.when} in uniforge.toml", f"module {m.module.linked_with}")
+            for name, m in sorted(compiled.items())
+            if m.module.linked_with in linked and getattr(app, m.module.when) and m.undefined <= providable}
+
+
+def _init_table_symbols(toolchain: Toolchain, target: Target, libos_args: list[str]) -> set[str]:
+    """What the generated init table defines, read from it: templates/init.c.j2 rendered without modules, compiled
+    (cached by its text and flags) and its symbols read."""
+    source = render("init.c.j2", app_name="", target=target.name, cmdline="", modules=[], syscall_names=[])
+
+    def make(tmp: Path) -> None:
+        (tmp / "init.c").write_text(source)
+        toolchain.compile(CompileJob(tmp / "init.c", tmp / "init.o", tuple(libos_args)))
+        (tmp / "symbols.json").write_text(json.dumps(object_symbols(tmp / "init.o")))
+
+    folder, _ = cache.entry("init-table-symbols", cache.digest(source, *libos_args), make)
+    return set(json.loads((folder / "symbols.json").read_text())["defined"])
 
 
 def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, chosen, manifest: dict,

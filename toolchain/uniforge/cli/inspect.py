@@ -6,7 +6,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..building import image, targets
+from ..building import image, link, targets
 from .doctor import host_can_run
 
 
@@ -41,7 +41,7 @@ def show(path: Path, as_json: bool) -> None:
     for name, mod in info["modules"].items():
         size = sizes.get(name, {})
         table.add_row(name, mod["version"], f"{size.get('file', 0):,}", f"{size.get('bss', 0):,}", mod["summary"])
-    for name in ("app", "libc", "compiler-rt", "generated", "merged", "other"):
+    for name in link.NOT_MODULES:
         if name in sizes:
             table.add_row(f"({name})", "", f"{sizes[name]['file']:,}", f"{sizes[name]['bss']:,}", "")
     console.print(table)
