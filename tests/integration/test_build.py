@@ -35,6 +35,22 @@ def test_warm_rebuild_compiles_only_the_app(tmp_path):
     assert "Hello again!" in proc.stdout
 
 
+def test_out_dir_takes_the_image_and_what_goes_beside_it(tmp_path):
+    """`uniforge build -o DIR` (CI writes artifacts where it wants them): the image, its debug twin, its raw form
+    and deployment files go to DIR; the app's own build/ is not made; the image there boots."""
+    folder = copy_example("hello", tmp_path)
+    out = tmp_path / "artifacts"
+    report = json.loads(uniforge("build", "--json", "-t", "xen-armv7", "-o", str(out), cwd=folder, check=True).stdout)
+    assert report["image"] == str(out / "hello.xen-armv7")
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {
+        "hello.xen-armv7", "hello.xen-armv7.dbg", "hello.xen-armv7.zImage", "hello.xen-armv7.xl.cfg",
+        "hello.xen-armv7.dom0less.dtsi"}
+    assert not (folder / "build").exists()
+    uniforge("build", "-t", "qemu-x86_64", "--out-dir", "../elsewhere", cwd=folder, check=True)
+    proc = uniforge("run", str(tmp_path / "elsewhere" / "hello.qemu-x86_64"), "--timeout", "30", "--", "x")
+    assert proc.returncode == 0 and "argv[1] = x" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_build_report_json(tmp_path):
     folder = copy_example("hello", tmp_path)
     report = json.loads(uniforge("build", "--json", cwd=folder, check=True).stdout)

@@ -1,4 +1,4 @@
-"""What `uniforge inspect` and `targets` print: tables on a terminal, JSON with --json."""
+"""What `uniforge inspect`, `targets` and `modules` print: tables on a terminal, JSON with --json."""
 import json
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..building import image, link, targets
+from ..building import image, link, modules, targets
 from .doctor import host_can_run
 
 
@@ -51,6 +51,32 @@ def show(path: Path, as_json: bool) -> None:
 def _flags(segment) -> str:
     f = int(segment.flags)
     return ("R" if f & 4 else "-") + ("W" if f & 2 else "-") + ("X" if f & 1 else "-")
+
+
+def module_rows() -> list[dict]:
+    """Every module with where it builds: the arches and platforms of the targets it has sources for."""
+    found = modules.load_all()
+    kinds = sorted({(t.arch, t.platform) for t in map(targets.load, targets.names())})
+    rows = []
+    for name, m in found.items():
+        builds = [(arch, platform) for arch, platform in kinds if m.sources_for(arch, platform)]
+        rows.append({"name": name, "version": m.version, "summary": m.summary,
+                     "arches": sorted({arch for arch, _ in builds}), "platforms": sorted({p for _, p in builds}),
+                     "depends": list(m.depends)})
+    return rows
+
+
+def show_modules(as_json: bool) -> None:
+    rows = module_rows()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(show_edge=False)
+    for column in ("module", "version", "arches", "platforms", "what it does"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["name"], r["version"], " ".join(r["arches"]), " ".join(r["platforms"]), r["summary"])
+    _console().print(table)
 
 
 def show_targets(as_json: bool) -> None:

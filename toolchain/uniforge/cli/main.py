@@ -19,6 +19,7 @@ HELP = """Build single-purpose unikernel images from plain C apps, with only the
   uniforge run -- a b                 build if needed, boot it, exit with the guest's status
   uniforge inspect build/hello.qemu-x86_64
   uniforge targets                    what it builds for, and what this host can run
+  uniforge modules                    the library-OS modules, for which arches and platforms
   uniforge doctor                     what this host has and lacks
   uniforge bench . -t qemu-x86_64     boot time, size, memory against the floor
 """
@@ -53,12 +54,12 @@ def new(name: str, target: str) -> None:
     click.echo(f"created {folder}/uniforge.toml and {folder}/main.c; next: cd {name} && uniforge run")
 
 
-def _build(directory: str, target_name: str | None, debug: bool | None, quiet: bool):
+def _build(directory: str, target_name: str | None, debug: bool | None, quiet: bool, out_dir: str | None = None):
     from ..building.pipeline import build
     app = _app(directory)
     target = targets.load(target_name or app.target)
     progress.quiet = quiet
-    return build(app, target, debug=debug), app, target
+    return build(app, target, debug=debug, out_dir=Path(out_dir).resolve() if out_dir else None), app, target
 
 
 @cli.command("build")
@@ -66,12 +67,15 @@ def _build(directory: str, target_name: str | None, debug: bool | None, quiet: b
 @click.option("--debug/--release", default=None, help="Debug build (default: the manifest's `debug`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON on stdout.")
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder.")
-def build_cmd(target_name, debug, as_json, directory) -> None:
+@click.option("--out-dir", "-o", "out_dir", type=click.Path(file_okay=False),
+              help="Write the image and the files beside it here (default: the app's build/).")
+def build_cmd(target_name, debug, as_json, directory, out_dir) -> None:
     """Compile the app and link it with the library-OS modules it needs into build/NAME.TARGET.
 
-    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect).
+    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), and the
+    files the target deploys the image with.
     """
-    result, _, _ = _build(directory, target_name, debug, quiet=as_json)
+    result, _, _ = _build(directory, target_name, debug, quiet=as_json, out_dir=out_dir)
     if as_json:
         click.echo(json.dumps(result.report(), indent=2, sort_keys=True))
         return
@@ -193,6 +197,14 @@ def inspect(image_path: str, as_json: bool) -> None:
     """Show what an image is: target, modules with versions, and the bytes each module takes."""
     from .inspect import show
     show(Path(image_path), as_json)
+
+
+@cli.command("modules")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def modules_cmd(as_json: bool) -> None:
+    """List the library-OS modules: what each does, and the arches and platforms it builds for."""
+    from .inspect import show_modules
+    show_modules(as_json)
 
 
 @cli.command("targets")
