@@ -28,8 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))     # the Linux peer: uniforge need not be installed
+from uniforge import testing
 from uniforge.bench import linuxpeer
 from uniforge.building import targets
+from uniforge.core.paths import uniforge_command, uniforge_environment
 from uniforge.running.devices import Network
 
 NS = f"ufbench{os.getpid()}"
@@ -62,10 +64,9 @@ def start_guest(command: list[str], ready: str, **kwargs) -> subprocess.Popen:
 
 
 def start_httpd(app: Path, target: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
-    return start_guest([sys.executable, "-m", "uniforge", "run", f"build/httpd.{target}", "--net", f"tap:{TAP}",
-                        "--cmdline", f"uf.ip={GUEST}/24 uf.gw={HOST}", "--", "80"], "httpd: listening",
-                       cwd=app, env=env)
+    return start_guest(uniforge_command("run", f"build/httpd.{target}", "--net", f"tap:{TAP}",
+                                        "--cmdline", f"uf.ip={GUEST}/24 uf.gw={HOST}", "--", "80"),
+                       "httpd: listening", cwd=app, env=uniforge_environment())
 
 
 def start_linux_peer(target: str) -> subprocess.Popen:
@@ -120,9 +121,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "httpd"
         shutil.copytree(ROOT / "examples/httpd", app, ignore=shutil.ignore_patterns("build"))
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
-        subprocess.run([sys.executable, "-m", "uniforge", "build", "-t", opts.target], cwd=app, env=env,
-                       check=True, capture_output=True)
+        testing.uniforge("build", "-t", opts.target, cwd=app, check=True)
         payload = Path(tmp) / "bulk.bin"
         payload.write_bytes(os.urandom(opts.bulk << 20))
         subprocess.run(["ip", "netns", "add", NS], check=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))
 
+from uniforge import testing  # noqa: E402
 from uniforge.building import targets  # noqa: E402
 from uniforge.platforms import way_for  # noqa: E402
 from uniforge.platforms.way import BootRequest  # noqa: E402
@@ -60,13 +61,11 @@ def main() -> None:
     opts = parser.parse_args()
     target = targets.load(opts.target)
     way = way_for(target)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         app = work / opts.app.name
         shutil.copytree(opts.app, app, ignore=shutil.ignore_patterns("build"))
-        report = json.loads(subprocess.run([sys.executable, "-m", "uniforge", "build", "--json", "-t", target.name],
-                                           cwd=app, env=env, check=True, capture_output=True, text=True).stdout)
+        report = json.loads(testing.uniforge("build", "--json", "-t", target.name, cwd=app, check=True).stdout)
         commands = {}
         for name, path in (("app", Path(report["image"])), ("floor", way.floor())):
             (work / name).mkdir()

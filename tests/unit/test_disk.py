@@ -1,14 +1,12 @@
 """uniforge disk: image creation and reading through dosfstools/mtools, and its one-line errors."""
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from uniforge.cli import disk
 from uniforge.core.errors import DiskError, ExitCode, ToolError
+from uniforge.testing import uniforge
 
 needs_tools = pytest.mark.skipif(not (shutil.which("mcopy") and (shutil.which("mkfs.fat") or
                                                                Path("/usr/sbin/mkfs.fat").exists())),
@@ -17,9 +15,7 @@ needs_tools = pytest.mark.skipif(not (shutil.which("mcopy") and (shutil.which("m
 
 @pytest.mark.parametrize("size", ["64MB", "0M", "1.5G"])
 def test_bad_size_is_one_line_before_anything_is_written(tmp_path, size):
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "toolchain"))
-    proc = subprocess.run([sys.executable, "-m", "uniforge", "disk", "create", str(tmp_path / "x.img"), "--size", size],
-                          capture_output=True, text=True, env=env)
+    proc = uniforge("disk", "create", str(tmp_path / "x.img"), "--size", size)
     assert proc.returncode == ExitCode.DISK
     assert proc.stderr == f"uniforge: error: --size: '{size}' is not a size like 64M or 1G\n"
     assert not (tmp_path / "x.img").exists()

@@ -1,12 +1,8 @@
 """Every exit status in one table: values unique, each failure status owned by exactly one error class, and what
 `uniforge run` reserves for the guest's endings documented from the same table."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from uniforge.core import errors
 from uniforge.core.errors import ExitCode, RunStatus, UniforgeError
+from uniforge.testing import uniforge
 
 
 def error_classes() -> list[type[UniforgeError]]:
@@ -35,9 +31,7 @@ def test_one_error_class_per_code():
 
 
 def test_run_help_lists_every_reserved_status():
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "toolchain"))
-    help_text = " ".join(subprocess.run([sys.executable, "-m", "uniforge", "run", "--help"], capture_output=True,
-                                        text=True, check=True, env=env).stdout.split())
+    help_text = " ".join(uniforge("run", "--help", check=True).stdout.split())
     for status in RunStatus:
         assert f"{status.value} when {' '.join(status.meaning.split())}" in help_text
     assert f"exit status {RunStatus.TIMED_OUT.value}" in help_text

@@ -5,8 +5,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "toolchain" / "uniforge"
-# Bottom to top. "uniforge" is the package itself (its version); "__main__" runs the command line.
-LAYERS = ["uniforge", "core", "building", "running", "platforms", "bench", "cli", "__main__"]
+# Bottom to top. "uniforge" is the package itself (its version); "testing" drives it for the tests and
+# benchmarks; "__main__" runs the command line.
+LAYERS = ["uniforge", "core", "building", "running", "platforms", "bench", "cli", "testing", "__main__"]
 
 
 def module_name(path: Path) -> str:

@@ -1,10 +1,7 @@
 """The runner's pure parts: guest argument quoting, the QEMU command line, exit status decoding. No QEMU."""
 
 import dataclasses
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from uniforge.running.devices import (
     parse_network,
     parse_publish,
 )
+from uniforge.testing import uniforge
 
 
 def guest_split(line: str) -> list[str]:
@@ -440,9 +438,7 @@ def test_bad_run_flags_are_one_line_before_anything_runs(flags, message, tmp_pat
     """The command line as a user types it: RunError's exit status, one error line (and perhaps a hint), no
     traceback. The flags are checked before the image is even read."""
     image = tmp_path / "app.qemu-x86_64"  # does not exist: the flags are wrong first
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "toolchain"))
-    proc = subprocess.run([sys.executable, "-m", "uniforge", "run", str(image), *flags], env=env,
-                          capture_output=True, text=True, check=False)
+    proc = uniforge("run", str(image), *flags)
     assert proc.returncode == ExitCode.RUN
     lines = proc.stderr.splitlines()
     assert lines[0].startswith(f"uniforge: error: {message}"), proc.stderr

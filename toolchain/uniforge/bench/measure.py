@@ -8,12 +8,10 @@ medians with min and max; each has its ratio to the floor's median on the same t
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +28,7 @@ from ..building.targets import load as load_target
 from ..building.targets import names as target_names
 from ..core import progress, sizes
 from ..core.errors import BenchError
+from ..core.paths import uniforge_command, uniforge_environment
 from ..platforms import way_for
 from ..platforms.run import decode_exit
 from . import linuxpeer
@@ -180,14 +179,12 @@ def min_memory_kib(s: Subject) -> int:
 def build_times(app: Manifest, target: Target, runs: int) -> dict:
     """Cold (an empty cache: the libc and every module) and warm (a full cache, after an edit of the app) builds,
     each a whole `uniforge build` process on a copy of the app."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[2]),
-                                                       os.environ.get("PYTHONPATH", "")]),
-               UNIFORGE_MUSL_SOURCE=str(musl.tarball()))    # the download is not part of a build's time
+    env = uniforge_environment(UNIFORGE_MUSL_SOURCE=str(musl.tarball()))    # the download is not part of a build's time
     with tempfile.TemporaryDirectory(prefix="uniforge-bench-") as tmp:
         work = Path(tmp) / app.name
         shutil.copytree(app.root, work, ignore=shutil.ignore_patterns("build"))
         env["UNIFORGE_CACHE"] = str(Path(tmp) / "cache")
-        command = [sys.executable, "-m", "uniforge", "build", "-t", target.name, "-C", str(work)]
+        command = uniforge_command("build", "-t", target.name, "-C", str(work))
 
         def timed_build() -> float:
             start = time.perf_counter()

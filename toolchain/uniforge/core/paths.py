@@ -1,5 +1,6 @@
-"""Where uniforge's data (libos/, targets/, templates/) and its cache live."""
+"""Where uniforge's data (libos/, targets/, templates/) and its cache live, and how to run uniforge itself."""
 import os
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -31,3 +32,15 @@ def cache_root() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "uniforge"
+
+
+def uniforge_command(*args: str) -> list[str]:
+    """The `uniforge` command line, run by this Python (with uniforge_environment)."""
+    return [sys.executable, "-m", "uniforge", *args]
+
+
+def uniforge_environment(**extra: str) -> dict[str, str]:
+    """The environment for a child `uniforge`: this one, with this uniforge first on the module path."""
+    here = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONPATH=path, **extra)

@@ -2,9 +2,6 @@
 (`linked_with`, `when`): a file system beside the VFS when uniforge.toml asks and the target can give it what it
 needs."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from uniforge.building.manifest import EmbeddedTree, Manifest
 from uniforge.building.modules import CompiledModule, Module
 from uniforge.building.pipeline import _joining
 from uniforge.core.errors import ModuleError
+from uniforge.testing import uniforge
 
 
 def write(folder: Path, name: str, extra: str = "") -> None:
@@ -77,14 +75,8 @@ def test_nothing_joins_a_module_that_is_not_linked(tmp_path):
     assert _joining(app(tmp_path, True, True), ["fd"], MODULES, {"uf_embedded_tree", "uf_blkdev_get", "memcpy"}) == {}
 
 
-def uniforge(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "toolchain"))
-    return subprocess.run([sys.executable, "-m", "uniforge", *args], capture_output=True, text=True, env=env,
-                          check=True)
-
-
 def test_uniforge_modules_lists_every_module_with_where_it_builds():
-    rows = {r["name"]: r for r in json.loads(uniforge("modules", "--json").stdout)}
+    rows = {r["name"]: r for r in json.loads(uniforge("modules", "--json", check=True).stdout)}
     on_disk = {toml.parent.name for toml in modules.libos_dir().glob("*/module.toml")}
     assert set(rows) == on_disk
     for name, r in rows.items():
@@ -92,6 +84,6 @@ def test_uniforge_modules_lists_every_module_with_where_it_builds():
     assert (rows["gic"]["arches"], rows["gic"]["platforms"]) == (["armv7"], ["qemu", "xen"])      # ARM only
     assert (rows["virtio-blk"]["arches"], rows["virtio-blk"]["platforms"]) == (["armv7", "x86_64"], ["qemu"])
     assert rows["fat"]["depends"] == ["vfs"]
-    text = " ".join(uniforge("modules").stdout.split())
+    text = " ".join(uniforge("modules", check=True).stdout.split())
     for name in rows:
         assert f" {name} " in text
