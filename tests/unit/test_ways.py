@@ -62,7 +62,7 @@ def image(tmp_path, name, raw_suffix=None):
 def test_every_target_has_a_way_and_each_way_a_target():
     chosen = {name: type(way_for(targets.load(name))) for name in targets.names()}
     assert set(chosen.values()) == set(WAYS.values())
-    assert chosen["qemu-x86_64"] is qemu.Qemu and chosen["xen-armv7"] is xen.XenDom0less
+    assert chosen["qemu-x86_64"] is qemu.PlainQemu and chosen["xen-armv7"] is xen.XenDom0less
     assert chosen["xen-x86_64"] is chosen["xen-armv7-dom0"] is xen.XenDom0
 
 

@@ -49,8 +49,7 @@ def find(start: Path) -> Path:
 
 def load(path: Path) -> Manifest:
     where = str(path)
-    data = tomlfile.load(path, ManifestError)
-    tomlfile.check_keys(data, tomlfile.keys(Manifest), where, ManifestError, tomlfile.required(Manifest))
+    data = tomlfile.load_checked(path, Manifest, ManifestError)
     root = path.parent.resolve()
     if not NAME.match(data["name"]):
         raise ManifestError(f"{where}: key 'name': '{data['name']}' must be lower-case letters, digits, - and _")
@@ -90,8 +89,7 @@ def _embedded_tree(value, root: Path, where: str) -> EmbeddedTree | None:
         return None
     if isinstance(value, str):
         value = {"dir": value}
-    tomlfile.check_keys(value, tomlfile.keys(EmbeddedTree), f"{where}: key 'files'", ManifestError,
-                        tomlfile.required(EmbeddedTree))
+    tomlfile.check(value, EmbeddedTree, f"{where}: key 'files'", ManifestError)
     folder = root / value["dir"]
     if not folder.is_dir():
         raise ManifestError(f"{where}: key 'files': '{value['dir']}' is not a folder")

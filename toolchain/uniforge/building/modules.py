@@ -60,8 +60,7 @@ def load_all() -> dict[str, Module]:
 
 def _load(toml: Path) -> Module:
     where = str(toml)
-    data = tomlfile.load(toml, ModuleError)
-    tomlfile.check_keys(data, tomlfile.keys(Module), where, ModuleError, tomlfile.required(Module))
+    data = tomlfile.load_checked(toml, Module, ModuleError)
     if data["name"] != toml.parent.name:
         raise ModuleError(f"{where}: key 'name': '{data['name']}' must match its folder '{toml.parent.name}'")
     sources = {}

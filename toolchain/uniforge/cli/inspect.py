@@ -67,16 +67,8 @@ def module_rows() -> list[dict]:
 
 
 def show_modules(as_json: bool) -> None:
-    rows = module_rows()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(show_edge=False)
-    for column in ("module", "version", "arches", "platforms", "what it does"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["name"], r["version"], " ".join(r["arches"]), " ".join(r["platforms"]), r["summary"])
-    _console().print(table)
+    _show(module_rows(), as_json, {"module": "name", "version": "version", "arches": "arches",
+                                   "platforms": "platforms", "what it does": "summary"})
 
 
 def show_targets(as_json: bool) -> None:
@@ -87,17 +79,29 @@ def show_targets(as_json: bool) -> None:
         rows.append({"name": name, "arch": t.arch, "platform": t.platform, "runner": t.runner,
                      "machine": t.qemu.machine, "accel": t.qemu.accel, "runs_here": ok, "why": why,
                      "summary": t.summary})
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(show_edge=False)
-    for column in ("target", "arch", "accel", "runs here", "summary"):
-        table.add_column(column)
-    for r in rows:
-        runs = "[green]yes[/green]" if r["runs_here"] else "[red]no[/red] (below)"
-        table.add_row(r["name"], r["arch"], r["accel"], runs, r["summary"])
-    console = _console()
-    console.print(table)
-    for r in rows:
+    console = _show(rows, as_json, {"target": "name", "arch": "arch", "accel": "accel", "runs here": "runs_here",
+                                    "summary": "summary"})
+    for r in rows if console else ():
         if not r["runs_here"]:
             console.print(f"{r['name']} cannot run here: {r['why']}")
+
+
+def _show(rows: list[dict], as_json: bool, columns: dict[str, str]) -> Console | None:
+    """The rows as JSON, or as a table (column title -> the rows' key) on the console it returns."""
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return None
+    table = Table(show_edge=False)
+    for title in columns:
+        table.add_column(title)
+    for r in rows:
+        table.add_row(*(_cell(r[key]) for key in columns.values()))
+    console = _console()
+    console.print(table)
+    return console
+
+
+def _cell(value) -> str:
+    if isinstance(value, bool):
+        return "[green]yes[/green]" if value else "[red]no[/red] (below)"
+    return " ".join(value) if isinstance(value, list) else value

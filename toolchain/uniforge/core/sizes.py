@@ -13,7 +13,7 @@ def parse(text: str) -> int | None:
 
 
 def check(text: str, what: str, error) -> int:
-    """The size in bytes; `error` (a UniforgeError class) naming `what` if `text` is not a size."""
+    """The size in bytes; `error` (a UniforgeError class, or ValueError) naming `what` if `text` is not one."""
     size = parse(text)
     if size is None:
         raise error(f"{what}: '{text}' is not a size like 64M or 1G")
@@ -22,16 +22,9 @@ def check(text: str, what: str, error) -> int:
 
 def kib(text: str) -> int:
     """A size known to be valid, in KiB (what QEMU's -m takes at its finest, e.g. 1536K)."""
-    return _valid(text) >> 10
+    return check(text, "size", ValueError) >> 10
 
 
 def mib(text: str) -> int:
     """A size known to be valid, in MiB (rounded down)."""
-    return _valid(text) >> 20
-
-
-def _valid(text: str) -> int:
-    size = parse(text)
-    if size is None:
-        raise ValueError(f"'{text}' is not a size like 64M or 1G")
-    return size
+    return check(text, "size", ValueError) >> 20

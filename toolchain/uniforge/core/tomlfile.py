@@ -29,6 +29,18 @@ def load(path: Path, error: type[UniforgeError]) -> dict[str, Any]:
         raise error(f"{path}: not valid TOML: {e}") from None
 
 
+def load_checked(path: Path, cls, error: type[UniforgeError]) -> dict[str, Any]:
+    """The file's table, its keys checked against `cls`'s fields (the values are for the caller to resolve)."""
+    data = load(path, error)
+    check(data, cls, str(path), error)
+    return data
+
+
+def check(data: dict, cls, where: str, error: type[UniforgeError]) -> None:
+    """`data`'s keys checked against `cls`'s fields: unknown, missing required, wrong TOML types."""
+    check_keys(data, keys(cls), where, error, required(cls))
+
+
 def keys(cls) -> dict[str, tuple[type, ...]]:
     """The keys of a file read as `cls`, each with the TOML types it takes, derived from the fields' types."""
     hints = typing.get_type_hints(cls)
@@ -45,7 +57,7 @@ def required(cls) -> tuple[str, ...]:
 def read(cls, data: dict, where: str, error: type[UniforgeError], **values):
     """`data` checked against `cls` (keys, required keys, TOML types) and made into one; its tables into the
     dataclasses of their fields, lists into tuples. `values`: the fields that are not keys."""
-    check_keys(data, keys(cls), where, error, required(cls))
+    check(data, cls, where, error)
     hints = typing.get_type_hints(cls)
     for name, value in data.items():
         values[name] = _convert(hints[name], value, f"{where} [{name}]", error)

@@ -14,12 +14,12 @@ from ..building.targets import Target
 from ..core.errors import TargetError
 from ..running.console import SymbolizeFn
 from ..running.devices import NO_NETWORK, Disk, Network
-from .qemu import Qemu
+from .qemu import PlainQemu
 from .run import RunResult
 from .way import BootRequest, Way
 from .xen import XenDom0, XenDom0less
 
-WAYS: dict[str, type[Way]] = {way.runner: way for way in (Qemu, XenDom0, XenDom0less)}
+WAYS: dict[str, type[Way]] = {way.runner: way for way in (PlainQemu, XenDom0, XenDom0less)}
 
 
 def way_for(target: Target) -> Way:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ..core.errors import RunError
 from ..running.devices import NO_NETWORK, Disk, Network, check_tap, qemu_options
 from .floor import Variant
 from .run import Ending, kernel_cmdline
-from .way import BootRequest, Support, Way
+from .way import BootRequest, QemuProcessWay, Support
 
 _PROBE_TIMEOUT = 10.0
 
@@ -38,13 +37,10 @@ def build_qemu_command(target: Target, image: Path, *, args: Sequence[str] = (),
             *qemu_options(q.nic_device, q.disk_device, network, disks), *extra_qemu_args]
 
 
-class Qemu(Way):
+class PlainQemu(QemuProcessWay):
     runner = "qemu"
 
-    def host_support(self) -> Support:
-        binary = self.target.qemu.binary
-        if not shutil.which(binary):
-            return Support(False, f"{binary} is not installed")
+    def host_needs(self) -> Support:
         if self.target.qemu.accel == "kvm":
             return self._probe_kvm()
         return Support(True, "software emulation (TCG)")

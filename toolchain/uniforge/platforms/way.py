@@ -2,18 +2,27 @@
 a dom0less domU), chosen by the target file's `runner` key (platforms.way_for). Everything the driver knows about a
 platform is the target's data and its way's class: nothing else tests a platform or an arch.
 
-A way answers
+A way (Way) answers
 - whether this host can boot the target's images, and why not (`host_support`; `host_check` names the check
   `uniforge doctor` reports it under);
-- what booting one takes (`command`: the QEMU command line; `check`: refusing what it cannot give the guest);
-- how the guest's console and exit status come back (`hypervisor_console`: a filter when a hypervisor's console
-  carries the guest's; the target's `exit` says how the status travels; run.decode_exit decodes it);
-- how `uniforge bench` boots it (`bench_command`, `floor`; the target's [bench] table names the floor and peer).
-`run` puts these together: QEMU under QMP to the guest's end, its status decoded.
-
+- `run`: boot an image and wait for the guest's end, its console streamed, its exit status decoded (`check`
+  refuses first what the way cannot give the guest);
+- how `uniforge bench` boots it (`check_bench`, `bench_command`; `floor`, and the target's [bench] table names its
+  floor and peer).
 The deployment files a target's images need are build outputs: the target's `deploy` key names them and
-building/deploy.py writes them. A way that keeps something running across boots (a hypervisor with a toolstack,
-a libvirt connection) does it as a context manager: `with way:` brings it up once, each `run` inside reuses it.
+building/deploy.py writes them; a way boots what the build wrote.
+
+The ways so far run one QEMU process per boot (QemuProcessWay): they say its command line (`command`), whether
+a hypervisor's console carries the guest's (`hypervisor_console`), and the target's `exit` says how the status
+travels (run.decode_exit). Ways to come fit the same interface:
+- a disk image booted through firmware (SeaBIOS/OVMF, U-Boot on ARM): a QemuProcessWay whose command boots the
+  disk the build wrote (a `deploy` artifact) with the firmware;
+- a Xen domU under a Linux dom0 with xl: a rig that stays up across boots, so the way is a context manager
+  (`with way:` boots QEMU, Xen and dom0 once; leaving it stops them) and its `run` copies the image and its
+  disks into dom0, forwards the host ports through the rig, runs `xl create`, streams `xl console` and reads the
+  status line as the Xen ways do (xenconsole.py);
+- libvirt: `run` is `virsh define` + `start` of the domain XML the build wrote, the console through
+  `virsh console`.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import dataclasses
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -70,6 +80,7 @@ class Way(abc.ABC):
                 raise TargetError(f"{target.path}: runner '{self.runner}' {needs} a [{table}] table")
 
     def __enter__(self) -> Way:
+        """Brings up what stays up across boots (nothing, for the ways that start everything per boot)."""
         return self
 
     def __exit__(self, *exc) -> None:
@@ -96,22 +107,11 @@ class Way(abc.ABC):
         """RunError, before anything starts, for what this way cannot give the guest."""
 
     @abc.abstractmethod
-    def command(self, image: Path, request: BootRequest, work: Path) -> list[str]:
-        """The QEMU command line that boots `image`: serial console on stdout, no QMP (vm.QemuVM adds it).
-        `work` is a folder for generated files, removed after the run."""
-
-    hypervisor_console: ClassVar[HypervisorConsoleFactory | None] = None
-
     def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
             console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
         """Boots `image` and waits for the guest to end, streaming its console to `console`; `timeout` counts
         from the guest's start; `symbolizer(address, is_return_address)` annotates crash backtraces. Raises
-        RunError if QEMU cannot start or fails; one line when it is about the network or the disks."""
-        self.check(request)
-        with tempfile.TemporaryDirectory(prefix="uniforge-run-") as work:
-            command = self.command(image, request, Path(work))
-            return asyncio.run(run_qemu(command, self.target.exit, timeout, Console(console, symbolizer),
-                                        request.network, self.hypervisor_console))
+        RunError if the guest cannot be started; one line when it is about the network or the disks."""
 
     # -- benchmarks
 
@@ -130,6 +130,36 @@ class Way(abc.ABC):
     def floor(self, variant: Variant = Variant.EXIT, *, status: int = 0) -> Path:
         """The null kernel this target is measured against (the target's bench.floor)."""
         return build_floor(self.target, variant, status=status)
+
+
+class QemuProcessWay(Way):
+    """A way that boots each image in a QEMU process of its own, under QMP (running/vm.py)."""
+
+    # Makes a filter for QEMU's serial output when a hypervisor's console carries the guest's.
+    hypervisor_console: ClassVar[HypervisorConsoleFactory | None] = None
+
+    def host_support(self) -> Support:
+        binary = self.target.qemu.binary
+        if not shutil.which(binary):
+            return Support(False, f"{binary} is not installed")
+        return self.host_needs()
+
+    @abc.abstractmethod
+    def host_needs(self) -> Support:
+        """Whether this host has what the way needs besides the target's QEMU."""
+
+    @abc.abstractmethod
+    def command(self, image: Path, request: BootRequest, work: Path) -> list[str]:
+        """The QEMU command line that boots `image`: serial console on stdout, no QMP (vm.QemuVM adds it).
+        `work` is a folder for generated files, removed after the run."""
+
+    def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
+            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
+        self.check(request)
+        with tempfile.TemporaryDirectory(prefix="uniforge-run-") as work:
+            command = self.command(image, request, Path(work))
+            return asyncio.run(run_qemu(command, self.target.exit, timeout, Console(console, symbolizer),
+                                        request.network, self.hypervisor_console))
 
 
 def _optional_tables() -> list[str]:

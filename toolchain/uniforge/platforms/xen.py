@@ -9,7 +9,6 @@ dom0 that powers off, so the runner ends QEMU once the guest has reported its st
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from ..core import sizes
@@ -19,20 +18,17 @@ from . import xenrig
 from .dom0less import board_dtb, domu_dtb
 from .qemu import base_command
 from .run import kernel_cmdline
-from .way import BootRequest, Support, Way, raw_form
+from .way import BootRequest, QemuProcessWay, Support, raw_form
 from .xenconsole import XenConsole
 
 
-class XenUnderQemu(Way):
+class XenUnderQemu(QemuProcessWay):
     """What both Xen ways share: the hypervisor, the board's RAM, the console, and what the rig cannot do yet."""
 
     tables = ("xen",)
     hypervisor_console = XenConsole
 
-    def host_support(self) -> Support:
-        binary = self.target.qemu.binary
-        if not shutil.which(binary):
-            return Support(False, f"{binary} is not installed")
+    def host_needs(self) -> Support:
         package = self.target.xen.package
         if xenrig.cached(self.target):
             return Support(True, f"Xen under QEMU (TCG): {package} fetched")
