@@ -1,4 +1,4 @@
-"""Builds the null kernel (bench/null/null-<arch>.S), the floor: the smallest guest of a target's arch, for
+"""Builds the null kernel (bench/null/<the target's bench.floor>.S), the floor: the smallest guest of a target, for
 `uniforge bench`, the runner tests and the KVM probe of `uniforge doctor`. Outputs live in the build cache, keyed
 by everything that shapes them."""
 
