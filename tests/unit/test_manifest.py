@@ -1,7 +1,7 @@
 import pytest
 
-from uniforge import manifest
-from uniforge.errors import ManifestError
+from uniforge.building import manifest
+from uniforge.core.errors import ManifestError
 
 
 def write(tmp_path, text, files=("main.c",)):

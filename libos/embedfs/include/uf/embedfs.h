@@ -1,7 +1,7 @@
 /* The embedded read-only tree: a host folder packed into the image at build time (manifest key `files`) and
  * mounted read-only at boot. No block device.
  *
- * Format (little-endian, written by toolchain/uniforge/embedtree.py; sorted, no timestamps, so reproducible):
+ * Format (little-endian, written by toolchain/uniforge/building/embedtree.py; sorted, no timestamps, so reproducible):
  *   header   "UFTREE01", u32 count, u32 reserved
  *   entries  count x struct uf_embedfs_entry, sorted by path bytes with '/' lowest (a folder's contents
  *            follow it)
