@@ -7,7 +7,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "toolchain" / "uniforge"
 # Bottom to top. "uniforge" is the package itself (its version); "testing" drives it for the tests and
 # benchmarks; "__main__" runs the command line.
-LAYERS = ["uniforge", "core", "building", "running", "platforms", "bench", "cli", "testing", "__main__"]
+LAYERS = ["uniforge", "core", "building", "packaging", "running", "platforms", "bench", "cli", "testing", "__main__"]
 
 
 def module_name(path: Path) -> str:

@@ -18,6 +18,8 @@ def test_capabilities_come_from_the_targets_data():
         assert "boots" in caps
         assert ("net" in caps) == bool(t.qemu.nic_device) and ("disk" in caps) == bool(t.qemu.disk_device)
         assert ("xen" in caps) == (t.xen is not None)
+        assert ("firmware" in caps) == (t.firmware is not None)
+    assert set(testing.targets_with("firmware")) == {"qemu-x86_64-q35", "qemu-armv7"}
     assert set(testing.targets_with("xen")) == {n for n in targets.names() if targets.load(n).xen}
     assert not set(testing.targets_with("xen")) & set(testing.targets_with("timed"))     # bench refuses Xen
     assert testing.one_per_arch("boots") == ["qemu-armv7", "qemu-x86_64"]

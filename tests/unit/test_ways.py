@@ -10,7 +10,7 @@ from uniforge.building import image as images
 from uniforge.building import targets
 from uniforge.building.targets import Xen
 from uniforge.core.errors import BenchError, ImageError, RunError, TargetError
-from uniforge.platforms import WAYS, qemu, run_image, way_for, xen, xenrig
+from uniforge.platforms import RUNNERS, WAYS, qemu, run_image, way_for, xen, xenrig
 from uniforge.platforms.way import BootRequest, raw_form
 from uniforge.running.devices import Disk, Network
 
@@ -61,7 +61,7 @@ def image(tmp_path, name, raw_suffix=None):
 
 def test_every_target_has_a_way_and_each_way_a_target():
     chosen = {name: type(way_for(targets.load(name))) for name in targets.names()}
-    assert set(chosen.values()) == set(WAYS.values())
+    assert set(chosen.values()) == set(RUNNERS.values())
     assert chosen["qemu-x86_64"] is qemu.PlainQemu and chosen["xen-armv7"] is xen.XenDom0less
     assert chosen["xen-x86_64"] is chosen["xen-armv7-dom0"] is xen.XenDom0
 

@@ -19,8 +19,9 @@ from .platforms.way import Support
 
 # What a target can be tested for, from its data: "boots" (all), "net" and "disk" (it has the device models),
 # "xen" (a [xen] table), "position-independent", "raw-form" (its boot protocol has a flat form), "timed" (uniforge
-# bench times its boots as plain processes), "emulated" (software emulation: runs on any host).
-CAPABILITIES = ("boots", "net", "disk", "xen", "position-independent", "raw-form", "timed", "emulated")
+# bench times its boots as plain processes), "emulated" (software emulation: runs on any host), "firmware" (its
+# images also boot from disk images, through firmware: a [firmware] table).
+CAPABILITIES = ("boots", "net", "disk", "xen", "position-independent", "raw-form", "timed", "emulated", "firmware")
 
 
 def capabilities(target: targets.Target) -> set[str]:
@@ -37,6 +38,8 @@ def capabilities(target: targets.Target) -> set[str]:
         found.add("raw-form")
     if target.qemu.accel == "tcg":
         found.add("emulated")
+    if target.firmware is not None:
+        found.add("firmware")
     try:
         way_for(target).check_bench()
         found.add("timed")

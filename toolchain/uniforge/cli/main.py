@@ -17,6 +17,7 @@ HELP = """Build single-purpose unikernel images from plain C apps, with only the
   uniforge new hello && cd hello      scaffold an app (uniforge.toml + main.c)
   uniforge build                      compile and link build/hello.qemu-x86_64
   uniforge run -- a b                 build if needed, boot it, exit with the guest's status
+  uniforge build -f qcow2 -f iso      also a disk that boots through firmware (BIOS, UEFI), an ISO
   uniforge inspect build/hello.qemu-x86_64
   uniforge targets                    what it builds for, and what this host can run
   uniforge modules                    the library-OS modules, for which arches and platforms
@@ -62,6 +63,10 @@ def _build(directory: str, target_name: str | None, debug: bool | None, quiet: b
     return build(app, target, debug=debug, out_dir=Path(out_dir).resolve() if out_dir else None), app, target
 
 
+_FORMAT_HELP = ("Also make this artifact beside the image (repeatable): raw, qcow2, vmdk, vhdx (disks that boot "
+                "through firmware), iso.")
+
+
 @cli.command("build")
 @click.option("--target", "-t", "target_name", help="Target to build for (default: the manifest's).")
 @click.option("--debug/--release", default=None, help="Debug build (default: the manifest's `debug`).")
@@ -69,19 +74,51 @@ def _build(directory: str, target_name: str | None, debug: bool | None, quiet: b
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder.")
 @click.option("--out-dir", "-o", "out_dir", type=click.Path(file_okay=False),
               help="Write the image and the files beside it here (default: the app's build/).")
-def build_cmd(target_name, debug, as_json, directory, out_dir) -> None:
+@click.option("--format", "-f", "formats", multiple=True, metavar="FORMAT", help=_FORMAT_HELP)
+def build_cmd(target_name, debug, as_json, directory, out_dir, formats) -> None:
     """Compile the app and link it with the library-OS modules it needs into build/NAME.TARGET.
 
-    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), and the
-    files the target deploys the image with.
+    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), the
+    files the target deploys the image with, and the artifacts -f asks for (build/NAME.TARGET.FORMAT).
     """
-    result, _, _ = _build(directory, target_name, debug, quiet=as_json, out_dir=out_dir)
+    from .. import packaging
+    if formats:     # a mistake in them is reported before the build
+        app = _app(directory)
+        packaging.check_formats(targets.load(target_name or app.target), formats)
+    result, _, target = _build(directory, target_name, debug, quiet=as_json, out_dir=out_dir)
+    artifacts = packaging.package(result.image, formats, target=target)
     if as_json:
-        click.echo(json.dumps(result.report(), indent=2, sort_keys=True))
+        report = result.report()
+        report["artifacts"] = [a.report() for a in artifacts]
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
         return
     mods = ", ".join(result.manifest["modules"])
     click.echo(f"built {_rel(result.image)} ({result.image.stat().st_size:,} bytes; modules: {mods}) "
                f"in {sum(result.timings.values()):.2f} s")
+    _show_artifacts(artifacts)
+
+
+@cli.command("package")
+@click.argument("image_path", type=click.Path(dir_okay=False))
+@click.option("--format", "-f", "formats", multiple=True, required=True, metavar="FORMAT", help=_FORMAT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the artifacts as JSON on stdout.")
+def package_cmd(image_path, formats, as_json) -> None:
+    """Make artifacts of an image already built, beside it (IMAGE.FORMAT).
+
+    \b
+        uniforge package build/hello.qemu-x86_64-q35 -f qcow2 -f iso
+    """
+    from .. import packaging
+    artifacts = packaging.package(Path(image_path), formats)
+    if as_json:
+        click.echo(json.dumps({"artifacts": [a.report() for a in artifacts]}, indent=2, sort_keys=True))
+        return
+    _show_artifacts(artifacts)
+
+
+def _show_artifacts(artifacts) -> None:
+    for a in artifacts:
+        click.echo(f"wrote {_rel(a.path)} ({a.format}, {a.bytes:,} bytes)")
 
 
 class _GuestArgsCommand(click.Command):
@@ -110,8 +147,16 @@ class _GuestArgsCommand(click.Command):
                    "(default: user when -p is given, else none).")
 @click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
               help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only.")
+@click.option("--firmware", help="For a disk image: the firmware that boots it (bios or uefi on x86_64; default: "
+                                 "the target's first).")
+@click.option("--machine", help="For a disk image: the QEMU machine (q35 or pc on x86_64; default: the target's "
+                                "first).")
+@click.option("--via", default="qemu", show_default=True, type=click.Choice(["qemu", "libvirt"]),
+              help="Boot with QEMU itself, or define and start the domain the build writes through libvirt "
+                   "(qemu:///system; its exit status is not the guest's).")
 @click.pass_context
-def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks) -> int:
+def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks, firmware,
+        machine, via) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
@@ -126,7 +171,14 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run -p 5353:53/udp             a UDP port
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
         uniforge run --disk data.img --disk ro.img:ro
+
+    A disk image the build made (-f raw, qcow2, vmdk, vhdx, iso) boots through firmware and its boot loader:
+
+    \b
+        uniforge run build/hello.qemu-x86_64-q35.qcow2 --firmware uefi --machine pc -- a b
+        uniforge run build/hello.qemu-x86_64-q35.qcow2 --via libvirt
     """
+    from .. import packaging
     from ..platforms import run_image
     from ..platforms.run import Ending
     from ..running.devices import parse_disk, parse_network
@@ -136,8 +188,9 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     guest_disks = [parse_disk(spec) for spec in disks]
     if image_path:
         path = Path(image_path)
-        # A raw image (e.g. .zImage) has no manifest of its own: the ELF it was made from, beside it, has.
-        elf = path.with_suffix("") if path.suffix in image.RAW_FORMS.values() else path
+        # A raw image (e.g. .zImage) or a disk has no manifest of its own: the ELF it was made from, beside it, has.
+        made_from = path.suffix in image.RAW_FORMS.values() or packaging.disk_format(path) is not None
+        elf = path.with_suffix("") if made_from else path
         info = image.read(elf)
         target = targets.load(target_name or info["target"])
         default_memory = info["config"].get("memory")
@@ -147,7 +200,8 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         path, debug_image, default_memory = result.image, result.debug_image, app.memory
     symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
     outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
-                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer)
+                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer,
+                        firmware=firmware, machine=machine, via=via)
     if outcome.ending is not Ending.EXITED:
         click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
     return outcome.exit_code

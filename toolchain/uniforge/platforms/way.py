@@ -14,9 +14,8 @@ building/deploy.py writes them; a way boots what the build wrote.
 
 The ways so far run one QEMU process per boot (QemuProcessWay): they say its command line (`command`), whether
 a hypervisor's console carries the guest's (`hypervisor_console`), and the target's `exit` says how the status
-travels (run.decode_exit). Ways to come fit the same interface:
-- a disk image booted through firmware (SeaBIOS/OVMF, U-Boot on ARM): a QemuProcessWay whose command boots the
-  disk the build wrote (a `deploy` artifact) with the firmware;
+travels (run.decode_exit). Besides the target's runner, a disk image is booted through firmware (firmware.py:
+SeaBIOS/OVMF and GRUB, U-Boot on ARM), whatever the runner. Ways to come fit the same interface:
 - a Xen domU under a Linux dom0 with xl: a rig that stays up across boots, so the way is a context manager
   (`with way:` boots QEMU, Xen and dom0 once; leaving it stops them) and its `run` copies the image and its
   disks into dom0, forwards the host ports through the rig, runs `xl create`, streams `xl console` and reads the
@@ -74,10 +73,9 @@ class Way(abc.ABC):
 
     def __init__(self, target: Target):
         self.target = target
-        for table in _optional_tables():
-            if (getattr(target, table) is not None) != (table in self.tables):
-                needs = "needs" if table in self.tables else "does not read"
-                raise TargetError(f"{target.path}: runner '{self.runner}' {needs} a [{table}] table")
+        for table in self.tables:
+            if getattr(target, table) is None:
+                raise TargetError(f"{target.path}: runner '{self.runner}' needs a [{table}] table")
 
     def __enter__(self) -> Way:
         """Brings up what stays up across boots (nothing, for the ways that start everything per boot)."""
@@ -160,10 +158,6 @@ class QemuProcessWay(Way):
             command = self.command(image, request, Path(work))
             return asyncio.run(run_qemu(command, self.target.exit, timeout, Console(console, symbolizer),
                                         request.network, self.hypervisor_console))
-
-
-def _optional_tables() -> list[str]:
-    return [f.name for f in dataclasses.fields(Target) if f.default is None]
 
 
 def raw_form(image: Path, protocol: str, work: Path) -> Path:

@@ -41,6 +41,12 @@ extern uintptr_t uf_boot_load_offset;
 
 extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
 
+#ifdef __x86_64__
+/* The PVH entry (the ELF's entry point; 32-bit, %ebx = struct hvm_start_info), where other entries (module
+ * multiboot2) go on once they have made a start_info. */
+void uf_pvh_start(void);
+#endif
+
 /* Defined elsewhere: the generated init table, and the app's start (module process). */
 void uf_modules_init(void);
 void uf_app_main(void);
