@@ -193,3 +193,44 @@ def test_board_memory_is_the_guests_and_xens():
                                                                                           dom0_loader="multiboot")))
     assert way.board_mib(BootRequest(memory="64M")) == 300
     assert way.board_mib(BootRequest(memory="1G")) == 1024 + 100
+
+
+def test_a_disk_boots_through_the_targets_firmware_with_its_boot_loaders_command_line(tmp_path, work):
+    from uniforge.platforms import way_to_boot
+    from uniforge.platforms.firmware import FirmwareBoot
+    target = targets.load("qemu-x86_64-q35")
+    disk = tmp_path / "app.qemu-x86_64-q35.qcow2"
+    disk.write_bytes(b"disk")
+    way = way_to_boot(target, disk, firmware="uefi", machine="pc")
+    assert isinstance(way, FirmwareBoot)
+    request = BootRequest(args=("a b", "it's"), cmdline="X=1", disks=(Disk(Path("/d.img")),))
+    command = way.command(disk, request, work)
+    assert option(command, "-machine") == "pc" and "-kernel" not in command and "-bios" not in command
+    assert "isa-debug-exit,iobase=0xf4,iosize=0x04" in options(command, "-device")
+    assert "/usr/share/qemu/qboot.rom" not in command
+    flash = options(command, "-drive")[:2]
+    assert flash[0].endswith("file=/usr/share/OVMF/OVMF_CODE_4M.fd") and "readonly=on" in flash[0]
+    assert flash[1] == f"if=pflash,format=raw,unit=1,file={work / 'uefi-vars.fd'}"    # a copy: OVMF writes it
+    assert options(command, "-drive")[2] == f"if=none,id=uf-boot,format=qcow2,snapshot=on,file={disk}"
+    assert "ide-hd,drive=uf-boot,bootindex=0" in options(command, "-device")
+    assert option(command, "-smbios") == "type=11,value=uniforge:cmdline='X=1' '--' 'a b' 'it'\\''s'"
+    assert options(command, "-device")[-1] == "virtio-blk-pci,drive=disk0"           # the app's disk 0
+    bios = way_to_boot(target, disk).command(disk, BootRequest(), work)
+    assert option(bios, "-bios") == "/usr/share/seabios/bios-256k.bin" and option(bios, "-machine") == "q35"
+    with pytest.raises(RunError, match="firmware bios or uefi, not 'uboot'"):
+        way_to_boot(target, disk, firmware="uboot")
+    with pytest.raises(RunError, match="--firmware and --machine choose how a disk image boots"):
+        way_to_boot(target, tmp_path / "app.qemu-x86_64-q35", machine="pc")
+
+
+def test_an_armv7_disk_boots_through_u_boot_with_the_command_line_in_ram(tmp_path, work):
+    from uniforge.packaging.loaders import UBOOT_ENV_ADDRESS
+    from uniforge.platforms import way_to_boot
+    target = targets.load("qemu-armv7")
+    disk = tmp_path / "app.qemu-armv7.raw"
+    disk.write_bytes(b"disk")
+    command = way_to_boot(target, disk).command(disk, BootRequest(args=("a b",)), work)
+    assert option(command, "-bios") == "/usr/lib/u-boot/qemu_arm/u-boot.bin"
+    assert "nvme,serial=uniforge-boot,drive=uf-boot,bootindex=0" in options(command, "-device")
+    assert f"loader,file={work / 'uboot-env.txt'},addr={UBOOT_ENV_ADDRESS:#x},force-raw=on" in options(command, "-device")
+    assert (work / "uboot-env.txt").read_bytes() == b'uf_cmdline=-- "a b"\n\0'

@@ -64,7 +64,9 @@ def _build(directory: str, target_name: str | None, debug: bool | None, quiet: b
 
 
 _FORMAT_HELP = ("Also make this artifact beside the image (repeatable): raw, qcow2, vmdk, vhdx (disks that boot "
-                "through firmware), iso.")
+                "through firmware), iso, libvirt (domain XML), oci (KubeVirt containerDisk and kernel-boot "
+                "container), openstack (Glance properties), kubevirt (VirtualMachine).")
+_PUSH_HELP = "Copy the OCI images (-f oci) to a registry: REGISTRY/REPO:TAG, and REGISTRY/REPO:TAG-kernel."
 
 
 @cli.command("build")
@@ -75,18 +77,19 @@ _FORMAT_HELP = ("Also make this artifact beside the image (repeatable): raw, qco
 @click.option("--out-dir", "-o", "out_dir", type=click.Path(file_okay=False),
               help="Write the image and the files beside it here (default: the app's build/).")
 @click.option("--format", "-f", "formats", multiple=True, metavar="FORMAT", help=_FORMAT_HELP)
-def build_cmd(target_name, debug, as_json, directory, out_dir, formats) -> None:
+@click.option("--push", metavar="REGISTRY/REPO:TAG", help=_PUSH_HELP)
+def build_cmd(target_name, debug, as_json, directory, out_dir, formats, push) -> None:
     """Compile the app and link it with the library-OS modules it needs into build/NAME.TARGET.
 
     Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), the
     files the target deploys the image with, and the artifacts -f asks for (build/NAME.TARGET.FORMAT).
     """
     from .. import packaging
-    if formats:     # a mistake in them is reported before the build
+    if formats or push:     # a mistake in them is reported before the build
         app = _app(directory)
-        packaging.check_formats(targets.load(target_name or app.target), formats)
+        packaging.check_formats(targets.load(target_name or app.target), formats, push)
     result, _, target = _build(directory, target_name, debug, quiet=as_json, out_dir=out_dir)
-    artifacts = packaging.package(result.image, formats, target=target)
+    artifacts = packaging.package(result.image, formats, target=target, push=push)
     if as_json:
         report = result.report()
         report["artifacts"] = [a.report() for a in artifacts]
@@ -101,15 +104,16 @@ def build_cmd(target_name, debug, as_json, directory, out_dir, formats) -> None:
 @cli.command("package")
 @click.argument("image_path", type=click.Path(dir_okay=False))
 @click.option("--format", "-f", "formats", multiple=True, required=True, metavar="FORMAT", help=_FORMAT_HELP)
+@click.option("--push", metavar="REGISTRY/REPO:TAG", help=_PUSH_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the artifacts as JSON on stdout.")
-def package_cmd(image_path, formats, as_json) -> None:
+def package_cmd(image_path, formats, push, as_json) -> None:
     """Make artifacts of an image already built, beside it (IMAGE.FORMAT).
 
     \b
         uniforge package build/hello.qemu-x86_64-q35 -f qcow2 -f iso
     """
     from .. import packaging
-    artifacts = packaging.package(Path(image_path), formats)
+    artifacts = packaging.package(Path(image_path), formats, push=push)
     if as_json:
         click.echo(json.dumps({"artifacts": [a.report() for a in artifacts]}, indent=2, sort_keys=True))
         return

@@ -36,10 +36,12 @@ def convert(raw: Path, fmt: str, out: Path) -> None:
 
 def _vmdk_content_id(path: Path, seed: bytes) -> None:
     data = bytearray(path.read_bytes())
-    m = re.search(rb"\nCID=([0-9a-f]{8})\n", data[:64 << 10])
+    m = re.search(rb"\nCID=([0-9a-f]{1,8})\n", data[:64 << 10])
     if m is None:
         raise AssertionError(f"{path}: no CID line in the VMDK descriptor")
-    data[m.start(1):m.end(1)] = hashlib.sha256(seed + b"vmdk cid").hexdigest()[:8].encode()
+    # As many hex digits as qemu-img wrote (it does not pad them): the descriptor keeps its length.
+    width = m.end(1) - m.start(1)
+    data[m.start(1):m.end(1)] = hashlib.sha256(seed + b"vmdk cid").hexdigest()[:width].encode()
     path.write_bytes(bytes(data))
 
 

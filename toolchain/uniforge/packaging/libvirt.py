@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..building.generate import render
-from ..building.targets import Target
+from ..building.targets import Firmware, Target
 from ..core import sizes
 from ..core.errors import ImageError
 from .loaders import OEM_PREFIX, oem_string
@@ -17,7 +17,7 @@ IMAGES = Path("/var/lib/libvirt/images")
 LOGS = Path("/var/log/libvirt/qemu")
 QBOOT = "/usr/share/qemu/qboot.rom"
 MACHINES = ("q35", "pc")                   # the machines libvirt runs that these images boot on
-_BUSES = {"ide-hd": ("sata", "sda"), "ide-cd": ("sata", "sdb"), "virtio-blk-pci": ("virtio", "vda")}
+_BUSES = {"ide-hd": ("sata", "sda"), "ide-cd": ("sata", "sdb")}
 
 
 def check(target: Target) -> None:
@@ -49,14 +49,22 @@ def domain(target: Target, booted: str, *, memory: str, disk_format: str | None 
     else:
         table = target.firmware
         cdrom = disk_format == "iso"
-        bus, dev = _BUSES[table.cdrom_device if cdrom else table.boot_device]
         machine = machine or table.machines[0]
-        if bus == "sata" and machine == "pc":
-            bus, dev = "ide", "hda" if not cdrom else "hdc"
+        bus, dev = bus_for(table, disk_format, machine)
         values.update(machine=machine, disk=images / booted, disk_format="raw" if cdrom else disk_format,
                       cdrom=cdrom, disk_bus=bus, disk_dev=dev, uefi=firmware == "uefi",
                       oem_string=_xml_text(oem_string(cmdline)))
     return render("libvirt.xml.j2", **values)
+
+
+def bus_for(table: Firmware, disk_format: str, machine: str) -> tuple[str, str]:
+    """libvirt's bus and device name for the boot disk's device model ([firmware] boot_device, cdrom_device): IDE
+    on pc, SATA (AHCI) on q35; else virtio (over PCI: on ARM, where the image drives virtio-mmio only)."""
+    cdrom = disk_format == "iso"
+    bus, dev = _BUSES.get(table.cdrom_device if cdrom else table.boot_device, ("virtio", "vda"))
+    if bus == "sata" and machine.split(",")[0] == "pc":
+        bus, dev = "ide", "hdc" if cdrom else "hda"
+    return bus, dev
 
 
 def _xml_text(text: str) -> str:
