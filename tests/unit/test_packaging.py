@@ -101,3 +101,17 @@ def test_documents_describe_the_disk():
     vm = json.loads(documents.kubevirt(q35, "app", "registry.example/app:1", memory="64M"))
     volume = vm["spec"]["template"]["spec"]["volumes"][0]["containerDisk"]
     assert volume == {"image": "registry.example/app:1", "path": "/disk/app.qemu-x86_64-q35.qcow2"}
+
+
+def test_a_missing_host_tool_is_one_line_naming_its_debian_package(monkeypatch, tmp_path):
+    from uniforge.core.errors import ToolError
+    from uniforge.packaging import tools
+    monkeypatch.setattr(tools.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tools, "SBIN", ())
+    with pytest.raises(ToolError, match="'xorriso' is not installed: install Debian's xorriso"):
+        loaders.Grub(targets.load("qemu-x86_64-q35")).iso(tmp_path / "k", tmp_path / "o.iso", seed=b"", epoch=0,
+                                                          work=tmp_path)
+    with pytest.raises(ToolError, match="/usr/share/nonexistent/OVMF_CODE.fd is missing: install Debian's"):
+        tools.firmware_file("/usr/share/nonexistent/OVMF_CODE.fd")
+    assert tools.package_of("/usr/share/OVMF/OVMF_CODE_4M.fd") == "ovmf"
+    assert tools.package_of("/usr/lib/u-boot/qemu_arm/u-boot.bin") == "u-boot-qemu"

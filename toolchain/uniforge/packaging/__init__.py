@@ -185,10 +185,10 @@ def _make(loader: Loader | None, target: Target, image: Path, kernel: Path, chos
 
 def _boot_kernel(image: Path, target: Target) -> Path:
     """The form of the image a boot loader starts: the raw one where the boot protocol has one (ARM's zImage)."""
-    suffix_ = images.RAW_FORMS.get(target.boot)
-    if suffix_ is None:
+    raw_suffix = images.RAW_FORMS.get(target.boot)
+    if raw_suffix is None:
         return image
-    raw = image.with_name(image.name + suffix_)
+    raw = image.with_name(image.name + raw_suffix)
     if not raw.is_file():
         raise ImageError(f"{raw} is missing: rebuild {image.name} (uniforge build writes it beside the image)")
     return raw

@@ -15,9 +15,9 @@ def image(files: dict[str, bytes], *, label: str, seed: bytes, epoch: int) -> by
     """A FAT image with `files` (path inside -> contents; folders made as needed), sized to hold them."""
     mkfs, mcopy, mmd = (tools.tool(name, package) for name, package in
                         (("mkfs.fat", "dosfstools"), ("mcopy", "mtools"), ("mmd", "mtools")))
-    folders = sorted({str(Path(p).parent) for p in files} - {"."}, key=lambda f: (f.count("/"), f))
-    folders = sorted({str(parent) for f in folders for parent in [Path(f), *Path(f).parents]} - {"."},
-                     key=lambda f: (f.count("/"), f))
+    # Every folder a file is in, parents first.
+    folders = sorted({str(parent) for name in files for parent in Path(name).parents} - {"."},
+                     key=lambda folder: (folder.count("/"), folder))
     size = SLACK + CLUSTER * (len(folders) + sum(-(-len(data) // CLUSTER) for data in files.values()))
     size = -(-size // (64 << 10)) * (64 << 10)
     volume_id = hashlib.sha256(seed).hexdigest()[:8]

@@ -29,17 +29,13 @@ def check(target: Target) -> None:
                          f"{' or '.join(MACHINES)} here", hint="qemu-x86_64-q35 makes one")
 
 
-def domain_name(booted: str) -> str:
-    return booted
-
-
 def domain(target: Target, booted: str, *, memory: str, disk_format: str | None = None, cmdline: str = "",
            images: Path = IMAGES, name: str | None = None, console_log: Path | None = None,
            firmware: str = "bios", machine: str | None = None) -> str:
     """The domain XML for `booted` (a file name in `images`): the image as the kernel when `disk_format` is None,
     else a disk of that format booted through `firmware` (bios or uefi)."""
     check(target)
-    name = name or domain_name(booted)
+    name = name or booted
     values = dict(file_name=f"{booted}.libvirt.xml", booted=booted, name=name, images=images,
                   memory_mib=sizes.mib(memory), arch=target.arch, qboot=QBOOT,
                   console_log=console_log or LOGS / f"{name}.console.log", uefi=False, kernel=None, disk=None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import abc
 import os
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -82,7 +83,7 @@ class Grub(Loader):
         for item in [stage, *stage.rglob("*")]:
             os.utime(item, (epoch, epoch))
         hybrid_mbr = grub.modules_dir(grub.BIOS_DIR) / "boot_hybrid.img"
-        date = _iso_date(epoch)
+        date = time.strftime("%Y%m%d%H%M%S00", time.gmtime(epoch))
         tools.run([xorriso, "-as", "mkisofs", "-graft-points", "-V", "UNIFORGE", f"--modification-date={date}",
                    "-b", "boot/grub/eltorito.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
                    "--grub2-boot-info", "--grub2-mbr", str(hybrid_mbr),
@@ -177,8 +178,3 @@ def _guest_words(text: str) -> list[str]:
         i += 1
         words.append("".join(word))
     return words
-
-
-def _iso_date(epoch: int) -> str:
-    import time
-    return time.strftime("%Y%m%d%H%M%S00", time.gmtime(epoch))

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .. import packaging
 from ..building.targets import Target
 from ..core.errors import RunError, TargetError
 from ..running.console import SymbolizeFn
@@ -46,7 +47,6 @@ def way_to_boot(target: Target, path: Path, *, firmware: str | None = None, mach
                 via: str = "qemu") -> Way:
     """The way to boot `path`: through libvirt if `via` says so, else through firmware if it is a disk image, else
     the target's runner."""
-    from .. import packaging
     if via not in VIA:
         raise RunError(f"--via {via}: expected one of {', '.join(VIA)}")
     if via == LibvirtBoot.runner:

@@ -12,16 +12,15 @@ A way (Way) answers
 The deployment files a target's images need are build outputs: the target's `deploy` key names them and
 building/deploy.py writes them; a way boots what the build wrote.
 
-The ways so far run one QEMU process per boot (QemuProcessWay): they say its command line (`command`), whether
-a hypervisor's console carries the guest's (`hypervisor_console`), and the target's `exit` says how the status
-travels (run.decode_exit). Besides the target's runner, a disk image is booted through firmware (firmware.py:
-SeaBIOS/OVMF and GRUB, U-Boot on ARM), whatever the runner. Ways to come fit the same interface:
-- a Xen domU under a Linux dom0 with xl: a rig that stays up across boots, so the way is a context manager
-  (`with way:` boots QEMU, Xen and dom0 once; leaving it stops them) and its `run` copies the image and its
-  disks into dom0, forwards the host ports through the rig, runs `xl create`, streams `xl console` and reads the
-  status line as the Xen ways do (xenconsole.py);
-- libvirt: `run` is `virsh define` + `start` of the domain XML the build wrote, the console through
-  `virsh console`.
+The target's runners run one QEMU process per boot (QemuProcessWay): they say its command line (`command`),
+whether a hypervisor's console carries the guest's (`hypervisor_console`), and the target's `exit` says how the
+status travels (run.decode_exit). Besides the target's runner, a disk image is booted through firmware
+(firmware.py: SeaBIOS/OVMF and GRUB, U-Boot on ARM, also a QemuProcessWay), and `--via libvirt` boots through
+libvirtd (libvirt.py: `virsh define` + `start` of the domain the build writes, the console from libvirt's log).
+A way to come fits the same interface: a Xen domU under a Linux dom0 with xl, a rig that stays up across boots,
+so the way is a context manager (`with way:` boots QEMU, Xen and dom0 once; leaving it stops them) and its `run`
+copies the image and its disks into dom0, forwards the host ports through the rig, runs `xl create`, streams
+`xl console` and reads the status line as the Xen ways do (xenconsole.py).
 """
 
 from __future__ import annotations
