@@ -76,6 +76,17 @@ def test_hello_boots_from_a_disk_through_firmware(packaged, fmt, firmware, machi
     assert "Hello, world!\nargv[1] = a b\nargv[2] = exit=3\n" in proc.stdout.replace("\r\n", "\n")
 
 
+def test_every_argument_arrives_through_grub_as_given(packaged):
+    """GRUB gets the guest's words from the SMBIOS OEM string in its own quoting, and quotes them again for the
+    kernel command line the way the guest reads them back: nothing is lost on the way."""
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
+    args = ["plain", "with space", 'quote"d', "back\\slash", "comma,s", "--not-an-option", "é", "it's", "$HOME", ";x"]
+    proc = run_disk(folder, f"hello.{X86}.raw", *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shown = "".join(f"argv[{i}] = {a}\n" for i, a in enumerate(args, 1))
+    assert "Hello, world!\n" + shown in proc.stdout.replace("\r\n", "\n")
+
+
 @pytest.mark.parametrize("fmt", ["vmdk", "vhdx"])
 def test_the_other_cloud_formats_boot_too(packaged, fmt):
     folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
