@@ -9,7 +9,7 @@ from . import tools
 
 BIOS_DIR = Path("/usr/lib/grub/i386-pc")
 EFI_DIR = Path("/usr/lib/grub/x86_64-efi")
-PACKAGES = {BIOS_DIR: "grub-pc-bin", EFI_DIR: "grub-efi-amd64-bin"}
+PACKAGES = {BIOS_DIR: tools.LOADER_FILES[f"{BIOS_DIR}/moddep.lst"], EFI_DIR: tools.LOADER_FILES[f"{EFI_DIR}/moddep.lst"]}
 
 # What grub.cfg needs: the GPT and FAT of the disk, ISO 9660 (UEFI firmware starts GRUB from an ISO's El Torito
 # image, and GRUB then reads the ISO's file system), the script language of `normal`,

@@ -34,6 +34,23 @@ _OWNERS = {"/usr/share/seabios/": "seabios", "/usr/share/OVMF/": "ovmf", "/usr/s
            "/usr/lib/u-boot/": "u-boot-qemu", "/usr/share/qemu/": "qemu-system-data"}
 
 
+# The programs packaging runs, with their Debian packages (`uniforge doctor` lists those missing).
+PROGRAMS = {"grub-mkimage": "grub-common", "xorriso": "xorriso", "qemu-img": "qemu-utils", "mkimage": "u-boot-tools",
+            "mkfs.fat": "dosfstools", "mcopy": "mtools", "skopeo": "skopeo"}
+# And the boot loaders' files it reads.
+LOADER_FILES = {"/usr/lib/grub/i386-pc/moddep.lst": "grub-pc-bin", "/usr/lib/grub/x86_64-efi/moddep.lst":
+                "grub-efi-amd64-bin"}
+
+
+def missing() -> list[tuple[str, str]]:
+    """(program or file, Debian package) for each tool or boot loader file of packaging this host lacks."""
+    gone = []
+    for name, package in PROGRAMS.items():
+        if not (shutil.which(name) or any(os.access(f"{d}/{name}", os.X_OK) for d in SBIN)):
+            gone.append((name, package))
+    return gone + [(path, package) for path, package in LOADER_FILES.items() if not Path(path).exists()]
+
+
 def package_of(path: str | Path) -> str:
     """The Debian package that installs `path` (for the one line that says what to install)."""
     return next((package for prefix, package in _OWNERS.items() if str(path).startswith(prefix)), "")
