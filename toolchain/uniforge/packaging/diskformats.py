@@ -35,13 +35,19 @@ def convert(raw: Path, fmt: str, out: Path) -> None:
 
 
 def _vmdk_content_id(path: Path, seed: bytes) -> None:
+    """The descriptor's random CID (written without leading zeros, so of varying width) replaced by 8 digits from
+    the seed, the descriptor re-padded with NULs to its sectors (the sparse header's descriptorOffset/Size)."""
     data = bytearray(path.read_bytes())
-    m = re.search(rb"\nCID=([0-9a-f]{1,8})\n", data[:64 << 10])
-    if m is None:
+    if data[:4] != b"KDMV":
+        raise AssertionError(f"{path}: not a sparse VMDK")
+    offset = int.from_bytes(data[28:36], "little") * 512
+    size = int.from_bytes(data[36:44], "little") * 512
+    text = bytes(data[offset:offset + size]).split(b"\0", 1)[0]
+    cid = hashlib.sha256(seed + b"vmdk cid").hexdigest()[:8].encode()
+    text, count = re.subn(rb"\nCID=[0-9a-f]{1,8}\n", b"\nCID=" + cid + b"\n", text)
+    if count != 1 or len(text) > size:
         raise AssertionError(f"{path}: no CID line in the VMDK descriptor")
-    # As many hex digits as qemu-img wrote (it does not pad them): the descriptor keeps its length.
-    width = m.end(1) - m.start(1)
-    data[m.start(1):m.end(1)] = hashlib.sha256(seed + b"vmdk cid").hexdigest()[:width].encode()
+    data[offset:offset + size] = text.ljust(size, b"\0")
     path.write_bytes(bytes(data))
 
 
