@@ -9,6 +9,8 @@
 #include <uf/fd.h>
 #include <uf/process.h>
 
+#include "signals.h"
+
 #if defined(__x86_64__)
 #define UF_ARCH_NAME "x86_64"
 #elif defined(__arm__)
@@ -19,11 +21,16 @@
  * A weak reference, so that an app without files does not get the VFS. */
 void uf_vfs_sync_all(void) __attribute__((weak));
 
-long uf_sys_exit_group(int status)
+_Noreturn void uf_process_exit(int status)
 {
 	if (uf_vfs_sync_all)
 		uf_vfs_sync_all();
-	uf_exit(status & 0xff);
+	uf_exit(status);
+}
+
+long uf_sys_exit_group(int status)
+{
+	uf_process_exit(status & 0xff);
 }
 
 /* Without threads, the exit of the only thread is the exit of the process. */

@@ -41,7 +41,7 @@ def render(template: str, **values) -> str:
 
 # Symbols init.c.j2 defines (the resolver counts them as present before the file is generated).
 INIT_TABLE_SYMBOLS = ("uf_modules_init", "uf_app_name", "uf_builtin_cmdline", "uf_syscall_names",
-                      "uf_syscall_name_count")
+                      "uf_syscall_name_count", "uf_libos_text_start")
 
 _ASSIGNMENT = re.compile(r"(?:PROVIDE(?:_HIDDEN)?\(\s*)?\b([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 
