@@ -7,8 +7,11 @@
  *   sigsuspend), and of a syscall that generated it for the process (uf_signal_raise: SIGPIPE);
  * - the wait points of blocking calls (uf_signal_wait_point: nanosleep, poll/select/epoll, sockets, pause,
  *   sigsuspend, sigtimedwait), which then fail with EINTR or go on waiting (SA_RESTART);
- * - a CPU exception in the app's own code (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP), delivered at once.
- * Timers are checked at each of these points, and a blocking call wakes up when one is due (uf_time_wake_at).
+ * - a CPU exception in the app's own code (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP), delivered at once;
+ * - once a timer is armed, the return of nearly every syscall to the app (musl's __syscall_ret).
+ * Timers are checked at each of these points, and a blocking call wakes up when one is due (uf_time_wake_at): a
+ * timer's signal arrives on time in a blocking call, and at the next syscall otherwise (never in a loop that makes
+ * none: that needs interrupts in the app's code).
  * Entering a handler and returning from one are traps (x86_64 int $0x80, ARMv7 svc #0, through module trap):
  * the trap frame is the interrupted context, the signal frame is built from it, and sigreturn restores it.
  *
@@ -286,7 +289,8 @@ static void deliver(struct uf_trap_frame *f, void *fp)
 }
 
 /* In a frame-pointer chain: 1 once the library OS's code called back into the app's (the library OS is busy),
- * 2 at a handler's frame (what it interrupted does not matter). */
+ * 2 at a handler's frame (what it interrupted does not matter). The outermost library-OS frames, which start the
+ * app, are followed by nothing else. */
 static int libos_caller(uintptr_t ret, void *seen_libos)
 {
 	for (unsigned i = 0; i < sizeof restorers / sizeof *restorers; i++)
@@ -308,6 +312,20 @@ static int in_app(const struct uf_trap_frame *f)
 		return 0;
 	int seen_libos = 0;
 	return uf_trap_walk(uf_arch_signal_fp(f), libos_caller, &seen_libos) != 1;
+}
+
+static void deliver_pending(void);
+
+/* The hook at a syscall's return to the app (libos/libc/src/internal/syscall_ret.c): the timers that are due
+ * fire, and what is deliverable is delivered, unless this is a libc call the library OS made (malloc's mmap). */
+void (*uf_signal_syscall_return)(void);
+
+static void at_syscall_return(void)
+{
+	int seen_libos = 0;
+	timers->check();
+	if (next_signal(self()) && uf_trap_walk((uintptr_t)__builtin_frame_address(0), libos_caller, &seen_libos) != 1)
+		deliver_pending();
 }
 
 /* A CPU exception: to the app's handler when it has one and does not block the signal; otherwise (as Linux then
@@ -360,11 +378,9 @@ int uf_signal_trap(struct uf_trap_frame *f, void *fp)
 
 /* A delivery point in a syscall: runs what is deliverable now. Without a handler installed, no trap is needed:
  * every signal is ignored or ends the process. */
-static void deliver_here(void)
+static void deliver_pending(void)
 {
 	struct thread *t = self();
-	if (timers)
-		timers->check();
 	if (!next_signal(t))
 		return;
 	if (hooked) {
@@ -377,6 +393,13 @@ static void deliver_here(void)
 		if (!ignored(sig))
 			die(sig, (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0));
 	}
+}
+
+static void deliver_here(void)
+{
+	if (timers)
+		timers->check();
+	deliver_pending();
 }
 
 static long wait_point(int restarts)
@@ -415,6 +438,7 @@ int uf_signal_queue(int sig, const siginfo_t *info, int must_queue)
 void uf_signal_use_timers(const struct uf_signal_timers *t)
 {
 	timers = t;
+	uf_signal_syscall_return = at_syscall_return;
 }
 
 /* ---- temporary masks: sigsuspend, ppoll, pselect, epoll_pwait ---- */

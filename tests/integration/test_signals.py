@@ -24,6 +24,7 @@ BEHAVIOURS = {
               "flags: sa_mask: SIGUSR2 waited for the SIGUSR1 handler's end"],
     "alarm-sleep": ["alarm: nanosleep interrupted by SIGALRM"],
     "alarm-poll": ["alarm: poll interrupted by SIGALRM"],
+    "alarm-syscall": ["alarm: SIGALRM while the app ran"],
     "setitimer": ["setitimer: 5 periodic SIGALRMs"],
     "timer": ["timer: signo=1 code=SI_TIMER value=ok", "timer: overruns counted while the signal waited",
               "timer: timer_delete", "timer: SIGEV_THREAD=-1 Resource temporarily unavailable"],

@@ -232,6 +232,20 @@ static int t_alarm_poll(void)
 	return 0;
 }
 
+/* No blocking call: the timer's signal comes at the return of a syscall (close's EBADF). */
+static int t_alarm_syscall(void)
+{
+	on(SIGALRM, counter, 0);
+	alarm(1);
+	double t0 = now(), took;
+	long calls = 0;
+	while (!count && (took = now() - t0) < 5)
+		calls += close(-1) == -1;
+	printf("alarm: delivered at a syscall's return after %.2fs\n", took);
+	check("alarm", count == 1 && took > 0.9 && took < 2 && calls > 0, "SIGALRM while the app ran");
+	return 0;
+}
+
 static int t_setitimer(void)
 {
 	on(SIGALRM, counter, 0);
@@ -496,7 +510,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(void); } tests[] = {
 		{ "raise", t_raise }, { "pending", t_pending }, { "siginfo", t_siginfo }, { "flags", t_flags },
-		{ "alarm-sleep", t_alarm_sleep }, { "alarm-poll", t_alarm_poll },
+		{ "alarm-sleep", t_alarm_sleep }, { "alarm-poll", t_alarm_poll }, { "alarm-syscall", t_alarm_syscall },
 		{ "setitimer", t_setitimer }, { "timer", t_timer }, { "pause", t_pause },
 		{ "sigsuspend", t_sigsuspend }, { "sigwaitinfo", t_sigwaitinfo }, { "segv", t_segv },
 		{ "retry", t_retry }, { "overflow", t_overflow }, { "libos-fault", t_libos_fault },

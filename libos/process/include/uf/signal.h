@@ -40,6 +40,10 @@ int uf_signal_queue(int sig, const siginfo_t *info, int must_queue);
  * none is pending. */
 int uf_signal_take(const uint64_t *set, siginfo_t *info);
 
+/* The delivery point at a syscall's return to the app, which the libc's __syscall_ret calls when it is set (once a
+ * timer is armed: libos/libc/src/internal/syscall_ret.c). */
+extern void (*uf_signal_syscall_return)(void);
+
 /* Module timer, once a timer is armed: check fires the timers that are due (called at every delivery point),
  * delivered completes a SI_TIMER siginfo as its signal is taken for delivery (si_overrun). */
 struct uf_signal_timers {
