@@ -61,7 +61,8 @@ static void fire(struct timer *t, uint64_t now)
 		t->deadline = DISARMED;
 	}
 	if (t >= itimers && t < itimers + 3) {  /* interval timers count no overruns */
-		uf_signal_raise(t->signo);
+		siginfo_t info = { .si_signo = t->signo, .si_code = SI_KERNEL };
+		uf_signal_queue(t->signo, &info, 0);
 		return;
 	}
 	if (t->notify == SIGEV_NONE)

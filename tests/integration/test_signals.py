@@ -25,6 +25,7 @@ BEHAVIOURS = {
     "alarm-sleep": ["alarm: nanosleep interrupted by SIGALRM"],
     "alarm-poll": ["alarm: poll interrupted by SIGALRM"],
     "alarm-syscall": ["alarm: SIGALRM while the app ran"],
+    "ppoll": ["ppoll: its mask let SIGALRM in, then the caller's came back"],
     "setitimer": ["setitimer: 5 periodic SIGALRMs"],
     "timer": ["timer: signo=1 code=SI_TIMER value=ok", "timer: overruns counted while the signal waited",
               "timer: timer_delete", "timer: SIGEV_THREAD=-1 Resource temporarily unavailable"],

@@ -232,6 +232,26 @@ static int t_alarm_poll(void)
 	return 0;
 }
 
+static int t_ppoll(void)
+{
+	on(SIGALRM, counter, 0);
+	block(SIGALRM, SIG_BLOCK);
+	alarm(1);
+	sigset_t none, after;
+	sigemptyset(&none);
+	struct timespec limit = { 5, 0 };
+	double t0 = now();
+	int r = ppoll(0, 0, &limit, &none);
+	int e = errno;
+	double took = now() - t0;
+	sigprocmask(SIG_BLOCK, 0, &after);
+	printf("ppoll: %d %s after %.2fs, handler ran %d, SIGALRM blocked after: %d\n", r, strerror(e), took,
+	       (int)count, sigismember(&after, SIGALRM));
+	check("ppoll", r == -1 && e == EINTR && count == 1 && took < 4 && sigismember(&after, SIGALRM),
+	      "its mask let SIGALRM in, then the caller's came back");
+	return 0;
+}
+
 /* No blocking call: the timer's signal comes at the return of a syscall (close's EBADF). */
 static int t_alarm_syscall(void)
 {
@@ -510,7 +530,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(void); } tests[] = {
 		{ "raise", t_raise }, { "pending", t_pending }, { "siginfo", t_siginfo }, { "flags", t_flags },
-		{ "alarm-sleep", t_alarm_sleep }, { "alarm-poll", t_alarm_poll }, { "alarm-syscall", t_alarm_syscall },
+		{ "alarm-sleep", t_alarm_sleep }, { "alarm-poll", t_alarm_poll }, { "alarm-syscall", t_alarm_syscall }, { "ppoll", t_ppoll },
 		{ "setitimer", t_setitimer }, { "timer", t_timer }, { "pause", t_pause },
 		{ "sigsuspend", t_sigsuspend }, { "sigwaitinfo", t_sigwaitinfo }, { "segv", t_segv },
 		{ "retry", t_retry }, { "overflow", t_overflow }, { "libos-fault", t_libos_fault },
