@@ -315,6 +315,14 @@ static int in_app(const struct uf_trap_frame *f)
 }
 
 static void deliver_pending(void);
+static void at_syscall_return(void);
+
+/* Fires the timers that are due; the hook at syscalls' returns is on while one is armed. */
+static void check_timers(void)
+{
+	if (timers)
+		uf_signal_syscall_return = timers->check() ? at_syscall_return : 0;
+}
 
 /* The hook at a syscall's return to the app (libos/libc/src/internal/syscall_ret.c): the timers that are due
  * fire, and what is deliverable is delivered, unless this is a libc call the library OS made (malloc's mmap). */
@@ -323,7 +331,7 @@ void (*uf_signal_syscall_return)(void);
 static void at_syscall_return(void)
 {
 	int seen_libos = 0;
-	timers->check();
+	check_timers();
 	if (next_signal(self()) && uf_trap_walk((uintptr_t)__builtin_frame_address(0), libos_caller, &seen_libos) != 1)
 		deliver_pending();
 }
@@ -367,8 +375,7 @@ int uf_signal_trap(struct uf_trap_frame *f, void *fp)
 		sigreturn(f, fp, kind == UF_SIGNAL_RT_RETURN);
 		/* fall through: what its mask blocked may be deliverable now */
 	case UF_SIGNAL_DELIVER:
-		if (timers)
-			timers->check();
+		check_timers();
 		deliver(f, fp);
 		return 1;
 	default:
@@ -397,8 +404,7 @@ static void deliver_pending(void)
 
 static void deliver_here(void)
 {
-	if (timers)
-		timers->check();
+	check_timers();
 	deliver_pending();
 }
 
@@ -438,7 +444,7 @@ int uf_signal_queue(int sig, const siginfo_t *info, int must_queue)
 void uf_signal_use_timers(const struct uf_signal_timers *t)
 {
 	timers = t;
-	uf_signal_syscall_return = at_syscall_return;
+	check_timers();
 }
 
 /* ---- temporary masks: sigsuspend, ppoll, pselect, epoll_pwait ---- */
@@ -524,8 +530,7 @@ long uf_sys_rt_sigpending(uf_sigset *set, size_t size)
 int uf_signal_take(const uint64_t *set, siginfo_t *info)
 {
 	struct thread *t = self();
-	if (timers)
-		timers->check();
+	check_timers();
 	uf_sigset ready = (t->pending | shared) & *set & ~UNBLOCKABLE;
 	if (!ready)
 		return 0;

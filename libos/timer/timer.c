@@ -78,7 +78,7 @@ static void fire(struct timer *t, uint64_t now)
 	t->queued = uf_signal_queue(t->signo, &info, 0) > 0;
 }
 
-static void check(void)
+static int check(void)
 {
 	uint64_t now = uf_time_monotonic_ns(), next = DISARMED;
 	for (struct timer *t = itimers; t < itimers + 3; t++) {
@@ -96,6 +96,7 @@ static void check(void)
 			next = t->deadline;
 	}
 	uf_time_wake_at(next);
+	return next != DISARMED;
 }
 
 /* A SI_TIMER siginfo is being delivered (or discarded): it says the overruns counted until now. */
@@ -125,8 +126,7 @@ static void arm(struct timer *t, uint64_t at, uint64_t interval)
 {
 	t->deadline = at;
 	t->interval = interval;
-	uf_signal_use_timers(&hooks);
-	check();
+	uf_signal_use_timers(&hooks);   /* which fires it if it is due already */
 }
 
 static uint64_t after(uint64_t ns)

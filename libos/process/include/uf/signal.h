@@ -40,14 +40,15 @@ int uf_signal_queue(int sig, const siginfo_t *info, int must_queue);
  * none is pending. */
 int uf_signal_take(const uint64_t *set, siginfo_t *info);
 
-/* The delivery point at a syscall's return to the app, which the libc's __syscall_ret calls when it is set (once a
- * timer is armed: libos/libc/src/internal/syscall_ret.c). */
+/* The delivery point at a syscall's return to the app, which the libc's __syscall_ret calls when it is set (while
+ * a timer is armed: libos/libc/src/internal/syscall_ret.c). */
 extern void (*uf_signal_syscall_return)(void);
 
-/* Module timer, once a timer is armed: check fires the timers that are due (called at every delivery point),
- * delivered completes a SI_TIMER siginfo as its signal is taken for delivery (si_overrun). */
+/* Module timer, when it arms a timer: check fires the timers that are due (called at every delivery point) and
+ * says whether one is still armed; delivered completes a SI_TIMER siginfo as its signal is taken for delivery
+ * (si_overrun). */
 struct uf_signal_timers {
-	void (*check)(void);
+	int (*check)(void);
 	void (*delivered)(siginfo_t *info);
 };
 void uf_signal_use_timers(const struct uf_signal_timers *timers);
