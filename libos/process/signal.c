@@ -302,12 +302,15 @@ static int libos_caller(uintptr_t ret, void *seen_libos)
 	return !libos && *(int *)seen_libos;
 }
 
-/* Whether f was running the app's code (the app, the libc, compiler-rt) on the app's behalf: its pc is there, and
- * no library-OS function is among its callers, except the outermost ones that start the app. (A libc leaf
- * function called by the library OS without a frame of its own, as memcpy, is taken for the app's.) */
+/* Whether f was running the app's code (the app, the libc, compiler-rt) on the app's behalf: its pc is there (or,
+ * after a call to an address outside the code, its caller is), and no library-OS function is among its callers,
+ * except the outermost ones that start the app. (A libc leaf function called by the library OS without a frame
+ * of its own, as memcpy, is taken for the app's.) */
 static int in_app(const struct uf_trap_frame *f)
 {
 	uintptr_t pc = uf_arch_signal_pc(f);
+	if (pc < (uintptr_t)__uf_text_start || pc >= (uintptr_t)__uf_text_end)
+		pc = uf_arch_signal_caller(f);
 	if (pc < (uintptr_t)__uf_app_text_start || pc >= (uintptr_t)uf_libos_text_start)
 		return 0;
 	int seen_libos = 0;

@@ -64,6 +64,7 @@ void uf_arch_signal_trap(void)
 uintptr_t uf_arch_signal_pc(const struct uf_trap_frame *f) { return f->pc; }
 uintptr_t uf_arch_signal_sp(const struct uf_trap_frame *f) { return f->sp; }
 uintptr_t uf_arch_signal_fp(const struct uf_trap_frame *f) { return f->r[11]; }
+uintptr_t uf_arch_signal_caller(const struct uf_trap_frame *f) { return f->lr; }
 
 /* Sets sp and lr of the mode cpsr names (User's are System's), from ABT mode. */
 static void set_banked(uint32_t cpsr, uint32_t sp, uint32_t lr)

@@ -76,6 +76,13 @@ uintptr_t uf_arch_signal_pc(const struct uf_trap_frame *f) { return f->rip; }
 uintptr_t uf_arch_signal_sp(const struct uf_trap_frame *f) { return f->rsp; }
 uintptr_t uf_arch_signal_fp(const struct uf_trap_frame *f) { return f->rbp; }
 
+static int mapped(uintptr_t from, uintptr_t to, int prot);
+
+uintptr_t uf_arch_signal_caller(const struct uf_trap_frame *f)
+{
+	return mapped(f->rsp, f->rsp + 8, PROT_READ) ? *(const uint64_t *)f->rsp : 0;
+}
+
 /* SIGFPE's si_code from the exception flags (x87 status word or MXCSR: IE DE ZE OE UE PE in bits 0-5) that the
  * control bits (7-12 in MXCSR, 0-5 in the x87 control word) do not mask. */
 static int fpe_code(unsigned flags)
@@ -95,6 +102,8 @@ enum uf_signal_trap_kind uf_arch_signal_kind(struct uf_trap_frame *f, siginfo_t 
 	if (vector == UF_TRAP_SOFT_VECTOR)
 		return nr == SYS_rt_sigreturn ? UF_SIGNAL_RT_RETURN :
 		       nr == (uint32_t)UF_SIGNAL_TRAP_DELIVER ? UF_SIGNAL_DELIVER : UF_SIGNAL_OTHER;
+	if (vector >= 32)                       /* an interrupt (module trap offers those too) */
+		return UF_SIGNAL_OTHER;
 	memset(info, 0, sizeof *info);
 	info->si_addr = (void *)f->rip;
 	switch (vector) {

@@ -42,6 +42,9 @@ enum uf_signal_trap_kind uf_arch_signal_kind(struct uf_trap_frame *f, siginfo_t 
 uintptr_t uf_arch_signal_pc(const struct uf_trap_frame *f);
 uintptr_t uf_arch_signal_sp(const struct uf_trap_frame *f);
 uintptr_t uf_arch_signal_fp(const struct uf_trap_frame *f);
+/* Where the code at f's pc was called from, as far as can be told right at a function's entry (x86_64: the word
+ * at the stack pointer; ARMv7: lr); 0 if unreadable. */
+uintptr_t uf_arch_signal_caller(const struct uf_trap_frame *f);
 
 /* A handler to enter from f. */
 struct uf_signal_entry {

@@ -33,7 +33,7 @@ BEHAVIOURS = {
     "sigsuspend": ["sigsuspend: woken by alarm, mask restored"],
     "sigwaitinfo": ["sigwaitinfo: 10 code=SI_TKILL", "sigwaitinfo: took it, then timed out"],
     "segv": ["segv: addr=0x10 code=SEGV_MAPERR", "segv: read-only addr=ok code=SEGV_ACCERR",
-             "segv: recovered twice with siglongjmp"],
+             "segv: call through NULL addr=0", "segv: recovered three times with siglongjmp"],
     "retry": ["retry: the handler returned and the faulting write was done again"],
     "overflow": ["overflow: SIGSEGV SEGV_MAPERR, handler on the altstack: yes"],
     # EPERM: what a Linux process may not do (libos/process/children.c). popen opens a pipe first.

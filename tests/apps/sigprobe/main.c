@@ -381,7 +381,11 @@ static int t_segv(void)
 		*ro = 2;
 	printf("segv: read-only addr=%s code=%s\n", last.si_addr == &constant ? "ok" : "wrong",
 	       last.si_code == SEGV_ACCERR ? "SEGV_ACCERR" : "?");
-	check("segv", count == 2, "recovered twice with siglongjmp");
+	void (*volatile nowhere)(void) = 0;
+	if (!sigsetjmp(env, 1))
+		nowhere();
+	printf("segv: call through NULL addr=%p\n", last.si_addr);
+	check("segv", count == 3, "recovered three times with siglongjmp");
 	return 0;
 }
 
