@@ -74,10 +74,6 @@ static int hooked;              /* module trap calls uf_signal_trap */
 /* The restorers handlers return through (musl's __restore, __restore_rt): a frame-pointer chain ends there. */
 static void (*restorers[4])(void);
 
-/* The app's code (with the libc's) lies from __uf_app_text_start (the linker script's) to uf_libos_text_start
- * (generated), the library OS's from there to __uf_text_end. */
-extern char __uf_app_text_start[], uf_libos_text_start[];
-
 static struct thread *self(void)
 {
 	return &only_thread;
