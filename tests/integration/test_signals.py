@@ -97,6 +97,19 @@ def test_integer_division_by_zero(built, target):
     assert expected + "\n" in out, out
 
 
+def test_traps(built, target):
+    """SIGILL (a trap instruction) and SIGTRAP (a breakpoint) on both arches, SIGBUS on ARMv7 (x86_64 checks
+    alignment only in user mode, where nothing runs here)."""
+    folder = built("sigprobe", target)
+    status, out = run(folder, "sigprobe", target, "traps")
+    assert status == 0, out
+    expected = ["traps: trap instruction: SIGILL at the pc: yes", "traps: breakpoint: SIGTRAP"]
+    if target == "qemu-armv7":
+        expected.append("traps: unaligned ldrd: SIGBUS BUS_ADRALN")
+    for line in expected:
+        assert line + "\n" in out, out
+
+
 def test_a_fault_in_the_library_os_stays_a_crash(built, target):
     """The app has a SIGSEGV handler, but the bad pointer is read by the library OS (write's buffer)."""
     folder = built("sigprobe", target)

@@ -389,6 +389,37 @@ static int t_segv(void)
 	return 0;
 }
 
+/* SIGILL and SIGTRAP everywhere; SIGBUS on ARMv7 (an unaligned ldrd; x86_64 checks alignment only in user mode). */
+static int t_traps(void)
+{
+	on_info(SIGILL, jumper, 0);
+	on_info(SIGTRAP, jumper, 0);
+	on_info(SIGBUS, jumper, 0);
+	if (!sigsetjmp(env, 1))
+		__builtin_trap();
+	printf("traps: trap instruction: %s at the pc: %s\n", last.si_signo == SIGILL ? "SIGILL" : "?",
+	       last.si_addr == (void *)last_pc ? "yes" : "no");
+	last.si_signo = 0;
+	if (!sigsetjmp(env, 1)) {
+#if defined(__x86_64__)
+		__asm__ volatile("int3");
+#else
+		__asm__ volatile("bkpt #0");
+#endif
+	}
+	printf("traps: breakpoint: %s\n", last.si_signo == SIGTRAP ? "SIGTRAP" : "?");
+#if defined(__arm__)
+	static char buf[16] __attribute__((aligned(8)));
+	if (!sigsetjmp(env, 1)) {
+		register unsigned lo __asm__("r2"), hi __asm__("r3");
+		__asm__ volatile("ldrd %0, %1, [%2]" : "=r"(lo), "=r"(hi) : "r"(buf + 1));
+	}
+	printf("traps: unaligned ldrd: %s %s\n", last.si_signo == SIGBUS ? "SIGBUS" : "?",
+	       last.si_code == BUS_ADRALN ? "BUS_ADRALN" : "?");
+#endif
+	return 0;
+}
+
 static char *page;
 
 static void unprotect(int sig, siginfo_t *si, void *uc)
@@ -536,7 +567,7 @@ int main(int argc, char **argv)
 		{ "raise", t_raise }, { "pending", t_pending }, { "siginfo", t_siginfo }, { "flags", t_flags },
 		{ "alarm-sleep", t_alarm_sleep }, { "alarm-poll", t_alarm_poll }, { "alarm-syscall", t_alarm_syscall }, { "ppoll", t_ppoll },
 		{ "setitimer", t_setitimer }, { "timer", t_timer }, { "pause", t_pause },
-		{ "sigsuspend", t_sigsuspend }, { "sigwaitinfo", t_sigwaitinfo }, { "segv", t_segv },
+		{ "sigsuspend", t_sigsuspend }, { "sigwaitinfo", t_sigwaitinfo }, { "segv", t_segv }, { "traps", t_traps },
 		{ "retry", t_retry }, { "overflow", t_overflow }, { "libos-fault", t_libos_fault },
 		{ "abort", t_abort }, { "term", t_term }, { "spawn", t_spawn }, { "dl", t_dl }, { "rlimit", t_rlimit },
 	};
