@@ -54,12 +54,6 @@ uint64_t uf_time_realtime_ns(void)
 	return uf_arch_clock_ns() + offset;
 }
 
-void uf_time_sleep_until(uint64_t monotonic_ns)
-{
-	while (uf_arch_clock_ns() < monotonic_ns)
-		uf_arch_clock_wait(monotonic_ns);
-}
-
 static uint64_t wake_at = UINT64_MAX;
 
 void uf_time_wake_at(uint64_t monotonic_ns)

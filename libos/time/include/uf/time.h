@@ -23,10 +23,6 @@ uint64_t uf_time_monotonic_ns(void);
  * whole seconds), advanced by the monotonic clock. Without either it equals the monotonic clock. */
 uint64_t uf_time_realtime_ns(void);
 
-/* Returns once uf_time_monotonic_ns() >= monotonic_ns, halting the CPU meanwhile where the hardware allows; no
- * signal interrupts it (the kernel's own waits: the sleep syscalls have uf_time_nanosleep). */
-void uf_time_sleep_until(uint64_t monotonic_ns);
-
 /* Halts until an interrupt (a device's: a driver's handler wakes the CPU this way) or until monotonic_ns,
  * whichever comes first; may also return early for no reason. Returns at once if monotonic_ns has passed.
  * Blocking calls loop: while (!ready) { poll the device; uf_time_wait_until(deadline); then let signals in:
