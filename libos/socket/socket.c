@@ -4,7 +4,10 @@
  *
  * A blocking call loops: try; if not ready, halt until a NIC interrupt, the stack's next timer or the
  * socket's timeout (uf_net_wait), which also runs the stack. O_NONBLOCK (fcntl, SOCK_NONBLOCK) and
- * MSG_DONTWAIT make it return -EAGAIN instead. No signals exist here, so EPIPE never comes with SIGPIPE. */
+ * MSG_DONTWAIT make it return -EAGAIN instead. A signal handler that runs meanwhile makes it return -EINTR (or
+ * what it transferred), unless it has SA_RESTART and the socket no timeout (signal(7)); connect is never
+ * restarted (the connection goes on). A send on a stream whose sending side is shut raises SIGPIPE with its EPIPE,
+ * unless MSG_NOSIGNAL. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 #include <uf/fd.h>
 #include <uf/net.h>
+#include <uf/signal.h>
 #include <uf/sockcall.h>
 #include <uf/time.h>
 #include <uf/unix.h>
@@ -63,13 +67,14 @@ static uint64_t deadline_after(uint64_t timeout)
 	return timeout ? uf_time_monotonic_ns() + timeout : UINT64_MAX;
 }
 
-/* After a try said -EAGAIN: 1 to try again (having waited), 0 when the caller must give up with -EAGAIN. */
-static int wait_more(int nonblock, uint64_t deadline)
+/* After a try said -EAGAIN: 0 to try again (having waited), or what the caller must give up with: -EAGAIN
+ * (non-blocking, or the timeout passed) or -EINTR (a signal handler ran; restarts: as SA_RESTART says). */
+static long wait_more(int nonblock, uint64_t deadline, int restarts)
 {
 	if (nonblock || uf_time_monotonic_ns() >= deadline)
-		return 0;
+		return -EAGAIN;
 	uf_net_wait(deadline);
-	return 1;
+	return restarts ? uf_signal_wait_point() : uf_signal_wait_point_norestart();
 }
 
 static int to_addr(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port)
@@ -161,8 +166,8 @@ static long inet_connect(struct uf_file *f, const struct sockaddr *sa, socklen_t
 	int nonblock = nonblocking(s, 0);
 	uf_net_poll();
 	while (uf_tcp_connecting(s->tcp))
-		if (!wait_more(nonblock, deadline))
-			return -EINPROGRESS;
+		if ((r = wait_more(nonblock, deadline, 0)))
+			return r == -EAGAIN ? -EINPROGRESS : r;
 	return -uf_tcp_take_error(s->tcp);
 }
 
@@ -175,9 +180,11 @@ static long inet_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, 
 	uint64_t deadline = deadline_after(s->rcvtimeo);
 	int nonblock = nonblocking(s, 0), r;
 	uf_net_poll();
-	while ((r = uf_tcp_accept(s->tcp, &c)) == -EAGAIN)
-		if (!wait_more(nonblock, deadline))
-			return -EAGAIN;
+	while ((r = uf_tcp_accept(s->tcp, &c)) == -EAGAIN) {
+		long w = wait_more(nonblock, deadline, !s->rcvtimeo);
+		if (w)
+			return w;
+	}
 	if (r < 0)
 		return r;
 	struct sock *n = calloc(1, sizeof *n);
@@ -218,7 +225,7 @@ static long stream_send(struct sock *s, const struct iovec *iov, int cnt, int fl
 					continue;
 				}
 			}
-			if (r == -EAGAIN && wait_more(nonblock, deadline))
+			if (r == -EAGAIN && !(r = wait_more(nonblock, deadline, !s->sndtimeo)))
 				continue;
 			total += done;
 			return total ? total : r;
@@ -248,7 +255,8 @@ static long stream_recv(struct sock *s, const struct iovec *iov, int cnt, int fl
 				continue;
 			}
 			/* Something arrived already: return it rather than wait for more. */
-			if (r == -EAGAIN && !(total + done && !(flags & MSG_WAITALL)) && wait_more(nonblock, deadline))
+			if (r == -EAGAIN && !(total + done && !(flags & MSG_WAITALL)) &&
+			    !(r = wait_more(nonblock, deadline, !s->rcvtimeo)))
 				continue;
 			total += done;
 			return total ? total : r;
@@ -291,8 +299,8 @@ static long dgram_recv(struct sock *s, const struct iovec *iov, int cnt, int fla
 	long r;
 	uf_net_poll();
 	while ((r = uf_udp_recv(s->udp, iov, cnt, &addr, &port, flags & MSG_PEEK, &full)) == -EAGAIN)
-		if (!wait_more(nonblock, deadline))
-			return -EAGAIN;
+		if ((r = wait_more(nonblock, deadline, !s->rcvtimeo)))
+			return r;
 	if (r < 0)
 		return r;
 	from_addr(addr, port, sa, len);
@@ -306,9 +314,12 @@ static long do_send(struct sock *s, const struct iovec *iov, int cnt, int flags,
 {
 	if (cnt < 0 || cnt > 1024)
 		return -EINVAL;
-	if (s->tcp)
-		return stream_send(s, iov, cnt, flags);     /* an address is ignored, as Linux does for TCP */
-	return dgram_send(s, iov, cnt, sa, len);
+	if (!s->tcp)
+		return dgram_send(s, iov, cnt, sa, len);
+	long r = stream_send(s, iov, cnt, flags);     /* an address is ignored, as Linux does for TCP */
+	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+		uf_signal_raise(SIGPIPE);
+	return r;
 }
 
 static long do_recv(struct sock *s, const struct iovec *iov, int cnt, int flags, struct sockaddr *sa,

@@ -28,6 +28,9 @@ void uf_boot_add_ram(uint64_t base, uint64_t length);
 /* Defined by the linker script. Segments are not page-aligned in the file: round when protecting. */
 extern char __uf_image_start[], __uf_image_end[];
 extern char __uf_text_start[], __uf_text_end[];
+/* The text from __uf_app_text_start to uf_libos_text_start (generated) is the app's with the libc's; the library
+ * OS's follows up to __uf_text_end (the boot entry comes before both). */
+extern char __uf_app_text_start[], uf_libos_text_start[];
 extern char __uf_rodata_start[], __uf_rodata_end[];
 extern char __uf_data_start[], __uf_bss_start[], __uf_bss_end[];
 

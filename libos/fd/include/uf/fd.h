@@ -82,13 +82,15 @@ static inline void uf_fd_wake(struct uf_file *f)
 /* The wait of a blocking call (on descriptors, and System V IPC's) that found nothing to do yet: -EAGAIN if it
  * must not block (O_NONBLOCK, MSG_DONTWAIT, IPC_NOWAIT) or its deadline (monotonic ns; UINT64_MAX: none) has
  * passed; else halts until an interrupt or the deadline, then lets pending signals in: 0 to try again, or
- * -EINTR to fail the call. Every blocking call loops: try; uf_fd_wait; try again. Nothing else halts. */
-static inline long uf_fd_wait(int nonblock, uint64_t deadline)
+ * -EINTR to fail the call. `restart`: whether a handler installed with SA_RESTART lets the call go on, as Linux
+ * does for reads and writes; never for a socket call with a timeout, connect, or System V IPC (signal(7)).
+ * Every blocking call loops: try; uf_fd_wait; try again. Nothing else halts. */
+static inline long uf_fd_wait(int nonblock, uint64_t deadline, int restart)
 {
 	if (nonblock || uf_time_monotonic_ns() >= deadline)
 		return -EAGAIN;
 	uf_time_wait_until(deadline);
-	return uf_signal_wait_point();
+	return restart ? uf_signal_wait_point() : uf_signal_wait_point_norestart();
 }
 
 /* A reference to an open file besides its descriptors (a file mapping keeps its file open after close(); a file
