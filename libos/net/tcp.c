@@ -10,8 +10,6 @@
 
 #define EPHEMERAL_LOW 49152
 
-struct uf_tcp *uf_tcp_list;
-
 struct uf_tcp *uf_tcp_alloc(void)
 {
 	struct uf_tcp *t = calloc(1, sizeof *t);
@@ -24,8 +22,7 @@ struct uf_tcp *uf_tcp_alloc(void)
 	t->keep_idle_s = 7200;          /* RFC 1122 4.2.3.6 defaults, as Linux */
 	t->keep_intvl_s = 75;
 	t->keep_cnt = 9;
-	t->next = uf_tcp_list;
-	uf_tcp_list = t;
+	uf_tcp_list_move(t, &uf_tcp_active);
 	return t;
 }
 
@@ -63,11 +60,8 @@ static void unlink_child(struct uf_tcp *t)
 
 void uf_tcp_free(struct uf_tcp *t)
 {
-	for (struct uf_tcp **p = &uf_tcp_list; *p; p = &(*p)->next)
-		if (*p == t) {
-			*p = t->next;
-			break;
-		}
+	uf_tcp_list_move(t, 0);
+	uf_tcp_unhash(t);
 	if (t->listener)
 		unlink_child(t);
 	uf_tcp_forget_due(t);
@@ -81,6 +75,8 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0);
 	t->state = TCP_CLOSED;
 	t->rto_at = t->linger_at = t->keep_at = 0;
+	if (t->on != &uf_tcp_active)
+		uf_tcp_list_move(t, &uf_tcp_active);
 	if (err)
 		t->error = err;
 	if (!t->app)
@@ -88,32 +84,30 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 }
 
 /* Closed connections kept in TIME_WAIT, at most (Linux's tcp_max_tw_buckets, smaller): a server that closes
- * hundreds of connections a second would otherwise hold 2 MSL's worth, and every segment's lookup and every timer
- * pass walks the list. Past the limit the oldest goes early, as Linux does; its 4-tuple is then merely reusable. */
+ * hundreds of connections a second would otherwise hold 2 MSL's worth of memory. Past the limit the oldest goes
+ * early, as Linux does; its 4-tuple is then merely reusable. */
 #define TCP_MAX_TIME_WAIT 256
 
-static void limit_time_wait(const struct uf_tcp *keep)
+static void limit_time_wait(void)
 {
-	struct uf_tcp *oldest = 0;
-	int n = 0;
-	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
-		if (o->state == TCP_TIME_WAIT && !o->app) {
-			n++;
-			if (o != keep && (!oldest || o->linger_at <= oldest->linger_at))
-				oldest = o;     /* <=: the list is newest first, so the last of equal deadlines is the oldest */
-		}
-	if (n > TCP_MAX_TIME_WAIT && oldest)
-		uf_tcp_free(oldest);
+	for (struct uf_tcp *o = uf_tcp_time_wait.head, *next; o && uf_tcp_time_wait.count > TCP_MAX_TIME_WAIT;
+	     o = next) {
+		next = o->next;
+		if (!o->app)
+			uf_tcp_free(o);     /* the oldest an app doesn't hold */
+	}
 }
 
+/* (Again, when the peer's FIN came back: the wait starts over, at the tail of the list.) */
 void uf_tcp_enter_time_wait(struct uf_tcp *t)
 {
 	t->state = TCP_TIME_WAIT;
 	t->rto_at = t->keep_at = 0;
 	t->linger_at = uf_time_monotonic_ns() + 2 * TCP_MSL;
+	uf_tcp_list_move(t, &uf_tcp_time_wait);
 	if (!t->app) {
 		release_buffers(t);     /* only the sequence numbers matter now: give the memory back at once */
-		limit_time_wait(t);
+		limit_time_wait();
 	}
 }
 
@@ -149,7 +143,7 @@ void uf_tcp_close(struct uf_tcp *t)
 		return;
 	case TCP_TIME_WAIT:
 		release_buffers(t);
-		limit_time_wait(t);
+		limit_time_wait();
 		return;
 	default:
 		break;
@@ -164,17 +158,6 @@ void uf_tcp_close(struct uf_tcp *t)
 		t->linger_at = uf_time_monotonic_ns() + TCP_FIN_WAIT_2_TIMEOUT;
 }
 
-static int port_busy(uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self)
-{
-	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
-		if (t == self || t->lport != port || (t->laddr && addr && t->laddr != addr))
-			continue;
-		if (t->state == TCP_LISTEN || !reuse || !t->reuse)
-			return 1;
-	}
-	return 0;
-}
-
 int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)
 {
 	if (t->lport || t->state != TCP_CLOSED)
@@ -186,12 +169,12 @@ int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)
 		uint32_t range = 65536 - EPHEMERAL_LOW, start = uf_net_random() % range;
 		for (uint32_t i = 0; i < range && !port; i++) {
 			uint16_t p = (uint16_t)(EPHEMERAL_LOW + (start + i) % range);
-			if (!port_busy(p, addr, 0, t))
+			if (!uf_tcp_port_busy(p, addr, 0, t))
 				port = p;
 		}
 		if (!port)
 			return -EADDRINUSE;
-	} else if (port_busy(port, addr, reuse, t)) {
+	} else if (uf_tcp_port_busy(port, addr, reuse, t)) {
 		return -EADDRINUSE;
 	}
 	t->laddr = addr;
@@ -212,12 +195,12 @@ int uf_tcp_listen(struct uf_tcp *t, int backlog)
 		if (r < 0)
 			return r;
 	}
-	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
-		if (o != t && o->state == TCP_LISTEN && o->lport == t->lport &&
-		    (!o->laddr || !t->laddr || o->laddr == t->laddr))
+	for (struct uf_tcp *o = uf_tcp_listeners.head; o; o = o->next)
+		if (o->lport == t->lport && (!o->laddr || !t->laddr || o->laddr == t->laddr))
 			return -EADDRINUSE;
 	t->backlog = backlog < 1 ? 1 : backlog > 1024 ? 1024 : backlog;
 	t->state = TCP_LISTEN;
+	uf_tcp_list_move(t, &uf_tcp_listeners);
 	return 0;
 }
 
@@ -236,14 +219,13 @@ int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port)
 		if (r < 0)
 			return r;
 	}
-	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
-		if (o != t && o->lport == t->lport && o->rport == port && o->raddr == addr && o->state != TCP_CLOSED)
-			return -EADDRINUSE;
+	uint32_t laddr = uf_net_if.addr;
+	struct uf_tcp *o = uf_tcp_lookup(addr, port, laddr, t->lport);
+	if (o && o != t && o->state != TCP_LISTEN)
+		return -EADDRINUSE;
 	if (!t->rbuf && uf_tcp_alloc_buffers(t) < 0)
 		return -ENOMEM;
-	t->laddr = uf_net_if.addr;
-	t->raddr = addr;
-	t->rport = port;
+	uf_tcp_hash_set(t, laddr, t->lport, addr, port);
 	t->iss = uf_net_random();
 	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->iss;
 	t->snd_data = t->iss + 1;

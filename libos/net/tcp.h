@@ -47,8 +47,20 @@ struct tcp_ooo {
 	uint8_t data[];
 };
 
+/* The control blocks, in three lists (tcp_table.c): listeners (looked up by port), connections in TIME_WAIT
+ * (oldest first: all wait 2 MSL, so the head expires first and is the one dropped past the cap), and the rest
+ * (what the timers walk). Every block with a peer is also in a hash table by its 4-tuple. */
+struct tcp_list {
+	struct uf_tcp *head, *tail;
+	int count;
+};
+
 struct uf_tcp {
-	struct uf_tcp *next;                /* all control blocks */
+	struct uf_tcp *next, *prev;         /* on list `on` */
+	struct tcp_list *on;
+	struct uf_tcp *hnext;               /* 4-tuple hash chain */
+	struct uf_tcp *due_next;            /* output due at the end of this batch (tcp_output.c) */
+	int hashed;
 	enum tcp_state state;
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
@@ -91,7 +103,16 @@ struct uf_tcp {
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;
 };
 
-extern struct uf_tcp *uf_tcp_list;
+extern struct tcp_list uf_tcp_active, uf_tcp_listeners, uf_tcp_time_wait;
+
+/* tcp_table.c */
+void uf_tcp_list_move(struct uf_tcp *t, struct tcp_list *to);   /* to the tail of `to` (0: off every list) */
+void uf_tcp_hash_set(struct uf_tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+void uf_tcp_unhash(struct uf_tcp *t);
+/* The connection a segment belongs to (not CLOSED), else the listener of its port, else NULL. */
+struct uf_tcp *uf_tcp_lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
+/* A block other than self using lport (on addr, or any address when addr is 0) that forbids sharing it. */
+int uf_tcp_port_busy(uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self);
 
 /* tcp_output.c */
 void uf_tcp_output(struct uf_tcp *t);               /* sends what the windows allow, or the ACK that is due */

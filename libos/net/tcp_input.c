@@ -44,22 +44,6 @@ static void parse_options(const uint8_t *o, size_t len, struct segment *s)
 	}
 }
 
-static struct uf_tcp *lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
-{
-	struct uf_tcp *listener = 0;
-	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
-		if (t->lport != dport)
-			continue;
-		if (t->state == TCP_LISTEN) {
-			if (!t->laddr || t->laddr == dst)
-				listener = t;
-		} else if (t->state != TCP_CLOSED && t->rport == sport && t->raddr == src && t->laddr == dst) {
-			return t;
-		}
-	}
-	return listener;
-}
-
 /* ---- receive buffer ---- */
 
 static uint32_t append(struct uf_tcp *t, const uint8_t *data, uint32_t len)
@@ -291,10 +275,7 @@ static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_
 	struct uf_tcp *c = uf_tcp_alloc();
 	if (!c)
 		return;
-	c->laddr = dst;
-	c->raddr = src;
-	c->lport = dport;
-	c->rport = sport;
+	uf_tcp_hash_set(c, dst, dport, src, sport);
 	c->nodelay = l->nodelay;
 	c->keepalive = l->keepalive;
 	c->keep_idle_s = l->keep_idle_s;
@@ -508,7 +489,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	case TCP_TIME_WAIT:
 		if (s->flags & TCP_FIN) {           /* the peer lost our ACK of its FIN */
 			t->ack_now = 1;
-			t->linger_at = now + 2 * TCP_MSL;
+			uf_tcp_enter_time_wait(t);
 		}
 		break;
 	default:
@@ -541,11 +522,11 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 		parse_options(p + TCP_HLEN, hlen - TCP_HLEN, &s);
 	uint64_t now = uf_time_monotonic_ns();
 
-	struct uf_tcp *t = lookup(src, sport, dst, dport);
+	struct uf_tcp *t = uf_tcp_lookup(src, sport, dst, dport);
 	if (t && t->state == TCP_TIME_WAIT && (s.flags & TCP_SYN) && !(s.flags & TCP_ACK) &&
 	    SEQ_GT(s.seq, t->rcv_nxt)) {
 		uf_tcp_drop(t, 0);              /* a new incarnation (RFC 9293 3.6.1): the listener takes it */
-		t = lookup(src, sport, dst, dport);
+		t = uf_tcp_lookup(src, sport, dst, dport);
 	}
 	if (!t) {
 		if (!(s.flags & TCP_RST)) {

@@ -6,7 +6,7 @@
 
 #include "tcp.h"
 
-static int due_count;           /* control blocks with output_due set */
+static struct uf_tcp *due;      /* control blocks with output due, through due_next */
 
 uint32_t uf_tcp_rcv_window(const struct uf_tcp *t)
 {
@@ -150,16 +150,22 @@ void uf_tcp_due(struct uf_tcp *t)
 {
 	if (!t->output_due) {
 		t->output_due = 1;
-		due_count++;
+		t->due_next = due;
+		due = t;
 	}
 }
 
 static void not_due(struct uf_tcp *t)
 {
-	if (t->output_due) {
-		t->output_due = 0;
-		due_count--;
-	}
+	if (!t->output_due)
+		return;
+	for (struct uf_tcp **p = &due; *p; p = &(*p)->due_next)
+		if (*p == t) {
+			*p = t->due_next;
+			break;
+		}
+	t->output_due = 0;
+	t->due_next = 0;
 }
 
 static void send_syn(struct uf_tcp *t)
@@ -311,8 +317,8 @@ static void keepalive_expired(struct uf_tcp *t, uint64_t now)
 void uf_tcp_timers(uint64_t now)
 {
 	struct uf_tcp *next;
-	for (struct uf_tcp *t = uf_tcp_list; t; t = next) {
-		next = t->next;         /* a timer may free t */
+	for (struct uf_tcp *t = uf_tcp_active.head; t; t = next) {
+		next = t->next;         /* a timer may free t or move it to another list */
 		if (t->linger_at && t->linger_at <= now) {
 			t->linger_at = 0;
 			uf_tcp_drop(t, 0);
@@ -325,13 +331,16 @@ void uf_tcp_timers(uint64_t now)
 		if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
 			keepalive_expired(t, now);
 	}
+	/* Oldest first: stop at the first one still waiting. */
+	while (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at <= now)
+		uf_tcp_drop(uf_tcp_time_wait.head, 0);
 }
 
 uint64_t uf_tcp_next_timer(void)
 {
 	/* Output waiting for room in the NIC's ring: the device drains it without telling us, so look again soon. */
-	uint64_t n = due_count ? uf_time_monotonic_ns() + TCP_TX_RETRY : UINT64_MAX;
-	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
+	uint64_t n = due ? uf_time_monotonic_ns() + TCP_TX_RETRY : UINT64_MAX;
+	for (struct uf_tcp *t = uf_tcp_active.head; t; t = t->next) {
 		if (t->rto_at && t->rto_at < n)
 			n = t->rto_at;
 		if (t->linger_at && t->linger_at < n)
@@ -339,18 +348,22 @@ uint64_t uf_tcp_next_timer(void)
 		if (t->keep_at && t->keep_at < n && t->state == TCP_ESTABLISHED)
 			n = t->keep_at;
 	}
+	if (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at < n)
+		n = uf_tcp_time_wait.head->linger_at;
 	return n;
 }
 
 void uf_tcp_flush(void)
 {
-	if (!due_count)
-		return;
-	struct uf_tcp *next;
-	for (struct uf_tcp *t = uf_tcp_list; t && due_count; t = next) {
-		next = t->next;
-		if (t->output_due)
-			uf_tcp_output(t);
+	/* This batch only: a block whose output found the NIC's ring full is due again, for the next flush. */
+	struct uf_tcp *batch = due;
+	due = 0;
+	while (batch) {
+		struct uf_tcp *t = batch;
+		batch = t->due_next;
+		t->output_due = 0;
+		t->due_next = 0;
+		uf_tcp_output(t);
 	}
 }
 

@@ -1,6 +1,9 @@
 """The network stack's C code on the host (lwIP's way): libos/net compiled natively with a fake NIC and a fake clock
 (tests/net/harness.c), driven through ctypes with crafted frames; and 10,000 hostile frames through a build with
-AddressSanitizer and UBSan where the host compiler has them (tests/net/fuzz_main.c)."""
+AddressSanitizer and UBSan where the host compiler has them (tests/net/fuzz_main.c).
+
+Every test gets a fresh stack (its own copy of the library, so no state leaks from one test into the next) and
+ends with a leak check: once every timer has run out, every allocation the stack made must have been freed."""
 import ctypes
 import random
 import shutil
@@ -30,7 +33,8 @@ def host_compiler() -> list[str]:
 def compile_harness(out: Path, extra: list[str], sources: list[Path]) -> None:
     includes = [f"-I{d}" for d in sorted((ROOT / "libos").glob("*/include"))]
     cmd = [*host_compiler(), "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", *includes,
-           f"-I{ROOT / 'libos' / 'net'}", *extra, *map(str, sources), "-o", str(out)]
+           f"-I{ROOT / 'libos' / 'net'}", *extra, *map(str, sources), "-o", str(out),
+           "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free"]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
@@ -128,17 +132,28 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def library(tmp_path_factory) -> Path:
     lib_path = tmp_path_factory.mktemp("net") / "libnet.so"
     compile_harness(lib_path, ["-shared", "-fPIC"], [HARNESS, *SOURCES])
-    lib = ctypes.CDLL(str(lib_path))
+    return lib_path
+
+
+@pytest.fixture
+def stack(library, tmp_path):
+    """A stack of its own (a copy of the library: dlopen shares one file's globals), configured statically and
+    knowing the peer's MAC; afterwards, no timer may be left running and nothing left allocated."""
+    copy = tmp_path / "libnet.so"
+    shutil.copyfile(library, copy)
+    lib = ctypes.CDLL(str(copy))
     s = Stack(lib)
     assert lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", b"10.0.2.3") == 0
     # Teach it the peer's MAC, so IP replies go out at once.
     s.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP),
                  0x0806, b"\xff" * 6))
     s.sent()
-    return s
+    yield s
+    assert lib.h_settle() == 0, "a timer never stops"
+    assert lib.h_live() == 0, f"{lib.h_live()} allocations not freed (a control block, buffer or queued frame)"
 
 
 def test_arp_request_is_answered(stack):
@@ -303,6 +318,36 @@ def test_time_wait_is_bounded_oldest_go_first(stack):
     lib.uf_tcp_close(l)
 
 
+def test_many_connections_each_segment_finds_its_own(stack):
+    """Control blocks are found by their 4-tuple (a hash table): 600 open connections from one peer, data to each
+    in turn, every byte lands in its own connection; then the listener resets a segment for none of them."""
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, 8081, 0) == 0 and lib.uf_tcp_listen(l, 1024) == 0
+    conns = []
+    for i in range(600):
+        sport = 30000 + i * 7
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5000, 0, "S"))))
+        [synack] = stack.sent()
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5001, synack.seq + 1, "A"))))
+        c = ctypes.c_void_p()
+        assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+        conns.append((sport, synack.seq + 1, c))
+    for sport, ours, c in reversed(conns):
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5001, ours, "PA", struct.pack("!H", sport)))))
+    stack.sent()
+    buf = ctypes.create_string_buffer(8)
+    for sport, _, c in conns:
+        assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == 2 and struct.unpack("!H", buf.raw[:2])[0] == sport
+        lib.uf_tcp_close(c)                                # its FIN goes out ...
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5003, 0, "R"))))    # ... and the peer resets it: gone
+    assert all("F" in p.flags for p in stack.sent())
+    stack.inject(eth(ipv4(6, tcp(30000, 8081, 5003, conns[0][1], "A"))))
+    [rst] = stack.sent()
+    assert rst.flags == "R"
+    lib.uf_tcp_close(l)
+
+
 def test_tcp_passive_open_data_both_ways_and_close(stack):
     lib = stack.lib
     l, c, our_seq, seq = handshake(stack, 80, 40000)
@@ -353,7 +398,6 @@ def test_tcp_fast_retransmit_then_timeout(stack):
     assert (again.seq, again.data) == (late.seq, b"late")
     lib.uf_tcp_close(c)
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_zero_window_is_probed_until_it_opens(stack):
@@ -374,7 +418,6 @@ def test_zero_window_is_probed_until_it_opens(stack):
     assert data and data[-1].data == b"queued" and data[-1].seq == our_seq
     lib.uf_tcp_close(c)
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_window_scaling_only_when_the_peer_offers_it(stack):
@@ -385,7 +428,6 @@ def test_window_scaling_only_when_the_peer_offers_it(stack):
     [synack] = stack.sent()
     assert synack.flags == "SA" and synack.options == b"\x02\x04\x05\xb4"
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_out_of_order_data_gets_duplicate_acks_with_sack_blocks(stack):
@@ -416,7 +458,6 @@ def test_out_of_order_data_gets_duplicate_acks_with_sack_blocks(stack):
     assert lib.uf_tcp_recv(conn, buf, ctypes.c_size_t(4000), 0) == 2000 and buf.raw[:2000] == b"a" * 1000 + b"b" * 1000
     lib.uf_tcp_close(conn)
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_keepalive_probes_then_gives_up(stack):
