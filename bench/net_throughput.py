@@ -3,7 +3,13 @@ connections) and bulk TCP throughput (a POST /echo of BULK MiB, the body streame
 Medians of several runs. Needs root (a network namespace and a tap device) and wrk + curl. Prints JSON.
 
     python bench/net_throughput.py [--target qemu-x86_64] [--runs 5] [--seconds 10] [--connections 10] [--bulk 32]
-                                   [--peer linux]
+                                   [--close] [--churn 100000] [--peer linux]
+
+`--churn N` also makes N connections one after another, one request each, the client closing first
+(bench/churn_client.py), and reports the rate per 10,000: the client's TIME_WAIT ports are reusable early only
+when the connection had TCP timestamps (the namespace sets net.ipv4.tcp_tw_reuse=1, as load balancers do), so
+without them the rate collapses once the ~28,000 local ports are used up. "collapse" is true when a window's rate
+falls below the first window's divided by 1.5.
 
 With `--peer linux` (x86_64 targets), a Linux microVM (toolchain/uniforge/linuxpeer.py: Debian's kernel, its
 virtio-net modules, busybox httpd) serving a page of the same bytes as httpd's / runs beside it on a second tap
@@ -89,6 +95,18 @@ def wrk_requests_per_second(address: str, seconds: int, connections: int, close:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
 
 
+def churn(address: str, count: int) -> dict:
+    """Connections per second, per 10,000, of bench/churn_client.py run in the namespace."""
+    out = in_ns(sys.executable, str(ROOT / "bench" / "churn_client.py"), address, "80", str(count),
+                timeout=3600).stdout
+    lines = [json.loads(line) for line in out.splitlines()]
+    rates = [line["per_s"] for line in lines if "per_s" in line]
+    ratio = rates[0] / min(rates)
+    return {"command": f"python bench/churn_client.py {address} 80 {count}", "connections": count,
+            "per_s_per_10000": rates, "seconds": lines[-1]["seconds"],
+            "first_to_slowest": round(ratio, 2), "collapse": ratio > 1.5}
+
+
 def bulk_mib_per_second(payload: Path) -> float:
     """MiB/s of the upload (the same amount comes back at the same time)."""
     start = time.perf_counter()
@@ -106,6 +124,8 @@ def main() -> None:
     parser.add_argument("--close", action="store_true",
                         help="a new connection per request (Connection: close), as busybox httpd always does")
     parser.add_argument("--bulk", type=int, default=32, help="MiB per bulk transfer")
+    parser.add_argument("--churn", type=int, default=0, metavar="N",
+                        help="also N one-request connections in a row, the client closing first")
     parser.add_argument("--peer", choices=["linux"], help="also measure a Linux microVM serving the same page")
     opts = parser.parse_args()
     if opts.peer and targets.load(opts.target).arch != "x86_64":
@@ -128,6 +148,7 @@ def main() -> None:
         guest = peer = None
         try:
             in_ns("ip", "link", "set", "lo", "up")
+            in_ns("sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1")
             add_tap(TAP, HOST)
             guest = start_httpd(app, opts.target)
             unikernel_page = page(GUEST)    # also warms up: ARP, caches
@@ -142,6 +163,8 @@ def main() -> None:
                 if opts.peer:
                     peer_rps.append(wrk_requests_per_second(PEER_GUEST, opts.seconds, opts.connections, opts.close))
             bulk = [bulk_mib_per_second(payload) for _ in range(opts.runs)]
+            churned = churn(GUEST, opts.churn) if opts.churn else None
+            peer_churned = churn(PEER_GUEST, opts.churn) if opts.churn and opts.peer else None
             load = os.getloadavg()
         finally:
             if guest:
@@ -162,6 +185,8 @@ def main() -> None:
                       "mib_per_s_each_way_median": round(statistics.median(bulk), 2),
                       "all": [round(b, 2) for b in bulk]},
     }
+    if churned:
+        report["churn"] = churned
     if opts.peer:
         report["peer"] = {
             "name": "linux busybox httpd", "packages": linuxpeer.prepare().version,
@@ -170,6 +195,8 @@ def main() -> None:
                     "all": [round(r, 1) for r in peer_rps]},
             "unikernel_to_peer_ratio": round(statistics.median(rps) / statistics.median(peer_rps), 2),
         }
+        if peer_churned:
+            report["peer"]["churn"] = peer_churned
     print(json.dumps(report, indent=2))
 
 

@@ -227,6 +227,7 @@ int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port)
 		return -ENOMEM;
 	uf_tcp_hash_set(t, laddr, t->lport, addr, port);
 	t->iss = uf_net_random();
+	t->ts_offset = uf_net_random();
 	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->iss;
 	t->snd_data = t->iss + 1;
 	t->error = 0;
@@ -419,4 +420,23 @@ void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf)
 {
 	*rcvbuf = t->rbuf_size;
 	*sndbuf = t->sbuf_size;
+}
+
+void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out)
+{
+	static const uint8_t linux_state[] = {
+		[TCP_CLOSED] = 7, [TCP_LISTEN] = 10, [TCP_SYN_SENT] = 2, [TCP_SYN_RCVD] = 3, [TCP_ESTABLISHED] = 1,
+		[TCP_FIN_WAIT_1] = 4, [TCP_FIN_WAIT_2] = 5, [TCP_CLOSE_WAIT] = 8, [TCP_CLOSING] = 11,
+		[TCP_LAST_ACK] = 9, [TCP_TIME_WAIT] = 6,
+	};
+	*out = (struct uf_tcp_info){
+		.state = linux_state[t->state], .timestamps = t->ts_ok, .sack = t->sack_ok,
+		.wscale = t->rcv_scale != 0, .snd_wscale = t->snd_scale, .rcv_wscale = t->rcv_scale,
+		.rto_us = (uint32_t)(t->rto / 1000), .rtt_us = (uint32_t)(t->srtt / 1000),
+		.rttvar_us = (uint32_t)(t->rttvar / 1000), .snd_mss = t->mss, .rcv_mss = t->mss,
+		.cwnd = t->cwnd, .ssthresh = t->ssthresh, .unacked = t->snd_max - t->snd_una,
+		.retransmits = (uint32_t)t->retries, .total_retrans = t->total_retrans, .dsacks = t->dsacks,
+		.snd_wnd = t->snd_wnd, .rcv_wnd = uf_tcp_rcv_window(t), .bytes_acked = t->bytes_acked,
+		.bytes_received = t->bytes_received,
+	};
 }

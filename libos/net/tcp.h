@@ -33,6 +33,8 @@
 #define TCP_MSL (30000 * MS)
 #define TCP_FIN_WAIT_2_TIMEOUT (60000 * MS)
 #define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
+#define TCP_TS_LEN 12                           /* NOP, NOP, kind 8, length 10, TSval, TSecr */
+#define TCP_PAWS_IDLE (24ull * 86400 * 1000 * MS)   /* RFC 7323 5.5: an older TS.Recent is no longer valid */
 
 enum tcp_state {
 	TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RCVD, TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2,
@@ -99,6 +101,18 @@ struct uf_tcp {
 	int sack_ok;                        /* both sides sent SACK-permitted: our ACKs report what ooo holds */
 	int rcv_fin, rd_shut;
 
+	/* Timestamps (RFC 7323), when both sides offered them: every segment carries our clock (ms, from a random
+	 * per-connection origin: the peer learns neither our uptime nor other connections' clocks) and echoes the
+	 * peer's latest. They give an RTT sample per ACK, even under loss, and PAWS; and they let a client that
+	 * closed first reuse its port before TIME_WAIT ends (Linux's tcp_tw_reuse needs them). */
+	int ts_ok;
+	uint32_t ts_offset, ts_recent, last_ack_sent;
+	uint64_t ts_recent_at;
+
+	/* For TCP_INFO. */
+	uint32_t total_retrans, dsacks;
+	uint64_t bytes_acked, bytes_received;
+
 	uint64_t rto_at, linger_at, keep_at;  /* 0: off. linger: TIME_WAIT or an orphan's FIN_WAIT_2 */
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;
 };
@@ -124,6 +138,7 @@ void uf_tcp_arm_rto(struct uf_tcp *t);
 void uf_tcp_due(struct uf_tcp *t);                  /* output at the end of this receive batch */
 void uf_tcp_forget_due(struct uf_tcp *t);           /* before freeing t */
 uint32_t uf_tcp_rcv_window(const struct uf_tcp *t);
+uint32_t uf_tcp_ts_now(const struct uf_tcp *t);     /* our timestamp clock for t */
 
 /* tcp_input.c */
 void uf_tcp_free_ooo(struct uf_tcp *t);

@@ -19,6 +19,8 @@ struct segment {
 	uint16_t mss;                   /* 0: no option */
 	int wscale;                     /* -1: no option */
 	int sack_ok;                    /* SACK-permitted option */
+	int has_ts;                     /* timestamps option */
+	uint32_t tsval, tsecr;
 };
 
 static void parse_options(const uint8_t *o, size_t len, struct segment *s)
@@ -40,6 +42,11 @@ static void parse_options(const uint8_t *o, size_t len, struct segment *s)
 			s->wscale = o[i + 2] > 14 ? 14 : o[i + 2];
 		else if (kind == 4 && o[i + 1] == 2)
 			s->sack_ok = 1;
+		else if (kind == 8 && o[i + 1] == 10) {
+			s->has_ts = 1;
+			s->tsval = get32(o + i + 2);
+			s->tsecr = get32(o + i + 6);
+		}
 		i += o[i + 1];
 	}
 }
@@ -106,6 +113,7 @@ static void drain_ooo(struct uf_tcp *t)
 			uint32_t skip = t->rcv_nxt - o->seq;
 			uint32_t n = append(t, o->data + skip, o->len - skip);
 			t->rcv_nxt += n;
+			t->bytes_received += n;
 			if (n == o->len - skip && o->fin && !t->rcv_fin)
 				receive_fin(t);
 		} else if (end == t->rcv_nxt && o->fin && !t->rcv_fin) {
@@ -163,9 +171,11 @@ static void rtt_sample(struct uf_tcp *t, uint64_t r)
 }
 
 /* New data acknowledged: frees it from the send buffer, grows or repairs the congestion window. */
-static void new_ack(struct uf_tcp *t, uint32_t ack, uint64_t now)
+static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 {
+	uint32_t ack = s->ack;
 	uint32_t acked = ack - t->snd_una;
+	t->bytes_acked += acked;
 	uint32_t data_end = t->snd_data + t->slen;
 	uint32_t upto = SEQ_LT(ack, data_end) ? ack : data_end;
 	if (SEQ_GT(upto, t->snd_data)) {
@@ -177,7 +187,12 @@ static void new_ack(struct uf_tcp *t, uint32_t ack, uint64_t now)
 	t->snd_una = ack;
 	if (SEQ_LT(t->snd_nxt, ack))
 		t->snd_nxt = ack;
-	if (t->rtt_timing && SEQ_GE(ack, t->rtt_seq)) {
+	/* A timestamp echo times every ACK, retransmissions included (RFC 7323 4); else the one timed segment. */
+	uint32_t echoed = t->ts_ok && s->has_ts && s->tsecr ? uf_tcp_ts_now(t) - s->tsecr : UINT32_MAX;
+	if (echoed < 600000) {
+		t->rtt_timing = 0;
+		rtt_sample(t, (uint64_t)echoed * MS);
+	} else if (t->rtt_timing && SEQ_GE(ack, t->rtt_seq)) {
 		t->rtt_timing = 0;
 		rtt_sample(t, now - t->rtt_start);
 	}
@@ -237,6 +252,12 @@ static void accept_syn_options(struct uf_tcp *t, const struct segment *s)
 	if (t->mss < 64)
 		t->mss = 64;                /* a hostile MSS must not make us send byte-sized segments */
 	t->sack_ok = s->sack_ok;
+	t->ts_ok = s->has_ts;           /* a SYN-ACK has it only if our SYN offered it */
+	if (t->ts_ok) {
+		t->mss -= TCP_TS_LEN;       /* every segment carries it: the data is that much shorter */
+		t->ts_recent = s->tsval;
+		t->ts_recent_at = uf_time_monotonic_ns();
+	}
 	if (s->wscale >= 0) {
 		t->snd_scale = (uint8_t)s->wscale;
 		t->rcv_scale = TCP_RCV_SCALE;
@@ -287,6 +308,7 @@ static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
 	c->iss = uf_net_random();
+	c->ts_offset = uf_net_random();
 	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
 	c->snd_wnd = s->wnd;
 	c->max_sndwnd = c->snd_wnd;
@@ -382,6 +404,7 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 	}
 	uint32_t n = append(t, data, len);
 	t->rcv_nxt += n;
+	t->bytes_received += n;
 	if (n == len && fin && !t->rcv_fin)
 		receive_fin(t);
 	if (t->ooo)
@@ -390,6 +413,14 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 
 static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 {
+	/* PAWS (RFC 7323 5.3): a timestamp older than the latest taken marks an old duplicate (sequence numbers may
+	 * have wrapped since it was sent). An ACK tells the peer where we are. */
+	if (t->ts_ok && s->has_ts && !(s->flags & TCP_RST) && SEQ_LT(s->tsval, t->ts_recent) &&
+	    now - t->ts_recent_at <= TCP_PAWS_IDLE) {
+		t->ack_now = 1;
+		uf_tcp_due(t);
+		return;
+	}
 	if (!acceptable(t, s)) {
 		if (!(s->flags & TCP_RST)) {
 			if (t->state == TCP_SYN_RCVD && (s->flags & TCP_SYN) && s->seq == t->irs)
@@ -418,6 +449,11 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	}
 	if (!(s->flags & TCP_ACK))
 		return;
+	/* RFC 7323 4.3: echo the timestamp of the segment that our next ACK acknowledges, not a later one. */
+	if (t->ts_ok && s->has_ts && SEQ_LE(s->seq, t->last_ack_sent)) {
+		t->ts_recent = s->tsval;
+		t->ts_recent_at = now;
+	}
 	if (t->keepalive) {
 		t->keep_probes = 0;
 		t->keep_at = now + (uint64_t)t->keep_idle_s * 1000 * MS;
@@ -451,7 +487,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	}
 	uint32_t wnd = s->wnd << t->snd_scale;
 	if (SEQ_GT(s->ack, t->snd_una)) {
-		new_ack(t, s->ack, now);
+		new_ack(t, s, now);
 	} else if (s->ack == t->snd_una && !s->len && !(s->flags & TCP_FIN) && wnd == t->snd_wnd &&
 		   t->snd_una != t->snd_max) {
 		duplicate_ack(t);
@@ -518,14 +554,15 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	uint16_t sport = get16(p), dport = get16(p + 2);
 	if ((s.flags & TCP_SYN) && (s.flags & (TCP_RST | TCP_FIN)))
 		return;                         /* nonsense combinations from scanners */
-	if (s.flags & TCP_SYN)
-		parse_options(p + TCP_HLEN, hlen - TCP_HLEN, &s);
+	parse_options(p + TCP_HLEN, hlen - TCP_HLEN, &s);
 	uint64_t now = uf_time_monotonic_ns();
 
 	struct uf_tcp *t = uf_tcp_lookup(src, sport, dst, dport);
+	/* A SYN for a 4-tuple in TIME_WAIT: a new incarnation if it is newer by timestamp, else by sequence
+	 * (RFC 6191); the listener takes it. */
 	if (t && t->state == TCP_TIME_WAIT && (s.flags & TCP_SYN) && !(s.flags & TCP_ACK) &&
-	    SEQ_GT(s.seq, t->rcv_nxt)) {
-		uf_tcp_drop(t, 0);              /* a new incarnation (RFC 9293 3.6.1): the listener takes it */
+	    (t->ts_ok && s.has_ts ? SEQ_GT(s.tsval, t->ts_recent) : SEQ_GT(s.seq, t->rcv_nxt))) {
+		uf_tcp_drop(t, 0);
 		t = uf_tcp_lookup(src, sport, dst, dport);
 	}
 	if (!t) {

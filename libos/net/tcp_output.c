@@ -18,9 +18,25 @@ uint32_t uf_tcp_rcv_window(const struct uf_tcp *t)
 	return space > max ? max : space;
 }
 
+uint32_t uf_tcp_ts_now(const struct uf_tcp *t)
+{
+	return (uint32_t)(uf_time_monotonic_ns() / MS) + t->ts_offset;
+}
+
+static size_t ts_option(const struct uf_tcp *t, uint8_t *o)
+{
+	o[0] = 1;                   /* NOP, NOP: the values stay 4-byte aligned */
+	o[1] = 1;
+	o[2] = 8;
+	o[3] = 10;
+	put32(o + 4, uf_tcp_ts_now(t));
+	put32(o + 8, t->state == TCP_SYN_SENT ? 0 : t->ts_recent);
+	return TCP_TS_LEN;
+}
+
 /* SACK blocks (RFC 2018) for what the out-of-order queue holds: contiguous ranges, the one holding the latest
- * segment first, at most 4. Writes the option at o; returns its length (0 when there is nothing to report). */
-static size_t sack_option(const struct uf_tcp *t, uint8_t *o)
+ * segment first, at most max. Writes the option at o; returns its length (0 when there is nothing to report). */
+static size_t sack_option(const struct uf_tcp *t, uint8_t *o, int max)
 {
 	uint32_t start[5], end[5];
 	int n = 0, first = 0;
@@ -36,7 +52,7 @@ static size_t sack_option(const struct uf_tcp *t, uint8_t *o)
 			first = n - 1;
 	}
 	int count = 0;
-	for (int i = 0; i < n && count < 4; i++) {
+	for (int i = 0; i < n && count < max; i++) {
 		int b = i == 0 ? first : (i <= first ? i - 1 : i);
 		if (SEQ_LE(end[b], start[b]) || SEQ_LE(end[b], t->rcv_nxt))
 			continue;
@@ -53,9 +69,9 @@ static size_t sack_option(const struct uf_tcp *t, uint8_t *o)
 	return 4 + 8 * (size_t)count;
 }
 
-/* One segment: header (with MSS, SACK-permitted and window-scale options on a SYN, SACK blocks on an ACK while
- * data waits out of order), then len bytes of the send buffer from sequence seq. Returns what the device said
- * (-EAGAIN: ring full, tried again soon). */
+/* One segment: header (with MSS, SACK-permitted, window-scale and timestamp options on a SYN; timestamps on every
+ * segment once agreed; SACK blocks on an ACK while data waits out of order, as many as fit), then len bytes of the
+ * send buffer from sequence seq. Returns what the device said (-EAGAIN: ring full, tried again soon). */
 static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	uint8_t h[TCP_HLEN + 40];
@@ -82,6 +98,8 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 			o[0] = 1; o[1] = 3; o[2] = 3; o[3] = TCP_RCV_SCALE;     /* NOP, window scale */
 			hlen += 4;
 		}
+		if (t->state == TCP_SYN_SENT || t->ts_ok)
+			hlen += ts_option(t, h + hlen);
 		wnd = wnd > 65535 ? 65535 : wnd;                       /* never scaled in a SYN */
 		put16(h + 14, (uint16_t)wnd);
 	} else {
@@ -95,8 +113,15 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		put16(h + 14, (uint16_t)field);
 		wnd = field << t->rcv_scale;
 	}
-	if (!(flags & TCP_SYN) && (flags & TCP_ACK) && t->sack_ok && t->ooo)
-		hlen += sack_option(t, h + hlen);
+	if (!(flags & TCP_SYN) && t->ts_ok)
+		hlen += ts_option(t, h + hlen);
+	if (!(flags & TCP_SYN) && (flags & TCP_ACK) && t->sack_ok && t->ooo) {
+		/* Room left in the header and in the MTU: a full-sized data segment has none. */
+		long room = TCP_HLEN + 40 - (long)hlen, mtu_room = (long)uf_net_if.dev->mtu - IP_HLEN - (long)(hlen + len);
+		room = mtu_room < room ? mtu_room : room;
+		if (room >= 12)
+			hlen += sack_option(t, h + hlen, (int)((room - 4) / 8));
+	}
 	h[12] = (uint8_t)(hlen / 4 << 4);
 	h[13] = flags;
 	put16(h + 18, 0);
@@ -115,9 +140,12 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		uf_tcp_due(t);          /* the NIC's ring is full: try again after it drained (uf_tcp_next_timer) */
 	if (r < 0)
 		return r;
+	if ((len || (flags & (TCP_SYN | TCP_FIN))) && SEQ_LT(seq, t->snd_max))
+		t->total_retrans++;
 	if (flags & TCP_ACK) {
 		t->ack_now = 0;
 		t->rcv_adv = t->rcv_nxt + wnd;
+		t->last_ack_sent = t->rcv_nxt;
 	}
 	return 0;
 }

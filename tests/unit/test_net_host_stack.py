@@ -501,6 +501,107 @@ def test_segments_to_a_closed_port_get_a_reset(stack):
     assert stack.sent() == []                 # never answer a reset
 
 
+class TcpInfo(ctypes.Structure):
+    """uf/net.h's struct uf_tcp_info."""
+    _fields_ = [("state", ctypes.c_int), ("timestamps", ctypes.c_int), ("sack", ctypes.c_int),
+                ("wscale", ctypes.c_int), ("snd_wscale", ctypes.c_uint8), ("rcv_wscale", ctypes.c_uint8),
+                *[(name, ctypes.c_uint32) for name in (
+                    "rto_us", "rtt_us", "rttvar_us", "snd_mss", "rcv_mss", "cwnd", "ssthresh", "unacked", "sacked",
+                    "lost", "backoff", "retransmits", "total_retrans", "dsacks", "snd_wnd", "rcv_wnd")],
+                ("bytes_acked", ctypes.c_uint64), ("bytes_received", ctypes.c_uint64)]
+
+
+def info(stack, conn) -> TcpInfo:
+    out = TcpInfo()
+    stack.lib.uf_tcp_get_info(conn, ctypes.byref(out))
+    return out
+
+
+def ts_option(tsval: int, tsecr: int) -> bytes:
+    return b"\x01\x01\x08\x0a" + struct.pack("!II", tsval & 0xFFFFFFFF, tsecr & 0xFFFFFFFF)
+
+
+def their_ts(p: Parsed) -> tuple[int, int]:
+    """(TSval, TSecr) of a segment the stack sent."""
+    at = p.options.index(b"\x08\x0a")
+    return struct.unpack("!II", p.options[at + 2:at + 10])
+
+
+def ts_handshake(stack, port: int, sport: int, sack=True):
+    """An accepted connection whose peer offered timestamps (TSval 1000 on), and SACK if asked."""
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, port, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    opts = b"\x02\x04\x05\xb4" + (b"\x01\x01\x04\x02" if sack else b"") + ts_option(1000, 0) + b"\x01\x03\x03\x07"
+    stack.inject(eth(ipv4(6, tcp(sport, port, 1000, 0, "S", options=opts))))
+    [synack] = stack.sent()
+    assert their_ts(synack)[1] == 1000                          # our SYN-ACK echoes the peer's TSval
+    stack.inject(eth(ipv4(6, tcp(sport, port, 1001, synack.seq + 1, "A", options=ts_option(1001, their_ts(synack)[0])))))
+    conn = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(conn)) == 0
+    return l, conn, synack.seq + 1, 1001
+
+
+def test_timestamps_are_agreed_and_echoed(stack):
+    """RFC 7323: offered back in the SYN-ACK, then on every segment, echoing the newest in-order TSval; the data
+    per segment shrinks by the option's 12 bytes."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 90, 41000)
+    i = info(stack, c)
+    assert i.timestamps and i.sack and i.snd_mss == 1460 - 12
+    stack.inject(eth(ipv4(6, tcp(41000, 90, seq, ours, "PA", b"hello", options=ts_option(1005, 0)))))
+    [ack] = stack.sent()
+    assert their_ts(ack)[1] == 1005
+    data = bytes(1448 * 3)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    out = stack.sent()
+    assert [len(p.data) for p in out] == [1448] * 3 and all(their_ts(p)[1] == 1005 for p in out)
+    stack.advance(0.25)
+    stack.inject(eth(ipv4(6, tcp(41000, 90, seq + 5, ours + len(data), "A", options=ts_option(1300, their_ts(out[-1])[0])))))
+    assert 240_000 <= info(stack, c).rtt_us <= 260_000              # timed by the echo: 250 ms
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_paws_drops_an_old_duplicate(stack):
+    """A segment in the window whose timestamp is older than the latest is an old duplicate (RFC 7323 5.3): dropped,
+    answered with an ACK."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 91, 41001)
+    stack.inject(eth(ipv4(6, tcp(41001, 91, seq, ours, "PA", b"new", options=ts_option(5000, 0)))))
+    stack.sent()
+    stack.inject(eth(ipv4(6, tcp(41001, 91, seq + 3, ours, "PA", b"OLD", options=ts_option(4000, 0)))))
+    [ack] = stack.sent()
+    assert ack.flags == "A" and ack.ack == seq + 3 and their_ts(ack)[1] == 5000
+    buf = ctypes.create_string_buffer(16)
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(16), 0) == 3 and buf.raw[:3] == b"new"
+    stack.inject(eth(ipv4(6, tcp(41001, 91, seq + 3, ours, "PA", b"fresh", options=ts_option(5001, 0)))))
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(16), 0) == 5 and buf.raw[:5] == b"fresh"
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_timestamps_time_a_retransmitted_segment(stack):
+    """Karn's rule leaves a retransmission untimed; with timestamps the echo says which copy arrived, so loss still
+    gives RTT samples."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 92, 41002, sack=False)
+    data = bytes(1448 * 4)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    first = stack.sent()
+    assert len(first) == 4
+    stack.advance(0.05)
+    for i in range(3):                                   # the first segment is lost: three duplicate ACKs
+        stack.inject(eth(ipv4(6, tcp(41002, 92, seq, ours, "A", options=ts_option(2000 + i, their_ts(first[1])[0])))))
+    [again] = stack.sent()
+    assert again.seq == ours and info(stack, c).total_retrans == 1
+    stack.advance(0.08)
+    stack.inject(eth(ipv4(6, tcp(41002, 92, seq, ours + len(data), "A", options=ts_option(2100, their_ts(again)[0])))))
+    assert 70_000 <= info(stack, c).rtt_us <= 90_000          # 80 ms: the retransmission's own round trip
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
 def hostile_frames(count: int, seed: int) -> list[bytes]:
     """Valid frames of every kind, then mutated: truncated, bit-flipped, lengths and offsets lied about."""
     rng = random.Random(seed)

@@ -84,4 +84,22 @@ void uf_tcp_set_keepalive(struct uf_tcp *t, int on, int idle_s, int interval_s, 
 int uf_tcp_set_buffers(struct uf_tcp *t, size_t rcvbuf, size_t sndbuf);  /* 0 leaves one unchanged */
 void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf);
 
+/* What TCP_INFO reports (module socket fills Linux's struct tcp_info from it). Times in microseconds, windows
+ * in bytes. */
+struct uf_tcp_info {
+	int state;                      /* Linux's numbering: 1 ESTABLISHED ... 10 LISTEN, 11 CLOSING */
+	int timestamps, sack, wscale;   /* options agreed */
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t rto_us, rtt_us, rttvar_us;
+	uint32_t snd_mss, rcv_mss;
+	uint32_t cwnd, ssthresh;        /* bytes */
+	uint32_t unacked, sacked, lost; /* bytes in flight, SACKed, marked lost */
+	uint32_t backoff, retransmits;  /* RTO backoff now; unanswered retransmission timeouts now */
+	uint32_t total_retrans;         /* segments sent again over the connection's life */
+	uint32_t dsacks;                /* D-SACK blocks received: segments the peer got twice */
+	uint32_t snd_wnd, rcv_wnd;
+	uint64_t bytes_acked, bytes_received;
+};
+void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out);
+
 #endif
