@@ -432,9 +432,10 @@ void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out)
 	*out = (struct uf_tcp_info){
 		.state = linux_state[t->state], .timestamps = t->ts_ok, .sack = t->sack_ok,
 		.wscale = t->rcv_scale != 0, .snd_wscale = t->snd_scale, .rcv_wscale = t->rcv_scale,
-		.rto_us = (uint32_t)(t->rto / 1000), .rtt_us = (uint32_t)(t->srtt / 1000),
+		.rto_us = (uint32_t)(uf_tcp_rto(t) / 1000), .backoff = (uint32_t)t->backoff, .rtt_us = (uint32_t)(t->srtt / 1000),
 		.rttvar_us = (uint32_t)(t->rttvar / 1000), .snd_mss = t->mss, .rcv_mss = t->mss,
 		.cwnd = t->cwnd, .ssthresh = t->ssthresh, .unacked = t->snd_max - t->snd_una,
+		.sacked = uf_tcp_sacked(t), .lost = uf_tcp_sack_lost(t),
 		.retransmits = (uint32_t)t->retries, .total_retrans = t->total_retrans, .dsacks = t->dsacks,
 		.snd_wnd = t->snd_wnd, .rcv_wnd = uf_tcp_rcv_window(t), .bytes_acked = t->bytes_acked,
 		.bytes_received = t->bytes_received,

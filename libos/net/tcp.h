@@ -33,6 +33,7 @@
 #define TCP_MSL (30000 * MS)
 #define TCP_FIN_WAIT_2_TIMEOUT (60000 * MS)
 #define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
+#define TCP_SCOREBOARD 8                        /* SACKed ranges the sender keeps */
 #define TCP_TS_LEN 12                           /* NOP, NOP, kind 8, length 10, TSval, TSecr */
 #define TCP_PAWS_IDLE (24ull * 86400 * 1000 * MS)   /* RFC 7323 5.5: an older TS.Recent is no longer valid */
 
@@ -84,12 +85,17 @@ struct uf_tcp {
 	uint8_t snd_scale, rcv_scale;       /* 0 unless both sides offered window scaling */
 	uint32_t cwnd, ssthresh, recover;
 	int dupacks, in_recovery;
+	/* SACK-based recovery (RFC 6675) paced by proportional rate reduction (RFC 6937): the scoreboard
+	 * (tcp_sack.c), what this recovery retransmitted up to (HighRxt), and PRR's counts. */
+	uint32_t sack_start[TCP_SCOREBOARD], sack_end[TCP_SCOREBOARD];
+	int sack_count;
+	uint32_t high_rxt, prr_delivered, prr_out, recover_fs;
 
 	/* Round-trip time (RFC 6298), in ns; one segment timed at a time (Karn). */
 	int rtt_timing;
 	uint32_t rtt_seq;
-	uint64_t rtt_start, srtt, rttvar, rto;
-	int retries;
+	uint64_t rtt_start, srtt, rttvar, rto;     /* rto: before backoff */
+	int retries, backoff;
 
 	/* Receive side: bytes in order, not yet read, then the out-of-order queue. */
 	uint32_t irs, rcv_nxt, rcv_adv;
@@ -134,11 +140,21 @@ void uf_tcp_retransmit_first(struct uf_tcp *t);     /* resends the oldest unackn
 void uf_tcp_send_ctl(struct uf_tcp *t, uint32_t seq, uint8_t flags);   /* a segment without data */
 void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 		     int with_ack);
-void uf_tcp_arm_rto(struct uf_tcp *t);
+void uf_tcp_arm_rto(struct uf_tcp *t);                  /* at rto << backoff, at most TCP_RTO_MAX */
+uint64_t uf_tcp_rto(const struct uf_tcp *t);
 void uf_tcp_due(struct uf_tcp *t);                  /* output at the end of this receive batch */
 void uf_tcp_forget_due(struct uf_tcp *t);           /* before freeing t */
 uint32_t uf_tcp_rcv_window(const struct uf_tcp *t);
 uint32_t uf_tcp_ts_now(const struct uf_tcp *t);     /* our timestamp clock for t */
+
+/* tcp_sack.c */
+void uf_tcp_sack_add(struct uf_tcp *t, uint32_t start, uint32_t end);
+void uf_tcp_sack_trim(struct uf_tcp *t);
+uint32_t uf_tcp_sacked(const struct uf_tcp *t);
+uint32_t uf_tcp_sack_lost(const struct uf_tcp *t);     /* bytes lost in holes: nonzero iff IsLost(snd_una) */
+uint32_t uf_tcp_pipe(const struct uf_tcp *t);
+uint32_t uf_tcp_sack_next(const struct uf_tcp *t, uint32_t *seq, int rule3);
+uint32_t uf_tcp_sack_skip(const struct uf_tcp *t, uint32_t seq, uint32_t *room);
 
 /* tcp_input.c */
 void uf_tcp_free_ooo(struct uf_tcp *t);

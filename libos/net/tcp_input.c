@@ -21,6 +21,8 @@ struct segment {
 	int sack_ok;                    /* SACK-permitted option */
 	int has_ts;                     /* timestamps option */
 	uint32_t tsval, tsecr;
+	uint32_t sack[4][2];            /* SACK blocks: start, end */
+	int nsack;
 };
 
 static void parse_options(const uint8_t *o, size_t len, struct segment *s)
@@ -46,6 +48,12 @@ static void parse_options(const uint8_t *o, size_t len, struct segment *s)
 			s->has_ts = 1;
 			s->tsval = get32(o + i + 2);
 			s->tsecr = get32(o + i + 6);
+		} else if (kind == 5 && (o[i + 1] - 2) % 8 == 0 && !s->nsack) {
+			for (int b = 0; b < (o[i + 1] - 2) / 8 && b < 4; b++) {
+				s->sack[b][0] = get32(o + i + 2 + 8 * b);
+				s->sack[b][1] = get32(o + i + 6 + 8 * b);
+				s->nsack++;
+			}
 		}
 		i += o[i + 1];
 	}
@@ -155,7 +163,9 @@ static void receive_fin(struct uf_tcp *t)
 	}
 }
 
-/* RFC 6298 2.2/2.3, in ns; G (clock granularity) is negligible here. */
+/* RFC 6298 2.2/2.3, in ns, with Linux's floor: RTO is at least srtt + 200 ms (the variance term never less
+ * than 200 ms), so a LAN's sub-millisecond RTT doesn't time out a peer's delayed ACK. A sample ends any backoff
+ * (5.7). */
 static void rtt_sample(struct uf_tcp *t, uint64_t r)
 {
 	if (!t->srtt) {
@@ -166,8 +176,50 @@ static void rtt_sample(struct uf_tcp *t, uint64_t r)
 		t->rttvar = (3 * t->rttvar + diff) / 4;
 		t->srtt = (7 * t->srtt + r) / 8;
 	}
-	uint64_t rto = t->srtt + 4 * t->rttvar;
-	t->rto = rto < TCP_RTO_MIN ? TCP_RTO_MIN : rto > TCP_RTO_MAX ? TCP_RTO_MAX : rto;
+	uint64_t var = 4 * t->rttvar < TCP_RTO_MIN ? TCP_RTO_MIN : 4 * t->rttvar;
+	t->rto = t->srtt + var > TCP_RTO_MAX ? TCP_RTO_MAX : t->srtt + var;
+	t->backoff = 0;
+}
+
+/* Enters fast recovery (RFC 6675 5 with SACK, else RFC 6582): half the flight is the new threshold. With
+ * SACK, proportional rate reduction paces what follows (prr_ack); without, NewReno's inflation. */
+static void enter_recovery(struct uf_tcp *t)
+{
+	uint32_t flight = t->snd_max - t->snd_una;
+	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+	t->recover = t->snd_max;
+	t->in_recovery = 1;
+	if (t->sack_ok) {
+		t->high_rxt = t->snd_una;
+		t->prr_delivered = t->prr_out = 0;
+		t->recover_fs = flight;
+		return;
+	}
+	uf_tcp_retransmit_first(t);
+	t->cwnd = t->ssthresh + 3u * t->mss;
+}
+
+/* RFC 6937 on each ACK in SACK recovery: cwnd follows what the ACK says was delivered, shrinking the flight
+ * toward ssthresh in proportion while above it (no burst of halving at once), growing back by slow start while
+ * below (PRR-SSRB). The first retransmission always goes. */
+static void prr_ack(struct uf_tcp *t, uint32_t delivered)
+{
+	t->prr_delivered += delivered;
+	uint32_t pipe = uf_tcp_pipe(t);
+	int64_t sndcnt;
+	if (pipe > t->ssthresh) {
+		sndcnt = (int64_t)(((uint64_t)t->prr_delivered * t->ssthresh + t->recover_fs - 1) / t->recover_fs) -
+			 t->prr_out;
+	} else {
+		int64_t limit = (int64_t)t->prr_delivered - t->prr_out;
+		limit = (limit > delivered ? limit : delivered) + t->mss;
+		sndcnt = (int64_t)(t->ssthresh - pipe) < limit ? (int64_t)(t->ssthresh - pipe) : limit;
+	}
+	if (sndcnt < 0)
+		sndcnt = 0;
+	if (!t->prr_out && sndcnt < t->mss)
+		sndcnt = t->mss;
+	t->cwnd = pipe + (uint32_t)sndcnt;
 }
 
 /* New data acknowledged: frees it from the send buffer, grows or repairs the congestion window. */
@@ -187,6 +239,7 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 	t->snd_una = ack;
 	if (SEQ_LT(t->snd_nxt, ack))
 		t->snd_nxt = ack;
+	uf_tcp_sack_trim(t);
 	/* A timestamp echo times every ACK, retransmissions included (RFC 7323 4); else the one timed segment. */
 	uint32_t echoed = t->ts_ok && s->has_ts && s->tsecr ? uf_tcp_ts_now(t) - s->tsecr : UINT32_MAX;
 	if (echoed < 600000) {
@@ -202,11 +255,11 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 		uf_tcp_arm_rto(t);
 
 	if (t->in_recovery) {
-		if (SEQ_GE(ack, t->recover)) {          /* full ACK: leave recovery (RFC 6582 3.2 step 3) */
+		if (SEQ_GE(ack, t->recover)) {          /* full ACK: leave recovery */
 			uint32_t flight = t->snd_max - t->snd_una;
-			t->cwnd = flight + t->mss < t->ssthresh ? flight + t->mss : t->ssthresh;
+			t->cwnd = t->sack_ok || flight + t->mss > t->ssthresh ? t->ssthresh : flight + t->mss;
 			t->in_recovery = 0;
-		} else {                                /* partial ACK: the next hole is lost too */
+		} else if (!t->sack_ok) {               /* NewReno's partial ACK: the next hole is lost too */
 			uf_tcp_retransmit_first(t);
 			t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
 			t->cwnd += acked >= t->mss ? t->mss : 0;
@@ -227,20 +280,29 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 static void duplicate_ack(struct uf_tcp *t)
 {
 	if (t->in_recovery) {
-		t->cwnd += t->mss;          /* each dupack: a segment has left the network */
+		if (!t->sack_ok)
+			t->cwnd += t->mss;      /* NewReno: each dupack, a segment has left the network */
 		return;
 	}
-	if (++t->dupacks != 3)
-		return;
-	/* RFC 6582 3.2 step 1: no new recovery for losses from before the last one. */
-	if (SEQ_LE(t->snd_una, t->recover))
-		return;
-	uint32_t flight = t->snd_max - t->snd_una;
-	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
-	t->recover = t->snd_max;
-	t->in_recovery = 1;
-	uf_tcp_retransmit_first(t);
-	t->cwnd = t->ssthresh + 3u * t->mss;
+	/* The first two let a new segment out each (RFC 3042 limited transmit: uf_tcp_output); the third starts
+	 * recovery, unless it is about losses from before the last one (RFC 6582 3.2 step 1). */
+	if (++t->dupacks == 3 && SEQ_GT(t->snd_una, t->recover))
+		enter_recovery(t);
+}
+
+/* The ACK's SACK blocks into the scoreboard. A first block below the cumulative ACK or inside the second is a
+ * D-SACK (RFC 2883): a segment the peer got twice, counted, not a hole's news. */
+static void take_sack(struct uf_tcp *t, const struct segment *s)
+{
+	for (int i = 0; i < s->nsack; i++) {
+		uint32_t start = s->sack[i][0], end = s->sack[i][1];
+		if (SEQ_LE(end, s->ack) || (i == 0 && s->nsack > 1 && SEQ_GE(start, s->sack[1][0]) &&
+					    SEQ_LE(end, s->sack[1][1]))) {
+			t->dsacks += i == 0;
+			continue;
+		}
+		uf_tcp_sack_add(t, SEQ_LT(start, s->ack) ? s->ack : start, end);
+	}
 }
 
 /* ---- segment arrival ---- */
@@ -485,12 +547,24 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 		uf_tcp_due(t);
 		return;
 	}
-	uint32_t wnd = s->wnd << t->snd_scale;
+	uint32_t wnd = s->wnd << t->snd_scale, una = t->snd_una;
+	int64_t sacked = t->sack_ok ? uf_tcp_sacked(t) : 0;
+	if (t->sack_ok)
+		take_sack(t, s);
 	if (SEQ_GT(s->ack, t->snd_una)) {
 		new_ack(t, s, now);
 	} else if (s->ack == t->snd_una && !s->len && !(s->flags & TCP_FIN) && wnd == t->snd_wnd &&
 		   t->snd_una != t->snd_max) {
 		duplicate_ack(t);
+	}
+	if (t->sack_ok && t->snd_una != t->snd_max) {
+		/* RFC 6675 5: enough SACKed above snd_una marks it lost, whatever the count of duplicate ACKs. */
+		if (!t->in_recovery && uf_tcp_sack_lost(t) && SEQ_GT(t->snd_una, t->recover))
+			enter_recovery(t);
+		if (t->in_recovery) {
+			int64_t delivered = (int64_t)(t->snd_una - una) + (int64_t)uf_tcp_sacked(t) - sacked;
+			prr_ack(t, delivered > 0 ? (uint32_t)delivered : 0);
+		}
 	}
 	if (SEQ_LT(t->snd_wl1, s->seq) || (t->snd_wl1 == s->seq && SEQ_LE(t->snd_wl2, s->ack))) {
 		if (!t->snd_wnd && wnd)

@@ -169,9 +169,17 @@ void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
 	uf_ip_send(src, dst, IP_PROTO_TCP, h, TCP_HLEN, 16, 0, 0);
 }
 
+uint64_t uf_tcp_rto(const struct uf_tcp *t)
+{
+	uint64_t rto = t->rto;
+	for (int i = 0; i < t->backoff && rto < TCP_RTO_MAX; i++)
+		rto *= 2;
+	return rto < TCP_RTO_MAX ? rto : TCP_RTO_MAX;
+}
+
 void uf_tcp_arm_rto(struct uf_tcp *t)
 {
-	t->rto_at = uf_time_monotonic_ns() + t->rto;
+	t->rto_at = uf_time_monotonic_ns() + uf_tcp_rto(t);
 }
 
 void uf_tcp_due(struct uf_tcp *t)
@@ -210,6 +218,95 @@ static void send_syn(struct uf_tcp *t)
 		uf_tcp_arm_rto(t);
 }
 
+/* Sends data from seq (at most len bytes, and the FIN if it follows them and was sent before): a retransmission.
+ * Returns the sequence space it covered, 0 if nothing could go. */
+static uint32_t resend(struct uf_tcp *t, uint32_t seq, uint32_t len)
+{
+	uint32_t data_end = t->snd_data + t->slen;
+	uint32_t n = SEQ_LT(seq, data_end) ? data_end - seq : 0;
+	if (n > len)
+		n = len;
+	if (n > t->mss)
+		n = t->mss;
+	int fin = t->fin_queued && seq + n == data_end && SEQ_GT(t->snd_max, data_end);
+	if (!n && !fin)
+		return 0;
+	if (send_segment(t, seq, n, TCP_ACK | (fin ? TCP_FIN : 0)) < 0)
+		return 0;
+	return n + fin;
+}
+
+/* The next new segment from snd_nxt, within `allowed` bytes of window; after a timeout (snd_nxt below snd_max)
+ * the ranges the peer SACKed are skipped. Returns the sequence space sent, 0 when nothing may go now. */
+static uint32_t send_new(struct uf_tcp *t, uint32_t allowed)
+{
+	uint32_t data_end = t->snd_data + t->slen, room = UINT32_MAX, sent;
+	if (SEQ_LT(t->snd_nxt, t->snd_max) && t->sack_count)
+		t->snd_nxt = uf_tcp_sack_skip(t, t->snd_nxt, &room);
+	if (SEQ_LT(t->snd_nxt, data_end)) {
+		uint32_t avail = data_end - t->snd_nxt, inflight = t->snd_nxt - t->snd_una;
+		uint32_t n = avail < t->mss ? avail : t->mss;
+		if (n > allowed)
+			n = allowed;
+		if (n > room)
+			n = room;
+		if (!n)
+			return 0;
+		/* Nagle (RFC 896): hold a small segment while data is unacknowledged. */
+		if (n < t->mss && n == avail && inflight && !t->nodelay && !t->fin_queued)
+			return 0;
+		if (n < t->mss && n < avail && n < t->max_sndwnd / 2 && n != room)
+			return 0;       /* the window allows a runt only: wait for it to open (RFC 1122 4.2.3.4) */
+		int fin = t->fin_queued && n == avail;
+		uint8_t flags = TCP_ACK | (n == avail ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+		if (send_segment(t, t->snd_nxt, n, flags) < 0)
+			return 0;
+		if (!t->rtt_timing && t->snd_nxt == t->snd_max) {
+			t->rtt_timing = 1;
+			t->rtt_seq = t->snd_nxt + n;
+			t->rtt_start = uf_time_monotonic_ns();
+		}
+		sent = n + fin;
+	} else if (t->fin_queued && t->snd_nxt == data_end) {
+		if (send_segment(t, t->snd_nxt, 0, TCP_ACK | TCP_FIN) < 0)
+			return 0;
+		sent = 1;
+	} else {
+		return 0;
+	}
+	t->snd_nxt += sent;
+	if (SEQ_GT(t->snd_nxt, t->snd_max))
+		t->snd_max = t->snd_nxt;
+	return sent;
+}
+
+/* SACK recovery's sending (RFC 6675 5 step 4 and NextSeg): while the pipe is below cwnd (which prr_ack sets
+ * from each ACK), a lost hole first, else new data within the peer's window, else a hole not yet known lost
+ * (rule 3). Returns whether anything went. */
+static int recovery_output(struct uf_tcp *t)
+{
+	int sent = 0;
+	for (;;) {
+		uint32_t pipe = uf_tcp_pipe(t), seq, len, n = 0;
+		if (pipe >= t->cwnd)
+			break;
+		uint32_t right = t->snd_una + t->snd_wnd, allowed = t->cwnd - pipe;
+		if (SEQ_LT(t->snd_nxt, right) && right - t->snd_nxt < allowed)
+			allowed = right - t->snd_nxt;
+		if ((len = uf_tcp_sack_next(t, &seq, 0)) && (n = resend(t, seq, len)))
+			t->high_rxt = seq + n;
+		else if (SEQ_LT(t->snd_nxt, right) && (n = send_new(t, allowed)))
+			;
+		else if ((len = uf_tcp_sack_next(t, &seq, 1)) && (n = resend(t, seq, len)))
+			t->high_rxt = seq + n;
+		if (!n)
+			break;
+		t->prr_out += n;
+		sent = 1;
+	}
+	return sent;
+}
+
 void uf_tcp_output(struct uf_tcp *t)
 {
 	not_due(t);
@@ -227,46 +324,21 @@ void uf_tcp_output(struct uf_tcp *t)
 	if (t->state < TCP_ESTABLISHED)
 		return;
 
-	uint32_t window = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
-	uint32_t data_end = t->snd_data + t->slen;
 	int sent = 0;
-	for (;;) {
-		uint32_t inflight = t->snd_nxt - t->snd_una;
-		uint32_t allowed = window > inflight ? window - inflight : 0;
-		if (SEQ_LT(t->snd_nxt, data_end)) {
-			uint32_t avail = data_end - t->snd_nxt;
-			uint32_t n = avail < t->mss ? avail : t->mss;
-			if (n > allowed)
-				n = allowed;
-			if (!n)
+	if (t->in_recovery && t->sack_ok) {
+		sent = recovery_output(t);
+	} else {
+		/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out. */
+		uint32_t cwnd = t->cwnd + (!t->in_recovery && t->dupacks < 3 ? (uint32_t)t->dupacks * t->mss : 0);
+		uint32_t window = t->snd_wnd < cwnd ? t->snd_wnd : cwnd;
+		for (;;) {
+			uint32_t inflight = t->snd_nxt - t->snd_una;
+			if (!send_new(t, window > inflight ? window - inflight : 0))
 				break;
-			/* Nagle (RFC 896): hold a small segment while data is unacknowledged. */
-			if (n < t->mss && n == avail && inflight && !t->nodelay && !t->fin_queued)
-				break;
-			if (n < t->mss && n < avail && n < t->max_sndwnd / 2)
-				break;      /* the window allows a runt only: wait for it to open (RFC 1122 4.2.3.4) */
-			int fin = t->fin_queued && n == avail;
-			uint8_t flags = TCP_ACK | (n == avail ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
-			if (send_segment(t, t->snd_nxt, n, flags) < 0)
-				break;
-			if (!t->rtt_timing && t->snd_nxt == t->snd_max) {
-				t->rtt_timing = 1;
-				t->rtt_seq = t->snd_nxt + n;
-				t->rtt_start = uf_time_monotonic_ns();
-			}
-			t->snd_nxt += n + fin;
 			sent = 1;
-		} else if (t->fin_queued && t->snd_nxt == data_end) {
-			if (send_segment(t, t->snd_nxt, 0, TCP_ACK | TCP_FIN) < 0)
-				break;
-			t->snd_nxt++;
-			sent = 1;
-		} else {
-			break;
 		}
-		if (SEQ_GT(t->snd_nxt, t->snd_max))
-			t->snd_max = t->snd_nxt;
 	}
+	uint32_t data_end = t->snd_data + t->slen;
 	if (!sent && t->ack_now)
 		send_segment(t, t->snd_nxt, 0, TCP_ACK);
 	if (t->snd_una != t->snd_max && !t->rto_at)
@@ -282,13 +354,7 @@ void uf_tcp_retransmit_first(struct uf_tcp *t)
 		send_syn(t);
 		return;
 	}
-	uint32_t data_end = t->snd_data + t->slen;
-	uint32_t len = SEQ_LT(t->snd_una, data_end) ? data_end - t->snd_una : 0;
-	if (len > t->mss)
-		len = t->mss;
-	int fin = t->fin_queued && t->snd_una + len == data_end && SEQ_GT(t->snd_max, data_end);
-	if (len || fin)
-		send_segment(t, t->snd_una, len, TCP_ACK | (fin ? TCP_FIN : 0));
+	resend(t, t->snd_una, t->mss);
 	t->rtt_timing = 0;      /* Karn: never time a retransmitted segment */
 }
 
@@ -318,7 +384,8 @@ static void rto_expired(struct uf_tcp *t)
 	t->in_recovery = 0;
 	t->dupacks = 0;
 	t->recover = t->snd_max;            /* RFC 6582 4: no fast retransmit for what the timeout resends */
-	t->rto = t->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : t->rto * 2;
+	if (uf_tcp_rto(t) < TCP_RTO_MAX)
+		t->backoff++;                   /* RFC 6298 5.5, until an RTT sample (rtt_sample) */
 	t->rtt_timing = 0;
 	if (t->state >= TCP_ESTABLISHED && !t->snd_wnd) {
 		uf_tcp_retransmit_first(t);     /* the window is shut: a probe, whose answer carries the window */

@@ -602,6 +602,175 @@ def test_timestamps_time_a_retransmitted_segment(stack):
     lib.uf_tcp_close(l)
 
 
+class SackReceiver:
+    """The far end of an accepted connection as a SACK receiver (RFC 2018/2883): takes the stack's segments and
+    answers each with the ACK a receiver sends, SACK blocks for what it holds out of order (the range of the
+    latest segment first) or a D-SACK for a duplicate. Offsets are from `base` (our first data byte)."""
+
+    def __init__(self, stack, sport: int, dport: int, seq: int, base: int, ts: bool):
+        self.stack, self.sport, self.dport, self.seq, self.base, self.ts = stack, sport, dport, seq, base, ts
+        self.next = 0                   # in-order bytes received
+        self.held: list[list[int]] = []  # out-of-order ranges, sorted
+        self.tsval = 5000
+
+    def offset(self, p: Parsed) -> int:
+        return (p.seq - self.base) & 0xFFFFFFFF
+
+    def ack(self, blocks: list[tuple[int, int]]):
+        opts = b""
+        if self.ts:
+            self.tsval += 1
+            opts += ts_option(self.tsval, 0)
+        if blocks:
+            blocks = blocks[:3 if self.ts else 4]
+            opts += b"\x01\x01\x05" + bytes([2 + 8 * len(blocks)]) + b"".join(
+                struct.pack("!II", (self.base + a) & 0xFFFFFFFF, (self.base + b) & 0xFFFFFFFF) for a, b in blocks)
+        self.stack.inject(eth(ipv4(6, tcp(self.sport, self.dport, self.seq, self.base + self.next, "A",
+                                          window=65535, options=opts))))
+
+    def receive(self, p: Parsed) -> None:
+        start, end = self.offset(p), self.offset(p) + len(p.data)
+        if end <= self.next or any(a <= start and end <= b for a, b in self.held):
+            self.ack([(start, end)] + [tuple(r) for r in self.held])      # a duplicate: D-SACK first
+            return
+        latest = None
+        if start <= self.next:
+            self.next = end
+        else:
+            self.held.append([start, end])
+            self.held.sort()
+            latest = start
+        merged = []
+        for a, b in self.held:
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        while merged and merged[0][0] <= self.next:
+            self.next = max(self.next, merged.pop(0)[1])
+        self.held = merged
+        first = [r for r in merged if latest is not None and r[0] <= latest < r[1]]
+        self.ack([tuple(r) for r in first + [r for r in merged if r not in first]])
+
+
+def transfer(stack, receiver: SackReceiver, total: int, lose) -> dict[int, int]:
+    """Delivers what the stack sends (each segment in order, except those lose(offset, copy) drops) until the
+    receiver has all `total` bytes; the clock never moves, so only ACKs can make the stack resend. Returns how many
+    times each offset was sent."""
+    sent: dict[int, int] = {}
+    while receiver.next < total:
+        out = [p for p in stack.sent() if p.proto == 6 and p.data]
+        assert out, f"stuck at {receiver.next} of {total}: the stack sends nothing more without a timeout"
+        for p in out:
+            off = receiver.offset(p)
+            sent[off] = sent.get(off, 0) + 1
+            if not lose(off, sent[off]):
+                receiver.receive(p)
+    return sent
+
+
+def test_sack_recovery_resends_each_lost_segment_once(stack):
+    """RFC 6675 with PRR: four segments lost from a 60-segment transfer (two of them adjacent) are each resent
+    exactly once, from the SACK information alone (no timeout), and nothing else is sent twice."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 93, 41003)
+    mss = info(stack, c).snd_mss
+    data = bytes(mss * 60)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    lost = {mss * i for i in (3, 7, 8, 20)}
+    sent = transfer(stack, SackReceiver(stack, 41003, 93, seq, ours, ts=True), len(data),
+                    lambda off, copy: off in lost and copy == 1)
+    assert {off: n for off, n in sent.items() if n > 1} == {off: 2 for off in lost}
+    i = info(stack, c)
+    assert i.total_retrans == 4 and i.unacked == 0 and i.sacked == 0
+    assert i.cwnd == i.ssthresh or i.cwnd > i.ssthresh            # recovery ended at ssthresh, then grew
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_sack_recovery_repairs_a_lost_retransmission_by_timeout(stack):
+    """A retransmission that is lost again is recovered by the retransmission timeout (the SACKed data is not sent
+    again after it)."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 94, 41004)
+    mss = info(stack, c).snd_mss
+    data = bytes(mss * 30)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    receiver = SackReceiver(stack, 41004, 94, seq, ours, ts=True)
+    with pytest.raises(AssertionError, match="stuck"):
+        transfer(stack, receiver, len(data), lambda off, copy: off == 5 * mss and copy <= 2)
+    stack.advance(1.5)                                           # the RTO: the hole again, and only it
+    [again] = [p for p in stack.sent() if p.proto == 6 and p.data]
+    assert receiver.offset(again) == 5 * mss
+    receiver.receive(again)
+    assert receiver.next == len(data) and info(stack, c).unacked == 0
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_limited_transmit_then_fast_retransmit(stack):
+    """RFC 3042: with the congestion window full, the first two duplicate ACKs each let one new segment out; the
+    third resends the lost one."""
+    lib = stack.lib
+    l, c, ours, seq = handshake(stack, 95, 41005)
+    data = bytes(1460 * 14)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    assert len(stack.sent()) == 10                                  # the initial window (RFC 6928)
+    new = []
+    for _ in range(3):                                              # segment 0 lost; 1, 2, 3 arrive
+        stack.inject(eth(ipv4(6, tcp(41005, 95, seq, ours, "A"))))
+        new.append([(p.seq - ours) // 1460 for p in stack.sent() if p.data])
+    assert new == [[10], [11], [0]]
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_dsack_is_counted_and_starts_no_recovery(stack):
+    """A D-SACK block (RFC 2883: data the peer got twice, below its cumulative ACK) is noted, not taken for a hole."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 96, 41006)
+    assert lib.uf_tcp_send(c, bytes(2896), ctypes.c_size_t(2896)) == 2896
+    assert len(stack.sent()) == 2
+    dsack = b"\x01\x01\x05\x0a" + struct.pack("!II", ours, ours + 1448)
+    for _ in range(4):
+        stack.inject(eth(ipv4(6, tcp(41006, 96, seq, ours + 2896, "A", options=ts_option(3000, 0) + dsack))))
+    assert stack.sent() == [] and info(stack, c).dsacks == 4 and info(stack, c).total_retrans == 0
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_rto_backs_off_from_the_200ms_floor(stack):
+    """RTO = srtt + max(4 rttvar, 200 ms) as Linux's, doubled per unanswered timeout, back to normal with the next
+    RTT sample."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 97, 41007)
+    assert lib.uf_tcp_send(c, b"a", ctypes.c_size_t(1)) == 1
+    [a] = stack.sent()
+    stack.advance(0.010)
+    stack.inject(eth(ipv4(6, tcp(41007, 97, seq, ours + 1, "A", options=ts_option(2000, their_ts(a)[0])))))
+    assert info(stack, c).rto_us == 210_000                           # 10 ms + the 200 ms floor
+    assert lib.uf_tcp_send(c, b"b", ctypes.c_size_t(1)) == 1
+    stack.sent()
+    times = []
+    for _ in range(4000):                                             # 1 ms steps: when do the copies go?
+        stack.advance(0.001)
+        if [p for p in stack.sent() if p.data == b"b"]:
+            times.append(round(stack.lib.h_now() / 1e6))
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert gaps == [420, 840, 1680] and info(stack, c).backoff == 4
+    last = [p for p in stack.sent()]
+    stack.inject(eth(ipv4(6, tcp(41007, 97, seq, ours + 2, "A", options=ts_option(2001, uf_ts(lib, c))))))
+    i = info(stack, c)
+    assert i.backoff == 0 and i.rto_us < 1_000_000 and not last
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def uf_ts(lib, conn) -> int:
+    lib.uf_tcp_ts_now.restype = ctypes.c_uint32
+    return lib.uf_tcp_ts_now(conn)
+
+
 def hostile_frames(count: int, seed: int) -> list[bytes]:
     """Valid frames of every kind, then mutated: truncated, bit-flipped, lengths and offsets lied about."""
     rng = random.Random(seed)
