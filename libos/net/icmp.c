@@ -9,7 +9,7 @@
 
 void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
 {
-	if (len < ICMP_HLEN || p[0] != ICMP_ECHO_REQUEST || dst != uf_net_if.addr)
+	if (len < ICMP_HLEN || p[0] != ICMP_ECHO_REQUEST || !uf_ip_is_local(dst))
 		return;
 	if (uf_net_fold(uf_net_sum(0, p, len)))
 		return;

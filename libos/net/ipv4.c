@@ -1,4 +1,5 @@
-/* IPv4 (RFC 791): checked input, fragment reassembly within fixed limits, routing to the gateway, output. */
+/* IPv4 (RFC 791): checked input, fragment reassembly within fixed limits, routing (loopback, the link, the
+ * gateway), output. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,41 @@ static void reassemble(const uint8_t *h, const uint8_t *p, size_t len)
 	}
 }
 
-void uf_ip_input(const uint8_t *h, size_t len, int csum_valid)
+int uf_ip_is_local(uint32_t addr)
+{
+	return (addr >> 24) == 127 || (uf_net_if.addr && addr == uf_net_if.addr);
+}
+
+uint32_t uf_ip_source(uint32_t dst)
+{
+	return (dst >> 24) == 127 ? IP_LOOPBACK : uf_net_if.addr;
+}
+
+size_t uf_ip_mtu(uint32_t dst)
+{
+	return uf_ip_is_local(dst) || !uf_net_if.dev ? LO_MTU : uf_net_if.dev->mtu;
+}
+
+/* The next hop toward a remote dst: dst itself on the link (or broadcast), else the gateway; 0: no route. */
+static uint32_t next_hop(uint32_t dst)
+{
+	if (!uf_net_if.dev)
+		return 0;
+	if (dst == IP_BROADCAST)
+		return dst;
+	if (!uf_net_if.addr)
+		return 0;                   /* unconfigured: DHCP's broadcasts only */
+	if ((dst & uf_net_if.mask) == (uf_net_if.addr & uf_net_if.mask))
+		return dst;
+	return uf_net_if.gw;
+}
+
+int uf_ip_reachable(uint32_t dst)
+{
+	return uf_ip_is_local(dst) || next_hop(dst);
+}
+
+static void input(const uint8_t *h, size_t len, int csum_valid, int from_lo)
 {
 	if (len < IP_HLEN || h[0] >> 4 != 4)
 		return;
@@ -123,9 +158,11 @@ void uf_ip_input(const uint8_t *h, size_t len, int csum_valid)
 		return;
 	uint32_t src = get32(h + 12), dst = get32(h + 16);
 	uint32_t mask = uf_net_if.mask, addr = uf_net_if.addr;
-	if (src == IP_BROADCAST || (src >> 28) == 14 || (src >> 24) == 127)
+	if (from_lo) {
+		;                               /* ours, to ourselves */
+	} else if (src == IP_BROADCAST || (src >> 28) == 14 || (src >> 24) == 127) {
 		return;
-	if (!addr) {
+	} else if (!addr) {
 		if (h[9] != IP_PROTO_UDP)      /* unconfigured: only DHCP's answers */
 			return;
 	} else if (dst != addr && dst != IP_BROADCAST && !(mask != 0xffffffffu && (dst & mask) == (addr & mask) &&
@@ -140,6 +177,32 @@ void uf_ip_input(const uint8_t *h, size_t len, int csum_valid)
 		deliver(src, dst, h[9], p, plen, csum_valid);
 }
 
+void uf_ip_input(const uint8_t *h, size_t len, int csum_valid)
+{
+	input(h, len, csum_valid, 0);
+}
+
+void uf_ip_input_lo(const uint8_t *h, size_t len)
+{
+	input(h, len, 1, 1);                /* never on a wire: no checksums to check (Linux's lo does the same) */
+}
+
+/* The checksum field's value over pieces, starting from sum (the pseudo-header's, or 0). */
+static uint16_t checksum(const struct iovec *v, int cnt, uint32_t sum)
+{
+	size_t at = 0;
+	for (int i = 0; i < cnt; i++) {
+		uint32_t part = uf_net_sum(0, v[i].iov_base, v[i].iov_len);
+		if (at & 1) {           /* a piece at an odd offset sums byte-swapped */
+			part = (uint16_t)~uf_net_fold(part);
+			part = (part & 0xff) << 8 | part >> 8;
+		}
+		sum += part;
+		at += v[i].iov_len;
+	}
+	return uf_net_fold(sum);
+}
+
 int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4_len, size_t csum_off,
 	       const struct iovec *payload, int payload_cnt)
 {
@@ -152,17 +215,12 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4
 	for (int i = 0; i < payload_cnt; i++)
 		plen += payload[i].iov_len;
 	size_t total = IP_HLEN + l4_len + plen;
-	if (total > dev->mtu)
-		return -EMSGSIZE;
-
-	uint32_t hop = dst;
-	if (dst != IP_BROADCAST && uf_net_if.addr && (dst & uf_net_if.mask) != (uf_net_if.addr & uf_net_if.mask)) {
-		if (!uf_net_if.gw)
-			return -ENETUNREACH;
-		hop = uf_net_if.gw;
-	} else if (!uf_net_if.addr && dst != IP_BROADCAST) {
+	int local = uf_ip_is_local(dst);
+	uint32_t hop = local ? dst : next_hop(dst);
+	if (!hop)
 		return -ENETUNREACH;
-	}
+	if (total > uf_ip_mtu(dst))
+		return -EMSGSIZE;
 
 	h[0] = 0x45;
 	h[1] = 0;
@@ -182,6 +240,12 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4
 		memcpy(v + 2, payload, payload_cnt * sizeof *payload);
 	int cnt = payload_cnt + 2;
 
+	if (local) {
+		put16(l4 + csum_off, 0);        /* TCP and UDP go unsummed (uf_ip_input_lo); ICMP checks its own */
+		if (proto == IP_PROTO_ICMP)
+			put16(l4 + csum_off, checksum(v + 1, cnt - 1, 0));
+		return uf_lo_send(v, cnt);
+	}
 	uint8_t mac[6];
 	int known = uf_arp_lookup(hop, mac);
 	uint32_t pseudo = uf_net_pseudo_sum(src, dst, proto, (uint16_t)(l4_len + plen));
@@ -195,18 +259,7 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4
 		struct uf_netdev_tx_csum c = { IP_HLEN, (uint16_t)csum_off };
 		return uf_eth_send(mac, ETH_TYPE_IPV4, v, cnt, &c);
 	}
-	uint32_t sum = proto == IP_PROTO_ICMP ? 0 : pseudo;
-	size_t at = 0;
-	for (int i = 1; i < cnt; i++) {
-		uint32_t part = uf_net_sum(0, v[i].iov_base, v[i].iov_len);
-		if (at & 1) {           /* a piece at an odd offset sums byte-swapped */
-			part = (uint16_t)~uf_net_fold(part);
-			part = (part & 0xff) << 8 | part >> 8;
-		}
-		sum += part;
-		at += v[i].iov_len;
-	}
-	uint16_t c = uf_net_fold(sum);
+	uint16_t c = checksum(v + 1, cnt - 1, proto == IP_PROTO_ICMP ? 0 : pseudo);
 	if (!c && proto == IP_PROTO_UDP)
 		c = 0xffff;         /* 0 means "no checksum" in UDP */
 	put16(l4 + csum_off, c);

@@ -18,6 +18,8 @@
 #define IP_PROTO_TCP 6
 #define IP_PROTO_UDP 17
 #define IP_BROADCAST 0xffffffffu
+#define IP_LOOPBACK 0x7f000001u
+#define LO_MTU 65535                    /* the loopback interface's: the largest IPv4 datagram */
 #define UDP_HLEN 8
 
 static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -48,6 +50,12 @@ uint32_t uf_net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 int uf_eth_send(const uint8_t dst[6], uint16_t type, const struct iovec *iov, int iovcnt,
 		const struct uf_netdev_tx_csum *csum);
 
+/* The loopback interface (loopback.c): send queues a whole IP datagram; poll delivers what was queued (returns
+ * how many); pending says whether anything waits. */
+int uf_lo_send(const struct iovec *iov, int iovcnt);
+int uf_lo_poll(void);
+int uf_lo_pending(void);
+
 /* ARP: lookup gives a next hop's MAC (1) or 0; then wait keeps a copy of the frame (a few per address, the
  * newest) and asks for the address, sending the frames when the answer comes. */
 void uf_arp_input(const uint8_t *pkt, size_t len);
@@ -57,8 +65,14 @@ void uf_arp_timers(uint64_t now);
 uint64_t uf_arp_next_timer(void);
 
 /* IPv4. uf_ip_send prepends the IP header; l4 is the transport header whose checksum field at csum_off is
- * completed here (by the device when it can). */
+ * completed here (by the device when it can). Routes: 127.0.0.0/8 and our own address over lo, the link, the
+ * gateway. */
 void uf_ip_input(const uint8_t *pkt, size_t len, int csum_valid);
+void uf_ip_input_lo(const uint8_t *pkt, size_t len);         /* a datagram looped back by lo */
+int uf_ip_is_local(uint32_t addr);          /* one of ours: 127.0.0.0/8 or the interface's address */
+uint32_t uf_ip_source(uint32_t dst);        /* the source address for sending to dst */
+size_t uf_ip_mtu(uint32_t dst);             /* the MTU of the interface toward dst */
+int uf_ip_reachable(uint32_t dst);
 int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4_len, size_t csum_off,
 	       const struct iovec *payload, int payload_cnt);
 void uf_ip_timers(uint64_t now);

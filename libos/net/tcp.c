@@ -162,7 +162,7 @@ int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)
 {
 	if (t->lport || t->state != TCP_CLOSED)
 		return -EINVAL;
-	if (addr && addr != uf_net_if.addr)
+	if (addr && !uf_ip_is_local(addr))
 		return -EADDRNOTAVAIL;
 	t->reuse = reuse;
 	if (!port) {
@@ -212,14 +212,16 @@ int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port)
 		return -EINVAL;
 	if (t->state != TCP_CLOSED)
 		return -EISCONN;
-	if (!addr || !port || addr == IP_BROADCAST)
+	if (!addr)
+		addr = IP_LOOPBACK;         /* as Linux: "any address" is this host */
+	if (!port || addr == IP_BROADCAST || !uf_ip_reachable(addr))
 		return -ENETUNREACH;
 	if (!t->lport) {
 		int r = uf_tcp_bind(t, 0, 0, 0);
 		if (r < 0)
 			return r;
 	}
-	uint32_t laddr = uf_net_if.addr;
+	uint32_t laddr = t->laddr ? t->laddr : uf_ip_source(addr);
 	struct uf_tcp *o = uf_tcp_lookup(addr, port, laddr, t->lport);
 	if (o && o != t && o->state != TCP_LISTEN)
 		return -EADDRINUSE;

@@ -309,7 +309,7 @@ static void take_sack(struct uf_tcp *t, const struct segment *s)
 
 static void accept_syn_options(struct uf_tcp *t, const struct segment *s)
 {
-	uint16_t ours = (uint16_t)(uf_net_if.dev->mtu - IP_HLEN - TCP_HLEN);
+	uint16_t ours = (uint16_t)(uf_ip_mtu(t->raddr) - IP_HLEN - TCP_HLEN);
 	t->mss = s->mss ? (s->mss < ours ? s->mss : ours) : TCP_DEFAULT_MSS;
 	if (t->mss < 64)
 		t->mss = 64;                /* a hostile MSS must not make us send byte-sized segments */
@@ -614,7 +614,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 
 void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int csum_valid)
 {
-	if (len < TCP_HLEN || dst != uf_net_if.addr || !src)
+	if (len < TCP_HLEN || !uf_ip_is_local(dst) || !src)
 		return;
 	size_t hlen = (size_t)(p[12] >> 4) * 4;
 	if (hlen < TCP_HLEN || hlen > len)

@@ -83,7 +83,7 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 	put32(h + 8, (flags & TCP_ACK) ? t->rcv_nxt : 0);
 	if (flags & TCP_SYN) {
 		uint8_t *o = h + TCP_HLEN;
-		uint16_t mss = (uint16_t)(uf_net_if.dev->mtu - IP_HLEN - TCP_HLEN);
+		uint16_t mss = (uint16_t)(uf_ip_mtu(t->raddr) - IP_HLEN - TCP_HLEN);
 		o[0] = 2; o[1] = 4; put16(o + 2, mss);
 		hlen += 4;
 		/* SACK-permitted and window scaling: offered in our SYN; in a SYN-ACK only if the peer offered them
@@ -117,7 +117,7 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		hlen += ts_option(t, h + hlen);
 	if (!(flags & TCP_SYN) && (flags & TCP_ACK) && t->sack_ok && t->ooo) {
 		/* Room left in the header and in the MTU: a full-sized data segment has none. */
-		long room = TCP_HLEN + 40 - (long)hlen, mtu_room = (long)uf_net_if.dev->mtu - IP_HLEN - (long)(hlen + len);
+		long room = TCP_HLEN + 40 - (long)hlen, mtu_room = (long)uf_ip_mtu(t->raddr) - IP_HLEN - (long)(hlen + len);
 		room = mtu_room < room ? mtu_room : room;
 		if (room >= 12)
 			hlen += sack_option(t, h + hlen, (int)((room - 4) / 8));

@@ -3,7 +3,8 @@
  * DNS: musl's resolver reads /etc/resolv.conf and, when there is none, asks 127.0.0.1:53. The stack answers
  * that address by forwarding: a datagram to 127.0.0.1:53 goes to the DNS server the interface learned (DHCP or
  * uf.dns=), and that server's answers to the endpoint come back as if from 127.0.0.1:53. So getaddrinfo works
- * without a file system, and a real resolv.conf, when an app has one, still wins. */
+ * without a file system, and a real resolv.conf, when an app has one, still wins; so does an app that serves
+ * 127.0.0.1:53 itself (then lo carries the query to it). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +75,7 @@ int uf_udp_bind(struct uf_udp *u, uint32_t addr, uint16_t port, int reuse)
 {
 	if (u->lport)
 		return -EINVAL;
-	if (addr && addr != uf_net_if.addr && addr != IP_BROADCAST)
+	if (addr && !uf_ip_is_local(addr) && addr != IP_BROADCAST)
 		return -EADDRNOTAVAIL;
 	if (!port) {
 		uint16_t start = (uint16_t)(EPHEMERAL_LOW + uf_net_random() % (65536 - EPHEMERAL_LOW));
@@ -139,7 +140,7 @@ long uf_udp_send(struct uf_udp *u, uint32_t addr, uint16_t port, const struct io
 		if (r < 0)
 			return r;
 	}
-	if (addr == DNS_STUB && port == DNS_PORT) {
+	if (addr == DNS_STUB && port == DNS_PORT && !port_used(DNS_PORT, DNS_STUB, 0)) {
 		if (!uf_net_if.dns)
 			return -ENETUNREACH;
 		addr = uf_net_if.dns;
@@ -170,7 +171,7 @@ long uf_udp_send(struct uf_udp *u, uint32_t addr, uint16_t port, const struct io
 	put16(h, u->lport);
 	put16(h + 2, port);
 	put16(h + 4, (uint16_t)(UDP_HLEN + len));
-	int r = uf_ip_send(u->laddr && u->laddr != IP_BROADCAST ? u->laddr : uf_net_if.addr, addr, IP_PROTO_UDP,
+	int r = uf_ip_send(u->laddr && u->laddr != IP_BROADCAST ? u->laddr : uf_ip_source(addr), addr, IP_PROTO_UDP,
 			   h, UDP_HLEN, 6, iov, iovcnt);
 	free(flat);
 	return r < 0 ? r : (long)len;
@@ -246,8 +247,8 @@ void uf_udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 		uf_dhcp_input(src, data, dlen);
 		return;
 	}
-	if (!uf_net_if.addr)
-		return;
+	if (!uf_ip_is_local(dst) && !uf_net_if.addr)
+		return;                 /* unconfigured: only DHCP's, above */
 	struct uf_udp *u = lookup(src, sport, dst, dport);
 	if (!u || u->queued + dlen + DGRAM_OVERHEAD > u->rcvbuf)
 		return;

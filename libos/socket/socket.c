@@ -119,7 +119,7 @@ long uf_sys_socket(int domain, int type, int protocol)
 	if (!(kind == SOCK_STREAM && (!protocol || protocol == IPPROTO_TCP)) &&
 	    !(kind == SOCK_DGRAM && (!protocol || protocol == IPPROTO_UDP)))
 		return kind == SOCK_STREAM || kind == SOCK_DGRAM ? -EPROTONOSUPPORT : -EINVAL;
-	uf_net_up();        /* the first socket brings the interface up; without one, sends say ENETUNREACH */
+	uf_net_up();        /* the first socket brings the NIC up; without one, only lo (127.0.0.1) answers */
 	struct sock *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -173,8 +173,6 @@ long uf_sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	int r = to_addr(sa, len, &addr, &port);
 	if (r < 0)
 		return r;
-	if (!uf_net_addr())
-		return -ENETUNREACH;
 	if (s->udp)
 		return uf_udp_connect(s->udp, addr, port);
 	r = uf_tcp_connect(s->tcp, addr, port);
@@ -303,8 +301,6 @@ static long dgram_send(struct sock *s, const struct iovec *iov, int cnt, const s
 		if (!addr)
 			return -EINVAL;
 	}
-	if (!uf_net_addr())
-		return -ENETUNREACH;
 	long r = uf_udp_send(s->udp, addr, port, iov, cnt);
 	if (r == -EAGAIN) {         /* the NIC's ring is full: make room and try once more */
 		uf_net_poll();

@@ -162,3 +162,25 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     assert answer.decode() == f"{len(data)} {checksum(data):08x}\n"
     assert f"tcp-in: received {len(data)} bytes, sum {checksum(data):08x}" in out
     assert "netcheck: all steps passed" in out
+
+
+@pytest.mark.parametrize("target", ["qemu-x86_64", "qemu-armv7"])
+@pytest.mark.parametrize("net", ["none", "user"])
+def test_loopback_with_and_without_a_nic(built, target, net):
+    """tests/apps/loopcheck talks to itself over TCP (1 MiB each way) and UDP: over 127.0.0.1 always, even booted
+    without a NIC (`--net none`: the stack comes up with lo only, no hang at bring-up), and with a NIC also over
+    its own address (10.0.2.15 from QEMU's DHCP), which loops back too."""
+    require_target(target)
+    folder = built("loopcheck", target)
+    own = ["10.0.2.15"] if net == "user" else []
+    proc = subprocess.run([sys.executable, "-m", "uniforge", "run", f"build/loopcheck.{target}", "--timeout", "300",
+                           "--net", net, "--", *own], cwd=folder, capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "toolchain")))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    if net == "none":
+        assert "uniforge: net: no network interface (lo only)" in out
+    for address in ["127.0.0.1", *own]:
+        assert re.search(rf"lo: tcp 1048576 bytes each way over {re.escape(address)}:\d+\n", out), out
+        assert f'lo: udp "hello {address}" there and back over {address}:' in out, out
+    assert "loopcheck: all steps passed" in out

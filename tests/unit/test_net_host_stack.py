@@ -138,22 +138,39 @@ def library(tmp_path_factory) -> Path:
     return lib_path
 
 
+def fresh(library: Path, tmp_path: Path) -> Stack:
+    copy = tmp_path / "libnet.so"
+    shutil.copyfile(library, copy)
+    return Stack(ctypes.CDLL(str(copy)))
+
+
+def settled(s: Stack) -> None:
+    assert s.lib.h_settle() == 0, "a timer never stops"
+    assert s.lib.h_live() == 0, f"{s.lib.h_live()} allocations not freed (a control block, buffer or queued frame)"
+
+
+@pytest.fixture
+def bare_stack(library, tmp_path):
+    """A stack without a NIC (uf.net=none): only lo."""
+    s = fresh(library, tmp_path)
+    assert s.lib.h_up(b"none", None, None, None) == -100             # -ENETDOWN: no NIC, lo still works
+    yield s
+    settled(s)
+
+
 @pytest.fixture
 def stack(library, tmp_path):
     """A stack of its own (a copy of the library: dlopen shares one file's globals), configured statically and
     knowing the peer's MAC; afterwards, no timer may be left running and nothing left allocated."""
-    copy = tmp_path / "libnet.so"
-    shutil.copyfile(library, copy)
-    lib = ctypes.CDLL(str(copy))
-    s = Stack(lib)
+    s = fresh(library, tmp_path)
+    lib = s.lib
     assert lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", b"10.0.2.3") == 0
     # Teach it the peer's MAC, so IP replies go out at once.
     s.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP),
                  0x0806, b"\xff" * 6))
     s.sent()
     yield s
-    assert lib.h_settle() == 0, "a timer never stops"
-    assert lib.h_live() == 0, f"{lib.h_live()} allocations not freed (a control block, buffer or queued frame)"
+    settled(s)
 
 
 def test_arp_request_is_answered(stack):
@@ -769,6 +786,72 @@ def test_rto_backs_off_from_the_200ms_floor(stack):
 def uf_ts(lib, conn) -> int:
     lib.uf_tcp_ts_now.restype = ctypes.c_uint32
     return lib.uf_tcp_ts_now(conn)
+
+
+def talk_to_self(stack, address: int, port: int) -> None:
+    """A listener on address:port, a connection to it from the same stack, 300 KB each way and a clean close."""
+    lib = stack.lib
+    lib.uf_net_poll.restype = ctypes.c_int
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, ctypes.c_uint32(address), port, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    c = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_connect(c, ctypes.c_uint32(address), port) == 0
+    lib.uf_net_poll()
+    a = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(a)) == 0
+    data = random.Random(3).randbytes(300_000)
+    got = {a.value: bytearray(), c.value: bytearray()}
+    sent = {a.value: 0, c.value: 0}
+    buf = ctypes.create_string_buffer(65536)
+    for _ in range(10_000):
+        for sock in (a, c):
+            if sent[sock.value] < len(data):
+                chunk = data[sent[sock.value]:sent[sock.value] + 65536]
+                n = lib.uf_tcp_send(sock, chunk, ctypes.c_size_t(len(chunk)))
+                sent[sock.value] += max(n, 0)
+            while (n := lib.uf_tcp_recv(sock, buf, ctypes.c_size_t(65536), 0)) > 0:
+                got[sock.value] += buf.raw[:n]
+        lib.uf_net_poll()
+        if all(len(g) == len(data) for g in got.values()):
+            break
+    assert got[a.value] == data and got[c.value] == data
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(a)
+    lib.uf_tcp_close(l)
+    lib.uf_net_poll()
+
+
+def test_loopback_without_a_nic(bare_stack):
+    """lo needs no NIC: TCP to 127.0.0.1 (and any 127.x) and UDP over it; nothing reaches a device."""
+    talk_to_self(bare_stack, 0x7F000001, 7)
+    lib = bare_stack.lib
+    u, v = ctypes.c_void_p(lib.uf_udp_new()), ctypes.c_void_p(lib.uf_udp_new())
+    assert lib.uf_udp_bind(u, ctypes.c_uint32(0x7F000001), 53, 0) == 0    # a DNS server of its own: lo, no stub
+    msg = ctypes.create_string_buffer(b"query", 5)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(msg, ctypes.c_void_p), 5)
+    assert lib.uf_udp_send(v, ctypes.c_uint32(0x7F000001), ctypes.c_uint16(53), iov, 1) == 5
+    lib.uf_net_poll()
+    buf = ctypes.create_string_buffer(64)
+    riov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 64)
+    addr, port, full = ctypes.c_uint32(), ctypes.c_uint16(), ctypes.c_size_t()
+    assert lib.uf_udp_recv(u, riov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == 5
+    assert buf.raw[:5] == b"query" and addr.value == 0x7F000001
+    # Off lo there is nowhere to go.
+    assert lib.uf_udp_send(v, ctypes.c_uint32(0x0A000202), ctypes.c_uint16(53), iov, 1) == -101   # ENETUNREACH
+    t = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_connect(t, ctypes.c_uint32(0x0A000202), 80) == -101
+    lib.uf_tcp_close(t)
+    lib.uf_udp_free(u)
+    lib.uf_udp_free(v)
+    assert bare_stack.sent() == []
+
+
+def test_own_address_and_lo_beside_the_nic(stack):
+    """With a NIC, traffic to the interface's own address loops back too, and 127.0.0.1 still works: no frame
+    goes out."""
+    talk_to_self(stack, 0x0A00020F, 8000)
+    talk_to_self(stack, 0x7F000001, 8001)
+    assert stack.sent() == []
 
 
 def hostile_frames(count: int, seed: int) -> list[bytes]:

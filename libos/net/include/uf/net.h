@@ -1,5 +1,6 @@
-/* Module net: the IPv4 TCP/IP stack over one uf_netdev (uf/netdev.h). Module socket puts the BSD socket
- * calls on top of the endpoints declared here.
+/* Module net: the IPv4 TCP/IP stack over one uf_netdev (uf/netdev.h) and the loopback interface lo
+ * (127.0.0.0/8, and our own address: it works without a NIC). Module socket puts the BSD socket calls on top of
+ * the endpoints declared here.
  *
  * Everything runs in process context on one CPU: the stack only advances inside uf_net_poll(), which every
  * blocking call runs in a loop (poll the NIC, run due timers; if not ready, uf_time_wait_until the next timer
@@ -18,13 +19,16 @@
 #define UF_NET_HUP    0x010
 #define UF_NET_RDHUP  0x2000
 
-/* Brings the interface up on first call, from the boot options: uf.net=dhcp (the default when there is a NIC),
- * uf.net=none, or uf.ip=A.B.C.D/N [uf.gw=A.B.C.D] [uf.dns=A.B.C.D]. Prints one line once configured.
- * Returns 0, or -ENETDOWN (no NIC, uf.net=none, or no DHCP lease). */
+/* Brings the NIC's interface up on first call, from the boot options: uf.net=dhcp (the default when there is a
+ * NIC), uf.net=none, or uf.ip=A.B.C.D/N [uf.gw=A.B.C.D] [uf.dns=A.B.C.D]. Prints one line once configured.
+ * Returns 0, or -ENETDOWN (no NIC, uf.net=none, or no DHCP lease); lo works either way. */
 int uf_net_up(void);
 
-/* The configured address (0 until uf_net_up succeeded). */
+/* The NIC's configured address (0 until uf_net_up succeeded, and without a NIC). */
 uint32_t uf_net_addr(void);
+/* The DNS server the interface learned (DHCP or uf.dns=), 0 if none: what /etc/resolv.conf would name. Without
+ * one, the stack still answers 127.0.0.1:53 by forwarding there (musl's default). */
+uint32_t uf_net_dns(void);
 
 /* Hands every received frame to the stack, runs due timers, sends what became ready (ACKs, retransmissions).
  * Returns nonzero if it did any of that: endpoints' states may have changed (a caller that already looked at
