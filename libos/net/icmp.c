@@ -18,5 +18,5 @@ void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
 	h[0] = ICMP_ECHO_REPLY;
 	h[1] = 0;
 	struct iovec data = { (void *)(p + ICMP_HLEN), len - ICMP_HLEN };
-	uf_ip_send(dst, src, IP_PROTO_ICMP, h, ICMP_HLEN, 2, &data, 1);
+	uf_ip_send(dst, src, IP_PROTO_ICMP, 0, h, ICMP_HLEN, 2, &data, 1);
 }

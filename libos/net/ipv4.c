@@ -203,7 +203,7 @@ static uint16_t checksum(const struct iovec *v, int cnt, uint32_t sum)
 	return uf_net_fold(sum);
 }
 
-int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4_len, size_t csum_off,
+int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *l4, size_t l4_len, size_t csum_off,
 	       const struct iovec *payload, int payload_cnt)
 {
 	struct uf_netdev *dev = uf_net_if.dev;
@@ -223,7 +223,7 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4
 		return -EMSGSIZE;
 
 	h[0] = 0x45;
-	h[1] = 0;
+	h[1] = tos;
 	put16(h + 2, (uint16_t)total);
 	put16(h + 4, next_id++);
 	put16(h + 6, proto == IP_PROTO_TCP ? IP_DF : 0);

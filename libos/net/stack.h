@@ -73,7 +73,7 @@ int uf_ip_is_local(uint32_t addr);          /* one of ours: 127.0.0.0/8 or the i
 uint32_t uf_ip_source(uint32_t dst);        /* the source address for sending to dst */
 size_t uf_ip_mtu(uint32_t dst);             /* the MTU of the interface toward dst */
 int uf_ip_reachable(uint32_t dst);
-int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t *l4, size_t l4_len, size_t csum_off,
+int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *l4, size_t l4_len, size_t csum_off,
 	       const struct iovec *payload, int payload_cnt);
 void uf_ip_timers(uint64_t now);
 uint64_t uf_ip_next_timer(void);

@@ -158,6 +158,16 @@ void uf_tcp_close(struct uf_tcp *t)
 		t->linger_at = uf_time_monotonic_ns() + TCP_FIN_WAIT_2_TIMEOUT;
 }
 
+void uf_tcp_abort(struct uf_tcp *t)
+{
+	if (t->state == TCP_LISTEN) {
+		uf_tcp_close(t);
+		return;
+	}
+	reset(t);
+	uf_tcp_free(t);
+}
+
 int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)
 {
 	if (t->lport || t->state != TCP_CLOSED)
@@ -386,6 +396,11 @@ int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port)
 	return 0;
 }
 
+void uf_tcp_set_tos(struct uf_tcp *t, uint8_t tos)
+{
+	t->tos = tos;
+}
+
 void uf_tcp_set_nodelay(struct uf_tcp *t, int on)
 {
 	t->nodelay = on;
@@ -439,7 +454,9 @@ void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out)
 		.cwnd = t->cwnd, .ssthresh = t->ssthresh, .unacked = t->snd_max - t->snd_una,
 		.sacked = uf_tcp_sacked(t), .lost = uf_tcp_sack_lost(t),
 		.retransmits = (uint32_t)t->retries, .total_retrans = t->total_retrans, .dsacks = t->dsacks,
-		.snd_wnd = t->snd_wnd, .rcv_wnd = uf_tcp_rcv_window(t), .bytes_acked = t->bytes_acked,
-		.bytes_received = t->bytes_received,
+		.snd_wnd = t->snd_wnd, .rcv_wnd = uf_tcp_rcv_window(t),
+		.notsent = SEQ_GT(t->snd_data + t->slen, t->snd_max) ? t->snd_data + t->slen - t->snd_max : 0,
+		.bytes_acked = t->bytes_acked, .bytes_received = t->bytes_received, .keepalive = t->keepalive,
+		.keep_idle_s = t->keep_idle_s, .keep_intvl_s = t->keep_intvl_s, .keep_cnt = t->keep_cnt,
 	};
 }

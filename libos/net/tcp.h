@@ -69,6 +69,7 @@ struct uf_tcp {
 	uint16_t lport, rport;
 	int app;                            /* a socket holds it (else the stack frees it once closed) */
 	int reuse, nodelay, output_due, ack_now;
+	uint8_t tos;                        /* IP_TOS */
 	int error;                          /* pending errno for the app */
 
 	struct uf_tcp *listener;            /* a child not yet accepted: its listener */

@@ -360,6 +360,7 @@ static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_
 		return;
 	uf_tcp_hash_set(c, dst, dport, src, sport);
 	c->nodelay = l->nodelay;
+	c->tos = l->tos;
 	c->keepalive = l->keepalive;
 	c->keep_idle_s = l->keep_idle_s;
 	c->keep_intvl_s = l->keep_intvl_s;

@@ -135,7 +135,7 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		if (first < len)
 			v[cnt++] = (struct iovec){ t->sbuf, len - first };
 	}
-	int r = uf_ip_send(t->laddr, t->raddr, IP_PROTO_TCP, h, hlen, 16, v, cnt);
+	int r = uf_ip_send(t->laddr, t->raddr, IP_PROTO_TCP, t->tos, h, hlen, 16, v, cnt);
 	if (r == -EAGAIN)
 		uf_tcp_due(t);          /* the NIC's ring is full: try again after it drained (uf_tcp_next_timer) */
 	if (r < 0)
@@ -166,7 +166,7 @@ void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
 	put32(h + 8, with_ack ? ack : 0);
 	h[12] = 5 << 4;
 	h[13] = TCP_RST | (with_ack ? TCP_ACK : 0);
-	uf_ip_send(src, dst, IP_PROTO_TCP, h, TCP_HLEN, 16, 0, 0);
+	uf_ip_send(src, dst, IP_PROTO_TCP, 0, h, TCP_HLEN, 16, 0, 0);
 }
 
 uint64_t uf_tcp_rto(const struct uf_tcp *t)

@@ -32,6 +32,7 @@ struct uf_udp {
 	uint16_t lport, rport;
 	int reuse;
 	int dns_forwarded;          /* has sent to the DNS stub address: map the server's answers back */
+	uint8_t tos;
 	struct dgram *head, **tail;
 	size_t queued, rcvbuf;
 };
@@ -171,7 +172,7 @@ long uf_udp_send(struct uf_udp *u, uint32_t addr, uint16_t port, const struct io
 	put16(h, u->lport);
 	put16(h + 2, port);
 	put16(h + 4, (uint16_t)(UDP_HLEN + len));
-	int r = uf_ip_send(u->laddr && u->laddr != IP_BROADCAST ? u->laddr : uf_ip_source(addr), addr, IP_PROTO_UDP,
+	int r = uf_ip_send(u->laddr && u->laddr != IP_BROADCAST ? u->laddr : uf_ip_source(addr), addr, IP_PROTO_UDP, u->tos,
 			   h, UDP_HLEN, 6, iov, iovcnt);
 	free(flat);
 	return r < 0 ? r : (long)len;
@@ -210,6 +211,11 @@ unsigned uf_udp_events(struct uf_udp *u)
 void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes)
 {
 	u->rcvbuf = bytes;
+}
+
+void uf_udp_set_tos(struct uf_udp *u, uint8_t tos)
+{
+	u->tos = tos;
 }
 
 static struct uf_udp *lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)

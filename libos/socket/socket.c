@@ -30,7 +30,8 @@ struct sock {
 	struct uf_udp *udp;
 	struct uf_tcp *tcp;
 	uint64_t rcvtimeo, sndtimeo;    /* ns; 0: wait forever */
-	int reuse, keepalive, broadcast;
+	int reuse, keepalive, broadcast, nodelay, tos;
+	struct linger linger;           /* SO_LINGER: on close, wait for the peer's ACK of everything (or reset) */
 	size_t udp_rcvbuf;
 	struct uf_file *file;           /* its open file (shared by dup'ed descriptors): O_NONBLOCK lives there */
 };
@@ -211,7 +212,8 @@ long uf_sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		uf_tcp_close(c);
 		return -ENOMEM;
 	}
-	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive };
+	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive, .nodelay = s->nodelay,
+			    .tos = s->tos, .linger = s->linger };
 	uint32_t addr;
 	uint16_t port;
 	uf_tcp_remote(c, &addr, &port);
@@ -507,6 +509,11 @@ long uf_sys_setsockopt(int fd, int level, int optname, const void *v, socklen_t 
 		case SO_BROADCAST:
 			s->broadcast = !!x;
 			return 0;
+		case SO_LINGER:
+			if (len < sizeof s->linger)
+				return -EINVAL;
+			memcpy(&s->linger, v, sizeof s->linger);
+			return 0;
 		case SO_RCVBUF:
 		case SO_SNDBUF:
 			if (x < 0)
@@ -520,11 +527,22 @@ long uf_sys_setsockopt(int fd, int level, int optname, const void *v, socklen_t 
 		}
 		return -ENOPROTOOPT;
 	}
+	if (level == IPPROTO_IP && optname == IP_TOS) {
+		if (get_int(v, len, &x) < 0)
+			return -EINVAL;
+		s->tos = x & 0xfc;                  /* the ECN bits are the stack's, as Linux */
+		if (s->tcp)
+			uf_tcp_set_tos(s->tcp, (uint8_t)s->tos);
+		else
+			uf_udp_set_tos(s->udp, (uint8_t)s->tos);
+		return 0;
+	}
 	if (level == IPPROTO_TCP && s->tcp) {
 		if (get_int(v, len, &x) < 0)
 			return -EINVAL;
 		switch (optname) {
 		case TCP_NODELAY:
+			s->nodelay = !!x;
 			uf_tcp_set_nodelay(s->tcp, !!x);
 			return 0;
 		case TCP_KEEPIDLE:
@@ -548,6 +566,38 @@ static int put_opt(void *v, socklen_t *len, const void *val, socklen_t size)
 	memcpy(v, val, n);
 	*len = n;
 	return 0;
+}
+
+/* Linux's struct tcp_info, the fields tools read (ss -i, nginx's $tcpinfo_rtt, ...). */
+static void tcp_info_from(const struct uf_tcp_info *i, struct tcp_info *ti)
+{
+	uint32_t mss = i->snd_mss ? i->snd_mss : 1;
+	ti->tcpi_state = (uint8_t)i->state;
+	ti->tcpi_ca_state = i->lost ? 3 : 0;            /* TCP_CA_Recovery, else TCP_CA_Open */
+	ti->tcpi_retransmits = (uint8_t)i->retransmits;
+	ti->tcpi_backoff = (uint8_t)i->backoff;
+	ti->tcpi_options = (i->timestamps ? TCPI_OPT_TIMESTAMPS : 0) | (i->sack ? TCPI_OPT_SACK : 0) |
+			   (i->wscale ? TCPI_OPT_WSCALE : 0);
+	ti->tcpi_snd_wscale = i->snd_wscale & 15;
+	ti->tcpi_rcv_wscale = i->rcv_wscale & 15;
+	ti->tcpi_rto = i->rto_us;
+	ti->tcpi_snd_mss = i->snd_mss;
+	ti->tcpi_rcv_mss = i->rcv_mss;
+	ti->tcpi_advmss = i->rcv_mss;
+	ti->tcpi_unacked = i->unacked / mss;            /* Linux counts these in segments */
+	ti->tcpi_sacked = i->sacked / mss;
+	ti->tcpi_lost = i->lost / mss;
+	ti->tcpi_rtt = i->rtt_us;
+	ti->tcpi_rttvar = i->rttvar_us;
+	ti->tcpi_snd_ssthresh = i->ssthresh / mss;
+	ti->tcpi_snd_cwnd = i->cwnd / mss;
+	ti->tcpi_total_retrans = i->total_retrans;
+	ti->tcpi_bytes_acked = i->bytes_acked;
+	ti->tcpi_bytes_received = i->bytes_received;
+	ti->tcpi_notsent_bytes = i->notsent;
+	ti->tcpi_dsack_dups = i->dsacks;
+	ti->tcpi_snd_wnd = i->snd_wnd;
+	ti->tcpi_rcv_space = i->rcv_wnd;
 }
 
 static int put_timeout(int optname, void *v, socklen_t *len, uint64_t ns)
@@ -590,6 +640,27 @@ long uf_sys_getsockopt(int fd, int level, int optname, void *v, socklen_t *len)
 		case SO_BROADCAST: x = s->broadcast; break;
 		case SO_RCVBUF: x = (int)rcv; break;
 		case SO_SNDBUF: x = (int)snd; break;
+		case SO_LINGER: return put_opt(v, len, &s->linger, sizeof s->linger);
+		default: return -ENOPROTOOPT;
+		}
+		return put_opt(v, len, &x, sizeof x);
+	}
+	if (level == IPPROTO_IP && optname == IP_TOS)
+		return put_opt(v, len, &s->tos, sizeof s->tos);
+	if (level == IPPROTO_TCP && s->tcp) {
+		struct uf_tcp_info i;
+		uf_tcp_get_info(s->tcp, &i);
+		switch (optname) {
+		case TCP_NODELAY: x = s->nodelay; break;
+		case TCP_KEEPIDLE: x = i.keep_idle_s; break;
+		case TCP_KEEPINTVL: x = i.keep_intvl_s; break;
+		case TCP_KEEPCNT: x = i.keep_cnt; break;
+		case TCP_MAXSEG: x = (int)i.snd_mss; break;
+		case TCP_INFO: {
+			struct tcp_info ti = { 0 };
+			tcp_info_from(&i, &ti);
+			return put_opt(v, len, &ti, sizeof ti);
+		}
 		default: return -ENOPROTOOPT;
 		}
 		return put_opt(v, len, &x, sizeof x);
@@ -611,13 +682,32 @@ static ssize_t sock_write(struct uf_file *f, const void *buf, size_t n)
 	return do_send(f->priv, &v, 1, 0, 0, 0);
 }
 
+/* SO_LINGER with a timeout on a blocking socket: send the FIN after the data, then wait until the peer
+ * acknowledged everything, the connection ended, or the time is up. */
+static void linger(struct sock *s)
+{
+	uint64_t deadline = uf_time_monotonic_ns() + (uint64_t)s->linger.l_linger * 1000000000;
+	struct uf_tcp_info i;
+	uf_tcp_shutdown(s->tcp, 0, 1);
+	uf_net_poll();
+	for (uf_tcp_get_info(s->tcp, &i); (i.unacked || i.notsent) && i.state != 7 /* CLOSE */;
+	     uf_tcp_get_info(s->tcp, &i))
+		if (!wait_more(0, deadline))
+			break;
+}
+
 static int sock_close(struct uf_file *f)
 {
 	struct sock *s = f->priv;
-	if (s->tcp)
+	if (s->tcp && s->linger.l_onoff && !s->linger.l_linger) {
+		uf_tcp_abort(s->tcp);                   /* zero timeout: a reset, the data dropped */
+	} else if (s->tcp) {
+		if (s->linger.l_onoff && !(f->flags & O_NONBLOCK))
+			linger(s);
 		uf_tcp_close(s->tcp);
-	else
+	} else {
 		uf_udp_free(s->udp);
+	}
 	free(s);
 	return 0;
 }

@@ -524,8 +524,9 @@ class TcpInfo(ctypes.Structure):
                 ("wscale", ctypes.c_int), ("snd_wscale", ctypes.c_uint8), ("rcv_wscale", ctypes.c_uint8),
                 *[(name, ctypes.c_uint32) for name in (
                     "rto_us", "rtt_us", "rttvar_us", "snd_mss", "rcv_mss", "cwnd", "ssthresh", "unacked", "sacked",
-                    "lost", "backoff", "retransmits", "total_retrans", "dsacks", "snd_wnd", "rcv_wnd")],
-                ("bytes_acked", ctypes.c_uint64), ("bytes_received", ctypes.c_uint64)]
+                    "lost", "backoff", "retransmits", "total_retrans", "dsacks", "snd_wnd", "rcv_wnd", "notsent")],
+                ("bytes_acked", ctypes.c_uint64), ("bytes_received", ctypes.c_uint64),
+                *[(name, ctypes.c_int) for name in ("keepalive", "keep_idle_s", "keep_intvl_s", "keep_cnt")]]
 
 
 def info(stack, conn) -> TcpInfo:
@@ -577,6 +578,20 @@ def test_timestamps_are_agreed_and_echoed(stack):
     stack.inject(eth(ipv4(6, tcp(41000, 90, seq + 5, ours + len(data), "A", options=ts_option(1300, their_ts(out[-1])[0])))))
     assert 240_000 <= info(stack, c).rtt_us <= 260_000              # timed by the echo: 250 ms
     lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_ip_tos_marks_every_segment_and_abort_resets(stack):
+    """IP_TOS goes into each IP header of the connection; SO_LINGER {1, 0}'s abort sends a reset at once."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 89, 40999)
+    lib.uf_tcp_set_tos(c, 0x10)
+    assert lib.uf_tcp_send(c, b"low delay", ctypes.c_size_t(9)) == 9
+    [data] = stack.sent()
+    assert data.l3[1] == 0x10 and data.data == b"low delay"
+    lib.uf_tcp_abort(c)
+    [rst] = stack.sent()
+    assert "R" in rst.flags
     lib.uf_tcp_close(l)
 
 

@@ -1,10 +1,13 @@
 /* Talks to itself: for 127.0.0.1 and each address given on the command line, a TCP listener and a client in this
- * one process exchange 1 MiB each way (non-blocking sockets driven by poll), then a UDP datagram goes out and
- * comes back. Prints one line per step; exits 0 only if every step checked out. */
+ * one process exchange 1 MiB each way (non-blocking sockets driven by poll), read TCP_INFO and set options
+ * (IP_TOS, TCP_KEEP*), end with SO_LINGER's reset; then a UDP datagram goes out and comes back. Prints one line
+ * per step; exits 0 only if every step checked out. */
+#define _GNU_SOURCE     /* struct tcp_info, as on Linux */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +37,51 @@ static int listener(const char *ip, struct sockaddr_in *at)
 	    getsockname(l, (struct sockaddr *)at, &len) < 0)
 		return -1;
 	return l;
+}
+
+/* What tools read from TCP_INFO after the transfer, options set and read back, then SO_LINGER {1, 0} on a's
+ * close: a reset, which c reads as ECONNRESET. */
+static int options_step(int c, int a)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if (getsockopt(c, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return fail("TCP_INFO");
+	int want = TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE;
+	if (ti.tcpi_state != 1 || (ti.tcpi_options & want) != want || ti.tcpi_bytes_acked != AMOUNT ||
+	    ti.tcpi_bytes_received != AMOUNT || !ti.tcpi_snd_mss || !ti.tcpi_rto) {
+		fprintf(stderr, "TCP_INFO: state %d options %#x acked %llu received %llu mss %u rto %u\n",
+			ti.tcpi_state, ti.tcpi_options, (unsigned long long)ti.tcpi_bytes_acked,
+			(unsigned long long)ti.tcpi_bytes_received, ti.tcpi_snd_mss, ti.tcpi_rto);
+		return 1;
+	}
+	printf("lo: TCP_INFO state %d options %#x rtt %u us rto %u us cwnd %u mss %u\n", ti.tcpi_state,
+	       ti.tcpi_options, ti.tcpi_rtt, ti.tcpi_rto, ti.tcpi_snd_cwnd, ti.tcpi_snd_mss);
+	int tos = 0x10, idle = 30, intvl = 5, cnt = 3, got[4];
+	len = sizeof(int);
+	if (setsockopt(c, IPPROTO_IP, IP_TOS, &tos, sizeof tos) < 0 ||
+	    setsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0 ||
+	    setsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) < 0 ||
+	    setsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) < 0 ||
+	    getsockopt(c, IPPROTO_IP, IP_TOS, &got[0], &len) < 0 || getsockopt(c, IPPROTO_TCP, TCP_KEEPIDLE, &got[1], &len) < 0 ||
+	    getsockopt(c, IPPROTO_TCP, TCP_KEEPINTVL, &got[2], &len) < 0 ||
+	    getsockopt(c, IPPROTO_TCP, TCP_KEEPCNT, &got[3], &len) < 0)
+		return fail("IP_TOS/TCP_KEEP*");
+	if (got[0] != tos || got[1] != idle || got[2] != intvl || got[3] != cnt) {
+		fprintf(stderr, "options read back: %d %d %d %d\n", got[0], got[1], got[2], got[3]);
+		return 1;
+	}
+	printf("lo: IP_TOS %#x, keepalive %d/%d/%d read back\n", got[0], got[1], got[2], got[3]);
+	struct linger abort_close = { 1, 0 };
+	if (setsockopt(a, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close) < 0)
+		return fail("SO_LINGER");
+	close(a);
+	struct pollfd p = { c, POLLIN, 0 };
+	char byte;
+	if (poll(&p, 1, 10000) != 1 || read(c, &byte, 1) != -1 || errno != ECONNRESET)
+		return fail("SO_LINGER {1, 0}: no reset");
+	printf("lo: SO_LINGER {1, 0}: the peer saw ECONNRESET\n");
+	return 0;
 }
 
 /* Both ends of one connection in this process: each sends AMOUNT bytes and checks what it receives. */
@@ -82,8 +130,9 @@ static int tcp_step(const char *ip)
 		}
 	}
 	printf("lo: tcp %d bytes each way over %s:%d\n", AMOUNT, ip, ntohs(at.sin_port));
+	if (options_step(c, a))
+		return 1;
 	close(c);
-	close(a);
 	close(l);
 	return 0;
 }

@@ -58,6 +58,7 @@ long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t
 		 int peek, size_t *full_len);
 unsigned uf_udp_events(struct uf_udp *u);
 void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes);
+void uf_udp_set_tos(struct uf_udp *u, uint8_t tos);            /* the IP header's TOS byte (IP_TOS) */
 
 /* ---- TCP ---- */
 struct uf_tcp;
@@ -65,6 +66,8 @@ struct uf_tcp *uf_tcp_new(void);
 /* Releases the app's hold: a connection with unread data is reset, else it closes gracefully in the
  * background (FIN, TIME_WAIT) and frees itself. A listener resets its unaccepted connections. */
 void uf_tcp_close(struct uf_tcp *t);
+/* Releases the app's hold at once, resetting the connection (SO_LINGER with a zero timeout). */
+void uf_tcp_abort(struct uf_tcp *t);
 int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse);
 int uf_tcp_listen(struct uf_tcp *t, int backlog);
 /* Sends the SYN; the connection is up when uf_tcp_events says UF_NET_OUT (or failed: UF_NET_ERR). */
@@ -84,6 +87,7 @@ int uf_tcp_connecting(const struct uf_tcp *t);     /* SYN sent, no answer yet */
 int uf_tcp_local(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
 int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
 void uf_tcp_set_nodelay(struct uf_tcp *t, int on);
+void uf_tcp_set_tos(struct uf_tcp *t, uint8_t tos);
 void uf_tcp_set_keepalive(struct uf_tcp *t, int on, int idle_s, int interval_s, int count);
 int uf_tcp_set_buffers(struct uf_tcp *t, size_t rcvbuf, size_t sndbuf);  /* 0 leaves one unchanged */
 void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf);
@@ -102,7 +106,9 @@ struct uf_tcp_info {
 	uint32_t total_retrans;         /* segments sent again over the connection's life */
 	uint32_t dsacks;                /* D-SACK blocks received: segments the peer got twice */
 	uint32_t snd_wnd, rcv_wnd;
+	uint32_t notsent;               /* bytes queued, not yet sent */
 	uint64_t bytes_acked, bytes_received;
+	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt;    /* SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT */
 };
 void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out);
 
