@@ -32,8 +32,10 @@
 #define TCP_RETRIES 12
 #define TCP_MSL (30000 * MS)
 #define TCP_FIN_WAIT_2_TIMEOUT (60000 * MS)
+#define TCP_PROBE_MIN (10 * MS)                 /* the probe timer's floor (Linux's TLP: 10 ms) */
 #define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
 #define TCP_SCOREBOARD 8                        /* SACKed ranges the sender keeps */
+#define TCP_RXT_MARKS 8                         /* retransmissions watched for a second loss */
 #define TCP_TS_LEN 12                           /* NOP, NOP, kind 8, length 10, TSval, TSecr */
 #define TCP_PAWS_IDLE (24ull * 86400 * 1000 * MS)   /* RFC 7323 5.5: an older TS.Recent is no longer valid */
 
@@ -91,6 +93,15 @@ struct uf_tcp {
 	uint32_t sack_start[TCP_SCOREBOARD], sack_end[TCP_SCOREBOARD];
 	int sack_count;
 	uint32_t high_rxt, prr_delivered, prr_out, recover_fs;
+	/* This recovery's retransmissions (where, and snd_max when sent), oldest first (uf_tcp_sack_rxt_lost). */
+	uint32_t rxt_seq[TCP_RXT_MARKS], rxt_snd_max[TCP_RXT_MARKS];
+	int rxt_marks;
+	/* The probe timer (RFC 8985's reordering window and tail loss probe in one): when 2 RTTs pass without
+	 * progress, holes below SACKed data are lost (rack_end: below it, all are), or, with nothing SACKed, the
+	 * last segment goes again once (tlp_sent) so that the answer tells what is missing. */
+	uint64_t probe_at;
+	uint32_t rack_end;
+	int tlp_sent;
 
 	/* Round-trip time (RFC 6298), in ns; one segment timed at a time (Karn). */
 	int rtt_timing;
@@ -156,9 +167,12 @@ uint32_t uf_tcp_sack_lost(const struct uf_tcp *t);     /* bytes lost in holes: n
 uint32_t uf_tcp_pipe(const struct uf_tcp *t);
 uint32_t uf_tcp_sack_next(const struct uf_tcp *t, uint32_t *seq, int rule3);
 uint32_t uf_tcp_sack_skip(const struct uf_tcp *t, uint32_t seq, uint32_t *room);
+void uf_tcp_sack_mark_rxt(struct uf_tcp *t, uint32_t seq);
+int uf_tcp_sack_rxt_lost(struct uf_tcp *t);
 
 /* tcp_input.c */
 void uf_tcp_free_ooo(struct uf_tcp *t);
+void uf_tcp_enter_recovery(struct uf_tcp *t);
 
 /* tcp.c */
 void uf_tcp_drop(struct uf_tcp *t, int err);        /* to CLOSED: the app sees err, an orphan is freed */

@@ -183,7 +183,7 @@ static void rtt_sample(struct uf_tcp *t, uint64_t r)
 
 /* Enters fast recovery (RFC 6675 5 with SACK, else RFC 6582): half the flight is the new threshold. With
  * SACK, proportional rate reduction paces what follows (prr_ack); without, NewReno's inflation. */
-static void enter_recovery(struct uf_tcp *t)
+void uf_tcp_enter_recovery(struct uf_tcp *t)
 {
 	uint32_t flight = t->snd_max - t->snd_una;
 	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
@@ -191,6 +191,7 @@ static void enter_recovery(struct uf_tcp *t)
 	t->in_recovery = 1;
 	if (t->sack_ok) {
 		t->high_rxt = t->snd_una;
+		t->rxt_marks = 0;
 		t->prr_delivered = t->prr_out = 0;
 		t->recover_fs = flight;
 		return;
@@ -240,6 +241,8 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 	if (SEQ_LT(t->snd_nxt, ack))
 		t->snd_nxt = ack;
 	uf_tcp_sack_trim(t);
+	t->probe_at = 0;                        /* progress: uf_tcp_output arms it again */
+	t->tlp_sent = 0;
 	/* A timestamp echo times every ACK, retransmissions included (RFC 7323 4); else the one timed segment. */
 	uint32_t echoed = t->ts_ok && s->has_ts && s->tsecr ? uf_tcp_ts_now(t) - s->tsecr : UINT32_MAX;
 	if (echoed < 600000) {
@@ -257,6 +260,7 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 	if (t->in_recovery) {
 		if (SEQ_GE(ack, t->recover)) {          /* full ACK: leave recovery */
 			uint32_t flight = t->snd_max - t->snd_una;
+			t->rack_end = 0;
 			t->cwnd = t->sack_ok || flight + t->mss > t->ssthresh ? t->ssthresh : flight + t->mss;
 			t->in_recovery = 0;
 		} else if (!t->sack_ok) {               /* NewReno's partial ACK: the next hole is lost too */
@@ -287,7 +291,7 @@ static void duplicate_ack(struct uf_tcp *t)
 	/* The first two let a new segment out each (RFC 3042 limited transmit: uf_tcp_output); the third starts
 	 * recovery, unless it is about losses from before the last one (RFC 6582 3.2 step 1). */
 	if (++t->dupacks == 3 && SEQ_GT(t->snd_una, t->recover))
-		enter_recovery(t);
+		uf_tcp_enter_recovery(t);
 }
 
 /* The ACK's SACK blocks into the scoreboard. A first block below the cumulative ACK or inside the second is a
@@ -561,8 +565,9 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	if (t->sack_ok && t->snd_una != t->snd_max) {
 		/* RFC 6675 5: enough SACKed above snd_una marks it lost, whatever the count of duplicate ACKs. */
 		if (!t->in_recovery && uf_tcp_sack_lost(t) && SEQ_GT(t->snd_una, t->recover))
-			enter_recovery(t);
+			uf_tcp_enter_recovery(t);
 		if (t->in_recovery) {
+			uf_tcp_sack_rxt_lost(t);
 			int64_t delivered = (int64_t)(t->snd_una - una) + (int64_t)uf_tcp_sacked(t) - sacked;
 			prr_ack(t, delivered > 0 ? (uint32_t)delivered : 0);
 		}

@@ -282,7 +282,8 @@ static uint32_t send_new(struct uf_tcp *t, uint32_t allowed)
 
 /* SACK recovery's sending (RFC 6675 5 step 4 and NextSeg): while the pipe is below cwnd (which prr_ack sets
  * from each ACK), a lost hole first, else new data within the peer's window, else a hole not yet known lost
- * (rule 3). Returns whether anything went. */
+ * (rule 3). Retransmissions are remembered, so that losing one again shows (uf_tcp_sack_rxt_lost). Returns
+ * whether anything went. */
 static int recovery_output(struct uf_tcp *t)
 {
 	int sent = 0;
@@ -290,17 +291,23 @@ static int recovery_output(struct uf_tcp *t)
 		uint32_t pipe = uf_tcp_pipe(t), seq, len, n = 0;
 		if (pipe >= t->cwnd)
 			break;
-		uint32_t right = t->snd_una + t->snd_wnd, allowed = t->cwnd - pipe;
+		/* Whole segments, as Linux counts cwnd: a part of one left in cwnd would only wait for the timer. */
+		uint32_t right = t->snd_una + t->snd_wnd, allowed = t->cwnd - pipe < t->mss ? t->mss : t->cwnd - pipe;
 		if (SEQ_LT(t->snd_nxt, right) && right - t->snd_nxt < allowed)
 			allowed = right - t->snd_nxt;
-		if ((len = uf_tcp_sack_next(t, &seq, 0)) && (n = resend(t, seq, len)))
-			t->high_rxt = seq + n;
-		else if (SEQ_LT(t->snd_nxt, right) && (n = send_new(t, allowed)))
-			;
-		else if ((len = uf_tcp_sack_next(t, &seq, 1)) && (n = resend(t, seq, len)))
-			t->high_rxt = seq + n;
+		int again = 1;          /* a retransmission, not new data */
+		if (!((len = uf_tcp_sack_next(t, &seq, 0)) && (n = resend(t, seq, len)))) {
+			if (SEQ_LT(t->snd_nxt, right) && (n = send_new(t, allowed)))
+				again = 0;
+			else if ((len = uf_tcp_sack_next(t, &seq, 1)))
+				n = resend(t, seq, len);
+		}
 		if (!n)
 			break;
+		if (again) {
+			t->high_rxt = seq + n;
+			uf_tcp_sack_mark_rxt(t, seq);
+		}
 		t->prr_out += n;
 		sent = 1;
 	}
@@ -330,10 +337,12 @@ void uf_tcp_output(struct uf_tcp *t)
 	} else {
 		/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out. */
 		uint32_t cwnd = t->cwnd + (!t->in_recovery && t->dupacks < 3 ? (uint32_t)t->dupacks * t->mss : 0);
-		uint32_t window = t->snd_wnd < cwnd ? t->snd_wnd : cwnd;
 		for (;;) {
+			/* The congestion window in whole segments (as Linux counts it); the peer's to the byte. */
 			uint32_t inflight = t->snd_nxt - t->snd_una;
-			if (!send_new(t, window > inflight ? window - inflight : 0))
+			uint32_t allowed = cwnd > inflight ? (cwnd - inflight < t->mss ? t->mss : cwnd - inflight) : 0;
+			uint32_t peer = t->snd_wnd > inflight ? t->snd_wnd - inflight : 0;
+			if (!send_new(t, allowed < peer ? allowed : peer))
 				break;
 			sent = 1;
 		}
@@ -343,6 +352,11 @@ void uf_tcp_output(struct uf_tcp *t)
 		send_segment(t, t->snd_nxt, 0, TCP_ACK);
 	if (t->snd_una != t->snd_max && !t->rto_at)
 		uf_tcp_arm_rto(t);
+	/* The probe timer: one tail loss probe per stall, then, once SACKs came, the reordering window again. */
+	if (t->snd_una != t->snd_max && !t->probe_at && t->srtt && (!t->tlp_sent || t->sack_count) && t->snd_wnd) {
+		uint64_t pto = 2 * t->srtt < TCP_PROBE_MIN ? TCP_PROBE_MIN : 2 * t->srtt;
+		t->probe_at = uf_time_monotonic_ns() + pto;
+	}
 	/* Zero window with data waiting: the retransmission timer doubles as the persist timer. */
 	if (t->snd_una == t->snd_max && !t->snd_wnd && SEQ_LT(t->snd_nxt, data_end) && !t->rto_at)
 		uf_tcp_arm_rto(t);
@@ -384,6 +398,9 @@ static void rto_expired(struct uf_tcp *t)
 	t->in_recovery = 0;
 	t->dupacks = 0;
 	t->recover = t->snd_max;            /* RFC 6582 4: no fast retransmit for what the timeout resends */
+	t->rack_end = 0;
+	t->rxt_marks = 0;
+	t->probe_at = 0;
 	if (uf_tcp_rto(t) < TCP_RTO_MAX)
 		t->backoff++;                   /* RFC 6298 5.5, until an RTT sample (rtt_sample) */
 	t->rtt_timing = 0;
@@ -395,6 +412,31 @@ static void rto_expired(struct uf_tcp *t)
 	}
 	if (t->state != TCP_CLOSED && !t->rto_at)
 		uf_tcp_arm_rto(t);
+}
+
+/* Two RTTs without progress. With SACKed data above holes: every hole below it is lost (a LAN doesn't reorder
+ * for that long), including retransmissions sent before; recovery resends them. With nothing SACKed: the tail was
+ * lost, or its ACKs: the last segment goes again, once, and its answer (a SACK) tells which. */
+static void probe_expired(struct uf_tcp *t)
+{
+	t->probe_at = 0;
+	if (t->snd_una == t->snd_max || t->state < TCP_ESTABLISHED || !t->snd_wnd)
+		return;
+	if (t->sack_count && t->sack_ok) {
+		t->rack_end = t->sack_start[t->sack_count - 1];
+		if (!t->in_recovery)
+			uf_tcp_enter_recovery(t);
+		t->high_rxt = t->snd_una;
+		t->rxt_marks = 0;
+		uint32_t pipe = uf_tcp_pipe(t);
+		if (t->cwnd < pipe + t->mss)
+			t->cwnd = pipe + t->mss;
+		uf_tcp_output(t);
+		return;
+	}
+	uint32_t last = t->snd_max - t->snd_una > t->mss ? t->snd_max - t->mss : t->snd_una;
+	t->tlp_sent = 1;
+	resend(t, last, t->mss);
 }
 
 static void keepalive_expired(struct uf_tcp *t, uint64_t now)
@@ -423,6 +465,8 @@ void uf_tcp_timers(uint64_t now)
 			rto_expired(t);
 			continue;
 		}
+		if (t->probe_at && t->probe_at <= now)
+			probe_expired(t);
 		if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
 			keepalive_expired(t, now);
 	}
@@ -440,6 +484,8 @@ uint64_t uf_tcp_next_timer(void)
 			n = t->rto_at;
 		if (t->linger_at && t->linger_at < n)
 			n = t->linger_at;
+		if (t->probe_at && t->probe_at < n)
+			n = t->probe_at;
 		if (t->keep_at && t->keep_at < n && t->state == TCP_ESTABLISHED)
 			n = t->keep_at;
 	}

@@ -58,6 +58,8 @@ uint32_t uf_tcp_sacked(const struct uf_tcp *t)
  * none. */
 static uint32_t lost_end(const struct uf_tcp *t)
 {
+	if (t->rack_end && SEQ_GT(t->rack_end, t->snd_una))
+		return t->rack_end;         /* the probe timer found them all lost */
 	uint32_t above = 0;
 	for (int i = t->sack_count - 1; i >= 0; i--) {
 		above += t->sack_end[i] - t->sack_start[i];
@@ -132,4 +134,45 @@ uint32_t uf_tcp_sack_skip(const struct uf_tcp *t, uint32_t seq, uint32_t *room)
 			seq = t->sack_end[i];
 	}
 	return seq;
+}
+
+void uf_tcp_sack_mark_rxt(struct uf_tcp *t, uint32_t seq)
+{
+	if (t->rxt_marks == TCP_RXT_MARKS)
+		return;                 /* past these, a lost retransmission waits for the timeout */
+	t->rxt_seq[t->rxt_marks] = seq;
+	t->rxt_snd_max[t->rxt_marks++] = t->snd_max;
+}
+
+static int sacked_at(const struct uf_tcp *t, uint32_t seq)
+{
+	for (int i = 0; i < t->sack_count; i++)
+		if (SEQ_GE(seq, t->sack_start[i]) && SEQ_LT(seq, t->sack_end[i]))
+			return 1;
+	return 0;
+}
+
+/* A retransmission lost too (RACK's insight, RFC 8985 6.2, for the in-order paths of a LAN): more than 2 MSS
+ * SACKed of what was sent after it, and it still missing. Then NextSeg starts again from it (high_rxt moves back),
+ * instead of the retransmission timer's 200 ms or more. Returns whether it found one. */
+int uf_tcp_sack_rxt_lost(struct uf_tcp *t)
+{
+	int k = 0;
+	for (int i = 0; i < t->rxt_marks; i++)       /* forget those that arrived */
+		if (SEQ_GE(t->rxt_seq[i], t->snd_una) && !sacked_at(t, t->rxt_seq[i])) {
+			t->rxt_seq[k] = t->rxt_seq[i];
+			t->rxt_snd_max[k++] = t->rxt_snd_max[i];
+		}
+	t->rxt_marks = k;
+	if (!k)
+		return 0;
+	uint32_t after = t->rxt_snd_max[0], above = 0;
+	for (int i = 0; i < t->sack_count; i++)
+		if (SEQ_GT(t->sack_end[i], after))
+			above += t->sack_end[i] - (SEQ_GT(t->sack_start[i], after) ? t->sack_start[i] : after);
+	if (above <= 2u * t->mss)
+		return 0;
+	t->high_rxt = t->rxt_seq[0];
+	t->rxt_marks = 0;
+	return 1;
 }
