@@ -334,34 +334,73 @@ static void accept_syn_options(struct uf_tcp *t, const struct segment *s)
 	t->ssthresh = UINT32_MAX / 2;
 }
 
-static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-			 const struct segment *s)
+/* ---- SYN cookies ---- */
+
+/* When a listener's queue is full of half-open connections (a SYN flood), a SYN gets a SYN-ACK whose sequence
+ * number is a cookie instead of a control block: a keyed hash of the 4-tuple, the client's ISN and the minute,
+ * with 3 bits for the MSS. The ACK that completes the handshake brings it back, and only then is the connection
+ * made (without window scaling, SACK or timestamps: there was nowhere to keep them). */
+static const uint16_t cookie_mss[8] = { 536, 1200, 1440, 1460, 4312, 8960, 16344, 65483 };
+#define COOKIE_PERIOD (64000 * MS)      /* a cookie holds for this long to two periods */
+
+static uint32_t mix(uint32_t x)
 {
-	if (s->flags & TCP_RST)
-		return;
-	if (s->flags & TCP_ACK) {
-		uf_tcp_send_rst(dst, src, dport, sport, s->ack, 0, 0);
-		return;
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	return x ^ x >> 16;
+}
+
+static uint32_t cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t isn, uint32_t period)
+{
+	static uint32_t secret[2];
+	if (!secret[0]) {
+		secret[0] = uf_net_random() | 1;
+		secret[1] = uf_net_random();
 	}
-	if (!(s->flags & TCP_SYN))
-		return;
-	int queued = 0;
-	struct uf_tcp *half_open = 0;
-	for (struct uf_tcp *c = l->children; c; c = c->sibling) {
-		queued++;
-		if (!half_open && c->state == TCP_SYN_RCVD)
-			half_open = c;
-	}
-	if (queued >= l->backlog) {
-		/* Full: make room by forgetting the oldest half-open connection, so a SYN flood can't lock out
-		 * real clients (their handshakes finish within a round trip); with none, the peer retries. */
-		if (!half_open)
-			return;
-		uf_tcp_free(half_open);
-	}
+	uint32_t h = mix(secret[0] ^ period);
+	h = mix(h ^ src);
+	h = mix(h ^ dst);
+	h = mix(h ^ ((uint32_t)sport << 16 | dport));
+	h = mix(h ^ isn);
+	return mix(h ^ secret[1]) & ~7u;
+}
+
+static void send_cookie(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			const struct segment *s)
+{
+	uint16_t ours = (uint16_t)(uf_ip_mtu(src) - IP_HLEN - TCP_HLEN), peer = s->mss ? s->mss : TCP_DEFAULT_MSS;
+	int i = 7;
+	while (i && cookie_mss[i] > (peer < ours ? peer : ours))
+		i--;
+	/* A throwaway block on the stack, only to send the SYN-ACK; marked due already, so that a full NIC ring
+	 * never puts it on the due list. */
+	struct uf_tcp tmp = { .state = TCP_SYN_RCVD, .rcv_nxt = s->seq + 1, .rbuf_size = l->rbuf_size,
+			      .output_due = 1, .laddr = dst, .raddr = src, .lport = dport, .rport = sport };
+	uint32_t period = (uint32_t)(uf_time_monotonic_ns() / COOKIE_PERIOD);
+	tmp.iss = cookie(src, sport, dst, dport, s->seq, period) | (uint32_t)i;
+	tmp.snd_max = tmp.iss + 1;
+	uf_tcp_send_ctl(&tmp, tmp.iss, TCP_SYN | TCP_ACK);
+}
+
+/* The MSS the ACK's cookie carries, or 0 if it is no cookie of ours (of this period or the last). */
+static uint16_t check_cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, const struct segment *s)
+{
+	uint32_t iss = s->ack - 1, period = (uint32_t)(uf_time_monotonic_ns() / COOKIE_PERIOD);
+	for (uint32_t back = 0; back < 2; back++)
+		if (cookie(src, sport, dst, dport, s->seq - 1, period - back) == (iss & ~7u))
+			return cookie_mss[iss & 7];
+	return 0;
+}
+
+/* A child connection in SYN_RCVD for the listener's queue, as the SYN s asked. */
+static struct uf_tcp *new_child(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+				const struct segment *s)
+{
 	struct uf_tcp *c = uf_tcp_alloc();
 	if (!c)
-		return;
+		return 0;
 	uf_tcp_hash_set(c, dst, dport, src, sport);
 	c->nodelay = l->nodelay;
 	c->tos = l->tos;
@@ -387,7 +426,55 @@ static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_
 	while (*p)
 		p = &(*p)->sibling;
 	*p = c;
-	uf_tcp_output(c);
+	return c;
+}
+
+static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now);
+
+static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			 struct segment *s, uint64_t now)
+{
+	if (s->flags & TCP_RST)
+		return;
+	int queued = 0;
+	struct uf_tcp *half_open = 0;           /* the oldest */
+	for (struct uf_tcp *c = l->children; c; c = c->sibling) {
+		queued++;
+		if (!half_open && c->state == TCP_SYN_RCVD)
+			half_open = c;
+	}
+	if (s->flags & TCP_ACK) {
+		uint16_t mss = !(s->flags & TCP_SYN) ? check_cookie(src, sport, dst, dport, s) : 0;
+		if (!mss) {
+			uf_tcp_send_rst(dst, src, dport, sport, s->ack, 0, 0);
+			return;
+		}
+		if (queued >= l->backlog) {
+			if (!half_open)
+				return;         /* full of connections the app hasn't accepted: the peer retries */
+			uf_tcp_free(half_open); /* a real client's handshake outranks a flood's half-open one */
+		}
+		/* A cookie's handshake completes: the child as if its SYN had come (no options), then this ACK. */
+		struct segment syn = { .seq = s->seq - 1, .wnd = s->wnd, .mss = mss, .wscale = -1 };
+		struct uf_tcp *c = new_child(l, src, sport, dst, dport, &syn);
+		if (!c)
+			return;
+		c->iss = s->ack - 1;
+		c->snd_una = c->recover = c->iss;
+		c->snd_nxt = c->snd_max = c->iss + 1;
+		established_input(c, s, now);
+		return;
+	}
+	if (!(s->flags & TCP_SYN))
+		return;
+	if (queued >= l->backlog) {
+		if (half_open)
+			send_cookie(l, src, sport, dst, dport, s);     /* a flood: answer without keeping state */
+		return;                 /* full of connections the app hasn't accepted: the peer retries */
+	}
+	struct uf_tcp *c = new_child(l, src, sport, dst, dport, s);
+	if (c)
+		uf_tcp_output(c);
 }
 
 static void syn_sent_input(struct uf_tcp *t, const struct segment *s)
@@ -657,7 +744,7 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	}
 	switch (t->state) {
 	case TCP_LISTEN:
-		listen_input(t, src, sport, dst, dport, &s);
+		listen_input(t, src, sport, dst, dport, &s, now);
 		break;
 	case TCP_SYN_SENT:
 		syn_sent_input(t, &s);

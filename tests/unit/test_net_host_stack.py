@@ -365,6 +365,36 @@ def test_many_connections_each_segment_finds_its_own(stack):
     lib.uf_tcp_close(l)
 
 
+def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
+    """With the queue full of half-open connections, SYNs are answered with SYN cookies and no state; a client that
+    completes the handshake gets its connection, a forged ACK gets a reset."""
+    lib = stack.lib
+    lib.h_live.restype = ctypes.c_long
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, 8082, 0) == 0 and lib.uf_tcp_listen(l, 2) == 0
+    for i in range(2):                                       # the queue fills with half-open connections
+        stack.inject(eth(ipv4(6, tcp(20000 + i, 8082, 77, 0, "S"))))
+    stack.sent()
+    live = lib.h_live()
+    for i in range(2, 200):                                  # the flood: answered, nothing kept
+        stack.inject(eth(ipv4(6, tcp(20000 + i, 8082, 77 + i, 0, "S", options=b"\x02\x04\x05\xb4"))))
+    assert len([p for p in stack.sent() if p.flags == "SA"]) == 198 and lib.h_live() == live
+    stack.inject(eth(ipv4(6, tcp(40010, 8082, 5000, 0, "S", options=b"\x02\x04\x05\xb4"))))
+    [synack] = stack.sent()
+    assert synack.flags == "SA" and synack.options == b"\x02\x04\x05\xb4"      # MSS only: nowhere to keep more
+    stack.inject(eth(ipv4(6, tcp(40011, 8082, 6000, synack.seq + 1, "A"))))     # another's cookie: forged
+    [rst] = stack.sent()
+    assert rst.flags == "R"
+    stack.inject(eth(ipv4(6, tcp(40010, 8082, 5001, synack.seq + 1, "PA", b"hi"))))
+    c = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+    buf = ctypes.create_string_buffer(8)
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == 2 and buf.raw[:2] == b"hi"
+    assert info(stack, c).snd_mss == 1460
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
 def test_tcp_passive_open_data_both_ways_and_close(stack):
     lib = stack.lib
     l, c, our_seq, seq = handshake(stack, 80, 40000)
