@@ -38,6 +38,9 @@ static void deliver(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *p,
 	case IP_PROTO_TCP:
 		uf_tcp_input(src, dst, p, len, csum_valid);
 		break;
+	default:
+		uf_icmp_unreachable(2, src, dst, proto, p, len);
+		break;
 	}
 }
 
@@ -203,6 +206,36 @@ static uint16_t checksum(const struct iovec *v, int cnt, uint32_t sum)
 	return uf_net_fold(sum);
 }
 
+/* Output fragmentation (RFC 791 3.2): a datagram larger than the MTU, its checksum done, goes as fragments of
+ * the largest multiple of 8 bytes that fits, each with a copy of the header (h, updated here). */
+static int send_fragments(uint8_t *h, uint32_t hop, const struct iovec *v, int cnt, size_t len)
+{
+	uint8_t *flat = malloc(len), mac[6];
+	if (!flat)
+		return -ENOMEM;
+	size_t at = 0;
+	for (int i = 0; i < cnt; i++) {
+		memcpy(flat + at, v[i].iov_base, v[i].iov_len);
+		at += v[i].iov_len;
+	}
+	size_t step = (uf_net_if.dev->mtu - IP_HLEN) & ~(size_t)7;
+	int known = uf_arp_lookup(hop, mac), r = 0;
+	for (at = 0; at < len && r >= 0; at += step) {
+		size_t n = len - at < step ? len - at : step;
+		put16(h + 2, (uint16_t)(IP_HLEN + n));
+		put16(h + 6, (uint16_t)((at + n < len ? IP_MF : 0) | at / 8));
+		put16(h + 10, 0);
+		put16(h + 10, uf_net_fold(uf_net_sum(0, h, IP_HLEN)));
+		struct iovec piece[2] = { { h, IP_HLEN }, { flat + at, n } };
+		if (known)
+			r = uf_eth_send(mac, ETH_TYPE_IPV4, piece, 2, 0);
+		else
+			uf_arp_wait(hop, piece, 2);
+	}
+	free(flat);
+	return r;
+}
+
 int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *l4, size_t l4_len, size_t csum_off,
 	       const struct iovec *payload, int payload_cnt)
 {
@@ -219,8 +252,9 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *
 	uint32_t hop = local ? dst : next_hop(dst);
 	if (!hop)
 		return -ENETUNREACH;
-	if (total > uf_ip_mtu(dst))
-		return -EMSGSIZE;
+	int fragment = total > uf_ip_mtu(dst);
+	if (total > 65535 || (fragment && proto == IP_PROTO_TCP))
+		return -EMSGSIZE;               /* TCP's segments fit the path's MTU (its MSS, lowered by PMTUD) */
 
 	h[0] = 0x45;
 	h[1] = tos;
@@ -250,7 +284,7 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *
 	int known = uf_arp_lookup(hop, mac);
 	uint32_t pseudo = uf_net_pseudo_sum(src, dst, proto, (uint16_t)(l4_len + plen));
 	put16(l4 + csum_off, 0);
-	if (proto != IP_PROTO_ICMP && known && (dev->caps & UF_NETDEV_CAP_TX_CSUM)) {
+	if (proto != IP_PROTO_ICMP && known && !fragment && (dev->caps & UF_NETDEV_CAP_TX_CSUM)) {
 		/* The device sums from the transport header on and adds the pseudo-header sum left in the field. */
 		uint32_t s = pseudo;
 		while (s >> 16)
@@ -263,6 +297,8 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *
 	if (!c && proto == IP_PROTO_UDP)
 		c = 0xffff;         /* 0 means "no checksum" in UDP */
 	put16(l4 + csum_off, c);
+	if (fragment)
+		return send_fragments(h, hop, v + 1, cnt - 1, l4_len + plen);
 	if (!known) {
 		uf_arp_wait(hop, v, cnt);
 		return 0;

@@ -79,6 +79,20 @@ void uf_ip_timers(uint64_t now);
 uint64_t uf_ip_next_timer(void);
 
 void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len);
+/* An ICMP destination unreachable (code: 2 protocol, 3 port) about a datagram from src to dst that nobody took;
+ * l4 is its transport header (8 bytes are quoted). Rate limited. */
+void uf_icmp_unreachable(uint8_t code, uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *l4, size_t len);
+
+/* An ICMP error about a datagram we sent (local, lport -> remote, rport), for its transport. */
+struct uf_icmp_error {
+	uint8_t type, code;
+	uint16_t mtu;                   /* fragmentation needed: the next hop's MTU (0: not said) */
+	uint32_t local, remote;
+	uint16_t lport, rport;
+	uint32_t seq;                   /* TCP: the sequence number of the segment */
+};
+void uf_tcp_icmp_error(const struct uf_icmp_error *e);
+void uf_udp_icmp_error(const struct uf_icmp_error *e);
 void uf_udp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len, int csum_valid);
 void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len, int csum_valid);
 void uf_tcp_timers(uint64_t now);

@@ -755,6 +755,29 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	}
 }
 
+/* RFC 5927's checks first: the quoted sequence number must be one we sent and not yet acknowledged, or anyone
+ * could forge these. Fragmentation needed lowers the MSS and resends (RFC 1191); a port or protocol unreachable
+ * while connecting refuses the connection (as Linux); the rest are soft errors, left to the timers. */
+void uf_tcp_icmp_error(const struct uf_icmp_error *e)
+{
+	struct uf_tcp *t = uf_tcp_lookup(e->remote, e->rport, e->local, e->lport);
+	if (!t || t->state == TCP_LISTEN || SEQ_LT(e->seq, t->snd_una) || SEQ_GT(e->seq, t->snd_max))
+		return;
+	if (e->type == 3 && e->code == 4 && e->mtu >= 68) {
+		uint32_t mss = e->mtu - IP_HLEN - TCP_HLEN - (t->ts_ok ? TCP_TS_LEN : 0);
+		if (mss < 64 || mss >= t->mss)
+			return;
+		t->mss = (uint16_t)mss;
+		if (t->state >= TCP_ESTABLISHED) {
+			t->snd_nxt = t->snd_una;        /* what was sent was too big: again, smaller */
+			uf_tcp_output(t);
+		}
+		return;
+	}
+	if (e->type == 3 && (e->code == 2 || e->code == 3) && t->state == TCP_SYN_SENT)
+		uf_tcp_drop(t, ECONNREFUSED);
+}
+
 void uf_tcp_free_ooo(struct uf_tcp *t)
 {
 	free_ooo(t);

@@ -33,6 +33,7 @@ struct uf_udp {
 	int reuse;
 	int dns_forwarded;          /* has sent to the DNS stub address: map the server's answers back */
 	uint8_t tos;
+	int error;                  /* from an ICMP error, for a connected endpoint (as Linux), taken by recv */
 	struct dgram *head, **tail;
 	size_t queued, rcvbuf;
 };
@@ -182,6 +183,11 @@ long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t
 		 int peek, size_t *full_len)
 {
 	struct dgram *d = u->head;
+	if (!d && u->error) {
+		int e = u->error;
+		u->error = 0;
+		return -e;
+	}
 	if (!d)
 		return -EAGAIN;
 	size_t at = 0;
@@ -205,7 +211,14 @@ long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t
 
 unsigned uf_udp_events(struct uf_udp *u)
 {
-	return UF_NET_OUT | (u->head ? UF_NET_IN : 0);
+	return UF_NET_OUT | (u->head || u->error ? UF_NET_IN : 0) | (u->error ? UF_NET_ERR : 0);
+}
+
+void uf_udp_icmp_error(const struct uf_icmp_error *e)
+{
+	for (struct uf_udp *u = endpoints; u; u = u->next)
+		if (u->lport == e->lport && u->raddr == e->remote && u->rport == e->rport && e->type == 3)
+			u->error = e->code == 3 || e->code == 2 ? ECONNREFUSED : EHOSTUNREACH;
 }
 
 void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes)
@@ -256,7 +269,11 @@ void uf_udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	if (!uf_ip_is_local(dst) && !uf_net_if.addr)
 		return;                 /* unconfigured: only DHCP's, above */
 	struct uf_udp *u = lookup(src, sport, dst, dport);
-	if (!u || u->queued + dlen + DGRAM_OVERHEAD > u->rcvbuf)
+	if (!u) {
+		uf_icmp_unreachable(3, src, dst, IP_PROTO_UDP, p, len);     /* port unreachable */
+		return;
+	}
+	if (u->queued + dlen + DGRAM_OVERHEAD > u->rcvbuf)
 		return;
 	struct dgram *d = malloc(sizeof *d + dlen);
 	if (!d)

@@ -90,9 +90,10 @@ class Parsed:
             assert csum(self.l3[:ihl]) == 0, "bad IP header checksum"
             self.proto, self.ip_src, self.ip_dst = self.l3[9], self.l3[12:16], self.l3[16:20]
             self.l4 = self.l3[ihl:total]
-            if self.proto in (6, 17):
+            fragment = struct.unpack("!H", self.l3[6:8])[0] & 0x3FFF
+            if self.proto in (6, 17) and not fragment:      # a fragment's sum is over the whole datagram
                 assert csum(pseudo(self.proto, len(self.l4), self.ip_src, self.ip_dst) + self.l4) == 0, "bad L4 sum"
-            if self.proto == 6:
+            if self.proto == 6 and not fragment:
                 (self.sport, self.dport, self.seq, self.ack, off, bits, self.window) = struct.unpack(
                     "!HHIIBBH", self.l4[:16])
                 self.flags = "".join(f for f, b in zip("FSRPA", (1, 2, 4, 8, 16)) if bits & b)
@@ -252,6 +253,76 @@ def test_hostile_fragments_are_contained(stack):
     assert buf.raw[:10] == b"still here"
     assert stack.sent() == []
     lib.uf_udp_free(u)
+
+
+def test_icmp_errors_both_ways(stack):
+    """A datagram to a closed UDP port, or of an unknown protocol, draws a destination unreachable quoting it; one
+    about our own connected UDP endpoint becomes its ECONNREFUSED."""
+    lib = stack.lib
+    dgram = udp(4000, 9999, b"anyone?")
+    stack.inject(eth(ipv4(17, dgram)))
+    [err] = stack.sent()
+    assert err.proto == 1 and err.l4[:2] == bytes([3, 3]) and csum(err.l4) == 0
+    assert err.l4[8 + 12:8 + 20] == PEER_IP + OUR_IP and err.l4[8 + 20:8 + 28] == dgram[:8]
+    stack.inject(eth(ipv4(99, b"what is this")))
+    [err] = stack.sent()
+    assert err.l4[:2] == bytes([3, 2])
+    u = ctypes.c_void_p(lib.uf_udp_new())
+    assert lib.uf_udp_connect(u, ctypes.c_uint32(0x0A000202), 7777) == 0
+    lport = ctypes.c_uint32(), ctypes.c_uint16()
+    lib.uf_udp_local(u, ctypes.byref(lport[0]), ctypes.byref(lport[1]))
+    quoted = ipv4(17, udp(lport[1].value, 7777, b"x"), src=OUR_IP, dst=PEER_IP)[:28]
+    icmp = struct.pack("!BBHI", 3, 3, 0, 0) + quoted
+    stack.inject(eth(ipv4(1, icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:])))
+    buf = ctypes.create_string_buffer(16)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 16)
+    addr, port, full = ctypes.c_uint32(), ctypes.c_uint16(), ctypes.c_size_t()
+    assert lib.uf_udp_recv(u, iov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == -111
+    lib.uf_udp_free(u)
+
+
+def test_large_datagrams_go_out_in_fragments(stack):
+    """A 3,000-byte UDP datagram leaves as fragments of at most the MTU, offsets in 8-byte units, that reassemble
+    into the datagram with a valid checksum."""
+    lib = stack.lib
+    u = ctypes.c_void_p(lib.uf_udp_new())
+    data = random.Random(5).randbytes(3000)
+    msg = ctypes.create_string_buffer(data, len(data))
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(msg, ctypes.c_void_p), len(data))
+    assert lib.uf_udp_send(u, ctypes.c_uint32(0x0A000202), ctypes.c_uint16(9), iov, 1) == 3000
+    frags = stack.sent()
+    assert [len(f.l3) for f in frags] == [1500, 1500, 68]
+    whole = b""
+    for f in frags:
+        off = struct.unpack("!H", f.l3[6:8])[0]
+        assert (off & 0x1FFF) * 8 == len(whole) and bool(off & 0x2000) == (f is not frags[-1])
+        whole += f.l3[20:struct.unpack("!H", f.l3[2:4])[0]]
+    assert whole[8:] == data and csum(pseudo(17, len(whole), OUR_IP, PEER_IP) + whole) == 0
+    lib.uf_udp_free(u)
+
+
+def test_fragmentation_needed_lowers_the_mss(stack):
+    """Path MTU discovery (RFC 1191): a router's "fragmentation needed, MTU 1000" about our segment makes the
+    connection resend in segments that fit; one quoting a sequence number we never sent is ignored."""
+    lib = stack.lib
+    l, c, ours, seq = handshake(stack, 87, 40020)
+    data = bytes(1460 * 2)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    first = stack.sent()
+    assert [len(p.data) for p in first] == [1460, 1460]
+
+    def too_big(quoted_seq: int) -> bytes:
+        quoted = first[0].l3[:20] + struct.pack("!HHI", 87, 40020, quoted_seq & 0xFFFFFFFF)
+        icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 1000) + quoted
+        return eth(ipv4(1, icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:], src=bytes([10, 0, 2, 1])))
+
+    stack.inject(too_big(ours + 100_000))
+    assert stack.sent() == []
+    stack.inject(too_big(ours))
+    assert [(p.seq - ours, len(p.data)) for p in stack.sent()] == [(0, 960), (960, 960), (1920, 960)]
+    assert info(stack, c).snd_mss == 960
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
 
 
 def _fragment(chunk: bytes, ident: int, frag: int, length: int) -> bytes:
