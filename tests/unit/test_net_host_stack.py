@@ -996,6 +996,11 @@ def test_own_address_and_lo_beside_the_nic(stack):
     assert stack.sent() == []
 
 
+def icmp_message(kind: int, code: int, rest: bytes) -> bytes:
+    m = struct.pack("!BBH", kind, code, 0) + rest
+    return m[:2] + struct.pack("!H", csum(m)) + m[4:]
+
+
 def hostile_frames(count: int, seed: int) -> list[bytes]:
     """Valid frames of every kind, then mutated: truncated, bit-flipped, lengths and offsets lied about."""
     rng = random.Random(seed)
@@ -1009,6 +1014,12 @@ def hostile_frames(count: int, seed: int) -> list[bytes]:
         eth(ipv4(1, struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"z" * 20)),
         eth(_fragment(b"f" * 64, rng.randrange(8), 0x2000 | rng.randrange(8192), 64)),
         eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP), 0x0806),
+        # Timestamps and SACK blocks (the sender's scoreboard parses those), and ICMP errors quoting our segments.
+        eth(ipv4(6, tcp(8080, rng.randrange(49152, 65536), rng.randrange(1 << 32), rng.randrange(1 << 32), "A",
+                        options=ts_option(rng.randrange(1 << 32), rng.randrange(1 << 32)) + b"\x01\x01\x05\x12" +
+                        bytes(rng.randrange(256) for _ in range(16))))),
+        eth(ipv4(1, icmp_message(3, rng.choice([3, 4]), struct.pack("!HH", 0, rng.randrange(65536)) + ipv4(
+            6, tcp(rng.randrange(49152, 65536), 8080, rng.randrange(1 << 32), 0, "S"), src=OUR_IP, dst=PEER_IP)[:28]))),
     ]
     frames = []
     for _ in range(count):
