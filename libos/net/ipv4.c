@@ -187,6 +187,10 @@ void uf_ip_input(const uint8_t *h, size_t len, int csum_valid)
 
 void uf_ip_input_lo(const uint8_t *h, size_t len)
 {
+	if (len && h[0] >> 4 == 6) {
+		uf_ip6_input_lo(h, len);
+		return;
+	}
 	input(h, len, 1, 1);                /* never on a wire: no checksums to check (Linux's lo does the same) */
 }
 

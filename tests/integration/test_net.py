@@ -253,6 +253,82 @@ def test_hostile_frames_do_not_hurt(httpd_on_tap):
     guest.assert_alive()
 
 
+# --- IPv6 over a tap: static address, SLAAC from the test's router advertisement, hostile frames ---------------
+
+GUEST_LL = "fe80::5054:ff:fe12:3456"        # from the MAC QEMU gives the first NIC, 52:54:00:12:34:56
+
+
+@pytest.fixture(scope="module", params=TARGETS)
+def httpd_on_tap6(request, built):
+    """httpd on tap ufv0 in a namespace with IPv6 on: guest 2001:db8:6::2/64 (uf.ip6) and 10.76.0.2, host ::1."""
+    require_namespaces()
+    ns = Namespace()
+    try:
+        ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0")
+        ns.add_tap("ufv0", "10.76.0.1/24")
+        ns.run("ip", "addr", "add", "2001:db8:6::1/64", "dev", "ufv0", "nodad")
+        guest = start_httpd(built, request.param,
+                            ["--net", "tap:ufv0", "--cmdline", "uf.ip=10.76.0.2/24 uf.ip6=2001:db8:6::2/64"],
+                            netns=ns.name)
+        yield guest, ns
+        guest.stop()
+    finally:
+        ns.delete()
+
+
+def test_ipv6_static_address_and_ping6(httpd_on_tap6):
+    guest, ns = httpd_on_tap6
+    guest.wait_for(rf"uniforge: net6: {GUEST_LL} 2001:db8:6::2/64 \(static\)", 1)
+    for address in ("2001:db8:6::2", f"{GUEST_LL}%ufv0"):
+        proc = ns.run("ping", "-6", "-c", "3", "-i", "0.2", "-W", "30", "-s", "1000", address, check=False)
+        assert " 0% packet loss" in proc.stdout, proc.stdout + proc.stderr + guest.report()
+    neigh = ns.run("ip", "-6", "neigh", "show", "2001:db8:6::2").stdout
+    assert "52:54:00:12:34:56" in neigh, neigh             # our neighbour advertisement taught the host
+
+
+def test_slaac_from_a_router_advertisement(built, httpd_on_tap6):
+    """A guest without uf.ip6 on a second tap; the test is the router: its advertisement of 2001:db8:7::/64 gives
+    the guest prefix + interface identifier, then ping6 reaches that address."""
+    pytest.importorskip("scapy", reason="scapy is in the test extra: pip install '.[test]'")
+    first, ns = httpd_on_tap6
+    ns.add_tap("ufv1")
+    ns.run("ip", "addr", "add", "2001:db8:7::1/64", "dev", "ufv1", "nodad")
+    target = first.command[first.command.index("run") + 1].split("httpd.")[1]
+    guest = start_httpd(built, target, ["--net", "tap:ufv1", "--cmdline", "uf.ip=10.76.1.2/24"], netns=ns.name)
+    try:
+        guest.wait_for(rf"uniforge: net6: {GUEST_LL} \(link-local\)", 1)
+        ns.run(sys.executable, "-c", """
+from scapy.all import *
+mac = get_if_hwaddr("ufv1")
+sendp(Ether(dst="33:33:00:00:00:01", src=mac) / IPv6(src="fe80::1", dst="ff02::1", hlim=255)
+      / ICMPv6ND_RA(routerlifetime=1800) / ICMPv6NDOptSrcLLAddr(lladdr=mac)
+      / ICMPv6NDOptPrefixInfo(prefix="2001:db8:7::", prefixlen=64, L=1, A=1), iface="ufv1", verbose=False)
+""")
+        # As inet_ntop writes it (RFC 5952: "::" never stands for one zero group).
+        guest.wait_for(r"uniforge: net6: \S+ 2001:db8:7:0:5054:ff:fe12:3456/64 gw fe80::1 \(slaac\)", 300)
+        proc = ns.run("ping", "-6", "-c", "3", "-i", "0.2", "-W", "30", "2001:db8:7::5054:ff:fe12:3456", check=False)
+        assert " 0% packet loss" in proc.stdout, proc.stdout + proc.stderr + guest.report()
+    finally:
+        guest.stop()
+
+
+def test_hostile_ipv6_frames_do_not_hurt(httpd_on_tap6):
+    """10,000 hostile IPv6 frames (extension header chains, overlapping fragments, neighbour discovery spoofing,
+    ...); then the guest still answers ping6 and serves its page."""
+    pytest.importorskip("scapy", reason="scapy is in the test extra: pip install '.[test]'")
+    guest, ns = httpd_on_tap6
+    sent = ns.run(sys.executable, str(TOOLS / "hostile_frames.py"), "ufv0", "52:54:00:12:34:56", "2001:db8:6::2",
+                  "2001:db8:6::1", "10000", "2027", timeout=1800)
+    assert "sent 10000" in sent.stdout, sent.stdout + sent.stderr
+    guest.assert_alive()
+    proc = ns.run("ping", "-6", "-c", "3", "-W", "30", "2001:db8:6::2", check=False)
+    assert " 0% packet loss" in proc.stdout, proc.stdout + guest.report()
+    page = ns.run("curl", "-sS", "--max-time", "300", "-o", "/dev/null", "-w", "%{http_code}", "http://10.76.0.2/",
+                  check=False)
+    assert page.stdout == "200", page.stderr + guest.report()
+    guest.assert_alive()
+
+
 # --- Loss: 5% of the frames dropped both ways ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("target", TARGETS)

@@ -58,7 +58,7 @@ void __wrap_free(void *p)
 static struct frame *rxq, *txq;
 static int rx_head, rx_count, tx_head, tx_count;
 static uint64_t now_ns = 1000000000ull;
-static const char *opt_net, *opt_ip, *opt_gw, *opt_dns;
+static const char *opt_net, *opt_ip, *opt_gw, *opt_dns, *opt_ip6, *opt_gw6;
 
 static int fake_transmit(struct uf_netdev *dev, const struct iovec *iov, int iovcnt,
 			 const struct uf_netdev_tx_csum *csum)
@@ -132,6 +132,10 @@ const char *uf_option(const char *name)
 		return opt_gw;
 	if (!strcmp(name, "uf.dns"))
 		return opt_dns;
+	if (!strcmp(name, "uf.ip6"))
+		return opt_ip6;
+	if (!strcmp(name, "uf.gw6"))
+		return opt_gw6;
 	return 0;
 }
 
@@ -173,6 +177,13 @@ void h_inject(const uint8_t *frame, size_t len)
 	memcpy(f->data, frame, len);
 	f->len = len;
 	uf_net_poll();
+}
+
+/* uf.ip6= and uf.gw6= for the next h_up (NULL: none). */
+void h_options6(const char *ip6, const char *gw6)
+{
+	opt_ip6 = ip6;
+	opt_gw6 = gw6;
 }
 
 /* The oldest transmitted frame: its length (0: none), copied to buf. */

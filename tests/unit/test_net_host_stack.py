@@ -7,6 +7,7 @@ ends with a leak check: once every timer has run out, every allocation the stack
 import ctypes
 import random
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -62,6 +63,23 @@ def pseudo(proto: int, length: int, src=PEER_IP, dst=OUR_IP) -> bytes:
     return src + dst + struct.pack("!BBH", 0, proto, length)
 
 
+def pseudo6(src: bytes, dst: bytes, nh: int, length: int) -> bytes:
+    return src + dst + struct.pack("!IxxxB", length, nh)
+
+
+def ipv6(nh: int, payload: bytes, src: bytes, dst: bytes, hop_limit=64) -> bytes:
+    return struct.pack("!IHBB", 6 << 28, len(payload), nh, hop_limit) + src + dst + payload
+
+
+def icmp6(kind: int, code: int, body: bytes, src: bytes, dst: bytes) -> bytes:
+    m = struct.pack("!BBH", kind, code, 0) + body
+    return m[:2] + struct.pack("!H", csum(pseudo6(src, dst, 58, len(m)) + m)) + m[4:]
+
+
+def eth6(payload: bytes, dst=OUR_MAC) -> bytes:
+    return eth(payload, 0x86DD, dst)
+
+
 def udp(sport: int, dport: int, data: bytes) -> bytes:
     h = struct.pack("!HHHH", sport, dport, 8 + len(data), 0)
     c = csum(pseudo(17, 8 + len(data)) + h + data) or 0xFFFF
@@ -84,6 +102,12 @@ class Parsed:
         self.frame = frame
         self.dst, self.src, self.etype = frame[:6], frame[6:12], struct.unpack("!H", frame[12:14])[0]
         self.l3 = frame[14:]
+        if self.etype == 0x86DD:
+            self.nh, self.hop_limit = self.l3[6], self.l3[7]
+            self.src6, self.dst6 = self.l3[8:24], self.l3[24:40]
+            self.l4 = self.l3[40:40 + struct.unpack("!H", self.l3[4:6])[0]]
+            if self.nh == 58:
+                assert csum(pseudo6(self.src6, self.dst6, 58, len(self.l4)) + self.l4) == 0, "bad ICMPv6 sum"
         if self.etype == 0x0800:
             ihl = (self.l3[0] & 15) * 4
             total = struct.unpack("!H", self.l3[2:4])[0]
@@ -116,11 +140,14 @@ class Stack:
     def inject(self, frame: bytes):
         self.lib.h_inject(frame, ctypes.c_size_t(len(frame)))
 
-    def sent(self) -> list[Parsed]:
-        """What the stack transmitted; ARP requests for the peer are answered (not listed), as the peer would."""
+    def sent(self, v6=False) -> list[Parsed]:
+        """What the stack transmitted; ARP requests for the peer are answered (not listed), as the peer would. IPv6
+        frames (router solicitations come on their own) only with v6, and then only they."""
         out = []
         while n := self.lib.h_take(self.buf):
             frame = Parsed(self.buf.raw[:n])
+            if (frame.etype == 0x86DD) != v6:
+                continue
             if frame.etype == 0x0806 and frame.l3[6:8] == b"\0\1" and frame.l3[24:28] == PEER_IP:
                 self.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, PEER_MAC, PEER_IP, OUR_MAC,
                                             OUR_IP), 0x0806))
@@ -996,6 +1023,135 @@ def test_own_address_and_lo_beside_the_nic(stack):
     assert stack.sent() == []
 
 
+# ---- IPv6 ----
+
+def a6(text: str) -> bytes:
+    return socket.inet_pton(socket.AF_INET6, text)
+
+
+OUR_LL, PEER_LL = a6("fe80::5054:ff:fe12:3456"), a6("fe80::5054:ff:feab:cdef")
+OUR_SOLICITED = a6("ff02::1:ff12:3456")
+
+
+@pytest.fixture
+def stack6(library, tmp_path):
+    """A stack with uf.ip6=2001:db8::2/64 uf.gw6=fe80::1 beside its IPv4, knowing nothing of its neighbours."""
+    s = fresh(library, tmp_path)
+    s.lib.h_options6(b"2001:db8::2/64", b"fe80::1")
+    assert s.lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", None) == 0
+    yield s
+    settled(s)
+
+
+def neighbour_solicitation(target: bytes, src=PEER_LL, dst=OUR_SOLICITED, mac=PEER_MAC, hop_limit=255) -> bytes:
+    body = b"\0" * 4 + target + (b"\x01\x01" + mac if src != bytes(16) else b"")
+    return eth6(ipv6(58, icmp6(135, 0, body, src, dst), src, dst, hop_limit), dst=b"\x33\x33" + dst[12:])
+
+
+def echo6(src: bytes, dst: bytes, payload=b"ping6 payload", dst_mac=OUR_MAC, hop_limit=64) -> bytes:
+    return eth6(ipv6(58, icmp6(128, 0, struct.pack("!HH", 7, 1) + payload, src, dst), src, dst, hop_limit), dst_mac)
+
+
+def test_ipv6_static_address_ping_and_neighbour_discovery(stack6):
+    """A router solicitation at bring-up; a neighbour solicitation for our address gets a solicited advertisement
+    with our MAC (and teaches us the asker's); echo requests to the link-local and the static address are answered
+    from the address they were sent to."""
+    [rs] = stack6.sent(v6=True)
+    assert rs.dst == b"\x33\x33\x00\x00\x00\x02" and rs.hop_limit == 255 and rs.l4[0] == 133
+    stack6.inject(neighbour_solicitation(a6("2001:db8::2")))
+    [na] = stack6.sent(v6=True)
+    assert na.l4[0] == 136 and na.l4[4] & 0x60 == 0x60 and na.l4[8:24] == a6("2001:db8::2")
+    assert na.l4[24:32] == b"\x02\x01" + OUR_MAC and na.dst == PEER_MAC and na.dst6 == PEER_LL
+    for ours in (OUR_LL, a6("2001:db8::2")):
+        stack6.inject(echo6(PEER_LL, ours))
+        [reply] = stack6.sent(v6=True)
+        assert reply.l4[0] == 129 and reply.src6 == ours and reply.dst6 == PEER_LL and reply.dst == PEER_MAC
+        assert reply.l4[4:] == struct.pack("!HH", 7, 1) + b"ping6 payload"
+    # From off the link: the answer goes through the default router, which we must find first.
+    stack6.inject(echo6(a6("2001:db8:99::7"), a6("2001:db8::2")))
+    [ns] = stack6.sent(v6=True)
+    assert ns.l4[0] == 135 and ns.l4[8:24] == a6("fe80::1") and ns.dst6 == a6("ff02::1:ff00:1")
+    router_mac = bytes.fromhex("525400000001")
+    na_body = struct.pack("!B3x", 0x60) + a6("fe80::1") + b"\x02\x01" + router_mac
+    stack6.inject(eth6(ipv6(58, icmp6(136, 0, na_body, a6("fe80::1"), OUR_LL), a6("fe80::1"), OUR_LL, 255)))
+    [reply] = stack6.sent(v6=True)
+    assert reply.dst == router_mac and reply.dst6 == a6("2001:db8:99::7") and reply.l4[0] == 129
+
+
+def test_slaac_from_a_router_advertisement(stack):
+    """Without uf.ip6, a router's advertisement of an autonomous /64 gives the address prefix + the MAC's interface
+    identifier, and the router becomes the default one; one that was forwarded (hop limit below 255) is ignored."""
+    router_ll, router_mac = a6("fe80::1"), bytes.fromhex("525400000001")
+    prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + a6("2001:db8:1::")
+    rdnss = struct.pack("!BBHI", 25, 3, 0, 600) + a6("2001:db8:1::53")
+    ra = struct.pack("!BBHII", 64, 0, 1800, 0, 0) + b"\x01\x01" + router_mac + prefix + rdnss
+    forged = eth6(ipv6(58, icmp6(134, 0, ra, router_ll, a6("ff02::1")), router_ll, a6("ff02::1"), 64),
+                  dst=b"\x33\x33\x00\x00\x00\x01")
+    stack.inject(forged)
+    stack.inject(echo6(router_ll, a6("2001:db8:1::5054:ff:fe12:3456")))
+    assert stack.sent(v6=True) == []                       # no address from it
+    stack.inject(eth6(ipv6(58, icmp6(134, 0, ra, router_ll, a6("ff02::1")), router_ll, a6("ff02::1"), 255),
+                      dst=b"\x33\x33\x00\x00\x00\x01"))
+    stack.inject(echo6(a6("2001:db8:77::1"), a6("2001:db8:1::5054:ff:fe12:3456")))
+    [reply] = stack.sent(v6=True)
+    assert reply.src6 == a6("2001:db8:1::5054:ff:fe12:3456") and reply.dst == router_mac
+
+
+def test_neighbour_unreachability_detection(stack6):
+    """A confirmed neighbour is REACHABLE for 30 s, then STALE; used again, it is probed by unicast after 5 s, and
+    forgotten when 3 probes go unanswered: the next datagram asks the whole link again (multicast)."""
+    stack6.sent(v6=True)
+    stack6.inject(echo6(PEER_LL, OUR_LL))
+    [ns] = stack6.sent(v6=True)                            # who is PEER_LL? (multicast)
+    assert ns.l4[0] == 135 and ns.dst6 == a6("ff02::1:ffab:cdef")
+    na_body = struct.pack("!B3x", 0x60) + PEER_LL + b"\x02\x01" + PEER_MAC
+    stack6.inject(eth6(ipv6(58, icmp6(136, 0, na_body, PEER_LL, OUR_LL), PEER_LL, OUR_LL, 255)))
+    [reply] = stack6.sent(v6=True)
+    assert reply.l4[0] == 129 and reply.dst == PEER_MAC
+    stack6.advance(31)                                     # STALE now; used again: DELAY
+    stack6.inject(echo6(PEER_LL, OUR_LL))
+    assert [p.l4[0] for p in stack6.sent(v6=True)] == [129]
+    stack6.advance(5.5)
+    [probe] = stack6.sent(v6=True)                         # PROBE: unicast, to its known MAC
+    assert probe.l4[0] == 135 and probe.dst == PEER_MAC and probe.dst6 == PEER_LL
+    for _ in range(3):
+        stack6.advance(1.1)
+    stack6.sent(v6=True)
+    stack6.inject(echo6(PEER_LL, OUR_LL))
+    [ns] = stack6.sent(v6=True)
+    assert ns.l4[0] == 135 and ns.dst6 == a6("ff02::1:ffab:cdef")      # forgotten: asked anew
+
+
+def test_hostile_ipv6_headers_get_the_answers_rfc_8200_says(stack6):
+    """Bounded, checked extension header chains: a routing header with segments left, an unknown option whose
+    type asks for an error, hop-by-hop options not first and an unknown next header each get a parameter problem
+    pointing at the culprit; too long a chain, real fragments and ND messages from off-link are dropped; an atomic
+    fragment is taken as the datagram it is."""
+    stack6.sent(v6=True)
+    stack6.inject(neighbour_solicitation(OUR_LL))          # it tells its MAC: errors go out at once
+    stack6.sent(v6=True)
+    ping = icmp6(128, 0, struct.pack("!HH", 1, 1), PEER_LL, OUR_LL)
+
+    def send(nh: int, chain: bytes):
+        stack6.inject(eth6(ipv6(nh, chain + ping, PEER_LL, OUR_LL)))
+        return stack6.sent(v6=True)
+
+    def problem(out, code, pointer):
+        assert [(p.l4[0], p.l4[1], struct.unpack("!I", p.l4[4:8])[0]) for p in out] == [(4, code, pointer)], out
+
+    problem(send(43, bytes([58, 0, 0, 1]) + bytes(4)), 0, 40 + 3)            # routing, segments left 1
+    problem(send(60, bytes([58, 0, 0x80, 2, 0, 0, 1, 0])), 2, 40 + 2)        # option type 0x80: error, discard
+    problem(send(60, bytes([0, 0, 1, 4, 0, 0, 0, 0]) + bytes([58, 0, 1, 4, 0, 0, 0, 0])), 1, 40)  # HbH second
+    problem(send(200, b""), 1, 6)                                             # unknown next header
+    assert send(60, b"".join(bytes([60, 0, 1, 4, 0, 0, 0, 0]) for _ in range(9)) + bytes([58, 0, 1, 4, 0, 0, 0, 0])) == []
+    assert send(44, bytes([58, 0, 0, 9, 0, 0, 0, 5])) == []                  # a real fragment (offset 1)
+    [reply] = send(44, bytes([58, 0, 0, 0, 0, 0, 0, 5]))                     # an atomic one
+    assert reply.l4[0] == 129
+    assert send(58, b"") != []                                               # still answering
+    stack6.inject(neighbour_solicitation(a6("2001:db8::2"), hop_limit=64))  # forwarded ND: spoofed
+    assert stack6.sent(v6=True) == []
+
+
 def icmp_message(kind: int, code: int, rest: bytes) -> bytes:
     m = struct.pack("!BBH", kind, code, 0) + rest
     return m[:2] + struct.pack("!H", csum(m)) + m[4:]
@@ -1020,6 +1176,18 @@ def hostile_frames(count: int, seed: int) -> list[bytes]:
                         bytes(rng.randrange(256) for _ in range(16))))),
         eth(ipv4(1, icmp_message(3, rng.choice([3, 4]), struct.pack("!HH", 0, rng.randrange(65536)) + ipv4(
             6, tcp(rng.randrange(49152, 65536), 8080, rng.randrange(1 << 32), 0, "S"), src=OUR_IP, dst=PEER_IP)[:28]))),
+        # IPv6: neighbour discovery (solicitations, advertisements, a router's with prefix, MTU and DNS options),
+        # echo, and chains of extension headers with options.
+        neighbour_solicitation(OUR_LL),
+        eth6(ipv6(58, icmp6(136, 0, struct.pack("!B3x", 0x60) + PEER_LL + b"\x02\x01" + PEER_MAC, PEER_LL, OUR_LL),
+                  PEER_LL, OUR_LL, 255)),
+        eth6(ipv6(58, icmp6(134, 0, struct.pack("!BBHII", 64, 0, 1800, 0, 0) + b"\x01\x01" + PEER_MAC +
+                            struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + a6("2001:db8:1::") +
+                            struct.pack("!BBHI", 5, 1, 0, 1400) + struct.pack("!BBHI", 25, 3, 0, 600) + a6("2001:db8::53"),
+                            PEER_LL, a6("ff02::1")), PEER_LL, a6("ff02::1"), 255), dst=b"\x33\x33\x00\x00\x00\x01"),
+        echo6(PEER_LL, OUR_LL, b"z" * rng.randrange(64)),
+        eth6(ipv6(60, bytes([0, 0, 1, 4, 0, 0, 0, 0]) + bytes([43, 0, 0xC2, 2, 0, 0, 1, 0]) + bytes([44, 0, 0, 0, 0, 0, 0, 0]) +
+                  bytes([58, 0, 0, 0, 0, 0, 0, 9]) + icmp6(128, 0, b"\0\1\0\1", PEER_LL, OUR_LL), PEER_LL, OUR_LL)),
     ]
     frames = []
     for _ in range(count):
