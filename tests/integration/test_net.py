@@ -74,6 +74,12 @@ def test_dhcp_lease_from_user_networking(httpd):
     assert line["dns"] in (None, "10.0.2.3"), guest.report()
 
 
+def test_slaac_from_user_networking(httpd):
+    """QEMU's user networking (IPv6 on by default) advertises fec0::/64 with router fe80::2: the guest's SLAAC."""
+    guest, _ = httpd
+    guest.wait_for(r"uniforge: net6: fe80::5054:ff:fe12:3456 fec0::5054:ff:fe12:3456/64 gw fe80::2 \(slaac\)", 120)
+
+
 def test_pages_and_errors(httpd):
     """The page comes from the image's embedded htdocs/ tree (`files` in the manifest), byte for byte."""
     guest, port = httpd
