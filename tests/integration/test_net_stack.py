@@ -55,9 +55,10 @@ class Peers:
 
 
 class DnsServer:
-    """Answers A queries for one name on 127.0.0.1:53 (the guest's 10.0.2.2:53); other names get NXDOMAIN."""
+    """Answers A and AAAA queries for one name on 127.0.0.1:53 (the guest's 10.0.2.2:53); other names get
+    NXDOMAIN."""
 
-    def __init__(self, name: str, address: str):
+    def __init__(self, name: str, address: str, address6: str):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self.sock.bind(("127.0.0.1", 53))
@@ -65,6 +66,7 @@ class DnsServer:
             self.sock.close()
             pytest.skip(f"cannot run a DNS server on 127.0.0.1:53 here: {e}")
         self.name, self.address, self.queries = name.encode(), socket.inet_aton(address), 0
+        self.address6 = socket.inet_pton(socket.AF_INET6, address6)
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -84,6 +86,8 @@ class DnsServer:
             answers = b""
             if known and qtype == 1:
                 answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + self.address
+            elif known and qtype == 28:
+                answers = b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, 60, 16) + self.address6
             flags = 0x8180 if known else 0x8183
             self.sock.sendto(query[:2] + struct.pack("!HHHHH", flags, 1, 1 if answers else 0, 0, 0) + question
                              + answers, peer)
@@ -123,7 +127,7 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     require_target(target)
     folder = built("netcheck", target)
     # Static: the DNS server is the host (10.0.2.2), where this test answers for one name through getaddrinfo.
-    dns = DnsServer("netcheck.test", "10.9.8.7") if config == "static" else None
+    dns = DnsServer("netcheck.test", "10.9.8.7", "2001:db8::987") if config == "static" else None
     peers = Peers()
     host_port = free_port()
     udp_port, tcp_port = peers.udp.getsockname()[1], peers.tcp.getsockname()[1]
@@ -155,7 +159,8 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     dns_address = "10.0.2.2" if dns else "10.0.2.3"
     assert f"uniforge: net: 10.0.2.15/24 gw 10.0.2.2 dns {dns_address} ({config})" in out
     if dns:
-        assert "dns: netcheck.test is 10.9.8.7" in out and dns.queries >= 1
+        assert "dns: netcheck.test is 10.9.8.7" in out and dns.queries >= 2
+        assert "dns: netcheck.test is 2001:db8::987 (AAAA)" in out
     assert re.search(rf'udp: reply "echo:ping \d from uniforge" from 10\.0\.2\.2:{udp_port}\n', out + "\n"), out
     assert "tcp-out: 1048576 bytes echoed intact (local 10.0.2.15:" in out
     assert peers.echoed == 1 << 20
