@@ -353,7 +353,7 @@ void uf_tcp_output(struct uf_tcp *t)
 	if (t->snd_una != t->snd_max && !t->rto_at)
 		uf_tcp_arm_rto(t);
 	/* The probe timer: one tail loss probe per stall, then, once SACKs came, the reordering window again. */
-	if (t->snd_una != t->snd_max && !t->probe_at && t->srtt && (!t->tlp_sent || t->sack_count) && t->snd_wnd) {
+	if (t->snd_una != t->snd_max && !t->probe_at && (!t->tlp_sent || t->sack_count) && t->snd_wnd) {
 		uint64_t pto = 2 * t->srtt < TCP_PROBE_MIN ? TCP_PROBE_MIN : 2 * t->srtt;
 		t->probe_at = uf_time_monotonic_ns() + pto;
 	}

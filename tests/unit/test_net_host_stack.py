@@ -536,9 +536,14 @@ def test_tcp_fast_retransmit_then_timeout(stack):
     assert stack.sent() == []
     assert lib.uf_tcp_send(c, b"late", ctypes.c_size_t(4)) == 4
     [late] = stack.sent()
-    stack.advance(0.1)
+    stack.advance(0.009)
     assert stack.sent() == []
-    stack.advance(1.5)
+    stack.advance(0.002)                # 10 ms (no RTT known here): one tail loss probe, the last segment again
+    [probe] = stack.sent()
+    assert (probe.seq, probe.data) == (late.seq, b"late")
+    stack.advance(0.15)
+    assert stack.sent() == []           # one probe per stall; then only the timeout (200 ms: the floor)
+    stack.advance(0.1)
     [again] = stack.sent()
     assert (again.seq, again.data) == (late.seq, b"late")
     lib.uf_tcp_close(c)
@@ -751,10 +756,12 @@ def test_timestamps_time_a_retransmitted_segment(stack):
     first = stack.sent()
     assert len(first) == 4
     stack.advance(0.05)
+    [probe] = stack.sent()              # the tail loss probe after 10 ms (the handshake's RTT was 0 here)
+    assert probe.seq == first[-1].seq
     for i in range(3):                                   # the first segment is lost: three duplicate ACKs
         stack.inject(eth(ipv4(6, tcp(41002, 92, seq, ours, "A", options=ts_option(2000 + i, their_ts(first[1])[0])))))
     [again] = stack.sent()
-    assert again.seq == ours and info(stack, c).total_retrans == 1
+    assert again.seq == ours and info(stack, c).total_retrans == 2
     stack.advance(0.08)
     stack.inject(eth(ipv4(6, tcp(41002, 92, seq, ours + len(data), "A", options=ts_option(2100, their_ts(again)[0])))))
     assert 70_000 <= info(stack, c).rtt_us <= 90_000          # 80 ms: the retransmission's own round trip
@@ -870,21 +877,21 @@ def test_tail_loss_probe_then_recovery(stack):
     lib = stack.lib
     l, c, ours, seq = ts_handshake(stack, 98, 41008)
     mss = info(stack, c).snd_mss
-    assert lib.uf_tcp_send(c, b"a", ctypes.c_size_t(1)) == 1              # an RTT sample of 10 ms first
+    assert lib.uf_tcp_send(c, b"a", ctypes.c_size_t(1)) == 1              # an RTT sample of 9 ms first
     [a] = stack.sent()
-    stack.advance(0.010)
+    stack.advance(0.009)
     stack.inject(eth(ipv4(6, tcp(41008, 98, seq, ours + 1, "A", options=ts_option(2000, their_ts(a)[0])))))
     data = bytes(mss * 4)
     assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
     assert len(stack.sent()) == 4                                     # all four lost
     receiver = SackReceiver(stack, 41008, 98, seq, ours + 1, ts=True)
-    stack.advance(0.019)
+    stack.advance(0.017)
     assert stack.sent() == []
     stack.advance(0.002)                                              # 2 x srtt: the probe, the last segment
     [probe] = stack.sent()
     assert receiver.offset(probe) == 3 * mss
     receiver.receive(probe)
-    stack.advance(0.021)                                              # its SACK, then 2 RTTs: the rest is lost
+    stack.advance(0.019)                                              # its SACK, then 2 RTTs: the rest is lost
     out = stack.sent()
     assert sorted(receiver.offset(p) for p in out) == [0, mss, 2 * mss]
     for p in out:
