@@ -164,6 +164,18 @@ uint32_t uf_net_dns(void)
 	return uf_net_if.dns;
 }
 
+int uf_net_addr6(uint8_t out[16])
+{
+	memcpy(out, uf_net6.addr, 16);
+	return uf_net6.addr_ok;
+}
+
+int uf_net_dns6(uint8_t out[16])
+{
+	memcpy(out, uf_net6.dns, 16);
+	return uf_net6.dns_ok;
+}
+
 /* "A.B.C.D" (and, with prefix, an optional "/N") to a host-order address; 0 on a malformed one. */
 static int parse_addr(const char *s, uint32_t *addr, int *prefix)
 {

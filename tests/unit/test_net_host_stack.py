@@ -1102,6 +1102,9 @@ def test_slaac_from_a_router_advertisement(stack):
     stack.inject(echo6(a6("2001:db8:77::1"), a6("2001:db8:1::5054:ff:fe12:3456")))
     [reply] = stack.sent(v6=True)
     assert reply.src6 == a6("2001:db8:1::5054:ff:fe12:3456") and reply.dst == router_mac
+    out = ctypes.create_string_buffer(16)
+    assert stack.lib.uf_net_addr6(out) == 1 and out.raw == a6("2001:db8:1::5054:ff:fe12:3456")
+    assert stack.lib.uf_net_dns6(out) == 1 and out.raw == a6("2001:db8:1::53")      # for /etc/resolv.conf
 
 
 def test_neighbour_unreachability_detection(stack6):
