@@ -159,11 +159,6 @@ uint32_t uf_net_addr(void)
 	return uf_net_if.addr;
 }
 
-uint32_t uf_net_dns(void)
-{
-	return uf_net_if.dns;
-}
-
 int uf_net_addr6(uint8_t out[16])
 {
 	memcpy(out, uf_net6.addr, 16);

@@ -10,7 +10,7 @@ import subprocess
 import threading
 
 import pytest
-from conftest import free_port, require_target, targets_with
+from conftest import free_port, one_per_arch, require_target, targets_with
 from uniforge.core.paths import uniforge_command, uniforge_environment
 
 GUEST_PORT = 7000
@@ -162,7 +162,7 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     assert "netcheck: all steps passed" in out
 
 
-@pytest.mark.parametrize("target", ["qemu-x86_64", "qemu-armv7"])
+@pytest.mark.parametrize("target", one_per_arch("net"))
 @pytest.mark.parametrize("net", ["none", "user"])
 def test_loopback_with_and_without_a_nic(built, target, net):
     """tests/apps/loopcheck talks to itself over TCP (1 MiB each way, then TCP_INFO, IP_TOS, TCP_KEEP* and
@@ -172,9 +172,9 @@ def test_loopback_with_and_without_a_nic(built, target, net):
     require_target(target)
     folder = built("loopcheck", target)
     own = ["10.0.2.15"] if net == "user" else []
-    proc = subprocess.run([sys.executable, "-m", "uniforge", "run", f"build/loopcheck.{target}", "--timeout", "300",
-                           "--net", net, "--", *own], cwd=folder, capture_output=True, text=True, timeout=600,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT / "toolchain")))
+    proc = subprocess.run(uniforge_command("run", f"build/loopcheck.{target}", "--timeout", "300", "--net", net,
+                                           "--", *own), cwd=folder, capture_output=True, text=True, timeout=600,
+                          env=uniforge_environment())
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     if net == "none":

@@ -26,16 +26,13 @@ int uf_net_up(void);
 
 /* The NIC's configured address (0 until uf_net_up succeeded, and without a NIC). */
 uint32_t uf_net_addr(void);
-/* The DNS server the interface learned (DHCP or uf.dns=), 0 if none: what /etc/resolv.conf would name. Without
- * one, the stack still answers 127.0.0.1:53 by forwarding there (musl's default). */
+/* The DNS server the interface learned (DHCP, or uf.dns= with uf.ip=), bringing it up first; 0 if none: what
+ * /etc/resolv.conf names. Without one, the stack still answers 127.0.0.1:53 by forwarding there (musl's default). */
 uint32_t uf_net_dns(void);
 /* IPv6: the global address (uf.ip6= or SLAAC) and the DNS server a router advertised (RFC 8106 RDNSS), copied to
  * out; 0 when there is none yet. */
 int uf_net_addr6(uint8_t out[16]);
 int uf_net_dns6(uint8_t out[16]);
-
-/* The DNS server the interface learned (DHCP, or uf.dns= with uf.ip=), bringing it up first; 0 if none. */
-uint32_t uf_net_dns(void);
 
 /* Hands every received frame to the stack, runs due timers, sends what became ready (ACKs, retransmissions).
  * Returns nonzero if it did any of that: endpoints' states may have changed (a caller that already looked at
