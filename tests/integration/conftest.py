@@ -40,6 +40,17 @@ def require_target(target: str) -> None:
         pytest.skip(f"{target} cannot run on this host: {why}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def xl_rigs(tmp_path_factory):
+    """One xl rig per Xen target for the whole session (UNIFORGE_XL_RIG): started by the first run that needs it,
+    ended here. A Linux dom0 under TCG takes ~15 s (x86_64) to a minute (ARMv7) to boot."""
+    from uniforge.xlrig import RIG_ENV, Rig
+    folder = tmp_path_factory.mktemp("xl-rigs")
+    os.environ[RIG_ENV] = str(folder)
+    yield folder
+    Rig.stop_kept(folder)
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """build(example, target) -> app folder with build/ done; each (example, target) is built once a session."""

@@ -9,10 +9,11 @@ from conftest import copy_example, require_target, uniforge
 from uniforge import targets
 from uniforge.run import run_image
 
-TARGETS = ["qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35", "qemu-armv7", "xen-x86_64", "xen-armv7", "xen-armv7-dom0"]
+TARGETS = ["qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35", "qemu-armv7", "xen-x86_64", "xen-x86_64-dom0", "xen-armv7",
+           "xen-armv7-dom0", "xen-armv7-dom0less"]
 # Xen on ARM keeps no wall clock of its own (no RTC driver; a dom0 would set it, and sees the board's RTC itself):
 # a dom0less domU starts in 1970.
-NO_WALL_CLOCK = {"xen-armv7"}
+NO_WALL_CLOCK = {"xen-armv7", "xen-armv7-dom0less"}
 # One image per arch for what does not depend on the machine (inspect, size, reproducibility).
 ARCH_TARGETS = ["qemu-x86_64", "qemu-armv7"]
 CORE_MODULES = {"boot", "trap", "console", "uart", "exit", "process", "fd", "mem", "fdt", "gic"}

@@ -13,7 +13,7 @@ from elftools.elf.elffile import ELFFile
 
 from conftest import copy_example, require_target, uniforge
 
-XEN_TARGETS = ["xen-x86_64", "xen-armv7", "xen-armv7-dom0"]
+XEN_TARGETS = ["xen-x86_64", "xen-x86_64-dom0", "xen-armv7", "xen-armv7-dom0", "xen-armv7-dom0less"]
 XEN_MODULES = {"xen", "xencons"}
 # Drivers that only make sense on QEMU/KVM machines: none may be in a Xen image.
 NOT_ON_XEN = {"uart"}

@@ -38,8 +38,10 @@ def test_bad_target_file(tmp_path, monkeypatch):
 
 
 def test_xen_targets_say_how_the_runner_boots_them():
-    domains = {name: targets.load(name).xen["domain"] for name in ("xen-x86_64", "xen-armv7", "xen-armv7-dom0")}
-    assert domains == {"xen-x86_64": "dom0", "xen-armv7": "domu", "xen-armv7-dom0": "dom0"}
+    names = ("xen-x86_64", "xen-x86_64-dom0", "xen-armv7", "xen-armv7-dom0", "xen-armv7-dom0less")
+    domains = {name: targets.load(name).xen["domain"] for name in names}
+    assert domains == {"xen-x86_64": "xl", "xen-x86_64-dom0": "dom0", "xen-armv7": "xl", "xen-armv7-dom0": "dom0",
+                       "xen-armv7-dom0less": "domu"}
     assert targets.load("qemu-x86_64").xen is None
 
 
@@ -49,8 +51,12 @@ def test_xen_table_checked(tmp_path, monkeypatch):
     for name in ("qemu-x86_64", "xen-x86_64"):
         (tmp_path / f"{name}.toml").write_text((real / f"{name}.toml").read_text())
     (tmp_path / "bad-domain.toml").write_text('inherits = "xen-x86_64"\n[xen]\ndomain = "domU"\n')
-    with pytest.raises(TargetError, match="'domain' must be one of dom0, domu"):
+    with pytest.raises(TargetError, match="'domain' must be one of xl, dom0, domu"):
         targets.load("bad-domain")
+    (tmp_path / "no-rig.toml").write_text('inherits = "qemu-x86_64"\nplatform = "xen"\n[xen]\npackage = "p"\n'
+                                          'file = "f"\ndomain = "xl"\nguest_type = "pvh"\n')
+    with pytest.raises(TargetError, match="a domU under xl needs the rig's apt_arch, dom0_kernel"):
+        targets.load("no-rig")
     (tmp_path / "no-table.toml").write_text('inherits = "qemu-x86_64"\nplatform = "xen"\n')
     with pytest.raises(TargetError, match=r"\[xen\] table goes with platform"):
         targets.load("no-table")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from . import xenrig
+from . import xenrig, xlrig
 from .console import Console, SymbolizeFn
 from .devices import NO_NETWORK, Disk, Network, check_tap, explain_qemu_error, qemu_options
 from .errors import RunError
@@ -208,6 +208,8 @@ def run_image(
     Raises RunError if QEMU cannot start or fails; one line when it is about the network or the disks.
     """
     shown = Console(console, symbolizer)
+    if target.platform == "xen" and target.xen["domain"] == "xl":
+        return _run_on_xl_rig(target, image, kernel_cmdline(cmdline, args), memory, timeout, network, disks, shown)
     if target.platform == "xen":
         if network.mode != "none" or disks:
             raise RunError(f"{target.name} has no network or disk devices yet (Xen PV drivers come later)",
@@ -223,6 +225,25 @@ def run_image(
         extra_qemu_args=extra_qemu_args,
     )
     return asyncio.run(_run(target.exit, command, timeout, shown, network))
+
+
+# xl's shutdown reasons as QMP's, for decode_exit.
+_XL_REASONS = {"poweroff": "guest-shutdown", "reboot": "guest-reset"}
+
+
+def _run_on_xl_rig(target: Target, image: Path, cmdline: str, memory: str | None, timeout: float | None,
+                   network: Network, disks: Sequence[Disk], console: Console) -> RunResult:
+    """A domU under the xl rig's dom0 (xlrig.py): its status is read from its console, as for Xen's own."""
+    end, xen_console = xlrig.run_image(target, image, cmdline=cmdline, memory_mib=memory_mib(memory) if memory else None,
+                                       timeout=timeout, network=network, disks=disks, console=console)
+    console.close()
+    if end.xl_status not in (None, 0) and end.shutdown_reason is None and xen_console.status is None:
+        raise RunError("xl could not run the domain", hint="\n".join(end.xl_output.strip().splitlines()[-5:]))
+    outcome = decode_exit(target.exit, 0, timeout=timeout if end.xl_status is None else None, crash=console.crash,
+                          reported_status=xen_console.status, hypervisor_ending=xen_console.xen_ending,
+                          shutdown_reason=_XL_REASONS.get(end.shutdown_reason or ""))
+    return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, end.xl_output,
+                     end.wall_time)
 
 
 async def _run(method: str, command: list[str], timeout: float | None, console: Console, network: Network,

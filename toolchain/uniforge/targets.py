@@ -14,8 +14,12 @@ COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list
 LIBC_KEYS = {"arch": str}
 QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list,
              "nic_device": str, "disk_device": str}
-XEN_KEYS = {"package": str, "file": str, "domain": str, "guest_type": str}
-XEN_DOMAINS = ("dom0", "domu")  # how the runner boots the image on Xen: as dom0, or as a dom0less domU
+XEN_KEYS = {"package": str, "file": str, "domain": str, "guest_type": str,
+            # the xl rig (xlrig.py): dom0's Debian architecture and kernel, QEMU's machine and bus, Xen's options
+            "apt_arch": str, "dom0_kernel": str, "rig_machine": str, "rig_bus": str, "rig_xen_args": str}
+XL_RIG_KEYS = ("apt_arch", "dom0_kernel", "rig_machine", "rig_bus", "rig_xen_args")
+# How the runner boots the image on Xen: a domU under a Linux dom0 and xl, Xen's dom0, or a dom0less domU.
+XEN_DOMAINS = ("xl", "dom0", "domu")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,12 @@ def load(name: str) -> Target:
         raise TargetError(f"{where}: a [xen] table goes with platform = \"xen\", and only with it")
     if "xen" in data and data["xen"]["domain"] not in XEN_DOMAINS:
         raise TargetError(f"{where} [xen]: key 'domain' must be one of {', '.join(XEN_DOMAINS)}")
+    if "xen" in data and data["xen"]["domain"] == "xl":
+        missing = [key for key in XL_RIG_KEYS if key not in data["xen"]]
+        if missing:
+            raise TargetError(f"{where} [xen]: a domU under xl needs the rig's {', '.join(missing)}")
+        if data["xen"]["rig_bus"] not in ("pci", "mmio"):
+            raise TargetError(f"{where} [xen]: key 'rig_bus' must be pci or mmio")
     data["modules"] = tuple(data["modules"])
     data["picks"] = tuple(data.get("picks", ()))
     return Target(name=name, path=Path(where), **data)

@@ -123,6 +123,11 @@ def qemu_command(target: Target, image: Path, guest_cmdline: str, memory_mib: in
     raise RunError(f"target {target.name}: no Xen rig for {target.arch} as {domain}")
 
 
+def kernel_file(target: Target, image: Path) -> Path:
+    """What Xen loads for `image`: the ELF on x86_64, the zImage written beside it on ARM."""
+    return _zimage(image) if target.arch == "armv7" else image
+
+
 def _zimage(image: Path) -> Path:
     """Xen on ARM loads the zImage form: the file itself, or the one `uniforge build` wrote beside the ELF."""
     if image.suffix == ".zImage":
