@@ -47,6 +47,7 @@ GUEST_MAC = "00:16:3e:75:66:01"
 GUEST_IP = "10.0.2.15"
 _NETDEV = "n0"
 _POLL = 0.05
+_ARM_DOM0_ADDR = 0x50000000
 
 
 @dataclass(frozen=True)
@@ -365,10 +366,11 @@ def _qemu_command(target: Target, xen: Path, dom0: xendom0.Dom0, folder: Path) -
         # Multiboot modules: the kernel with its command line, then the initramfs (commas split modules).
         command += ["-initrd", f"{_escape(dom0.kernel)} {dom0_args},{_escape(dom0.initrd)}"]
     else:
-        # QEMU's guest-loader names dom0's kernel and initramfs to Xen in the device tree.
-        command += ["-device", f"guest-loader,addr=0x42000000,kernel={_escape(dom0.kernel)},"
+        # QEMU's guest-loader names dom0's kernel and initramfs to Xen in the device tree; both clear of QEMU's
+        # DTB (at 0x48000000).
+        command += ["-device", f"guest-loader,addr={_ARM_DOM0_ADDR:#x},kernel={_escape(dom0.kernel)},"
                                f"bootargs={_escape(dom0_args)}",
-                    "-device", f"guest-loader,addr=0x47000000,initrd={_escape(dom0.initrd)}"]
+                    "-device", f"guest-loader,addr={_ARM_DOM0_ADDR + (16 << 20):#x},initrd={_escape(dom0.initrd)}"]
     command += [
         "-netdev", f"user,id={_NETDEV}", "-device", f"virtio-net-{bus},netdev={_NETDEV}",
         "-device", f"virtio-serial-{bus}",
