@@ -52,7 +52,9 @@ class Dom0:
 
 def dom0(apt_arch: str, kernel_package: str) -> Dom0:
     """The dom0 for Debian architecture `apt_arch` (amd64, armhf) with kernel metapackage `kernel_package`."""
-    init = render("xl-rig-init.sh.j2", modules=[])     # the template's text is part of the key
+    # The templates' text is part of the key.
+    init = "".join(render(t, modules=[]) for t in ("xl-rig-init.sh.j2", "xl-rig.conf.j2", "xl-rig-vif.sh.j2",
+                                                   "xl-rig-block.sh.j2"))
     key = cache.digest("xl-dom0", "2", apt_arch, kernel_package, *PACKAGES, *MODULES, init)
 
     def build(out: Path) -> None:
@@ -88,6 +90,10 @@ def _build(work: Path, out: Path, apt_arch: str, kernel_package: str) -> None:
     init.write_text(render("xl-rig-init.sh.j2", modules=modules))
     init.chmod(0o755)
     (root / "etc/xen/xl.conf").write_text(render("xl-rig.conf.j2"))
+    for script in ("vif", "block"):
+        hotplug = root / f"etc/xen/scripts/uniforge-{script}"
+        hotplug.write_text(render(f"xl-rig-{script}.sh.j2"))
+        hotplug.chmod(0o755)
     shutil.copyfile(vmlinuz[0], out / "vmlinuz")
     write_cpio(root, out / "initrd.cpio")
     (out / "version").write_text(version + "\n")

@@ -6,7 +6,7 @@ QEMU boots Xen (the target's [xen] package, as in xenrig.py) with Debian's kerne
 xendom0.py. The host and dom0 share one folder (9p, `/share` in dom0) that holds everything that crosses: the
 image and its config, disks (copied in, and back when the domain is gone: the real bytes), xenconsoled's log of
 each guest (read live by the host: the guest's console), and the output of dom0 commands. Commands go to dom0 as
-lines on a virtio-serial port ("ID COMMAND", through a fifo); dom0 writes the output to /share/out/ID and the status to
+lines on a virtio-serial port ("ID SCRIPT", through a fifo); dom0 writes the output to /share/out/ID and the status to
 /share/out/ID.status. dom0's NIC is on QEMU's user network and in dom0's bridge xenbr0, with each domU's vif: a
 domU gets DHCP from QEMU's server through the bridge, and `-p` is QEMU's hostfwd to it.
 
@@ -17,6 +17,7 @@ with UNIFORGE_XL_RIG=FOLDER keeps one per target running in FOLDER (tests and be
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import itertools
 import os
@@ -144,9 +145,9 @@ class Rig:
     # -- commands in dom0 ----------------------------------------------------------------------------------
 
     def spawn(self, command: str) -> str:
-        """Starts `command` (a shell command line) in dom0; returns its id for `result`/`wait`."""
+        """Starts `command` (a shell script) in dom0; returns its id for `result`/`wait`."""
         ident = f"c{next(self._ids)}"
-        self._send(f"{ident} {command}\n")
+        self._send(f"{ident} {base64.b64encode(command.encode()).decode()}\n")
         return ident
 
     def result(self, ident: str) -> tuple[int, str] | None:
@@ -178,7 +179,7 @@ class Rig:
         # One write of less than PIPE_BUF bytes: lines from several processes never mix.
         data = line.encode()
         if len(data) > 4096:
-            raise RunError("a command for the xl rig's dom0 is longer than 4 KiB")
+            raise RunError("a command for the xl rig's dom0 is longer than 3 KiB")
         try:
             fd = os.open(self.folder / "control.in", os.O_WRONLY | os.O_NONBLOCK)
             try:
@@ -193,6 +194,8 @@ class Rig:
     def forward(self, forwards: Sequence[PortForward]) -> None:
         """Forwards host ports to the domU's address (QEMU's hostfwd_add, through the monitor)."""
         for f in forwards:
+            # A run that was killed leaves its forward behind: the rig serves one domain at a time, so it goes.
+            self._monitor(f"hostfwd_remove {_NETDEV} {f.protocol}:{f.address}:{f.host_port}")
             said = self._monitor(f"hostfwd_add {_NETDEV} {f.protocol}:{f.address}:{f.host_port}-{GUEST_IP}:"
                                  f"{f.guest_port}")
             if said.strip():
@@ -242,9 +245,12 @@ class Rig:
                      "vif=[" + (_xl_string(f"bridge=xenbr0,mac={GUEST_MAC}") if network else "") + "]",
                      "disk=[" + ", ".join(_xl_string(f"format=raw, vdev=xvd{chr(ord('a') + i)}, "
                                                      f"access={'ro' if d.read_only else 'rw'}, "
+                                                     "script=uniforge-block, "
                                                      f"target=/share/run/{name}/disk{i}.img")
                                           for i, d in enumerate(disks)) + "]", *more]
-        command = f"cd /share/run/{name} && xl create -F {shlex.quote(config.name)} " + \
+        # Domains that a killed run left behind go first (one domain at a time).
+        command = "xl list | awk 'NR > 2 { print $2 }' | while read -r id; do xl destroy \"$id\"; done\n" + \
+                  f"cd /share/run/{name} && exec xl create -F {shlex.quote(config.name)} " + \
                   " ".join(shlex.quote(o) for o in overrides)
         self.forward(forwards)
         try:
