@@ -31,18 +31,49 @@ static char *decimal(unsigned long value, char *end)
 	return end;
 }
 
+/* The index-th smallest device id in the NUL-separated list `names` (n bytes); -1 if there are fewer. */
+static long nth_id(const char *names, int n, int index)
+{
+	long last = -1;
+	for (int round = 0; round <= index; round++) {
+		long best = -1;
+		for (int at = 0; at < n; at += (int)strlen(names + at) + 1) {
+			long id = 0;
+			const char *c = names + at;
+			for (; *c >= '0' && *c <= '9' && id < 1000000000; c++)
+				id = id * 10 + (*c - '0');
+			if (*c || c == names + at)
+				continue;       /* not a device id */
+			if (id > last && (best < 0 || id < best))
+				best = id;
+		}
+		if (best < 0)
+			return -1;
+		last = best;
+	}
+	return last;
+}
+
 int uf_xenbus_find(struct uf_xenbus_dev *dev, const char *type, int index)
 {
-	char digits[24], path[160];
+	char digits[24], path[160], names[512];
 	int rc = join(dev->node, sizeof dev->node, "device", type);
-	if (rc || (rc = join(dev->node, sizeof dev->node, dev->node, decimal((unsigned long)index, digits + 24))))
+	if (rc)
+		return rc;
+	/* Device ids are the toolstack's (a vif's 0, 1...; a disk's from its name: xvda is 51712): the index-th
+	 * smallest is the index-th device. */
+	int n = uf_xs_directory(0, dev->node, names, sizeof names);
+	long id = n > 0 ? nth_id(names, n, index) : -1;
+	if (id < 0)
+		return -ENODEV;
+	if ((rc = join(dev->node, sizeof dev->node, dev->node, decimal((unsigned long)id, digits + 24))))
 		return rc;
 	if (uf_xenbus_read(dev, "backend", dev->backend, sizeof dev->backend) <= 0)
 		return -ENODEV;
-	unsigned long id;
-	if ((rc = join(path, sizeof path, dev->node, "backend-id")) || (rc = uf_xs_read_ulong(0, path, &id)))
+	unsigned long backend_id;
+	if ((rc = join(path, sizeof path, dev->node, "backend-id")) || (rc = uf_xs_read_ulong(0, path, &backend_id)))
 		return rc == -ENOENT ? -ENODEV : rc;
-	dev->backend_id = (uint16_t)id;
+	dev->backend_id = (uint16_t)backend_id;
 	return 0;
 }
 
@@ -89,7 +120,9 @@ static int write_keys(struct uf_xenbus_dev *dev, const struct uf_xenbus_key *key
 		for (size_t i = 0; i <= nkeys && !rc; i++) {
 			const char *name = i < nkeys ? keys[i].name : "event-channel";
 			rc = join(path, sizeof path, dev->node, name);
-			if (!rc)
+			if (!rc && i < nkeys && keys[i].text)
+				rc = uf_xs_write(tx, path, keys[i].text);
+			else if (!rc)
 				rc = uf_xs_write_ulong(tx, path, i < nkeys ? keys[i].value : dev->port);
 		}
 		if (rc) {

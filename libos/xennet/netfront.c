@@ -288,8 +288,10 @@ static int setup(struct nic *n, int index)
 	for (int i = 0; i < TX_BUFS; i++)
 		n->tx_free[n->ntx_free++] = (uint16_t)(TX_BUFS - 1 - i);
 	const struct uf_xenbus_key keys[] = {
-		{ "tx-ring-ref", (unsigned long)tx_ref }, { "rx-ring-ref", (unsigned long)rx_ref },
-		{ "request-rx-copy", 1 }, { "feature-rx-notify", 1 }, { "feature-sg", 1 },
+		{ .name = "tx-ring-ref", .value = (unsigned long)tx_ref },
+		{ .name = "rx-ring-ref", .value = (unsigned long)rx_ref },
+		{ .name = "request-rx-copy", .value = 1 }, { .name = "feature-rx-notify", .value = 1 },
+		{ .name = "feature-sg", .value = 1 },
 	};
 	rc = uf_xenbus_connect(&n->bus, keys, sizeof keys / sizeof keys[0]);
 	if (rc)

@@ -16,10 +16,11 @@ struct uf_xenbus_dev {
 
 struct uf_xenbus_key {
 	const char *name;
-	unsigned long value;
+	unsigned long value;    /* written in decimal, unless text is given */
+	const char *text;
 };
 
-/* The index-th device of this type (vif, vbd); -ENODEV when there is none (or no store). */
+/* The index-th device of this type (vif, vbd), by device id; -ENODEV when there is none (or no store). */
 int uf_xenbus_find(struct uf_xenbus_dev *dev, const char *type, int index);
 /* A key of the frontend's node, or of the backend's (backend = 1), into buf; its length, or -errno. */
 int uf_xenbus_read(const struct uf_xenbus_dev *dev, const char *key, char *buf, size_t size);
