@@ -12,14 +12,21 @@ from .targets import Target
 DOM0LESS_KERNEL_ADDR = 0x50000000
 
 
-def write(target: Target, app: str, image: Path, kernel: Path, memory: str) -> list[Path]:
-    """The files for `image` (`kernel` is the form Xen loads: the ELF on x86_64, the zImage on ARM). Their guest
-    command line is empty: the app's own `cmdline` is in the image already."""
+# The frontends that make the domain want a device from the toolstack.
+NIC_MODULE = "xennet"
+DISK_MODULE = "xenblk"
+
+
+def write(target: Target, app: str, image: Path, kernel: Path, memory: str, modules: set[str]) -> list[Path]:
+    """The files for `image` (`kernel` is the form Xen loads: the ELF on x86_64, the zImage on ARM), whose
+    `modules` say which devices it has drivers for. Their guest command line is empty: the app's own `cmdline` is
+    in the image already."""
     values = dict(app=app, target=target.name, kernel=kernel.name, memory_mib=memory_mib(memory), cmdline="")
     written = []
     try:
         config = image.with_name(image.name + ".xl.cfg")
-        config.write_text(render("xl.cfg.j2", config_name=config.name, guest_type=target.xen["guest_type"], **values))
+        config.write_text(render("xl.cfg.j2", config_name=config.name, guest_type=target.xen["guest_type"],
+                                 network=NIC_MODULE in modules, disk=DISK_MODULE in modules, **values))
         written.append(config)
         if target.arch == "armv7":
             fragment = image.with_name(image.name + ".dom0less.dtsi")

@@ -10,7 +10,7 @@ lines on a virtio-serial port ("ID SCRIPT", through a fifo); dom0 writes the out
 /share/out/ID.status. dom0's NIC is on QEMU's user network and in dom0's bridge xenbr0, with each domU's vif: a
 domU gets DHCP from QEMU's server through the bridge, and `-p` is QEMU's hostfwd to it.
 
-A rig serves one domain at a time (a lock file) and can outlive the process that started it: `start()` leaves it
+A rig runs domains side by side, but one with a NIC at a time (a lock file: they share a MAC), and can outlive the process that started it: `start()` leaves it
 running in a folder, other processes use it from there, `stop()` ends it. `uniforge run` starts one per run, or
 with UNIFORGE_XL_RIG=FOLDER keeps one per target running in FOLDER (tests and benchmarks: one boot a session).
 """
@@ -138,9 +138,9 @@ class Rig:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def lock(self):
-        """Held while a domain runs: one at a time per rig (their MAC and forwarded ports are the same)."""
-        return _Lock(self.folder / "lock")
+    def network_lock(self):
+        """Held while a domain with a NIC runs: one at a time per rig (they all get GUEST_MAC, and its address)."""
+        return _Lock(self.folder / "network.lock")
 
     # -- commands in dom0 ----------------------------------------------------------------------------------
 
@@ -194,7 +194,7 @@ class Rig:
     def forward(self, forwards: Sequence[PortForward]) -> None:
         """Forwards host ports to the domU's address (QEMU's hostfwd_add, through the monitor)."""
         for f in forwards:
-            # A run that was killed leaves its forward behind: the rig serves one domain at a time, so it goes.
+            # A run that was killed leaves its forward behind: one domain with a NIC at a time, so it goes.
             self._monitor(f"hostfwd_remove {_NETDEV} {f.protocol}:{f.address}:{f.host_port}")
             said = self._monitor(f"hostfwd_add {_NETDEV} {f.protocol}:{f.address}:{f.host_port}-{GUEST_IP}:"
                                  f"{f.guest_port}")
@@ -226,7 +226,10 @@ class Rig:
         """`xl create -F` of `config` (written by `uniforge build`) with `kernel` beside it, with these name,
         command line, vif and disks (and `overrides`, more xl settings); streams the guest's console to
         on_console until the domain is gone, then copies the disks back."""
-        with self.lock():
+        if not network:
+            return self._run_domain(config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
+                                    overrides, on_created)
+        with self.network_lock():
             return self._run_domain(config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
                                     overrides, on_created)
 
@@ -248,8 +251,7 @@ class Rig:
                                                      "script=uniforge-block, "
                                                      f"target=/share/run/{name}/disk{i}.img")
                                           for i, d in enumerate(disks)) + "]", *more]
-        # Domains that a killed run left behind go first (one domain at a time).
-        command = "xl list | awk 'NR > 2 { print $2 }' | while read -r id; do xl destroy \"$id\"; done\n" + \
+        command = "".join(f"xl destroy {stale}\n" for stale in self._stale_domains()) + \
                   f"cd /share/run/{name} && exec xl create -F {shlex.quote(config.name)} " + \
                   " ".join(shlex.quote(o) for o in overrides)
         self.forward(forwards)
@@ -257,6 +259,18 @@ class Rig:
             return self._follow(command, name, log, timeout, on_console, on_created, run, disks)
         finally:
             self.unforward(forwards)
+
+    def _stale_domains(self) -> list[str]:
+        """Domains whose runner is gone (killed before it could destroy them): named NAME-PID by run_image, with
+        PID a process on this host that no longer runs."""
+        status, listed = self.run("xl list")
+        stale = []
+        for line in listed.splitlines()[2:] if status == 0 else []:
+            name = line.split()[0] if line.split() else ""
+            pid = name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _process_alive(int(pid)):
+                stale.append(name)
+        return stale
 
     def _follow(self, command, name, log, timeout, on_console, on_created, run, disks) -> DomainEnd:
         started = time.monotonic()
@@ -302,6 +316,16 @@ class Rig:
 
 
 _REASONS = {0: "poweroff", 1: "reboot", 2: "suspend", 3: "crash", 4: "watchdog", 5: "soft_reset"}
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
 
 
 def _pid_alive(folder: Path) -> bool:
