@@ -176,7 +176,8 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
             target = chosen.setdefault(name, targets.load(name))
             if target.platform == "xen":
                 raise BenchError(f"uniforge bench times QEMU targets; {name} boots under Xen",
-                                 hint="bench/xen_boot_time.py times hello and the floor under Xen")
+                                 hint="bench/xen_domu.py times domUs under xl; bench/xen_boot_time.py, "
+                                      "dom0 and dom0less boots")
             apps.append((app, target, build(app, target).image))
     report = bench(apps, list(chosen.values()), runs, peers=peers, build_time=build_times,
                    command=" ".join(["uniforge", *sys.argv[1:]]))
