@@ -18,6 +18,7 @@ import pytest
 from conftest import ROOT, require_target, uniforge
 from host_network import ADDRESS_LINE, Guest, free_port
 from test_storage import RECORD, SYNCED, digest, fsck, make_disk
+from uniforge.xlrig import GUEST_MAC
 
 XL_TARGETS = ["xen-x86_64", "xen-armv7"]
 LISTENING = r"httpd: listening on port (\d+)"
@@ -100,6 +101,7 @@ def httpd(request, built):
     guest = Guest(built("httpd", request.param), f"build/httpd.{request.param}", ["-p", f"127.0.0.1:{port}:80"],
                   ["80"])
     guest.wait_for(LISTENING, BOOT_WAIT)
+    guest.target = request.param
     yield guest, port
     guest.stop()
 
@@ -140,6 +142,32 @@ def test_64mib_echo_keeps_its_sha256(httpd, tmp_path):
     print(f"\n64 MiB echoed through netfront in {time.monotonic() - started:.1f} s")
     assert proc.returncode == 0, proc.stderr + guest.report()
     assert digest(echoed) == digest(upload)
+    guest.assert_alive()
+
+
+def test_1000_hostile_frames_from_dom0s_bridge(httpd):
+    """Malformed and hostile frames enter dom0's bridge (a second NIC of dom0's, fed from a socket) and reach the
+    domU through netback; netfront and the stack take them all, and the guest still answers."""
+    pytest.importorskip("scapy", reason="scapy is in the test extra: pip install '.[test]'")
+    guest, port = httpd
+    dom0 = rig(guest.target)
+    # What netback passed to the guest: its vif's transmit count in dom0 (the only domU with a NIC is this one).
+    to_guest = "cat /sys/class/net/vif*/statistics/tx_packets"
+    before = int(dom0.run(to_guest)[1])
+    ours, qemus = dom0.inject_socket
+    ours.unlink(missing_ok=True)
+    try:
+        sent = subprocess.run([sys.executable, str(TOOLS / "hostile_frames.py"), f"unix:{ours}:{qemus}", GUEST_MAC,
+                               "10.0.2.15", "10.0.2.2", "1000", "15"], capture_output=True, text=True, timeout=1800)
+    finally:
+        ours.unlink(missing_ok=True)
+    assert "sent 1000" in sent.stdout, sent.stdout + sent.stderr
+    # The bridge drops what is not even an Ethernet header; most of the rest goes to the guest's MAC.
+    assert int(dom0.run(to_guest)[1]) - before >= 500, "the frames did not reach the domU"
+    guest.assert_alive()
+    proc = subprocess.run(["curl", "-sS", "--max-time", "300", f"http://127.0.0.1:{port}/stats"], capture_output=True,
+                          text=True, timeout=400)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["requests"] >= 1, proc.stderr + guest.report()
     guest.assert_alive()
 
 

@@ -138,6 +138,12 @@ class Rig:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    @property
+    def inject_socket(self) -> tuple[Path, Path]:
+        """(ours, QEMU's): bind a datagram socket to ours and send Ethernet frames to QEMU's, and they enter dom0's
+        bridge as if from a wire."""
+        return self.folder / "inject-host.sock", self.folder / "inject.sock"
+
     def network_lock(self):
         """Held while a domain with a NIC runs: one at a time per rig (they all get GUEST_MAC, and its address)."""
         return _Lock(self.folder / "network.lock")
@@ -403,6 +409,11 @@ def _qemu_command(target: Target, xen: Path, dom0: xendom0.Dom0, folder: Path) -
                     "-device", f"guest-loader,addr={_ARM_DOM0_ADDR + (16 << 20):#x},initrd={_escape(dom0.initrd)}"]
     command += [
         "-netdev", f"user,id={_NETDEV}", "-device", f"virtio-net-{bus},netdev={_NETDEV}",
+        # A second NIC on dom0's bridge whose frames come from a datagram socket: tests send raw frames through it
+        # to the domUs (Rig.inject_socket); what dom0's bridge floods to it goes to inject-host.sock, if bound.
+        "-netdev", f"dgram,id=inject,local.type=unix,local.path={folder / 'inject.sock'},"
+                   f"remote.type=unix,remote.path={folder / 'inject-host.sock'}",
+        "-device", f"virtio-net-{bus},netdev=inject",
         "-device", f"virtio-serial-{bus}",
         # A pipe chardev (control.in/.out, opened read-write by QEMU): the port stays connected for dom0, and
         # any process may write a command line into control.in.
