@@ -69,7 +69,7 @@ class Rig:
         self.folder = folder
         self.share = folder / "share"
         self.target_name = target_name
-        self._ids = itertools.count(int(time.time() * 1000) % 10**9)
+        self._ids = itertools.count(1)
 
     # -- life --------------------------------------------------------------------------------------------
 
@@ -87,9 +87,9 @@ class Rig:
             if not (folder / fifo).exists():
                 os.mkfifo(folder / fifo)
         command = _qemu_command(target, xen, dom0, folder)
-        log = (folder / "serial.log").open("wb")
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        with (folder / "serial.log").open("wb") as log:
+            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         (folder / "pid").write_text(str(proc.pid))
         rig = cls(folder, target.name)
         deadline = time.monotonic() + timeout
@@ -152,7 +152,7 @@ class Rig:
 
     def spawn(self, command: str) -> str:
         """Starts `command` (a shell script) in dom0; returns its id for `result`/`wait`."""
-        ident = f"c{next(self._ids)}"
+        ident = f"c{os.getpid()}-{next(self._ids)}"     # unique among the processes that share the rig
         self._send(f"{ident} {base64.b64encode(command.encode()).decode()}\n")
         return ident
 
@@ -325,19 +325,17 @@ _REASONS = {0: "poweroff", 1: "reboot", 2: "suspend", 3: "crash", 4: "watchdog",
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether pid runs (a zombie, ended but not yet reaped by its parent, does not)."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
+    return "\nState:\tZ" not in status
 
 
 def _pid_alive(folder: Path) -> bool:
     try:
-        os.kill(int((folder / "pid").read_text()), 0)
-        return True
+        return _process_alive(int((folder / "pid").read_text()))
     except (OSError, ValueError):
         return False
 
