@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -96,20 +97,20 @@ def requests_per_second(port: int, seconds: float) -> float:
     return done / (time.monotonic() - started)
 
 
-def bulk_mib_per_second(port: int, payload: bytes) -> float:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
+def bulk_mib_per_second(port: int, payload: Path, echoed: Path) -> float:
+    """curl sends and receives at once (a client that sends the whole body first deadlocks against an echo)."""
     started = time.monotonic()
-    conn.request("POST", "/echo", body=payload)
-    echoed = conn.getresponse().read()
+    subprocess.run(["curl", "-sS", "--fail", "--data-binary", f"@{payload}", "-o", str(echoed),
+                    f"http://127.0.0.1:{port}/echo"], check=True, timeout=3600)
     seconds = time.monotonic() - started
-    conn.close()
-    if hashlib.sha256(echoed).digest() != hashlib.sha256(payload).digest():
+    if hashlib.sha256(echoed.read_bytes()).digest() != hashlib.sha256(payload.read_bytes()).digest():
         raise SystemExit("the echo came back different")
-    return 2 * len(payload) / (1 << 20) / seconds
+    return 2 * payload.stat().st_size / (1 << 20) / seconds
 
 
 def network(work: Path, target: str, runs: int, seconds: float, bulk_mib: int, env: dict) -> dict:
-    payload = hashlib.shake_256(b"bench").digest(bulk_mib << 20)
+    payload, echoed = work / "payload.bin", work / "echoed.bin"
+    payload.write_bytes(hashlib.shake_256(b"bench").digest(bulk_mib << 20))
     result = {}
     for name in (target, PEERS[target]):
         folder = work / f"httpd-{name}"
@@ -119,7 +120,7 @@ def network(work: Path, target: str, runs: int, seconds: float, bulk_mib: int, e
         guest = start_httpd(folder, name, port, env)
         try:
             rates = [requests_per_second(port, seconds) for _ in range(runs)]
-            bulk = [bulk_mib_per_second(port, payload) for _ in range(runs)]
+            bulk = [bulk_mib_per_second(port, payload, echoed) for _ in range(runs)]
         finally:
             guest.send_signal(2)
             guest.wait(60)
@@ -144,6 +145,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of one run of sequential requests")
     parser.add_argument("--bulk", type=int, default=16, help="MiB per bulk echo")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))     # so that the rig is stopped (finally) on a kill
     with tempfile.TemporaryDirectory(prefix="uniforge-xen-bench-") as tmp:
         work = Path(tmp)
         env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"), **{RIG_ENV: str(work / "rigs")})

@@ -37,6 +37,7 @@ from .console import Console
 from .devices import Disk, Network, PortForward
 from .errors import RunError
 from .targets import Target
+from .vm import die_with_parent
 from .xenconsole import XenConsole
 
 RIG_ENV = "UNIFORGE_XL_RIG"
@@ -74,8 +75,9 @@ class Rig:
     # -- life --------------------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, target: Target, folder: Path | None = None, timeout: float = 600) -> Rig:
-        """Boots a rig for `target` in `folder` (a new temporary one by default) and waits until dom0 is ready."""
+    def start(cls, target: Target, folder: Path | None = None, timeout: float = 600, outlive: bool = True) -> Rig:
+        """Boots a rig for `target` in `folder` (a new temporary one by default) and waits until dom0 is ready.
+        outlive=False: the kernel ends QEMU if this process dies without stopping it."""
         dom0 = xendom0.dom0(target.xen["apt_arch"], target.xen["dom0_kernel"])
         xen = xenrig.hypervisor(target)
         folder = Path(folder or tempfile.mkdtemp(prefix="uniforge-xl-rig-"))
@@ -89,7 +91,7 @@ class Rig:
         command = _qemu_command(target, xen, dom0, folder)
         with (folder / "serial.log").open("wb") as log:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=None if outlive else die_with_parent)
         (folder / "pid").write_text(str(proc.pid))
         rig = cls(folder, target.name)
         deadline = time.monotonic() + timeout
@@ -453,7 +455,7 @@ def run_image(target: Target, image: Path, *, cmdline: str, memory_mib: int | No
     if folder := os.environ.get(RIG_ENV):
         end = on_domain(Rig.kept(target, Path(folder)))
     else:
-        rig = Rig.start(target)
+        rig = Rig.start(target, outlive=False)
         try:
             end = on_domain(rig)
         finally:
