@@ -5,7 +5,7 @@ Medians of several runs. Needs root (a network namespace and a tap device) and w
     python bench/net_throughput.py [--target qemu-x86_64] [--runs 5] [--seconds 10] [--connections 10] [--bulk 32]
                                    [--peer linux]
 
-With `--peer linux` (x86_64 targets), a Linux microVM (toolchain/uniforge/linuxpeer.py: Debian's kernel, its
+With `--peer linux` (x86_64 targets), a Linux microVM (toolchain/uniforge/bench/linuxpeer.py: Debian's kernel, its
 virtio-net modules, busybox httpd) serving a page of the same bytes as httpd's / runs beside it on a second tap
 device, with the same QEMU flags and NIC model, and the wrk runs alternate between the two (unikernel, peer,
 unikernel, ...) so that the load of the shared machine hits both alike.
@@ -28,8 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))     # the Linux peer: uniforge need not be installed
-from uniforge import linuxpeer, targets
-from uniforge.devices import Network
+from uniforge import testing
+from uniforge.bench import linuxpeer
+from uniforge.building import targets
+from uniforge.core.paths import uniforge_command, uniforge_environment
+from uniforge.running.devices import Network
 
 NS = f"ufbench{os.getpid()}"
 TAP, HOST, GUEST = "ufb0", "10.79.0.1", "10.79.0.2"
@@ -61,10 +64,9 @@ def start_guest(command: list[str], ready: str, **kwargs) -> subprocess.Popen:
 
 
 def start_httpd(app: Path, target: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
-    return start_guest([sys.executable, "-m", "uniforge", "run", f"build/httpd.{target}", "--net", f"tap:{TAP}",
-                        "--cmdline", f"uf.ip={GUEST}/24 uf.gw={HOST}", "--", "80"], "httpd: listening",
-                       cwd=app, env=env)
+    return start_guest(uniforge_command("run", f"build/httpd.{target}", "--net", f"tap:{TAP}",
+                                        "--cmdline", f"uf.ip={GUEST}/24 uf.gw={HOST}", "--", "80"),
+                       "httpd: listening", cwd=app, env=uniforge_environment())
 
 
 def start_linux_peer(target: str) -> subprocess.Popen:
@@ -108,8 +110,8 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=32, help="MiB per bulk transfer")
     parser.add_argument("--peer", choices=["linux"], help="also measure a Linux microVM serving the same page")
     opts = parser.parse_args()
-    if opts.peer and targets.load(opts.target).arch != "x86_64":
-        raise SystemExit("--peer linux: the Linux peer runs on x86_64 targets only")
+    if opts.peer and targets.load(opts.target).bench.peer != opts.peer:
+        raise SystemExit(f"--peer {opts.peer}: {opts.target} does not run it (its target file's bench.peer)")
     if os.geteuid() != 0:
         raise SystemExit("net_throughput.py needs root: it makes a network namespace and a tap device")
     for tool in ("wrk", "curl", "ip"):
@@ -119,9 +121,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = Path(tmp) / "httpd"
         shutil.copytree(ROOT / "examples/httpd", app, ignore=shutil.ignore_patterns("build"))
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
-        subprocess.run([sys.executable, "-m", "uniforge", "build", "-t", opts.target], cwd=app, env=env,
-                       check=True, capture_output=True)
+        testing.uniforge("build", "-t", opts.target, cwd=app, check=True)
         payload = Path(tmp) / "bulk.bin"
         payload.write_bytes(os.urandom(opts.bulk << 20))
         subprocess.run(["ip", "netns", "add", NS], check=True)

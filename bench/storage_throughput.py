@@ -8,22 +8,20 @@ Medians: these machines are shared and noisy. TCG (software emulation) bounds ev
 """
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
+sys.path.insert(0, str(ROOT / "toolchain"))     # uniforge need not be installed
+from uniforge import testing  # noqa: E402
 
 
 def uniforge(*args: str, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "uniforge", *args], cwd=cwd, env=ENV, check=False, capture_output=True,
-                          text=True)
+    proc = testing.uniforge(*args, cwd=cwd, timeout=None)
     if proc.returncode != 0:
         raise SystemExit(f"uniforge {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     return proc.stdout

@@ -21,22 +21,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))
 
-from uniforge import image, targets, xenrig  # noqa: E402
-from uniforge.floor import build_floor  # noqa: E402
-from uniforge.manifest import memory_mib  # noqa: E402
-from uniforge.run import kernel_cmdline  # noqa: E402
-from uniforge.xenconsole import XenConsole  # noqa: E402
+from uniforge import testing  # noqa: E402
+from uniforge.building import targets  # noqa: E402
+from uniforge.platforms import way_for  # noqa: E402
+from uniforge.platforms.way import BootRequest  # noqa: E402
 
 TIMEOUT = 120.0
 
 
-def one_run(command: list[str]) -> tuple[float, float]:
+def one_run(command: list[str], hypervisor_console) -> tuple[float, float]:
     """Seconds from starting QEMU to the guest's first output and to its status line."""
     first: list[float] = []
     ended: list[float] = []
     start = time.perf_counter()
-    console = XenConsole(lambda data: first.append(time.perf_counter()),
-                         lambda: ended.append(time.perf_counter()))
+    console = hypervisor_console(lambda data: first.append(time.perf_counter()),
+                                 lambda: ended.append(time.perf_counter()))
     proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         with selectors.DefaultSelector() as sel:
@@ -51,7 +50,7 @@ def one_run(command: list[str]) -> tuple[float, float]:
         proc.kill()
         proc.wait()
     if console.status != 0:
-        raise SystemExit(f"{command}: no exit status 0 (status {console.status}, Xen: {console.xen_ending})")
+        raise SystemExit(f"{command}: no exit status 0 (status {console.status}, Xen: {console.ending})")
     # The floor's only line is its status line: that is its first line too.
     return (first[0] if first else ended[0]) - start, ended[0] - start
 
@@ -63,25 +62,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     opts = parser.parse_args()
     target = targets.load(opts.target)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
+    way = way_for(target)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         app = work / opts.app.name
         shutil.copytree(opts.app, app, ignore=shutil.ignore_patterns("build"))
-        report = json.loads(subprocess.run([sys.executable, "-m", "uniforge", "build", "--json", "-t", target.name],
-                                           cwd=app, env=env, check=True, capture_output=True, text=True).stdout)
-        floor = build_floor(target)
-        if target.arch == "armv7":
-            image.write_raw(floor, floor.with_name(floor.name + ".zImage"))
-        memory = memory_mib(target.qemu["memory"])
+        report = json.loads(testing.uniforge("build", "--json", "-t", target.name, cwd=app, check=True).stdout)
         commands = {}
-        for name, path in (("app", Path(report["image"])), ("floor", floor)):
+        for name, path in (("app", Path(report["image"])), ("floor", way.floor())):
             (work / name).mkdir()
-            commands[name] = xenrig.qemu_command(target, path, kernel_cmdline("", []), memory, work / name)
+            commands[name] = way.command(path, BootRequest(), work / name)
         times: dict[str, list[tuple[float, float]]] = {"app": [], "floor": []}
         for _ in range(opts.runs):
             for name, command in commands.items():
-                times[name].append(one_run(command))
+                times[name].append(one_run(command, way.hypervisor_console))
     result = {"target": target.name, "runs": opts.runs}
     for name, runs in times.items():
         result[name] = {"first_line_median_s": round(statistics.median(r[0] for r in runs), 3),

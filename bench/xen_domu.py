@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))
 
-from uniforge import targets  # noqa: E402
-from uniforge.xlrig import RIG_ENV, Rig  # noqa: E402
+from uniforge.building import targets  # noqa: E402
+from uniforge.platforms.xlrig import RIG_ENV, Rig  # noqa: E402
 
 PEERS = {"xen-x86_64": "qemu-x86_64", "xen-armv7": "qemu-armv7"}
 NULL_APP = "int main(void)\n{\n\treturn 0;\n}\n"

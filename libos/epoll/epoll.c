@@ -1,7 +1,8 @@
 /* epoll: an interest list as a descriptor. Waiting scans the list with each file's poll operation, like poll():
  * with one process on one CPU there is nothing to gain from callbacks, and scanning keeps files simple.
- * EPOLLET reports a bit only when it was clear at the previous scan (a rising edge); EPOLLONESHOT disables an
- * entry once reported, until EPOLL_CTL_MOD re-arms it. */
+ * EPOLLET reports a bit only when it was clear at the previous scan (a rising edge) or the file had an event
+ * since (uf_fd_wake: Linux reports again after every wake-up); EPOLLONESHOT disables an entry once reported,
+ * until EPOLL_CTL_MOD re-arms it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/epoll.h>
 #include <uf/fd.h>
 #include <uf/poll.h>
+#include <uf/signal.h>
 #include <uf/time.h>
 
 #define ALWAYS_REPORTED (EPOLLERR | EPOLLHUP)
@@ -18,6 +20,7 @@ struct interest {
 	struct uf_file *file;           /* the open file registered: a later file at the same number is not it */
 	struct epoll_event ev;
 	unsigned last;                  /* state at the previous scan, for EPOLLET */
+	unsigned wakeups;               /* the file's wake-up count then */
 	int disabled;                   /* EPOLLONESHOT, after reporting */
 };
 
@@ -89,13 +92,14 @@ long uf_sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			return -EEXIST;
 		if (ep->count == UF_FD_MAX)
 			return -ENOSPC;
-		ep->items[ep->count++] = (struct interest){ .fd = fd, .file = f, .ev = *ev };
+		ep->items[ep->count++] = (struct interest){ .fd = fd, .file = f, .ev = *ev, .wakeups = f->wakeups };
 		return 0;
 	case EPOLL_CTL_MOD:
 		if (!it)
 			return -ENOENT;
 		it->ev = *ev;
 		it->last = 0;
+		it->wakeups = f->wakeups;
 		it->disabled = 0;
 		return 0;
 	case EPOLL_CTL_DEL:
@@ -122,9 +126,10 @@ static int scan(struct epoll *ep, struct epoll_event *out, int max, unsigned lon
 			continue;
 		unsigned state = uf_poll_file(it->file, wake);
 		unsigned ready = state & (it->ev.events | ALWAYS_REPORTED);
-		if (it->ev.events & EPOLLET)
+		if ((it->ev.events & EPOLLET) && it->file->wakeups == it->wakeups)
 			ready &= ~it->last;
 		it->last = state;
+		it->wakeups = it->file->wakeups;
 		if (!ready)
 			continue;
 		out[n].events = ready;
@@ -154,6 +159,8 @@ long uf_sys_epoll_pwait(int epfd, struct epoll_event *out, int max, int timeout_
 		if (n || uf_time_monotonic_ns() >= deadline)
 			return n;
 		uf_time_wait_until(wake);
+		if (uf_signal_wait_point() < 0)
+			return -EINTR;
 	}
 }
 

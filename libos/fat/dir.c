@@ -40,22 +40,29 @@ static void civil(int64_t days, int *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-void uf_fat_entry_touch(unsigned char *raw, int created)
+void uf_fat_entry_stamp(unsigned char *raw, int64_t secs, int fields)
 {
-	int64_t secs = uf_time_realtime_ns() / 1000000000;
 	int y, mo, d;
-	civil(secs / 86400, &y, &mo, &d);
+	civil(secs >= 0 ? secs / 86400 : -1, &y, &mo, &d);
 	if (y < 1980)
 		y = 1980, mo = 1, d = 1, secs = 0;      /* FAT cannot say earlier */
 	if (y > 2107)
-		y = 2107;
+		y = 2107, mo = 12, d = 31, secs = 86399;
 	int sod = secs % 86400;
 	uint16_t date = (y - 1980) << 9 | mo << 5 | d;
 	uint16_t time = (sod / 3600) << 11 | (sod / 60 % 60) << 5 | (sod % 60) / 2;
-	raw[22] = time, raw[23] = time >> 8, raw[24] = date, raw[25] = date >> 8;
-	raw[18] = date, raw[19] = date >> 8;
-	if (created)
+	if (fields & UF_FAT_WRITTEN)
+		raw[22] = time, raw[23] = time >> 8, raw[24] = date, raw[25] = date >> 8;
+	if (fields & UF_FAT_ACCESSED)
+		raw[18] = date, raw[19] = date >> 8;
+	if (fields & UF_FAT_CREATED)
 		raw[13] = 0, raw[14] = time, raw[15] = time >> 8, raw[16] = date, raw[17] = date >> 8;
+}
+
+void uf_fat_entry_touch(unsigned char *raw, int created)
+{
+	uf_fat_entry_stamp(raw, uf_time_realtime_ns() / 1000000000,
+	                   UF_FAT_WRITTEN | UF_FAT_ACCESSED | (created ? UF_FAT_CREATED : 0));
 }
 
 /* The device offset of a directory's slot-th entry; -ENOENT past its end. A directory holds at most 65536

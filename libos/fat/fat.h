@@ -33,7 +33,8 @@ struct fat {
 	uint32_t root_cluster;          /* FAT32 */
 	uint32_t next_free;             /* where the next allocation starts looking */
 	uint64_t info_offset;           /* FAT32 FSInfo sector (0: none, or a read-only mount) */
-	uint32_t free_count;            /* kept exact when there is an FSInfo sector */
+	uint32_t free_count;            /* kept exact once known (FSInfo sector, or counted for statfs) */
+	int free_known;
 	int info_dirty;                 /* free_count changed since it was written */
 };
 
@@ -48,6 +49,8 @@ int uf_fat_valid_cluster(struct fat *fs, uint32_t cluster);
 int uf_fat_mount_volume(struct fat *fs, struct uf_bcache *cache, const char *source, int read_only);
 /* Writes the FSInfo hints (free count, next free) to the cache if they changed. */
 int uf_fat_store_info(struct fat *fs);
+/* The count of free clusters (counted on first use when the volume has no FSInfo to say it). */
+int uf_fat_free_clusters(struct fat *fs, uint32_t *count);
 
 /* A directory entry found or made: where its short entry is, and where its long-name entries start. */
 struct fat_loc {
@@ -81,7 +84,12 @@ int uf_fat_dir_add(struct fat *fs, uint32_t dir, const char *name, size_t len, c
 int uf_fat_dir_remove(struct fat *fs, const struct fat_loc *loc);
 /* 1 if dir has no entries besides "." and "..". */
 int uf_fat_dir_empty(struct fat *fs, uint32_t dir);
-/* The short entry's modification stamp set to now. */
+/* The short entry's modification stamp (and access date; creation stamp too when created) set to now. */
 void uf_fat_entry_touch(unsigned char *raw, int created);
+/* The short entry's stamps named by fields set to secs (Unix time, UTC; FAT keeps 2-second steps, 1980-2107). */
+#define UF_FAT_WRITTEN 1
+#define UF_FAT_ACCESSED 2
+#define UF_FAT_CREATED 4
+void uf_fat_entry_stamp(unsigned char *raw, int64_t secs, int fields);
 
 #endif

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <uf/console.h>
 #include "fat.h"
 
@@ -343,27 +344,77 @@ static void fat_fs_close(struct uf_mount *m, void *node)
 		uf_fat_free_chain(n->fs, first_cluster(n));
 }
 
+/* A FAT date and time (local time on DOS; UTC here, as Linux mounts with tz=UTC) as Unix time. */
+static int64_t unix_time(uint16_t date, uint16_t time)
+{
+	int y = 1980 + (date >> 9), mo = (date >> 5) & 15, d = date & 31;
+	if (mo < 1 || mo > 12 || d < 1)
+		mo = 1, d = 1;
+	int yy = y - (mo <= 2), era = yy / 400, yoe = yy - era * 400;     /* days from 1970 (civil calendar) */
+	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	return days * 86400 + (time >> 11) * 3600 + ((time >> 5) & 63) * 60 + (time & 31) * 2;
+}
+
+static uint16_t le16_at(const unsigned char *p)
+{
+	return p[0] | p[1] << 8;
+}
+
+/* Owned by root, as Linux shows a FAT volume root mounted: folders 0755, files 0644 (0444 when read-only). Times
+ * as Linux's vfat: mtime the write stamp, atime the access date, ctime the creation stamp. */
 static int fat_fs_stat(struct uf_mount *m, void *node, struct stat *st)
 {
 	struct node *n = node;
 	(void)m;
 	uint32_t size = node_size(n);
-	uint16_t date = n->raw[24] | n->raw[25] << 8, time = n->raw[22] | n->raw[23] << 8;
-	/* Days from 1970 to the DOS date (civil calendar), for st_mtime. */
-	int y = 1980 + (date >> 9), mo = (date >> 5) & 15, d = date & 31;
-	if (mo < 1 || mo > 12 || d < 1)
-		mo = 1, d = 1;
-	int yy = y - (mo <= 2), era = yy / 400, yoe = yy - era * 400;
-	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	int64_t days = (int64_t)era * 146097 + doe - 719468;
-	int64_t secs = n->is_root ? 0 : days * 86400 + (time >> 11) * 3600 + ((time >> 5) & 63) * 60 + (time & 31) * 2;
 	*st = (struct stat){
 		.st_mode = n->is_dir ? S_IFDIR | 0755 : S_IFREG | (n->raw[11] & ATTR_READ_ONLY ? 0444 : 0644),
 		.st_nlink = 1, .st_size = size, .st_blksize = n->fs->cluster_size, .st_blocks = (size + 511) / 512,
 		.st_ino = n->is_root ? 1 : n->loc.offset / DIRENT,
 	};
-	st->st_mtim.tv_sec = st->st_atim.tv_sec = st->st_ctim.tv_sec = secs;
+	if (!n->is_root) {
+		st->st_mtim.tv_sec = unix_time(le16_at(n->raw + 24), le16_at(n->raw + 22));
+		st->st_atim.tv_sec = unix_time(le16_at(n->raw + 18), 0);
+		st->st_ctim.tv_sec = unix_time(le16_at(n->raw + 16), le16_at(n->raw + 14));
+	}
 	return 0;
+}
+
+/* What Linux's vfat lets root change: the times; the mode only between writable and read-only (the read-only
+ * attribute: every w bit cleared), nothing else of it; owners only to what they are (root). */
+static int fat_fs_setattr(struct uf_mount *m, void *node, const struct uf_vfs_attr *a)
+{
+	struct node *n = node;
+	(void)m;
+	if (n->is_root)
+		return a->mask & (UF_VFS_ATTR_MODE | UF_VFS_ATTR_OWNER) ? -EPERM : 0;
+	if ((a->mask & UF_VFS_ATTR_OWNER) && ((a->uid != (uid_t)-1 && a->uid) || (a->gid != (gid_t)-1 && a->gid)))
+		return -EPERM;
+	if (a->mask & UF_VFS_ATTR_MODE) {
+		mode_t writable = n->is_dir ? 0755 : 0644;
+		if (a->mode != writable && (n->is_dir || a->mode != (writable & ~0222)))
+			return -EPERM;
+		n->raw[11] = (n->raw[11] & ~ATTR_READ_ONLY) | (a->mode & 0222 ? 0 : ATTR_READ_ONLY);
+	}
+	if (a->mask & UF_VFS_ATTR_MTIME)
+		uf_fat_entry_stamp(n->raw, a->mtime.tv_sec, UF_FAT_WRITTEN);
+	if (a->mask & UF_VFS_ATTR_ATIME)
+		uf_fat_entry_stamp(n->raw, a->atime.tv_sec, UF_FAT_ACCESSED);
+	return store(n);
+}
+
+static int fat_fs_statfs(struct uf_mount *m, struct statfs *st)
+{
+	struct fat *fs = m->priv;
+	uint32_t free_clusters;
+	int r = uf_fat_free_clusters(fs, &free_clusters);
+	st->f_type = 0x4d44;            /* Linux's MSDOS_SUPER_MAGIC */
+	st->f_bsize = st->f_frsize = fs->cluster_size;
+	st->f_blocks = fs->clusters;
+	st->f_bfree = st->f_bavail = free_clusters;
+	st->f_namelen = UF_VFS_NAME_MAX;
+	return r;
 }
 
 static int fat_fs_readdir(struct uf_mount *m, void *node, uint64_t *cookie, struct uf_vfs_dirent *out)
@@ -527,6 +578,8 @@ static const struct uf_fs_type fat_type = {
 	.rmdir = fat_fs_rmdir,
 	.unlink = fat_fs_unlink,
 	.rename = fat_fs_rename,
+	.setattr = fat_fs_setattr,
+	.statfs = fat_fs_statfs,
 };
 
 void uf_fat_init(void)

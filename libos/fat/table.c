@@ -115,7 +115,15 @@ static int count_free(struct fat *fs)
 		fs->free_count += !v;
 	}
 	fs->info_dirty = 1;
+	fs->free_known = 1;
 	return 0;
+}
+
+int uf_fat_free_clusters(struct fat *fs, uint32_t *count)
+{
+	int r = fs->free_known ? 0 : count_free(fs);
+	*count = fs->free_count;
+	return r;
 }
 
 static int reject(const char *source, const char *why)
@@ -180,6 +188,7 @@ int uf_fat_mount_volume(struct fat *fs, struct uf_bcache *cache, const char *sou
 		if (le32(fsi) == 0x41615252 && le32(fsi + 484) == 0x61417272) {
 			fs->info_offset = at;
 			fs->free_count = le32(fsi + 488);
+			fs->free_known = 1;
 			uint32_t hint = le32(fsi + 492);
 			fs->next_free = uf_fat_valid_cluster(fs, hint) ? hint : 2;
 			if (fs->free_count > fs->clusters && (r = count_free(fs)) < 0)

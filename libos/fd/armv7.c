@@ -39,6 +39,17 @@ struct arm_stat64 {
 };
 _Static_assert(sizeof(struct arm_stat64) == 104, "ARM EABI stat64 is 104 bytes");
 
+void uf_fd_stat64(const struct stat *st, void *out)
+{
+	*(struct arm_stat64 *)out = (struct arm_stat64){
+		.dev = st->st_dev, .ino_low = (uint32_t)st->st_ino, .mode = st->st_mode, .nlink = st->st_nlink,
+		.uid = st->st_uid, .gid = st->st_gid, .rdev = st->st_rdev, .size = st->st_size,
+		.blksize = st->st_blksize, .blocks = st->st_blocks, .atime = (uint32_t)st->st_atim.tv_sec,
+		.atime_ns = st->st_atim.tv_nsec, .mtime = (uint32_t)st->st_mtim.tv_sec, .mtime_ns = st->st_mtim.tv_nsec,
+		.ctime = (uint32_t)st->st_ctim.tv_sec, .ctime_ns = st->st_ctim.tv_nsec, .ino = st->st_ino,
+	};
+}
+
 long uf_sys_fstat64(int fd, struct arm_stat64 *out)
 {
 	struct uf_file *f = uf_fd_get(fd);
@@ -50,13 +61,7 @@ long uf_sys_fstat64(int fd, struct arm_stat64 *out)
 	int r = f->ops->fstat(f, &st);
 	if (r < 0)
 		return r;
-	*out = (struct arm_stat64){
-		.dev = st.st_dev, .ino_low = (uint32_t)st.st_ino, .mode = st.st_mode, .nlink = st.st_nlink,
-		.uid = st.st_uid, .gid = st.st_gid, .rdev = st.st_rdev, .size = st.st_size, .blksize = st.st_blksize,
-		.blocks = st.st_blocks, .atime = (uint32_t)st.st_atim.tv_sec, .atime_ns = st.st_atim.tv_nsec,
-		.mtime = (uint32_t)st.st_mtim.tv_sec, .mtime_ns = st.st_mtim.tv_nsec,
-		.ctime = (uint32_t)st.st_ctim.tv_sec, .ctime_ns = st.st_ctim.tv_nsec, .ino = st.st_ino,
-	};
+	uf_fd_stat64(&st, out);
 	return 0;
 }
 

@@ -4,11 +4,10 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <uf/fd.h>
+#include "lock.h"
 
 static struct uf_file files[UF_FD_MAX];         /* open files; a descriptor points at one */
 static struct uf_file *table[UF_FD_MAX];
-
-extern const struct uf_file_ops uf_console_file_ops;
 
 void uf_fd_init(void)
 {
@@ -40,7 +39,22 @@ int uf_fd_install(const struct uf_file_ops *ops, void *priv, int flags)
 		return fd;
 	if (!f)
 		return -ENOMEM;
-	*f = (struct uf_file){ .ops = ops, .priv = priv, .flags = flags, .refs = 1 };
+	f->ops = ops;
+	f->priv = priv;
+	f->flags = flags;
+	f->fd_flags = 0;
+	f->refs = 1;                /* wakeups goes on counting: only its changes mean anything */
+	table[fd] = f;
+	return fd;
+}
+
+int uf_fd_install_file(struct uf_file *f, int fd_flags)
+{
+	int fd = lowest_free(0);
+	if (fd < 0)
+		return fd;
+	f->refs++;
+	f->fd_flags = fd_flags;
 	table[fd] = f;
 	return fd;
 }
@@ -62,7 +76,8 @@ long uf_sys_write(int fd, const void *buf, size_t len)
 	return f ? f->ops->write(f, buf, len) : -EBADF;
 }
 
-/* readv/writev: one call per segment; a short transfer ends the loop, as POSIX allows. */
+/* readv/writev: the file's own vector operation, else one call per segment (a short transfer ends the loop, as
+ * POSIX allows). */
 static long vector_io(int fd, const struct iovec *iov, int count, int writing)
 {
 	struct uf_file *f = uf_fd_get(fd);
@@ -71,6 +86,8 @@ static long vector_io(int fd, const struct iovec *iov, int count, int writing)
 		return -EBADF;
 	if (count < 0 || count > 1024)       /* IOV_MAX, as Linux */
 		return -EINVAL;
+	if (writing ? f->ops->writev : f->ops->readv)
+		return writing ? f->ops->writev(f, iov, count) : f->ops->readv(f, iov, count);
 	for (int i = 0; i < count; i++) {
 		if (!iov[i].iov_len)
 			continue;
@@ -95,15 +112,33 @@ long uf_sys_writev(int fd, const struct iovec *iov, int count)
 	return vector_io(fd, iov, count, 1);
 }
 
+void uf_file_hold(struct uf_file *f)
+{
+	f->refs++;
+}
+
+/* Drops a reference; a descriptor's (close) also releases the process's POSIX locks on the file. */
+static int drop(struct uf_file *f, int descriptor)
+{
+	if (uf_fd_lock_release)
+		uf_fd_lock_release(f, descriptor);
+	if (--f->refs)
+		return 0;
+	return f->ops->close ? f->ops->close(f) : 0;
+}
+
+int uf_file_put(struct uf_file *f)
+{
+	return drop(f, 0);
+}
+
 long uf_sys_close(int fd)
 {
 	struct uf_file *f = uf_fd_get(fd);
 	if (!f)
 		return -EBADF;
 	table[fd] = 0;
-	if (--f->refs == 0 && f->ops->close)
-		return f->ops->close(f);
-	return 0;
+	return drop(f, 1);
 }
 
 long uf_sys_ioctl(int fd, unsigned long req, void *arg)
@@ -154,10 +189,10 @@ long uf_sys_dup3(int old, int new, int flags)
 	struct uf_file *f = uf_fd_get(old);
 	if (!f)
 		return -EBADF;
-	if (new < 0 || new >= UF_FD_MAX || (flags & ~O_CLOEXEC))
+	if ((flags & ~O_CLOEXEC) || old == new)
 		return -EINVAL;
-	if (old == new)
-		return -EINVAL;
+	if (new < 0 || new >= UF_FD_MAX)
+		return -EBADF;              /* beyond the descriptor limit, as Linux says */
 	return dup_to(f, new, flags & O_CLOEXEC);
 }
 
@@ -183,6 +218,6 @@ long uf_sys_fcntl(int fd, int cmd, long arg)
 		int to = arg < 0 || arg >= UF_FD_MAX ? -EINVAL : lowest_free(arg);
 		return to < 0 ? to : dup_to(f, to, cmd == F_DUPFD_CLOEXEC);
 	}
-	default: return -EINVAL;
+	default: return uf_fd_lock_command(f, cmd, (void *)arg);
 	}
 }

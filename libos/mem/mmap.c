@@ -1,11 +1,17 @@
 /* brk and anonymous mmap over the page allocator. The pages handed out are recorded (the brk range, and a sorted
- * table of mmap ranges) so that munmap/mprotect/MAP_FIXED act only on memory the app owns. */
+ * table of mmap ranges) so that munmap/mprotect/MAP_FIXED act only on memory the app owns. Mappings of files are
+ * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <uf/boot.h>
 #include <uf/mem.h>
+
+/* Module vfs: file mappings (weak: an image that opens no files gets no VFS for mmap's sake). */
+long uf_vfs_map(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((weak));
+void uf_vfs_unmap(uintptr_t a, uintptr_t end) __attribute__((weak));
+int uf_vfs_msync(uintptr_t a, uintptr_t end, int flags) __attribute__((weak));
 
 #define PAGE UF_PAGE_SIZE
 #define RW (PROT_READ | PROT_WRITE)     /* what free RAM is mapped as */
@@ -151,16 +157,24 @@ static int span(void *addr, size_t len, uintptr_t *a, uintptr_t *end)
 	return (*a & (PAGE - 1)) || !len || len > SIZE_MAX - PAGE || *end <= *a ? -EINVAL : 0;
 }
 
+/* [a, end) stops being a file mapping (written back first if it is a shared one). */
+static void forget_files(uintptr_t a, uintptr_t end)
+{
+	if (uf_vfs_unmap)
+		uf_vfs_unmap(a, end);
+}
+
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
+	if (!(flags & MAP_ANONYMOUS) && uf_vfs_map)
+		return uf_vfs_map(addr, len, prot, flags, fd, off);     /* first: a jump, with the arguments as they are */
 	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);    /* without them addr is only a hint: we choose */
 	uintptr_t a, end;
-	(void)fd;
 	if (!len || (off & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
 	    (fixed && span(addr, len, &a, &end)))
 		return -EINVAL;
 	if (!(flags & MAP_ANONYMOUS))
-		return -ENODEV;         /* no file mappings */
+		return -ENODEV;         /* no file mappings without module vfs */
 	if (len > SIZE_MAX - PAGE)
 		return -ENOMEM;
 	size_t npages = page_up(len) / PAGE;
@@ -179,6 +193,7 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		/* Replacing our own memory (musl's malloc puts a PROT_NONE guard page into its heap this way). */
 		if (flags & MAP_FIXED_NOREPLACE)
 			return -EEXIST;
+		forget_files(a, end);
 		uf_mmu_protect(a, end - a, RW);
 		memset((void *)a, 0, end - a);
 	} else if (!uf_page_claim((void *)a, npages)) {
@@ -205,6 +220,7 @@ long uf_sys_munmap(void *addr, size_t len)
 		return -EINVAL;         /* only what mmap handed out (Linux would also unmap the heap or the image) */
 	if (reserve())
 		return -ENOMEM;
+	forget_files(a, end);
 	uf_mmu_protect(a, end - a, RW);            /* free pages are read-write: the allocator writes headers */
 	untrack(a, end);
 	uf_page_free((void *)a, (end - a) / PAGE);
@@ -221,6 +237,18 @@ long uf_sys_mprotect(void *addr, size_t len, int prot)
 	if (!owned(a, end, 1))
 		return -ENOMEM;
 	return uf_mmu_protect(a, end - a, prot);
+}
+
+/* Writes shared file mappings back (module vfs); anonymous memory has nothing to write. */
+long uf_sys_msync(void *addr, size_t len, int flags)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + page_up(len);
+	if ((a & (PAGE - 1)) || (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)) || end < a)
+		return -EINVAL;
+	if (!owned(a, end, 1))
+		return -ENOMEM;
+	return uf_vfs_msync ? uf_vfs_msync(a, end, flags) : 0;
 }
 
 /* Advice only: the memory stays (MADV_DONTNEED does not zero it as Linux would; musl's malloc does not rely on

@@ -239,3 +239,9 @@ int uf_net_up(void)
 	uf_printk(" (%s)\n", how);
 	return 0;
 }
+
+uint32_t uf_net_dns(void)
+{
+	uf_net_up();
+	return uf_net_if.dns;
+}

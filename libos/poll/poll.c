@@ -1,10 +1,12 @@
 /* poll and select: ask every file for its state (a socket's poll operation also runs the network stack);
  * if none is ready, halt until an interrupt, the earliest time a file said its state may change, or the
- * caller's timeout. Files without a poll operation are always ready, as regular files are. */
+ * caller's timeout, then let signals in (EINTR). Files without a poll operation are always ready, as regular
+ * files are. */
 #include <errno.h>
 #include <poll.h>
 #include <uf/fd.h>
 #include <uf/poll.h>
+#include <uf/signal.h>
 #include <uf/time.h>
 
 #define ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
@@ -52,6 +54,8 @@ static long do_poll(struct pollfd *fds, unsigned long n, uint64_t deadline)
 		if (ready || uf_time_monotonic_ns() >= deadline)
 			return ready;
 		uf_time_wait_until(wake);
+		if (uf_signal_wait_point() < 0)
+			return -EINTR;
 	}
 }
 
@@ -128,6 +132,8 @@ long uf_poll_select(int n, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline)
 				FD_SET(fd, e);
 		}
 		uf_time_wait_until(wake);
+		if (uf_signal_wait_point() < 0)
+			return -EINTR;
 	}
 }
 

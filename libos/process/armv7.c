@@ -1,4 +1,4 @@
-/* 32-bit ARM parts of the process: the thread pointer, the *32 identity syscalls, and entropy. */
+/* 32-bit ARM parts of the process: the thread pointer and entropy. */
 #include <stdint.h>
 #include <string.h>
 #include <uf/process.h>
@@ -8,12 +8,6 @@ void uf_arch_set_thread_pointer(void *p)
 {
 	__asm__ volatile("mcr p15, 0, %0, c13, c0, 3" :: "r"(p));
 }
-
-/* musl on ARM calls the 32-bit-id variants. */
-long uf_sys_getuid32(void) { return 0; }
-long uf_sys_geteuid32(void) { return 0; }
-long uf_sys_getgid32(void) { return 0; }
-long uf_sys_getegid32(void) { return 0; }
 
 uint64_t uf_arch_counter(void)
 {

@@ -1,4 +1,4 @@
-/* Splitting the boot command line. The rule matches quote_guest_args() in the runner (toolchain/uniforge/run.py). */
+/* Splitting the boot command line. The rule matches quote_guest_args() in the runner (toolchain/uniforge/platforms/run.py). */
 #include <uf/process.h>
 
 static int is_space(char c)

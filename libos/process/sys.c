@@ -40,10 +40,6 @@ long uf_sys_set_tid_address(int *tidptr)
 long uf_sys_getpid(void) { return 1; }
 long uf_sys_gettid(void) { return 1; }
 long uf_sys_getppid(void) { return 0; }
-long uf_sys_getuid(void) { return 0; }
-long uf_sys_geteuid(void) { return 0; }
-long uf_sys_getgid(void) { return 0; }
-long uf_sys_getegid(void) { return 0; }
 long uf_sys_sched_yield(void) { return 0; }
 
 long uf_sys_uname(struct utsname *u)

@@ -1,4 +1,6 @@
-/* BSD sockets over module net: AF_INET stream (TCP) and datagram (UDP) sockets as descriptors in the fd table.
+/* BSD sockets over module net: AF_INET stream (TCP) and datagram (UDP) sockets as descriptors in the fd table;
+ * module sockcall hands them the socket syscalls. socket() is here, and passes AF_UNIX to module unix: its
+ * family is known only at run time, so an app that calls socket() links both families.
  *
  * A blocking call loops: try; if not ready, halt until a NIC interrupt, the stack's next timer or the
  * socket's timeout (uf_net_wait), which also runs the stack. O_NONBLOCK (fcntl, SOCK_NONBLOCK) and
@@ -15,14 +17,10 @@
 #include <sys/stat.h>
 #include <uf/fd.h>
 #include <uf/net.h>
+#include <uf/sockcall.h>
 #include <uf/time.h>
+#include <uf/unix.h>
 
-/* SO_RCVTIMEO/SO_SNDTIMEO come in two layouts: the old one (20/21) with a native long pair, the time64 one
- * (66/67, what musl uses on 32-bit arches) with 64-bit seconds and microseconds. */
-#define SO_RCVTIMEO_LONG 20
-#define SO_SNDTIMEO_LONG 21
-#define SO_RCVTIMEO_64 66
-#define SO_SNDTIMEO_64 67
 #define UDP_DEFAULT_BUF 65536           /* module net's receive queue limit for a datagram socket */
 
 struct sock {
@@ -36,20 +34,6 @@ struct sock {
 };
 
 static const struct uf_file_ops socket_ops;
-
-static struct sock *sock_of(int fd, long *err)
-{
-	struct uf_file *f = uf_fd_get(fd);
-	if (!f) {
-		*err = -EBADF;
-		return 0;
-	}
-	if (f->ops != &socket_ops) {
-		*err = -ENOTSOCK;
-		return 0;
-	}
-	return f->priv;
-}
 
 static int nonblocking(const struct sock *s, int flags)
 {
@@ -112,6 +96,8 @@ static void from_addr(uint32_t addr, uint16_t port, struct sockaddr *sa, socklen
 long uf_sys_socket(int domain, int type, int protocol)
 {
 	int kind = type & 0xf, flags = type & ~0xf;
+	if (domain == AF_UNIX)
+		return uf_unix_socket(type, protocol);
 	if (domain != AF_INET)
 		return -EAFNOSUPPORT;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
@@ -135,39 +121,30 @@ long uf_sys_socket(int domain, int type, int protocol)
 	return install(s, flags);
 }
 
-long uf_sys_bind(int fd, const struct sockaddr *sa, socklen_t len)
+static long inet_bind(struct uf_file *f, const struct sockaddr *sa, socklen_t len)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
+	struct sock *s = f->priv;
 	uint32_t addr;
 	uint16_t port;
-	if (!s)
-		return err;
 	int r = to_addr(sa, len, &addr, &port);
 	if (r < 0)
 		return r;
 	return s->tcp ? uf_tcp_bind(s->tcp, addr, port, s->reuse) : uf_udp_bind(s->udp, addr, port, s->reuse);
 }
 
-long uf_sys_listen(int fd, int backlog)
+static long inet_listen(struct uf_file *f, int backlog)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
-	if (!s)
-		return err;
+	struct sock *s = f->priv;
 	if (!s->tcp)
 		return -EOPNOTSUPP;
 	return uf_tcp_listen(s->tcp, backlog);
 }
 
-long uf_sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
+static long inet_connect(struct uf_file *f, const struct sockaddr *sa, socklen_t len)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
+	struct sock *s = f->priv;
 	uint32_t addr;
 	uint16_t port;
-	if (!s)
-		return err;
 	if (s->udp && sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
 		return uf_udp_connect(s->udp, 0, 0);
 	int r = to_addr(sa, len, &addr, &port);
@@ -189,16 +166,11 @@ long uf_sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	return -uf_tcp_take_error(s->tcp);
 }
 
-long uf_sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+static long inet_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
-	if (!s)
-		return err;
+	struct sock *s = f->priv;
 	if (!s->tcp)
 		return -EOPNOTSUPP;
-	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return -EINVAL;
 	struct uf_tcp *c;
 	uint64_t deadline = deadline_after(s->rcvtimeo);
 	int nonblock = nonblocking(s, 0), r;
@@ -221,11 +193,6 @@ long uf_sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (nfd >= 0)
 		from_addr(addr, port, sa, len);
 	return nfd;
-}
-
-long uf_sys_accept(int fd, struct sockaddr *sa, socklen_t *len)
-{
-	return uf_sys_accept4(fd, sa, len, 0);
 }
 
 /* ---- data ---- */
@@ -362,35 +329,14 @@ static long do_recv(struct sock *s, const struct iovec *iov, int cnt, int flags,
 	return dgram_recv(s, iov, cnt, flags, sa, len, msg_flags);
 }
 
-long uf_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
+static long inet_sendmsg(struct uf_file *f, const struct msghdr *m, int flags)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
-	struct iovec v = { (void *)buf, n };
-	return s ? do_send(s, &v, 1, flags, sa, len) : err;
+	return do_send(f->priv, m->msg_iov, (int)m->msg_iovlen, flags, m->msg_name, m->msg_namelen);
 }
 
-long uf_sys_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
+static long inet_recvmsg(struct uf_file *f, struct msghdr *m, int flags)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
-	struct iovec v = { buf, n };
-	return s ? do_recv(s, &v, 1, flags, sa, len, 0) : err;
-}
-
-long uf_sys_sendmsg(int fd, const struct msghdr *m, int flags)
-{
-	long err;
-	struct sock *s = sock_of(fd, &err);
-	return s ? do_send(s, m->msg_iov, (int)m->msg_iovlen, flags, m->msg_name, m->msg_namelen) : err;
-}
-
-long uf_sys_recvmsg(int fd, struct msghdr *m, int flags)
-{
-	long err;
-	struct sock *s = sock_of(fd, &err);
-	if (!s)
-		return err;
+	struct sock *s = f->priv;
 	socklen_t len = m->msg_namelen;
 	int msg_flags = 0;
 	long r = do_recv(s, m->msg_iov, (int)m->msg_iovlen, flags, m->msg_name, m->msg_name ? &len : 0, &msg_flags);
@@ -402,27 +348,19 @@ long uf_sys_recvmsg(int fd, struct msghdr *m, int flags)
 	return r;
 }
 
-long uf_sys_shutdown(int fd, int how)
+static long inet_shutdown(struct uf_file *f, int how)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
-	if (!s)
-		return err;
-	if (how < SHUT_RD || how > SHUT_RDWR)
-		return -EINVAL;
+	struct sock *s = f->priv;
 	if (!s->tcp)
 		return -ENOTCONN;
 	return uf_tcp_shutdown(s->tcp, how != SHUT_WR, how != SHUT_RD);
 }
 
-long uf_sys_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+static long inet_getsockname(struct uf_file *f, struct sockaddr *sa, socklen_t *len)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
+	struct sock *s = f->priv;
 	uint32_t addr;
 	uint16_t port;
-	if (!s)
-		return err;
 	if (s->tcp)
 		uf_tcp_local(s->tcp, &addr, &port);
 	else
@@ -431,14 +369,11 @@ long uf_sys_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	return 0;
 }
 
-long uf_sys_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+static long inet_getpeername(struct uf_file *f, struct sockaddr *sa, socklen_t *len)
 {
-	long err;
-	struct sock *s = sock_of(fd, &err);
+	struct sock *s = f->priv;
 	uint32_t addr;
 	uint16_t port;
-	if (!s)
-		return err;
 	int r = s->tcp ? uf_tcp_remote(s->tcp, &addr, &port) : uf_udp_remote(s->udp, &addr, &port);
 	if (r < 0)
 		return r;
@@ -456,45 +391,18 @@ static int get_int(const void *v, socklen_t len, int *out)
 	return 0;
 }
 
-static int get_timeout(int optname, const void *v, socklen_t len, uint64_t *ns)
+static long inet_setsockopt(struct uf_file *f, int level, int optname, const void *v, socklen_t len)
 {
-	int64_t sec, usec;
-	if (optname == SO_RCVTIMEO_64 || optname == SO_SNDTIMEO_64) {
-		int64_t tv[2];
-		if (!v || len < sizeof tv)
-			return -EINVAL;
-		memcpy(tv, v, sizeof tv);
-		sec = tv[0];
-		usec = tv[1];
-	} else {
-		long tv[2];
-		if (!v || len < sizeof tv)
-			return -EINVAL;
-		memcpy(tv, v, sizeof tv);
-		sec = tv[0];
-		usec = tv[1];
-	}
-	if (sec < 0 || usec < 0 || usec >= 1000000)
-		return -EDOM;
-	*ns = sec > 100000000 ? 0 : (uint64_t)sec * 1000000000 + (uint64_t)usec * 1000;
-	return 0;
-}
-
-long uf_sys_setsockopt(int fd, int level, int optname, const void *v, socklen_t len)
-{
-	long err;
-	struct sock *s = sock_of(fd, &err);
+	struct sock *s = f->priv;
 	int x;
-	if (!s)
-		return err;
 	if (level == SOL_SOCKET) {
 		switch (optname) {
-		case SO_RCVTIMEO_LONG:
-		case SO_RCVTIMEO_64:
-			return get_timeout(optname, v, len, &s->rcvtimeo);
-		case SO_SNDTIMEO_LONG:
-		case SO_SNDTIMEO_64:
-			return get_timeout(optname, v, len, &s->sndtimeo);
+		case UF_SO_RCVTIMEO_LONG:
+		case UF_SO_RCVTIMEO_64:
+			return uf_sockopt_get_timeout(optname, v, len, &s->rcvtimeo);
+		case UF_SO_SNDTIMEO_LONG:
+		case UF_SO_SNDTIMEO_64:
+			return uf_sockopt_get_timeout(optname, v, len, &s->sndtimeo);
 		}
 		if (get_int(v, len, &x) < 0)
 			return -EINVAL;
@@ -544,31 +452,10 @@ long uf_sys_setsockopt(int fd, int level, int optname, const void *v, socklen_t 
 	return -ENOPROTOOPT;
 }
 
-static int put_opt(void *v, socklen_t *len, const void *val, socklen_t size)
+static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, socklen_t *len)
 {
-	if (!v || !len)
-		return -EFAULT;
-	socklen_t n = *len < size ? *len : size;
-	memcpy(v, val, n);
-	*len = n;
-	return 0;
-}
-
-static int put_timeout(int optname, void *v, socklen_t *len, uint64_t ns)
-{
-	int64_t sec = (int64_t)(ns / 1000000000), usec = (int64_t)(ns % 1000000000 / 1000);
-	if (optname == SO_RCVTIMEO_64 || optname == SO_SNDTIMEO_64)
-		return put_opt(v, len, (int64_t[]){ sec, usec }, 2 * sizeof(int64_t));
-	return put_opt(v, len, (long[]){ (long)sec, (long)usec }, 2 * sizeof(long));
-}
-
-long uf_sys_getsockopt(int fd, int level, int optname, void *v, socklen_t *len)
-{
-	long err;
-	struct sock *s = sock_of(fd, &err);
+	struct sock *s = f->priv;
 	size_t rcv = 0, snd = 0;
-	if (!s)
-		return err;
 	if (s->tcp) {
 		uf_tcp_buffers(s->tcp, &rcv, &snd);
 	} else {
@@ -578,12 +465,12 @@ long uf_sys_getsockopt(int fd, int level, int optname, void *v, socklen_t *len)
 	int x;
 	if (level == SOL_SOCKET) {
 		switch (optname) {
-		case SO_RCVTIMEO_LONG:
-		case SO_RCVTIMEO_64:
-			return put_timeout(optname, v, len, s->rcvtimeo);
-		case SO_SNDTIMEO_LONG:
-		case SO_SNDTIMEO_64:
-			return put_timeout(optname, v, len, s->sndtimeo);
+		case UF_SO_RCVTIMEO_LONG:
+		case UF_SO_RCVTIMEO_64:
+			return uf_sockopt_put_timeout(optname, v, len, s->rcvtimeo);
+		case UF_SO_SNDTIMEO_LONG:
+		case UF_SO_SNDTIMEO_64:
+			return uf_sockopt_put_timeout(optname, v, len, s->sndtimeo);
 		case SO_ERROR: x = s->tcp ? uf_tcp_take_error(s->tcp) : 0; break;
 		case SO_TYPE: x = s->type; break;
 		case SO_DOMAIN: x = AF_INET; break;
@@ -596,7 +483,7 @@ long uf_sys_getsockopt(int fd, int level, int optname, void *v, socklen_t *len)
 		case SO_SNDBUF: x = (int)snd; break;
 		default: return -ENOPROTOOPT;
 		}
-		return put_opt(v, len, &x, sizeof x);
+		return uf_sockopt_put(v, len, &x, sizeof x);
 	}
 	return -ENOPROTOOPT;
 }
@@ -613,6 +500,17 @@ static ssize_t sock_write(struct uf_file *f, const void *buf, size_t n)
 {
 	struct iovec v = { (void *)buf, n };
 	return do_send(f->priv, &v, 1, 0, 0, 0);
+}
+
+/* readv/writev: one datagram for all the segments. */
+static ssize_t sock_readv(struct uf_file *f, const struct iovec *iov, int count)
+{
+	return do_recv(f->priv, iov, count, 0, 0, 0, 0);
+}
+
+static ssize_t sock_writev(struct uf_file *f, const struct iovec *iov, int count)
+{
+	return do_send(f->priv, iov, count, 0, 0, 0);
 }
 
 static int sock_close(struct uf_file *f)
@@ -674,6 +572,20 @@ static int sock_fstat(struct uf_file *f, struct stat *st)
 	return 0;
 }
 
+static const struct uf_socket_ops inet_ops = {
+	.bind = inet_bind,
+	.listen = inet_listen,
+	.accept = inet_accept,
+	.connect = inet_connect,
+	.sendmsg = inet_sendmsg,
+	.recvmsg = inet_recvmsg,
+	.shutdown = inet_shutdown,
+	.getsockname = inet_getsockname,
+	.getpeername = inet_getpeername,
+	.setsockopt = inet_setsockopt,
+	.getsockopt = inet_getsockopt,
+};
+
 static const struct uf_file_ops socket_ops = {
 	.read = sock_read,
 	.write = sock_write,
@@ -681,4 +593,7 @@ static const struct uf_file_ops socket_ops = {
 	.ioctl = sock_ioctl,
 	.fstat = sock_fstat,
 	.poll = sock_poll,
+	.readv = sock_readv,
+	.writev = sock_writev,
+	.socket = &inet_ops,
 };

@@ -1,4 +1,5 @@
 /* Open files of mounted file systems: offsets, access modes, O_APPEND, directories read as linux_dirent64. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -105,7 +106,9 @@ static off_t vfs_lseek(struct uf_file *f, off_t off, int whence)
 static int vfs_fstat(struct uf_file *f, struct stat *st)
 {
 	struct vfs_file *v = f->priv;
-	return v->m->type->stat(v->m, v->node, st);
+	int r = v->m->type->stat(v->m, v->node, st);
+	st->st_dev = v->m->dev;
+	return r;
 }
 
 static int vfs_truncate(struct uf_file *f, off_t len)
@@ -137,6 +140,42 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
+/* Cookies of the mount points a folder lists after its own entries: this bit and an index in the mount table. */
+#define MOUNT_COOKIE (1ull << 62)
+
+/* The folder's next entry: its file system's, then the mount points below it that the file system does not
+ * have itself (as Linux lists a mount point: the folder it is mounted on). */
+static int next_entry(struct vfs_file *v, uint64_t *cookie, struct uf_vfs_dirent *out)
+{
+	if (!(*cookie & MOUNT_COOKIE)) {
+		int r = v->m->type->readdir(v->m, v->node, cookie, out);
+		if (r)
+			return r;
+		*cookie = MOUNT_COOKIE;
+	}
+	uint64_t index = *cookie & ~MOUNT_COOKIE;
+	while (uf_vfs_next_mount_below(v->path, &index, out->name)) {
+		*cookie = MOUNT_COOKIE | index;
+		const char *dir;
+		char rel[UF_VFS_PATH_MAX];
+		void *node;
+		uf_vfs_lookup(v->path, &dir);
+		if (v->m->type != &uf_vfs_root_type && strlen(dir) + strlen(out->name) + 2 <= sizeof rel) {
+			strcpy(rel, dir);
+			strcat(strcat(rel, *dir ? "/" : ""), out->name);
+			if (!v->m->type->open(v->m, rel, O_RDONLY, 0, &node)) {
+				v->m->type->close(v->m, node);
+				continue;       /* listed already: the file system has a folder of that name */
+			}
+		}
+		out->ino = 1;
+		out->type = DT_DIR;
+		return 1;
+	}
+	*cookie = MOUNT_COOKIE | index;
+	return 0;
+}
+
 static ssize_t vfs_getdents(struct uf_file *f, void *buf, size_t len)
 {
 	struct vfs_file *v = f->priv;
@@ -146,7 +185,7 @@ static ssize_t vfs_getdents(struct uf_file *f, void *buf, size_t len)
 	for (;;) {
 		static struct uf_vfs_dirent entry;
 		uint64_t cookie = v->dir_cookie;
-		int r = v->m->type->readdir(v->m, v->node, &cookie, &entry);
+		int r = next_entry(v, &cookie, &entry);
 		if (r <= 0)
 			return r < 0 && !used ? r : (ssize_t)used;
 		size_t name_len = strlen(entry.name);
@@ -185,6 +224,21 @@ static const struct uf_file_ops vfs_file_ops = {
 	.getdents = vfs_getdents,
 };
 
+/* Whether the folder holding path (inside m) exists. */
+static int parent_exists(struct uf_mount *m, const char *path)
+{
+	char parent[UF_VFS_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	void *node;
+	memcpy(parent, path, n);
+	parent[n] = 0;
+	if (m->type->open(m, parent, O_RDONLY, 0, &node) < 0)
+		return 0;
+	m->type->close(m, node);
+	return 1;
+}
+
 /* Opens an absolute normalized path as a descriptor. */
 int uf_vfs_open_fd(const char *abs, int flags, mode_t mode)
 {
@@ -192,22 +246,25 @@ int uf_vfs_open_fd(const char *abs, int flags, mode_t mode)
 	struct uf_mount *m = uf_vfs_lookup(abs, &rest);
 	if (!m)
 		return -ENOENT;
+	if (m->type->open_fd) {
+		int fd, r = m->type->open_fd(m, rest, flags, &fd);
+		if (r <= 0)
+			return r < 0 ? r : fd;
+	}
 	int wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-	if (m->read_only && wants_write)
-		return -EROFS;
 	struct vfs_file *v = 0;
 	for (int i = 0; i < UF_FD_MAX && !v; i++)
 		if (!open_files[i].m)
 			v = &open_files[i];
 	if (!v)
 		return -ENFILE;
-	int open_flags = flags;
-	if (m->read_only)
-		open_flags &= ~(O_CREAT | O_EXCL);
+	/* A read-only mount is only looked in: what it has (or lacks) decides between EROFS, EEXIST, EISDIR and
+	 * ENOENT, in Linux's order. */
+	int open_flags = m->read_only ? (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC)) | O_RDONLY : flags;
 	void *node;
 	int r = m->type->open(m, rest, open_flags, mode, &node);
-	if (r == -ENOENT && m->read_only && (flags & O_CREAT))
-		r = -EROFS;
+	if (r == -ENOENT && m->read_only && (flags & O_CREAT) && parent_exists(m, rest))
+		r = -EROFS;             /* it could be made, but not here (without the folder: ENOENT, as Linux) */
 	if (r < 0)
 		return r;
 	struct stat st;
@@ -216,6 +273,8 @@ int uf_vfs_open_fd(const char *abs, int flags, mode_t mode)
 		r = -EEXIST;
 	if (!r && S_ISDIR(st.st_mode) && wants_write)
 		r = -EISDIR;
+	if (!r && m->read_only && wants_write)
+		r = -EROFS;
 	if (!r && !S_ISDIR(st.st_mode) && (flags & O_DIRECTORY))
 		r = -ENOTDIR;
 	if (r < 0) {
@@ -235,6 +294,16 @@ int uf_vfs_open_fd(const char *abs, int flags, mode_t mode)
 	return fd;
 }
 
+int uf_vfs_reopen(int fd, int flags)
+{
+	struct vfs_file *v = uf_vfs_file(fd);
+	if (v)
+		return uf_vfs_open_fd(v->path, flags & ~(O_CREAT | O_EXCL), 0);
+	if (!uf_fd_get(fd))
+		return -EBADF;
+	return uf_sys_fcntl(fd, (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+}
+
 /* stat of an absolute normalized path, without a descriptor. */
 int uf_vfs_stat_path(const char *abs, struct stat *st)
 {
@@ -247,6 +316,7 @@ int uf_vfs_stat_path(const char *abs, struct stat *st)
 	if (r < 0)
 		return r;
 	r = m->type->stat(m, node, st);
+	st->st_dev = m->dev;
 	m->type->close(m, node);
 	return r;
 }

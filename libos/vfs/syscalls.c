@@ -116,27 +116,6 @@ long uf_sys_rename(const char *from, const char *to)
 	return uf_sys_renameat(AT_FDCWD, from, AT_FDCWD, to);
 }
 
-long uf_sys_faccessat(int dirfd, const char *path, int mode, int flags)
-{
-	char abs[UF_VFS_PATH_MAX];
-	struct stat st;
-	(void)flags;
-	int r = uf_vfs_resolve_at(dirfd, path, abs);
-	if (!r)
-		r = uf_vfs_stat_path(abs, &st);
-	if (r < 0)
-		return r;
-	const char *rest;
-	if ((mode & W_OK) && uf_vfs_lookup(abs, &rest)->read_only)
-		return -EROFS;
-	return 0;
-}
-
-long uf_sys_access(const char *path, int mode)
-{
-	return uf_sys_faccessat(AT_FDCWD, path, mode, 0);
-}
-
 /* Linux's getcwd returns the length with the terminating NUL. */
 long uf_sys_getcwd(char *buf, size_t size)
 {

@@ -1,14 +1,20 @@
-/* The mount table and path resolution. Mounts given on the command line are made on the first path lookup (the
- * options are only known once the process starts, and an app that never opens a file never probes a disk). */
+/* The mount table and path resolution. Mounts are made on the first path lookup (the command line's options are
+ * only known once the process starts, and an app that never opens a file never probes a disk): those of
+ * uf.mount= (or the first disk on /data), then the ones every image has where those left room: /dev (devfs),
+ * /dev/shm and /tmp (tmpfs), /etc (etcfs), and the root (module vfs's root.c) when nothing else is on "/". */
 #include <errno.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <uf/console.h>
+#include <uf/devfs.h>
+#include <uf/etcfs.h>
 #include <uf/process.h>
+#include <uf/tmpfs.h>
 #include <uf/vfs.h>
 #include "vfs_internal.h"
 
-#define MAX_TYPES 4
-#define MAX_MOUNTS 8
+#define MAX_TYPES 6
+#define MAX_MOUNTS 16
 
 static const struct uf_fs_type *types[MAX_TYPES];
 static struct uf_mount mounts[MAX_MOUNTS];
@@ -47,9 +53,9 @@ int uf_vfs_mount(const char *path, const struct uf_fs_type *type, const char *so
 	if (mount_count == MAX_MOUNTS)
 		return -ENOSPC;
 	struct uf_mount *m = &mounts[mount_count];
-	*m = (struct uf_mount){ .type = type, .read_only = read_only };
+	*m = (struct uf_mount){ .type = type, .read_only = read_only, .dev = makedev(0, mount_count + 1) };
 	strcpy(m->path, norm);
-	r = type->mount(m, source, read_only);
+	r = type->mount ? type->mount(m, source, read_only) : 0;
 	if (r < 0)
 		return r;
 	mount_count++;
@@ -88,10 +94,9 @@ static void mount_option(char *entry)
 
 /* uf.mount=PATH:DEVICE:TYPE[:ro][,...]; without it, the first disk as FAT on /data when FAT is linked and there is
  * a disk (no disk is not an error: the app may only use its embedded tree). */
-static void mount_from_options(void)
+static void mount_options(void)
 {
 	static char copy[256];
-	options_done = 1;
 	const char *option = uf_option("uf.mount");
 	if (!option) {
 		const struct uf_fs_type *fat = find_type("fat", 3);
@@ -112,6 +117,32 @@ static void mount_from_options(void)
 		if (*entry)
 			mount_option(entry);
 	}
+}
+
+/* The mounts every image has, where the command line left room. */
+static void mount_standard(void)
+{
+	static const struct {
+		const char *path;
+		const struct uf_fs_type *type;
+		int read_only;
+	} standard[] = {
+		{ "/dev", &uf_devfs_type, 0 }, { "/dev/shm", &uf_tmpfs_type, 0 }, { "/tmp", &uf_tmpfs_type, 0 },
+		{ "/etc", &uf_etcfs_type, 1 }, { "/", &uf_vfs_root_type, 1 },
+	};
+	for (size_t i = 0; i < sizeof standard / sizeof *standard; i++) {
+		int r = uf_vfs_mount(standard[i].path, standard[i].type, 0, standard[i].read_only);
+		if (r < 0 && r != -EBUSY)
+			report(standard[i].path, standard[i].type->name, r);
+	}
+}
+
+static void mount_all(void)
+{
+	options_done = 1;
+	uf_vfs_register(&uf_tmpfs_type);        /* for uf.mount=/scratch:none:tmpfs */
+	mount_options();
+	mount_standard();
 }
 
 /* Joins base and path (absolute or relative to base) into out, removing ".", ".." and doubled '/'. */
@@ -157,7 +188,7 @@ int uf_vfs_normalize(const char *base, const char *path, char out[UF_VFS_PATH_MA
 struct uf_mount *uf_vfs_lookup(const char *abs, const char **rest)
 {
 	if (!options_done)
-		mount_from_options();
+		mount_all();
 	struct uf_mount *best = 0;
 	size_t best_len = 0;
 	for (int i = 0; i < mount_count; i++) {
@@ -176,6 +207,7 @@ struct uf_mount *uf_vfs_lookup(const char *abs, const char **rest)
 
 void uf_vfs_sync_all(void)
 {
+	uf_vfs_map_writeback_all();
 	for (int i = 0; i < mount_count; i++) {
 		struct uf_mount *m = &mounts[i];
 		int r = !m->read_only && m->type->sync ? m->type->sync(m, 0) : 0;
@@ -187,6 +219,43 @@ void uf_vfs_sync_all(void)
 long uf_sys_sync(void)
 {
 	uf_vfs_sync_all();
+	return 0;
+}
+
+/* The next mount point below the folder dir (absolute, normalized) from *index on: 1, with the name under dir
+ * that leads to it (a mount point itself, or a folder on the way to one; each name once) and *index advanced;
+ * 0 when there are no more. */
+int uf_vfs_next_mount_below(const char *dir, uint64_t *index, char name[UF_VFS_NAME_MAX + 1])
+{
+	size_t dlen = strcmp(dir, "/") ? strlen(dir) : 0;
+	for (uint64_t i = *index; i < (uint64_t)mount_count; i++) {
+		const char *p = mounts[i].path;
+		if (strncmp(p, dir, dlen) || p[dlen] != '/' || !p[dlen + 1])
+			continue;
+		const char *first = p + dlen + 1, *end = strchrnul(first, '/');
+		int seen = 0;
+		for (uint64_t j = 0; j < i && !seen; j++) {
+			const char *q = mounts[j].path;
+			seen = !strncmp(q, p, end - p) && (q[end - p] == '/' || !q[end - p]);
+		}
+		if (seen)
+			continue;
+		memcpy(name, first, end - first);
+		name[end - first] = 0;
+		*index = i + 1;
+		return 1;
+	}
+	*index = mount_count;
+	return 0;
+}
+
+/* Whether the folder abs (absolute, normalized, not "/") is on the way to a mount point. */
+int uf_vfs_leads_to_mount(const char *abs)
+{
+	size_t n = strlen(abs);
+	for (int i = 0; i < mount_count; i++)
+		if (!strncmp(mounts[i].path, abs, n) && mounts[i].path[n] == '/')
+			return 1;
 	return 0;
 }
 

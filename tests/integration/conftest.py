@@ -1,27 +1,43 @@
-"""Integration tests build real images with the real compiler and boot them in real QEMU."""
+"""Integration tests build real images with the real compiler and boot them in real QEMU (marked `integration`).
+
+Which targets a test runs on comes from the targets' data (uniforge.testing.targets_with: "boots", "net", "disk",
+"xen", ...): a new target gets every test its capabilities allow, skipped with the reason where this host cannot
+run it. The helpers the tests and the benchmark scripts share are uniforge.testing's."""
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from uniforge import testing
+from uniforge.testing import free_port, image_modules, one_per_arch, qemu_processes, targets_with, uniforge  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-
-def uniforge(*args, cwd=None, timeout=600, check=False) -> subprocess.CompletedProcess:
-    """The real command line, in a child process (as a user runs it)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
-    proc = subprocess.run([sys.executable, "-m", "uniforge", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"uniforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
 TEST_APPS = ROOT / "tests" / "apps"
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+def require_target(target: str) -> None:
+    """Skip, saying why, when this host cannot run the target (e.g. KVM here can't run SSE guests)."""
+    ok, why = testing.host_support(target)
+    if not ok:
+        pytest.skip(f"{target} cannot run on this host: {why}")
+
+
+def target_fixture(*capabilities: str, name: str = "target", scope: str = "function"):
+    """A fixture `name` over every target with `capabilities`, skipping those this host cannot run."""
+    @pytest.fixture(params=targets_with(*capabilities), name=name, scope=scope)
+    def fixture(request):
+        require_target(request.param)
+        return request.param
+    return fixture
 
 
 def copy_example(name: str, dest: Path) -> Path:
@@ -31,20 +47,11 @@ def copy_example(name: str, dest: Path) -> Path:
     return dest / name
 
 
-def require_target(target: str) -> None:
-    """Skip, saying why, when this host cannot run the target (KVM here can't run SSE guests: ARCHITECTURE.md)."""
-    from uniforge import targets
-    from uniforge.inspect import host_can_run
-    ok, why = host_can_run(targets.load(target))
-    if not ok:
-        pytest.skip(f"{target} cannot run on this host: {why}")
-
-
 @pytest.fixture(scope="session", autouse=True)
 def xl_rigs(tmp_path_factory):
-    """One xl rig per Xen target for the whole session (UNIFORGE_XL_RIG): started by the first run that needs it,
-    ended here. A Linux dom0 under TCG takes ~15 s (x86_64) to a minute (ARMv7) to boot."""
-    from uniforge.xlrig import RIG_ENV, Rig
+    """One xl rig per target with an [xl] table for the whole session (UNIFORGE_XL_RIG): started by the first run
+    that needs it, ended here. A Linux dom0 under TCG takes ~13 s (x86_64) to 40 s (ARMv7) to boot."""
+    from uniforge.platforms.xlrig import RIG_ENV, Rig
     folder = tmp_path_factory.mktemp("xl-rigs")
     os.environ[RIG_ENV] = str(folder)
     yield folder
@@ -70,15 +77,8 @@ def built(tmp_path_factory):
 
 def compiled_modules(target_name: str):
     """(target, {module name: CompiledModule}): every library-OS module compiled for the target, as a build does."""
-    from uniforge import modules, musl, targets
-    from uniforge.build import LIBOS_CFLAGS
-    from uniforge.compiler import Toolchain
-    from uniforge.paths import libos_dir
+    from uniforge.building import targets
+    from uniforge.building.compiler import Toolchain
+    from uniforge.building.pipeline import library_os
     target = targets.load(target_name)
-    toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
-    available = modules.load_all()
-    args = toolchain.compile_args(
-        include_dirs=modules.include_dirs(available), system_include_dirs=[musl.headers(target.libc["arch"])],
-        prefix_map=[(libos_dir(), "libos")],
-        flags=[*LIBOS_CFLAGS, *target.compiler.get("cflags", []), *target.compiler.get("libos_cflags", [])])
-    return target, modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+    return target, library_os(target, Toolchain.for_target(target)).compiled

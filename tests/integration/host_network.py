@@ -1,4 +1,4 @@
-"""The host side of the network tests: a guest running in the background, free ports, and a private network
+"""The host side of the network tests: a guest running in the background and a private network
 namespace with a tap device (so the tests never touch the host's own interfaces)."""
 from __future__ import annotations
 
@@ -7,33 +7,19 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from uniforge.core.paths import uniforge_command, uniforge_environment
+
 GUEST_LIMIT = 3600  # seconds: `uniforge run --timeout`, so a guest never outlives a test session by accident
 ADDRESS_LINE = re.compile(r"uniforge: net: (?P<addr>[\d.]+)/(?P<prefix>\d+)(?: gw (?P<gw>[\d.]+))?"
                           r"(?: dns (?P<dns>[\d.]+))? \((?P<how>\w+)\)")
 _names = itertools.count()
-
-
-def free_port() -> int:
-    """A TCP and UDP port nobody on the host listens on right now."""
-    while True:
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 class Guest:
@@ -41,12 +27,11 @@ class Guest:
     namespace); its console is collected as it comes."""
 
     def __init__(self, folder: Path, image: str, flags: list[str], args: list[str], netns: str | None = None):
-        command = [sys.executable, "-m", "uniforge", "run", image, "--timeout", str(GUEST_LIMIT), *flags, "--", *args]
+        command = uniforge_command("run", image, "--timeout", str(GUEST_LIMIT), *flags, "--", *args)
         if netns:
             command = ["ip", "netns", "exec", netns, *command]
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
         self.command = command
-        self.proc = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(command, cwd=folder, env=uniforge_environment(), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self._out = bytearray()
         self._err = bytearray()

@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import compiled_modules
-from uniforge import targets
+from uniforge.building import targets
 
 
 def _distinct_targets() -> list[str]:
@@ -10,7 +10,7 @@ def _distinct_targets() -> list[str]:
     kinds = {}
     for name in sorted(targets.names(), key=lambda n: n.startswith("kvm-")):
         t = targets.load(name)
-        kinds.setdefault((t.arch, t.platform, t.modules, t.picks, tuple(t.compiler.get("cflags", []))), name)
+        kinds.setdefault((t.arch, t.platform, t.modules, t.picks, t.compiler), name)
     return sorted(kinds.values())
 
 

@@ -3,16 +3,15 @@ user networking: the DHCP lease (or the static options), a UDP exchange, a 1 MiB
 back with poll() (guest connects out to 10.0.2.2, which is the host), then a TCP connection the host opens to the
 guest through a forwarded port, waited for with epoll and select; with the static options, also getaddrinfo through
 musl's resolver and the stack's DNS stub address, answered by a DNS server this test runs."""
-import os
 import re
 import socket
 import struct
 import subprocess
-import sys
 import threading
 
 import pytest
-from conftest import ROOT, require_target
+from conftest import free_port, require_target, targets_with
+from uniforge.core.paths import uniforge_command, uniforge_environment
 
 GUEST_PORT = 7000
 
@@ -92,12 +91,6 @@ class DnsServer:
         self.sock.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def checksum(data: bytes) -> int:
     s = 0
     for b in data:
@@ -116,9 +109,9 @@ def upload(port: int, data: bytes) -> bytes:
     return answer
 
 
-# DHCP on both arches; the static configuration (arch-neutral) with getaddrinfo once.
-@pytest.mark.parametrize("target, config", [("qemu-x86_64", "dhcp"), ("qemu-armv7", "dhcp"),
-                                            ("qemu-x86_64", "static")])
+# DHCP on every target with a NIC; the static configuration (arch-neutral) with getaddrinfo once.
+@pytest.mark.parametrize("target, config", [*((name, "dhcp") for name in targets_with("net")),
+                                            (targets_with("net", "emulated")[0], "static")])
 def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     require_target(target)
     folder = built("netcheck", target)
@@ -128,11 +121,11 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     host_port = free_port()
     udp_port, tcp_port = peers.udp.getsockname()[1], peers.tcp.getsockname()[1]
     cmdline = ["--cmdline", "uf.ip=10.0.2.15/24 uf.gw=10.0.2.2 uf.dns=10.0.2.2"] if dns else []
-    command = [sys.executable, "-m", "uniforge", "run", f"build/netcheck.{target}", "--timeout", "300",
-               "-p", f"{host_port}:{GUEST_PORT}", *cmdline, "--",
-               str(udp_port), str(tcp_port), str(GUEST_PORT), *(["netcheck.test"] if dns else [])]
+    command = uniforge_command("run", f"build/netcheck.{target}", "--timeout", "300",
+                               "-p", f"{host_port}:{GUEST_PORT}", *cmdline, "--",
+                               str(udp_port), str(tcp_port), str(GUEST_PORT), *(["netcheck.test"] if dns else []))
     guest = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT / "toolchain")))
+                             env=uniforge_environment())
     lines = []
     try:
         for line in guest.stdout:

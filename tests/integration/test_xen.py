@@ -1,6 +1,6 @@
 """The Xen targets beyond what test_boot.py runs on every target: their modules, their deployment files (read back
 by xl's own config parser, libxlutil), and the guest's end as Xen reports it. Booting happens on the real Xen 4.17
-hypervisor from Debian under QEMU (toolchain/uniforge/xenrig.py)."""
+hypervisor from Debian under QEMU (toolchain/uniforge/platforms/xenrig.py)."""
 import ctypes
 import ctypes.util
 import json
@@ -11,18 +11,14 @@ import subprocess
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from conftest import copy_example, require_target, uniforge
+from conftest import copy_example, image_modules, require_target, target_fixture, targets_with, uniforge
+from uniforge.building import targets
+from uniforge.core.errors import RunStatus
 
-XEN_TARGETS = ["xen-x86_64", "xen-x86_64-dom0", "xen-armv7", "xen-armv7-dom0", "xen-armv7-dom0less"]
+xen_target = target_fixture("xen", name="xen_target")
 XEN_MODULES = {"xen", "xencons", "xenevtchn"}     # the console's ring rings an event channel
 # Drivers that only make sense on QEMU/KVM machines: none may be in a Xen image.
 NOT_ON_XEN = {"uart"}
-
-
-@pytest.fixture(params=XEN_TARGETS)
-def xen_target(request):
-    require_target(request.param)
-    return request.param
 
 
 def test_hello_has_the_xen_modules_and_no_qemu_driver(built, xen_target):
@@ -41,8 +37,8 @@ def test_build_report_names_the_deployment_files(built, xen_target):
     folder = built("hello", xen_target)
     report = json.loads(uniforge("build", "--json", "-t", xen_target, cwd=folder, check=True).stdout)
     names = sorted(p.rsplit("/", 1)[-1] for p in report["deployment"])
-    expected = [f"hello.{xen_target}.xl.cfg"] + ([f"hello.{xen_target}.dom0less.dtsi"] if "armv7" in xen_target else [])
-    assert names == sorted(expected)
+    assert names == sorted(f"hello.{xen_target}.{name}" for name in targets.load(xen_target).deploy)
+    assert f"hello.{xen_target}.xl.cfg" in names
 
 
 class XlConfig:
@@ -134,24 +130,25 @@ def test_xen_log_kept_out_of_the_console(built, xen_target):
     assert proc.stdout.replace("\r\n", "\n") == "Hello, world!\n"
 
 
-def test_dom0less_fragment_compiles_into_a_device_tree(built, tmp_path):
+@pytest.mark.parametrize("dom0less_target", [name for name in targets_with("xen")
+                                             if "dom0less.dtsi" in targets.load(name).deploy])
+def test_dom0less_fragment_compiles_into_a_device_tree(built, tmp_path, dom0less_target):
     """The fragment written beside an ARM image goes into a board's device tree source as is."""
-    require_target("xen-armv7")
     dtc = shutil.which("dtc")
     if dtc is None:
         pytest.skip("dtc (device-tree-compiler) is not installed: scripts/install-host-deps installs it")
-    folder = built("hello", "xen-armv7")
-    fragment = (folder / "build/hello.xen-armv7.dom0less.dtsi").read_text()
+    folder = built("hello", dom0less_target)
+    fragment = (folder / f"build/hello.{dom0less_target}.dom0less.dtsi").read_text()
     source = tmp_path / "board.dts"
     source.write_text("/dts-v1/;\n/ {\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\tchosen { };\n};\n" + fragment)
     dtb = tmp_path / "board.dtb"
     subprocess.run([dtc, "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb), str(source)], check=True)
     back = subprocess.run([dtc, "-q", "-I", "dtb", "-O", "dts", str(dtb)], check=True, capture_output=True,
                           text=True).stdout
-    zimage = (folder / "build/hello.xen-armv7.zImage").stat().st_size
+    zimage = (folder / f"build/hello.{dom0less_target}.zImage").stat().st_size
     assert 'compatible = "xen,domain";' in back
     assert 'compatible = "multiboot,kernel\\0multiboot,module";' in back     # dtc writes string lists so
-    assert f"reg = <0x50000000 {zimage:#x}>;" in back
+    assert f"reg = <{targets.load(dom0less_target).xen.load_address:#x} {zimage:#x}>;" in back
     assert "memory = <0x00 0x10000>;" in back
 
 
@@ -166,8 +163,7 @@ def test_event_channels_and_grant_tables_loop_back(built, xen_target):
     for step in ("bound end notified once", "nothing else pending", "send b, a pending", "taken once",
                  "send a, b pending", "closed", "copied", "ended", "ended grant refused"):
         assert re.search(rf": {re.escape(step)}: ok$", out, re.MULTILINE), f"{step} in:\n{out}"
-    info = json.loads(uniforge("inspect", "--json", f"build/xenloop.{xen_target}", cwd=folder, check=True).stdout)
-    assert {"xenevtchn", "xengnttab"} <= set(info["modules"])
+    assert {"xenevtchn", "xengnttab"} <= image_modules(f"build/xenloop.{xen_target}", cwd=folder)
 
 
 def test_x86_clock_is_xens_pvclock_and_wall_clock_is_xens(tmp_path):
@@ -182,19 +178,20 @@ def test_x86_clock_is_xens_pvclock_and_wall_clock_is_xens(tmp_path):
     assert "time: slept 20ms ok\n" in out and "time: year ok\n" in out, out
 
 
-def test_arm_dom0_image_is_position_independent_and_runs_where_xen_puts_it(built):
+@pytest.mark.parametrize("pie_target", targets_with("xen", "position-independent", "raw-form"))
+def test_a_position_independent_image_runs_where_xen_puts_it(built, pie_target):
     """Xen maps an ARM dom0's RAM 1:1 wherever it finds room: the image says "anywhere" in its zImage header,
     applies its own relocations, and reports link addresses in backtraces (symbolized as usual)."""
-    require_target("xen-armv7-dom0")
-    folder = built("hello", "xen-armv7-dom0")
-    raw = (folder / "build/hello.xen-armv7-dom0.zImage").read_bytes()
+    require_target(pie_target)
+    folder = built("hello", pie_target)
+    raw = (folder / f"build/hello.{pie_target}.zImage").read_bytes()
     assert int.from_bytes(raw[0x28:0x2c], "little") == 0                  # start: anywhere
     assert int.from_bytes(raw[0x2c:0x30], "little") == len(raw)           # end: its size
-    with open(folder / "build/hello.xen-armv7-dom0.dbg", "rb") as f:
+    with open(folder / f"build/hello.{pie_target}.dbg", "rb") as f:
         assert ELFFile(f).header["e_type"] == "ET_DYN"
-    proc = uniforge("run", "build/hello.xen-armv7-dom0", "--timeout", "60", "--", "crash", cwd=folder, timeout=180)
+    proc = uniforge("run", f"build/hello.{pie_target}", "--timeout", "60", "--", "crash", cwd=folder, timeout=180)
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 127, out
+    assert proc.returncode == RunStatus.CRASHED, out
     runtime_pc = int(re.search(r"uniforge: crash: .* at pc=0x([0-9a-f]+)", out).group(1), 16)
     link_pc = int(re.search(r"#0 0x([0-9a-f]+) in crash at", out).group(1), 16)
     assert runtime_pc != link_pc, "Xen loaded dom0 at its link address: the test proves nothing"

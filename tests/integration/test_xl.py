@@ -1,5 +1,5 @@
 """Domains under xl, as in production: real Xen 4.17, Debian's Linux as dom0 with the xl toolstack, xenstored,
-xenconsoled, netback and blkback (the xl rig, toolchain/uniforge/xlrig.py), all under QEMU TCG. The rig boots once
+xenconsoled, netback and blkback (the xl rig, toolchain/uniforge/platforms/xlrig.py), all under QEMU TCG. The rig boots once
 per target and session (conftest's xl_rigs); each test creates its domains with `xl create` through `uniforge run`
 and talks to them from the host (curl through QEMU's forward to dom0's bridge) or from dom0 (xl, xenstore-write).
 hello, exit codes, argv and crashes on these targets are in test_boot.py."""
@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, require_target, uniforge
-from host_network import ADDRESS_LINE, Guest, free_port
+from conftest import ROOT, free_port, require_target, target_fixture, targets_with, uniforge
+from host_network import ADDRESS_LINE, Guest
 from test_storage import RECORD, SYNCED, digest, fsck, make_disk
-from uniforge.xlrig import GUEST_MAC
+from uniforge.core.paths import uniforge_command, uniforge_environment
+from uniforge.platforms.xlrig import GUEST_MAC
 
-XL_TARGETS = ["xen-x86_64", "xen-armv7"]
+XL_TARGETS = targets_with("xl")
 LISTENING = r"httpd: listening on port (\d+)"
 BOOT_WAIT = 900
 TOOLS = Path(__file__).parent / "netns_tools"
@@ -29,16 +30,13 @@ PAGE = ROOT / "examples" / "httpd" / "htdocs" / "index.html"
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=XL_TARGETS)
-def xl_target(request):
-    require_target(request.param)
-    return request.param
+xl_target = target_fixture("xl", name="xl_target")
 
 
 def rig(target: str):
     """The session's rig for target (started if no test used it yet): commands in its dom0."""
-    from uniforge import targets
-    from uniforge.xlrig import RIG_ENV, Rig
+    from uniforge.building import targets
+    from uniforge.platforms.xlrig import RIG_ENV, Rig
     return Rig.kept(targets.load(target), Path(os.environ[RIG_ENV]))
 
 
@@ -70,9 +68,8 @@ def test_xl_config_names_the_devices_the_image_drives(built, xl_target):
 def test_xenstore_read_write_watch_from_a_domu(built, xl_target):
     """The guest reads, writes, lists, removes and commits a transaction; then dom0 writes a key the guest watches."""
     folder = built("xsprobe", xl_target)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
-    proc = subprocess.Popen([sys.executable, "-m", "uniforge", "run", f"build/xsprobe.{xl_target}", "--timeout",
-                             "600"], cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(uniforge_command("run", f"build/xsprobe.{xl_target}", "--timeout", "600"), cwd=folder,
+                            env=uniforge_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = []
     try:
         for line in proc.stdout:
@@ -191,11 +188,11 @@ def test_power_cuts_with_xl_destroy_keep_every_fsynced_record(built, xl_target, 
     image = make_disk(tmp_path / "log.img", "16M")
     rng = random.Random(15)
     synced = set()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
     for cut in range(10):
-        proc = subprocess.Popen([sys.executable, "-m", "uniforge", "run", f"build/fsprobe.{xl_target}",
-                                 f"--disk={image}", "--timeout", "600", "--", "append", "1000000", str(RECORD)],
-                                cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(uniforge_command("run", f"build/fsprobe.{xl_target}", f"--disk={image}", "--timeout",
+                                                 "600", "--", "append", "1000000", str(RECORD)),
+                                cwd=folder, env=uniforge_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
         wanted = rng.randint(1, 20)
         count = 0
         try:

@@ -8,14 +8,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from uniforge import bench
-from uniforge.benchreport import csv_rows
-from uniforge.boottime import Boot, GuestTicks
-from uniforge.errors import BenchError
-from uniforge.linuxpeer import LINE, initramfs, vmlinux_from_bzimage
+from uniforge.bench import measure
+from uniforge.bench.benchreport import csv_rows
+from uniforge.bench.boottime import Boot, GuestTicks
+from uniforge.bench.linuxpeer import (HTTP_LINE, LINE, NET_DRIVERS, http_init, initramfs, load_order,
+                                      vmlinux_from_bzimage)
+from uniforge.core.errors import BenchError
 
-X86 = SimpleNamespace(name="qemu-x86_64", arch="x86_64", qemu={"accel": "tcg"})
-ARM = SimpleNamespace(name="qemu-armv7", arch="armv7", qemu={"accel": "tcg"})
+X86 = SimpleNamespace(name="qemu-x86_64", bench=SimpleNamespace(host_tsc=True))
+ARM = SimpleNamespace(name="qemu-armv7", bench=SimpleNamespace(host_tsc=False))
 
 
 def boot(exit_s=0.05, *, first=None, marker=None, guest=None, console="", returncode=1) -> Boot:
@@ -23,15 +24,15 @@ def boot(exit_s=0.05, *, first=None, marker=None, guest=None, console="", return
 
 
 def test_summary_is_median_min_max():
-    assert bench.summarize([3, 1, 2]) == {"median": 2, "min": 1, "max": 3}
-    assert bench.summarize([4, 1, 2, 3]) == {"median": 2.5, "min": 1, "max": 4}
+    assert measure.summarize([3, 1, 2]) == {"median": 2, "min": 1, "max": 3}
+    assert measure.summarize([4, 1, 2, 3]) == {"median": 2.5, "min": 1, "max": 4}
 
 
 def test_ratio_needs_both_figures():
-    assert bench.ratio(3, 2) == 1.5
-    assert bench.ratio(None, 2) is None
-    assert bench.ratio(3, None) is None
-    assert bench.ratio(3, 0) is None
+    assert measure.ratio(3, 2) == 1.5
+    assert measure.ratio(None, 2) is None
+    assert measure.ratio(3, None) is None
+    assert measure.ratio(3, 0) is None
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -46,7 +47,7 @@ def test_bisection_finds_the_threshold_in_log_steps(seed):
         probes.append(value)
         return value >= threshold
 
-    found = bench.bisect_min(passes, high, resolution=resolution)
+    found = measure.bisect_min(passes, high, resolution=resolution)
     assert found % resolution == 0 or found == high
     assert found >= threshold and found - resolution < threshold
     assert len(probes) <= math.ceil(math.log2(high / resolution)) + 2
@@ -54,59 +55,54 @@ def test_bisection_finds_the_threshold_in_log_steps(seed):
 
 def test_bisection_refuses_a_failing_upper_bound():
     with pytest.raises(BenchError, match="known-good"):
-        bench.bisect_min(lambda value: False, 1024, resolution=64)
-
-
-@pytest.mark.parametrize("text, kib", [("64M", 65536), ("1G", 1 << 20), ("1536K", 1536), ("2m", 2048)])
-def test_memory_sizes(text, kib):
-    assert bench.parse_memory_kib(text) == kib
+        measure.bisect_min(lambda value: False, 1024, resolution=64)
 
 
 def subject(name, kind, target=X86, *, succeeded=lambda b: True, marker=None, size=1000):
-    return bench.Subject(name=name, kind=kind, target=target, command=lambda kib: [name, str(kib)],
-                         memory_kib=65536, marker=marker, succeeded=succeeded, size={"file": size})
+    return measure.Subject(name=name, kind=kind, target=target, command=lambda kib: [name, str(kib)],
+                           memory_kib=65536, marker=marker, succeeded=succeeded, size={"file": size})
 
 
 def test_subjects_take_turns_after_a_warm_up(monkeypatch):
     order = []
-    monkeypatch.setattr(bench, "timed_boot", lambda command, **_: order.append(command[0]) or boot())
+    monkeypatch.setattr(measure, "timed_boot", lambda command, **_: order.append(command[0]) or boot())
     subjects = [subject("null", "floor"), subject("hello", "app"), subject("linux", "peer")]
-    bench.measure_boots(subjects, runs=3)
+    measure.measure_boots(subjects, runs=3)
     assert order == ["null", "hello", "linux"] * 4
     assert [len(s.boots) for s in subjects] == [3, 3, 3]
 
 
 def test_a_failed_boot_stops_the_bench(monkeypatch):
-    monkeypatch.setattr(bench, "timed_boot", lambda command, **_: boot(returncode=None))
+    monkeypatch.setattr(measure, "timed_boot", lambda command, **_: boot(returncode=None))
     with pytest.raises(BenchError, match="hello on qemu-x86_64 failed to boot: timed out"):
-        bench.measure_boots([subject("hello", "app", succeeded=lambda b: b.returncode is not None)], runs=1)
+        measure.measure_boots([subject("hello", "app", succeeded=lambda b: b.returncode is not None)], runs=1)
 
 
 def test_minimum_memory_bisects_on_the_qemu_size(monkeypatch):
-    monkeypatch.setattr(bench, "timed_boot", lambda command, **_: boot(returncode=int(command[1])))
+    monkeypatch.setattr(measure, "timed_boot", lambda command, **_: boot(returncode=int(command[1])))
     s = subject("hello", "app", succeeded=lambda b: b.returncode >= 1500)
     s.boots = [boot(0.05)]
-    assert bench.min_memory_kib(s) == 1536      # the next multiple of 64 KiB
+    assert measure.min_memory_kib(s) == 1536      # the next multiple of 64 KiB
 
 
-def test_guest_ticks_use_the_guest_rate_else_the_host_tsc_on_tcg():
+def test_guest_ticks_use_the_guest_rate_else_the_host_tsc_where_it_is_the_guests():
     arm = boot(guest=GuestTicks(entry=1000, main=63500, hz=62_500_000))
-    assert bench._ticks_us(arm, ARM, None) == pytest.approx(1000.0)
+    assert measure._ticks_us(arm, ARM, None) == pytest.approx(1000.0)
     x86 = boot(guest=GuestTicks(entry=0, main=2_600_000, hz=0))
-    assert bench._ticks_us(x86, X86, 2_600_000_000) == pytest.approx(1000.0)
-    assert bench._ticks_us(x86, X86, None) is None
-    assert bench._ticks_us(boot(), X86, 1) is None
+    assert measure._ticks_us(x86, X86, 2_600_000_000) == pytest.approx(1000.0)
+    assert measure._ticks_us(x86, X86, None) is None
+    assert measure._ticks_us(boot(), X86, 1) is None
 
 
 def test_results_have_ratios_to_the_floor_of_the_same_target(monkeypatch):
-    monkeypatch.setattr(bench, "host_tsc_hz", lambda: 1_000_000_000)
+    monkeypatch.setattr(measure, "host_tsc_hz", lambda: 1_000_000_000)
     floor, app = subject("null", "floor", size=500), subject("hello", "app", size=2000)
     arm_floor = subject("null", "floor", ARM, size=100)
     floor.boots = [boot(e) for e in (0.020, 0.022, 0.030)]
     app.boots = [boot(e, first=e - 0.002, marker=e - 0.001, guest=GuestTicks(0, 50_000, 0)) for e in
                  (0.021, 0.024, 0.040)]
     arm_floor.boots = [boot(0.1)]
-    records = bench.results([floor, app, arm_floor], {0: 1024, 1: 2048, 2: 512}, {})
+    records = measure.results([floor, app, arm_floor], {0: 1024, 1: 2048, 2: 512}, {})
     hello = records[1]
     assert hello["boot_ms"]["exit"]["median"] == pytest.approx(24.0)
     assert hello["boot_ms"]["main"]["min"] == pytest.approx(20.0)
@@ -151,3 +147,27 @@ def test_vmlinux_comes_out_of_the_xz_stream():
     assert vmlinux_from_bzimage(bzimage) == kernel
     with pytest.raises(BenchError, match="no XZ stream"):
         vmlinux_from_bzimage(b"MZ gzip kernel")
+
+
+# Debian's virtio-net modules as their .modinfo says (linux-image-6.1.0-amd64): the load order is derived from these.
+DEPENDS = {"virtio_net": ["virtio_ring", "virtio", "net_failover"], "net_failover": ["failover"], "failover": [],
+           "virtio": [], "virtio_ring": [], "virtio_mmio": ["virtio", "virtio_ring"],
+           "virtio_pci": ["virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio", "virtio_ring"],
+           "virtio_pci_modern_dev": [], "virtio_pci_legacy_dev": [], "e1000": []}
+
+
+def test_kernel_modules_load_after_what_they_depend_on():
+    order = load_order(DEPENDS, NET_DRIVERS)
+    assert set(order) == set(DEPENDS) - {"e1000"}           # the drivers and what they need, nothing else
+    for name in order:
+        assert all(order.index(dep) < order.index(name) for dep in DEPENDS[name]), order
+    with pytest.raises(BenchError, match="no module virtio_blk \\(needed by virtio_net\\)"):
+        load_order({**DEPENDS, "virtio_net": ["virtio_blk"]}, NET_DRIVERS)
+    with pytest.raises(BenchError, match="cycle: virtio -> failover -> virtio"):
+        load_order({**DEPENDS, "virtio": ["failover"], "failover": ["virtio"]}, ["virtio"])
+
+
+def test_the_web_servers_init_loads_the_modules_in_order():
+    init = http_init("10.0.0.2/24", ["a", "b_c"]).decode()
+    assert "for m in a b_c; do $b insmod /modules/$m.ko; done" in init
+    assert "$b ip addr add 10.0.0.2/24 dev eth0" in init and HTTP_LINE.decode() in init

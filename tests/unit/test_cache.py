@@ -1,4 +1,6 @@
-from uniforge import cache
+import pytest
+
+from uniforge.core import cache
 
 
 def test_miss_then_hit(cache_dir):
@@ -21,11 +23,9 @@ def test_failed_build_leaves_nothing(cache_dir):
         (folder / "half").write_text("x")
         raise RuntimeError("compiler died")
 
-    try:
+    with pytest.raises(RuntimeError, match="compiler died"):
         cache.entry("thing", "k" * 64, build)
-    except RuntimeError:
-        pass
-    assert not any((cache_dir / "thing").iterdir())
+    assert list((cache_dir / "thing").iterdir()) == []
 
 
 def test_digest_separates_parts():

@@ -2,7 +2,7 @@
 
 import io
 
-from uniforge.console import Console
+from uniforge.running.console import Console
 
 CRASH = (
     "hello\r\n"

@@ -4,23 +4,21 @@ from pathlib import Path
 
 import pytest
 
-from uniforge import disk
-from uniforge.errors import DiskError, ToolError
+from uniforge.cli import disk
+from uniforge.core.errors import DiskError, ExitCode, ToolError
+from uniforge.testing import uniforge
 
 needs_tools = pytest.mark.skipif(not (shutil.which("mcopy") and (shutil.which("mkfs.fat") or
                                                                Path("/usr/sbin/mkfs.fat").exists())),
                                  reason="dosfstools and mtools are not installed (scripts/install-host-deps)")
 
 
-@pytest.mark.parametrize("text, size", [("64M", 64 << 20), ("1G", 1 << 30), ("512k", 512 << 10)])
-def test_sizes(text, size):
-    assert disk.parse_size(text) == size
-
-
-@pytest.mark.parametrize("text", ["", "64", "0M", "1.5G", "64MB", "-1M"])
-def test_bad_sizes(text):
-    with pytest.raises(DiskError, match="is not like 64M"):
-        disk.parse_size(text)
+@pytest.mark.parametrize("size", ["64MB", "0M", "1.5G"])
+def test_bad_size_is_one_line_before_anything_is_written(tmp_path, size):
+    proc = uniforge("disk", "create", str(tmp_path / "x.img"), "--size", size)
+    assert proc.returncode == ExitCode.DISK
+    assert proc.stderr == f"uniforge: error: --size: '{size}' is not a size like 64M or 1G\n"
+    assert not (tmp_path / "x.img").exists()
 
 
 def test_too_small(tmp_path):

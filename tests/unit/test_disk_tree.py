@@ -3,8 +3,8 @@ import struct
 
 import pytest
 
-from uniforge import embedtree, manifest
-from uniforge.errors import ManifestError
+from uniforge.building import embedtree, manifest
+from uniforge.core.errors import ManifestError
 
 
 def write_app(folder, files_line):

@@ -1,7 +1,7 @@
 import pytest
 
-from uniforge import manifest
-from uniforge.errors import ManifestError
+from uniforge.building import manifest
+from uniforge.core.errors import ManifestError
 
 
 def write(tmp_path, text, files=("main.c",)):
@@ -76,3 +76,12 @@ def test_find_walks_up(tmp_path):
     assert manifest.find(tmp_path / "src" / "deep") == path
     with pytest.raises(ManifestError):
         manifest.find(tmp_path.parent / "elsewhere-that-does-not-exist")
+
+
+def test_etc_folder(tmp_path):
+    (tmp_path / "etc").mkdir()
+    m = manifest.load(write(tmp_path, 'name = "app"\nsources = ["main.c"]\netc = "etc"\n'))
+    assert m.etc == tmp_path / "etc"
+    assert manifest.load(write(tmp_path, 'name = "app"\nsources = ["main.c"]\n')).etc is None
+    message = error_of(tmp_path, 'name = "a"\nsources = ["main.c"]\netc = "nowhere"\n')
+    assert "key 'etc': 'nowhere' is not a folder" in message

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from uniforge.compiler import CompileJob, Toolchain
-from uniforge.elfsyms import object_symbols
-from uniforge.errors import ResolveError
-from uniforge.modules import CompiledModule, Module
-from uniforge.resolve import resolve
+from uniforge.building.compiler import CompileJob, Toolchain
+from uniforge.building.elfsyms import object_symbols
+from uniforge.building.modules import CompiledModule, Module
+from uniforge.building.resolve import reaches, resolve
+from uniforge.core.errors import ResolveError
 
 SOURCES = {
     "app": "int uf_net_send(int); int puts(const char *); int main(void) { puts(\"hi\"); return uf_net_send(1); }",
@@ -37,7 +37,8 @@ def compiled(objects, names, depends=None) -> dict[str, CompiledModule]:
     out = {}
     for name in names:
         syms = object_symbols(objects[name])
-        module = Module(name, f"{name} module", "1.0", tuple((depends or {}).get(name, ())), None, {}, Path("."))
+        module = Module(name=name, summary=f"{name} module", version="1.0", sources={}, folder=Path("."),
+                        depends=tuple((depends or {}).get(name, ())))
         out[name] = CompiledModule(module, (objects[name],), frozenset(syms["defined"]),
                                    frozenset(syms["undefined"]))
     return out
@@ -93,3 +94,16 @@ def test_weak_reference_pulls_nothing(objects):
     result = resolve({"weakuser.c": object_symbols(objects["weakuser"])}, compiled(objects, ["optional", "console"]),
                      [("libc", LIBC)], ("console",), set(), sorted)
     assert result.modules == ["console"]
+
+
+def test_reaches_follows_members_and_stops_at_skipped_ones():
+    """Whether the app itself needs a symbol (the FAT decision in build.py): through libc members, but not through
+    the members skip() names (the libc's own look-ups in /etc)."""
+    index = {"fopen.o": {"defined": ["fopen"], "undefined": ["uf_sys_open"]},
+             "getpw.o": {"defined": ["getpwnam"], "undefined": ["fopen"]},
+             "printf.o": {"defined": ["printf"], "undefined": ["uf_sys_write"]}}
+    app = {"main.c": {"defined": ["main"], "undefined": ["getpwnam", "printf"]}}
+    assert not reaches(app, index, {"uf_sys_open"}, lambda member: member == "getpw.o")
+    assert reaches(app, index, {"uf_sys_open"}, lambda member: False)
+    app["main.c"]["undefined"].append("fopen")
+    assert reaches(app, index, {"uf_sys_open"}, lambda member: member == "getpw.o")

@@ -1,16 +1,18 @@
 """The runner's pure parts: guest argument quoting, the QEMU command line, exit status decoding. No QEMU."""
 
-import os
+import dataclasses
 import random
-import subprocess
-import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from uniforge import devices
-from uniforge.devices import (
+from uniforge.building import targets
+from uniforge.building.targets import Qemu
+from uniforge.core.errors import ExitCode, RunError, RunStatus
+from uniforge.platforms.qemu import build_qemu_command
+from uniforge.platforms.run import Ending, decode_exit, kernel_cmdline, quote_guest_args
+from uniforge.running import devices
+from uniforge.running.devices import (
     Disk,
     Network,
     PortForward,
@@ -20,15 +22,7 @@ from uniforge.devices import (
     parse_network,
     parse_publish,
 )
-from uniforge.errors import RunError
-from uniforge.run import (
-    CRASH_STATUS,
-    Ending,
-    build_qemu_command,
-    decode_exit,
-    kernel_cmdline,
-    quote_guest_args,
-)
+from uniforge.testing import uniforge
 
 
 def guest_split(line: str) -> list[str]:
@@ -125,15 +119,16 @@ def test_guest_gets_argv_after_separator():
 
 
 def target(**qemu):
+    """qemu-x86_64 with these [qemu] settings (and the keyword arguments' instead)."""
     settings = {
         "binary": "qemu-system-x86_64",
         "accel": "tcg",
         "machine": "microvm",
         "cpu": "max",
         "memory": "64M",
-        "args": ["-bios", "/usr/share/qemu/qboot.rom", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+        "args": ("-bios", "/usr/share/qemu/qboot.rom", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"),
     }
-    return SimpleNamespace(qemu={**settings, **qemu}, exit="isa-debug-exit")
+    return dataclasses.replace(targets.load("qemu-x86_64"), qemu=Qemu(**{**settings, **qemu}))
 
 
 def option(command, name):
@@ -169,9 +164,7 @@ def test_qemu_command_overrides():
 
 
 def test_qemu_command_without_target_args():
-    settings = dict(target().qemu)
-    del settings["args"]
-    command = build_qemu_command(SimpleNamespace(qemu=settings, exit="isa-debug-exit"), Path("k.elf"))
+    command = build_qemu_command(target(args=()), Path("k.elf"))
     assert "-bios" not in command
 
 
@@ -186,7 +179,7 @@ def test_isa_debug_exit_status(returncode, status):
 
 
 def test_crash_status():
-    outcome = decode_exit("isa-debug-exit", (CRASH_STATUS << 1) | 1, crash="page fault at 0x0")
+    outcome = decode_exit("isa-debug-exit", (RunStatus.CRASHED << 1) | 1, crash="page fault at 0x0")
     assert (outcome.ending, outcome.exit_code) == (Ending.CRASHED, 127)
     assert "page fault at 0x0" in outcome.message
 
@@ -442,13 +435,11 @@ def test_qemu_device_errors_become_one_line(stderr, network, expected):
     ],
 )
 def test_bad_run_flags_are_one_line_before_anything_runs(flags, message, tmp_path):
-    """The command line as a user types it: exit 1, one error line (and perhaps a hint), no traceback. The flags
-    are checked before the image is even read."""
+    """The command line as a user types it: RunError's exit status, one error line (and perhaps a hint), no
+    traceback. The flags are checked before the image is even read."""
     image = tmp_path / "app.qemu-x86_64"  # does not exist: the flags are wrong first
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "toolchain"))
-    proc = subprocess.run([sys.executable, "-m", "uniforge", "run", str(image), *flags], env=env,
-                          capture_output=True, text=True, check=False)
-    assert proc.returncode == 1
+    proc = uniforge("run", str(image), *flags)
+    assert proc.returncode == ExitCode.RUN
     lines = proc.stderr.splitlines()
     assert lines[0].startswith(f"uniforge: error: {message}"), proc.stderr
     assert all(line.startswith("  hint: ") for line in lines[1:]), proc.stderr

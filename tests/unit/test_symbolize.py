@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from uniforge.symbolize import Symbolizer
+from uniforge.running.symbolize import Symbolizer
 
 SOURCE = """\
 static volatile int sink;

@@ -1,8 +1,8 @@
 """Xen's serial console turned back into the guest's console, and the guest's end read from it. No QEMU."""
 import pytest
 
-from uniforge.run import Ending, decode_exit
-from uniforge.xenconsole import XenConsole
+from uniforge.platforms.run import Ending, decode_exit
+from uniforge.platforms.xenconsole import XenConsole
 
 DOM0 = (b"(XEN) Freed 656kB init memory\r\nHello, world!\r\nargv[1] = a\r\nuniforge: exit status 5\r\n"
         b"(XEN) Hardware Dom0 halted: halting machine\r\n")
@@ -23,7 +23,7 @@ def test_dom0_text_passes_and_xen_lines_do_not(size):
     console, guest, ends = run(DOM0, size)
     assert guest == b"Hello, world!\r\nargv[1] = a\r\n"
     assert console.status == 5 and ends
-    assert console.xen_log[0] == "(XEN) Freed 656kB init memory"
+    assert console.log[0] == "(XEN) Freed 656kB init memory"
 
 
 @pytest.mark.parametrize("size", [1, 7, 1000])
@@ -36,13 +36,13 @@ def test_domu_prefix_is_removed(size):
 def test_xen_crash_without_status_ends_the_run():
     console, guest, ends = run(b"(d1) boom\n(XEN) d1v0 Triple fault - invoking HVM shutdown action 1\n", 5)
     assert guest == b"boom\n" and ends
-    assert console.status is None and "Triple fault" in console.xen_ending
+    assert console.status is None and "Triple fault" in console.ending
 
 
 def test_xen_panic_reason_is_the_next_line():
     data = b"(XEN) ****\n(XEN) Panic on CPU 0:\n(XEN) Unable to copy the kernel in the hwdom memory\n(XEN) ****\n"
     console, _, ends = run(data, 4)
-    assert console.xen_ending == "panic: Unable to copy the kernel in the hwdom memory"
+    assert console.ending == "panic: Unable to copy the kernel in the hwdom memory"
     assert len(ends) == 1
 
 

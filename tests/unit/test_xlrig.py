@@ -3,10 +3,11 @@ import io
 
 import pytest
 
-from uniforge import targets, xlrig
-from uniforge.console import Console
-from uniforge.devices import Network
-from uniforge.errors import RunError
+from uniforge.building import targets
+from uniforge.core.errors import RunError
+from uniforge.platforms import way_for, xlrig
+from uniforge.platforms.way import BootRequest
+from uniforge.running.devices import Network
 
 XL_POWEROFF = """Parsing config from hello.xen-x86_64.xl.cfg
 Waiting for domain hello-1 (domid 3) to die [pid 152]
@@ -26,14 +27,10 @@ def test_xl_strings_are_quoted_for_xl():
 
 
 def test_missing_config_and_tap_are_one_line(tmp_path):
-    target = targets.load("xen-x86_64")
+    way = way_for(targets.load("xen-x86_64"))
     image = tmp_path / "app.xen-x86_64"
     image.write_bytes(b"")
-    console = Console(io.StringIO())
     with pytest.raises(RunError, match="app.xen-x86_64.xl.cfg not found"):
-        xlrig.run_image(target, image, cmdline="", memory_mib=None, timeout=1, network=Network(), disks=(),
-                        console=console)
-    (tmp_path / "app.xen-x86_64.xl.cfg").write_text("")
+        way.run(image, timeout=1, console=io.StringIO())
     with pytest.raises(RunError, match="--net tap"):
-        xlrig.run_image(target, image, cmdline="", memory_mib=None, timeout=1, network=Network("tap", "tap0"),
-                        disks=(), console=console)
+        way.run(image, BootRequest(network=Network("tap", "tap0")), timeout=1, console=io.StringIO())

@@ -3,12 +3,17 @@
 #ifndef UF_FD_H
 #define UF_FD_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <uf/signal.h>
+#include <uf/time.h>
 
 struct stat;
 struct uf_file;
+struct uf_socket_ops;
 
 struct uf_file_ops {
 	ssize_t (*read)(struct uf_file *f, void *buf, size_t len);          /* required */
@@ -28,6 +33,12 @@ struct uf_file_ops {
 	 * when what it took in may concern files already asked (ask them again). Without it a file is always
 	 * readable and writable. */
 	unsigned (*poll)(struct uf_file *f, unsigned long long *wake_ns);
+	/* optional: readv/writev as one operation (a datagram is one message, a pipe write of at most PIPE_BUF
+	 * bytes is atomic); without them, one read/write per segment. */
+	ssize_t (*readv)(struct uf_file *f, const struct iovec *iov, int count);
+	ssize_t (*writev)(struct uf_file *f, const struct iovec *iov, int count);
+	/* optional: a socket's own calls (uf/sockcall.h); without them the socket syscalls say -ENOTSOCK. */
+	const struct uf_socket_ops *socket;
 };
 
 struct uf_file {
@@ -35,7 +46,8 @@ struct uf_file {
 	void *priv;         /* the driver's own state */
 	int flags;          /* O_* status flags (O_NONBLOCK, O_APPEND) */
 	int fd_flags;       /* FD_CLOEXEC */
-	int refs;           /* descriptors sharing this open file (dup) */
+	int refs;           /* references: descriptors sharing this open file (dup), and holds (uf_file_hold) */
+	unsigned wakeups;   /* events that may interest a waiter (bytes arrived, room made): uf_fd_wake */
 };
 
 #define UF_FD_MAX 64
@@ -44,5 +56,57 @@ struct uf_file {
 int uf_fd_install(const struct uf_file_ops *ops, void *priv, int flags);
 /* The open file behind fd, or NULL if fd is not open. */
 struct uf_file *uf_fd_get(int fd);
+/* Installs one more reference to an open file at the lowest free descriptor, with fd_flags (FD_CLOEXEC):
+ * returns it, or -EMFILE. A file passed in a message (SCM_RIGHTS) arrives this way. */
+int uf_fd_install_file(struct uf_file *f, int fd_flags);
+long uf_sys_close(int fd);
+
+/* The bytes a readv/writev op's segments hold. */
+static inline size_t uf_iov_total(const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+/* Counts an event on an open file (f may be 0: an end already closed) that a waiter may want to hear of even if
+ * the file's poll state stays the same: epoll's edge-triggered mode reports a ready file again after one, as
+ * Linux does after every wake-up (each write to a pipe or an eventfd, each message to a socket). */
+static inline void uf_fd_wake(struct uf_file *f)
+{
+	if (f)
+		f->wakeups++;
+}
+
+/* The wait of a blocking call (on descriptors, and System V IPC's) that found nothing to do yet: -EAGAIN if it
+ * must not block (O_NONBLOCK, MSG_DONTWAIT, IPC_NOWAIT) or its deadline (monotonic ns; UINT64_MAX: none) has
+ * passed; else halts until an interrupt or the deadline, then lets pending signals in: 0 to try again, or
+ * -EINTR to fail the call. Every blocking call loops: try; uf_fd_wait; try again. Nothing else halts. */
+static inline long uf_fd_wait(int nonblock, uint64_t deadline)
+{
+	if (nonblock || uf_time_monotonic_ns() >= deadline)
+		return -EAGAIN;
+	uf_time_wait_until(deadline);
+	return uf_signal_wait_point();
+}
+
+/* A reference to an open file besides its descriptors (a file mapping keeps its file open after close(); a file
+ * in flight in an SCM_RIGHTS message):
+ * uf_file_hold takes one, uf_file_put drops one; when the last reference goes, the file is closed (its
+ * flock and OFD locks released, its close op called), and uf_file_put returns what close returned. */
+void uf_file_hold(struct uf_file *f);
+int uf_file_put(struct uf_file *f);
+
+/* The console as an open file (descriptors 0-2 at boot, /dev/console). */
+extern const struct uf_file_ops uf_console_file_ops;
+
+#ifdef __arm__
+/* Fills the Linux ARM EABI struct stat64 (what fstat64 and fstatat64 return: 32-bit times) at out. */
+void uf_fd_stat64(const struct stat *st, void *out);
+#endif
+
+/* Syscalls other modules build on (/dev/fd/N duplicates a descriptor with F_DUPFD). */
+long uf_sys_fcntl(int fd, int cmd, long arg);
 
 #endif

@@ -22,7 +22,7 @@ size_t uf_page_free_count(void);
 /* Builds the free list from the boot memory map: RAM above 1 MiB minus the image and boot's page tables. */
 void uf_mem_init(void);
 
-/* Linux syscalls, -errno on failure. Only anonymous memory: file mappings fail with -ENODEV. */
+/* Linux syscalls, -errno on failure. Mappings of files are module vfs's (uf_vfs_map); without it -ENODEV. */
 long uf_sys_brk(unsigned long addr);
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 long uf_sys_munmap(void *addr, size_t len);
@@ -31,5 +31,6 @@ long uf_sys_madvise(void *addr, size_t len, int advice);
 struct sysinfo;
 long uf_sys_sysinfo(struct sysinfo *info);
 long uf_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
+long uf_sys_msync(void *addr, size_t len, int flags);
 
 #endif

@@ -26,6 +26,9 @@ int uf_net_up(void);
 /* The configured address (0 until uf_net_up succeeded). */
 uint32_t uf_net_addr(void);
 
+/* The DNS server the interface learned (DHCP, or uf.dns= with uf.ip=), bringing it up first; 0 if none. */
+uint32_t uf_net_dns(void);
+
 /* Hands every received frame to the stack, runs due timers, sends what became ready (ACKs, retransmissions).
  * Returns nonzero if it did any of that: endpoints' states may have changed (a caller that already looked at
  * some must look again before it sleeps, or it would sleep through their news). */

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Starts the app (never returns): argv, environment and auxv for the libc, then main(). */
 _Noreturn void uf_app_main(void);
@@ -19,6 +20,10 @@ int uf_cmdline_split(char *line, char **words, int max);
  * calibration could tell (a TSC whose rate no CPUID leaf publishes, as under QEMU's TCG). */
 uint64_t uf_arch_counter(void);
 uint64_t uf_arch_counter_hz(void);
+
+/* The process's effective ids (setuid and friends change them): who owns the files it creates. */
+uid_t uf_process_euid(void);
+gid_t uf_process_egid(void);
 
 /* Fills buf with hard-to-guess bytes (for AT_RANDOM: the stack protector's canary and the libc's hash seeds). */
 void uf_arch_entropy(void *buf, size_t len);

@@ -1,0 +1,131 @@
+"""The host a Linux program expects besides its own files: locks, file mappings, /dev, /etc, /tmp, "/", who the
+process is, file metadata, POSIX shared memory and semaphores (tests/apps/posixprobe), and that none of it costs an
+app that does not use it (`uniforge inspect`). What reaches the disk is read back on the host with mtools."""
+import json
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+from conftest import image_modules, one_per_arch, require_target, uniforge
+from test_storage import boot, fsck, make_disk
+
+TARGETS = one_per_arch("disk")        # what is checked here does not depend on the machine
+STORAGE = {"fat", "block", "virtio-blk"}
+NETWORK = {"net", "socket", "virtio-net"}
+FILES = {"vfs", "devfs", "etcfs", "tmpfs"}
+
+
+@pytest.fixture(params=TARGETS)
+def target(request):
+    require_target(request.param)
+    return request.param
+
+
+def probe(built, target, tmp_path, *commands, cmdline=""):
+    """posixprobe's commands in one boot on a fresh disk: (console output, disk image)."""
+    folder = built("posixprobe", target)
+    image = make_disk(tmp_path / "probe.img")
+    proc = boot(folder, target, *commands, disks=[image], cmdline=cmdline)
+    assert proc.returncode == 0 and "failures 0" in proc.stdout, proc.stdout + proc.stderr
+    return proc.stdout, image
+
+
+def line(output: str, prefix: str) -> str:
+    found = [text[len(prefix):] for text in output.splitlines() if text.startswith(prefix)]
+    assert found, f"no line starting {prefix!r} in:\n{output}"
+    return found[-1]
+
+
+def modules(folder: Path, target: str, app: str) -> set[str]:
+    return image_modules(f"build/{app}.{target}", folder)
+
+
+def test_locks_between_two_descriptors(built, target, tmp_path):
+    """POSIX locks of one process never conflict; OFD locks and flock of two open()s do; F_GETLK names the
+    holder; unlocking splits; closes release as Linux says; a wait that cannot end is EDEADLK."""
+    probe(built, target, tmp_path, "locks")
+
+
+def test_file_mappings_reach_the_disk(built, target, tmp_path):
+    out, image = probe(built, target, tmp_path, "mmap", "shared")
+    fsck(image)
+    for name, expected in (("mapped.txt", "THIS LINE was written with write()\n"),
+                           ("at-exit.txt", "this line LINEwritten with write()\n")):
+        got = tmp_path / name
+        uniforge("disk", "get", str(image), f"/{name}", str(got), check=True)
+        assert got.read_text() == expected, f"{name}: {got.read_text()!r}"
+
+
+def test_dev_tmp_root_and_shared_memory(built, target, tmp_path):
+    """/dev's devices, /tmp, what "/" lists (a tmpfs mounted from the command line too), shm_open and sem_open."""
+    out, _ = probe(built, target, tmp_path, "dev", "tmp", "root", "shm",
+                   cmdline="uf.mount=/data:disk0:fat,/scratch:none:tmpfs")
+    for text in ("through /dev/stdout\n", "through /dev/fd/2\n", "through /dev/console\n"):
+        assert text in out
+    assert line(out, "dev: ").split() == ["console", "fd", "full", "null", "random", "shm", "stderr", "stdin",
+                                          "stdout", "tty", "urandom", "zero"]
+    assert line(out, "dev/fd: ").split() == ["0", "1", "2", "3"]       # 3: the folder being read
+    assert line(out, "root: ").split() == ["data", "dev", "etc", "scratch", "tmp", "www"]
+    assert line(out, "tmp: ").split() == ["third-name"]
+    shm = [text for text in out.splitlines() if text.startswith("shm: ")]
+    assert shm == ["shm: folder probe reopen", "shm: folder probe-sem reopen"]     # dev made folder and reopen
+
+
+def test_etc_and_dropping_privileges(built, target, tmp_path):
+    out, _ = probe(built, target, tmp_path, "etc", "identity", cmdline="uf.dns=192.0.2.53")
+    assert line(out, "etc: ").split() == ["group", "hostname", "hosts", "passwd", "posixprobe.conf", "protocols",
+                                          "resolv.conf", "services"]
+    assert line(out, "resolv.conf: ") == "nameserver 192.0.2.53"
+    assert line(out, "uid=") == "65534 euid=65534 gid=65534 egid=65534"
+
+
+def _fat_geometry(image: Path) -> tuple[int, int]:
+    """(cluster size, data clusters) from the boot sector, as Microsoft's FAT specification derives them."""
+    bs = image.read_bytes()[:512]
+    bps, spc, reserved, fats, root_entries, total16, fat16 = struct.unpack_from("<HBHBHHxH", bs, 11)
+    total = total16 or struct.unpack_from("<I", bs, 32)[0]
+    fat_sectors = fat16 or struct.unpack_from("<I", bs, 36)[0]
+    meta = reserved + fats * fat_sectors + (root_entries * 32 + bps - 1) // bps
+    return bps * spc, (total - meta) // spc
+
+
+def test_metadata_as_the_host_sees_it(built, target, tmp_path):
+    """statvfs says what the disk holds; utimensat's time is the one mtools lists; chmod, chown, access,
+    truncate and readlink answer as Linux does for a FAT volume root mounted."""
+    out, image = probe(built, target, tmp_path, "meta")
+    fsck(image)
+    bsize, blocks, bfree = map(int, line(out, "statvfs ").split())
+    assert (bsize, blocks) == _fat_geometry(image)
+    listing = uniforge("disk", "ls", str(image), "/", check=True).stdout
+    free = re.search(r"([0-9 ]+) bytes free", listing)
+    assert free and int(free[1].replace(" ", "")) == bfree * bsize, listing
+    stamp = next(text for text in listing.splitlines() if text.rstrip().endswith("stamp.txt"))
+    assert re.search(r"2001-02-03\s+4:05", stamp), stamp
+
+
+def test_a_privilege_drop_needs_no_disk_and_no_network(built, target):
+    """getpwnam/getpwuid/getgrnam read the image's own /etc: no nscd socket (no network stack), no FAT, no disk
+    driver."""
+    folder = built("etclookup", target)
+    proc = uniforge("run", f"build/etclookup.{target}", "--timeout", "120", cwd=folder, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "root is root, home /root\n" in proc.stdout
+    assert "dropping to nobody (65534) and nogroup (65534)\n" in proc.stdout
+    assert "uid=65534 euid=65534 gid=65534 egid=65534\n" in proc.stdout
+    linked = modules(folder, target, "etclookup")
+    assert FILES <= linked and not linked & (STORAGE | NETWORK), sorted(linked)
+
+
+def test_localtime_needs_no_file_system(built, target):
+    folder = built("localtime", target)
+    proc = uniforge("run", f"build/localtime.{target}", "--timeout", "120", cwd=folder, timeout=180)
+    assert proc.returncode == 0 and proc.stdout.endswith("2001-02-03 04:05:06 UTC\n"), proc.stdout + proc.stderr
+    linked = modules(folder, target, "localtime")
+    assert not linked & (FILES | STORAGE | NETWORK), sorted(linked)
+
+
+def test_hello_links_none_of_it(built, target):
+    linked = modules(built("hello", target), target, "hello")
+    assert not linked & (FILES | STORAGE | NETWORK | {"embedfs"}), sorted(linked)

@@ -1,0 +1,62 @@
+"""Generated code (templates/ through generate.render): the escapes it relies on, the init table, and the symbols
+the pipeline reads from the compiled template instead of listing them."""
+import pytest
+
+from uniforge.building import targets
+from uniforge.building.compiler import CompileJob, Toolchain
+from uniforge.building.elfsyms import object_symbols
+from uniforge.building.generate import c_string, linker_script_symbols, quoted_string, render
+from uniforge.building.modules import Module
+from uniforge.building.pipeline import _init_table_symbols, library_os
+
+
+@pytest.mark.parametrize("text, literal", [("plain", '"plain"'), ('q"uote\\', '"q\\042uote\\134"'),
+                                           ("é\n", '"\\303\\251\\012"'), ("??=", '"\\077\\077="')])
+def test_c_string_escapes_everything_but_printable_ascii(text, literal):
+    assert c_string(text) == literal
+
+
+def test_quoted_string_refuses_control_characters():
+    assert quoted_string('a "b" \\c') == '"a \\"b\\" \\\\c"'
+    with pytest.raises(ValueError, match="control character"):
+        quoted_string("line\nbreak")
+
+
+def test_linker_script_symbols():
+    script = "a = .;\nPROVIDE(b = 1);\nPROVIDE_HIDDEN( c = a );\nif (x == y) d=2;\n. = ALIGN(8);\n"
+    assert linker_script_symbols(script) == {"a", "b", "c", "d"}
+
+
+def module(name, init=None):
+    return Module(name=name, summary="", version="1", sources={}, folder=None, init=init)
+
+
+def test_init_table_calls_init_functions_in_the_given_order():
+    text = render("init.c.j2", app_name="app", target="t", cmdline='X="1"', syscall_names=["read", ""],
+                  modules=[module("mem", "uf_mem_init"), module("fd"), module("fat", "uf_fat_init")])
+    body = text[text.index("void uf_modules_init(void)"):]
+    assert body.index("uf_mem_init();") < body.index("uf_fat_init();") and "fd" not in body.split("}")[0]
+    assert 'uf_builtin_cmdline[] = "X=\\0421\\042";' in text
+    assert "uf_syscall_name_count = 2;" in text
+
+
+@pytest.fixture(scope="module")
+def x86():
+    target = targets.load("qemu-x86_64")
+    toolchain = Toolchain.for_target(target)
+    return target, toolchain, library_os(target, toolchain).args
+
+
+def test_init_table_symbols_are_read_from_the_compiled_template(x86, tmp_path):
+    """What the pipeline counts as defined before the init table exists is what a real one defines: the template
+    without modules compiles to the same global symbols as one with modules and syscall names."""
+    target, toolchain, args = x86
+    provided = _init_table_symbols(toolchain, target, args)
+    assert "uf_modules_init" in provided and "uf_app_name" in provided
+    real = tmp_path / "init.c"
+    real.write_text(render("init.c.j2", app_name="hello", target=target.name, cmdline="A=b",
+                           modules=[module("mem", "uf_mem_init")], syscall_names=["read", "write"]))
+    toolchain.compile(CompileJob(real, tmp_path / "init.o", tuple(args)))
+    symbols = object_symbols(tmp_path / "init.o")
+    assert set(symbols["defined"]) == provided
+    assert symbols["undefined"] == ["uf_mem_init"]          # what the modules define, not the table

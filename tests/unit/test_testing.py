@@ -1,0 +1,49 @@
+"""The helpers the tests and the bench scripts share (uniforge.testing): capabilities read from the targets' data,
+the QEMU process finder, free ports."""
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+from uniforge import testing
+from uniforge.building import targets
+
+
+def test_capabilities_come_from_the_targets_data():
+    for name in targets.names():
+        t = targets.load(name)
+        caps = testing.capabilities(t)
+        assert "boots" in caps
+        assert ("net" in caps) == bool(t.qemu.nic_device) and ("disk" in caps) == bool(t.qemu.disk_device)
+        assert ("xen" in caps) == (t.xen is not None)
+    assert set(testing.targets_with("xen")) == {n for n in targets.names() if targets.load(n).xen}
+    assert not set(testing.targets_with("xen")) & set(testing.targets_with("timed"))     # bench refuses Xen
+    assert testing.one_per_arch("boots") == ["qemu-armv7", "qemu-x86_64"]
+    with pytest.raises(ValueError, match="unknown capabilities \\['wifi'\\]"):
+        testing.targets_with("net", "wifi")
+
+
+def test_qemu_processes_are_found_by_parent_and_by_what_they_name(tmp_path):
+    fake = tmp_path / "qemu-system-fake"
+    fake.symlink_to(shutil.which("sleep"))
+    other = tmp_path / "not-qemu"
+    other.symlink_to(shutil.which("sleep"))
+    seconds = f"600.{os.getpid()}"                          # a word no other process's command line has
+    with subprocess.Popen([fake, seconds]) as qemu, subprocess.Popen([other, seconds]) as sleeper:
+        try:
+            assert testing.qemu_processes(parent=os.getpid()) == [qemu.pid]
+            assert testing.qemu_processes(naming=seconds) == [qemu.pid]
+            assert testing.qemu_processes(parent=os.getpid(), naming="no such image") == []
+            assert sleeper.pid not in testing.qemu_processes()
+        finally:
+            qemu.kill()
+            sleeper.kill()
+
+
+def test_a_free_port_can_be_bound_for_tcp_and_udp():
+    port = testing.free_port()
+    with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        tcp.bind(("127.0.0.1", port))
+        udp.bind(("127.0.0.1", port))

@@ -1,0 +1,1 @@
+"""`uniforge bench`: timed boots, sizes and memory of apps against the floor and a Linux peer, and its reports."""

@@ -1,0 +1,242 @@
+"""The peer `uniforge bench --peer linux` measures against: a minimal Linux microVM made from Debian packages, booted
+with the same QEMU flags as the apps (x86_64 targets).
+
+The kernel is Debian's `linux-image-amd64`, fetched with `apt-get download` into the uniforge cache (never installed
+into /boot), booted uncompressed: the vmlinux XZ-packed in the bzImage carries a PVH note, so QEMU loads it as it
+loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under TCG. The initramfs (an uncompressed
+newc cpio, written here) holds `busybox-static` and an /init that prints one line and powers off; `poweroff -f` ends
+QEMU on microvm only with ACPI on, its default.
+
+bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
+holds the virtio-net modules from the same linux-image package (Debian builds virtio as modules) and a page, and its
+/init loads the modules, gives the NIC a static address and runs busybox httpd. Which modules and in which order
+comes from the modules themselves: each one's `depends=` (its .modinfo, what depmod makes modules.dep from; the
+package has no modules.dep, depmod writes it when the package is installed).
+"""
+
+from __future__ import annotations
+
+import lzma
+import re
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import cache
+from ..core.errors import BenchError
+from ..platforms.qemu import build_qemu_command
+from ..running.devices import NO_NETWORK, Network
+from .hosttsc import host_tsc_hz
+
+KERNEL_PACKAGE = "linux-image-amd64"
+BUSYBOX_PACKAGE = "busybox-static"
+LINE = b"uniforge-peer: init reached"
+CMDLINE = "console=ttyS0 quiet panic=-1"    # panic: reboot at once, which -no-reboot turns into QEMU's exit
+MEMORY_KIB = 512 * 1024
+XZ_MAGIC = b"\xfd7zXZ\x00"
+INIT = b"#!/bin/busybox sh\n/bin/busybox echo '" + LINE + b"'\n/bin/busybox poweroff -f\n"
+# The NIC's driver and both virtio transports, so that one initramfs serves microvm (virtio-mmio) and q35
+# (virtio-pci); what they depend on comes with them.
+NET_DRIVERS = ("virtio_net", "virtio_mmio", "virtio_pci")
+_DEPENDS = re.compile(rb"(?:^|\0)depends=([^\0]*)\0")
+HTTP_LINE = b"uniforge-peer: httpd listening"
+
+
+@dataclass(frozen=True)
+class HttpServer:
+    """The peer as a web server on port 80: its NIC's static address (e.g. "10.0.0.2/24") and the page at /."""
+    address: str
+    page: bytes
+
+
+@dataclass(frozen=True)
+class Peer:
+    vmlinux: Path
+    initramfs: Path
+    bzimage_bytes: int
+    version: str
+    net_modules: tuple[str, ...] = ()       # the NIC's kernel modules in load order (in the cache folder's modules/)
+
+
+def _apt(*args: str, cwd: Path | None = None) -> str:
+    try:
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise BenchError(f"the Linux peer needs {args[0]} (a Debian or Ubuntu host)") from None
+    if done.returncode:
+        raise BenchError(f"{' '.join(args)} failed: {done.stderr.strip().splitlines()[-1:]}",
+                         hint="`apt-get update` may be needed")
+    return done.stdout
+
+
+def _fields(package: str) -> dict[str, str]:
+    """The candidate version's control fields, from apt's cache (no download)."""
+    fields = {}
+    for line in _apt("apt-cache", "show", "--no-all-versions", package).splitlines():
+        if ":" in line and not line.startswith(" "):
+            key, value = line.split(":", 1)
+            fields[key] = value.strip()
+    return fields
+
+
+def prepare(http: HttpServer | None = None) -> Peer:
+    """The peer's kernel and initramfs, made on first use and cached by the packages' versions; with `http`, the
+    web server's initramfs instead of the one that powers off."""
+    kernel_package = _fields(KERNEL_PACKAGE)["Depends"].split()[0]     # the metapackage names the real one
+    versions = f"{kernel_package} {_fields(kernel_package)['Version']} {_fields(BUSYBOX_PACKAGE)['Version']}"
+
+    def make(out: Path) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            _apt("apt-get", "download", kernel_package, BUSYBOX_PACKAGE, cwd=Path(tmp))
+            debs = {p.name.split("_")[0]: p for p in Path(tmp).glob("*.deb")}
+            kernel_deb = debs[kernel_package]
+            modules = kernel_modules(kernel_deb)
+            order = load_order({name: depends for name, (_, depends) in modules.items()}, NET_DRIVERS)
+            wanted = {modules[name][0]: name for name in order}
+            kernel_files = _members(kernel_deb, lambda name: name.startswith("./boot/vmlinuz-") or name in wanted)
+            busybox = _members(debs[BUSYBOX_PACKAGE], lambda name: name == "./bin/busybox")["./bin/busybox"]
+        bzimage = next(data for name, data in kernel_files.items() if name.startswith("./boot/"))
+        (out / "bzImage.size").write_text(str(len(bzimage)))
+        (out / "vmlinux").write_bytes(vmlinux_from_bzimage(bzimage))
+        (out / "initramfs.cpio").write_bytes(initramfs(busybox))
+        # Kept for the web server's initramfs, so that it needs no second download.
+        (out / "busybox").write_bytes(busybox)
+        (out / "modules").mkdir()
+        for member, name in wanted.items():
+            (out / "modules" / f"{name}.ko").write_bytes(kernel_files[member])
+        (out / "modules.order").write_text("".join(f"{name}\n" for name in order))
+
+    folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT, *NET_DRIVERS), make)
+    peer = Peer(folder / "vmlinux", folder / "initramfs.cpio", int((folder / "bzImage.size").read_text()),
+                versions, tuple((folder / "modules.order").read_text().split()))
+    if http is None:
+        return peer
+    init = http_init(http.address, peer.net_modules)
+
+    def make_http(out: Path) -> None:
+        files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in peer.net_modules]
+        (out / "initramfs.cpio").write_bytes(
+            initramfs((folder / "busybox").read_bytes(), init, [*files, ("www/index.html", http.page)]))
+
+    http_folder, _ = cache.entry("linux-peer-http", cache.digest(versions, init, http.page), make_http)
+    return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions, peer.net_modules)
+
+
+def http_init(address: str, modules: Sequence[str]) -> bytes:
+    """An /init that loads the NIC's `modules` (in that order), sets its address, serves /www on port 80 and
+    prints HTTP_LINE once the page can be fetched. If anything fails or httpd ends, init exits: the kernel panics
+    and QEMU ends."""
+    return (f"#!/bin/busybox sh\nset -e\nb=/bin/busybox\n"
+            f"$b mount -t devtmpfs dev /dev\n"     # /dev/null, for the background job's stdin and wget
+            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n"
+            f"$b ip link set lo up\n$b ip addr add {address} dev eth0\n$b ip link set eth0 up\n"
+            f"$b httpd -f -h /www -p 80 &\n"
+            f"until $b wget -q -O /dev/null http://127.0.0.1/; do $b kill -0 $!; $b usleep 10000; done\n"
+            f"$b echo '{HTTP_LINE.decode()}'\nwait\n").encode()
+
+
+def kernel_modules(deb: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Every kernel module in a linux-image package: its name -> (its member in the package, the modules its
+    .modinfo says it depends on). One pass over the package, keeping nothing but those."""
+    found = {}
+    with _package_tree(deb) as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".ko") and "/kernel/" in member.name:
+                match = _DEPENDS.search(tar.extractfile(member).read())
+                depends = match[1].decode().split(",") if match and match[1] else []
+                found[Path(member.name).stem.replace("-", "_")] = (member.name, tuple(depends))
+    return found
+
+
+def load_order(depends: dict[str, Sequence[str]], roots: Sequence[str]) -> list[str]:
+    """`roots` and everything they depend on, each after what it depends on (the order insmod needs)."""
+    order: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in order:
+            return
+        if name in path:
+            raise BenchError(f"kernel modules depend on each other in a cycle: {' -> '.join(path + (name,))}")
+        if name not in depends:
+            raise BenchError(f"the kernel package has no module {name} (needed by {path[-1] if path else 'the peer'})")
+        for dep in depends[name]:
+            visit(dep, path + (name,))
+        order.append(name)
+
+    for root in roots:
+        visit(root, ())
+    return order
+
+
+def _members(deb: Path, wanted) -> dict[str, bytes]:
+    """The files of a .deb's file system tree whose names `wanted` accepts, read without unpacking the rest."""
+    with _package_tree(deb) as tar:
+        found = {member.name: tar.extractfile(member).read() for member in tar
+                 if member.isfile() and wanted(member.name)}
+    if not found:
+        raise BenchError(f"{deb.name} does not contain the expected file")
+    return found
+
+
+@contextmanager
+def _package_tree(deb: Path):
+    """A .deb's file system tree as a tar stream (read in order, once)."""
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            yield tar
+    finally:
+        proc.stdout.close()
+        proc.wait()
+
+
+def vmlinux_from_bzimage(bzimage: bytes) -> bytes:
+    """The ELF kernel inside a bzImage compressed with XZ (Debian's), from the XZ stream's signature on."""
+    at = bzimage.find(XZ_MAGIC)
+    if at < 0:
+        raise BenchError("the bzImage has no XZ stream: not an XZ-compressed kernel")
+    vmlinux = lzma.LZMADecompressor(lzma.FORMAT_XZ).decompress(bzimage[at:])
+    if not vmlinux.startswith(b"\x7fELF"):
+        raise BenchError("the bzImage's XZ stream is not an ELF kernel")
+    return vmlinux
+
+
+def initramfs(busybox: bytes, init: bytes = INIT, files: Sequence[tuple[str, bytes]] = ()) -> bytes:
+    """A newc cpio: /dev/console (the kernel opens it for init's stdio), /bin/busybox, /init and `files` (path,
+    contents), their folders made as needed."""
+    entries = [("dev", 0o040755, b"", 0), ("dev/console", 0o020600, b"", (5, 1)), ("bin", 0o040755, b"", 0),
+               ("bin/busybox", 0o100755, busybox, 0), ("init", 0o100755, init, 0)]
+    for path, data in files:
+        for folder in map(str, reversed(Path(path).parents[:-1])):
+            if folder not in [name for name, *_ in entries]:
+                entries.append((folder, 0o040755, b"", 0))
+        entries.append((path, 0o100644, data, 0))
+    out = bytearray()
+    for ino, (name, mode, data, dev) in enumerate(entries, 1):
+        _cpio_entry(out, ino, name, mode, data, dev or (0, 0))
+    _cpio_entry(out, 0, "TRAILER!!!", 0, b"", (0, 0))
+    return bytes(out)
+
+
+def _cpio_entry(out: bytearray, ino: int, name: str, mode: int, data: bytes, rdev: tuple[int, int]) -> None:
+    encoded = name.encode() + b"\0"
+    fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(encoded), 0)
+    out += b"070701" + b"".join(b"%08X" % f for f in fields) + encoded
+    out += bytes(-len(out) % 4) + data
+    out += bytes(-len(out) % 4)
+
+
+def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: Network = NO_NETWORK) -> list[str]:
+    """The QEMU command that boots the peer on an x86_64 target, as the apps are booted (same flags and devices)."""
+    # Under TCG on a loaded host, Linux's PIT calibration of the TSC fails, and microvm has no HPET or ACPI PM
+    # timer to fall back on: the kernel then hangs before its first timer tick. TCG's TSC is the host's, so give
+    # its rate.
+    host_hz = host_tsc_hz() if target.bench.host_tsc else None
+    cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
+    return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
+                              extra_qemu_args=["-initrd", str(peer.initramfs)])

@@ -1,0 +1,3 @@
+"""The building layer: what an app and a target are (manifest, targets), and the build pipeline's stages, each a
+module with plain functions: compile, musl, the compiler runtime, modules, resolve, generate, link, post-process,
+package (the deployment files a target lists)."""

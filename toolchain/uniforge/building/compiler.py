@@ -1,0 +1,148 @@
+"""The C toolchain as an object that answers with argument lists (stage code never spells out a flag).
+
+The default and only backend is the pinned `ziglang` wheel: clang + lld at one version on every host, so images are
+bit-identical across machines.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from importlib.metadata import version as dist_version
+from pathlib import Path
+
+from ..core.errors import CompileError, LinkError, ToolError
+from .targets import Target
+
+# Flags every object shares: deterministic output, sections the linker can collect, frame pointers for backtraces.
+COMMON_CFLAGS = (
+    "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-omit-frame-pointer", "-ffunction-sections", "-fdata-sections",
+    "-fno-sanitize=all", "-fno-asynchronous-unwind-tables", "-g", "-gdwarf-4", "-nostdinc",
+    "-fdebug-compilation-dir=.",       # no build folder in DWARF: objects are the same wherever they are built
+)
+# A position-independent image: compiled PIC, linked as a static PIE (no interpreter) that applies its own
+# relocations where it is loaded, text relocations allowed (its code is never shared).
+PIC_CFLAGS = ("-fPIC", "-fPIE")
+PIE_LDFLAGS = ("-pie", "--no-dynamic-linker", "-z", "notext")
+
+
+@dataclass(frozen=True)
+class CompileJob:
+    source: Path
+    output: Path
+    args: tuple[str, ...]       # everything but the input and output
+
+
+class Toolchain:
+    """The compiler for one target triple and CPU; `cflags` (every object of an image), `libos_cflags` (the library
+    OS's objects) and `ldflags` are the target's own."""
+
+    def __init__(self, target_triple: str, cpu: str | None = None, *, cflags: tuple[str, ...] = (),
+                 libos_cflags: tuple[str, ...] = (), ldflags: tuple[str, ...] = (),
+                 position_independent: bool = False):
+        self.triple = target_triple
+        self.cpu = cpu
+        self.position_independent = position_independent
+        self.cflags = (*cflags, *(PIC_CFLAGS if position_independent else ()))
+        self.libos_cflags = libos_cflags
+        self.ldflags = (*(PIE_LDFLAGS if position_independent else ()), *ldflags)
+
+    @classmethod
+    def for_target(cls, target: Target) -> Toolchain:
+        """The toolchain a target's [compiler] table describes."""
+        c = target.compiler
+        return cls(c.target, c.cpu, cflags=c.cflags, libos_cflags=c.libos_cflags, ldflags=c.ldflags,
+                   position_independent=c.position_independent)
+
+    @cached_property
+    def zig(self) -> Path:
+        try:
+            import ziglang
+        except ImportError as e:
+            raise ToolError("the ziglang package is not installed", hint="pip install ziglang") from e
+        path = Path(ziglang.__file__).parent / "zig"
+        if not path.exists():
+            raise ToolError(f"the ziglang package has no compiler at {path}", hint="pip install --force-reinstall ziglang")
+        return path
+
+    @cached_property
+    def version(self) -> str:
+        """Identifies the compiler in cache keys and image manifests."""
+        return f"zig {dist_version('ziglang')}"
+
+    def target_args(self) -> list[str]:
+        args = ["-target", self.triple]
+        if self.cpu:
+            args.append(f"-mcpu={self.cpu}")
+        return args
+
+    def stack_protector_args(self) -> list[str]:
+        """-fstack-protector-strong, said to clang directly: the zig driver refuses it for freestanding targets.
+        The canary is then the global __stack_chk_guard, which musl seeds from AT_RANDOM."""
+        return ["-Xclang", "-stack-protector", "-Xclang", "2"]
+
+    def compile_args(self, *, include_dirs=(), system_include_dirs=(), defines=(), flags=(), prefix_map=()) -> list[str]:
+        args = self.target_args() + list(COMMON_CFLAGS)
+        # Paths in DWARF are relative to a named root, never where things happen to be on this machine.
+        prefix_map = [*prefix_map, (self.zig.parent, "zig")]
+        args += [f"-ffile-prefix-map={src}={dst}" for src, dst in prefix_map]
+        args += [f"-isystem{d}" for d in system_include_dirs]
+        args += [f"-I{d}" for d in include_dirs]
+        args += [f"-D{d}" for d in defines]
+        return args + list(flags)
+
+    def compile(self, job: CompileJob) -> None:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [str(self.zig), "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
+        if proc.returncode != 0:
+            raise CompileError(f"compiling {job.source} failed:\n{proc.stderr.rstrip()}")
+
+    def compile_all(self, jobs: list[CompileJob], progress=None) -> None:
+        """Compile in parallel (one process per core); all errors are reported together."""
+        errors: list[str] = []
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            futures = [pool.submit(self.compile, job) for job in jobs]
+            for future in futures:
+                try:
+                    future.result()
+                except CompileError as e:
+                    errors.append(e.message)
+                if progress:
+                    progress()
+        if errors:
+            raise CompileError("\n".join(errors))
+
+    def build_runtime_object(self, output: Path) -> None:
+        """zig's compiler_rt for this target, one object with a section per function."""
+        source = self.zig.parent / "lib" / "compiler_rt.zig"
+        cpu = [f"-mcpu={self.cpu}"] if self.cpu else []
+        self._run([str(self.zig), "build-obj", "-target", self.triple, *cpu, "-O", "ReleaseSmall",
+                   "-ffunction-sections", str(source), f"-femit-bin={output}"], CompileError,
+                  "building compiler_rt failed")
+
+    def archive(self, output: Path, objects: list[Path]) -> None:
+        output.unlink(missing_ok=True)
+        # 'D': deterministic (zero timestamps and owners) so archives are reproducible.
+        self._run([str(self.zig), "ar", "rcsD", str(output), *map(str, objects)], LinkError, "archiving failed")
+
+    def link(self, output: Path, args: list[str]) -> None:
+        """ld.lld directly: the zig cc link driver ignores ENTRY() and would add its own runtime."""
+        self._run([str(self.zig), "ld.lld", *args, "-o", str(output)], LinkError, f"linking {output.name} failed")
+
+    @staticmethod
+    def _run(cmd: list[str], error, what: str) -> None:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
+        if proc.returncode != 0:
+            raise error(f"{what}:\n{(proc.stderr or proc.stdout).rstrip()}")
+
+
+def _zig_env() -> dict[str, str]:
+    # zig keeps its own cache under $HOME; give it ours when HOME is unusable (CI sandboxes).
+    env = dict(os.environ)
+    if not os.access(Path.home(), os.W_OK):
+        from ..core.paths import cache_root
+        env.setdefault("ZIG_GLOBAL_CACHE_DIR", str(cache_root() / "zig"))
+    return env

@@ -1,0 +1,221 @@
+"""musl 1.2.x as the apps' C library, its syscalls turned into direct calls into the library OS.
+
+The sources come from a pinned tarball (never committed), fetched once into the cache. Each libc is built once per
+(arch, compiler, flags, set of syscalls the library OS implements) and cached with an index of every member's symbols,
+which the resolver walks like an archive.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import cache
+from ..core.errors import ToolError
+from ..core.paths import libos_dir
+from ..core.progress import step
+from .compiler import COMMON_CFLAGS, CompileJob, Toolchain
+from .elfsyms import object_symbols
+from .generate import render
+
+VERSION = "1.2.3"
+SHA256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4"
+UPSTREAM = f"https://musl.libc.org/releases/musl-{VERSION}.tar.gz"
+
+# musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build.
+CFLAGS = ("-std=c99", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
+          "-fno-strict-aliasing", "-Qunused-arguments", "-w")
+# Sources that cannot work without a kernel under them, left out on every arch. __syscall_cp.c would define
+# the function our syscall_arch.h makes inline; the rest is dynamic linking.
+EXCLUDED = ("src/thread/__syscall_cp.c",)
+# Syscalls a member names only on a path the library OS never takes, left out of its switch (they fold to ENOSYS)
+# so that the member does not pull in their modules: __init_libc polls and reopens descriptors 0-2 on /dev/null
+# only for a set-uid start (AT_SECURE or uid != euid), and module process starts with AT_SECURE 0 and uid 0.
+UNREACHABLE_SYSCALLS = {"src/env/__libc_start_main.c": ("open", "poll")}
+# Syscalls a member makes only when the library OS has them: weak references (-ENOSYS when absent), so the member
+# pulls in no module for them. __map_file reads the time zone file TZ names (default /etc/localtime): localtime()
+# in an app without files is UTC, in one with files it reads TZ=/path (or /etc/localtime, absent: UTC).
+OPTIONAL_SYSCALLS = {"src/time/__map_file.c": ("open",)}
+# Members whose file use is the system's own files (/etc, /dev): user and group look-ups, the resolver's hosts,
+# services and resolv.conf, /etc/shells, syslog's /dev/log. An app whose only file use is theirs is served by the
+# VFS's own /etc and /dev, and gets no disk (build.py).
+SYSTEM_FILE_MEMBERS = ("src/passwd/", "src/network/", "src/legacy/getusershell.o", "src/misc/syslog.o")
+# Arch assembly that traps into a kernel (`syscall`, `svc`) is left out; what it defined, where needed, comes
+# from libos/libc/<arch>/ (e.g. __set_thread_area) or stays undefined until a library-OS module provides it.
+# libos/libc/all/ replaces members on every arch (by file name, as an arch file replaces a generic one).
+RAW_SYSCALL = re.compile(r"^\s*(syscall|svc|swi)\b", re.MULTILINE)
+
+
+def cached_tarball() -> Path:
+    """Where the pinned tarball lives once fetched (it may not exist yet)."""
+    return cache.cache_root() / "musl" / f"musl-{VERSION}.tar.gz"
+
+
+def tarball() -> Path:
+    """The pinned musl tarball in the cache, fetched on first use."""
+    path = cached_tarball()
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tried = []
+    for source in (_from_env, _from_apt, _from_upstream):
+        try:
+            data = source()
+        except (OSError, subprocess.SubprocessError) as e:
+            tried.append(f"{source.__doc__}: {e}")
+            continue
+        if data is None:
+            continue
+        digest = cache.hashlib.sha256(data).hexdigest()
+        if digest != SHA256:
+            tried.append(f"{source.__doc__}: SHA-256 {digest} is not the pinned {SHA256}")
+            continue
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return path
+    raise ToolError(f"could not fetch musl {VERSION} sources:\n  " + "\n  ".join(tried or ["no source available"]),
+                    hint="set UNIFORGE_MUSL_SOURCE=/path/to/musl-1.2.3.tar.gz, or enable deb-src and install "
+                         "dpkg-dev (scripts/install-host-deps does both)")
+
+
+def _from_env() -> bytes | None:
+    """UNIFORGE_MUSL_SOURCE"""
+    env = os.environ.get("UNIFORGE_MUSL_SOURCE")
+    return Path(env).read_bytes() if env else None
+
+
+def _from_apt() -> bytes | None:
+    """the distribution's source package (apt-get source musl)"""
+    if not shutil.which("apt-get"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["apt-get", "source", "--download-only", "musl"], cwd=tmp, check=True,
+                       capture_output=True, timeout=300)
+        found = list(Path(tmp).glob(f"musl_{VERSION}.orig.tar.gz"))
+        return found[0].read_bytes() if found else None
+
+
+def _from_upstream() -> bytes:
+    """the upstream release"""
+    with urllib.request.urlopen(UPSTREAM, timeout=10) as response:
+        return response.read()
+
+
+def source_tree() -> Path:
+    """The unpacked musl tree (shared by every arch)."""
+    def unpack(tmp: Path) -> None:
+        with tarfile.open(tarball()) as tar:
+            tar.extractall(tmp, filter="data")
+    folder, _ = cache.entry("musl-src", cache.digest(SHA256), unpack)
+    return folder / f"musl-{VERSION}"
+
+
+def headers(musl_arch: str) -> Path:
+    """musl's installed-form headers for one arch (what `make install-headers` would produce)."""
+    def install(tmp: Path) -> None:
+        src = source_tree()
+        inc = tmp / "include"
+        shutil.copytree(src / "include", inc)
+        shutil.copytree(src / "arch/generic/bits", inc / "bits", dirs_exist_ok=True)
+        shutil.copytree(src / f"arch/{musl_arch}/bits", inc / "bits", dirs_exist_ok=True)
+        _generate_bits(src, musl_arch, inc / "bits")
+        for template in [*inc.glob("bits/*.in"), inc / "alltypes.h.in"]:
+            template.unlink()
+    folder, _ = cache.entry("musl-headers", cache.digest(SHA256, musl_arch), install)
+    return folder / "include"
+
+
+def _generate_bits(src: Path, musl_arch: str, bits: Path) -> None:
+    """alltypes.h and syscall.h, as musl's Makefile makes them (its sed script, run by sed)."""
+    arch_bits = src / f"arch/{musl_arch}/bits"
+    with open(bits / "alltypes.h", "w") as out:
+        subprocess.run(["sed", "-f", src / "tools/mkalltypes.sed", arch_bits / "alltypes.h.in",
+                        src / "include/alltypes.h.in"], stdout=out, check=True)
+    numbers = (arch_bits / "syscall.h.in").read_text()
+    (bits / "syscall.h").write_text(numbers + numbers.replace("__NR_", "SYS_"))
+
+
+def syscall_names(headers_dir: Path) -> list[str]:
+    """Syscall names indexed by number, from the arch's bits/syscall.h ("" where a number is unused)."""
+    numbers = {}
+    for line in (headers_dir / "bits/syscall.h").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "#define" and parts[1].startswith("SYS_") and parts[2].isdigit():
+            numbers[int(parts[2])] = parts[1][4:]
+    return [numbers.get(n, "") for n in range(max(numbers) + 1)] if numbers else []
+
+
+@dataclass(frozen=True)
+class Libc:
+    archive: Path
+    index: dict[str, dict[str, list[str]]]      # member -> {"defined", "undefined"}
+    key: str
+    cached: bool = False                        # it came from the cache
+
+
+def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], syscalls: list[str]) -> Libc:
+    """libc.a for the arch whose syscall switch calls exactly the given uf_sys_* implementations."""
+    glue = libos_dir() / "libc"
+    glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
+    key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*COMMON_CFLAGS, *CFLAGS, *cflags]),
+                       " ".join(syscalls), glue_key,
+                       json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True))
+
+    def make(tmp: Path) -> None:
+        _build_into(tmp, toolchain, musl_arch, arch, cflags, syscalls)
+
+    folder, cached = cache.entry("libc", key, make)
+    index = json.loads((folder / "index.json").read_text())
+    return Libc(folder / "libc.a", index, key, cached)
+
+
+def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str],
+                syscalls: list[str]) -> None:
+    src = source_tree()
+    generated = out / "include"
+    generated.mkdir()
+    (generated / "syscall_arch.h").write_text(render("syscall_arch.h.j2", syscalls=syscalls))
+    (out / "version.h").write_text(f'#define VERSION "{VERSION}"\n')
+    glue = libos_dir() / "libc"
+    include_dirs = [generated, glue / arch, glue / "include", src / f"arch/{musl_arch}", src / "arch/generic", out,
+                    src / "src/include", src / "src/internal", headers(musl_arch)]
+    args = toolchain.compile_args(include_dirs=include_dirs, flags=[*CFLAGS, *cflags],
+                                  prefix_map=[(src, "musl"), (glue, "libos/libc")])
+    replacements = sorted([*(glue / "all").glob("*.[cS]"), *(glue / arch).glob("*.[cS]")])
+    sources = select_sources(src, musl_arch, replaced={p.stem for p in replacements}) + replacements
+    jobs = []
+    for path in sources:
+        rel = path.relative_to(glue.parent.parent if path.is_relative_to(glue) else src)
+        folded = [f"-DUF_UNREACHABLE_SYS_{name}" for name in UNREACHABLE_SYSCALLS.get(str(rel), ())]
+        folded += [f"-DUF_OPTIONAL_SYS_{name}" for name in OPTIONAL_SYSCALLS.get(str(rel), ())]
+        jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded)))
+    with step(f"building musl {VERSION} for {musl_arch} ({len(jobs)} files, once per toolchain)", total=len(jobs)) as tick:
+        toolchain.compile_all(jobs, progress=tick)
+    # Member names must be unique in an archive index we key by name: use the path below obj/.
+    objects = [job.output for job in jobs]
+    toolchain.archive(out / "libc.a", objects)
+    index = {str(o.relative_to(out / "obj")): object_symbols(o) for o in objects}
+    (out / "index.json").write_text(json.dumps(index, sort_keys=True))
+    shutil.rmtree(out / "obj")
+
+
+def select_sources(src: Path, musl_arch: str, replaced: set[str] = frozenset()) -> list[Path]:
+    """musl's Makefile rule: every src/*/*.c (and mallocng), an arch file replacing the generic one of that name;
+    minus what the library OS's glue (libos/libc/<arch>/) replaces by name."""
+    dirs = [d for d in sorted((src / "src").iterdir()) if d.is_dir() and d.name not in ("ldso", "include", "internal")]
+    dirs += [src / "src/internal", src / "src/malloc/mallocng"]
+    chosen: dict[tuple[Path, str], Path] = {}
+    for d in dirs:
+        for path in sorted(d.glob("*.c")):
+            chosen[(d, path.stem)] = path
+        for path in sorted((d / musl_arch).glob("*.[csS]")):
+            chosen[(d, path.stem)] = path
+    excluded = {src / rel for rel in EXCLUDED}
+    return [p for p in chosen.values()
+            if p not in excluded and p.stem not in replaced and not (p.suffix in (".s", ".S") and RAW_SYSCALL.search(p.read_text()))]

@@ -1,0 +1,225 @@
+"""The build pipeline: manifest -> target -> compile app -> resolve modules -> compile modules -> generate -> link ->
+post-process. Each stage is a function of its own module; this one runs them in order and records what happened."""
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..core import cache
+from ..core.paths import libos_dir
+from . import deploy, embedtree, image, link, modules, musl, runtime
+from .compiler import CompileJob, Toolchain
+from .elfsyms import object_symbols
+from .generate import linker_script_symbols, render
+from .manifest import Manifest
+from .resolve import Wanted, reaches, resolve
+from .targets import Target
+
+APP_CFLAGS = ("-O2",)
+LIBOS_CFLAGS = ("-std=c11", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
+MANIFEST_RESERVE = 64       # bytes per module kept free in the manifest for the sizes known only after the link
+
+
+@dataclass
+class BuildResult:
+    image: Path                     # stripped: what boots
+    debug_image: Path               # same code with symbols and DWARF: backtraces and inspect
+    raw_image: Path | None          # the same bytes as a flat file, for boot protocols that load one (zImage)
+    manifest: dict
+    reasons: dict[str, str]         # module -> why it is linked
+    deployment: list[Path]          # files to deploy it with: the target's `deploy` (e.g. an xl config)
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)      # stage -> whether it came whole from the cache
+
+    def report(self) -> dict:
+        return {"image": str(self.image), "debug_image": str(self.debug_image),
+                "raw_image": str(self.raw_image) if self.raw_image else None,
+                "deployment": [str(p) for p in self.deployment],
+                "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
+                "seconds": {k: round(v, 3) for k, v in self.timings.items()}, "cached": self.cached}
+
+
+def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: Path | None = None) -> BuildResult:
+    debug = app.debug if debug is None else debug
+    out_dir = out_dir or app.root / "build"
+    work = out_dir / ".work" / target.name
+    work.mkdir(parents=True, exist_ok=True)
+    clock = _Clock()
+    toolchain = Toolchain.for_target(target)
+
+    # The library OS for this target: every module that builds here, so the libc knows which syscalls exist.
+    libos = library_os(target, toolchain, debug=debug)
+    available, compiled, libos_args, headers = libos.available, libos.compiled, libos.args, libos.headers
+    syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
+                       if s.startswith("uf_sys_")} - {"enosys"})
+    clock.lap("library OS")
+    libc = musl.build(toolchain, target.libc.arch, target.arch, list(toolchain.cflags), syscalls)
+    compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
+    clock.lap("libc")
+    cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
+              "compiler-rt": compiler_rt_cached}
+
+    app_args = toolchain.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
+                                      prefix_map=[(app.root, ".")], flags=[*APP_CFLAGS, *toolchain.stack_protector_args(),
+                                             *toolchain.cflags, *app.cflags])
+    app_jobs = [CompileJob(src, work / "app" / src.relative_to(app.root).with_suffix(".o"), tuple(app_args))
+                for src in app.sources]
+    toolchain.compile_all(app_jobs)
+    app_symbols = {str(job.source.relative_to(app.root)): object_symbols(job.output) for job in app_jobs}
+    clock.lap("app")
+
+    script = work / "image.ld"
+    script.write_text(render(target.linker_script, app_name=app.name,
+                             position_independent=toolchain.position_independent))
+    tree_objects = []
+    if app.files is not None:
+        tree_objects += _embedded_tree(toolchain, work, app.files.dir, "uf_embedded_tree", app.files.mount)
+    if app.etc is not None:
+        tree_objects += _embedded_tree(toolchain, work, app.etc, "uf_etc_tree", None)
+    # What the linker script and the generated code define, read from them: present before they are linked.
+    provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
+                | {s for o in tree_objects for s in object_symbols(o)["defined"]})
+    archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+
+    def resolve_with(extra: tuple[str, ...]):
+        return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
+                       lambda names: modules.init_order(available, names), target.picks)
+    resolution = resolve_with(())
+    providable = provided | {s for m in compiled.values() for s in m.defined} | {
+        s for _, index in archives for member in index.values() for s in member["defined"]}
+
+    def app_reaches(module: str) -> bool:
+        return reaches(app_symbols, libc.index, set(compiled[module].defined),
+                       lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
+    joining = _joining(app, resolution.modules, compiled, providable, app_reaches)
+    if joining:
+        first_reasons = resolution.reasons
+        resolution = resolve_with(tuple(joining))
+        resolution.reasons.update({**first_reasons, **joining})
+    chosen = [compiled[name] for name in resolution.modules]
+    clock.lap("resolve")
+
+    manifest = {
+        "uniforge": __version__, "app": app.name, "target": target.name, "arch": target.arch,
+        "platform": target.platform, "boot": target.boot, "compiler": toolchain.version,
+        "libc": f"musl {musl.VERSION}",
+        "modules": {m.module.name: {"version": m.module.version, "summary": m.module.summary} for m in chosen},
+        "config": {"memory": app.memory or target.qemu.memory, "cmdline": app.cmdline, "debug": debug},
+        "sources": {name: hashlib.sha256((app.root / name).read_bytes()).hexdigest() for name in app_symbols},
+    }
+    names = musl.syscall_names(headers) if debug else []
+    generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args, names)
+    clock.lap("generate")
+
+    image_path = out_dir / f"{app.name}.{target.name}"
+    debug_path = out_dir / f"{app.name}.{target.name}.dbg"
+    map_file = work / "image.map"
+    generated += tree_objects
+    objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
+    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
+              list(toolchain.ldflags))
+    clock.lap("link")
+
+    owner_of = link.owner_of({**{o: m.module.name for m in chosen for o in m.objects},
+                              **{job.output: link.APP for job in app_jobs}, **{o: link.GENERATED for o in generated}},
+                             {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
+    loaded, nobits = image.loaded_sections(debug_path)
+    manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
+    for path in (image_path, debug_path):
+        image.rewrite(path, manifest)
+    raw_path = image.package(image_path, target.boot)
+    deployment = deploy.write(target, app.name, image_path, raw_path or image_path, app.memory or target.qemu.memory,
+                              set(manifest["modules"]))
+    clock.lap("post-process")
+    reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
+    return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps, cached)
+
+
+@dataclass(frozen=True)
+class LibraryOS:
+    """Every library-OS module that builds for a target, compiled with `args` (cached by content and flags)."""
+    available: dict[str, modules.Module]        # all of them, also those without sources for this target
+    compiled: dict[str, modules.CompiledModule]
+    args: list[str]
+    headers: Path                               # musl's headers for the arch, which the modules see too
+
+
+def library_os(target: Target, toolchain: Toolchain, *, debug: bool = False) -> LibraryOS:
+    headers = musl.headers(target.libc.arch)
+    available = modules.load_all()
+    args = toolchain.compile_args(
+        include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
+        defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos")],
+        flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
+    compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
+    return LibraryOS(available, compiled, args, headers)
+
+
+def _embedded_tree(toolchain: Toolchain, work: Path, folder: Path, symbol: str, mount: str | None) -> list[Path]:
+    """A folder packed (embedtree.py) and wrapped in an object defining symbol (and symbol_size, symbol_mount)."""
+    blob = work / f"{symbol}.bin"
+    blob.write_bytes(embedtree.pack(folder))
+    source = work / f"{symbol}.S"
+    source.write_text(render("embedded_tree.S.j2", path=blob, size=blob.stat().st_size, symbol=symbol, mount=mount))
+    job = CompileJob(source, work / f"{symbol}.o", tuple(toolchain.target_args()))
+    toolchain.compile_all([job])
+    return [job.output]
+
+
+def _joining(app: Manifest, linked: list[str], compiled: dict[str, modules.CompiledModule], providable: set[str],
+             app_reaches) -> dict[str, Wanted]:
+    """Modules that join one the resolution linked, as their module.toml says (linked_with, when, app_uses): a
+    file system beside the VFS when uniforge.toml asks for it, where everything the module needs can be had on
+    this target (FAT only where a block device is) and, for `app_uses`, when the app's own code reaches the module
+    it joins (app_reaches(name)): FAT for an app that opens files, not for one whose libc reads /etc."""
+    joining = {}
+    for name, m in sorted(compiled.items()):
+        keys = [key for key in m.module.when if getattr(app, key)]
+        if (m.module.linked_with in linked and keys and m.undefined <= providable
+                and (not m.module.app_uses or app_reaches(m.module.linked_with))):
+            joining[name] = Wanted(f"{keys[0]} in uniforge.toml", f"module {m.module.linked_with}")
+    return joining
+
+
+def _init_table_symbols(toolchain: Toolchain, target: Target, libos_args: list[str]) -> set[str]:
+    """What the generated init table defines, read from it: templates/init.c.j2 rendered without modules, compiled
+    (cached by its text and flags) and its symbols read."""
+    source = render("init.c.j2", app_name="", target=target.name, cmdline="", modules=[], syscall_names=[])
+
+    def make(tmp: Path) -> None:
+        (tmp / "init.c").write_text(source)
+        toolchain.compile(CompileJob(tmp / "init.c", tmp / "init.o", tuple(libos_args)))
+        (tmp / "symbols.json").write_text(json.dumps(object_symbols(tmp / "init.o")))
+
+    folder, _ = cache.entry("init-table-symbols", cache.digest(source, *libos_args), make)
+    return set(json.loads((folder / "symbols.json").read_text())["defined"])
+
+
+def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, chosen, manifest: dict,
+              libos_args: list[str], syscall_names: list[str]) -> list[Path]:
+    """The init table (from the module DAG) and the manifest section, compiled."""
+    init_c = work / "init.c"
+    init_c.write_text(render("init.c.j2", app_name=app.name, target=target.name, cmdline=app.cmdline,
+                             modules=[m.module for m in chosen], syscall_names=syscall_names))
+    manifest_bin = work / "manifest.bin"
+    manifest_bin.write_bytes(image.encode(manifest, MANIFEST_RESERVE * (len(chosen) + 4)))
+    manifest_s = work / "manifest.S"
+    manifest_s.write_text(render("manifest.S.j2", path=manifest_bin))
+    init_args = (*libos_args, f"-ffile-prefix-map={work}=build")
+    jobs = [CompileJob(init_c, work / "init.o", init_args),
+            CompileJob(manifest_s, work / "manifest.o", tuple(toolchain.target_args()))]
+    toolchain.compile_all(jobs)
+    return [job.output for job in jobs]
+
+
+class _Clock:
+    def __init__(self):
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = now - self._last
+        self._last = now

@@ -1,0 +1,139 @@
+"""From the app's undefined symbols to the set of library-OS modules the image needs.
+
+A worklist over symbols: each needed symbol is taken from an object already in, else from a library-OS module (pulled
+in whole, with its own undefined symbols and `depends`), else from a libc member (archive semantics: pulled in only
+for a strong reference). Weak references pull in nothing, as in the linker.
+"""
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ..core.errors import ResolveError
+from .modules import CompiledModule
+
+
+@dataclass(frozen=True)
+class Wanted:
+    symbol: str
+    by: str                 # who needs it: "app main.o", "module console", "libc src/stdio/printf.o", "target"
+
+
+@dataclass
+class Resolution:
+    modules: list[str]                              # in init/link order
+    archive_members: list[str]                      # "libc src/stdio/printf.o", ...
+    reasons: dict[str, Wanted] = field(default_factory=dict)   # module -> the first need that pulled it in
+
+
+def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledModule],
+            archives: list[tuple[str, dict[str, dict[str, list[str]]]]], required: tuple[str, ...], provided: set[str],
+            order, picks: tuple[str, ...] = ()) -> Resolution:
+    """app: object name -> symbols (elfsyms.object_symbols); archives: (name, member index) in link order, e.g.
+    the libc then the compiler runtime; required: the target's modules; picks: the target's choices among
+    modules that define the same symbols; provided: symbols the linker script or
+    generated code define; order: function giving the init order of a set of module names."""
+    module_providers = defaultdict(list)
+    for name, mod in compiled.items():
+        for sym in mod.defined:
+            module_providers[sym].append(name)
+    archive_providers: dict[str, tuple[str, str]] = {}
+    for archive, index in archives:
+        for member, syms in index.items():
+            for sym in syms["defined"]:
+                archive_providers.setdefault(sym, (archive, member))
+    indexes = dict(archives)
+
+    defined: dict[str, str] = {s: "linker script" for s in provided}
+    for obj, syms in app.items():
+        for sym in syms["defined"]:
+            defined.setdefault(sym, f"app {obj}")
+    modules: list[str] = []
+    members: list[str] = []
+    reasons: dict[str, Wanted] = {}
+    worklist: list[Wanted] = []
+    unresolved: list[Wanted] = []
+
+    def take_module(name: str, why: Wanted) -> None:
+        if name in reasons:
+            return
+        if name not in compiled:
+            raise ResolveError(f"module '{name}' ({why.by}) has no sources for this target")
+        reasons[name] = why
+        modules.append(name)
+        mod = compiled[name]
+        for sym in mod.defined:
+            defined.setdefault(sym, f"module {name}")
+        worklist.extend(Wanted(s, f"module {name}") for s in sorted(mod.undefined))
+        for dep in mod.module.depends:
+            take_module(dep, Wanted(f"depends = [{dep!r}]", f"module {name}"))
+
+    for name in required:
+        take_module(name, Wanted("(always linked)", "target"))
+    for obj, syms in app.items():
+        worklist.extend(Wanted(s, f"app {obj}") for s in syms["undefined"])
+
+    while worklist:
+        want = worklist.pop(0)
+        if want.symbol in defined:
+            continue
+        providers = module_providers.get(want.symbol, [])
+        if len(providers) > 1:
+            picked = [p for p in providers if p in required or p in picks]
+            if len(picked) != 1:
+                raise ResolveError(f"symbol '{want.symbol}' (needed by {want.by}) is defined by modules "
+                                   f"{', '.join(sorted(providers))}",
+                                   hint="the target must pick one of them in its 'modules' or 'picks' list")
+            providers = picked
+        if providers:
+            take_module(providers[0], want)
+        elif want.symbol in archive_providers:
+            archive, member = archive_providers[want.symbol]
+            members.append(f"{archive} {member}")
+            for sym in indexes[archive][member]["defined"]:
+                defined.setdefault(sym, f"{archive} {member}")
+            worklist.extend(Wanted(s, f"{archive} {member}") for s in indexes[archive][member]["undefined"])
+        else:
+            unresolved.append(want)
+            defined[want.symbol] = "(unresolved)"
+
+    if unresolved:
+        lines = [f"undefined symbol '{w.symbol}', needed by {w.by}: no library-OS module or libc function "
+                 f"provides it" for w in unresolved]
+        raise ResolveError("\n".join(lines), hint=_hint(unresolved))
+    _check_duplicates(modules, compiled)
+    return Resolution(order(modules), members, reasons)
+
+
+def reaches(app: dict[str, dict[str, list[str]]], index: dict[str, dict[str, list[str]]], targets: set[str],
+            skip) -> bool:
+    """Whether the app's objects need one of targets, themselves or through members of an archive (index: member
+    -> symbols), not counting what members for which skip(member) is true need (the libc's own look-ups)."""
+    providers: dict[str, str] = {}
+    for member, syms in index.items():
+        for sym in syms["defined"]:
+            providers.setdefault(sym, member)
+    seen: set[str] = set()
+    worklist = [sym for syms in app.values() for sym in syms["undefined"]]
+    while worklist:
+        sym = worklist.pop()
+        if sym in targets:
+            return True
+        member = providers.get(sym)
+        if member and member not in seen and not skip(member):
+            seen.add(member)
+            worklist.extend(index[member]["undefined"])
+    return False
+
+
+def _hint(unresolved: list[Wanted]) -> str:
+    if any(w.by.startswith("app") for w in unresolved):
+        return "check the spelling, or add the source file that defines it to 'sources' in uniforge.toml"
+    return "this feature of the libc needs a library-OS service that is not implemented yet"
+
+
+def _check_duplicates(modules: list[str], compiled: dict[str, CompiledModule]) -> None:
+    owner: dict[str, str] = {}
+    for name in modules:
+        for sym in compiled[name].defined:
+            if sym in owner:
+                raise ResolveError(f"symbol '{sym}' is defined by both module '{owner[sym]}' and module '{name}'")
+            owner[sym] = name

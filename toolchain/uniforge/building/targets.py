@@ -1,0 +1,138 @@
+"""Targets are data: targets/<name>.toml says everything about a platform: arch, boot protocol, compiler flags, how
+`uniforge run` boots the image and with which QEMU, the files deployed beside it, its benchmark floor and peer. The
+file's keys are the fields of the dataclasses below; `inherits` reuses another file, table by table."""
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import sizes, tomlfile
+from ..core.errors import TargetError
+from ..core.paths import targets_dir
+
+
+@dataclass(frozen=True)
+class Compiler:
+    target: str                                 # zig's target triple
+    cpu: str | None = None
+    cflags: tuple[str, ...] = ()                # every object of the image: app, libc, library OS
+    libos_cflags: tuple[str, ...] = ()          # the library OS's objects only
+    ldflags: tuple[str, ...] = ()
+    # Built -fPIC/-fPIE and linked -pie: the image applies its own relocations wherever it is loaded.
+    position_independent: bool = False
+
+
+@dataclass(frozen=True)
+class Libc:
+    arch: str                                   # musl's name for the arch
+
+
+@dataclass(frozen=True)
+class Qemu:
+    """The QEMU that boots the image, or the hypervisor with the image on it."""
+    binary: str
+    accel: str                                  # tcg or kvm
+    machine: str
+    cpu: str
+    memory: str                                 # the guest's RAM unless the app or `uniforge run --mem` says
+    args: tuple[str, ...] = ()
+    nic_device: str = ""                        # device models for `uniforge run --net/-p` and `--disk`
+    disk_device: str = ""
+
+
+@dataclass(frozen=True)
+class Xen:
+    """The Xen hypervisor the runner boots under QEMU (runners xen-dom0, xen-dom0less, xen-xl), and the image's
+    place on it."""
+    package: str                                # Debian package the runner fetches the hypervisor from (cached)
+    file: str                                   # the hypervisor in it
+    guest_type: str                             # xl's `type`
+    args: str                                   # Xen's own command line on the rig
+    reserved_mib: int                           # board RAM beside the guest's: Xen's own and its heap
+    min_board_mib: int = 0                      # at least this much board RAM
+    load_address: int | None = None             # where the kernel is put in RAM (rig, dom0less fragment)
+    dom0_loader: str = ""                       # how QEMU hands dom0's kernel to Xen: multiboot or guest-loader
+
+
+@dataclass(frozen=True)
+class Xl:
+    """The xl rig's dom0 (runner xen-xl: platforms/xl.py), made from Debian packages."""
+    apt_arch: str                               # Debian's name for the arch: amd64, armhf
+    dom0_kernel: str                            # the kernel's metapackage, e.g. linux-image-amd64
+    bus: str                                    # where QEMU puts the rig's devices: pci or mmio
+
+
+@dataclass(frozen=True)
+class Bench:
+    floor: str                                  # bench/null/<floor>.S: the null kernel this target is measured against
+    peer: str = ""                              # the `uniforge bench --peer` that runs on it (linux), if any
+    host_tsc: bool = False                      # the guest's TSC is the host's (TCG on an x86_64 host)
+
+
+@dataclass(frozen=True)
+class Guest:
+    """What the guest finds on this platform beyond what its modules give it."""
+    wall_clock: bool = True                     # a wall clock (else it starts in 1970)
+    # RAM in one piece up to this size (MiB); above it the platform splits it (0: whatever the memory size).
+    contiguous_mib: int = 0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str = field(metadata=tomlfile.NOT_A_KEY)
+    path: Path = field(metadata=tomlfile.NOT_A_KEY)
+    summary: str
+    arch: str
+    platform: str                               # chooses module sources (libos/*/module.toml) with the arch
+    boot: str                                   # the boot protocol the image carries: pvh, zimage
+    linker_script: str
+    modules: tuple[str, ...]                    # linked into every image of this target
+    exit: str                                   # how the guest's status reaches the runner
+    runner: str                                 # how `uniforge run` boots it: qemu, xen-dom0, xen-dom0less, xen-xl
+    compiler: Compiler
+    libc: Libc
+    qemu: Qemu
+    bench: Bench
+    # Where several modules define what an image needs (virtio-mmio and virtio-pci both define the virtio
+    # transport), the one this target takes; linked only when needed, unlike `modules`.
+    picks: tuple[str, ...] = ()
+    deploy: tuple[str, ...] = ()                # files written beside the image, from templates/<name>.j2
+    xen: Xen | None = None
+    xl: Xl | None = None
+    guest: Guest = Guest()
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in targets_dir().glob("*.toml"))
+
+
+def load(name: str) -> Target:
+    data = _merged(name, [])
+    path = targets_dir() / f"{name}.toml"
+    data.pop("inherits", None)
+    target = tomlfile.read(Target, data, str(path), TargetError, name=name, path=path)
+    sizes.check(target.qemu.memory, f"{path} [qemu]: key 'memory'", TargetError)
+    return target
+
+
+def _merged(name: str, seen: list[str]) -> dict:
+    """The target's table with its `inherits` chain applied: tables merge key by key, other values replace."""
+    path = targets_dir() / f"{name}.toml"
+    if not path.exists():
+        close = difflib.get_close_matches(name, names(), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "`uniforge targets` lists them"
+        raise TargetError(f"unknown target '{name}'" + (f" (inherited by '{seen[-1]}')" if seen else ""), hint=hint)
+    if name in seen:
+        raise TargetError(f"{path}: 'inherits' makes a cycle: {' -> '.join(seen + [name])}")
+    own = tomlfile.load(path, TargetError)
+    parent = own.get("inherits")
+    if parent is None:
+        return own
+    if not isinstance(parent, str):
+        raise TargetError(f"{path}: key 'inherits' must be a string")
+    merged = _merged(parent, seen + [name])
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged

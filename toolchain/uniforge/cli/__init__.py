@@ -1,0 +1,1 @@
+"""The command line: the `uniforge` command (main), host checks (doctor), inspect and targets output, disk images."""

@@ -1,0 +1,296 @@
+"""The `uniforge` command. Commands raise; only main() prints errors and chooses the exit code."""
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..building import image, manifest, targets
+from ..core import progress, sizes
+from ..core.errors import DiskError, ExitCode, RunStatus, UniforgeError, run_statuses
+
+HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
+
+\b
+  uniforge new hello && cd hello      scaffold an app (uniforge.toml + main.c)
+  uniforge build                      compile and link build/hello.qemu-x86_64
+  uniforge run -- a b                 build if needed, boot it, exit with the guest's status
+  uniforge inspect build/hello.qemu-x86_64
+  uniforge targets                    what it builds for, and what this host can run
+  uniforge modules                    the library-OS modules, for which arches and platforms
+  uniforge doctor                     what this host has and lacks
+  uniforge bench . -t qemu-x86_64     boot time, size, memory against the floor
+"""
+
+
+@click.group(help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="uniforge")
+def cli() -> None:
+    pass
+
+
+def _app(directory: str) -> manifest.Manifest:
+    return manifest.load(manifest.find(Path(directory).resolve()))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--target", "-t", default="qemu-x86_64", show_default=True, help="Default target written to the manifest.")
+def new(name: str, target: str) -> None:
+    """Scaffold an app in a new folder NAME: uniforge.toml and main.c."""
+    from ..building.generate import render
+    if not manifest.NAME.match(name):
+        raise UniforgeError(f"'{name}' is not a valid app name: use lower-case letters, digits, - and _")
+    targets.load(target)
+    folder = Path(name)
+    if folder.exists():
+        raise UniforgeError(f"{folder} already exists: nothing was written")
+    folder.mkdir()
+    (folder / "uniforge.toml").write_text(render("new/uniforge.toml.j2", name=name).replace(
+        '"qemu-x86_64"', f'"{target}"', 1))
+    (folder / "main.c").write_text(render("new/main.c.j2", name=name))
+    click.echo(f"created {folder}/uniforge.toml and {folder}/main.c; next: cd {name} && uniforge run")
+
+
+def _build(directory: str, target_name: str | None, debug: bool | None, quiet: bool, out_dir: str | None = None):
+    from ..building.pipeline import build
+    app = _app(directory)
+    target = targets.load(target_name or app.target)
+    progress.quiet = quiet
+    return build(app, target, debug=debug, out_dir=Path(out_dir).resolve() if out_dir else None), app, target
+
+
+@cli.command("build")
+@click.option("--target", "-t", "target_name", help="Target to build for (default: the manifest's).")
+@click.option("--debug/--release", default=None, help="Debug build (default: the manifest's `debug`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON on stdout.")
+@click.option("-C", "directory", default=".", show_default=True, help="The app's folder.")
+@click.option("--out-dir", "-o", "out_dir", type=click.Path(file_okay=False),
+              help="Write the image and the files beside it here (default: the app's build/).")
+def build_cmd(target_name, debug, as_json, directory, out_dir) -> None:
+    """Compile the app and link it with the library-OS modules it needs into build/NAME.TARGET.
+
+    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), and the
+    files the target deploys the image with.
+    """
+    result, _, _ = _build(directory, target_name, debug, quiet=as_json, out_dir=out_dir)
+    if as_json:
+        click.echo(json.dumps(result.report(), indent=2, sort_keys=True))
+        return
+    mods = ", ".join(result.manifest["modules"])
+    click.echo(f"built {_rel(result.image)} ({result.image.stat().st_size:,} bytes; modules: {mods}) "
+               f"in {sum(result.timings.values()):.2f} s")
+
+
+class _GuestArgsCommand(click.Command):
+    """Everything after the first `--` belongs to the guest, never to click (which would take it as IMAGE)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            args, ctx.meta["guest_args"] = args[:split], args[split + 1:]
+        return super().parse_args(ctx, args)
+
+
+@cli.command(cls=_GuestArgsCommand, epilog=run_statuses())
+@click.argument("image_path", required=False, type=click.Path(dir_okay=False))
+@click.option("--target", "-t", "target_name", help="Target to build for and run on (default: the manifest's, or the image's).")
+@click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: manifest, then target).")
+@click.option("--timeout", type=float,
+              help=f"Stop the guest after this many seconds (exit status {RunStatus.TIMED_OUT.value}).")
+@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
+@click.option("--debug/--release", default=None, help="Debug build (when building).")
+@click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
+@click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
+              help="Forward a host port to a guest port through user networking (repeatable), e.g. -p 8080:80.")
+@click.option("--net", "net", metavar="user|tap:NAME|none",
+              help="The guest's NIC: QEMU user networking (NAT + DHCP, no root), an existing tap device, or none "
+                   "(default: user when -p is given, else none).")
+@click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
+              help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only.")
+@click.pass_context
+def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks) -> int:
+    """Boot an image in QEMU, stream its console, exit with the guest's exit status.
+
+    Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
+
+    \b
+        uniforge run -- a b            uniforge run build/hello.qemu-x86_64 -- a b
+
+    Network and disks, as docker/kraft users know them:
+
+    \b
+        uniforge run -p 8080:80                 user networking, host port 8080 -> guest port 80
+        uniforge run -p 5353:53/udp             a UDP port
+        uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
+        uniforge run --disk data.img --disk ro.img:ro
+    """
+    from ..platforms import run_image
+    from ..platforms.run import Ending
+    from ..running.devices import parse_disk, parse_network
+    from ..running.symbolize import Symbolizer
+    args = ctx.meta.get("guest_args", [])
+    network = parse_network(net, publish)
+    guest_disks = [parse_disk(spec) for spec in disks]
+    if image_path:
+        path = Path(image_path)
+        # A raw image (e.g. .zImage) has no manifest of its own: the ELF it was made from, beside it, has.
+        elf = path.with_suffix("") if path.suffix in image.RAW_FORMS.values() else path
+        info = image.read(elf)
+        target = targets.load(target_name or info["target"])
+        default_memory = info["config"].get("memory")
+        debug_image = elf.with_name(elf.name + ".dbg")
+    else:
+        result, app, target = _build(directory, target_name, debug, quiet=False)
+        path, debug_image, default_memory = result.image, result.debug_image, app.memory
+    symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
+    outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
+                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer)
+    if outcome.ending is not Ending.EXITED:
+        click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
+    return outcome.exit_code
+
+
+@cli.command("bench")
+@click.argument("app_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
+@click.option("--target", "-t", "target_names", multiple=True, help="Target (repeatable; default: each app's).")
+@click.option("-n", "runs", default=10, show_default=True, type=click.IntRange(min=1), help="Measured boots of each subject (after a warm-up).")
+@click.option("--peer", "peers", multiple=True, type=click.Choice(["linux"]),
+              help="Also measure a minimal Linux microVM (Debian's kernel and busybox) on the x86_64 targets.")
+@click.option("--build-times/--no-build-times", default=True, show_default=True,
+              help="Time cold (empty cache) and warm builds.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the figures as CSV.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Draw boot times and sizes (PNG).")
+def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_path, plot_path) -> None:
+    """Measure apps against the floor (a kernel that exits at once) and, with --peer, a Linux microVM: image size
+    (bytes per module), boot time (host and guest side), minimum memory, build time. Subjects boot in turn, so a
+    loaded machine slows them alike; figures are medians (min-max) with their ratio to the floor.
+
+        uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
+    """
+    from ..bench.benchreport import show_table, write_csv, write_json, write_plot
+    from ..bench.measure import bench
+    from ..building.pipeline import build
+    from ..platforms import way_for
+    apps, chosen = [], {}
+    for directory in app_dirs:
+        app = _app(directory)
+        for name in target_names or (app.target,):
+            target = chosen.setdefault(name, targets.load(name))
+            way_for(target).check_bench()
+            apps.append((app, target, build(app, target).image))
+    report = bench(apps, list(chosen.values()), runs, peers=peers, build_time=build_times,
+                   command=" ".join(["uniforge", *sys.argv[1:]]))
+    show_table(report)
+    for path, write in ((json_path, write_json), (csv_path, write_csv), (plot_path, write_plot)):
+        if path:
+            write(report, Path(path))
+
+
+@cli.command()
+@click.argument("image_path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def inspect(image_path: str, as_json: bool) -> None:
+    """Show what an image is: target, modules with versions, and the bytes each module takes."""
+    from .inspect import show
+    show(Path(image_path), as_json)
+
+
+@cli.command("modules")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def modules_cmd(as_json: bool) -> None:
+    """List the library-OS modules: what each does, and the arches and platforms it builds for."""
+    from .inspect import show_modules
+    show_modules(as_json)
+
+
+@cli.command("targets")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def targets_cmd(as_json: bool) -> None:
+    """List the targets, and whether this host can run each."""
+    from .inspect import show_targets
+    show_targets(as_json)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool) -> int:
+    """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the compiler, musl sources."""
+    from .doctor import show_doctor
+    return show_doctor(as_json)
+
+
+@cli.group()
+def disk() -> None:
+    """FAT disk images for `uniforge run --disk` (made and read with dosfstools and mtools).
+
+    \b
+        uniforge disk create data.img --size 64M --from files/
+        uniforge run --disk data.img          the app sees it at /data
+        uniforge disk ls data.img /           uniforge disk get data.img /notes.txt .
+    """
+
+
+@disk.command("create")
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--size", required=True, help="Image size, e.g. 64M or 1G (FAT16 under 64M, FAT32 from it on).")
+@click.option("--from", "source", type=click.Path(file_okay=False), help="Copy this folder's contents in.")
+@click.option("--fat", type=click.Choice(["16", "32"]), help="FAT width (default: by size).")
+def disk_create(out: str, size: str, source: str | None, fat: str | None) -> None:
+    """Make a raw disk image OUT with a FAT file system."""
+    from . import disk as disks
+    width = disks.create(Path(out), sizes.check(size, "--size", DiskError), Path(source) if source else None,
+                         int(fat) if fat else None)
+    click.echo(f"created {out} ({size}, FAT{width}){f' with the contents of {source}' if source else ''}")
+
+
+@disk.command("ls")
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.argument("path", default="/")
+def disk_ls(image: str, path: str) -> None:
+    """List a folder of a disk image (default: its root)."""
+    from . import disk as disks
+    click.echo(disks.ls(Path(image), path), nl=False)
+
+
+@disk.command("get")
+@click.argument("image", type=click.Path(dir_okay=False))
+@click.argument("path")
+@click.argument("dest", default=".", type=click.Path())
+def disk_get(image: str, path: str, dest: str) -> None:
+    """Copy PATH (a file or folder) out of a disk image to DEST (default: the current folder)."""
+    from . import disk as disks
+    click.echo(f"copied {path} to {disks.get(Path(image), path, Path(dest))}")
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main() -> None:
+    """Entry point: user mistakes get one line and exit 1; bugs get a traceback and exit 3."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except UniforgeError as e:
+        e.show()
+        code = e.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("uniforge: interrupted", err=True)
+        code = ExitCode.INTERRUPTED
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except Exception:
+        traceback.print_exc()
+        click.echo(f"uniforge {__version__}: this is a bug in uniforge, please report it with the lines above",
+                   err=True)
+        code = ExitCode.INTERNAL
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,221 @@
+"""Runs one QEMU process to the guest's end and says what the guest exited with: the part of booting that every way
+to boot shares (platforms/way.py). `uniforge run`, the tests and the benchmarks come here through a target's way.
+
+QEMU starts paused with QMP on an inherited socket (vm.py), the serial console streams to the caller as it comes
+(console.py), and the way QEMU ended is turned into the guest's own exit status in one place, `decode_exit`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..core.errors import RunError, RunStatus
+from ..running.console import Console
+from ..running.devices import Network, explain_qemu_error
+from ..running.vm import LaunchError, QemuVM, describe_returncode
+
+_NEEDS_QUOTES = frozenset(' \t\n\v\f\r"\\')
+
+
+class Ending(enum.Enum):
+    EXITED = "exited"  # the guest reported its exit status
+    CRASHED = "crashed"  # the guest reported a crash, or the hypervisor stopped it
+    TIMED_OUT = "timed out"
+    RESET = "reset"  # the guest reset (e.g. a triple fault) without reporting a status
+    POWEROFF = "powered off"  # the guest powered off without reporting a status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ending: Ending
+    exit_code: int  # what `uniforge run` exits with
+    message: str  # one line for the user, e.g. "guest exited with status 3"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    ending: Ending
+    exit_code: int
+    message: str
+    console: str  # everything the guest wrote to its serial console
+    qemu_stderr: str  # QEMU's warnings and error reports (a KVM internal error dumps registers here)
+    wall_time: float  # seconds from starting QEMU to its exit
+
+
+def quote_guest_args(args: Sequence[str]) -> str:
+    r"""Joins argv[1..] for the kernel command line so that the guest gets back exactly `args`.
+
+    The guest's rule (uf_cmdline_split in libos/process/cmdline.c): outside double quotes, runs of spaces
+    separate arguments; a double quote opens or closes a quoted part and is dropped; a backslash, inside quotes or
+    not, makes the next character literal and is dropped (a backslash at the very end stays). So an argument that
+    is empty or contains a space, `"` or `\` is written in double quotes with `"` and `\` preceded by a
+    backslash; so is one with other whitespace (\t, \n, ...), which the guest keeps but is easier to read quoted.
+    Other arguments are written as they are. Commas need no doubling: QEMU 10 passes -append to the guest
+    verbatim (checked with `a,,b`). A NUL cannot be passed (the command line is a C string).
+    """
+    quoted = []
+    for arg in args:
+        if "\0" in arg:
+            raise ValueError(f"guest argument {arg!r} contains a NUL byte")
+        if arg and not any(c in _NEEDS_QUOTES for c in arg):
+            quoted.append(arg)
+        else:
+            quoted.append('"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return " ".join(quoted)
+
+
+def kernel_cmdline(cmdline: str, args: Sequence[str]) -> str:
+    """Library-OS options and environment, then `--`, then the guest's arguments."""
+    return " ".join(part for part in (cmdline.strip(), "--", quote_guest_args(args)) if part)
+
+
+def decode_exit(
+    method: str,
+    returncode: int,
+    *,
+    shutdown_reason: str | None = None,
+    halted_state: str | None = None,
+    timeout: float | None = None,
+    crash: str | None = None,
+    reported_status: int | None = None,
+    hypervisor_ending: str | None = None,
+) -> Outcome:
+    """Turns how QEMU ended into the guest's exit status.
+
+    `method` is the target's `exit`; `shutdown_reason` the reason of QMP's SHUTDOWN event, if any; `halted_state`
+    the run state in which QEMU froze the guest, if it did (e.g. "internal-error"); `timeout` the seconds after
+    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one; `reported_status` the
+    status the guest wrote on its console and `hypervisor_ending` the hypervisor's line about the guest's end
+    (xen-console).
+
+    - isa-debug-exit: the guest's write of c makes QEMU exit with (c << 1) | 1, so an odd status s means guest
+      status s >> 1. Only 0..127 survive: the process status is 8 bits.
+    - semihosting: QEMU exits with the guest's status unchanged.
+    - xen-console: the guest's status line (xenconsole.py); the runner then ended QEMU itself. Without one, Xen's
+      word that it crashed or stopped the guest means CRASHED.
+    - The library OS's crash status (RunStatus.CRASHED): ending CRASHED.
+    - QEMU exit 0 after a guest reset or poweroff (SHUTDOWN guest-reset / guest-shutdown): the guest ended without
+      a status (RunStatus.NO_STATUS), an error since Uniforge guests always report one.
+    - Timed out: RunStatus.TIMED_OUT. A guest frozen by the hypervisor or panicked: RunStatus.CRASHED.
+    Raises RunError when QEMU itself failed or was stopped by someone else.
+    """
+    if method == "xen-console":
+        if reported_status is not None:
+            return _status_outcome(reported_status & 0xFF, crash)
+        if hypervisor_ending is not None:
+            return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"Xen ended the guest: {hypervisor_ending}")
+    if timeout is not None:
+        return Outcome(Ending.TIMED_OUT, RunStatus.TIMED_OUT, f"guest timed out after {timeout:g} s")
+    if halted_state is not None:
+        return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"QEMU stopped the guest: {halted_state}")
+    if shutdown_reason == "guest-panic":
+        return Outcome(Ending.CRASHED, RunStatus.CRASHED, "guest panicked")
+    if returncode < 0:
+        raise RunError(f"QEMU was {describe_returncode(returncode)}")
+
+    if method == "isa-debug-exit":
+        status = returncode >> 1 if returncode & 1 else None
+    elif method == "semihosting":
+        status = None if shutdown_reason in ("guest-reset", "guest-shutdown") else returncode
+    elif method == "xen-console":
+        status = None       # QEMU's own ending says nothing about the guest's status
+    else:
+        raise ValueError(f"unknown exit method {method!r}")
+
+    if status is not None:
+        return _status_outcome(status, crash)
+    if returncode == 0 and shutdown_reason == "guest-reset":
+        return Outcome(Ending.RESET, RunStatus.NO_STATUS, "guest reset without an exit status (a triple fault?)")
+    if returncode == 0 and shutdown_reason == "guest-shutdown":
+        return Outcome(Ending.POWEROFF, RunStatus.NO_STATUS, "guest powered off without an exit status")
+    if returncode == 0:
+        raise RunError(f"QEMU was stopped from outside ({shutdown_reason or 'no shutdown event'})")
+    raise RunError(f"QEMU failed while running ({describe_returncode(returncode)})")
+
+
+def _status_outcome(status: int, crash: str | None) -> Outcome:
+    if status == RunStatus.CRASHED:
+        return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {crash or f'exit status {status}'}")
+    return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
+
+
+class HypervisorConsole(Protocol):
+    """A hypervisor's serial console with the guest's console inside it (e.g. xenconsole.XenConsole): it passes the
+    guest's output on, keeps the hypervisor's own log, and reads how the guest ended (then it calls its `on_end`,
+    since a hypervisor need not end QEMU when its guest ends)."""
+
+    status: int | None              # the status the guest reported, if it did
+    ending: str | None              # the hypervisor's line about how the guest ended, if it said one
+    log: list[str]                  # the hypervisor's own lines
+
+    def feed(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# (on_guest(bytes), on_end()) -> HypervisorConsole
+HypervisorConsoleFactory = Callable[[Callable[[bytes], None], Callable[[], None]], HypervisorConsole]
+
+
+async def run_qemu(command: list[str], method: str, timeout: float | None, console: Console, network: Network,
+                   hypervisor: HypervisorConsoleFactory | None = None) -> RunResult:
+    """Runs `command` (QEMU without its control options) to the guest's end or `timeout`, its serial output shown
+    on `console` (through the hypervisor's console filter, if a hypervisor runs the guest); `method` is the
+    target's `exit`. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised)."""
+    started = time.monotonic()
+    ended = asyncio.Event()
+    filtered = hypervisor(console.feed, ended.set) if hypervisor else None
+    vm = QemuVM(command, filtered.feed if filtered else console.feed)
+    try:
+        async with vm:
+            await vm.start()
+            finished = await _wait(vm, timeout, ended)
+    except LaunchError as e:
+        if explained := explain_qemu_error(vm.stderr, network):
+            raise RunError(explained) from e
+        raise RunError(_with_details(str(e), e.command, vm.stderr), hint="`uniforge doctor` checks QEMU") from e
+    wall_time = time.monotonic() - started
+    if filtered:
+        filtered.close()
+    console.close()
+    try:
+        outcome = decode_exit(
+            method,
+            vm.returncode,
+            shutdown_reason=vm.shutdown_reason,
+            halted_state=vm.halted_state,
+            timeout=None if finished else timeout,
+            crash=console.crash,
+            reported_status=filtered.status if filtered else None,
+            hypervisor_ending=filtered.ending if filtered else None,
+        )
+    except RunError as e:
+        # What the hypervisor said last: why it stopped, when QEMU's own output is silent about it.
+        said = "\n".join([vm.stderr.rstrip(), *(filtered.log[-20:] if filtered else [])])
+        raise RunError(_with_details(str(e), command, said)) from e
+    return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
+
+
+async def _wait(vm: QemuVM, timeout: float | None, ended: asyncio.Event) -> bool:
+    """Until QEMU ends, or the guest's end was read from the console (`ended`); False after `timeout` s."""
+    qemu = asyncio.create_task(vm.wait(timeout))
+    guest = asyncio.create_task(ended.wait())
+    try:
+        done, _ = await asyncio.wait({qemu, guest}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        guest.cancel()
+        qemu.cancel()
+    return guest in done or qemu.result()
+
+
+def _with_details(message: str, command: list[str], stderr: str) -> str:
+    """The message, the command to reproduce it, and what QEMU said."""
+    lines = [message, f"  command: {shlex.join(command)}"]
+    lines += [f"  | {line}" for line in stderr.rstrip().splitlines()]
+    return "\n".join(lines)
