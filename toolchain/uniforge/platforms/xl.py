@@ -107,12 +107,12 @@ class XenXl(Way):
         filtered.close()
         shown.close()
         if filtered.status is None and end.shutdown_reason == "crash":
-            filtered.xen_ending = "xl: the domain crashed"
+            filtered.ending = "xl: the domain crashed"
         if end.xl_status not in (None, 0) and end.shutdown_reason is None and filtered.status is None:
             raise RunError("xl could not run the domain", hint="\n".join(end.xl_output.strip().splitlines()[-5:]))
         outcome = decode_exit(self.target.exit, 0, timeout=timeout if end.xl_status is None else None,
                               crash=shown.crash, reported_status=filtered.status,
-                              hypervisor_ending=filtered.xen_ending,
+                              hypervisor_ending=filtered.ending,
                               shutdown_reason=_XL_REASONS.get(end.shutdown_reason or ""))
         return RunResult(outcome.ending, outcome.exit_code, outcome.message, shown.text, end.xl_output,
                          end.wall_time)
