@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..building import image as images
 from ..core import sizes
 from ..core.errors import BenchError, RunError, TargetError
 from ..running.console import Console, SymbolizeFn
@@ -82,6 +83,10 @@ class XenXl(Way):
     def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
             console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
         self.check(request)
+        # The ELF or its raw form (a zImage) alike: the config is written beside the ELF.
+        suffix = images.RAW_FORMS.get(self.target.boot)
+        if suffix and image.name.endswith(suffix):
+            image = image.with_name(image.name.removesuffix(suffix))
         config = image.with_name(image.name + ".xl.cfg")
         if not config.is_file():
             raise RunError(f"{config} not found: `uniforge build` writes it beside the image")
