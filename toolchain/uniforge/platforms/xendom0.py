@@ -1,6 +1,6 @@
 """The Linux dom0 of the xl rig (xlrig.py), made from Debian packages only and cached: Debian's kernel, and an
 initramfs holding the xl toolstack (xen-utils-4.17: xl, xenstored, xenconsoled, the hotplug scripts), iproute2,
-busybox, the kernel modules the backends and the rig's devices need, and the rig's init (templates/xl-rig-init.sh).
+busybox, the kernel modules the backends and the rig's devices need, and the rig's init (templates/xl-rig-init.sh.j2).
 
 apt computes the package closure as for an empty system (its status file is an empty file) and downloads it;
 `dpkg -x` unpacks each package but those a toolstack never runs (python, udev, dpkg...). No package script runs
