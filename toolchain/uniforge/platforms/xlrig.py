@@ -46,6 +46,9 @@ GUEST_MAC = "00:16:3e:75:66:01"
 GUEST_IP = "10.0.2.15"
 _NETDEV = "n0"
 _POLL = 0.05
+# Command ids: a process's own count, from a random start (a pid is reused; the share's out/ folder is not emptied
+# while a kept rig lives).
+_IDS = itertools.count(int.from_bytes(os.urandom(3), "little"))
 _ARM_DOM0_ADDR = 0x50000000
 
 
@@ -67,7 +70,6 @@ class Rig:
         self.folder = folder
         self.share = folder / "share"
         self.target_name = target_name
-        self._ids = itertools.count(1)
 
     # -- life --------------------------------------------------------------------------------------------
 
@@ -151,7 +153,7 @@ class Rig:
 
     def spawn(self, command: str) -> str:
         """Starts `command` (a shell script) in dom0; returns its id for `result`/`wait`."""
-        ident = f"c{os.getpid()}-{next(self._ids)}"     # unique among the processes that share the rig
+        ident = f"c{os.getpid()}-{next(_IDS)}"      # unique among the processes (and Rig objects) sharing the rig
         self._send(f"{ident} {base64.b64encode(command.encode()).decode()}\n")
         return ident
 
@@ -164,6 +166,8 @@ class Rig:
         if not text:
             return None
         output = (self.share / "out" / ident).read_bytes().decode(errors="replace")
+        for done in (status, self.share / "out" / ident):
+            done.unlink(missing_ok=True)
         return int(text), output
 
     def wait(self, ident: str, timeout: float) -> tuple[int, str]:
