@@ -18,9 +18,9 @@ from .platforms import way_for
 from .platforms.way import Support
 
 # What a target can be tested for, from its data: "boots" (all), "net" and "disk" (it has the device models),
-# "xen" (a [xen] table), "position-independent", "raw-form" (its boot protocol has a flat form), "timed" (uniforge
+# "xen" (a [xen] table), "xl" (a domU under xl: an [xl] table), "position-independent", "raw-form" (its boot protocol has a flat form), "timed" (uniforge
 # bench times its boots as plain processes), "emulated" (software emulation: runs on any host).
-CAPABILITIES = ("boots", "net", "disk", "xen", "position-independent", "raw-form", "timed", "emulated")
+CAPABILITIES = ("boots", "net", "disk", "xen", "xl", "position-independent", "raw-form", "timed", "emulated")
 
 
 def capabilities(target: targets.Target) -> set[str]:
@@ -31,6 +31,8 @@ def capabilities(target: targets.Target) -> set[str]:
         found.add("disk")
     if target.xen is not None:
         found.add("xen")
+    if target.xl is not None:
+        found.add("xl")
     if target.compiler.position_independent:
         found.add("position-independent")
     if target.boot in image.RAW_FORMS:

@@ -3,6 +3,8 @@ Runs inside the test's network namespace; the frames are built with scapy and ma
 
     hostile_frames.py IFACE GUEST_MAC GUEST_IP HOST_IP COUNT SEED
 
+IFACE is a network interface, or unix:MINE:THEIRS for a datagram socket that a QEMU NIC reads (the xl rig's).
+
 Kinds, in turn: truncated headers at every layer, lengths that lie (IP total length, IHL, TCP data offset, UDP
 length), bad IP/TCP/UDP/ICMP checksums, overlapping and endless fragments, SYN floods from many addresses, odd
 TCP flag sets and options, malformed ARP, and random bytes behind valid headers. With IPv6 addresses (GUEST_IP
@@ -198,9 +200,17 @@ def main() -> None:
     iface, guest_mac, guest_ip, host_ip, count, seed = sys.argv[1:7]
     count = int(count)
     rng = random.Random(int(seed))
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    sock.bind((iface, 0))
-    host_mac = ":".join(f"{b:02x}" for b in sock.getsockname()[4][:6])
+    if iface.startswith("unix:"):
+        # unix:MINE:THEIRS, a datagram socket a QEMU NIC reads frames from (-netdev dgram): the xl rig's.
+        _, mine, theirs = iface.split(":", 2)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(mine)
+        sock.connect(theirs)
+        host_mac = "02:75:66:00:00:01"
+    else:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        sock.bind((iface, 0))
+        host_mac = ":".join(f"{b:02x}" for b in sock.getsockname()[4][:6])
     makers = (kinds6 if ":" in guest_ip else kinds)(guest_mac, guest_ip, host_mac=host_mac, host_ip=host_ip, rng=rng)
     sent = 0
     while sent < count:

@@ -130,7 +130,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     for path in (image_path, debug_path):
         image.rewrite(path, manifest)
     raw_path = image.package(image_path, target.boot)
-    deployment = deploy.write(target, app.name, image_path, raw_path or image_path, app.memory or target.qemu.memory)
+    deployment = deploy.write(target, app.name, image_path, raw_path or image_path, app.memory or target.qemu.memory,
+                              set(manifest["modules"]))
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
     return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps, cached)

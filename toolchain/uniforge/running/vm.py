@@ -84,7 +84,7 @@ class QemuVM:
                     pass_fds=[theirs.fileno()],
                     # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
                     start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                 )
             except OSError as e:
                 raise LaunchError(f"cannot run {command[0]}: {e.strerror}", command) from e
@@ -211,7 +211,7 @@ def describe_returncode(returncode: int | None) -> str:
     return f"exit status {returncode}"
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: have the kernel kill QEMU if uniforge dies without cleaning up (SIGKILL)."""
     if sys.platform == "linux":
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
