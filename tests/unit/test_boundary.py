@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from uniforge.building import modules
+from uniforge.building import modules, targets
 from uniforge.building.compiler import CompileJob, Toolchain
 from uniforge.building.elfsyms import object_symbols
 from uniforge.building.resolve import resolve
 from uniforge.core.errors import LinkError, ModuleError, ResolveError
 
-TOOLCHAINS = {"x86_64": Toolchain("x86_64-freestanding-none"),
-              "armv7": Toolchain("arm-freestanding-eabihf", "cortex_a15")}
+TOOLCHAINS = {t.arch: Toolchain.for_target(t) for t in map(targets.load, ("qemu-x86_64", "qemu-armv7"))}
 
 STORE = {
     "module.toml": 'name = "store"\nsummary = "s"\nversion = "1"\ninit = "uf_store_init"\n'
