@@ -142,6 +142,7 @@ class _Elf:
         word = struct.Struct(self.order + self.cls.word)
         entry = section.entsize or (2 if section.type == SHT_REL else 3) * word.size
         mask = (1 << self.cls.sym_shift) - 1
+        shift = self.cls.sym_shift
         for at in range(section.offset + word.size, section.offset + section.size, entry):
             (info,) = word.unpack_from(self.data, at)
-            word.pack_into(self.data, at, (new_index[info >> self.cls.sym_shift] << self.cls.sym_shift) | (info & mask))
+            word.pack_into(self.data, at, (new_index[info >> shift] << shift) | (info & mask))

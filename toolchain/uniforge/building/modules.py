@@ -142,7 +142,7 @@ def compile_for_target(modules: dict[str, Module], toolchain: Toolchain, arch: s
     headers = [p for d in include_dirs(modules) for p in d.rglob("*.h")]
     headers_key = cache.hash_files(headers, libos_dir())
     public = public_names(modules)
-    localizer = Path(__file__).with_name("localize.py").read_bytes()
+    localizer = Path(__file__).with_name("localize.py").read_bytes()     # a new localizer makes every object anew
     compiled = {}
     for name, module in modules.items():
         sources = module.sources_for(arch, platform)

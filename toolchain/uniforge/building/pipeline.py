@@ -82,11 +82,11 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
                 | {s for o in tree_objects for s in object_symbols(o)["defined"]})
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+    entry = linker_script_entry(script.read_text())
 
     def resolve_with(extra: tuple[str, ...]):
         return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
-                       lambda names: modules.init_order(available, names), target.picks,
-                       linker_script_entry(script.read_text()))
+                       lambda names: modules.init_order(available, names), target.picks, entry)
     resolution = resolve_with(())
     providable = provided | {s for m in compiled.values() for s in m.defined} | {
         s for _, index in archives for member in index.values() for s in member["defined"]}
