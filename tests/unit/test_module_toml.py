@@ -44,7 +44,7 @@ def test_the_real_file_systems_say_what_they_join():
 def compiled(name, linked_with=None, when=(), undefined=(), app_uses=False):
     module = Module(name=name, summary="", version="1", sources={}, folder=Path("."), linked_with=linked_with,
                     when=when, app_uses=app_uses)
-    return CompiledModule(module, (), frozenset({f"uf_{name}_init"}), frozenset(undefined))
+    return CompiledModule(module, Path(f"{name}.o"), frozenset({f"uf_{name}_init"}), frozenset(undefined))
 
 
 def app(tmp_path, files: bool, disks: bool) -> Manifest:

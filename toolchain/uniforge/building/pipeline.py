@@ -12,7 +12,7 @@ from ..core.paths import libos_dir
 from . import deploy, embedtree, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
-from .generate import linker_script_symbols, render
+from .generate import linker_script_entry, linker_script_symbols, render
 from .manifest import Manifest
 from .resolve import Wanted, reaches, resolve
 from .targets import Target
@@ -82,10 +82,11 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
                 | {s for o in tree_objects for s in object_symbols(o)["defined"]})
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+    entry = linker_script_entry(script.read_text())
 
     def resolve_with(extra: tuple[str, ...]):
         return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
-                       lambda names: modules.init_order(available, names), target.picks)
+                       lambda names: modules.init_order(available, names), target.picks, entry)
     resolution = resolve_with(())
     providable = provided | {s for m in compiled.values() for s in m.defined} | {
         s for _, index in archives for member in index.values() for s in member["defined"]}
@@ -117,12 +118,12 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
     generated += tree_objects
-    objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
+    objects = [job.output for job in app_jobs] + generated + [m.object for m in chosen]
     link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
               list(toolchain.ldflags))
     clock.lap("link")
 
-    owner_of = link.owner_of({**{o: m.module.name for m in chosen for o in m.objects},
+    owner_of = link.owner_of({**{m.object: m.module.name for m in chosen},
                               **{job.output: link.APP for job in app_jobs}, **{o: link.GENERATED for o in generated}},
                              {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
     loaded, nobits = image.loaded_sections(debug_path)
