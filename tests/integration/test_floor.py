@@ -9,7 +9,7 @@ import pytest
 
 from conftest import qemu_processes, require_target, target_fixture
 from uniforge.building import targets
-from uniforge.cli.doctor import Status, check_host
+from uniforge.api.checks import Status, check_host
 from uniforge.core.errors import RunError, RunStatus
 from uniforge.platforms import run_image, way_for
 from uniforge.platforms.floor import Variant
