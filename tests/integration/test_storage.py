@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, image_modules, qemu_processes, target_fixture, uniforge
+from conftest import ROOT, image_modules, qemu_processes, uniforge
 from uniforge.core.errors import ExitCode, RunStatus
 from uniforge.core.paths import uniforge_command, uniforge_environment
 
-target = target_fixture("disk")
+pytestmark = pytest.mark.uniforge(needs=["disk"])
 FS_MODULES = {"vfs", "fat", "embedfs", "block", "virtio-blk"}
 RECORD = 100                # bytes per record in the power-cut test: fsprobe's `append N 100`
 SYNCED = re.compile(r"synced [0-9]+\n")

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from conftest import compiled_modules, image_modules, require_target, target_fixture, targets_with, uniforge
+from conftest import compiled_modules, image_modules, require_target, targets_with, uniforge
 from uniforge.building import targets
 from uniforge.platforms import run_image
 
-target = target_fixture("net", "disk")
+pytestmark = pytest.mark.uniforge(needs=["net", "disk"])
 VIRTIO_MODULES = {"virtio", "virtio-mmio", "virtio-pci", "virtio-net", "virtio-blk", "x86-irq"}
 QEMU_FIRST_NIC_MAC = "52:54:00:12:34:56"    # QEMU's default MAC for the first NIC without mac=
 SLIRP_GATEWAY_MAC = "52:55:0a:00:02:02"     # QEMU user networking's gateway 10.0.2.2 (slirp: 52:55 + its IP)

@@ -19,7 +19,7 @@ ports are chosen free (and chosen again on a clash).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +182,8 @@ def unikernel(request: pytest.FixtureRequest, uniforge_image: api.Image,
 # -- reports
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     guests = item.stash.get(_GUESTS, [])
     if report.when != "call" or not guests:

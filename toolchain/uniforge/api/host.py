@@ -114,7 +114,8 @@ def bench(apps: Sequence[App | str | Path], targets: Sequence[str] = (), *, runs
     from ..platforms import way_for
     from .app import App
 
-    built, chosen = [], {}
+    built: list[tuple[Any, Target, Path]] = []
+    chosen: dict[str, Target] = {}
     for given in apps:
         app = given if isinstance(given, App) else App.load(given)
         for name in targets or (app.target,):

@@ -98,7 +98,7 @@ class Result:
     status: int
     ending: str
     message: str            # one line, e.g. "guest exited with status 3"
-    console: str            # everything the guest printed, as it printed it
+    console: str            # everything the guest printed (lines end with \n, as a text file's are read)
     crash: Crash | None
     seconds: float          # from starting the machine to its end
     qemu_stderr: str        # the machine's own warnings and errors
@@ -110,7 +110,8 @@ class Result:
 
     @classmethod
     def of(cls, run: RunResult, crash: Crash | None) -> Result:
-        return cls(status=run.exit_code, ending=run.ending.value, message=run.message, console=run.console,
+        return cls(status=run.exit_code, ending=run.ending.value, message=run.message,
+                   console=run.console.replace("\r\n", "\n"),
                    crash=crash if run.ending.value == "crashed" else None, seconds=run.wall_time,
                    qemu_stderr=run.qemu_stderr)
 

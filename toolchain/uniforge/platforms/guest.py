@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from ..core.errors import GuestTimeout, RunError
 from ..running.console import Console, SymbolizeFn
@@ -43,12 +43,14 @@ class Stage(enum.Enum):
 
 
 class ConsoleLog:
-    """The guest's console as the runner shows it (crash backtraces annotated): a buffer (`text`) and a stream
-    (iterating yields its lines as they come, until the guest ends). Thread-safe: the boot's thread writes."""
+    """The guest's console as the runner shows it (crash backtraces annotated; lines end with \n): a buffer
+    (`text`) and a stream (iterating yields its lines as they come, until the guest ends). Thread-safe: the boot's
+    thread writes."""
 
     def __init__(self, tee: TextIO | None = None):
         self._tee = tee
         self._text = ""
+        self._cr = ""
         self._closed = False
         self._changed = threading.Condition()
 
@@ -96,6 +98,10 @@ class ConsoleLog:
 
     def write(self, text: str) -> int:
         with self._changed:
+            # \r\n read as \n, as a text file's lines are; a \r at the end waits for what follows it.
+            text, self._cr = (self._cr + text).replace("\r\n", "\n"), ""
+            if text.endswith("\r"):
+                text, self._cr = text[:-1], "\r"
             self._text += text
             self._changed.notify_all()
         if self._tee is not None:
@@ -108,6 +114,7 @@ class ConsoleLog:
 
     def close(self) -> None:
         with self._changed:
+            self._text, self._cr = self._text + self._cr, ""
             self._closed = True
             self._changed.notify_all()
 
@@ -117,7 +124,7 @@ class Guest:
 
     def __init__(self, boot: BootFn, *, console: TextIO | None = None, symbolizer: SymbolizeFn | None = None):
         self.console = ConsoleLog(console)
-        self._shown = Console(self.console, symbolizer)
+        self._shown = Console(cast(TextIO, self.console), symbolizer)
         self._boot = boot
         self._stage = Stage.STARTING
         self._pid: int | None = None
@@ -187,7 +194,8 @@ class Guest:
         """A QMP command to the machine (e.g. "query-status", "system_powerdown"), its answer."""
         if self._qmp is None or self._loop is None or self._done.done():
             raise RunError(f"QMP command {command}: the guest is not running ({self.stage.value})")
-        call = asyncio.run_coroutine_threadsafe(self._qmp(command, arguments), self._loop)  # type: ignore[arg-type]
+        call: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(
+            self._qmp(command, arguments), self._loop)  # type: ignore[arg-type]
         return call.result(timeout)
 
     def stop(self) -> RunResult:
