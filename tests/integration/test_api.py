@@ -13,6 +13,7 @@ import pytest
 import uniforge
 from conftest import TEST_APPS, qemu_processes
 from uniforge.core.errors import RunStatus
+from uniforge.running import devices
 
 pytestmark = pytest.mark.uniforge(app="tests/apps/waiter", targets=["qemu-x86_64", "qemu-armv7"])
 
@@ -117,3 +118,20 @@ def test_ctrl_c_ends_qemu(uniforge_image):
             vm.wait()
     assert pids and not alive(pids[0])
     assert qemu_processes(parent=os.getpid()) == []
+
+
+def test_a_host_port_taken_meanwhile_is_chosen_again(uniforge_image, monkeypatch):
+    """The first free port chosen for guest port 80 is taken before QEMU binds it (as by another xdist worker):
+    the boot is tried again with another."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        first = iter([busy])
+        choose = devices.free_port
+        monkeypatch.setattr(devices, "free_port", lambda: next(first, None) or choose())
+        with uniforge_image.boot(["sleep=100"], publish=[80]) as vm:
+            host, port = vm.port(80)
+            assert port != busy
+            with socket.create_connection((host, port), timeout=30):
+                pass

@@ -206,19 +206,19 @@ class Image:
         from ..platforms import way_for
 
         way = way_for(targets.load(target or self.target))
-        for attempt in range(_PORT_TRIES):
+        tries = 1
+        while True:
             request, automatic = self._request(args, cmdline, memory, publish, net, disks, extra_qemu_args)
             try:
                 guest = way.boot(self.path, request, timeout=timeout, console=console,
                                  symbolizer=_lazy_symbolizer(self.debug_path))
+                return VM(self, guest, request)
             except RunError:
                 # A host port chosen for us was taken between its choice and QEMU's bind (another test
                 # process): choose again.
-                if attempt + 1 < _PORT_TRIES and automatic and not all(_free(f) for f in automatic):
-                    continue
-                raise
-            return VM(self, guest, request)
-        raise AssertionError("unreachable")
+                if tries == _PORT_TRIES or all(_free(f) for f in automatic):
+                    raise
+                tries += 1
 
     def _request(self, args: Sequence[str], cmdline: str, memory: str | None, publish: Sequence[int | str],
                  net: str | None, disks: Sequence[str | Path],

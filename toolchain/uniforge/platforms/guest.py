@@ -99,13 +99,13 @@ class ConsoleLog:
     def write(self, text: str) -> int:
         with self._changed:
             # \r\n read as \n, as a text file's lines are; a \r at the end waits for what follows it.
-            text, self._cr = (self._cr + text).replace("\r\n", "\n"), ""
-            if text.endswith("\r"):
-                text, self._cr = text[:-1], "\r"
-            self._text += text
+            read, self._cr = (self._cr + text).replace("\r\n", "\n"), ""
+            if read.endswith("\r"):
+                read, self._cr = read[:-1], "\r"
+            self._text += read
             self._changed.notify_all()
         if self._tee is not None:
-            self._tee.write(text)
+            self._tee.write(text)           # as it came
         return len(text)
 
     def flush(self) -> None:
