@@ -58,6 +58,7 @@ def test_run_gives_status_console_and_crash(uniforge_image):
     assert str(crashed.crash).startswith("guest crashed: ")
     timed_out = uniforge_image.run(["sleep=100"], timeout=2)
     assert (timed_out.status, timed_out.ending) == (124, "timed out")
+    assert timed_out.message == "guest timed out after 2 s; boot stage reached: the guest is running and printing"
 
 
 def test_boot_console_expect_qmp_wait(uniforge_image):

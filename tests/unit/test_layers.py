@@ -2,6 +2,9 @@
 two modules import each other, directly or through others. Read from the sources (every import statement, also
 those inside functions), so a lazy import cannot hide a cycle."""
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "toolchain" / "uniforge"
@@ -91,3 +94,13 @@ def test_the_checks_see_lazy_imports_and_cycles():
     assert "uniforge.building.pipeline" in imports(PACKAGE / "api" / "app.py")      # imported in a function
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_importing_uniforge_loads_no_command_line_library():
+    """`import uniforge` (the API) loads neither click, rich nor lief, nor the build pipeline's jinja2 and pyelftools,
+    nor QMP: each is imported where it is used (bench/api_overhead.py measures the import's time)."""
+    heavy = ("click", "rich", "lief", "jinja2", "elftools", "qemu")
+    code = f"import sys, uniforge; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=str(PACKAGE.parent)))
+    assert done.stdout.strip() == "[]", done.stdout

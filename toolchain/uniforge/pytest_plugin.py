@@ -201,5 +201,5 @@ def pytest_runtest_makereport(item: pytest.Item,
         report.longrepr = f"uniforge: {call.excinfo.value}"
     if report.failed:
         for label, vm, _ in guests:
-            report.sections.append((f"uniforge console: {label}", vm.console.text or "(nothing printed)"))
+            report.sections.append((f"uniforge console: {label} ({vm.stage})", vm.console.text or "(nothing printed)"))
     return report

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -303,14 +303,20 @@ class VM:
     def wait(self, timeout: float | None = None) -> Result:
         """Waits for the guest's end: its Result. GuestTimeout after `timeout` seconds (the guest keeps running)."""
         if self._result is None:
-            self._result = Result.of(self._guest.wait(timeout), self.crash)
+            self._result = self._ended(self._guest.wait(timeout))
         return self._result
 
     def stop(self) -> Result:
         """Ends the guest now; its Result ("stopped", unless it had ended already)."""
         if self._result is None:
-            self._result = Result.of(self._guest.stop(), self.crash)
+            self._result = self._ended(self._guest.stop())
         return self._result
+
+    def _ended(self, run: RunResult) -> Result:
+        result = Result.of(run, self.crash)
+        if result.ending == "timed out":        # say how far it got
+            return replace(result, message=f"{result.message}; boot stage reached: {self._guest.reached.value}")
+        return result
 
 
 def _lazy_symbolizer(debug: Path | None) -> Any:

@@ -158,8 +158,11 @@ class Guest:
 
     @property
     def stage(self) -> Stage:
-        if self._done.done():
-            return Stage.ENDED
+        return Stage.ENDED if self._done.done() else self.reached
+
+    @property
+    def reached(self) -> Stage:
+        """How far the boot got before the guest ended (while it runs: the stage now)."""
         if self._stage is Stage.RUNNING and self.console.text:
             return Stage.PRINTING
         return self._stage
