@@ -131,6 +131,7 @@ class Guest:
         self._qmp: QmpFn | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._control: BootControl | None = None
+        self._stop_asked = False
         self._running = threading.Event()
         self._done: concurrent.futures.Future[RunResult] = concurrent.futures.Future()
         self._thread = threading.Thread(target=self._thread_main, name="uniforge-guest", daemon=True)
@@ -203,6 +204,7 @@ class Guest:
 
     def stop(self) -> RunResult:
         """Ends the guest now (its result's ending is STOPPED unless it had ended already)."""
+        self._stop_asked = True         # for a boot whose loop is not up yet: it stops as soon as it is
         if not self._done.done() and self._loop is not None and self._control is not None:
             try:
                 self._loop.call_soon_threadsafe(self._control.stop.set)
@@ -239,6 +241,8 @@ class Guest:
     async def _main(self) -> RunResult:
         self._loop = asyncio.get_running_loop()
         self._control = BootControl(self._on_running)
+        if self._stop_asked:
+            self._control.stop.set()
         try:
             return await self._boot(self._shown, self._control)
         finally:
