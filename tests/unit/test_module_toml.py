@@ -84,7 +84,7 @@ def test_nothing_joins_a_module_that_is_not_linked(tmp_path):
 
 
 def test_uniforge_modules_lists_every_module_with_where_it_builds():
-    rows = {r["name"]: r for r in json.loads(uniforge("modules", "--json", check=True).stdout)}
+    rows = {r["name"]: r for r in json.loads(uniforge("modules", "--json", check=True).stdout)["modules"]}
     on_disk = {toml.parent.name for toml in modules.libos_dir().glob("*/module.toml")}
     assert set(rows) == on_disk
     for name, r in rows.items():

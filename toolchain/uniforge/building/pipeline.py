@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
+from ..core.version import __version__
 from ..core import cache
 from ..core.paths import libos_dir
 from . import deploy, embedtree, image, link, modules, musl, runtime
@@ -33,12 +33,13 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)      # stage -> whether it came whole from the cache
 
-    def report(self) -> dict:
-        return {"image": str(self.image), "debug_image": str(self.debug_image),
-                "raw_image": str(self.raw_image) if self.raw_image else None,
-                "deployment": [str(p) for p in self.deployment],
-                "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
-                "seconds": {k: round(v, 3) for k, v in self.timings.items()}, "cached": self.cached}
+    @property
+    def artifacts(self) -> list[tuple[str, Path]]:
+        """Every file the build wrote, with its kind: the image, its debug twin, its raw form, deployment files."""
+        found = [("image", self.image), ("debug", self.debug_image)]
+        if self.raw_image:
+            found.append(("raw", self.raw_image))
+        return found + [("deployment", path) for path in self.deployment]
 
 
 def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: Path | None = None) -> BuildResult:
