@@ -35,8 +35,11 @@ def test_qemu_processes_are_found_by_parent_and_by_what_they_name(tmp_path):
     seconds = f"600.{os.getpid()}"                          # a word no other process's command line has
     with subprocess.Popen([fake, seconds]) as qemu, subprocess.Popen([other, seconds]) as sleeper:
         try:
-            assert testing.qemu_processes(parent=os.getpid()) == [qemu.pid]
+            # the session may hold QEMUs of its own (the xl rigs): ours is among our children, and alone by name
+            assert qemu.pid in testing.qemu_processes(parent=os.getpid())
+            assert sleeper.pid not in testing.qemu_processes(parent=os.getpid())
             assert testing.qemu_processes(naming=seconds) == [qemu.pid]
+            assert testing.qemu_processes(parent=os.getpid(), naming=seconds) == [qemu.pid]
             assert testing.qemu_processes(parent=os.getpid(), naming="no such image") == []
             assert sleeper.pid not in testing.qemu_processes()
         finally:
