@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))
 
+import uniforge  # noqa: E402
 from uniforge import packaging  # noqa: E402
-from uniforge.building import manifest, targets  # noqa: E402
-from uniforge.building.pipeline import build  # noqa: E402
+from uniforge.building import targets  # noqa: E402
 from uniforge.packaging import grub  # noqa: E402
 from uniforge.packaging.loaders import loader_for  # noqa: E402
 from uniforge.platforms import way_for  # noqa: E402
@@ -58,9 +58,10 @@ def main() -> None:
         work = Path(tmp)
         app_dir = work / options.app.name
         shutil.copytree(options.app, app_dir, ignore=shutil.ignore_patterns("build"))
-        app = manifest.load(manifest.find(app_dir))
-        image = build(app, target).image
-        artifacts = {a.format: a.bytes for a in packaging.package(image, FORMATS, target=target)}
+        built = uniforge.build(app_dir, target.name, formats=FORMATS)
+        assert built.report is not None
+        image, app_name = built.path, built.app
+        artifacts = {a.format: a.size for a in built.report.packages}
         floor = way_for(target).floor()
         floor_disk = work / "floor.raw"
         floor_disk.write_bytes(loader_for(target).disk(floor, seed=b"floor", epoch=packaging.DEFAULT_EPOCH,
@@ -73,7 +74,7 @@ def main() -> None:
         for name, (way, floor_file, app_file) in ways.items():
             runs = options.uefi_runs if "OVMF" in name else options.runs
             for i in range(runs + 1):               # the first of each is a warm-up
-                for subject, file in (("floor", floor_file), (app.name, app_file)):
+                for subject, file in (("floor", floor_file), (app_name, app_file)):
                     command = way.command(file, BootRequest(), _folder(work / f"run-{name}-{subject}-{i}"))
                     seconds = timed(command)
                     if i:
@@ -81,7 +82,7 @@ def main() -> None:
         bios_core, efi_app = grub.bios_core(_folder(work / "g")), grub.efi_application(_folder(work / "g"))
         report = {
             "command": " ".join(["python", "bench/disk_boot_time.py", *sys.argv[1:]]),
-            "target": target.name, "app": app.name, "image_bytes": image.stat().st_size,
+            "target": target.name, "app": app_name, "image_bytes": image.stat().st_size,
             "artifact_bytes": artifacts,
             "boot_loader_bytes": {"raw disk minus the image": artifacts["raw"] - image.stat().st_size,
                                   "GRUB BIOS core (BIOS boot partition)": len(bios_core),

@@ -144,24 +144,28 @@ static int scan(struct epoll *ep, struct epoll_event *out, int max, unsigned lon
 long uf_sys_epoll_pwait(int epfd, struct epoll_event *out, int max, int timeout_ms, const void *sigmask,
 			unsigned long size)
 {
-	(void)sigmask, (void)size;      /* no signals */
 	struct epoll *ep = epoll_of(epfd);
 	if (!uf_fd_get(epfd))
 		return -EBADF;
-	if (!ep || max <= 0)
+	if (!ep || max <= 0 || (sigmask && size != sizeof(uint64_t)))
 		return -EINVAL;
 	uint64_t deadline = UINT64_MAX;
 	if (timeout_ms >= 0)
 		uf_poll_deadline(timeout_ms / 1000, timeout_ms % 1000 * 1000000L, &deadline);
+	if (sigmask)
+		uf_signal_mask_swap(sigmask);
+	long r;
 	for (;;) {
 		unsigned long long wake = deadline;
-		int n = scan(ep, out, max, &wake);
-		if (n || uf_time_monotonic_ns() >= deadline)
-			return n;
+		if ((r = scan(ep, out, max, &wake)) || uf_time_monotonic_ns() >= deadline)
+			break;
 		uf_time_wait_until(wake);
-		if (uf_signal_wait_point() < 0)
-			return -EINTR;
+		if ((r = uf_signal_wait_point_norestart()))     /* a handler ran: EINTR, never restarted */
+			break;
 	}
+	if (sigmask)
+		uf_signal_mask_restore();
+	return r;
 }
 
 static const struct uf_file_ops epoll_ops = {

@@ -43,7 +43,7 @@ static ssize_t counter_read(struct uf_file *f, void *buf, size_t len)
 	if (len < sizeof(uint64_t))
 		return -EINVAL;
 	while (!e->count) {
-		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX);
+		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX, 1);
 		if (r < 0)
 			return r;
 	}
@@ -64,7 +64,7 @@ static ssize_t counter_write(struct uf_file *f, const void *buf, size_t len)
 	if (v == UINT64_MAX)
 		return -EINVAL;
 	while (e->count > COUNT_MAX - v) {
-		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX);
+		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX, 1);
 		if (r < 0)
 			return r;
 	}

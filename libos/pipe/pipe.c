@@ -126,7 +126,7 @@ static ssize_t pipe_writev(struct uf_file *f, const struct iovec *iov, int count
 			uf_fd_wake(p->reader);
 			continue;
 		}
-		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX);
+		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX, 1);
 		if (r < 0)
 			return done ? (ssize_t)done : r;
 	}
@@ -144,7 +144,7 @@ static ssize_t pipe_readv(struct uf_file *f, const struct iovec *iov, int count)
 	while (!p->count) {
 		if (!p->writer)
 			return 0;
-		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX);
+		long r = uf_fd_wait(f->flags & O_NONBLOCK, UINT64_MAX, 1);
 		if (r < 0)
 			return r;
 	}

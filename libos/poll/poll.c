@@ -1,7 +1,7 @@
 /* poll and select: ask every file for its state (a socket's poll operation also runs the network stack);
  * if none is ready, halt until an interrupt, the earliest time a file said its state may change, or the
- * caller's timeout, then let signals in (EINTR). Files without a poll operation are always ready, as regular
- * files are. */
+ * caller's timeout. Files without a poll operation are always ready, as regular files are. A signal handler
+ * ends the wait with EINTR (never restarted, as on Linux); ppoll and pselect6 wait with the caller's mask. */
 #include <errno.h>
 #include <poll.h>
 #include <uf/fd.h>
@@ -54,8 +54,9 @@ static long do_poll(struct pollfd *fds, unsigned long n, uint64_t deadline)
 		if (ready || uf_time_monotonic_ns() >= deadline)
 			return ready;
 		uf_time_wait_until(wake);
-		if (uf_signal_wait_point() < 0)
-			return -EINTR;
+		long r = uf_signal_wait_point_norestart();
+		if (r)
+			return r;
 	}
 }
 
@@ -67,18 +68,23 @@ long uf_sys_poll(struct pollfd *fds, unsigned long n, int timeout_ms)
 	return do_poll(fds, n, deadline);
 }
 
-/* The signal mask is ignored: there are no signals. ts is {seconds, nanoseconds} as two longs. */
+/* ts is {seconds, nanoseconds} as two longs; sigmask (size bytes, the kernel's 8) the mask while waiting. */
 long uf_sys_ppoll(struct pollfd *fds, unsigned long n, const long *ts, const void *sigmask, unsigned long size)
 {
-	(void)sigmask;
-	(void)size;
 	uint64_t deadline = UINT64_MAX;
 	if (ts) {
 		int r = uf_poll_deadline(ts[0], ts[1], &deadline);
 		if (r < 0)
 			return r;
 	}
-	return do_poll(fds, n, deadline);
+	if (!sigmask)
+		return do_poll(fds, n, deadline);
+	if (size != sizeof(uint64_t))
+		return -EINVAL;
+	uf_signal_mask_swap(sigmask);
+	long r = do_poll(fds, n, deadline);
+	uf_signal_mask_restore();
+	return r;
 }
 
 #define SELECT_READ (POLLIN | POLLHUP | POLLERR)
@@ -132,19 +138,27 @@ long uf_poll_select(int n, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline)
 				FD_SET(fd, e);
 		}
 		uf_time_wait_until(wake);
-		if (uf_signal_wait_point() < 0)
-			return -EINTR;
+		long res = uf_signal_wait_point_norestart();
+		if (res)
+			return res;
 	}
 }
 
-long uf_sys_pselect6(int n, fd_set *r, fd_set *w, fd_set *e, const long *ts, const void *sigmask)
+/* The sixth argument is {the mask while waiting (or NULL), its size}. */
+long uf_sys_pselect6(int n, fd_set *r, fd_set *w, fd_set *e, const long *ts, const unsigned long *sigmask)
 {
-	(void)sigmask;
 	uint64_t deadline = UINT64_MAX;
 	if (ts) {
 		int res = uf_poll_deadline(ts[0], ts[1], &deadline);
 		if (res < 0)
 			return res;
 	}
-	return uf_poll_select(n, r, w, e, deadline);
+	if (!sigmask || !sigmask[0])
+		return uf_poll_select(n, r, w, e, deadline);
+	if (sigmask[1] != sizeof(uint64_t))
+		return -EINVAL;
+	uf_signal_mask_swap((const void *)sigmask[0]);
+	long res = uf_poll_select(n, r, w, e, deadline);
+	uf_signal_mask_restore();
+	return res;
 }

@@ -6,7 +6,10 @@
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/exit.h>
+#include <uf/fd.h>
 #include <uf/process.h>
+
+#include "signals.h"
 
 #if defined(__x86_64__)
 #define UF_ARCH_NAME "x86_64"
@@ -18,11 +21,16 @@
  * A weak reference, so that an app without files does not get the VFS. */
 void uf_vfs_sync_all(void) __attribute__((weak));
 
-long uf_sys_exit_group(int status)
+_Noreturn void uf_process_exit(int status)
 {
 	if (uf_vfs_sync_all)
 		uf_vfs_sync_all();
-	uf_exit(status & 0xff);
+	uf_exit(status);
+}
+
+long uf_sys_exit_group(int status)
+{
+	uf_process_exit(status & 0xff);
 }
 
 /* Without threads, the exit of the only thread is the exit of the process. */
@@ -62,20 +70,47 @@ long uf_sys_getrandom(void *buf, size_t len, unsigned flags)
 	return len;
 }
 
-/* Limits: the stack is the boot stack; nothing else is limited. */
+/* Limits. The process is root, so it may raise them as well as lower them, except where the machine has a fixed
+ * size (Linux's nr_open for NOFILE): the stack is the boot stack and the descriptor table has UF_FD_MAX slots, so
+ * their hard limits cannot go past that (EPERM). Nothing else is counted, so nothing else is enforced. */
+static struct rlimit limits[RLIM_NLIMITS];
+static const struct { int resource; rlim_t max; } fixed[] = {
+	{ RLIMIT_STACK, UF_BOOT_STACK_SIZE }, { RLIMIT_NOFILE, UF_FD_MAX },
+};
+
+static rlim_t fixed_max(int resource)
+{
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+		if (fixed[i].resource == resource)
+			return fixed[i].max;
+	return RLIM_INFINITY;
+}
+
+static struct rlimit *limit(int resource)
+{
+	static int known;
+	if (!known) {
+		known = 1;
+		for (int r = 0; r < RLIM_NLIMITS; r++)
+			limits[r].rlim_cur = limits[r].rlim_max = fixed_max(r);
+	}
+	return &limits[resource];
+}
+
 long uf_sys_prlimit64(int pid, int resource, const struct rlimit *new, struct rlimit *old)
 {
 	if (pid && pid != 1)
 		return -ESRCH;
-	if (new)
+	if (resource < 0 || resource >= RLIM_NLIMITS)
+		return -EINVAL;
+	struct rlimit *l = limit(resource), want = new ? *new : *l;
+	if (want.rlim_cur > want.rlim_max)
+		return -EINVAL;
+	if (want.rlim_max > fixed_max(resource))
 		return -EPERM;
-	if (old) {
-		old->rlim_cur = old->rlim_max = RLIM_INFINITY;
-		if (resource == RLIMIT_STACK)
-			old->rlim_cur = old->rlim_max = UF_BOOT_STACK_SIZE;
-		if (resource == RLIMIT_NOFILE)
-			old->rlim_cur = old->rlim_max = 64;
-	}
+	if (old)
+		*old = *l;
+	*l = want;
 	return 0;
 }
 

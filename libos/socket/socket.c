@@ -4,7 +4,10 @@
  *
  * A blocking call loops: try; if not ready, halt until a NIC interrupt, the stack's next timer or the
  * socket's timeout (uf_net_wait), which also runs the stack. O_NONBLOCK (fcntl, SOCK_NONBLOCK) and
- * MSG_DONTWAIT make it return -EAGAIN instead. No signals exist here, so EPIPE never comes with SIGPIPE. */
+ * MSG_DONTWAIT make it return -EAGAIN instead. A signal handler that runs meanwhile makes it return -EINTR (or
+ * what it transferred), unless it has SA_RESTART and the socket no timeout (signal(7)); connect is never
+ * restarted (the connection goes on). A send on a stream whose sending side is shut raises SIGPIPE with its EPIPE,
+ * unless MSG_NOSIGNAL. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 #include <uf/fd.h>
 #include <uf/net.h>
+#include <uf/signal.h>
 #include <uf/sockcall.h>
 #include <uf/time.h>
 #include <uf/unix.h>
@@ -28,7 +32,8 @@ struct sock {
 	struct uf_udp *udp;
 	struct uf_tcp *tcp;
 	uint64_t rcvtimeo, sndtimeo;    /* ns; 0: wait forever */
-	int reuse, keepalive, broadcast;
+	int reuse, keepalive, broadcast, nodelay, tos;
+	struct linger linger;           /* SO_LINGER: on close, wait for the peer's ACK of everything (or reset) */
 	size_t udp_rcvbuf;
 	struct uf_file *file;           /* its open file (shared by dup'ed descriptors): O_NONBLOCK lives there */
 };
@@ -63,13 +68,14 @@ static uint64_t deadline_after(uint64_t timeout)
 	return timeout ? uf_time_monotonic_ns() + timeout : UINT64_MAX;
 }
 
-/* After a try said -EAGAIN: 1 to try again (having waited), 0 when the caller must give up with -EAGAIN. */
-static int wait_more(int nonblock, uint64_t deadline)
+/* After a try said -EAGAIN: 0 to try again (having waited), or what the caller must give up with: -EAGAIN
+ * (non-blocking, or the timeout passed) or -EINTR (a signal handler ran; restarts: as SA_RESTART says). */
+static long wait_more(int nonblock, uint64_t deadline, int restarts)
 {
 	if (nonblock || uf_time_monotonic_ns() >= deadline)
-		return 0;
+		return -EAGAIN;
 	uf_net_wait(deadline);
-	return 1;
+	return restarts ? uf_signal_wait_point() : uf_signal_wait_point_norestart();
 }
 
 static int to_addr(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port)
@@ -105,7 +111,7 @@ long uf_sys_socket(int domain, int type, int protocol)
 	if (!(kind == SOCK_STREAM && (!protocol || protocol == IPPROTO_TCP)) &&
 	    !(kind == SOCK_DGRAM && (!protocol || protocol == IPPROTO_UDP)))
 		return kind == SOCK_STREAM || kind == SOCK_DGRAM ? -EPROTONOSUPPORT : -EINVAL;
-	uf_net_up();        /* the first socket brings the interface up; without one, sends say ENETUNREACH */
+	uf_net_up();        /* the first socket brings the NIC up; without one, only lo (127.0.0.1) answers */
 	struct sock *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -150,8 +156,6 @@ static long inet_connect(struct uf_file *f, const struct sockaddr *sa, socklen_t
 	int r = to_addr(sa, len, &addr, &port);
 	if (r < 0)
 		return r;
-	if (!uf_net_addr())
-		return -ENETUNREACH;
 	if (s->udp)
 		return uf_udp_connect(s->udp, addr, port);
 	r = uf_tcp_connect(s->tcp, addr, port);
@@ -161,8 +165,8 @@ static long inet_connect(struct uf_file *f, const struct sockaddr *sa, socklen_t
 	int nonblock = nonblocking(s, 0);
 	uf_net_poll();
 	while (uf_tcp_connecting(s->tcp))
-		if (!wait_more(nonblock, deadline))
-			return -EINPROGRESS;
+		if ((r = wait_more(nonblock, deadline, 0)))
+			return r == -EAGAIN ? -EINPROGRESS : r;
 	return -uf_tcp_take_error(s->tcp);
 }
 
@@ -175,9 +179,11 @@ static long inet_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, 
 	uint64_t deadline = deadline_after(s->rcvtimeo);
 	int nonblock = nonblocking(s, 0), r;
 	uf_net_poll();
-	while ((r = uf_tcp_accept(s->tcp, &c)) == -EAGAIN)
-		if (!wait_more(nonblock, deadline))
-			return -EAGAIN;
+	while ((r = uf_tcp_accept(s->tcp, &c)) == -EAGAIN) {
+		long w = wait_more(nonblock, deadline, !s->rcvtimeo);
+		if (w)
+			return w;
+	}
 	if (r < 0)
 		return r;
 	struct sock *n = calloc(1, sizeof *n);
@@ -185,7 +191,8 @@ static long inet_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, 
 		uf_tcp_close(c);
 		return -ENOMEM;
 	}
-	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive };
+	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive, .nodelay = s->nodelay,
+			    .tos = s->tos, .linger = s->linger };
 	uint32_t addr;
 	uint16_t port;
 	uf_tcp_remote(c, &addr, &port);
@@ -218,7 +225,7 @@ static long stream_send(struct sock *s, const struct iovec *iov, int cnt, int fl
 					continue;
 				}
 			}
-			if (r == -EAGAIN && wait_more(nonblock, deadline))
+			if (r == -EAGAIN && !(r = wait_more(nonblock, deadline, !s->sndtimeo)))
 				continue;
 			total += done;
 			return total ? total : r;
@@ -248,7 +255,8 @@ static long stream_recv(struct sock *s, const struct iovec *iov, int cnt, int fl
 				continue;
 			}
 			/* Something arrived already: return it rather than wait for more. */
-			if (r == -EAGAIN && !(total + done && !(flags & MSG_WAITALL)) && wait_more(nonblock, deadline))
+			if (r == -EAGAIN && !(total + done && !(flags & MSG_WAITALL)) &&
+			    !(r = wait_more(nonblock, deadline, !s->rcvtimeo)))
 				continue;
 			total += done;
 			return total ? total : r;
@@ -270,8 +278,6 @@ static long dgram_send(struct sock *s, const struct iovec *iov, int cnt, const s
 		if (!addr)
 			return -EINVAL;
 	}
-	if (!uf_net_addr())
-		return -ENETUNREACH;
 	long r = uf_udp_send(s->udp, addr, port, iov, cnt);
 	if (r == -EAGAIN) {         /* the NIC's ring is full: make room and try once more */
 		uf_net_poll();
@@ -291,8 +297,8 @@ static long dgram_recv(struct sock *s, const struct iovec *iov, int cnt, int fla
 	long r;
 	uf_net_poll();
 	while ((r = uf_udp_recv(s->udp, iov, cnt, &addr, &port, flags & MSG_PEEK, &full)) == -EAGAIN)
-		if (!wait_more(nonblock, deadline))
-			return -EAGAIN;
+		if ((r = wait_more(nonblock, deadline, !s->rcvtimeo)))
+			return r;
 	if (r < 0)
 		return r;
 	from_addr(addr, port, sa, len);
@@ -306,9 +312,12 @@ static long do_send(struct sock *s, const struct iovec *iov, int cnt, int flags,
 {
 	if (cnt < 0 || cnt > 1024)
 		return -EINVAL;
-	if (s->tcp)
-		return stream_send(s, iov, cnt, flags);     /* an address is ignored, as Linux does for TCP */
-	return dgram_send(s, iov, cnt, sa, len);
+	if (!s->tcp)
+		return dgram_send(s, iov, cnt, sa, len);
+	long r = stream_send(s, iov, cnt, flags);     /* an address is ignored, as Linux does for TCP */
+	if (r == -EPIPE && !(flags & MSG_NOSIGNAL))
+		uf_signal_raise(SIGPIPE);
+	return r;
 }
 
 static long do_recv(struct sock *s, const struct iovec *iov, int cnt, int flags, struct sockaddr *sa,
@@ -419,6 +428,11 @@ static long inet_setsockopt(struct uf_file *f, int level, int optname, const voi
 		case SO_BROADCAST:
 			s->broadcast = !!x;
 			return 0;
+		case SO_LINGER:
+			if (len < sizeof s->linger)
+				return -EINVAL;
+			memcpy(&s->linger, v, sizeof s->linger);
+			return 0;
 		case SO_RCVBUF:
 		case SO_SNDBUF:
 			if (x < 0)
@@ -432,11 +446,22 @@ static long inet_setsockopt(struct uf_file *f, int level, int optname, const voi
 		}
 		return -ENOPROTOOPT;
 	}
+	if (level == IPPROTO_IP && optname == IP_TOS) {
+		if (get_int(v, len, &x) < 0)
+			return -EINVAL;
+		s->tos = x & 0xfc;                  /* the ECN bits are the stack's, as Linux */
+		if (s->tcp)
+			uf_tcp_set_tos(s->tcp, (uint8_t)s->tos);
+		else
+			uf_udp_set_tos(s->udp, (uint8_t)s->tos);
+		return 0;
+	}
 	if (level == IPPROTO_TCP && s->tcp) {
 		if (get_int(v, len, &x) < 0)
 			return -EINVAL;
 		switch (optname) {
 		case TCP_NODELAY:
+			s->nodelay = !!x;
 			uf_tcp_set_nodelay(s->tcp, !!x);
 			return 0;
 		case TCP_KEEPIDLE:
@@ -450,6 +475,38 @@ static long inet_setsockopt(struct uf_file *f, int level, int optname, const voi
 		}
 	}
 	return -ENOPROTOOPT;
+}
+
+/* Linux's struct tcp_info, the fields tools read (ss -i, nginx's $tcpinfo_rtt, ...). */
+static void tcp_info_from(const struct uf_tcp_info *i, struct tcp_info *ti)
+{
+	uint32_t mss = i->snd_mss ? i->snd_mss : 1;
+	ti->tcpi_state = (uint8_t)i->state;
+	ti->tcpi_ca_state = i->lost ? 3 : 0;            /* TCP_CA_Recovery, else TCP_CA_Open */
+	ti->tcpi_retransmits = (uint8_t)i->retransmits;
+	ti->tcpi_backoff = (uint8_t)i->backoff;
+	ti->tcpi_options = (i->timestamps ? TCPI_OPT_TIMESTAMPS : 0) | (i->sack ? TCPI_OPT_SACK : 0) |
+			   (i->wscale ? TCPI_OPT_WSCALE : 0);
+	ti->tcpi_snd_wscale = i->snd_wscale & 15;
+	ti->tcpi_rcv_wscale = i->rcv_wscale & 15;
+	ti->tcpi_rto = i->rto_us;
+	ti->tcpi_snd_mss = i->snd_mss;
+	ti->tcpi_rcv_mss = i->rcv_mss;
+	ti->tcpi_advmss = i->rcv_mss;
+	ti->tcpi_unacked = i->unacked / mss;            /* Linux counts these in segments */
+	ti->tcpi_sacked = i->sacked / mss;
+	ti->tcpi_lost = i->lost / mss;
+	ti->tcpi_rtt = i->rtt_us;
+	ti->tcpi_rttvar = i->rttvar_us;
+	ti->tcpi_snd_ssthresh = i->ssthresh / mss;
+	ti->tcpi_snd_cwnd = i->cwnd / mss;
+	ti->tcpi_total_retrans = i->total_retrans;
+	ti->tcpi_bytes_acked = i->bytes_acked;
+	ti->tcpi_bytes_received = i->bytes_received;
+	ti->tcpi_notsent_bytes = i->notsent;
+	ti->tcpi_dsack_dups = i->dsacks;
+	ti->tcpi_snd_wnd = i->snd_wnd;
+	ti->tcpi_rcv_space = i->rcv_wnd;
 }
 
 static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, socklen_t *len)
@@ -481,6 +538,27 @@ static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, 
 		case SO_BROADCAST: x = s->broadcast; break;
 		case SO_RCVBUF: x = (int)rcv; break;
 		case SO_SNDBUF: x = (int)snd; break;
+		case SO_LINGER: return uf_sockopt_put(v, len, &s->linger, sizeof s->linger);
+		default: return -ENOPROTOOPT;
+		}
+		return uf_sockopt_put(v, len, &x, sizeof x);
+	}
+	if (level == IPPROTO_IP && optname == IP_TOS)
+		return uf_sockopt_put(v, len, &s->tos, sizeof s->tos);
+	if (level == IPPROTO_TCP && s->tcp) {
+		struct uf_tcp_info i;
+		uf_tcp_get_info(s->tcp, &i);
+		switch (optname) {
+		case TCP_NODELAY: x = s->nodelay; break;
+		case TCP_KEEPIDLE: x = i.keep_idle_s; break;
+		case TCP_KEEPINTVL: x = i.keep_intvl_s; break;
+		case TCP_KEEPCNT: x = i.keep_cnt; break;
+		case TCP_MAXSEG: x = (int)i.snd_mss; break;
+		case TCP_INFO: {
+			struct tcp_info ti = { 0 };
+			tcp_info_from(&i, &ti);
+			return uf_sockopt_put(v, len, &ti, sizeof ti);
+		}
 		default: return -ENOPROTOOPT;
 		}
 		return uf_sockopt_put(v, len, &x, sizeof x);
@@ -513,13 +591,32 @@ static ssize_t sock_writev(struct uf_file *f, const struct iovec *iov, int count
 	return do_send(f->priv, iov, count, 0, 0, 0);
 }
 
+/* SO_LINGER with a timeout on a blocking socket: send the FIN after the data, then wait until the peer
+ * acknowledged everything, the connection ended, or the time is up. */
+static void linger(struct sock *s)
+{
+	uint64_t deadline = uf_time_monotonic_ns() + (uint64_t)s->linger.l_linger * 1000000000;
+	struct uf_tcp_info i;
+	uf_tcp_shutdown(s->tcp, 0, 1);
+	uf_net_poll();
+	for (uf_tcp_get_info(s->tcp, &i); (i.unacked || i.notsent) && i.state != 7 /* CLOSE */;
+	     uf_tcp_get_info(s->tcp, &i))
+		if (wait_more(0, deadline, 0))       /* the time is up, or a signal: close goes on */
+			break;
+}
+
 static int sock_close(struct uf_file *f)
 {
 	struct sock *s = f->priv;
-	if (s->tcp)
+	if (s->tcp && s->linger.l_onoff && !s->linger.l_linger) {
+		uf_tcp_abort(s->tcp);                   /* zero timeout: a reset, the data dropped */
+	} else if (s->tcp) {
+		if (s->linger.l_onoff && !(f->flags & O_NONBLOCK))
+			linger(s);
 		uf_tcp_close(s->tcp);
-	else
+	} else {
 		uf_udp_free(s->udp);
+	}
 	free(s);
 	return 0;
 }

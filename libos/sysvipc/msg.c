@@ -62,7 +62,7 @@ long uf_sys_msgsnd(int id, const void *msgp, size_t size, int flags)
 	if (type < 1)
 		return -EINVAL;
 	while (q->bytes + size > q->qbytes || q->count + 1 > q->qbytes)
-		if ((r = uf_fd_wait(flags & IPC_NOWAIT, UINT64_MAX)) < 0 || (r = waited(id, &q)) < 0)
+		if ((r = uf_fd_wait(flags & IPC_NOWAIT, UINT64_MAX, 0)) < 0 || (r = waited(id, &q)) < 0)
 			return r;
 	struct message *m = malloc(sizeof *m + size);
 	if (!m)
@@ -103,7 +103,7 @@ long uf_sys_msgrcv(int id, void *msgp, size_t size, long type, int flags)
 	if (!q || (long)size < 0)
 		return -EINVAL;
 	while (!(p = find(q, type, flags))) {
-		if ((r = uf_fd_wait(flags & IPC_NOWAIT, UINT64_MAX)) < 0)
+		if ((r = uf_fd_wait(flags & IPC_NOWAIT, UINT64_MAX, 0)) < 0)
 			return r == -EAGAIN ? -ENOMSG : r;
 		if ((r = waited(id, &q)) < 0)
 			return r;

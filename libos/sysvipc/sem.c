@@ -85,7 +85,7 @@ long uf_ipc_semtimedop(int id, struct sembuf *sops, size_t nsops, uint64_t deadl
 			return -EFBIG;
 	int r;
 	while ((r = try_ops(s, sops, nsops)) > 0) {
-		long w = uf_fd_wait(sops[r - 1].sem_flg & IPC_NOWAIT, deadline);
+		long w = uf_fd_wait(sops[r - 1].sem_flg & IPC_NOWAIT, deadline, 0);
 		if (w < 0)
 			return w;           /* -EAGAIN: IPC_NOWAIT, or the timeout passed */
 		if (!(s = set_of(id)))

@@ -34,17 +34,26 @@ long uf_sys_clock_getres(int clockid, struct timespec32 *res)
 	return r;
 }
 
-/* Sleeps are never interrupted here, so the remaining time is never written. */
+static void narrow(const struct timespec *in, struct timespec32 *out)
+{
+	if (out)
+		*out = (struct timespec32){ .sec = (long)in->tv_sec, .nsec = in->tv_nsec };
+}
+
 long uf_sys_nanosleep(const struct timespec32 *req, struct timespec32 *rem)
 {
-	struct timespec wide;
-	(void)rem;
-	return uf_time_nanosleep(widen(req, &wide), 0);
+	struct timespec wide, left;
+	long r = uf_time_nanosleep(widen(req, &wide), &left);
+	if (r == -EINTR)
+		narrow(&left, rem);
+	return r;
 }
 
 long uf_sys_clock_nanosleep(int clockid, int flags, const struct timespec32 *req, struct timespec32 *rem)
 {
-	struct timespec wide;
-	(void)rem;
-	return uf_time_clock_nanosleep(clockid, flags, widen(req, &wide), 0);
+	struct timespec wide, left = { 0 };
+	long r = uf_time_clock_nanosleep(clockid, flags, widen(req, &wide), &left);
+	if (r == -EINTR && !(flags & TIMER_ABSTIME))
+		narrow(&left, rem);
+	return r;
 }

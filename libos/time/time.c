@@ -1,21 +1,21 @@
 /* Arch-neutral part of module time: the wall-clock offset, sleeping, and the syscalls, over the arch layer
  * in arch.h.
  *
- * One process, one CPU, no signals: every CPU-time clock is the monotonic clock, sleeps are never interrupted
- * (so `rem` is never written), and nothing can set the clocks (clock_settime stays ENOSYS). */
+ * One process, one CPU: every CPU-time clock is the monotonic clock, and nothing can set the clocks
+ * (clock_settime stays ENOSYS). A sleep is a blocking call like any other: a signal handler interrupts it with
+ * EINTR and the time left (module process's wait point), and it wakes up for module timer's timers. */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/time.h>
 #include <sys/times.h>
 #include <time.h>
 
+#include <uf/signal.h>
 #include <uf/time.h>
 
 #include "arch.h"
 
-#ifdef UF_DEBUG
 #include <uf/console.h>
-#endif
 
 #define NSEC_PER_SEC 1000000000ull
 #define USER_HZ 100     /* the unit of times(), as musl's sysconf(_SC_CLK_TCK) says */
@@ -54,14 +54,17 @@ uint64_t uf_time_realtime_ns(void)
 	return uf_arch_clock_ns() + offset;
 }
 
-void uf_time_sleep_until(uint64_t monotonic_ns)
+static uint64_t wake_at = UINT64_MAX;
+
+void uf_time_wake_at(uint64_t monotonic_ns)
 {
-	while (uf_arch_clock_ns() < monotonic_ns)
-		uf_arch_clock_wait(monotonic_ns);
+	wake_at = monotonic_ns;
 }
 
 void uf_time_wait_until(uint64_t monotonic_ns)
 {
+	if (wake_at < monotonic_ns)
+		monotonic_ns = wake_at;
 	if (uf_arch_clock_ns() < monotonic_ns)
 		uf_arch_clock_wait(monotonic_ns);
 }
@@ -168,29 +171,44 @@ long uf_time_gettimeofday(struct timeval *tv, struct timezone *tz)
 	return 0;
 }
 
+/* Sleeps until monotonic time `until`: 0, or -EINTR when a signal handler ran, with the time left in *left. */
+static long sleep_until(uint64_t until, uint64_t *left)
+{
+	for (;;) {
+		if (uf_arch_clock_ns() >= until)
+			return 0;
+		uf_time_wait_until(until);
+		if (uf_signal_wait_point_norestart()) {
+			uint64_t now = uf_arch_clock_ns();
+			*left = until > now ? until - now : 0;
+			return -EINTR;
+		}
+	}
+}
+
 /* Linux sleeps on CLOCK_MONOTONIC here. musl's nanosleep() reaches it as clock_nanosleep(REALTIME, 0). */
 long uf_time_nanosleep(const struct timespec *req, struct timespec *rem)
 {
-	uint64_t ns;
+	uint64_t ns, left;
 	long err = from_timespec(req, &ns);
-	(void)rem;
 	if (err)
 		return err;
-	uf_time_sleep_until(add_saturating(uf_arch_clock_ns(), ns));
-	return 0;
+	err = sleep_until(add_saturating(uf_arch_clock_ns(), ns), &left);
+	if (err && rem)
+		to_timespec(left, rem);
+	return err;
 }
 
 long uf_time_clock_nanosleep(clockid_t id, int flags, const struct timespec *req, struct timespec *rem)
 {
 	enum clock c = clock_of(id);
-	uint64_t ns, now, until;
+	uint64_t ns, now, until, left;
 	long err;
 
-	(void)rem;
 	if (c == NONE)
 		return -EINVAL;
 	if (!can_sleep_on(id))
-		return -EOPNOTSUPP;
+		return uf_unsupported(-EOPNOTSUPP, "sleeping on clock %d", id);
 	if ((err = from_timespec(req, &ns)))
 		return err;
 	now = uf_arch_clock_ns();
@@ -204,8 +222,10 @@ long uf_time_clock_nanosleep(clockid_t id, int flags, const struct timespec *req
 			return 0;
 		until = add_saturating(now, ns - real);
 	}
-	uf_time_sleep_until(until);
-	return 0;
+	err = sleep_until(until, &left);
+	if (err && rem && !(flags & TIMER_ABSTIME))     /* an absolute sleep is restarted as it is */
+		to_timespec(left, rem);
+	return err;
 }
 
 /* The process's CPU time is all the time there is; children never ran. */

@@ -142,7 +142,7 @@ static ssize_t timerfd_read(struct uf_file *f, void *buf, size_t len)
 		if (f->flags & O_NONBLOCK)
 			return -EAGAIN;
 		/* -EAGAIN here means the expiry came: count it above. */
-		if (uf_fd_wait(0, t->next ? t->next : UINT64_MAX) == -EINTR)
+		if (uf_fd_wait(0, t->next ? t->next : UINT64_MAX, 1) == -EINTR)
 			return -EINTR;
 	}
 }

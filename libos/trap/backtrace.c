@@ -38,18 +38,33 @@ static int in_text(uintptr_t a)
 	return a >= (uintptr_t)__uf_text_start && a < (uintptr_t)__uf_text_end;
 }
 
-void uf_backtrace(uintptr_t pc, uintptr_t fp)
+int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg)
 {
-	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(pc - uf_boot_load_offset));
 	for (int i = 0; i < MAX_FRAMES && fp && !(fp & (sizeof(uintptr_t) - 1)) && readable(fp); i++) {
 		const uintptr_t *frame = (const uintptr_t *)fp;
 		if (!in_text(frame[1]))     /* the end of the chain (0), or not a frame record after all */
 			break;
-		uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(frame[1] - uf_boot_load_offset));
+		int r = fn(frame[1], arg);
+		if (r)
+			return r;
 		if (frame[0] <= fp)     /* the stack grows down: callers' frames are higher; this also stops loops */
 			break;
 		fp = frame[0];
 	}
+	return 0;
+}
+
+static int print_frame(uintptr_t ret, void *arg)
+{
+	(void)arg;
+	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(ret - uf_boot_load_offset));
+	return 0;
+}
+
+void uf_backtrace(uintptr_t pc, uintptr_t fp)
+{
+	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(pc - uf_boot_load_offset));
+	uf_trap_walk(fp, print_frame, 0);
 }
 
 _Noreturn void uf_panic(const char *fmt, ...)

@@ -36,6 +36,7 @@ static struct tss tss;
 static struct gate idt[256];            /* vectors without a handler are not present: #NP reports them */
 static void (*irq_handlers[256])(void);
 static volatile uint32_t *xapic_eoi;    /* NULL: x2APIC, EOI through its MSR */
+static int (*signal_hook)(struct uf_trap_frame *f);
 
 static const char *const names[32] = {
 	"divide error (#DE)", "debug (#DB)", "non-maskable interrupt (NMI)", "breakpoint (#BP)", "overflow (#OF)",
@@ -76,6 +77,13 @@ void uf_trap_set_handler(int vector, void (*fn)(void))
 	set_gate(vector, (uintptr_t)uf_trap_irq_stubs + 8 * (vector - 32), 0);
 }
 
+void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
+{
+	signal_hook = fn;
+	/* The interrupt stubs serve: this one pushes the vector like the others and runs on IST1 like exceptions. */
+	set_gate(UF_TRAP_SOFT_VECTOR, (uintptr_t)uf_trap_irq_stubs + 8 * (UF_TRAP_SOFT_VECTOR - 32), 1);
+}
+
 static void interrupt(unsigned vector)
 {
 	irq_handlers[vector]();
@@ -88,6 +96,8 @@ static void interrupt(unsigned vector)
 void uf_trap_handler(struct uf_trap_frame *f)
 {
 	static int reporting;
+	if (signal_hook && signal_hook(f))
+		return;
 	if ((f->vector & 0xff) >= 32) {         /* interrupt stubs push an 8-bit vector, sign-extended */
 		interrupt(f->vector & 0xff);
 		return;

@@ -20,6 +20,7 @@ extern char uf_trap_vectors[];
 void uf_trap_init_stacks(void);
 
 static void (*irq_dispatch)(void);
+static int (*signal_hook)(struct uf_trap_frame *f);
 
 void uf_trap_init(void)
 {
@@ -31,6 +32,11 @@ void uf_trap_init(void)
 void uf_trap_set_irq_dispatch(void (*dispatch)(void))
 {
 	irq_dispatch = dispatch;
+}
+
+void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
+{
+	signal_hook = fn;
 }
 
 void uf_trap_irq(void)
@@ -84,6 +90,8 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	}
 	if (f->cpsr & PSR_T && (f->kind == UF_TRAP_UND || f->kind == UF_TRAP_SVC))
 		f->pc += 2;                     /* Thumb: these return addresses are 2 bytes past the instruction */
+	if (signal_hook && signal_hook(f))
+		return;
 	if (reporting++) {                      /* a fault while reporting: say where, don't recurse */
 		uf_printk("uniforge: crash: exception %u at pc=0x%08x while reporting a crash\n", f->kind, f->pc);
 		uf_exit(UF_EXIT_CRASH);

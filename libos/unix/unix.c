@@ -437,7 +437,7 @@ static long unix_connect(struct uf_file *f, const struct sockaddr *sa, socklen_t
 			uf_fd_wake(t->file);
 			return 0;
 		}
-		if ((r = uf_fd_wait(nonblocking(f, 0), deadline)) < 0)
+		if ((r = uf_fd_wait(nonblocking(f, 0), deadline, 0)) < 0)      /* connect: never restarted */
 			return r;               /* -EAGAIN (the backlog is full), or -EINTR */
 	}
 }
@@ -452,7 +452,7 @@ static long unix_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, 
 	uint64_t deadline = deadline_after(s->rcvtimeo);
 	long r;
 	while (!s->pending)
-		if ((r = uf_fd_wait(nonblocking(f, 0), deadline)) < 0)
+		if ((r = uf_fd_wait(nonblocking(f, 0), deadline, deadline == UINT64_MAX)) < 0)
 			return r;
 	struct usock *c = s->pending;
 	long fd = install(c, flags);    /* the queue's reference becomes the file's */
@@ -611,7 +611,7 @@ static long send_connected(struct uf_file *f, struct usock *s, const struct msgh
 			nfiles = 0;             /* the files go with the first bytes */
 			continue;
 		}
-		long r = uf_fd_wait(nonblocking(f, flags), deadline);
+		long r = uf_fd_wait(nonblocking(f, flags), deadline, deadline == UINT64_MAX);
 		if (r < 0)
 			return sent ? (long)sent : r;
 	} while (sent < total);
@@ -660,7 +660,7 @@ static long send_datagram(struct uf_file *f, struct usock *s, const struct msghd
 			r = deliver(t, s, m->msg_iov, (int)m->msg_iovlen, 0, total, files, nfiles);
 			return r < 0 ? r : (long)total;
 		}
-		if ((r = uf_fd_wait(nonblocking(f, flags), deadline)) < 0)
+		if ((r = uf_fd_wait(nonblocking(f, flags), deadline, deadline == UINT64_MAX)) < 0)
 			return r;
 	}
 	return r;
@@ -738,7 +738,7 @@ static long wait_readable(struct uf_file *f, struct usock *s, int flags, uint64_
 		}
 		if (s->shut & SHUT_IN)
 			return 0;
-		long r = uf_fd_wait(nonblocking(f, flags), deadline);
+		long r = uf_fd_wait(nonblocking(f, flags), deadline, deadline == UINT64_MAX);
 		if (r < 0)
 			return r;
 	}

@@ -20,6 +20,7 @@ import pytest
 
 from conftest import copy_example, free_port, require_target, targets_with, uniforge
 from host_network import ADDRESS_LINE, Guest
+from uniforge.api.schema import schema_file
 from uniforge.building import targets
 from uniforge.core.errors import ExitCode, RunStatus
 
@@ -49,15 +50,28 @@ def packaged(tmp_path_factory):
         if (app, target) not in done:
             folder = copy_example(app, root / target)
             flags = [f"-f{fmt}" for fmt in formats]
-            report = json.loads(uniforge("build", "-t", target, "--json", *flags, cwd=folder, check=True).stdout)
+            report = built_json(uniforge("build", "-t", target, "--json", *flags, cwd=folder, check=True))
             # One domain XML boots the image as its kernel, one more each disk.
             disks = [f for f in formats if f != "libvirt"]
             domains = 1 + len(disks) if "libvirt" in formats else 0
-            assert [a["format"] for a in report["artifacts"]] == disks + ["libvirt"] * domains
+            assert [a["format"] for a in packages(report)] == disks + ["libvirt"] * domains
             done[app, target] = folder
         return done[app, target]
 
     return build
+
+
+def built_json(proc: subprocess.CompletedProcess, document: str = "build") -> dict:
+    """`build --json` or `package --json`, checked against its schema."""
+    import jsonschema
+    report = json.loads(proc.stdout)
+    jsonschema.validate(report, json.loads(schema_file(document).read_text()))
+    return report
+
+
+def packages(report: dict) -> list[dict]:
+    """The artifacts -f asked for, among the files the build wrote."""
+    return [a for a in report["artifacts"] if a["kind"] == "package"]
 
 
 def run_disk(folder: Path, disk: str, *args: str, flags=(), timeout: int = TIMEOUT) -> subprocess.CompletedProcess:
@@ -164,10 +178,10 @@ def test_every_artifact_is_the_same_from_two_builds_in_two_folders(tmp_path, tar
     digests = []
     for where in ("one", "two"):
         folder = copy_example("hello", tmp_path / where)
-        report = json.loads(uniforge("build", "-t", target, "--json", *[f"-f{f}" for f in formats], cwd=folder,
-                                     check=True).stdout)
-        found = {a["format"]: a for a in report["artifacts"]}
-        for a in report["artifacts"]:
+        report = built_json(uniforge("build", "-t", target, "--json", *[f"-f{f}" for f in formats], cwd=folder,
+                                     check=True))
+        found = {a["format"]: a for a in packages(report)}
+        for a in packages(report):
             path = Path(a["path"])
             assert path.parent == folder / "build"
             if path.is_dir():               # an OCI layout: its index.json names every blob by digest
@@ -175,7 +189,7 @@ def test_every_artifact_is_the_same_from_two_builds_in_two_folders(tmp_path, tar
             else:
                 assert a["bytes"] == path.stat().st_size
                 assert a["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-        digests.append({Path(a["path"]).name: a["sha256"] for a in report["artifacts"]})
+        digests.append({Path(a["path"]).name: a["sha256"] for a in packages(report)})
         for layout in (folder / "build").glob("*.oci"):           # every blob too
             digests[-1].update({f"{p.relative_to(folder)}": hashlib.sha256(p.read_bytes()).hexdigest()
                                 for p in layout.rglob("*") if p.is_file()})
@@ -321,9 +335,9 @@ def skopeo(*args: str) -> subprocess.CompletedProcess:
 def test_oci_images_go_to_a_registry_and_the_pulled_disk_boots(tmp_path, registry):
     require_target(X86)
     folder = copy_example("hello", tmp_path)
-    report = json.loads(uniforge("build", "-t", X86, "-f", "oci", "--push", f"{registry}/hello:1", "--json",
-                                 cwd=folder, check=True).stdout)
-    layout = Path(next(a["path"] for a in report["artifacts"] if a["format"] == "oci"))
+    report = built_json(uniforge("build", "-t", X86, "-f", "oci", "--push", f"{registry}/hello:1", "--json",
+                                 cwd=folder, check=True))
+    layout = Path(next(a["path"] for a in packages(report) if a["format"] == "oci"))
     index = json.loads((layout / "index.json").read_text())
     digests = {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
     # The registry serves the very manifests the layout holds: the digests are ours.
@@ -385,7 +399,9 @@ def test_openstack_document_follows_glances_schemas(packaged, tmp_path):
     metadefs = json.loads(next(glance.read(n) for n in glance.namelist()
                                if n.endswith("metadefs/compute-libvirt-image.json")))
     folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
-    uniforge("package", f"build/hello.{X86}", "-f", "qcow2", "-f", "iso", "-f", "openstack", cwd=folder, check=True)
+    made = built_json(uniforge("package", f"build/hello.{X86}", "-f", "qcow2", "-f", "iso", "-f", "openstack",
+                               "--json", cwd=folder, check=True), "package")
+    assert [a["format"] for a in made["artifacts"]] == ["qcow2", "iso", "openstack", "openstack"]
     for fmt in ("qcow2", "iso"):
         document = json.loads((folder / "build" / f"hello.{X86}.{fmt}.openstack.json").read_text())
         jsonschema.validate(document, base)

@@ -30,8 +30,7 @@ UPSTREAM = f"https://musl.libc.org/releases/musl-{VERSION}.tar.gz"
 # musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build.
 CFLAGS = ("-std=c99", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
           "-fno-strict-aliasing", "-Qunused-arguments", "-w")
-# Sources that cannot work without a kernel under them, left out on every arch. __syscall_cp.c would define
-# the function our syscall_arch.h makes inline; the rest is dynamic linking.
+# Left out on every arch: __syscall_cp.c would define the function our syscall_arch.h makes inline.
 EXCLUDED = ("src/thread/__syscall_cp.c",)
 # Syscalls a member names only on a path the library OS never takes, left out of its switch (they fold to ENOSYS)
 # so that the member does not pull in their modules: __init_libc polls and reopens descriptors 0-2 on /dev/null
@@ -43,12 +42,17 @@ UNREACHABLE_SYSCALLS = {"src/env/__libc_start_main.c": ("open", "poll")}
 OPTIONAL_SYSCALLS = {"src/time/__map_file.c": ("open",)}
 # Members whose file use is the system's own files (/etc, /dev): user and group look-ups, the resolver's hosts,
 # services and resolv.conf, /etc/shells, syslog's /dev/log. An app whose only file use is theirs is served by the
-# VFS's own /etc and /dev, and gets no disk (build.py).
+# VFS's own /etc and /dev, and gets no disk (module fat's `app_uses`).
 SYSTEM_FILE_MEMBERS = ("src/passwd/", "src/network/", "src/legacy/getusershell.o", "src/misc/syslog.o")
-# Arch assembly that traps into a kernel (`syscall`, `svc`) is left out; what it defined, where needed, comes
-# from libos/libc/<arch>/ (e.g. __set_thread_area) or stays undefined until a library-OS module provides it.
-# libos/libc/all/ replaces members on every arch (by file name, as an arch file replaces a generic one).
+# Arch assembly that traps into a kernel (`syscall`, `svc`) is left out: musl's generic C of the same name stays
+# (vfork.c, __unmapself.c: their syscalls are direct calls), or the library OS's overlay replaces it (OVERLAY).
 RAW_SYSCALL = re.compile(r"^\s*(syscall|svc|swi)\b", re.MULTILINE)
+
+
+# The library OS's replacements for musl sources: a tree with musl's src/ layout (libos/libc/src/), whose file takes
+# the place of musl's file of that name in that folder, on every arch, or on one in a subfolder named after musl's
+# arch (src/signal/x86_64/restore.s).
+OVERLAY = "src"
 
 
 def cached_tarball() -> Path:
@@ -187,8 +191,7 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
                     src / "src/include", src / "src/internal", headers(musl_arch)]
     args = toolchain.compile_args(include_dirs=include_dirs, flags=[*CFLAGS, *cflags],
                                   prefix_map=[(src, "musl"), (glue, "libos/libc")])
-    replacements = sorted([*(glue / "all").glob("*.[cS]"), *(glue / arch).glob("*.[cS]")])
-    sources = select_sources(src, musl_arch, replaced={p.stem for p in replacements}) + replacements
+    sources = select_sources(src, musl_arch, glue / OVERLAY)
     jobs = []
     for path in sources:
         rel = path.relative_to(glue.parent.parent if path.is_relative_to(glue) else src)
@@ -205,17 +208,20 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     shutil.rmtree(out / "obj")
 
 
-def select_sources(src: Path, musl_arch: str, replaced: set[str] = frozenset()) -> list[Path]:
-    """musl's Makefile rule: every src/*/*.c (and mallocng), an arch file replacing the generic one of that name;
-    minus what the library OS's glue (libos/libc/<arch>/) replaces by name."""
-    dirs = [d for d in sorted((src / "src").iterdir()) if d.is_dir() and d.name not in ("ldso", "include", "internal")]
+def select_sources(src: Path, musl_arch: str, overlay: Path | None = None) -> list[Path]:
+    """musl's Makefile rule over every src/*/*.c (and mallocng), with the overlay (same layout) on top: for each
+    folder and file name, the overlay's file for the arch, else the overlay's, else musl's for the arch unless it
+    traps into a kernel, else musl's generic one."""
+    dirs = [d for d in sorted((src / "src").iterdir()) if d.is_dir() and d.name not in ("include", "internal")]
     dirs += [src / "src/internal", src / "src/malloc/mallocng"]
+    excluded = {src / rel for rel in EXCLUDED}
     chosen: dict[tuple[Path, str], Path] = {}
     for d in dirs:
-        for path in sorted(d.glob("*.c")):
-            chosen[(d, path.stem)] = path
-        for path in sorted((d / musl_arch).glob("*.[csS]")):
-            chosen[(d, path.stem)] = path
-    excluded = {src / rel for rel in EXCLUDED}
-    return [p for p in chosen.values()
-            if p not in excluded and p.stem not in replaced and not (p.suffix in (".s", ".S") and RAW_SYSCALL.search(p.read_text()))]
+        arch = [p for p in sorted((d / musl_arch).glob("*.[csS]"))
+                if not (p.suffix in (".s", ".S") and RAW_SYSCALL.search(p.read_text()))]
+        mirror = overlay / d.relative_to(src / "src") if overlay else None
+        theirs = [*sorted(mirror.glob("*.[csS]")), *sorted((mirror / musl_arch).glob("*.[csS]"))] if mirror else []
+        for path in [*sorted(d.glob("*.c")), *arch, *theirs]:
+            if path not in excluded:
+                chosen[(d, path.stem)] = path
+    return list(chosen.values())

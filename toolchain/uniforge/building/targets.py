@@ -42,8 +42,8 @@ class Qemu:
 
 @dataclass(frozen=True)
 class Xen:
-    """The Xen hypervisor the runner boots under QEMU (runners xen-dom0 and xen-dom0less), and the image's place
-    on it."""
+    """The Xen hypervisor the runner boots under QEMU (runners xen-dom0, xen-dom0less, xen-xl), and the image's
+    place on it."""
     package: str                                # Debian package the runner fetches the hypervisor from (cached)
     file: str                                   # the hypervisor in it
     guest_type: str                             # xl's `type`
@@ -75,6 +75,14 @@ class Firmware:
 
 
 @dataclass(frozen=True)
+class Xl:
+    """The xl rig's dom0 (runner xen-xl: platforms/xl.py), made from Debian packages."""
+    apt_arch: str                               # Debian's name for the arch: amd64, armhf
+    dom0_kernel: str                            # the kernel's metapackage, e.g. linux-image-amd64
+    bus: str                                    # where QEMU puts the rig's devices: pci or mmio
+
+
+@dataclass(frozen=True)
 class Bench:
     floor: str                                  # bench/null/<floor>.S: the null kernel this target is measured against
     peer: str = ""                              # the `uniforge bench --peer` that runs on it (linux), if any
@@ -100,7 +108,7 @@ class Target:
     linker_script: str
     modules: tuple[str, ...]                    # linked into every image of this target
     exit: str                                   # how the guest's status reaches the runner
-    runner: str                                 # how `uniforge run` boots it: qemu, xen-dom0, xen-dom0less
+    runner: str                                 # how `uniforge run` boots it: qemu, xen-dom0, xen-dom0less, xen-xl
     compiler: Compiler
     libc: Libc
     qemu: Qemu
@@ -111,6 +119,7 @@ class Target:
     deploy: tuple[str, ...] = ()                # files written beside the image, from templates/<name>.j2
     xen: Xen | None = None
     firmware: Firmware | None = None            # its images also boot from disks, through firmware
+    xl: Xl | None = None
     guest: Guest = Guest()
 
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
-from ..building import image, manifest, targets
-from ..core import progress, sizes
+from .. import api
+from ..api.schema import versioned
+from ..building import manifest, targets
+from ..core import sizes
 from ..core.errors import DiskError, ExitCode, RunStatus, UniforgeError, run_statuses
+from ..core.version import __version__
 
 HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
 
@@ -32,8 +34,12 @@ def cli() -> None:
     pass
 
 
-def _app(directory: str) -> manifest.Manifest:
-    return manifest.load(manifest.find(Path(directory).resolve()))
+def _app(directory: str) -> api.App:
+    return api.App.load(directory)
+
+
+def _echo_json(document: dict) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
 @cli.command()
@@ -55,17 +61,9 @@ def new(name: str, target: str) -> None:
     click.echo(f"created {folder}/uniforge.toml and {folder}/main.c; next: cd {name} && uniforge run")
 
 
-def _build(directory: str, target_name: str | None, debug: bool | None, quiet: bool, out_dir: str | None = None):
-    from ..building.pipeline import build
-    app = _app(directory)
-    target = targets.load(target_name or app.target)
-    progress.quiet = quiet
-    return build(app, target, debug=debug, out_dir=Path(out_dir).resolve() if out_dir else None), app, target
-
-
 _FORMAT_HELP = ("Also make this artifact beside the image (repeatable): raw, qcow2, vmdk, vhdx (disks that boot "
-                "through firmware), iso, libvirt (domain XML), oci (KubeVirt containerDisk and kernel-boot "
-                "container), openstack (Glance properties), kubevirt (VirtualMachine).")
+                "through firmware), iso (hybrid BIOS+UEFI), libvirt (domain XML), oci (KubeVirt containerDisk and "
+                "kernel-boot container), openstack (Glance properties), kubevirt (VirtualMachine).")
 _PUSH_HELP = "Copy the OCI images (-f oci) to a registry: REGISTRY/REPO:TAG, and REGISTRY/REPO:TAG-kernel."
 
 
@@ -82,23 +80,25 @@ def build_cmd(target_name, debug, as_json, directory, out_dir, formats, push) ->
     """Compile the app and link it with the library-OS modules it needs into build/NAME.TARGET.
 
     Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), the
-    files the target deploys the image with, and the artifacts -f asks for (build/NAME.TARGET.FORMAT).
+    files the target deploys the image with, and the artifacts -f asks for (build/NAME.TARGET.FORMAT; formats the
+    target cannot make are refused before the build):
+
+    \b
+        uniforge build -t qemu-x86_64-q35 -f qcow2 -f iso      disks that boot on BIOS and UEFI (GRUB)
+        uniforge build -t qemu-armv7 -f raw                     a disk U-Boot boots
+        uniforge build -t qemu-x86_64-q35 -f oci --push localhost:5000/hello:1
     """
-    from .. import packaging
-    if formats or push:     # a mistake in them is reported before the build
-        app = _app(directory)
-        packaging.check_formats(targets.load(target_name or app.target), formats, push)
-    result, _, target = _build(directory, target_name, debug, quiet=as_json, out_dir=out_dir)
-    artifacts = packaging.package(result.image, formats, target=target, push=push)
+    built = api.build(_app(directory), target_name, debug=debug, out_dir=out_dir, progress_on_stderr=not as_json,
+                      formats=formats, push=push)
+    report = built.report
+    assert report is not None
     if as_json:
-        report = result.report()
-        report["artifacts"] = [a.report() for a in artifacts]
-        click.echo(json.dumps(report, indent=2, sort_keys=True))
+        _echo_json(report.as_json())
         return
-    mods = ", ".join(result.manifest["modules"])
-    click.echo(f"built {_rel(result.image)} ({result.image.stat().st_size:,} bytes; modules: {mods}) "
-               f"in {sum(result.timings.values()):.2f} s")
-    _show_artifacts(artifacts)
+    mods = ", ".join(report.manifest["modules"])
+    click.echo(f"built {_rel(report.image)} ({report.image_bytes:,} bytes; modules: {mods}) "
+               f"in {sum(report.seconds.values()):.2f} s")
+    _show_packages(report.packages)
 
 
 @cli.command("package")
@@ -107,22 +107,22 @@ def build_cmd(target_name, debug, as_json, directory, out_dir, formats, push) ->
 @click.option("--push", metavar="REGISTRY/REPO:TAG", help=_PUSH_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the artifacts as JSON on stdout.")
 def package_cmd(image_path, formats, push, as_json) -> None:
-    """Make artifacts of an image already built, beside it (IMAGE.FORMAT).
+    """Make artifacts of an image already built, beside it (IMAGE.FORMAT); what `build -f` makes.
 
     \b
         uniforge package build/hello.qemu-x86_64-q35 -f qcow2 -f iso
     """
-    from .. import packaging
-    artifacts = packaging.package(Path(image_path), formats, push=push)
+    image = api.Image.open(image_path)
+    made = image.package(formats, push=push)
     if as_json:
-        click.echo(json.dumps({"artifacts": [a.report() for a in artifacts]}, indent=2, sort_keys=True))
+        _echo_json(versioned({"image": str(image.path.absolute()), "artifacts": [a.as_json() for a in made]}))
         return
-    _show_artifacts(artifacts)
+    _show_packages(made)
 
 
-def _show_artifacts(artifacts) -> None:
-    for a in artifacts:
-        click.echo(f"wrote {_rel(a.path)} ({a.format}, {a.bytes:,} bytes)")
+def _show_packages(made) -> None:
+    for a in made:
+        click.echo(f"wrote {_rel(a.path)} ({a.format}, {a.size:,} bytes)")
 
 
 class _GuestArgsCommand(click.Command):
@@ -151,16 +151,20 @@ class _GuestArgsCommand(click.Command):
                    "(default: user when -p is given, else none).")
 @click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
               help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only.")
-@click.option("--firmware", help="For a disk image: the firmware that boots it (bios or uefi on x86_64; default: "
-                                 "the target's first).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print how the guest ended as JSON on stdout; the console goes to a file (--console-log).")
+@click.option("--console-log", "console_log", type=click.Path(dir_okay=False),
+              help="Also write the console to this file (with --json, default: IMAGE.console beside the image).")
+@click.option("--firmware", help="For a disk image: the firmware that boots it (bios or uefi on x86_64, uboot on "
+                                 "ARMv7; default: the target's first).")
 @click.option("--machine", help="For a disk image: the QEMU machine (q35 or pc on x86_64; default: the target's "
                                 "first).")
 @click.option("--via", default="qemu", show_default=True, type=click.Choice(["qemu", "libvirt"]),
-              help="Boot with QEMU itself, or define and start the domain the build writes through libvirt "
-                   "(qemu:///system; its exit status is not the guest's).")
+              help="Boot with QEMU itself, or define and start the domain through libvirt (qemu:///system; the "
+                   "exit status is then not the guest's).")
 @click.pass_context
-def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks, firmware,
-        machine, via) -> int:
+def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks, as_json,
+        console_log, firmware, machine, via) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
@@ -176,39 +180,33 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
         uniforge run --disk data.img --disk ro.img:ro
 
-    A disk image the build made (-f raw, qcow2, vmdk, vhdx, iso) boots through firmware and its boot loader:
+    A disk image the build made (-f raw, qcow2, vmdk, vhdx, iso) boots through firmware and its boot loader, never
+    with -kernel; the boot disk is not one of the app's --disk:
 
     \b
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --firmware uefi --machine pc -- a b
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --via libvirt
     """
-    from .. import packaging
-    from ..platforms import run_image
-    from ..platforms.run import Ending
     from ..running.devices import parse_disk, parse_network
-    from ..running.symbolize import Symbolizer
     args = ctx.meta.get("guest_args", [])
-    network = parse_network(net, publish)
-    guest_disks = [parse_disk(spec) for spec in disks]
+    parse_network(net, publish)             # the flags are checked before anything is read or built
+    for spec in disks:
+        parse_disk(spec)
     if image_path:
-        path = Path(image_path)
-        # A raw image (e.g. .zImage) or a disk has no manifest of its own: the ELF it was made from, beside it, has.
-        made_from = path.suffix in image.RAW_FORMS.values() or packaging.disk_format(path) is not None
-        elf = path.with_suffix("") if made_from else path
-        info = image.read(elf)
-        target = targets.load(target_name or info["target"])
-        default_memory = info["config"].get("memory")
-        debug_image = elf.with_name(elf.name + ".dbg")
+        image = api.Image.open(image_path)
     else:
-        result, app, target = _build(directory, target_name, debug, quiet=False)
-        path, debug_image, default_memory = result.image, result.debug_image, app.memory
-    symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
-    outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
-                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer,
-                        firmware=firmware, machine=machine, via=via)
-    if outcome.ending is not Ending.EXITED:
-        click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
-    return outcome.exit_code
+        image = api.build(_app(directory), target_name, debug=debug, progress_on_stderr=True)
+    log = Path(console_log) if console_log else Path(f"{image.path}.console") if as_json else None
+    result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
+                       timeout=timeout, console=None if as_json else sys.stdout,
+                       target=target_name if image_path else None, firmware=firmware, machine=machine, via=via)
+    if log is not None:
+        log.write_text(result.console)
+    if as_json:
+        _echo_json(result.as_json(image, log))
+    elif result.ending != "exited":
+        click.secho(f"uniforge: {result.message}", err=True, fg="yellow")
+    return result.status
 
 
 @cli.command("bench")
@@ -230,18 +228,8 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
         uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
     """
     from ..bench.benchreport import show_table, write_csv, write_json, write_plot
-    from ..bench.measure import bench
-    from ..building.pipeline import build
-    from ..platforms import way_for
-    apps, chosen = [], {}
-    for directory in app_dirs:
-        app = _app(directory)
-        for name in target_names or (app.target,):
-            target = chosen.setdefault(name, targets.load(name))
-            way_for(target).check_bench()
-            apps.append((app, target, build(app, target).image))
-    report = bench(apps, list(chosen.values()), runs, peers=peers, build_time=build_times,
-                   command=" ".join(["uniforge", *sys.argv[1:]]))
+    report = api.bench(list(app_dirs), list(target_names), runs=runs, peers=peers, build_times=build_times,
+                       command=" ".join(["uniforge", *sys.argv[1:]]))
     show_table(report)
     for path, write in ((json_path, write_json), (csv_path, write_csv), (plot_path, write_plot)):
         if path:
@@ -253,8 +241,12 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def inspect(image_path: str, as_json: bool) -> None:
     """Show what an image is: target, modules with versions, and the bytes each module takes."""
+    info = api.Image.open(image_path).inspect()
+    if as_json:
+        _echo_json(info)
+        return
     from .inspect import show
-    show(Path(image_path), as_json)
+    show(Path(image_path), info)
 
 
 @cli.command("modules")
@@ -269,8 +261,13 @@ def modules_cmd(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 def targets_cmd(as_json: bool) -> None:
     """List the targets, and whether this host can run each."""
+    from ..api.host import targets_json
+    found = api.targets()
+    if as_json:
+        _echo_json(targets_json(found))
+        return
     from .inspect import show_targets
-    show_targets(as_json)
+    show_targets(found)
 
 
 @cli.command()
@@ -308,9 +305,13 @@ def disk_create(out: str, size: str, source: str | None, fat: str | None) -> Non
 @disk.command("ls")
 @click.argument("image", type=click.Path(dir_okay=False))
 @click.argument("path", default="/")
-def disk_ls(image: str, path: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def disk_ls(image: str, path: str, as_json: bool) -> None:
     """List a folder of a disk image (default: its root)."""
     from . import disk as disks
+    if as_json:
+        _echo_json(versioned({"image": image, "path": path, "entries": disks.entries(Path(image), path)}))
+        return
     click.echo(disks.ls(Path(image), path), nl=False)
 
 
@@ -343,7 +344,7 @@ def main() -> None:
         code = ExitCode.INTERRUPTED
     except click.exceptions.Exit as e:
         code = e.exit_code
-    except click.ClickException as e:
+    except click.ClickException as e:           # click's own: a command line it cannot parse
         e.show()
         code = e.exit_code
     except Exception:

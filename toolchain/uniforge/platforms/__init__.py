@@ -1,7 +1,8 @@
 """The platforms layer: the ways to boot an image (way.py: the interface; qemu.py: plain QEMU; xen.py: Xen under
-QEMU as dom0 or dom0less; firmware.py: a disk image through firmware), the runner they share (run.py), and the
-null kernel each is measured against (floor.py). A target file's `runner` key chooses how its images boot; its
-disk images boot through firmware whatever the runner. A new way is one class here and one target file."""
+QEMU as dom0 or dom0less; xl.py: a domU under a Linux dom0 with xl, on the xl rig; firmware.py: a disk image
+through firmware; libvirt.py: through libvirtd), the runner they share (run.py), and the null kernel each is
+measured against (floor.py). A target file's `runner` key chooses how its images boot; its disk images boot
+through firmware whatever the runner. A new way is one class here and one target file."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from .qemu import PlainQemu
 from .run import RunResult
 from .way import BootRequest, Way
 from .xen import XenDom0, XenDom0less
+from .xl import XenXl
 
-# The ways a target's `runner` names, and the others, chosen by what is booted (a disk).
-RUNNERS: dict[str, type[Way]] = {way.runner: way for way in (PlainQemu, XenDom0, XenDom0less)}
+# The ways a target's `runner` names, and the others, chosen by what is booted (a disk) or how (`--via libvirt`).
+RUNNERS: dict[str, type[Way]] = {way.runner: way for way in (PlainQemu, XenDom0, XenDom0less, XenXl)}
 WAYS: dict[str, type[Way]] = {**RUNNERS, FirmwareBoot.runner: FirmwareBoot, LibvirtBoot.runner: LibvirtBoot}
 VIA = ("qemu", LibvirtBoot.runner)          # `uniforge run --via`: QEMU itself, or libvirt
 
@@ -36,10 +38,6 @@ def way_for(target: Target) -> Way:
         close = difflib.get_close_matches(target.runner, RUNNERS, n=1)
         raise TargetError(f"{target.path}: key 'runner': no way to boot named '{target.runner}'",
                           hint=f"did you mean '{close[0]}'?" if close else f"known: {', '.join(RUNNERS)}")
-    for other in RUNNERS.values():
-        for table in set(other.tables) - set(way.tables):
-            if getattr(target, table) is not None:
-                raise TargetError(f"{target.path}: runner '{target.runner}' does not read a [{table}] table")
     return way(target)
 
 
@@ -55,7 +53,7 @@ def way_to_boot(target: Target, path: Path, *, firmware: str | None = None, mach
         return FirmwareBoot(target, firmware=firmware, machine=machine)
     if firmware or machine:
         raise RunError(f"--firmware and --machine choose how a disk image boots; {path.name} is not one "
-                       f"(.{', .'.join(packaging.FORMATS)})")
+                       f"(.{', .'.join(packaging.BOOTABLE)})")
     return way_for(target)
 
 

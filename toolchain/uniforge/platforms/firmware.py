@@ -54,7 +54,7 @@ class FirmwareBoot(QemuProcessWay):
     def command(self, image: Path, request: BootRequest, work: Path) -> list[str]:
         fmt = packaging.disk_format(image)
         if fmt is None:
-            raise RunError(f"{image.name} is not a disk image (.{', .'.join(packaging.FORMATS)})")
+            raise RunError(f"{image.name} is not a disk image (.{', .'.join(packaging.BOOTABLE)})")
         if not image.is_file():
             raise RunError(f"{image}: no such disk image")
         table, q = self.target.firmware, self.target.qemu

@@ -7,10 +7,11 @@ app's exit status, so the run ends with RunStatus.NO_STATUS (a crash or a timeou
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
-import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +22,8 @@ from ..building.targets import Target
 from ..core.errors import RunError, RunStatus
 from ..packaging import libvirt as domains
 from ..running.console import Console, SymbolizeFn
-from .run import Ending, RunResult, kernel_cmdline
+from .guest import Guest
+from .run import BootControl, Ending, RunResult, kernel_cmdline
 from .way import BootRequest, Support, Way
 
 URI = "qemu:///system"
@@ -54,8 +56,8 @@ class LibvirtBoot(Way):
             raise RunError("--via libvirt boots the domain the build writes: no -p, --net, --disk",
                            hint="run without --via libvirt for those")
 
-    def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
+    def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
+             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
         self.check(request)
         supported, why = self.host_support()
         if not supported:
@@ -65,42 +67,61 @@ class LibvirtBoot(Way):
         name = f"uniforge-{uuid.uuid4().hex[:12]}"
         pool = domains.IMAGES / name
         log = domains.LOGS / f"{name}.console.log"
-        fmt = packaging.disk_format(image)
-        xml = domains.domain(self.target, image.name, memory=self.memory(request), disk_format=fmt,
+        xml = domains.domain(self.target, image.name, memory=self.memory(request),
+                             disk_format=packaging.disk_format(image),
                              cmdline=kernel_cmdline(request.cmdline, request.args), images=pool, name=name,
                              console_log=log, firmware=self.firmware, machine=self.machine)
-        out = Console(console, symbolizer)
-        started = time.monotonic()
-        try:
-            pool.mkdir(parents=True)
-            pool.chmod(0o755)
-            shutil.copyfile(image, pool / image.name)
-            with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
-                f.write(xml)
-                f.flush()
-                _virsh("define", f.name)
-            _virsh("start", name)
-            finished = self._follow(name, log, out, timeout)
-        finally:
-            _virsh("destroy", name, check=False)
-            _virsh("undefine", name, "--nvram", check=False)
-            shutil.rmtree(pool, ignore_errors=True)
-            text = log.read_bytes() if log.exists() else b""
-            log.unlink(missing_ok=True)
-        out.close()
-        wall = time.monotonic() - started
-        if out.crash:
-            ending, status, message = Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {out.crash}"
-        elif not finished:
-            ending, status, message = Ending.TIMED_OUT, RunStatus.TIMED_OUT, f"guest timed out after {timeout:g} s"
-        else:
-            ending, status = Ending.POWEROFF, RunStatus.NO_STATUS
-            message = "the domain stopped (libvirt does not pass on the guest's exit status)"
-        return RunResult(ending, status, message, out.text or text.decode(errors="replace"), "", wall)
+
+        def run_domain(shown: Console, stop: threading.Event) -> tuple[bool, float]:
+            """Defines and starts the domain, streams its console until it stops, and leaves nothing behind:
+            (whether it stopped by itself, seconds from its start)."""
+            started = time.monotonic()
+            try:
+                pool.mkdir(parents=True)
+                pool.chmod(0o755)
+                shutil.copyfile(image, pool / image.name)
+                with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
+                    f.write(xml)
+                    f.flush()
+                    _virsh("define", f.name)
+                _virsh("start", name)
+                return self._follow(name, log, shown, timeout, stop), time.monotonic() - started
+            finally:
+                _virsh("destroy", name, check=False)
+                _virsh("undefine", name, "--nvram", check=False)
+                shutil.rmtree(pool, ignore_errors=True)
+                log.unlink(missing_ok=True)
+
+        async def boot(shown: Console, control: BootControl) -> RunResult:
+            control.running(None, None)
+            stop = threading.Event()
+            domain = asyncio.ensure_future(asyncio.to_thread(run_domain, shown, stop))
+            asked = asyncio.ensure_future(control.stop.wait())
+            try:
+                await asyncio.wait({domain, asked}, return_when=asyncio.FIRST_COMPLETED)
+                if asked.done():
+                    stop.set()
+                finished, wall = await domain
+            finally:
+                asked.cancel()
+            shown.close()
+            if stop.is_set():
+                ending, status, message = Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller"
+            elif shown.crash:
+                ending, status, message = Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {shown.crash}"
+            elif not finished:
+                ending, status = Ending.TIMED_OUT, RunStatus.TIMED_OUT
+                message = f"guest timed out after {timeout:g} s"
+            else:
+                ending, status = Ending.POWEROFF, RunStatus.NO_STATUS
+                message = "the domain stopped (libvirt does not pass on the guest's exit status)"
+            return RunResult(ending, status, message, shown.text, "", wall)
+
+        return Guest(boot, console=console, symbolizer=symbolizer).start()
 
     @staticmethod
-    def _follow(name: str, log: Path, out: Console, timeout: float | None) -> bool:
-        """Streams the console log until the domain stops (True) or `timeout` passes (False)."""
+    def _follow(name: str, log: Path, out: Console, timeout: float | None, stop: threading.Event) -> bool:
+        """Streams the console log until the domain stops (True), or `timeout` passes or `stop` is set (False)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         shown = 0
         while True:
@@ -111,9 +132,8 @@ class LibvirtBoot(Way):
                 shown = len(data)
             if not running:
                 return True
-            if deadline is not None and time.monotonic() > deadline:
+            if stop.wait(_POLL) or (deadline is not None and time.monotonic() > deadline):
                 return False
-            time.sleep(_POLL)
 
 
 def _virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess:

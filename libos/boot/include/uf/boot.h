@@ -28,6 +28,9 @@ void uf_boot_add_ram(uint64_t base, uint64_t length);
 /* Defined by the linker script. Segments are not page-aligned in the file: round when protecting. */
 extern char __uf_image_start[], __uf_image_end[];
 extern char __uf_text_start[], __uf_text_end[];
+/* The text from __uf_app_text_start to uf_libos_text_start (generated) is the app's with the libc's; the library
+ * OS's follows up to __uf_text_end (the boot entry comes before both). */
+extern char __uf_app_text_start[], uf_libos_text_start[];
 extern char __uf_rodata_start[], __uf_rodata_end[];
 extern char __uf_data_start[], __uf_bss_start[], __uf_bss_end[];
 
@@ -41,11 +44,11 @@ extern uintptr_t uf_boot_load_offset;
 
 extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
 
-#ifdef __x86_64__
-/* The PVH entry (the ELF's entry point; 32-bit, %ebx = struct hvm_start_info), where other entries (module
- * multiboot2) go on once they have made a start_info. */
+/* The image's entry points, named by the targets' linker scripts (ENTRY): x86_64's PVH entry (32-bit, %ebx =
+ * struct hvm_start_info; other entries, module multiboot2, go on there once they have made a start_info), ARMv7's
+ * zImage entry. Never called from C. */
 void uf_pvh_start(void);
-#endif
+void uf_zimage_start(void);
 
 /* Defined elsewhere: the generated init table, and the app's start (module process). */
 void uf_modules_init(void);

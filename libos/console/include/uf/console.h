@@ -18,4 +18,25 @@ void uf_console_write(const char *s, size_t n);
 int uf_printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int uf_vprintk(const char *fmt, va_list ap);
 
+/* Fails a call on an argument the library OS does not support (one Linux would accept, unlike an invalid one):
+ *     return uf_unsupported(-EINVAL, "clock %d", id);
+ * evaluates to err, a negative errno. Debug builds (UF_DEBUG) also say so, once per call site, in one line:
+ *     uniforge: clock_nanosleep: clock 2 is not supported: EINVAL
+ * named after the enclosing function (a uf_sys_NAME syscall by its NAME). Release builds print nothing, keep no
+ * strings and do not evaluate the arguments after err (the format is still checked). */
+#ifdef UF_DEBUG
+#define uf_unsupported(err, ...) ({                                                         \
+	static char uf_said_;                                                               \
+	if (!uf_said_) {                                                                    \
+		uf_said_ = 1;                                                               \
+		uf_unsupported_note(__func__, (err), __VA_ARGS__);                          \
+	}                                                                                   \
+	(long)(err);                                                                        \
+})
+#else
+#define uf_unsupported(err, ...) (0 ? uf_unsupported_note(__func__, (err), __VA_ARGS__), (long)(err) : (long)(err))
+#endif
+/* The line uf_unsupported prints: fn is the caller's name, err its negative errno, fmt what it does not support. */
+void uf_unsupported_note(const char *fn, long err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -23,19 +23,23 @@ uint64_t uf_time_monotonic_ns(void);
  * whole seconds), advanced by the monotonic clock. Without either it equals the monotonic clock. */
 uint64_t uf_time_realtime_ns(void);
 
-/* Returns once uf_time_monotonic_ns() >= monotonic_ns, halting the CPU meanwhile where the hardware allows. */
-void uf_time_sleep_until(uint64_t monotonic_ns);
-
 /* Halts until an interrupt (a device's: a driver's handler wakes the CPU this way) or until monotonic_ns,
  * whichever comes first; may also return early for no reason. Returns at once if monotonic_ns has passed.
- * Blocking calls loop: while (!ready) { poll the device; uf_time_wait_until(deadline); } */
+ * Blocking calls loop: while (!ready) { poll the device; uf_time_wait_until(deadline); then let signals in:
+ * if ((r = uf_signal_wait_point())) return r; } (uf/signal.h). */
 void uf_time_wait_until(uint64_t monotonic_ns);
+
+/* Every uf_time_wait_until also returns by monotonic_ns (UINT64_MAX: never), for what is due at a time rather
+ * than announced by an interrupt: module timer's timers (alarm, setitimer, timer_create), which the wait point
+ * after the wait fires. One user. */
+void uf_time_wake_at(uint64_t monotonic_ns);
 
 /* What the monotonic clock is derived from, e.g. "kvmclock", "cpuid-0x15", "pit"; picks it if not done yet. */
 const char *uf_time_source(void);
 
 /* The time syscalls over musl's own types (64-bit time_t everywhere), Linux semantics and errors (see time.c
- * for what this kernel does differently). The syscalls themselves are per arch (syscalls_x86_64.c,
+ * for what this kernel does differently); the sleeps fail with -EINTR, the time left in *rem, when a signal
+ * handler interrupts them. The syscalls themselves are per arch (syscalls_x86_64.c,
  * syscalls_armv7.c): each arch names them, and lays out their arguments, its own way. */
 struct timespec;
 struct timeval;

@@ -45,6 +45,21 @@ void uf_trap_init(void);
  * SPIs), which is enabled in the GIC; fn may use VFP/NEON (the IRQ entry saves that state). */
 void uf_trap_set_handler(int vector, void (*fn)(void));
 
+/* Module process's signals (the only user): fn is offered every trap (x86_64: interrupts too) before anything
+ * else. It runs with interrupts off on the exception stack and returns nonzero when it dealt with the trap: the
+ * frame, which it may have changed, is resumed; zero: an interrupt goes to its handler, an exception to the crash
+ * report. The software trap is a way into fn on purpose, as a system call: x86_64 `int $0x80`
+ * (UF_TRAP_SOFT_VECTOR, whose gate this call installs; fn must take it), ARMv7 `svc #0`. ARMv7: the frame's sp
+ * and lr are the interrupted mode's banked registers, which fn writes itself (the exit path does not). */
+void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f));
+#if defined(__x86_64__)
+#define UF_TRAP_SOFT_VECTOR 0x80
+#endif
+
+/* Calls fn with each return address of the frame-pointer chain from fp (innermost first; the frames uf_backtrace
+ * prints, at most 32, each checked to be readable) until fn returns nonzero; returns that, or 0. */
+int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg);
+
 /* Prints "uniforge: panic: <message>" and the caller's backtrace, then exits with UF_EXIT_CRASH. */
 _Noreturn void uf_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
