@@ -90,6 +90,27 @@ def test_hello_boots_from_a_disk_through_firmware(packaged, fmt, firmware, machi
     assert "Hello, world!\nargv[1] = a b\nargv[2] = exit=3\n" in proc.stdout.replace("\r\n", "\n")
 
 
+def test_the_python_api_builds_packages_and_boots_a_disk(tmp_path):
+    """uniforge.build(formats=) reports the artifacts with the files it wrote; a disk opens as an Image and boots
+    through firmware in the background like any image (expect, wait)."""
+    import uniforge
+    require_target(X86)
+    folder = copy_example("hello", tmp_path)
+    image = uniforge.build(folder, X86, formats=["raw", "libvirt"])
+    made = image.report.packages
+    assert [(a.format, a.path.name) for a in made] == [("raw", f"hello.{X86}.raw"),
+                                                        ("libvirt", f"hello.{X86}.libvirt.xml"),
+                                                        ("libvirt", f"hello.{X86}.raw.libvirt.xml")]
+    assert made[0].sha256 == hashlib.sha256(made[0].path.read_bytes()).hexdigest()
+    assert image.package(["raw"]) == made[:1]                   # again: the same bytes
+    disk = uniforge.Image.open(made[0].path)
+    assert disk.elf == image.path and disk.target == X86
+    with disk.boot(["x", "exit=2"], firmware="bios", machine="pc", timeout=TIMEOUT) as vm:
+        vm.expect(r"argv\[1\] = x", timeout=TIMEOUT)
+        done = vm.wait(TIMEOUT)
+    assert (done.status, done.ending) == (2, "exited"), done.console + done.message
+
+
 def test_every_argument_arrives_through_grub_as_given(packaged):
     """GRUB gets the guest's words from the SMBIOS OEM string in its own quoting, and quotes them again for the
     kernel command line the way the guest reads them back: nothing is lost on the way."""
@@ -120,6 +141,36 @@ def test_qemu_img_reads_the_disks_as_the_same_disk(packaged):
         assert same.returncode == 0, same.stdout + same.stderr
 
 
+@pytest.mark.parametrize("target", [X86, ARM])
+def test_the_partition_table_and_the_file_systems_check_clean(packaged, tmp_path, target):
+    """gdisk verifies the GPT (both headers, both tables, their CRCs, overlaps), dosfstools' fsck every FAT
+    partition (the EFI system partition; ARMv7's boot partition), read-only."""
+    if not shutil.which("sgdisk"):
+        pytest.skip("sgdisk is not installed (scripts/install-host-deps installs gdisk)")
+    formats = (*EVERY_FORMAT, "libvirt") if target == X86 else ("raw", "qcow2", "vmdk", "vhdx")    # as the others
+    raw = packaged("hello", target, *formats) / "build" / f"hello.{target}.raw"
+
+    def verify(disk: Path) -> str:
+        return subprocess.run(["sgdisk", "-v", str(disk)], capture_output=True, text=True, check=True).stdout
+
+    assert "No problems found" in verify(raw), verify(raw)
+    table = subprocess.run(["sgdisk", "-p", str(raw)], capture_output=True, text=True, check=True).stdout
+    fats = re.findall(r"^\s+\d+\s+(\d+)\s+(\d+)\s+.*\s(?:EF00|0700)\s", table, re.MULTILINE)
+    assert fats, table
+    for start, end in fats:
+        partition = tmp_path / f"part-{start}.img"
+        with raw.open("rb") as disk:
+            disk.seek(int(start) * 512)
+            partition.write_bytes(disk.read((int(end) - int(start) + 1) * 512))
+        fsck = subprocess.run(["fsck.fat", "-n", str(partition)], capture_output=True, text=True)
+        assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    broken = tmp_path / "broken.raw"                    # the check can fail: a main table whose CRC is wrong
+    data = bytearray(raw.read_bytes())
+    data[1024 + 10] ^= 0xFF
+    broken.write_bytes(bytes(data))
+    assert "No problems found" not in verify(broken)
+
+
 @pytest.mark.parametrize("fmt, firmware, machine", [("qcow2", "bios", "q35"), ("iso", "uefi", "pc")])
 def test_httpd_from_a_disk_serves_curl(packaged, fmt, firmware, machine):
     folder = packaged("httpd", X86, "qcow2", "iso")
@@ -139,12 +190,13 @@ def test_httpd_from_a_disk_serves_curl(packaged, fmt, firmware, machine):
 
 @pytest.mark.parametrize("target, first, second", [
     (X86, ("raw", "bios", "q35"), ("qcow2", "uefi", "pc")),
+    (X86, ("iso", "bios", "pc"), ("iso", "bios", "q35")),
     (ARM, ("raw", "uboot", "virt,highmem=off"), ("qcow2", "uboot", "virt,highmem=off")),
 ])
 def test_kvstore_keeps_its_data_disk_apart_from_the_boot_disk(packaged, tmp_path, target, first, second):
-    """The app's disk 0 is its data disk, not the boot disk: what one boot sets, the next (from another format,
-    firmware and machine) gets, and the host reads it back from the data disk."""
-    folder = packaged("kvstore", target, "raw", "qcow2")
+    """The app's disk 0 is its data disk, not the boot disk (nor the ISO's CD drive): what one boot sets, the next
+    (from another format, firmware and machine) gets, and the host reads it back from the data disk."""
+    folder = packaged("kvstore", target, "raw", "qcow2", *(["iso"] if target == X86 else []))
     data = tmp_path / "data.img"
     uniforge("disk", "create", str(data), "--size", "16M", check=True)
     fmt, firmware, machine = first

@@ -62,6 +62,7 @@ def image(tmp_path, name, raw_suffix=None):
 def test_every_target_has_a_way_and_each_way_a_target():
     chosen = {name: type(way_for(targets.load(name))) for name in targets.names()}
     assert set(chosen.values()) == set(RUNNERS.values())
+    assert set(WAYS) - set(RUNNERS) == {"firmware", "libvirt"}         # chosen by what is booted, not by a target
     assert chosen["qemu-x86_64"] is qemu.PlainQemu and chosen["xen-armv7-dom0less"] is xen.XenDom0less
     assert chosen["xen-x86_64-dom0"] is chosen["xen-armv7-dom0"] is xen.XenDom0
     assert chosen["xen-x86_64"] is chosen["xen-armv7"] is xl.XenXl
@@ -234,6 +235,8 @@ def test_a_disk_boots_through_the_targets_firmware_with_its_boot_loaders_command
         way_to_boot(target, disk, firmware="uboot")
     with pytest.raises(RunError, match="--firmware and --machine choose how a disk image boots"):
         way_to_boot(target, tmp_path / "app.qemu-x86_64-q35", machine="pc")
+    with pytest.raises(RunError, match="qemu-x86_64's images do not boot from disks"):
+        way_to_boot(targets.load("qemu-x86_64"), disk)          # `uniforge run DISK -t qemu-x86_64`
 
 
 def test_an_armv7_disk_boots_through_u_boot_with_the_command_line_in_ram(tmp_path, work):

@@ -107,10 +107,14 @@ def build_cmd(target_name, debug, as_json, directory, out_dir, formats, push) ->
 @click.option("--push", metavar="REGISTRY/REPO:TAG", help=_PUSH_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the artifacts as JSON on stdout.")
 def package_cmd(image_path, formats, push, as_json) -> None:
-    """Make artifacts of an image already built, beside it (IMAGE.FORMAT); what `build -f` makes.
+    """Make artifacts of an image already built, beside it (IMAGE.FORMAT): what `build -f` makes, reproducibly
+    (dates from SOURCE_DATE_EPOCH, else 1980-01-01). Disks and ISOs are made for the targets whose images boot
+    through firmware (a [firmware] table: qemu-x86_64-q35, qemu-armv7); a format that cannot be made, a missing
+    tool or a registry that refuses is one line, and nothing is left half-written.
 
     \b
         uniforge package build/hello.qemu-x86_64-q35 -f qcow2 -f iso
+        uniforge package build/hello.qemu-x86_64-q35 -f oci --push localhost:5000/hello:1
     """
     image = api.Image.open(image_path)
     made = image.package(formats, push=push)

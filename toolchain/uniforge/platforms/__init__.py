@@ -50,6 +50,9 @@ def way_to_boot(target: Target, path: Path, *, firmware: str | None = None, mach
     if via == LibvirtBoot.runner:
         return LibvirtBoot(target, firmware=firmware, machine=machine)
     if packaging.disk_format(path) is not None:
+        if target.firmware is None:
+            raise RunError(f"{path.name} is a disk image: {target.name}'s images do not boot from disks",
+                           hint="boot it on the target it was made for (without -t)")
         return FirmwareBoot(target, firmware=firmware, machine=machine)
     if firmware or machine:
         raise RunError(f"--firmware and --machine choose how a disk image boots; {path.name} is not one "
