@@ -171,9 +171,10 @@ def test_the_partition_table_and_the_file_systems_check_clean(packaged, tmp_path
     assert "No problems found" not in verify(broken)
 
 
-@pytest.mark.parametrize("fmt, firmware, machine", [("qcow2", "bios", "q35"), ("iso", "uefi", "pc")])
+@pytest.mark.parametrize("fmt, firmware, machine", [("qcow2", "bios", "q35"), ("iso", "uefi", "pc"),
+                                                     ("raw", "uefi", "q35")])
 def test_httpd_from_a_disk_serves_curl(packaged, fmt, firmware, machine):
-    folder = packaged("httpd", X86, "qcow2", "iso")
+    folder = packaged("httpd", X86, "raw", "qcow2", "iso")
     port = free_port()
     guest = Guest(folder, f"build/httpd.{X86}.{fmt}",
                   ["-p", f"127.0.0.1:{port}:80", "--firmware", firmware, "--machine", machine], ["80"])
