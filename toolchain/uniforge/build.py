@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, deploy, embedtree, image, link, modules, musl, runtime
-from .compiler import CompileJob, Toolchain
+from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
 from .manifest import Manifest
@@ -14,8 +14,8 @@ from .paths import libos_dir
 from .resolve import Wanted, resolve
 from .targets import Target
 
-APP_CFLAGS = ("-O2",)
-LIBOS_CFLAGS = ("-std=c11", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
+APP_CFLAGS = ("-O2", *OLD_C_WARNINGS)
+LIBOS_CFLAGS = ("-std=c11", "-ffreestanding", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
 MANIFEST_RESERVE = 64       # bytes per module kept free in the manifest for the sizes known only after the link
 
 
@@ -44,6 +44,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     work.mkdir(parents=True, exist_ok=True)
     clock = _Clock()
     toolchain = Toolchain(target.compiler["target"], target.compiler.get("cpu"))
+    hosted = Toolchain(target.compiler["app_target"], target.compiler.get("cpu"), hosted=True)
     target_cflags = target.compiler.get("cflags", [])
     headers = musl.headers(target.libc["arch"])
 
@@ -57,16 +58,16 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
                        if s.startswith("uf_sys_")} - {"enosys"})
     clock.lap("library OS")
-    libc = musl.build(toolchain, target.libc["arch"], target.arch, target_cflags, syscalls)
+    libc = musl.build(hosted, target.libc["arch"], target.arch, target_cflags, syscalls)
     compiler_rt, compiler_rt_index = runtime.build(toolchain)
     clock.lap("libc")
 
-    app_args = toolchain.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
-                                      prefix_map=[(app.root, ".")], flags=[*APP_CFLAGS, *toolchain.stack_protector_args(),
-                                             *target_cflags, *app.cflags])
+    app_args = hosted.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
+                                   prefix_map=[(app.root, ".")],
+                                   flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *target_cflags, *app.cflags])
     app_jobs = [CompileJob(src, work / "app" / src.relative_to(app.root).with_suffix(".o"), tuple(app_args))
                 for src in app.sources]
-    toolchain.compile_all(app_jobs)
+    hosted.compile_all(app_jobs)
     app_symbols = {str(job.source.relative_to(app.root)): object_symbols(job.output) for job in app_jobs}
     clock.lap("app")
 

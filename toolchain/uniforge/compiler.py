@@ -1,7 +1,9 @@
 """The C toolchain as an object that answers with argument lists (stage code never spells out a flag).
 
 The default and only backend is the pinned `ziglang` wheel: clang + lld at one version on every host, so images are
-bit-identical across machines.
+bit-identical across machines. The library OS is compiled freestanding (`zig cc`); apps and the libc are compiled
+as for Linux with musl (`Toolchain.hosted`), since the library OS implements the Linux syscall ABI: they see what
+a Linux/musl program sees.
 """
 import os
 import subprocess
@@ -15,10 +17,17 @@ from .errors import CompileError, LinkError, ToolError
 
 # Flags every object shares: deterministic output, sections the linker can collect, frame pointers for backtraces.
 COMMON_CFLAGS = (
-    "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-omit-frame-pointer", "-ffunction-sections", "-fdata-sections",
+    "-fno-pic", "-fno-pie", "-fno-omit-frame-pointer", "-ffunction-sections", "-fdata-sections",
     "-fno-sanitize=all", "-fno-asynchronous-unwind-tables", "-g", "-gdwarf-4", "-nostdinc",
     "-fdebug-compilation-dir=.",       # no build folder in DWARF: objects are the same wherever they are built
 )
+# What clang 16+ rejects in old C and gcc 12 (the compiler Debian 12 builds its packages with) only warns about:
+# apps get gcc's verdict, so code that builds on a Linux distribution builds here.
+OLD_C_WARNINGS = tuple(f"-Wno-error={name}" for name in (
+    "implicit-function-declaration", "implicit-int", "int-conversion", "incompatible-pointer-types",
+    "incompatible-function-pointer-types", "return-mismatch"))
+# zig's folders of Linux UAPI headers (linux/, asm/, asm-generic/...), by the triple's architecture.
+_UAPI_ARCH = {"x86_64": "x86", "arm": "arm"}
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,13 @@ class CompileJob:
 
 
 class Toolchain:
-    def __init__(self, target_triple: str, cpu: str | None = None):
+    def __init__(self, target_triple: str, cpu: str | None = None, *, hosted: bool = False):
+        """`hosted`: compile as a Linux program (the triple names Linux and musl), with musl's headers (given as
+        system_include_dirs) before the compiler's own, then Linux's UAPI headers, as musl's own compiler wrapper
+        orders them. clang is then driven directly: `zig cc` would put its own libc headers first."""
         self.triple = target_triple
         self.cpu = cpu
+        self.hosted = hosted
 
     @cached_property
     def zig(self) -> Path:
@@ -52,8 +65,16 @@ class Toolchain:
     def target_args(self) -> list[str]:
         args = ["-target", self.triple]
         if self.cpu:
-            args.append(f"-mcpu={self.cpu}")
+            # zig spells CPU names with '_' where clang has '-' (cortex_a15).
+            args.append(f"-mcpu={self.cpu.replace('_', '-') if self.hosted else self.cpu}")
         return args
+
+    def hosted_include_dirs(self) -> list[Path]:
+        """After musl's headers: the compiler's own (stddef.h, stdarg.h, intrinsics), then the Linux UAPI headers
+        that programs include where musl has none (linux/, asm/), from the same pinned wheel."""
+        libc_include = self.zig.parent / "lib" / "libc" / "include"
+        return [self.zig.parent / "lib" / "include", libc_include / f"{_UAPI_ARCH[self.triple.split('-')[0]]}-linux-any",
+                libc_include / "any-linux-any"]
 
     def stack_protector_args(self) -> list[str]:
         """-fstack-protector-strong, said to clang directly: the zig driver refuses it for freestanding targets.
@@ -65,6 +86,8 @@ class Toolchain:
         # Paths in DWARF are relative to a named root, never where things happen to be on this machine.
         prefix_map = [*prefix_map, (self.zig.parent, "zig")]
         args += [f"-ffile-prefix-map={src}={dst}" for src, dst in prefix_map]
+        if self.hosted:
+            system_include_dirs = [*system_include_dirs, *self.hosted_include_dirs()]
         args += [f"-isystem{d}" for d in system_include_dirs]
         args += [f"-I{d}" for d in include_dirs]
         args += [f"-D{d}" for d in defines]
@@ -72,7 +95,7 @@ class Toolchain:
 
     def compile(self, job: CompileJob) -> None:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [str(self.zig), "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
+        cmd = [str(self.zig), "clang" if self.hosted else "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
         if proc.returncode != 0:
             raise CompileError(f"compiling {job.source} failed:\n{proc.stderr.rstrip()}")

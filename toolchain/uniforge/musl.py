@@ -28,7 +28,7 @@ SHA256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4"
 UPSTREAM = f"https://musl.libc.org/releases/musl-{VERSION}.tar.gz"
 
 # musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build.
-CFLAGS = ("-std=c99", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
+CFLAGS = ("-std=c99", "-ffreestanding", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
           "-fno-strict-aliasing", "-Qunused-arguments", "-w")
 # Sources that cannot work without a kernel under them, left out on every arch. __syscall_cp.c would define
 # the function our syscall_arch.h makes inline; the rest is dynamic linking.
@@ -153,7 +153,8 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     """libc.a for the arch whose syscall switch calls exactly the given uf_sys_* implementations."""
     glue = libos_dir() / "libc"
     glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
-    key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*COMMON_CFLAGS, *CFLAGS, *cflags]),
+    key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*toolchain.target_args(), *COMMON_CFLAGS,
+                                                                      *CFLAGS, *cflags]),
                        " ".join(syscalls), glue_key, json.dumps(UNREACHABLE_SYSCALLS, sort_keys=True))
 
     def make(tmp: Path) -> None:

@@ -10,11 +10,12 @@ from .paths import targets_dir
 KEYS = {"inherits": str, "summary": str, "arch": str, "platform": str, "boot": str, "linker_script": str,
         "modules": list, "picks": list, "exit": str, "compiler": dict, "libc": dict, "qemu": dict, "xen": dict}
 REQUIRED = ("summary", "arch", "platform", "boot", "linker_script", "modules", "exit", "compiler", "libc", "qemu")
-COMPILER_KEYS = {"target": str, "cpu": str, "cflags": list, "libos_cflags": list, "ldflags": list}
+COMPILER_KEYS = {"target": str, "app_target": str, "cpu": str, "cflags": list, "libos_cflags": list, "ldflags": list}
 LIBC_KEYS = {"arch": str}
 QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list,
              "nic_device": str, "disk_device": str}
 XEN_KEYS = {"package": str, "file": str, "domain": str, "guest_type": str}
+REQUIRED_IN = {"compiler": ("target", "app_target"), "xen": ("package", "file", "domain", "guest_type")}
 XEN_DOMAINS = ("dom0", "domu")  # how the runner boots the image on Xen: as dom0, or as a dom0less domU
 
 
@@ -50,7 +51,7 @@ def load(name: str) -> Target:
     for table, keys in (("compiler", COMPILER_KEYS), ("libc", LIBC_KEYS), ("qemu", QEMU_KEYS), ("xen", XEN_KEYS)):
         if table in data:
             tomlfile.check_keys(data[table], keys, f"{where} [{table}]", TargetError,
-                                required=("package", "file", "domain", "guest_type") if table == "xen" else ())
+                                required=REQUIRED_IN.get(table, ()))
     if (data["platform"] == "xen") != ("xen" in data):
         raise TargetError(f"{where}: a [xen] table goes with platform = \"xen\", and only with it")
     if "xen" in data and data["xen"]["domain"] not in XEN_DOMAINS:
