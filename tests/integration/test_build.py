@@ -23,6 +23,29 @@ def test_two_builds_are_byte_identical(tmp_path, target):
         assert outputs[0][name] == outputs[1][name], f"{name} differs between two builds"
 
 
+def dwarf_folders(image) -> set[str]:
+    """Every folder and compilation unit the image's DWARF names."""
+    from elftools.elf.elffile import ELFFile
+    with open(image, "rb") as f:
+        dwarf = ELFFile(f).get_dwarf_info()
+        names = set()
+        for cu in dwarf.iter_CUs():
+            names.add(cu.get_top_DIE().get_full_path())
+            names.update(d.decode() for d in dwarf.line_program_for_CU(cu)["include_directory"])
+    return names
+
+
+@pytest.mark.parametrize("target", ["qemu-x86_64", "qemu-armv7"])
+def test_debug_image_names_no_folder_of_this_machine(tmp_path, target):
+    """DWARF names files by fixed roots (., libos, musl, musl-headers, zig), also when the build runs from the
+    folder that holds the compiler (the checkout with its .venv), whose paths zig would write relative to it."""
+    folder = copy_example("hello", tmp_path)
+    uniforge("build", "-t", target, "-C", str(folder), cwd=ROOT, check=True)
+    roots = {".", "build", "libos", "musl", "musl-build", "musl-headers", "zig"}
+    for name in dwarf_folders(folder / f"build/hello.{target}.dbg"):
+        assert name.split("/")[0] in roots, f"DWARF names {name!r}"
+
+
 def test_warm_rebuild_compiles_only_the_app(tmp_path):
     folder = copy_example("hello", tmp_path)
     uniforge("build", cwd=folder, check=True)

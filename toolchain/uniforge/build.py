@@ -52,7 +52,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     available = modules.load_all()
     libos_args = toolchain.compile_args(
         include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
-        defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos")],
+        defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos"), (headers, musl.HEADERS_NAME)],
         flags=[*LIBOS_CFLAGS, *target_cflags, *target.compiler.get("libos_cflags", [])])
     compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, libos_args)
     syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
@@ -63,7 +63,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("libc")
 
     app_args = hosted.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
-                                   prefix_map=[(app.root, ".")],
+                                   prefix_map=[(app.root, "."), (headers, musl.HEADERS_NAME)],
                                    flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *target_cflags, *app.cflags])
     app_jobs = [CompileJob(src, work / "app" / src.relative_to(app.root).with_suffix(".o"), tuple(app_args))
                 for src in app.sources]

@@ -96,7 +96,9 @@ class Toolchain:
     def compile(self, job: CompileJob) -> None:
         job.output.parent.mkdir(parents=True, exist_ok=True)
         cmd = [str(self.zig), "clang" if self.hosted else "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
+        # In the output's folder: zig names its own headers relative to the working folder when they are below it
+        # (a build run from the folder holding the venv), and DWARF would then depend on where the build was run.
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env(), cwd=job.output.parent)
         if proc.returncode != 0:
             raise CompileError(f"compiling {job.source} failed:\n{proc.stderr.rstrip()}")
 
@@ -140,9 +142,10 @@ class Toolchain:
 
 
 def _zig_env() -> dict[str, str]:
-    # zig keeps its own cache under $HOME; give it ours when HOME is unusable (CI sandboxes).
+    # zig keeps a cache of its own (of `zig cc` objects, among others): inside ours, not under $HOME, which may be
+    # unusable (CI sandboxes) and may hold objects that an older uniforge compiled from another working folder
+    # (zig's key does not cover it, and its paths in DWARF did).
+    from .paths import cache_root
     env = dict(os.environ)
-    if not os.access(Path.home(), os.W_OK):
-        from .paths import cache_root
-        env.setdefault("ZIG_GLOBAL_CACHE_DIR", str(cache_root() / "zig"))
+    env.setdefault("ZIG_GLOBAL_CACHE_DIR", str(cache_root() / "zig"))
     return env

@@ -26,6 +26,9 @@ from .progress import step
 VERSION = "1.2.3"
 SHA256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4"
 UPSTREAM = f"https://musl.libc.org/releases/musl-{VERSION}.tar.gz"
+# What DWARF calls the folders the libc is built from (no path of this machine in an image).
+DWARF_NAMES = {"source": "musl", "glue": "libos/libc", "build": "musl-build", "headers": "musl-headers"}
+HEADERS_NAME = DWARF_NAMES["headers"]
 
 # musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build.
 CFLAGS = ("-std=c99", "-ffreestanding", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
@@ -155,6 +158,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
     key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*toolchain.target_args(), *COMMON_CFLAGS,
                                                                       *CFLAGS, *cflags]),
+                       json.dumps(DWARF_NAMES, sort_keys=True),
                        " ".join(syscalls), glue_key, json.dumps(UNREACHABLE_SYSCALLS, sort_keys=True))
 
     def make(tmp: Path) -> None:
@@ -176,7 +180,8 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     include_dirs = [generated, glue / arch, glue / "include", src / f"arch/{musl_arch}", src / "arch/generic", out,
                     src / "src/include", src / "src/internal", headers(musl_arch)]
     args = toolchain.compile_args(include_dirs=include_dirs, flags=[*CFLAGS, *cflags],
-                                  prefix_map=[(src, "musl"), (glue, "libos/libc")])
+                                  prefix_map=[(src, DWARF_NAMES["source"]), (glue, DWARF_NAMES["glue"]),
+                                              (out, DWARF_NAMES["build"]), (headers(musl_arch), HEADERS_NAME)])
     replacements = sorted((glue / arch).glob("*.[cS]"))
     sources = select_sources(src, musl_arch, replaced={p.stem for p in replacements}) + replacements
     jobs = []
