@@ -7,7 +7,7 @@ from uniforge.compiler import CompileJob, Toolchain
 from uniforge.elfsyms import object_symbols
 from uniforge.errors import ResolveError
 from uniforge.modules import CompiledModule, Module
-from uniforge.resolve import resolve
+from uniforge.resolve import Wanted, resolve
 
 SOURCES = {
     "app": "int uf_net_send(int); int puts(const char *); int main(void) { puts(\"hi\"); return uf_net_send(1); }",
@@ -93,3 +93,19 @@ def test_weak_reference_pulls_nothing(objects):
     result = resolve({"weakuser.c": object_symbols(objects["weakuser"])}, compiled(objects, ["optional", "console"]),
                      [("libc", LIBC)], ("console",), set(), sorted)
     assert result.modules == ["console"]
+
+
+def test_linked_with_comes_along_with_a_needed_symbol(objects):
+    """A module with `linked_with` joins whenever an image needs one of those symbols, from whoever defines it."""
+    mods = compiled(objects, ["net", "nic", "console", "optional"])
+    optional = mods["optional"].module
+    mods["optional"] = CompiledModule(Module(**{**optional.__dict__, "linked_with": ("uf_nic_tx",)}),
+                                      mods["optional"].objects, mods["optional"].defined, mods["optional"].undefined)
+    app = {"app.c": object_symbols(objects["app"])}
+    result = resolve(app, mods, [("libc", LIBC)], ("console",), set(), sorted)
+    assert "optional" in result.modules
+    assert result.reasons["optional"] == Wanted("linked_with uf_nic_tx", "module net")
+    # Without the symbol needed (an app that never sends), it stays out.
+    del mods["net"], mods["nic"]
+    quiet = {"app.c": {"defined": ["main"], "undefined": ["puts"]}}
+    assert "optional" not in resolve(quiet, mods, [("libc", LIBC)], ("console",), set(), sorted).modules

@@ -10,7 +10,8 @@ from .elfsyms import object_symbols
 from .errors import ModuleError
 from .paths import libos_dir
 
-KEYS = {"name": str, "summary": str, "version": str, "depends": list, "init": str, "sources": dict}
+KEYS = {"name": str, "summary": str, "version": str, "depends": list, "init": str, "sources": dict,
+        "linked_with": list}
 SOURCE_SUFFIXES = (".c", ".S", ".s")
 
 
@@ -23,6 +24,9 @@ class Module:
     init: str | None
     sources: dict[str, tuple[str, ...]]     # selector (all, arch, platform, arch-platform) -> files
     folder: Path
+    # Linked whenever an image needs one of these symbols (from whichever module defines it): a service that
+    # completes another without being called by name (module stdin gives read/readv the console's input).
+    linked_with: tuple[str, ...] = ()
 
     def sources_for(self, arch: str, platform: str) -> list[Path]:
         selectors = ("all", arch, platform, f"{arch}-{platform}")
@@ -66,7 +70,8 @@ def _load(toml: Path) -> Module:
                 raise ModuleError(f"{where}: key 'sources.{key}': '{f}' is not a .c/.S/.s file in {toml.parent}")
         sources[key] = tuple(files)
     return Module(name=data["name"], summary=data["summary"], version=data["version"],
-                  depends=tuple(data.get("depends", [])), init=data.get("init"), sources=sources, folder=toml.parent)
+                  depends=tuple(data.get("depends", [])), init=data.get("init"), sources=sources, folder=toml.parent,
+                  linked_with=tuple(data.get("linked_with", [])))
 
 
 def init_order(modules: dict[str, Module], names: list[str]) -> list[str]:

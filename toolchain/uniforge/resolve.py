@@ -32,9 +32,12 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
     modules that define the same symbols; provided: symbols the linker script or
     generated code define; order: function giving the init order of a set of module names."""
     module_providers = defaultdict(list)
+    companions = defaultdict(list)          # symbol -> modules linked whenever it is needed (`linked_with`)
     for name, mod in compiled.items():
         for sym in mod.defined:
             module_providers[sym].append(name)
+        for sym in mod.module.linked_with:
+            companions[sym].append(name)
     archive_providers: dict[str, tuple[str, str]] = {}
     for archive, index in archives:
         for member, syms in index.items():
@@ -73,6 +76,8 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
 
     while worklist:
         want = worklist.pop(0)
+        for name in companions.pop(want.symbol, ()):
+            take_module(name, Wanted(f"linked_with {want.symbol}", want.by))
         if want.symbol in defined:
             continue
         providers = module_providers.get(want.symbol, [])
