@@ -1,14 +1,20 @@
-/* The console as a file: what stdin, stdout and stderr are. */
+/* The console as a file: what stdin, stdout and stderr are. Its input is module stdin's, when the image has it
+ * (an app that reads descriptors gets it); without it, reading gives end of file. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <uf/console.h>
 #include <uf/fd.h>
+#include <uf/stdin.h>
+
+#pragma weak uf_stdin_read
+#pragma weak uf_stdin_poll
 
 static ssize_t console_read(struct uf_file *f, void *buf, size_t len)
 {
-	(void)f, (void)buf, (void)len;
-	return 0;           /* no input: end of file */
+	return uf_stdin_read ? uf_stdin_read(buf, len, f->flags & O_NONBLOCK) : 0;
 }
 
 static ssize_t console_write(struct uf_file *f, const void *buf, size_t len)
@@ -16,6 +22,12 @@ static ssize_t console_write(struct uf_file *f, const void *buf, size_t len)
 	(void)f;
 	uf_console_write(buf, len);
 	return len;
+}
+
+static unsigned console_poll(struct uf_file *f, unsigned long long *wake_ns)
+{
+	(void)f;
+	return POLLOUT | (uf_stdin_poll ? uf_stdin_poll(wake_ns) : POLLIN);
 }
 
 /* Answering TIOCGWINSZ makes musl line-buffer stdout, so output is not lost in a buffer when the app crashes. */
@@ -40,4 +52,5 @@ const struct uf_file_ops uf_console_file_ops = {
 	.write = console_write,
 	.ioctl = console_ioctl,
 	.fstat = console_fstat,
+	.poll = console_poll,
 };

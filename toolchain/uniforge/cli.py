@@ -120,8 +120,11 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
         uniforge run --disk data.img --disk ro.img:ro
 
-    Exit status: the guest's own (0-126 arrive unchanged); 127 when the guest crashed (a symbolized backtrace is
-    printed); 124 when --timeout expired.
+    The host's stdin is the guest's console input (`uniforge run < file`, `cmd | uniforge run`, or typed: ^D
+    ends it); the guest's console output comes out byte for byte.
+
+    Exit status: the guest's own (0-255 arrive unchanged); 127 when the guest crashed (a symbolized backtrace
+    and "guest crashed" are printed); 124 when --timeout expired.
     """
     from .devices import parse_disk, parse_network
     from .run import Ending, run_image
@@ -142,7 +145,8 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         path, debug_image, default_memory = result.image, result.debug_image, app.memory
     symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
     outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
-                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer)
+                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer,
+                        stdin=sys.stdin.buffer)
     if outcome.ending is not Ending.EXITED:
         click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
     return outcome.exit_code

@@ -1,24 +1,27 @@
 """Boots an image in QEMU and returns what the guest exited with: `uniforge run`, the tests and the benchmarks.
 
 QEMU starts paused with QMP on an inherited socket (vm.py), the serial console streams to the caller as it comes
-(console.py), and the way QEMU ended is turned into the guest's own exit status in one place, `decode_exit`.
+and the caller's input goes in (console.py), and the way QEMU ended (with what the guest said on its status channel)
+is turned into the guest's own exit status in one place, `decode_exit`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import os
 import shlex
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from . import xenrig
-from .console import Console, SymbolizeFn
+from .console import END_OF_INPUT, START_OF_INPUT, Console, SymbolizeFn, encode_input
 from .devices import NO_NETWORK, Disk, Network, check_tap, explain_qemu_error, qemu_options
 from .errors import RunError
 from .manifest import memory_mib
@@ -29,8 +32,12 @@ if TYPE_CHECKING:
     from .targets import Target
 
 TIMEOUT_STATUS = 124  # as timeout(1)
-CRASH_STATUS = 127  # what the library OS exits with after printing a crash report
+CRASH_STATUS = 127  # what `uniforge run` exits with when the guest crashed (its outcome says which it was)
 NO_STATUS = 1  # the guest reset or powered off without reporting a status
+# The QEMU chardev of the guest's status channel, which the target's `status` device options write to: where
+# the guest says what its exit device cannot carry (libos/exit/include/uf/exit.h).
+STATUS_CHARDEV = "uf-status"
+CRASH_LINE = b"uniforge: exit status crash"
 _NEEDS_QUOTES = frozenset(' \t\n\v\f\r"\\')
 
 
@@ -54,7 +61,8 @@ class RunResult:
     ending: Ending
     exit_code: int
     message: str
-    console: str  # everything the guest wrote to its serial console
+    console: str  # everything the guest wrote to its serial console (decoded: `output` has the bytes)
+    output: bytes  # the same, byte for byte
     qemu_stderr: str  # QEMU's warnings and error reports (a KVM internal error dumps registers here)
     wall_time: float  # seconds from starting QEMU to its exit
 
@@ -96,11 +104,15 @@ def build_qemu_command(
     network: Network = NO_NETWORK,
     disks: Sequence[Disk] = (),
     extra_qemu_args: Sequence[str] = (),
+    status_chardev: str | None = "null",
 ) -> list[str]:
-    """The QEMU command line that boots `image` on `target`, serial console on QEMU's stdout; without the QMP
+    """The QEMU command line that boots `image` on `target`, serial console on QEMU's stdio; without the QMP
     control options that vm.QemuVM adds, so it also serves plain timing runs. `network` and `disks` add the
-    target's NIC and disk device models (devices.py)."""
+    target's NIC and disk device models (devices.py). `status_chardev`: the QEMU chardev backend of the guest's
+    status channel ("null": dropped, the exit device's code then tells what it can), or None when the caller
+    adds the chardev itself (QemuVM does)."""
     q = target.qemu
+    status = ["-chardev", f"{status_chardev},id={STATUS_CHARDEV}"] if status_chardev else []
     return [
         q["binary"],
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -110,6 +122,8 @@ def build_qemu_command(
         "-m", memory or q["memory"],
         "-serial", "stdio",
         *q.get("args", []),
+        *status,
+        *q.get("status", []),
         "-kernel", str(image),
         "-append", kernel_cmdline(cmdline, args),
         *qemu_options(q.get("nic_device", ""), q.get("disk_device", ""), network, disks),
@@ -125,31 +139,35 @@ def decode_exit(
     halted_state: str | None = None,
     timeout: float | None = None,
     crash: str | None = None,
-    reported_status: int | None = None,
+    status_channel: bytes = b"",
+    reported_status: str | None = None,
     hypervisor_ending: str | None = None,
 ) -> Outcome:
-    """Turns how QEMU ended into the guest's exit status.
+    """Turns how QEMU ended into the guest's exit status: 0-255 exactly, a crash apart from all of them.
 
     `method` is the target's `exit`; `shutdown_reason` the reason of QMP's SHUTDOWN event, if any; `halted_state`
     the run state in which QEMU froze the guest, if it did (e.g. "internal-error"); `timeout` the seconds after
-    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one; `reported_status` the
-    status the guest wrote on its console and `hypervisor_ending` the hypervisor's line about the guest's end
-    (xen-console).
+    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one; `status_channel` the
+    bytes the guest wrote to its status channel (STATUS_CHARDEV); `reported_status` what followed "uniforge: exit
+    status " on its console and `hypervisor_ending` the hypervisor's line about the guest's end (xen-console).
 
-    - isa-debug-exit: the guest's write of c makes QEMU exit with (c << 1) | 1, so an odd status s means guest
-      status s >> 1. Only 0..127 survive: the process status is 8 bits.
-    - semihosting: QEMU exits with the guest's status unchanged.
-    - xen-console: the guest's status line (xenconsole.py); the runner then ended QEMU itself. Without one, Xen's
-      word that it crashed or stopped the guest means CRASHED.
-    - Status 127 is the library OS's crash status: ending CRASHED.
+    How each method carries a status (libos/exit/include/uf/exit.h):
+    - isa-debug-exit: the guest writes its status byte to the status channel, then writes c to the device, which
+      makes QEMU exit with (c << 1) | 1: an odd code. c is status & 0x7f, or 127 with no status byte for a crash.
+      Without the channel's byte (a kernel of another kind, a run without the channel) the status is c.
+    - semihosting: QEMU exits with the guest's status unchanged; a crash says CRASH_LINE on the status channel
+      (the semihosting console) first.
+    - xen-console: the guest's status line, a number or "crash" (xenconsole.py); the runner then ended QEMU
+      itself. Without one, Xen's word that it crashed or stopped the guest means CRASHED.
     - QEMU exit 0 after a guest reset or poweroff (SHUTDOWN guest-reset / guest-shutdown): the guest ended without
       a status; that is an error (1) since Uniforge guests always report one.
-    - Timed out: 124, as timeout(1). A guest frozen by the hypervisor or panicked: CRASHED, 127.
-    Raises RunError when QEMU itself failed or was stopped by someone else.
+    - Timed out: 124, as timeout(1). A guest frozen by the hypervisor or panicked: CRASHED.
+    A crash makes `uniforge run` exit with CRASH_STATUS. Raises RunError when QEMU itself failed or was stopped by
+    someone else.
     """
     if method == "xen-console":
         if reported_status is not None:
-            return _status_outcome(reported_status & 0xFF, crash)
+            return _crashed(crash) if reported_status == "crash" else _exited(int(reported_status) & 0xFF)
         if hypervisor_ending is not None:
             return Outcome(Ending.CRASHED, CRASH_STATUS, f"Xen ended the guest: {hypervisor_ending}")
     if timeout is not None:
@@ -162,16 +180,19 @@ def decode_exit(
         raise RunError(f"QEMU was {describe_returncode(returncode)}")
 
     if method == "isa-debug-exit":
-        status = returncode >> 1 if returncode & 1 else None
+        if returncode & 1:
+            code = returncode >> 1
+            if status_channel:
+                return _exited(status_channel[-1])
+            return _crashed(crash) if code == 127 else _exited(code)
     elif method == "semihosting":
-        status = None if shutdown_reason in ("guest-reset", "guest-shutdown") else returncode
-    elif method == "xen-console":
-        status = None       # QEMU's own ending says nothing about the guest's status
-    else:
+        if CRASH_LINE in status_channel:
+            return _crashed(crash)
+        if shutdown_reason not in ("guest-reset", "guest-shutdown"):
+            return _exited(returncode)
+    elif method != "xen-console":  # QEMU's own ending says nothing about a Xen guest's status
         raise ValueError(f"unknown exit method {method!r}")
 
-    if status is not None:
-        return _status_outcome(status, crash)
     if returncode == 0 and shutdown_reason == "guest-reset":
         return Outcome(Ending.RESET, NO_STATUS, "guest reset without an exit status (a triple fault?)")
     if returncode == 0 and shutdown_reason == "guest-shutdown":
@@ -181,10 +202,12 @@ def decode_exit(
     raise RunError(f"QEMU failed while running ({describe_returncode(returncode)})")
 
 
-def _status_outcome(status: int, crash: str | None) -> Outcome:
-    if status == CRASH_STATUS:
-        return Outcome(Ending.CRASHED, CRASH_STATUS, f"guest crashed: {crash or 'exit status 127'}")
+def _exited(status: int) -> Outcome:
     return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
+
+
+def _crashed(crash: str | None) -> Outcome:
+    return Outcome(Ending.CRASHED, CRASH_STATUS, f"guest crashed: {crash or 'no crash report'}")
 
 
 def run_image(
@@ -198,14 +221,17 @@ def run_image(
     network: Network = NO_NETWORK,
     disks: Sequence[Disk] = (),
     extra_qemu_args: Sequence[str] = (),
-    console: TextIO = sys.stdout,
+    console: TextIO | BinaryIO = sys.stdout,
     symbolizer: SymbolizeFn | None = None,
+    stdin: bytes | BinaryIO | None = None,
 ) -> RunResult:
-    """Boots `image` on `target` and waits for it to end, streaming its console to `console`.
+    """Boots `image` on `target` and waits for it to end, streaming its console to `console` (console.Console).
 
     `timeout` counts from the guest's start; `symbolizer(address, is_return_address)` (e.g. Symbolizer.format)
-    annotates crash backtraces. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised).
-    Raises RunError if QEMU cannot start or fails; one line when it is about the network or the disks.
+    annotates crash backtraces. `stdin` is the guest's console input: bytes, or a binary file read to its end (a
+    pipe, a file, a terminal: the guest reads what comes, and end of file when it ends); None: end of file at
+    once. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised). Raises RunError if QEMU
+    cannot start or fails; one line when it is about the network or the disks.
     """
     shown = Console(console, symbolizer)
     if target.platform == "xen":
@@ -220,18 +246,24 @@ def run_image(
         check_tap(network.tap)
     command = build_qemu_command(
         target, image, args=args, cmdline=cmdline, memory=memory, network=network, disks=disks,
-        extra_qemu_args=extra_qemu_args,
+        extra_qemu_args=extra_qemu_args, status_chardev=None,
     )
-    return asyncio.run(_run(target.exit, command, timeout, shown, network))
+    return asyncio.run(_run(target.exit, command, timeout, shown, network, stdin=stdin))
 
 
 async def _run(method: str, command: list[str], timeout: float | None, console: Console, network: Network,
-               xen: bool = False) -> RunResult:
+               xen: bool = False, stdin: bytes | BinaryIO | None = None) -> RunResult:
     started = time.monotonic()
     # On a Xen rig the guest's console is inside Xen's, and the guest's end is read from it, not from QEMU's.
     ended = asyncio.Event()
     xen_console = XenConsole(console.feed, ended.set) if xen else None
-    vm = QemuVM(command, xen_console.feed if xen_console else console.feed)
+    status = bytearray()
+    if xen:
+        vm = QemuVM(command, xen_console.feed)
+    else:
+        guest_stdin, ours = os.pipe()
+        threading.Thread(target=_send_input, args=(stdin, ours), name="uniforge-stdin", daemon=True).start()
+        vm = QemuVM(command, console.feed, stdin=guest_stdin, channels={STATUS_CHARDEV: status.extend})
     try:
         async with vm:
             await vm.start()
@@ -240,6 +272,9 @@ async def _run(method: str, command: list[str], timeout: float | None, console: 
         if explained := explain_qemu_error(vm.stderr, network):
             raise RunError(explained) from e
         raise RunError(_with_details(str(e), e.command, vm.stderr), hint="`uniforge doctor` checks QEMU") from e
+    finally:
+        if not xen:
+            os.close(guest_stdin)   # QEMU had its own copy: the input's writer sees EPIPE once QEMU is gone
     wall_time = time.monotonic() - started
     if xen_console:
         xen_console.close()
@@ -252,6 +287,7 @@ async def _run(method: str, command: list[str], timeout: float | None, console: 
             halted_state=vm.halted_state,
             timeout=None if finished else timeout,
             crash=console.crash,
+            status_channel=bytes(status),
             reported_status=xen_console.status if xen_console else None,
             hypervisor_ending=xen_console.xen_ending if xen_console else None,
         )
@@ -259,7 +295,42 @@ async def _run(method: str, command: list[str], timeout: float | None, console: 
         # What Xen said last: why it stopped, when QEMU's own output is silent about it.
         said = "\n".join([vm.stderr.rstrip(), *(xen_console.xen_log[-20:] if xen_console else [])])
         raise RunError(_with_details(str(e), command, said)) from e
-    return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
+    return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, console.output, vm.stderr,
+                     wall_time)
+
+
+def _send_input(source: bytes | BinaryIO | None, fd: int) -> None:
+    """The guest's console input (a thread: the source may be a terminal, which only blocking reads fit): the
+    header, the source's bytes escaped, then the end of the input; stops when QEMU is gone."""
+    read = None if source is None or isinstance(source, bytes) else _reader(source)
+    try:
+        _write_all(fd, START_OF_INPUT)
+        if isinstance(source, bytes):
+            _write_all(fd, encode_input(source))
+        while read and (chunk := read()):
+            _write_all(fd, encode_input(chunk))
+        _write_all(fd, END_OF_INPUT)
+    except OSError:
+        pass        # QEMU has exited (EPIPE), or the source failed: the guest is past its input either way
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _reader(source: BinaryIO):
+    """A function returning the next bytes of source, b"" at its end; a terminal is read only while this process is
+    in its foreground (else reading stops it: SIGTTIN)."""
+    try:
+        fd = source.fileno()
+    except (AttributeError, OSError, ValueError):
+        return lambda: source.read(65536)
+    if os.isatty(fd) and os.tcgetpgrp(fd) != os.getpgrp():
+        return None
+    return lambda: os.read(fd, 65536)
 
 
 async def _wait(vm: QemuVM, timeout: float | None, ended: asyncio.Event) -> bool:

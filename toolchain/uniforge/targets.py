@@ -12,7 +12,7 @@ KEYS = {"inherits": str, "summary": str, "arch": str, "platform": str, "boot": s
 REQUIRED = ("summary", "arch", "platform", "boot", "linker_script", "modules", "exit", "compiler", "libc", "qemu")
 COMPILER_KEYS = {"target": str, "app_target": str, "cpu": str, "cflags": list, "libos_cflags": list, "ldflags": list}
 LIBC_KEYS = {"arch": str}
-QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list,
+QEMU_KEYS = {"binary": str, "accel": str, "machine": str, "cpu": str, "memory": str, "args": list, "status": list,
              "nic_device": str, "disk_device": str}
 XEN_KEYS = {"package": str, "file": str, "domain": str, "guest_type": str}
 REQUIRED_IN = {"compiler": ("target", "app_target"), "xen": ("package", "file", "domain", "guest_type")}

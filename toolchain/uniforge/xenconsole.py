@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-STATUS_LINE = re.compile(r"uniforge: exit status (-?\d+)\s*$")
+STATUS_LINE = re.compile(r"uniforge: exit status (\d+|crash)\s*$")
 _DOMU_PREFIX = re.compile(r"^\(d\d+\) ")
 _XEN_PREFIX = "(XEN) "
 # Xen's own words when it takes a guest down (xen/common/shutdown.c, domain.c, arch/*/traps.c).
@@ -29,7 +29,7 @@ class XenConsole:
         self._on_end = on_end
         self._pending = b""
         self.xen_log: list[str] = []
-        self.status: int | None = None      # from the guest's status line
+        self.status: str | None = None      # from the guest's status line: a number, or "crash"
         self.xen_ending: str | None = None  # Xen's line about the end of the guest, if it said one
         self._panic = False                 # Xen said it panics: the next line of its log says why
 
@@ -70,7 +70,7 @@ class XenConsole:
             # Output without a final newline ends up in front of the status line: it is the guest's.
             if status.start():
                 self._on_guest(text[:status.start()].encode())
-            self.status = int(status.group(1))
+            self.status = status.group(1)
             self._on_end()
             return
         self._on_guest(raw)

@@ -1,0 +1,76 @@
+"""The console as a Linux program's stdin and stdout (tests/apps/stdio): the host's stdin reaches the guest to its
+end, through a pipe, a file or nothing at all; every byte 0x00-0xff goes both ways unchanged."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, require_target, uniforge
+
+ALL_BYTES = bytes(range(256))
+
+
+@pytest.fixture(params=["qemu-x86_64", "qemu-armv7"])
+def target(request):
+    require_target(request.param)
+    return request.param
+
+
+def run_stdio(built, target, mode, stdin=None, text=False):
+    folder = built("stdio", target)
+    return uniforge("run", f"build/stdio.{target}", "--timeout", "60", "--", mode, cwd=folder, input=stdin,
+                    text=text, timeout=180)
+
+
+def test_every_byte_goes_out_unchanged(built, target):
+    proc = run_stdio(built, target, "bytes")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ALL_BYTES * 2
+
+
+def test_every_byte_comes_in_and_back_unchanged(built, target):
+    data = ALL_BYTES * 64 + b"\xff\xff\x04 escapes in the data \xff\x01\n"      # 16 KiB and the escape byte
+    proc = run_stdio(built, target, "cat", stdin=data)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == data
+
+
+def test_stdin_through_stdio_to_its_end(built, target):
+    proc = run_stdio(built, target, "count", stdin="one\ntwo\nthree\n", text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "count: 14 bytes, 3 lines, sum 1234\n" in proc.stdout
+
+
+def test_no_stdin_is_end_of_file(built, target):
+    proc = run_stdio(built, target, "count", text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "count: 0 bytes, 0 lines, sum 0\n" in proc.stdout
+
+
+def test_file_as_stdin(built, target, tmp_path):
+    source = tmp_path / "input.bin"
+    source.write_bytes(ALL_BYTES * 8)
+    folder = built("stdio", target)
+    with open(source, "rb") as f:
+        proc = subprocess.run([sys.executable, "-m", "uniforge", "run", f"build/stdio.{target}", "--timeout", "60",
+                               "--", "cat"], cwd=folder, stdin=f, capture_output=True, timeout=180,
+                              env={"PYTHONPATH": str(ROOT / "toolchain"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ALL_BYTES * 8
+
+
+def test_input_that_comes_later_wakes_a_poller(built, target):
+    """poll() halts until the UART's receive interrupt: input written a second after boot is seen."""
+    folder = built("stdio", target)
+    command = (f"sleep 1; printf late | {sys.executable} -m uniforge run build/stdio.{target} --timeout 60 -- poll")
+    proc = subprocess.run(["sh", "-c", command], cwd=folder, capture_output=True, text=True, timeout=180,
+                          env={"PYTHONPATH": str(ROOT / "toolchain"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert "poll: ready=1 read=4 late\n" in proc.stdout
+
+
+def test_only_an_app_that_reads_gets_the_input(built, target):
+    """Module stdin (and the clock and interrupts it waits with) comes with read/readv only: hello has none."""
+    hello = uniforge("inspect", "--json", f"build/hello.{target}", cwd=built("hello", target), check=True).stdout
+    stdio = uniforge("inspect", "--json", f"build/stdio.{target}", cwd=built("stdio", target), check=True).stdout
+    assert '"stdin"' not in hello and '"stdin"' in stdio
