@@ -80,6 +80,31 @@ def test_broken_manifest_is_one_clear_line(tmp_path):
     assert "uniforge.toml" in err and "'sources'" in err and "gone.c" in err
 
 
+@pytest.mark.parametrize("entry", ["ABSOLUTE", "../shared/helper.c", "../shared/*.c"])
+def test_source_outside_the_app_folder(tmp_path, entry):
+    """A source beside the app's folder, named by an absolute path, a relative one or a glob, builds; the image
+    names it relative to the app (../shared/helper.c), in its manifest and DWARF."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "helper.c").write_text("int helper(int x) { return x + 1; }\n")
+    folder = copy_example("hello", tmp_path)
+    (folder / "main.c").write_text("int helper(int);\nint main(void) { return helper(41); }\n")
+    entry = str(shared / "helper.c") if entry == "ABSOLUTE" else entry
+    (folder / "uniforge.toml").write_text(f'name = "hello"\nsources = ["main.c", "{entry}"]\n')
+    proc = uniforge("run", "--timeout", "30", cwd=folder)
+    assert proc.returncode == 42, proc.stdout + proc.stderr
+    info = json.loads(uniforge("inspect", "--json", "build/hello.qemu-x86_64", cwd=folder, check=True).stdout)
+    assert set(info["sources"]) == {"main.c", "../shared/helper.c"}
+    assert "../shared" in dwarf_folders(folder / "build/hello.qemu-x86_64.dbg")
+
+
+def test_missing_absolute_source_is_one_line(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    (folder / "uniforge.toml").write_text(f'name = "hello"\nsources = ["main.c", "{tmp_path}/nowhere/x.c"]\n')
+    err = one_line_error(uniforge("build", cwd=folder))
+    assert "'sources'" in err and "nowhere/x.c" in err
+
+
 def test_unknown_target_is_clear(tmp_path):
     folder = copy_example("hello", tmp_path)
     err = one_line_error(uniforge("build", "-t", "qemu-riscv", cwd=folder))

@@ -62,13 +62,16 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     compiler_rt, compiler_rt_index = runtime.build(toolchain)
     clock.lap("libc")
 
+    # Sources outside the app's folder are named relative to it, in DWARF too (../lib/x.c).
+    outside = sorted({src.parent for src in app.sources if not src.is_relative_to(app.root)})
     app_args = hosted.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
-                                   prefix_map=[(app.root, "."), (headers, musl.HEADERS_NAME)],
+                                   prefix_map=[(app.root, "."), *((d, app.source_name(d)) for d in outside),
+                                               (headers, musl.HEADERS_NAME)],
                                    flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *target_cflags, *app.cflags])
-    app_jobs = [CompileJob(src, work / "app" / src.relative_to(app.root).with_suffix(".o"), tuple(app_args))
-                for src in app.sources]
-    hosted.compile_all(app_jobs)
-    app_symbols = {str(job.source.relative_to(app.root)): object_symbols(job.output) for job in app_jobs}
+    app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
+                                                 tuple(app_args)) for src in app.sources}
+    hosted.compile_all(list(app_jobs.values()))
+    app_symbols = {name: object_symbols(job.output) for name, job in app_jobs.items()}
     clock.lap("app")
 
     script = work / "image.ld"
@@ -108,13 +111,13 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
     generated += tree_objects
-    objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
+    objects = [job.output for job in app_jobs.values()] + generated + [o for m in chosen for o in m.objects]
     link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
               target.compiler.get("ldflags", []))
     clock.lap("link")
 
     owners = {str(o): m.module.name for m in chosen for o in m.objects}
-    owners.update({str(job.output): "app" for job in app_jobs})
+    owners.update({str(job.output): "app" for job in app_jobs.values()})
     owners.update({str(o): "generated" for o in generated})
 
     def owner_of(path: str) -> str:
@@ -135,6 +138,12 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
     return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps)
+
+
+def _object_name(source_name: str) -> Path:
+    """Where a source's object goes below the work folder's app/: its name, a ".." in it spelled "..up" so that
+    objects of sources outside the app's folder stay below app/ too."""
+    return Path(*("..up" if part == ".." else part for part in Path(source_name).parts)).with_suffix(".o")
 
 
 EMBEDDED_TREE_SYMBOLS = ("uf_embedded_tree", "uf_embedded_tree_size", "uf_embedded_tree_mount")
@@ -161,7 +170,7 @@ def _file_systems(app: Manifest, linked: list[str], compiled) -> dict[str, Wante
         return {}
     wanted = {}
     if app.files is not None:
-        wanted["embedfs"] = Wanted(f"files = {str(app.files.dir.relative_to(app.root))!r}", "uniforge.toml")
+        wanted["embedfs"] = Wanted(f"files = {app.source_name(app.files.dir)!r}", "uniforge.toml")
     has_block_driver = any("uf_blkdev_get" in m.defined for m in compiled.values())
     if app.disks and has_block_driver and "fat" in compiled:
         wanted["fat"] = Wanted("disks = true (the default for an app that uses files)", "uniforge.toml")
