@@ -109,3 +109,24 @@ def test_linked_with_comes_along_with_a_needed_symbol(objects):
     del mods["net"], mods["nic"]
     quiet = {"app.c": {"defined": ["main"], "undefined": ["puts"]}}
     assert "optional" not in resolve(quiet, mods, [("libc", LIBC)], ("console",), set(), sorted).modules
+
+
+def test_a_missing_service_names_the_apps_call(tmp_path):
+    """A libc member needs what nothing provides: the error names the app's function and line that called into
+    it, through every member that pulled in the next (callsite.py finds the line from the object's DWARF)."""
+    from uniforge.callsite import CallSites
+    source = tmp_path / "app.c"
+    source.write_text("int spawn_it(void);\n"
+                      "static int start(void)\n{\n\treturn spawn_it();\n}\n"
+                      "int main(void)\n{\n\treturn start() + 1;\n}\n")
+    tc = Toolchain("x86_64-freestanding-none")
+    obj = tmp_path / "app.o"
+    tc.compile(CompileJob(source, obj, ("-target", tc.triple, "-O0", "-g", "-ffreestanding", "-fno-sanitize=all",
+                                        f"-fdebug-prefix-map={tmp_path}=.")))
+    libc = {"spawn.o": {"defined": ["spawn_it"], "undefined": ["clone_it"]},
+            "clone.o": {"defined": ["clone_it"], "undefined": ["uf_sys_clone"]}}
+    sites = CallSites(tc, {"app.c": obj}, tmp_path)
+    with pytest.raises(ResolveError) as e:
+        resolve({"app.c": object_symbols(obj)}, {}, [("libc", libc)], (), set(), sorted, (), sites.describe)
+    assert ("undefined symbol 'uf_sys_clone', needed by libc clone.o, which the app needs for spawn_it "
+            "(via clone_it), called in start at app.c:4") in e.value.message

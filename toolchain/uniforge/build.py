@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, deploy, embedtree, image, link, modules, musl, runtime
+from .callsite import CallSites
 from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import INIT_TABLE_SYMBOLS, linker_script_symbols, render
@@ -83,9 +84,11 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         provided |= set(EMBEDDED_TREE_SYMBOLS)
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
 
+    call_sites = CallSites(toolchain, {name: job.output for name, job in app_jobs.items()}, work)
+
     def resolve_with(extra: tuple[str, ...]):
         return resolve(app_symbols, compiled, archives, (*target.modules, *extra), provided,
-                       lambda names: modules.init_order(available, names), target.picks)
+                       lambda names: modules.init_order(available, names), target.picks, call_sites.describe)
     resolution = resolve_with(())
     file_systems = _file_systems(app, resolution.modules, compiled)
     if file_systems:
