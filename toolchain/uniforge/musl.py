@@ -34,8 +34,10 @@ HEADERS_NAME = DWARF_NAMES["headers"]
 CFLAGS = ("-std=c99", "-ffreestanding", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
           "-fno-strict-aliasing", "-Qunused-arguments", "-w")
 # Sources that cannot work without a kernel under them, left out on every arch. __syscall_cp.c would define
-# the function our syscall_arch.h makes inline; the rest is dynamic linking.
-EXCLUDED = ("src/thread/__syscall_cp.c",)
+# the function our syscall_arch.h makes inline; the rest is dynamic linking. x86_64/remquol.c reads the quotient
+# from fprem1's status bits, which QEMU's x87 emulation leaves clear (its floatx80_modrem computes the quotient
+# for fprem only; QEMU 10.0.2, also as qemu-user): the generic C remquol, right everywhere, is used instead.
+EXCLUDED = ("src/thread/__syscall_cp.c", "src/math/x86_64/remquol.c")
 # Syscalls a member names only on a path the library OS never takes, left out of its switch (they fold to ENOSYS)
 # so that the member does not pull in their modules: __init_libc polls and reopens descriptors 0-2 on /dev/null
 # only for a set-uid start (AT_SECURE or uid != euid), and module process starts with AT_SECURE 0 and uid 0.
@@ -159,7 +161,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*toolchain.target_args(), *COMMON_CFLAGS,
                                                                       *CFLAGS, *cflags]),
                        json.dumps(DWARF_NAMES, sort_keys=True),
-                       " ".join(syscalls), glue_key, json.dumps(UNREACHABLE_SYSCALLS, sort_keys=True))
+                       " ".join(syscalls), glue_key, json.dumps(UNREACHABLE_SYSCALLS, sort_keys=True), " ".join(EXCLUDED))
 
     def make(tmp: Path) -> None:
         _build_into(tmp, toolchain, musl_arch, arch, cflags, syscalls)
@@ -204,12 +206,13 @@ def select_sources(src: Path, musl_arch: str, replaced: set[str] = frozenset()) 
     minus what the library OS's glue (libos/libc/<arch>/) replaces by name."""
     dirs = [d for d in sorted((src / "src").iterdir()) if d.is_dir() and d.name not in ("ldso", "include", "internal")]
     dirs += [src / "src/internal", src / "src/malloc/mallocng"]
+    excluded = {src / rel for rel in EXCLUDED}
     chosen: dict[tuple[Path, str], Path] = {}
     for d in dirs:
         for path in sorted(d.glob("*.c")):
             chosen[(d, path.stem)] = path
         for path in sorted((d / musl_arch).glob("*.[csS]")):
-            chosen[(d, path.stem)] = path
-    excluded = {src / rel for rel in EXCLUDED}
+            if path not in excluded:       # an excluded arch file leaves the generic one in place
+                chosen[(d, path.stem)] = path
     return [p for p in chosen.values()
             if p not in excluded and p.stem not in replaced and not (p.suffix in (".s", ".S") and RAW_SYSCALL.search(p.read_text()))]
