@@ -18,6 +18,7 @@ def test_app_sees_a_linux_musl_host(built, target):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "limits: PATH_MAX=4096 NAME_MAX=255 IOV_MAX=1024\n" in proc.stdout
     assert "old style: 42\n" in proc.stdout and "uapi: 1\n" in proc.stdout
+    assert "remquol: -2\n" in proc.stdout
 
 
 def test_stack_protector_catches_a_smashed_stack(built, target):
