@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <uf/console.h>
 #include <uf/fd.h>
+#include <uf/process.h>
 #include <uf/stdin.h>
 
 #pragma weak uf_stdin_read
@@ -30,11 +31,32 @@ static unsigned console_poll(struct uf_file *f, unsigned long long *wake_ns)
 	return POLLOUT | (uf_stdin_poll ? uf_stdin_poll(wake_ns) : POLLIN);
 }
 
-/* Answering TIOCGWINSZ makes musl line-buffer stdout, so output is not lost in a buffer when the app crashes. */
+/* Whether the host's end of this side of the console (input for descriptor 0's file, output for the others) is a
+ * terminal: `uf.tty=` lists the sides that are ("in", "out", comma-separated; `uniforge run` says what its stdin
+ * and stdout are), both without the option (QEMU in a terminal). isatty() asks (TIOCGWINSZ): programs pick line
+ * buffering and prompts by it, and refuse to write binary data to a terminal. */
+static int is_terminal(const struct uf_file *f)
+{
+	const char *sides = uf_option("uf.tty");
+	const char *side = (f->flags & O_ACCMODE) == O_RDONLY ? "in" : "out";
+	if (!sides)
+		return 1;
+	while (*sides) {
+		size_t n = 0;
+		while (side[n] && sides[n] == side[n])
+			n++;
+		if (!side[n] && (!sides[n] || sides[n] == ','))
+			return 1;
+		while (*sides && *sides++ != ',')
+			;
+	}
+	return 0;
+}
+
+/* A terminal answers TIOCGWINSZ: musl then line-buffers stdout, as on Linux. */
 static int console_ioctl(struct uf_file *f, unsigned long req, void *arg)
 {
-	(void)f;
-	if (req != TIOCGWINSZ)
+	if (req != TIOCGWINSZ || !is_terminal(f))
 		return -ENOTTY;
 	*(struct winsize *)arg = (struct winsize){ .ws_row = 24, .ws_col = 80 };
 	return 0;

@@ -1,5 +1,7 @@
 """The console as a Linux program's stdin and stdout (tests/apps/stdio): the host's stdin reaches the guest to its
 end, through a pipe, a file or nothing at all; every byte 0x00-0xff goes both ways unchanged."""
+import os
+import pty
 import subprocess
 import sys
 
@@ -74,3 +76,29 @@ def test_only_an_app_that_reads_gets_the_input(built, target):
     hello = uniforge("inspect", "--json", f"build/hello.{target}", cwd=built("hello", target), check=True).stdout
     stdio = uniforge("inspect", "--json", f"build/stdio.{target}", cwd=built("stdio", target), check=True).stdout
     assert '"stdin"' not in hello and '"stdin"' in stdio
+
+
+def test_isatty_says_what_the_runners_ends_are(built, target):
+    """Piped: no descriptor is a terminal (bzip2 then writes compressed data to stdout, stdio buffers it); in a
+    terminal all three are."""
+    piped = run_stdio(built, target, "tty", stdin="", text=True)
+    assert "tty: 0 0 0\n" in piped.stdout, piped.stdout + piped.stderr
+    folder = built("stdio", target)
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.chdir(folder)
+        os.environ["PYTHONPATH"] = str(ROOT / "toolchain")
+        os.execv(sys.executable, [sys.executable, "-m", "uniforge", "run", f"build/stdio.{target}", "--timeout",
+                                  "60", "--", "tty"])
+    output = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:         # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert b"tty: 1 1 1" in output, output

@@ -94,6 +94,21 @@ def kernel_cmdline(cmdline: str, args: Sequence[str]) -> str:
     return " ".join(part for part in (cmdline.strip(), "--", quote_guest_args(args)) if part)
 
 
+def terminal_option(stdin, console) -> str:
+    """`uf.tty=`: which sides of the guest's console are a terminal here (libos/fd/console_file.c), the input if
+    `stdin` is one and the output if `console` writes to one, so that the guest's isatty() says what a Linux
+    program's would."""
+    sides = [side for side, stream in (("in", stdin), ("out", console)) if _is_terminal(stream)]
+    return f"uf.tty={','.join(sides) or 'none'}"
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False        # bytes, StringIO, BytesIO
+
+
 def build_qemu_command(
     target: Target,
     image: Path,
@@ -234,6 +249,7 @@ def run_image(
     cannot start or fails; one line when it is about the network or the disks.
     """
     shown = Console(console, symbolizer)
+    cmdline = f"{cmdline} {terminal_option(stdin, console)}".strip()
     if target.platform == "xen":
         if network.mode != "none" or disks:
             raise RunError(f"{target.name} has no network or disk devices yet (Xen PV drivers come later)",

@@ -3,7 +3,8 @@
  *   count   reads stdin through stdio (getchar) and prints how many bytes and lines came, and their sum
  *   bytes   writes every byte value 0x00-0xff, twice
  *   poll    waits for stdin with poll(), then says what it read
- *   errno   a failing call's errno, printed with perror and strerror */
+ *   errno   a failing call's errno, printed with perror and strerror
+ *   tty     whether descriptors 0, 1 and 2 are terminals */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -67,6 +68,12 @@ static int show_errno(void)
 	return 0;
 }
 
+static int terminals(void)
+{
+	printf("tty: %d %d %d\n", isatty(0), isatty(1), isatty(2));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -80,6 +87,8 @@ int main(int argc, char **argv)
 		return wait_for_input();
 	if (!strcmp(mode, "errno"))
 		return show_errno();
-	fprintf(stderr, "usage: stdio cat|count|bytes|poll|errno\n");
+	if (!strcmp(mode, "tty"))
+		return terminals();
+	fprintf(stderr, "usage: stdio cat|count|bytes|poll|errno|tty\n");
 	return 64;
 }
