@@ -31,26 +31,19 @@ static unsigned console_poll(struct uf_file *f, unsigned long long *wake_ns)
 	return POLLOUT | (uf_stdin_poll ? uf_stdin_poll(wake_ns) : POLLIN);
 }
 
-/* Whether the host's end of this side of the console (input for descriptor 0's file, output for the others) is a
- * terminal: `uf.tty=` lists the sides that are ("in", "out", comma-separated; `uniforge run` says what its stdin
- * and stdout are), both without the option (QEMU in a terminal). isatty() asks (TIOCGWINSZ): programs pick line
- * buffering and prompts by it, and refuse to write binary data to a terminal. */
+/* Whether the host's end of this side of the console is a terminal: `uf.tty=` lists the sides that are, '0' for the
+ * input (descriptor 0's file) and '1' for the output (the others): `uniforge run` says what its stdin and stdout
+ * are; both without the option (QEMU in a terminal). isatty() asks (TIOCGWINSZ): programs pick line buffering and
+ * prompts by it, and refuse to write binary data to a terminal. */
 static int is_terminal(const struct uf_file *f)
 {
 	const char *sides = uf_option("uf.tty");
-	const char *side = (f->flags & O_ACCMODE) == O_RDONLY ? "in" : "out";
+	char side = (f->flags & O_ACCMODE) == O_RDONLY ? '0' : '1';
 	if (!sides)
 		return 1;
-	while (*sides) {
-		size_t n = 0;
-		while (side[n] && sides[n] == side[n])
-			n++;
-		if (!side[n] && (!sides[n] || sides[n] == ','))
-			return 1;
-		while (*sides && *sides++ != ',')
-			;
-	}
-	return 0;
+	while (*sides && *sides != side)
+		sides++;
+	return *sides == side;
 }
 
 /* A terminal answers TIOCGWINSZ: musl then line-buffers stdout, as on Linux. */

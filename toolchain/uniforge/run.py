@@ -95,11 +95,10 @@ def kernel_cmdline(cmdline: str, args: Sequence[str]) -> str:
 
 
 def terminal_option(stdin, console) -> str:
-    """`uf.tty=`: which sides of the guest's console are a terminal here (libos/fd/console_file.c), the input if
-    `stdin` is one and the output if `console` writes to one, so that the guest's isatty() says what a Linux
+    """`uf.tty=`: which sides of the guest's console are a terminal here (libos/fd/console_file.c): 0, the input,
+    if `stdin` is one; 1, the output, if `console` writes to one; so that the guest's isatty() says what a Linux
     program's would."""
-    sides = [side for side, stream in (("in", stdin), ("out", console)) if _is_terminal(stream)]
-    return f"uf.tty={','.join(sides) or 'none'}"
+    return "uf.tty=" + "".join(side for side, stream in (("0", stdin), ("1", console)) if _is_terminal(stream))
 
 
 def _is_terminal(stream) -> bool:
