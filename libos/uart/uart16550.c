@@ -30,7 +30,8 @@ void uf_console_init(void)
 	uf_outb(COM1 + LCR, 0x03);      /* 8 data bits, no parity, 1 stop bit */
 	/* Turning the FIFOs on drops the byte the receiver may hold (at most one: it has no FIFO until now); the host's
 	 * input starts with a header that allows for it (libos/stdin). */
-	uf_outb(COM1 + FCR, 0x07);      /* enable and clear the FIFOs */
+	uf_outb(COM1 + FCR, 0xc7);      /* enable and clear the FIFOs; receive interrupt at 14 bytes (QEMU passes
+					 * on at most up to that level at a time: at 1 byte, input crawls) */
 	uf_outb(COM1 + MCR, 0x03 | MCR_OUT2);  /* DTR, RTS, interrupts out (each still off in IER) */
 	if ((uf_inb(COM1 + IIR) & 0xc0) == 0xc0)
 		fifo = 16;              /* a 16550A: one status poll per 16 bytes, not per byte */
