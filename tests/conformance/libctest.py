@@ -50,6 +50,8 @@ CFLAGS = ("-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wno-unused-functio
 OTHER_PROCESSES = re.compile(r"\b(fork|vfork|exec[lv]p?e?|posix_spawnp?|popen|system|daemon)\s*\(")
 # What a helper file defines: a function or variable at the start of a line, not static.
 DEFINITION = re.compile(r"^(?!static\b)[A-Za-z_][\w \t*]*?\b(\w+)\s*(?:\(|=)", re.M)
+# A helper header's macro (t_error calls t_printf): its name and its body.
+MACRO = re.compile(r"^#define\s+(\w+)(?:\([^)]*\))?[ \t]*(.*)$", re.M)
 SUITE_ENV = "UNIFORGE_LIBC_TEST"
 
 
@@ -74,6 +76,7 @@ class Result:
 def discover(suite: Path) -> list[Test]:
     helpers = {p: set(DEFINITION.findall(p.read_text())) for p in sorted((suite / "src/common").glob("*.c"))
                if p.name != "runtest.c"}
+    macros = {name: body for h in (suite / "src/common").glob("*.h") for name, body in MACRO.findall(h.read_text())}
     tests = []
     for group in GROUPS:
         for source in sorted((suite / "src" / group).glob("*.c")):
@@ -86,16 +89,19 @@ def discover(suite: Path) -> list[Test]:
             dynamic_only = re.search(r"^\$\(N\)\.BINS\s*:=\s*\$\(B\)/\$\(N\)\.exe\s*$", rules, re.M)
             apart = ("dlopen/shared objects" if dynamic_only else
                      "fork/exec" if OTHER_PROCESSES.search(source.read_text(errors="replace")) else None)
-            tests.append(Test(f"{group}/{source.stem}", group, (source, *extra, *_helpers_for([source, *extra], helpers)),
-                              apart))
+            helper_files = _helpers_for([source, *extra], helpers, macros)
+            tests.append(Test(f"{group}/{source.stem}", group, (source, *extra, *helper_files), apart))
     return tests
 
 
-def _helpers_for(sources: list[Path], helpers: dict[Path, set[str]]) -> list[Path]:
-    """The helper files whose definitions the sources name, and those these name in turn (an archive's rule)."""
+def _helpers_for(sources: list[Path], helpers: dict[Path, set[str]], macros: dict[str, str]) -> list[Path]:
+    """The helper files whose definitions the sources name (directly or through the helpers' macros), and those
+    these name in turn (an archive's rule)."""
     texts, chosen = [p.read_text(errors="replace") for p in sources], []
     while True:
         words = set(re.findall(r"\w+", "\n".join(texts)))
+        while expanded := {w for name in words & macros.keys() for w in re.findall(r"\w+", macros[name])} - words:
+            words |= expanded
         more = [p for p, names in helpers.items() if p not in chosen and names & words]
         if not more:
             return chosen
