@@ -13,10 +13,11 @@ EXAMPLES = ROOT / "examples"
 
 def uniforge(*args, cwd=None, timeout=600, check=False, input=None, text=True) -> subprocess.CompletedProcess:
     """The real command line, in a child process (as a user runs it), with `input` as its stdin (else nothing:
-    `uniforge run` passes its stdin to the guest); `text=False`: stdin and output as bytes."""
+    `uniforge run` passes its stdin to the guest); `text=False`: stdin and output as bytes, else text with U+FFFD
+    for what is not UTF-8 (the guest's console is 8-bit clean)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"))
     proc = subprocess.run([sys.executable, "-m", "uniforge", *args], cwd=cwd, env=env, capture_output=True,
-                          text=text, timeout=timeout, input=input,
+                          text=text, errors="replace" if text else None, timeout=timeout, input=input,
                           stdin=subprocess.DEVNULL if input is None else None)
     if check and proc.returncode != 0:
         raise AssertionError(f"uniforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")

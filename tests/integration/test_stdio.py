@@ -102,3 +102,10 @@ def test_isatty_says_what_the_runners_ends_are(built, target):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, output
     assert b"tty: 1 1 1" in output, output
+
+
+def test_errno_after_a_failing_call(built, target):
+    """perror (to stderr, the same console) and strerror show the failing call's errno."""
+    proc = run_stdio(built, target, "errno", text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "open: No such file or directory\n" in proc.stdout and "errno: 2 No such file or directory\n" in proc.stdout
