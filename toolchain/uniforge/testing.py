@@ -19,8 +19,10 @@ from .platforms.way import Support
 
 # What a target can be tested for, from its data: "boots" (all), "net" and "disk" (it has the device models),
 # "xen" (a [xen] table), "xl" (a domU under xl: an [xl] table), "position-independent", "raw-form" (its boot protocol has a flat form), "timed" (uniforge
-# bench times its boots as plain processes), "emulated" (software emulation: runs on any host).
-CAPABILITIES = ("boots", "net", "disk", "xen", "xl", "position-independent", "raw-form", "timed", "emulated")
+# bench times its boots as plain processes), "emulated" (software emulation: runs on any host), "console" (the
+# guest's console is a serial line of its own: the host's stdin in, its bytes out as they are).
+CAPABILITIES = ("boots", "net", "disk", "xen", "xl", "position-independent", "raw-form", "timed", "emulated",
+                "console")
 
 
 def capabilities(target: targets.Target) -> set[str]:
@@ -39,6 +41,8 @@ def capabilities(target: targets.Target) -> set[str]:
         found.add("raw-form")
     if target.qemu.accel == "tcg":
         found.add("emulated")
+    if way_for(target).console_input:
+        found.add("console")
     try:
         way_for(target).check_bench()
         found.add("timed")
@@ -71,10 +75,14 @@ def host_support(name: str) -> Support:
 
 
 def uniforge(*args: str, cwd: Path | str | None = None, timeout: float = 600, check: bool = False,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The real command line, in a child process, as a user runs it; `check`: fail with everything it said."""
+             env: dict[str, str] | None = None, input: str | bytes | None = None,
+             text: bool = True) -> subprocess.CompletedProcess:
+    """The real command line, in a child process, as a user runs it, with `input` as its stdin (else none: `uniforge
+    run` passes its stdin to the guest); `text=False`: input and output as bytes, else text with U+FFFD for what is
+    not UTF-8 (the guest's console is 8-bit clean); `check`: fail with everything it said."""
     proc = subprocess.run(uniforge_command(*args), cwd=cwd, env=env or uniforge_environment(), capture_output=True,
-                          text=True, timeout=timeout)
+                          text=text, errors="replace" if text else None, timeout=timeout, input=input,
+                          stdin=subprocess.DEVNULL if input is None else None)
     if check and proc.returncode != 0:
         raise AssertionError(f"uniforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc

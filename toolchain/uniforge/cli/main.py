@@ -126,11 +126,14 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run -p 5353:53/udp             a UDP port
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
         uniforge run --disk data.img --disk ro.img:ro
+
+    The host's stdin is the guest's console input (`uniforge run < file`, `cmd | uniforge run`, or typed: ^D
+    ends it); the guest's console output comes out byte for byte.
     """
+    from ..building.symbolize import Symbolizer
     from ..platforms import run_image
     from ..platforms.run import Ending
     from ..running.devices import parse_disk, parse_network
-    from ..running.symbolize import Symbolizer
     args = ctx.meta.get("guest_args", [])
     network = parse_network(net, publish)
     guest_disks = [parse_disk(spec) for spec in disks]
@@ -147,7 +150,8 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         path, debug_image, default_memory = result.image, result.debug_image, app.memory
     symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
     outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
-                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer)
+                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer,
+                        stdin=sys.stdin.buffer)
     if outcome.ending is not Ending.EXITED:
         click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
     return outcome.exit_code

@@ -35,7 +35,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, NamedTuple, TextIO
+from typing import BinaryIO, ClassVar, NamedTuple, TextIO
 
 from ..building import image as images
 from ..building.targets import Target
@@ -44,7 +44,7 @@ from ..core.errors import BenchError, RunError, TargetError
 from ..running.console import Console, SymbolizeFn
 from ..running.devices import NO_NETWORK, Disk, Network
 from .floor import Variant, build_floor
-from .run import HypervisorConsoleFactory, RunResult, run_qemu
+from .run import HypervisorConsoleFactory, Input, RunResult, run_qemu
 
 
 class Support(NamedTuple):
@@ -71,6 +71,9 @@ class BootRequest:
 class Way(abc.ABC):
     runner: ClassVar[str]           # the target file's `runner` value that chooses this class
     tables: ClassVar[tuple[str, ...]] = ()      # the target's optional tables it reads (e.g. "xen")
+    # Whether the guest's console is a serial line of its own: `run` passes its `stdin` in (else the guest reads
+    # end of file) and the guest's bytes come out as they are.
+    console_input: ClassVar[bool] = False
 
     def __init__(self, target: Target):
         self.target = target
@@ -108,10 +111,13 @@ class Way(abc.ABC):
 
     @abc.abstractmethod
     def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
-        """Boots `image` and waits for the guest to end, streaming its console to `console`; `timeout` counts
-        from the guest's start; `symbolizer(address, is_return_address)` annotates crash backtraces. Raises
-        RunError if the guest cannot be started; one line when it is about the network or the disks."""
+            console: TextIO | BinaryIO = sys.stdout, symbolizer: SymbolizeFn | None = None,
+            stdin: Input | None = None) -> RunResult:
+        """Boots `image` and waits for the guest to end, streaming its console to `console` (bytes as they come to
+        a binary stream, decoded to a text one); `timeout` counts from the guest's start; `symbolizer(address,
+        is_return_address)` annotates crash backtraces; `stdin` is the guest's console input, where the way can
+        pass it (None: end of input at once). Raises RunError if the guest cannot be started; one line when it is
+        about the network or the disks."""
 
     # -- benchmarks
 
@@ -154,12 +160,14 @@ class QemuProcessWay(Way):
         `work` is a folder for generated files, removed after the run."""
 
     def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
+            console: TextIO | BinaryIO = sys.stdout, symbolizer: SymbolizeFn | None = None,
+            stdin: Input | None = None) -> RunResult:
         self.check(request)
+        guest_input = (b"" if stdin is None else stdin) if self.console_input else None
         with tempfile.TemporaryDirectory(prefix="uniforge-run-") as work:
             command = self.command(image, request, Path(work))
             return asyncio.run(run_qemu(command, self.target.exit, timeout, Console(console, symbolizer),
-                                        request.network, self.hypervisor_console))
+                                        request.network, self.hypervisor_console, guest_input))
 
 
 def _optional_tables() -> list[str]:

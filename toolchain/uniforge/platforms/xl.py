@@ -17,14 +17,14 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from ..building import image as images
 from ..core import sizes
 from ..core.errors import BenchError, RunError, TargetError
 from ..running.console import Console, SymbolizeFn
 from . import xenrig
-from .run import RunResult, decode_exit, kernel_cmdline
+from .run import Input, RunResult, decode_exit, kernel_cmdline
 from .way import BootRequest, Support, Way, raw_form
 from .xenconsole import XenConsole
 from .xlrig import RIG_ENV, Rig
@@ -81,7 +81,8 @@ class XenXl(Way):
                               "dom0 and dom0less boots")
 
     def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
+            console: TextIO | BinaryIO = sys.stdout, symbolizer: SymbolizeFn | None = None,
+            stdin: Input | None = None) -> RunResult:
         self.check(request)
         # The ELF or its raw form (a zImage) alike: the config is written beside the ELF.
         suffix = images.RAW_FORMS.get(self.target.boot)
@@ -119,6 +120,6 @@ class XenXl(Way):
                               crash=shown.crash, reported_status=filtered.status,
                               hypervisor_ending=filtered.ending,
                               shutdown_reason=_XL_REASONS.get(end.shutdown_reason or ""))
-        return RunResult(outcome.ending, outcome.exit_code, outcome.message, shown.text, end.xl_output,
-                         end.wall_time)
+        return RunResult(outcome.ending, outcome.exit_code, outcome.message, shown.text, shown.output,
+                         end.xl_output, end.wall_time)
 
