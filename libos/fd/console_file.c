@@ -1,8 +1,9 @@
-/* The console as a file: what stdin, stdout and stderr are. Its input is module stdin's, when the image has it
- * (an app that reads descriptors gets it); without it, reading gives end of file. */
+/* The console as a file: what stdin, stdout and stderr are. Its input and its poll op are module stdin's, which
+ * an image has when its app can read the console (libos/stdin/module.toml); without it, reading gives end of
+ * file, and poll says readable (as at the end of a file) and writable. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <uf/console.h>
@@ -15,7 +16,7 @@
 
 static ssize_t console_read(struct uf_file *f, void *buf, size_t len)
 {
-	return uf_stdin_read ? uf_stdin_read(buf, len, f->flags & O_NONBLOCK) : 0;
+	return uf_stdin_read ? uf_stdin_read(f, buf, len) : 0;
 }
 
 static ssize_t console_write(struct uf_file *f, const void *buf, size_t len)
@@ -25,31 +26,16 @@ static ssize_t console_write(struct uf_file *f, const void *buf, size_t len)
 	return len;
 }
 
-static unsigned console_poll(struct uf_file *f, unsigned long long *wake_ns)
+/* A terminal answers TIOCGWINSZ, which isatty() asks (and musl, to line-buffer stdout, as on Linux): programs pick
+ * buffering and prompts by it, and refuse to write binary data to a terminal. Whether the host's end of this side
+ * of the console is one, `uf.tty=` says, listing '0' for the input (descriptor 0's file, read-only) and '1' for the
+ * output (the others): `uniforge run` gives what its stdin and stdout are; both without the option. */
+__attribute__((minsize)) static int console_ioctl(struct uf_file *f, unsigned long req, void *arg)
 {
-	(void)f;
-	return POLLOUT | (uf_stdin_poll ? uf_stdin_poll(wake_ns) : POLLIN);
-}
-
-/* Whether the host's end of this side of the console is a terminal: `uf.tty=` lists the sides that are, '0' for the
- * input (descriptor 0's file) and '1' for the output (the others): `uniforge run` says what its stdin and stdout
- * are; both without the option (QEMU in a terminal). isatty() asks (TIOCGWINSZ): programs pick line buffering and
- * prompts by it, and refuse to write binary data to a terminal. */
-static int is_terminal(const struct uf_file *f)
-{
+	if (req != TIOCGWINSZ)
+		return -ENOTTY;
 	const char *sides = uf_option("uf.tty");
-	char side = (f->flags & O_ACCMODE) == O_RDONLY ? '0' : '1';
-	if (!sides)
-		return 1;
-	while (*sides && *sides != side)
-		sides++;
-	return *sides == side;
-}
-
-/* A terminal answers TIOCGWINSZ: musl then line-buffers stdout, as on Linux. */
-static int console_ioctl(struct uf_file *f, unsigned long req, void *arg)
-{
-	if (req != TIOCGWINSZ || !is_terminal(f))
+	if (sides && !strchr(sides, (f->flags & O_ACCMODE) == O_RDONLY ? '0' : '1'))
 		return -ENOTTY;
 	*(struct winsize *)arg = (struct winsize){ .ws_row = 24, .ws_col = 80 };
 	return 0;
@@ -67,5 +53,5 @@ const struct uf_file_ops uf_console_file_ops = {
 	.write = console_write,
 	.ioctl = console_ioctl,
 	.fstat = console_fstat,
-	.poll = console_poll,
+	.poll = uf_stdin_poll,
 };

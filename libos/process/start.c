@@ -46,12 +46,17 @@ static int is_env_name(const char *w, const char *eq)
 	return 1;
 }
 
-const char *uf_option(const char *name)
+/* Small (it runs a few times per boot) and not inlined into uf_app_main: fd's console asks it in every image, and
+ * one copy is smaller than two. */
+__attribute__((noinline, minsize)) const char *uf_option(const char *name)
 {
-	size_t n = strlen(name);
-	for (int i = 0; i < option_count; i++)
-		if (!strncmp(options[i], name, n) && options[i][n] == '=')
-			return options[i] + n + 1;
+	for (int i = 0; i < option_count; i++) {
+		const char *o = options[i], *n = name;
+		while (*n && *o == *n)
+			o++, n++;
+		if (!*n && *o == '=')
+			return o + 1;
+	}
 	return 0;
 }
 

@@ -2,9 +2,10 @@
  * UART has room), so nothing is lost while the app does not read. Received bytes are decoded into a small
  * buffer; a reader that finds it empty arms the UART's receive interrupt and halts until it fires. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
-#include <uf/signal.h>
+#include <uf/fd.h>
 #include <uf/stdin.h>
 #include <uf/time.h>
 #include <uf/uart.h>
@@ -47,7 +48,7 @@ static int readable(void)
 	return head != tail || ended;
 }
 
-/* The interrupt only wakes the waiter (uf_time_wait_until returns), which reads the UART itself. */
+/* The interrupt only wakes the waiter (uf_fd_wait returns), which reads the UART itself. */
 static void received(void)
 {
 	uf_uart_rx_interrupt(0);
@@ -64,18 +65,14 @@ static uint64_t arm(void)
 	return UINT64_MAX;
 }
 
-ssize_t uf_stdin_read(void *dst, size_t len, int nonblock)
+ssize_t uf_stdin_read(struct uf_file *f, void *dst, size_t len)
 {
-	if (!len)
-		return 0;
-	while (!readable()) {
-		if (nonblock)
-			return -EAGAIN;
+	while (len && !readable()) {
 		uint64_t wake = arm();
-		if (!readable())        /* what came before the interrupt was armed raises none */
-			uf_time_wait_until(wake);
-		long r = uf_signal_wait_point();
-		if (r)
+		if (readable())         /* what came before the interrupt was armed raises none */
+			break;
+		long r = uf_fd_wait(f->flags & O_NONBLOCK, wake, 1);
+		if (r && !(r == -EAGAIN && !(f->flags & O_NONBLOCK)))     /* -EAGAIN: polled without an interrupt */
 			return r;
 	}
 	size_t n = 0;
@@ -84,12 +81,13 @@ ssize_t uf_stdin_read(void *dst, size_t len, int nonblock)
 	return (ssize_t)n;
 }
 
-unsigned uf_stdin_poll(unsigned long long *wake_ns)
+unsigned uf_stdin_poll(struct uf_file *f, unsigned long long *wake_ns)
 {
+	(void)f;
 	if (readable())
-		return POLLIN;
+		return POLLIN | POLLOUT;
 	uint64_t wake = arm();
 	if (wake < *wake_ns)
 		*wake_ns = wake;
-	return 0;
+	return POLLOUT;
 }

@@ -249,7 +249,7 @@ def test_semihosting_status_is_unshifted(returncode, reason, ending, code):
 
 
 def test_semihosting_crash_is_said_on_the_status_channel():
-    outcome = decode_exit("semihosting", 127, status_channel=b"uniforge: exit status crash\n", crash="data abort")
+    outcome = decode_exit("semihosting", 127, status_channel=b"!", crash="data abort")
     assert (outcome.ending, outcome.exit_code) == (Ending.CRASHED, RunStatus.CRASHED)
     assert "data abort" in outcome.message
 

@@ -26,7 +26,6 @@ from ..running.vm import LaunchError, QemuVM, describe_returncode
 # The QEMU chardev of the guest's status channel, which the target's [qemu] `status` options write to: where the
 # guest says what its exit device cannot carry (libos/exit/include/uf/exit.h).
 STATUS_CHARDEV = "uf-status"
-CRASH_LINE = b"uniforge: exit status crash"
 _NEEDS_QUOTES = frozenset(' \t\n\v\f\r"\\')
 # The guest's console input: bytes, or a binary file read to its end (a pipe, a file, a terminal).
 Input = bytes | BinaryIO
@@ -124,7 +123,7 @@ def decode_exit(
     - isa-debug-exit: the guest writes its status byte to the status channel, then c to the device, which makes
       QEMU exit with (c << 1) | 1: an odd code. c is status & 0x7f, or 127 with no status byte for a crash.
       Without the channel's byte (a kernel of another kind, a run without the channel) the status is c.
-    - semihosting: QEMU exits with the guest's status, whole; a crash says CRASH_LINE on the status channel (the
+    - semihosting: QEMU exits with the guest's status, whole; a crash writes a byte to the status channel (the
       semihosting console) first.
     - xen-console: the guest's status line, a number or "crash" (xenconsole.py); the runner then ended QEMU
       itself. Without one, Xen's word that it crashed or stopped the guest means CRASHED.
@@ -155,7 +154,7 @@ def decode_exit(
                 return _exited(status_channel[-1])
             return _crashed(crash) if code == 127 else _exited(code)
     elif method == "semihosting":
-        if CRASH_LINE in status_channel:
+        if status_channel:
             return _crashed(crash)
         if shutdown_reason not in ("guest-reset", "guest-shutdown"):
             return _exited(returncode)

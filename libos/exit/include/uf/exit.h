@@ -11,7 +11,7 @@
  *   from the serial console), then isa-debug-exit, which ends QEMU with ((code << 1) | 1) of which a process
  *   status keeps 7 bits: code is status & 0x7f, or 127 with no status byte for a crash;
  * - ARMv7 QEMU with -semihosting: SYS_EXIT_EXTENDED ends QEMU with the status, whole; a crash first writes
- *   "uniforge: exit status crash" on the semihosting console and exits with 127;
+ *   one byte to the semihosting console (the runner's channel) and exits with 127;
  * - Xen: the console line "uniforge: exit status N" (or "... crash"), then SCHEDOP_shutdown. */
 _Noreturn void uf_exit(int status);
 
