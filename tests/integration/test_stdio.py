@@ -5,6 +5,8 @@ import os
 import pty
 import subprocess
 
+import pytest
+
 from conftest import image_modules, target_fixture, uniforge
 from uniforge.core.paths import uniforge_command, uniforge_environment
 
@@ -68,9 +70,23 @@ def test_input_that_comes_later_wakes_a_poller(built, target):
 
 
 def test_only_an_app_that_reads_gets_the_input(built, target):
-    """Module stdin (and the clock and interrupts it waits with) comes with read/readv only: hello has none."""
+    """Module stdin (and the clock and interrupts it waits with) comes only with what can read the console (stdio's
+    stdin, read/readv called by the app): hello has none."""
     assert "stdin" not in image_modules(f"build/hello.{target}", cwd=built("hello", target))
     assert "stdin" in image_modules(f"build/stdio.{target}", cwd=built("stdio", target))
+
+
+@pytest.mark.parametrize("reads, console", [
+    ('FILE *f = fopen("/etc/passwd", "r"); char line[80]; return f && fgets(line, sizeof line, f) ? 0 : 1;', False),
+    ("return getchar() == EOF;", True),
+    ('char line[80]; return !fgets(line, sizeof line, stdin);', True),
+])
+def test_reading_ones_own_files_through_stdio_is_no_console_input(tmp_path, target, reads, console):
+    """fread and fgets read through readv inside the libc whatever the file: stdin joins for the app's stdin only."""
+    (tmp_path / "main.c").write_text(f"#include <stdio.h>\nint main(void) {{ {reads} }}\n")
+    (tmp_path / "uniforge.toml").write_text('name = "reader"\nsources = ["main.c"]\n')
+    uniforge("build", "-t", target, cwd=tmp_path, check=True)
+    assert ("stdin" in image_modules(f"build/reader.{target}", cwd=tmp_path)) == console
 
 
 def test_isatty_says_what_the_runners_ends_are(built, target):
