@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import image_modules, target_fixture, uniforge
+from conftest import TEST_APPS, image_modules, target_fixture, uniforge
 from uniforge.core.paths import uniforge_command, uniforge_environment
 
 target = target_fixture("console")
@@ -37,6 +37,15 @@ def test_stdin_through_stdio_to_its_end(built, target):
     proc = run_stdio(built, target, "count", stdin="one\ntwo\nthree\n", text=True)
     assert proc.returncode == 0, proc.stderr
     assert "count: 14 bytes, 3 lines, sum 1234\n" in proc.stdout
+
+
+def test_the_api_passes_input_in_and_gives_the_bytes_back(uniforge_build, target):
+    """Image.run(stdin=...) is the console's input; Result.output has the guest's bytes unchanged, Result.console
+    the same decoded."""
+    data = ALL_BYTES * 4
+    result = uniforge_build(TEST_APPS / "stdio", target).run(["cat"], stdin=data, timeout=60)
+    assert result.ok, result.message + result.console
+    assert result.output == data and result.console == data.decode(errors="replace")
 
 
 def test_no_stdin_is_end_of_file(built, target):

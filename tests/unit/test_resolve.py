@@ -39,7 +39,7 @@ def compiled(objects, names, depends=None) -> dict[str, CompiledModule]:
         syms = object_symbols(objects[name])
         module = Module(name=name, summary=f"{name} module", version="1.0", sources={}, folder=Path("."),
                         depends=tuple((depends or {}).get(name, ())))
-        out[name] = CompiledModule(module, (objects[name],), frozenset(syms["defined"]),
+        out[name] = CompiledModule(module, objects[name], frozenset(syms["defined"]),
                                    frozenset(syms["undefined"]))
     return out
 
@@ -125,6 +125,6 @@ def test_a_missing_service_names_the_apps_call(tmp_path):
             "clone.o": {"defined": ["clone_it"], "undefined": ["uf_sys_clone"]}}
     sites = CallSites(tc, {"app.c": obj}, tmp_path)
     with pytest.raises(ResolveError) as e:
-        resolve({"app.c": object_symbols(obj)}, {}, [("libc", libc)], (), set(), sorted, (), sites.describe)
+        resolve({"app.c": object_symbols(obj)}, {}, [("libc", libc)], (), set(), sorted, call_sites=sites.describe)
     assert ("undefined symbol 'uf_sys_clone', needed by libc clone.o, which the app needs for spawn_it "
             "(via clone_it), called in start at app.c:4") in e.value.message

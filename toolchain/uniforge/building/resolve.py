@@ -27,14 +27,14 @@ class Resolution:
 
 def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledModule],
             archives: list[tuple[str, dict[str, dict[str, list[str]]]]], required: tuple[str, ...], provided: set[str],
-            order, picks: tuple[str, ...] = (),
+            order, picks: tuple[str, ...] = (), entry: str | None = None,
             call_sites: Callable[[str, str], list[str]] | None = None) -> Resolution:
     """app: object name -> symbols (elfsyms.object_symbols); archives: (name, member index) in link order, e.g.
     the libc then the compiler runtime; required: the target's modules; picks: the target's choices among
     modules that define the same symbols; provided: symbols the linker script or
-    generated code define; order: function giving the init order of a set of module names; call_sites(object,
-    symbol): where an app object refers to the symbol ("FUNCTION at FILE:LINE"), for errors about what the app
-    pulled in (callsite.CallSites.describe)."""
+    generated code define; order: function giving the init order of a set of module names; entry: the symbol the
+    linker script enters at; call_sites(object, symbol): where an app object refers to the symbol ("FUNCTION at
+    FILE:LINE"), for errors about what the app pulled in (callsite.CallSites.describe)."""
     module_providers = defaultdict(list)
     for name, mod in compiled.items():
         for sym in mod.defined:
@@ -74,6 +74,8 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
 
     for name in required:
         take_module(name, Wanted("(always linked)", "target"))
+    if entry:
+        worklist.append(Wanted(entry, "the linker script (ENTRY)"))
     for obj, syms in app.items():
         worklist.extend(Wanted(s, f"app {obj}") for s in syms["undefined"])
 
@@ -103,7 +105,8 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
             defined[want.symbol] = "(unresolved)"
 
     if unresolved:
-        lines = [_unresolved(w, pulled_by, call_sites) for w in unresolved]
+        private = {s: name for name, mod in sorted(compiled.items()) for s in mod.private}
+        lines = [_unresolved(w, pulled_by, call_sites, private) for w in unresolved]
         raise ResolveError("\n".join(lines), hint=_hint(unresolved))
     _check_duplicates(modules, compiled)
     return Resolution(order(modules), members, reasons)
@@ -131,10 +134,11 @@ def reaches(app: dict[str, dict[str, list[str]]], index: dict[str, dict[str, lis
     return None
 
 
-def _unresolved(want: Wanted, pulled_by: dict[str, Wanted], call_sites) -> str:
-    """The line for a symbol nothing provides; when the app's own call brought in what needs it, that call:
-    "... needed by libc src/process/posix_spawn.o, which the app needs for posix_spawn, called in main at
-    main.c:12: ..." (the chain back through the libc members and modules that pulled each other in)."""
+def _unresolved(want: Wanted, pulled_by: dict[str, Wanted], call_sites, private: dict[str, str]) -> str:
+    """The line for a symbol nothing provides (or a module keeps private: private maps such symbols to their
+    module); when the app's own call brought in what needs it, that call: "... needed by libc
+    src/process/posix_spawn.o, which the app needs for posix_spawn, called in main at main.c:12: ..." (the chain
+    back through the libc members and modules that pulled each other in)."""
     chain = [want]
     while not chain[-1].by.startswith("app ") and chain[-1].by in pulled_by and len(chain) <= len(pulled_by):
         chain.append(pulled_by[chain[-1].by])
@@ -145,6 +149,8 @@ def _unresolved(want: Wanted, pulled_by: dict[str, Wanted], call_sites) -> str:
         line += f", which the app needs for {call.symbol}" + (f" (via {', '.join(via)})" if via else "")
         places = call_sites(call.by.removeprefix("app "), call.symbol) if call_sites else []
         line += f", called in {'; in '.join(places)}" if places else f", called in {call.by.removeprefix('app ')}"
+    if want.symbol in private:
+        return line + f": module '{private[want.symbol]}' keeps it private (no public header declares it)"
     return line + ": no library-OS module or libc function provides it"
 
 

@@ -43,12 +43,13 @@ class Console:
     def __init__(self, out: TextIO | BinaryIO, symbolize: SymbolizeFn | None = None):
         self._out = out
         self._symbolize = symbolize
-        self._binary = _binary_of(out)
+        self._binary = binary_of(out)
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._output = bytearray()
         self._line = bytearray()  # the current line so far
         self._frame = 0  # number of the next backtrace line since the last crash line
         self.crash: str | None = None  # the first crash line, without its prefix
+        self.backtrace: list[str] = []  # its frames as the stream shows them: "#N 0xADDR in FUNCTION at FILE:LINE"
 
     @property
     def output(self) -> bytes:
@@ -97,11 +98,14 @@ class Console:
                 where = self._symbolize(addr, self._frame > 0)
             except Exception as e:  # unusual debug info must not stop the console (QEMU would block on it)
                 where = f"?? (symbolizer failed: {e})"
-            self._show(f"    #{self._frame} {addr:#x} in {where}\n".encode())
+            frame = f"#{self._frame} {addr:#x} in {where}"
+            if self.crash is not None and len(self.backtrace) == self._frame:
+                self.backtrace.append(frame)
+            self._show(f"    {frame}\n".encode())
             self._frame += 1
 
 
-def _binary_of(out) -> BinaryIO | None:
+def binary_of(out) -> BinaryIO | None:
     """The binary stream under `out`, if it has one (its text layer flushed first), else None."""
     if isinstance(out, (io.RawIOBase, io.BufferedIOBase)):
         return out
