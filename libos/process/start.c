@@ -36,6 +36,10 @@ static int option_count;
 static char *vector[2 * MAX_WORDS + 4 + 32];
 static unsigned char random_bytes[16];
 
+/* Run once per boot: under an emulator that translates each instruction before its first run, small code is fast
+ * code. */
+#pragma clang attribute push(__attribute__((minsize)), apply_to = function)
+
 static int is_env_name(const char *w, const char *eq)
 {
 	if (w == eq)
@@ -46,9 +50,8 @@ static int is_env_name(const char *w, const char *eq)
 	return 1;
 }
 
-/* Small (it runs a few times per boot) and not inlined into uf_app_main: fd's console asks it in every image, and
- * one copy is smaller than two. */
-__attribute__((noinline, minsize)) const char *uf_option(const char *name)
+/* Not inlined into uf_app_main: fd's console asks it in every image, and one copy is smaller than two. */
+__attribute__((noinline)) const char *uf_option(const char *name)
 {
 	for (int i = 0; i < option_count; i++) {
 		const char *o = options[i], *n = name;
@@ -115,3 +118,5 @@ _Noreturn void uf_app_main(void)
 	}
 	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
 }
+
+#pragma clang attribute pop
