@@ -125,8 +125,8 @@ def test_every_argument_arrives_through_grub_as_given(packaged):
 @pytest.mark.parametrize("fmt", ["vmdk", "vhdx"])
 def test_the_other_cloud_formats_boot_too(packaged, fmt):
     folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
-    proc = run_disk(folder, f"hello.{X86}.{fmt}", "exit=7")
-    assert proc.returncode == 7 and "Hello, world!" in proc.stdout, proc.stdout + proc.stderr
+    proc = run_disk(folder, f"hello.{X86}.{fmt}", "exit=200")      # all 8 bits: the status channel as with -kernel
+    assert proc.returncode == 200 and "Hello, world!" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_qemu_img_reads_the_disks_as_the_same_disk(packaged):
@@ -215,11 +215,11 @@ def test_kvstore_keeps_its_data_disk_apart_from_the_boot_disk(packaged, tmp_path
 
 def test_armv7_disk_boots_through_u_boot(packaged):
     folder = packaged("hello", ARM, "raw", "qcow2", "vmdk", "vhdx")
-    proc = run_disk(folder, f"hello.{ARM}.vhdx", "a b", "exit=4")
-    assert proc.returncode == 4, proc.stdout + proc.stderr
+    proc = run_disk(folder, f"hello.{ARM}.vhdx", "a b", "exit=204")
+    assert proc.returncode == 204, proc.stdout + proc.stderr
     console = proc.stdout.replace("\r\n", "\n")
     assert "Starting kernel ..." in console                     # U-Boot's bootz, not QEMU's -kernel
-    assert "Hello, world!\nargv[1] = a b\nargv[2] = exit=4\n" in console
+    assert "Hello, world!\nargv[1] = a b\nargv[2] = exit=204\n" in console
 
 
 @pytest.mark.parametrize("target, formats", [

@@ -10,7 +10,7 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from .. import packaging
 from ..building.targets import Target
@@ -20,7 +20,7 @@ from ..running.devices import NO_NETWORK, Disk, Network
 from .firmware import FirmwareBoot
 from .libvirt import LibvirtBoot
 from .qemu import PlainQemu
-from .run import RunResult
+from .run import Input, RunResult, terminal_option
 from .way import BootRequest, Way
 from .xen import XenDom0, XenDom0less
 from .xl import XenXl
@@ -62,11 +62,13 @@ def way_to_boot(target: Target, path: Path, *, firmware: str | None = None, mach
 
 def run_image(target: Target, image: Path, *, args: Sequence[str] = (), cmdline: str = "", memory: str | None = None,
               timeout: float | None = None, network: Network = NO_NETWORK, disks: Sequence[Disk] = (),
-              extra_qemu_args: Sequence[str] = (), console: TextIO = sys.stdout,
-              symbolizer: SymbolizeFn | None = None, firmware: str | None = None,
+              extra_qemu_args: Sequence[str] = (), console: TextIO | BinaryIO = sys.stdout,
+              symbolizer: SymbolizeFn | None = None, stdin: Input | None = None, firmware: str | None = None,
               machine: str | None = None, via: str = "qemu") -> RunResult:
     """Boots `image` the way its target says, or a disk image through firmware (`firmware` and `machine`: the
-    target's [firmware] default if None), or through libvirt (`via`), and waits for the guest to end (Way.run)."""
+    target's [firmware] default if None), or through libvirt (`via`), and waits for the guest to end (Way.run);
+    the guest's isatty() says whether `stdin` and `console` are a terminal (uf.tty=)."""
+    cmdline = f"{cmdline} {terminal_option(stdin, console)}".strip()
     request = BootRequest(tuple(args), cmdline, memory, network, tuple(disks), tuple(extra_qemu_args))
     way = way_to_boot(target, image, firmware=firmware, machine=machine, via=via)
-    return way.run(image, request, timeout=timeout, console=console, symbolizer=symbolizer)
+    return way.run(image, request, timeout=timeout, console=console, symbolizer=symbolizer, stdin=stdin)

@@ -23,6 +23,9 @@ from .way import BootRequest, QemuProcessWay, Support
 class FirmwareBoot(QemuProcessWay):
     runner = "firmware"
     tables = ("firmware",)
+    # The firmware and the boot loader read the serial line too (a key stops GRUB's countdown): the host's stdin
+    # is not passed on, the guest reads none.
+    console_input = False
 
     def __init__(self, target: Target, *, firmware: str | None = None, machine: str | None = None):
         super().__init__(target)
@@ -58,8 +61,9 @@ class FirmwareBoot(QemuProcessWay):
         if not image.is_file():
             raise RunError(f"{image}: no such disk image")
         table, q = self.target.firmware, self.target.qemu
+        # The guest's status channel as with direct boot (the target's [qemu] `status`): its whole exit status.
         command = [*base_command(self.target, self.memory(request), machine=self.machine, args=table.args),
-                   *self._firmware_options(work), *self._boot_disk(image, fmt)]
+                   *q.status, *self._firmware_options(work), *self._boot_disk(image, fmt)]
         return [*command, *self.loader.run_options(kernel_cmdline(request.cmdline, request.args), work),
                 *qemu_options(q.nic_device, q.disk_device, request.network, request.disks),
                 *request.extra_qemu_args]

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from .. import packaging
 from ..building.targets import Target
@@ -23,7 +23,7 @@ from ..core.errors import RunError, RunStatus
 from ..packaging import libvirt as domains
 from ..running.console import Console, SymbolizeFn
 from .guest import Guest
-from .run import BootControl, Ending, RunResult, kernel_cmdline
+from .run import BootControl, Ending, Input, RunResult, kernel_cmdline
 from .way import BootRequest, Support, Way
 
 URI = "qemu:///system"
@@ -57,7 +57,8 @@ class LibvirtBoot(Way):
                            hint="run without --via libvirt for those")
 
     def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
+             console: TextIO | BinaryIO | None = None, symbolizer: SymbolizeFn | None = None,
+             stdin: Input | None = None) -> Guest:
         self.check(request)
         supported, why = self.host_support()
         if not supported:
@@ -115,7 +116,7 @@ class LibvirtBoot(Way):
             else:
                 ending, status = Ending.POWEROFF, RunStatus.NO_STATUS
                 message = "the domain stopped (libvirt does not pass on the guest's exit status)"
-            return RunResult(ending, status, message, shown.text, "", wall)
+            return RunResult(ending, status, message, shown.text, shown.output, "", wall)
 
         return Guest(boot, console=console, symbolizer=symbolizer).start()
 
