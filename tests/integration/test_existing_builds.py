@@ -1,0 +1,100 @@
+"""Software with its own build system, built unmodified: a plain Makefile (tests/apps/make-hello) and an autoconf
+project (tests/apps/autoconf-hello) run their own make and configure with `uniforge env`'s environment; the image
+is linked from what they linked (`link_from`), booted, and its output read. Configure's checks must get the
+unikernel's answers: on x86_64 its test programs run on the host, linked with the image's libc."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_example, one_per_arch, require_target, uniforge
+
+
+@pytest.fixture(params=one_per_arch("boots"))
+def target(request):
+    require_target(request.param)
+    return request.param
+
+
+def build(folder: Path, target: str):
+    proc = uniforge("build", "-t", target, cwd=folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + _log(folder, target)
+    return folder / "build" / f"{folder.name}.{target}"
+
+
+def _log(folder: Path, target: str) -> str:
+    log = folder / "build" / ".work" / target / "build.log"
+    return log.read_text()[-3000:] if log.exists() else ""
+
+
+def run(image: Path, *args: str) -> str:
+    proc = uniforge("run", str(image), "--timeout", "60", "--", *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_a_plain_makefile_project_builds_unmodified(tmp_path, target):
+    folder = copy_example("make-hello", tmp_path)
+    image = build(folder, target)
+    assert "make-hello: hello from a static library, the answer is 42, argc 3\n" in run(image, "a", "b")
+    # The image has what the objects need and nothing else (no files, no network).
+    inspect = uniforge("inspect", "--json", str(image))
+    assert '"fat"' not in inspect.stdout and '"net"' not in inspect.stdout, inspect.stdout
+
+    # A rebuild goes through the project's own make: nothing is recompiled, the image is the same bytes.
+    first, stamp = image.read_bytes(), (folder / "main.o").stat().st_mtime_ns
+    build(folder, target)
+    assert (folder / "main.o").stat().st_mtime_ns == stamp
+    assert image.read_bytes() == first
+    # Built in another folder, the image is still the same bytes.
+    other = copy_example("make-hello", tmp_path / "elsewhere")
+    assert build(other, target).read_bytes() == first
+
+
+def test_a_changed_source_is_rebuilt_by_make(tmp_path):
+    folder = copy_example("make-hello", tmp_path)
+    image = build(folder, "qemu-x86_64")
+    answer = folder / "answer.c"
+    answer.write_text(answer.read_text().replace("6 * 7", "6 * 9"))
+    build(folder, "qemu-x86_64")
+    assert "the answer is 54" in run(image)
+
+
+@pytest.fixture(scope="module")
+def autoreconf():
+    if not shutil.which("autoreconf"):
+        pytest.skip("autoconf is not installed (scripts/install-host-deps installs it)")
+
+
+def test_an_autoconf_project_gets_the_unikernels_answers_on_x86_64(tmp_path, autoreconf):
+    require_target("qemu-x86_64")
+    folder = copy_example("autoconf-hello", tmp_path)
+    image = build(folder, "qemu-x86_64")
+    log = _log(folder, "qemu-x86_64")
+    # The host runs configure's test programs: not a cross build, and what they saw is what the image sees.
+    assert "checking whether we are cross compiling... no" in log, log
+    assert "checking for clock_gettime... yes" in log and "checking for uf_no_such_function... no" in log, log
+    # fork is refused by the library OS, and so it is by the test program linked with the image's libc.
+    assert "checking whether fork creates a process... no" in log, log
+    # A failed check names the missing function in config.log, on one line.
+    assert ("uniforge: error: linking conftest failed: undefined symbol uf_no_such_function"
+            in (folder / "config.log").read_text())
+    out = run(image)
+    assert ("autoconf-hello: epoll.h yes, clock_gettime yes, missing function no, fork fails, page size 4096\n"
+            in out), out
+    assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
+
+
+def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf):
+    """Without a binfmt_misc entry for ARM, configure sees a cross build and takes its cross answers; the image
+    still builds and runs (with binfmt, its test programs run through qemu-arm, as on x86_64)."""
+    require_target("qemu-armv7")
+    folder = copy_example("autoconf-hello", tmp_path)
+    image = build(folder, "qemu-armv7")
+    log = _log(folder, "qemu-armv7")
+    from uniforge import cross_toolchain
+    runs = cross_toolchain("qemu-armv7").runs_natively()
+    assert f"checking whether we are cross compiling... {'no' if runs else 'yes'}" in log, log
+    out = run(image)
+    assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
+    assert f"page size {'4096' if runs else 'unknown'}\n" in out, out
