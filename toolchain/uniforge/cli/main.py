@@ -25,6 +25,7 @@ HELP = """Build single-purpose unikernel images from plain C apps, with only the
   uniforge modules                    the library-OS modules, for which arches and platforms
   uniforge doctor                     what this host has and lacks
   uniforge bench . -t qemu-x86_64     boot time, size, memory against the floor
+  eval "$(uniforge env -t qemu-x86_64)"   CC, AR, --host triple, CMake file for a project's own build system
 """
 
 
