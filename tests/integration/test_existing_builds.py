@@ -100,3 +100,13 @@ def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf):
     out = run(image)
     assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
     assert f"page size {'4096' if runs else 'unknown'}\n" in out, out
+
+
+def test_a_cmake_project_builds_with_the_toolchain_file(tmp_path, target):
+    if not shutil.which("cmake"):
+        pytest.skip("cmake is not installed (scripts/install-host-deps installs it)")
+    folder = copy_example("cmake-hello", tmp_path)
+    image = build(folder, target)
+    log = _log(folder, target)
+    assert "Looking for clock_gettime - found" in log and "Looking for SO_REUSEPORT - found" in log, log
+    assert "cmake-hello: BUILT BY CMAKE, clock_gettime 1, SO_REUSEPORT 1\n" in run(image)

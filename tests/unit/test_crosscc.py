@@ -95,3 +95,22 @@ def test_manifest_takes_a_builds_output(tmp_path):
     (tmp_path / "uniforge.toml").write_text('name = "p"\nbuild = ["make"]\n')
     with pytest.raises(ManifestError, match="'link_from', 'objects' or 'archives'"):
         manifest.load(tmp_path / "uniforge.toml")
+
+
+def test_a_failing_build_command_is_one_line(tmp_path):
+    (tmp_path / "uniforge.toml").write_text('name = "p"\nbuild = ["true", "echo making; exit 3"]\nlink_from = "p"\n')
+    proc = uniforge("build", "-t", "qemu-x86_64", cwd=tmp_path)
+    assert proc.returncode == ExitCode.COMPILE, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("uniforge: error")]
+    assert errors == [f"uniforge: error: {tmp_path / 'uniforge.toml'}: key 'build': `echo making; exit 3` failed "
+                      "with status 3"], proc.stderr
+    assert "making\n" in (tmp_path / "build/.work/qemu-x86_64/build.log").read_text()
+
+
+def test_link_from_an_executable_uniforge_cc_did_not_link(tmp_path):
+    (tmp_path / "prog").write_bytes(b"\x7fELF")
+    (tmp_path / "uniforge.toml").write_text('name = "p"\nlink_from = "prog"\n')
+    proc = uniforge("build", "-t", "qemu-x86_64", cwd=tmp_path)
+    assert proc.returncode == ExitCode.MANIFEST, proc.stderr
+    assert "key 'link_from': 'prog' was not linked by `uniforge cc` (no prog.uniforge.json beside it)" in proc.stderr
+    assert "Traceback" not in proc.stderr
