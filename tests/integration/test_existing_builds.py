@@ -110,3 +110,16 @@ def test_a_cmake_project_builds_with_the_toolchain_file(tmp_path, target):
     log = _log(folder, target)
     assert "Looking for clock_gettime - found" in log and "Looking for SO_REUSEPORT - found" in log, log
     assert "cmake-hello: BUILT BY CMAKE, clock_gettime 1, SO_REUSEPORT 1\n" in run(image)
+
+
+def test_sources_compiled_and_linked_in_one_command(tmp_path):
+    """`$CC -o prog a.c b.c`, as tiny projects build: the objects the link compiles are kept (in the cache) for
+    the image, and two such builds in different folders make the same image."""
+    images = []
+    for where in ("one", "two"):
+        folder = copy_example("make-hello", tmp_path / where)
+        (folder / "uniforge.toml").write_text('name = "make-hello"\nlink_from = "prog"\n'
+                                              'build = ["$CC $CFLAGS -o prog main.c greet.c answer.c"]\n')
+        images.append(build(folder, "qemu-x86_64"))
+    assert "make-hello: hello from a static library, the answer is 42, argc 1\n" in run(images[0])
+    assert images[0].read_bytes() == images[1].read_bytes()

@@ -33,9 +33,9 @@ from .targets import Target
 # What musl's libc.a holds whole: -lm, -lpthread... name no other archive.
 LIBC_LIBRARIES = {"c", "m", "pthread", "rt", "dl", "util", "xnet", "crypt", "resolv"}
 SOURCE_SUFFIXES = {".c", ".i", ".s", ".S", ".sx", ".cc", ".cp", ".cpp", ".cxx", ".c++", ".C", ".ii"}
-# A command line with one of these makes no executable: it goes to the compiler as it is.
-NOT_LINKING = {"-c", "-S", "-E", "-M", "-MM", "-fsyntax-only", "--version", "-v", "-dumpversion", "-dumpmachine",
-               "-dumpspecs", "--help"}
+# A command line with one of these makes no executable: it goes to the compiler as it is (so does one without
+# inputs: --version, -dumpmachine, -print-prog-name=ld...).
+NOT_LINKING = {"-c", "-S", "-E", "-M", "-MM", "-fsyntax-only"}
 # Options whose value is the next word.
 TAKES_VALUE = {"-o", "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-idirafter", "-iquote", "-iprefix",
                "-iwithprefix", "-isysroot", "--sysroot", "-MF", "-MT", "-MQ", "-x", "-L", "-l", "-Xlinker",
@@ -290,7 +290,9 @@ def run_build(app: Manifest, target: Target, log: Path) -> None:
     their output goes to `log`. The first that fails is an error naming it."""
     if not app.build:
         return
-    env = {**os.environ, **CrossToolchain(target).env()}
+    toolchain = CrossToolchain(target)
+    env = {**os.environ, **toolchain.env()}
+    toolchain.host_kit()            # the libc built here, where its progress shows, not inside configure's first check
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         for command in app.build:

@@ -190,8 +190,10 @@ def app_inputs(app: Manifest, app_abi: str) -> AppInputs:
     objects, archives_ = {}, {}
 
     def name(path: Path) -> str:
-        # Objects `uniforge cc` compiled straight from sources on a link line live in the cache: their file name.
-        return app.source_name(path) if path.is_relative_to(app.root) else path.name
+        # Objects `uniforge cc` compiled straight from sources on a link line live in the cache, in a folder named
+        # by their content: "cc/FOLDER/main.o", the same on every machine.
+        in_cache = path.is_relative_to(cache.cache_root())
+        return f"cc/{path.parent.name}/{path.name}" if in_cache else app.source_name(path)
     if app.link_from is not None:
         record = linkrecord.read(app.link_from, app_abi, f"{app.path}: key 'link_from'")
         objects.update({name(p): p for p in record.objects})
