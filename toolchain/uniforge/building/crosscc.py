@@ -43,6 +43,10 @@ TAKES_VALUE = {"-o", "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-idi
 # Link options that say what a static executable already is.
 LINK_NOOPS = {"-static", "-rdynamic", "-s", "-no-pie", "-pie", "-static-pie", "-static-libgcc", "-static-libstdc++",
               "-pthread", "-shared-libgcc"}
+# The qemu-user program that runs a target arch's Linux executables, and where the program goes beside the script
+# that starts it (when the kernel cannot run it itself).
+QEMU_USER = {"armv7": "qemu-arm", "x86_64": "qemu-x86_64"}
+ELF_SUFFIX = ".uniforge.elf"
 # Syscalls the library OS implements by refusing them with EPERM (module process: one process, no other program
 # to run), which the host executable refuses too: configure learns that fork() fails.
 REFUSED_SYSCALLS = ("fork", "vfork", "clone", "execve", "execveat")
@@ -153,11 +157,18 @@ class CrossToolchain:
         return folder / obj.name
 
     def _link_host(self, output: Path, inputs: list[Path], ldflags: list[str]) -> None:
+        """The host executable at output; where only qemu-user runs it, the program is EXE.uniforge.elf and EXE a
+        script that starts it there (the kernel would refuse it, and configure would take its cross answers)."""
         kit = self.host_kit()
+        program = output.with_name(output.name + ELF_SUFFIX) if self.emulator else output
         cmd = [str(self.hosted.zig), "ld.lld", *HOST_LDFLAGS, str(kit.crt1), str(kit.answers), *map(str, inputs),
-               str(kit.libc), str(kit.compiler_rt), *ldflags, "-o", str(output)]
+               str(kit.libc), str(kit.compiler_rt), *ldflags, "-o", str(program)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
         if proc.returncode == 0:
+            if self.emulator:
+                output.unlink(missing_ok=True)
+                output.write_text(f'#!/bin/sh\nexec {shlex.quote(self.emulator)} -0 "$0" "$0{ELF_SUFFIX}" "$@"\n')
+                output.chmod(0o755)
             return
         sys.stderr.write(proc.stderr)           # configure keeps the linker's own words in config.log
         missing = sorted({line.split("undefined symbol: ", 1)[1].strip() for line in proc.stderr.splitlines()
@@ -213,16 +224,20 @@ class CrossToolchain:
     # -- uniforge env -------------------------------------------------------------------------------------------
 
     def runs_natively(self) -> bool:
-        """Whether this host runs the target's Linux executables: the same arch, or a binfmt_misc entry (qemu-user
-        from Debian's qemu-user-binfmt) for it."""
-        machine = {"x86_64": "x86_64", "amd64": "x86_64", "armv7l": "armv7", "aarch64": None}.get(platform.machine())
+        """Whether this host's kernel runs the target's Linux executables: the same arch, or a binfmt_misc entry
+        for it (Debian's qemu-user-binfmt)."""
+        machine = {"x86_64": "x86_64", "amd64": "x86_64", "armv7l": "armv7"}.get(platform.machine())
         if machine == self.target.arch and sys.platform == "linux":
             return True
-        entry = Path("/proc/sys/fs/binfmt_misc") / {"armv7": "qemu-arm", "x86_64": "qemu-x86_64"}[self.target.arch]
         try:
-            return entry.read_text().startswith("enabled")
+            return (Path("/proc/sys/fs/binfmt_misc") / QEMU_USER[self.target.arch]).read_text().startswith("enabled")
         except OSError:
             return False
+
+    @cached_property
+    def emulator(self) -> str | None:
+        """qemu-user for the target's executables when the kernel cannot run them itself (and it is installed)."""
+        return None if self.runs_natively() else shutil.which(QEMU_USER[self.target.arch])
 
     def tools(self) -> Path:
         """Folder of small scripts that run `uniforge cc -t TARGET` etc. with this Python (CMake wants one file
@@ -230,8 +245,7 @@ class CrossToolchain:
         python = sys.executable
         scripts = {f"uniforge-{name}": f"#!/bin/sh\nexec {shlex.quote(python)} -m uniforge {name} "
                                        f'-t {self.target.name} "$@"\n' for name in ("cc", "c++", "ar", "ranlib")}
-        native = self.runs_natively()
-        emulator = shutil.which("qemu-arm") if not native and self.target.arch == "armv7" else None
+        native, emulator = self.runs_natively(), self.emulator
         cmake = render("toolchain.cmake.j2", bin="@BIN@", target=self.target.name, native=native, emulator=emulator,
                        processor={"x86_64": "x86_64", "armv7": "arm"}[self.target.arch])
         key = cache.digest(*scripts, *scripts.values(), cmake)
@@ -258,10 +272,12 @@ class CrossToolchain:
         """What `uniforge env` says about configure's test programs on this host (as comments)."""
         if self.runs_natively():
             return [f"configure's test programs for {self.target.name} run on this host: checks get true answers"]
+        if self.emulator:
+            return [f"configure's test programs for {self.target.name} run through {self.emulator}: each "
+                    "executable is a script that starts it on EXE.uniforge.elf (the program itself)"]
         return [f"this host cannot run {self.target.name}'s executables: configure takes its cross-compiling "
                 "answers (set ac_cv_* variables to give others)",
-                "to run them, install qemu-user-binfmt (Debian) with binfmt_misc mounted; CMake runs them through "
-                "qemu-arm when it is installed"]
+                f"to run them, install {QEMU_USER[self.target.arch]} (Debian's qemu-user)"]
 
 
 def _inputs(args: list[str]) -> bool:
