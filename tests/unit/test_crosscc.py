@@ -62,6 +62,11 @@ def test_cc_compiles_as_the_build_does(tmp_path):
     (other / "x.c").write_text((tmp_path / "x.c").read_text())
     uniforge("cc", "-t", "qemu-x86_64", "-c", "x.c", "-o", "x.o", cwd=other, check=True)
     assert (other / "x.o").read_bytes() == (tmp_path / "x.o").read_bytes()
+    # The CC of `uniforge env` (which compiles without starting Python) makes the same bytes too.
+    env = dict(line.removeprefix("export ").split("=", 1) for line in
+               uniforge("env", "-t", "qemu-x86_64", check=True).stdout.splitlines() if line.startswith("export "))
+    subprocess.run([env["CC"], "-c", "x.c", "-o", "y.o"], cwd=other, check=True)
+    assert (other / "y.o").read_bytes() == (tmp_path / "x.o").read_bytes()
 
 
 def test_archive_members_and_their_symbols(tmp_path):

@@ -43,6 +43,8 @@ TAKES_VALUE = {"-o", "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-idi
 # Link options that say what a static executable already is.
 LINK_NOOPS = {"-static", "-rdynamic", "-s", "-no-pie", "-pie", "-static-pie", "-static-libgcc", "-static-libstdc++",
               "-pthread", "-shared-libgcc"}
+# How a compile names the folder it runs in, in DWARF (clang: the last matching map wins).
+FOLDER_MAP = "-ffile-prefix-map={folder}=."
 # The qemu-user program that runs a target arch's Linux executables, and where the program goes beside the script
 # that starts it (when the kernel cannot run it itself).
 QEMU_USER = {"armv7": "qemu-arm", "x86_64": "qemu-x86_64"}
@@ -82,10 +84,15 @@ class CrossToolchain:
         arch, rest = self.hosted.triple.split("-", 1)
         return f"{arch}-unknown-{rest}"
 
-    def compile_args(self, cxx: bool = False) -> list[str]:
-        # The working folder is "." in DWARF, as the app's folder is for `uniforge build`.
-        return [*(["--driver-mode=g++"] if cxx else []),
-                *app_compile_args(self.hosted, self.headers, prefix_map=[(Path.cwd(), ".")])]
+    def compiler(self, cxx: bool = False) -> list[str]:
+        """The compiler and the flags `uniforge build` compiles an app's sources with, but for where they are: the
+        working folder, "." in DWARF as the app's folder is for `uniforge build` (FOLDER_MAP, first: the more
+        specific maps that follow win)."""
+        return [str(self.hosted.zig), "clang", *(["--driver-mode=g++"] if cxx else []),
+                *app_compile_args(self.hosted, self.headers)]
+
+    def compile_command(self, cxx: bool = False) -> list[str]:
+        return [*self.compiler(cxx)[:2], FOLDER_MAP.format(folder=Path.cwd()), *self.compiler(cxx)[2:]]
 
     # -- uniforge cc / c++ --------------------------------------------------------------------------------------
 
@@ -93,12 +100,13 @@ class CrossToolchain:
         """Run as a compiler driver would: compile (and preprocess, and answer -dumpmachine...) as clang does;
         link an executable as described above. Returns the exit status."""
         if not args or NOT_LINKING & set(args) or not _inputs(args):
-            return self._clang([*self.compile_args(cxx), *args])
+            return self._run([*self.compile_command(cxx), *args])
         self.link(args, cxx)
         return 0
 
-    def _clang(self, args: list[str]) -> int:
-        return subprocess.run([str(self.hosted.zig), "clang", *args], env=_zig_env()).returncode
+    @staticmethod
+    def _run(cmd: list[str]) -> int:
+        return subprocess.run(cmd, env=_zig_env()).returncode
 
     def link(self, args: list[str], cxx: bool = False) -> Path:
         """Compile the sources among args, link the host executable, record its inputs. Returns its path."""
@@ -149,7 +157,7 @@ class CrossToolchain:
         image is linked from it later."""
         with tempfile.TemporaryDirectory(prefix="uniforge-cc-") as tmp:
             obj = Path(tmp) / (Path(source).stem + ".o")
-            status = self._clang([*self.compile_args(cxx), *flags, "-c", source, "-o", str(obj)])
+            status = self._run([*self.compile_command(cxx), *flags, "-c", source, "-o", str(obj)])
             if status != 0:
                 raise CompileError(f"compiling {source} failed (the compiler's messages are above)")
             data = obj.read_bytes()
@@ -214,12 +222,15 @@ class CrossToolchain:
 
     # -- uniforge ar / ranlib -----------------------------------------------------------------------------------
 
+    def archiver(self, tool: str) -> list[str]:
+        """`ar` or `ranlib`: llvm's (zig's), deterministic by default: no timestamps, owners or modes."""
+        return [str(self.hosted.zig), tool]
+
     def ar(self, args: list[str]) -> int:
-        """llvm-ar (zig's), deterministic by default: no timestamps, owners or modes in the archive."""
-        return subprocess.run([str(self.hosted.zig), "ar", *args], env=_zig_env()).returncode
+        return self._run([*self.archiver("ar"), *args])
 
     def ranlib(self, args: list[str]) -> int:
-        return subprocess.run([str(self.hosted.zig), "ranlib", *args], env=_zig_env()).returncode
+        return self._run([*self.archiver("ranlib"), *args])
 
     # -- uniforge env -------------------------------------------------------------------------------------------
 
@@ -242,9 +253,16 @@ class CrossToolchain:
     def tools(self) -> Path:
         """Folder of small scripts that run `uniforge cc -t TARGET` etc. with this Python (CMake wants one file
         per tool), and the CMake toolchain file naming them, in the cache."""
-        python = sys.executable
-        scripts = {f"uniforge-{name}": f"#!/bin/sh\nexec {shlex.quote(python)} -m uniforge {name} "
-                                       f'-t {self.target.name} "$@"\n' for name in ("cc", "c++", "ar", "ranlib")}
+        uniforge = f"{shlex.quote(sys.executable)} -m uniforge"
+        scripts = {f"uniforge-{tool}": render("cc-tool.sh.j2", tool=tool, uniforge=uniforge, target=self.target.name,
+                                              direct=_words(self.archiver(tool)))
+                   for tool in ("ar", "ranlib")}
+        scripts |= {f"uniforge-{tool}": render("cc-tool.sh.j2", tool=tool, uniforge=uniforge, target=self.target.name,
+                                               direct=_words(self.compiler(tool == "c++")[:2]),
+                                               flags=_words(self.compiler(tool == "c++")[2:]),
+                                               folder_map=FOLDER_MAP.format(folder="$PWD"),
+                                               not_linking=sorted(NOT_LINKING))
+                    for tool in ("cc", "c++")}
         native, emulator = self.runs_natively(), self.emulator
         cmake = render("toolchain.cmake.j2", bin="@BIN@", target=self.target.name, native=native, emulator=emulator,
                        processor={"x86_64": "x86_64", "armv7": "arm"}[self.target.arch])
@@ -278,6 +296,10 @@ class CrossToolchain:
         return [f"this host cannot run {self.target.name}'s executables: configure takes its cross-compiling "
                 "answers (set ac_cv_* variables to give others)",
                 f"to run them, install {QEMU_USER[self.target.arch]} (Debian's qemu-user)"]
+
+
+def _words(cmd: list[str]) -> str:
+    return " ".join(map(shlex.quote, cmd))
 
 
 def _inputs(args: list[str]) -> bool:
