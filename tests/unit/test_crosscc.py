@@ -22,6 +22,10 @@ def test_env_is_evaluable_and_complete(tmp_path):
         assert Path(seen[tool]).is_file() and Path(seen[tool]).stat().st_mode & 0o111, seen[tool]
     cmake = Path(seen["CMAKE_TOOLCHAIN_FILE"]).read_text()
     assert f'set(CMAKE_C_COMPILER "{seen["CC"]}")' in cmake
+    # autoconf's site defaults: static libraries (libtool), unless configure is told otherwise.
+    site = subprocess.run(["sh", "-c", f'. "{seen["CMAKE_TOOLCHAIN_FILE"].replace("toolchain.cmake", "config.site")}"'
+                           '; echo "$enable_shared"'], capture_output=True, text=True, check=True).stdout
+    assert site == "no\n"
     # The CC it names is `uniforge cc` for that target.
     assert "-m uniforge cc -t qemu-x86_64" in Path(seen["CC"]).read_text()
 

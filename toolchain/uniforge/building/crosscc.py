@@ -266,7 +266,8 @@ class CrossToolchain:
         native, emulator = self.runs_natively(), self.emulator
         cmake = render("toolchain.cmake.j2", bin="@BIN@", target=self.target.name, native=native, emulator=emulator,
                        processor={"x86_64": "x86_64", "armv7": "arm"}[self.target.arch])
-        key = cache.digest(*scripts, *scripts.values(), cmake)
+        site = render("config.site.j2", target=self.target.name)
+        key = cache.digest(*scripts, *scripts.values(), cmake, site)
         final = cache.cache_root() / "cc-tools" / key[:32]
 
         def make(tmp: Path) -> None:
@@ -274,6 +275,7 @@ class CrossToolchain:
                 (tmp / name).write_text(text)
                 (tmp / name).chmod(0o755)
             (tmp / "toolchain.cmake").write_text(cmake.replace("@BIN@", str(final)))
+            (tmp / "config.site").write_text(site)
 
         folder, _ = cache.entry("cc-tools", key, make)
         return folder
@@ -284,7 +286,7 @@ class CrossToolchain:
         return {"CC": str(tools / "uniforge-cc"), "CXX": str(tools / "uniforge-c++"), "AR": str(tools / "uniforge-ar"),
                 "RANLIB": str(tools / "uniforge-ranlib"), "CFLAGS": "-O2", "CXXFLAGS": "-O2", "LDFLAGS": "-static",
                 "UNIFORGE_TARGET": self.target.name, "UNIFORGE_HOST": self.host_triple,
-                "CMAKE_TOOLCHAIN_FILE": str(tools / "toolchain.cmake")}
+                "CMAKE_TOOLCHAIN_FILE": str(tools / "toolchain.cmake"), "CONFIG_SITE": str(tools / "config.site")}
 
     def env_notes(self) -> list[str]:
         """What `uniforge env` says about configure's test programs on this host (as comments)."""
