@@ -24,10 +24,10 @@ from ..core import cache
 from ..core.errors import CompileError, LinkError, UniforgeError
 from ..core.progress import step
 from . import linkrecord, musl, runtime
-from .compiler import Toolchain, _zig_env
+from .compiler import Toolchain, zig_env
 from .generate import render
 from .manifest import Manifest
-from .pipeline import abi, app_compile_args, app_libc, library_os
+from .pipeline import abi, app_compile_args, app_libc, implemented_syscalls, library_os
 from .targets import Target
 
 # What musl's libc.a holds whole: -lm, -lpthread... name no other archive.
@@ -106,7 +106,7 @@ class CrossToolchain:
 
     @staticmethod
     def _run(cmd: list[str]) -> int:
-        return subprocess.run(cmd, env=_zig_env()).returncode
+        return subprocess.run(cmd, env=zig_env()).returncode
 
     def link(self, args: list[str], cxx: bool = False) -> Path:
         """Compile the sources among args, link the host executable, record its inputs. Returns its path."""
@@ -171,7 +171,7 @@ class CrossToolchain:
         program = output.with_name(output.name + ELF_SUFFIX) if self.emulator else output
         cmd = [str(self.hosted.zig), "ld.lld", *HOST_LDFLAGS, str(kit.crt1), str(kit.answers), *map(str, inputs),
                str(kit.libc), str(kit.compiler_rt), *ldflags, "-o", str(program)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=zig_env())
         if proc.returncode == 0:
             if self.emulator:
                 output.unlink(missing_ok=True)
@@ -193,8 +193,7 @@ class CrossToolchain:
         libos = library_os(self.target, self.freestanding)
         libc = app_libc(self.target, self.hosted, libos)
         compiler_rt, _, _ = runtime.build(self.freestanding)
-        syscalls = sorted({s.removeprefix("uf_sys_") for m in libos.compiled.values() for s in m.defined
-                           if s.startswith("uf_sys_")} - {"enosys"})
+        syscalls = implemented_syscalls(libos)
         answered = {"uf_signal_syscall_return", "uf_arch_set_thread_pointer", "uf_sys_enosys"}
         defined = {s for member in libc.index.values() for s in member["defined"]}
         others = sorted({s for member in libc.index.values() for s in member["undefined"]
@@ -212,7 +211,7 @@ class CrossToolchain:
             (tmp / "answers.c").write_text(source)
             for name, path, flags in (("answers", tmp / "answers.c", args), ("crt1", src / "crt/crt1.c", crt_args)):
                 proc = subprocess.run([str(self.hosted.zig), "clang", *flags, "-c", str(path), "-o",
-                                       str(tmp / f"{name}.o")], capture_output=True, text=True, env=_zig_env(),
+                                       str(tmp / f"{name}.o")], capture_output=True, text=True, env=zig_env(),
                                       cwd=tmp)
                 if proc.returncode != 0:
                     raise CompileError(f"compiling the host executables' {name} failed:\n{proc.stderr.rstrip()}")

@@ -100,8 +100,12 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     providable = provided | {s for m in compiled.values() for s in m.defined} | {
         s for _, index in linked_archives for member in index.values() for s in member["defined"]}
 
+    # The app's own archives count as the app's code: a member that opens files wants a disk as the app would.
+    reachable = {**{f"{name}({member})": syms for name, index in app_archives for member, syms in index.items()},
+                 **libc.index}
+
     def app_reaches(symbols: set[str]) -> str | None:
-        return reaches(app_symbols, libc.index, symbols, lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
+        return reaches(app_symbols, reachable, symbols, lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
     joining = _joining(app, resolution.modules, compiled, providable, app_reaches)
     if joining:
         first_reasons = resolution.reasons
@@ -170,11 +174,15 @@ def abi(hosted: Toolchain) -> str:
     return cache.digest(hosted.version, *hosted.target_args(), *hosted.cflags)
 
 
+def implemented_syscalls(libos: "LibraryOS") -> list[str]:
+    """The syscalls the library OS implements (a module defines uf_sys_NAME)."""
+    return sorted({s.removeprefix("uf_sys_") for m in libos.compiled.values() for s in m.defined
+                   if s.startswith("uf_sys_")} - {"enosys"})
+
+
 def app_libc(target: Target, hosted: Toolchain, libos: "LibraryOS") -> musl.Libc:
     """The libc an app links: musl whose syscalls call exactly those the library OS implements."""
-    syscalls = sorted({s.removeprefix("uf_sys_") for m in libos.compiled.values() for s in m.defined
-                       if s.startswith("uf_sys_")} - {"enosys"})
-    return musl.build(hosted, target.libc.arch, target.arch, list(hosted.cflags), syscalls)
+    return musl.build(hosted, target.libc.arch, target.arch, list(hosted.cflags), implemented_syscalls(libos))
 
 
 @dataclass(frozen=True)
