@@ -2,6 +2,7 @@
 project (tests/apps/autoconf-hello) run their own make and configure with `uniforge env`'s environment; the image
 is linked from what they linked (`link_from`), booted, and its output read. Configure's checks must get the
 unikernel's answers: on x86_64 its test programs run on the host, linked with the image's libc."""
+import json
 import shutil
 from pathlib import Path
 
@@ -128,3 +129,17 @@ def test_sources_compiled_and_linked_in_one_command(tmp_path):
         images.append(build(folder, "qemu-x86_64"))
     assert "make-hello: hello from a static library, the answer is 42, argc 1\n" in run(images[0])
     assert images[0].read_bytes() == images[1].read_bytes()
+
+
+def test_objects_and_archives_named_one_by_one(tmp_path):
+    """A project that builds libraries: the manifest names the objects and archives; the archive's members are
+    taken as the linker takes them (only those needed), and their bytes count as the app's."""
+    folder = copy_example("make-hello", tmp_path)
+    (folder / "uniforge.toml").write_text('name = "make-hello"\nbuild = ["make main.o libgreet.a"]\n'
+                                          'objects = ["main.o"]\narchives = ["libgreet.a"]\n')
+    image = build(folder, "qemu-x86_64")
+    assert not (folder / "prog").exists()
+    assert "make-hello: hello from a static library, the answer is 42, argc 1\n" in run(image)
+    info = json.loads(uniforge("inspect", "--json", str(image), check=True).stdout)
+    assert set(info["sources"]) == {"main.o", "libgreet.a"}, info["sources"]
+    assert info["bytes"]["app"]["file"] > 0
