@@ -196,10 +196,12 @@ class CrossToolchain:
         syscalls = implemented_syscalls(libos)
         answered = {"uf_signal_syscall_return", "uf_arch_set_thread_pointer", "uf_sys_enosys"}
         defined = {s for member in libc.index.values() for s in member["defined"]}
-        others = sorted({s for member in libc.index.values() for s in member["undefined"]
-                         if s.startswith("uf_") and not s.startswith("uf_sys_") and s not in answered | defined})
+        glue = sorted({s for member in libc.index.values() for s in member["undefined"]
+                       if s.startswith("uf_") and not s.startswith("uf_sys_") and s not in answered | defined})
         source = render("host_syscalls.c.j2", syscalls=syscalls, names=musl.syscall_names(self.headers),
-                        others=others, refused=REFUSED_SYSCALLS)
+                        refused=REFUSED_SYSCALLS, cancellable=[s.removeprefix("uf_cp_") for s in glue
+                                                               if s.startswith("uf_cp_")],
+                        others=[s for s in glue if not s.startswith("uf_cp_")])
         args = app_compile_args(self.hosted, self.headers)
         src = musl.source_tree()
         crt_args = self.hosted.compile_args(
