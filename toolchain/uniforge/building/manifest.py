@@ -8,10 +8,12 @@ from pathlib import Path
 
 from ..core import sizes, tomlfile
 from ..core.errors import ManifestError
-from . import targets
+from . import cxx, targets
 
 FILENAME = "uniforge.toml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# C, C++ (cxx.SOURCE_SUFFIXES: linked with the C++ runtime), assembly with and without the preprocessor.
+SOURCE_SUFFIXES = (".c", *cxx.SOURCE_SUFFIXES, ".S", ".s")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
     if not NAME.match(data["name"]):
         raise ManifestError(f"{where}: key 'name': '{data['name']}' must be lower-case letters, digits, - and _")
     if not data["sources"]:
-        raise ManifestError(f"{where}: key 'sources' is empty: list the app's .c files")
+        raise ManifestError(f"{where}: key 'sources' is empty: list the app's source files")
     sources = []
     for entry in data["sources"]:
         pattern = os.path.normpath(root / entry)    # an absolute entry stays itself; ../ leaves the folder
@@ -77,9 +79,10 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
                                      else [pattern])]
         if not matched or not all(p.is_file() for p in matched):
             raise ManifestError(f"{where}: key 'sources': '{entry}' matches no file")
-        bad = [p for p in matched if p.suffix not in (".c", ".S", ".s")]
+        bad = [p for p in matched if p.suffix not in SOURCE_SUFFIXES]
         if bad:
-            raise ManifestError(f"{where}: key 'sources': '{bad[0].name}' is not a .c, .S or .s file")
+            raise ManifestError(f"{where}: key 'sources': '{bad[0].name}' is not a C, C++ or assembly source "
+                                f"({', '.join(SOURCE_SUFFIXES)}; headers come from 'include_dirs')")
         sources += matched
     include_dirs = []
     for entry in data.get("include_dirs", []):

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..core.version import __version__
 from ..core import cache
 from ..core.paths import libos_dir
-from . import deploy, embedtree, image, link, modules, musl, runtime
+from . import cxx, deploy, embedtree, image, link, modules, musl, runtime
 from .callsite import CallSites
 from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
@@ -60,24 +60,33 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("library OS")
     libc = musl.build(hosted, target.libc.arch, target.arch, list(hosted.cflags), syscalls)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
+    # The C++ runtime only for an app with C++ sources.
+    cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME) if any(map(cxx.is_source, app.sources)) else None
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
-              "compiler-rt": compiler_rt_cached}
+              "compiler-rt": compiler_rt_cached, **({"c++ runtime": cxx_runtime.cached} if cxx_runtime else {})}
 
     # Sources outside the app's folder are named relative to it, in DWARF too (../lib/x.c).
     outside = sorted({src.parent for src in app.sources if not src.is_relative_to(app.root)})
+    prefix_map = [(app.root, "."), *((d, app.source_name(d)) for d in outside), (headers, musl.HEADERS_NAME)]
+    flags = [*APP_CFLAGS, *hosted.stack_protector_args(), *hosted.cflags, *app.cflags]
     app_args = hosted.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
-                                   prefix_map=[(app.root, "."), *((d, app.source_name(d)) for d in outside),
-                                               (headers, musl.HEADERS_NAME)],
-                                   flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *hosted.cflags, *app.cflags])
+                                   prefix_map=prefix_map, flags=flags)
+    if cxx_runtime:
+        # libc++'s headers before the libc's (it wraps <stdlib.h>, <math.h>...), and its configuration.
+        cxx_args = hosted.compile_args(include_dirs=app.include_dirs,
+                                       system_include_dirs=[*cxx.app_include_dirs(hosted), headers],
+                                       prefix_map=prefix_map,
+                                       flags=[*cxx.app_flags(), *flags])
     app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
-                                                 tuple(app_args)) for src in app.sources}
+                                                 tuple(cxx_args if cxx.is_source(src) else app_args))
+                for src in app.sources}
     hosted.compile_all(list(app_jobs.values()))
     app_symbols = {name: object_symbols(job.output) for name, job in app_jobs.items()}
     clock.lap("app")
 
     script = work / "image.ld"
-    script.write_text(render(target.linker_script, app_name=app.name,
+    script.write_text(render(target.linker_script, app_name=app.name, cxx=cxx_runtime is not None,
                              position_independent=toolchain.position_independent))
     tree_objects = []
     if app.files is not None:
@@ -86,8 +95,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         tree_objects += _embedded_tree(toolchain, work, app.etc, "uf_etc_tree", None)
     # What the linker script and the generated code define, read from them: present before they are linked.
     provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
-                | {s for o in tree_objects for s in object_symbols(o)["defined"]})
-    archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+                | {s for o in tree_objects for s in object_symbols(o)["defined"]} | link.LINKER_DEFINED)
+    archives = [*(cxx_runtime.indexes if cxx_runtime else []), ("libc", libc.index), ("compiler-rt", compiler_rt_index)]
     entry = linker_script_entry(script.read_text())
 
     call_sites = CallSites(toolchain, {name: job.output for name, job in app_jobs.items()}, work)
@@ -99,8 +108,12 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     providable = provided | {s for m in compiled.values() for s in m.defined} | {
         s for _, index in archives for member in index.values() for s in member["defined"]}
 
+    # Through the C++ runtime's members too: std::cin reads the console with the libc's stdin.
+    reachable = {member: syms for _, index in [*(cxx_runtime.indexes if cxx_runtime else []), ("libc", libc.index)]
+                 for member, syms in index.items()}
+
     def app_reaches(symbols: set[str]) -> str | None:
-        return reaches(app_symbols, libc.index, symbols, lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
+        return reaches(app_symbols, reachable, symbols, lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
     joining = _joining(app, resolution.modules, compiled, providable, app_reaches)
     if joining:
         first_reasons = resolution.reasons
@@ -119,6 +132,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     }
     names = musl.syscall_names(headers) if debug else []
     generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args, names)
+    if cxx_runtime:
+        generated += _optional_syscalls(toolchain, work, chosen, libos_args)
     clock.lap("generate")
 
     image_path = out_dir / f"{app.name}.{target.name}"
@@ -126,14 +141,17 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     map_file = work / "image.map"
     generated += tree_objects
     objects = [job.output for job in app_jobs.values()] + generated + [m.object for m in chosen]
-    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
-              list(toolchain.ldflags))
+    cxx_archives = cxx_runtime.archives if cxx_runtime else []
+    # An image with C++ keeps its unwind tables, found through PT_GNU_EH_FRAME (.eh_frame_hdr) or PT_ARM_EXIDX.
+    link.link(toolchain, link.LinkInputs(script, objects, [*cxx_archives, libc.archive, compiler_rt]), debug_path,
+              image_path, map_file, [*toolchain.ldflags, *(["--eh-frame-hdr"] if cxx_runtime else [])])
     clock.lap("link")
 
     owner_of = link.owner_of({**{m.object: m.module.name for m in chosen},
                               **{job.output: link.APP for job in app_jobs.values()},
                               **{o: link.GENERATED for o in generated}},
-                             {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
+                             {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT,
+                              **{archive: link.CXX for archive in cxx_archives}})
     loaded, nobits = image.loaded_sections(debug_path)
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
     for path in (image_path, debug_path):
@@ -237,6 +255,18 @@ def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, c
             CompileJob(manifest_s, work / "manifest.o", tuple(toolchain.target_args()))]
     toolchain.compile_all(jobs)
     return [job.output for job in jobs]
+
+
+def _optional_syscalls(toolchain: Toolchain, work: Path, chosen, libos_args: list[str]) -> list[Path]:
+    """templates/optional_syscalls.c.j2 for the optional syscalls no chosen module implements, compiled."""
+    linked = {s for m in chosen for s in m.defined}
+    names = sorted({name for names in musl.OPTIONAL_SYSCALLS.values() for name in names} -
+                   {s.removeprefix("uf_sys_") for s in linked})
+    source = work / "optional_syscalls.c"
+    source.write_text(render("optional_syscalls.c.j2", names=names))
+    job = CompileJob(source, work / "optional_syscalls.o", (*libos_args, f"-ffile-prefix-map={work}=build"))
+    toolchain.compile_all([job])
+    return [job.output]
 
 
 class _Clock:
