@@ -8,7 +8,7 @@ the linker script keeps those tables in an image with C++ (generate: `cxx`).
 
 The configuration is libc++'s single-threaded one for now (`threads=False`): the library OS has no threads yet.
 With them, `threads=True` builds the same sources with their thread support (std::thread, std::mutex, the
-per-thread exception globals), and the app's C++ sources see the same configuration (`app_defines`).
+per-thread exception globals), and the app's C++ sources see the same configuration (`config_flags`).
 """
 import json
 import shutil
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import cache
-from ..core.errors import CompileError
+from ..core.errors import CompileError, ToolError
 from ..core.progress import step
 from .compiler import COMMON_CFLAGS, CompileJob, Toolchain
 from .elfsyms import section_symbols
@@ -24,6 +24,8 @@ from .elfsyms import section_symbols
 SOURCE_SUFFIXES = (".cc", ".cpp", ".cxx", ".C")
 # The order the linker and the resolver take them in: each refers only to those after it (and the libc).
 LIBRARIES = ("libc++", "libc++abi", "libunwind")
+# How the index is made (elfsyms.section_symbols), in the cache key.
+INDEX_FORMAT = "by section 1"
 
 # libc++'s configuration (what its CMake build writes into __config_site; zig's copy of the headers takes it as
 # -D flags instead), the same for the library and every app that includes its headers.
@@ -65,14 +67,10 @@ def app_include_dirs(toolchain: Toolchain) -> list[Path]:
     return [lib / "libcxx/include", lib / "libcxxabi/include", lib / "libunwind/include"]
 
 
-def app_defines(threads: bool = False) -> list[str]:
+def config_flags(threads: bool = False) -> list[str]:
+    """libc++'s configuration, for the runtime and every C++ source of an app (with its C flags; exceptions and RTTI
+    are on, clang's default for C++)."""
     return [*_CONFIG, f"-D_LIBCPP_HAS_THREADS={int(threads)}"]
-
-
-def app_flags(threads: bool = False) -> list[str]:
-    """What an app's C++ source is compiled with besides the C flags: the runtime's configuration; exceptions and
-    RTTI are on (clang's default for C++)."""
-    return app_defines(threads)
 
 
 @dataclass(frozen=True)
@@ -97,10 +95,13 @@ def sources(toolchain: Toolchain, threads: bool) -> dict[str, list[Path]]:
 def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, threads: bool = False) -> Runtime:
     """The three archives for the hosted toolchain's target, against musl's headers (named `headers_name` in DWARF)."""
     lib = _lib(toolchain)
+    if not (lib / "libcxx/src").is_dir():
+        raise ToolError(f"C++ needs libc++'s sources, and the ziglang package has none ({lib / 'libcxx/src'})",
+                        hint="pip install --force-reinstall ziglang")
     by_library = sources(toolchain, threads)
     key = cache.digest(toolchain.version, " ".join([*toolchain.target_args(), *toolchain.cflags, *COMMON_CFLAGS,
                                                     *_CONFIG, *_RUNTIME_FLAGS, *_CXX_FLAGS]),
-                       json.dumps([_LIBRARY_FLAGS, _NO_THREADS], sort_keys=True), f"threads={threads}", "index by section",
+                       json.dumps([_LIBRARY_FLAGS, _NO_THREADS], sort_keys=True), f"threads={threads}", INDEX_FORMAT,
                        cache.hash_files([p for ps in by_library.values() for p in ps], lib),
                        cache.hash_files(musl_headers.rglob("*.h"), musl_headers))
 
@@ -108,16 +109,16 @@ def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, thread
         jobs: dict[str, list[CompileJob]] = {}
         include_dirs = [lib / "libcxx/src", lib / "libcxx/libc", *app_include_dirs(toolchain)]
         for name, paths in by_library.items():
-            defines = [*app_defines(threads), *_LIBRARY_FLAGS[name], *([] if threads else [_NO_THREADS.get(name, "")])]
+            threading = [] if threads or name not in _NO_THREADS else [_NO_THREADS[name]]
             args = toolchain.compile_args(include_dirs=include_dirs, system_include_dirs=[musl_headers],
-                                          defines=[d.removeprefix("-D") for d in defines if d],
                                           prefix_map=[(musl_headers, headers_name)],
-                                          flags=[*_RUNTIME_FLAGS, *toolchain.cflags])
+                                          flags=[*config_flags(threads), *_LIBRARY_FLAGS[name], *threading,
+                                                 *_RUNTIME_FLAGS, *toolchain.cflags])
             jobs[name] = [CompileJob(p, tmp / name / p.relative_to(lib).with_suffix(".o"),
                                      (*args, *_language_flags(name, p))) for p in paths]
         every = [job for js in jobs.values() for job in js]
-        threading = "threaded" if threads else "single-threaded"
-        with step(f"building the C++ runtime (libc++, libc++abi, libunwind; {threading}) for {toolchain.triple} "
+        kind = "threaded" if threads else "single-threaded"
+        with step(f"building the C++ runtime (libc++, libc++abi, libunwind; {kind}) for {toolchain.triple} "
                   f"({len(every)} files, once per toolchain)", total=len(every)) as tick:
             toolchain.compile_all(every, progress=tick)
         index = {}
@@ -134,9 +135,12 @@ def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, thread
     try:
         folder, cached = cache.entry("cxx-runtime", key, make)
     except CompileError as e:
-        first = next((line for line in e.message.splitlines() if "error:" in line), e.message.splitlines()[0])
-        import os; os.environ.get("CXXDBG") and print(e.message[:20000])
-        raise CompileError(f"the C++ runtime (libc++) does not build for {toolchain.triple}: {first.strip()}") from None
+        # One line: the compiler's first error, not the output of every file that failed.
+        lines = e.message.splitlines()
+        first = next((line.strip() for line in lines if "error:" in line), lines[0] if lines else "")
+        raise CompileError(f"the C++ runtime does not build for {toolchain.triple}: {first}",
+                           hint="C++ sources need it; check that the ziglang package is the pinned one "
+                                "(uniforge doctor)") from None
     index = json.loads((folder / "index.json").read_text())
     return Runtime([folder / f"{name}.a" for name in LIBRARIES], [(name, index[name]) for name in LIBRARIES], cached)
 
