@@ -95,5 +95,6 @@ def test_cxx_sources_are_sources(tmp_path):
 
 
 def test_a_header_is_not_a_source(tmp_path):
-    message = error_of(tmp_path, 'name = "app"\nsources = ["main.cpp", "shapes.hpp"]\n', files=("main.cpp", "shapes.hpp"))
+    message = error_of(tmp_path, 'name = "app"\nsources = ["main.cpp", "shapes.hpp"]\n',
+                       files=("main.cpp", "shapes.hpp"))
     assert "'shapes.hpp' is not a C, C++ or assembly source" in message and "include_dirs" in message

@@ -20,8 +20,8 @@ from ..core.errors import CompileError, ToolError
 from ..core.progress import step
 from .compiler import COMMON_CFLAGS, CompileJob, Toolchain
 from .elfsyms import section_symbols
+from .manifest import CXX_SUFFIXES
 
-SOURCE_SUFFIXES = (".cc", ".cpp", ".cxx", ".C")
 # The order the linker and the resolver take them in: each refers only to those after it (and the libc).
 LIBRARIES = ("libc++", "libc++abi", "libunwind")
 # How the index is made (elfsyms.section_symbols), in the cache key.
@@ -156,4 +156,4 @@ def _language_flags(library: str, source: Path) -> tuple[str, ...]:
 
 
 def is_source(path: Path) -> bool:
-    return path.suffix in SOURCE_SUFFIXES
+    return path.suffix in CXX_SUFFIXES

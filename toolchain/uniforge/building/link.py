@@ -34,7 +34,8 @@ def link(toolchain: Toolchain, inputs: LinkInputs, debug_image: Path, image: Pat
 # Who owns an image's bytes besides its modules, in the order `uniforge inspect` lists them. "c++": libc++,
 # libc++abi and libunwind (an image with C++); "merged": constants and strings the linker merged across objects
 # (lld's <internal>), and the unwind tables' index; "other": what none of the inputs brought.
-APP, CXX, LIBC, COMPILER_RT, GENERATED, MERGED, OTHER = "app", "c++", "libc", "compiler-rt", "generated", "merged", "other"
+APP, CXX, LIBC, COMPILER_RT = "app", "c++", "libc", "compiler-rt"
+GENERATED, MERGED, OTHER = "generated", "merged", "other"
 NOT_MODULES = (APP, CXX, LIBC, COMPILER_RT, GENERATED, MERGED, OTHER)
 
 

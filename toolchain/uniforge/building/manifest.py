@@ -8,12 +8,14 @@ from pathlib import Path
 
 from ..core import sizes, tomlfile
 from ..core.errors import ManifestError
-from . import cxx, targets
+from . import targets
 
 FILENAME = "uniforge.toml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-# C, C++ (cxx.SOURCE_SUFFIXES: linked with the C++ runtime), assembly with and without the preprocessor.
-SOURCE_SUFFIXES = (".c", *cxx.SOURCE_SUFFIXES, ".S", ".s")
+# C, C++ (an image with C++ objects links the C++ runtime, building/cxx.py), assembly with and without the
+# preprocessor.
+CXX_SUFFIXES = (".cc", ".cpp", ".cxx", ".C")
+SOURCE_SUFFIXES = (".c", *CXX_SUFFIXES, ".S", ".s")
 
 
 @dataclass(frozen=True)
