@@ -98,3 +98,9 @@ def test_a_header_is_not_a_source(tmp_path):
     message = error_of(tmp_path, 'name = "app"\nsources = ["main.cpp", "shapes.hpp"]\n',
                        files=("main.cpp", "shapes.hpp"))
     assert "'shapes.hpp' is not a C, C++ or assembly source" in message and "include_dirs" in message
+
+
+def test_cxxflags_are_apart_from_cflags(tmp_path):
+    m = manifest.load(write(tmp_path, 'name = "app"\nsources = ["main.cpp"]\ncflags = ["-DX"]\n'
+                                      'cxxflags = ["-std=c++20"]\n', files=("main.cpp",)))
+    assert m.cflags == ("-DX",) and m.cxxflags == ("-std=c++20",)

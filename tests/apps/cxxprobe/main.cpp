@@ -9,6 +9,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "checksum.h"
 #include "shapes.hpp"
 
 static int failures;
@@ -85,8 +86,10 @@ static void containers()
             word += c;
         }
     }
+    // map::contains is C++20 (cxxflags); checksum() is C.
     std::cout << "containers: " << counts.size() << " words, the=" << counts["the"] << ", first="
-              << counts.begin()->first << ", last=" << counts.rbegin()->first << std::endl;
+              << counts.begin()->first << ", last=" << counts.rbegin()->first << ", has fox=" << counts.contains("fox")
+              << ", checksum=" << checksum(text.c_str()) << std::endl;
     std::vector<std::string> long_strings;
     for (int i = 0; i < 100; i++)
         long_strings.push_back(std::string(100 + i, 'a' + i % 26));

@@ -31,6 +31,7 @@ class Manifest:
     sources: tuple[Path, ...]       # absolute
     include_dirs: tuple[Path, ...] = ()     # absolute
     cflags: tuple[str, ...] = ()
+    cxxflags: tuple[str, ...] = ()  # after cflags, for C++ sources only (-std=c++20)
     target: str = "qemu-x86_64"
     memory: str | None = None       # None: the target's default
     cmdline: str = ""               # built into the image, before what `uniforge run` passes
@@ -103,7 +104,8 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
     if etc is not None and not (root / etc).is_dir():
         raise ManifestError(f"{where}: key 'etc': '{etc}' is not a folder")
     return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
-                    cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
+                    cflags=tuple(data.get("cflags", [])), cxxflags=tuple(data.get("cxxflags", [])), target=target,
+                    memory=memory,
                     cmdline=data.get("cmdline", ""), debug=data.get("debug", False), files=files,
                     disks=data.get("disks", files is None), etc=root / etc if etc is not None else None)
 

@@ -77,7 +77,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         cxx_args = hosted.compile_args(include_dirs=app.include_dirs,
                                        system_include_dirs=[*cxx.app_include_dirs(hosted), headers],
                                        prefix_map=prefix_map,
-                                       flags=[*cxx.config_flags(), *flags])
+                                       flags=[*cxx.config_flags(), *flags, *app.cxxflags])
     app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
                                                  tuple(cxx_args if cxx.is_source(src) else app_args))
                 for src in app.sources}
