@@ -60,7 +60,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("library OS")
     libc = musl.build(hosted, target.libc.arch, target.arch, list(hosted.cflags), syscalls)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
-    # The C++ runtime only for an app with C++ sources.
+    # The C++ runtime only for an app with C++ sources; single-threaded until the library OS has threads
+    # (cxx.build(threads=True) is the threaded one).
     cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME) if any(map(cxx.is_source, app.sources)) else None
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
@@ -109,8 +110,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         s for _, index in archives for member in index.values() for s in member["defined"]}
 
     # Through the C++ runtime's members too: std::cin reads the console with the libc's stdin.
-    reachable = {member: syms for _, index in [*(cxx_runtime.indexes if cxx_runtime else []), ("libc", libc.index)]
-                 for member, syms in index.items()}
+    reachable = {member: syms for _, index in archives for member, syms in index.items()}
 
     def app_reaches(symbols: set[str]) -> str | None:
         return reaches(app_symbols, reachable, symbols, lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
