@@ -12,7 +12,8 @@ from uniforge.core.errors import RunStatus
 TARGETS = one_per_arch("boots")       # what is checked here does not depend on the machine
 # In the order the probe prints them, with no behaviour argument (all of them).
 ALL = ["static: constructed before main",
-       "exceptions: caught 'bad shape: square -1' from 3 frames down",
+       "exceptions: caught 'bad shape: square -1' from 3 frames down, 1 destructor ran on the way",
+       "exceptions: std::bad_alloc from new",
        "exceptions: std::out_of_range from vector::at",
        "exceptions: caught int 42",
        "rtti: square typeid=6Square square=1 area=9",

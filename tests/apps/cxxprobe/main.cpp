@@ -1,6 +1,7 @@
 // What a C++ program expects of its runtime, one behaviour per argument (all of them without one); each prints what
 // it saw, and FAIL where that is not what C++ promises. tests/integration/test_cxx.py reads the lines.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -30,15 +31,37 @@ struct Lifetime {
 };
 static Lifetime lifetime;
 
+// A local whose destructor must run while an exception passes through its frame.
+static int unwound;
+struct Guard {
+    ~Guard() { unwound++; }
+};
+
+[[gnu::noinline]] static void middle(const char *description)
+{
+    Guard guard;
+    make_shape(description);
+    expect(false, "no exception from make_shape");
+}
+
 static void exceptions()
 {
     try {
-        make_shape("square -1");
-        expect(false, "no exception from make_shape");
+        middle("square -1");
     } catch (const std::runtime_error &e) {
         const ShapeError *error = dynamic_cast<const ShapeError *>(&e);
         std::cout << "exceptions: caught '" << e.what() << "' from " << (error ? error->depth : -1)
-                  << " frames down" << std::endl;
+                  << " frames down, " << unwound << " destructor ran on the way" << std::endl;
+    }
+    try {
+        // Kept in a volatile: the compiler may drop a new whose memory nobody uses.
+        static char *volatile kept;
+        volatile size_t huge = SIZE_MAX / 2;
+        kept = new char[huge];
+        expect(false, "new of half the address space succeeded");
+        delete[] kept;
+    } catch (const std::bad_alloc &) {
+        std::cout << "exceptions: std::bad_alloc from new" << std::endl;
     }
     try {
         std::vector<int> v(3);
