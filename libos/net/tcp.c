@@ -75,6 +75,7 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0);
 	t->state = TCP_CLOSED;
 	t->rto_at = t->linger_at = t->keep_at = 0;
+	uf_tcp_wake(t);
 	if (t->on != &uf_tcp_active)
 		uf_tcp_list_move(t, &uf_tcp_active);
 	if (err)
@@ -128,6 +129,7 @@ static void reset(struct uf_tcp *t)
 void uf_tcp_close(struct uf_tcp *t)
 {
 	t->app = 0;
+	t->file = 0;                    /* the file goes; the connection may live on (FIN, TIME_WAIT) */
 	switch (t->state) {
 	case TCP_LISTEN:
 		while (t->children) {
@@ -166,6 +168,11 @@ void uf_tcp_abort(struct uf_tcp *t)
 	}
 	reset(t);
 	uf_tcp_free(t);
+}
+
+void uf_tcp_set_file(struct uf_tcp *t, struct uf_file *f)
+{
+	t->file = f;
 }
 
 int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)

@@ -4,6 +4,7 @@
 #define UF_NET_TCP_H
 
 #include <stdint.h>
+#include <uf/fd.h>
 
 #include "stack.h"
 
@@ -70,6 +71,7 @@ struct uf_tcp {
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	int app;                            /* a socket holds it (else the stack frees it once closed) */
+	struct uf_file *file;               /* its socket's open file, woken at each event (uf_fd_wake); 0: none */
 	int reuse, nodelay, output_due, ack_now;
 	uint8_t tos;                        /* IP_TOS */
 	int error;                          /* pending errno for the app */
@@ -134,6 +136,13 @@ struct uf_tcp {
 	uint64_t rto_at, linger_at, keep_at;  /* 0: off. linger: TIME_WAIT or an orphan's FIN_WAIT_2 */
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;
 };
+
+/* An event a waiter may want to hear of (bytes arrived, room made, the peer gone, a connection to accept):
+ * edge-triggered epoll reports the socket again after each, as Linux does. */
+static inline void uf_tcp_wake(const struct uf_tcp *t)
+{
+	uf_fd_wake(t->file);
+}
 
 extern struct tcp_list uf_tcp_active, uf_tcp_listeners, uf_tcp_time_wait;
 

@@ -71,6 +71,8 @@ static uint32_t append(struct uf_tcp *t, const uint8_t *data, uint32_t len)
 	memcpy(t->rbuf + at, data, first);
 	memcpy(t->rbuf, data + first, len - first);
 	t->rlen += len;
+	if (len)
+		uf_tcp_wake(t);
 	return len;
 }
 
@@ -140,10 +142,12 @@ static void established(struct uf_tcp *t)
 	t->snd_una = t->iss + 1;
 	if (t->keepalive)
 		t->keep_at = uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS;
+	uf_tcp_wake(t->listener ? t->listener : t);      /* a connection to accept, or connect() done */
 }
 
 static void receive_fin(struct uf_tcp *t)
 {
+	uf_tcp_wake(t);
 	t->rcv_fin = 1;
 	t->rcv_nxt++;
 	t->ack_now = 1;
@@ -236,6 +240,7 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 		t->shead = (t->shead + n) % t->sbuf_size;
 		t->slen -= n;
 		t->snd_data = upto;
+		uf_tcp_wake(t);                 /* room made */
 	}
 	t->snd_una = ack;
 	if (SEQ_LT(t->snd_nxt, ack))

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uf/fd.h>
 
 #include "stack.h"
 
@@ -34,6 +35,7 @@ struct uf_udp {
 	int dns_forwarded;          /* has sent to the DNS stub address: map the server's answers back */
 	uint8_t tos;
 	int error;                  /* from an ICMP error, for a connected endpoint (as Linux), taken by recv */
+	struct uf_file *file;       /* woken at each event (uf_fd_wake) */
 	struct dgram *head, **tail;
 	size_t queued, rcvbuf;
 };
@@ -217,8 +219,15 @@ unsigned uf_udp_events(struct uf_udp *u)
 void uf_udp_icmp_error(const struct uf_icmp_error *e)
 {
 	for (struct uf_udp *u = endpoints; u; u = u->next)
-		if (u->lport == e->lport && u->raddr == e->remote && u->rport == e->rport && e->type == 3)
+		if (u->lport == e->lport && u->raddr == e->remote && u->rport == e->rport && e->type == 3) {
 			u->error = e->code == 3 || e->code == 2 ? ECONNREFUSED : EHOSTUNREACH;
+			uf_fd_wake(u->file);
+		}
+}
+
+void uf_udp_set_file(struct uf_udp *u, struct uf_file *f)
+{
+	u->file = f;
 }
 
 void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes)
@@ -285,4 +294,5 @@ void uf_udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	*u->tail = d;
 	u->tail = &d->next;
 	u->queued += dlen + DGRAM_OVERHEAD;
+	uf_fd_wake(u->file);
 }

@@ -58,6 +58,10 @@ static long install(struct sock *s, int flags)
 		return fd;
 	}
 	s->file = uf_fd_get(fd);
+	if (s->tcp)
+		uf_tcp_set_file(s->tcp, s->file);
+	else
+		uf_udp_set_file(s->udp, s->file);
 	if (flags & SOCK_CLOEXEC)
 		s->file->fd_flags = FD_CLOEXEC;
 	return fd;

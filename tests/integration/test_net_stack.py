@@ -166,7 +166,8 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
 @pytest.mark.parametrize("net", ["none", "user"])
 def test_loopback_with_and_without_a_nic(built, target, net):
     """tests/apps/loopcheck talks to itself over TCP (1 MiB each way, then TCP_INFO, IP_TOS, TCP_KEEP* and
-    SO_LINGER's reset as a program sees them) and UDP: over 127.0.0.1 always, even booted
+    SO_LINGER's reset as a program sees them) and UDP, and edge-triggered epoll reporting each arrival on a socket
+    that stays readable (uf_fd_wake): over 127.0.0.1 always, even booted
     without a NIC (`--net none`: the stack comes up with lo only, no hang at bring-up), and with a NIC also over
     its own address (10.0.2.15 from QEMU's DHCP), which loops back too."""
     require_target(target)
@@ -185,4 +186,5 @@ def test_loopback_with_and_without_a_nic(built, target, net):
     assert out.count("lo: TCP_INFO state 1 options 0x7") == 1 + len(own), out
     assert out.count("lo: IP_TOS 0x10, keepalive 30/5/3 read back") == 1 + len(own), out
     assert out.count("lo: SO_LINGER {1, 0}: the peer saw ECONNRESET") == 1 + len(own), out
+    assert "lo: EPOLLET reported each of 3 tcp segments and 3 udp datagrams" in out, out
     assert "loopcheck: all steps passed" in out

@@ -1,7 +1,7 @@
 /* Talks to itself: for 127.0.0.1 and each address given on the command line, a TCP listener and a client in this
  * one process exchange 1 MiB each way (non-blocking sockets driven by poll), read TCP_INFO and set options
- * (IP_TOS, TCP_KEEP*), end with SO_LINGER's reset; then a UDP datagram goes out and comes back. Prints one line
- * per step; exits 0 only if every step checked out. */
+ * (IP_TOS, TCP_KEEP*), end with SO_LINGER's reset; then a UDP datagram goes out and comes back. Over 127.0.0.1,
+ * edge-triggered epoll too. Prints one line per step; exits 0 only if every step checked out. */
 #define _GNU_SOURCE     /* struct tcp_info, as on Linux */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -162,9 +163,57 @@ static int udp_step(const char *ip)
 	return 0;
 }
 
+/* Three arrivals on a socket that stays readable (nothing is read): edge-triggered epoll reports each one, as
+ * Linux does after every wake-up, and nothing more until the next. */
+static int three_arrivals(int ep, int sender, int receiver, const struct sockaddr_in *to, const char *what)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.fd = receiver }, got;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, receiver, &ev) < 0)
+		return fail("epoll_ctl");
+	for (int i = 0; i < 3; i++) {
+		if (sendto(sender, "x", 1, 0, (const struct sockaddr *)to, to ? sizeof *to : 0) != 1)
+			return fail(what);
+		if (epoll_wait(ep, &got, 1, 10000) != 1 || got.data.fd != receiver || !(got.events & EPOLLIN)) {
+			fprintf(stderr, "EPOLLET: %s arrival %d not reported\n", what, i + 1);
+			return 1;
+		}
+	}
+	if (epoll_wait(ep, &got, 1, 100) != 0) {
+		fprintf(stderr, "EPOLLET: %s reported again without an arrival\n", what);
+		return 1;
+	}
+	return 0;
+}
+
+static int epoll_step(const char *ip)
+{
+	struct sockaddr_in at;
+	int l = listener(ip, &at), c = socket(AF_INET, SOCK_STREAM, 0), ep = epoll_create1(0);
+	if (l < 0 || c < 0 || ep < 0 || connect(c, (struct sockaddr *)&at, sizeof at) < 0)
+		return fail("epoll: tcp");
+	int a = accept(l, 0, 0), one = 1;
+	if (a < 0 || setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
+	    three_arrivals(ep, c, a, 0, "tcp segment"))
+		return 1;
+	int s = socket(AF_INET, SOCK_DGRAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0);
+	socklen_t len = sizeof at;
+	at.sin_port = 0;
+	if (s < 0 || u < 0 || bind(s, (struct sockaddr *)&at, sizeof at) < 0 ||
+	    getsockname(s, (struct sockaddr *)&at, &len) < 0 || three_arrivals(ep, u, s, &at, "udp datagram"))
+		return 1;
+	printf("lo: EPOLLET reported each of 3 tcp segments and 3 udp datagrams\n");
+	close(ep);
+	close(a);
+	close(c);
+	close(l);
+	close(s);
+	close(u);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (tcp_step("127.0.0.1") || udp_step("127.0.0.1"))
+	if (tcp_step("127.0.0.1") || udp_step("127.0.0.1") || epoll_step("127.0.0.1"))
 		return 1;
 	for (int i = 1; i < argc; i++)
 		if (tcp_step(argv[i]) || udp_step(argv[i]))

@@ -46,9 +46,14 @@ uint64_t uf_net_next_timer(void);
 void uf_net_wait(uint64_t deadline_ns);
 
 /* ---- UDP ---- */
+struct uf_file;
 struct uf_udp;
 struct uf_udp *uf_udp_new(void);                            /* NULL when out of memory */
 void uf_udp_free(struct uf_udp *u);
+/* The endpoint's socket file: each event on the endpoint (a datagram queued, an error) wakes it (uf_fd_wake), so
+ * that edge-triggered epoll reports it again. The same for TCP (bytes arrived, room made, the connection up or
+ * gone, a connection to accept). */
+void uf_udp_set_file(struct uf_udp *u, struct uf_file *f);
 /* port 0 picks an ephemeral port; -EADDRINUSE unless reuse is set on both. */
 int uf_udp_bind(struct uf_udp *u, uint32_t addr, uint16_t port, int reuse);
 int uf_udp_connect(struct uf_udp *u, uint32_t addr, uint16_t port);  /* addr 0: disconnect */
@@ -67,6 +72,7 @@ void uf_udp_set_tos(struct uf_udp *u, uint8_t tos);            /* the IP header'
 /* ---- TCP ---- */
 struct uf_tcp;
 struct uf_tcp *uf_tcp_new(void);
+void uf_tcp_set_file(struct uf_tcp *t, struct uf_file *f);
 /* Releases the app's hold: a connection with unread data is reset, else it closes gracefully in the
  * background (FIN, TIME_WAIT) and frees itself. A listener resets its unaccepted connections. */
 void uf_tcp_close(struct uf_tcp *t);
