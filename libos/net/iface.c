@@ -50,6 +50,21 @@ uint32_t uf_net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 	return (uint32_t)((s & 0xffff) + (s >> 16));
 }
 
+uint16_t uf_net_checksum(const struct iovec *v, int cnt, uint32_t sum)
+{
+	size_t at = 0;
+	for (int i = 0; i < cnt; i++) {
+		uint32_t part = uf_net_sum(0, v[i].iov_base, v[i].iov_len);
+		if (at & 1) {           /* a piece at an odd offset sums byte-swapped */
+			part = (uint16_t)~uf_net_fold(part);
+			part = (part & 0xff) << 8 | part >> 8;
+		}
+		sum += part;
+		at += v[i].iov_len;
+	}
+	return uf_net_fold(sum);
+}
+
 uint32_t uf_net_random(void)
 {
 	static uint64_t state;
@@ -97,7 +112,7 @@ static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int 
 		uf_ip_input(p + ETH_HLEN, len - ETH_HLEN, csum_valid);
 		break;
 	case ETH_TYPE_IPV6:
-		uf_ip6_input(p + ETH_HLEN, len - ETH_HLEN);
+		uf_ip6_input(p + ETH_HLEN, len - ETH_HLEN, csum_valid);
 		break;
 	case ETH_TYPE_ARP:
 		uf_arp_input(p + ETH_HLEN, len - ETH_HLEN);

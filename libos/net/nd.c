@@ -63,7 +63,7 @@ static void send_nd(uint8_t type, const uint8_t dst[16], const uint8_t target[16
 	len += 8;
 	const uint8_t *src = type == NS && target && !memcmp(target, uf_net6.addr, 16) && uf_net6.addr_ok ? uf_net6.addr
 												       : uf_net6.ll;
-	uf_ip6_send(src, dst, NH_ICMP6, 255, m, len, 2, 0, 0);
+	uf_ip6_send(src, dst, NH_ICMP6, 0, 255, m, len, 2, 0, 0);
 }
 
 static void solicit(const struct neighbour *n, int multicast)
