@@ -1,6 +1,5 @@
 /* ARP (RFC 826) for Ethernet/IPv4: a small cache with expiry, requests retried while frames wait. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <uf/time.h>
 

@@ -6,7 +6,6 @@
  *
  * Every ND message must come with hop limit 255 (it was not forwarded: RFC 4861 6.1, 7.1) and options of nonzero
  * length within the message; anything else is dropped. Duplicate address detection is not done. */
-#include <stdlib.h>
 #include <string.h>
 #include <uf/time.h>
 
@@ -22,7 +21,6 @@
 #define OPT_MTU 5
 #define OPT_RDNSS 25
 #define ENTRIES 16
-#define QUEUE 4
 #define S (1000000000ull)
 #define REACHABLE_TIME (30 * S)
 #define DELAY_TIME (5 * S)
@@ -38,9 +36,7 @@ struct neighbour {
 	enum state state;
 	int tries;
 	uint64_t deadline;
-	uint8_t *waiting[QUEUE];
-	size_t waiting_len[QUEUE];
-	int nwaiting;
+	struct uf_pending waiting;      /* datagrams to send once resolved, oldest first */
 };
 
 static struct neighbour cache[ENTRIES];
@@ -61,8 +57,9 @@ static void send_nd(uint8_t type, const uint8_t dst[16], const uint8_t target[16
 	m[len + 1] = 1;
 	memcpy(m + len + 2, uf_net_if.dev->mac, 6);
 	len += 8;
-	const uint8_t *src = type == NS && target && !memcmp(target, uf_net6.addr, 16) && uf_net6.addr_ok ? uf_net6.addr
-												       : uf_net6.ll;
+	/* An advertisement comes from the address it is about (as Linux: some neighbours, QEMU's user networking among
+	 * them, learn the source address's link-layer address, not the target's). */
+	const uint8_t *src = type == NA ? target : uf_net6.ll;
 	uf_ip6_send(src, dst, NH_ICMP6, 0, 255, m, len, 2, 0, 0);
 }
 
@@ -81,13 +78,6 @@ static struct neighbour *find(const uint8_t ip[16])
 	return 0;
 }
 
-static void drop_waiting(struct neighbour *n)
-{
-	for (int i = 0; i < n->nwaiting; i++)
-		free(n->waiting[i]);
-	n->nwaiting = 0;
-}
-
 static struct neighbour *victim(void)
 {
 	struct neighbour *best = &cache[0];
@@ -97,7 +87,7 @@ static struct neighbour *victim(void)
 		if (cache[i].state != INCOMPLETE && (best->state == INCOMPLETE || cache[i].deadline < best->deadline))
 			best = &cache[i];
 	}
-	drop_waiting(best);
+	uf_pending_drop(&best->waiting);
 	return best;
 }
 
@@ -129,11 +119,7 @@ static void learn(const uint8_t ip[16], const uint8_t mac[6], int confirmed, int
 	n->state = confirmed ? REACHABLE : STALE;
 	n->deadline = uf_time_monotonic_ns() + (confirmed ? REACHABLE_TIME : 0);
 	n->tries = 0;
-	for (int i = 0; i < n->nwaiting; i++) {
-		struct iovec v = { n->waiting[i], n->waiting_len[i] };
-		uf_eth_send(n->mac, ETH_TYPE_IPV6, &v, 1, 0);
-	}
-	drop_waiting(n);
+	uf_pending_flush(&n->waiting, n->mac, uf_ip6_transmit);
 }
 
 int uf_nd_lookup(const uint8_t ip[16], uint8_t mac[6])
@@ -161,25 +147,7 @@ void uf_nd_wait(const uint8_t ip[16], const struct iovec *iov, int iovcnt)
 		n->deadline = uf_time_monotonic_ns() + RETRANS_TIME;
 		solicit(n, 1);
 	}
-	size_t total = 0;
-	for (int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	uint8_t *copy = malloc(total);
-	if (!copy)
-		return;
-	if (n->nwaiting == QUEUE) {         /* the oldest goes: its sender has likely retransmitted */
-		free(n->waiting[0]);
-		memmove(n->waiting, n->waiting + 1, (QUEUE - 1) * sizeof *n->waiting);
-		memmove(n->waiting_len, n->waiting_len + 1, (QUEUE - 1) * sizeof *n->waiting_len);
-		n->nwaiting--;
-	}
-	size_t at = 0;
-	for (int i = 0; i < iovcnt; i++) {
-		memcpy(copy + at, iov[i].iov_base, iov[i].iov_len);
-		at += iov[i].iov_len;
-	}
-	n->waiting[n->nwaiting] = copy;
-	n->waiting_len[n->nwaiting++] = total;
+	uf_pending_add(&n->waiting, iov, iovcnt);
 }
 
 /* The link-layer address option of that type in a message's options, or NULL; -1 when an option is malformed
@@ -294,7 +262,7 @@ void uf_nd_timers(uint64_t now)
 			break;
 		default:                        /* INCOMPLETE or PROBE: ask again, or give up */
 			if (n->tries >= TRIES) {
-				drop_waiting(n);
+				uf_pending_drop(&n->waiting);
 				n->state = FREE;
 				break;
 			}

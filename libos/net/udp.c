@@ -342,8 +342,8 @@ int uf_udp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *p,
 	size_t ulen = get16(p + 4);
 	if (ulen < UDP_HLEN || ulen > len)
 		return 0;
-	if (!get16(p + 6) ? !addr_is_v4(src) :      /* no checksum: never over IPv6 (RFC 8200 8.1) */
-	    !csum_valid && uf_net_fold(uf_net_sum(uf_inet_pseudo_sum(src, dst, IP_PROTO_UDP, (uint32_t)ulen), p, ulen)))
+	if (!csum_valid && (!get16(p + 6) ? !addr_is_v4(src) :      /* none: never over IPv6 (RFC 8200 8.1) */
+			    uf_net_fold(uf_net_sum(uf_inet_pseudo_sum(src, dst, IP_PROTO_UDP, (uint32_t)ulen), p, ulen))))
 		return 0;
 	uint16_t sport = get16(p), dport = get16(p + 2);
 	const uint8_t *data = p + UDP_HLEN;

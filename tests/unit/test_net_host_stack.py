@@ -68,6 +68,9 @@ def ipv4(proto: int, payload: bytes, src=PEER_IP, dst=OUR_IP, ident=1, frag=0) -
 
 
 def pseudo(proto: int, length: int, src=PEER_IP, dst=OUR_IP) -> bytes:
+    """The pseudo-header of either family (by the addresses' length)."""
+    if len(src) == 16:
+        return pseudo6(src, dst, proto, length)
     return src + dst + struct.pack("!BBH", 0, proto, length)
 
 
@@ -88,18 +91,19 @@ def eth6(payload: bytes, dst=OUR_MAC) -> bytes:
     return eth(payload, 0x86DD, dst)
 
 
-def udp(sport: int, dport: int, data: bytes) -> bytes:
+def udp(sport: int, dport: int, data: bytes, src=PEER_IP, dst=OUR_IP) -> bytes:
     h = struct.pack("!HHHH", sport, dport, 8 + len(data), 0)
-    c = csum(pseudo(17, 8 + len(data)) + h + data) or 0xFFFF
+    c = csum(pseudo(17, 8 + len(data), src, dst) + h + data) or 0xFFFF
     return h[:6] + struct.pack("!H", c) + data
 
 
-def tcp(sport: int, dport: int, seq: int, ack: int, flags: str, data=b"", window=65535, options=b"") -> bytes:
+def tcp(sport: int, dport: int, seq: int, ack: int, flags: str, data=b"", window=65535, options=b"", src=PEER_IP,
+        dst=OUR_IP) -> bytes:
     bits = sum({"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}[f] for f in flags)
     hlen = 20 + len(options)
     h = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, hlen // 4 << 4, bits,
                     window, 0, 0) + options
-    c = csum(pseudo(6, hlen + len(data)) + h + data)
+    c = csum(pseudo(6, hlen + len(data), src, dst) + h + data)
     return h[:16] + struct.pack("!H", c) + h[18:] + data
 
 
@@ -114,8 +118,11 @@ class Parsed:
             self.nh, self.hop_limit = self.l3[6], self.l3[7]
             self.src6, self.dst6 = self.l3[8:24], self.l3[24:40]
             self.l4 = self.l3[40:40 + struct.unpack("!H", self.l3[4:6])[0]]
-            if self.nh == 58:
-                assert csum(pseudo6(self.src6, self.dst6, 58, len(self.l4)) + self.l4) == 0, "bad ICMPv6 sum"
+            self.proto = self.nh
+            if self.nh in (58, 6, 17):
+                assert csum(pseudo6(self.src6, self.dst6, self.nh, len(self.l4)) + self.l4) == 0, "bad v6 L4 sum"
+            if self.nh == 6:
+                self._tcp()
         if self.etype == 0x0800:
             ihl = (self.l3[0] & 15) * 4
             total = struct.unpack("!H", self.l3[2:4])[0]
@@ -126,11 +133,13 @@ class Parsed:
             if self.proto in (6, 17) and not fragment:      # a fragment's sum is over the whole datagram
                 assert csum(pseudo(self.proto, len(self.l4), self.ip_src, self.ip_dst) + self.l4) == 0, "bad L4 sum"
             if self.proto == 6 and not fragment:
-                (self.sport, self.dport, self.seq, self.ack, off, bits, self.window) = struct.unpack(
-                    "!HHIIBBH", self.l4[:16])
-                self.flags = "".join(f for f, b in zip("FSRPA", (1, 2, 4, 8, 16)) if bits & b)
-                self.options = self.l4[20:(off >> 4) * 4]
-                self.data = self.l4[(off >> 4) * 4:]
+                self._tcp()
+
+    def _tcp(self):
+        (self.sport, self.dport, self.seq, self.ack, off, bits, self.window) = struct.unpack("!HHIIBBH", self.l4[:16])
+        self.flags = "".join(f for f, b in zip("FSRPA", (1, 2, 4, 8, 16)) if bits & b)
+        self.options = self.l4[20:(off >> 4) * 4]
+        self.data = self.l4[(off >> 4) * 4:]
 
 
 class Stack:
@@ -1122,6 +1131,7 @@ def test_ipv6_static_address_ping_and_neighbour_discovery(stack6):
     [na] = stack6.sent(v6=True)
     assert na.l4[0] == 136 and na.l4[4] & 0x60 == 0x60 and na.l4[8:24] == a6("2001:db8::2")
     assert na.l4[24:32] == b"\x02\x01" + OUR_MAC and na.dst == PEER_MAC and na.dst6 == PEER_LL
+    assert na.src6 == a6("2001:db8::2")                    # from the address it is about, as Linux
     for ours in (OUR_LL, a6("2001:db8::2")):
         stack6.inject(echo6(PEER_LL, ours))
         [reply] = stack6.sent(v6=True)
@@ -1215,6 +1225,182 @@ def test_hostile_ipv6_headers_get_the_answers_rfc_8200_says(stack6):
     assert stack6.sent(v6=True) == []
 
 
+# ---- TCP and UDP over IPv6 ----
+
+PEER6, OUR6 = a6("2001:db8::1"), a6("2001:db8::2")
+
+
+def knows_peer6(stack6) -> None:
+    """The peer's solicitation for our address teaches the stack its MAC: replies go out at once."""
+    stack6.sent(v6=True)
+    stack6.inject(neighbour_solicitation(OUR6, src=PEER6))
+    [na] = stack6.sent(v6=True)
+    assert na.l4[0] == 136
+
+
+def seg6(sport, dport, seq, ack, flags, data=b"", options=b"") -> bytes:
+    return eth6(ipv6(6, tcp(sport, dport, seq, ack, flags, data, options=options, src=PEER6, dst=OUR6), PEER6, OUR6))
+
+
+def test_tcp_over_ipv6_shares_the_tcp_code(stack6):
+    """A listener on [::] takes an IPv6 connection: the SYN-ACK offers the MSS of IPv6's larger header (1440), data
+    goes both ways with TCP checksums over IPv6's pseudo-header, IPV6_TCLASS and IPV6_UNICAST_HOPS mark its
+    datagrams, and the peer's address reads back as itself."""
+    knows_peer6(stack6)
+    lib = stack6.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4 | V6))
+    assert lib.uf_tcp_bind(l, None, 80, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    stack6.inject(seg6(40000, 80, 1000, 0, "S", options=b"\x02\x04\x05\xa0\x04\x02\x01\x01"))
+    [synack] = stack6.sent(v6=True)
+    assert synack.flags == "SA" and synack.ack == 1001 and synack.src6 == OUR6 and synack.dst6 == PEER6
+    assert b"\x02\x04\x05\xa0" in synack.options                        # MSS 1440: 1500 - 40 - 20
+    ours = synack.seq + 1
+    stack6.inject(seg6(40000, 80, 1001, ours, "A"))
+    c = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+    addr, port = ctypes.create_string_buffer(16), ctypes.c_uint16()
+    assert lib.uf_tcp_remote(c, addr, ctypes.byref(port)) == 0 and (addr.raw, port.value) == (PEER6, 40000)
+    stack6.inject(seg6(40000, 80, 1001, ours, "PA", b"GET /"))
+    [ack] = stack6.sent(v6=True)
+    assert ack.ack == 1006
+    buf = ctypes.create_string_buffer(16)
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(16), 0) == 5 and buf.raw[:5] == b"GET /"
+    lib.uf_tcp_set_ip(c, 0xB8, 9)
+    lib.uf_tcp_set_nodelay(c, 1)
+    data = bytes(range(256)) * 8
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    out = stack6.sent(v6=True)
+    assert [len(p.data) for p in out] == [1440, 608] and b"".join(p.data for p in out) == data
+    assert all((p.l3[0] & 15) << 4 | p.l3[1] >> 4 == 0xB8 and p.hop_limit == 9 for p in out)
+    lib.uf_tcp_abort(c)
+    lib.uf_tcp_close(l)
+
+
+def test_dual_stack_listener_takes_ipv4_as_v4_mapped(stack6):
+    """A listener on [::] (both families) accepts an IPv4 client and sees it as ::ffff:10.0.2.2, as Linux; one
+    with IPV6_V6ONLY doesn't (the client gets a reset), and an IPv4-only listener takes no IPv6 client. IPv4 and
+    IPv6-only listeners share a port; a dual-stack one then can't have it."""
+    knows_peer6(stack6)
+    lib = stack6.lib
+    stack6.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP),
+                      0x0806, b"\xff" * 6))
+    stack6.sent()
+    dual, v6only, v4only = (ctypes.c_void_p(lib.uf_tcp_new(f)) for f in (V4 | V6, V6, V4))
+    assert lib.uf_tcp_bind(dual, None, 81, 0) == 0 and lib.uf_tcp_listen(dual, 4) == 0
+    stack6.inject(eth(ipv4(6, tcp(41000, 81, 7, 0, "S"))))
+    [synack] = stack6.sent()
+    stack6.inject(eth(ipv4(6, tcp(41000, 81, 8, synack.seq + 1, "A"))))
+    c = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(dual, ctypes.byref(c)) == 0
+    addr, port = ctypes.create_string_buffer(16), ctypes.c_uint16()
+    assert lib.uf_tcp_remote(c, addr, ctypes.byref(port)) == 0 and addr.raw == a4("10.0.2.2")
+    assert lib.uf_tcp_local(c, addr, ctypes.byref(port)) == 0 and addr.raw == a4("10.0.2.15")
+    assert lib.uf_tcp_bind(v6only, None, 82, 0) == 0 and lib.uf_tcp_listen(v6only, 4) == 0
+    assert lib.uf_tcp_bind(v4only, None, 82, 0) == 0 and lib.uf_tcp_listen(v4only, 4) == 0
+    other = ctypes.c_void_p(lib.uf_tcp_new(V4 | V6))
+    assert lib.uf_tcp_bind(other, None, 82, 0) == -98                       # EADDRINUSE
+    lib.uf_tcp_close(v4only)
+    stack6.inject(eth(ipv4(6, tcp(41001, 82, 7, 0, "S"))))                  # no IPv4 listener now
+    [rst] = stack6.sent()
+    assert "R" in rst.flags
+    stack6.inject(seg6(41002, 82, 7, 0, "S"))
+    [synack6] = stack6.sent(v6=True)
+    assert synack6.flags == "SA"
+    v4only = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(v4only, a4("10.0.2.15"), 83, 0) == 0 and lib.uf_tcp_listen(v4only, 4) == 0
+    stack6.inject(seg6(41003, 83, 7, 0, "S"))
+    [rst6] = stack6.sent(v6=True)
+    assert "R" in rst6.flags
+    only6 = ctypes.c_void_p(lib.uf_tcp_new(V6))
+    assert lib.uf_tcp_bind(only6, a4("10.0.2.15"), 84, 0) == -22             # IPV6_V6ONLY: no IPv4 address
+    lib.uf_tcp_abort(c)
+    for t in (dual, v6only, v4only, other, only6):
+        lib.uf_tcp_close(t)
+
+
+def test_udp_over_ipv6_fragments_and_errors(stack6):
+    """UDP over IPv6: a datagram in, from its IPv6 source; a 3,000-byte answer waits whole for neighbour discovery,
+    then leaves in fragments (fragment headers, offsets in 8-byte units) that reassemble into it; a datagram
+    without a checksum is dropped (RFC 8200 8.1); one to a closed port draws a port unreachable; an IPV6_V6ONLY
+    endpoint can't send to IPv4."""
+    lib = stack6.lib
+    stack6.sent(v6=True)
+    u = ctypes.c_void_p(lib.uf_udp_new(V4 | V6))
+    assert lib.uf_udp_bind(u, None, 5000, 0) == 0
+    stack6.inject(eth6(ipv6(17, udp(4000, 5000, b"hello6", PEER6, OUR6), PEER6, OUR6)))
+    buf = ctypes.create_string_buffer(4096)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 4096)
+    addr, port, full = ctypes.create_string_buffer(16), ctypes.c_uint16(), ctypes.c_size_t()
+    assert lib.uf_udp_recv(u, iov, 1, addr, ctypes.byref(port), 0, ctypes.byref(full)) == 6
+    assert buf.raw[:6] == b"hello6" and (addr.raw, port.value) == (PEER6, 4000)
+    data = random.Random(9).randbytes(3000)
+    msg = ctypes.create_string_buffer(data, len(data))
+    siov = (ctypes.c_void_p * 2)(ctypes.cast(msg, ctypes.c_void_p), len(data))
+    assert lib.uf_udp_send(u, PEER6, ctypes.c_uint16(4000), siov, 1) == 3000
+    [ns] = stack6.sent(v6=True)
+    assert ns.l4[0] == 135 and ns.l4[8:24] == PEER6
+    body = struct.pack("!B3x", 0x60) + PEER6 + b"\x02\x01" + PEER_MAC
+    stack6.inject(eth6(ipv6(58, icmp6(136, 0, body, PEER6, OUR6), PEER6, OUR6, 255)))
+    frags = stack6.sent(v6=True)
+    assert [len(f.l3) for f in frags] == [1496, 1496, 160] and all(f.nh == 44 for f in frags)
+    whole, ident = b"", frags[0].l4[4:8]
+    for f in frags:
+        off_m = struct.unpack("!H", f.l4[2:4])[0]
+        assert f.l4[0] == 17 and f.l4[4:8] == ident and off_m & ~7 == len(whole)
+        assert bool(off_m & 1) == (f is not frags[-1])
+        whole += f.l4[8:]
+    assert whole[8:] == data and csum(pseudo6(OUR6, PEER6, 17, len(whole)) + whole) == 0
+    nosum = bytearray(udp(4000, 5000, b"no sum", PEER6, OUR6))
+    nosum[6:8] = b"\0\0"
+    stack6.inject(eth6(ipv6(17, bytes(nosum), PEER6, OUR6)))
+    assert lib.uf_udp_recv(u, iov, 1, addr, ctypes.byref(port), 0, ctypes.byref(full)) == -11
+    stack6.inject(eth6(ipv6(17, udp(4000, 5999, b"anyone?", PEER6, OUR6), PEER6, OUR6)))
+    [err] = stack6.sent(v6=True)
+    assert (err.l4[0], err.l4[1]) == (1, 4) and err.l4[8 + 40:8 + 48] == udp(4000, 5999, b"anyone?", PEER6, OUR6)[:8]
+    only6 = ctypes.c_void_p(lib.uf_udp_new(V6))
+    assert lib.uf_udp_send(only6, a4("10.0.2.2"), ctypes.c_uint16(9), siov, 1) == -101     # ENETUNREACH
+    lib.uf_udp_free(only6)
+    lib.uf_udp_free(u)
+
+
+def test_packet_too_big_lowers_the_mss_and_the_path_mtu(stack6):
+    """Path MTU discovery over IPv6 (RFC 8201): a router's Packet Too Big (MTU 1280) about our segment makes the
+    connection resend in segments that fit (1280 - 40 - 20 bytes of data), and UDP to that destination fragments to
+    it from then on; one quoting a sequence number we never sent changes nothing."""
+    knows_peer6(stack6)
+    lib = stack6.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4 | V6))
+    assert lib.uf_tcp_bind(l, None, 85, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    stack6.inject(seg6(40085, 85, 1000, 0, "S", options=b"\x02\x04\x05\xa0"))
+    [synack] = stack6.sent(v6=True)
+    ours = synack.seq + 1
+    stack6.inject(seg6(40085, 85, 1001, ours, "A"))
+    c = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+    data = bytes(1440 * 2)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    first = stack6.sent(v6=True)
+    assert [len(p.data) for p in first] == [1440, 1440]
+
+    def too_big(seq: int) -> bytes:
+        quote = first[0].l3[:40] + struct.pack("!HHI", 85, 40085, seq & 0xFFFFFFFF) + bytes(1000)
+        router = a6("2001:db8::fe")
+        return eth6(ipv6(58, icmp6(2, 0, struct.pack("!I", 1280) + quote, router, OUR6), router, OUR6))
+
+    stack6.inject(too_big(ours + 100_000))
+    assert stack6.sent(v6=True) == []
+    stack6.inject(too_big(ours))
+    assert [(p.seq - ours, len(p.data)) for p in stack6.sent(v6=True)] == [(0, 1220), (1220, 1220)]   # (the rest: Nagle)
+    u = ctypes.c_void_p(lib.uf_udp_new(V6))
+    msg = ctypes.create_string_buffer(1400)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(msg, ctypes.c_void_p), 1400)
+    assert lib.uf_udp_send(u, PEER6, ctypes.c_uint16(9), iov, 1) == 1400
+    assert [len(f.l3) for f in stack6.sent(v6=True)] == [1280, 224]
+    lib.uf_udp_free(u)
+    lib.uf_tcp_abort(c)
+    lib.uf_tcp_close(l)
+
+
 def icmp_message(kind: int, code: int, rest: bytes) -> bytes:
     m = struct.pack("!BBH", kind, code, 0) + rest
     return m[:2] + struct.pack("!H", csum(m)) + m[4:]
@@ -1251,6 +1437,14 @@ def hostile_frames(count: int, seed: int) -> list[bytes]:
         echo6(PEER_LL, OUR_LL, b"z" * rng.randrange(64)),
         eth6(ipv6(60, bytes([0, 0, 1, 4, 0, 0, 0, 0]) + bytes([43, 0, 0xC2, 2, 0, 0, 1, 0]) + bytes([44, 0, 0, 0, 0, 0, 0, 0]) +
                   bytes([58, 0, 0, 0, 0, 0, 0, 9]) + icmp6(128, 0, b"\0\1\0\1", PEER_LL, OUR_LL), PEER_LL, OUR_LL)),
+        # TCP and UDP over IPv6 (the listener and the UDP endpoint take both families), fragments of a datagram.
+        eth6(ipv6(6, tcp(40000 + rng.randrange(50), 80, rng.randrange(1 << 32), 0, "S", options=mss, src=PEER_LL,
+                         dst=OUR_LL), PEER_LL, OUR_LL)),
+        eth6(ipv6(6, tcp(40000 + rng.randrange(50), 80, rng.randrange(1 << 32), rng.randrange(1 << 32), "PA",
+                         b"x" * rng.randrange(100), src=PEER_LL, dst=OUR_LL), PEER_LL, OUR_LL)),
+        eth6(ipv6(17, udp(53, 7, b"y" * 40, PEER_LL, OUR_LL), PEER_LL, OUR_LL)),
+        eth6(ipv6(44, bytes([17, 0]) + struct.pack("!HI", rng.randrange(8) << 3 | rng.randrange(2), 7) +
+                  udp(53, 7, b"z" * 64, PEER_LL, OUR_LL), PEER_LL, OUR_LL)),
     ]
     frames = []
     for _ in range(count):
