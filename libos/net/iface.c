@@ -100,6 +100,8 @@ int uf_eth_send(const uint8_t dst[6], uint16_t type, const struct iovec *iov, in
 	return dev->transmit(dev, v, iovcnt + 1, csum);
 }
 
+const uint8_t *uf_eth_rx_source;
+
 static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int csum_valid)
 {
 	const uint8_t *p = frame;
@@ -107,6 +109,7 @@ static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int 
 		return;
 	if (memcmp(p, dev->mac, 6) && memcmp(p, broadcast_mac, 6) && (p[0] != 0x33 || p[1] != 0x33))
 		return;                 /* neither ours, nor broadcast, nor IPv6 multicast (ipv6.c checks the group) */
+	uf_eth_rx_source = p + 6;
 	switch (get16(p + 12)) {
 	case ETH_TYPE_IPV4:
 		uf_ip_input(p + ETH_HLEN, len - ETH_HLEN, csum_valid);
@@ -118,6 +121,7 @@ static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int 
 		uf_arp_input(p + ETH_HLEN, len - ETH_HLEN);
 		break;
 	}
+	uf_eth_rx_source = 0;
 }
 
 uint64_t uf_net_next_timer(void)
@@ -125,7 +129,7 @@ uint64_t uf_net_next_timer(void)
 	if (uf_lo_pending())
 		return 0;               /* looped-back datagrams wait: now */
 	uint64_t t = uf_arp_next_timer(), u;
-	if ((u = uf_ip_next_timer()) < t)
+	if ((u = uf_reasm_next_timer()) < t)
 		t = u;
 	if ((u = uf_tcp_next_timer()) < t)
 		t = u;
@@ -152,7 +156,7 @@ int uf_net_poll(void)
 	uint64_t now = uf_time_monotonic_ns();
 	if (uf_net_next_timer() <= now) {
 		uf_arp_timers(now);
-		uf_ip_timers(now);
+		uf_reasm_timers(now);
 		uf_tcp_timers(now);
 		uf_dhcp_timers(now);
 		uf_nd_timers(now);

@@ -1,29 +1,14 @@
-/* IPv4 (RFC 791): checked input, fragment reassembly within fixed limits, routing (loopback, the link, the
+/* IPv4 (RFC 791): checked input, fragment reassembly (reasm.c), routing (loopback, the link, the
  * gateway), output. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uf/time.h>
 
 #include "stack.h"
 
-#define REASM_SLOTS 4                           /* datagrams reassembled at once */
-#define REASM_MAX 65535                         /* largest reassembled payload */
-#define REASM_TIMEOUT_NS (30ull * 1000000000)   /* as Linux's ipfrag_time */
 #define IP_DF 0x4000
 #define IP_MF 0x2000
 
-struct reasm {
-	uint8_t *data;              /* REASM_MAX bytes; NULL: slot free */
-	uint8_t have[REASM_MAX / 8 / 8 + 1];    /* one bit per 8-byte block received */
-	uint32_t src, dst;
-	uint16_t id;
-	uint8_t proto;
-	size_t total;               /* payload length, known once the last fragment came; 0 before */
-	uint64_t deadline;
-};
-
-static struct reasm slots[REASM_SLOTS];
 static uint16_t next_id;
 
 static void deliver(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *p, size_t len, int csum_valid)
@@ -48,76 +33,9 @@ static void deliver(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *p,
 	}
 }
 
-static void reasm_free(struct reasm *r)
+static void deliver_reassembled(const struct uf_reasm_key *k, uint8_t *data, size_t len)
 {
-	free(r->data);
-	r->data = 0;
-}
-
-static int complete(const struct reasm *r)
-{
-	if (!r->total)
-		return 0;
-	size_t blocks = (r->total + 7) / 8;
-	for (size_t b = 0; b < blocks; b++)
-		if (!(r->have[b / 8] & (1u << (b % 8))))
-			return 0;
-	return 1;
-}
-
-static void reassemble(const uint8_t *h, const uint8_t *p, size_t len)
-{
-	uint32_t src = get32(h + 12), dst = get32(h + 16);
-	uint16_t id = get16(h + 4), frag = get16(h + 6);
-	size_t offset = (size_t)(frag & 0x1fff) * 8;
-	int more = frag & IP_MF;
-	if ((more && (len % 8 || !len)) || offset + len > REASM_MAX)
-		return;
-	struct reasm *r = 0, *free_slot = 0, *oldest = &slots[0];
-	for (int i = 0; i < REASM_SLOTS; i++) {
-		struct reasm *s = &slots[i];
-		if (!s->data) {
-			free_slot = free_slot ? free_slot : s;
-			continue;
-		}
-		if (s->src == src && s->dst == dst && s->id == id && s->proto == h[9])
-			r = s;
-		if (s->deadline < oldest->deadline)
-			oldest = s;
-	}
-	if (!r) {
-		/* Every slot busy: the oldest datagram is the least likely to complete. */
-		r = free_slot ? free_slot : oldest;
-		reasm_free(r);
-		r->data = malloc(REASM_MAX);
-		if (!r->data)
-			return;
-		memset(r->have, 0, sizeof r->have);
-		r->src = src;
-		r->dst = dst;
-		r->id = id;
-		r->proto = h[9];
-		r->total = 0;
-		r->deadline = uf_time_monotonic_ns() + REASM_TIMEOUT_NS;
-	}
-	if (!more) {
-		if ((r->total && r->total != offset + len) || offset + len == 0) {
-			reasm_free(r);      /* two different ends: a forged or broken datagram */
-			return;
-		}
-		r->total = offset + len;
-	}
-	if (r->total && offset + len > r->total) {
-		reasm_free(r);
-		return;
-	}
-	memcpy(r->data + offset, p, len);
-	for (size_t b = offset / 8; b < (offset + len + 7) / 8; b++)
-		r->have[b / 8] |= (uint8_t)(1u << (b % 8));
-	if (complete(r)) {
-		deliver(r->src, r->dst, r->proto, r->data, r->total, 0);
-		reasm_free(r);
-	}
+	deliver(addr_v4(k->src), addr_v4(k->dst), k->proto, data, len, 0);
 }
 
 int uf_ip_is_local(uint32_t addr)
@@ -178,9 +96,13 @@ static void input(const uint8_t *h, size_t len, int csum_valid, int from_lo)
 	}
 	const uint8_t *p = h + hlen;
 	size_t plen = total - hlen;
-	if (get16(h + 6) & (IP_MF | 0x1fff))
-		reassemble(h, p, plen);
-	else
+	uint16_t frag = get16(h + 6);
+	if (frag & (IP_MF | 0x1fff)) {
+		struct uf_reasm_key k = { .id = get16(h + 4), .proto = h[9] };
+		addr_from_v4(k.src, src);
+		addr_from_v4(k.dst, dst);
+		uf_reasm_add(&k, (size_t)(frag & 0x1fff) * 8, frag & IP_MF, p, plen, 0, deliver_reassembled);
+	} else
 		deliver(src, dst, h[9], p, plen, csum_valid);
 }
 
@@ -303,20 +225,4 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t t
 		return 0;
 	}
 	return transmit(mac, h, v + 1, cnt - 1, l4_len + plen);
-}
-
-void uf_ip_timers(uint64_t now)
-{
-	for (int i = 0; i < REASM_SLOTS; i++)
-		if (slots[i].data && slots[i].deadline <= now)
-			reasm_free(&slots[i]);
-}
-
-uint64_t uf_ip_next_timer(void)
-{
-	uint64_t t = UINT64_MAX;
-	for (int i = 0; i < REASM_SLOTS; i++)
-		if (slots[i].data && slots[i].deadline < t)
-			t = slots[i].deadline;
-	return t;
 }

@@ -4,7 +4,8 @@
  *
  * Datagrams larger than the path's MTU (the link's, or less when a router said Packet Too Big: a small cache of
  * path MTUs, RFC 8201) leave in fragments. Received fragments: atomic fragments (RFC 6946) are taken as the
- * datagram they are; real fragments are dropped, not reassembled. */
+ * datagram they are; real ones are reassembled (reasm.c; overlapping ones drop their datagram, RFC 5722), then
+ * the datagram goes through the chain again from the fragment header's next header. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,7 +171,23 @@ static int options(const uint8_t *pkt, size_t at, size_t len, int multicast)
 	return 0;
 }
 
-static void input(const uint8_t *p, size_t len, int csum_valid, int from_lo)
+static void input(const uint8_t *p, size_t len, int csum_valid, int from_lo, int reassembled);
+
+/* A reassembled datagram: behind a header of its own, written in the headroom, with hop limit 0 (neighbour
+ * discovery never comes in fragments: RFC 6980). */
+static void deliver_reassembled(const struct uf_reasm_key *k, uint8_t *data, size_t len)
+{
+	uint8_t *h = data - IP6_HLEN;
+	memset(h, 0, IP6_HLEN);
+	h[0] = 0x60;
+	put16(h + 4, (uint16_t)len);
+	h[6] = k->proto;
+	memcpy(h + 8, k->src, 16);
+	memcpy(h + 24, k->dst, 16);
+	input(h, IP6_HLEN + len, 0, 0, 1);
+}
+
+static void input(const uint8_t *p, size_t len, int csum_valid, int from_lo, int reassembled)
 {
 	if (len < IP6_HLEN || p[0] >> 4 != 6)
 		return;
@@ -209,8 +226,18 @@ static void input(const uint8_t *p, size_t len, int csum_valid, int from_lo)
 			continue;
 		}
 		case NH_FRAGMENT:
-			if (at + 8 > end || (get16(p + at + 2) & 0xfff9))
-				return;                 /* a real fragment (or reserved bits set): not reassembled */
+			if (at + 8 > end || (get16(p + at + 2) & 6))
+				return;                 /* reserved bits set */
+			if (get16(p + at + 2) & 0xfff9) {       /* a real fragment, not an atomic one */
+				if (reassembled)
+					return;         /* fragments inside fragments: no */
+				struct uf_reasm_key k = { .id = get32(p + at + 4), .proto = p[at] };
+				memcpy(k.src, src, 16);
+				memcpy(k.dst, dst, 16);
+				uint16_t off = get16(p + at + 2);
+				uf_reasm_add(&k, off & 0xfff8, off & 1, p + at + 8, end - at - 8, 1, deliver_reassembled);
+				return;
+			}
 			nh_at = at;
 			nh = p[at];
 			at += 8;
@@ -237,12 +264,12 @@ static void input(const uint8_t *p, size_t len, int csum_valid, int from_lo)
 
 void uf_ip6_input(const uint8_t *p, size_t len, int csum_valid)
 {
-	input(p, len, csum_valid, 0);
+	input(p, len, csum_valid, 0, 0);
 }
 
 void uf_ip6_input_lo(const uint8_t *p, size_t len)
 {
-	input(p, len, 1, 1);                /* never on a wire: TCP and UDP go unsummed (uf_ip6_send) */
+	input(p, len, 1, 1, 0);             /* never on a wire: TCP and UDP go unsummed (uf_ip6_send) */
 }
 
 /* A whole datagram (its header h, then the pieces v: len bytes after the header, checksums done) to a neighbour:

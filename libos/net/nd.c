@@ -206,7 +206,7 @@ static void router_advertisement(const uint8_t src[16], const uint8_t *m, size_t
 
 void uf_nd_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit, const uint8_t *m, size_t len)
 {
-	int unspecified = !memcmp(src, (uint8_t[16]){ 0 }, 16);
+	int unspecified = !memcmp(src, (uint8_t[16]){ 0 }, 16), override;
 	const uint8_t *mac;
 	if (hop_limit != 255 || m[1] != 0 || !uf_net_if.dev)
 		return;
@@ -223,7 +223,17 @@ void uf_nd_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit
 		if (len < 24 || m[8] == 0xff || find_ll(m + 24, len - 24, OPT_TARGET_LL, &mac) ||
 		    ((m[4] & 0x40) && dst[0] == 0xff))
 			return;
-		learn(m + 8, mac, (m[4] & 0x40) != 0, 0, (m[4] & 0x20) != 0);
+		/* Solicited without the target's address (as Linux answers a unicast solicitation, RFC 4861 7.2.4): the
+		 * neighbour itself answered our probe, so its address is its frame's source (Linux also leaves the
+		 * override flag off then). A different one in our cache was spoofed or is stale: the probe reached
+		 * the neighbour anyway (a tap delivers frames to any address), and keeping it would keep the
+		 * neighbour unreachable for good. */
+		override = (m[4] & 0x20) != 0;
+		if (!mac && (m[4] & 0x40) && uf_eth_rx_source) {
+			mac = uf_eth_rx_source;
+			override = 1;
+		}
+		learn(m + 8, mac, (m[4] & 0x40) != 0, 0, override);
 		break;
 	case RA:
 		if (len < 16 || src[0] != 0xfe || (src[1] & 0xc0) != 0x80 || find_ll(m + 16, len - 16, OPT_SOURCE_LL, &mac))

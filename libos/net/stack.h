@@ -118,6 +118,8 @@ uint32_t uf_net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 /* The checksum field's value over pieces, starting from sum (a pseudo-header's, or 0). */
 uint16_t uf_net_checksum(const struct iovec *v, int cnt, uint32_t sum);
 
+/* The source MAC address of the frame being taken in; NULL outside of that (lo's datagrams). */
+extern const uint8_t *uf_eth_rx_source;
 /* Sends a frame to a MAC address; -EAGAIN when the NIC's ring is full. */
 int uf_eth_send(const uint8_t dst[6], uint16_t type, const struct iovec *iov, int iovcnt,
 		const struct uf_netdev_tx_csum *csum);
@@ -137,6 +139,21 @@ void uf_pending_add(struct uf_pending *q, const struct iovec *iov, int iovcnt);
 void uf_pending_flush(struct uf_pending *q, const uint8_t mac[6],
 		      int (*transmit)(const uint8_t mac[6], uint8_t *datagram, size_t len));
 void uf_pending_drop(struct uf_pending *q);
+
+/* Fragment reassembly (reasm.c), for both families: a datagram (addresses v4-mapped for IPv4) is known by its
+ * addresses, identification and protocol. A fragment's payload p at offset (bytes), more to come or not; when it
+ * completes its datagram, deliver gets the payload, with UF_REASM_HEADROOM writable bytes before it (for a header).
+ * no_overlaps: a fragment overlapping another drops the datagram (IPv6, RFC 5722); else the later bytes win. */
+#define UF_REASM_HEADROOM 40
+struct uf_reasm_key {
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint8_t proto;
+};
+void uf_reasm_add(const struct uf_reasm_key *k, size_t offset, int more, const uint8_t *p, size_t len,
+		  int no_overlaps, void (*deliver)(const struct uf_reasm_key *k, uint8_t *data, size_t len));
+void uf_reasm_timers(uint64_t now);
+uint64_t uf_reasm_next_timer(void);
 
 /* ---- IPv6 ---- */
 #define ETH_TYPE_IPV6 0x86dd
@@ -214,8 +231,6 @@ int uf_ip_reachable(uint32_t dst);
 int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t ttl, uint8_t *l4, size_t l4_len,
 	       size_t csum_off, const struct iovec *payload, int payload_cnt);
 int uf_ip_transmit(const uint8_t mac[6], uint8_t *datagram, size_t len);  /* one that waited for ARP */
-void uf_ip_timers(uint64_t now);
-uint64_t uf_ip_next_timer(void);
 
 /* ---- either family (inet.c): what TCP and UDP use, with addresses in the one form above ---- */
 int uf_inet_is_local(const uint8_t a[16]);              /* one of ours (lo's or the interface's) */

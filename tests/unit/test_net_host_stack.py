@@ -1198,8 +1198,8 @@ def test_neighbour_unreachability_detection(stack6):
 def test_hostile_ipv6_headers_get_the_answers_rfc_8200_says(stack6):
     """Bounded, checked extension header chains: a routing header with segments left, an unknown option whose
     type asks for an error, hop-by-hop options not first and an unknown next header each get a parameter problem
-    pointing at the culprit; too long a chain, real fragments and ND messages from off-link are dropped; an atomic
-    fragment is taken as the datagram it is."""
+    pointing at the culprit; too long a chain and ND messages from off-link are dropped; a lone real fragment waits
+    for the rest (test_ipv6_fragments_are_reassembled); an atomic fragment is taken as the datagram it is."""
     stack6.sent(v6=True)
     stack6.inject(neighbour_solicitation(OUR_LL))          # it tells its MAC: errors go out at once
     stack6.sent(v6=True)
@@ -1217,7 +1217,7 @@ def test_hostile_ipv6_headers_get_the_answers_rfc_8200_says(stack6):
     problem(send(60, bytes([0, 0, 1, 4, 0, 0, 0, 0]) + bytes([58, 0, 1, 4, 0, 0, 0, 0])), 1, 40)  # HbH second
     problem(send(200, b""), 1, 6)                                             # unknown next header
     assert send(60, b"".join(bytes([60, 0, 1, 4, 0, 0, 0, 0]) for _ in range(9)) + bytes([58, 0, 1, 4, 0, 0, 0, 0])) == []
-    assert send(44, bytes([58, 0, 0, 9, 0, 0, 0, 5])) == []                  # a real fragment (offset 1)
+    assert send(44, bytes([58, 0, 0, 9, 0, 0, 0, 5])) == []                  # a real fragment (offset 1): waits
     [reply] = send(44, bytes([58, 0, 0, 0, 0, 0, 0, 5]))                     # an atomic one
     assert reply.l4[0] == 129
     assert send(58, b"") != []                                               # still answering
@@ -1360,6 +1360,73 @@ def test_udp_over_ipv6_fragments_and_errors(stack6):
     only6 = ctypes.c_void_p(lib.uf_udp_new(V6))
     assert lib.uf_udp_send(only6, a4("10.0.2.2"), ctypes.c_uint16(9), siov, 1) == -101     # ENETUNREACH
     lib.uf_udp_free(only6)
+    lib.uf_udp_free(u)
+
+
+def test_a_spoofed_neighbour_is_corrected_by_its_answer_to_our_probe(stack6):
+    """An unsolicited advertisement with override moves the peer's address to a MAC that isn't its (as RFC 4861
+    says, and as Linux takes it); our replies go there. Unreachability detection then probes by unicast, and on a
+    link that delivers it anyway (a tap) the peer answers as Linux does, solicited, without override or its
+    link-layer address: the frame's source MAC is then taken, and replies reach the peer again."""
+    knows_peer6(stack6)
+    bogus = bytes.fromhex("a2766f1686f5")
+
+    def advertisement(flags: int, options: bytes) -> bytes:
+        return eth6(ipv6(58, icmp6(136, 0, struct.pack("!B3x", flags) + PEER6 + options, PEER6, OUR6), PEER6, OUR6,
+                         255))
+
+    def ping_reply_to() -> bytes:
+        stack6.inject(echo6(PEER6, OUR6))
+        [reply] = [p for p in stack6.sent(v6=True) if p.l4[0] == 129]
+        return reply.dst
+
+    stack6.inject(advertisement(0x20, b"\x02\x01" + bogus))       # override, not solicited
+    assert ping_reply_to() == bogus
+    stack6.advance(6)                                            # DELAY over: a unicast probe
+    [probe] = stack6.sent(v6=True)
+    assert probe.l4[0] == 135 and probe.dst == bogus and probe.dst6 == PEER6
+    stack6.inject(advertisement(0x40, b""))                      # solicited, no override, no address
+    assert ping_reply_to() == PEER_MAC
+
+
+def test_ipv6_fragments_are_reassembled(stack6):
+    """Fragments of a 3,000-byte UDP datagram, last first, reach the endpoint whole; fragments that overlap drop
+    their datagram (RFC 5722), even when the rest comes; a neighbour solicitation in fragments is not taken (RFC
+    6980); the slots of datagrams that never complete are given back after 30 s."""
+    knows_peer6(stack6)
+    lib = stack6.lib
+    u = ctypes.c_void_p(lib.uf_udp_new(V6))
+    assert lib.uf_udp_bind(u, None, 5000, 0) == 0
+    data = random.Random(6).randbytes(3000)
+    datagram = udp(4000, 5000, data, PEER6, OUR6)
+
+    def fragments(ident: int, cuts: list[int], nh=17, whole=datagram) -> list[bytes]:
+        bounds = [0, *cuts, len(whole)]
+        return [eth6(ipv6(44, struct.pack("!BBHI", nh, 0, a | (b < len(whole)), ident) + whole[a:b], PEER6, OUR6))
+                for a, b in zip(bounds, bounds[1:])]
+
+    buf = ctypes.create_string_buffer(4096)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 4096)
+    addr, port, full = ctypes.create_string_buffer(16), ctypes.c_uint16(), ctypes.c_size_t()
+    for frame in reversed(fragments(1, [1232, 2464])):
+        stack6.inject(frame)
+    assert lib.uf_udp_recv(u, iov, 1, addr, ctypes.byref(port), 0, ctypes.byref(full)) == 3000
+    assert buf.raw[:3000] == data and (addr.raw, port.value) == (PEER6, 4000)
+    first, second, third = fragments(2, [1232, 2464])
+    overlapping = fragments(2, [1224, 2464])[1]                 # starts 8 bytes inside the first
+    for frame in (first, overlapping, second, third):
+        stack6.inject(frame)
+    assert lib.uf_udp_recv(u, iov, 1, addr, ctypes.byref(port), 0, ctypes.byref(full)) == -11
+    ns = neighbour_solicitation(OUR6, src=PEER6, dst=OUR6)[14 + 40:]
+    for frame in fragments(3, [16], nh=58, whole=ns):
+        stack6.inject(frame)
+    assert stack6.sent(v6=True) == []
+    stack6.advance(31)                                          # the slots of the above expire
+    live = lib.h_live()
+    stack6.inject(fragments(4, [1232])[0])                     # never completed: a slot's buffer, until...
+    assert lib.h_live() == live + 1
+    stack6.advance(31)
+    assert lib.h_live() == live
     lib.uf_udp_free(u)
 
 
