@@ -10,7 +10,7 @@ ssize_t uf_fd_pread(int fd, void *buf, size_t len, off_t off)
 		return -EBADF;
 	if (off < 0)
 		return -EINVAL;
-	return f->ops->pread ? f->ops->pread(f, buf, len, off) : -ESPIPE;
+	return f->ops->fs ? f->ops->fs->pread(f, buf, len, off) : -ESPIPE;
 }
 
 ssize_t uf_fd_pwrite(int fd, const void *buf, size_t len, off_t off)
@@ -20,7 +20,7 @@ ssize_t uf_fd_pwrite(int fd, const void *buf, size_t len, off_t off)
 		return -EBADF;
 	if (off < 0)
 		return -EINVAL;
-	return f->ops->pwrite ? f->ops->pwrite(f, buf, len, off) : -ESPIPE;
+	return f->ops->fs ? f->ops->fs->pwrite(f, buf, len, off) : -ESPIPE;
 }
 
 long uf_fd_truncate(int fd, off_t len)
@@ -30,7 +30,7 @@ long uf_fd_truncate(int fd, off_t len)
 		return -EBADF;
 	if (len < 0)
 		return -EINVAL;
-	return f->ops->truncate ? f->ops->truncate(f, len) : -EINVAL;
+	return f->ops->fs ? f->ops->fs->truncate(f, len) : -EINVAL;
 }
 
 long uf_sys_fsync(int fd)
@@ -38,7 +38,7 @@ long uf_sys_fsync(int fd)
 	struct uf_file *f = uf_fd_get(fd);
 	if (!f)
 		return -EBADF;
-	return f->ops->sync ? f->ops->sync(f) : -EINVAL;
+	return f->ops->fs ? f->ops->fs->sync(f) : -EINVAL;
 }
 
 /* No cheaper form: the metadata that reaches the data (size, cluster chain) must be durable too. */
@@ -52,5 +52,5 @@ long uf_sys_getdents64(int fd, void *buf, size_t len)
 	struct uf_file *f = uf_fd_get(fd);
 	if (!f)
 		return -EBADF;
-	return f->ops->getdents ? f->ops->getdents(f, buf, len) : -ENOTDIR;
+	return f->ops->fs ? f->ops->fs->getdents(f, buf, len) : -ENOTDIR;
 }

@@ -36,7 +36,7 @@ def test_hello_has_the_xen_modules_and_no_qemu_driver(built, xen_target):
 def test_build_report_names_the_deployment_files(built, xen_target):
     folder = built("hello", xen_target)
     report = json.loads(uniforge("build", "--json", "-t", xen_target, cwd=folder, check=True).stdout)
-    names = sorted(p.rsplit("/", 1)[-1] for p in report["deployment"])
+    names = sorted(a["path"].rsplit("/", 1)[-1] for a in report["artifacts"] if a["kind"] == "deployment")
     assert names == sorted(f"hello.{xen_target}.{name}" for name in targets.load(xen_target).deploy)
     assert f"hello.{xen_target}.xl.cfg" in names
 

@@ -13,21 +13,22 @@ behind rather than keeping a rig the user would have to end.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import TextIO
 
 from ..building import image as images
 from ..core import sizes
-from ..core.errors import BenchError, RunError, TargetError
+from ..core.errors import BenchError, RunError, RunStatus, TargetError
 from ..running.console import Console, SymbolizeFn
 from . import xenrig
-from .run import RunResult, decode_exit, kernel_cmdline
+from .guest import Guest
+from .run import BootControl, Ending, RunResult, decode_exit, kernel_cmdline
 from .way import BootRequest, Support, Way, raw_form
 from .xenconsole import XenConsole
-from .xlrig import RIG_ENV, Rig
+from .xlrig import RIG_ENV, DomainEnd, Rig
 
 # xl's shutdown reasons as QMP's, for decode_exit.
 _XL_REASONS = {"poweroff": "guest-shutdown", "reboot": "guest-reset"}
@@ -80,8 +81,8 @@ class XenXl(Way):
                          hint="bench/xen_domu.py times domUs under xl; bench/xen_boot_time.py, "
                               "dom0 and dom0less boots")
 
-    def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
+    def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
+             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
         self.check(request)
         # The ELF or its raw form (a zImage) alike: the config is written beside the ELF.
         suffix = images.RAW_FORMS.get(self.target.boot)
@@ -90,35 +91,53 @@ class XenXl(Way):
         config = image.with_name(image.name + ".xl.cfg")
         if not config.is_file():
             raise RunError(f"{config} not found: `uniforge build` writes it beside the image")
-        shown = Console(console, symbolizer)
-        # The guest's console carries its status line, as on Xen's own console (xenconsole.py).
-        filtered = XenConsole(shown.feed, lambda: None)
-        name = f"{config.name.split('.')[0]}-{os.getpid()}"
+        name = f"{config.name.split('.')[0]}-{os.getpid()}"      # what a test looks the domain up by
         overrides = [f"memory={sizes.mib(request.memory)}"] if request.memory else []
+        rigs: list[Rig] = []        # the rig the domain runs on, once known (to destroy it early)
 
-        def on(rig: Rig):
-            return rig.run_domain(config, raw_form(image, self.target.boot, image.parent), name=name,
-                                  cmdline=kernel_cmdline(request.cmdline, request.args), disks=request.disks,
-                                  network=request.network.mode != "none", forwards=request.network.forwards,
-                                  timeout=timeout, on_console=filtered.feed, overrides=overrides)
-
-        if self._rig is not None:
-            end = on(self._rig)
-        elif folder := os.environ.get(RIG_ENV):
-            end = on(Rig.kept(self.target, Path(folder)))
-        else:
+        def run_domain(on_console) -> DomainEnd:
+            def on(rig: Rig) -> DomainEnd:
+                rigs.append(rig)
+                return rig.run_domain(config, raw_form(image, self.target.boot, image.parent), name=name,
+                                      cmdline=kernel_cmdline(request.cmdline, request.args), disks=request.disks,
+                                      network=request.network.mode != "none", forwards=request.network.forwards,
+                                      timeout=timeout, on_console=on_console, overrides=overrides)
+            if self._rig is not None:
+                return on(self._rig)
+            if folder := os.environ.get(RIG_ENV):
+                return on(Rig.kept(self.target, Path(folder)))
             with XenXl(self.target) as way:
-                end = on(way._rig)
-        filtered.close()
-        shown.close()
-        if filtered.status is None and end.shutdown_reason == "crash":
-            filtered.ending = "xl: the domain crashed"
-        if end.xl_status not in (None, 0) and end.shutdown_reason is None and filtered.status is None:
-            raise RunError("xl could not run the domain", hint="\n".join(end.xl_output.strip().splitlines()[-5:]))
-        outcome = decode_exit(self.target.exit, 0, timeout=timeout if end.xl_status is None else None,
-                              crash=shown.crash, reported_status=filtered.status,
-                              hypervisor_ending=filtered.ending,
-                              shutdown_reason=_XL_REASONS.get(end.shutdown_reason or ""))
-        return RunResult(outcome.ending, outcome.exit_code, outcome.message, shown.text, end.xl_output,
-                         end.wall_time)
+                return on(way._rig)
+
+        async def boot(shown: Console, control: BootControl) -> RunResult:
+            # The guest's console carries its status line, as on Xen's own console (xenconsole.py).
+            filtered = XenConsole(shown.feed, lambda: None)
+            control.running(None, None)
+            domain = asyncio.ensure_future(asyncio.to_thread(run_domain, filtered.feed))
+            stop = asyncio.ensure_future(control.stop.wait())
+            try:
+                await asyncio.wait({domain, stop}, return_when=asyncio.FIRST_COMPLETED)
+                stopped = stop.done() and not domain.done()
+                if stopped and rigs:
+                    await asyncio.to_thread(rigs[0].run, f"xl destroy {name}")
+                end = await domain
+            finally:
+                stop.cancel()
+            filtered.close()
+            shown.close()
+            if stopped:
+                return RunResult(Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller", shown.text,
+                                 end.xl_output, end.wall_time)
+            if filtered.status is None and end.shutdown_reason == "crash":
+                filtered.ending = "xl: the domain crashed"
+            if end.xl_status not in (None, 0) and end.shutdown_reason is None and filtered.status is None:
+                raise RunError("xl could not run the domain", hint="\n".join(end.xl_output.strip().splitlines()[-5:]))
+            outcome = decode_exit(self.target.exit, 0, timeout=timeout if end.xl_status is None else None,
+                                  crash=shown.crash, reported_status=filtered.status,
+                                  hypervisor_ending=filtered.ending,
+                                  shutdown_reason=_XL_REASONS.get(end.shutdown_reason or ""))
+            return RunResult(outcome.ending, outcome.exit_code, outcome.message, shown.text, end.xl_output,
+                             end.wall_time)
+
+        return Guest(boot, console=console, symbolizer=symbolizer).start()
 

@@ -140,6 +140,15 @@ class QemuVM:
             halted.cancel()
         return bool(done)
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    async def execute(self, command: str, arguments: dict | None = None) -> object:
+        """A QMP command for the running guest (e.g. query-status), for callers that control it further."""
+        self._require(State.RUNNING)
+        return await self._qmp.execute(command, arguments)
+
     def _require(self, state: State) -> None:
         if self.state is not state:
             raise RuntimeError(f"QemuVM is {self.state.value}, needs to be {state.value}")
