@@ -166,7 +166,7 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
                      out + "\n"), out
     assert "tcp6-out: 262144 bytes echoed intact (local [fec0::5054:ff:fe12:3456]:" in out
     assert peers6.echoed == 1 << 18
-    assert answer.decode() == f"{len(data)} {checksum(data):08x}\n"
+    assert answer.decode() == f"{len(data)} {checksum(data):08x}\n", out
     assert f"tcp-in: received {len(data)} bytes, sum {checksum(data):08x}" in out
     assert "netcheck: all steps passed" in out
 
