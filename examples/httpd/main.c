@@ -470,18 +470,30 @@ static void accept_all(int listener, struct conn **conns)
 	}
 }
 
+/* Listens on every address of both families: [::] with IPV6_V6ONLY off takes IPv4 clients too (as v4-mapped
+ * addresses). Where IPv6 is missing (a host without it), 0.0.0.0 instead. */
 static int listen_on(int port)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = INADDR_ANY};
-	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in6 addr6 = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
+	struct sockaddr_in addr4 = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = INADDR_ANY};
+	struct sockaddr *addr = (struct sockaddr *)&addr6;
+	socklen_t addr_len = sizeof(addr6);
+	int one = 1, zero = 0;
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
 
+	if (fd < 0 && errno == EAFNOSUPPORT) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		addr = (struct sockaddr *)&addr4;
+		addr_len = sizeof(addr4);
+	}
 	if (fd < 0) {
 		perror("httpd: socket");
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 64) < 0 || set_nonblocking(fd) < 0) {
+	if (addr == (struct sockaddr *)&addr6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, addr, addr_len) < 0 || listen(fd, 64) < 0 || set_nonblocking(fd) < 0) {
 		perror("httpd: bind/listen");
 		close(fd);
 		return -1;

@@ -1,6 +1,5 @@
 /* ARP (RFC 826) for Ethernet/IPv4: a small cache with expiry, requests retried while frames wait. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <uf/time.h>
 
@@ -11,7 +10,6 @@
 #define ARP_RETRY_NS (1000ull * 1000000)
 #define ARP_TRIES 3
 #define ARP_LEN 28
-#define ARP_QUEUE 4                     /* frames kept per unresolved address, as Linux's unres_qlen order */
 
 struct arp_entry {
 	uint32_t ip;                /* 0: free */
@@ -19,9 +17,7 @@ struct arp_entry {
 	int resolved;
 	int tries;
 	uint64_t deadline;          /* resolved: expiry; pending: next retry */
-	uint8_t *waiting[ARP_QUEUE];        /* IP packets to send once resolved, oldest first */
-	size_t waiting_len[ARP_QUEUE];
-	int nwaiting;
+	struct uf_pending waiting;  /* IP datagrams to send once resolved, oldest first */
 };
 
 static struct arp_entry cache[ARP_ENTRIES];
@@ -52,13 +48,6 @@ static struct arp_entry *find(uint32_t ip)
 	return 0;
 }
 
-static void drop_waiting(struct arp_entry *e)
-{
-	for (int i = 0; i < e->nwaiting; i++)
-		free(e->waiting[i]);
-	e->nwaiting = 0;
-}
-
 /* A free entry, else the one that expires first (a pending one only if all are pending). */
 static struct arp_entry *victim(void)
 {
@@ -70,7 +59,7 @@ static struct arp_entry *victim(void)
 		if (!best || (e->resolved && (!best->resolved || e->deadline < best->deadline)))
 			best = e;
 	}
-	drop_waiting(best);
+	uf_pending_drop(&best->waiting);
 	return best;
 }
 
@@ -86,11 +75,7 @@ static void learn(uint32_t ip, const uint8_t *mac, int create)
 	memcpy(e->mac, mac, 6);
 	e->resolved = 1;
 	e->deadline = uf_time_monotonic_ns() + ARP_LIFETIME_NS;
-	for (int i = 0; i < e->nwaiting; i++) {
-		struct iovec v = { e->waiting[i], e->waiting_len[i] };
-		uf_eth_send(mac, ETH_TYPE_IPV4, &v, 1, 0);
-	}
-	drop_waiting(e);
+	uf_pending_flush(&e->waiting, mac, uf_ip_transmit);
 }
 
 void uf_arp_input(const uint8_t *p, size_t len)
@@ -142,26 +127,7 @@ void uf_arp_wait(uint32_t ip, const struct iovec *iov, int iovcnt)
 		e->resolved = 0;
 		e->tries = 0;
 	}
-	/* When full, the oldest frame goes: its sender has likely retransmitted by now. */
-	size_t total = 0;
-	for (int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	uint8_t *copy = malloc(total);
-	if (copy) {
-		if (e->nwaiting == ARP_QUEUE) {
-			free(e->waiting[0]);
-			memmove(e->waiting, e->waiting + 1, (ARP_QUEUE - 1) * sizeof *e->waiting);
-			memmove(e->waiting_len, e->waiting_len + 1, (ARP_QUEUE - 1) * sizeof *e->waiting_len);
-			e->nwaiting--;
-		}
-		size_t at = 0;
-		for (int i = 0; i < iovcnt; i++) {
-			memcpy(copy + at, iov[i].iov_base, iov[i].iov_len);
-			at += iov[i].iov_len;
-		}
-		e->waiting[e->nwaiting] = copy;
-		e->waiting_len[e->nwaiting++] = total;
-	}
+	uf_pending_add(&e->waiting, iov, iovcnt);
 	if (!e->tries) {
 		e->tries = 1;
 		e->deadline = now + ARP_RETRY_NS;
@@ -176,7 +142,7 @@ void uf_arp_timers(uint64_t now)
 		if (!e->ip || e->deadline > now)
 			continue;
 		if (e->resolved || e->tries >= ARP_TRIES) {
-			drop_waiting(e);        /* expired, or nobody answers: forget it */
+			uf_pending_drop(&e->waiting);   /* expired, or nobody answers: forget it */
 			e->ip = 0;
 			continue;
 		}

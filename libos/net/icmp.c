@@ -27,9 +27,14 @@ void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
 		if (ilen < IP_HLEN || ip[0] >> 4 != 4 || ihl < IP_HLEN || ilen < ihl + 8 || !uf_ip_is_local(get32(ip + 12)))
 			return;
 		const uint8_t *l4 = ip + ihl;
-		struct uf_icmp_error e = { .type = p[0], .code = p[1], .mtu = p[0] == ICMP_UNREACH && p[1] == 4 ? get16(p + 6) : 0,
-					   .local = get32(ip + 12), .remote = get32(ip + 16),
-					   .lport = get16(l4), .rport = get16(l4 + 2), .seq = get32(l4 + 4) };
+		struct uf_icmp_error e = { .kind = ICMP_OTHER, .lport = get16(l4), .rport = get16(l4 + 2),
+					   .seq = get32(l4 + 4) };
+		if (p[0] == ICMP_UNREACH) {
+			e.kind = p[1] == 2 || p[1] == 3 ? ICMP_REFUSED : p[1] == 4 ? ICMP_TOO_BIG : ICMP_UNREACHABLE;
+			e.mtu = p[1] == 4 ? get16(p + 6) : 0;
+		}
+		addr_from_v4(e.local, get32(ip + 12));
+		addr_from_v4(e.remote, get32(ip + 16));
 		if (ip[9] == IP_PROTO_TCP)
 			uf_tcp_icmp_error(&e);
 		else if (ip[9] == IP_PROTO_UDP)
@@ -43,7 +48,7 @@ void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
 	h[0] = ICMP_ECHO_REPLY;
 	h[1] = 0;
 	struct iovec data = { (void *)(p + ICMP_HLEN), len - ICMP_HLEN };
-	uf_ip_send(dst, src, IP_PROTO_ICMP, 0, h, ICMP_HLEN, 2, &data, 1);
+	uf_ip_send(dst, src, IP_PROTO_ICMP, 0, 0, h, ICMP_HLEN, 2, &data, 1);
 }
 
 /* A token bucket: ERRORS_PER_S, in bursts of up to a tenth of that. */
@@ -78,5 +83,5 @@ void uf_icmp_unreachable(uint8_t code, uint32_t src, uint32_t dst, uint8_t proto
 	put32(ip + 16, dst);
 	put16(ip + 10, uf_net_fold(uf_net_sum(0, ip, IP_HLEN)));
 	struct iovec quote = { (void *)l4, len < 8 ? len : 8 };
-	uf_ip_send(dst, src, IP_PROTO_ICMP, 0, h, sizeof h, 2, &quote, 1);
+	uf_ip_send(dst, src, IP_PROTO_ICMP, 0, 0, h, sizeof h, 2, &quote, 1);
 }

@@ -50,6 +50,21 @@ uint32_t uf_net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 	return (uint32_t)((s & 0xffff) + (s >> 16));
 }
 
+uint16_t uf_net_checksum(const struct iovec *v, int cnt, uint32_t sum)
+{
+	size_t at = 0;
+	for (int i = 0; i < cnt; i++) {
+		uint32_t part = uf_net_sum(0, v[i].iov_base, v[i].iov_len);
+		if (at & 1) {           /* a piece at an odd offset sums byte-swapped */
+			part = (uint16_t)~uf_net_fold(part);
+			part = (part & 0xff) << 8 | part >> 8;
+		}
+		sum += part;
+		at += v[i].iov_len;
+	}
+	return uf_net_fold(sum);
+}
+
 uint32_t uf_net_random(void)
 {
 	static uint64_t state;
@@ -85,6 +100,8 @@ int uf_eth_send(const uint8_t dst[6], uint16_t type, const struct iovec *iov, in
 	return dev->transmit(dev, v, iovcnt + 1, csum);
 }
 
+const uint8_t *uf_eth_rx_source;
+
 static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int csum_valid)
 {
 	const uint8_t *p = frame;
@@ -92,17 +109,19 @@ static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int 
 		return;
 	if (memcmp(p, dev->mac, 6) && memcmp(p, broadcast_mac, 6) && (p[0] != 0x33 || p[1] != 0x33))
 		return;                 /* neither ours, nor broadcast, nor IPv6 multicast (ipv6.c checks the group) */
+	uf_eth_rx_source = p + 6;
 	switch (get16(p + 12)) {
 	case ETH_TYPE_IPV4:
 		uf_ip_input(p + ETH_HLEN, len - ETH_HLEN, csum_valid);
 		break;
 	case ETH_TYPE_IPV6:
-		uf_ip6_input(p + ETH_HLEN, len - ETH_HLEN);
+		uf_ip6_input(p + ETH_HLEN, len - ETH_HLEN, csum_valid);
 		break;
 	case ETH_TYPE_ARP:
 		uf_arp_input(p + ETH_HLEN, len - ETH_HLEN);
 		break;
 	}
+	uf_eth_rx_source = 0;
 }
 
 uint64_t uf_net_next_timer(void)
@@ -110,7 +129,7 @@ uint64_t uf_net_next_timer(void)
 	if (uf_lo_pending())
 		return 0;               /* looped-back datagrams wait: now */
 	uint64_t t = uf_arp_next_timer(), u;
-	if ((u = uf_ip_next_timer()) < t)
+	if ((u = uf_reasm_next_timer()) < t)
 		t = u;
 	if ((u = uf_tcp_next_timer()) < t)
 		t = u;
@@ -137,7 +156,7 @@ int uf_net_poll(void)
 	uint64_t now = uf_time_monotonic_ns();
 	if (uf_net_next_timer() <= now) {
 		uf_arp_timers(now);
-		uf_ip_timers(now);
+		uf_reasm_timers(now);
 		uf_tcp_timers(now);
 		uf_dhcp_timers(now);
 		uf_nd_timers(now);

@@ -1,42 +1,31 @@
-/* IPv4 (RFC 791): checked input, fragment reassembly within fixed limits, routing (loopback, the link, the
+/* IPv4 (RFC 791): checked input, fragment reassembly (reasm.c), routing (loopback, the link, the
  * gateway), output. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uf/time.h>
 
 #include "stack.h"
 
-#define REASM_SLOTS 4                           /* datagrams reassembled at once */
-#define REASM_MAX 65535                         /* largest reassembled payload */
-#define REASM_TIMEOUT_NS (30ull * 1000000000)   /* as Linux's ipfrag_time */
 #define IP_DF 0x4000
 #define IP_MF 0x2000
 
-struct reasm {
-	uint8_t *data;              /* REASM_MAX bytes; NULL: slot free */
-	uint8_t have[REASM_MAX / 8 / 8 + 1];    /* one bit per 8-byte block received */
-	uint32_t src, dst;
-	uint16_t id;
-	uint8_t proto;
-	size_t total;               /* payload length, known once the last fragment came; 0 before */
-	uint64_t deadline;
-};
-
-static struct reasm slots[REASM_SLOTS];
 static uint16_t next_id;
 
 static void deliver(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *p, size_t len, int csum_valid)
 {
+	uint8_t src6[16], dst6[16];
+	addr_from_v4(src6, src);
+	addr_from_v4(dst6, dst);
 	switch (proto) {
 	case IP_PROTO_ICMP:
 		uf_icmp_input(src, dst, p, len);
 		break;
 	case IP_PROTO_UDP:
-		uf_udp_input(src, dst, p, len, csum_valid);
+		if (uf_udp_input(src6, dst6, p, len, csum_valid) < 0)
+			uf_icmp_unreachable(3, src, dst, IP_PROTO_UDP, p, len);    /* port unreachable */
 		break;
 	case IP_PROTO_TCP:
-		uf_tcp_input(src, dst, p, len, csum_valid);
+		uf_tcp_input(src6, dst6, p, len, csum_valid);
 		break;
 	default:
 		uf_icmp_unreachable(2, src, dst, proto, p, len);
@@ -44,76 +33,9 @@ static void deliver(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *p,
 	}
 }
 
-static void reasm_free(struct reasm *r)
+static void deliver_reassembled(const struct uf_reasm_key *k, uint8_t *data, size_t len)
 {
-	free(r->data);
-	r->data = 0;
-}
-
-static int complete(const struct reasm *r)
-{
-	if (!r->total)
-		return 0;
-	size_t blocks = (r->total + 7) / 8;
-	for (size_t b = 0; b < blocks; b++)
-		if (!(r->have[b / 8] & (1u << (b % 8))))
-			return 0;
-	return 1;
-}
-
-static void reassemble(const uint8_t *h, const uint8_t *p, size_t len)
-{
-	uint32_t src = get32(h + 12), dst = get32(h + 16);
-	uint16_t id = get16(h + 4), frag = get16(h + 6);
-	size_t offset = (size_t)(frag & 0x1fff) * 8;
-	int more = frag & IP_MF;
-	if ((more && (len % 8 || !len)) || offset + len > REASM_MAX)
-		return;
-	struct reasm *r = 0, *free_slot = 0, *oldest = &slots[0];
-	for (int i = 0; i < REASM_SLOTS; i++) {
-		struct reasm *s = &slots[i];
-		if (!s->data) {
-			free_slot = free_slot ? free_slot : s;
-			continue;
-		}
-		if (s->src == src && s->dst == dst && s->id == id && s->proto == h[9])
-			r = s;
-		if (s->deadline < oldest->deadline)
-			oldest = s;
-	}
-	if (!r) {
-		/* Every slot busy: the oldest datagram is the least likely to complete. */
-		r = free_slot ? free_slot : oldest;
-		reasm_free(r);
-		r->data = malloc(REASM_MAX);
-		if (!r->data)
-			return;
-		memset(r->have, 0, sizeof r->have);
-		r->src = src;
-		r->dst = dst;
-		r->id = id;
-		r->proto = h[9];
-		r->total = 0;
-		r->deadline = uf_time_monotonic_ns() + REASM_TIMEOUT_NS;
-	}
-	if (!more) {
-		if ((r->total && r->total != offset + len) || offset + len == 0) {
-			reasm_free(r);      /* two different ends: a forged or broken datagram */
-			return;
-		}
-		r->total = offset + len;
-	}
-	if (r->total && offset + len > r->total) {
-		reasm_free(r);
-		return;
-	}
-	memcpy(r->data + offset, p, len);
-	for (size_t b = offset / 8; b < (offset + len + 7) / 8; b++)
-		r->have[b / 8] |= (uint8_t)(1u << (b % 8));
-	if (complete(r)) {
-		deliver(r->src, r->dst, r->proto, r->data, r->total, 0);
-		reasm_free(r);
-	}
+	deliver(addr_v4(k->src), addr_v4(k->dst), k->proto, data, len, 0);
 }
 
 int uf_ip_is_local(uint32_t addr)
@@ -174,9 +96,13 @@ static void input(const uint8_t *h, size_t len, int csum_valid, int from_lo)
 	}
 	const uint8_t *p = h + hlen;
 	size_t plen = total - hlen;
-	if (get16(h + 6) & (IP_MF | 0x1fff))
-		reassemble(h, p, plen);
-	else
+	uint16_t frag = get16(h + 6);
+	if (frag & (IP_MF | 0x1fff)) {
+		struct uf_reasm_key k = { .id = get16(h + 4), .proto = h[9] };
+		addr_from_v4(k.src, src);
+		addr_from_v4(k.dst, dst);
+		uf_reasm_add(&k, (size_t)(frag & 0x1fff) * 8, frag & IP_MF, p, plen, 0, deliver_reassembled);
+	} else
 		deliver(src, dst, h[9], p, plen, csum_valid);
 }
 
@@ -194,27 +120,17 @@ void uf_ip_input_lo(const uint8_t *h, size_t len)
 	input(h, len, 1, 1);                /* never on a wire: no checksums to check (Linux's lo does the same) */
 }
 
-/* The checksum field's value over pieces, starting from sum (the pseudo-header's, or 0). */
-static uint16_t checksum(const struct iovec *v, int cnt, uint32_t sum)
+/* A whole datagram (its header h, then the pieces v: checksums done, len bytes in all after the header) to a
+ * neighbour: one frame, or fragments of the largest multiple of 8 bytes that fits (RFC 791 3.2), each with a copy
+ * of the header (h, updated here). */
+static int transmit(const uint8_t mac[6], uint8_t *h, const struct iovec *v, int cnt, size_t len)
 {
-	size_t at = 0;
-	for (int i = 0; i < cnt; i++) {
-		uint32_t part = uf_net_sum(0, v[i].iov_base, v[i].iov_len);
-		if (at & 1) {           /* a piece at an odd offset sums byte-swapped */
-			part = (uint16_t)~uf_net_fold(part);
-			part = (part & 0xff) << 8 | part >> 8;
-		}
-		sum += part;
-		at += v[i].iov_len;
+	if (IP_HLEN + len <= uf_net_if.dev->mtu) {
+		struct iovec all[6] = { { h, IP_HLEN } };
+		memcpy(all + 1, v, cnt * sizeof *v);
+		return uf_eth_send(mac, ETH_TYPE_IPV4, all, cnt + 1, 0);
 	}
-	return uf_net_fold(sum);
-}
-
-/* Output fragmentation (RFC 791 3.2): a datagram larger than the MTU, its checksum done, goes as fragments of
- * the largest multiple of 8 bytes that fits, each with a copy of the header (h, updated here). */
-static int send_fragments(uint8_t *h, uint32_t hop, const struct iovec *v, int cnt, size_t len)
-{
-	uint8_t *flat = malloc(len), mac[6];
+	uint8_t *flat = malloc(len);
 	if (!flat)
 		return -ENOMEM;
 	size_t at = 0;
@@ -223,7 +139,7 @@ static int send_fragments(uint8_t *h, uint32_t hop, const struct iovec *v, int c
 		at += v[i].iov_len;
 	}
 	size_t step = (uf_net_if.dev->mtu - IP_HLEN) & ~(size_t)7;
-	int known = uf_arp_lookup(hop, mac), r = 0;
+	int r = 0;
 	for (at = 0; at < len && r >= 0; at += step) {
 		size_t n = len - at < step ? len - at : step;
 		put16(h + 2, (uint16_t)(IP_HLEN + n));
@@ -231,17 +147,20 @@ static int send_fragments(uint8_t *h, uint32_t hop, const struct iovec *v, int c
 		put16(h + 10, 0);
 		put16(h + 10, uf_net_fold(uf_net_sum(0, h, IP_HLEN)));
 		struct iovec piece[2] = { { h, IP_HLEN }, { flat + at, n } };
-		if (known)
-			r = uf_eth_send(mac, ETH_TYPE_IPV4, piece, 2, 0);
-		else
-			uf_arp_wait(hop, piece, 2);
+		r = uf_eth_send(mac, ETH_TYPE_IPV4, piece, 2, 0);
 	}
 	free(flat);
 	return r;
 }
 
-int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *l4, size_t l4_len, size_t csum_off,
-	       const struct iovec *payload, int payload_cnt)
+int uf_ip_transmit(const uint8_t mac[6], uint8_t *datagram, size_t len)
+{
+	struct iovec rest = { datagram + IP_HLEN, len - IP_HLEN };
+	return transmit(mac, datagram, &rest, 1, len - IP_HLEN);
+}
+
+int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t ttl, uint8_t *l4, size_t l4_len,
+	       size_t csum_off, const struct iovec *payload, int payload_cnt)
 {
 	struct uf_netdev *dev = uf_net_if.dev;
 	uint8_t h[IP_HLEN];
@@ -265,7 +184,7 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *
 	put16(h + 2, (uint16_t)total);
 	put16(h + 4, next_id++);
 	put16(h + 6, proto == IP_PROTO_TCP ? IP_DF : 0);
-	h[8] = 64;
+	h[8] = ttl ? ttl : IP_DEFAULT_TTL;
 	h[9] = proto;
 	put16(h + 10, 0);
 	put32(h + 12, src);
@@ -281,7 +200,7 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *
 	if (local) {
 		put16(l4 + csum_off, 0);        /* TCP and UDP go unsummed (uf_ip_input_lo); ICMP checks its own */
 		if (proto == IP_PROTO_ICMP)
-			put16(l4 + csum_off, checksum(v + 1, cnt - 1, 0));
+			put16(l4 + csum_off, uf_net_checksum(v + 1, cnt - 1, 0));
 		return uf_lo_send(v, cnt);
 	}
 	uint8_t mac[6];
@@ -297,31 +216,13 @@ int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *
 		struct uf_netdev_tx_csum c = { IP_HLEN, (uint16_t)csum_off };
 		return uf_eth_send(mac, ETH_TYPE_IPV4, v, cnt, &c);
 	}
-	uint16_t c = checksum(v + 1, cnt - 1, proto == IP_PROTO_ICMP ? 0 : pseudo);
+	uint16_t c = uf_net_checksum(v + 1, cnt - 1, proto == IP_PROTO_ICMP ? 0 : pseudo);
 	if (!c && proto == IP_PROTO_UDP)
 		c = 0xffff;         /* 0 means "no checksum" in UDP */
 	put16(l4 + csum_off, c);
-	if (fragment)
-		return send_fragments(h, hop, v + 1, cnt - 1, l4_len + plen);
 	if (!known) {
-		uf_arp_wait(hop, v, cnt);
+		uf_arp_wait(hop, v, cnt);       /* whole: fragmented when it leaves */
 		return 0;
 	}
-	return uf_eth_send(mac, ETH_TYPE_IPV4, v, cnt, 0);
-}
-
-void uf_ip_timers(uint64_t now)
-{
-	for (int i = 0; i < REASM_SLOTS; i++)
-		if (slots[i].data && slots[i].deadline <= now)
-			reasm_free(&slots[i]);
-}
-
-uint64_t uf_ip_next_timer(void)
-{
-	uint64_t t = UINT64_MAX;
-	for (int i = 0; i < REASM_SLOTS; i++)
-		if (slots[i].data && slots[i].deadline < t)
-			t = slots[i].deadline;
-	return t;
+	return transmit(mac, h, v + 1, cnt - 1, l4_len + plen);
 }

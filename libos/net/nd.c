@@ -6,7 +6,6 @@
  *
  * Every ND message must come with hop limit 255 (it was not forwarded: RFC 4861 6.1, 7.1) and options of nonzero
  * length within the message; anything else is dropped. Duplicate address detection is not done. */
-#include <stdlib.h>
 #include <string.h>
 #include <uf/time.h>
 
@@ -22,7 +21,6 @@
 #define OPT_MTU 5
 #define OPT_RDNSS 25
 #define ENTRIES 16
-#define QUEUE 4
 #define S (1000000000ull)
 #define REACHABLE_TIME (30 * S)
 #define DELAY_TIME (5 * S)
@@ -38,9 +36,7 @@ struct neighbour {
 	enum state state;
 	int tries;
 	uint64_t deadline;
-	uint8_t *waiting[QUEUE];
-	size_t waiting_len[QUEUE];
-	int nwaiting;
+	struct uf_pending waiting;      /* datagrams to send once resolved, oldest first */
 };
 
 static struct neighbour cache[ENTRIES];
@@ -61,9 +57,10 @@ static void send_nd(uint8_t type, const uint8_t dst[16], const uint8_t target[16
 	m[len + 1] = 1;
 	memcpy(m + len + 2, uf_net_if.dev->mac, 6);
 	len += 8;
-	const uint8_t *src = type == NS && target && !memcmp(target, uf_net6.addr, 16) && uf_net6.addr_ok ? uf_net6.addr
-												       : uf_net6.ll;
-	uf_ip6_send(src, dst, NH_ICMP6, 255, m, len, 2, 0, 0);
+	/* An advertisement comes from the address it is about (as Linux: some neighbours, QEMU's user networking among
+	 * them, learn the source address's link-layer address, not the target's). */
+	const uint8_t *src = type == NA ? target : uf_net6.ll;
+	uf_ip6_send(src, dst, NH_ICMP6, 0, 255, m, len, 2, 0, 0);
 }
 
 static void solicit(const struct neighbour *n, int multicast)
@@ -81,13 +78,6 @@ static struct neighbour *find(const uint8_t ip[16])
 	return 0;
 }
 
-static void drop_waiting(struct neighbour *n)
-{
-	for (int i = 0; i < n->nwaiting; i++)
-		free(n->waiting[i]);
-	n->nwaiting = 0;
-}
-
 static struct neighbour *victim(void)
 {
 	struct neighbour *best = &cache[0];
@@ -97,7 +87,7 @@ static struct neighbour *victim(void)
 		if (cache[i].state != INCOMPLETE && (best->state == INCOMPLETE || cache[i].deadline < best->deadline))
 			best = &cache[i];
 	}
-	drop_waiting(best);
+	uf_pending_drop(&best->waiting);
 	return best;
 }
 
@@ -129,11 +119,7 @@ static void learn(const uint8_t ip[16], const uint8_t mac[6], int confirmed, int
 	n->state = confirmed ? REACHABLE : STALE;
 	n->deadline = uf_time_monotonic_ns() + (confirmed ? REACHABLE_TIME : 0);
 	n->tries = 0;
-	for (int i = 0; i < n->nwaiting; i++) {
-		struct iovec v = { n->waiting[i], n->waiting_len[i] };
-		uf_eth_send(n->mac, ETH_TYPE_IPV6, &v, 1, 0);
-	}
-	drop_waiting(n);
+	uf_pending_flush(&n->waiting, n->mac, uf_ip6_transmit);
 }
 
 int uf_nd_lookup(const uint8_t ip[16], uint8_t mac[6])
@@ -161,25 +147,7 @@ void uf_nd_wait(const uint8_t ip[16], const struct iovec *iov, int iovcnt)
 		n->deadline = uf_time_monotonic_ns() + RETRANS_TIME;
 		solicit(n, 1);
 	}
-	size_t total = 0;
-	for (int i = 0; i < iovcnt; i++)
-		total += iov[i].iov_len;
-	uint8_t *copy = malloc(total);
-	if (!copy)
-		return;
-	if (n->nwaiting == QUEUE) {         /* the oldest goes: its sender has likely retransmitted */
-		free(n->waiting[0]);
-		memmove(n->waiting, n->waiting + 1, (QUEUE - 1) * sizeof *n->waiting);
-		memmove(n->waiting_len, n->waiting_len + 1, (QUEUE - 1) * sizeof *n->waiting_len);
-		n->nwaiting--;
-	}
-	size_t at = 0;
-	for (int i = 0; i < iovcnt; i++) {
-		memcpy(copy + at, iov[i].iov_base, iov[i].iov_len);
-		at += iov[i].iov_len;
-	}
-	n->waiting[n->nwaiting] = copy;
-	n->waiting_len[n->nwaiting++] = total;
+	uf_pending_add(&n->waiting, iov, iovcnt);
 }
 
 /* The link-layer address option of that type in a message's options, or NULL; -1 when an option is malformed
@@ -238,7 +206,7 @@ static void router_advertisement(const uint8_t src[16], const uint8_t *m, size_t
 
 void uf_nd_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit, const uint8_t *m, size_t len)
 {
-	int unspecified = !memcmp(src, (uint8_t[16]){ 0 }, 16);
+	int unspecified = !memcmp(src, (uint8_t[16]){ 0 }, 16), override;
 	const uint8_t *mac;
 	if (hop_limit != 255 || m[1] != 0 || !uf_net_if.dev)
 		return;
@@ -255,7 +223,17 @@ void uf_nd_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit
 		if (len < 24 || m[8] == 0xff || find_ll(m + 24, len - 24, OPT_TARGET_LL, &mac) ||
 		    ((m[4] & 0x40) && dst[0] == 0xff))
 			return;
-		learn(m + 8, mac, (m[4] & 0x40) != 0, 0, (m[4] & 0x20) != 0);
+		/* Solicited without the target's address (as Linux answers a unicast solicitation, RFC 4861 7.2.4): the
+		 * neighbour itself answered our probe, so its address is its frame's source (Linux also leaves the
+		 * override flag off then). A different one in our cache was spoofed or is stale: the probe reached
+		 * the neighbour anyway (a tap delivers frames to any address), and keeping it would keep the
+		 * neighbour unreachable for good. */
+		override = (m[4] & 0x20) != 0;
+		if (!mac && (m[4] & 0x40) && uf_eth_rx_source) {
+			mac = uf_eth_rx_source;
+			override = 1;
+		}
+		learn(m + 8, mac, (m[4] & 0x40) != 0, 0, override);
 		break;
 	case RA:
 		if (len < 16 || src[0] != 0xfe || (src[1] & 0xc0) != 0x80 || find_ll(m + 16, len - 16, OPT_SOURCE_LL, &mac))
@@ -294,7 +272,7 @@ void uf_nd_timers(uint64_t now)
 			break;
 		default:                        /* INCOMPLETE or PROBE: ask again, or give up */
 			if (n->tries >= TRIES) {
-				drop_waiting(n);
+				uf_pending_drop(&n->waiting);
 				n->state = FREE;
 				break;
 			}

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <uf/net.h>
 #include <uf/netdev.h>
@@ -21,6 +22,75 @@
 #define IP_LOOPBACK 0x7f000001u
 #define LO_MTU 65535                    /* the loopback interface's: the largest IPv4 datagram */
 #define UDP_HLEN 8
+
+/* ---- addresses of both families ----
+ * TCP and UDP keep every address in one form: IPv6, with IPv4 as v4-mapped (::ffff:a.b.c.d, RFC 4291 2.5.5.2), as
+ * Linux's dual-stack sockets do. inet.c routes and sends each by its family. */
+#define IP_DEFAULT_TTL 64
+
+static inline int addr_is_v4(const uint8_t a[16])
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	return !memcmp(a, mapped, 12);
+}
+
+static inline uint32_t addr_v4(const uint8_t a[16])
+{
+	return (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+}
+
+static inline void addr_from_v4(uint8_t a[16], uint32_t v4)
+{
+	memset(a, 0, 10);
+	a[10] = a[11] = 0xff;
+	a[12] = (uint8_t)(v4 >> 24), a[13] = (uint8_t)(v4 >> 16), a[14] = (uint8_t)(v4 >> 8), a[15] = (uint8_t)v4;
+}
+
+static inline int addr_eq(const uint8_t a[16], const uint8_t b[16])
+{
+	return !memcmp(a, b, 16);
+}
+
+/* The wildcards: :: (any address of the endpoint's families) and ::ffff:0.0.0.0 (any IPv4 address). */
+static inline int addr_is_any(const uint8_t a[16])
+{
+	static const uint8_t zero[16];
+	return !memcmp(a, zero, 16) || (addr_is_v4(a) && !addr_v4(a));
+}
+
+/* "Any address" as a destination means this host, as on Linux: the loopback address of its family. */
+static inline void addr_any_to_loopback(uint8_t a[16])
+{
+	if (addr_is_any(a) && addr_is_v4(a)) {
+		addr_from_v4(a, IP_LOOPBACK);
+	} else if (addr_is_any(a)) {
+		memset(a, 0, 16);
+		a[15] = 1;
+	}
+}
+
+/* The families (UF_NET_V4, UF_NET_V6) an endpoint bound to a local address covers: a wildcard's own. */
+static inline int addr_families(const uint8_t laddr[16], int families)
+{
+	static const uint8_t zero[16];
+	if (!memcmp(laddr, zero, 16))
+		return families;
+	return addr_is_v4(laddr) ? UF_NET_V4 : UF_NET_V6;
+}
+
+/* Whether an endpoint bound to laddr takes datagrams to dst. */
+static inline int addr_takes(const uint8_t laddr[16], int families, const uint8_t dst[16])
+{
+	return (addr_families(laddr, families) & (addr_is_v4(dst) ? UF_NET_V4 : UF_NET_V6)) &&
+	       (addr_is_any(laddr) || addr_eq(laddr, dst));
+}
+
+/* Whether two endpoints' local addresses overlap (they may not share a port). */
+static inline int addr_overlap(const uint8_t a[16], int a_families, const uint8_t b[16], int b_families)
+{
+	return (addr_families(a, a_families) & addr_families(b, b_families)) &&
+	       (addr_is_any(a) || addr_is_any(b) || addr_eq(a, b));
+}
 
 static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static inline uint32_t get32(const uint8_t *p)
@@ -45,10 +115,45 @@ extern struct uf_net_iface uf_net_if;
 uint32_t uf_net_sum(uint32_t sum, const void *data, size_t len);
 uint16_t uf_net_fold(uint32_t sum);         /* folds to 16 bits and inverts: the checksum field's value */
 uint32_t uf_net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* The checksum field's value over pieces, starting from sum (a pseudo-header's, or 0). */
+uint16_t uf_net_checksum(const struct iovec *v, int cnt, uint32_t sum);
 
+/* The source MAC address of the frame being taken in; NULL outside of that (lo's datagrams). */
+extern const uint8_t *uf_eth_rx_source;
 /* Sends a frame to a MAC address; -EAGAIN when the NIC's ring is full. */
 int uf_eth_send(const uint8_t dst[6], uint16_t type, const struct iovec *iov, int iovcnt,
 		const struct uf_netdev_tx_csum *csum);
+
+/* Datagrams waiting for a neighbour's link-layer address (ARP, ND), whole: a datagram's fragments go together.
+ * A few per neighbour (pending.c); when full, the oldest go (their senders have likely retransmitted by now). */
+#define PENDING_MAX 4
+#define PENDING_BYTES 65536
+struct uf_pending {
+	uint8_t *data[PENDING_MAX];
+	size_t len[PENDING_MAX];
+	int count;
+	size_t bytes;
+};
+void uf_pending_add(struct uf_pending *q, const struct iovec *iov, int iovcnt);
+/* Sends every waiting datagram to mac through transmit (which fragments it if need be), then forgets them. */
+void uf_pending_flush(struct uf_pending *q, const uint8_t mac[6],
+		      int (*transmit)(const uint8_t mac[6], uint8_t *datagram, size_t len));
+void uf_pending_drop(struct uf_pending *q);
+
+/* Fragment reassembly (reasm.c), for both families: a datagram (addresses v4-mapped for IPv4) is known by its
+ * addresses, identification and protocol. A fragment's payload p at offset (bytes), more to come or not; when it
+ * completes its datagram, deliver gets the payload, with UF_REASM_HEADROOM writable bytes before it (for a header).
+ * no_overlaps: a fragment overlapping another drops the datagram (IPv6, RFC 5722); else the later bytes win. */
+#define UF_REASM_HEADROOM 40
+struct uf_reasm_key {
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint8_t proto;
+};
+void uf_reasm_add(const struct uf_reasm_key *k, size_t offset, int more, const uint8_t *p, size_t len,
+		  int no_overlaps, void (*deliver)(const struct uf_reasm_key *k, uint8_t *data, size_t len));
+void uf_reasm_timers(uint64_t now);
+uint64_t uf_reasm_next_timer(void);
 
 /* ---- IPv6 ---- */
 #define ETH_TYPE_IPV6 0x86dd
@@ -68,14 +173,20 @@ extern struct uf_net6 uf_net6;
 void uf_net6_announce(const char *how);     /* prints the interface's IPv6 configuration (iface.c) */
 extern const uint8_t uf_ip6_loopback[16], uf_ip6_all_nodes[16], uf_ip6_all_routers[16];
 
-void uf_ip6_input(const uint8_t *pkt, size_t len);
+void uf_ip6_input(const uint8_t *pkt, size_t len, int csum_valid);
 void uf_ip6_input_lo(const uint8_t *pkt, size_t len);
-/* Prepends the IPv6 header and completes the checksum at csum_off of l4 (always: ICMPv6's is mandatory). */
-int uf_ip6_send(const uint8_t src[16], const uint8_t dst[16], uint8_t nh, uint8_t hop_limit, uint8_t *l4,
-		size_t l4_len, size_t csum_off, const struct iovec *payload, int payload_cnt);
+/* Prepends the IPv6 header and completes the checksum at csum_off of l4 (always: ICMPv6's and UDP's are
+ * mandatory; by the device when it can). Larger than the link MTU: fragments (but never TCP: -EMSGSIZE). */
+int uf_ip6_send(const uint8_t src[16], const uint8_t dst[16], uint8_t nh, uint8_t tclass, uint8_t hop_limit,
+		uint8_t *l4, size_t l4_len, size_t csum_off, const struct iovec *payload, int payload_cnt);
+/* A whole datagram that waited for its neighbour, to its MAC. */
+int uf_ip6_transmit(const uint8_t mac[6], uint8_t *datagram, size_t len);
 int uf_ip6_is_ours(const uint8_t a[16]);
 int uf_ip6_is_our_group(const uint8_t a[16]);
 const uint8_t *uf_ip6_source(const uint8_t dst[16]);
+int uf_ip6_reachable(const uint8_t dst[16]);
+size_t uf_ip6_mtu(const uint8_t dst[16]);       /* the path's MTU toward dst */
+void uf_ip6_too_big(const uint8_t dst[16], uint32_t mtu);     /* a router's Packet Too Big about dst */
 void uf_ip6_solicited_node(const uint8_t a[16], uint8_t out[16]);
 uint32_t uf_ip6_pseudo_sum(const uint8_t src[16], const uint8_t dst[16], uint8_t nh, uint32_t len);
 
@@ -100,8 +211,8 @@ int uf_lo_send(const struct iovec *iov, int iovcnt);
 int uf_lo_poll(void);
 int uf_lo_pending(void);
 
-/* ARP: lookup gives a next hop's MAC (1) or 0; then wait keeps a copy of the frame (a few per address, the
- * newest) and asks for the address, sending the frames when the answer comes. */
+/* ARP: lookup gives a next hop's MAC (1) or 0; then wait keeps a copy of the datagram (uf_pending) and asks for
+ * the address, sending what waits when the answer comes. */
 void uf_arp_input(const uint8_t *pkt, size_t len);
 int uf_arp_lookup(uint32_t ip, uint8_t mac[6]);
 void uf_arp_wait(uint32_t ip, const struct iovec *iov, int iovcnt);
@@ -110,35 +221,53 @@ uint64_t uf_arp_next_timer(void);
 
 /* IPv4. uf_ip_send prepends the IP header; l4 is the transport header whose checksum field at csum_off is
  * completed here (by the device when it can). Routes: 127.0.0.0/8 and our own address over lo, the link, the
- * gateway. */
+ * gateway. ttl 0: the default. */
 void uf_ip_input(const uint8_t *pkt, size_t len, int csum_valid);
 void uf_ip_input_lo(const uint8_t *pkt, size_t len);         /* a datagram (v4 or v6) looped back by lo */
 int uf_ip_is_local(uint32_t addr);          /* one of ours: 127.0.0.0/8 or the interface's address */
 uint32_t uf_ip_source(uint32_t dst);        /* the source address for sending to dst */
 size_t uf_ip_mtu(uint32_t dst);             /* the MTU of the interface toward dst */
 int uf_ip_reachable(uint32_t dst);
-int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t *l4, size_t l4_len, size_t csum_off,
-	       const struct iovec *payload, int payload_cnt);
-void uf_ip_timers(uint64_t now);
-uint64_t uf_ip_next_timer(void);
+int uf_ip_send(uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos, uint8_t ttl, uint8_t *l4, size_t l4_len,
+	       size_t csum_off, const struct iovec *payload, int payload_cnt);
+int uf_ip_transmit(const uint8_t mac[6], uint8_t *datagram, size_t len);  /* one that waited for ARP */
+
+/* ---- either family (inet.c): what TCP and UDP use, with addresses in the one form above ---- */
+int uf_inet_is_local(const uint8_t a[16]);              /* one of ours (lo's or the interface's) */
+/* Whether src (or any address: a wildcard) may send to dst: 0, -ENETUNREACH (no route), -EINVAL (a loopback
+ * source toward another host: such a datagram would be dropped by everyone, as Linux refuses it). */
+int uf_inet_route(const uint8_t src[16], const uint8_t dst[16]);
+void uf_inet_source(const uint8_t dst[16], uint8_t src[16]);   /* the source address for sending to dst */
+size_t uf_inet_mtu(const uint8_t dst[16]);      /* the largest transport segment that goes unfragmented */
+uint32_t uf_inet_pseudo_sum(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint32_t len);
+int uf_inet_send(const uint8_t src[16], const uint8_t dst[16], uint8_t proto, uint8_t tos, uint8_t ttl, uint8_t *l4,
+		 size_t l4_len, size_t csum_off, const struct iovec *payload, int payload_cnt);
 
 void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len);
 /* An ICMP destination unreachable (code: 2 protocol, 3 port) about a datagram from src to dst that nobody took;
  * l4 is its transport header (8 bytes are quoted). Rate limited. */
 void uf_icmp_unreachable(uint8_t code, uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *l4, size_t len);
 
-/* An ICMP error about a datagram we sent (local, lport -> remote, rport), for its transport. */
+/* An ICMP or ICMPv6 error about a datagram we sent (local, lport -> remote, rport), for its transport. */
+enum icmp_error_kind {
+	ICMP_REFUSED,                   /* port or protocol unreachable: nobody there */
+	ICMP_UNREACHABLE,               /* host or network unreachable, administratively prohibited */
+	ICMP_TOO_BIG,                   /* fragmentation needed / packet too big: mtu says how big may pass */
+	ICMP_OTHER,                     /* time exceeded, parameter problem */
+};
 struct uf_icmp_error {
-	uint8_t type, code;
-	uint16_t mtu;                   /* fragmentation needed: the next hop's MTU (0: not said) */
-	uint32_t local, remote;
+	enum icmp_error_kind kind;
+	uint32_t mtu;                   /* ICMP_TOO_BIG: the next hop's MTU (0: not said) */
+	uint8_t local[16], remote[16];
 	uint16_t lport, rport;
 	uint32_t seq;                   /* TCP: the sequence number of the segment */
 };
 void uf_tcp_icmp_error(const struct uf_icmp_error *e);
 void uf_udp_icmp_error(const struct uf_icmp_error *e);
-void uf_udp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len, int csum_valid);
-void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *pkt, size_t len, int csum_valid);
+/* A transport segment or datagram from src to dst (either family). UDP's: -1 when no endpoint takes it (the IP
+ * layer answers port unreachable), else 0. */
+int uf_udp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *pkt, size_t len, int csum_valid);
+void uf_tcp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *pkt, size_t len, int csum_valid);
 void uf_tcp_timers(uint64_t now);
 uint64_t uf_tcp_next_timer(void);
 void uf_tcp_flush(void);                    /* sends the ACKs a batch of received segments made due */

@@ -10,11 +10,12 @@
 
 #define EPHEMERAL_LOW 49152
 
-struct uf_tcp *uf_tcp_alloc(void)
+struct uf_tcp *uf_tcp_alloc(int families)
 {
 	struct uf_tcp *t = calloc(1, sizeof *t);
 	if (!t)
 		return 0;
+	t->families = families;
 	t->rbuf_size = TCP_RCVBUF;
 	t->sbuf_size = TCP_SNDBUF;
 	t->rto = TCP_RTO_INITIAL;
@@ -72,9 +73,10 @@ void uf_tcp_free(struct uf_tcp *t)
 void uf_tcp_drop(struct uf_tcp *t, int err)
 {
 	if (err == ETIMEDOUT && t->state >= TCP_SYN_RCVD)
-		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0);
+		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0, t->tos);
 	t->state = TCP_CLOSED;
 	t->rto_at = t->linger_at = t->keep_at = 0;
+	uf_tcp_wake(t);
 	if (t->on != &uf_tcp_active)
 		uf_tcp_list_move(t, &uf_tcp_active);
 	if (err)
@@ -111,9 +113,9 @@ void uf_tcp_enter_time_wait(struct uf_tcp *t)
 	}
 }
 
-struct uf_tcp *uf_tcp_new(void)
+struct uf_tcp *uf_tcp_new(int families)
 {
-	struct uf_tcp *t = uf_tcp_alloc();
+	struct uf_tcp *t = uf_tcp_alloc(families);
 	if (t)
 		t->app = 1;
 	return t;
@@ -122,12 +124,13 @@ struct uf_tcp *uf_tcp_new(void)
 static void reset(struct uf_tcp *t)
 {
 	if (t->state >= TCP_SYN_RCVD && t->state != TCP_TIME_WAIT)
-		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, t->rcv_nxt, 1);
+		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, t->rcv_nxt, 1, t->tos);
 }
 
 void uf_tcp_close(struct uf_tcp *t)
 {
 	t->app = 0;
+	t->file = 0;                    /* the file goes; the connection may live on (FIN, TIME_WAIT) */
 	switch (t->state) {
 	case TCP_LISTEN:
 		while (t->children) {
@@ -168,26 +171,42 @@ void uf_tcp_abort(struct uf_tcp *t)
 	uf_tcp_free(t);
 }
 
-int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)
+void uf_tcp_set_file(struct uf_tcp *t, struct uf_file *f)
 {
-	if (t->lport || t->state != TCP_CLOSED)
+	t->file = f;
+}
+
+int uf_tcp_set_families(struct uf_tcp *t, int families)
+{
+	if (t->lport)
 		return -EINVAL;
-	if (addr && !uf_ip_is_local(addr))
+	t->families = families;
+	return 0;
+}
+
+int uf_tcp_bind(struct uf_tcp *t, const uint8_t addr[16], uint16_t port, int reuse)
+{
+	static const uint8_t any[16];
+	if (!addr)
+		addr = any;
+	if (t->lport || t->state != TCP_CLOSED || !(addr_families(addr, t->families) & t->families))
+		return -EINVAL;
+	if (!addr_is_any(addr) && !uf_inet_is_local(addr))
 		return -EADDRNOTAVAIL;
 	t->reuse = reuse;
 	if (!port) {
 		uint32_t range = 65536 - EPHEMERAL_LOW, start = uf_net_random() % range;
 		for (uint32_t i = 0; i < range && !port; i++) {
 			uint16_t p = (uint16_t)(EPHEMERAL_LOW + (start + i) % range);
-			if (!uf_tcp_port_busy(p, addr, 0, t))
+			if (!uf_tcp_port_busy(p, addr, t->families, 0, t))
 				port = p;
 		}
 		if (!port)
 			return -EADDRINUSE;
-	} else if (uf_tcp_port_busy(port, addr, reuse, t)) {
+	} else if (uf_tcp_port_busy(port, addr, t->families, reuse, t)) {
 		return -EADDRINUSE;
 	}
-	t->laddr = addr;
+	memcpy(t->laddr, addr, 16);
 	t->lport = port;
 	return 0;
 }
@@ -206,7 +225,7 @@ int uf_tcp_listen(struct uf_tcp *t, int backlog)
 			return r;
 	}
 	for (struct uf_tcp *o = uf_tcp_listeners.head; o; o = o->next)
-		if (o->lport == t->lport && (!o->laddr || !t->laddr || o->laddr == t->laddr))
+		if (o->lport == t->lport && addr_overlap(o->laddr, o->families, t->laddr, t->families))
 			return -EADDRINUSE;
 	t->backlog = backlog < 1 ? 1 : backlog > 1024 ? 1024 : backlog;
 	t->state = TCP_LISTEN;
@@ -214,7 +233,7 @@ int uf_tcp_listen(struct uf_tcp *t, int backlog)
 	return 0;
 }
 
-int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port)
+int uf_tcp_connect(struct uf_tcp *t, const uint8_t to[16], uint16_t port)
 {
 	if (t->state == TCP_SYN_SENT)
 		return -EALREADY;
@@ -222,16 +241,22 @@ int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port)
 		return -EINVAL;
 	if (t->state != TCP_CLOSED)
 		return -EISCONN;
-	if (!addr)
-		addr = IP_LOOPBACK;         /* as Linux: "any address" is this host */
-	if (!port || addr == IP_BROADCAST || !uf_ip_reachable(addr))
+	uint8_t addr[16], laddr[16];
+	memcpy(addr, to, 16);
+	addr_any_to_loopback(addr);
+	int v4 = addr_is_v4(addr);
+	if (!port || !(t->families & (v4 ? UF_NET_V4 : UF_NET_V6)) || (v4 ? addr_v4(addr) == IP_BROADCAST ||
+									addr_v4(addr) >> 28 == 14 : addr[0] == 0xff))
 		return -ENETUNREACH;
-	if (!t->lport) {
-		int r = uf_tcp_bind(t, 0, 0, 0);
-		if (r < 0)
-			return r;
-	}
-	uint32_t laddr = t->laddr ? t->laddr : uf_ip_source(addr);
+	int r = uf_inet_route(t->laddr, addr);
+	if (r < 0)
+		return r;
+	if (!t->lport && (r = uf_tcp_bind(t, 0, 0, 0)) < 0)
+		return r;
+	if (addr_is_any(t->laddr))
+		uf_inet_source(addr, laddr);
+	else
+		memcpy(laddr, t->laddr, 16);
 	struct uf_tcp *o = uf_tcp_lookup(addr, port, laddr, t->lport);
 	if (o && o != t && o->state != TCP_LISTEN)
 		return -EADDRINUSE;
@@ -380,25 +405,26 @@ int uf_tcp_connecting(const struct uf_tcp *t)
 	return t->state == TCP_SYN_SENT || t->state == TCP_SYN_RCVD;
 }
 
-int uf_tcp_local(const struct uf_tcp *t, uint32_t *addr, uint16_t *port)
+int uf_tcp_local(const struct uf_tcp *t, uint8_t addr[16], uint16_t *port)
 {
-	*addr = t->laddr;
+	memcpy(addr, t->laddr, 16);
 	*port = t->lport;
 	return 0;
 }
 
-int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port)
+int uf_tcp_remote(const struct uf_tcp *t, uint8_t addr[16], uint16_t *port)
 {
 	if (!t->rport || t->state == TCP_LISTEN)
 		return -ENOTCONN;
-	*addr = t->raddr;
+	memcpy(addr, t->raddr, 16);
 	*port = t->rport;
 	return 0;
 }
 
-void uf_tcp_set_tos(struct uf_tcp *t, uint8_t tos)
+void uf_tcp_set_ip(struct uf_tcp *t, uint8_t tos, uint8_t ttl)
 {
 	t->tos = tos;
+	t->ttl = ttl;
 }
 
 void uf_tcp_set_nodelay(struct uf_tcp *t, int on)

@@ -4,6 +4,7 @@
 #define UF_NET_TCP_H
 
 #include <stdint.h>
+#include <uf/fd.h>
 
 #include "stack.h"
 
@@ -67,11 +68,13 @@ struct uf_tcp {
 	struct uf_tcp *due_next;            /* output due at the end of this batch (tcp_output.c) */
 	int hashed;
 	enum tcp_state state;
-	uint32_t laddr, raddr;
+	uint8_t laddr[16], raddr[16];       /* either family (stack.h) */
 	uint16_t lport, rport;
+	int families;                       /* what a listener or an unbound block takes: UF_NET_V4, UF_NET_V6 */
 	int app;                            /* a socket holds it (else the stack frees it once closed) */
+	struct uf_file *file;               /* its socket's open file, woken at each event (uf_fd_wake); 0: none */
 	int reuse, nodelay, output_due, ack_now;
-	uint8_t tos;                        /* IP_TOS */
+	uint8_t tos, ttl;                   /* IP_TOS (IPV6_TCLASS), IP_TTL (IPV6_UNICAST_HOPS; 0: default) */
 	int error;                          /* pending errno for the app */
 
 	struct uf_tcp *listener;            /* a child not yet accepted: its listener */
@@ -135,23 +138,32 @@ struct uf_tcp {
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;
 };
 
+/* An event a waiter may want to hear of (bytes arrived, room made, the peer gone, a connection to accept):
+ * edge-triggered epoll reports the socket again after each, as Linux does. */
+static inline void uf_tcp_wake(const struct uf_tcp *t)
+{
+	uf_fd_wake(t->file);
+}
+
 extern struct tcp_list uf_tcp_active, uf_tcp_listeners, uf_tcp_time_wait;
 
 /* tcp_table.c */
 void uf_tcp_list_move(struct uf_tcp *t, struct tcp_list *to);   /* to the tail of `to` (0: off every list) */
-void uf_tcp_hash_set(struct uf_tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+void uf_tcp_hash_set(struct uf_tcp *t, const uint8_t laddr[16], uint16_t lport, const uint8_t raddr[16],
+		     uint16_t rport);
 void uf_tcp_unhash(struct uf_tcp *t);
 /* The connection a segment belongs to (not CLOSED), else the listener of its port, else NULL. */
-struct uf_tcp *uf_tcp_lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
-/* A block other than self using lport (on addr, or any address when addr is 0) that forbids sharing it. */
-int uf_tcp_port_busy(uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self);
+struct uf_tcp *uf_tcp_lookup(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport);
+/* A block other than self using port on an address that overlaps addr (of families) and forbids sharing it. */
+int uf_tcp_port_busy(uint16_t port, const uint8_t addr[16], int families, int reuse, const struct uf_tcp *self);
 
 /* tcp_output.c */
 void uf_tcp_output(struct uf_tcp *t);               /* sends what the windows allow, or the ACK that is due */
 void uf_tcp_retransmit_first(struct uf_tcp *t);     /* resends the oldest unacknowledged segment */
 void uf_tcp_send_ctl(struct uf_tcp *t, uint32_t seq, uint8_t flags);   /* a segment without data */
-void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-		     int with_ack);
+/* A reset (with tos: IP_TOS of the connection it ends) from src:sport to dst:dport. */
+void uf_tcp_send_rst(const uint8_t src[16], const uint8_t dst[16], uint16_t sport, uint16_t dport, uint32_t seq,
+		     uint32_t ack, int with_ack, uint8_t tos);
 void uf_tcp_arm_rto(struct uf_tcp *t);                  /* at rto << backoff, at most TCP_RTO_MAX */
 uint64_t uf_tcp_rto(const struct uf_tcp *t);
 void uf_tcp_due(struct uf_tcp *t);                  /* output at the end of this receive batch */
@@ -178,7 +190,7 @@ void uf_tcp_enter_recovery(struct uf_tcp *t);
 void uf_tcp_drop(struct uf_tcp *t, int err);        /* to CLOSED: the app sees err, an orphan is freed */
 void uf_tcp_enter_time_wait(struct uf_tcp *t);
 int uf_tcp_alloc_buffers(struct uf_tcp *t);
-struct uf_tcp *uf_tcp_alloc(void);
+struct uf_tcp *uf_tcp_alloc(int families);
 void uf_tcp_free(struct uf_tcp *t);
 
 #endif

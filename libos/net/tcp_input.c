@@ -71,6 +71,8 @@ static uint32_t append(struct uf_tcp *t, const uint8_t *data, uint32_t len)
 	memcpy(t->rbuf + at, data, first);
 	memcpy(t->rbuf, data + first, len - first);
 	t->rlen += len;
+	if (len)
+		uf_tcp_wake(t);
 	return len;
 }
 
@@ -140,10 +142,12 @@ static void established(struct uf_tcp *t)
 	t->snd_una = t->iss + 1;
 	if (t->keepalive)
 		t->keep_at = uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS;
+	uf_tcp_wake(t->listener ? t->listener : t);      /* a connection to accept, or connect() done */
 }
 
 static void receive_fin(struct uf_tcp *t)
 {
+	uf_tcp_wake(t);
 	t->rcv_fin = 1;
 	t->rcv_nxt++;
 	t->ack_now = 1;
@@ -236,6 +240,7 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 		t->shead = (t->shead + n) % t->sbuf_size;
 		t->slen -= n;
 		t->snd_data = upto;
+		uf_tcp_wake(t);                 /* room made */
 	}
 	t->snd_una = ack;
 	if (SEQ_LT(t->snd_nxt, ack))
@@ -313,7 +318,7 @@ static void take_sack(struct uf_tcp *t, const struct segment *s)
 
 static void accept_syn_options(struct uf_tcp *t, const struct segment *s)
 {
-	uint16_t ours = (uint16_t)(uf_ip_mtu(t->raddr) - IP_HLEN - TCP_HLEN);
+	uint16_t ours = (uint16_t)(uf_inet_mtu(t->raddr) - TCP_HLEN);
 	t->mss = s->mss ? (s->mss < ours ? s->mss : ours) : TCP_DEFAULT_MSS;
 	if (t->mss < 64)
 		t->mss = 64;                /* a hostile MSS must not make us send byte-sized segments */
@@ -352,7 +357,7 @@ static uint32_t mix(uint32_t x)
 	return x ^ x >> 16;
 }
 
-static uint32_t cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t isn, uint32_t period)
+static uint32_t cookie(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport, uint32_t isn, uint32_t period)
 {
 	static uint32_t secret[2];
 	if (!secret[0]) {
@@ -360,24 +365,26 @@ static uint32_t cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dpor
 		secret[1] = uf_net_random();
 	}
 	uint32_t h = mix(secret[0] ^ period);
-	h = mix(h ^ src);
-	h = mix(h ^ dst);
+	for (int i = 0; i < 16; i += 4)
+		h = mix(mix(h ^ get32(src + i)) ^ get32(dst + i));
 	h = mix(h ^ ((uint32_t)sport << 16 | dport));
 	h = mix(h ^ isn);
 	return mix(h ^ secret[1]) & ~7u;
 }
 
-static void send_cookie(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+static void send_cookie(struct uf_tcp *l, const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport,
 			const struct segment *s)
 {
-	uint16_t ours = (uint16_t)(uf_ip_mtu(src) - IP_HLEN - TCP_HLEN), peer = s->mss ? s->mss : TCP_DEFAULT_MSS;
+	uint16_t ours = (uint16_t)(uf_inet_mtu(src) - TCP_HLEN), peer = s->mss ? s->mss : TCP_DEFAULT_MSS;
 	int i = 7;
 	while (i && cookie_mss[i] > (peer < ours ? peer : ours))
 		i--;
 	/* A throwaway block on the stack, only to send the SYN-ACK; marked due already, so that a full NIC ring
 	 * never puts it on the due list. */
 	struct uf_tcp tmp = { .state = TCP_SYN_RCVD, .rcv_nxt = s->seq + 1, .rbuf_size = l->rbuf_size,
-			      .output_due = 1, .laddr = dst, .raddr = src, .lport = dport, .rport = sport };
+			      .output_due = 1, .lport = dport, .rport = sport, .tos = l->tos, .ttl = l->ttl };
+	memcpy(tmp.laddr, dst, 16);
+	memcpy(tmp.raddr, src, 16);
 	uint32_t period = (uint32_t)(uf_time_monotonic_ns() / COOKIE_PERIOD);
 	tmp.iss = cookie(src, sport, dst, dport, s->seq, period) | (uint32_t)i;
 	tmp.snd_max = tmp.iss + 1;
@@ -385,7 +392,7 @@ static void send_cookie(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t
 }
 
 /* The MSS the ACK's cookie carries, or 0 if it is no cookie of ours (of this period or the last). */
-static uint16_t check_cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, const struct segment *s)
+static uint16_t check_cookie(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport, const struct segment *s)
 {
 	uint32_t iss = s->ack - 1, period = (uint32_t)(uf_time_monotonic_ns() / COOKIE_PERIOD);
 	for (uint32_t back = 0; back < 2; back++)
@@ -395,15 +402,16 @@ static uint16_t check_cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_
 }
 
 /* A child connection in SYN_RCVD for the listener's queue, as the SYN s asked. */
-static struct uf_tcp *new_child(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+static struct uf_tcp *new_child(struct uf_tcp *l, const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport,
 				const struct segment *s)
 {
-	struct uf_tcp *c = uf_tcp_alloc();
+	struct uf_tcp *c = uf_tcp_alloc(addr_is_v4(dst) ? UF_NET_V4 : UF_NET_V6);
 	if (!c)
 		return 0;
 	uf_tcp_hash_set(c, dst, dport, src, sport);
 	c->nodelay = l->nodelay;
 	c->tos = l->tos;
+	c->ttl = l->ttl;
 	c->keepalive = l->keepalive;
 	c->keep_idle_s = l->keep_idle_s;
 	c->keep_intvl_s = l->keep_intvl_s;
@@ -431,7 +439,7 @@ static struct uf_tcp *new_child(struct uf_tcp *l, uint32_t src, uint16_t sport, 
 
 static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now);
 
-static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+static void listen_input(struct uf_tcp *l, const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport,
 			 struct segment *s, uint64_t now)
 {
 	if (s->flags & TCP_RST)
@@ -446,7 +454,7 @@ static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_
 	if (s->flags & TCP_ACK) {
 		uint16_t mss = !(s->flags & TCP_SYN) ? check_cookie(src, sport, dst, dport, s) : 0;
 		if (!mss) {
-			uf_tcp_send_rst(dst, src, dport, sport, s->ack, 0, 0);
+			uf_tcp_send_rst(dst, src, dport, sport, s->ack, 0, 0, 0);
 			return;
 		}
 		if (queued >= l->backlog) {
@@ -482,7 +490,7 @@ static void syn_sent_input(struct uf_tcp *t, const struct segment *s)
 	int ack_ok = (s->flags & TCP_ACK) && SEQ_GT(s->ack, t->iss) && SEQ_LE(s->ack, t->snd_max);
 	if ((s->flags & TCP_ACK) && !ack_ok) {
 		if (!(s->flags & TCP_RST))
-			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0);
+			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0, t->tos);
 		return;
 	}
 	if (s->flags & TCP_RST) {
@@ -615,7 +623,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 
 	if (t->state == TCP_SYN_RCVD) {
 		if (SEQ_LE(s->ack, t->iss) || SEQ_GT(s->ack, t->snd_max)) {
-			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0);
+			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0, t->tos);
 			return;
 		}
 		if (!t->rbuf && uf_tcp_alloc_buffers(t) < 0) {
@@ -705,14 +713,14 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	uf_tcp_due(t);
 }
 
-void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int csum_valid)
+void uf_tcp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *p, size_t len, int csum_valid)
 {
-	if (len < TCP_HLEN || !uf_ip_is_local(dst) || !src)
+	if (len < TCP_HLEN || !uf_inet_is_local(dst) || addr_is_any(src))
 		return;
 	size_t hlen = (size_t)(p[12] >> 4) * 4;
 	if (hlen < TCP_HLEN || hlen > len)
 		return;
-	if (!csum_valid && uf_net_fold(uf_net_sum(uf_net_pseudo_sum(src, dst, IP_PROTO_TCP, (uint16_t)len), p, len)))
+	if (!csum_valid && uf_net_fold(uf_net_sum(uf_inet_pseudo_sum(src, dst, IP_PROTO_TCP, (uint32_t)len), p, len)))
 		return;
 	struct segment s = {
 		.seq = get32(p + 4), .ack = get32(p + 8), .flags = p[13] & 0x3f, .wnd = get16(p + 14),
@@ -735,10 +743,10 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	if (!t) {
 		if (!(s.flags & TCP_RST)) {
 			if (s.flags & TCP_ACK)
-				uf_tcp_send_rst(dst, src, dport, sport, s.ack, 0, 0);
+				uf_tcp_send_rst(dst, src, dport, sport, s.ack, 0, 0, 0);
 			else
 				uf_tcp_send_rst(dst, src, dport, sport, 0,
-						s.seq + s.len + !!(s.flags & TCP_SYN) + !!(s.flags & TCP_FIN), 1);
+						s.seq + s.len + !!(s.flags & TCP_SYN) + !!(s.flags & TCP_FIN), 1, 0);
 		}
 		return;
 	}
@@ -756,15 +764,21 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 }
 
 /* RFC 5927's checks first: the quoted sequence number must be one we sent and not yet acknowledged, or anyone
- * could forge these. Fragmentation needed lowers the MSS and resends (RFC 1191); a port or protocol unreachable
- * while connecting refuses the connection (as Linux); the rest are soft errors, left to the timers. */
+ * could forge these. Fragmentation needed (IPv4) or packet too big (IPv6) lowers the MSS and resends (RFC 1191,
+ * RFC 8201); a port or protocol unreachable while connecting refuses the connection (as Linux); the rest are soft
+ * errors, left to the timers. */
 void uf_tcp_icmp_error(const struct uf_icmp_error *e)
 {
 	struct uf_tcp *t = uf_tcp_lookup(e->remote, e->rport, e->local, e->lport);
 	if (!t || t->state == TCP_LISTEN || SEQ_LT(e->seq, t->snd_una) || SEQ_GT(e->seq, t->snd_max))
 		return;
-	if (e->type == 3 && e->code == 4 && e->mtu >= 68) {
-		uint32_t mss = e->mtu - IP_HLEN - TCP_HLEN - (t->ts_ok ? TCP_TS_LEN : 0);
+	if (e->kind == ICMP_TOO_BIG && (!addr_is_v4(t->raddr) || e->mtu >= 68)) {
+		uint32_t room = e->mtu - IP_HLEN;
+		if (!addr_is_v4(t->raddr)) {
+			uf_ip6_too_big(t->raddr, e->mtu);     /* for the path: its next connections, UDP's fragments */
+			room = uf_inet_mtu(t->raddr);
+		}
+		uint32_t mss = room - TCP_HLEN - (t->ts_ok ? TCP_TS_LEN : 0);
 		if (mss < 64 || mss >= t->mss)
 			return;
 		t->mss = (uint16_t)mss;
@@ -774,7 +788,7 @@ void uf_tcp_icmp_error(const struct uf_icmp_error *e)
 		}
 		return;
 	}
-	if (e->type == 3 && (e->code == 2 || e->code == 3) && t->state == TCP_SYN_SENT)
+	if (e->kind == ICMP_REFUSED && t->state == TCP_SYN_SENT)
 		uf_tcp_drop(t, ECONNREFUSED);
 }
 

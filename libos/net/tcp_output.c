@@ -83,7 +83,7 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 	put32(h + 8, (flags & TCP_ACK) ? t->rcv_nxt : 0);
 	if (flags & TCP_SYN) {
 		uint8_t *o = h + TCP_HLEN;
-		uint16_t mss = (uint16_t)(uf_ip_mtu(t->raddr) - IP_HLEN - TCP_HLEN);
+		uint16_t mss = (uint16_t)(uf_inet_mtu(t->raddr) - TCP_HLEN);
 		o[0] = 2; o[1] = 4; put16(o + 2, mss);
 		hlen += 4;
 		/* SACK-permitted and window scaling: offered in our SYN; in a SYN-ACK only if the peer offered them
@@ -117,7 +117,7 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		hlen += ts_option(t, h + hlen);
 	if (!(flags & TCP_SYN) && (flags & TCP_ACK) && t->sack_ok && t->ooo) {
 		/* Room left in the header and in the MTU: a full-sized data segment has none. */
-		long room = TCP_HLEN + 40 - (long)hlen, mtu_room = (long)uf_ip_mtu(t->raddr) - IP_HLEN - (long)(hlen + len);
+		long room = TCP_HLEN + 40 - (long)hlen, mtu_room = (long)uf_inet_mtu(t->raddr) - (long)(hlen + len);
 		room = mtu_room < room ? mtu_room : room;
 		if (room >= 12)
 			hlen += sack_option(t, h + hlen, (int)((room - 4) / 8));
@@ -135,7 +135,7 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		if (first < len)
 			v[cnt++] = (struct iovec){ t->sbuf, len - first };
 	}
-	int r = uf_ip_send(t->laddr, t->raddr, IP_PROTO_TCP, t->tos, h, hlen, 16, v, cnt);
+	int r = uf_inet_send(t->laddr, t->raddr, IP_PROTO_TCP, t->tos, t->ttl, h, hlen, 16, v, cnt);
 	if (r == -EAGAIN)
 		uf_tcp_due(t);          /* the NIC's ring is full: try again after it drained (uf_tcp_next_timer) */
 	if (r < 0)
@@ -155,8 +155,8 @@ void uf_tcp_send_ctl(struct uf_tcp *t, uint32_t seq, uint8_t flags)
 	send_segment(t, seq, 0, flags);
 }
 
-void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-		     int with_ack)
+void uf_tcp_send_rst(const uint8_t src[16], const uint8_t dst[16], uint16_t sport, uint16_t dport, uint32_t seq,
+		     uint32_t ack, int with_ack, uint8_t tos)
 {
 	uint8_t h[TCP_HLEN];
 	memset(h, 0, sizeof h);
@@ -166,7 +166,7 @@ void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
 	put32(h + 8, with_ack ? ack : 0);
 	h[12] = 5 << 4;
 	h[13] = TCP_RST | (with_ack ? TCP_ACK : 0);
-	uf_ip_send(src, dst, IP_PROTO_TCP, 0, h, TCP_HLEN, 16, 0, 0);
+	uf_inet_send(src, dst, IP_PROTO_TCP, tos, 0, h, TCP_HLEN, 16, 0, 0);
 }
 
 uint64_t uf_tcp_rto(const struct uf_tcp *t)

@@ -1,16 +1,20 @@
 /* Where control blocks are found: a hash table by 4-tuple for connections (a segment's lookup costs the same
  * with ten connections or ten thousand), the listeners by port, and the lists the timers walk. The hash is
- * salted with boot randomness so that a peer can't choose ports that all land in one chain. */
+ * salted with boot randomness so that a peer can't choose ports that all land in one chain. The table starts
+ * small (no memory of its own) and doubles whenever it holds more than two blocks a bucket, so chains stay
+ * short however many connections a server keeps; once empty again it gives its memory back. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "tcp.h"
 
-#define HASH_BUCKETS 128                /* a power of two */
+#define HASH_FIRST 128                  /* buckets of the first table: powers of two */
+#define HASH_MAX (1u << 16)
 
 struct tcp_list uf_tcp_active, uf_tcp_listeners, uf_tcp_time_wait;
 
-static struct uf_tcp *buckets[HASH_BUCKETS];
-static uint32_t salt;
+static struct uf_tcp *first[HASH_FIRST], **buckets = first;
+static uint32_t mask = HASH_FIRST - 1, hashed, salt;
 
 void uf_tcp_list_move(struct uf_tcp *t, struct tcp_list *to)
 {
@@ -31,64 +35,101 @@ void uf_tcp_list_move(struct uf_tcp *t, struct tcp_list *to)
 	}
 }
 
-static struct uf_tcp **bucket(uint32_t raddr, uint16_t rport, uint32_t laddr, uint16_t lport)
+static uint32_t hash(const uint8_t raddr[16], uint16_t rport, const uint8_t laddr[16], uint16_t lport)
 {
 	if (!salt)
 		salt = uf_net_random() | 1;
-	uint32_t h = (raddr ^ salt) * 0x9e3779b1u;
-	h ^= ((uint32_t)rport << 16 | lport) + laddr;
-	h *= 0x85ebca6bu;
-	return &buckets[(h ^ h >> 15) & (HASH_BUCKETS - 1)];
+	uint32_t h = salt ^ ((uint32_t)rport << 16 | lport);
+	for (int i = 0; i < 16; i += 4) {
+		h = (h ^ get32(raddr + i)) * 0x9e3779b1u;
+		h = (h ^ get32(laddr + i)) * 0x85ebca6bu;
+		h ^= h >> 15;
+	}
+	return h;
+}
+
+static struct uf_tcp **bucket(const struct uf_tcp *t)
+{
+	return &buckets[hash(t->raddr, t->rport, t->laddr, t->lport) & mask];
+}
+
+/* Moves every block into a table of `size` buckets (the first one's, or a new one). */
+static void rehash(uint32_t size)
+{
+	struct uf_tcp **table = size == HASH_FIRST ? first : calloc(size, sizeof *table), **old = buckets;
+	uint32_t old_size = mask + 1;
+	if (!table)
+		return;                 /* no memory: longer chains, but everything still found */
+	buckets = table;
+	mask = size - 1;
+	for (uint32_t i = 0; i < old_size; i++)
+		for (struct uf_tcp *t = old[i], *next; t; t = next) {
+			next = t->hnext;
+			struct uf_tcp **b = bucket(t);
+			t->hnext = *b;
+			*b = t;
+		}
+	if (old != first)
+		free(old);
+	else
+		for (uint32_t i = 0; i < HASH_FIRST; i++)
+			first[i] = 0;
 }
 
 void uf_tcp_unhash(struct uf_tcp *t)
 {
 	if (!t->hashed)
 		return;
-	for (struct uf_tcp **p = bucket(t->raddr, t->rport, t->laddr, t->lport); *p; p = &(*p)->hnext)
+	for (struct uf_tcp **p = bucket(t); *p; p = &(*p)->hnext)
 		if (*p == t) {
 			*p = t->hnext;
 			break;
 		}
 	t->hashed = 0;
 	t->hnext = 0;
+	if (!--hashed && buckets != first)
+		rehash(HASH_FIRST);
 }
 
-void uf_tcp_hash_set(struct uf_tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport)
+void uf_tcp_hash_set(struct uf_tcp *t, const uint8_t laddr[16], uint16_t lport, const uint8_t raddr[16],
+		     uint16_t rport)
 {
 	uf_tcp_unhash(t);
-	t->laddr = laddr;
+	memcpy(t->laddr, laddr, 16);
 	t->lport = lport;
-	t->raddr = raddr;
+	memcpy(t->raddr, raddr, 16);
 	t->rport = rport;
-	struct uf_tcp **b = bucket(raddr, rport, laddr, lport);
+	struct uf_tcp **b = bucket(t);
 	t->hnext = *b;
 	*b = t;
 	t->hashed = 1;
+	if (++hashed > 2 * (mask + 1) && mask + 1 < HASH_MAX)
+		rehash(2 * (mask + 1));
 }
 
-struct uf_tcp *uf_tcp_lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+struct uf_tcp *uf_tcp_lookup(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport)
 {
-	for (struct uf_tcp *t = *bucket(src, sport, dst, dport); t; t = t->hnext)
-		if (t->rport == sport && t->lport == dport && t->raddr == src && t->laddr == dst &&
+	for (struct uf_tcp *t = buckets[hash(src, sport, dst, dport) & mask]; t; t = t->hnext)
+		if (t->rport == sport && t->lport == dport && addr_eq(t->raddr, src) && addr_eq(t->laddr, dst) &&
 		    t->state != TCP_CLOSED)
 			return t;
 	/* A listener on the address itself wins over one on any address. */
 	struct uf_tcp *any = 0;
 	for (struct uf_tcp *l = uf_tcp_listeners.head; l; l = l->next)
-		if (l->lport == dport) {
-			if (l->laddr == dst)
+		if (l->lport == dport && addr_takes(l->laddr, l->families, dst)) {
+			if (!addr_is_any(l->laddr))
 				return l;
-			if (!l->laddr)
+			if (!any)
 				any = l;
 		}
 	return any;
 }
 
-static int busy_in(const struct tcp_list *list, uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self)
+static int busy_in(const struct tcp_list *list, uint16_t port, const uint8_t addr[16], int families, int reuse,
+		   const struct uf_tcp *self)
 {
 	for (const struct uf_tcp *t = list->head; t; t = t->next) {
-		if (t == self || t->lport != port || (t->laddr && addr && t->laddr != addr))
+		if (t == self || t->lport != port || !addr_overlap(t->laddr, t->families, addr, families))
 			continue;
 		if (t->state == TCP_LISTEN || !reuse || !t->reuse)
 			return 1;
@@ -96,8 +137,9 @@ static int busy_in(const struct tcp_list *list, uint16_t port, uint32_t addr, in
 	return 0;
 }
 
-int uf_tcp_port_busy(uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self)
+int uf_tcp_port_busy(uint16_t port, const uint8_t addr[16], int families, int reuse, const struct uf_tcp *self)
 {
-	return busy_in(&uf_tcp_listeners, port, addr, reuse, self) || busy_in(&uf_tcp_active, port, addr, reuse, self) ||
-	       busy_in(&uf_tcp_time_wait, port, addr, reuse, self);
+	return busy_in(&uf_tcp_listeners, port, addr, families, reuse, self) ||
+	       busy_in(&uf_tcp_active, port, addr, families, reuse, self) ||
+	       busy_in(&uf_tcp_time_wait, port, addr, families, reuse, self);
 }

@@ -1,6 +1,11 @@
-/* BSD sockets over module net: AF_INET stream (TCP) and datagram (UDP) sockets as descriptors in the fd table;
- * module sockcall hands them the socket syscalls. socket() is here, and passes AF_UNIX to module unix: its
- * family is known only at run time, so an app that calls socket() links both families.
+/* BSD sockets over module net: AF_INET and AF_INET6 stream (TCP) and datagram (UDP) sockets as descriptors in the
+ * fd table; module sockcall hands them the socket syscalls. socket() is here, and passes AF_UNIX to module unix:
+ * its family is known only at run time, so an app that calls socket() links every family.
+ *
+ * AF_INET6 sockets are dual-stack as on Linux (net.ipv6.bindv6only=0): one bound to [::] also takes IPv4 peers,
+ * which it sees as v4-mapped addresses (::ffff:a.b.c.d), and may send to them; IPV6_V6ONLY (before bind) makes
+ * it IPv6 only. A link-local address needs the NIC's interface index as its scope (sin6_scope_id 2; lo is 1),
+ * and peers' link-local addresses come with it.
  *
  * A blocking call loops: try; if not ready, halt until a NIC interrupt, the stack's next timer or the
  * socket's timeout (uf_net_wait), which also runs the stack. O_NONBLOCK (fcntl, SOCK_NONBLOCK) and
@@ -26,13 +31,16 @@
 #include <uf/unix.h>
 
 #define UDP_DEFAULT_BUF 65536           /* module net's receive queue limit for a datagram socket */
+#define DEFAULT_TTL 64                  /* what IP_TTL and IPV6_UNICAST_HOPS read until set */
 
 struct sock {
+	int family;                     /* AF_INET or AF_INET6 */
 	int type;                       /* SOCK_STREAM or SOCK_DGRAM */
 	struct uf_udp *udp;
 	struct uf_tcp *tcp;
 	uint64_t rcvtimeo, sndtimeo;    /* ns; 0: wait forever */
-	int reuse, keepalive, broadcast, nodelay, tos;
+	int reuse, keepalive, broadcast, nodelay, v6only;
+	int tos, ttl;                   /* IP_TOS or IPV6_TCLASS; IP_TTL or IPV6_UNICAST_HOPS (0: default) */
 	struct linger linger;           /* SO_LINGER: on close, wait for the peer's ACK of everything (or reset) */
 	size_t udp_rcvbuf;
 	struct uf_file *file;           /* its open file (shared by dup'ed descriptors): O_NONBLOCK lives there */
@@ -58,6 +66,10 @@ static long install(struct sock *s, int flags)
 		return fd;
 	}
 	s->file = uf_fd_get(fd);
+	if (s->tcp)
+		uf_tcp_set_file(s->tcp, s->file);
+	else
+		uf_udp_set_file(s->udp, s->file);
 	if (flags & SOCK_CLOEXEC)
 		s->file->fd_flags = FD_CLOEXEC;
 	return fd;
@@ -78,25 +90,72 @@ static long wait_more(int nonblock, uint64_t deadline, int restarts)
 	return restarts ? uf_signal_wait_point() : uf_signal_wait_point_norestart();
 }
 
-static int to_addr(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port)
+static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+static int is_v4(const uint8_t a[16])
 {
-	const struct sockaddr_in *in = (const void *)sa;
-	if (!sa || len < sizeof *in)
+	return !memcmp(a, v4_mapped, 12);
+}
+
+static int is_link_local(const uint8_t a[16])
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+
+static int families(const struct sock *s)
+{
+	return s->family == AF_INET ? UF_NET_V4 : s->v6only ? UF_NET_V6 : UF_NET_V4 | UF_NET_V6;
+}
+
+/* A socket address as module net takes it (uf/net.h): 16 bytes, IPv4 as v4-mapped. An AF_INET6 socket also takes
+ * a sockaddr_in where Linux's does (connect, sendto: not bind). */
+static int to_addr(const struct sock *s, const struct sockaddr *sa, socklen_t len, uint8_t addr[16], uint16_t *port,
+		   int bind)
+{
+	if (!sa || len < sizeof(sa_family_t))
 		return -EINVAL;
-	if (in->sin_family != AF_INET)
+	if (sa->sa_family == AF_INET && (s->family == AF_INET || !bind)) {
+		struct sockaddr_in in;
+		if (len < sizeof in)
+			return -EINVAL;
+		memcpy(&in, sa, sizeof in);
+		memcpy(addr, v4_mapped, 12);
+		memcpy(addr + 12, &in.sin_addr, 4);
+		*port = ntohs(in.sin_port);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6 || s->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	*addr = ntohl(in->sin_addr.s_addr);
-	*port = ntohs(in->sin_port);
+	struct sockaddr_in6 in6 = { 0 };
+	if (len < 24)                           /* RFC 2133's sockaddr_in6, without the scope id */
+		return -EINVAL;
+	memcpy(&in6, sa, len < sizeof in6 ? len : sizeof in6);
+	if (is_link_local(in6.sin6_addr.s6_addr) && in6.sin6_scope_id != UF_NET_NIC_INDEX)
+		return in6.sin6_scope_id ? -ENODEV : -EINVAL;  /* which link? (as Linux) */
+	memcpy(addr, &in6.sin6_addr, 16);
+	*port = ntohs(in6.sin6_port);
 	return 0;
 }
 
-static void from_addr(uint32_t addr, uint16_t port, struct sockaddr *sa, socklen_t *len)
+static void from_addr(const struct sock *s, const uint8_t addr[16], uint16_t port, struct sockaddr *sa,
+		      socklen_t *len)
 {
 	if (!sa || !len)
 		return;
-	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(addr) };
-	memcpy(sa, &in, *len < sizeof in ? *len : sizeof in);
-	*len = sizeof in;
+	if (s->family == AF_INET) {
+		struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+		if (is_v4(addr))
+			memcpy(&in.sin_addr, addr + 12, 4);
+		memcpy(sa, &in, *len < sizeof in ? *len : sizeof in);
+		*len = sizeof in;
+		return;
+	}
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	memcpy(&in6.sin6_addr, addr, 16);
+	if (is_link_local(addr))
+		in6.sin6_scope_id = UF_NET_NIC_INDEX;
+	memcpy(sa, &in6, *len < sizeof in6 ? *len : sizeof in6);
+	*len = sizeof in6;
 }
 
 long uf_sys_socket(int domain, int type, int protocol)
@@ -104,7 +163,7 @@ long uf_sys_socket(int domain, int type, int protocol)
 	int kind = type & 0xf, flags = type & ~0xf;
 	if (domain == AF_UNIX)
 		return uf_unix_socket(type, protocol);
-	if (domain != AF_INET)
+	if (domain != AF_INET && domain != AF_INET6)
 		return -EAFNOSUPPORT;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
@@ -115,11 +174,12 @@ long uf_sys_socket(int domain, int type, int protocol)
 	struct sock *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
+	s->family = domain;
 	s->type = kind;
 	if (kind == SOCK_STREAM)
-		s->tcp = uf_tcp_new();
+		s->tcp = uf_tcp_new(families(s));
 	else
-		s->udp = uf_udp_new();
+		s->udp = uf_udp_new(families(s));
 	if (!s->tcp && !s->udp) {
 		free(s);
 		return -ENOMEM;
@@ -130,9 +190,9 @@ long uf_sys_socket(int domain, int type, int protocol)
 static long inet_bind(struct uf_file *f, const struct sockaddr *sa, socklen_t len)
 {
 	struct sock *s = f->priv;
-	uint32_t addr;
+	uint8_t addr[16];
 	uint16_t port;
-	int r = to_addr(sa, len, &addr, &port);
+	int r = to_addr(s, sa, len, addr, &port, 1);
 	if (r < 0)
 		return r;
 	return s->tcp ? uf_tcp_bind(s->tcp, addr, port, s->reuse) : uf_udp_bind(s->udp, addr, port, s->reuse);
@@ -149,11 +209,11 @@ static long inet_listen(struct uf_file *f, int backlog)
 static long inet_connect(struct uf_file *f, const struct sockaddr *sa, socklen_t len)
 {
 	struct sock *s = f->priv;
-	uint32_t addr;
+	uint8_t addr[16];
 	uint16_t port;
 	if (s->udp && sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
 		return uf_udp_connect(s->udp, 0, 0);
-	int r = to_addr(sa, len, &addr, &port);
+	int r = to_addr(s, sa, len, addr, &port, 0);
 	if (r < 0)
 		return r;
 	if (s->udp)
@@ -191,14 +251,14 @@ static long inet_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, 
 		uf_tcp_close(c);
 		return -ENOMEM;
 	}
-	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive, .nodelay = s->nodelay,
-			    .tos = s->tos, .linger = s->linger };
-	uint32_t addr;
+	*n = (struct sock){ .family = s->family, .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive,
+			    .nodelay = s->nodelay, .v6only = s->v6only, .tos = s->tos, .ttl = s->ttl, .linger = s->linger };
+	uint8_t addr[16];
 	uint16_t port;
-	uf_tcp_remote(c, &addr, &port);
+	uf_tcp_remote(c, addr, &port);
 	long nfd = install(n, flags);
 	if (nfd >= 0)
-		from_addr(addr, port, sa, len);
+		from_addr(n, addr, port, sa, len);
 	return nfd;
 }
 
@@ -269,19 +329,18 @@ static long stream_recv(struct sock *s, const struct iovec *iov, int cnt, int fl
 static long dgram_send(struct sock *s, const struct iovec *iov, int cnt, const struct sockaddr *sa,
 		       socklen_t len)
 {
-	uint32_t addr = 0;
+	uint8_t addr[16], *to = 0;
 	uint16_t port = 0;
 	if (sa) {
-		int r = to_addr(sa, len, &addr, &port);
+		int r = to_addr(s, sa, len, addr, &port, 0);
 		if (r < 0)
 			return r;
-		if (!addr)
-			return -EINVAL;
+		to = addr;
 	}
-	long r = uf_udp_send(s->udp, addr, port, iov, cnt);
+	long r = uf_udp_send(s->udp, to, port, iov, cnt);
 	if (r == -EAGAIN) {         /* the NIC's ring is full: make room and try once more */
 		uf_net_poll();
-		r = uf_udp_send(s->udp, addr, port, iov, cnt);
+		r = uf_udp_send(s->udp, to, port, iov, cnt);
 	}
 	return r;
 }
@@ -291,17 +350,17 @@ static long dgram_recv(struct sock *s, const struct iovec *iov, int cnt, int fla
 {
 	uint64_t deadline = deadline_after(s->rcvtimeo);
 	int nonblock = nonblocking(s, flags);
-	uint32_t addr;
+	uint8_t addr[16];
 	uint16_t port;
 	size_t full;
 	long r;
 	uf_net_poll();
-	while ((r = uf_udp_recv(s->udp, iov, cnt, &addr, &port, flags & MSG_PEEK, &full)) == -EAGAIN)
+	while ((r = uf_udp_recv(s->udp, iov, cnt, addr, &port, flags & MSG_PEEK, &full)) == -EAGAIN)
 		if ((r = wait_more(nonblock, deadline, !s->rcvtimeo)))
 			return r;
 	if (r < 0)
 		return r;
-	from_addr(addr, port, sa, len);
+	from_addr(s, addr, port, sa, len);
 	if (msg_flags && (size_t)r < full)
 		*msg_flags |= MSG_TRUNC;
 	return flags & MSG_TRUNC ? (long)full : r;
@@ -328,10 +387,10 @@ static long do_recv(struct sock *s, const struct iovec *iov, int cnt, int flags,
 	if (s->tcp) {
 		long r = stream_recv(s, iov, cnt, flags);
 		if (r >= 0 && sa && len) {
-			uint32_t addr;
+			uint8_t addr[16];
 			uint16_t port;
-			if (uf_tcp_remote(s->tcp, &addr, &port) == 0)
-				from_addr(addr, port, sa, len);
+			if (uf_tcp_remote(s->tcp, addr, &port) == 0)
+				from_addr(s, addr, port, sa, len);
 		}
 		return r;
 	}
@@ -368,25 +427,25 @@ static long inet_shutdown(struct uf_file *f, int how)
 static long inet_getsockname(struct uf_file *f, struct sockaddr *sa, socklen_t *len)
 {
 	struct sock *s = f->priv;
-	uint32_t addr;
+	uint8_t addr[16];
 	uint16_t port;
 	if (s->tcp)
-		uf_tcp_local(s->tcp, &addr, &port);
+		uf_tcp_local(s->tcp, addr, &port);
 	else
-		uf_udp_local(s->udp, &addr, &port);
-	from_addr(addr, port, sa, len);
+		uf_udp_local(s->udp, addr, &port);
+	from_addr(s, addr, port, sa, len);
 	return 0;
 }
 
 static long inet_getpeername(struct uf_file *f, struct sockaddr *sa, socklen_t *len)
 {
 	struct sock *s = f->priv;
-	uint32_t addr;
+	uint8_t addr[16];
 	uint16_t port;
-	int r = s->tcp ? uf_tcp_remote(s->tcp, &addr, &port) : uf_udp_remote(s->udp, &addr, &port);
+	int r = s->tcp ? uf_tcp_remote(s->tcp, addr, &port) : uf_udp_remote(s->udp, addr, &port);
 	if (r < 0)
 		return r;
-	from_addr(addr, port, sa, len);
+	from_addr(s, addr, port, sa, len);
 	return 0;
 }
 
@@ -398,6 +457,73 @@ static int get_int(const void *v, socklen_t len, int *out)
 		return -EINVAL;
 	memcpy(out, v, sizeof(int));
 	return 0;
+}
+
+static void set_ip(struct sock *s)
+{
+	if (s->tcp)
+		uf_tcp_set_ip(s->tcp, (uint8_t)s->tos, (uint8_t)s->ttl);
+	else
+		uf_udp_set_ip(s->udp, (uint8_t)s->tos, (uint8_t)s->ttl);
+}
+
+/* The IP header's fields: IP_TOS and IP_TTL, IPV6_TCLASS and IPV6_UNICAST_HOPS (one TOS byte and one TTL for
+ * both families: an AF_INET6 socket's IPv4 datagrams carry them too), IPV6_V6ONLY (before bind). Values and
+ * errors as Linux's, -1 meaning the default. */
+static long ip_setsockopt(struct sock *s, int level, int optname, const void *v, socklen_t len)
+{
+	int x;
+	if (get_int(v, len, &x) < 0)
+		return -EINVAL;
+	if (level == IPPROTO_IPV6 && s->family != AF_INET6)
+		return -ENOPROTOOPT;
+	switch (level << 8 | optname) {
+	case IPPROTO_IP << 8 | IP_TOS:
+		s->tos = x & 0xfc;              /* the ECN bits are the stack's, as Linux */
+		break;
+	case IPPROTO_IPV6 << 8 | IPV6_TCLASS:
+		if (x < -1 || x > 255)
+			return -EINVAL;
+		s->tos = x < 0 ? 0 : x & 0xfc;
+		break;
+	case IPPROTO_IP << 8 | IP_TTL:
+		if (x != -1 && (x < 1 || x > 255))
+			return -EINVAL;
+		s->ttl = x < 0 ? 0 : x;
+		break;
+	case IPPROTO_IPV6 << 8 | IPV6_UNICAST_HOPS:
+		if (x < -1 || x > 255)
+			return -EINVAL;
+		s->ttl = x <= 0 ? 0 : x;
+		break;
+	case IPPROTO_IPV6 << 8 | IPV6_V6ONLY: {
+		int r = s->tcp ? uf_tcp_set_families(s->tcp, x ? UF_NET_V6 : UF_NET_V4 | UF_NET_V6)
+			       : uf_udp_set_families(s->udp, x ? UF_NET_V6 : UF_NET_V4 | UF_NET_V6);
+		if (r == 0)
+			s->v6only = !!x;
+		return r;                       /* -EINVAL once bound, as Linux */
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+	set_ip(s);
+	return 0;
+}
+
+static long ip_getsockopt(struct sock *s, int level, int optname, void *v, socklen_t *len)
+{
+	int x;
+	if (level == IPPROTO_IPV6 && s->family != AF_INET6)
+		return -ENOPROTOOPT;
+	switch (level << 8 | optname) {
+	case IPPROTO_IP << 8 | IP_TOS:
+	case IPPROTO_IPV6 << 8 | IPV6_TCLASS: x = s->tos; break;
+	case IPPROTO_IP << 8 | IP_TTL:
+	case IPPROTO_IPV6 << 8 | IPV6_UNICAST_HOPS: x = s->ttl ? s->ttl : DEFAULT_TTL; break;
+	case IPPROTO_IPV6 << 8 | IPV6_V6ONLY: x = s->v6only; break;
+	default: return -ENOPROTOOPT;
+	}
+	return uf_sockopt_put(v, len, &x, sizeof x);
 }
 
 static long inet_setsockopt(struct uf_file *f, int level, int optname, const void *v, socklen_t len)
@@ -446,16 +572,8 @@ static long inet_setsockopt(struct uf_file *f, int level, int optname, const voi
 		}
 		return -ENOPROTOOPT;
 	}
-	if (level == IPPROTO_IP && optname == IP_TOS) {
-		if (get_int(v, len, &x) < 0)
-			return -EINVAL;
-		s->tos = x & 0xfc;                  /* the ECN bits are the stack's, as Linux */
-		if (s->tcp)
-			uf_tcp_set_tos(s->tcp, (uint8_t)s->tos);
-		else
-			uf_udp_set_tos(s->udp, (uint8_t)s->tos);
-		return 0;
-	}
+	if (level == IPPROTO_IP || level == IPPROTO_IPV6)
+		return ip_setsockopt(s, level, optname, v, len);
 	if (level == IPPROTO_TCP && s->tcp) {
 		if (get_int(v, len, &x) < 0)
 			return -EINVAL;
@@ -530,7 +648,7 @@ static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, 
 			return uf_sockopt_put_timeout(optname, v, len, s->sndtimeo);
 		case SO_ERROR: x = s->tcp ? uf_tcp_take_error(s->tcp) : 0; break;
 		case SO_TYPE: x = s->type; break;
-		case SO_DOMAIN: x = AF_INET; break;
+		case SO_DOMAIN: x = s->family; break;
 		case SO_PROTOCOL: x = s->tcp ? IPPROTO_TCP : IPPROTO_UDP; break;
 		case SO_REUSEADDR:
 		case SO_REUSEPORT: x = s->reuse; break;
@@ -543,8 +661,8 @@ static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, 
 		}
 		return uf_sockopt_put(v, len, &x, sizeof x);
 	}
-	if (level == IPPROTO_IP && optname == IP_TOS)
-		return uf_sockopt_put(v, len, &s->tos, sizeof s->tos);
+	if (level == IPPROTO_IP || level == IPPROTO_IPV6)
+		return ip_getsockopt(s, level, optname, v, len);
 	if (level == IPPROTO_TCP && s->tcp) {
 		struct uf_tcp_info i;
 		uf_tcp_get_info(s->tcp, &i);
@@ -649,10 +767,10 @@ static int sock_ioctl(struct uf_file *f, unsigned long req, void *arg)
 			n = (int)uf_tcp_unread(s->tcp);
 		} else {
 			struct iovec v = { probe, sizeof probe };
-			uint32_t a;
+			uint8_t a[16];
 			uint16_t p;
 			size_t full = 0;
-			if (uf_udp_recv(s->udp, &v, 1, &a, &p, 1, &full) >= 0)
+			if (uf_udp_recv(s->udp, &v, 1, a, &p, 1, &full) >= 0)
 				n = (int)full;
 		}
 		memcpy(arg, &n, sizeof n);

@@ -281,6 +281,56 @@ def test_ipv6_static_address_and_ping6(httpd_on_tap6):
     assert "52:54:00:12:34:56" in neigh, neigh             # our neighbour advertisement taught the host
 
 
+def test_curl6_and_ipv4_on_one_listener(httpd_on_tap6, tmp_path):
+    """httpd listens once, on [::] with IPV6_V6ONLY off: curl -6 gets the page and a 1 MiB upload echoed back over
+    IPv6 (TCP over IPv6, segments of the MSS its larger header leaves), curl -4 the page over IPv4 from the same
+    socket, and /stats counted both."""
+    need("curl")
+    guest, ns = httpd_on_tap6
+    page = PAGE.read_bytes()
+    for url in ("http://[2001:db8:6::2]/", "http://10.76.0.2/"):
+        got = ns.run("curl", "-sS", "--fail", "--max-time", "300", url, check=False)
+        assert got.returncode == 0 and got.stdout == page.decode(), got.stderr + guest.report()
+    upload, echoed = tmp_path / "upload.bin", tmp_path / "echoed.bin"
+    upload.write_bytes(hashlib.shake_256(b"uniforge6").digest(1 << 20))
+    proc = ns.run("curl", "-6", "-sS", "--fail", "--max-time", "600", "--data-binary", f"@{upload}", "-o",
+                  str(echoed), "http://[2001:db8:6::2]/echo", check=False)
+    assert proc.returncode == 0, proc.stderr + guest.report()
+    assert echoed.read_bytes() == upload.read_bytes()
+    stats = json.loads(ns.run("curl", "-sS", "--max-time", "300", "http://[2001:db8:6::2]/stats").stdout)
+    assert stats["requests"] >= 4, stats
+    guest.assert_alive()
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_udp_echo_over_ipv6(built, target):
+    """examples/udp-echo on a tap with IPv6 static address: datagrams from the host over IPv6 come back whole,
+    3,000- and 8,000-byte ones in fragments both ways (the guest reassembles, then fragments its answer to the link's
+    MTU), and over IPv4 to the same socket."""
+    require_namespaces()
+    require_target(target)
+    folder = built("udp-echo", target)
+    ns = Namespace()
+    try:
+        ns.run("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0")
+        ns.add_tap("ufu0", "10.75.0.1/24")
+        ns.run("ip", "addr", "add", "2001:db8:5::1/64", "dev", "ufu0", "nodad")
+        guest = Guest(folder, f"build/udp-echo.{target}",
+                      ["--net", "tap:ufu0", "--cmdline", "uf.ip=10.75.0.2/24 uf.ip6=2001:db8:5::2/64"], [],
+                      netns=ns.name)
+        try:
+            guest.wait_for(r"udp-echo: listening on port 7", BOOT_WAIT)
+            for address in ("2001:db8:5::2", "10.75.0.2"):
+                proc = ns.run(sys.executable, str(TOOLS / "udp_echo_client.py"), address, "7", "1", "64", "1232",
+                              "1452", "3000", "8000", check=False, timeout=1800)
+                assert proc.stdout.strip() == "ok", proc.stdout + proc.stderr + guest.report()
+            guest.assert_alive()
+        finally:
+            guest.stop()
+    finally:
+        ns.delete()
+
+
 def test_slaac_from_a_router_advertisement(built, httpd_on_tap6):
     """A guest without uf.ip6 on a second tap; the test is the router: its advertisement of 2001:db8:7::/64 gives
     the guest prefix + interface identifier, then ping6 reaches that address."""
@@ -309,7 +359,8 @@ sendp(Ether(dst="33:33:00:00:00:01", src=mac) / IPv6(src="fe80::1", dst="ff02::1
 
 def test_hostile_ipv6_frames_do_not_hurt(httpd_on_tap6):
     """10,000 hostile IPv6 frames (extension header chains, overlapping fragments, neighbour discovery spoofing,
-    ...); then the guest still answers ping6 and serves its page."""
+    TCP and UDP over IPv6 with lying headers, forged Packet Too Big, ...); then the guest still answers ping6 and
+    serves its page over both families."""
     pytest.importorskip("scapy", reason="scapy is in the test extra: pip install '.[test]'")
     guest, ns = httpd_on_tap6
     sent = ns.run(sys.executable, str(TOOLS / "hostile_frames.py"), "ufv0", "52:54:00:12:34:56", "2001:db8:6::2",
@@ -318,9 +369,9 @@ def test_hostile_ipv6_frames_do_not_hurt(httpd_on_tap6):
     guest.assert_alive()
     proc = ns.run("ping", "-6", "-c", "3", "-W", "30", "2001:db8:6::2", check=False)
     assert " 0% packet loss" in proc.stdout, proc.stdout + guest.report()
-    page = ns.run("curl", "-sS", "--max-time", "300", "-o", "/dev/null", "-w", "%{http_code}", "http://10.76.0.2/",
-                  check=False)
-    assert page.stdout == "200", page.stderr + guest.report()
+    for url in ("http://[2001:db8:6::2]/", "http://10.76.0.2/"):
+        page = ns.run("curl", "-sS", "--max-time", "300", "-o", "/dev/null", "-w", "%{http_code}", url, check=False)
+        assert page.stdout == "200", page.stderr + guest.report()
     guest.assert_alive()
 
 

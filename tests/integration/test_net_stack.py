@@ -1,8 +1,9 @@
 """The TCP/IP stack in a booted guest (tests/apps/netcheck) against peers this test runs on the host, through QEMU
 user networking: the DHCP lease (or the static options), a UDP exchange, a 1 MiB TCP upload the guest sends and reads
-back with poll() (guest connects out to 10.0.2.2, which is the host), then a TCP connection the host opens to the
-guest through a forwarded port, waited for with epoll and select; with the static options, also getaddrinfo through
-musl's resolver and the stack's DNS stub address, answered by a DNS server this test runs."""
+back with poll() (guest connects out to 10.0.2.2, which is the host), the same over IPv6 (to fec0::2, the host's
+::1, with the address QEMU's router advertisement gave), then a TCP connection the host opens to the guest through a
+forwarded port, waited for with epoll and select; with the static options, also getaddrinfo through musl's resolver
+and the stack's DNS stub address, answered by a DNS server this test runs."""
 import re
 import socket
 import struct
@@ -17,13 +18,15 @@ GUEST_PORT = 7000
 
 
 class Peers:
-    """A UDP echo and a TCP echo server on the host's loopback (the guest reaches them as 10.0.2.2)."""
+    """A UDP echo and a TCP echo server on the host's loopback (the guest reaches 127.0.0.1 as 10.0.2.2, ::1 as
+    fec0::2)."""
 
-    def __init__(self):
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.tcp = socket.socket()
-        self.tcp.bind(("127.0.0.1", 0))
+    def __init__(self, family=socket.AF_INET):
+        loopback = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+        self.udp = socket.socket(family, socket.SOCK_DGRAM)
+        self.udp.bind((loopback, 0))
+        self.tcp = socket.socket(family)
+        self.tcp.bind((loopback, 0))
         self.tcp.listen()
         self.echoed = 0
         threading.Thread(target=self._udp, daemon=True).start()
@@ -121,12 +124,13 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     folder = built("netcheck", target)
     # Static: the DNS server is the host (10.0.2.2), where this test answers for one name through getaddrinfo.
     dns = DnsServer("netcheck.test", "10.9.8.7", "2001:db8::987") if config == "static" else None
-    peers = Peers()
+    peers, peers6 = Peers(), Peers(socket.AF_INET6)
     host_port = free_port()
     udp_port, tcp_port = peers.udp.getsockname()[1], peers.tcp.getsockname()[1]
+    ports6 = f"{peers6.udp.getsockname()[1]},{peers6.tcp.getsockname()[1]}"
     cmdline = ["--cmdline", "uf.ip=10.0.2.15/24 uf.gw=10.0.2.2 uf.dns=10.0.2.2"] if dns else []
     command = uniforge_command("run", f"build/netcheck.{target}", "--timeout", "300",
-                               "-p", f"{host_port}:{GUEST_PORT}", *cmdline, "--",
+                               "-p", f"{host_port}:{GUEST_PORT}", *cmdline, "--", "-6", ports6,
                                str(udp_port), str(tcp_port), str(GUEST_PORT), *(["netcheck.test"] if dns else []))
     guest = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                              env=uniforge_environment())
@@ -145,6 +149,7 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
             guest.kill()
             guest.wait()
         peers.close()
+        peers6.close()
         if dns:
             dns.close()
     out = "\n".join(lines)
@@ -157,7 +162,11 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     assert re.search(rf'udp: reply "echo:ping \d from uniforge" from 10\.0\.2\.2:{udp_port}\n', out + "\n"), out
     assert "tcp-out: 1048576 bytes echoed intact (local 10.0.2.15:" in out
     assert peers.echoed == 1 << 20
-    assert answer.decode() == f"{len(data)} {checksum(data):08x}\n"
+    assert re.search(rf'udp6: reply "echo:ping6 \d from uniforge" from \[fec0::2\]:{ports6.split(",")[0]}\n',
+                     out + "\n"), out
+    assert "tcp6-out: 262144 bytes echoed intact (local [fec0::5054:ff:fe12:3456]:" in out
+    assert peers6.echoed == 1 << 18
+    assert answer.decode() == f"{len(data)} {checksum(data):08x}\n", out
     assert f"tcp-in: received {len(data)} bytes, sum {checksum(data):08x}" in out
     assert "netcheck: all steps passed" in out
 
@@ -165,24 +174,35 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
 @pytest.mark.parametrize("target", one_per_arch("net"))
 @pytest.mark.parametrize("net", ["none", "user"])
 def test_loopback_with_and_without_a_nic(built, target, net):
-    """tests/apps/loopcheck talks to itself over TCP (1 MiB each way, then TCP_INFO, IP_TOS, TCP_KEEP* and
-    SO_LINGER's reset as a program sees them) and UDP: over 127.0.0.1 always, even booted
-    without a NIC (`--net none`: the stack comes up with lo only, no hang at bring-up), and with a NIC also over
-    its own address (10.0.2.15 from QEMU's DHCP), which loops back too."""
+    """tests/apps/loopcheck talks to itself over TCP (1 MiB each way, then TCP_INFO, IP_TOS or IPV6_TCLASS,
+    TCP_KEEP* and SO_LINGER's reset as a program sees them) and UDP: over 127.0.0.1 and ::1 always, even booted
+    without a NIC (`--net none`: the stack comes up with lo only, no hang at bring-up), and with a NIC also over its
+    own addresses (10.0.2.15 from QEMU's DHCP, fec0::5054:ff:fe12:3456 from its router advertisement), which loop
+    back too. Then edge-triggered epoll reporting each arrival on a socket that stays readable (uf_fd_wake); a
+    dual-stack listener on [::] taking an IPv4 client as ::ffff:127.0.0.1, IPV6_V6ONLY refusing one, a dual-stack
+    datagram socket answering an IPv4 sender; and with a NIC, that a socket bound to 127.0.0.1 may not send to
+    another host (EINVAL, as Linux)."""
     require_target(target)
     folder = built("loopcheck", target)
-    own = ["10.0.2.15"] if net == "user" else []
+    own = ["10.0.2.15", "fec0::5054:ff:fe12:3456"] if net == "user" else []
+    outside = ["--outside", "10.0.2.2"] if net == "user" else []
     proc = subprocess.run(uniforge_command("run", f"build/loopcheck.{target}", "--timeout", "300", "--net", net,
-                                           "--", *own), cwd=folder, capture_output=True, text=True, timeout=600,
-                          env=uniforge_environment())
+                                           "--", *outside, *own), cwd=folder, capture_output=True, text=True,
+                          timeout=600, env=uniforge_environment())
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     if net == "none":
         assert "uniforge: net: no network interface (lo only)" in out
-    for address in ["127.0.0.1", *own]:
+    for address in ["127.0.0.1", "::1", *own]:
         assert re.search(rf"lo: tcp 1048576 bytes each way over {re.escape(address)}:\d+\n", out), out
         assert f'lo: udp "hello {address}" there and back over {address}:' in out, out
-    assert out.count("lo: TCP_INFO state 1 options 0x7") == 1 + len(own), out
-    assert out.count("lo: IP_TOS 0x10, keepalive 30/5/3 read back") == 1 + len(own), out
-    assert out.count("lo: SO_LINGER {1, 0}: the peer saw ECONNRESET") == 1 + len(own), out
+    assert out.count("lo: TCP_INFO state 1 options 0x7") == 2 + len(own), out
+    assert out.count("lo: IP_TOS 0x10, keepalive 30/5/3 read back") == 1 + (net == "user"), out
+    assert out.count("lo: IPV6_TCLASS 0x10, keepalive 30/5/3 read back") == 1 + (net == "user"), out
+    assert out.count("lo: SO_LINGER {1, 0}: the peer saw ECONNRESET") == 2 + len(own), out
+    assert "lo: EPOLLET reported each of 3 tcp segments and 3 udp datagrams" in out, out
+    assert "lo: [::] took an IPv4 client as ::ffff:127.0.0.1 (local ::ffff:127.0.0.1)" in out, out
+    assert "lo: IPV6_V6ONLY listener refused an IPv4 client" in out, out
+    assert "lo: udp [::] heard ::ffff:127.0.0.1 and answered it; hop limit 7, tclass 0x20 read back" in out, out
+    assert ("lo: bound to 127.0.0.1, udp and tcp to 10.0.2.2: EINVAL" in out) == (net == "user"), out
     assert "loopcheck: all steps passed" in out

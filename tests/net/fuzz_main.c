@@ -16,10 +16,10 @@ int main(int argc, char **argv)
 	if (!in || h_up("static", "10.0.2.15/24", "10.0.2.2", "10.0.2.3"))
 		return 2;
 	/* Something to attack: a listener, a bound UDP port, and one connection out. */
-	struct uf_tcp *l = uf_tcp_new(), *c = uf_tcp_new();
-	struct uf_udp *u = uf_udp_new();
-	if (uf_tcp_bind(l, 0, 80, 1) || uf_tcp_listen(l, 16) || uf_udp_bind(u, 0, 7, 0) ||
-	    uf_tcp_connect(c, 0x0a000202, 8080))
+	static const uint8_t peer[16] = { [10] = 0xff, [11] = 0xff, 10, 0, 2, 2 };
+	struct uf_tcp *l = uf_tcp_new(UF_NET_V4 | UF_NET_V6), *c = uf_tcp_new(UF_NET_V4);
+	struct uf_udp *u = uf_udp_new(UF_NET_V4 | UF_NET_V6);
+	if (uf_tcp_bind(l, 0, 80, 1) || uf_tcp_listen(l, 16) || uf_udp_bind(u, 0, 7, 0) || uf_tcp_connect(c, peer, 8080))
 		return 3;
 	uint8_t frame[2048], out[2048];
 	unsigned char len_be[2];
@@ -42,10 +42,10 @@ int main(int argc, char **argv)
 		}
 		char d[2048];
 		struct iovec v = { d, sizeof d };
-		uint32_t addr;
+		uint8_t addr[16];
 		uint16_t port;
 		size_t full;
-		while (uf_udp_recv(u, &v, 1, &addr, &port, 0, &full) >= 0)
+		while (uf_udp_recv(u, &v, 1, addr, &port, 0, &full) >= 0)
 			continue;
 	}
 	for (int i = 0; i < 400; i++) {     /* let every timer run out: TIME_WAIT, orphans, reassembly */

@@ -1,7 +1,12 @@
 /* Exercises the stack against peers the test runs on the host (reached through QEMU user networking's host
  * address 10.0.2.2): a UDP echo, a TCP upload echoed back (guest connects out), then a TCP server the host
- * connects to through a forwarded port. Prints one line per step; exits 0 only if every step checked out. */
+ * connects to through a forwarded port. With -6, the same UDP echo and upload over IPv6 to the host's other pair
+ * of peers (fec0::2 is the host's ::1), once the router's advertisement gave an address. Prints one line per step;
+ * exits 0 only if every step checked out.
+ *
+ *     netcheck [-6 UDP6_PORT,TCP6_PORT] UDP_PORT TCP_PORT LISTEN_PORT [NAME] */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -15,9 +20,11 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOST "10.0.2.2"
+#define HOST6 "fec0::2"
 #define UPLOAD (1 << 20)
 
 static struct sockaddr_in addr_of(const char *ip, int port)
@@ -184,14 +191,90 @@ static int dns_step(const char *name)
 	return 0;
 }
 
+/* Connects s to to, waiting (30 s at most) while there is no route yet: an IPv6 address and default router come
+ * with the router's advertisement, some time after the interface came up. */
+static int connect_when_routed(int s, const struct sockaddr *to, socklen_t len)
+{
+	for (int i = 0; i < 300; i++) {
+		if (connect(s, to, len) == 0)
+			return 0;
+		if (errno != ENETUNREACH && errno != EADDRNOTAVAIL)
+			return -1;
+		nanosleep(&(struct timespec){ 0, 100000000 }, 0);
+	}
+	return -1;
+}
+
+/* The UDP echo and an upload of 256 KiB echoed back, over IPv6. */
+static int ipv6_steps(int udp_port, int tcp_port)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(udp_port) }, me;
+	inet_pton(AF_INET6, HOST6, &to.sin6_addr);
+	int u = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct timeval tv = { .tv_sec = 1 };
+	char buf[256], text[INET6_ADDRSTRLEN];
+	if (u < 0 || setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+	    connect_when_routed(u, (struct sockaddr *)&to, sizeof to) < 0)
+		return fail("udp6 socket");
+	ssize_t got = -1;
+	for (int attempt = 0; attempt < 5 && got < 0; attempt++) {
+		int n = snprintf(buf, sizeof buf, "ping6 %d from uniforge", attempt);
+		if (send(u, buf, n, 0) != n)
+			return fail("udp6 send");
+		got = recv(u, buf, sizeof buf - 1, 0);
+	}
+	if (got < 0)
+		return fail("udp6: no reply");
+	buf[got] = 0;
+	printf("udp6: reply \"%s\" from [%s]:%d\n", buf, HOST6, udp_port);
+	close(u);
+	int s = socket(AF_INET6, SOCK_STREAM, 0);
+	to.sin6_port = htons(tcp_port);
+	if (s < 0 || connect_when_routed(s, (struct sockaddr *)&to, sizeof to) < 0)
+		return fail("tcp6 connect");
+	static unsigned char out[UPLOAD / 4], in[UPLOAD / 4];
+	for (size_t i = 0; i < sizeof out; i++)
+		out[i] = pattern(i);
+	size_t sent = 0, echoed = 0;
+	while (echoed < sizeof in) {
+		struct pollfd p = { .fd = s, .events = POLLIN | (sent < sizeof out ? POLLOUT : 0) };
+		if (poll(&p, 1, 10000) <= 0)
+			return fail("tcp6 poll");
+		if ((p.revents & POLLOUT) && sent < sizeof out) {
+			ssize_t n = send(s, out + sent, sizeof out - sent, MSG_DONTWAIT);
+			sent += n > 0 ? (size_t)n : 0;
+		}
+		if (p.revents & (POLLIN | POLLHUP)) {
+			ssize_t n = recv(s, in + echoed, sizeof in - echoed, MSG_DONTWAIT);
+			if (n == 0)
+				break;
+			echoed += n > 0 ? (size_t)n : 0;
+		}
+	}
+	socklen_t len = sizeof me;
+	if (echoed != sizeof in || memcmp(in, out, sizeof in) || getsockname(s, (struct sockaddr *)&me, &len) < 0)
+		return fail("tcp6-out: echo differs");
+	printf("tcp6-out: %zu bytes echoed intact (local [%s]:%d)\n", echoed,
+	       inet_ntop(AF_INET6, &me.sin6_addr, text, sizeof text), ntohs(me.sin6_port));
+	close(s);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	int udp6 = 0, tcp6 = 0;
+	if (argc > 2 && !strcmp(argv[1], "-6")) {
+		if (sscanf(argv[2], "%d,%d", &udp6, &tcp6) != 2)
+			argc = 0;
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: netcheck UDP_PORT TCP_PORT LISTEN_PORT [NAME]\n");
+		fprintf(stderr, "usage: netcheck [-6 UDP6_PORT,TCP6_PORT] UDP_PORT TCP_PORT LISTEN_PORT [NAME]\n");
 		return 2;
 	}
 	if ((argc == 5 && dns_step(argv[4])) || udp_step(atoi(argv[1])) || tcp_out_step(atoi(argv[2])) ||
-	    tcp_in_step(atoi(argv[3])))
+	    (udp6 && ipv6_steps(udp6, tcp6)) || tcp_in_step(atoi(argv[3])))
 		return 1;
 	puts("netcheck: all steps passed");
 	return 0;

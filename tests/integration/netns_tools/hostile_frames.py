@@ -11,15 +11,18 @@ TCP flag sets and options, malformed ARP, and random bytes behind valid headers.
 HOST_IP such as 2001:db8::2 2001:db8::1), IPv6's own: extension header chains that are long, lie about their
 lengths or carry options of every action, routing headers, overlapping and atomic fragments, neighbour discovery
 spoofing (advertisements overriding others' addresses, forwarded router advertisements, bad options), truncated
-and mis-summed ICMPv6. Prints "sent N" at the end.
+and mis-summed ICMPv6, and TCP and UDP over IPv6: odd flags and options, lying offsets and lengths, bad or missing
+checksums, SYN floods from many addresses, overlapping fragments of UDP datagrams, forged Packet Too Big. Prints
+"sent N" at the end.
 """
 import random
 import socket
 import sys
 
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA,
-                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo, ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt,
-                       IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, fragment, fragment6, raw)
+                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo, ICMPv6NDOptSrcLLAddr, ICMPv6PacketTooBig, IPv6,
+                       IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, fragment,
+                       fragment6, raw)
 
 
 def kinds(guest_mac: str, guest_ip: str, host_ip: str, host_mac: str, rng: random.Random):
@@ -192,8 +195,45 @@ def kinds6(guest_mac: str, guest_ip: str, host_ip: str, host_mac: str, rng: rand
     def bad_icmp6_checksum():
         return raw(eth / ip6() / ICMPv6EchoRequest(cksum=rng.getrandbits(16)))
 
+    def payload():
+        return Raw(bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 64))))
+
+    def tcp_segments():
+        flags = rng.choice(["S", "A", "PA", "FA", "R", "SF", "SR", "", "SFRPAUEC"])
+        options = rng.choice([[], [("MSS", 0)], [("MSS", 1)], [("WScale", 255)], [("SAckOK", b""), ("NOP", None)],
+                              [("Timestamp", (rng.getrandbits(32), 0))], [("SAck", (rng.getrandbits(32), 0))]])
+        segment = TCP(sport=rng.randrange(1024, 65536), dport=rng.choice([80, 80, 81, 0]), flags=flags,
+                      seq=rng.getrandbits(32), ack=rng.getrandbits(32), options=options,
+                      dataofs=rng.choice([None, None, 0, 4, 15]), chksum=rng.choice([None, None, rng.getrandbits(16)]))
+        return raw(eth / ip6() / segment / payload())
+
+    def syn_flood():
+        source = f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(1, 65536):x}"
+        return raw(eth / IPv6(src=source, dst=guest_ip) / TCP(sport=rng.randrange(1024, 65536), dport=80, flags="S",
+                                                              seq=rng.getrandbits(32)))
+
+    def udp_datagrams():
+        datagram = UDP(sport=rng.randrange(1024, 65536), dport=rng.choice([7, 53, 80, 9999]),
+                       len=rng.choice([None, None, 0, 7, 9, 65535]), chksum=rng.choice([None, 0, rng.getrandbits(16)]))
+        return raw(eth / ip6() / datagram / payload())
+
+    def udp_fragments():
+        datagram = UDP(sport=rng.randrange(1024, 65536), dport=rng.choice([7, 80])) / Raw(bytes(rng.randrange(100, 4000)))
+        pieces = fragment6(ip6() / IPv6ExtHdrFragment(id=rng.getrandbits(32)) / datagram, rng.choice([1280, 1500]))
+        for piece in pieces:
+            frag = piece[IPv6ExtHdrFragment]
+            frag.offset = max(0, frag.offset - rng.choice([0, 0, 1, 2]))
+            frag.m = frag.m if rng.random() < 0.9 else 1 - frag.m
+        rng.shuffle(pieces)
+        return [raw(eth / piece) for piece in pieces[:40]]
+
+    def forged_too_big():
+        quoted = IPv6(src=guest_ip, dst=host_ip) / TCP(sport=80, dport=rng.randrange(1024, 65536), flags="A",
+                                                       seq=rng.getrandbits(32))
+        return raw(eth / ip6() / ICMPv6PacketTooBig(mtu=rng.choice([0, 68, 1279, 1280, 1400, 65535])) / quoted)
+
     return [long_chain, lying_ext_length, options, routing, overlapping_fragments, atomic_fragment, nd_spoofing,
-            truncated_icmp6, bad_icmp6_checksum]
+            truncated_icmp6, bad_icmp6_checksum, tcp_segments, syn_flood, udp_datagrams, udp_fragments, forged_too_big]
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-/* Module net: the IPv4 TCP/IP stack over one uf_netdev (uf/netdev.h) and the loopback interface lo
- * (127.0.0.0/8, and our own address: it works without a NIC). Module socket puts the BSD socket calls on top of
+/* Module net: the TCP/IP stack, IPv4 and IPv6, over one uf_netdev (uf/netdev.h) and the loopback interface lo
+ * (127.0.0.0/8, ::1, and our own addresses: it works without a NIC). Module socket puts the BSD socket calls on top of
  * the endpoints declared here.
  *
  * Everything runs in process context on one CPU: the stack only advances inside uf_net_poll(), which every
@@ -45,37 +45,62 @@ uint64_t uf_net_next_timer(void);
 /* Halts until a NIC interrupt, the next timer or deadline, whichever comes first; then polls. */
 void uf_net_wait(uint64_t deadline_ns);
 
+/* ---- Addresses ----
+ * Endpoints take addresses of both families in one form: 16 bytes, IPv6, with IPv4 as v4-mapped (::ffff:a.b.c.d),
+ * as Linux's dual-stack sockets see their IPv4 peers. NULL (or :: ) where an address may be left out: any. Which
+ * families an endpoint takes: UF_NET_V4 (an AF_INET socket), UF_NET_V6 (AF_INET6 with IPV6_V6ONLY), or both
+ * (AF_INET6). A link-local IPv6 address means the NIC's link (interface index UF_NET_NIC_INDEX). */
+#define UF_NET_V4 1
+#define UF_NET_V6 2
+#define UF_NET_LO_INDEX 1       /* interface indices, as Linux numbers them: lo, then the NIC */
+#define UF_NET_NIC_INDEX 2
+
 /* ---- UDP ---- */
+struct uf_file;
 struct uf_udp;
-struct uf_udp *uf_udp_new(void);                            /* NULL when out of memory */
+struct uf_udp *uf_udp_new(int families);                    /* NULL when out of memory */
 void uf_udp_free(struct uf_udp *u);
-/* port 0 picks an ephemeral port; -EADDRINUSE unless reuse is set on both. */
-int uf_udp_bind(struct uf_udp *u, uint32_t addr, uint16_t port, int reuse);
-int uf_udp_connect(struct uf_udp *u, uint32_t addr, uint16_t port);  /* addr 0: disconnect */
-int uf_udp_local(const struct uf_udp *u, uint32_t *addr, uint16_t *port);
-int uf_udp_remote(const struct uf_udp *u, uint32_t *addr, uint16_t *port);  /* -ENOTCONN */
-/* Sends one datagram (to the connected peer when addr is 0); never blocks: -EAGAIN when the NIC is full. */
-long uf_udp_send(struct uf_udp *u, uint32_t addr, uint16_t port, const struct iovec *iov, int iovcnt);
+/* The endpoint's socket file: each event on the endpoint (a datagram queued, an error) wakes it (uf_fd_wake), so
+ * that edge-triggered epoll reports it again. The same for TCP (bytes arrived, room made, the connection up or
+ * gone, a connection to accept). */
+void uf_udp_set_file(struct uf_udp *u, struct uf_file *f);
+/* IPV6_V6ONLY: the families before binding; -EINVAL once bound. */
+int uf_udp_set_families(struct uf_udp *u, int families);
+/* port 0 picks an ephemeral port. -EADDRINUSE unless reuse is set on both; -EADDRNOTAVAIL for an address not
+ * ours; -EINVAL for one of a family the endpoint doesn't take. */
+int uf_udp_bind(struct uf_udp *u, const uint8_t addr[16], uint16_t port, int reuse);
+int uf_udp_connect(struct uf_udp *u, const uint8_t addr[16], uint16_t port);  /* NULL: disconnect */
+int uf_udp_local(const struct uf_udp *u, uint8_t addr[16], uint16_t *port);
+int uf_udp_remote(const struct uf_udp *u, uint8_t addr[16], uint16_t *port);  /* -ENOTCONN */
+/* Sends one datagram (to the connected peer when addr is NULL); never blocks: -EAGAIN when the NIC is full;
+ * -ENETUNREACH without a route (or to IPv4 from an IPV6_V6ONLY endpoint), -EINVAL from a loopback address to
+ * another host. */
+long uf_udp_send(struct uf_udp *u, const uint8_t addr[16], uint16_t port, const struct iovec *iov, int iovcnt);
 /* Takes (or, with peek, copies) the oldest datagram, truncated to the buffers; -EAGAIN when none.
  * *full_len is the datagram's real length (for MSG_TRUNC). */
-long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t *addr, uint16_t *port,
+long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint8_t addr[16], uint16_t *port,
 		 int peek, size_t *full_len);
 unsigned uf_udp_events(struct uf_udp *u);
 void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes);
-void uf_udp_set_tos(struct uf_udp *u, uint8_t tos);            /* the IP header's TOS byte (IP_TOS) */
+/* The IP header's TOS byte (IP_TOS; IPv6's traffic class, IPV6_TCLASS) and TTL (IP_TTL; IPv6's hop limit,
+ * IPV6_UNICAST_HOPS; 0: the default, 64). The same for TCP. */
+void uf_udp_set_ip(struct uf_udp *u, uint8_t tos, uint8_t ttl);
 
 /* ---- TCP ---- */
 struct uf_tcp;
-struct uf_tcp *uf_tcp_new(void);
+struct uf_tcp *uf_tcp_new(int families);
+void uf_tcp_set_file(struct uf_tcp *t, struct uf_file *f);
+int uf_tcp_set_families(struct uf_tcp *t, int families);
 /* Releases the app's hold: a connection with unread data is reset, else it closes gracefully in the
  * background (FIN, TIME_WAIT) and frees itself. A listener resets its unaccepted connections. */
 void uf_tcp_close(struct uf_tcp *t);
 /* Releases the app's hold at once, resetting the connection (SO_LINGER with a zero timeout). */
 void uf_tcp_abort(struct uf_tcp *t);
-int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse);
+int uf_tcp_bind(struct uf_tcp *t, const uint8_t addr[16], uint16_t port, int reuse);
 int uf_tcp_listen(struct uf_tcp *t, int backlog);
-/* Sends the SYN; the connection is up when uf_tcp_events says UF_NET_OUT (or failed: UF_NET_ERR). */
-int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port);
+/* Sends the SYN; the connection is up when uf_tcp_events says UF_NET_OUT (or failed: UF_NET_ERR). Errors as
+ * uf_udp_send's. */
+int uf_tcp_connect(struct uf_tcp *t, const uint8_t addr[16], uint16_t port);
 /* An established connection from the listener's queue, or -EAGAIN. */
 int uf_tcp_accept(struct uf_tcp *t, struct uf_tcp **out);
 /* Queues up to len bytes for sending; -EAGAIN when the send buffer is full, -EPIPE after shutdown/reset. */
@@ -88,10 +113,10 @@ size_t uf_tcp_unread(const struct uf_tcp *t);      /* bytes received in order, n
 /* The connection's pending error (ECONNREFUSED, ECONNRESET, ETIMEDOUT), cleared when read; 0 if none. */
 int uf_tcp_take_error(struct uf_tcp *t);
 int uf_tcp_connecting(const struct uf_tcp *t);     /* SYN sent, no answer yet */
-int uf_tcp_local(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
-int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
+int uf_tcp_local(const struct uf_tcp *t, uint8_t addr[16], uint16_t *port);
+int uf_tcp_remote(const struct uf_tcp *t, uint8_t addr[16], uint16_t *port);
 void uf_tcp_set_nodelay(struct uf_tcp *t, int on);
-void uf_tcp_set_tos(struct uf_tcp *t, uint8_t tos);
+void uf_tcp_set_ip(struct uf_tcp *t, uint8_t tos, uint8_t ttl);
 void uf_tcp_set_keepalive(struct uf_tcp *t, int on, int idle_s, int interval_s, int count);
 int uf_tcp_set_buffers(struct uf_tcp *t, size_t rcvbuf, size_t sndbuf);  /* 0 leaves one unchanged */
 void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf);
