@@ -35,6 +35,14 @@
         out %al, %dx
 .endm
 
+/* Multiboot2 header (GRUB, for the floor of a boot from a disk): the ELF's segments and entry, no tags. GRUB enters
+ * as PVH does (32-bit protected mode, paging off), so _start serves both. */
+        .section .multiboot2, "a"
+        .p2align 3
+        .long 0xe85250d6, 0, 24, 0x100000000 - (0xe85250d6 + 0 + 24)
+        .short 0, 0
+        .long 8
+
 /* PVH entry note: owner "Xen"; QEMU reads the descriptor of an ELF64 note as 8 bytes. */
         .section .note.Xen, "a", @note
         .p2align 2

@@ -9,11 +9,14 @@
 #define BAR_IO 0x1
 #define BAR_64 0x4                      /* memory BAR type bits 2:1 = 10b */
 /* Where BARs the firmware left unassigned go: q35's 32-bit PCI window above its ECAM (0xb0000000-0xbfffffff),
- * below the IOAPIC. qboot assigns none on q35, so everything the driver needs is placed here. */
+ * below the IOAPIC. qboot assigns none on q35, so everything the driver needs is placed here. A 64-bit BAR that
+ * UEFI firmware (OVMF) put above 4 GiB, where the page tables map nothing, moves to the top of that window, above
+ * OVMF's own 32-bit window (which ends at 0xfc000000), clear of the BARs it placed there. */
 #define WINDOW_START 0xc0000000u
+#define MOVED_START 0xfc000000u
 #define WINDOW_END 0xfec00000u
 
-static uintptr_t window_next = WINDOW_START;
+static uintptr_t window_next = WINDOW_START, moved_next = MOVED_START;
 
 static void select(int dev, int fn, int reg)
 {
@@ -60,23 +63,24 @@ uintptr_t uf_pci_bar(int dev, int fn, int bar)
 	uint64_t addr = lo & ~0xfull;
 	if (wide)
 		addr |= (uint64_t)uf_pci_read32(dev, fn, reg + 4) << 32;
-	if (!addr) {
+	if (!addr || addr >> 32) {
 		/* Size it (write all ones, read back the writable bits), then place it naturally aligned. */
 		uint16_t cmd = uf_pci_read16(dev, fn, PCI_COMMAND);
 		uf_pci_write16(dev, fn, PCI_COMMAND, cmd & ~PCI_COMMAND_MEMORY);
 		uf_pci_write32(dev, fn, reg, ~0u);
 		uint32_t size = ~(uf_pci_read32(dev, fn, reg) & ~0xfu) + 1;
-		uintptr_t at = (window_next + size - 1) & ~(uintptr_t)(size - 1);
-		if (!size || at + size > WINDOW_END || at < window_next) {
+		uintptr_t *next = addr ? &moved_next : &window_next;
+		uintptr_t at = (*next + size - 1) & ~(uintptr_t)(size - 1);
+		if (!size || at + size > WINDOW_END || at < *next) {
 			uf_pci_write32(dev, fn, reg, lo);
 			return 0;
 		}
-		window_next = at + size;
+		*next = at + size;
 		uf_pci_write32(dev, fn, reg, (uint32_t)at | (lo & 0xf));
 		if (wide)
 			uf_pci_write32(dev, fn, reg + 4, 0);
 		addr = at;
 	}
 	uf_pci_write16(dev, fn, PCI_COMMAND, uf_pci_read16(dev, fn, PCI_COMMAND) | PCI_COMMAND_MEMORY);
-	return addr >> 32 ? 0 : (uintptr_t)addr;        /* the page tables map only the low 4 GiB of MMIO */
+	return (uintptr_t)addr;
 }

@@ -11,8 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "toolchain" / "uniforge"
 # Bottom to top. "api" is the Python API the command line and the pytest plugin are made of; "testing" drives
 # uniforge for the tests and benchmarks, "pytest_plugin" is the plugin; "uniforge" is the package itself (it
 # exports the API); "__main__" runs the command line.
-LAYERS = ["core", "building", "running", "platforms", "bench", "api", "cli", "testing", "pytest_plugin", "uniforge",
-          "__main__"]
+LAYERS = ["core", "building", "packaging", "running", "platforms", "bench", "api", "cli", "testing", "pytest_plugin",
+          "uniforge", "__main__"]
 
 
 def module_name(path: Path) -> str:

@@ -16,7 +16,7 @@ def test_inherits_merges_tables():
     tcg, kvm, q35 = (targets.load(n) for n in ("qemu-x86_64", "kvm-x86_64", "qemu-x86_64-q35"))
     assert kvm.qemu.accel == "kvm" and tcg.qemu.accel == "tcg"
     assert kvm.qemu.machine == "microvm" and kvm.qemu.args == tcg.qemu.args
-    assert q35.qemu.machine == "q35" and q35.arch == "x86_64" and q35.modules == tcg.modules
+    assert q35.qemu.machine == "q35" and q35.arch == "x86_64" and q35.modules == (*tcg.modules, "multiboot2")
     assert "/usr/share/qemu/qboot.rom" in tcg.qemu.args
     # A table merges key by key: kvm-x86_64 changes one key of [bench] and keeps the others.
     assert (kvm.bench.floor, kvm.bench.peer, kvm.bench.host_tsc) == ("null-x86_64", "linux", False)

@@ -20,6 +20,8 @@ def test_capabilities_come_from_the_targets_data():
         assert "boots" in caps
         assert ("net" in caps) == bool(t.qemu.nic_device) and ("disk" in caps) == bool(t.qemu.disk_device)
         assert ("xen" in caps) == (t.xen is not None)
+        assert ("firmware" in caps) == (t.firmware is not None)
+    assert {t.name for t in uniforge.targets("firmware")} == {"qemu-x86_64-q35", "qemu-armv7"}
     xen = {n for n in targets.names() if targets.load(n).xen}
     assert {t.name for t in uniforge.targets("xen")} == xen
     assert not xen & {t.name for t in uniforge.targets("timed")}        # bench refuses Xen

@@ -10,7 +10,7 @@ from uniforge.building import image as images
 from uniforge.building import targets
 from uniforge.building.targets import Xen
 from uniforge.core.errors import BenchError, ImageError, RunError, TargetError
-from uniforge.platforms import WAYS, qemu, run_image, way_for, xen, xenrig, xl
+from uniforge.platforms import RUNNERS, WAYS, qemu, run_image, way_for, xen, xenrig, xl
 from uniforge.platforms.run import STATUS_CHARDEV
 from uniforge.platforms.way import BootRequest, raw_form
 from uniforge.running.devices import Disk, Network
@@ -62,7 +62,8 @@ def image(tmp_path, name, raw_suffix=None):
 
 def test_every_target_has_a_way_and_each_way_a_target():
     chosen = {name: type(way_for(targets.load(name))) for name in targets.names()}
-    assert set(chosen.values()) == set(WAYS.values())
+    assert set(chosen.values()) == set(RUNNERS.values())
+    assert set(WAYS) - set(RUNNERS) == {"firmware", "libvirt"}         # chosen by what is booted, not by a target
     assert chosen["qemu-x86_64"] is qemu.PlainQemu and chosen["xen-armv7-dom0less"] is xen.XenDom0less
     assert chosen["xen-x86_64-dom0"] is chosen["xen-armv7-dom0"] is xen.XenDom0
     assert chosen["xen-x86_64"] is chosen["xen-armv7"] is xl.XenXl
@@ -212,3 +213,47 @@ def test_board_memory_is_the_guests_and_xens():
                                                                                           dom0_loader="multiboot")))
     assert way.board_mib(BootRequest(memory="64M")) == 300
     assert way.board_mib(BootRequest(memory="1G")) == 1024 + 100
+
+
+def test_a_disk_boots_through_the_targets_firmware_with_its_boot_loaders_command_line(tmp_path, work):
+    from uniforge.platforms import way_to_boot
+    from uniforge.platforms.firmware import FirmwareBoot
+    target = targets.load("qemu-x86_64-q35")
+    disk = tmp_path / "app.qemu-x86_64-q35.qcow2"
+    disk.write_bytes(b"disk")
+    way = way_to_boot(target, disk, firmware="uefi", machine="pc")
+    assert isinstance(way, FirmwareBoot)
+    request = BootRequest(args=("a b", "it's"), cmdline="X=1", disks=(Disk(Path("/d.img")),))
+    command = way.command(disk, request, work)
+    assert option(command, "-machine") == "pc" and "-kernel" not in command and "-bios" not in command
+    assert "isa-debug-exit,iobase=0xf4,iosize=0x04" in options(command, "-device")
+    assert f"isa-debugcon,iobase=0xe9,chardev={STATUS_CHARDEV}" in options(command, "-device")    # the status channel
+    assert "/usr/share/qemu/qboot.rom" not in command
+    flash = options(command, "-drive")[:2]
+    assert flash[0].endswith("file=/usr/share/OVMF/OVMF_CODE_4M.fd") and "readonly=on" in flash[0]
+    assert flash[1] == f"if=pflash,format=raw,unit=1,file={work / 'uefi-vars.fd'}"    # a copy: OVMF writes it
+    assert options(command, "-drive")[2] == f"if=none,id=uf-boot,format=qcow2,snapshot=on,file={disk}"
+    assert "ide-hd,drive=uf-boot,bootindex=0" in options(command, "-device")
+    assert option(command, "-smbios") == "type=11,value=uniforge:cmdline='X=1' '--' 'a b' 'it'\\''s'"
+    assert options(command, "-device")[-1] == "virtio-blk-pci,drive=disk0"           # the app's disk 0
+    bios = way_to_boot(target, disk).command(disk, BootRequest(), work)
+    assert option(bios, "-bios") == "/usr/share/seabios/bios-256k.bin" and option(bios, "-machine") == "q35"
+    with pytest.raises(RunError, match="firmware bios or uefi, not 'uboot'"):
+        way_to_boot(target, disk, firmware="uboot")
+    with pytest.raises(RunError, match="--firmware and --machine choose how a disk image boots"):
+        way_to_boot(target, tmp_path / "app.qemu-x86_64-q35", machine="pc")
+    with pytest.raises(RunError, match="qemu-x86_64's images do not boot from disks"):
+        way_to_boot(targets.load("qemu-x86_64"), disk)          # `uniforge run DISK -t qemu-x86_64`
+
+
+def test_an_armv7_disk_boots_through_u_boot_with_the_command_line_in_ram(tmp_path, work):
+    from uniforge.packaging.loaders import UBOOT_ENV_ADDRESS
+    from uniforge.platforms import way_to_boot
+    target = targets.load("qemu-armv7")
+    disk = tmp_path / "app.qemu-armv7.raw"
+    disk.write_bytes(b"disk")
+    command = way_to_boot(target, disk).command(disk, BootRequest(args=("a b",)), work)
+    assert option(command, "-bios") == "/usr/lib/u-boot/qemu_arm/u-boot.bin"
+    assert "nvme,serial=uniforge-boot,drive=uf-boot,bootindex=0" in options(command, "-device")
+    assert f"loader,file={work / 'uboot-env.txt'},addr={UBOOT_ENV_ADDRESS:#x},force-raw=on" in options(command, "-device")
+    assert (work / "uboot-env.txt").read_bytes() == b'uf_cmdline=-- "a b"\n\0'

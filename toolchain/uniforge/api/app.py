@@ -4,6 +4,7 @@ with its BuildReport (image.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +72,20 @@ class App:
 
 
 def build(app: App | str | Path, target: str | None = None, *, debug: bool | None = None,
-          out_dir: str | Path | None = None, progress_on_stderr: bool = False) -> Image:
+          out_dir: str | Path | None = None, progress_on_stderr: bool = False, formats: Sequence[str] = (),
+          push: str | None = None) -> Image:
     """Builds `app` (an App, or the path of its uniforge.toml or folder) for `target` (default: the app's) into
-    `out_dir` (default: the app's build/); `debug` overrides the manifest's. The image carries its BuildReport."""
+    `out_dir` (default: the app's build/); `debug` overrides the manifest's. `formats` and `push` also make those
+    artifacts beside the image (Image.package; checked before the build). The image carries its BuildReport."""
+    from .. import packaging
     from ..building import targets
     from ..building.crosscc import run_build
     from ..building.pipeline import build as run_pipeline
 
     app = app if isinstance(app, App) else App.load(app)
     chosen = targets.load(target or app.target)
+    if formats or push:
+        packaging.check_formats(chosen, formats, push)
     out = Path(out_dir).resolve() if out_dir is not None else app.root / "build"
     was_quiet, progress.quiet = progress.quiet, not progress_on_stderr
     try:
@@ -88,4 +94,9 @@ def build(app: App | str | Path, target: str | None = None, *, debug: bool | Non
         result = run_pipeline(app.manifest, chosen, debug=debug, out_dir=out)
     finally:
         progress.quiet = was_quiet
-    return Image(result.image, report=BuildReport.of(result))
+    image = Image(result.image, report=BuildReport.of(result))
+    if formats:
+        report = image.report
+        assert report is not None
+        image.report = replace(report, artifacts=report.artifacts + image.package(formats, push=push))
+    return image

@@ -54,7 +54,19 @@ def check_host() -> list[Check]:
         *_check_ways(),
         _check_zig(),
         _check_musl_source(),
+        _check_artifact_tools(),
     ]
+
+
+def _check_artifact_tools() -> Check:
+    """What `uniforge build -f` needs (disks, ISOs, OCI pushes): a warning, since images build without it."""
+    from ..packaging import tools
+    gone = tools.missing()
+    if not gone:
+        return Check("artifact tools", Status.OK, "GRUB (BIOS, UEFI), xorriso, qemu-img, mkimage, mtools, skopeo")
+    packages = sorted({package for _, package in gone})
+    return Check("artifact tools", Status.WARN, "missing: " + ", ".join(name for name, _ in gone),
+                 f"apt-get install {' '.join(packages)} (or run scripts/install-host-deps)")
 
 
 def _check_qemu(binary: str, required: bool) -> Check:

@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     from .checks import Check
 
 # What a target can be tested for, from its data: "boots" (all), "net" and "disk" (it has the device models),
-# "xen" (a [xen] table), "xl" (a domU under xl: an [xl] table), "position-independent", "raw-form" (its boot protocol has a flat form), "timed" (uniforge
-# bench times its boots as plain processes), "emulated" (software emulation: runs on any host), "console" (the
-# guest's console is a serial line of its own: the host's stdin in, its bytes out as they are).
+# "xen" (a [xen] table), "xl" (a domU under xl: an [xl] table), "position-independent", "raw-form" (its boot
+# protocol has a flat form), "timed" (uniforge bench times its boots as plain processes), "emulated" (software
+# emulation: runs on any host), "console" (the guest's console is a serial line of its own: the host's stdin in,
+# its bytes out as they are), "firmware" (its images also boot from disk images, through firmware: a [firmware]
+# table).
 CAPABILITIES = ("boots", "net", "disk", "xen", "xl", "position-independent", "raw-form", "timed", "emulated",
-                "console")
+                "console", "firmware")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def capabilities(target: Target) -> frozenset[str]:
         found.add("emulated")
     if way_for(target).console_input:
         found.add("console")
+    if target.firmware is not None:
+        found.add("firmware")
     try:
         way_for(target).check_bench()
         found.add("timed")

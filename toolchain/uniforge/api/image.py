@@ -25,13 +25,26 @@ _PORT_TRIES = 5         # boots retried with other host ports when an automatic 
 @dataclass(frozen=True)
 class Artifact:
     """A file a build wrote: `kind` is image (what boots), debug (the same with symbols and DWARF), raw (the flat
-    form of the image, e.g. a zImage), deployment (e.g. an xl config)."""
+    form of the image, e.g. a zImage), deployment (e.g. an xl config), package (what `build -f FORMAT` or
+    Image.package made: `format` says which, `sha256` its digest; an OCI layout is a folder: its size is its
+    files', its digest its index.json's, which names every blob by digest)."""
 
     kind: str
     path: Path
+    format: str | None = None
+    sha256: str | None = None
+
+    @property
+    def size(self) -> int:
+        if self.path.is_dir():
+            return sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file())
+        return self.path.stat().st_size
 
     def as_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": str(self.path), "bytes": self.path.stat().st_size}
+        document: dict[str, Any] = {"kind": self.kind, "path": str(self.path), "bytes": self.size}
+        if self.kind == "package":
+            document.update(format=self.format, sha256=self.sha256)
+        return document
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,11 @@ class BuildReport:
     @property
     def image_bytes(self) -> int:
         return self.image.stat().st_size
+
+    @property
+    def packages(self) -> tuple[Artifact, ...]:
+        """The artifacts `build -f` asked for (kind package), in the order asked."""
+        return tuple(a for a in self.artifacts if a.kind == "package")
 
     def artifact(self, kind: str) -> Path | None:
         """The first artifact of a kind, if the build wrote one."""
@@ -146,9 +164,12 @@ class Image:
 
     @property
     def elf(self) -> Path:
-        """The ELF image that carries the manifest (the image itself, unless it is a raw form)."""
+        """The ELF image that carries the manifest (the image itself, unless it is a raw form or a disk made of
+        it)."""
+        from .. import packaging
         from ..building.image import RAW_FORMS
-        return self.path.with_suffix("") if self.path.suffix in RAW_FORMS.values() else self.path
+        made_of = self.path.suffix in RAW_FORMS.values() or packaging.disk_format(self.path) is not None
+        return self.path.with_suffix("") if made_of else self.path
 
     @property
     def debug_path(self) -> Path | None:
@@ -177,22 +198,33 @@ class Image:
         return versioned({"image": str(self.path.absolute()), "image_bytes": self.path.stat().st_size,
                           **self.manifest})
 
+    def package(self, formats: Sequence[str], *, push: str | None = None) -> tuple[Artifact, ...]:
+        """Makes the artifacts `formats` (raw, qcow2, vmdk, vhdx, iso, libvirt, oci, openstack, kubevirt; and those
+        they need) beside the image, reproducibly; `push` (REGISTRY/REPO:TAG) copies the OCI images to a registry.
+        ImageError, in one line and with nothing left behind, for a format the target cannot make, a tool this
+        host lacks, a registry that refuses or an output folder that cannot take them."""
+        from .. import packaging
+        made = packaging.package(self.elf, formats, push=push)
+        return tuple(Artifact("package", a.path, a.format, a.sha256) for a in made)
+
     def run(self, args: Sequence[str] = (), *, cmdline: str = "", memory: str | None = None,
             publish: Sequence[int | str] = (), net: str | None = None, disks: Sequence[str | Path] = (),
             timeout: float | None = None, console: TextIO | BinaryIO | None = None, extra_qemu_args: Sequence[str] = (),
-            target: str | None = None, stdin: bytes | BinaryIO | None = None) -> Result:
+            target: str | None = None, stdin: bytes | BinaryIO | None = None, firmware: str | None = None,
+            machine: str | None = None, via: str = "qemu") -> Result:
         """Boots the image and waits for the guest's end (see boot for the arguments); `timeout` seconds after
         its start the guest is stopped and the result is "timed out" (status 124)."""
         with self.boot(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
                        timeout=timeout, console=console, extra_qemu_args=extra_qemu_args, target=target,
-                       stdin=stdin) as vm:
+                       stdin=stdin, firmware=firmware, machine=machine, via=via) as vm:
             return vm.wait()
 
     def boot(self, args: Sequence[str] = (), *, cmdline: str = "", memory: str | None = None,
              publish: Sequence[int | str] = (), net: str | None = None, disks: Sequence[str | Path] = (),
              timeout: float | None = None, console: TextIO | BinaryIO | None = None,
              extra_qemu_args: Sequence[str] = (), target: str | None = None,
-             stdin: bytes | BinaryIO | None = None) -> VM:
+             stdin: bytes | BinaryIO | None = None, firmware: str | None = None, machine: str | None = None,
+             via: str = "qemu") -> VM:
         """Boots the image on its target's way and returns once the guest runs: a VM, whose `with` block ends
         the guest however it is left.
 
@@ -207,12 +239,16 @@ class Image:
         whose console is a serial line of its own (capability "console"); the guest's isatty() says whether
         `stdin` and `console` are terminals. `extra_qemu_args` go last on QEMU's command line. `target` boots it
         on another target than the one it was built for (the same image boots on kvm-x86_64 as on qemu-x86_64).
-        RunError, in one line, if the guest cannot be started."""
+        A disk image made by package() (NAME.TARGET.qcow2, ...) boots through firmware and its boot loader:
+        `firmware` (bios, uefi, uboot) and `machine` choose among those the target's [firmware] table names
+        (default: its first). `via` "libvirt" defines and starts the domain through libvirtd instead of QEMU
+        itself. RunError, in one line, if the guest cannot be started."""
         from ..building import targets
-        from ..platforms import way_for
+        from ..platforms import way_to_boot
         from ..platforms.run import terminal_option
 
-        way = way_for(targets.load(target or self.target))
+        way = way_to_boot(targets.load(target or self.target), self.path, firmware=firmware, machine=machine,
+                          via=via)
         tries = 1
         while True:
             request, automatic = self._request(args, f"{cmdline} {terminal_option(stdin, console)}".strip(), memory,

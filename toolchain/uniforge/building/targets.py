@@ -1,6 +1,7 @@
 """Targets are data: targets/<name>.toml says everything about a platform: arch, boot protocol, compiler flags, how
 `uniforge run` boots the image and with which QEMU, the files deployed beside it, its benchmark floor and peer. The
-file's keys are the fields of the dataclasses below; `inherits` reuses another file, table by table."""
+file's keys are the fields of the dataclasses below; `inherits` reuses another file, table by table (`TABLE = false`
+drops an inherited table)."""
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,26 @@ class Xen:
 
 
 @dataclass(frozen=True)
+class Firmware:
+    """How the target's images boot from a disk (`uniforge build -f raw|qcow2|vmdk|vhdx|iso`): the boot loader put
+    on the disk, and the machines and firmware that boot it (`uniforge run DISK`, the libvirt domain, the cloud
+    documents). The boot disk's device model is one the image has no driver for, so the app's disks stay its own."""
+    loader: str                                 # grub (x86_64: BIOS and UEFI) or u-boot (ARMv7)
+    machines: tuple[str, ...]                   # QEMU machines that boot the disks (`uniforge run --machine`)
+    boot_device: str                            # QEMU device model of the boot disk
+    cdrom_device: str = ""                      # and of an ISO ("": the loader makes none)
+    args: tuple[str, ...] = ()                  # QEMU options, instead of [qemu] args (which name qboot)
+    bios: str = ""                              # a BIOS (SeaBIOS): -bios
+    uefi: str = ""                              # UEFI code (OVMF), read-only flash
+    uefi_vars: str = ""                         # UEFI variables: a copy of this in the second flash, per boot
+    uboot: str = ""                             # U-Boot: -bios
+
+    def firmwares(self) -> tuple[str, ...]:
+        """The firmware names `uniforge run --firmware` takes, the default first: those the table gives a file."""
+        return tuple(name for name in ("bios", "uefi", "uboot") if getattr(self, name))
+
+
+@dataclass(frozen=True)
 class Xl:
     """The xl rig's dom0 (runner xen-xl: platforms/xl.py), made from Debian packages."""
     apt_arch: str                               # Debian's name for the arch: amd64, armhf
@@ -103,6 +124,7 @@ class Target:
     picks: tuple[str, ...] = ()
     deploy: tuple[str, ...] = ()                # files written beside the image, from templates/<name>.j2
     xen: Xen | None = None
+    firmware: Firmware | None = None            # its images also boot from disks, through firmware
     xl: Xl | None = None
     guest: Guest = Guest()
 
@@ -139,6 +161,8 @@ def _merged(name: str, seen: list[str]) -> dict:
     for key, value in own.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = {**merged[key], **value}
+        elif value is False and isinstance(merged.get(key), dict):
+            del merged[key]
         else:
             merged[key] = value
     return merged

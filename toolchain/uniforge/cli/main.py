@@ -20,6 +20,7 @@ HELP = """Build single-purpose unikernel images from plain C apps, with only the
   uniforge new hello && cd hello      scaffold an app (uniforge.toml + main.c)
   uniforge build                      compile and link build/hello.qemu-x86_64
   uniforge run -- a b                 build if needed, boot it, exit with the guest's status
+  uniforge build -f qcow2 -f iso      also a disk that boots through firmware (BIOS, UEFI), an ISO
   uniforge inspect build/hello.qemu-x86_64
   uniforge targets                    what it builds for, and what this host can run
   uniforge modules                    the library-OS modules, for which arches and platforms
@@ -62,6 +63,12 @@ def new(name: str, target: str) -> None:
     click.echo(f"created {folder}/uniforge.toml and {folder}/main.c; next: cd {name} && uniforge run")
 
 
+_FORMAT_HELP = ("Also make this artifact beside the image (repeatable): raw, qcow2, vmdk, vhdx (disks that boot "
+                "through firmware), iso (hybrid BIOS+UEFI), libvirt (domain XML), oci (KubeVirt containerDisk and "
+                "kernel-boot container), openstack (Glance properties), kubevirt (VirtualMachine).")
+_PUSH_HELP = "Copy the OCI images (-f oci) to a registry: REGISTRY/REPO:TAG, and REGISTRY/REPO:TAG-kernel."
+
+
 @cli.command("build")
 @click.option("--target", "-t", "target_name", help="Target to build for (default: the manifest's).")
 @click.option("--debug/--release", default=None, help="Debug build (default: the manifest's `debug`).")
@@ -69,13 +76,22 @@ def new(name: str, target: str) -> None:
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder.")
 @click.option("--out-dir", "-o", "out_dir", type=click.Path(file_okay=False),
               help="Write the image and the files beside it here (default: the app's build/).")
-def build_cmd(target_name, debug, as_json, directory, out_dir) -> None:
+@click.option("--format", "-f", "formats", multiple=True, metavar="FORMAT", help=_FORMAT_HELP)
+@click.option("--push", metavar="REGISTRY/REPO:TAG", help=_PUSH_HELP)
+def build_cmd(target_name, debug, as_json, directory, out_dir, formats, push) -> None:
     """Compile the app and link it with the library-OS modules it needs into build/NAME.TARGET.
 
-    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), and the
-    files the target deploys the image with.
+    Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), the
+    files the target deploys the image with, and the artifacts -f asks for (build/NAME.TARGET.FORMAT; formats the
+    target cannot make are refused before the build):
+
+    \b
+        uniforge build -t qemu-x86_64-q35 -f qcow2 -f iso      disks that boot on BIOS and UEFI (GRUB)
+        uniforge build -t qemu-armv7 -f raw                     a disk U-Boot boots
+        uniforge build -t qemu-x86_64-q35 -f oci --push localhost:5000/hello:1
     """
-    built = api.build(_app(directory), target_name, debug=debug, out_dir=out_dir, progress_on_stderr=not as_json)
+    built = api.build(_app(directory), target_name, debug=debug, out_dir=out_dir, progress_on_stderr=not as_json,
+                      formats=formats, push=push)
     report = built.report
     assert report is not None
     if as_json:
@@ -84,6 +100,35 @@ def build_cmd(target_name, debug, as_json, directory, out_dir) -> None:
     mods = ", ".join(report.manifest["modules"])
     click.echo(f"built {_rel(report.image)} ({report.image_bytes:,} bytes; modules: {mods}) "
                f"in {sum(report.seconds.values()):.2f} s")
+    _show_packages(report.packages)
+
+
+@cli.command("package")
+@click.argument("image_path", type=click.Path(dir_okay=False))
+@click.option("--format", "-f", "formats", multiple=True, required=True, metavar="FORMAT", help=_FORMAT_HELP)
+@click.option("--push", metavar="REGISTRY/REPO:TAG", help=_PUSH_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the artifacts as JSON on stdout.")
+def package_cmd(image_path, formats, push, as_json) -> None:
+    """Make artifacts of an image already built, beside it (IMAGE.FORMAT): what `build -f` makes, reproducibly
+    (dates from SOURCE_DATE_EPOCH, else 1980-01-01). Disks and ISOs are made for the targets whose images boot
+    through firmware (a [firmware] table: qemu-x86_64-q35, qemu-armv7); a format that cannot be made, a missing
+    tool or a registry that refuses is one line, and nothing is left half-written.
+
+    \b
+        uniforge package build/hello.qemu-x86_64-q35 -f qcow2 -f iso
+        uniforge package build/hello.qemu-x86_64-q35 -f oci --push localhost:5000/hello:1
+    """
+    image = api.Image.open(image_path)
+    made = image.package(formats, push=push)
+    if as_json:
+        _echo_json(versioned({"image": str(image.path.absolute()), "artifacts": [a.as_json() for a in made]}))
+        return
+    _show_packages(made)
+
+
+def _show_packages(made) -> None:
+    for a in made:
+        click.echo(f"wrote {_rel(a.path)} ({a.format}, {a.size:,} bytes)")
 
 
 class _GuestArgsCommand(click.Command):
@@ -116,9 +161,16 @@ class _GuestArgsCommand(click.Command):
               help="Print how the guest ended as JSON on stdout; the console goes to a file (--console-log).")
 @click.option("--console-log", "console_log", type=click.Path(dir_okay=False),
               help="Also write the console to this file (with --json, default: IMAGE.console beside the image).")
+@click.option("--firmware", help="For a disk image: the firmware that boots it (bios or uefi on x86_64, uboot on "
+                                 "ARMv7; default: the target's first).")
+@click.option("--machine", help="For a disk image: the QEMU machine (q35 or pc on x86_64; default: the target's "
+                                "first).")
+@click.option("--via", default="qemu", show_default=True, type=click.Choice(["qemu", "libvirt"]),
+              help="Boot with QEMU itself, or define and start the domain through libvirt (qemu:///system; the "
+                   "exit status is then not the guest's).")
 @click.pass_context
 def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks, as_json,
-        console_log) -> int:
+        console_log, firmware, machine, via) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
@@ -136,6 +188,13 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
 
     The host's stdin is the guest's console input (`uniforge run < file`, `cmd | uniforge run`, or typed: ^D
     ends it); the guest's console output comes out byte for byte.
+
+    A disk image the build made (-f raw, qcow2, vmdk, vhdx, iso) boots through firmware and its boot loader, never
+    with -kernel; the boot disk is not one of the app's --disk:
+
+    \b
+        uniforge run build/hello.qemu-x86_64-q35.qcow2 --firmware uefi --machine pc -- a b
+        uniforge run build/hello.qemu-x86_64-q35.qcow2 --via libvirt
     """
     from ..running.devices import parse_disk, parse_network
     args = ctx.meta.get("guest_args", [])
@@ -149,7 +208,8 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     log = Path(console_log) if console_log else Path(f"{image.path}.console") if as_json else None
     result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
                        timeout=timeout, console=None if as_json else sys.stdout,
-                       target=target_name if image_path else None, stdin=sys.stdin.buffer)
+                       target=target_name if image_path else None, stdin=sys.stdin.buffer, firmware=firmware,
+                       machine=machine, via=via)
     if log is not None:
         log.write_bytes(result.output)
     if as_json:

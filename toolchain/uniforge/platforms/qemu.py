@@ -18,12 +18,15 @@ from .way import BootRequest, QemuProcessWay, Support
 _PROBE_TIMEOUT = 10.0
 
 
-def base_command(target: Target, memory: str) -> list[str]:
-    """QEMU as the target's [qemu] table says, `memory` of RAM, the serial console on stdout, nothing to boot yet;
-    without the QMP control options that vm.QemuVM adds, so it also serves plain timing runs."""
+def base_command(target: Target, memory: str, *, machine: str | None = None,
+                 args: Sequence[str] | None = None) -> list[str]:
+    """QEMU as the target's [qemu] table says (or on `machine`, with `args` instead of its own), `memory` of RAM,
+    the serial console on stdout, nothing to boot yet; without the QMP control options that vm.QemuVM adds, so it
+    also serves plain timing runs."""
     q = target.qemu
-    return [q.binary, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-machine", q.machine,
-            "-accel", q.accel, "-cpu", q.cpu, "-m", memory, "-serial", "stdio", *q.args]
+    return [q.binary, "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+            "-machine", machine or q.machine, "-accel", q.accel, "-cpu", q.cpu, "-m", memory, "-serial", "stdio",
+            *(q.args if args is None else args)]
 
 
 def build_qemu_command(target: Target, image: Path, *, args: Sequence[str] = (), cmdline: str = "",

@@ -17,15 +17,15 @@ The ways so far run one QEMU process per boot (QemuProcessWay): they say its com
 a hypervisor's console carries the guest's (`hypervisor_console`), and the target's `exit` says how the status
 travels (run.decode_exit). Every way's `boot` hands guest.Guest a coroutine that runs the guest to its end and
 tells its run.BootControl when the guest runs (and how to reach QMP, if a QEMU is the machine): Guest gives every
-way the same console, waits, stop and cleanup. Ways to come fit the same interface:
-- a disk image booted through firmware (SeaBIOS/OVMF, U-Boot on ARM): a QemuProcessWay whose command boots the
-  disk the build wrote (a `deploy` artifact) with the firmware;
-- a Xen domU under a Linux dom0 with xl: a rig that stays up across boots, so the way is a context manager
-  (`with way:` boots QEMU, Xen and dom0 once; leaving it stops them) and its `boot` copies the image and its
-  disks into dom0, forwards the host ports through the rig, runs `xl create`, streams `xl console` and reads the
-  status line as the Xen ways do (xenconsole.py);
-- libvirt: `boot` is `virsh define` + `start` of the domain XML the build wrote, the console through
-  `virsh console`.
+way the same console, waits, stop and cleanup. Besides the target's runner, what is booted chooses the way
+(platforms.way_to_boot):
+- a disk image (`uniforge build -f raw|qcow2|vmdk|vhdx|iso`) boots through firmware (firmware.py: SeaBIOS or OVMF
+  and GRUB, U-Boot on ARM), a QemuProcessWay whose command boots the disk with the firmware the target's
+  [firmware] table names;
+- `--via libvirt` boots through libvirtd (libvirt.py: `virsh define` + `start` of the domain, the console from the
+  log libvirt keeps of it).
+A Xen domU under a Linux dom0 with xl (xl.py) is a rig that stays up across boots, so the way is a context manager
+(`with way:` boots QEMU, Xen and dom0 once; leaving it stops them).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Way(abc.ABC):
 
     def __init__(self, target: Target):
         self.target = target
-        for table in _optional_tables():
+        for table in {*self.tables, *_runner_tables()}:
             if (getattr(target, table) is not None) != (table in self.tables):
                 needs = "needs" if table in self.tables else "does not read"
                 raise TargetError(f"{target.path}: runner '{self.runner}' {needs} a [{table}] table")
@@ -193,8 +193,10 @@ class QemuProcessWay(Way):
         return Guest(boot, console=console, symbolizer=symbolizer).start()
 
 
-def _optional_tables() -> list[str]:
-    return [f.name for f in dataclasses.fields(Target) if f.default is None]
+def _runner_tables() -> list[str]:
+    """The target's optional tables that belong to one runner ([firmware] is read whatever the runner: a disk
+    image boots through firmware)."""
+    return [f.name for f in dataclasses.fields(Target) if f.default is None and f.name != "firmware"]
 
 
 def raw_form(image: Path, protocol: str, work: Path) -> Path:

@@ -44,8 +44,9 @@ extern uintptr_t uf_boot_load_offset;
 
 extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
 
-/* The image's entry points, named by the targets' linker scripts (ENTRY): x86_64's PVH entry, ARMv7's zImage
- * entry. Never called from C. */
+/* The image's entry points, named by the targets' linker scripts (ENTRY): x86_64's PVH entry (32-bit, %ebx =
+ * struct hvm_start_info; other entries, module multiboot2, go on there once they have made a start_info), ARMv7's
+ * zImage entry. Never called from C. */
 void uf_pvh_start(void);
 void uf_zimage_start(void);
 

@@ -1,0 +1,490 @@
+"""Artifacts booted by what really consumes them: disks (raw, qcow2, vmdk, vhdx) and ISOs made by `uniforge build
+-f`, booted through firmware from Debian (SeaBIOS and OVMF with GRUB on x86_64 pc and q35, U-Boot on ARMv7 virt),
+never with -kernel; the apps' own disks and NICs beside the boot disk; every artifact byte-identical across two
+builds in two folders; bad input as one line with nothing left behind.
+
+A UEFI boot costs OVMF ~15 s under TCG (BIOS: ~1 s), so hello covers every format, firmware and machine, and httpd
+and kvstore one combination each of the rest."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_example, free_port, require_target, targets_with, uniforge
+from host_network import ADDRESS_LINE, Guest
+from uniforge.api.schema import schema_file
+from uniforge.building import targets
+from uniforge.core.errors import ExitCode, RunStatus
+
+X86 = "qemu-x86_64-q35"
+ARM = "qemu-armv7"
+TIMEOUT = 300                   # seconds a guest may take on a busy TCG host (a bound, not a performance check)
+EVERY_FORMAT = ("raw", "qcow2", "vmdk", "vhdx", "iso")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def firmware_targets():
+    assert set(targets_with("firmware")) == {X86, ARM}
+    for tool, package in (("grub-mkimage", "grub-common"), ("xorriso", "xorriso"), ("qemu-img", "qemu-utils"),
+                          ("mkimage", "u-boot-tools"), ("mcopy", "mtools")):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed (scripts/install-host-deps installs {package})")
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    """packaged(app, target, *formats) -> the app's folder, built once per (app, target) with the formats."""
+    done = {}
+    root = tmp_path_factory.mktemp("artifacts")
+
+    def build(app: str, target: str, *formats: str) -> Path:
+        require_target(target)
+        if (app, target) not in done:
+            folder = copy_example(app, root / target)
+            flags = [f"-f{fmt}" for fmt in formats]
+            report = built_json(uniforge("build", "-t", target, "--json", *flags, cwd=folder, check=True))
+            # One domain XML boots the image as its kernel, one more each disk.
+            disks = [f for f in formats if f != "libvirt"]
+            domains = 1 + len(disks) if "libvirt" in formats else 0
+            assert [a["format"] for a in packages(report)] == disks + ["libvirt"] * domains
+            done[app, target] = folder
+        return done[app, target]
+
+    return build
+
+
+def built_json(proc: subprocess.CompletedProcess, document: str = "build") -> dict:
+    """`build --json` or `package --json`, checked against its schema."""
+    import jsonschema
+    report = json.loads(proc.stdout)
+    jsonschema.validate(report, json.loads(schema_file(document).read_text()))
+    return report
+
+
+def packages(report: dict) -> list[dict]:
+    """The artifacts -f asked for, among the files the build wrote."""
+    return [a for a in report["artifacts"] if a["kind"] == "package"]
+
+
+def run_disk(folder: Path, disk: str, *args: str, flags=(), timeout: int = TIMEOUT) -> subprocess.CompletedProcess:
+    return uniforge("run", f"build/{disk}", "--timeout", str(timeout), *flags, "--", *args, cwd=folder,
+                    timeout=timeout + 60)
+
+
+@pytest.mark.parametrize("fmt", ["raw", "qcow2", "iso"])
+@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+@pytest.mark.parametrize("machine", ["q35", "pc"])
+def test_hello_boots_from_a_disk_through_firmware(packaged, fmt, firmware, machine):
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
+    proc = run_disk(folder, f"hello.{X86}.{fmt}", "a b", "exit=3",
+                    flags=["--firmware", firmware, "--machine", machine])
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "Hello, world!\nargv[1] = a b\nargv[2] = exit=3\n" in proc.stdout.replace("\r\n", "\n")
+
+
+def test_the_python_api_builds_packages_and_boots_a_disk(tmp_path):
+    """uniforge.build(formats=) reports the artifacts with the files it wrote; a disk opens as an Image and boots
+    through firmware in the background like any image (expect, wait)."""
+    import uniforge
+    require_target(X86)
+    folder = copy_example("hello", tmp_path)
+    image = uniforge.build(folder, X86, formats=["raw", "libvirt"])
+    made = image.report.packages
+    assert [(a.format, a.path.name) for a in made] == [("raw", f"hello.{X86}.raw"),
+                                                        ("libvirt", f"hello.{X86}.libvirt.xml"),
+                                                        ("libvirt", f"hello.{X86}.raw.libvirt.xml")]
+    assert made[0].sha256 == hashlib.sha256(made[0].path.read_bytes()).hexdigest()
+    assert image.package(["raw"]) == made[:1]                   # again: the same bytes
+    disk = uniforge.Image.open(made[0].path)
+    assert disk.elf == image.path and disk.target == X86
+    with disk.boot(["x", "exit=2"], firmware="bios", machine="pc", timeout=TIMEOUT) as vm:
+        vm.expect(r"argv\[1\] = x", timeout=TIMEOUT)
+        done = vm.wait(TIMEOUT)
+    assert (done.status, done.ending) == (2, "exited"), done.console + done.message
+
+
+def test_every_argument_arrives_through_grub_as_given(packaged):
+    """GRUB gets the guest's words from the SMBIOS OEM string in its own quoting, and quotes them again for the
+    kernel command line the way the guest reads them back: nothing is lost on the way."""
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
+    args = ["plain", "with space", 'quote"d', "back\\slash", "comma,s", "--not-an-option", "é", "it's", "$HOME", ";x"]
+    proc = run_disk(folder, f"hello.{X86}.raw", *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shown = "".join(f"argv[{i}] = {a}\n" for i, a in enumerate(args, 1))
+    assert "Hello, world!\n" + shown in proc.stdout.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("fmt", ["vmdk", "vhdx"])
+def test_the_other_cloud_formats_boot_too(packaged, fmt):
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
+    proc = run_disk(folder, f"hello.{X86}.{fmt}", "exit=200")      # all 8 bits: the status channel as with -kernel
+    assert proc.returncode == 200 and "Hello, world!" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_qemu_img_reads_the_disks_as_the_same_disk(packaged):
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt") / "build"
+    raw = folder / f"hello.{X86}.raw"
+    for fmt in ("qcow2", "vmdk", "vhdx"):
+        disk = folder / f"hello.{X86}.{fmt}"
+        check = subprocess.run(["qemu-img", "check", str(disk)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        same = subprocess.run(["qemu-img", "compare", "-f", "raw", "-F", fmt, str(raw), str(disk)],
+                              capture_output=True, text=True)
+        assert same.returncode == 0, same.stdout + same.stderr
+
+
+@pytest.mark.parametrize("target", [X86, ARM])
+def test_the_partition_table_and_the_file_systems_check_clean(packaged, tmp_path, target):
+    """gdisk verifies the GPT (both headers, both tables, their CRCs, overlaps), dosfstools' fsck every FAT
+    partition (the EFI system partition; ARMv7's boot partition), read-only."""
+    if not shutil.which("sgdisk"):
+        pytest.skip("sgdisk is not installed (scripts/install-host-deps installs gdisk)")
+    formats = (*EVERY_FORMAT, "libvirt") if target == X86 else ("raw", "qcow2", "vmdk", "vhdx")    # as the others
+    raw = packaged("hello", target, *formats) / "build" / f"hello.{target}.raw"
+
+    def verify(disk: Path) -> str:
+        return subprocess.run(["sgdisk", "-v", str(disk)], capture_output=True, text=True, check=True).stdout
+
+    assert "No problems found" in verify(raw), verify(raw)
+    table = subprocess.run(["sgdisk", "-p", str(raw)], capture_output=True, text=True, check=True).stdout
+    fats = re.findall(r"^\s+\d+\s+(\d+)\s+(\d+)\s+.*\s(?:EF00|0700)\s", table, re.MULTILINE)
+    assert fats, table
+    for start, end in fats:
+        partition = tmp_path / f"part-{start}.img"
+        with raw.open("rb") as disk:
+            disk.seek(int(start) * 512)
+            partition.write_bytes(disk.read((int(end) - int(start) + 1) * 512))
+        fsck = subprocess.run(["fsck.fat", "-n", str(partition)], capture_output=True, text=True)
+        assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    broken = tmp_path / "broken.raw"                    # the check can fail: a main table whose CRC is wrong
+    data = bytearray(raw.read_bytes())
+    data[1024 + 10] ^= 0xFF
+    broken.write_bytes(bytes(data))
+    assert "No problems found" not in verify(broken)
+
+
+@pytest.mark.parametrize("fmt, firmware, machine", [("qcow2", "bios", "q35"), ("iso", "uefi", "pc"),
+                                                     ("raw", "uefi", "q35")])
+def test_httpd_from_a_disk_serves_curl(packaged, fmt, firmware, machine):
+    folder = packaged("httpd", X86, "raw", "qcow2", "iso")
+    port = free_port()
+    guest = Guest(folder, f"build/httpd.{X86}.{fmt}",
+                  ["-p", f"127.0.0.1:{port}:80", "--firmware", firmware, "--machine", machine], ["80"])
+    try:
+        guest.wait_for(r"httpd: listening on port 80", TIMEOUT)
+        guest.wait_for(ADDRESS_LINE, TIMEOUT)          # its DHCP lease: QEMU then forwards the port to it
+        page = subprocess.run(["curl", "-sf", "--max-time", "120", f"http://127.0.0.1:{port}/"],
+                              capture_output=True, timeout=180)
+        assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes(), \
+            guest.report()
+    finally:
+        guest.stop()
+
+
+@pytest.mark.parametrize("target, first, second", [
+    (X86, ("raw", "bios", "q35"), ("qcow2", "uefi", "pc")),
+    (X86, ("iso", "bios", "pc"), ("iso", "bios", "q35")),
+    (ARM, ("raw", "uboot", "virt,highmem=off"), ("qcow2", "uboot", "virt,highmem=off")),
+])
+def test_kvstore_keeps_its_data_disk_apart_from_the_boot_disk(packaged, tmp_path, target, first, second):
+    """The app's disk 0 is its data disk, not the boot disk (nor the ISO's CD drive): what one boot sets, the next
+    (from another format, firmware and machine) gets, and the host reads it back from the data disk."""
+    folder = packaged("kvstore", target, "raw", "qcow2", *(["iso"] if target == X86 else []))
+    data = tmp_path / "data.img"
+    uniforge("disk", "create", str(data), "--size", "16M", check=True)
+    fmt, firmware, machine = first
+    proc = run_disk(folder, f"kvstore.{target}.{fmt}", "set", "greeting", "hello there",
+                    flags=["--disk", str(data), "--firmware", firmware, "--machine", machine])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    fmt, firmware, machine = second
+    proc = run_disk(folder, f"kvstore.{target}.{fmt}", "get", "greeting",
+                    flags=["--disk", str(data), "--firmware", firmware, "--machine", machine])
+    assert proc.returncode == 0 and "hello there" in proc.stdout, proc.stdout + proc.stderr
+    got = tmp_path / "greeting"
+    uniforge("disk", "get", str(data), "/kv/greeting", str(got), check=True)
+    assert got.read_text().strip() == "hello there"
+
+
+def test_armv7_disk_boots_through_u_boot(packaged):
+    folder = packaged("hello", ARM, "raw", "qcow2", "vmdk", "vhdx")
+    proc = run_disk(folder, f"hello.{ARM}.vhdx", "a b", "exit=204")
+    assert proc.returncode == 204, proc.stdout + proc.stderr
+    console = proc.stdout.replace("\r\n", "\n")
+    assert "Starting kernel ..." in console                     # U-Boot's bootz, not QEMU's -kernel
+    assert "Hello, world!\nargv[1] = a b\nargv[2] = exit=204\n" in console
+
+
+@pytest.mark.parametrize("target, formats", [
+    (X86, (*EVERY_FORMAT, "libvirt", "oci", "openstack", "kubevirt")),
+    (ARM, ("raw", "qcow2", "vmdk", "vhdx", "oci")),
+])
+def test_every_artifact_is_the_same_from_two_builds_in_two_folders(tmp_path, target, formats):
+    require_target(target)
+    digests = []
+    for where in ("one", "two"):
+        folder = copy_example("hello", tmp_path / where)
+        report = built_json(uniforge("build", "-t", target, "--json", *[f"-f{f}" for f in formats], cwd=folder,
+                                     check=True))
+        found = {a["format"]: a for a in packages(report)}
+        for a in packages(report):
+            path = Path(a["path"])
+            assert path.parent == folder / "build"
+            if path.is_dir():               # an OCI layout: its index.json names every blob by digest
+                assert a["sha256"] == hashlib.sha256((path / "index.json").read_bytes()).hexdigest()
+            else:
+                assert a["bytes"] == path.stat().st_size
+                assert a["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        digests.append({Path(a["path"]).name: a["sha256"] for a in packages(report)})
+        for layout in (folder / "build").glob("*.oci"):           # every blob too
+            digests[-1].update({f"{p.relative_to(folder)}": hashlib.sha256(p.read_bytes()).hexdigest()
+                                for p in layout.rglob("*") if p.is_file()})
+    assert digests[0] == digests[1] and set(found) == set(formats)
+
+
+def test_the_bootable_disk_and_the_iso_stay_small(packaged):
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt") / "build"
+    assert (folder / f"hello.{X86}.raw").stat().st_size <= 2 << 20
+    assert (folder / f"hello.{X86}.iso").stat().st_size <= 4 << 20
+
+
+@pytest.mark.parametrize("target, flags, message", [
+    (X86, ["-f", "qcow3"], "unknown artifact format 'qcow3'"),
+    (ARM, ["-f", "iso"], "qemu-armv7 makes no ISO"),
+    ("qemu-x86_64", ["-f", "raw"], "qemu-x86_64 makes no disk images"),
+    (ARM, ["-f", "kubevirt"], "qemu-armv7 makes no KubeVirt VirtualMachine"),
+])
+def test_a_format_that_cannot_be_made_is_one_line_before_the_build(tmp_path, target, flags, message):
+    folder = copy_example("hello", tmp_path)
+    proc = uniforge("build", "-t", target, *flags, cwd=folder)
+    assert proc.returncode == ExitCode.IMAGE and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 2 and "Traceback" not in proc.stderr      # error + hint
+    assert not (folder / "build").exists()
+
+
+def test_a_full_output_folder_leaves_nothing_behind(tmp_path, packaged):
+    """A folder with room for the image but not for its disk: one line, and no artifact or leftover."""
+    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() != "0":
+        pytest.skip("mounting a small tmpfs needs root")
+    built = packaged("hello", X86, *EVERY_FORMAT, "libvirt") / "build"
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(small)], check=True)
+    try:
+        image = small / f"hello.{X86}"
+        shutil.copy(built / image.name, image)
+        before = sorted(p.name for p in small.iterdir())
+        proc = uniforge("package", str(image), "-f", "qcow2", "-f", "iso")
+        assert proc.returncode == ExitCode.IMAGE and "Traceback" not in proc.stderr, proc.stderr
+        assert "No space left on device" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert sorted(p.name for p in small.iterdir()) == before
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+
+
+# --- libvirt: a real libvirtd (qemu:///system, TCG domains) ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def libvirtd():
+    """libvirtd and virtlogd, started here if they are not running (and stopped again by their pid)."""
+    for daemon in ("libvirtd", "virtlogd", "virsh"):
+        if not (shutil.which(daemon) or Path("/usr/sbin", daemon).exists()):
+            pytest.skip(f"{daemon} is not installed (scripts/install-host-deps installs libvirt-daemon-system)")
+    if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() != "0":
+        pytest.skip("qemu:///system needs root")
+    started = []
+    for daemon, pidfile in (("virtlogd", "/run/virtlogd.pid"), ("libvirtd", "/run/libvirtd.pid")):
+        if subprocess.run(["pgrep", "-x", daemon], capture_output=True).returncode != 0:
+            subprocess.run([shutil.which(daemon) or f"/usr/sbin/{daemon}", "-d"], check=True)
+            started.append(pidfile)
+    for _ in range(100):
+        if subprocess.run(["virsh", "-c", "qemu:///system", "version"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.2)
+    yield
+    for pidfile in reversed(started):
+        pid = Path(pidfile).read_text().strip() if Path(pidfile).exists() else ""
+        if pid.isdigit():
+            os.kill(int(pid), signal.SIGTERM)
+
+
+def virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["virsh", "-c", "qemu:///system", *args], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 or not check, f"virsh {' '.join(args)}: {proc.stdout}{proc.stderr}"
+    return proc
+
+
+def test_libvirt_defines_and_starts_the_domain_the_build_wrote(packaged, libvirtd):
+    """The artifact itself: the image copied where its XML says, `virsh define` + `virsh start`; the console log
+    shows the app and the domain stops with it."""
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt") / "build"
+    xml = folder / f"hello.{X86}.libvirt.xml"
+    domain = re.search(r"<name>(.*)</name>", xml.read_text())[1]
+    log = Path(re.search(r"<log file='([^']*)'", xml.read_text())[1])
+    kernel = Path(re.search(r"<kernel>(.*)</kernel>", xml.read_text())[1])
+    shutil.copy(folder / kernel.name, kernel)
+    try:
+        virsh("define", str(xml))
+        virsh("start", domain)
+        deadline = time.monotonic() + TIMEOUT
+        while virsh("domstate", domain).stdout.strip() != "shut off":
+            assert time.monotonic() < deadline, f"the domain is still {virsh('domstate', domain).stdout}"
+            time.sleep(0.5)
+        assert "Hello, world!" in log.read_text()
+    finally:
+        virsh("destroy", domain, check=False)
+        virsh("undefine", domain, check=False)
+        kernel.unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
+
+
+def test_run_via_libvirt_boots_a_disk_with_arguments(packaged, libvirtd):
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
+    before = virsh("list", "--all", "--name").stdout
+    proc = run_disk(folder, f"hello.{X86}.qcow2", "a b", flags=["--via", "libvirt"])
+    assert proc.returncode == RunStatus.NO_STATUS and "libvirt does not pass on" in proc.stderr, proc.stderr
+    assert "Hello, world!\nargv[1] = a b\n" in proc.stdout.replace("\r\n", "\n")
+    assert virsh("list", "--all", "--name").stdout == before           # undefined again
+
+
+# --- OCI: a real registry on localhost (Debian's docker-registry, the CNCF distribution registry) ----------------
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A registry on 127.0.0.1 (plain HTTP, as docker allows for this host), stopped by its pid afterwards."""
+    for tool, package in (("docker-registry", "docker-registry"), ("skopeo", "skopeo"), ("umoci", "umoci")):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed (scripts/install-host-deps installs {package})")
+    root = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    (root / "config.yml").write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                                     f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    server = subprocess.Popen(["docker-registry", "serve", str(root / "config.yml")], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while subprocess.run(["curl", "-sf", f"http://127.0.0.1:{port}/v2/"], capture_output=True).returncode:
+            assert server.poll() is None and time.monotonic() < deadline, "docker-registry did not start"
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def skopeo(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"skopeo {' '.join(args)}: {proc.stderr}"
+    return proc
+
+
+def test_oci_images_go_to_a_registry_and_the_pulled_disk_boots(tmp_path, registry):
+    require_target(X86)
+    folder = copy_example("hello", tmp_path)
+    report = built_json(uniforge("build", "-t", X86, "-f", "oci", "--push", f"{registry}/hello:1", "--json",
+                                 cwd=folder, check=True))
+    layout = Path(next(a["path"] for a in packages(report) if a["format"] == "oci"))
+    index = json.loads((layout / "index.json").read_text())
+    digests = {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
+    # The registry serves the very manifests the layout holds: the digests are ours.
+    for tag, ref in ((X86, "1"), (f"{X86}-kernel", "1-kernel")):
+        pushed = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{registry}/hello:{ref}").stdout)
+        assert pushed["Digest"] == digests[tag] and pushed["Architecture"] == "amd64"
+    # Pulled back, checked by umoci, its disk owned by KubeVirt's qemu user, and booted.
+    pulled = tmp_path / "pulled"
+    skopeo("copy", "--src-tls-verify=false", f"docker://{registry}/hello:1", f"oci:{pulled}:1")
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--image", f"{pulled}:1", str(bundle)], check=True, capture_output=True)
+    disk = bundle / "rootfs" / "disk" / f"hello.{X86}.qcow2"
+    assert (disk.stat().st_uid, disk.stat().st_gid, disk.stat().st_mode & 0o777) == (107, 107, 0o440)
+    boot = tmp_path / "boot" / "build"
+    boot.mkdir(parents=True)
+    shutil.copy(folder / "build" / f"hello.{X86}", boot)           # the manifest `uniforge run` reads
+    shutil.copy(disk, boot / disk.name)
+    proc = run_disk(boot.parent, disk.name, "exit=5")
+    assert proc.returncode == 5 and "Hello, world!" in proc.stdout, proc.stdout + proc.stderr
+    kernel = bundle.parent / "kernel-bundle"
+    skopeo("copy", "--src-tls-verify=false", f"docker://{registry}/hello:1-kernel", f"oci:{pulled}:k")
+    subprocess.run(["umoci", "unpack", "--image", f"{pulled}:k", str(kernel)], check=True, capture_output=True)
+    assert (kernel / "rootfs" / "boot" / f"hello.{X86}").read_bytes() == (folder / "build" / f"hello.{X86}").read_bytes()
+
+
+def test_a_registry_that_refuses_is_one_line_and_leaves_nothing(tmp_path):
+    require_target(X86)
+    folder = copy_example("hello", tmp_path)
+    uniforge("build", "-t", X86, cwd=folder, check=True)
+    before = sorted(p.name for p in (folder / "build").iterdir())
+    closed = f"127.0.0.1:{free_port()}"                              # nothing listens there
+    proc = uniforge("package", f"build/hello.{X86}", "-f", "oci", "--push", f"{closed}/hello:1", cwd=folder)
+    assert proc.returncode == ExitCode.IMAGE and f"pushing {closed}/hello:1" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (folder / "build").iterdir()) == before
+
+
+# --- Documents, checked against the consumers' own schemas ---------------------------------------------------------
+
+def fetch(command: list[str], what: str) -> None:
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        pytest.skip(f"could not fetch {what} from its package registry: {proc.stderr.strip()[-300:]}")
+
+
+def test_openstack_document_follows_glances_schemas(packaged, tmp_path):
+    """Glance's image schema (python-glanceclient's copy of what Glance serves) for the core properties, and the
+    compute-libvirt-image metadefs (Glance's own) for the ones Nova reads, both from PyPI."""
+    import zipfile
+
+    import jsonschema
+    fetch([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp_path), "glance",
+           "python-glanceclient"], "glance and python-glanceclient")
+    client = zipfile.ZipFile(next(tmp_path.glob("python_glanceclient-*.whl")))
+    schema_module: dict = {}           # plain assignments only: the schema, and the URL its texts name
+    exec(compile(client.read("glanceclient/v2/image_schema.py"), "image_schema.py", "exec"), schema_module)
+    base = schema_module["_BASE_SCHEMA"]
+    glance = zipfile.ZipFile(next(tmp_path.glob("glance-*.whl")))
+    metadefs = json.loads(next(glance.read(n) for n in glance.namelist()
+                               if n.endswith("metadefs/compute-libvirt-image.json")))
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
+    made = built_json(uniforge("package", f"build/hello.{X86}", "-f", "qcow2", "-f", "iso", "-f", "openstack",
+                               "--json", cwd=folder, check=True), "package")
+    assert [a["format"] for a in made["artifacts"]] == ["qcow2", "iso", "openstack", "openstack"]
+    for fmt in ("qcow2", "iso"):
+        document = json.loads((folder / "build" / f"hello.{X86}.{fmt}.openstack.json").read_text())
+        jsonschema.validate(document, base)
+        for key in ("hw_firmware_type", "hw_machine_type", "hw_disk_bus", "os_command_line"):
+            jsonschema.validate(document[key], metadefs["properties"][key])
+        assert document["disk_format"] == fmt and document["min_ram"] == 64
+    with pytest.raises(jsonschema.ValidationError):          # the check can fail: a firmware Nova does not know
+        jsonschema.validate("efi", metadefs["properties"]["hw_firmware_type"])
+
+
+def test_kubevirt_document_follows_kubevirts_api(packaged, tmp_path):
+    """The VirtualMachine type-checked against KubeVirt's API types (generated from its OpenAPI schema; npm's
+    @kubevirt-ui-ext/kubevirt-api) with TypeScript, which rejects unknown and misspelled fields."""
+    if not shutil.which("npm"):
+        pytest.skip("npm is not installed")
+    fetch(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(tmp_path), "typescript@5",
+           "@kubevirt-ui-ext/kubevirt-api@1.7.0"], "typescript and KubeVirt's API types")
+    folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
+    uniforge("package", f"build/hello.{X86}", "-f", "kubevirt", cwd=folder, check=True)
+    vm = json.loads((folder / "build" / f"hello.{X86}.kubevirt.yaml").read_text())
+    assert vm["spec"]["template"]["spec"]["volumes"][0]["containerDisk"]["image"] == f"localhost/hello:{X86}"
+
+    def check(document: dict) -> subprocess.CompletedProcess:
+        source = tmp_path / "vm.ts"
+        source.write_text("import type { V1VirtualMachine } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';\n"
+                          f"export const vm: V1VirtualMachine = {json.dumps(document, indent=1)};\n")
+        return subprocess.run([str(tmp_path / "node_modules" / ".bin" / "tsc"), "--noEmit", "--strict", "--module",
+                               "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", str(source)],
+                              capture_output=True, text=True, timeout=300)
+    proc = check(vm)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    vm["spec"]["template"]["spec"]["domain"]["devices"]["disks"][0]["bootOrdr"] = 1      # the check can fail
+    assert "bootOrdr" in check(vm).stdout
