@@ -2,9 +2,11 @@
 
 The packages come through apt with a configuration of their own (a deb-src entry for Debian 12, its index and
 download folders in a temporary folder), so the host's apt setup is neither needed nor changed. `dpkg-source -x`
-unpacks them with Debian's patches applied, as Debian builds them. Each package is fetched once per cache, and
-the sources are never committed. A host without apt-get or dpkg-source, or without the network the first time,
-gets the tests skipped, with the reason.
+unpacks them with Debian's patches applied, as Debian builds them. What a package's build generates on the build
+machine before compiling (an amalgamated source, by its configure and make) is made by its own steps, out of its
+tree (`host_build`). Each package is fetched, and each such build run, once per cache; the sources are never
+committed. A host without apt-get or dpkg-source (or a step's tools), or without the network the first time, gets
+the tests skipped, with the reason.
 """
 from __future__ import annotations
 
@@ -34,6 +36,24 @@ def source_tree(package: str) -> Path:
     if len(trees) != 1:
         raise Unavailable(f"{folder}: expected one unpacked source tree, found {len(trees)}")
     return trees[0]
+
+
+def host_build(package: str, steps: tuple[str, ...], tools: tuple[str, ...]) -> Path:
+    """A folder in which the shell commands `steps` ran in order (with {tree} the package's source tree), for the
+    files they generate; `tools` are the host commands they need."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        raise Unavailable(f"no {', '.join(missing)} on this host to run {package}'s build steps")
+    tree = source_tree(package)
+
+    def build(into: Path) -> None:
+        for step in steps:
+            command = step.format(tree=tree)
+            proc = subprocess.run(command, shell=True, cwd=into, capture_output=True, text=True, timeout=_TIMEOUT)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{package}: `{command}` exited {proc.returncode}:\n{proc.stderr[-2000:]}")
+    folder, _ = cache.entry("debian-build", cache.digest(SUITE, package, *steps), build)
+    return folder
 
 
 def _fetch(package: str, into: Path) -> None:

@@ -1,10 +1,12 @@
 """Real programs from Debian 12's source packages, built unmodified from their own sources (issue 12) and run with
-their output checked, one target per arch: bzip2 (compression, through stdin and stdout) and lua5.4 (an
-interpreter, with files, coroutines and errors).
+their output checked, one target per arch: bzip2 (compression, through stdin and stdout), lua5.4 (an
+interpreter, with files, coroutines and errors) and sqlite3 (a database: SQL from stdin, a database file in /tmp
+with its journal, WAL and locks).
 
 Each program's uniforge.toml is written here from what its own build does (the Makefile's object list, defines,
-the files its packaging generates): the sources are named where they are, in the uniforge cache (debian.py), and
-never changed. Each is built once per session and arch."""
+the files its packaging generates, what its configure and make generate on the build machine): the sources are
+named where they are, in the uniforge cache (debian.py), and never changed. Each is built once per session and
+arch."""
 from __future__ import annotations
 
 import re
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import one_per_arch, require_target
-from debian import Unavailable, source_tree
+from debian import Unavailable, host_build, source_tree
 from uniforge.building import targets
 
 
@@ -22,9 +24,12 @@ from uniforge.building import targets
 class Program:
     name: str                       # the image's (uniforge.toml's names have no dot: lua, not lua5.4)
     package: str                    # the Debian source package
-    sources: tuple[str, ...]        # relative to its unpacked tree, as its build compiles them into the program
+    sources: tuple[str, ...]        # as its build compiles them into the program: relative to its unpacked tree,
+                                    # or to the folder of its host steps when it has some
     cflags: tuple[str, ...] = ()
     generated: dict[str, str] = field(default_factory=dict)     # files its packaging writes before building
+    host_steps: tuple[str, ...] = ()    # what its build runs on the build machine first, out of its {tree}
+    host_tools: tuple[str, ...] = ()    # the host commands those need
 
 
 # bzip2's Makefile: bzip2.o and libbz2's OBJS, CFLAGS' $(BIGFILES).
@@ -42,6 +47,25 @@ LUA = Program("lua", "lua5.4", tuple(f"src/{name}.c" for name in (
                                '#define DEB_HOST_MULTIARCH "{triple}"\n#endif\n'})
 
 
+# sqlite3's amalgamation and shell as its configure and `make sqlite3.c shell.c` generate them (Debian's rules
+# configure with these options and compile the same code file by file), compiled with debian/rules' CFLAGS and
+# the Makefile's (TCC's defines and OPT_FEATURE_FLAGS; not -DSQLITE_HAVE_ZLIB, configure's finding about the
+# build machine, where the guest has no zlib, nor the build machine's config header).
+SQLITE = Program("sqlite3", "sqlite3", ("shell.c", "sqlite3.c"), (
+    "-O2", "-fno-strict-aliasing", "-DSQLITE_SECURE_DELETE", "-DSQLITE_ENABLE_COLUMN_METADATA",
+    "-DSQLITE_ENABLE_FTS3", "-DSQLITE_ENABLE_FTS3_PARENTHESIS", "-DSQLITE_ENABLE_RTREE=1", "-DSQLITE_SOUNDEX=1",
+    "-DSQLITE_ENABLE_UNLOCK_NOTIFY", "-DSQLITE_OMIT_LOOKASIDE=1", "-DSQLITE_ENABLE_DBSTAT_VTAB",
+    "-DSQLITE_ALLOW_ROWID_IN_VIEW", "-DSQLITE_ENABLE_UPDATE_DELETE_LIMIT=1", "-DSQLITE_ENABLE_LOAD_EXTENSION",
+    "-DSQLITE_ENABLE_JSON1", "-DSQLITE_LIKE_DOESNT_MATCH_BLOBS", "-DSQLITE_THREADSAFE=1",
+    "-DSQLITE_ENABLE_FTS3_TOKENIZER=1", "-DSQLITE_USE_URI=1", "-DSQLITE_MAX_SCHEMA_RETRY=25",
+    "-DSQLITE_ENABLE_PREUPDATE_HOOK", "-DSQLITE_ENABLE_SESSION", "-DSQLITE_ENABLE_STMTVTAB",
+    "-DSQLITE_MAX_VARIABLE_NUMBER=250000", "-DSQLITE_OS_UNIX=1", "-DNDEBUG", "-DSQLITE_ENABLE_MATH_FUNCTIONS",
+    "-DSQLITE_ENABLE_FTS4", "-DSQLITE_ENABLE_FTS5"),
+    host_steps=("{tree}/configure --enable-threadsafe --enable-load-extension --enable-json --enable-fts4 "
+                "--enable-fts5", "make sqlite3.c shell.c"),
+    host_tools=("cc", "make", "tclsh"))
+
+
 @pytest.fixture(params=one_per_arch("console"))
 def target(request):
     require_target(request.param)
@@ -56,7 +80,8 @@ def debian_image(tmp_path_factory, uniforge_build):
 
     def image(program: Program, target: str):
         try:
-            tree = source_tree(program.package)
+            tree = (host_build(program.package, program.host_steps, program.host_tools) if program.host_steps
+                    else source_tree(program.package))
         except Unavailable as e:
             pytest.skip(str(e))
         folder = root / program.package / target
@@ -158,6 +183,59 @@ def test_lua_reports_a_runtime_error_with_its_traceback(debian_image, target):
 
 def test_the_programs_link_only_what_they_use(debian_image, target):
     """Neither opens a socket: no network stack; both read the console: module stdin."""
-    for program in (BZIP2, LUA):
+    for program in (BZIP2, LUA, SQLITE):
         modules = set(debian_image(program, target).inspect()["modules"])
         assert "stdin" in modules and not modules & {"net", "socket", "virtio-net"}, sorted(modules)
+
+
+SQL_MEMORY = """
+.mode list
+create table t(id integer primary key, name text, score real);
+insert into t(name, score) values ('ann', 3.5), ('bob', 4.25), ('cy', 2.0);
+select count(*), sum(score), group_concat(name, ',') from t;
+select name from t where score > 3 order by score desc;
+create virtual table docs using fts5(body);
+insert into docs values ('the quick brown fox'), ('lazy dogs sleep'), ('quick thinking');
+select rowid, body from docs where docs match 'quick' order by rowid;
+select json_extract('{"a":[1,2,{"b":"x"}]}', '$.a[2].b');
+with recursive c(x) as (select 1 union all select x + 1 from c where x < 10) select sum(x * x) from c;
+select printf('%08.3f|%s', pi(), upper('abc')), sqlite_version();
+select * from nosuchtable;
+"""
+
+
+def test_sqlite3_runs_sql_from_stdin(debian_image, target):
+    """SQL from stdin: tables, aggregates, full-text search (FTS5), JSON, a recursive CTE, math; an error names
+    the line and sets the exit status, as the shell does for a script."""
+    result = debian_image(SQLITE, target).run(stdin=SQL_MEMORY.encode(), timeout=300)
+    assert (result.status, result.ending) == (1, "exited"), result.message + result.console
+    assert result.console == ("3|9.75|ann,bob,cy\nbob\nann\n1|the quick brown fox\n3|quick thinking\nx\n385\n"
+                              "0003.142|ABC|3.40.1\nParse error near line 13: no such table: nosuchtable\n"), \
+        result.console
+
+
+SQL_FILE = """
+pragma journal_mode=wal;
+create table kv(k integer primary key, v text);
+begin;
+with recursive c(x) as (select 1 union all select x + 1 from c where x < 5000)
+  insert into kv select x, hex(randomblob(16)) from c;
+commit;
+select count(*), min(k), max(k), sum(length(v)) from kv;
+delete from kv where k % 2 = 0;
+pragma wal_checkpoint(truncate);
+pragma journal_mode=delete;
+vacuum;
+.open /tmp/test.db
+select count(*), sum(k) from kv;
+pragma integrity_check;
+.tables
+"""
+
+
+def test_sqlite3_keeps_a_database_file_through_wal_vacuum_and_reopening(debian_image, target):
+    """A database in /tmp: a 5000-row transaction in WAL mode (the -wal file, its -shm mapped shared, POSIX
+    locks), a checkpoint, back to a rollback journal, VACUUM, then opened again and checked."""
+    result = debian_image(SQLITE, target).run(["/tmp/test.db"], stdin=SQL_FILE.encode(), timeout=300)
+    assert result.ok, result.message + result.console
+    assert result.console == ("wal\n5000|1|5000|160000\n0|0|0\ndelete\n2500|6250000\nok\nkv\n"), result.console
