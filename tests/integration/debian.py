@@ -10,6 +10,7 @@ the tests skipped, with the reason.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,9 +39,11 @@ def source_tree(package: str) -> Path:
     return trees[0]
 
 
-def host_build(package: str, steps: tuple[str, ...], tools: tuple[str, ...]) -> Path:
-    """A folder in which the shell commands `steps` ran in order (with {tree} the package's source tree), for the
-    files they generate; `tools` are the host commands they need."""
+def host_build(package: str, steps: tuple[str, ...], tools: tuple[str, ...], *, variant: str = "",
+               env: dict[str, str] | None = None, **fields: str) -> Path:
+    """A folder in which the shell commands `steps` ran in order (formatted with {tree}, the package's source
+    tree, and `fields`), with `env` added to the environment, for the files they generate; `tools` are the host
+    commands they need; `variant` tells apart builds whose steps are the same (one per target arch)."""
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         raise Unavailable(f"no {', '.join(missing)} on this host to run {package}'s build steps")
@@ -48,11 +51,12 @@ def host_build(package: str, steps: tuple[str, ...], tools: tuple[str, ...]) -> 
 
     def build(into: Path) -> None:
         for step in steps:
-            command = step.format(tree=tree)
-            proc = subprocess.run(command, shell=True, cwd=into, capture_output=True, text=True, timeout=_TIMEOUT)
+            command = step.format(tree=tree, **fields)
+            proc = subprocess.run(command, shell=True, cwd=into, capture_output=True, text=True, timeout=_TIMEOUT,
+                                  env={**os.environ, **(env or {})})
             if proc.returncode != 0:
                 raise RuntimeError(f"{package}: `{command}` exited {proc.returncode}:\n{proc.stderr[-2000:]}")
-    folder, _ = cache.entry("debian-build", cache.digest(SUITE, package, *steps), build)
+    folder, _ = cache.entry("debian-build", cache.digest(SUITE, package, variant, *steps), build)
     return folder
 
 
