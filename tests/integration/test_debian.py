@@ -1,7 +1,7 @@
 """Real programs from Debian 12's source packages, built unmodified from their own sources (issue 12) and run with
 their output checked, one target per arch: bzip2 (compression, through stdin and stdout), lua5.4 (an
-interpreter, with files, coroutines and errors) and sqlite3 (a database: SQL from stdin, a database file in /tmp
-with its journal, WAL and locks).
+interpreter, with files, coroutines and errors), sqlite3 (a database: SQL from stdin, a database file in /tmp
+with its journal, WAL and locks) and nginx (a server: its pages over the network, sendfile, its access log).
 
 Each program's uniforge.toml is written here from what its own build does (the Makefile's object list, defines,
 the files its packaging generates, what its configure and make generate on the build machine): the sources are
