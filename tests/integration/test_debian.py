@@ -359,19 +359,6 @@ def test_nginx_serves_its_own_pages_and_a_large_file(debian_image, target):
         assert vm.crash is None
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError,
-                   reason="known bug: a second request on a kept-alive connection sent at once after the first "
-                          "response gets no answer (nginx waits on epoll, edge-triggered; curl's pace works)")
-def test_nginx_answers_a_second_request_on_a_kept_alive_connection(debian_image, target):
-    with debian_image(NGINX, target).boot(publish=[80], timeout=300) as vm:
-        host, port = vm.port(80)
-        _wait_until_serving(host, port)
-        connection = http.client.HTTPConnection(host, port, timeout=15)
-        for path in ("/", "/50x.html"):
-            connection.request("GET", path)
-            assert connection.getresponse().read()
-
-
 def _wait_until_serving(host: str, port: int, seconds: float = 120) -> None:
     """Until the guest answers HTTP on the port: its address comes first, its listen() a little later."""
     deadline = time.monotonic() + seconds
