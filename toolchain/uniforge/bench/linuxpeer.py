@@ -336,11 +336,12 @@ def _cpio_entry(out: bytearray, ino: int, name: str, mode: int, data: bytes, rde
 
 
 def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: Network = NO_NETWORK) -> list[str]:
-    """The QEMU command that boots the peer on an x86_64 target, as the apps are booted (same flags and devices)."""
+    """The QEMU command that boots the peer on an x86_64 target, as the apps are booted (same flags and devices),
+    as a plain process: the target's status channel goes nowhere (the peer writes none)."""
     # Under TCG on a loaded host, Linux's PIT calibration of the TSC fails, and microvm has no HPET or ACPI PM
     # timer to fall back on: the kernel then hangs before its first timer tick. TCG's TSC is the host's, so give
     # its rate.
     host_hz = host_tsc_hz() if target.bench.host_tsc else None
     cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
     return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
-                              extra_qemu_args=["-initrd", str(peer.initramfs)])
+                              extra_qemu_args=["-initrd", str(peer.initramfs)], status_chardev="null")
