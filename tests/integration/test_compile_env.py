@@ -29,3 +29,18 @@ def test_stack_protector_catches_a_smashed_stack(built, target):
     assert proc.returncode == RunStatus.CRASHED, proc.stdout + proc.stderr
     assert "uniforge: crash:" in proc.stdout and "in __stack_chk_fail" in proc.stdout, proc.stdout
     assert "uniforge: guest crashed" in proc.stderr
+
+
+def test_walking_control_messages_builds_with_werror(tmp_path, target):
+    """musl's CMSG_NXTHDR compares a size_t with a pointer difference; the installed header says the conversion,
+    so -Wextra -Werror programs that walk control messages (nginx with clang) build (musl.HEADER_FIXES)."""
+    (tmp_path / "main.c").write_text(
+        "#include <sys/socket.h>\n"
+        "int main(void)\n{\n\tchar buf[64] = {0};\n"
+        "\tstruct msghdr msg = { .msg_control = buf, .msg_controllen = sizeof buf };\n\tint n = 0;\n"
+        "\tfor (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))\n\t\tn++;\n"
+        "\treturn n;\n}\n")
+    (tmp_path / "uniforge.toml").write_text('name = "cmsg"\nsources = ["main.c"]\n'
+                                            'cflags = ["-Wall", "-Wextra", "-Werror"]\n')
+    proc = uniforge("build", "-t", target, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr

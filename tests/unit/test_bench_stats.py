@@ -184,3 +184,17 @@ def test_the_web_servers_init_loads_the_modules_in_order():
     init = http_init("10.0.0.2/24", ["a", "b_c"]).decode()
     assert "for m in a b_c; do $b insmod /modules/$m.ko; done" in init
     assert "$b ip addr add 10.0.0.2/24 dev eth0" in init and HTTP_LINE.decode() in init
+
+
+def test_the_peers_command_names_every_chardev_its_devices_use(tmp_path):
+    """A plain QEMU process: the target's status device writes to a chardev the command itself defines (null),
+    else QEMU refuses to start (isa-debugcon's chardev=uf-status)."""
+    import re
+
+    from uniforge.bench.linuxpeer import Peer, qemu_command
+    from uniforge.building import targets
+    target = targets.load("qemu-x86_64")
+    command = " ".join(qemu_command(target, Peer(tmp_path / "vmlinux", tmp_path / "initramfs", 1, "6.1")))
+    used = set(re.findall(r"chardev=([\w-]+)", command))
+    defined = set(re.findall(r"-chardev \w+,id=([\w-]+)", command))
+    assert used and used <= defined, command

@@ -336,7 +336,8 @@ def _cpio_entry(out: bytearray, ino: int, name: str, mode: int, data: bytes, rde
 
 
 def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: Network = NO_NETWORK) -> list[str]:
-    """The QEMU command that boots the peer on an x86_64 target, as the apps are booted (same flags and devices)."""
+    """The QEMU command that boots the peer on an x86_64 target, as the apps are booted (same flags and devices),
+    as a plain process: the target's status channel goes nowhere (the peer writes none)."""
     # Under TCG on a loaded host, Linux's PIT calibration of the TSC fails, and microvm has no HPET or ACPI PM
     # timer to fall back on: the kernel then hangs before its first timer tick. TCG's TSC is the host's, so give
     # its rate.

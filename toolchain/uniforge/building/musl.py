@@ -128,8 +128,17 @@ def source_tree() -> Path:
     return folder / f"musl-{VERSION}"
 
 
+# Fixes to musl's installed headers, (file, text, replacement): what a program compiled with them needs.
+# CMSG_NXTHDR compares a size_t with a pointer difference: clang's -Wsign-compare fires in every program that
+# walks control messages, and with -Werror (nginx's configure sets it for clang) the program does not build. The
+# cast is the conversion C makes there anyway (same rank: the signed operand becomes unsigned).
+HEADER_FIXES = (("sys/socket.h", "__MHDR_END(mhdr) - (unsigned char *)(cmsg) ",
+                 "(size_t)(__MHDR_END(mhdr) - (unsigned char *)(cmsg)) "),)
+
+
 def headers(musl_arch: str) -> Path:
-    """musl's installed-form headers for one arch (what `make install-headers` would produce)."""
+    """musl's installed-form headers for one arch (what `make install-headers` would produce, with
+    HEADER_FIXES)."""
     def install(tmp: Path) -> None:
         src = source_tree()
         inc = tmp / "include"
@@ -139,7 +148,12 @@ def headers(musl_arch: str) -> Path:
         _generate_bits(src, musl_arch, inc / "bits")
         for template in [*inc.glob("bits/*.in"), inc / "alltypes.h.in"]:
             template.unlink()
-    folder, _ = cache.entry("musl-headers", cache.digest(SHA256, musl_arch), install)
+        for name, text, fixed in HEADER_FIXES:
+            header = inc / name
+            if text not in header.read_text():
+                raise ToolError(f"musl {VERSION}'s {name} has no '{text.strip()}' to fix")
+            header.write_text(header.read_text().replace(text, fixed))
+    folder, _ = cache.entry("musl-headers", cache.digest(SHA256, musl_arch, repr(HEADER_FIXES)), install)
     return folder / "include"
 
 
