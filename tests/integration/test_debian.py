@@ -359,6 +359,24 @@ def test_nginx_serves_its_own_pages_and_a_large_file(debian_image, target):
         assert vm.crash is None
 
 
+def test_nginx_keeps_a_connection_alive(debian_image, target):
+    """Twenty requests one after the other on one kept-alive connection, each sent as soon as the last answer
+    arrived: nginx waits for them on edge-triggered epoll, so each arrival must be reported again."""
+    with debian_image(NGINX, target).boot(publish=[80], timeout=300) as vm:
+        host, port = vm.port(80)
+        _wait_until_serving(host, port)
+        index = (source_tree(NGINX.package) / "html/index.html").read_bytes()
+        connection = http.client.HTTPConnection(host, port, timeout=60)
+        answers = []
+        for _ in range(20):
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            answers.append((response.status, response.getheader("Connection"), response.read()))
+        connection.close()
+        assert answers == [(200, "keep-alive", index)] * 20
+        assert vm.crash is None
+
+
 def _wait_until_serving(host: str, port: int, seconds: float = 120) -> None:
     """Until the guest answers HTTP on the port: its address comes first, its listen() a little later."""
     deadline = time.monotonic() + seconds
