@@ -168,7 +168,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     glue = libos_dir() / "libc"
     glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
     key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*COMMON_CFLAGS, *CFLAGS, *cflags]),
-                       " ".join(syscalls), glue_key,
+                       " ".join(syscalls), glue_key, render("syscall_arch.h.j2", syscalls=syscalls),
                        json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True))
 
     def make(tmp: Path) -> None:
