@@ -1,0 +1,99 @@
+/* Blocking calls block only the calling thread: one thread serves HTTP on port 80 (one request per connection),
+ * one is blocked in accept on port 81 until someone connects there (then the app ends), one sleeps 50 ms at a time
+ * and reports how late it woke, and the first thread waits in pthread_join. */
+#define _GNU_SOURCE
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile int done;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int listen_on(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 8)) {
+		perror("threadserver: listen");
+		return -1;
+	}
+	return s;
+}
+
+static void *serve(void *arg)
+{
+	int s = (int)(long)arg, served = 0;
+	for (;;) {
+		int c = accept(s, 0, 0);
+		if (c < 0)
+			break;
+		char req[1024];
+		size_t got = 0;
+		ssize_t n;
+		while (got < sizeof req - 1 && (n = read(c, req + got, sizeof req - 1 - got)) > 0) {
+			got += n;
+			req[got] = 0;
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		char body[64], reply[256];
+		int len = snprintf(body, sizeof body, "request %d, served by thread %d\n", ++served, gettid());
+		int total = snprintf(reply, sizeof reply, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", len, body);
+		write(c, reply, total);
+		close(c);
+	}
+	return 0;
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	int naps = 0;
+	double latest = 0;
+	while (!done) {
+		double t0 = now();
+		usleep(50000);
+		double late = now() - t0 - 0.05;
+		if (late > latest)
+			latest = late;
+		naps++;
+	}
+	printf("sleeper: %d naps of 50 ms, woke at most %.0f ms late\n", naps, latest * 1000);
+	return 0;
+}
+
+static void *waiter(void *arg)
+{
+	int c = accept((int)(long)arg, 0, 0);
+	printf("waiter: %s on port 81\n", c >= 0 ? "accepted" : "accept failed");
+	close(c);
+	return 0;
+}
+
+int main(void)
+{
+	setvbuf(stdout, 0, _IONBF, 0);
+	int web = listen_on(80), other = listen_on(81);
+	if (web < 0 || other < 0)
+		return 1;
+	pthread_t server, nap, wait;
+	pthread_create(&server, 0, serve, (void *)(long)web);
+	pthread_create(&nap, 0, sleeper, 0);
+	pthread_create(&wait, 0, waiter, (void *)(long)other);
+	printf("threadserver: listening on ports 80 and 81\n");
+	pthread_join(wait, 0);
+	done = 1;
+	pthread_join(nap, 0);
+	return 0;
+}
