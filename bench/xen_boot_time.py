@@ -2,7 +2,9 @@
 console line, and to its exit (its status line: the runner ends QEMU there), for an app and for the Xen floor
 kernel (bench/null/null-<arch>-xen.S) under the same Xen, alternating. Medians; prints JSON.
 
-    python bench/xen_boot_time.py [--app examples/hello] [--target xen-x86_64] [--runs 7]
+    python bench/xen_boot_time.py [--app examples/hello] [--target xen-x86_64-dom0] [--runs 7]
+
+For domUs under xl (xen-x86_64, xen-armv7), bench/xen_domu.py.
 """
 import argparse
 import json
@@ -56,7 +58,7 @@ def one_run(command: list[str], hypervisor_console) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--app", type=Path, default=ROOT / "examples/hello")
-    parser.add_argument("--target", default="xen-x86_64")
+    parser.add_argument("--target", default="xen-x86_64-dom0")
     parser.add_argument("--runs", type=int, default=7)
     opts = parser.parse_args()
     target = targets.load(opts.target)

@@ -8,7 +8,7 @@
  *   HANG          never exit (timeout tests)
  *   ECHO_CMDLINE  print the PVH command line and a newline first (checks the runner's quoting end to end)
  *   FPU_PROBE     write to the UART, then touch memory with SSE and x87 instructions: after a VM exit, this
- *                 host's nested KVM fails on the x87 one ("KVM internal error. Suberror: 1", ARCHITECTURE.md);
+ *                 host's nested KVM fails on the x87 one ("KVM internal error. Suberror: 1", docs/architecture.md);
  *                 it prints S before the SSE store and X before the x87 load, so the console shows how far it got
  */
 

@@ -41,13 +41,11 @@ uf_zimage_start:
 	/* The zImage header (what boot loaders check: the magic at 0x24, then where the bytes go and end). */
 	.org 0x24
 	.word 0x016f2818                /* zImage magic */
-#ifdef __PIC__
-	.word 0                         /* position independent: the loader picks the address */
-	.word __uf_file_size            /* so "end" is the size */
-#else
-	.word uf_zimage_start           /* load/run address: where it is linked */
-	.word __uf_file_end             /* end of the bytes to load */
-#endif
+	/* "Load anywhere" (start 0, so end is the size), also when linked at a fixed address: the entry moves the
+	 * image where it is linked (.Lreloc). Xen's toolstack loads a zImage at RAM + 32 KiB whatever the header
+	 * says, and would enter it at a nonzero start, which is then not where the bytes are. */
+	.word 0
+	.word __uf_file_size
 	.word 0x04030201                /* little-endian */
 
 1:	mrrc p15, 1, r11, r12, c14      /* CNTVCT, the boot's first timestamp (uniforge bench): kept in r11:r12 */

@@ -4,12 +4,14 @@
 #include <uf/console.h>
 #include <uf/exit.h>
 #include <uf/xen.h>
+#include <uf/xencons.h>
 
 _Noreturn void uf_exit(int status)
 {
 	static int exiting;
 	if (!exiting++) {       /* once: a fault in here must not loop */
 		uf_printk("uniforge: exit status %d\n", status);
+		uf_xencons_flush();     /* the ring goes with the domain */
 		uf_xen_shutdown(status == UF_EXIT_CRASH ? UF_XEN_SHUTDOWN_crash : UF_XEN_SHUTDOWN_poweroff);
 	}
 	for (;;)

@@ -8,7 +8,7 @@ ssize_t uf_fd_pread(int fd, void *buf, size_t len, off_t off)
 	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	ssize_t r = off < 0 ? -EINVAL : f->ops->pread ? f->ops->pread(f, buf, len, off) : -ESPIPE;
+	ssize_t r = off < 0 ? -EINVAL : f->ops->fs ? f->ops->fs->pread(f, buf, len, off) : -ESPIPE;
 	uf_fd_done(f);
 	return r;
 }
@@ -18,7 +18,7 @@ ssize_t uf_fd_pwrite(int fd, const void *buf, size_t len, off_t off)
 	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	ssize_t r = off < 0 ? -EINVAL : f->ops->pwrite ? f->ops->pwrite(f, buf, len, off) : -ESPIPE;
+	ssize_t r = off < 0 ? -EINVAL : f->ops->fs ? f->ops->fs->pwrite(f, buf, len, off) : -ESPIPE;
 	uf_fd_done(f);
 	return r;
 }
@@ -28,7 +28,7 @@ long uf_fd_truncate(int fd, off_t len)
 	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	long r = len < 0 || !f->ops->truncate ? -EINVAL : f->ops->truncate(f, len);
+	long r = len < 0 || !f->ops->fs ? -EINVAL : f->ops->fs->truncate(f, len);
 	uf_fd_done(f);
 	return r;
 }
@@ -38,7 +38,7 @@ long uf_sys_fsync(int fd)
 	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	long r = f->ops->sync ? f->ops->sync(f) : -EINVAL;
+	long r = f->ops->fs ? f->ops->fs->sync(f) : -EINVAL;
 	uf_fd_done(f);
 	return r;
 }
@@ -54,7 +54,7 @@ long uf_sys_getdents64(int fd, void *buf, size_t len)
 	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	long r = f->ops->getdents ? f->ops->getdents(f, buf, len) : -ENOTDIR;
+	long r = f->ops->fs ? f->ops->fs->getdents(f, buf, len) : -ENOTDIR;
 	uf_fd_done(f);
 	return r;
 }

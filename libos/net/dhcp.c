@@ -48,9 +48,9 @@ static void send_message(int type)
 	put16(h + 4, UDP_HLEN + BOOTP_LEN);
 	struct iovec v = { m, sizeof m };
 	if (state == RENEWING)
-		uf_ip_send(uf_net_if.addr, server, IP_PROTO_UDP, h, UDP_HLEN, 6, &v, 1);
+		uf_ip_send(uf_net_if.addr, server, IP_PROTO_UDP, 0, h, UDP_HLEN, 6, &v, 1);
 	else
-		uf_ip_send(0, IP_BROADCAST, IP_PROTO_UDP, h, UDP_HLEN, 6, &v, 1);
+		uf_ip_send(0, IP_BROADCAST, IP_PROTO_UDP, 0, h, UDP_HLEN, 6, &v, 1);
 }
 
 static void start(enum state s, int type)

@@ -1,5 +1,6 @@
 /* The interface: configuration from the boot options, the poll loop every blocking call runs, Ethernet in and
  * out, and the checksum. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,11 +91,14 @@ static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int 
 	const uint8_t *p = frame;
 	if (len < ETH_HLEN)
 		return;
-	if (memcmp(p, dev->mac, 6) && memcmp(p, broadcast_mac, 6))
-		return;
+	if (memcmp(p, dev->mac, 6) && memcmp(p, broadcast_mac, 6) && (p[0] != 0x33 || p[1] != 0x33))
+		return;                 /* neither ours, nor broadcast, nor IPv6 multicast (ipv6.c checks the group) */
 	switch (get16(p + 12)) {
 	case ETH_TYPE_IPV4:
 		uf_ip_input(p + ETH_HLEN, len - ETH_HLEN, csum_valid);
+		break;
+	case ETH_TYPE_IPV6:
+		uf_ip6_input(p + ETH_HLEN, len - ETH_HLEN);
 		break;
 	case ETH_TYPE_ARP:
 		uf_arp_input(p + ETH_HLEN, len - ETH_HLEN);
@@ -104,6 +108,8 @@ static void eth_input(struct uf_netdev *dev, const void *frame, size_t len, int 
 
 uint64_t uf_net_next_timer(void)
 {
+	if (uf_lo_pending())
+		return 0;               /* looped-back datagrams wait: now */
 	uint64_t t = uf_arp_next_timer(), u;
 	if ((u = uf_ip_next_timer()) < t)
 		t = u;
@@ -111,16 +117,21 @@ uint64_t uf_net_next_timer(void)
 		t = u;
 	if ((u = uf_dhcp_next_timer()) < t)
 		t = u;
+	if ((u = uf_nd_next_timer()) < t)
+		t = u;
 	return t;
 }
 
 int uf_net_poll(void)
 {
 	struct uf_netdev *dev = uf_net_if.dev;
-	int work = 0, n;
-	if (!dev)
-		return 0;
-	while ((n = dev->poll(dev, eth_input)) > 0) {
+	int work = 0;
+	/* Rounds until nothing more comes in. What lo delivers may answer over lo again: the bound keeps two endpoints
+	 * that never stop talking from holding the caller here (what remains makes uf_net_next_timer say "now"). */
+	for (int round = 0; round < 64; round++) {
+		int n = (dev ? dev->poll(dev, eth_input) : 0) + uf_lo_poll();
+		if (!n)
+			break;
 		work += n;
 		uf_tcp_flush();
 	}
@@ -130,6 +141,7 @@ int uf_net_poll(void)
 		uf_ip_timers(now);
 		uf_tcp_timers(now);
 		uf_dhcp_timers(now);
+		uf_nd_timers(now);
 		uf_tcp_flush();         /* also what a full NIC ring held back */
 		work++;
 	}
@@ -148,6 +160,18 @@ void uf_net_wait(uint64_t deadline_ns)
 uint32_t uf_net_addr(void)
 {
 	return uf_net_if.addr;
+}
+
+int uf_net_addr6(uint8_t out[16])
+{
+	memcpy(out, uf_net6.addr, 16);
+	return uf_net6.addr_ok;
+}
+
+int uf_net_dns6(uint8_t out[16])
+{
+	memcpy(out, uf_net6.dns, 16);
+	return uf_net6.dns_ok;
 }
 
 /* "A.B.C.D" (and, with prefix, an optional "/N") to a host-order address; 0 on a malformed one. */
@@ -197,6 +221,64 @@ static int configure_static(const char *ip)
 	return 0;
 }
 
+void uf_net6_announce(const char *how)
+{
+	char ll[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN], gw[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, uf_net6.ll, ll, sizeof ll);
+	inet_ntop(AF_INET6, uf_net6.addr, addr, sizeof addr);
+	inet_ntop(AF_INET6, uf_net6.gw, gw, sizeof gw);
+	uf_printk("uniforge: net6: %s", ll);
+	if (uf_net6.addr_ok)
+		uf_printk(" %s/%d", addr, uf_net6.prefix);
+	if (uf_net6.gw_ok)
+		uf_printk(" gw %s", gw);
+	uf_printk(" (%s)\n", how);
+}
+
+/* The link-local address from the MAC (modified EUI-64, RFC 4291 2.5.1), uf.ip6=ADDR/LEN and uf.gw6=ADDR; then
+ * a router solicitation, whose answer may bring the default router and (without uf.ip6) an address. */
+static int configure6(void)
+{
+	const uint8_t *mac = uf_net_if.dev->mac;
+	static const uint8_t ll_prefix[8] = { 0xfe, 0x80 };
+	memcpy(uf_net6.ll, ll_prefix, 8);
+	uint8_t iid[8] = { (uint8_t)(mac[0] ^ 2), mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5] };
+	memcpy(uf_net6.ll + 8, iid, 8);
+	uf_net6.ll_ok = 1;
+	uf_net6.mtu = uf_net_if.dev->mtu;
+	const char *ip6 = uf_option("uf.ip6"), *gw6 = uf_option("uf.gw6");
+	if (ip6) {
+		char text[INET6_ADDRSTRLEN + 4], *slash;
+		strncpy(text, ip6, sizeof text - 1);
+		text[sizeof text - 1] = 0;
+		long prefix = 64;
+		if ((slash = strchr(text, '/'))) {
+			char *end;
+			*slash = 0;
+			prefix = strtol(slash + 1, &end, 10);
+			if (end == slash + 1 || *end || prefix < 1 || prefix > 128)
+				prefix = -1;
+		}
+		if (prefix < 0 || inet_pton(AF_INET6, text, uf_net6.addr) != 1 || uf_net6.addr[0] == 0xff) {
+			uf_printk("uniforge: net6: bad address in uf.ip6=%s (ADDR/LEN)\n", ip6);
+			return -EINVAL;
+		}
+		uf_net6.addr_ok = uf_net6.static_addr = 1;
+		uf_net6.prefix = (int)prefix;
+	}
+	if (gw6) {
+		if (inet_pton(AF_INET6, gw6, uf_net6.gw) != 1) {
+			uf_printk("uniforge: net6: bad address in uf.gw6=%s\n", gw6);
+			return -EINVAL;
+		}
+		uf_net6.gw_ok = 1;
+	}
+	uf_net6_announce(ip6 ? "static" : "link-local");
+	uf_nd_start();
+	return 0;
+}
+
+
 static int bring_up(void);
 
 /* With threads, one brings the interface up (DHCP waits) while the others wait for the outcome. */
@@ -222,9 +304,10 @@ static int bring_up(void)
 		return -ENETDOWN;
 	uf_net_if.dev = uf_netdev_get(0);
 	if (!uf_net_if.dev) {
-		uf_printk("uniforge: net: no network interface\n");
+		uf_printk("uniforge: net: no network interface (lo only)\n");
 		return -ENETDOWN;
 	}
+	configure6();               /* IPv6 comes up beside IPv4, whatever becomes of DHCP */
 	int r;
 	const char *how;
 	if (ip && (!mode || !strcmp(mode, "static"))) {

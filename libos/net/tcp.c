@@ -10,8 +10,6 @@
 
 #define EPHEMERAL_LOW 49152
 
-struct uf_tcp *uf_tcp_list;
-
 struct uf_tcp *uf_tcp_alloc(void)
 {
 	struct uf_tcp *t = calloc(1, sizeof *t);
@@ -24,8 +22,7 @@ struct uf_tcp *uf_tcp_alloc(void)
 	t->keep_idle_s = 7200;          /* RFC 1122 4.2.3.6 defaults, as Linux */
 	t->keep_intvl_s = 75;
 	t->keep_cnt = 9;
-	t->next = uf_tcp_list;
-	uf_tcp_list = t;
+	uf_tcp_list_move(t, &uf_tcp_active);
 	return t;
 }
 
@@ -63,11 +60,8 @@ static void unlink_child(struct uf_tcp *t)
 
 void uf_tcp_free(struct uf_tcp *t)
 {
-	for (struct uf_tcp **p = &uf_tcp_list; *p; p = &(*p)->next)
-		if (*p == t) {
-			*p = t->next;
-			break;
-		}
+	uf_tcp_list_move(t, 0);
+	uf_tcp_unhash(t);
 	if (t->listener)
 		unlink_child(t);
 	uf_tcp_forget_due(t);
@@ -81,6 +75,8 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0);
 	t->state = TCP_CLOSED;
 	t->rto_at = t->linger_at = t->keep_at = 0;
+	if (t->on != &uf_tcp_active)
+		uf_tcp_list_move(t, &uf_tcp_active);
 	if (err)
 		t->error = err;
 	if (!t->app)
@@ -88,32 +84,30 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 }
 
 /* Closed connections kept in TIME_WAIT, at most (Linux's tcp_max_tw_buckets, smaller): a server that closes
- * hundreds of connections a second would otherwise hold 2 MSL's worth, and every segment's lookup and every timer
- * pass walks the list. Past the limit the oldest goes early, as Linux does; its 4-tuple is then merely reusable. */
+ * hundreds of connections a second would otherwise hold 2 MSL's worth of memory. Past the limit the oldest goes
+ * early, as Linux does; its 4-tuple is then merely reusable. */
 #define TCP_MAX_TIME_WAIT 256
 
-static void limit_time_wait(const struct uf_tcp *keep)
+static void limit_time_wait(void)
 {
-	struct uf_tcp *oldest = 0;
-	int n = 0;
-	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
-		if (o->state == TCP_TIME_WAIT && !o->app) {
-			n++;
-			if (o != keep && (!oldest || o->linger_at <= oldest->linger_at))
-				oldest = o;     /* <=: the list is newest first, so the last of equal deadlines is the oldest */
-		}
-	if (n > TCP_MAX_TIME_WAIT && oldest)
-		uf_tcp_free(oldest);
+	for (struct uf_tcp *o = uf_tcp_time_wait.head, *next; o && uf_tcp_time_wait.count > TCP_MAX_TIME_WAIT;
+	     o = next) {
+		next = o->next;
+		if (!o->app)
+			uf_tcp_free(o);     /* the oldest an app doesn't hold */
+	}
 }
 
+/* (Again, when the peer's FIN came back: the wait starts over, at the tail of the list.) */
 void uf_tcp_enter_time_wait(struct uf_tcp *t)
 {
 	t->state = TCP_TIME_WAIT;
 	t->rto_at = t->keep_at = 0;
 	t->linger_at = uf_time_monotonic_ns() + 2 * TCP_MSL;
+	uf_tcp_list_move(t, &uf_tcp_time_wait);
 	if (!t->app) {
 		release_buffers(t);     /* only the sequence numbers matter now: give the memory back at once */
-		limit_time_wait(t);
+		limit_time_wait();
 	}
 }
 
@@ -149,7 +143,7 @@ void uf_tcp_close(struct uf_tcp *t)
 		return;
 	case TCP_TIME_WAIT:
 		release_buffers(t);
-		limit_time_wait(t);
+		limit_time_wait();
 		return;
 	default:
 		break;
@@ -164,34 +158,33 @@ void uf_tcp_close(struct uf_tcp *t)
 		t->linger_at = uf_time_monotonic_ns() + TCP_FIN_WAIT_2_TIMEOUT;
 }
 
-static int port_busy(uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self)
+void uf_tcp_abort(struct uf_tcp *t)
 {
-	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
-		if (t == self || t->lport != port || (t->laddr && addr && t->laddr != addr))
-			continue;
-		if (t->state == TCP_LISTEN || !reuse || !t->reuse)
-			return 1;
+	if (t->state == TCP_LISTEN) {
+		uf_tcp_close(t);
+		return;
 	}
-	return 0;
+	reset(t);
+	uf_tcp_free(t);
 }
 
 int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse)
 {
 	if (t->lport || t->state != TCP_CLOSED)
 		return -EINVAL;
-	if (addr && addr != uf_net_if.addr)
+	if (addr && !uf_ip_is_local(addr))
 		return -EADDRNOTAVAIL;
 	t->reuse = reuse;
 	if (!port) {
 		uint32_t range = 65536 - EPHEMERAL_LOW, start = uf_net_random() % range;
 		for (uint32_t i = 0; i < range && !port; i++) {
 			uint16_t p = (uint16_t)(EPHEMERAL_LOW + (start + i) % range);
-			if (!port_busy(p, addr, 0, t))
+			if (!uf_tcp_port_busy(p, addr, 0, t))
 				port = p;
 		}
 		if (!port)
 			return -EADDRINUSE;
-	} else if (port_busy(port, addr, reuse, t)) {
+	} else if (uf_tcp_port_busy(port, addr, reuse, t)) {
 		return -EADDRINUSE;
 	}
 	t->laddr = addr;
@@ -212,12 +205,12 @@ int uf_tcp_listen(struct uf_tcp *t, int backlog)
 		if (r < 0)
 			return r;
 	}
-	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
-		if (o != t && o->state == TCP_LISTEN && o->lport == t->lport &&
-		    (!o->laddr || !t->laddr || o->laddr == t->laddr))
+	for (struct uf_tcp *o = uf_tcp_listeners.head; o; o = o->next)
+		if (o->lport == t->lport && (!o->laddr || !t->laddr || o->laddr == t->laddr))
 			return -EADDRINUSE;
 	t->backlog = backlog < 1 ? 1 : backlog > 1024 ? 1024 : backlog;
 	t->state = TCP_LISTEN;
+	uf_tcp_list_move(t, &uf_tcp_listeners);
 	return 0;
 }
 
@@ -229,22 +222,24 @@ int uf_tcp_connect(struct uf_tcp *t, uint32_t addr, uint16_t port)
 		return -EINVAL;
 	if (t->state != TCP_CLOSED)
 		return -EISCONN;
-	if (!addr || !port || addr == IP_BROADCAST)
+	if (!addr)
+		addr = IP_LOOPBACK;         /* as Linux: "any address" is this host */
+	if (!port || addr == IP_BROADCAST || !uf_ip_reachable(addr))
 		return -ENETUNREACH;
 	if (!t->lport) {
 		int r = uf_tcp_bind(t, 0, 0, 0);
 		if (r < 0)
 			return r;
 	}
-	for (struct uf_tcp *o = uf_tcp_list; o; o = o->next)
-		if (o != t && o->lport == t->lport && o->rport == port && o->raddr == addr && o->state != TCP_CLOSED)
-			return -EADDRINUSE;
+	uint32_t laddr = t->laddr ? t->laddr : uf_ip_source(addr);
+	struct uf_tcp *o = uf_tcp_lookup(addr, port, laddr, t->lport);
+	if (o && o != t && o->state != TCP_LISTEN)
+		return -EADDRINUSE;
 	if (!t->rbuf && uf_tcp_alloc_buffers(t) < 0)
 		return -ENOMEM;
-	t->laddr = uf_net_if.addr;
-	t->raddr = addr;
-	t->rport = port;
+	uf_tcp_hash_set(t, laddr, t->lport, addr, port);
 	t->iss = uf_net_random();
+	t->ts_offset = uf_net_random();
 	t->snd_una = t->snd_nxt = t->snd_max = t->recover = t->iss;
 	t->snd_data = t->iss + 1;
 	t->error = 0;
@@ -401,6 +396,11 @@ int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port)
 	return 0;
 }
 
+void uf_tcp_set_tos(struct uf_tcp *t, uint8_t tos)
+{
+	t->tos = tos;
+}
+
 void uf_tcp_set_nodelay(struct uf_tcp *t, int on)
 {
 	t->nodelay = on;
@@ -437,4 +437,26 @@ void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf)
 {
 	*rcvbuf = t->rbuf_size;
 	*sndbuf = t->sbuf_size;
+}
+
+void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out)
+{
+	static const uint8_t linux_state[] = {
+		[TCP_CLOSED] = 7, [TCP_LISTEN] = 10, [TCP_SYN_SENT] = 2, [TCP_SYN_RCVD] = 3, [TCP_ESTABLISHED] = 1,
+		[TCP_FIN_WAIT_1] = 4, [TCP_FIN_WAIT_2] = 5, [TCP_CLOSE_WAIT] = 8, [TCP_CLOSING] = 11,
+		[TCP_LAST_ACK] = 9, [TCP_TIME_WAIT] = 6,
+	};
+	*out = (struct uf_tcp_info){
+		.state = linux_state[t->state], .timestamps = t->ts_ok, .sack = t->sack_ok,
+		.wscale = t->rcv_scale != 0, .snd_wscale = t->snd_scale, .rcv_wscale = t->rcv_scale,
+		.rto_us = (uint32_t)(uf_tcp_rto(t) / 1000), .backoff = (uint32_t)t->backoff, .rtt_us = (uint32_t)(t->srtt / 1000),
+		.rttvar_us = (uint32_t)(t->rttvar / 1000), .snd_mss = t->mss, .rcv_mss = t->mss,
+		.cwnd = t->cwnd, .ssthresh = t->ssthresh, .unacked = t->snd_max - t->snd_una,
+		.sacked = uf_tcp_sacked(t), .lost = uf_tcp_sack_lost(t),
+		.retransmits = (uint32_t)t->retries, .total_retrans = t->total_retrans, .dsacks = t->dsacks,
+		.snd_wnd = t->snd_wnd, .rcv_wnd = uf_tcp_rcv_window(t),
+		.notsent = SEQ_GT(t->snd_data + t->slen, t->snd_max) ? t->snd_data + t->slen - t->snd_max : 0,
+		.bytes_acked = t->bytes_acked, .bytes_received = t->bytes_received, .keepalive = t->keepalive,
+		.keep_idle_s = t->keep_idle_s, .keep_intvl_s = t->keep_intvl_s, .keep_cnt = t->keep_cnt,
+	};
 }

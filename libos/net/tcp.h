@@ -32,7 +32,12 @@
 #define TCP_RETRIES 12
 #define TCP_MSL (30000 * MS)
 #define TCP_FIN_WAIT_2_TIMEOUT (60000 * MS)
+#define TCP_PROBE_MIN (10 * MS)                 /* the probe timer's floor (Linux's TLP: 10 ms) */
 #define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
+#define TCP_SCOREBOARD 8                        /* SACKed ranges the sender keeps */
+#define TCP_RXT_MARKS 8                         /* retransmissions watched for a second loss */
+#define TCP_TS_LEN 12                           /* NOP, NOP, kind 8, length 10, TSval, TSecr */
+#define TCP_PAWS_IDLE (24ull * 86400 * 1000 * MS)   /* RFC 7323 5.5: an older TS.Recent is no longer valid */
 
 enum tcp_state {
 	TCP_CLOSED, TCP_LISTEN, TCP_SYN_SENT, TCP_SYN_RCVD, TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2,
@@ -47,13 +52,26 @@ struct tcp_ooo {
 	uint8_t data[];
 };
 
+/* The control blocks, in three lists (tcp_table.c): listeners (looked up by port), connections in TIME_WAIT
+ * (oldest first: all wait 2 MSL, so the head expires first and is the one dropped past the cap), and the rest
+ * (what the timers walk). Every block with a peer is also in a hash table by its 4-tuple. */
+struct tcp_list {
+	struct uf_tcp *head, *tail;
+	int count;
+};
+
 struct uf_tcp {
-	struct uf_tcp *next;                /* all control blocks */
+	struct uf_tcp *next, *prev;         /* on list `on` */
+	struct tcp_list *on;
+	struct uf_tcp *hnext;               /* 4-tuple hash chain */
+	struct uf_tcp *due_next;            /* output due at the end of this batch (tcp_output.c) */
+	int hashed;
 	enum tcp_state state;
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 	int app;                            /* a socket holds it (else the stack frees it once closed) */
 	int reuse, nodelay, output_due, ack_now;
+	uint8_t tos;                        /* IP_TOS */
 	int error;                          /* pending errno for the app */
 
 	struct uf_tcp *listener;            /* a child not yet accepted: its listener */
@@ -70,12 +88,26 @@ struct uf_tcp {
 	uint8_t snd_scale, rcv_scale;       /* 0 unless both sides offered window scaling */
 	uint32_t cwnd, ssthresh, recover;
 	int dupacks, in_recovery;
+	/* SACK-based recovery (RFC 6675) paced by proportional rate reduction (RFC 6937): the scoreboard
+	 * (tcp_sack.c), what this recovery retransmitted up to (HighRxt), and PRR's counts. */
+	uint32_t sack_start[TCP_SCOREBOARD], sack_end[TCP_SCOREBOARD];
+	int sack_count;
+	uint32_t high_rxt, prr_delivered, prr_out, recover_fs;
+	/* This recovery's retransmissions (where, and snd_max when sent), oldest first (uf_tcp_sack_rxt_lost). */
+	uint32_t rxt_seq[TCP_RXT_MARKS], rxt_snd_max[TCP_RXT_MARKS];
+	int rxt_marks;
+	/* The probe timer (RFC 8985's reordering window and tail loss probe in one): when 2 RTTs pass without
+	 * progress, holes below SACKed data are lost (rack_end: below it, all are), or, with nothing SACKed, the
+	 * last segment goes again once (tlp_sent) so that the answer tells what is missing. */
+	uint64_t probe_at;
+	uint32_t rack_end;
+	int tlp_sent;
 
 	/* Round-trip time (RFC 6298), in ns; one segment timed at a time (Karn). */
 	int rtt_timing;
 	uint32_t rtt_seq;
-	uint64_t rtt_start, srtt, rttvar, rto;
-	int retries;
+	uint64_t rtt_start, srtt, rttvar, rto;     /* rto: before backoff */
+	int retries, backoff;
 
 	/* Receive side: bytes in order, not yet read, then the out-of-order queue. */
 	uint32_t irs, rcv_nxt, rcv_adv;
@@ -87,11 +119,32 @@ struct uf_tcp {
 	int sack_ok;                        /* both sides sent SACK-permitted: our ACKs report what ooo holds */
 	int rcv_fin, rd_shut;
 
+	/* Timestamps (RFC 7323), when both sides offered them: every segment carries our clock (ms, from a random
+	 * per-connection origin: the peer learns neither our uptime nor other connections' clocks) and echoes the
+	 * peer's latest. They give an RTT sample per ACK, even under loss, and PAWS; and they let a client that
+	 * closed first reuse its port before TIME_WAIT ends (Linux's tcp_tw_reuse needs them). */
+	int ts_ok;
+	uint32_t ts_offset, ts_recent, last_ack_sent;
+	uint64_t ts_recent_at;
+
+	/* For TCP_INFO. */
+	uint32_t total_retrans, dsacks;
+	uint64_t bytes_acked, bytes_received;
+
 	uint64_t rto_at, linger_at, keep_at;  /* 0: off. linger: TIME_WAIT or an orphan's FIN_WAIT_2 */
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;
 };
 
-extern struct uf_tcp *uf_tcp_list;
+extern struct tcp_list uf_tcp_active, uf_tcp_listeners, uf_tcp_time_wait;
+
+/* tcp_table.c */
+void uf_tcp_list_move(struct uf_tcp *t, struct tcp_list *to);   /* to the tail of `to` (0: off every list) */
+void uf_tcp_hash_set(struct uf_tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr, uint16_t rport);
+void uf_tcp_unhash(struct uf_tcp *t);
+/* The connection a segment belongs to (not CLOSED), else the listener of its port, else NULL. */
+struct uf_tcp *uf_tcp_lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
+/* A block other than self using lport (on addr, or any address when addr is 0) that forbids sharing it. */
+int uf_tcp_port_busy(uint16_t port, uint32_t addr, int reuse, const struct uf_tcp *self);
 
 /* tcp_output.c */
 void uf_tcp_output(struct uf_tcp *t);               /* sends what the windows allow, or the ACK that is due */
@@ -99,13 +152,27 @@ void uf_tcp_retransmit_first(struct uf_tcp *t);     /* resends the oldest unackn
 void uf_tcp_send_ctl(struct uf_tcp *t, uint32_t seq, uint8_t flags);   /* a segment without data */
 void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
 		     int with_ack);
-void uf_tcp_arm_rto(struct uf_tcp *t);
+void uf_tcp_arm_rto(struct uf_tcp *t);                  /* at rto << backoff, at most TCP_RTO_MAX */
+uint64_t uf_tcp_rto(const struct uf_tcp *t);
 void uf_tcp_due(struct uf_tcp *t);                  /* output at the end of this receive batch */
 void uf_tcp_forget_due(struct uf_tcp *t);           /* before freeing t */
 uint32_t uf_tcp_rcv_window(const struct uf_tcp *t);
+uint32_t uf_tcp_ts_now(const struct uf_tcp *t);     /* our timestamp clock for t */
+
+/* tcp_sack.c */
+void uf_tcp_sack_add(struct uf_tcp *t, uint32_t start, uint32_t end);
+void uf_tcp_sack_trim(struct uf_tcp *t);
+uint32_t uf_tcp_sacked(const struct uf_tcp *t);
+uint32_t uf_tcp_sack_lost(const struct uf_tcp *t);     /* bytes lost in holes: nonzero iff IsLost(snd_una) */
+uint32_t uf_tcp_pipe(const struct uf_tcp *t);
+uint32_t uf_tcp_sack_next(const struct uf_tcp *t, uint32_t *seq, int rule3);
+uint32_t uf_tcp_sack_skip(const struct uf_tcp *t, uint32_t seq, uint32_t *room);
+void uf_tcp_sack_mark_rxt(struct uf_tcp *t, uint32_t seq);
+int uf_tcp_sack_rxt_lost(struct uf_tcp *t);
 
 /* tcp_input.c */
 void uf_tcp_free_ooo(struct uf_tcp *t);
+void uf_tcp_enter_recovery(struct uf_tcp *t);
 
 /* tcp.c */
 void uf_tcp_drop(struct uf_tcp *t, int err);        /* to CLOSED: the app sees err, an orphan is freed */

@@ -19,6 +19,10 @@ struct segment {
 	uint16_t mss;                   /* 0: no option */
 	int wscale;                     /* -1: no option */
 	int sack_ok;                    /* SACK-permitted option */
+	int has_ts;                     /* timestamps option */
+	uint32_t tsval, tsecr;
+	uint32_t sack[4][2];            /* SACK blocks: start, end */
+	int nsack;
 };
 
 static void parse_options(const uint8_t *o, size_t len, struct segment *s)
@@ -40,24 +44,19 @@ static void parse_options(const uint8_t *o, size_t len, struct segment *s)
 			s->wscale = o[i + 2] > 14 ? 14 : o[i + 2];
 		else if (kind == 4 && o[i + 1] == 2)
 			s->sack_ok = 1;
+		else if (kind == 8 && o[i + 1] == 10) {
+			s->has_ts = 1;
+			s->tsval = get32(o + i + 2);
+			s->tsecr = get32(o + i + 6);
+		} else if (kind == 5 && (o[i + 1] - 2) % 8 == 0 && !s->nsack) {
+			for (int b = 0; b < (o[i + 1] - 2) / 8 && b < 4; b++) {
+				s->sack[b][0] = get32(o + i + 2 + 8 * b);
+				s->sack[b][1] = get32(o + i + 6 + 8 * b);
+				s->nsack++;
+			}
+		}
 		i += o[i + 1];
 	}
-}
-
-static struct uf_tcp *lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
-{
-	struct uf_tcp *listener = 0;
-	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
-		if (t->lport != dport)
-			continue;
-		if (t->state == TCP_LISTEN) {
-			if (!t->laddr || t->laddr == dst)
-				listener = t;
-		} else if (t->state != TCP_CLOSED && t->rport == sport && t->raddr == src && t->laddr == dst) {
-			return t;
-		}
-	}
-	return listener;
 }
 
 /* ---- receive buffer ---- */
@@ -122,6 +121,7 @@ static void drain_ooo(struct uf_tcp *t)
 			uint32_t skip = t->rcv_nxt - o->seq;
 			uint32_t n = append(t, o->data + skip, o->len - skip);
 			t->rcv_nxt += n;
+			t->bytes_received += n;
 			if (n == o->len - skip && o->fin && !t->rcv_fin)
 				receive_fin(t);
 		} else if (end == t->rcv_nxt && o->fin && !t->rcv_fin) {
@@ -163,7 +163,9 @@ static void receive_fin(struct uf_tcp *t)
 	}
 }
 
-/* RFC 6298 2.2/2.3, in ns; G (clock granularity) is negligible here. */
+/* RFC 6298 2.2/2.3, in ns, with Linux's floor: RTO is at least srtt + 200 ms (the variance term never less
+ * than 200 ms), so a LAN's sub-millisecond RTT doesn't time out a peer's delayed ACK. A sample ends any backoff
+ * (5.7). */
 static void rtt_sample(struct uf_tcp *t, uint64_t r)
 {
 	if (!t->srtt) {
@@ -174,14 +176,59 @@ static void rtt_sample(struct uf_tcp *t, uint64_t r)
 		t->rttvar = (3 * t->rttvar + diff) / 4;
 		t->srtt = (7 * t->srtt + r) / 8;
 	}
-	uint64_t rto = t->srtt + 4 * t->rttvar;
-	t->rto = rto < TCP_RTO_MIN ? TCP_RTO_MIN : rto > TCP_RTO_MAX ? TCP_RTO_MAX : rto;
+	uint64_t var = 4 * t->rttvar < TCP_RTO_MIN ? TCP_RTO_MIN : 4 * t->rttvar;
+	t->rto = t->srtt + var > TCP_RTO_MAX ? TCP_RTO_MAX : t->srtt + var;
+	t->backoff = 0;
+}
+
+/* Enters fast recovery (RFC 6675 5 with SACK, else RFC 6582): half the flight is the new threshold. With
+ * SACK, proportional rate reduction paces what follows (prr_ack); without, NewReno's inflation. */
+void uf_tcp_enter_recovery(struct uf_tcp *t)
+{
+	uint32_t flight = t->snd_max - t->snd_una;
+	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+	t->recover = t->snd_max;
+	t->in_recovery = 1;
+	if (t->sack_ok) {
+		t->high_rxt = t->snd_una;
+		t->rxt_marks = 0;
+		t->prr_delivered = t->prr_out = 0;
+		t->recover_fs = flight;
+		return;
+	}
+	uf_tcp_retransmit_first(t);
+	t->cwnd = t->ssthresh + 3u * t->mss;
+}
+
+/* RFC 6937 on each ACK in SACK recovery: cwnd follows what the ACK says was delivered, shrinking the flight
+ * toward ssthresh in proportion while above it (no burst of halving at once), growing back by slow start while
+ * below (PRR-SSRB). The first retransmission always goes. */
+static void prr_ack(struct uf_tcp *t, uint32_t delivered)
+{
+	t->prr_delivered += delivered;
+	uint32_t pipe = uf_tcp_pipe(t);
+	int64_t sndcnt;
+	if (pipe > t->ssthresh) {
+		sndcnt = (int64_t)(((uint64_t)t->prr_delivered * t->ssthresh + t->recover_fs - 1) / t->recover_fs) -
+			 t->prr_out;
+	} else {
+		int64_t limit = (int64_t)t->prr_delivered - t->prr_out;
+		limit = (limit > delivered ? limit : delivered) + t->mss;
+		sndcnt = (int64_t)(t->ssthresh - pipe) < limit ? (int64_t)(t->ssthresh - pipe) : limit;
+	}
+	if (sndcnt < 0)
+		sndcnt = 0;
+	if (!t->prr_out && sndcnt < t->mss)
+		sndcnt = t->mss;
+	t->cwnd = pipe + (uint32_t)sndcnt;
 }
 
 /* New data acknowledged: frees it from the send buffer, grows or repairs the congestion window. */
-static void new_ack(struct uf_tcp *t, uint32_t ack, uint64_t now)
+static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 {
+	uint32_t ack = s->ack;
 	uint32_t acked = ack - t->snd_una;
+	t->bytes_acked += acked;
 	uint32_t data_end = t->snd_data + t->slen;
 	uint32_t upto = SEQ_LT(ack, data_end) ? ack : data_end;
 	if (SEQ_GT(upto, t->snd_data)) {
@@ -193,7 +240,15 @@ static void new_ack(struct uf_tcp *t, uint32_t ack, uint64_t now)
 	t->snd_una = ack;
 	if (SEQ_LT(t->snd_nxt, ack))
 		t->snd_nxt = ack;
-	if (t->rtt_timing && SEQ_GE(ack, t->rtt_seq)) {
+	uf_tcp_sack_trim(t);
+	t->probe_at = 0;                        /* progress: uf_tcp_output arms it again */
+	t->tlp_sent = 0;
+	/* A timestamp echo times every ACK, retransmissions included (RFC 7323 4); else the one timed segment. */
+	uint32_t echoed = t->ts_ok && s->has_ts && s->tsecr ? uf_tcp_ts_now(t) - s->tsecr : UINT32_MAX;
+	if (echoed < 600000) {
+		t->rtt_timing = 0;
+		rtt_sample(t, (uint64_t)echoed * MS);
+	} else if (t->rtt_timing && SEQ_GE(ack, t->rtt_seq)) {
 		t->rtt_timing = 0;
 		rtt_sample(t, now - t->rtt_start);
 	}
@@ -203,11 +258,12 @@ static void new_ack(struct uf_tcp *t, uint32_t ack, uint64_t now)
 		uf_tcp_arm_rto(t);
 
 	if (t->in_recovery) {
-		if (SEQ_GE(ack, t->recover)) {          /* full ACK: leave recovery (RFC 6582 3.2 step 3) */
+		if (SEQ_GE(ack, t->recover)) {          /* full ACK: leave recovery */
 			uint32_t flight = t->snd_max - t->snd_una;
-			t->cwnd = flight + t->mss < t->ssthresh ? flight + t->mss : t->ssthresh;
+			t->rack_end = 0;
+			t->cwnd = t->sack_ok || flight + t->mss > t->ssthresh ? t->ssthresh : flight + t->mss;
 			t->in_recovery = 0;
-		} else {                                /* partial ACK: the next hole is lost too */
+		} else if (!t->sack_ok) {               /* NewReno's partial ACK: the next hole is lost too */
 			uf_tcp_retransmit_first(t);
 			t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
 			t->cwnd += acked >= t->mss ? t->mss : 0;
@@ -228,31 +284,46 @@ static void new_ack(struct uf_tcp *t, uint32_t ack, uint64_t now)
 static void duplicate_ack(struct uf_tcp *t)
 {
 	if (t->in_recovery) {
-		t->cwnd += t->mss;          /* each dupack: a segment has left the network */
+		if (!t->sack_ok)
+			t->cwnd += t->mss;      /* NewReno: each dupack, a segment has left the network */
 		return;
 	}
-	if (++t->dupacks != 3)
-		return;
-	/* RFC 6582 3.2 step 1: no new recovery for losses from before the last one. */
-	if (SEQ_LE(t->snd_una, t->recover))
-		return;
-	uint32_t flight = t->snd_max - t->snd_una;
-	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
-	t->recover = t->snd_max;
-	t->in_recovery = 1;
-	uf_tcp_retransmit_first(t);
-	t->cwnd = t->ssthresh + 3u * t->mss;
+	/* The first two let a new segment out each (RFC 3042 limited transmit: uf_tcp_output); the third starts
+	 * recovery, unless it is about losses from before the last one (RFC 6582 3.2 step 1). */
+	if (++t->dupacks == 3 && SEQ_GT(t->snd_una, t->recover))
+		uf_tcp_enter_recovery(t);
+}
+
+/* The ACK's SACK blocks into the scoreboard. A first block below the cumulative ACK or inside the second is a
+ * D-SACK (RFC 2883): a segment the peer got twice, counted, not a hole's news. */
+static void take_sack(struct uf_tcp *t, const struct segment *s)
+{
+	for (int i = 0; i < s->nsack; i++) {
+		uint32_t start = s->sack[i][0], end = s->sack[i][1];
+		if (SEQ_LE(end, s->ack) || (i == 0 && s->nsack > 1 && SEQ_GE(start, s->sack[1][0]) &&
+					    SEQ_LE(end, s->sack[1][1]))) {
+			t->dsacks += i == 0;
+			continue;
+		}
+		uf_tcp_sack_add(t, SEQ_LT(start, s->ack) ? s->ack : start, end);
+	}
 }
 
 /* ---- segment arrival ---- */
 
 static void accept_syn_options(struct uf_tcp *t, const struct segment *s)
 {
-	uint16_t ours = (uint16_t)(uf_net_if.dev->mtu - IP_HLEN - TCP_HLEN);
+	uint16_t ours = (uint16_t)(uf_ip_mtu(t->raddr) - IP_HLEN - TCP_HLEN);
 	t->mss = s->mss ? (s->mss < ours ? s->mss : ours) : TCP_DEFAULT_MSS;
 	if (t->mss < 64)
 		t->mss = 64;                /* a hostile MSS must not make us send byte-sized segments */
 	t->sack_ok = s->sack_ok;
+	t->ts_ok = s->has_ts;           /* a SYN-ACK has it only if our SYN offered it */
+	if (t->ts_ok) {
+		t->mss -= TCP_TS_LEN;       /* every segment carries it: the data is that much shorter */
+		t->ts_recent = s->tsval;
+		t->ts_recent_at = uf_time_monotonic_ns();
+	}
 	if (s->wscale >= 0) {
 		t->snd_scale = (uint8_t)s->wscale;
 		t->rcv_scale = TCP_RCV_SCALE;
@@ -263,39 +334,76 @@ static void accept_syn_options(struct uf_tcp *t, const struct segment *s)
 	t->ssthresh = UINT32_MAX / 2;
 }
 
-static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
-			 const struct segment *s)
+/* ---- SYN cookies ---- */
+
+/* When a listener's queue is full of half-open connections (a SYN flood), a SYN gets a SYN-ACK whose sequence
+ * number is a cookie instead of a control block: a keyed hash of the 4-tuple, the client's ISN and the minute,
+ * with 3 bits for the MSS. The ACK that completes the handshake brings it back, and only then is the connection
+ * made (without window scaling, SACK or timestamps: there was nowhere to keep them). */
+static const uint16_t cookie_mss[8] = { 536, 1200, 1440, 1460, 4312, 8960, 16344, 65483 };
+#define COOKIE_PERIOD (64000 * MS)      /* a cookie holds for this long to two periods */
+
+static uint32_t mix(uint32_t x)
 {
-	if (s->flags & TCP_RST)
-		return;
-	if (s->flags & TCP_ACK) {
-		uf_tcp_send_rst(dst, src, dport, sport, s->ack, 0, 0);
-		return;
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	return x ^ x >> 16;
+}
+
+static uint32_t cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t isn, uint32_t period)
+{
+	static uint32_t secret[2];
+	if (!secret[0]) {
+		secret[0] = uf_net_random() | 1;
+		secret[1] = uf_net_random();
 	}
-	if (!(s->flags & TCP_SYN))
-		return;
-	int queued = 0;
-	struct uf_tcp *half_open = 0;
-	for (struct uf_tcp *c = l->children; c; c = c->sibling) {
-		queued++;
-		if (!half_open && c->state == TCP_SYN_RCVD)
-			half_open = c;
-	}
-	if (queued >= l->backlog) {
-		/* Full: make room by forgetting the oldest half-open connection, so a SYN flood can't lock out
-		 * real clients (their handshakes finish within a round trip); with none, the peer retries. */
-		if (!half_open)
-			return;
-		uf_tcp_free(half_open);
-	}
+	uint32_t h = mix(secret[0] ^ period);
+	h = mix(h ^ src);
+	h = mix(h ^ dst);
+	h = mix(h ^ ((uint32_t)sport << 16 | dport));
+	h = mix(h ^ isn);
+	return mix(h ^ secret[1]) & ~7u;
+}
+
+static void send_cookie(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			const struct segment *s)
+{
+	uint16_t ours = (uint16_t)(uf_ip_mtu(src) - IP_HLEN - TCP_HLEN), peer = s->mss ? s->mss : TCP_DEFAULT_MSS;
+	int i = 7;
+	while (i && cookie_mss[i] > (peer < ours ? peer : ours))
+		i--;
+	/* A throwaway block on the stack, only to send the SYN-ACK; marked due already, so that a full NIC ring
+	 * never puts it on the due list. */
+	struct uf_tcp tmp = { .state = TCP_SYN_RCVD, .rcv_nxt = s->seq + 1, .rbuf_size = l->rbuf_size,
+			      .output_due = 1, .laddr = dst, .raddr = src, .lport = dport, .rport = sport };
+	uint32_t period = (uint32_t)(uf_time_monotonic_ns() / COOKIE_PERIOD);
+	tmp.iss = cookie(src, sport, dst, dport, s->seq, period) | (uint32_t)i;
+	tmp.snd_max = tmp.iss + 1;
+	uf_tcp_send_ctl(&tmp, tmp.iss, TCP_SYN | TCP_ACK);
+}
+
+/* The MSS the ACK's cookie carries, or 0 if it is no cookie of ours (of this period or the last). */
+static uint16_t check_cookie(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, const struct segment *s)
+{
+	uint32_t iss = s->ack - 1, period = (uint32_t)(uf_time_monotonic_ns() / COOKIE_PERIOD);
+	for (uint32_t back = 0; back < 2; back++)
+		if (cookie(src, sport, dst, dport, s->seq - 1, period - back) == (iss & ~7u))
+			return cookie_mss[iss & 7];
+	return 0;
+}
+
+/* A child connection in SYN_RCVD for the listener's queue, as the SYN s asked. */
+static struct uf_tcp *new_child(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+				const struct segment *s)
+{
 	struct uf_tcp *c = uf_tcp_alloc();
 	if (!c)
-		return;
-	c->laddr = dst;
-	c->raddr = src;
-	c->lport = dport;
-	c->rport = sport;
+		return 0;
+	uf_tcp_hash_set(c, dst, dport, src, sport);
 	c->nodelay = l->nodelay;
+	c->tos = l->tos;
 	c->keepalive = l->keepalive;
 	c->keep_idle_s = l->keep_idle_s;
 	c->keep_intvl_s = l->keep_intvl_s;
@@ -306,6 +414,7 @@ static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_
 	c->irs = s->seq;
 	c->rcv_nxt = s->seq + 1;
 	c->iss = uf_net_random();
+	c->ts_offset = uf_net_random();
 	c->snd_una = c->snd_nxt = c->snd_max = c->recover = c->iss;
 	c->snd_wnd = s->wnd;
 	c->max_sndwnd = c->snd_wnd;
@@ -317,7 +426,55 @@ static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_
 	while (*p)
 		p = &(*p)->sibling;
 	*p = c;
-	uf_tcp_output(c);
+	return c;
+}
+
+static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now);
+
+static void listen_input(struct uf_tcp *l, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+			 struct segment *s, uint64_t now)
+{
+	if (s->flags & TCP_RST)
+		return;
+	int queued = 0;
+	struct uf_tcp *half_open = 0;           /* the oldest */
+	for (struct uf_tcp *c = l->children; c; c = c->sibling) {
+		queued++;
+		if (!half_open && c->state == TCP_SYN_RCVD)
+			half_open = c;
+	}
+	if (s->flags & TCP_ACK) {
+		uint16_t mss = !(s->flags & TCP_SYN) ? check_cookie(src, sport, dst, dport, s) : 0;
+		if (!mss) {
+			uf_tcp_send_rst(dst, src, dport, sport, s->ack, 0, 0);
+			return;
+		}
+		if (queued >= l->backlog) {
+			if (!half_open)
+				return;         /* full of connections the app hasn't accepted: the peer retries */
+			uf_tcp_free(half_open); /* a real client's handshake outranks a flood's half-open one */
+		}
+		/* A cookie's handshake completes: the child as if its SYN had come (no options), then this ACK. */
+		struct segment syn = { .seq = s->seq - 1, .wnd = s->wnd, .mss = mss, .wscale = -1 };
+		struct uf_tcp *c = new_child(l, src, sport, dst, dport, &syn);
+		if (!c)
+			return;
+		c->iss = s->ack - 1;
+		c->snd_una = c->recover = c->iss;
+		c->snd_nxt = c->snd_max = c->iss + 1;
+		established_input(c, s, now);
+		return;
+	}
+	if (!(s->flags & TCP_SYN))
+		return;
+	if (queued >= l->backlog) {
+		if (half_open)
+			send_cookie(l, src, sport, dst, dport, s);     /* a flood: answer without keeping state */
+		return;                 /* full of connections the app hasn't accepted: the peer retries */
+	}
+	struct uf_tcp *c = new_child(l, src, sport, dst, dport, s);
+	if (c)
+		uf_tcp_output(c);
 }
 
 static void syn_sent_input(struct uf_tcp *t, const struct segment *s)
@@ -401,6 +558,7 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 	}
 	uint32_t n = append(t, data, len);
 	t->rcv_nxt += n;
+	t->bytes_received += n;
 	if (n == len && fin && !t->rcv_fin)
 		receive_fin(t);
 	if (t->ooo)
@@ -409,6 +567,14 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 
 static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 {
+	/* PAWS (RFC 7323 5.3): a timestamp older than the latest taken marks an old duplicate (sequence numbers may
+	 * have wrapped since it was sent). An ACK tells the peer where we are. */
+	if (t->ts_ok && s->has_ts && !(s->flags & TCP_RST) && SEQ_LT(s->tsval, t->ts_recent) &&
+	    now - t->ts_recent_at <= TCP_PAWS_IDLE) {
+		t->ack_now = 1;
+		uf_tcp_due(t);
+		return;
+	}
 	if (!acceptable(t, s)) {
 		if (!(s->flags & TCP_RST)) {
 			if (t->state == TCP_SYN_RCVD && (s->flags & TCP_SYN) && s->seq == t->irs)
@@ -437,6 +603,11 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	}
 	if (!(s->flags & TCP_ACK))
 		return;
+	/* RFC 7323 4.3: echo the timestamp of the segment that our next ACK acknowledges, not a later one. */
+	if (t->ts_ok && s->has_ts && SEQ_LE(s->seq, t->last_ack_sent)) {
+		t->ts_recent = s->tsval;
+		t->ts_recent_at = now;
+	}
 	if (t->keepalive) {
 		t->keep_probes = 0;
 		t->keep_at = now + (uint64_t)t->keep_idle_s * 1000 * MS;
@@ -468,12 +639,25 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 		uf_tcp_due(t);
 		return;
 	}
-	uint32_t wnd = s->wnd << t->snd_scale;
+	uint32_t wnd = s->wnd << t->snd_scale, una = t->snd_una;
+	int64_t sacked = t->sack_ok ? uf_tcp_sacked(t) : 0;
+	if (t->sack_ok)
+		take_sack(t, s);
 	if (SEQ_GT(s->ack, t->snd_una)) {
-		new_ack(t, s->ack, now);
+		new_ack(t, s, now);
 	} else if (s->ack == t->snd_una && !s->len && !(s->flags & TCP_FIN) && wnd == t->snd_wnd &&
 		   t->snd_una != t->snd_max) {
 		duplicate_ack(t);
+	}
+	if (t->sack_ok && t->snd_una != t->snd_max) {
+		/* RFC 6675 5: enough SACKed above snd_una marks it lost, whatever the count of duplicate ACKs. */
+		if (!t->in_recovery && uf_tcp_sack_lost(t) && SEQ_GT(t->snd_una, t->recover))
+			uf_tcp_enter_recovery(t);
+		if (t->in_recovery) {
+			uf_tcp_sack_rxt_lost(t);
+			int64_t delivered = (int64_t)(t->snd_una - una) + (int64_t)uf_tcp_sacked(t) - sacked;
+			prr_ack(t, delivered > 0 ? (uint32_t)delivered : 0);
+		}
 	}
 	if (SEQ_LT(t->snd_wl1, s->seq) || (t->snd_wl1 == s->seq && SEQ_LE(t->snd_wl2, s->ack))) {
 		if (!t->snd_wnd && wnd)
@@ -508,7 +692,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	case TCP_TIME_WAIT:
 		if (s->flags & TCP_FIN) {           /* the peer lost our ACK of its FIN */
 			t->ack_now = 1;
-			t->linger_at = now + 2 * TCP_MSL;
+			uf_tcp_enter_time_wait(t);
 		}
 		break;
 	default:
@@ -523,7 +707,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 
 void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int csum_valid)
 {
-	if (len < TCP_HLEN || dst != uf_net_if.addr || !src)
+	if (len < TCP_HLEN || !uf_ip_is_local(dst) || !src)
 		return;
 	size_t hlen = (size_t)(p[12] >> 4) * 4;
 	if (hlen < TCP_HLEN || hlen > len)
@@ -537,15 +721,16 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	uint16_t sport = get16(p), dport = get16(p + 2);
 	if ((s.flags & TCP_SYN) && (s.flags & (TCP_RST | TCP_FIN)))
 		return;                         /* nonsense combinations from scanners */
-	if (s.flags & TCP_SYN)
-		parse_options(p + TCP_HLEN, hlen - TCP_HLEN, &s);
+	parse_options(p + TCP_HLEN, hlen - TCP_HLEN, &s);
 	uint64_t now = uf_time_monotonic_ns();
 
-	struct uf_tcp *t = lookup(src, sport, dst, dport);
+	struct uf_tcp *t = uf_tcp_lookup(src, sport, dst, dport);
+	/* A SYN for a 4-tuple in TIME_WAIT: a new incarnation if it is newer by timestamp, else by sequence
+	 * (RFC 6191); the listener takes it. */
 	if (t && t->state == TCP_TIME_WAIT && (s.flags & TCP_SYN) && !(s.flags & TCP_ACK) &&
-	    SEQ_GT(s.seq, t->rcv_nxt)) {
-		uf_tcp_drop(t, 0);              /* a new incarnation (RFC 9293 3.6.1): the listener takes it */
-		t = lookup(src, sport, dst, dport);
+	    (t->ts_ok && s.has_ts ? SEQ_GT(s.tsval, t->ts_recent) : SEQ_GT(s.seq, t->rcv_nxt))) {
+		uf_tcp_drop(t, 0);
+		t = uf_tcp_lookup(src, sport, dst, dport);
 	}
 	if (!t) {
 		if (!(s.flags & TCP_RST)) {
@@ -559,7 +744,7 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 	}
 	switch (t->state) {
 	case TCP_LISTEN:
-		listen_input(t, src, sport, dst, dport, &s);
+		listen_input(t, src, sport, dst, dport, &s, now);
 		break;
 	case TCP_SYN_SENT:
 		syn_sent_input(t, &s);
@@ -568,6 +753,29 @@ void uf_tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 		established_input(t, &s, now);
 		break;
 	}
+}
+
+/* RFC 5927's checks first: the quoted sequence number must be one we sent and not yet acknowledged, or anyone
+ * could forge these. Fragmentation needed lowers the MSS and resends (RFC 1191); a port or protocol unreachable
+ * while connecting refuses the connection (as Linux); the rest are soft errors, left to the timers. */
+void uf_tcp_icmp_error(const struct uf_icmp_error *e)
+{
+	struct uf_tcp *t = uf_tcp_lookup(e->remote, e->rport, e->local, e->lport);
+	if (!t || t->state == TCP_LISTEN || SEQ_LT(e->seq, t->snd_una) || SEQ_GT(e->seq, t->snd_max))
+		return;
+	if (e->type == 3 && e->code == 4 && e->mtu >= 68) {
+		uint32_t mss = e->mtu - IP_HLEN - TCP_HLEN - (t->ts_ok ? TCP_TS_LEN : 0);
+		if (mss < 64 || mss >= t->mss)
+			return;
+		t->mss = (uint16_t)mss;
+		if (t->state >= TCP_ESTABLISHED) {
+			t->snd_nxt = t->snd_una;        /* what was sent was too big: again, smaller */
+			uf_tcp_output(t);
+		}
+		return;
+	}
+	if (e->type == 3 && (e->code == 2 || e->code == 3) && t->state == TCP_SYN_SENT)
+		uf_tcp_drop(t, ECONNREFUSED);
 }
 
 void uf_tcp_free_ooo(struct uf_tcp *t)

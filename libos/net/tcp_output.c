@@ -6,7 +6,7 @@
 
 #include "tcp.h"
 
-static int due_count;           /* control blocks with output_due set */
+static struct uf_tcp *due;      /* control blocks with output due, through due_next */
 
 uint32_t uf_tcp_rcv_window(const struct uf_tcp *t)
 {
@@ -18,9 +18,25 @@ uint32_t uf_tcp_rcv_window(const struct uf_tcp *t)
 	return space > max ? max : space;
 }
 
+uint32_t uf_tcp_ts_now(const struct uf_tcp *t)
+{
+	return (uint32_t)(uf_time_monotonic_ns() / MS) + t->ts_offset;
+}
+
+static size_t ts_option(const struct uf_tcp *t, uint8_t *o)
+{
+	o[0] = 1;                   /* NOP, NOP: the values stay 4-byte aligned */
+	o[1] = 1;
+	o[2] = 8;
+	o[3] = 10;
+	put32(o + 4, uf_tcp_ts_now(t));
+	put32(o + 8, t->state == TCP_SYN_SENT ? 0 : t->ts_recent);
+	return TCP_TS_LEN;
+}
+
 /* SACK blocks (RFC 2018) for what the out-of-order queue holds: contiguous ranges, the one holding the latest
- * segment first, at most 4. Writes the option at o; returns its length (0 when there is nothing to report). */
-static size_t sack_option(const struct uf_tcp *t, uint8_t *o)
+ * segment first, at most max. Writes the option at o; returns its length (0 when there is nothing to report). */
+static size_t sack_option(const struct uf_tcp *t, uint8_t *o, int max)
 {
 	uint32_t start[5], end[5];
 	int n = 0, first = 0;
@@ -36,7 +52,7 @@ static size_t sack_option(const struct uf_tcp *t, uint8_t *o)
 			first = n - 1;
 	}
 	int count = 0;
-	for (int i = 0; i < n && count < 4; i++) {
+	for (int i = 0; i < n && count < max; i++) {
 		int b = i == 0 ? first : (i <= first ? i - 1 : i);
 		if (SEQ_LE(end[b], start[b]) || SEQ_LE(end[b], t->rcv_nxt))
 			continue;
@@ -53,9 +69,9 @@ static size_t sack_option(const struct uf_tcp *t, uint8_t *o)
 	return 4 + 8 * (size_t)count;
 }
 
-/* One segment: header (with MSS, SACK-permitted and window-scale options on a SYN, SACK blocks on an ACK while
- * data waits out of order), then len bytes of the send buffer from sequence seq. Returns what the device said
- * (-EAGAIN: ring full, tried again soon). */
+/* One segment: header (with MSS, SACK-permitted, window-scale and timestamp options on a SYN; timestamps on every
+ * segment once agreed; SACK blocks on an ACK while data waits out of order, as many as fit), then len bytes of the
+ * send buffer from sequence seq. Returns what the device said (-EAGAIN: ring full, tried again soon). */
 static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t flags)
 {
 	uint8_t h[TCP_HLEN + 40];
@@ -67,7 +83,7 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 	put32(h + 8, (flags & TCP_ACK) ? t->rcv_nxt : 0);
 	if (flags & TCP_SYN) {
 		uint8_t *o = h + TCP_HLEN;
-		uint16_t mss = (uint16_t)(uf_net_if.dev->mtu - IP_HLEN - TCP_HLEN);
+		uint16_t mss = (uint16_t)(uf_ip_mtu(t->raddr) - IP_HLEN - TCP_HLEN);
 		o[0] = 2; o[1] = 4; put16(o + 2, mss);
 		hlen += 4;
 		/* SACK-permitted and window scaling: offered in our SYN; in a SYN-ACK only if the peer offered them
@@ -82,6 +98,8 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 			o[0] = 1; o[1] = 3; o[2] = 3; o[3] = TCP_RCV_SCALE;     /* NOP, window scale */
 			hlen += 4;
 		}
+		if (t->state == TCP_SYN_SENT || t->ts_ok)
+			hlen += ts_option(t, h + hlen);
 		wnd = wnd > 65535 ? 65535 : wnd;                       /* never scaled in a SYN */
 		put16(h + 14, (uint16_t)wnd);
 	} else {
@@ -95,8 +113,15 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		put16(h + 14, (uint16_t)field);
 		wnd = field << t->rcv_scale;
 	}
-	if (!(flags & TCP_SYN) && (flags & TCP_ACK) && t->sack_ok && t->ooo)
-		hlen += sack_option(t, h + hlen);
+	if (!(flags & TCP_SYN) && t->ts_ok)
+		hlen += ts_option(t, h + hlen);
+	if (!(flags & TCP_SYN) && (flags & TCP_ACK) && t->sack_ok && t->ooo) {
+		/* Room left in the header and in the MTU: a full-sized data segment has none. */
+		long room = TCP_HLEN + 40 - (long)hlen, mtu_room = (long)uf_ip_mtu(t->raddr) - IP_HLEN - (long)(hlen + len);
+		room = mtu_room < room ? mtu_room : room;
+		if (room >= 12)
+			hlen += sack_option(t, h + hlen, (int)((room - 4) / 8));
+	}
 	h[12] = (uint8_t)(hlen / 4 << 4);
 	h[13] = flags;
 	put16(h + 18, 0);
@@ -110,14 +135,17 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		if (first < len)
 			v[cnt++] = (struct iovec){ t->sbuf, len - first };
 	}
-	int r = uf_ip_send(t->laddr, t->raddr, IP_PROTO_TCP, h, hlen, 16, v, cnt);
+	int r = uf_ip_send(t->laddr, t->raddr, IP_PROTO_TCP, t->tos, h, hlen, 16, v, cnt);
 	if (r == -EAGAIN)
 		uf_tcp_due(t);          /* the NIC's ring is full: try again after it drained (uf_tcp_next_timer) */
 	if (r < 0)
 		return r;
+	if ((len || (flags & (TCP_SYN | TCP_FIN))) && SEQ_LT(seq, t->snd_max))
+		t->total_retrans++;
 	if (flags & TCP_ACK) {
 		t->ack_now = 0;
 		t->rcv_adv = t->rcv_nxt + wnd;
+		t->last_ack_sent = t->rcv_nxt;
 	}
 	return 0;
 }
@@ -138,28 +166,42 @@ void uf_tcp_send_rst(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
 	put32(h + 8, with_ack ? ack : 0);
 	h[12] = 5 << 4;
 	h[13] = TCP_RST | (with_ack ? TCP_ACK : 0);
-	uf_ip_send(src, dst, IP_PROTO_TCP, h, TCP_HLEN, 16, 0, 0);
+	uf_ip_send(src, dst, IP_PROTO_TCP, 0, h, TCP_HLEN, 16, 0, 0);
+}
+
+uint64_t uf_tcp_rto(const struct uf_tcp *t)
+{
+	uint64_t rto = t->rto;
+	for (int i = 0; i < t->backoff && rto < TCP_RTO_MAX; i++)
+		rto *= 2;
+	return rto < TCP_RTO_MAX ? rto : TCP_RTO_MAX;
 }
 
 void uf_tcp_arm_rto(struct uf_tcp *t)
 {
-	t->rto_at = uf_time_monotonic_ns() + t->rto;
+	t->rto_at = uf_time_monotonic_ns() + uf_tcp_rto(t);
 }
 
 void uf_tcp_due(struct uf_tcp *t)
 {
 	if (!t->output_due) {
 		t->output_due = 1;
-		due_count++;
+		t->due_next = due;
+		due = t;
 	}
 }
 
 static void not_due(struct uf_tcp *t)
 {
-	if (t->output_due) {
-		t->output_due = 0;
-		due_count--;
-	}
+	if (!t->output_due)
+		return;
+	for (struct uf_tcp **p = &due; *p; p = &(*p)->due_next)
+		if (*p == t) {
+			*p = t->due_next;
+			break;
+		}
+	t->output_due = 0;
+	t->due_next = 0;
 }
 
 static void send_syn(struct uf_tcp *t)
@@ -174,6 +216,102 @@ static void send_syn(struct uf_tcp *t)
 	}
 	if (!t->rto_at)
 		uf_tcp_arm_rto(t);
+}
+
+/* Sends data from seq (at most len bytes, and the FIN if it follows them and was sent before): a retransmission.
+ * Returns the sequence space it covered, 0 if nothing could go. */
+static uint32_t resend(struct uf_tcp *t, uint32_t seq, uint32_t len)
+{
+	uint32_t data_end = t->snd_data + t->slen;
+	uint32_t n = SEQ_LT(seq, data_end) ? data_end - seq : 0;
+	if (n > len)
+		n = len;
+	if (n > t->mss)
+		n = t->mss;
+	int fin = t->fin_queued && seq + n == data_end && SEQ_GT(t->snd_max, data_end);
+	if (!n && !fin)
+		return 0;
+	if (send_segment(t, seq, n, TCP_ACK | (fin ? TCP_FIN : 0)) < 0)
+		return 0;
+	return n + fin;
+}
+
+/* The next new segment from snd_nxt, within `allowed` bytes of window; after a timeout (snd_nxt below snd_max)
+ * the ranges the peer SACKed are skipped. Returns the sequence space sent, 0 when nothing may go now. */
+static uint32_t send_new(struct uf_tcp *t, uint32_t allowed)
+{
+	uint32_t data_end = t->snd_data + t->slen, room = UINT32_MAX, sent;
+	if (SEQ_LT(t->snd_nxt, t->snd_max) && t->sack_count)
+		t->snd_nxt = uf_tcp_sack_skip(t, t->snd_nxt, &room);
+	if (SEQ_LT(t->snd_nxt, data_end)) {
+		uint32_t avail = data_end - t->snd_nxt, inflight = t->snd_nxt - t->snd_una;
+		uint32_t n = avail < t->mss ? avail : t->mss;
+		if (n > allowed)
+			n = allowed;
+		if (n > room)
+			n = room;
+		if (!n)
+			return 0;
+		/* Nagle (RFC 896): hold a small segment while data is unacknowledged. */
+		if (n < t->mss && n == avail && inflight && !t->nodelay && !t->fin_queued)
+			return 0;
+		if (n < t->mss && n < avail && n < t->max_sndwnd / 2 && n != room)
+			return 0;       /* the window allows a runt only: wait for it to open (RFC 1122 4.2.3.4) */
+		int fin = t->fin_queued && n == avail;
+		uint8_t flags = TCP_ACK | (n == avail ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
+		if (send_segment(t, t->snd_nxt, n, flags) < 0)
+			return 0;
+		if (!t->rtt_timing && t->snd_nxt == t->snd_max) {
+			t->rtt_timing = 1;
+			t->rtt_seq = t->snd_nxt + n;
+			t->rtt_start = uf_time_monotonic_ns();
+		}
+		sent = n + fin;
+	} else if (t->fin_queued && t->snd_nxt == data_end) {
+		if (send_segment(t, t->snd_nxt, 0, TCP_ACK | TCP_FIN) < 0)
+			return 0;
+		sent = 1;
+	} else {
+		return 0;
+	}
+	t->snd_nxt += sent;
+	if (SEQ_GT(t->snd_nxt, t->snd_max))
+		t->snd_max = t->snd_nxt;
+	return sent;
+}
+
+/* SACK recovery's sending (RFC 6675 5 step 4 and NextSeg): while the pipe is below cwnd (which prr_ack sets
+ * from each ACK), a lost hole first, else new data within the peer's window, else a hole not yet known lost
+ * (rule 3). Retransmissions are remembered, so that losing one again shows (uf_tcp_sack_rxt_lost). Returns
+ * whether anything went. */
+static int recovery_output(struct uf_tcp *t)
+{
+	int sent = 0;
+	for (;;) {
+		uint32_t pipe = uf_tcp_pipe(t), seq, len, n = 0;
+		if (pipe >= t->cwnd)
+			break;
+		/* Whole segments, as Linux counts cwnd: a part of one left in cwnd would only wait for the timer. */
+		uint32_t right = t->snd_una + t->snd_wnd, allowed = t->cwnd - pipe < t->mss ? t->mss : t->cwnd - pipe;
+		if (SEQ_LT(t->snd_nxt, right) && right - t->snd_nxt < allowed)
+			allowed = right - t->snd_nxt;
+		int again = 1;          /* a retransmission, not new data */
+		if (!((len = uf_tcp_sack_next(t, &seq, 0)) && (n = resend(t, seq, len)))) {
+			if (SEQ_LT(t->snd_nxt, right) && (n = send_new(t, allowed)))
+				again = 0;
+			else if ((len = uf_tcp_sack_next(t, &seq, 1)))
+				n = resend(t, seq, len);
+		}
+		if (!n)
+			break;
+		if (again) {
+			t->high_rxt = seq + n;
+			uf_tcp_sack_mark_rxt(t, seq);
+		}
+		t->prr_out += n;
+		sent = 1;
+	}
+	return sent;
 }
 
 void uf_tcp_output(struct uf_tcp *t)
@@ -193,50 +331,32 @@ void uf_tcp_output(struct uf_tcp *t)
 	if (t->state < TCP_ESTABLISHED)
 		return;
 
-	uint32_t window = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
-	uint32_t data_end = t->snd_data + t->slen;
 	int sent = 0;
-	for (;;) {
-		uint32_t inflight = t->snd_nxt - t->snd_una;
-		uint32_t allowed = window > inflight ? window - inflight : 0;
-		if (SEQ_LT(t->snd_nxt, data_end)) {
-			uint32_t avail = data_end - t->snd_nxt;
-			uint32_t n = avail < t->mss ? avail : t->mss;
-			if (n > allowed)
-				n = allowed;
-			if (!n)
+	if (t->in_recovery && t->sack_ok) {
+		sent = recovery_output(t);
+	} else {
+		/* RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment out. */
+		uint32_t cwnd = t->cwnd + (!t->in_recovery && t->dupacks < 3 ? (uint32_t)t->dupacks * t->mss : 0);
+		for (;;) {
+			/* The congestion window in whole segments (as Linux counts it); the peer's to the byte. */
+			uint32_t inflight = t->snd_nxt - t->snd_una;
+			uint32_t allowed = cwnd > inflight ? (cwnd - inflight < t->mss ? t->mss : cwnd - inflight) : 0;
+			uint32_t peer = t->snd_wnd > inflight ? t->snd_wnd - inflight : 0;
+			if (!send_new(t, allowed < peer ? allowed : peer))
 				break;
-			/* Nagle (RFC 896): hold a small segment while data is unacknowledged. */
-			if (n < t->mss && n == avail && inflight && !t->nodelay && !t->fin_queued)
-				break;
-			if (n < t->mss && n < avail && n < t->max_sndwnd / 2)
-				break;      /* the window allows a runt only: wait for it to open (RFC 1122 4.2.3.4) */
-			int fin = t->fin_queued && n == avail;
-			uint8_t flags = TCP_ACK | (n == avail ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
-			if (send_segment(t, t->snd_nxt, n, flags) < 0)
-				break;
-			if (!t->rtt_timing && t->snd_nxt == t->snd_max) {
-				t->rtt_timing = 1;
-				t->rtt_seq = t->snd_nxt + n;
-				t->rtt_start = uf_time_monotonic_ns();
-			}
-			t->snd_nxt += n + fin;
 			sent = 1;
-		} else if (t->fin_queued && t->snd_nxt == data_end) {
-			if (send_segment(t, t->snd_nxt, 0, TCP_ACK | TCP_FIN) < 0)
-				break;
-			t->snd_nxt++;
-			sent = 1;
-		} else {
-			break;
 		}
-		if (SEQ_GT(t->snd_nxt, t->snd_max))
-			t->snd_max = t->snd_nxt;
 	}
+	uint32_t data_end = t->snd_data + t->slen;
 	if (!sent && t->ack_now)
 		send_segment(t, t->snd_nxt, 0, TCP_ACK);
 	if (t->snd_una != t->snd_max && !t->rto_at)
 		uf_tcp_arm_rto(t);
+	/* The probe timer: one tail loss probe per stall, then, once SACKs came, the reordering window again. */
+	if (t->snd_una != t->snd_max && !t->probe_at && (!t->tlp_sent || t->sack_count) && t->snd_wnd) {
+		uint64_t pto = 2 * t->srtt < TCP_PROBE_MIN ? TCP_PROBE_MIN : 2 * t->srtt;
+		t->probe_at = uf_time_monotonic_ns() + pto;
+	}
 	/* Zero window with data waiting: the retransmission timer doubles as the persist timer. */
 	if (t->snd_una == t->snd_max && !t->snd_wnd && SEQ_LT(t->snd_nxt, data_end) && !t->rto_at)
 		uf_tcp_arm_rto(t);
@@ -248,13 +368,7 @@ void uf_tcp_retransmit_first(struct uf_tcp *t)
 		send_syn(t);
 		return;
 	}
-	uint32_t data_end = t->snd_data + t->slen;
-	uint32_t len = SEQ_LT(t->snd_una, data_end) ? data_end - t->snd_una : 0;
-	if (len > t->mss)
-		len = t->mss;
-	int fin = t->fin_queued && t->snd_una + len == data_end && SEQ_GT(t->snd_max, data_end);
-	if (len || fin)
-		send_segment(t, t->snd_una, len, TCP_ACK | (fin ? TCP_FIN : 0));
+	resend(t, t->snd_una, t->mss);
 	t->rtt_timing = 0;      /* Karn: never time a retransmitted segment */
 }
 
@@ -284,7 +398,11 @@ static void rto_expired(struct uf_tcp *t)
 	t->in_recovery = 0;
 	t->dupacks = 0;
 	t->recover = t->snd_max;            /* RFC 6582 4: no fast retransmit for what the timeout resends */
-	t->rto = t->rto * 2 > TCP_RTO_MAX ? TCP_RTO_MAX : t->rto * 2;
+	t->rack_end = 0;
+	t->rxt_marks = 0;
+	t->probe_at = 0;
+	if (uf_tcp_rto(t) < TCP_RTO_MAX)
+		t->backoff++;                   /* RFC 6298 5.5, until an RTT sample (rtt_sample) */
 	t->rtt_timing = 0;
 	if (t->state >= TCP_ESTABLISHED && !t->snd_wnd) {
 		uf_tcp_retransmit_first(t);     /* the window is shut: a probe, whose answer carries the window */
@@ -294,6 +412,31 @@ static void rto_expired(struct uf_tcp *t)
 	}
 	if (t->state != TCP_CLOSED && !t->rto_at)
 		uf_tcp_arm_rto(t);
+}
+
+/* Two RTTs without progress. With SACKed data above holes: every hole below it is lost (a LAN doesn't reorder
+ * for that long), including retransmissions sent before; recovery resends them. With nothing SACKed: the tail was
+ * lost, or its ACKs: the last segment goes again, once, and its answer (a SACK) tells which. */
+static void probe_expired(struct uf_tcp *t)
+{
+	t->probe_at = 0;
+	if (t->snd_una == t->snd_max || t->state < TCP_ESTABLISHED || !t->snd_wnd)
+		return;
+	if (t->sack_count && t->sack_ok) {
+		t->rack_end = t->sack_start[t->sack_count - 1];
+		if (!t->in_recovery)
+			uf_tcp_enter_recovery(t);
+		t->high_rxt = t->snd_una;
+		t->rxt_marks = 0;
+		uint32_t pipe = uf_tcp_pipe(t);
+		if (t->cwnd < pipe + t->mss)
+			t->cwnd = pipe + t->mss;
+		uf_tcp_output(t);
+		return;
+	}
+	uint32_t last = t->snd_max - t->snd_una > t->mss ? t->snd_max - t->mss : t->snd_una;
+	t->tlp_sent = 1;
+	resend(t, last, t->mss);
 }
 
 static void keepalive_expired(struct uf_tcp *t, uint64_t now)
@@ -311,8 +454,8 @@ static void keepalive_expired(struct uf_tcp *t, uint64_t now)
 void uf_tcp_timers(uint64_t now)
 {
 	struct uf_tcp *next;
-	for (struct uf_tcp *t = uf_tcp_list; t; t = next) {
-		next = t->next;         /* a timer may free t */
+	for (struct uf_tcp *t = uf_tcp_active.head; t; t = next) {
+		next = t->next;         /* a timer may free t or move it to another list */
 		if (t->linger_at && t->linger_at <= now) {
 			t->linger_at = 0;
 			uf_tcp_drop(t, 0);
@@ -322,35 +465,46 @@ void uf_tcp_timers(uint64_t now)
 			rto_expired(t);
 			continue;
 		}
+		if (t->probe_at && t->probe_at <= now)
+			probe_expired(t);
 		if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
 			keepalive_expired(t, now);
 	}
+	/* Oldest first: stop at the first one still waiting. */
+	while (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at <= now)
+		uf_tcp_drop(uf_tcp_time_wait.head, 0);
 }
 
 uint64_t uf_tcp_next_timer(void)
 {
 	/* Output waiting for room in the NIC's ring: the device drains it without telling us, so look again soon. */
-	uint64_t n = due_count ? uf_time_monotonic_ns() + TCP_TX_RETRY : UINT64_MAX;
-	for (struct uf_tcp *t = uf_tcp_list; t; t = t->next) {
+	uint64_t n = due ? uf_time_monotonic_ns() + TCP_TX_RETRY : UINT64_MAX;
+	for (struct uf_tcp *t = uf_tcp_active.head; t; t = t->next) {
 		if (t->rto_at && t->rto_at < n)
 			n = t->rto_at;
 		if (t->linger_at && t->linger_at < n)
 			n = t->linger_at;
+		if (t->probe_at && t->probe_at < n)
+			n = t->probe_at;
 		if (t->keep_at && t->keep_at < n && t->state == TCP_ESTABLISHED)
 			n = t->keep_at;
 	}
+	if (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at < n)
+		n = uf_tcp_time_wait.head->linger_at;
 	return n;
 }
 
 void uf_tcp_flush(void)
 {
-	if (!due_count)
-		return;
-	struct uf_tcp *next;
-	for (struct uf_tcp *t = uf_tcp_list; t && due_count; t = next) {
-		next = t->next;
-		if (t->output_due)
-			uf_tcp_output(t);
+	/* This batch only: a block whose output found the NIC's ring full is due again, for the next flush. */
+	struct uf_tcp *batch = due;
+	due = 0;
+	while (batch) {
+		struct uf_tcp *t = batch;
+		batch = t->due_next;
+		t->output_due = 0;
+		t->due_next = 0;
+		uf_tcp_output(t);
 	}
 }
 

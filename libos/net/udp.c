@@ -3,7 +3,8 @@
  * DNS: musl's resolver reads /etc/resolv.conf and, when there is none, asks 127.0.0.1:53. The stack answers
  * that address by forwarding: a datagram to 127.0.0.1:53 goes to the DNS server the interface learned (DHCP or
  * uf.dns=), and that server's answers to the endpoint come back as if from 127.0.0.1:53. So getaddrinfo works
- * without a file system, and a real resolv.conf, when an app has one, still wins. */
+ * without a file system, and a real resolv.conf, when an app has one, still wins; so does an app that serves
+ * 127.0.0.1:53 itself (then lo carries the query to it). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@ struct uf_udp {
 	uint16_t lport, rport;
 	int reuse;
 	int dns_forwarded;          /* has sent to the DNS stub address: map the server's answers back */
+	uint8_t tos;
+	int error;                  /* from an ICMP error, for a connected endpoint (as Linux), taken by recv */
 	struct dgram *head, **tail;
 	size_t queued, rcvbuf;
 };
@@ -74,7 +77,7 @@ int uf_udp_bind(struct uf_udp *u, uint32_t addr, uint16_t port, int reuse)
 {
 	if (u->lport)
 		return -EINVAL;
-	if (addr && addr != uf_net_if.addr && addr != IP_BROADCAST)
+	if (addr && !uf_ip_is_local(addr) && addr != IP_BROADCAST)
 		return -EADDRNOTAVAIL;
 	if (!port) {
 		uint16_t start = (uint16_t)(EPHEMERAL_LOW + uf_net_random() % (65536 - EPHEMERAL_LOW));
@@ -139,7 +142,7 @@ long uf_udp_send(struct uf_udp *u, uint32_t addr, uint16_t port, const struct io
 		if (r < 0)
 			return r;
 	}
-	if (addr == DNS_STUB && port == DNS_PORT) {
+	if (addr == DNS_STUB && port == DNS_PORT && !port_used(DNS_PORT, DNS_STUB, 0)) {
 		if (!uf_net_if.dns)
 			return -ENETUNREACH;
 		addr = uf_net_if.dns;
@@ -170,7 +173,7 @@ long uf_udp_send(struct uf_udp *u, uint32_t addr, uint16_t port, const struct io
 	put16(h, u->lport);
 	put16(h + 2, port);
 	put16(h + 4, (uint16_t)(UDP_HLEN + len));
-	int r = uf_ip_send(u->laddr && u->laddr != IP_BROADCAST ? u->laddr : uf_net_if.addr, addr, IP_PROTO_UDP,
+	int r = uf_ip_send(u->laddr && u->laddr != IP_BROADCAST ? u->laddr : uf_ip_source(addr), addr, IP_PROTO_UDP, u->tos,
 			   h, UDP_HLEN, 6, iov, iovcnt);
 	free(flat);
 	return r < 0 ? r : (long)len;
@@ -180,6 +183,11 @@ long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t
 		 int peek, size_t *full_len)
 {
 	struct dgram *d = u->head;
+	if (!d && u->error) {
+		int e = u->error;
+		u->error = 0;
+		return -e;
+	}
 	if (!d)
 		return -EAGAIN;
 	size_t at = 0;
@@ -203,12 +211,24 @@ long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t
 
 unsigned uf_udp_events(struct uf_udp *u)
 {
-	return UF_NET_OUT | (u->head ? UF_NET_IN : 0);
+	return UF_NET_OUT | (u->head || u->error ? UF_NET_IN : 0) | (u->error ? UF_NET_ERR : 0);
+}
+
+void uf_udp_icmp_error(const struct uf_icmp_error *e)
+{
+	for (struct uf_udp *u = endpoints; u; u = u->next)
+		if (u->lport == e->lport && u->raddr == e->remote && u->rport == e->rport && e->type == 3)
+			u->error = e->code == 3 || e->code == 2 ? ECONNREFUSED : EHOSTUNREACH;
 }
 
 void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes)
 {
 	u->rcvbuf = bytes;
+}
+
+void uf_udp_set_tos(struct uf_udp *u, uint8_t tos)
+{
+	u->tos = tos;
 }
 
 static struct uf_udp *lookup(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
@@ -246,10 +266,14 @@ void uf_udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, int 
 		uf_dhcp_input(src, data, dlen);
 		return;
 	}
-	if (!uf_net_if.addr)
-		return;
+	if (!uf_ip_is_local(dst) && !uf_net_if.addr)
+		return;                 /* unconfigured: only DHCP's, above */
 	struct uf_udp *u = lookup(src, sport, dst, dport);
-	if (!u || u->queued + dlen + DGRAM_OVERHEAD > u->rcvbuf)
+	if (!u) {
+		uf_icmp_unreachable(3, src, dst, IP_PROTO_UDP, p, len);     /* port unreachable */
+		return;
+	}
+	if (u->queued + dlen + DGRAM_OVERHEAD > u->rcvbuf)
 		return;
 	struct dgram *d = malloc(sizeof *d + dlen);
 	if (!d)

@@ -23,13 +23,13 @@ static long copy(struct uf_file *in, off_t *in_pos, struct uf_file *out, off_t *
 	long total = 0;
 	while ((size_t)total < count) {
 		size_t n = count - total < CHUNK ? count - total : CHUNK;
-		ssize_t got = in->ops->pread(in, buf, n, *in_pos);
+		ssize_t got = in->ops->fs->pread(in, buf, n, *in_pos);
 		if (got <= 0) {
 			if (got < 0 && !total)
 				total = got;
 			break;
 		}
-		ssize_t put = out_pos ? out->ops->pwrite(out, buf, got, *out_pos) : out->ops->write(out, buf, got);
+		ssize_t put = out_pos ? out->ops->fs->pwrite(out, buf, got, *out_pos) : out->ops->write(out, buf, got);
 		if (put <= 0) {
 			if (put < 0 && !total)
 				total = put;
@@ -61,7 +61,7 @@ static long send_file(struct uf_file *in, struct uf_file *out, off_t *offset, si
 {
 	if (!readable(in) || !writable(out))
 		return -EBADF;
-	if (!in->ops->pread)
+	if (!in->ops->fs)
 		return -EINVAL;             /* the source must be a file with an offset, as on Linux */
 	if (offset && *offset < 0)
 		return -EINVAL;
@@ -82,7 +82,7 @@ static long copy_range(struct uf_file *in, off_t *in_off, struct uf_file *out, o
 {
 	if (!readable(in) || !writable(out))
 		return -EBADF;
-	if (flags || !in->ops->pread || !out->ops->pwrite || !in->ops->lseek || !out->ops->lseek)
+	if (flags || !in->ops->fs || !out->ops->fs || !in->ops->lseek || !out->ops->lseek)
 		return -EINVAL;
 	if ((in_off && *in_off < 0) || (out_off && *out_off < 0))
 		return -EINVAL;

@@ -32,7 +32,8 @@ struct sock {
 	struct uf_udp *udp;
 	struct uf_tcp *tcp;
 	uint64_t rcvtimeo, sndtimeo;    /* ns; 0: wait forever */
-	int reuse, keepalive, broadcast;
+	int reuse, keepalive, broadcast, nodelay, tos;
+	struct linger linger;           /* SO_LINGER: on close, wait for the peer's ACK of everything (or reset) */
 	size_t udp_rcvbuf;
 	struct uf_file *file;           /* its open file (shared by dup'ed descriptors): O_NONBLOCK lives there */
 };
@@ -110,7 +111,7 @@ long uf_sys_socket(int domain, int type, int protocol)
 	if (!(kind == SOCK_STREAM && (!protocol || protocol == IPPROTO_TCP)) &&
 	    !(kind == SOCK_DGRAM && (!protocol || protocol == IPPROTO_UDP)))
 		return kind == SOCK_STREAM || kind == SOCK_DGRAM ? -EPROTONOSUPPORT : -EINVAL;
-	uf_net_up();        /* the first socket brings the interface up; without one, sends say ENETUNREACH */
+	uf_net_up();        /* the first socket brings the NIC up; without one, only lo (127.0.0.1) answers */
 	struct sock *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -155,8 +156,6 @@ static long inet_connect(struct uf_file *f, const struct sockaddr *sa, socklen_t
 	int r = to_addr(sa, len, &addr, &port);
 	if (r < 0)
 		return r;
-	if (!uf_net_addr())
-		return -ENETUNREACH;
 	if (s->udp)
 		return uf_udp_connect(s->udp, addr, port);
 	r = uf_tcp_connect(s->tcp, addr, port);
@@ -192,7 +191,8 @@ static long inet_accept(struct uf_file *f, struct sockaddr *sa, socklen_t *len, 
 		uf_tcp_close(c);
 		return -ENOMEM;
 	}
-	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive };
+	*n = (struct sock){ .type = SOCK_STREAM, .tcp = c, .keepalive = s->keepalive, .nodelay = s->nodelay,
+			    .tos = s->tos, .linger = s->linger };
 	uint32_t addr;
 	uint16_t port;
 	uf_tcp_remote(c, &addr, &port);
@@ -278,8 +278,6 @@ static long dgram_send(struct sock *s, const struct iovec *iov, int cnt, const s
 		if (!addr)
 			return -EINVAL;
 	}
-	if (!uf_net_addr())
-		return -ENETUNREACH;
 	long r = uf_udp_send(s->udp, addr, port, iov, cnt);
 	if (r == -EAGAIN) {         /* the NIC's ring is full: make room and try once more */
 		uf_net_poll();
@@ -430,6 +428,11 @@ static long inet_setsockopt(struct uf_file *f, int level, int optname, const voi
 		case SO_BROADCAST:
 			s->broadcast = !!x;
 			return 0;
+		case SO_LINGER:
+			if (len < sizeof s->linger)
+				return -EINVAL;
+			memcpy(&s->linger, v, sizeof s->linger);
+			return 0;
 		case SO_RCVBUF:
 		case SO_SNDBUF:
 			if (x < 0)
@@ -443,11 +446,22 @@ static long inet_setsockopt(struct uf_file *f, int level, int optname, const voi
 		}
 		return -ENOPROTOOPT;
 	}
+	if (level == IPPROTO_IP && optname == IP_TOS) {
+		if (get_int(v, len, &x) < 0)
+			return -EINVAL;
+		s->tos = x & 0xfc;                  /* the ECN bits are the stack's, as Linux */
+		if (s->tcp)
+			uf_tcp_set_tos(s->tcp, (uint8_t)s->tos);
+		else
+			uf_udp_set_tos(s->udp, (uint8_t)s->tos);
+		return 0;
+	}
 	if (level == IPPROTO_TCP && s->tcp) {
 		if (get_int(v, len, &x) < 0)
 			return -EINVAL;
 		switch (optname) {
 		case TCP_NODELAY:
+			s->nodelay = !!x;
 			uf_tcp_set_nodelay(s->tcp, !!x);
 			return 0;
 		case TCP_KEEPIDLE:
@@ -461,6 +475,38 @@ static long inet_setsockopt(struct uf_file *f, int level, int optname, const voi
 		}
 	}
 	return -ENOPROTOOPT;
+}
+
+/* Linux's struct tcp_info, the fields tools read (ss -i, nginx's $tcpinfo_rtt, ...). */
+static void tcp_info_from(const struct uf_tcp_info *i, struct tcp_info *ti)
+{
+	uint32_t mss = i->snd_mss ? i->snd_mss : 1;
+	ti->tcpi_state = (uint8_t)i->state;
+	ti->tcpi_ca_state = i->lost ? 3 : 0;            /* TCP_CA_Recovery, else TCP_CA_Open */
+	ti->tcpi_retransmits = (uint8_t)i->retransmits;
+	ti->tcpi_backoff = (uint8_t)i->backoff;
+	ti->tcpi_options = (i->timestamps ? TCPI_OPT_TIMESTAMPS : 0) | (i->sack ? TCPI_OPT_SACK : 0) |
+			   (i->wscale ? TCPI_OPT_WSCALE : 0);
+	ti->tcpi_snd_wscale = i->snd_wscale & 15;
+	ti->tcpi_rcv_wscale = i->rcv_wscale & 15;
+	ti->tcpi_rto = i->rto_us;
+	ti->tcpi_snd_mss = i->snd_mss;
+	ti->tcpi_rcv_mss = i->rcv_mss;
+	ti->tcpi_advmss = i->rcv_mss;
+	ti->tcpi_unacked = i->unacked / mss;            /* Linux counts these in segments */
+	ti->tcpi_sacked = i->sacked / mss;
+	ti->tcpi_lost = i->lost / mss;
+	ti->tcpi_rtt = i->rtt_us;
+	ti->tcpi_rttvar = i->rttvar_us;
+	ti->tcpi_snd_ssthresh = i->ssthresh / mss;
+	ti->tcpi_snd_cwnd = i->cwnd / mss;
+	ti->tcpi_total_retrans = i->total_retrans;
+	ti->tcpi_bytes_acked = i->bytes_acked;
+	ti->tcpi_bytes_received = i->bytes_received;
+	ti->tcpi_notsent_bytes = i->notsent;
+	ti->tcpi_dsack_dups = i->dsacks;
+	ti->tcpi_snd_wnd = i->snd_wnd;
+	ti->tcpi_rcv_space = i->rcv_wnd;
 }
 
 static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, socklen_t *len)
@@ -492,6 +538,27 @@ static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, 
 		case SO_BROADCAST: x = s->broadcast; break;
 		case SO_RCVBUF: x = (int)rcv; break;
 		case SO_SNDBUF: x = (int)snd; break;
+		case SO_LINGER: return uf_sockopt_put(v, len, &s->linger, sizeof s->linger);
+		default: return -ENOPROTOOPT;
+		}
+		return uf_sockopt_put(v, len, &x, sizeof x);
+	}
+	if (level == IPPROTO_IP && optname == IP_TOS)
+		return uf_sockopt_put(v, len, &s->tos, sizeof s->tos);
+	if (level == IPPROTO_TCP && s->tcp) {
+		struct uf_tcp_info i;
+		uf_tcp_get_info(s->tcp, &i);
+		switch (optname) {
+		case TCP_NODELAY: x = s->nodelay; break;
+		case TCP_KEEPIDLE: x = i.keep_idle_s; break;
+		case TCP_KEEPINTVL: x = i.keep_intvl_s; break;
+		case TCP_KEEPCNT: x = i.keep_cnt; break;
+		case TCP_MAXSEG: x = (int)i.snd_mss; break;
+		case TCP_INFO: {
+			struct tcp_info ti = { 0 };
+			tcp_info_from(&i, &ti);
+			return uf_sockopt_put(v, len, &ti, sizeof ti);
+		}
 		default: return -ENOPROTOOPT;
 		}
 		return uf_sockopt_put(v, len, &x, sizeof x);
@@ -524,13 +591,32 @@ static ssize_t sock_writev(struct uf_file *f, const struct iovec *iov, int count
 	return do_send(f->priv, iov, count, 0, 0, 0);
 }
 
+/* SO_LINGER with a timeout on a blocking socket: send the FIN after the data, then wait until the peer
+ * acknowledged everything, the connection ended, or the time is up. */
+static void linger(struct sock *s)
+{
+	uint64_t deadline = uf_time_monotonic_ns() + (uint64_t)s->linger.l_linger * 1000000000;
+	struct uf_tcp_info i;
+	uf_tcp_shutdown(s->tcp, 0, 1);
+	uf_net_poll();
+	for (uf_tcp_get_info(s->tcp, &i); (i.unacked || i.notsent) && i.state != 7 /* CLOSE */;
+	     uf_tcp_get_info(s->tcp, &i))
+		if (wait_more(0, deadline, 0))       /* the time is up, or a signal: close goes on */
+			break;
+}
+
 static int sock_close(struct uf_file *f)
 {
 	struct sock *s = f->priv;
-	if (s->tcp)
+	if (s->tcp && s->linger.l_onoff && !s->linger.l_linger) {
+		uf_tcp_abort(s->tcp);                   /* zero timeout: a reset, the data dropped */
+	} else if (s->tcp) {
+		if (s->linger.l_onoff && !(f->flags & O_NONBLOCK))
+			linger(s);
 		uf_tcp_close(s->tcp);
-	else
+	} else {
 		uf_udp_free(s->udp);
+	}
 	free(s);
 	return 0;
 }

@@ -211,17 +211,21 @@ static int vfs_close(struct uf_file *f)
 	return 0;
 }
 
+static const struct uf_fs_file_ops vfs_fs_file_ops = {
+	.pread = vfs_pread,
+	.pwrite = vfs_pwrite,
+	.truncate = vfs_truncate,
+	.sync = vfs_sync,
+	.getdents = vfs_getdents,
+};
+
 static const struct uf_file_ops vfs_file_ops = {
 	.read = vfs_read,
 	.write = vfs_write,
 	.close = vfs_close,
 	.lseek = vfs_lseek,
 	.fstat = vfs_fstat,
-	.pread = vfs_pread,
-	.pwrite = vfs_pwrite,
-	.truncate = vfs_truncate,
-	.sync = vfs_sync,
-	.getdents = vfs_getdents,
+	.fs = &vfs_fs_file_ops,
 };
 
 /* Whether the folder holding path (inside m) exists. */

@@ -43,7 +43,7 @@ static int is_zero_device(const struct stat *st)
 static int fill(struct uf_file *f, uintptr_t a, size_t len, uint64_t off)
 {
 	for (size_t done = 0; done < len; ) {
-		ssize_t n = f->ops->pread(f, (char *)a + done, len - done, off + done);
+		ssize_t n = f->ops->fs->pread(f, (char *)a + done, len - done, off + done);
 		if (n < 0)
 			return n;
 		if (!n)
@@ -109,10 +109,10 @@ static int write_back(const struct shared_map *m, uintptr_t a, uintptr_t end)
 	for (uint64_t at = from; at < to; at += sizeof on_disk) {
 		size_t n = to - at < sizeof on_disk ? to - at : sizeof on_disk;
 		const unsigned char *mem = (const unsigned char *)(m->base + (at - m->off));
-		ssize_t got = f->ops->pread(f, on_disk, n, at);
+		ssize_t got = f->ops->fs->pread(f, on_disk, n, at);
 		if (got == (ssize_t)n && !memcmp(on_disk, mem, n))
 			continue;
-		ssize_t put = f->ops->pwrite(f, mem, n, at);
+		ssize_t put = f->ops->fs->pwrite(f, mem, n, at);
 		if (put < 0)
 			return put;
 	}
@@ -155,8 +155,8 @@ int uf_vfs_msync(uintptr_t a, uintptr_t end, int flags)
 		if (!m->base || m->end <= a || end <= m->base)
 			continue;
 		int r = write_back(m, a > m->base ? a : m->base, end < m->end ? end : m->end);
-		if (!r && (flags & MS_SYNC) && m->file->ops->sync)
-			r = m->file->ops->sync(m->file);
+		if (!r && (flags & MS_SYNC))
+			r = m->file->ops->fs->sync(m->file);
 		if (r < 0 && !result)
 			result = r;
 	}

@@ -18,9 +18,10 @@ static long op(unsigned cmd, void *arg)
 
 static volatile struct uf_xen_shared_info *shared(void)
 {
+	static int masked_upcalls;
 	volatile struct uf_xen_shared_info *s = uf_xen_shared_info();
-	if (s)
-		s->vcpu_info[0].evtchn_upcall_mask = 1;         /* we poll: no upcalls */
+	if (s && !masked_upcalls++)
+		s->vcpu_info[0].evtchn_upcall_mask = 1;         /* we poll: no upcalls (until module xenupcall) */
 	return s;
 }
 

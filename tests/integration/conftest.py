@@ -1,15 +1,21 @@
 """Integration tests build real images with the real compiler and boot them in real QEMU (marked `integration`).
 
-Which targets a test runs on comes from the targets' data (uniforge.testing.targets_with: "boots", "net", "disk",
-"xen", ...): a new target gets every test its capabilities allow, skipped with the reason where this host cannot
-run it. The helpers the tests and the benchmark scripts share are uniforge.testing's."""
+They use uniforge's pytest plugin (docs/testing.md): a module says which targets its tests run on with
+`pytestmark = pytest.mark.uniforge(needs=[...])` (capabilities read from the targets' data: a new target gets every
+test its capabilities allow, skipped with the reason where this host cannot run it), a test takes `target` (the
+plugin's `uniforge_target`), builds with `uniforge_build` and boots with the API (or the command line, `uniforge`,
+where the command line is what is tested). `--uniforge-target T` runs the suite on chosen targets.
+
+The older helpers below (target_fixture, require_target, built) stay for tests written with them."""
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from uniforge import testing
-from uniforge.testing import free_port, image_modules, one_per_arch, qemu_processes, targets_with, uniforge  # noqa: F401
+import uniforge as api
+from uniforge.api.host import target_info
+from uniforge.testing import free_port, image_modules, qemu_processes, uniforge  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -23,15 +29,36 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture(scope="module")
+def target(uniforge_target):
+    """The test's target: one test per target of the module's (or test's) uniforge marker."""
+    return uniforge_target
+
+
+def targets_with(*capabilities: str) -> list[str]:
+    """The names of the targets that have every capability (uniforge.targets)."""
+    return [t.name for t in api.targets(*capabilities)]
+
+
+def one_per_arch(*capabilities: str) -> list[str]:
+    """For what does not depend on the machine: per arch, the first target (by name) with `capabilities` that runs
+    on any host."""
+    chosen: dict[str, str] = {}
+    for t in api.targets(*capabilities, "emulated"):
+        chosen.setdefault(t.arch, t.name)
+    return sorted(chosen.values())
+
+
 def require_target(target: str) -> None:
     """Skip, saying why, when this host cannot run the target (e.g. KVM here can't run SSE guests)."""
-    ok, why = testing.host_support(target)
-    if not ok:
-        pytest.skip(f"{target} cannot run on this host: {why}")
+    info = target_info(target)
+    if not info.runs_here:
+        pytest.skip(f"{target} cannot run on this host: {info.why}")
 
 
 def target_fixture(*capabilities: str, name: str = "target", scope: str = "function"):
-    """A fixture `name` over every target with `capabilities`, skipping those this host cannot run."""
+    """Old style (the uniforge marker's `needs` replaces it): a fixture `name` over every target with
+    `capabilities`, skipping those this host cannot run."""
     @pytest.fixture(params=targets_with(*capabilities), name=name, scope=scope)
     def fixture(request):
         require_target(request.param)
@@ -46,9 +73,21 @@ def copy_example(name: str, dest: Path) -> Path:
     return dest / name
 
 
+@pytest.fixture(scope="session", autouse=True)
+def xl_rigs(tmp_path_factory):
+    """One xl rig per target with an [xl] table for the whole session (UNIFORGE_XL_RIG): started by the first run
+    that needs it, ended here. A Linux dom0 under TCG takes ~13 s (x86_64) to 40 s (ARMv7) to boot."""
+    from uniforge.platforms.xlrig import RIG_ENV, Rig
+    folder = tmp_path_factory.mktemp("xl-rigs")
+    os.environ[RIG_ENV] = str(folder)
+    yield folder
+    Rig.stop_kept(folder)
+
+
 @pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """build(example, target) -> app folder with build/ done; each (example, target) is built once a session."""
+def built(tmp_path_factory, uniforge_build):
+    """build(example, target) -> a copy of the example (examples/ or tests/apps/) with its build/ done, as
+    `uniforge build` makes it; each (example, target) once a session."""
     done = {}
     root = tmp_path_factory.mktemp("apps")
 
@@ -56,11 +95,16 @@ def built(tmp_path_factory):
         if (example, target) not in done:
             shutil.rmtree(root / target / example, ignore_errors=True)    # a failed earlier attempt
             folder = copy_example(example, root / target)
-            uniforge("build", "-t", target, cwd=folder, check=True)
+            uniforge_build(folder, target, out_dir=folder / "build")
             done[example, target] = folder
         return done[example, target]
 
     return build
+
+
+def app_dir(name: str) -> Path:
+    """An example's (examples/) or test app's (tests/apps/) folder."""
+    return EXAMPLES / name if (EXAMPLES / name).is_dir() else TEST_APPS / name
 
 
 def compiled_modules(target_name: str, threaded: bool = False):

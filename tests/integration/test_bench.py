@@ -5,9 +5,11 @@ import csv
 import json
 import shutil
 
+import jsonschema
 import pytest
 
 from conftest import copy_example, require_target, uniforge
+from uniforge.api.schema import schema_file
 from uniforge.core.errors import ExitCode
 
 BOOT_STEPS = ("first_byte", "main", "exit")
@@ -34,7 +36,8 @@ def test_bench_hello_against_the_floor(tmp_path):
     assert "hello (app)" in proc.stdout and "null (floor)" in proc.stdout
 
     report = json.loads((out / "b.json").read_text())
-    assert report["runs"] == 3 and report["command"].startswith("uniforge bench")
+    jsonschema.validate(report, json.loads(schema_file("bench").read_text()))
+    assert report["schema"] == 1 and report["runs"] == 3 and report["command"].startswith("uniforge bench")
     results = figures(report)
     assert set(results) == {("hello", "qemu-x86_64"), ("null", "qemu-x86_64")}
     hello, floor = results["hello", "qemu-x86_64"], results["null", "qemu-x86_64"]

@@ -86,6 +86,18 @@ def test_undefined_symbol_names_it_and_its_user(tmp_path):
     assert "'helper'" in err and "main.c" in err
 
 
+@pytest.mark.parametrize("target", ["qemu-x86_64", "qemu-armv7"])
+@pytest.mark.parametrize("symbol, owner", [("uf_tcp_output", "net"), ("uf_fat_get", "fat")])
+def test_a_modules_private_function_is_out_of_reach(tmp_path, target, symbol, owner):
+    """The module boundary: TCP's output and FAT's table reader are global in their modules' sources, local in the
+    modules' pre-linked objects: an app that calls one pulls nothing in and is told whose it is, in one line."""
+    folder = copy_example("hello", tmp_path)
+    (folder / "main.c").write_text(f"int {symbol}(void *);\nint main(void) {{ return {symbol}(0); }}\n")
+    err = one_line_error(uniforge("build", "-t", target, cwd=folder), ExitCode.RESOLVE)
+    assert err.splitlines()[0] == (f"uniforge: error: undefined symbol '{symbol}', needed by app main.c: module "
+                                   f"'{owner}' keeps it private (no public header declares it)")
+
+
 def test_compile_error_shows_the_compiler(tmp_path):
     folder = copy_example("hello", tmp_path)
     (folder / "main.c").write_text("int main(void) { return nope; }\n")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compiled_modules, copy_example, image_modules, one_per_arch, require_target, uniforge
+from conftest import compiled_modules, copy_example, image_modules, one_per_arch, uniforge
 
 TARGETS = one_per_arch("boots")       # what is checked here does not depend on the machine
+pytestmark = pytest.mark.uniforge(targets=TARGETS)
 FLOW_BYTES = 1000003                    # fdprobe's and unixprobe's stream: byte i is pattern(i)
 PAYLOAD_BYTES = 300007                  # the embedded-tree file fdprobe sends with sendfile
 DESCRIPTOR_MODULES = {"pipe", "unix", "sockcall", "eventfd", "timerfd", "sendfile", "sysvipc"}
@@ -38,12 +39,6 @@ def fnv(data: bytes) -> str:
 @pytest.fixture(scope="module")
 def stream_fnv():
     return pattern_fnv(FLOW_BYTES)
-
-
-@pytest.fixture(params=TARGETS)
-def target(request):
-    require_target(request.param)
-    return request.param
 
 
 def lines(output: str, scenario: str) -> list[str]:

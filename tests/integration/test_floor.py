@@ -7,15 +7,15 @@ import shutil
 
 import pytest
 
-from conftest import qemu_processes, require_target, target_fixture
+from conftest import qemu_processes, require_target
 from uniforge.building import targets
-from uniforge.cli.doctor import Status, check_host
+from uniforge.api.checks import Status, check_host
 from uniforge.core.errors import RunError, RunStatus
 from uniforge.platforms import run_image, way_for
 from uniforge.platforms.floor import Variant
 from uniforge.platforms.run import Ending, kernel_cmdline
 
-target = target_fixture("timed")
+pytestmark = pytest.mark.uniforge(needs=["timed"])
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,11 @@
 """The library OS's conventions, checked on the compiled modules of every arch (exports are read, never listed)."""
 import pytest
+from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
 
 from conftest import compiled_modules
-from uniforge.building import targets
+from uniforge.building import modules, targets
+from uniforge.building.compiler import Toolchain
 
 
 def _distinct_targets() -> list[str]:
@@ -20,10 +23,59 @@ def compiled(request):
 
 
 def test_every_export_is_prefixed(compiled):
+    """Also the symbols the boundary made local: they are global in the module's own sources."""
     target, mods = compiled
     for name, mod in mods.items():
-        bad = sorted(s for s in mod.defined if not s.startswith("uf_"))
+        bad = sorted(s for s in mod.defined | mod.private if not s.startswith("uf_"))
         assert not bad, f"module {name} exports names without the uf_ prefix on {target.arch}: {bad}"
+
+
+def _object(path) -> dict:
+    """A relocatable object as pyelftools reads it: every named symbol (binding apart) and every relocation with
+    the name (or section) of the symbol it refers to, per relocation section."""
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        symtab = elf.get_section_by_name(".symtab")
+        symbols = list(symtab.iter_symbols())
+        binds = [s["st_info"]["bind"] for s in symbols]
+        relocations = {}
+        for section in elf.iter_sections():
+            if isinstance(section, RelocationSection):
+                relocations[section.name] = [
+                    (r["r_offset"], r["r_info_type"], r.entry.get("r_addend"),
+                     symbols[r["r_info_sym"]].name or symbols[r["r_info_sym"]]["st_shndx"])
+                    for r in section.iter_relocations()]
+        return {"binds": binds, "first_global": symtab["sh_info"], "relocations": relocations,
+                "symbols": {s.name: (s["st_value"], s["st_size"], s["st_shndx"], s["st_info"]["type"],
+                                     s["st_info"]["bind"])
+                            for s in symbols if s.name and s["st_info"]["type"] != "STT_FILE"}}
+
+
+def test_each_module_is_one_object_whose_globals_are_its_contract(compiled, tmp_path):
+    """The pre-linked object (ld.lld -r, then localize.py): its defined globals are what public headers declare,
+    its syscalls and its init; the rest is local, after the globals' place; and nothing but bindings moved: every
+    relocation still refers to the same symbol as in a fresh ld.lld -r of the module's own objects."""
+    target, mods = compiled
+    public = modules.public_names(modules.load_all())
+    toolchain = Toolchain.for_target(target)
+    for name, mod in sorted(mods.items()):
+        assert all(s in public or s.startswith("uf_sys_") or s == mod.module.init for s in mod.defined), name
+        assert not mod.private & public, name
+        sources = mod.module.sources_for(target.arch, target.platform)
+        objects = [mod.object.parent / "objects" / src.relative_to(mod.module.folder).with_suffix(".o")
+                   for src in sources]
+        fresh = tmp_path / f"{name}.o"
+        toolchain.link(fresh, ["-r", *map(str, objects)])
+        before, after = _object(fresh), _object(mod.object)
+        assert after["relocations"] == before["relocations"], f"module {name}: relocations changed"
+        locals_ = [b == "STB_LOCAL" for b in after["binds"]]
+        assert locals_ == sorted(locals_, reverse=True) and after["first_global"] == locals_.count(True), name
+        made_local = {n for n, v in before["symbols"].items()
+                      if v[4] != "STB_LOCAL" and after["symbols"][n][4] == "STB_LOCAL"}
+        assert made_local == mod.private, name
+        defined_globals = {n for n, v in after["symbols"].items() if v[4] != "STB_LOCAL" and v[2] != "SHN_UNDEF"}
+        assert defined_globals == mod.defined, name
+        assert {n: v[:4] for n, v in after["symbols"].items()} == {n: v[:4] for n, v in before["symbols"].items()}
 
 
 def test_target_modules_build_for_their_arch(compiled):

@@ -10,7 +10,7 @@ import subprocess
 import threading
 
 import pytest
-from conftest import free_port, require_target, targets_with
+from conftest import free_port, one_per_arch, require_target, targets_with
 from uniforge.core.paths import uniforge_command, uniforge_environment
 
 GUEST_PORT = 7000
@@ -54,9 +54,10 @@ class Peers:
 
 
 class DnsServer:
-    """Answers A queries for one name on 127.0.0.1:53 (the guest's 10.0.2.2:53); other names get NXDOMAIN."""
+    """Answers A and AAAA queries for one name on 127.0.0.1:53 (the guest's 10.0.2.2:53); other names get
+    NXDOMAIN."""
 
-    def __init__(self, name: str, address: str):
+    def __init__(self, name: str, address: str, address6: str):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             self.sock.bind(("127.0.0.1", 53))
@@ -64,6 +65,7 @@ class DnsServer:
             self.sock.close()
             pytest.skip(f"cannot run a DNS server on 127.0.0.1:53 here: {e}")
         self.name, self.address, self.queries = name.encode(), socket.inet_aton(address), 0
+        self.address6 = socket.inet_pton(socket.AF_INET6, address6)
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -83,6 +85,8 @@ class DnsServer:
             answers = b""
             if known and qtype == 1:
                 answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + self.address
+            elif known and qtype == 28:
+                answers = b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, 60, 16) + self.address6
             flags = 0x8180 if known else 0x8183
             self.sock.sendto(query[:2] + struct.pack("!HHHHH", flags, 1, 1 if answers else 0, 0, 0) + question
                              + answers, peer)
@@ -116,7 +120,7 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     require_target(target)
     folder = built("netcheck", target)
     # Static: the DNS server is the host (10.0.2.2), where this test answers for one name through getaddrinfo.
-    dns = DnsServer("netcheck.test", "10.9.8.7") if config == "static" else None
+    dns = DnsServer("netcheck.test", "10.9.8.7", "2001:db8::987") if config == "static" else None
     peers = Peers()
     host_port = free_port()
     udp_port, tcp_port = peers.udp.getsockname()[1], peers.tcp.getsockname()[1]
@@ -148,10 +152,37 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     dns_address = "10.0.2.2" if dns else "10.0.2.3"
     assert f"uniforge: net: 10.0.2.15/24 gw 10.0.2.2 dns {dns_address} ({config})" in out
     if dns:
-        assert "dns: netcheck.test is 10.9.8.7" in out and dns.queries >= 1
+        assert "dns: netcheck.test is 10.9.8.7" in out and dns.queries >= 2
+        assert "dns: netcheck.test is 2001:db8::987 (AAAA)" in out
     assert re.search(rf'udp: reply "echo:ping \d from uniforge" from 10\.0\.2\.2:{udp_port}\n', out + "\n"), out
     assert "tcp-out: 1048576 bytes echoed intact (local 10.0.2.15:" in out
     assert peers.echoed == 1 << 20
     assert answer.decode() == f"{len(data)} {checksum(data):08x}\n"
     assert f"tcp-in: received {len(data)} bytes, sum {checksum(data):08x}" in out
     assert "netcheck: all steps passed" in out
+
+
+@pytest.mark.parametrize("target", one_per_arch("net"))
+@pytest.mark.parametrize("net", ["none", "user"])
+def test_loopback_with_and_without_a_nic(built, target, net):
+    """tests/apps/loopcheck talks to itself over TCP (1 MiB each way, then TCP_INFO, IP_TOS, TCP_KEEP* and
+    SO_LINGER's reset as a program sees them) and UDP: over 127.0.0.1 always, even booted
+    without a NIC (`--net none`: the stack comes up with lo only, no hang at bring-up), and with a NIC also over
+    its own address (10.0.2.15 from QEMU's DHCP), which loops back too."""
+    require_target(target)
+    folder = built("loopcheck", target)
+    own = ["10.0.2.15"] if net == "user" else []
+    proc = subprocess.run(uniforge_command("run", f"build/loopcheck.{target}", "--timeout", "300", "--net", net,
+                                           "--", *own), cwd=folder, capture_output=True, text=True, timeout=600,
+                          env=uniforge_environment())
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    if net == "none":
+        assert "uniforge: net: no network interface (lo only)" in out
+    for address in ["127.0.0.1", *own]:
+        assert re.search(rf"lo: tcp 1048576 bytes each way over {re.escape(address)}:\d+\n", out), out
+        assert f'lo: udp "hello {address}" there and back over {address}:' in out, out
+    assert out.count("lo: TCP_INFO state 1 options 0x7") == 1 + len(own), out
+    assert out.count("lo: IP_TOS 0x10, keepalive 30/5/3 read back") == 1 + len(own), out
+    assert out.count("lo: SO_LINGER {1, 0}: the peer saw ECONNRESET") == 1 + len(own), out
+    assert "loopcheck: all steps passed" in out

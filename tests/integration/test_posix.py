@@ -8,19 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import image_modules, one_per_arch, require_target, uniforge
+from conftest import image_modules, one_per_arch, uniforge
 from test_storage import boot, fsck, make_disk
 
 TARGETS = one_per_arch("disk")        # what is checked here does not depend on the machine
+pytestmark = pytest.mark.uniforge(targets=TARGETS)
 STORAGE = {"fat", "block", "virtio-blk"}
 NETWORK = {"net", "socket", "virtio-net"}
 FILES = {"vfs", "devfs", "etcfs", "tmpfs"}
-
-
-@pytest.fixture(params=TARGETS)
-def target(request):
-    require_target(request.param)
-    return request.param
 
 
 def probe(built, target, tmp_path, *commands, cmdline=""):
@@ -28,8 +23,8 @@ def probe(built, target, tmp_path, *commands, cmdline=""):
     folder = built("posixprobe", target)
     image = make_disk(tmp_path / "probe.img")
     proc = boot(folder, target, *commands, disks=[image], cmdline=cmdline)
-    assert proc.returncode == 0 and "failures 0" in proc.stdout, proc.stdout + proc.stderr
-    return proc.stdout, image
+    assert proc.status == 0 and "failures 0" in proc.console, proc.console + proc.message
+    return proc.console, image
 
 
 def line(output: str, prefix: str) -> str:

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, image_modules, qemu_processes, target_fixture, uniforge
+import uniforge as uniforge_api
+from conftest import ROOT, image_modules, qemu_processes, uniforge
 from uniforge.core.errors import ExitCode, RunStatus
 from uniforge.core.paths import uniforge_command, uniforge_environment
 
-target = target_fixture("disk")
+pytestmark = pytest.mark.uniforge(needs=["disk"])
 FS_MODULES = {"vfs", "fat", "embedfs", "block", "virtio-blk"}
 RECORD = 100                # bytes per record in the power-cut test: fsprobe's `append N 100`
 SYNCED = re.compile(r"synced [0-9]+\n")
@@ -43,11 +44,11 @@ def make_disk(path: Path, size: str = "64M", source: Path | None = None) -> Path
     return path
 
 
-def boot(folder: Path, target: str, *args: str, disks=(), cmdline: str = "", timeout: int = 300):
-    """Runs the built app with disks; returns the finished process (the guest's exit status is its own)."""
-    extra = [f"--disk={d}" for d in disks] + ([f"--cmdline={cmdline}"] if cmdline else [])
-    return uniforge("run", f"build/{folder.name}.{target}", "--timeout", str(timeout), *extra, "--", *args,
-                    cwd=folder, timeout=timeout + 60)
+def boot(folder: Path, target: str, *args: str, disks=(), cmdline: str = "",
+         timeout: int = 300) -> uniforge_api.Result:
+    """Runs the built app with disks (FILE or FILE:ro); its Result (status, console)."""
+    image = uniforge_api.Image(folder / "build" / f"{folder.name}.{target}")
+    return image.run(args, disks=[str(d) for d in disks], cmdline=cmdline, timeout=timeout)
 
 
 def digest(path: Path) -> str:
@@ -58,7 +59,7 @@ def test_guest_writes_1000_files_the_host_reads_them(built, target, tmp_path):
     folder = built("fsprobe", target)
     image = make_disk(tmp_path / "tree.img")
     proc = boot(folder, target, "write-tree", "1000", disks=[image])
-    assert proc.returncode == 0 and "wrote 1000" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.status == 0 and "wrote 1000" in proc.console, proc.console + proc.message
     fsck(image)
     out = tmp_path / "out"
     uniforge("disk", "get", str(image), "/tree", str(out), check=True)
@@ -84,9 +85,9 @@ def test_guest_reads_what_the_host_put_in(built, target, tmp_path):
         expected[f"/data/{rel}"] = (len(data), sum(data))
     image = make_disk(tmp_path / "host.img", "32M", source)    # FAT16
     proc = boot(folder, target, "read-tree", "/data", disks=[image])
-    assert proc.returncode == 0 and "done" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.status == 0 and "done" in proc.console, proc.console + proc.message
     seen = {}
-    for line in proc.stdout.splitlines():
+    for line in proc.console.splitlines():
         if line.startswith("file "):
             path, size, total = line[5:].rsplit(" ", 2)
             seen[path] = (int(size), int(total))
@@ -97,7 +98,7 @@ def test_posix_file_semantics(built, target, tmp_path):
     folder = built("fsprobe", target)
     image = make_disk(tmp_path / "ops.img")
     proc = boot(folder, target, "ops", disks=[image])
-    assert proc.returncode == 0 and "failures 0" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.status == 0 and "failures 0" in proc.console, proc.console + proc.message
     fsck(image)
     listing = uniforge("disk", "ls", str(image), "/", check=True).stdout
     assert "stdio.txt" in listing and "café €.txt" in listing      # long names as the host sees them
@@ -164,13 +165,13 @@ def test_read_only_disk_is_never_written(built, target, tmp_path):
     folder = built("fsprobe", target)
     image = make_disk(tmp_path / "ro.img", "16M")
     proc = _unchanged_after(folder, target, image, "try-write", disks=[f"{image}:ro"])
-    assert proc.returncode == 0 and "errno=EROFS" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.status == 0 and "errno=EROFS" in proc.console, proc.console + proc.message
     # A writable device mounted read-only by the command line: the same.
     proc = _unchanged_after(folder, target, image, "try-write", cmdline="uf.mount=/data:disk0:fat:ro")
-    assert proc.returncode == 0 and "errno=EROFS" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.status == 0 and "errno=EROFS" in proc.console, proc.console + proc.message
     # Reading works on both.
     proc = _unchanged_after(folder, target, image, "read-tree", "/data", disks=[f"{image}:ro"])
-    assert proc.returncode == 0 and "done" in proc.stdout
+    assert proc.status == 0 and "done" in proc.console
 
 
 def test_mounts_from_the_command_line(built, target, tmp_path):
@@ -184,10 +185,10 @@ def test_mounts_from_the_command_line(built, target, tmp_path):
     mounts = "uf.mount=/one:disk0:fat,/one/two:disk1:fat:ro,/bad:disk7:fat,/worse:disk1"
     before = digest(second)
     proc = boot(folder, target, "read-tree", "/one", disks=[first, second], cmdline=mounts)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "file /one/first.txt 10 " in proc.stdout and "file /one/two/second.txt 10 " in proc.stdout
-    assert "vfs: cannot mount disk7 on /bad" in proc.stdout and "ignoring uf.mount entry '/worse:disk1'" in \
-        proc.stdout, proc.stdout
+    assert proc.status == 0, proc.console + proc.message
+    assert "file /one/first.txt 10 " in proc.console and "file /one/two/second.txt 10 " in proc.console
+    assert "vfs: cannot mount disk7 on /bad" in proc.console and "ignoring uf.mount entry '/worse:disk1'" in \
+        proc.console, proc.console
     assert digest(second) == before
 
 
@@ -217,8 +218,8 @@ def test_bad_image_is_a_clean_error(built, target, tmp_path, kind):
     image = _damaged(kind, tmp_path / f"{kind}.img")
     proc = _unchanged_after(folder, target, image, "try-write")
     # The mount fails with one console line; the app sees no /data (ENOENT), the guest does not crash.
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "errno=ENOENT" in proc.stdout and "fat: disk0:" in proc.stdout, proc.stdout
+    assert proc.status == 0, proc.console + proc.message
+    assert "errno=ENOENT" in proc.console and "fat: disk0:" in proc.console, proc.console
     host = uniforge("disk", "ls", str(image))
     assert host.returncode == ExitCode.DISK and "Traceback" not in host.stderr
     assert len(host.stderr.strip().splitlines()) <= 2 and "error:" in host.stderr, host.stderr
@@ -245,39 +246,39 @@ def test_damaged_metadata_never_crashes_the_guest(built, target, tmp_path, seed)
     # The probe runs to its end and exits with its own verdict: read-tree 1 after an errno line, else 0; ops the
     # number of checks that failed. Not a crash, a hang or a runner failure.
     proc = boot(folder, target, "read-tree", "/data", disks=[image], timeout=120)
-    said = proc.stdout + proc.stderr
-    assert proc.returncode not in (RunStatus.CRASHED, RunStatus.TIMED_OUT) and "uniforge: error" not in said, said
-    assert proc.stdout.splitlines()[-1] == "done", said
-    assert proc.returncode == ("errno=" in proc.stdout), said
+    said = proc.console + proc.message
+    assert proc.status not in (RunStatus.CRASHED, RunStatus.TIMED_OUT) and "uniforge: error" not in said, said
+    assert proc.console.splitlines()[-1] == "done", said
+    assert proc.status == ("errno=" in proc.console), said
     proc = boot(folder, target, "ops", disks=[image], timeout=120)
-    said = proc.stdout + proc.stderr
-    failures = re.search(r"^failures (\d+)$", proc.stdout, re.MULTILINE)
-    assert failures and proc.returncode == int(failures[1]) and "uniforge: error" not in said, said
+    said = proc.console + proc.message
+    failures = re.search(r"^failures (\d+)$", proc.console, re.MULTILINE)
+    assert failures and proc.status == int(failures[1]) and "uniforge: error" not in said, said
 
 
 def test_full_disk_is_enospc_and_stays_consistent(built, target, tmp_path):
     folder = built("fsprobe", target)
     image = make_disk(tmp_path / "full.img", "10M")
     proc = boot(folder, target, "fill", disks=[image])
-    assert proc.returncode == 0 and "full errno=ENOSPC" in proc.stdout, proc.stdout + proc.stderr
-    assert "after: close=0 unlink=0" in proc.stdout
+    assert proc.status == 0 and "full errno=ENOSPC" in proc.console, proc.console + proc.message
+    assert "after: close=0 unlink=0" in proc.console
     fsck(image)
 
 
 def test_kvstore_persists_across_boots(built, target, tmp_path):
     folder = built("kvstore", target)
     image = make_disk(tmp_path / "kv.img", "16M")
-    assert boot(folder, target, "set", "greeting", "hello there", disks=[image]).returncode == 0
-    assert boot(folder, target, "set", "n", "1", disks=[image]).returncode == 0
-    assert boot(folder, target, "set", "n", "2", disks=[image]).returncode == 0
+    assert boot(folder, target, "set", "greeting", "hello there", disks=[image]).status == 0
+    assert boot(folder, target, "set", "n", "1", disks=[image]).status == 0
+    assert boot(folder, target, "set", "n", "2", disks=[image]).status == 0
     got = boot(folder, target, "get", "greeting", disks=[image])
-    assert got.returncode == 0 and "hello there" in got.stdout
-    assert boot(folder, target, "get", "n", disks=[image]).stdout.splitlines() == ["2"]
-    assert boot(folder, target, "del", "greeting", disks=[image]).returncode == 0
+    assert got.status == 0 and "hello there" in got.console
+    assert boot(folder, target, "get", "n", disks=[image]).console.splitlines() == ["2"]
+    assert boot(folder, target, "del", "greeting", disks=[image]).status == 0
     listed = boot(folder, target, "list", disks=[image])
-    assert listed.returncode == 0 and listed.stdout.split() == ["n"], listed.stdout
+    assert listed.status == 0 and listed.console.split() == ["n"], listed.console
     missing = boot(folder, target, "get", "greeting", disks=[image])
-    assert missing.returncode == 1 and "no key greeting" in missing.stdout + missing.stderr
+    assert missing.status == 1 and "no key greeting" in missing.console + missing.message
     fsck(image)
     out = tmp_path / "n"
     uniforge("disk", "get", str(image), "/kv/n", str(out), check=True)
@@ -287,16 +288,16 @@ def test_kvstore_persists_across_boots(built, target, tmp_path):
 def test_embedded_tree_is_served_read_only(built, target):
     folder = built("treeprobe", target)
     proc = boot(folder, target)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.status == 0, proc.console + proc.message
     htdocs = ROOT / "tests" / "apps" / "treeprobe" / "htdocs"
     for path in htdocs.rglob("*"):
         guest = "/www/" + path.relative_to(htdocs).as_posix()
         if path.is_dir():
-            assert f"dir {guest}\n" in proc.stdout
+            assert f"dir {guest}\n" in proc.console
         else:
             data = path.read_bytes()
-            assert f"file {guest} {len(data)} {sum(data)}\n" in proc.stdout, proc.stdout
-    assert "write errno=EROFS" in proc.stdout and "rdwr errno=EROFS" in proc.stdout
+            assert f"file {guest} {len(data)} {sum(data)}\n" in proc.console, proc.console
+    assert "write errno=EROFS" in proc.console and "rdwr errno=EROFS" in proc.console
 
 
 def _modules(folder: Path, target: str, app: str) -> set[str]:

@@ -1,17 +1,16 @@
 """Virtio drivers in real QEMU on every transport: virtio-mmio (microvm, ARM virt) and virtio-pci (q35).
 
 The probe apps (tests/apps/nicprobe, blkprobe) call uf_netdev_get / uf_blkdev_get themselves, so the resolver links
-the NIC or block driver and the target's one transport; QEMU's devices come from `uniforge run --net/--disk`."""
-import io
+the NIC or block driver and the target's one transport; QEMU's devices come from the runner's `net` and
+`disks` (`uniforge run --net/--disk`)."""
 import re
 
 import pytest
 
-from conftest import compiled_modules, image_modules, require_target, target_fixture, targets_with, uniforge
+from conftest import app_dir, compiled_modules, image_modules, targets_with
 from uniforge.building import targets
-from uniforge.platforms import run_image
 
-target = target_fixture("net", "disk")
+pytestmark = pytest.mark.uniforge(needs=["net", "disk"])
 VIRTIO_MODULES = {"virtio", "virtio-mmio", "virtio-pci", "virtio-net", "virtio-blk", "x86-irq"}
 QEMU_FIRST_NIC_MAC = "52:54:00:12:34:56"    # QEMU's default MAC for the first NIC without mac=
 SLIRP_GATEWAY_MAC = "52:55:0a:00:02:02"     # QEMU user networking's gateway 10.0.2.2 (slirp: 52:55 + its IP)
@@ -19,9 +18,9 @@ SECTOR = 512
 DISK_SECTORS = 2048
 
 
-def run(folder, image, *args, timeout=90):
-    proc = uniforge("run", image, "--timeout", str(timeout), *args, cwd=folder, timeout=timeout + 120)
-    return proc, proc.stdout.replace("\r\n", "\n")
+def run(uniforge_build, target, app, args=(), **boot):
+    """The app built for the target, booted with Image.boot's keywords to its end: its Result."""
+    return uniforge_build(app_dir(app), target).run(args, timeout=90, **boot)
 
 
 def test_hello_has_no_virtio(built, target):
@@ -43,10 +42,10 @@ def test_probes_link_their_driver_and_the_targets_transport(built, target):
         assert ("x86-irq" in modules) == ("x86-irq" in available), modules
 
 
-def test_nic_arp_gateway(built, target):
-    folder = built("nicprobe", target)
-    proc, out = run(folder, f"build/nicprobe.{target}", "--net", "user")
-    assert proc.returncode == 0, out + proc.stderr
+def test_nic_arp_gateway(uniforge_build, target):
+    result = run(uniforge_build, target, "nicprobe", net="user")
+    out = result.console
+    assert result.status == 0, out + result.message
     assert f"nicprobe: virtio-net0 mac {QEMU_FIRST_NIC_MAC} mtu 1500" in out
     assert "nicprobe: frames of bad lengths refused" in out
     assert "nicprobe: sent 300 ARP requests" in out            # more than the transmit ring holds
@@ -55,11 +54,10 @@ def test_nic_arp_gateway(built, target):
     assert "a second NIC" not in out
 
 
-def test_no_nic(built, target):
-    folder = built("nicprobe", target)
-    proc, out = run(folder, f"build/nicprobe.{target}", "--net", "none")
-    assert proc.returncode == 1, out + proc.stderr
-    assert "nicprobe: no NIC" in out
+def test_no_nic(uniforge_build, target):
+    result = run(uniforge_build, target, "nicprobe", net="none")
+    assert result.status == 1, result.console + result.message
+    assert "nicprobe: no NIC" in result.console
 
 
 def pattern(sector, mul, add):
@@ -73,11 +71,11 @@ def disk(tmp_path):
     return path
 
 
-def test_disk_read_write_flush(built, target, disk):
-    folder = built("blkprobe", target)
+def test_disk_read_write_flush(uniforge_build, target, disk):
     before = disk.read_bytes()
-    proc, out = run(folder, f"build/blkprobe.{target}", "--disk", str(disk), "--", "rw")
-    assert proc.returncode == 0, out + proc.stderr
+    result = run(uniforge_build, target, "blkprobe", ["rw"], disks=[disk])
+    out = result.console
+    assert result.status == 0, out + result.message
     assert f"virtio-blk0 {DISK_SECTORS} sectors of 512 bytes, read-only 0, flush 1" in out
     assert "blkprobe: re-read what was written" in out
     after = disk.read_bytes()
@@ -88,56 +86,49 @@ def test_disk_read_write_flush(built, target, disk):
     assert after == bytes(expected)
 
 
-def test_read_only_disk_refuses_writes(built, target, disk):
-    folder = built("blkprobe", target)
+def test_read_only_disk_refuses_writes(uniforge_build, target, disk):
     before = disk.read_bytes()
-    proc, out = run(folder, f"build/blkprobe.{target}", "--disk", f"{disk}:ro", "--", "ro")
-    assert proc.returncode == 0, out + proc.stderr
+    result = run(uniforge_build, target, "blkprobe", ["ro"], disks=[f"{disk}:ro"])
+    out = result.console
+    assert result.status == 0, out + result.message
     assert "read-only 1" in out
     assert "blkprobe: write refused: -30" in out                # -EROFS
     assert disk.read_bytes() == before
 
 
-def test_first_disk_given_is_disk_0(built, target, disk, tmp_path):
+def test_first_disk_given_is_disk_0(uniforge_build, target, disk, tmp_path):
     second = tmp_path / "second.img"
     second.write_bytes(bytes(SECTOR * 8))
-    folder = built("blkprobe", target)
-    proc, out = run(folder, f"build/blkprobe.{target}", "--disk", f"{disk}:ro", "--disk", f"{second}:ro", "--", "ro")
-    assert proc.returncode == 0, out + proc.stderr
-    assert f"virtio-blk0 {DISK_SECTORS} sectors" in out
+    result = run(uniforge_build, target, "blkprobe", ["ro"], disks=[f"{disk}:ro", f"{second}:ro"])
+    assert result.status == 0, result.console + result.message
+    assert f"virtio-blk0 {DISK_SECTORS} sectors" in result.console
 
 
-def test_no_disk(built, target):
-    folder = built("blkprobe", target)
-    proc, out = run(folder, f"build/blkprobe.{target}", "--", "rw")
-    assert proc.returncode == 1, out + proc.stderr
-    assert "blkprobe: no disk" in out
+def test_no_disk(uniforge_build, target):
+    result = run(uniforge_build, target, "blkprobe", ["rw"])
+    assert result.status == 1, result.console + result.message
+    assert "blkprobe: no disk" in result.console
 
 
-def test_argv_has_no_words_the_machine_appends(built, target):
+def test_argv_has_no_words_the_machine_appends(uniforge_build, target):
     """microvm would append virtio_mmio.device=... after our `--`; the target turns that off (module virtio-mmio
     probes the fixed slots), and no machine adds words of its own."""
-    folder = built("hello", target)
-    proc, out = run(folder, f"build/hello.{target}", "--net", "user", "--", "only")
-    assert proc.returncode == 0, out + proc.stderr
-    assert re.findall(r"argv\[\d+\] = .*", out) == ["argv[1] = only"]
+    result = run(uniforge_build, target, "hello", ["only"], net="user")
+    assert result.status == 0, result.console + result.message
+    assert re.findall(r"argv\[\d+\] = .*", result.console) == ["argv[1] = only"]
 
 
-@pytest.mark.parametrize("pci_target", [name for name in targets_with("net", "disk")
-                                        if "virtio-pci" in targets.load(name).picks])
-def test_pci_without_msix_falls_back_to_polling(built, disk, pci_target):
+@pytest.mark.uniforge(targets=[name for name in targets_with("net", "disk")
+                               if "virtio-pci" in targets.load(name).picks])
+def test_pci_without_msix_falls_back_to_polling(uniforge_build, disk, target):
     """virtio-pci devices with MSI-X turned off (vectors=0): the drivers poll with deadlines instead."""
-    require_target(pci_target)
-    target = targets.load(pci_target)
-    folder = built("blkprobe", target.name)
-    result = run_image(target, folder / f"build/blkprobe.{target.name}", args=["rw"], console=io.StringIO(),
-                       timeout=120, extra_qemu_args=["-drive", f"file={disk},if=none,id=d0,format=raw",
-                                                     "-device", "virtio-blk-pci,drive=d0,vectors=0"])
-    assert result.exit_code == 0, result.console + result.qemu_stderr
+    result = run(uniforge_build, target, "blkprobe", ["rw"],
+                 extra_qemu_args=["-drive", f"file={disk},if=none,id=d0,format=raw",
+                                  "-device", "virtio-blk-pci,drive=d0,vectors=0"])
+    assert result.status == 0, result.console + result.qemu_stderr
     assert "blkprobe: re-read what was written" in result.console
 
-    folder = built("nicprobe", target.name)
-    result = run_image(target, folder / f"build/nicprobe.{target.name}", console=io.StringIO(), timeout=120,
-                       extra_qemu_args=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,vectors=0"])
+    result = run(uniforge_build, target, "nicprobe",
+                 extra_qemu_args=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,vectors=0"])
     assert f"nicprobe: 10.0.2.2 is-at {SLIRP_GATEWAY_MAC}" in result.console, result.console
-    assert result.exit_code == 4, result.console       # and the probe notices that no interrupt woke it
+    assert result.status == 4, result.console       # and the probe notices that no interrupt woke it

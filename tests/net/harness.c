@@ -1,6 +1,10 @@
 /* Host-side harness for the network stack (libos/net), after lwIP's unit tests: the stack's own C files compiled
  * natively against a fake NIC (frames queue in memory), a fake clock (time moves only when a test says so) and
- * fake boot options. tests/unit/test_net_stack.py drives it through ctypes; fuzz_main.c through a frame file. */
+ * fake boot options. tests/unit/test_net_host_stack.py drives it through ctypes (a fresh copy of the library per
+ * test); fuzz_main.c through a frame file.
+ *
+ * Linked with --wrap=malloc,calloc,realloc,free: the stack's allocations are counted, so a test can check at
+ * its end that every control block, buffer and queued frame was given back (h_settle, then h_live). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,10 +21,44 @@ struct frame {
 	uint8_t data[UF_NETDEV_FRAME_MAX];
 };
 
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+
+static long live;               /* the stack's allocations not yet freed */
+
+void *__wrap_malloc(size_t n)
+{
+	void *p = __real_malloc(n);
+	live += p != 0;
+	return p;
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	void *p = __real_calloc(n, size);
+	live += p != 0;
+	return p;
+}
+
+void *__wrap_realloc(void *old, size_t n)
+{
+	void *p = __real_realloc(old, n);
+	live += (p != 0) - (old != 0 && (p != 0 || !n));
+	return p;
+}
+
+void __wrap_free(void *p)
+{
+	live -= p != 0;
+	__real_free(p);
+}
+
 static struct frame *rxq, *txq;
 static int rx_head, rx_count, tx_head, tx_count;
 static uint64_t now_ns = 1000000000ull;
-static const char *opt_net, *opt_ip, *opt_gw, *opt_dns;
+static const char *opt_net, *opt_ip, *opt_gw, *opt_dns, *opt_ip6, *opt_gw6;
 
 static int fake_transmit(struct uf_netdev *dev, const struct iovec *iov, int iovcnt,
 			 const struct uf_netdev_tx_csum *csum)
@@ -49,13 +87,13 @@ static int fake_poll(struct uf_netdev *dev, uf_netdev_rx_fn rx)
 	while (rx_count) {
 		struct frame *f = &rxq[rx_head];
 		/* Hand over a private copy, freed after the callback: the stack must not keep pointers into it. */
-		uint8_t *copy = malloc(f->len ? f->len : 1);
+		uint8_t *copy = __real_malloc(f->len ? f->len : 1);
 		memcpy(copy, f->data, f->len);
 		size_t len = f->len;
 		rx_head = (rx_head + 1) % QUEUE;
 		rx_count--;
 		rx(dev, copy, len, 0);
-		free(copy);
+		__real_free(copy);
 		n++;
 	}
 	return n;
@@ -94,6 +132,10 @@ const char *uf_option(const char *name)
 		return opt_gw;
 	if (!strcmp(name, "uf.dns"))
 		return opt_dns;
+	if (!strcmp(name, "uf.ip6"))
+		return opt_ip6;
+	if (!strcmp(name, "uf.gw6"))
+		return opt_gw6;
 	return 0;
 }
 
@@ -117,8 +159,8 @@ void uf_arch_entropy(void *buf, size_t len)
 int h_up(const char *net, const char *ip, const char *gw, const char *dns)
 {
 	if (!rxq) {
-		rxq = calloc(QUEUE, sizeof *rxq);
-		txq = calloc(QUEUE, sizeof *txq);
+		rxq = __real_calloc(QUEUE, sizeof *rxq);
+		txq = __real_calloc(QUEUE, sizeof *txq);
 	}
 	opt_net = net;
 	opt_ip = ip;
@@ -135,6 +177,13 @@ void h_inject(const uint8_t *frame, size_t len)
 	memcpy(f->data, frame, len);
 	f->len = len;
 	uf_net_poll();
+}
+
+/* uf.ip6= and uf.gw6= for the next h_up (NULL: none). */
+void h_options6(const char *ip6, const char *gw6)
+{
+	opt_ip6 = ip6;
+	opt_gw6 = gw6;
 }
 
 /* The oldest transmitted frame: its length (0: none), copied to buf. */
@@ -158,4 +207,25 @@ void h_advance(uint64_t ns)
 uint64_t h_now(void)
 {
 	return now_ns;
+}
+
+/* Lets every timer run out (sent frames are thrown away, nothing answers): TIME_WAIT, retransmissions until
+ * they give up, orphans, reassembly, ARP entries. Returns 0 once no timer is left, -1 if one stays forever. */
+int h_settle(void)
+{
+	for (int steps = 0; steps < 100000; steps++) {
+		tx_count = 0;
+		uint64_t next = uf_net_next_timer();
+		if (next == UINT64_MAX)
+			return 0;
+		if (next > now_ns)
+			now_ns = next;
+		uf_net_poll();
+	}
+	return -1;
+}
+
+long h_live(void)
+{
+	return live;
 }

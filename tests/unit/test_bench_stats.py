@@ -11,7 +11,7 @@ import pytest
 from uniforge.bench import measure
 from uniforge.bench.benchreport import csv_rows
 from uniforge.bench.boottime import Boot, GuestTicks
-from uniforge.bench.linuxpeer import (HTTP_LINE, LINE, NET_DRIVERS, http_init, initramfs, load_order,
+from uniforge.bench.linuxpeer import (HTTP_LINE, LINE, NET_DRIVERS, http_init, initramfs, load_order, nginx_init,
                                       vmlinux_from_bzimage)
 from uniforge.core.errors import BenchError
 
@@ -139,6 +139,19 @@ def test_the_peer_initramfs_has_console_busybox_and_init():
     mode, _, init = entries["init"]
     assert mode == 0o100755 and init.startswith(b"#!/bin/busybox sh\n")
     assert LINE in init and b"poweroff -f" in init
+
+
+def test_the_nginx_peer_initramfs_keeps_executables_executable():
+    """The nginx peer's files: binaries and libraries with their mode (0755), data files 0644, folders made."""
+    entries = read_newc(initramfs(b"busybox", nginx_init("10.0.0.2/24", ["virtio_net"]), [
+        ("usr/sbin/nginx", b"\x7fELF nginx", 0o100755), ("lib64/ld-linux-x86-64.so.2", b"\x7fELF ld", 0o100755),
+        ("etc/nginx.conf", b"daemon off;")]))
+    assert entries["usr/sbin/nginx"][0] == entries["lib64/ld-linux-x86-64.so.2"][0] == 0o100755
+    assert entries["etc/nginx.conf"] == (0o100644, 0, b"daemon off;")
+    assert entries["usr"][0] == entries["usr/sbin"][0] == 0o040755
+    init = entries["init"][2]
+    assert b"ip addr add 10.0.0.2/24 dev eth0" in init and b"/usr/sbin/nginx -e stderr -c /etc/nginx.conf" in init
+    assert HTTP_LINE in init
 
 
 def test_vmlinux_comes_out_of_the_xz_stream():

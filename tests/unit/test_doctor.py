@@ -2,8 +2,10 @@
 their host needs into one check each, and a failed check is ToolError's exit status. No QEMU is started."""
 from types import SimpleNamespace
 
-from uniforge.cli import doctor
-from uniforge.cli.doctor import Check, Status
+import uniforge.platforms
+from uniforge.api import checks as doctor
+from uniforge.api.checks import Check, Status
+from uniforge.cli.doctor import show_doctor
 from uniforge.core.errors import ExitCode
 from uniforge.platforms.way import Support
 
@@ -28,7 +30,7 @@ def test_each_ways_need_is_one_check_over_its_targets(monkeypatch):
         check, support = ways[name]
         return SimpleNamespace(host_check=(check, f"fix {check}") if check else None, host_support=lambda: support)
 
-    monkeypatch.setattr(doctor, "way_for", way_for)
+    monkeypatch.setattr(uniforge.platforms, "way_for", way_for)
     checks = {c.name: c for c in doctor._check_ways()}
     assert set(checks) == {"Xen hypervisors", "KVM guests"}
     xen = checks["Xen hypervisors"]
@@ -38,8 +40,9 @@ def test_each_ways_need_is_one_check_over_its_targets(monkeypatch):
 
 
 def test_a_failed_check_is_tool_errors_status(monkeypatch, capsys):
-    monkeypatch.setattr(doctor, "check_host", lambda: [Check("x", Status.OK, "fine"), Check("y", Status.WARN, "meh")])
-    assert doctor.show_doctor(as_json=True) == ExitCode.OK
-    monkeypatch.setattr(doctor, "check_host", lambda: [Check("z", Status.FAIL, "missing", "install it")])
-    assert doctor.show_doctor(as_json=False) == ExitCode.TOOL
+    from uniforge.cli import doctor as shown
+    monkeypatch.setattr(shown, "check_host", lambda: [Check("x", Status.OK, "fine"), Check("y", Status.WARN, "meh")])
+    assert show_doctor(as_json=True) == ExitCode.OK
+    monkeypatch.setattr(shown, "check_host", lambda: [Check("z", Status.FAIL, "missing", "install it")])
+    assert show_doctor(as_json=False) == ExitCode.TOOL
     assert "z: missing" in capsys.readouterr().out

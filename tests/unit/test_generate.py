@@ -2,10 +2,11 @@
 the pipeline reads from the compiled template instead of listing them, and how calls reach the library OS."""
 import pytest
 
-from uniforge.building import targets
+from uniforge.building import modules, targets
 from uniforge.building.compiler import CompileJob, Toolchain
 from uniforge.building.elfsyms import object_symbols
-from uniforge.building.generate import c_string, linker_script_symbols, quoted_string, render
+from uniforge.building.generate import (c_string, linker_script_entry, linker_script_symbols, quoted_string,
+                                        render)
 from uniforge.building.modules import CompiledModule, Module
 from uniforge.building.pipeline import _init_table_symbols, _syscall_calls, library_os
 
@@ -25,6 +26,20 @@ def test_quoted_string_refuses_control_characters():
 def test_linker_script_symbols():
     script = "a = .;\nPROVIDE(b = 1);\nPROVIDE_HIDDEN( c = a );\nif (x == y) d=2;\n. = ALIGN(8);\n"
     assert linker_script_symbols(script) == {"a", "b", "c", "d"}
+
+
+def test_linker_script_entry():
+    assert linker_script_entry("/* ENTRY(not_this) */\nENTRY( start_here )\nSECTIONS {}\n") == "start_here"
+    assert linker_script_entry("SECTIONS {}\n") is None
+
+
+@pytest.mark.parametrize("name", targets.names())
+def test_every_targets_entry_is_a_modules_contract(name):
+    """The entry the linker script names is declared in a public header: the module boundary keeps it global."""
+    target = targets.load(name)
+    script = render(target.linker_script, app_name="app", position_independent=target.compiler.position_independent)
+    entry = linker_script_entry(script)
+    assert entry and entry in modules.public_names(modules.load_all())
 
 
 def module(name, init=None):

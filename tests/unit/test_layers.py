@@ -2,12 +2,17 @@
 two modules import each other, directly or through others. Read from the sources (every import statement, also
 those inside functions), so a lazy import cannot hide a cycle."""
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "toolchain" / "uniforge"
-# Bottom to top. "uniforge" is the package itself (its version); "testing" drives it for the tests and
-# benchmarks; "__main__" runs the command line.
-LAYERS = ["uniforge", "core", "building", "running", "platforms", "bench", "cli", "testing", "__main__"]
+# Bottom to top. "api" is the Python API the command line and the pytest plugin are made of; "testing" drives
+# uniforge for the tests and benchmarks, "pytest_plugin" is the plugin; "uniforge" is the package itself (it
+# exports the API); "__main__" runs the command line.
+LAYERS = ["core", "building", "running", "platforms", "bench", "api", "cli", "testing", "pytest_plugin", "uniforge",
+          "__main__"]
 
 
 def module_name(path: Path) -> str:
@@ -86,6 +91,16 @@ def test_no_import_cycles():
 
 def test_the_checks_see_lazy_imports_and_cycles():
     """Both checks can fail: an import inside a function counts, and a cycle through three modules is found."""
-    assert "uniforge.building.pipeline" in imports(PACKAGE / "cli" / "main.py")     # imported in a function
+    assert "uniforge.building.pipeline" in imports(PACKAGE / "api" / "app.py")      # imported in a function
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_importing_uniforge_loads_no_command_line_library():
+    """`import uniforge` (the API) loads neither click, rich nor lief, nor the build pipeline's jinja2 and pyelftools,
+    nor QMP: each is imported where it is used (bench/api_overhead.py measures the import's time)."""
+    heavy = ("click", "rich", "lief", "jinja2", "elftools", "qemu")
+    code = f"import sys, uniforge; print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=str(PACKAGE.parent)))
+    assert done.stdout.strip() == "[]", done.stdout

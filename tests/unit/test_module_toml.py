@@ -44,7 +44,7 @@ def test_the_real_file_systems_say_what_they_join():
 def compiled(name, linked_with=None, when=(), undefined=(), app_uses=False):
     module = Module(name=name, summary="", version="1", sources={}, folder=Path("."), linked_with=linked_with,
                     when=when, app_uses=app_uses)
-    return CompiledModule(module, (), frozenset({f"uf_{name}_init"}), frozenset(undefined))
+    return CompiledModule(module, Path(f"{name}.o"), frozenset({f"uf_{name}_init"}), frozenset(undefined))
 
 
 def app(tmp_path, files: bool, disks: bool) -> Manifest:
@@ -84,7 +84,7 @@ def test_nothing_joins_a_module_that_is_not_linked(tmp_path):
 
 
 def test_uniforge_modules_lists_every_module_with_where_it_builds():
-    rows = {r["name"]: r for r in json.loads(uniforge("modules", "--json", check=True).stdout)}
+    rows = {r["name"]: r for r in json.loads(uniforge("modules", "--json", check=True).stdout)["modules"]}
     on_disk = {toml.parent.name for toml in modules.libos_dir().glob("*/module.toml")}
     assert set(rows) == on_disk
     for name, r in rows.items():

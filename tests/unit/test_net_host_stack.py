@@ -1,9 +1,13 @@
 """The network stack's C code on the host (lwIP's way): libos/net compiled natively with a fake NIC and a fake clock
 (tests/net/harness.c), driven through ctypes with crafted frames; and 10,000 hostile frames through a build with
-AddressSanitizer and UBSan where the host compiler has them (tests/net/fuzz_main.c)."""
+AddressSanitizer and UBSan where the host compiler has them (tests/net/fuzz_main.c).
+
+Every test gets a fresh stack (its own copy of the library, so no state leaks from one test into the next) and
+ends with a leak check: once every timer has run out, every allocation the stack made must have been freed."""
 import ctypes
 import random
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -30,7 +34,8 @@ def host_compiler() -> list[str]:
 def compile_harness(out: Path, extra: list[str], sources: list[Path]) -> None:
     includes = [f"-I{d}" for d in sorted((ROOT / "libos").glob("*/include"))]
     cmd = [*host_compiler(), "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", *includes,
-           f"-I{ROOT / 'libos' / 'net'}", *extra, *map(str, sources), "-o", str(out)]
+           f"-I{ROOT / 'libos' / 'net'}", *extra, *map(str, sources), "-o", str(out),
+           "-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free"]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
@@ -58,6 +63,23 @@ def pseudo(proto: int, length: int, src=PEER_IP, dst=OUR_IP) -> bytes:
     return src + dst + struct.pack("!BBH", 0, proto, length)
 
 
+def pseudo6(src: bytes, dst: bytes, nh: int, length: int) -> bytes:
+    return src + dst + struct.pack("!IxxxB", length, nh)
+
+
+def ipv6(nh: int, payload: bytes, src: bytes, dst: bytes, hop_limit=64) -> bytes:
+    return struct.pack("!IHBB", 6 << 28, len(payload), nh, hop_limit) + src + dst + payload
+
+
+def icmp6(kind: int, code: int, body: bytes, src: bytes, dst: bytes) -> bytes:
+    m = struct.pack("!BBH", kind, code, 0) + body
+    return m[:2] + struct.pack("!H", csum(pseudo6(src, dst, 58, len(m)) + m)) + m[4:]
+
+
+def eth6(payload: bytes, dst=OUR_MAC) -> bytes:
+    return eth(payload, 0x86DD, dst)
+
+
 def udp(sport: int, dport: int, data: bytes) -> bytes:
     h = struct.pack("!HHHH", sport, dport, 8 + len(data), 0)
     c = csum(pseudo(17, 8 + len(data)) + h + data) or 0xFFFF
@@ -80,15 +102,22 @@ class Parsed:
         self.frame = frame
         self.dst, self.src, self.etype = frame[:6], frame[6:12], struct.unpack("!H", frame[12:14])[0]
         self.l3 = frame[14:]
+        if self.etype == 0x86DD:
+            self.nh, self.hop_limit = self.l3[6], self.l3[7]
+            self.src6, self.dst6 = self.l3[8:24], self.l3[24:40]
+            self.l4 = self.l3[40:40 + struct.unpack("!H", self.l3[4:6])[0]]
+            if self.nh == 58:
+                assert csum(pseudo6(self.src6, self.dst6, 58, len(self.l4)) + self.l4) == 0, "bad ICMPv6 sum"
         if self.etype == 0x0800:
             ihl = (self.l3[0] & 15) * 4
             total = struct.unpack("!H", self.l3[2:4])[0]
             assert csum(self.l3[:ihl]) == 0, "bad IP header checksum"
             self.proto, self.ip_src, self.ip_dst = self.l3[9], self.l3[12:16], self.l3[16:20]
             self.l4 = self.l3[ihl:total]
-            if self.proto in (6, 17):
+            fragment = struct.unpack("!H", self.l3[6:8])[0] & 0x3FFF
+            if self.proto in (6, 17) and not fragment:      # a fragment's sum is over the whole datagram
                 assert csum(pseudo(self.proto, len(self.l4), self.ip_src, self.ip_dst) + self.l4) == 0, "bad L4 sum"
-            if self.proto == 6:
+            if self.proto == 6 and not fragment:
                 (self.sport, self.dport, self.seq, self.ack, off, bits, self.window) = struct.unpack(
                     "!HHIIBBH", self.l4[:16])
                 self.flags = "".join(f for f, b in zip("FSRPA", (1, 2, 4, 8, 16)) if bits & b)
@@ -111,11 +140,14 @@ class Stack:
     def inject(self, frame: bytes):
         self.lib.h_inject(frame, ctypes.c_size_t(len(frame)))
 
-    def sent(self) -> list[Parsed]:
-        """What the stack transmitted; ARP requests for the peer are answered (not listed), as the peer would."""
+    def sent(self, v6=False) -> list[Parsed]:
+        """What the stack transmitted; ARP requests for the peer are answered (not listed), as the peer would. IPv6
+        frames (router solicitations come on their own) only with v6, and then only they."""
         out = []
         while n := self.lib.h_take(self.buf):
             frame = Parsed(self.buf.raw[:n])
+            if (frame.etype == 0x86DD) != v6:
+                continue
             if frame.etype == 0x0806 and frame.l3[6:8] == b"\0\1" and frame.l3[24:28] == PEER_IP:
                 self.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, PEER_MAC, PEER_IP, OUR_MAC,
                                             OUR_IP), 0x0806))
@@ -128,17 +160,45 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def library(tmp_path_factory) -> Path:
     lib_path = tmp_path_factory.mktemp("net") / "libnet.so"
     compile_harness(lib_path, ["-shared", "-fPIC"], [HARNESS, *SOURCES])
-    lib = ctypes.CDLL(str(lib_path))
-    s = Stack(lib)
+    return lib_path
+
+
+def fresh(library: Path, tmp_path: Path) -> Stack:
+    copy = tmp_path / "libnet.so"
+    shutil.copyfile(library, copy)
+    return Stack(ctypes.CDLL(str(copy)))
+
+
+def settled(s: Stack) -> None:
+    assert s.lib.h_settle() == 0, "a timer never stops"
+    assert s.lib.h_live() == 0, f"{s.lib.h_live()} allocations not freed (a control block, buffer or queued frame)"
+
+
+@pytest.fixture
+def bare_stack(library, tmp_path):
+    """A stack without a NIC (uf.net=none): only lo."""
+    s = fresh(library, tmp_path)
+    assert s.lib.h_up(b"none", None, None, None) == -100             # -ENETDOWN: no NIC, lo still works
+    yield s
+    settled(s)
+
+
+@pytest.fixture
+def stack(library, tmp_path):
+    """A stack of its own (a copy of the library: dlopen shares one file's globals), configured statically and
+    knowing the peer's MAC; afterwards, no timer may be left running and nothing left allocated."""
+    s = fresh(library, tmp_path)
+    lib = s.lib
     assert lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", b"10.0.2.3") == 0
     # Teach it the peer's MAC, so IP replies go out at once.
     s.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP),
                  0x0806, b"\xff" * 6))
     s.sent()
-    return s
+    yield s
+    settled(s)
 
 
 def test_arp_request_is_answered(stack):
@@ -222,6 +282,76 @@ def test_hostile_fragments_are_contained(stack):
     lib.uf_udp_free(u)
 
 
+def test_icmp_errors_both_ways(stack):
+    """A datagram to a closed UDP port, or of an unknown protocol, draws a destination unreachable quoting it; one
+    about our own connected UDP endpoint becomes its ECONNREFUSED."""
+    lib = stack.lib
+    dgram = udp(4000, 9999, b"anyone?")
+    stack.inject(eth(ipv4(17, dgram)))
+    [err] = stack.sent()
+    assert err.proto == 1 and err.l4[:2] == bytes([3, 3]) and csum(err.l4) == 0
+    assert err.l4[8 + 12:8 + 20] == PEER_IP + OUR_IP and err.l4[8 + 20:8 + 28] == dgram[:8]
+    stack.inject(eth(ipv4(99, b"what is this")))
+    [err] = stack.sent()
+    assert err.l4[:2] == bytes([3, 2])
+    u = ctypes.c_void_p(lib.uf_udp_new())
+    assert lib.uf_udp_connect(u, ctypes.c_uint32(0x0A000202), 7777) == 0
+    lport = ctypes.c_uint32(), ctypes.c_uint16()
+    lib.uf_udp_local(u, ctypes.byref(lport[0]), ctypes.byref(lport[1]))
+    quoted = ipv4(17, udp(lport[1].value, 7777, b"x"), src=OUR_IP, dst=PEER_IP)[:28]
+    icmp = struct.pack("!BBHI", 3, 3, 0, 0) + quoted
+    stack.inject(eth(ipv4(1, icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:])))
+    buf = ctypes.create_string_buffer(16)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 16)
+    addr, port, full = ctypes.c_uint32(), ctypes.c_uint16(), ctypes.c_size_t()
+    assert lib.uf_udp_recv(u, iov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == -111
+    lib.uf_udp_free(u)
+
+
+def test_large_datagrams_go_out_in_fragments(stack):
+    """A 3,000-byte UDP datagram leaves as fragments of at most the MTU, offsets in 8-byte units, that reassemble
+    into the datagram with a valid checksum."""
+    lib = stack.lib
+    u = ctypes.c_void_p(lib.uf_udp_new())
+    data = random.Random(5).randbytes(3000)
+    msg = ctypes.create_string_buffer(data, len(data))
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(msg, ctypes.c_void_p), len(data))
+    assert lib.uf_udp_send(u, ctypes.c_uint32(0x0A000202), ctypes.c_uint16(9), iov, 1) == 3000
+    frags = stack.sent()
+    assert [len(f.l3) for f in frags] == [1500, 1500, 68]
+    whole = b""
+    for f in frags:
+        off = struct.unpack("!H", f.l3[6:8])[0]
+        assert (off & 0x1FFF) * 8 == len(whole) and bool(off & 0x2000) == (f is not frags[-1])
+        whole += f.l3[20:struct.unpack("!H", f.l3[2:4])[0]]
+    assert whole[8:] == data and csum(pseudo(17, len(whole), OUR_IP, PEER_IP) + whole) == 0
+    lib.uf_udp_free(u)
+
+
+def test_fragmentation_needed_lowers_the_mss(stack):
+    """Path MTU discovery (RFC 1191): a router's "fragmentation needed, MTU 1000" about our segment makes the
+    connection resend in segments that fit; one quoting a sequence number we never sent is ignored."""
+    lib = stack.lib
+    l, c, ours, seq = handshake(stack, 87, 40020)
+    data = bytes(1460 * 2)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    first = stack.sent()
+    assert [len(p.data) for p in first] == [1460, 1460]
+
+    def too_big(quoted_seq: int) -> bytes:
+        quoted = first[0].l3[:20] + struct.pack("!HHI", 87, 40020, quoted_seq & 0xFFFFFFFF)
+        icmp = struct.pack("!BBHHH", 3, 4, 0, 0, 1000) + quoted
+        return eth(ipv4(1, icmp[:2] + struct.pack("!H", csum(icmp)) + icmp[4:], src=bytes([10, 0, 2, 1])))
+
+    stack.inject(too_big(ours + 100_000))
+    assert stack.sent() == []
+    stack.inject(too_big(ours))
+    assert [(p.seq - ours, len(p.data)) for p in stack.sent()] == [(0, 960), (960, 960), (1920, 960)]
+    assert info(stack, c).snd_mss == 960
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
 def _fragment(chunk: bytes, ident: int, frag: int, length: int) -> bytes:
     """An IP fragment carrying chunk (part of a UDP datagram, checksummed over the whole)."""
     h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + length, ident, frag, 64, 17, 0, PEER_IP, OUR_IP)
@@ -303,6 +433,66 @@ def test_time_wait_is_bounded_oldest_go_first(stack):
     lib.uf_tcp_close(l)
 
 
+def test_many_connections_each_segment_finds_its_own(stack):
+    """Control blocks are found by their 4-tuple (a hash table): 600 open connections from one peer, data to each
+    in turn, every byte lands in its own connection; then the listener resets a segment for none of them."""
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, 8081, 0) == 0 and lib.uf_tcp_listen(l, 1024) == 0
+    conns = []
+    for i in range(600):
+        sport = 30000 + i * 7
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5000, 0, "S"))))
+        [synack] = stack.sent()
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5001, synack.seq + 1, "A"))))
+        c = ctypes.c_void_p()
+        assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+        conns.append((sport, synack.seq + 1, c))
+    for sport, ours, c in reversed(conns):
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5001, ours, "PA", struct.pack("!H", sport)))))
+    stack.sent()
+    buf = ctypes.create_string_buffer(8)
+    for sport, _, c in conns:
+        assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == 2 and struct.unpack("!H", buf.raw[:2])[0] == sport
+        lib.uf_tcp_close(c)                                # its FIN goes out ...
+        stack.inject(eth(ipv4(6, tcp(sport, 8081, 5003, 0, "R"))))    # ... and the peer resets it: gone
+    assert all("F" in p.flags for p in stack.sent())
+    stack.inject(eth(ipv4(6, tcp(30000, 8081, 5003, conns[0][1], "A"))))
+    [rst] = stack.sent()
+    assert rst.flags == "R"
+    lib.uf_tcp_close(l)
+
+
+def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
+    """With the queue full of half-open connections, SYNs are answered with SYN cookies and no state; a client that
+    completes the handshake gets its connection, a forged ACK gets a reset."""
+    lib = stack.lib
+    lib.h_live.restype = ctypes.c_long
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, 8082, 0) == 0 and lib.uf_tcp_listen(l, 2) == 0
+    for i in range(2):                                       # the queue fills with half-open connections
+        stack.inject(eth(ipv4(6, tcp(20000 + i, 8082, 77, 0, "S"))))
+    stack.sent()
+    live = lib.h_live()
+    for i in range(2, 200):                                  # the flood: answered, nothing kept
+        stack.inject(eth(ipv4(6, tcp(20000 + i, 8082, 77 + i, 0, "S", options=b"\x02\x04\x05\xb4"))))
+    assert len([p for p in stack.sent() if p.flags == "SA"]) == 198 and lib.h_live() == live
+    stack.inject(eth(ipv4(6, tcp(40010, 8082, 5000, 0, "S", options=b"\x02\x04\x05\xb4"))))
+    [synack] = stack.sent()
+    assert synack.flags == "SA" and synack.options == b"\x02\x04\x05\xb4"      # MSS only: nowhere to keep more
+    stack.inject(eth(ipv4(6, tcp(40011, 8082, 6000, synack.seq + 1, "A"))))     # another's cookie: forged
+    [rst] = stack.sent()
+    assert rst.flags == "R"
+    stack.inject(eth(ipv4(6, tcp(40010, 8082, 5001, synack.seq + 1, "PA", b"hi"))))
+    c = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+    buf = ctypes.create_string_buffer(8)
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == 2 and buf.raw[:2] == b"hi"
+    assert info(stack, c).snd_mss == 1460
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
 def test_tcp_passive_open_data_both_ways_and_close(stack):
     lib = stack.lib
     l, c, our_seq, seq = handshake(stack, 80, 40000)
@@ -346,14 +536,18 @@ def test_tcp_fast_retransmit_then_timeout(stack):
     assert stack.sent() == []
     assert lib.uf_tcp_send(c, b"late", ctypes.c_size_t(4)) == 4
     [late] = stack.sent()
-    stack.advance(0.1)
+    stack.advance(0.009)
     assert stack.sent() == []
-    stack.advance(1.5)
+    stack.advance(0.002)                # 10 ms (no RTT known here): one tail loss probe, the last segment again
+    [probe] = stack.sent()
+    assert (probe.seq, probe.data) == (late.seq, b"late")
+    stack.advance(0.15)
+    assert stack.sent() == []           # one probe per stall; then only the timeout (200 ms: the floor)
+    stack.advance(0.1)
     [again] = stack.sent()
     assert (again.seq, again.data) == (late.seq, b"late")
     lib.uf_tcp_close(c)
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_zero_window_is_probed_until_it_opens(stack):
@@ -374,7 +568,6 @@ def test_zero_window_is_probed_until_it_opens(stack):
     assert data and data[-1].data == b"queued" and data[-1].seq == our_seq
     lib.uf_tcp_close(c)
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_window_scaling_only_when_the_peer_offers_it(stack):
@@ -385,7 +578,6 @@ def test_window_scaling_only_when_the_peer_offers_it(stack):
     [synack] = stack.sent()
     assert synack.flags == "SA" and synack.options == b"\x02\x04\x05\xb4"
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_out_of_order_data_gets_duplicate_acks_with_sack_blocks(stack):
@@ -416,7 +608,6 @@ def test_out_of_order_data_gets_duplicate_acks_with_sack_blocks(stack):
     assert lib.uf_tcp_recv(conn, buf, ctypes.c_size_t(4000), 0) == 2000 and buf.raw[:2000] == b"a" * 1000 + b"b" * 1000
     lib.uf_tcp_close(conn)
     lib.uf_tcp_close(l)
-    stack.sent()
 
 
 def test_keepalive_probes_then_gives_up(stack):
@@ -460,6 +651,522 @@ def test_segments_to_a_closed_port_get_a_reset(stack):
     assert stack.sent() == []                 # never answer a reset
 
 
+class TcpInfo(ctypes.Structure):
+    """uf/net.h's struct uf_tcp_info."""
+    _fields_ = [("state", ctypes.c_int), ("timestamps", ctypes.c_int), ("sack", ctypes.c_int),
+                ("wscale", ctypes.c_int), ("snd_wscale", ctypes.c_uint8), ("rcv_wscale", ctypes.c_uint8),
+                *[(name, ctypes.c_uint32) for name in (
+                    "rto_us", "rtt_us", "rttvar_us", "snd_mss", "rcv_mss", "cwnd", "ssthresh", "unacked", "sacked",
+                    "lost", "backoff", "retransmits", "total_retrans", "dsacks", "snd_wnd", "rcv_wnd", "notsent")],
+                ("bytes_acked", ctypes.c_uint64), ("bytes_received", ctypes.c_uint64),
+                *[(name, ctypes.c_int) for name in ("keepalive", "keep_idle_s", "keep_intvl_s", "keep_cnt")]]
+
+
+def info(stack, conn) -> TcpInfo:
+    out = TcpInfo()
+    stack.lib.uf_tcp_get_info(conn, ctypes.byref(out))
+    return out
+
+
+def ts_option(tsval: int, tsecr: int) -> bytes:
+    return b"\x01\x01\x08\x0a" + struct.pack("!II", tsval & 0xFFFFFFFF, tsecr & 0xFFFFFFFF)
+
+
+def their_ts(p: Parsed) -> tuple[int, int]:
+    """(TSval, TSecr) of a segment the stack sent."""
+    at = p.options.index(b"\x08\x0a")
+    return struct.unpack("!II", p.options[at + 2:at + 10])
+
+
+def ts_handshake(stack, port: int, sport: int, sack=True):
+    """An accepted connection whose peer offered timestamps (TSval 1000 on), and SACK if asked."""
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, 0, port, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    opts = b"\x02\x04\x05\xb4" + (b"\x01\x01\x04\x02" if sack else b"") + ts_option(1000, 0) + b"\x01\x03\x03\x07"
+    stack.inject(eth(ipv4(6, tcp(sport, port, 1000, 0, "S", options=opts))))
+    [synack] = stack.sent()
+    assert their_ts(synack)[1] == 1000                          # our SYN-ACK echoes the peer's TSval
+    stack.inject(eth(ipv4(6, tcp(sport, port, 1001, synack.seq + 1, "A", options=ts_option(1001, their_ts(synack)[0])))))
+    conn = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(conn)) == 0
+    return l, conn, synack.seq + 1, 1001
+
+
+def test_timestamps_are_agreed_and_echoed(stack):
+    """RFC 7323: offered back in the SYN-ACK, then on every segment, echoing the newest in-order TSval; the data
+    per segment shrinks by the option's 12 bytes."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 90, 41000)
+    i = info(stack, c)
+    assert i.timestamps and i.sack and i.snd_mss == 1460 - 12
+    stack.inject(eth(ipv4(6, tcp(41000, 90, seq, ours, "PA", b"hello", options=ts_option(1005, 0)))))
+    [ack] = stack.sent()
+    assert their_ts(ack)[1] == 1005
+    data = bytes(1448 * 3)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    out = stack.sent()
+    assert [len(p.data) for p in out] == [1448] * 3 and all(their_ts(p)[1] == 1005 for p in out)
+    stack.advance(0.25)
+    stack.inject(eth(ipv4(6, tcp(41000, 90, seq + 5, ours + len(data), "A", options=ts_option(1300, their_ts(out[-1])[0])))))
+    assert 240_000 <= info(stack, c).rtt_us <= 260_000              # timed by the echo: 250 ms
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_ip_tos_marks_every_segment_and_abort_resets(stack):
+    """IP_TOS goes into each IP header of the connection; SO_LINGER {1, 0}'s abort sends a reset at once."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 89, 40999)
+    lib.uf_tcp_set_tos(c, 0x10)
+    assert lib.uf_tcp_send(c, b"low delay", ctypes.c_size_t(9)) == 9
+    [data] = stack.sent()
+    assert data.l3[1] == 0x10 and data.data == b"low delay"
+    lib.uf_tcp_abort(c)
+    [rst] = stack.sent()
+    assert "R" in rst.flags
+    lib.uf_tcp_close(l)
+
+
+def test_paws_drops_an_old_duplicate(stack):
+    """A segment in the window whose timestamp is older than the latest is an old duplicate (RFC 7323 5.3): dropped,
+    answered with an ACK."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 91, 41001)
+    stack.inject(eth(ipv4(6, tcp(41001, 91, seq, ours, "PA", b"new", options=ts_option(5000, 0)))))
+    stack.sent()
+    stack.inject(eth(ipv4(6, tcp(41001, 91, seq + 3, ours, "PA", b"OLD", options=ts_option(4000, 0)))))
+    [ack] = stack.sent()
+    assert ack.flags == "A" and ack.ack == seq + 3 and their_ts(ack)[1] == 5000
+    buf = ctypes.create_string_buffer(16)
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(16), 0) == 3 and buf.raw[:3] == b"new"
+    stack.inject(eth(ipv4(6, tcp(41001, 91, seq + 3, ours, "PA", b"fresh", options=ts_option(5001, 0)))))
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(16), 0) == 5 and buf.raw[:5] == b"fresh"
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_timestamps_time_a_retransmitted_segment(stack):
+    """Karn's rule leaves a retransmission untimed; with timestamps the echo says which copy arrived, so loss still
+    gives RTT samples."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 92, 41002, sack=False)
+    data = bytes(1448 * 4)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    first = stack.sent()
+    assert len(first) == 4
+    stack.advance(0.05)
+    [probe] = stack.sent()              # the tail loss probe after 10 ms (the handshake's RTT was 0 here)
+    assert probe.seq == first[-1].seq
+    for i in range(3):                                   # the first segment is lost: three duplicate ACKs
+        stack.inject(eth(ipv4(6, tcp(41002, 92, seq, ours, "A", options=ts_option(2000 + i, their_ts(first[1])[0])))))
+    [again] = stack.sent()
+    assert again.seq == ours and info(stack, c).total_retrans == 2
+    stack.advance(0.08)
+    stack.inject(eth(ipv4(6, tcp(41002, 92, seq, ours + len(data), "A", options=ts_option(2100, their_ts(again)[0])))))
+    assert 70_000 <= info(stack, c).rtt_us <= 90_000          # 80 ms: the retransmission's own round trip
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+class SackReceiver:
+    """The far end of an accepted connection as a SACK receiver (RFC 2018/2883): takes the stack's segments and
+    answers each with the ACK a receiver sends, SACK blocks for what it holds out of order (the range of the
+    latest segment first) or a D-SACK for a duplicate. Offsets are from `base` (our first data byte)."""
+
+    def __init__(self, stack, sport: int, dport: int, seq: int, base: int, ts: bool):
+        self.stack, self.sport, self.dport, self.seq, self.base, self.ts = stack, sport, dport, seq, base, ts
+        self.next = 0                   # in-order bytes received
+        self.held: list[list[int]] = []  # out-of-order ranges, sorted
+        self.tsval = 5000
+
+    def offset(self, p: Parsed) -> int:
+        return (p.seq - self.base) & 0xFFFFFFFF
+
+    def ack(self, blocks: list[tuple[int, int]]):
+        opts = b""
+        if self.ts:
+            self.tsval += 1
+            opts += ts_option(self.tsval, 0)
+        if blocks:
+            blocks = blocks[:3 if self.ts else 4]
+            opts += b"\x01\x01\x05" + bytes([2 + 8 * len(blocks)]) + b"".join(
+                struct.pack("!II", (self.base + a) & 0xFFFFFFFF, (self.base + b) & 0xFFFFFFFF) for a, b in blocks)
+        self.stack.inject(eth(ipv4(6, tcp(self.sport, self.dport, self.seq, self.base + self.next, "A",
+                                          window=65535, options=opts))))
+
+    def receive(self, p: Parsed) -> None:
+        start, end = self.offset(p), self.offset(p) + len(p.data)
+        if end <= self.next or any(a <= start and end <= b for a, b in self.held):
+            self.ack([(start, end)] + [tuple(r) for r in self.held])      # a duplicate: D-SACK first
+            return
+        latest = None
+        if start <= self.next:
+            self.next = end
+        else:
+            self.held.append([start, end])
+            self.held.sort()
+            latest = start
+        merged = []
+        for a, b in self.held:
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        while merged and merged[0][0] <= self.next:
+            self.next = max(self.next, merged.pop(0)[1])
+        self.held = merged
+        first = [r for r in merged if latest is not None and r[0] <= latest < r[1]]
+        self.ack([tuple(r) for r in first + [r for r in merged if r not in first]])
+
+
+def transfer(stack, receiver: SackReceiver, total: int, lose) -> dict[int, int]:
+    """Delivers what the stack sends (each segment in order, except those lose(offset, copy) drops) until the
+    receiver has all `total` bytes; the clock never moves, so only ACKs can make the stack resend. Returns how many
+    times each offset was sent."""
+    sent: dict[int, int] = {}
+    while receiver.next < total:
+        out = [p for p in stack.sent() if p.proto == 6 and p.data]
+        assert out, f"stuck at {receiver.next} of {total}: the stack sends nothing more without a timeout"
+        for p in out:
+            off = receiver.offset(p)
+            sent[off] = sent.get(off, 0) + 1
+            if not lose(off, sent[off]):
+                receiver.receive(p)
+    return sent
+
+
+def test_sack_recovery_resends_each_lost_segment_once(stack):
+    """RFC 6675 with PRR: four segments lost from a 60-segment transfer (two of them adjacent) are each resent
+    exactly once, from the SACK information alone (no timeout), and nothing else is sent twice."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 93, 41003)
+    mss = info(stack, c).snd_mss
+    data = bytes(mss * 60)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    lost = {mss * i for i in (3, 7, 8, 20)}
+    sent = transfer(stack, SackReceiver(stack, 41003, 93, seq, ours, ts=True), len(data),
+                    lambda off, copy: off in lost and copy == 1)
+    assert {off: n for off, n in sent.items() if n > 1} == {off: 2 for off in lost}
+    i = info(stack, c)
+    assert i.total_retrans == 4 and i.unacked == 0 and i.sacked == 0
+    assert i.cwnd == i.ssthresh or i.cwnd > i.ssthresh            # recovery ended at ssthresh, then grew
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_a_lost_retransmission_is_resent_without_a_timeout(stack):
+    """A retransmission lost again shows when data sent after it is SACKed (RACK's insight, RFC 8985): it goes a
+    third time from the ACKs alone; the clock never moves."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 94, 41004)
+    mss = info(stack, c).snd_mss
+    data = bytes(mss * 30)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    receiver = SackReceiver(stack, 41004, 94, seq, ours, ts=True)
+    sent = transfer(stack, receiver, len(data), lambda off, copy: off == 5 * mss and copy <= 2)
+    assert {off: n for off, n in sent.items() if n > 1} == {5 * mss: 3}
+    assert info(stack, c).unacked == 0
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_tail_loss_probe_then_recovery(stack):
+    """The last segments of a response are lost: two RTTs later the last one goes again (a tail loss probe, RFC
+    8985 7); the SACK it draws marks the rest lost and recovery resends them, long before the 200 ms timeout."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 98, 41008)
+    mss = info(stack, c).snd_mss
+    assert lib.uf_tcp_send(c, b"a", ctypes.c_size_t(1)) == 1              # an RTT sample of 9 ms first
+    [a] = stack.sent()
+    stack.advance(0.009)
+    stack.inject(eth(ipv4(6, tcp(41008, 98, seq, ours + 1, "A", options=ts_option(2000, their_ts(a)[0])))))
+    data = bytes(mss * 4)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    assert len(stack.sent()) == 4                                     # all four lost
+    receiver = SackReceiver(stack, 41008, 98, seq, ours + 1, ts=True)
+    stack.advance(0.017)
+    assert stack.sent() == []
+    stack.advance(0.002)                                              # 2 x srtt: the probe, the last segment
+    [probe] = stack.sent()
+    assert receiver.offset(probe) == 3 * mss
+    receiver.receive(probe)
+    stack.advance(0.019)                                              # its SACK, then 2 RTTs: the rest is lost
+    out = stack.sent()
+    assert sorted(receiver.offset(p) for p in out) == [0, mss, 2 * mss]
+    for p in out:
+        receiver.receive(p)
+    assert receiver.next == len(data) and info(stack, c).unacked == 0
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_limited_transmit_then_fast_retransmit(stack):
+    """RFC 3042: with the congestion window full, the first two duplicate ACKs each let one new segment out; the
+    third resends the lost one."""
+    lib = stack.lib
+    l, c, ours, seq = handshake(stack, 95, 41005)
+    data = bytes(1460 * 14)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    assert len(stack.sent()) == 10                                  # the initial window (RFC 6928)
+    new = []
+    for _ in range(3):                                              # segment 0 lost; 1, 2, 3 arrive
+        stack.inject(eth(ipv4(6, tcp(41005, 95, seq, ours, "A"))))
+        new.append([(p.seq - ours) // 1460 for p in stack.sent() if p.data])
+    assert new == [[10], [11], [0]]
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_dsack_is_counted_and_starts_no_recovery(stack):
+    """A D-SACK block (RFC 2883: data the peer got twice, below its cumulative ACK) is noted, not taken for a hole."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 96, 41006)
+    assert lib.uf_tcp_send(c, bytes(2896), ctypes.c_size_t(2896)) == 2896
+    assert len(stack.sent()) == 2
+    dsack = b"\x01\x01\x05\x0a" + struct.pack("!II", ours, ours + 1448)
+    for _ in range(4):
+        stack.inject(eth(ipv4(6, tcp(41006, 96, seq, ours + 2896, "A", options=ts_option(3000, 0) + dsack))))
+    assert stack.sent() == [] and info(stack, c).dsacks == 4 and info(stack, c).total_retrans == 0
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def test_rto_backs_off_from_the_200ms_floor(stack):
+    """RTO = srtt + max(4 rttvar, 200 ms) as Linux's, doubled per unanswered timeout, back to normal with the next
+    RTT sample."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 97, 41007)
+    assert lib.uf_tcp_send(c, b"a", ctypes.c_size_t(1)) == 1
+    [a] = stack.sent()
+    stack.advance(0.010)
+    stack.inject(eth(ipv4(6, tcp(41007, 97, seq, ours + 1, "A", options=ts_option(2000, their_ts(a)[0])))))
+    assert info(stack, c).rto_us == 210_000                           # 10 ms + the 200 ms floor
+    assert lib.uf_tcp_send(c, b"b", ctypes.c_size_t(1)) == 1
+    stack.sent()
+    times, start = [], stack.lib.h_now()
+    for _ in range(4000):                                             # 1 ms steps: when do the copies go?
+        stack.advance(0.001)
+        if [p for p in stack.sent() if p.data == b"b"]:
+            times.append(round((stack.lib.h_now() - start) / 1e6))
+    # A tail loss probe at 2 srtt, then the timeouts: 210 ms, then 420, 840, 1680 ms apart.
+    assert times == [20, 210, 630, 1470, 3150] and info(stack, c).backoff == 4
+    last = [p for p in stack.sent()]
+    stack.inject(eth(ipv4(6, tcp(41007, 97, seq, ours + 2, "A", options=ts_option(2001, uf_ts(lib, c))))))
+    i = info(stack, c)
+    assert i.backoff == 0 and i.rto_us < 1_000_000 and not last
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
+def uf_ts(lib, conn) -> int:
+    lib.uf_tcp_ts_now.restype = ctypes.c_uint32
+    return lib.uf_tcp_ts_now(conn)
+
+
+def talk_to_self(stack, address: int, port: int) -> None:
+    """A listener on address:port, a connection to it from the same stack, 300 KB each way and a clean close."""
+    lib = stack.lib
+    lib.uf_net_poll.restype = ctypes.c_int
+    l = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_bind(l, ctypes.c_uint32(address), port, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+    c = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_connect(c, ctypes.c_uint32(address), port) == 0
+    lib.uf_net_poll()
+    a = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(a)) == 0
+    data = random.Random(3).randbytes(300_000)
+    got = {a.value: bytearray(), c.value: bytearray()}
+    sent = {a.value: 0, c.value: 0}
+    buf = ctypes.create_string_buffer(65536)
+    for _ in range(10_000):
+        for sock in (a, c):
+            if sent[sock.value] < len(data):
+                chunk = data[sent[sock.value]:sent[sock.value] + 65536]
+                n = lib.uf_tcp_send(sock, chunk, ctypes.c_size_t(len(chunk)))
+                sent[sock.value] += max(n, 0)
+            while (n := lib.uf_tcp_recv(sock, buf, ctypes.c_size_t(65536), 0)) > 0:
+                got[sock.value] += buf.raw[:n]
+        lib.uf_net_poll()
+        if all(len(g) == len(data) for g in got.values()):
+            break
+    assert got[a.value] == data and got[c.value] == data
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(a)
+    lib.uf_tcp_close(l)
+    lib.uf_net_poll()
+
+
+def test_loopback_without_a_nic(bare_stack):
+    """lo needs no NIC: TCP to 127.0.0.1 (and any 127.x) and UDP over it; nothing reaches a device."""
+    talk_to_self(bare_stack, 0x7F000001, 7)
+    lib = bare_stack.lib
+    u, v = ctypes.c_void_p(lib.uf_udp_new()), ctypes.c_void_p(lib.uf_udp_new())
+    assert lib.uf_udp_bind(u, ctypes.c_uint32(0x7F000001), 53, 0) == 0    # a DNS server of its own: lo, no stub
+    msg = ctypes.create_string_buffer(b"query", 5)
+    iov = (ctypes.c_void_p * 2)(ctypes.cast(msg, ctypes.c_void_p), 5)
+    assert lib.uf_udp_send(v, ctypes.c_uint32(0x7F000001), ctypes.c_uint16(53), iov, 1) == 5
+    lib.uf_net_poll()
+    buf = ctypes.create_string_buffer(64)
+    riov = (ctypes.c_void_p * 2)(ctypes.cast(buf, ctypes.c_void_p), 64)
+    addr, port, full = ctypes.c_uint32(), ctypes.c_uint16(), ctypes.c_size_t()
+    assert lib.uf_udp_recv(u, riov, 1, ctypes.byref(addr), ctypes.byref(port), 0, ctypes.byref(full)) == 5
+    assert buf.raw[:5] == b"query" and addr.value == 0x7F000001
+    # Off lo there is nowhere to go.
+    assert lib.uf_udp_send(v, ctypes.c_uint32(0x0A000202), ctypes.c_uint16(53), iov, 1) == -101   # ENETUNREACH
+    t = ctypes.c_void_p(lib.uf_tcp_new())
+    assert lib.uf_tcp_connect(t, ctypes.c_uint32(0x0A000202), 80) == -101
+    lib.uf_tcp_close(t)
+    lib.uf_udp_free(u)
+    lib.uf_udp_free(v)
+    assert bare_stack.sent() == []
+
+
+def test_own_address_and_lo_beside_the_nic(stack):
+    """With a NIC, traffic to the interface's own address loops back too, and 127.0.0.1 still works: no frame
+    goes out."""
+    talk_to_self(stack, 0x0A00020F, 8000)
+    talk_to_self(stack, 0x7F000001, 8001)
+    assert stack.sent() == []
+
+
+# ---- IPv6 ----
+
+def a6(text: str) -> bytes:
+    return socket.inet_pton(socket.AF_INET6, text)
+
+
+OUR_LL, PEER_LL = a6("fe80::5054:ff:fe12:3456"), a6("fe80::5054:ff:feab:cdef")
+OUR_SOLICITED = a6("ff02::1:ff12:3456")
+
+
+@pytest.fixture
+def stack6(library, tmp_path):
+    """A stack with uf.ip6=2001:db8::2/64 uf.gw6=fe80::1 beside its IPv4, knowing nothing of its neighbours."""
+    s = fresh(library, tmp_path)
+    s.lib.h_options6(b"2001:db8::2/64", b"fe80::1")
+    assert s.lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", None) == 0
+    yield s
+    settled(s)
+
+
+def neighbour_solicitation(target: bytes, src=PEER_LL, dst=OUR_SOLICITED, mac=PEER_MAC, hop_limit=255) -> bytes:
+    body = b"\0" * 4 + target + (b"\x01\x01" + mac if src != bytes(16) else b"")
+    return eth6(ipv6(58, icmp6(135, 0, body, src, dst), src, dst, hop_limit), dst=b"\x33\x33" + dst[12:])
+
+
+def echo6(src: bytes, dst: bytes, payload=b"ping6 payload", dst_mac=OUR_MAC, hop_limit=64) -> bytes:
+    return eth6(ipv6(58, icmp6(128, 0, struct.pack("!HH", 7, 1) + payload, src, dst), src, dst, hop_limit), dst_mac)
+
+
+def test_ipv6_static_address_ping_and_neighbour_discovery(stack6):
+    """A router solicitation at bring-up; a neighbour solicitation for our address gets a solicited advertisement
+    with our MAC (and teaches us the asker's); echo requests to the link-local and the static address are answered
+    from the address they were sent to."""
+    [rs] = stack6.sent(v6=True)
+    assert rs.dst == b"\x33\x33\x00\x00\x00\x02" and rs.hop_limit == 255 and rs.l4[0] == 133
+    stack6.inject(neighbour_solicitation(a6("2001:db8::2")))
+    [na] = stack6.sent(v6=True)
+    assert na.l4[0] == 136 and na.l4[4] & 0x60 == 0x60 and na.l4[8:24] == a6("2001:db8::2")
+    assert na.l4[24:32] == b"\x02\x01" + OUR_MAC and na.dst == PEER_MAC and na.dst6 == PEER_LL
+    for ours in (OUR_LL, a6("2001:db8::2")):
+        stack6.inject(echo6(PEER_LL, ours))
+        [reply] = stack6.sent(v6=True)
+        assert reply.l4[0] == 129 and reply.src6 == ours and reply.dst6 == PEER_LL and reply.dst == PEER_MAC
+        assert reply.l4[4:] == struct.pack("!HH", 7, 1) + b"ping6 payload"
+    # From off the link: the answer goes through the default router, which we must find first.
+    stack6.inject(echo6(a6("2001:db8:99::7"), a6("2001:db8::2")))
+    [ns] = stack6.sent(v6=True)
+    assert ns.l4[0] == 135 and ns.l4[8:24] == a6("fe80::1") and ns.dst6 == a6("ff02::1:ff00:1")
+    router_mac = bytes.fromhex("525400000001")
+    na_body = struct.pack("!B3x", 0x60) + a6("fe80::1") + b"\x02\x01" + router_mac
+    stack6.inject(eth6(ipv6(58, icmp6(136, 0, na_body, a6("fe80::1"), OUR_LL), a6("fe80::1"), OUR_LL, 255)))
+    [reply] = stack6.sent(v6=True)
+    assert reply.dst == router_mac and reply.dst6 == a6("2001:db8:99::7") and reply.l4[0] == 129
+
+
+def test_slaac_from_a_router_advertisement(stack):
+    """Without uf.ip6, a router's advertisement of an autonomous /64 gives the address prefix + the MAC's interface
+    identifier, and the router becomes the default one; one that was forwarded (hop limit below 255) is ignored."""
+    router_ll, router_mac = a6("fe80::1"), bytes.fromhex("525400000001")
+    prefix = struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + a6("2001:db8:1::")
+    rdnss = struct.pack("!BBHI", 25, 3, 0, 600) + a6("2001:db8:1::53")
+    ra = struct.pack("!BBHII", 64, 0, 1800, 0, 0) + b"\x01\x01" + router_mac + prefix + rdnss
+    forged = eth6(ipv6(58, icmp6(134, 0, ra, router_ll, a6("ff02::1")), router_ll, a6("ff02::1"), 64),
+                  dst=b"\x33\x33\x00\x00\x00\x01")
+    stack.inject(forged)
+    stack.inject(echo6(router_ll, a6("2001:db8:1::5054:ff:fe12:3456")))
+    assert stack.sent(v6=True) == []                       # no address from it
+    stack.inject(eth6(ipv6(58, icmp6(134, 0, ra, router_ll, a6("ff02::1")), router_ll, a6("ff02::1"), 255),
+                      dst=b"\x33\x33\x00\x00\x00\x01"))
+    stack.inject(echo6(a6("2001:db8:77::1"), a6("2001:db8:1::5054:ff:fe12:3456")))
+    [reply] = stack.sent(v6=True)
+    assert reply.src6 == a6("2001:db8:1::5054:ff:fe12:3456") and reply.dst == router_mac
+    out = ctypes.create_string_buffer(16)
+    assert stack.lib.uf_net_addr6(out) == 1 and out.raw == a6("2001:db8:1::5054:ff:fe12:3456")
+    assert stack.lib.uf_net_dns6(out) == 1 and out.raw == a6("2001:db8:1::53")      # for /etc/resolv.conf
+
+
+def test_neighbour_unreachability_detection(stack6):
+    """A confirmed neighbour is REACHABLE for 30 s, then STALE; used again, it is probed by unicast after 5 s, and
+    forgotten when 3 probes go unanswered: the next datagram asks the whole link again (multicast)."""
+    stack6.sent(v6=True)
+    stack6.inject(echo6(PEER_LL, OUR_LL))
+    [ns] = stack6.sent(v6=True)                            # who is PEER_LL? (multicast)
+    assert ns.l4[0] == 135 and ns.dst6 == a6("ff02::1:ffab:cdef")
+    na_body = struct.pack("!B3x", 0x60) + PEER_LL + b"\x02\x01" + PEER_MAC
+    stack6.inject(eth6(ipv6(58, icmp6(136, 0, na_body, PEER_LL, OUR_LL), PEER_LL, OUR_LL, 255)))
+    [reply] = stack6.sent(v6=True)
+    assert reply.l4[0] == 129 and reply.dst == PEER_MAC
+    stack6.advance(31)                                     # STALE now; used again: DELAY
+    stack6.inject(echo6(PEER_LL, OUR_LL))
+    assert [p.l4[0] for p in stack6.sent(v6=True)] == [129]
+    stack6.advance(5.5)
+    [probe] = stack6.sent(v6=True)                         # PROBE: unicast, to its known MAC
+    assert probe.l4[0] == 135 and probe.dst == PEER_MAC and probe.dst6 == PEER_LL
+    for _ in range(3):
+        stack6.advance(1.1)
+    stack6.sent(v6=True)
+    stack6.inject(echo6(PEER_LL, OUR_LL))
+    [ns] = stack6.sent(v6=True)
+    assert ns.l4[0] == 135 and ns.dst6 == a6("ff02::1:ffab:cdef")      # forgotten: asked anew
+
+
+def test_hostile_ipv6_headers_get_the_answers_rfc_8200_says(stack6):
+    """Bounded, checked extension header chains: a routing header with segments left, an unknown option whose
+    type asks for an error, hop-by-hop options not first and an unknown next header each get a parameter problem
+    pointing at the culprit; too long a chain, real fragments and ND messages from off-link are dropped; an atomic
+    fragment is taken as the datagram it is."""
+    stack6.sent(v6=True)
+    stack6.inject(neighbour_solicitation(OUR_LL))          # it tells its MAC: errors go out at once
+    stack6.sent(v6=True)
+    ping = icmp6(128, 0, struct.pack("!HH", 1, 1), PEER_LL, OUR_LL)
+
+    def send(nh: int, chain: bytes):
+        stack6.inject(eth6(ipv6(nh, chain + ping, PEER_LL, OUR_LL)))
+        return stack6.sent(v6=True)
+
+    def problem(out, code, pointer):
+        assert [(p.l4[0], p.l4[1], struct.unpack("!I", p.l4[4:8])[0]) for p in out] == [(4, code, pointer)], out
+
+    problem(send(43, bytes([58, 0, 0, 1]) + bytes(4)), 0, 40 + 3)            # routing, segments left 1
+    problem(send(60, bytes([58, 0, 0x80, 2, 0, 0, 1, 0])), 2, 40 + 2)        # option type 0x80: error, discard
+    problem(send(60, bytes([0, 0, 1, 4, 0, 0, 0, 0]) + bytes([58, 0, 1, 4, 0, 0, 0, 0])), 1, 40)  # HbH second
+    problem(send(200, b""), 1, 6)                                             # unknown next header
+    assert send(60, b"".join(bytes([60, 0, 1, 4, 0, 0, 0, 0]) for _ in range(9)) + bytes([58, 0, 1, 4, 0, 0, 0, 0])) == []
+    assert send(44, bytes([58, 0, 0, 9, 0, 0, 0, 5])) == []                  # a real fragment (offset 1)
+    [reply] = send(44, bytes([58, 0, 0, 0, 0, 0, 0, 5]))                     # an atomic one
+    assert reply.l4[0] == 129
+    assert send(58, b"") != []                                               # still answering
+    stack6.inject(neighbour_solicitation(a6("2001:db8::2"), hop_limit=64))  # forwarded ND: spoofed
+    assert stack6.sent(v6=True) == []
+
+
+def icmp_message(kind: int, code: int, rest: bytes) -> bytes:
+    m = struct.pack("!BBH", kind, code, 0) + rest
+    return m[:2] + struct.pack("!H", csum(m)) + m[4:]
+
+
 def hostile_frames(count: int, seed: int) -> list[bytes]:
     """Valid frames of every kind, then mutated: truncated, bit-flipped, lengths and offsets lied about."""
     rng = random.Random(seed)
@@ -473,6 +1180,24 @@ def hostile_frames(count: int, seed: int) -> list[bytes]:
         eth(ipv4(1, struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"z" * 20)),
         eth(_fragment(b"f" * 64, rng.randrange(8), 0x2000 | rng.randrange(8192), 64)),
         eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP), 0x0806),
+        # Timestamps and SACK blocks (the sender's scoreboard parses those), and ICMP errors quoting our segments.
+        eth(ipv4(6, tcp(8080, rng.randrange(49152, 65536), rng.randrange(1 << 32), rng.randrange(1 << 32), "A",
+                        options=ts_option(rng.randrange(1 << 32), rng.randrange(1 << 32)) + b"\x01\x01\x05\x12" +
+                        bytes(rng.randrange(256) for _ in range(16))))),
+        eth(ipv4(1, icmp_message(3, rng.choice([3, 4]), struct.pack("!HH", 0, rng.randrange(65536)) + ipv4(
+            6, tcp(rng.randrange(49152, 65536), 8080, rng.randrange(1 << 32), 0, "S"), src=OUR_IP, dst=PEER_IP)[:28]))),
+        # IPv6: neighbour discovery (solicitations, advertisements, a router's with prefix, MTU and DNS options),
+        # echo, and chains of extension headers with options.
+        neighbour_solicitation(OUR_LL),
+        eth6(ipv6(58, icmp6(136, 0, struct.pack("!B3x", 0x60) + PEER_LL + b"\x02\x01" + PEER_MAC, PEER_LL, OUR_LL),
+                  PEER_LL, OUR_LL, 255)),
+        eth6(ipv6(58, icmp6(134, 0, struct.pack("!BBHII", 64, 0, 1800, 0, 0) + b"\x01\x01" + PEER_MAC +
+                            struct.pack("!BBBBIII", 3, 4, 64, 0xC0, 86400, 14400, 0) + a6("2001:db8:1::") +
+                            struct.pack("!BBHI", 5, 1, 0, 1400) + struct.pack("!BBHI", 25, 3, 0, 600) + a6("2001:db8::53"),
+                            PEER_LL, a6("ff02::1")), PEER_LL, a6("ff02::1"), 255), dst=b"\x33\x33\x00\x00\x00\x01"),
+        echo6(PEER_LL, OUR_LL, b"z" * rng.randrange(64)),
+        eth6(ipv6(60, bytes([0, 0, 1, 4, 0, 0, 0, 0]) + bytes([43, 0, 0xC2, 2, 0, 0, 1, 0]) + bytes([44, 0, 0, 0, 0, 0, 0, 0]) +
+                  bytes([58, 0, 0, 0, 0, 0, 0, 9]) + icmp6(128, 0, b"\0\1\0\1", PEER_LL, OUR_LL), PEER_LL, OUR_LL)),
     ]
     frames = []
     for _ in range(count):

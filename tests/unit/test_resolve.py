@@ -39,7 +39,7 @@ def compiled(objects, names, depends=None) -> dict[str, CompiledModule]:
         syms = object_symbols(objects[name])
         module = Module(name=name, summary=f"{name} module", version="1.0", sources={}, folder=Path("."),
                         depends=tuple((depends or {}).get(name, ())))
-        out[name] = CompiledModule(module, (objects[name],), frozenset(syms["defined"]),
+        out[name] = CompiledModule(module, objects[name], frozenset(syms["defined"]),
                                    frozenset(syms["undefined"]))
     return out
 

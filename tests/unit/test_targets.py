@@ -40,19 +40,25 @@ def test_bad_target_file(tmp_path, monkeypatch):
 
 
 def test_xen_targets_say_how_the_runner_boots_them():
-    runners = {name: targets.load(name).runner for name in ("xen-x86_64", "xen-armv7", "xen-armv7-dom0")}
-    assert runners == {"xen-x86_64": "xen-dom0", "xen-armv7": "xen-dom0less", "xen-armv7-dom0": "xen-dom0"}
+    names = ("xen-x86_64", "xen-x86_64-dom0", "xen-armv7", "xen-armv7-dom0", "xen-armv7-dom0less")
+    runners = {name: targets.load(name).runner for name in names}
+    assert runners == {"xen-x86_64": "xen-xl", "xen-x86_64-dom0": "xen-dom0", "xen-armv7": "xen-xl",
+                       "xen-armv7-dom0": "xen-dom0", "xen-armv7-dom0less": "xen-dom0less"}
+    xl = targets.load("xen-armv7").xl
+    assert (xl.apt_arch, xl.dom0_kernel, xl.bus) == ("armhf", "linux-image-armmp-lpae", "mmio")
+    assert targets.load("xen-armv7-dom0less").xl is None
     assert targets.load("qemu-x86_64").xen is None and targets.load("qemu-x86_64").runner == "qemu"
     dom0 = targets.load("xen-armv7-dom0")
     assert dom0.xen.load_address == 0x50000000 and dom0.xen.dom0_loader == "guest-loader"
     assert dom0.compiler.position_independent and not targets.load("xen-armv7").compiler.position_independent
+    assert dom0.xl is None
 
 
 def write_targets(tmp_path, monkeypatch, **files):
-    """A targets folder with qemu-x86_64 and xen-x86_64 as they are, and `files` (name: text)."""
+    """A targets folder with qemu-x86_64 and xen-x86_64 (and what it inherits) as they are, and `files`."""
     real = targets.targets_dir()
     monkeypatch.setattr(targets, "targets_dir", lambda: tmp_path)
-    for name in ("qemu-x86_64", "xen-x86_64"):
+    for name in ("qemu-x86_64", "xen-x86_64-dom0", "xen-x86_64"):
         (tmp_path / f"{name}.toml").write_text((real / f"{name}.toml").read_text())
     for name, text in files.items():
         (tmp_path / f"{name}.toml").write_text(text)

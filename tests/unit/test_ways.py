@@ -10,7 +10,7 @@ from uniforge.building import image as images
 from uniforge.building import targets
 from uniforge.building.targets import Xen
 from uniforge.core.errors import BenchError, ImageError, RunError, TargetError
-from uniforge.platforms import WAYS, qemu, run_image, way_for, xen, xenrig
+from uniforge.platforms import WAYS, qemu, run_image, way_for, xen, xenrig, xl
 from uniforge.platforms.way import BootRequest, raw_form
 from uniforge.running.devices import Disk, Network
 
@@ -62,8 +62,9 @@ def image(tmp_path, name, raw_suffix=None):
 def test_every_target_has_a_way_and_each_way_a_target():
     chosen = {name: type(way_for(targets.load(name))) for name in targets.names()}
     assert set(chosen.values()) == set(WAYS.values())
-    assert chosen["qemu-x86_64"] is qemu.PlainQemu and chosen["xen-armv7"] is xen.XenDom0less
-    assert chosen["xen-x86_64"] is chosen["xen-armv7-dom0"] is xen.XenDom0
+    assert chosen["qemu-x86_64"] is qemu.PlainQemu and chosen["xen-armv7-dom0less"] is xen.XenDom0less
+    assert chosen["xen-x86_64-dom0"] is chosen["xen-armv7-dom0"] is xen.XenDom0
+    assert chosen["xen-x86_64"] is chosen["xen-armv7"] is xl.XenXl
 
 
 def test_an_unknown_runner_is_named_with_a_suggestion():
@@ -74,14 +75,21 @@ def test_an_unknown_runner_is_named_with_a_suggestion():
 
 
 def test_a_way_takes_exactly_the_tables_it_reads():
-    xen_table = targets.load("xen-x86_64").xen
+    xen_table = targets.load("xen-x86_64-dom0").xen
     with pytest.raises(TargetError, match="runner 'qemu' does not read a \\[xen\\] table"):
         way_for(dataclasses.replace(targets.load("qemu-x86_64"), xen=xen_table))
     with pytest.raises(TargetError, match="runner 'xen-dom0' needs a \\[xen\\] table"):
-        way_for(dataclasses.replace(targets.load("xen-x86_64"), xen=None))
+        way_for(dataclasses.replace(targets.load("xen-x86_64-dom0"), xen=None))
     bad_loader = dataclasses.replace(xen_table, dom0_loader="pxe")
     with pytest.raises(TargetError, match="'dom0_loader' must be one of multiboot, guest-loader"):
-        way_for(dataclasses.replace(targets.load("xen-x86_64"), xen=bad_loader))
+        way_for(dataclasses.replace(targets.load("xen-x86_64-dom0"), xen=bad_loader))
+    xl_table = targets.load("xen-x86_64").xl
+    with pytest.raises(TargetError, match="runner 'xen-dom0' does not read a \\[xl\\] table"):
+        way_for(dataclasses.replace(targets.load("xen-x86_64-dom0"), xl=xl_table))
+    with pytest.raises(TargetError, match="runner 'xen-xl' needs a \\[xl\\] table"):
+        way_for(dataclasses.replace(targets.load("xen-x86_64"), xl=None))
+    with pytest.raises(TargetError, match="'bus' must be pci or mmio"):
+        way_for(dataclasses.replace(targets.load("xen-x86_64"), xl=dataclasses.replace(xl_table, bus="isa")))
 
 
 def test_plain_qemu_boots_the_image_as_its_kernel(tmp_path, work):
@@ -103,8 +111,8 @@ def test_plain_qemu_boots_the_image_as_its_kernel(tmp_path, work):
 
 def test_xen_dom0_on_x86_64_is_a_multiboot_module(tmp_path, work, rig):
     hypervisor, _ = rig
-    way = way_for(targets.load("xen-x86_64"))
-    kernel = image(tmp_path, "app.xen-x86_64")
+    way = way_for(targets.load("xen-x86_64-dom0"))
+    kernel = image(tmp_path, "app.xen-x86_64-dom0")
     command = way.command(kernel, BootRequest(args=("a,b",), memory="96M", extra_qemu_args=("-s",)), work)
     assert command == [
         "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
@@ -135,8 +143,8 @@ def test_xen_dom0_on_armv7_comes_through_the_guest_loader(tmp_path, work, rig):
 
 def test_xen_dom0less_puts_the_domu_in_the_boards_device_tree(tmp_path, work, rig):
     hypervisor, made = rig
-    target = targets.load("xen-armv7")
-    kernel = image(tmp_path, "app.xen-armv7", ".zImage")
+    target = targets.load("xen-armv7-dom0less")
+    kernel = image(tmp_path, "app.xen-armv7-dom0less", ".zImage")
     command = way_for(target).command(kernel, BootRequest(args=("x",), memory="600M"), work)
     assert made["board"] == ("virt,virtualization=on,gic-version=2", 600 + 512)
     assert made["domu"] == {"xen": target.xen, "kernel_size": len(b"raw form"), "guest_cmdline": "-- x",
@@ -162,12 +170,17 @@ def test_the_raw_form_is_the_builds_or_made_in_the_work_folder(tmp_path, work):
 
 
 def test_xen_refuses_devices_and_bench_in_one_line(tmp_path):
-    way = way_for(targets.load("xen-x86_64"))
+    way = way_for(targets.load("xen-x86_64-dom0"))
     for request in (BootRequest(network=Network("user")), BootRequest(disks=(Disk(Path("d.img")),))):
-        with pytest.raises(RunError, match="xen-x86_64 has no network or disk devices yet"):
+        with pytest.raises(RunError, match="xen-x86_64-dom0 has no network or disk devices"):
             way.check(request)
-    with pytest.raises(BenchError, match="uniforge bench times QEMU targets; xen-x86_64 boots under Xen"):
+    with pytest.raises(BenchError, match="uniforge bench times QEMU targets; xen-x86_64-dom0 boots under Xen"):
         way.check_bench()
+    domu = way_for(targets.load("xen-x86_64"))
+    domu.check(BootRequest(network=Network("user"), disks=(Disk(Path("d.img")),)))     # a domU under xl has them
+    with pytest.raises(BenchError, match="xen-x86_64 boots under Xen") as e:
+        domu.check_bench()
+    assert "bench/xen_domu.py" in e.value.hint
     way_for(targets.load("qemu-x86_64")).check_bench()
 
 
@@ -189,7 +202,7 @@ def test_host_support_names_what_is_missing():
 
 def test_board_memory_is_the_guests_and_xens():
     xen_table = Xen(package="p", file="f", guest_type="pvh", args="", reserved_mib=100, min_board_mib=300)
-    way = way_for(dataclasses.replace(targets.load("xen-x86_64"), xen=dataclasses.replace(xen_table,
+    way = way_for(dataclasses.replace(targets.load("xen-x86_64-dom0"), xen=dataclasses.replace(xen_table,
                                                                                           dom0_loader="multiboot")))
     assert way.board_mib(BootRequest(memory="64M")) == 300
     assert way.board_mib(BootRequest(memory="1G")) == 1024 + 100

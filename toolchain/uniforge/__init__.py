@@ -1,7 +1,24 @@
-"""Uniforge: links a C app with only the library-OS modules it needs into a bootable unikernel image."""
-from importlib.metadata import PackageNotFoundError, version
+"""Uniforge: links a C app with only the library-OS modules it needs into a bootable unikernel image.
 
-try:
-    __version__ = version("uniforge")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0.1.0"
+The Python API (docs/api.md): build, boot and test images from Python. Importing it loads neither the command
+line's libraries nor the build pipeline: each is imported when first used.
+
+    import uniforge
+    image = uniforge.build(uniforge.App.load("examples/hello"), "qemu-x86_64")
+    result = image.run(["a", "b"], timeout=30)
+    with image.boot(publish=[80]) as vm:
+        vm.expect(r"listening")
+        host, port = vm.port(80)
+"""
+from .api import (QMP, VM, App, Artifact, BuildReport, Check, Crash, Image, Result, TargetInfo, bench, build, doctor,
+                  targets)
+from .core.errors import (BenchError, CompileError, DiskError, GuestTimeout, ImageError, LinkError, ManifestError,
+                          ModuleError, ResolveError, RunError, TargetError, ToolError, UniforgeError)
+from .core.version import __version__
+
+__all__ = [
+    "App", "Artifact", "BuildReport", "Check", "Crash", "Image", "QMP", "Result", "TargetInfo", "VM", "bench",
+    "build", "doctor", "targets",
+    "UniforgeError", "ManifestError", "TargetError", "ModuleError", "CompileError", "ResolveError", "LinkError",
+    "ToolError", "ImageError", "RunError", "DiskError", "BenchError", "GuestTimeout", "__version__",
+]

@@ -1,72 +1,16 @@
-"""Driving uniforge as its users do, for the test suite and the benchmark scripts (one copy of each helper): the
-command line in a child process, an image's modules as `uniforge inspect` reports them, free ports, the QEMU
-processes a runner started, and the targets that have a capability (read from their data, so a new target gets
-every test its capabilities allow)."""
+"""Driving uniforge's command line as its users do, for the test suite and the benchmark scripts (one copy of each
+helper): the command line in a child process, an image's modules as `uniforge inspect` reports them, and the QEMU
+processes a runner started. The targets a test runs on, building and booting are the pytest plugin's
+(pytest_plugin.py) and the API's (uniforge.targets: capabilities read from the targets' data)."""
 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-from functools import cache
 from pathlib import Path
 
-from .building import image, targets
-from .core.errors import BenchError
 from .core.paths import uniforge_command, uniforge_environment
-from .platforms import way_for
-from .platforms.way import Support
-
-# What a target can be tested for, from its data: "boots" (all), "net" and "disk" (it has the device models),
-# "xen" (a [xen] table), "position-independent", "raw-form" (its boot protocol has a flat form), "timed" (uniforge
-# bench times its boots as plain processes), "emulated" (software emulation: runs on any host).
-CAPABILITIES = ("boots", "net", "disk", "xen", "position-independent", "raw-form", "timed", "emulated")
-
-
-def capabilities(target: targets.Target) -> set[str]:
-    found = {"boots"}
-    if target.qemu.nic_device:
-        found.add("net")
-    if target.qemu.disk_device:
-        found.add("disk")
-    if target.xen is not None:
-        found.add("xen")
-    if target.compiler.position_independent:
-        found.add("position-independent")
-    if target.boot in image.RAW_FORMS:
-        found.add("raw-form")
-    if target.qemu.accel == "tcg":
-        found.add("emulated")
-    try:
-        way_for(target).check_bench()
-        found.add("timed")
-    except BenchError:
-        pass
-    return found
-
-
-def targets_with(*wanted: str) -> list[str]:
-    """The names of the targets that have every capability in `wanted`."""
-    unknown = set(wanted) - set(CAPABILITIES)
-    if unknown:
-        raise ValueError(f"unknown capabilities {sorted(unknown)}: known {CAPABILITIES}")
-    return [name for name in targets.names() if set(wanted) <= capabilities(targets.load(name))]
-
-
-def one_per_arch(*wanted: str) -> list[str]:
-    """For what does not depend on the machine: per arch, the first target (by name) with `wanted` that runs on
-    any host."""
-    chosen: dict[str, str] = {}
-    for name in targets_with(*wanted, "emulated"):
-        chosen.setdefault(targets.load(name).arch, name)
-    return sorted(chosen.values())
-
-
-@cache
-def host_support(name: str) -> Support:
-    """Whether this host can boot the target's images (asked once per target: the KVM probe boots a guest)."""
-    return way_for(targets.load(name)).host_support()
-
+from .running.devices import free_port  # noqa: F401 - the bench scripts' and tests' free port
 
 def uniforge(*args: str, cwd: Path | str | None = None, timeout: float = 600, check: bool = False,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -81,19 +25,6 @@ def uniforge(*args: str, cwd: Path | str | None = None, timeout: float = 600, ch
 def image_modules(image_path: Path | str, cwd: Path | str | None = None) -> set[str]:
     """The library-OS modules linked into an image, as `uniforge inspect --json` reports them."""
     return set(json.loads(uniforge("inspect", "--json", str(image_path), cwd=cwd, check=True).stdout)["modules"])
-
-
-def free_port() -> int:
-    """A port nobody on this host listens on right now, for TCP and UDP alike."""
-    while True:
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
 
 
 def qemu_processes(*, parent: int | None = None, naming: Path | str | None = None) -> list[int]:

@@ -159,8 +159,8 @@ static int tcp_in_step(int port)
 	return 0;
 }
 
-/* getaddrinfo through musl's resolver: with no /etc/resolv.conf it asks 127.0.0.1:53, which the stack forwards
- * to the DNS server it learned. */
+/* getaddrinfo through musl's resolver, for the name's A and AAAA records: with no /etc/resolv.conf it asks
+ * 127.0.0.1:53, which the stack forwards to the DNS server it learned. */
 static int dns_step(const char *name)
 {
 	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
@@ -170,6 +170,16 @@ static int dns_step(const char *name)
 		return 1;
 	}
 	printf("dns: %s is %s\n", name, inet_ntoa(((struct sockaddr_in *)res->ai_addr)->sin_addr));
+	freeaddrinfo(res);
+	/* Its IPv6 address: an AAAA query through the same stub (the answer is only DNS payload to the stack). */
+	hints.ai_family = AF_INET6;
+	if ((r = getaddrinfo(name, "80", &hints, &res))) {
+		fprintf(stderr, "dns: %s (AAAA): %s\n", name, gai_strerror(r));
+		return 1;
+	}
+	char text[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, text, sizeof text);
+	printf("dns: %s is %s (AAAA)\n", name, text);
 	freeaddrinfo(res);
 	return 0;
 }

@@ -3,15 +3,23 @@ Runs inside the test's network namespace; the frames are built with scapy and ma
 
     hostile_frames.py IFACE GUEST_MAC GUEST_IP HOST_IP COUNT SEED
 
+IFACE is a network interface, or unix:MINE:THEIRS for a datagram socket that a QEMU NIC reads (the xl rig's).
+
 Kinds, in turn: truncated headers at every layer, lengths that lie (IP total length, IHL, TCP data offset, UDP
 length), bad IP/TCP/UDP/ICMP checksums, overlapping and endless fragments, SYN floods from many addresses, odd
-TCP flag sets and options, malformed ARP, and random bytes behind valid headers. Prints "sent N" at the end.
+TCP flag sets and options, malformed ARP, and random bytes behind valid headers. With IPv6 addresses (GUEST_IP
+HOST_IP such as 2001:db8::2 2001:db8::1), IPv6's own: extension header chains that are long, lie about their
+lengths or carry options of every action, routing headers, overlapping and atomic fragments, neighbour discovery
+spoofing (advertisements overriding others' addresses, forwarded router advertisements, bad options), truncated
+and mis-summed ICMPv6. Prints "sent N" at the end.
 """
 import random
 import socket
 import sys
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, fragment, raw
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6EchoRequest, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA,
+                       ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo, ICMPv6NDOptSrcLLAddr, IPv6, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrFragment, IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, Raw, fragment, fragment6, raw)
 
 
 def kinds(guest_mac: str, guest_ip: str, host_ip: str, host_mac: str, rng: random.Random):
@@ -108,14 +116,102 @@ def kinds(guest_mac: str, guest_ip: str, host_ip: str, host_mac: str, rng: rando
             garbage_behind_header, oversized_icmp]
 
 
+def kinds6(guest_mac: str, guest_ip: str, host_ip: str, host_mac: str, rng: random.Random):
+    eth = Ether(dst=guest_mac, src=host_mac)
+    octets = [int(x, 16) for x in guest_mac.split(":")]
+    guest_ll = "fe80::%02x%02x:%02xff:fe%02x:%02x%02x" % (octets[0] ^ 2, octets[1], octets[2], octets[3], octets[4],
+                                                        octets[5])
+
+    def ip6(**fields):
+        return IPv6(src=host_ip, dst=rng.choice([guest_ip, guest_ll]), **fields)
+
+    def ping():
+        return ICMPv6EchoRequest(id=rng.getrandbits(16), data=bytes(rng.randrange(0, 64)))
+
+    def option():
+        kind = rng.choice([0, 1, 0x05, 0x3e, 0x42, 0x80, 0xc2, 0xff])
+        return bytes([kind]) if kind == 0 else bytes([kind, rng.choice([0, 1, 2, 6, 255])]) + bytes(rng.randrange(8))
+
+    def long_chain():
+        chain = IPv6ExtHdrHopByHop() if rng.random() < 0.5 else IPv6ExtHdrDestOpt()
+        for _ in range(rng.randrange(1, 20)):
+            chain = chain / rng.choice([IPv6ExtHdrDestOpt(), IPv6ExtHdrHopByHop(), IPv6ExtHdrRouting(segleft=0),
+                                        IPv6ExtHdrFragment(offset=0, m=0)])
+        return raw(eth / ip6() / chain / ping())
+
+    def lying_ext_length():
+        frame = bytearray(raw(eth / ip6() / IPv6ExtHdrDestOpt() / ping()))
+        frame[54 + 1] = rng.choice([1, 2, 16, 255])          # the option header's length, past the end
+        frame[18:20] = rng.choice([0, 1, 8, 48, 65535]).to_bytes(2, "big") if rng.random() < 0.3 else frame[18:20]
+        return bytes(frame)
+
+    def options():
+        body = b"".join(option() for _ in range(rng.randrange(1, 6)))
+        body += bytes(-(len(body) + 2) % 8)
+        header = bytes([58, (len(body) + 2) // 8 - 1]) + body
+        frame = bytearray(raw(eth / ip6(nh=rng.choice([0, 60])) / Raw(header) / ping()))
+        return bytes(frame)
+
+    def routing():
+        return raw(eth / ip6() / IPv6ExtHdrRouting(type=rng.choice([0, 2, 3, 4, 255]), segleft=rng.choice([0, 1, 255]),
+                                                   addresses=[host_ip] * rng.randrange(0, 3)) / ping())
+
+    def overlapping_fragments():
+        packet = ip6() / IPv6ExtHdrFragment(id=rng.getrandbits(32)) / ICMPv6EchoRequest(data=bytes(rng.randrange(100, 3000)))
+        pieces = fragment6(packet, rng.choice([1280, 1500]))
+        for piece in pieces:
+            frag = piece[IPv6ExtHdrFragment]
+            frag.offset = max(0, frag.offset - rng.randrange(0, 3))
+        rng.shuffle(pieces)
+        return [raw(eth / piece) for piece in pieces[:40]]
+
+    def atomic_fragment():
+        return raw(eth / ip6() / IPv6ExtHdrFragment(offset=0, m=0, id=rng.getrandbits(32)) / ping())
+
+    def nd_spoofing():
+        target = rng.choice([guest_ip, guest_ll, host_ip, "2001:db8::99"])
+        spoof_mac = ":".join(f"{rng.randrange(256):02x}" for _ in range(6))
+        message = rng.choice([
+            ICMPv6ND_NA(tgt=target, R=0, S=rng.randrange(2), O=1) / ICMPv6NDOptDstLLAddr(lladdr=spoof_mac),
+            ICMPv6ND_NS(tgt=target) / ICMPv6NDOptSrcLLAddr(lladdr=spoof_mac),
+            ICMPv6ND_RA(routerlifetime=rng.choice([0, 1, 9000])) / ICMPv6NDOptSrcLLAddr(lladdr=spoof_mac) /
+            ICMPv6NDOptPrefixInfo(prefix=f"2001:db8:{rng.randrange(65536):x}::", prefixlen=rng.choice([0, 48, 64, 128]),
+                                  validlifetime=rng.choice([0, 1, 0xffffffff]))])
+        src = rng.choice(["fe80::1", host_ip, "::"])
+        frame = bytearray(raw(Ether(dst=rng.choice([guest_mac, "33:33:00:00:00:01"]), src=host_mac) /
+                              IPv6(src=src, dst=rng.choice([guest_ll, "ff02::1"]), hlim=rng.choice([255, 255, 64])) /
+                              message))
+        if rng.random() < 0.3 and len(frame) > 62:
+            frame[rng.randrange(62, len(frame))] = rng.choice([0, 255])     # an option's type or length
+        return bytes(frame)
+
+    def truncated_icmp6():
+        frame = raw(eth / ip6() / ping())
+        return frame[:rng.randrange(14, len(frame))]
+
+    def bad_icmp6_checksum():
+        return raw(eth / ip6() / ICMPv6EchoRequest(cksum=rng.getrandbits(16)))
+
+    return [long_chain, lying_ext_length, options, routing, overlapping_fragments, atomic_fragment, nd_spoofing,
+            truncated_icmp6, bad_icmp6_checksum]
+
+
 def main() -> None:
     iface, guest_mac, guest_ip, host_ip, count, seed = sys.argv[1:7]
     count = int(count)
     rng = random.Random(int(seed))
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    sock.bind((iface, 0))
-    host_mac = ":".join(f"{b:02x}" for b in sock.getsockname()[4][:6])
-    makers = kinds(guest_mac, guest_ip, host_mac=host_mac, host_ip=host_ip, rng=rng)
+    if iface.startswith("unix:"):
+        # unix:MINE:THEIRS, a datagram socket a QEMU NIC reads frames from (-netdev dgram): the xl rig's.
+        _, mine, theirs = iface.split(":", 2)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(mine)
+        sock.connect(theirs)
+        host_mac = "02:75:66:00:00:01"
+    else:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        sock.bind((iface, 0))
+        host_mac = ":".join(f"{b:02x}" for b in sock.getsockname()[4][:6])
+    makers = (kinds6 if ":" in guest_ip else kinds)(guest_mac, guest_ip, host_mac=host_mac, host_ip=host_ip, rng=rng)
     sent = 0
     while sent < count:
         made = makers[sent % len(makers)]()

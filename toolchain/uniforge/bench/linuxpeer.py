@@ -9,9 +9,11 @@ QEMU on microvm only with ACPI on, its default.
 
 bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
 holds the virtio-net modules from the same linux-image package (Debian builds virtio as modules) and a page, and its
-/init loads the modules, gives the NIC a static address and runs busybox httpd. Which modules and in which order
-comes from the modules themselves: each one's `depends=` (its .modinfo, what depmod makes modules.dep from; the
-package has no modules.dep, depmod writes it when the package is installed).
+/init loads the modules (in the order their own `depends=` gives: each one's .modinfo, what depmod makes modules.dep
+from; the package has no modules.dep, depmod writes it when the package is installed), gives the NIC a static
+address and runs the server: Debian's nginx-light (the `nginx` binary and the `libnginx-mod-http-echo` module it
+installs, whose echo_request_body answers POST /echo as httpd does), with the shared libraries it needs (followed
+through DT_NEEDED from Debian's library packages); or busybox httpd, the second row.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from elftools.elf.elffile import ELFFile
 
 from ..core import cache
 from ..core.errors import BenchError
@@ -44,13 +48,48 @@ INIT = b"#!/bin/busybox sh\n/bin/busybox echo '" + LINE + b"'\n/bin/busybox powe
 NET_DRIVERS = ("virtio_net", "virtio_mmio", "virtio_pci")
 _DEPENDS = re.compile(rb"(?:^|\0)depends=([^\0]*)\0")
 HTTP_LINE = b"uniforge-peer: httpd listening"
+# nginx-light's contents (Debian 12: the nginx binary and the echo module) and the packages of the libraries they
+# load; which of those files go into the initramfs is decided by the binaries' DT_NEEDED entries.
+NGINX_PACKAGES = ("nginx", "libnginx-mod-http-echo", "libc6", "libcrypt1", "libpcre2-8-0", "libssl3", "zlib1g")
+NGINX_BINARY = "./usr/sbin/nginx"
+ECHO_MODULE = "./usr/lib/nginx/modules/ngx_http_echo_module.so"
+LIBRARY_DIRS = ("./lib/x86_64-linux-gnu/", "./usr/lib/x86_64-linux-gnu/", "./lib64/")
+LOADER = "ld-linux-x86-64.so.2"
+NGINX_CONF = """user root root;
+worker_processes 1;
+daemon off;
+pid /run/nginx.pid;
+load_module /modules/ngx_http_echo_module.so;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    default_type text/html;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    client_max_body_size 0;
+    client_body_buffer_size 64m;
+    client_body_temp_path /tmp/body;
+    proxy_temp_path /tmp/proxy;
+    fastcgi_temp_path /tmp/fastcgi;
+    uwsgi_temp_path /tmp/uwsgi;
+    scgi_temp_path /tmp/scgi;
+    server {
+        listen 80 backlog=1024;
+        root /www;
+        location = /echo { echo_read_request_body; echo_request_body; }
+    }
+}
+"""
 
 
 @dataclass(frozen=True)
 class HttpServer:
-    """The peer as a web server on port 80: its NIC's static address (e.g. "10.0.0.2/24") and the page at /."""
+    """The peer as a web server on port 80: its NIC's static address (e.g. "10.0.0.2/24"), the page at /, and
+    which server: "nginx" (Debian's nginx-light) or "busybox" (busybox httpd)."""
     address: str
     page: bytes
+    server: str = "nginx"
 
 
 @dataclass(frozen=True)
@@ -115,15 +154,80 @@ def prepare(http: HttpServer | None = None) -> Peer:
                 versions, tuple((folder / "modules.order").read_text().split()))
     if http is None:
         return peer
-    init = http_init(http.address, peer.net_modules)
+    files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in peer.net_modules]
+    files.append(("www/index.html", http.page))
+    if http.server == "nginx":
+        nginx_folder, nginx_versions = _nginx_files()
+        versions += " " + nginx_versions
+        init = nginx_init(http.address, peer.net_modules)
+        files += [(str(f.relative_to(nginx_folder)), f.read_bytes(), 0o100755)
+                  for f in sorted(nginx_folder.rglob("*")) if f.is_file()]
+        files += [("etc/nginx.conf", NGINX_CONF.encode()), ("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n"),
+                  ("etc/group", b"root:x:0:\n"), ("tmp/.keep", b""), ("run/.keep", b""), ("proc/.keep", b""),
+                  ("var/log/nginx/.keep", b"")]
+    else:
+        init = http_init(http.address, peer.net_modules)
 
     def make_http(out: Path) -> None:
-        files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in peer.net_modules]
-        (out / "initramfs.cpio").write_bytes(
-            initramfs((folder / "busybox").read_bytes(), init, [*files, ("www/index.html", http.page)]))
+        (out / "initramfs.cpio").write_bytes(initramfs((folder / "busybox").read_bytes(), init, files))
 
-    http_folder, _ = cache.entry("linux-peer-http", cache.digest(versions, init, http.page), make_http)
+    http_folder, _ = cache.entry("linux-peer-http", cache.digest(versions, init, http.page, NGINX_CONF),
+                                 make_http)
     return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions, peer.net_modules)
+
+
+def _nginx_files() -> tuple[Path, str]:
+    """nginx, its echo module and the shared libraries they need (with the dynamic loader), as the tree the
+    initramfs holds (usr/sbin/nginx, modules/, lib64/, lib/x86_64-linux-gnu/); and the packages' versions."""
+    versions = " ".join(f"{name} {_fields(name)['Version']}" for name in NGINX_PACKAGES)
+
+    def make(out: Path) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            _apt("apt-get", "download", *NGINX_PACKAGES, cwd=Path(tmp))
+            root = Path(tmp) / "root"           # unpacked (not installed): libraries are found by their sonames,
+            for deb in Path(tmp).glob("*.deb"):     # which are often symbolic links
+                _apt("dpkg-deb", "-x", str(deb), str(root))
+            binary, module = (root / NGINX_BINARY).read_bytes(), (root / ECHO_MODULE).read_bytes()
+            libraries = {f.name: f.read_bytes() for folder in LIBRARY_DIRS if (root / folder).is_dir()
+                         for f in (root / folder).iterdir() if ".so" in f.name and f.resolve().is_file()}
+        wanted, todo = {}, [binary, module]
+        while todo:
+            for needed in _needed(todo.pop()):
+                if needed not in wanted:
+                    if needed not in libraries:
+                        raise BenchError(f"the nginx peer needs {needed}, which none of {NGINX_PACKAGES} has")
+                    wanted[needed] = libraries[needed]
+                    todo.append(libraries[needed])
+        wanted.setdefault(LOADER, libraries[LOADER])
+        (out / "usr/sbin").mkdir(parents=True)
+        (out / "usr/sbin/nginx").write_bytes(binary)
+        (out / "modules").mkdir()
+        (out / "modules" / Path(ECHO_MODULE).name).write_bytes(module)
+        (out / "lib/x86_64-linux-gnu").mkdir(parents=True)
+        (out / "lib64").mkdir()
+        for name, data in wanted.items():
+            (out / ("lib64" if name == LOADER else "lib/x86_64-linux-gnu") / name).write_bytes(data)
+
+    folder, _ = cache.entry("linux-peer-nginx", cache.digest(versions, *NGINX_PACKAGES), make)
+    return folder, versions
+
+
+def _needed(elf: bytes) -> list[str]:
+    """An ELF file's DT_NEEDED libraries."""
+    import io
+    dynamic = ELFFile(io.BytesIO(elf)).get_section_by_name(".dynamic")
+    return [tag.needed for tag in dynamic.iter_tags() if tag.entry.d_tag == "DT_NEEDED"] if dynamic else []
+
+
+def nginx_init(address: str, modules: Sequence[str]) -> bytes:
+    """As http_init, with nginx (its error log on the console)."""
+    return (f"#!/bin/busybox sh\nset -e\nb=/bin/busybox\n"
+            f"$b mount -t devtmpfs dev /dev\n$b mount -t proc proc /proc\n"
+            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n"
+            f"$b ip link set lo up\n$b ip addr add {address} dev eth0\n$b ip link set eth0 up\n"
+            f"/usr/sbin/nginx -e stderr -c /etc/nginx.conf &\n"
+            f"until $b wget -q -O /dev/null http://127.0.0.1/; do $b kill -0 $!; $b usleep 10000; done\n"
+            f"$b echo '{HTTP_LINE.decode()}'\nwait\n").encode()
 
 
 def http_init(address: str, modules: Sequence[str]) -> bytes:
@@ -206,16 +310,16 @@ def vmlinux_from_bzimage(bzimage: bytes) -> bytes:
     return vmlinux
 
 
-def initramfs(busybox: bytes, init: bytes = INIT, files: Sequence[tuple[str, bytes]] = ()) -> bytes:
+def initramfs(busybox: bytes, init: bytes = INIT, files: Sequence[tuple] = ()) -> bytes:
     """A newc cpio: /dev/console (the kernel opens it for init's stdio), /bin/busybox, /init and `files` (path,
-    contents), their folders made as needed."""
+    contents[, mode]: 0o100644 unless given), their folders made as needed."""
     entries = [("dev", 0o040755, b"", 0), ("dev/console", 0o020600, b"", (5, 1)), ("bin", 0o040755, b"", 0),
                ("bin/busybox", 0o100755, busybox, 0), ("init", 0o100755, init, 0)]
-    for path, data in files:
+    for path, data, *mode in files:
         for folder in map(str, reversed(Path(path).parents[:-1])):
             if folder not in [name for name, *_ in entries]:
                 entries.append((folder, 0o040755, b"", 0))
-        entries.append((path, 0o100644, data, 0))
+        entries.append((path, mode[0] if mode else 0o100644, data, 0))
     out = bytearray()
     for ino, (name, mode, data, dev) in enumerate(entries, 1):
         _cpio_entry(out, ino, name, mode, data, dev or (0, 0))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 
-from .. import __version__
+from ..core.version import __version__
 from ..building import image, musl
 from ..building.manifest import Manifest
 from ..building.targets import Target

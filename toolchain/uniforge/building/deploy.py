@@ -9,11 +9,18 @@ from .generate import render
 from .targets import Target
 
 
-def write(target: Target, app: str, image: Path, kernel: Path, memory: str) -> list[Path]:
+# The frontends that make a Xen domain want a device from its toolstack (the xl config's vif and disk).
+NIC_MODULE = "xennet"
+DISK_MODULE = "xenblk"
+
+
+def write(target: Target, app: str, image: Path, kernel: Path, memory: str, modules: set[str]) -> list[Path]:
     """The files for `image` (`kernel` is the form a loader takes: the raw form if the boot protocol has one,
-    else the ELF). Their guest command line is empty: the app's own `cmdline` is in the image already."""
+    else the ELF), whose `modules` say which devices it has drivers for. Their guest command line is empty: the
+    app's own `cmdline` is in the image already."""
     values = dict(app=app, target=target.name, kernel=kernel.name, kernel_size=kernel.stat().st_size,
-                  memory_mib=sizes.mib(memory), cmdline="", xen_bootargs="", xen=target.xen)
+                  memory_mib=sizes.mib(memory), cmdline="", xen_bootargs="", xen=target.xen,
+                  network=NIC_MODULE in modules, disk=DISK_MODULE in modules)
     written = []
     for name in target.deploy:
         path = image.with_name(f"{image.name}.{name}")

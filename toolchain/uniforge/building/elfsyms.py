@@ -5,9 +5,9 @@ from elftools.elf.elffile import ELFFile
 
 
 def object_symbols(path: Path) -> dict[str, list[str]]:
-    """Global symbols an object defines, and those it needs. Weak references are left out: like the linker, the
-    resolver pulls nothing in for them."""
-    defined, undefined = set(), set()
+    """Global symbols an object defines, those it needs, and those it refers to weakly (apart: like the linker, the
+    resolver pulls nothing in for a weak reference)."""
+    defined, undefined, weak = set(), set(), set()
     with open(path, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
         for sym in symtab.iter_symbols() if symtab else ():
@@ -16,6 +16,6 @@ def object_symbols(path: Path) -> dict[str, list[str]]:
                 continue
             if sym["st_shndx"] != "SHN_UNDEF":
                 defined.add(sym.name)
-            elif bind != "STB_WEAK":
-                undefined.add(sym.name)
-    return {"defined": sorted(defined), "undefined": sorted(undefined - defined)}
+            else:
+                (weak if bind == "STB_WEAK" else undefined).add(sym.name)
+    return {"defined": sorted(defined), "undefined": sorted(undefined - defined), "weak": sorted(weak - defined)}

@@ -45,3 +45,12 @@ _ASSIGNMENT = re.compile(r"(?:PROVIDE(?:_HIDDEN)?\(\s*)?\b([A-Za-z_][A-Za-z0-9_]
 def linker_script_symbols(script: str) -> set[str]:
     """Symbols a linker script defines (every `name = ...` and PROVIDE(name = ...))."""
     return set(_ASSIGNMENT.findall(script))
+
+
+_ENTRY = re.compile(r"^\s*ENTRY\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)", re.M)
+
+
+def linker_script_entry(script: str) -> str | None:
+    """The symbol a linker script's ENTRY() names (the linker only warns when it is missing)."""
+    m = _ENTRY.search(script)
+    return m.group(1) if m else None

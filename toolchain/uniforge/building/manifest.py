@@ -50,8 +50,14 @@ def find(start: Path) -> Path:
 
 
 def load(path: Path) -> Manifest:
-    where = str(path)
-    data = tomlfile.load_checked(path, Manifest, ManifestError)
+    return read(tomlfile.load(path, ManifestError), path)
+
+
+def read(data: dict, path: Path, where: str | None = None) -> Manifest:
+    """A manifest from its table (uniforge.toml's, or the same keys as Python data), as if it were the file
+    `path` (sources and folders are relative to its folder); mistakes name `where` (default: the file)."""
+    where = where or str(path)
+    tomlfile.check(data, Manifest, where, ManifestError)
     root = path.parent.resolve()
     if not NAME.match(data["name"]):
         raise ManifestError(f"{where}: key 'name': '{data['name']}' must be lower-case letters, digits, - and _")

@@ -1,6 +1,13 @@
 """Library-OS modules: libos/<name>/module.toml plus sources. Compiled per target and cached; what a module exports
-is read from its objects, never written by hand."""
+is read from its objects, never written by hand.
+
+The boundary between modules is enforced at link time: a module's objects are pre-linked into one relocatable object
+(ld.lld -r) in which only its contract stays global: the symbols a public header (`include/uf/*.h`) declares, its
+syscalls (`uf_sys_*`) and its init function. Everything else becomes local (localize.py), so no other object can
+bind to it: the resolver sees contracts only, and a module that calls another's private function fails the build.
+"""
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +17,7 @@ from ..core.paths import libos_dir
 from .manifest import Manifest
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
+from .localize import localize
 
 SOURCE_SUFFIXES = (".c", ".S", ".s")
 
@@ -39,10 +47,12 @@ class Module:
 @dataclass(frozen=True)
 class CompiledModule:
     module: Module
-    objects: tuple[Path, ...]
-    defined: frozenset[str]
-    undefined: frozenset[str]
-    cached: bool = False                    # its objects came from the cache
+    object: Path                            # the module pre-linked: its contract global, everything else local
+    defined: frozenset[str]                 # its contract: what other objects can bind to
+    undefined: frozenset[str]               # what it needs (strong references)
+    private: frozenset[str] = frozenset()   # global in its sources, local in its object
+    weak: frozenset[str] = frozenset()      # weak references: they pull nothing in, but name what they want
+    cached: bool = False                    # its object came from the cache
 
 
 def load_all() -> dict[str, Module]:
@@ -110,11 +120,29 @@ def include_dirs(modules: dict[str, Module]) -> list[Path]:
     return [m.folder / "include" for m in modules.values() if (m.folder / "include").is_dir()]
 
 
+def public_names(modules: dict[str, Module]) -> frozenset[str]:
+    """Every name the modules' public headers use, comments and strings aside. A module's global symbol is part of
+    its contract when one of them declares it: the module's own header, or the seam it implements (uart's
+    uf_console_write is declared in uf/console.h, a virtio transport's functions in uf/virtio.h). A name an inline
+    function or a macro there uses is public too: other modules' code reaches it through them."""
+    names = set()
+    for header in sorted(p for d in include_dirs(modules) for p in d.rglob("*.h")):
+        names |= set(_IDENTIFIER.findall(_COMMENT_OR_STRING.sub(" ", header.read_text())))
+    return frozenset(names)
+
+
+_COMMENT_OR_STRING = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S)
+_IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*")
+
+
 def compile_for_target(modules: dict[str, Module], toolchain: Toolchain, arch: str, platform: str,
                        args: list[str]) -> dict[str, CompiledModule]:
-    """Every module that has sources for this arch and platform, compiled (cached by content and flags)."""
+    """Every module that has sources for this arch and platform, compiled and pre-linked (cached by content, flags
+    and the localizer's code), checked: no module refers to another's private symbol."""
     headers = [p for d in include_dirs(modules) for p in d.rglob("*.h")]
     headers_key = cache.hash_files(headers, libos_dir())
+    public = public_names(modules)
+    localizer = Path(__file__).with_name("localize.py").read_bytes()     # a new localizer makes every object anew
     compiled = {}
     for name, module in modules.items():
         sources = module.sources_for(arch, platform)
@@ -122,25 +150,40 @@ def compile_for_target(modules: dict[str, Module], toolchain: Toolchain, arch: s
             continue                    # not available on this arch/platform
         own = [p for p in module.folder.rglob("*") if p.is_file()]
         key = cache.digest(toolchain.version, arch, platform, " ".join(args), headers_key,
-                           cache.hash_files(own, module.folder))
-        compiled[name] = _compile_module(module, sources, toolchain, args, key)
+                           cache.hash_files(own, module.folder), localizer)
+        compiled[name] = _compile_module(module, sources, toolchain, args, key, public)
+    check_boundary(compiled)
     return compiled
 
 
-def _compile_module(module: Module, sources: list[Path], toolchain: Toolchain, args: list[str],
-                    key: str) -> CompiledModule:
+def check_boundary(compiled: dict[str, CompiledModule]) -> None:
+    """A module that refers to another's private symbol (strongly or weakly: a weak reference would quietly stay
+    NULL) is an error naming both and the symbol."""
+    public = {s for m in compiled.values() for s in m.defined}
+    owner = {s: name for name, m in sorted(compiled.items()) for s in m.private}
+    errors = [(user, sym, owner[sym]) for user, m in sorted(compiled.items())
+              for sym in sorted(m.undefined | m.weak) if sym in owner and sym not in public]
+    if errors:
+        raise ModuleError("\n".join(f"module '{user}' uses '{sym}', which module '{of}' keeps private (no public "
+                                     f"header declares it)" for user, sym, of in errors),
+                          hint="declare it in the owner's include/uf/<module>.h if other modules may call it")
+
+
+def _compile_module(module: Module, sources: list[Path], toolchain: Toolchain, args: list[str], key: str,
+                    public: frozenset[str]) -> CompiledModule:
     def build(tmp: Path) -> None:
-        jobs = [CompileJob(src, tmp / src.relative_to(module.folder).with_suffix(".o"), tuple(args))
+        jobs = [CompileJob(src, tmp / "objects" / src.relative_to(module.folder).with_suffix(".o"), tuple(args))
                 for src in sources]
         toolchain.compile_all(jobs)
-        symbols = [object_symbols(job.output) for job in jobs]
+        prelinked = tmp / f"{module.name}.o"
+        toolchain.link(prelinked, ["-r", *(str(job.output) for job in jobs)])
+        contract = {s for s in object_symbols(prelinked)["defined"]
+                    if s in public or s.startswith("uf_sys_") or s == module.init}
+        private = localize(prelinked, contract)
         (tmp / "symbols.json").write_text(json.dumps(
-            {"objects": [str(job.output.relative_to(tmp)) for job in jobs],
-             "symbols": symbols}, sort_keys=True))
+            {"object": prelinked.name, "private": private, **object_symbols(prelinked)}, sort_keys=True))
 
     folder, cached = cache.entry(f"module-{module.name}", key, build)
     info = json.loads((folder / "symbols.json").read_text())
-    defined = {s for sym in info["symbols"] for s in sym["defined"]}
-    undefined = {s for sym in info["symbols"] for s in sym["undefined"]} - defined
-    return CompiledModule(module, tuple(folder / o for o in info["objects"]), frozenset(defined),
-                          frozenset(undefined), cached)
+    return CompiledModule(module, folder / info["object"], frozenset(info["defined"]), frozenset(info["undefined"]),
+                          frozenset(info["private"]), frozenset(info["weak"]), cached)

@@ -6,13 +6,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
+from ..core.version import __version__
 from ..core import cache
 from ..core.paths import libos_dir
 from . import deploy, embedtree, image, link, modules, musl, runtime
 from .compiler import CompileJob, Toolchain
 from .elfsyms import object_symbols
-from .generate import linker_script_symbols, render
+from .generate import linker_script_entry, linker_script_symbols, render
 from .manifest import Manifest
 from .resolve import CANCEL_POINT_PREFIX, SYSCALL_PREFIX, Wanted, reaches, resolve
 from .targets import Target
@@ -39,12 +39,13 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)      # stage -> whether it came whole from the cache
 
-    def report(self) -> dict:
-        return {"image": str(self.image), "debug_image": str(self.debug_image),
-                "raw_image": str(self.raw_image) if self.raw_image else None,
-                "deployment": [str(p) for p in self.deployment],
-                "image_bytes": self.image.stat().st_size, "manifest": self.manifest, "why": self.reasons,
-                "seconds": {k: round(v, 3) for k, v in self.timings.items()}, "cached": self.cached}
+    @property
+    def artifacts(self) -> list[tuple[str, Path]]:
+        """Every file the build wrote, with its kind: the image, its debug twin, its raw form, deployment files."""
+        found = [("image", self.image), ("debug", self.debug_image)]
+        if self.raw_image:
+            found.append(("raw", self.raw_image))
+        return found + [("deployment", path) for path in self.deployment]
 
 
 def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: Path | None = None) -> BuildResult:
@@ -88,6 +89,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
                 | {s for o in tree_objects for s in object_symbols(o)["defined"]})
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+    entry = linker_script_entry(script.read_text())
 
     def resolve_image(compiled, roots: tuple[str, ...] = ()):
         """The modules and libc members the app (and `roots`, what generated code needs) links, with the modules
@@ -96,7 +98,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 
         def resolve_with(extra: tuple[str, ...]):
             return resolve(wanted, compiled, archives, (*target.modules, *extra), provided,
-                           lambda names: modules.init_order(available, names), target.picks)
+                           lambda names: modules.init_order(available, names), target.picks, entry)
         resolution = resolve_with(())
         providable = provided | {s for m in compiled.values() for s in m.defined} | {
             s for _, index in archives for member in index.values() for s in member["defined"]}
@@ -140,12 +142,12 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
     generated += tree_objects
-    objects = [job.output for job in app_jobs] + generated + [o for m in chosen for o in m.objects]
+    objects = [job.output for job in app_jobs] + generated + [m.object for m in chosen]
     link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
               [*toolchain.ldflags, *calls.link_args(work)])
     clock.lap("link")
 
-    owner_of = link.owner_of({**{o: m.module.name for m in chosen for o in m.objects},
+    owner_of = link.owner_of({**{m.object: m.module.name for m in chosen},
                               **{job.output: link.APP for job in app_jobs}, **{o: link.GENERATED for o in generated}},
                              {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
     loaded, nobits = image.loaded_sections(debug_path)
@@ -153,7 +155,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     for path in (image_path, debug_path):
         image.rewrite(path, manifest)
     raw_path = image.package(image_path, target.boot)
-    deployment = deploy.write(target, app.name, image_path, raw_path or image_path, app.memory or target.qemu.memory)
+    deployment = deploy.write(target, app.name, image_path, raw_path or image_path, app.memory or target.qemu.memory,
+                              set(manifest["modules"]))
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
     return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps, cached)

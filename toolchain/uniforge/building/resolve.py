@@ -30,11 +30,12 @@ class Resolution:
 
 def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledModule],
             archives: list[tuple[str, dict[str, dict[str, list[str]]]]], required: tuple[str, ...], provided: set[str],
-            order, picks: tuple[str, ...] = ()) -> Resolution:
+            order, picks: tuple[str, ...] = (), entry: str | None = None) -> Resolution:
     """app: object name -> symbols (elfsyms.object_symbols); archives: (name, member index) in link order, e.g.
     the libc then the compiler runtime; required: the target's modules; picks: the target's choices among
     modules that define the same symbols; provided: symbols the linker script or
-    generated code define; order: function giving the init order of a set of module names."""
+    generated code define; order: function giving the init order of a set of module names; entry: the symbol the
+    linker script enters at."""
     module_providers = defaultdict(list)
     for name, mod in compiled.items():
         for sym in mod.defined:
@@ -72,6 +73,8 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
 
     for name in required:
         take_module(name, Wanted("(always linked)", "target"))
+    if entry:
+        worklist.append(Wanted(entry, "the linker script (ENTRY)"))
     for obj, syms in app.items():
         worklist.extend(Wanted(s, f"app {obj}") for s in syms["undefined"])
 
@@ -104,8 +107,11 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
             defined[want.symbol] = "(unresolved)"
 
     if unresolved:
-        lines = [f"undefined symbol '{w.symbol}', needed by {w.by}: no library-OS module or libc function "
-                 f"provides it" for w in unresolved]
+        private = {s: name for name, mod in sorted(compiled.items()) for s in mod.private}
+        lines = [f"undefined symbol '{w.symbol}', needed by {w.by}: " + (
+                 f"module '{private[w.symbol]}' keeps it private (no public header declares it)"
+                 if w.symbol in private else "no library-OS module or libc function provides it")
+                 for w in unresolved]
         raise ResolveError("\n".join(lines), hint=_hint(unresolved))
     _check_duplicates(modules, compiled)
     return Resolution(order(modules), members, reasons)

@@ -41,8 +41,8 @@ class Qemu:
 
 @dataclass(frozen=True)
 class Xen:
-    """The Xen hypervisor the runner boots under QEMU (runners xen-dom0 and xen-dom0less), and the image's place
-    on it."""
+    """The Xen hypervisor the runner boots under QEMU (runners xen-dom0, xen-dom0less, xen-xl), and the image's
+    place on it."""
     package: str                                # Debian package the runner fetches the hypervisor from (cached)
     file: str                                   # the hypervisor in it
     guest_type: str                             # xl's `type`
@@ -51,6 +51,14 @@ class Xen:
     min_board_mib: int = 0                      # at least this much board RAM
     load_address: int | None = None             # where the kernel is put in RAM (rig, dom0less fragment)
     dom0_loader: str = ""                       # how QEMU hands dom0's kernel to Xen: multiboot or guest-loader
+
+
+@dataclass(frozen=True)
+class Xl:
+    """The xl rig's dom0 (runner xen-xl: platforms/xl.py), made from Debian packages."""
+    apt_arch: str                               # Debian's name for the arch: amd64, armhf
+    dom0_kernel: str                            # the kernel's metapackage, e.g. linux-image-amd64
+    bus: str                                    # where QEMU puts the rig's devices: pci or mmio
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ class Target:
     linker_script: str
     modules: tuple[str, ...]                    # linked into every image of this target
     exit: str                                   # how the guest's status reaches the runner
-    runner: str                                 # how `uniforge run` boots it: qemu, xen-dom0, xen-dom0less
+    runner: str                                 # how `uniforge run` boots it: qemu, xen-dom0, xen-dom0less, xen-xl
     compiler: Compiler
     libc: Libc
     qemu: Qemu
@@ -89,6 +97,7 @@ class Target:
     picks: tuple[str, ...] = ()
     deploy: tuple[str, ...] = ()                # files written beside the image, from templates/<name>.j2
     xen: Xen | None = None
+    xl: Xl | None = None
     guest: Guest = Guest()
 
 

@@ -3,6 +3,7 @@
 plain files: no mount, no root). Both are the tools a Linux user already knows; scripts/install-host-deps installs
 them. The guest reads FAT16 and FAT32, so images are made as one of those, never FAT12."""
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -98,6 +99,28 @@ def _check_names(source: Path) -> None:
 def ls(image: Path, path: str = "/") -> str:
     _check_image(image)
     return _run([_tool("mdir", "mtools"), "-i", str(image), _guest_path(path)], image, f"listing {path}")
+
+
+# An entry of mdir's listing: the 8.3 name, the size or <DIR>, the date and time, and the long name if it has one.
+_ENTRY = re.compile(r"^(?P<base>.{8}) (?P<ext>.{3}) +(?P<size><DIR>|\d+) +(?P<date>\d{4}-\d\d-\d\d) +"
+                    r"(?P<time>\d{1,2}:\d\d)(?:  (?P<long>.+))?$")
+
+
+def entries(image: Path, path: str = "/") -> list[dict]:
+    """The folder's entries as `uniforge disk ls --json` gives them: name, dir, bytes (None for a folder),
+    modified (YYYY-MM-DDTHH:MM, the volume's local time)."""
+    found = []
+    for line in ls(image, path).splitlines():
+        m = _ENTRY.match(line.rstrip())
+        if not m or m["base"].strip() in (".", ".."):
+            continue
+        ext = m["ext"].strip()
+        name = m["long"] or m["base"].strip() + (f".{ext}" if ext else "")
+        hour, minute = m["time"].split(":")
+        found.append({"name": name, "dir": m["size"] == "<DIR>",
+                      "bytes": None if m["size"] == "<DIR>" else int(m["size"]),
+                      "modified": f"{m['date']}T{int(hour):02d}:{minute}"})
+    return found
 
 
 def get(image: Path, path: str, dest: Path) -> Path:

@@ -1,24 +1,23 @@
 """What `uniforge inspect`, `targets` and `modules` print: tables on a terminal, JSON with --json."""
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from ..building import image, link, modules, targets
-from .doctor import host_can_run
+from ..api import TargetInfo
+from ..api.schema import versioned
+from ..building import link, modules, targets
 
 
 def _console() -> Console:
     return Console(highlight=False)
 
 
-def show(path: Path, as_json: bool) -> None:
-    info = image.read(path)
-    if as_json:
-        click.echo(json.dumps(info, indent=2, sort_keys=True))
-        return
+def show(path: Path, info: dict[str, Any]) -> None:
+    """The image's manifest (Image.inspect) and its layout, as tables."""
     import lief      # slow to import: only here, where the image's layout is described
     lief.logging.disable()
     elf = lief.ELF.parse(str(path))
@@ -67,30 +66,25 @@ def module_rows() -> list[dict]:
 
 
 def show_modules(as_json: bool) -> None:
-    _show(module_rows(), as_json, {"module": "name", "version": "version", "arches": "arches",
-                                   "platforms": "platforms", "what it does": "summary"})
+    rows = module_rows()
+    if as_json:
+        click.echo(json.dumps(versioned({"modules": rows}), indent=2))
+        return
+    _show(rows, {"module": "name", "version": "version", "arches": "arches", "platforms": "platforms",
+                 "what it does": "summary"})
 
 
-def show_targets(as_json: bool) -> None:
-    rows = []
-    for name in targets.names():
-        t = targets.load(name)
-        ok, why = host_can_run(t)
-        rows.append({"name": name, "arch": t.arch, "platform": t.platform, "runner": t.runner,
-                     "machine": t.qemu.machine, "accel": t.qemu.accel, "runs_here": ok, "why": why,
-                     "summary": t.summary})
-    console = _show(rows, as_json, {"target": "name", "arch": "arch", "accel": "accel", "runs here": "runs_here",
-                                    "summary": "summary"})
-    for r in rows if console else ():
+def show_targets(found: list[TargetInfo]) -> None:
+    rows = [t.as_json() for t in found]
+    console = _show(rows, {"target": "name", "arch": "arch", "accel": "accel", "runs here": "runs_here",
+                           "summary": "summary"})
+    for r in rows:
         if not r["runs_here"]:
             console.print(f"{r['name']} cannot run here: {r['why']}")
 
 
-def _show(rows: list[dict], as_json: bool, columns: dict[str, str]) -> Console | None:
-    """The rows as JSON, or as a table (column title -> the rows' key) on the console it returns."""
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return None
+def _show(rows: list[dict], columns: dict[str, str]) -> Console:
+    """The rows as a table (column title -> the rows' key) on the console it returns."""
     table = Table(show_edge=False)
     for title in columns:
         table.add_column(title)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
-from ..building import image, manifest, targets
-from ..core import progress, sizes
+from .. import api
+from ..api.schema import versioned
+from ..building import manifest, targets
+from ..core import sizes
 from ..core.errors import DiskError, ExitCode, RunStatus, UniforgeError, run_statuses
+from ..core.version import __version__
 
 HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
 
@@ -31,8 +33,12 @@ def cli() -> None:
     pass
 
 
-def _app(directory: str) -> manifest.Manifest:
-    return manifest.load(manifest.find(Path(directory).resolve()))
+def _app(directory: str) -> api.App:
+    return api.App.load(directory)
+
+
+def _echo_json(document: dict) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=True))
 
 
 @cli.command()
@@ -54,14 +60,6 @@ def new(name: str, target: str) -> None:
     click.echo(f"created {folder}/uniforge.toml and {folder}/main.c; next: cd {name} && uniforge run")
 
 
-def _build(directory: str, target_name: str | None, debug: bool | None, quiet: bool, out_dir: str | None = None):
-    from ..building.pipeline import build
-    app = _app(directory)
-    target = targets.load(target_name or app.target)
-    progress.quiet = quiet
-    return build(app, target, debug=debug, out_dir=Path(out_dir).resolve() if out_dir else None), app, target
-
-
 @cli.command("build")
 @click.option("--target", "-t", "target_name", help="Target to build for (default: the manifest's).")
 @click.option("--debug/--release", default=None, help="Debug build (default: the manifest's `debug`).")
@@ -75,13 +73,15 @@ def build_cmd(target_name, debug, as_json, directory, out_dir) -> None:
     Also writes build/NAME.TARGET.dbg, the same image with symbols and DWARF (for backtraces and inspect), and the
     files the target deploys the image with.
     """
-    result, _, _ = _build(directory, target_name, debug, quiet=as_json, out_dir=out_dir)
+    built = api.build(_app(directory), target_name, debug=debug, out_dir=out_dir, progress_on_stderr=not as_json)
+    report = built.report
+    assert report is not None
     if as_json:
-        click.echo(json.dumps(result.report(), indent=2, sort_keys=True))
+        _echo_json(report.as_json())
         return
-    mods = ", ".join(result.manifest["modules"])
-    click.echo(f"built {_rel(result.image)} ({result.image.stat().st_size:,} bytes; modules: {mods}) "
-               f"in {sum(result.timings.values()):.2f} s")
+    mods = ", ".join(report.manifest["modules"])
+    click.echo(f"built {_rel(report.image)} ({report.image_bytes:,} bytes; modules: {mods}) "
+               f"in {sum(report.seconds.values()):.2f} s")
 
 
 class _GuestArgsCommand(click.Command):
@@ -110,8 +110,13 @@ class _GuestArgsCommand(click.Command):
                    "(default: user when -p is given, else none).")
 @click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
               help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print how the guest ended as JSON on stdout; the console goes to a file (--console-log).")
+@click.option("--console-log", "console_log", type=click.Path(dir_okay=False),
+              help="Also write the console to this file (with --json, default: IMAGE.console beside the image).")
 @click.pass_context
-def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks) -> int:
+def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks, as_json,
+        console_log) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
@@ -127,30 +132,26 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
         uniforge run --disk data.img --disk ro.img:ro
     """
-    from ..platforms import run_image
-    from ..platforms.run import Ending
     from ..running.devices import parse_disk, parse_network
-    from ..running.symbolize import Symbolizer
     args = ctx.meta.get("guest_args", [])
-    network = parse_network(net, publish)
-    guest_disks = [parse_disk(spec) for spec in disks]
+    parse_network(net, publish)             # the flags are checked before anything is read or built
+    for spec in disks:
+        parse_disk(spec)
     if image_path:
-        path = Path(image_path)
-        # A raw image (e.g. .zImage) has no manifest of its own: the ELF it was made from, beside it, has.
-        elf = path.with_suffix("") if path.suffix in image.RAW_FORMS.values() else path
-        info = image.read(elf)
-        target = targets.load(target_name or info["target"])
-        default_memory = info["config"].get("memory")
-        debug_image = elf.with_name(elf.name + ".dbg")
+        image = api.Image.open(image_path)
     else:
-        result, app, target = _build(directory, target_name, debug, quiet=False)
-        path, debug_image, default_memory = result.image, result.debug_image, app.memory
-    symbolizer = Symbolizer(debug_image).format if debug_image.exists() else None
-    outcome = run_image(target, path, args=list(args), cmdline=cmdline, memory=memory or default_memory,
-                        timeout=timeout, network=network, disks=guest_disks, symbolizer=symbolizer)
-    if outcome.ending is not Ending.EXITED:
-        click.secho(f"uniforge: {outcome.message}", err=True, fg="yellow")
-    return outcome.exit_code
+        image = api.build(_app(directory), target_name, debug=debug, progress_on_stderr=True)
+    log = Path(console_log) if console_log else Path(f"{image.path}.console") if as_json else None
+    result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
+                       timeout=timeout, console=None if as_json else sys.stdout,
+                       target=target_name if image_path else None)
+    if log is not None:
+        log.write_text(result.console)
+    if as_json:
+        _echo_json(result.as_json(image, log))
+    elif result.ending != "exited":
+        click.secho(f"uniforge: {result.message}", err=True, fg="yellow")
+    return result.status
 
 
 @cli.command("bench")
@@ -172,18 +173,8 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
         uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
     """
     from ..bench.benchreport import show_table, write_csv, write_json, write_plot
-    from ..bench.measure import bench
-    from ..building.pipeline import build
-    from ..platforms import way_for
-    apps, chosen = [], {}
-    for directory in app_dirs:
-        app = _app(directory)
-        for name in target_names or (app.target,):
-            target = chosen.setdefault(name, targets.load(name))
-            way_for(target).check_bench()
-            apps.append((app, target, build(app, target).image))
-    report = bench(apps, list(chosen.values()), runs, peers=peers, build_time=build_times,
-                   command=" ".join(["uniforge", *sys.argv[1:]]))
+    report = api.bench(list(app_dirs), list(target_names), runs=runs, peers=peers, build_times=build_times,
+                       command=" ".join(["uniforge", *sys.argv[1:]]))
     show_table(report)
     for path, write in ((json_path, write_json), (csv_path, write_csv), (plot_path, write_plot)):
         if path:
@@ -195,8 +186,12 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def inspect(image_path: str, as_json: bool) -> None:
     """Show what an image is: target, modules with versions, and the bytes each module takes."""
+    info = api.Image.open(image_path).inspect()
+    if as_json:
+        _echo_json(info)
+        return
     from .inspect import show
-    show(Path(image_path), as_json)
+    show(Path(image_path), info)
 
 
 @cli.command("modules")
@@ -211,8 +206,13 @@ def modules_cmd(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 def targets_cmd(as_json: bool) -> None:
     """List the targets, and whether this host can run each."""
+    from ..api.host import targets_json
+    found = api.targets()
+    if as_json:
+        _echo_json(targets_json(found))
+        return
     from .inspect import show_targets
-    show_targets(as_json)
+    show_targets(found)
 
 
 @cli.command()
@@ -250,9 +250,13 @@ def disk_create(out: str, size: str, source: str | None, fat: str | None) -> Non
 @disk.command("ls")
 @click.argument("image", type=click.Path(dir_okay=False))
 @click.argument("path", default="/")
-def disk_ls(image: str, path: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def disk_ls(image: str, path: str, as_json: bool) -> None:
     """List a folder of a disk image (default: its root)."""
     from . import disk as disks
+    if as_json:
+        _echo_json(versioned({"image": image, "path": path, "entries": disks.entries(Path(image), path)}))
+        return
     click.echo(disks.ls(Path(image), path), nl=False)
 
 
@@ -285,7 +289,7 @@ def main() -> None:
         code = ExitCode.INTERRUPTED
     except click.exceptions.Exit as e:
         code = e.exit_code
-    except click.ClickException as e:
+    except click.ClickException as e:           # click's own: a command line it cannot parse
         e.show()
         code = e.exit_code
     except Exception:

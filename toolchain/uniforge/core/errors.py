@@ -5,8 +5,8 @@ unmet host requirement is one clear message (and a hint), no traceback; only cli
 (platforms/run.py decodes them); `uniforge run --help` is made from that table.
 """
 import enum
-
-import click
+import sys
+from typing import TextIO
 
 
 @enum.unique
@@ -26,6 +26,7 @@ class ExitCode(enum.IntEnum):
     RUN = 12                # RunError
     DISK = 13               # DiskError
     BENCH = 14              # BenchError
+    GUEST_TIMEOUT = 15      # GuestTimeout (the Python API: a wait for the guest ran out of time)
     INTERRUPTED = 130       # Ctrl-C (128 + SIGINT, as a shell reports it)
 
 
@@ -56,19 +57,23 @@ def run_statuses() -> str:
     return f"Exit status: {GUEST_STATUSES}; {reserved}."
 
 
-class UniforgeError(click.ClickException):
-    """A user mistake or an unmet host requirement: one clear message, an optional hint, no traceback."""
+class UniforgeError(Exception):
+    """A user mistake or an unmet host requirement: one clear message, an optional hint, no traceback. The Python
+    API raises these too (uniforge.UniforgeError and its subclasses); the command line prints them (`show`)."""
 
-    exit_code = ExitCode.USER_ERROR
+    exit_code: int = ExitCode.USER_ERROR
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
+        self.message = message
         self.hint = hint
 
-    def show(self, file=None) -> None:
-        click.secho(f"uniforge: error: {self.message}", err=True, fg="red")
+    def show(self, file: TextIO | None = None) -> None:
+        out = file or sys.stderr
+        line = f"uniforge: error: {self.message}"
+        print(f"\033[31m{line}\033[0m" if out.isatty() else line, file=out)
         if self.hint:
-            click.echo(f"  hint: {self.hint}", err=True)
+            print(f"  hint: {self.hint}", file=out)
 
 
 class ManifestError(UniforgeError):
@@ -124,3 +129,14 @@ class DiskError(UniforgeError):
 class BenchError(UniforgeError):
     """A benchmark could not be measured: a subject failed to boot, or the peer could not be made."""
     exit_code = ExitCode.BENCH
+
+
+class GuestTimeout(UniforgeError):
+    """A wait for a booted guest (its console showing a pattern, or its end) ran out of time; the guest is left
+    running. `stage` says how far its boot got, `console` what it had printed."""
+    exit_code = ExitCode.GUEST_TIMEOUT
+
+    def __init__(self, message: str, *, stage: str, console: str, hint: str | None = None):
+        super().__init__(message, hint)
+        self.stage = stage
+        self.console = console

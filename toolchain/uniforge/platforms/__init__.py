@@ -1,5 +1,5 @@
 """The platforms layer: the ways to boot an image (way.py: the interface; qemu.py: plain QEMU; xen.py: Xen under
-QEMU as dom0 or dom0less), the runner they share (run.py), and the null kernel each is measured against (floor.py).
+QEMU as dom0 or dom0less; xl.py: a domU under a Linux dom0 with xl, on the xl rig), the runner they share (run.py), and the null kernel each is measured against (floor.py).
 A target file's `runner` key chooses its way; a new way is one class here and one target file."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from .qemu import PlainQemu
 from .run import RunResult
 from .way import BootRequest, Way
 from .xen import XenDom0, XenDom0less
+from .xl import XenXl
 
-WAYS: dict[str, type[Way]] = {way.runner: way for way in (PlainQemu, XenDom0, XenDom0less)}
+WAYS: dict[str, type[Way]] = {way.runner: way for way in (PlainQemu, XenDom0, XenDom0less, XenXl)}
 
 
 def way_for(target: Target) -> Way:

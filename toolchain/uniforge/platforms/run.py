@@ -11,7 +11,7 @@ import asyncio
 import enum
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,6 +29,7 @@ class Ending(enum.Enum):
     TIMED_OUT = "timed out"
     RESET = "reset"  # the guest reset (e.g. a triple fault) without reporting a status
     POWEROFF = "powered off"  # the guest powered off without reporting a status
+    STOPPED = "stopped"  # the caller stopped it (BootControl.stop) before it ended
 
 
 @dataclass(frozen=True)
@@ -161,13 +162,29 @@ class HypervisorConsole(Protocol):
 
 # (on_guest(bytes), on_end()) -> HypervisorConsole
 HypervisorConsoleFactory = Callable[[Callable[[bytes], None], Callable[[], None]], HypervisorConsole]
+# A QMP command and its arguments -> its answer (QemuVM.execute).
+QmpFn = Callable[[str, "dict | None"], Awaitable[object]]
+
+
+class BootControl:
+    """Between a boot that runs in the background (platforms/guest.py) and the boot itself: the boot says when the
+    guest runs (QEMU's pid, and how to send it QMP commands); `stop` asks the boot to end the guest now."""
+
+    def __init__(self, on_running: Callable[[int | None, QmpFn | None], None]):
+        self.stop = asyncio.Event()
+        self._on_running = on_running
+
+    def running(self, pid: int | None, qmp: QmpFn | None) -> None:
+        self._on_running(pid, qmp)
 
 
 async def run_qemu(command: list[str], method: str, timeout: float | None, console: Console, network: Network,
-                   hypervisor: HypervisorConsoleFactory | None = None) -> RunResult:
+                   hypervisor: HypervisorConsoleFactory | None = None,
+                   control: BootControl | None = None) -> RunResult:
     """Runs `command` (QEMU without its control options) to the guest's end or `timeout`, its serial output shown
     on `console` (through the hypervisor's console filter, if a hypervisor runs the guest); `method` is the
-    target's `exit`. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised)."""
+    target's `exit`; `control` hears when the guest runs and may stop it early (ending STOPPED). QEMU never
+    outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised) or when the task is cancelled."""
     started = time.monotonic()
     ended = asyncio.Event()
     filtered = hypervisor(console.feed, ended.set) if hypervisor else None
@@ -175,7 +192,9 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
     try:
         async with vm:
             await vm.start()
-            finished = await _wait(vm, timeout, ended)
+            if control:
+                control.running(vm.pid, vm.execute)
+            finished = await _wait(vm, timeout, ended, control.stop if control else None)
     except LaunchError as e:
         if explained := explain_qemu_error(vm.stderr, network):
             raise RunError(explained) from e
@@ -184,6 +203,9 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
     if filtered:
         filtered.close()
     console.close()
+    if finished is None:
+        return RunResult(Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller", console.text,
+                         vm.stderr, wall_time)
     try:
         outcome = decode_exit(
             method,
@@ -202,16 +224,22 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
     return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
 
 
-async def _wait(vm: QemuVM, timeout: float | None, ended: asyncio.Event) -> bool:
-    """Until QEMU ends, or the guest's end was read from the console (`ended`); False after `timeout` s."""
+async def _wait(vm: QemuVM, timeout: float | None, ended: asyncio.Event, stop: asyncio.Event | None) -> bool | None:
+    """Until QEMU ends, or the guest's end was read from the console (`ended`); False after `timeout` s, None if
+    `stop` was set first."""
     qemu = asyncio.create_task(vm.wait(timeout))
     guest = asyncio.create_task(ended.wait())
+    stopped = asyncio.create_task(stop.wait()) if stop else None
     try:
-        done, _ = await asyncio.wait({qemu, guest}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({qemu, guest} | ({stopped} if stopped else set()),
+                                     return_when=asyncio.FIRST_COMPLETED)
     finally:
-        guest.cancel()
-        qemu.cancel()
-    return guest in done or qemu.result()
+        for task in (guest, qemu, stopped):
+            if task:
+                task.cancel()
+    if guest in done or (qemu in done and qemu.result()):
+        return True
+    return None if stopped in done else False
 
 
 def _with_details(message: str, command: list[str], stderr: str) -> str:

@@ -5,8 +5,9 @@ platform is the target's data and its way's class: nothing else tests a platform
 A way (Way) answers
 - whether this host can boot the target's images, and why not (`host_support`; `host_check` names the check
   `uniforge doctor` reports it under);
-- `run`: boot an image and wait for the guest's end, its console streamed, its exit status decoded (`check`
-  refuses first what the way cannot give the guest);
+- `boot`: boot an image in the background and hand back the running guest (guest.Guest: its console as it
+  comes, its ports, QMP, its end, its exit status decoded; leaving its `with` block ends it); `run` boots and
+  waits for the end (`check` refuses first what the way cannot give the guest);
 - how `uniforge bench` boots it (`check_bench`, `bench_command`; `floor`, and the target's [bench] table names its
   floor and peer).
 The deployment files a target's images need are build outputs: the target's `deploy` key names them and
@@ -14,21 +15,22 @@ building/deploy.py writes them; a way boots what the build wrote.
 
 The ways so far run one QEMU process per boot (QemuProcessWay): they say its command line (`command`), whether
 a hypervisor's console carries the guest's (`hypervisor_console`), and the target's `exit` says how the status
-travels (run.decode_exit). Ways to come fit the same interface:
+travels (run.decode_exit). Every way's `boot` hands guest.Guest a coroutine that runs the guest to its end and
+tells its run.BootControl when the guest runs (and how to reach QMP, if a QEMU is the machine): Guest gives every
+way the same console, waits, stop and cleanup. Ways to come fit the same interface:
 - a disk image booted through firmware (SeaBIOS/OVMF, U-Boot on ARM): a QemuProcessWay whose command boots the
   disk the build wrote (a `deploy` artifact) with the firmware;
 - a Xen domU under a Linux dom0 with xl: a rig that stays up across boots, so the way is a context manager
-  (`with way:` boots QEMU, Xen and dom0 once; leaving it stops them) and its `run` copies the image and its
+  (`with way:` boots QEMU, Xen and dom0 once; leaving it stops them) and its `boot` copies the image and its
   disks into dom0, forwards the host ports through the rig, runs `xl create`, streams `xl console` and reads the
   status line as the Xen ways do (xenconsole.py);
-- libvirt: `run` is `virsh define` + `start` of the domain XML the build wrote, the console through
+- libvirt: `boot` is `virsh define` + `start` of the domain XML the build wrote, the console through
   `virsh console`.
 """
 
 from __future__ import annotations
 
 import abc
-import asyncio
 import dataclasses
 import shutil
 import sys
@@ -44,7 +46,8 @@ from ..core.errors import BenchError, RunError, TargetError
 from ..running.console import Console, SymbolizeFn
 from ..running.devices import NO_NETWORK, Disk, Network
 from .floor import Variant, build_floor
-from .run import HypervisorConsoleFactory, RunResult, run_qemu
+from .guest import Guest
+from .run import BootControl, HypervisorConsoleFactory, RunResult, run_qemu
 
 
 class Support(NamedTuple):
@@ -107,11 +110,19 @@ class Way(abc.ABC):
         """RunError, before anything starts, for what this way cannot give the guest."""
 
     @abc.abstractmethod
+    def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
+             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
+        """Boots `image` and returns once the guest runs, in the background (guest.Guest, a context manager whose
+        exit ends it): its console streams to `console` and into Guest.console; after `timeout` seconds from its
+        start the guest is stopped (ending TIMED_OUT); `symbolizer(address, is_return_address)` annotates crash
+        backtraces. Raises RunError if the guest cannot be started; one line when it is about the network or the
+        disks."""
+
     def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
             console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
-        """Boots `image` and waits for the guest to end, streaming its console to `console`; `timeout` counts
-        from the guest's start; `symbolizer(address, is_return_address)` annotates crash backtraces. Raises
-        RunError if the guest cannot be started; one line when it is about the network or the disks."""
+        """Boots `image` (`boot`) and waits for the guest to end."""
+        with self.boot(image, request, timeout=timeout, console=console, symbolizer=symbolizer) as guest:
+            return guest.wait()
 
     # -- benchmarks
 
@@ -153,13 +164,24 @@ class QemuProcessWay(Way):
         """The QEMU command line that boots `image`: serial console on stdout, no QMP (vm.QemuVM adds it).
         `work` is a folder for generated files, removed after the run."""
 
-    def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
+    def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
+             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
         self.check(request)
-        with tempfile.TemporaryDirectory(prefix="uniforge-run-") as work:
-            command = self.command(image, request, Path(work))
-            return asyncio.run(run_qemu(command, self.target.exit, timeout, Console(console, symbolizer),
-                                        request.network, self.hypervisor_console))
+        work = tempfile.TemporaryDirectory(prefix="uniforge-run-")
+        try:
+            command = self.command(image, request, Path(work.name))
+        except BaseException:
+            work.cleanup()
+            raise
+
+        async def boot(shown: Console, control: BootControl) -> RunResult:
+            try:
+                return await run_qemu(command, self.target.exit, timeout, shown, request.network,
+                                      self.hypervisor_console, control)
+            finally:
+                work.cleanup()
+
+        return Guest(boot, console=console, symbolizer=symbolizer).start()
 
 
 def _optional_tables() -> list[str]:

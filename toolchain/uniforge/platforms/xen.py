@@ -42,12 +42,13 @@ class XenUnderQemu(QemuProcessWay):
 
     def check(self, request: BootRequest) -> None:
         if request.network.mode != "none" or request.disks:
-            raise RunError(f"{self.target.name} has no network or disk devices yet (Xen PV drivers come later)",
-                           hint="run without -p/--net/--disk, or pick a qemu-* target")
+            raise RunError(f"{self.target.name} has no network or disk devices (no dom0 toolstack, no backends)",
+                           hint="run without -p/--net/--disk, or pick xen-x86_64/xen-armv7 (domUs under xl)")
 
     def check_bench(self) -> None:
         raise BenchError(f"uniforge bench times QEMU targets; {self.target.name} boots under Xen",
-                         hint="bench/xen_boot_time.py times hello and the floor under Xen")
+                         hint="bench/xen_boot_time.py times hello and the floor under Xen as dom0 or dom0less; "
+                              "bench/xen_domu.py, domUs under xl")
 
     def guest_mib(self, request: BootRequest) -> int:
         return sizes.mib(self.memory(request))

@@ -28,6 +28,7 @@ class Console:
         self._line = ""  # the current line so far
         self._frame = 0  # number of the next backtrace line since the last crash line
         self.crash: str | None = None  # the first crash line, without its prefix
+        self.backtrace: list[str] = []  # its frames as the stream shows them: "#N 0xADDR in FUNCTION at FILE:LINE"
 
     @property
     def text(self) -> str:
@@ -63,5 +64,8 @@ class Console:
                 where = self._symbolize(addr, self._frame > 0)
             except Exception as e:  # unusual debug info must not stop the console (QEMU would block on it)
                 where = f"?? (symbolizer failed: {e})"
-            self._out.write(f"    #{self._frame} {addr:#x} in {where}\n")
+            frame = f"#{self._frame} {addr:#x} in {where}"
+            if self.crash is not None and len(self.backtrace) == self._frame:
+                self.backtrace.append(frame)
+            self._out.write(f"    {frame}\n")
             self._frame += 1

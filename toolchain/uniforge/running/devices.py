@@ -8,6 +8,7 @@ and ARM virt alike. Everything here is checked before QEMU starts, so a mistake 
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +155,28 @@ def explain_qemu_error(stderr: str, network: Network) -> str | None:
 def escape(value: object) -> str:
     """A value inside a QEMU option list (e.g. a file name in -drive file=...): commas are doubled."""
     return str(value).replace(",", ",,")
+
+
+def free_port() -> int:
+    """A port nobody on this host listens on right now, for TCP and UDP alike (for a published guest port whose
+    host side does not matter: each pytest-xdist worker gets its own)."""
+    while True:
+        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def port_free(port: int, protocol: str = "tcp", address: str = "127.0.0.1") -> bool:
+    """Whether the host port can be bound now."""
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        try:
+            s.bind((address or "0.0.0.0", port))
+        except OSError:
+            return False
+        return True

@@ -84,7 +84,7 @@ class QemuVM:
                     pass_fds=[theirs.fileno()],
                     # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
                     start_new_session=True,
-                    preexec_fn=_die_with_parent,
+                    preexec_fn=die_with_parent,
                 )
             except OSError as e:
                 raise LaunchError(f"cannot run {command[0]}: {e.strerror}", command) from e
@@ -139,6 +139,15 @@ class QemuVM:
             exited.cancel()
             halted.cancel()
         return bool(done)
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    async def execute(self, command: str, arguments: dict | None = None) -> object:
+        """A QMP command for the running guest (e.g. query-status), for callers that control it further."""
+        self._require(State.RUNNING)
+        return await self._qmp.execute(command, arguments)
 
     def _require(self, state: State) -> None:
         if self.state is not state:
@@ -211,7 +220,7 @@ def describe_returncode(returncode: int | None) -> str:
     return f"exit status {returncode}"
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: have the kernel kill QEMU if uniforge dies without cleaning up (SIGKILL)."""
     if sys.platform == "linux":
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

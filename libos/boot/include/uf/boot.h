@@ -44,6 +44,11 @@ extern uintptr_t uf_boot_load_offset;
 
 extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
 
+/* The image's entry points, named by the targets' linker scripts (ENTRY): x86_64's PVH entry, ARMv7's zImage
+ * entry. Never called from C. */
+void uf_pvh_start(void);
+void uf_zimage_start(void);
+
 /* Defined elsewhere: the generated init table, and the app's start (module process). */
 void uf_modules_init(void);
 void uf_app_main(void);

@@ -16,6 +16,18 @@ struct stat;
 struct uf_file;
 struct uf_socket_ops;
 
+/* What only files on a file system have (module vfs's): contents at an offset, durability, directory entries. Apart
+ * from struct uf_file_ops so that the other kinds of descriptors, which every image has (the console), do not
+ * carry five empty pointers each. */
+struct uf_fs_file_ops {
+	/* pread/pwrite leave the file's own offset alone. */
+	ssize_t (*pread)(struct uf_file *f, void *buf, size_t len, off_t off);
+	ssize_t (*pwrite)(struct uf_file *f, const void *buf, size_t len, off_t off);
+	int (*truncate)(struct uf_file *f, off_t len);
+	int (*sync)(struct uf_file *f);                         /* 0 once data is durable */
+	ssize_t (*getdents)(struct uf_file *f, void *buf, size_t len);      /* linux_dirent64 */
+};
+
 struct uf_file_ops {
 	ssize_t (*read)(struct uf_file *f, void *buf, size_t len);          /* required */
 	ssize_t (*write)(struct uf_file *f, const void *buf, size_t len);   /* required */
@@ -23,12 +35,9 @@ struct uf_file_ops {
 	int (*ioctl)(struct uf_file *f, unsigned long req, void *arg);      /* optional: -ENOTTY without */
 	off_t (*lseek)(struct uf_file *f, off_t off, int whence);           /* optional: -ESPIPE without */
 	int (*fstat)(struct uf_file *f, struct stat *st);                   /* optional: -EBADF without */
-	/* Files with an offset (file systems). pread/pwrite leave the file's own offset alone. */
-	ssize_t (*pread)(struct uf_file *f, void *buf, size_t len, off_t off);         /* optional: -ESPIPE */
-	ssize_t (*pwrite)(struct uf_file *f, const void *buf, size_t len, off_t off);  /* optional: -ESPIPE */
-	int (*truncate)(struct uf_file *f, off_t len);      /* optional: -EINVAL without */
-	int (*sync)(struct uf_file *f);                     /* optional: -EINVAL without; 0 once data is durable */
-	ssize_t (*getdents)(struct uf_file *f, void *buf, size_t len);  /* optional: -ENOTDIR; linux_dirent64 */
+	/* optional: a file on a file system, with all of those; without: pread/pwrite say -ESPIPE, ftruncate and
+	 * fsync -EINVAL, getdents64 -ENOTDIR, sendfile and copy_file_range -EINVAL. */
+	const struct uf_fs_file_ops *fs;
 	/* optional (poll/select/epoll): the POLLIN/POLLOUT/POLLERR/POLLHUP/POLLRDHUP state now, after taking in
 	 * what the device has; lowers *wake_ns to when that may change without an interrupt (a timer), or to 0
 	 * when what it took in may concern files already asked (ask them again). Without it a file is always

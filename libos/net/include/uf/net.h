@@ -1,5 +1,6 @@
-/* Module net: the IPv4 TCP/IP stack over one uf_netdev (uf/netdev.h). Module socket puts the BSD socket
- * calls on top of the endpoints declared here.
+/* Module net: the IPv4 TCP/IP stack over one uf_netdev (uf/netdev.h) and the loopback interface lo
+ * (127.0.0.0/8, and our own address: it works without a NIC). Module socket puts the BSD socket calls on top of
+ * the endpoints declared here.
  *
  * Everything runs in process context on one CPU: the stack only advances inside uf_net_poll(), which every
  * blocking call runs in a loop (poll the NIC, run due timers; if not ready, uf_time_wait_until the next timer
@@ -18,16 +19,20 @@
 #define UF_NET_HUP    0x010
 #define UF_NET_RDHUP  0x2000
 
-/* Brings the interface up on first call, from the boot options: uf.net=dhcp (the default when there is a NIC),
- * uf.net=none, or uf.ip=A.B.C.D/N [uf.gw=A.B.C.D] [uf.dns=A.B.C.D]. Prints one line once configured.
- * Returns 0, or -ENETDOWN (no NIC, uf.net=none, or no DHCP lease). */
+/* Brings the NIC's interface up on first call, from the boot options: uf.net=dhcp (the default when there is a
+ * NIC), uf.net=none, or uf.ip=A.B.C.D/N [uf.gw=A.B.C.D] [uf.dns=A.B.C.D]. Prints one line once configured.
+ * Returns 0, or -ENETDOWN (no NIC, uf.net=none, or no DHCP lease); lo works either way. */
 int uf_net_up(void);
 
-/* The configured address (0 until uf_net_up succeeded). */
+/* The NIC's configured address (0 until uf_net_up succeeded, and without a NIC). */
 uint32_t uf_net_addr(void);
-
-/* The DNS server the interface learned (DHCP, or uf.dns= with uf.ip=), bringing it up first; 0 if none. */
+/* The DNS server the interface learned (DHCP, or uf.dns= with uf.ip=), bringing it up first; 0 if none: what
+ * /etc/resolv.conf names. Without one, the stack still answers 127.0.0.1:53 by forwarding there (musl's default). */
 uint32_t uf_net_dns(void);
+/* IPv6: the global address (uf.ip6= or SLAAC) and the DNS server a router advertised (RFC 8106 RDNSS), copied to
+ * out; 0 when there is none yet. */
+int uf_net_addr6(uint8_t out[16]);
+int uf_net_dns6(uint8_t out[16]);
 
 /* Hands every received frame to the stack, runs due timers, sends what became ready (ACKs, retransmissions).
  * Returns nonzero if it did any of that: endpoints' states may have changed (a caller that already looked at
@@ -57,6 +62,7 @@ long uf_udp_recv(struct uf_udp *u, const struct iovec *iov, int iovcnt, uint32_t
 		 int peek, size_t *full_len);
 unsigned uf_udp_events(struct uf_udp *u);
 void uf_udp_set_rcvbuf(struct uf_udp *u, size_t bytes);
+void uf_udp_set_tos(struct uf_udp *u, uint8_t tos);            /* the IP header's TOS byte (IP_TOS) */
 
 /* ---- TCP ---- */
 struct uf_tcp;
@@ -64,6 +70,8 @@ struct uf_tcp *uf_tcp_new(void);
 /* Releases the app's hold: a connection with unread data is reset, else it closes gracefully in the
  * background (FIN, TIME_WAIT) and frees itself. A listener resets its unaccepted connections. */
 void uf_tcp_close(struct uf_tcp *t);
+/* Releases the app's hold at once, resetting the connection (SO_LINGER with a zero timeout). */
+void uf_tcp_abort(struct uf_tcp *t);
 int uf_tcp_bind(struct uf_tcp *t, uint32_t addr, uint16_t port, int reuse);
 int uf_tcp_listen(struct uf_tcp *t, int backlog);
 /* Sends the SYN; the connection is up when uf_tcp_events says UF_NET_OUT (or failed: UF_NET_ERR). */
@@ -83,8 +91,29 @@ int uf_tcp_connecting(const struct uf_tcp *t);     /* SYN sent, no answer yet */
 int uf_tcp_local(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
 int uf_tcp_remote(const struct uf_tcp *t, uint32_t *addr, uint16_t *port);
 void uf_tcp_set_nodelay(struct uf_tcp *t, int on);
+void uf_tcp_set_tos(struct uf_tcp *t, uint8_t tos);
 void uf_tcp_set_keepalive(struct uf_tcp *t, int on, int idle_s, int interval_s, int count);
 int uf_tcp_set_buffers(struct uf_tcp *t, size_t rcvbuf, size_t sndbuf);  /* 0 leaves one unchanged */
 void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf);
+
+/* What TCP_INFO reports (module socket fills Linux's struct tcp_info from it). Times in microseconds, windows
+ * in bytes. */
+struct uf_tcp_info {
+	int state;                      /* Linux's numbering: 1 ESTABLISHED ... 10 LISTEN, 11 CLOSING */
+	int timestamps, sack, wscale;   /* options agreed */
+	uint8_t snd_wscale, rcv_wscale;
+	uint32_t rto_us, rtt_us, rttvar_us;
+	uint32_t snd_mss, rcv_mss;
+	uint32_t cwnd, ssthresh;        /* bytes */
+	uint32_t unacked, sacked, lost; /* bytes in flight, SACKed, marked lost */
+	uint32_t backoff, retransmits;  /* RTO backoff now; unanswered retransmission timeouts now */
+	uint32_t total_retrans;         /* segments sent again over the connection's life */
+	uint32_t dsacks;                /* D-SACK blocks received: segments the peer got twice */
+	uint32_t snd_wnd, rcv_wnd;
+	uint32_t notsent;               /* bytes queued, not yet sent */
+	uint64_t bytes_acked, bytes_received;
+	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt;    /* SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT */
+};
+void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out);
 
 #endif

@@ -31,4 +31,9 @@ _Noreturn long uf_sys_exit_group(int status);
 /* Fills buf with hard-to-guess bytes (for AT_RANDOM: the stack protector's canary and the libc's hash seeds). */
 void uf_arch_entropy(void *buf, size_t len);
 
+#ifdef __arm__
+/* Sets the thread pointer (TPIDRURO): the libc's __set_thread_area (libos/libc/armv7) calls it. */
+void uf_arch_set_thread_pointer(void *p);
+#endif
+
 #endif

@@ -1,0 +1,63 @@
+/* ICMPv6 (RFC 4443): echo, errors about datagrams we can't take (rate limited), and the neighbour discovery
+ * messages, which nd.c handles. */
+#include <string.h>
+#include <uf/time.h>
+
+#include "stack.h"
+
+#define ECHO_REQUEST 128
+#define ECHO_REPLY 129
+#define ERRORS_PER_S 100
+
+void uf_icmp6_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit, const uint8_t *msg,
+		    size_t len, const uint8_t *pkt, size_t pkt_len)
+{
+	(void)pkt;
+	(void)pkt_len;
+	if (len < 4 || uf_net_fold(uf_net_sum(uf_ip6_pseudo_sum(src, dst, NH_ICMP6, (uint32_t)len), msg, len)))
+		return;
+	if (msg[0] >= 133 && msg[0] <= 137) {
+		uf_nd_input(src, dst, hop_limit, msg, len);
+		return;
+	}
+	if (msg[0] != ECHO_REQUEST || len < 8 || !memcmp(src, (uint8_t[16]){ 0 }, 16))
+		return;
+	uint8_t h[8];
+	memcpy(h, msg, 8);
+	h[0] = ECHO_REPLY;
+	h[1] = 0;
+	struct iovec data = { (void *)(msg + 8), len - 8 };
+	/* To a group (ping ff02::1): the answer comes from our own address. */
+	uf_ip6_send(dst[0] == 0xff ? uf_ip6_source(src) : dst, src, NH_ICMP6, 64, h, 8, 2, &data, 1);
+}
+
+static int error_allowed(void)
+{
+	static uint64_t last;
+	static uint32_t tokens;
+	uint64_t now = uf_time_monotonic_ns(), per = 1000000000ull / ERRORS_PER_S;
+	if (now - last >= per) {
+		uint64_t add = (now - last) / per;
+		tokens = tokens + add > ERRORS_PER_S / 10 ? ERRORS_PER_S / 10 : (uint32_t)(tokens + add);
+		last = now;
+	}
+	if (!tokens)
+		return 0;
+	tokens--;
+	return 1;
+}
+
+void uf_icmp6_error(uint8_t type, uint8_t code, uint32_t pointer, const uint8_t *pkt, size_t len)
+{
+	const uint8_t *src = pkt + 8, *dst = pkt + 24;
+	/* Not about an ICMPv6 error (type < 128), from or to nobody in particular (RFC 4443 2.4 e). */
+	if (pkt[6] == NH_ICMP6 && len > IP6_HLEN && pkt[IP6_HLEN] < 128)
+		return;
+	if (src[0] == 0xff || !memcmp(src, (uint8_t[16]){ 0 }, 16) || !memcmp(src, uf_ip6_loopback, 16) ||
+	    (dst[0] == 0xff && !(type == 4 && code == 2)) || !error_allowed())
+		return;
+	uint8_t h[8] = { type, code };
+	put32(h + 4, pointer);
+	struct iovec quote = { (void *)pkt, len + IP6_HLEN + 8 > IP6_MIN_MTU ? IP6_MIN_MTU - IP6_HLEN - 8 : len };
+	uf_ip6_send(uf_ip6_source(src), src, NH_ICMP6, 64, h, 8, 2, &quote, 1);
+}

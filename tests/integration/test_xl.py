@@ -1,0 +1,238 @@
+"""Domains under xl, as in production: real Xen 4.17, Debian's Linux as dom0 with the xl toolstack, xenstored,
+xenconsoled, netback and blkback (the xl rig, toolchain/uniforge/platforms/xlrig.py), all under QEMU TCG. The rig boots once
+per target and session (conftest's xl_rigs); each test creates its domains with `xl create` through `uniforge run`
+and talks to them from the host (curl through QEMU's forward to dom0's bridge) or from dom0 (xl, xenstore-write).
+hello, exit codes, argv and crashes on these targets are in test_boot.py."""
+import hashlib
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, free_port, require_target, target_fixture, targets_with, uniforge
+from host_network import ADDRESS_LINE, Guest
+from test_storage import RECORD, SYNCED, digest, fsck, make_disk
+from uniforge.core.paths import uniforge_command, uniforge_environment
+from uniforge.platforms.xlrig import GUEST_MAC
+
+XL_TARGETS = targets_with("xl")
+LISTENING = r"httpd: listening on port (\d+)"
+BOOT_WAIT = 900
+TOOLS = Path(__file__).parent / "netns_tools"
+PAGE = ROOT / "examples" / "httpd" / "htdocs" / "index.html"
+
+pytestmark = pytest.mark.slow
+
+
+xl_target = target_fixture("xl", name="xl_target")
+
+
+def rig(target: str):
+    """The session's rig for target (started if no test used it yet): commands in its dom0."""
+    from uniforge.building import targets
+    from uniforge.platforms.xlrig import RIG_ENV, Rig
+    return Rig.kept(targets.load(target), Path(os.environ[RIG_ENV]))
+
+
+def modules_of(folder: Path, app: str, target: str) -> set[str]:
+    info = json.loads(uniforge("inspect", "--json", f"build/{app}.{target}", cwd=folder, check=True).stdout)
+    return set(info["modules"])
+
+
+def test_frontends_are_linked_only_where_used(built, xl_target):
+    hello = modules_of(built("hello", xl_target), "hello", xl_target)
+    assert not hello & {"xennet", "xenblk", "xenbus", "xenstore", "xenupcall"}, hello
+    httpd = modules_of(built("httpd", xl_target), "httpd", xl_target)
+    assert {"xennet", "xenbus", "xenstore", "net", "socket"} <= httpd and "xenblk" not in httpd, httpd
+    kvstore = modules_of(built("kvstore", xl_target), "kvstore", xl_target)
+    assert {"xenblk", "fat", "block"} <= kvstore and "xennet" not in kvstore, kvstore
+    for modules in (hello, httpd, kvstore):
+        assert not {m for m in modules if m.startswith("virtio")}, modules
+    text = uniforge("inspect", f"build/httpd.{xl_target}", cwd=built("httpd", xl_target), check=True).stdout
+    assert "xennet" in text and "netfront" in text
+
+
+def test_xl_config_names_the_devices_the_image_drives(built, xl_target):
+    cfg = (built("httpd", xl_target) / f"build/httpd.{xl_target}.xl.cfg").read_text()
+    assert 'vif = [ "bridge=xenbr0" ]' in cfg and "disk = []" in cfg, cfg
+    cfg = (built("kvstore", xl_target) / f"build/kvstore.{xl_target}.xl.cfg").read_text()
+    assert "vif = []" in cfg and 'target=kvstore.img" ]' in cfg and 'on_crash = "destroy"' in cfg, cfg
+
+
+def test_xenstore_read_write_watch_from_a_domu(built, xl_target):
+    """The guest reads, writes, lists, removes and commits a transaction; then dom0 writes a key the guest watches."""
+    folder = built("xsprobe", xl_target)
+    proc = subprocess.Popen(uniforge_command("run", f"build/xsprobe.{xl_target}", "--timeout", "600"), cwd=folder,
+                            env=uniforge_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = []
+    try:
+        for line in proc.stdout:
+            out.append(line)
+            if line.startswith("waiting"):
+                # The domain is named after the runner's process (xlrig.run_image).
+                status, said = rig(xl_target).run(
+                    f"xenstore-write /local/domain/$(xl domid xsprobe-{proc.pid})/data/host-says hi-from-dom0")
+                assert status == 0, said
+        proc.wait(timeout=600)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = "".join(out)
+    assert proc.returncode == 0, text + proc.stderr.read()
+    assert "host said: hi-from-dom0" in text and "FAILED" not in text, text
+    assert re.search(r"^home: /local/domain/\d+$", text, re.M), text
+
+
+# --- netfront: httpd through dom0's bridge -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", params=XL_TARGETS)
+def httpd(request, built):
+    require_target(request.param)
+    port = free_port()
+    guest = Guest(built("httpd", request.param), f"build/httpd.{request.param}", ["-p", f"127.0.0.1:{port}:80"],
+                  ["80"])
+    guest.wait_for(LISTENING, BOOT_WAIT)
+    guest.target = request.param
+    yield guest, port
+    guest.stop()
+
+
+def test_dhcp_through_dom0s_bridge(httpd):
+    guest, _ = httpd
+    line = guest.wait_for(ADDRESS_LINE, 1)
+    assert (line["addr"], line["gw"], line["how"]) == ("10.0.2.15", "10.0.2.2", "dhcp"), guest.report()
+
+
+def test_1000_sequential_requests(httpd, tmp_path):
+    guest, port = httpd
+    config = tmp_path / "urls"
+    config.write_text("".join(f'url = "http://127.0.0.1:{port}/stats"\n' for _ in range(1000)))
+    proc = subprocess.run(["curl", "-sS", "--fail", "-H", "Connection: close", "--max-time", "120", "-K", str(config)],
+                          capture_output=True, text=True, timeout=3600, check=False)
+    assert proc.returncode == 0, proc.stderr + guest.report()
+    counts = [json.loads(line)["requests"] for line in proc.stdout.splitlines()]
+    assert counts == list(range(counts[0], counts[0] + 1000)), "every request answered once, in order"
+    guest.assert_alive()
+
+
+def test_50_concurrent_keepalive_connections(httpd):
+    guest, port = httpd
+    proc = subprocess.run([sys.executable, str(TOOLS / "keepalive_clients.py"), "127.0.0.1", str(port), "50", "10",
+                           str(PAGE)], capture_output=True, text=True, timeout=3600, check=False)
+    assert proc.stdout.strip() == "ok", proc.stdout + proc.stderr + guest.report()
+    guest.assert_alive()
+
+
+def test_64mib_echo_keeps_its_sha256(httpd, tmp_path):
+    guest, port = httpd
+    upload, echoed = tmp_path / "upload.bin", tmp_path / "echoed.bin"
+    upload.write_bytes(hashlib.shake_256(b"uniforge-xl").digest(64 << 20))
+    started = time.monotonic()
+    proc = subprocess.run(["curl", "-sS", "--fail", "--data-binary", f"@{upload}", "-o", str(echoed),
+                           f"http://127.0.0.1:{port}/echo"], capture_output=True, text=True, timeout=7200, check=False)
+    print(f"\n64 MiB echoed through netfront in {time.monotonic() - started:.1f} s")
+    assert proc.returncode == 0, proc.stderr + guest.report()
+    assert digest(echoed) == digest(upload)
+    guest.assert_alive()
+
+
+def test_1000_hostile_frames_from_dom0s_bridge(httpd):
+    """Malformed and hostile frames enter dom0's bridge (a second NIC of dom0's, fed from a socket) and reach the
+    domU through netback; netfront and the stack take them all, and the guest still answers."""
+    pytest.importorskip("scapy", reason="scapy is in the test extra: pip install '.[test]'")
+    guest, port = httpd
+    dom0 = rig(guest.target)
+    # What netback passed to the guest: its vif's transmit count in dom0 (the only domU with a NIC is this one).
+    to_guest = "cat /sys/class/net/vif*/statistics/tx_packets"
+    before = int(dom0.run(to_guest)[1])
+    ours, qemus = dom0.inject_socket
+    ours.unlink(missing_ok=True)
+    try:
+        sent = subprocess.run([sys.executable, str(TOOLS / "hostile_frames.py"), f"unix:{ours}:{qemus}", GUEST_MAC,
+                               "10.0.2.15", "10.0.2.2", "1000", "15"], capture_output=True, text=True, timeout=1800)
+    finally:
+        ours.unlink(missing_ok=True)
+    assert "sent 1000" in sent.stdout, sent.stdout + sent.stderr
+    # The bridge drops what is not even an Ethernet header; most of the rest goes to the guest's MAC.
+    assert int(dom0.run(to_guest)[1]) - before >= 500, "the frames did not reach the domU"
+    guest.assert_alive()
+    proc = subprocess.run(["curl", "-sS", "--max-time", "300", f"http://127.0.0.1:{port}/stats"], capture_output=True,
+                          text=True, timeout=400)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["requests"] >= 1, proc.stderr + guest.report()
+    guest.assert_alive()
+
+
+# --- blkfront: kvstore and fsprobe on disks in dom0 -------------------------------------------------------------------
+
+def test_kvstore_on_a_blkfront_disk(built, xl_target, tmp_path):
+    folder = built("kvstore", xl_target)
+    image = make_disk(tmp_path / "kv.img", "16M")
+    run = ["run", f"build/kvstore.{xl_target}", "--timeout", "600", f"--disk={image}", "--"]
+    proc = uniforge(*run, "set", "greeting", "hello from a domU", cwd=folder, timeout=700)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = uniforge(*run, "get", "greeting", cwd=folder, timeout=700)
+    assert proc.returncode == 0 and proc.stdout.strip() == "hello from a domU", proc.stdout + proc.stderr
+    fsck(image)
+
+
+def test_power_cuts_with_xl_destroy_keep_every_fsynced_record(built, xl_target, tmp_path):
+    """`xl destroy` at random moments while the guest appends and fsyncs: after each cut the disk image (copied
+    back from dom0) is consistent and every record the guest reported fsynced is there and intact."""
+    folder = built("fsprobe", xl_target)
+    image = make_disk(tmp_path / "log.img", "16M")
+    rng = random.Random(15)
+    synced = set()
+    for cut in range(10):
+        proc = subprocess.Popen(uniforge_command("run", f"build/fsprobe.{xl_target}", f"--disk={image}", "--timeout",
+                                                 "600", "--", "append", "1000000", str(RECORD)),
+                                cwd=folder, env=uniforge_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        wanted = rng.randint(1, 20)
+        count = 0
+        try:
+            for line in proc.stdout:
+                if SYNCED.fullmatch(line):
+                    synced.add(int(line.split()[1]))
+                    count += 1
+                    if count == wanted:
+                        break
+                elif "errno=" in line:
+                    pytest.fail(f"cut {cut}: the guest failed: {line}")
+            time.sleep(rng.uniform(0, 0.2))
+            status, said = rig(xl_target).run(f"xl destroy fsprobe-{proc.pid}")
+            assert status == 0, f"cut {cut}: {said}"
+            rest, _ = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for line in rest.splitlines(keepends=True):
+            if SYNCED.fullmatch(line):
+                synced.add(int(line.split()[1]))
+        fsck(image)
+        log = tmp_path / f"log.{cut}"
+        uniforge("disk", "get", str(image), "/log", str(log), check=True)
+        data = log.read_bytes()
+        assert len(data) >= (max(synced) + 1) * RECORD, f"cut {cut}: record {max(synced)} was reported fsynced"
+        for i in sorted(synced):
+            rec = data[i * RECORD:(i + 1) * RECORD]
+            head = f"record {i:08d} ".encode()
+            assert rec.startswith(head) and rec.endswith(b"\n"), f"cut {cut}: record {i} damaged: {rec!r}"
+            assert set(rec[len(head):-1]) == {ord("a") + i % 26}, f"cut {cut}: record {i} damaged: {rec!r}"
+    assert len(synced) >= 10
+
+
+def test_read_only_disk_refuses_writes_and_keeps_its_bytes(built, xl_target, tmp_path):
+    folder = built("fsprobe", xl_target)
+    image = make_disk(tmp_path / "ro.img", "16M")
+    before = digest(image)
+    proc = uniforge("run", f"build/fsprobe.{xl_target}", "--timeout", "600", f"--disk={image}:ro", "--",
+                    "try-write", cwd=folder, timeout=700)
+    assert proc.returncode == 0 and "errno=EROFS" in proc.stdout, proc.stdout + proc.stderr
+    assert digest(image) == before, "the guest wrote to a read-only disk"
