@@ -1,12 +1,13 @@
 """Threads in real images: tests/apps/threadprobe (musl's pthreads on module thread, one behaviour per argument; it
-checks what it can itself and prints FAIL otherwise) and tests/apps/threadserver (blocking socket calls in three
-threads, served to curl), on both arches, and the behaviours that need no device on the Xen targets too; and that
+checks what it can itself and prints FAIL otherwise) and tests/apps/threadserver (a thread per connection, blocking
+socket calls, served to curl), on both arches, and the behaviours that need no device on the Xen targets too; and that
 only what creates threads links the scheduler."""
 import re
 import shutil
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -18,6 +19,7 @@ TARGETS = one_per_arch("boots")
 NET_TARGETS = one_per_arch("net")
 XEN_TARGETS = targets_with("xen")
 CRASH = 127
+CLIENTS = 8                     # threadserver's clients at once
 # What each behaviour prints when it holds (besides no FAIL line).
 BEHAVIOURS = {
     "counter": ["counter: 2 threads: 4000 of 4000", "counter: 8 threads: 16000 of 16000",
@@ -109,7 +111,9 @@ def test_a_threads_stack_overflow_hits_its_guard_page(built, target):
 
 @pytest.mark.parametrize("net_target", NET_TARGETS)
 def test_blocking_calls_block_only_their_thread(built, net_target):
-    """A thread serves curl while another is blocked in accept and a third sleeps (and wakes on time)."""
+    """A thread per connection: clients served at once by curl while another connection's thread is blocked in
+    read (its request half sent), a thread blocked in accept on a second port, and a third that sleeps and wakes
+    on time."""
     require_target(net_target)
     if not shutil.which("curl"):
         pytest.skip("`curl` is not installed (scripts/install-host-deps installs it)")
@@ -117,12 +121,24 @@ def test_blocking_calls_block_only_their_thread(built, net_target):
     web, other = free_port(), free_port()
     guest = Guest(folder, f"build/threadserver.{net_target}",
                   ["-p", f"127.0.0.1:{web}:80", "-p", f"127.0.0.1:{other}:81"], [])
+
+    def curl(_) -> str:
+        return subprocess.run(["curl", "-sS", "--fail", "--max-time", "300", f"http://127.0.0.1:{web}/"],
+                              capture_output=True, text=True, timeout=600).stdout
     try:
         guest.wait_for("threadserver: listening on ports 80 and 81", 600)
-        for n in range(1, 4):
-            body = subprocess.run(["curl", "-sS", "--fail", "--max-time", "300", f"http://127.0.0.1:{web}/"],
-                                  capture_output=True, text=True, timeout=600).stdout
-            assert re.fullmatch(rf"request {n}, served by thread \d+\n", body), body + guest.report()
+        with socket.create_connection(("127.0.0.1", web), timeout=300) as held:
+            held.sendall(b"GET / HTTP/1.0\r\n")          # no blank line yet: its thread waits in read
+            with ThreadPoolExecutor(CLIENTS) as pool:
+                bodies = list(pool.map(curl, range(CLIENTS)))
+            served = [re.fullmatch(r"request (\d+), served by thread (\d+)\n", body) for body in bodies]
+            assert all(served), f"{bodies}\n{guest.report()}"
+            assert sorted(int(m[1]) for m in served) == list(range(1, CLIENTS + 1)), bodies
+            held.sendall(b"\r\n")
+            reply = b""
+            while chunk := held.recv(4096):
+                reply += chunk
+            assert re.search(rb"\r\n\r\nrequest %d, served by thread \d+\n$" % (CLIENTS + 1), reply), reply
         guest.assert_alive()
         with socket.create_connection(("127.0.0.1", other), timeout=300):
             pass

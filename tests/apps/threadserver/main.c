@@ -1,6 +1,7 @@
-/* Blocking calls block only the calling thread: one thread serves HTTP on port 80 (one request per connection),
- * one is blocked in accept on port 81 until someone connects there (then the app ends), one sleeps 50 ms at a time
- * and reports how late it woke, and the first thread waits in pthread_join. */
+/* Blocking calls block only the calling thread: one thread accepts HTTP connections on port 80 and starts a thread
+ * for each (one request per connection), one is blocked in accept on port 81 until someone connects there (then
+ * the app ends), one sleeps 50 ms at a time and reports how late it woke, and the first thread waits in
+ * pthread_join. */
 #define _GNU_SOURCE
 #include <netinet/in.h>
 #include <pthread.h>
@@ -31,27 +32,47 @@ static int listen_on(int port)
 	return s;
 }
 
+/* One connection: reads the request (up to its blank line), answers with its number in arrival order of the
+ * requests, and closes. */
+static void *handle(void *arg)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int served;
+	int c = (int)(long)arg;
+	char req[1024];
+	size_t got = 0;
+	ssize_t n;
+	req[0] = 0;
+	while (got < sizeof req - 1 && !strstr(req, "\r\n\r\n") && (n = read(c, req + got, sizeof req - 1 - got)) > 0) {
+		got += n;
+		req[got] = 0;
+	}
+	pthread_mutex_lock(&lock);
+	int number = ++served;
+	pthread_mutex_unlock(&lock);
+	char body[64], reply[256];
+	int len = snprintf(body, sizeof body, "request %d, served by thread %d\n", number, gettid());
+	int total = snprintf(reply, sizeof reply, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", len, body);
+	write(c, reply, total);
+	close(c);
+	return 0;
+}
+
+/* A thread per connection, detached: a client that is slow to send its request holds only its own thread. */
 static void *serve(void *arg)
 {
-	int s = (int)(long)arg, served = 0;
+	int s = (int)(long)arg;
 	for (;;) {
 		int c = accept(s, 0, 0);
 		if (c < 0)
 			break;
-		char req[1024];
-		size_t got = 0;
-		ssize_t n;
-		while (got < sizeof req - 1 && (n = read(c, req + got, sizeof req - 1 - got)) > 0) {
-			got += n;
-			req[got] = 0;
-			if (strstr(req, "\r\n\r\n"))
-				break;
+		pthread_t t;
+		if (pthread_create(&t, 0, handle, (void *)(long)c)) {
+			perror("threadserver: pthread_create");
+			close(c);
+			continue;
 		}
-		char body[64], reply[256];
-		int len = snprintf(body, sizeof body, "request %d, served by thread %d\n", ++served, gettid());
-		int total = snprintf(reply, sizeof reply, "HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n%s", len, body);
-		write(c, reply, total);
-		close(c);
+		pthread_detach(t);
 	}
 	return 0;
 }
