@@ -662,6 +662,62 @@ static void t_async(void)
 	check("async", alarmed, "SIGALRM interrupted a loop without syscalls after %.0f ms", (now() - t0) * 1000);
 }
 
+/* Figures for bench/threads.py: the guest times itself (CLOCK_MONOTONIC), nanoseconds per operation. */
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/* Futex ping-pong through two semaphores (sem_wait blocks in a futex wait, sem_post wakes with a futex wake; the
+ * syscall() function would link every module). */
+static sem_t bench_ping, bench_pong;
+
+static void *futex_partner(void *arg)
+{
+	for (long i = 0; i < (long)arg; i++) {
+		sem_wait(&bench_ping);
+		sem_post(&bench_pong);
+	}
+	return 0;
+}
+
+static void *yielder(void *arg)
+{
+	for (long i = 0; i < (long)arg; i++)
+		sched_yield();
+	return 0;
+}
+
+static void t_bench(void)
+{
+	enum { BENCH_CREATES = 500, BENCH_ROUNDS = 5000, BENCH_YIELDS = 5000 };
+	double t0 = now();
+	for (int i = 0; i < BENCH_CREATES; i++) {
+		pthread_t t;
+		pthread_create(&t, 0, nothing, 0);
+		pthread_join(t, 0);
+	}
+	double create = (now() - t0) / BENCH_CREATES;
+	pthread_t partner;
+	sem_init(&bench_ping, 0, 0);
+	sem_init(&bench_pong, 0, 0);
+	pthread_create(&partner, 0, futex_partner, (void *)(long)BENCH_ROUNDS);
+	t0 = now();
+	for (int i = 0; i < BENCH_ROUNDS; i++) {
+		sem_post(&bench_ping);
+		sem_wait(&bench_pong);
+	}
+	double round_trip = (now() - t0) / BENCH_ROUNDS;
+	pthread_join(partner, 0);
+	pthread_create(&partner, 0, yielder, (void *)(long)BENCH_YIELDS);
+	t0 = now();
+	yielder((void *)(long)BENCH_YIELDS);
+	double yield = (now() - t0) / (2 * BENCH_YIELDS);     /* two threads: each yield is one switch */
+	pthread_join(partner, 0);
+	printf("bench: create_join_ns=%.0f futex_round_trip_ns=%.0f yield_switch_ns=%.0f\n", create * 1e9,
+	       round_trip * 1e9, yield * 1e9);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -669,6 +725,7 @@ static const struct {
 	{ "counter", t_counter }, { "pingpong", t_pingpong }, { "producer", t_producer }, { "join", t_join },
 	{ "preempt", t_preempt }, { "sync", t_sync }, { "cancel", t_cancel }, { "overflow", t_overflow },
 	{ "identity", t_identity }, { "signals", t_signals }, { "timer", t_timer }, { "async", t_async },
+	{ "bench", t_bench },
 };
 
 int main(int argc, char **argv)
