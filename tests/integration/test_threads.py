@@ -111,9 +111,9 @@ def test_a_threads_stack_overflow_hits_its_guard_page(built, target):
 
 @pytest.mark.parametrize("net_target", NET_TARGETS)
 def test_blocking_calls_block_only_their_thread(built, net_target):
-    """A thread per connection: clients served at once by curl while another connection's thread is blocked in
-    read (its request half sent), a thread blocked in accept on a second port, and a third that sleeps and wakes
-    on time."""
+    """TCP over lo between two threads; then a thread per connection: clients served at once by curl while
+    another connection's thread is blocked in read (its request half sent), a thread blocked in accept on a second
+    port, and a third that sleeps and wakes on time."""
     require_target(net_target)
     if not shutil.which("curl"):
         pytest.skip("`curl` is not installed (scripts/install-host-deps installs it)")
@@ -127,6 +127,7 @@ def test_blocking_calls_block_only_their_thread(built, net_target):
                               capture_output=True, text=True, timeout=600).stdout
     try:
         guest.wait_for("threadserver: listening on ports 80 and 81", 600)
+        assert "loopback: 1000 of 1000 messages echoed by another thread over TCP" in guest.console, guest.report()
         with socket.create_connection(("127.0.0.1", web), timeout=300) as held:
             held.sendall(b"GET / HTTP/1.0\r\n")          # no blank line yet: its thread waits in read
             with ThreadPoolExecutor(CLIENTS) as pool:

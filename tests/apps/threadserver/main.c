@@ -1,7 +1,7 @@
-/* Blocking calls block only the calling thread: one thread accepts HTTP connections on port 80 and starts a thread
- * for each (one request per connection), one is blocked in accept on port 81 until someone connects there (then
- * the app ends), one sleeps 50 ms at a time and reports how late it woke, and the first thread waits in
- * pthread_join. */
+/* Blocking calls block only the calling thread: first an echo over TCP on lo between two threads; then one thread
+ * accepts HTTP connections on port 80 and starts a thread for each (one request per connection), one is blocked
+ * in accept on port 81 until someone connects there (then the app ends), one sleeps 50 ms at a time and reports
+ * how late it woke, and the first thread waits in pthread_join. */
 #define _GNU_SOURCE
 #include <netinet/in.h>
 #include <pthread.h>
@@ -102,9 +102,50 @@ static void *waiter(void *arg)
 	return 0;
 }
 
+/* TCP over lo between two threads: an echo thread blocked in recv wakes for what the other thread sends. */
+#define ECHOES 1000
+
+static void *echo(void *arg)
+{
+	int c = accept((int)(long)arg, 0, 0);
+	char buf[64];
+	ssize_t n;
+	while ((n = recv(c, buf, sizeof buf, 0)) > 0)
+		send(c, buf, n, 0);
+	close(c);
+	return 0;
+}
+
+static int loopback_echo(void)
+{
+	int s = listen_on(7);
+	if (s < 0)
+		return 0;
+	pthread_t t;
+	pthread_create(&t, 0, echo, (void *)(long)s);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(7), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int c = socket(AF_INET, SOCK_STREAM, 0), echoed = 0;
+	if (connect(c, (struct sockaddr *)&a, sizeof a) == 0) {
+		for (int i = 0; i < ECHOES; i++) {
+			char out[16], in[16];
+			int len = snprintf(out, sizeof out, "%d", i);
+			ssize_t got = 0, n;
+			send(c, out, len, 0);
+			while (got < len && (n = recv(c, in + got, len - got, 0)) > 0)
+				got += n;
+			echoed += got == len && !memcmp(in, out, len);
+		}
+	}
+	close(c);
+	pthread_join(t, 0);
+	close(s);
+	return echoed;
+}
+
 int main(void)
 {
 	setvbuf(stdout, 0, _IONBF, 0);
+	printf("loopback: %d of %d messages echoed by another thread over TCP\n", loopback_echo(), ECHOES);
 	int web = listen_on(80), other = listen_on(81);
 	if (web < 0 || other < 0)
 		return 1;
