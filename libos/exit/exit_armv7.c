@@ -1,6 +1,7 @@
-/* Exit on ARMv7: ARM semihosting SYS_EXIT_EXTENDED, which QEMU (-semihosting) ends with the status, whole;
- * without semihosting the svc traps and returns -1 (trap_armv7.c), and PSCI SYSTEM_OFF stops the machine (the
- * status is lost) through the conduit the device tree's /psci node names; else halt. */
+/* Exit on ARMv7: ARM semihosting SYS_EXIT_EXTENDED, which QEMU (-semihosting) ends with the status, whole; a
+ * crash first writes one byte to the semihosting console (a channel of the runner's apart from the serial console),
+ * and exits with 127. Without semihosting the svc traps and returns -1 (trap_armv7.c), and PSCI SYSTEM_OFF stops the
+ * machine (the status is lost) through the conduit the device tree's /psci node names; else halt. */
 #include <string.h>
 #include <uf/exit.h>
 #include <uf/fdt.h>
@@ -9,6 +10,7 @@
  * fast code. */
 #pragma clang attribute push(__attribute__((minsize)), apply_to = function)
 
+#define SYS_WRITEC 0x03
 #define SYS_EXIT_EXTENDED 0x20
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
 #define PSCI_SYSTEM_OFF 0x84000008      /* PSCI 0.2 and later */
@@ -36,8 +38,11 @@ static void psci(unsigned long fn, int hvc)
 _Noreturn void uf_exit(int status)
 {
 	static int exiting;
-	const unsigned long block[2] = { ADP_STOPPED_APPLICATION_EXIT, (unsigned long)status };
+	const unsigned long code = status == UF_EXIT_CRASH ? 127 : (unsigned long)status;
+	const unsigned long block[2] = { ADP_STOPPED_APPLICATION_EXIT, code };
 	if (!exiting++) {       /* once: a conduit that traps (no EL2/EL3 to answer) comes back here via a crash */
+		if (status == UF_EXIT_CRASH)
+			semihosting(SYS_WRITEC, "!");
 		semihosting(SYS_EXIT_EXTENDED, block);
 		int node = uf_fdt_path("/psci");
 		const char *method = uf_fdt_getstring(node, "method");

@@ -124,7 +124,8 @@ static void add_free(uintptr_t base, uintptr_t end)
 		release(base, (end - base) / PAGE);
 }
 
-void uf_mem_init(void)
+/* Run once per boot: small code is fast code under an emulator that translates each instruction first. */
+__attribute__((minsize)) void uf_mem_init(void)
 {
 	uintptr_t image = (uintptr_t)__uf_image_start & ~(PAGE - 1);
 	uintptr_t reserved = uf_mmu_handoff(uf_page_alloc);        /* image end + boot's page tables */

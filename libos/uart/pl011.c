@@ -1,13 +1,16 @@
-/* PL011 UART (ARM PrimeCell, the console of QEMU's virt machine), polled: no interrupts, so output is synchronous
- * and survives a crash. Its address comes from the device tree: /chosen stdout-path, else the first
- * "arm,pl011" node; before the device tree is known (an early panic), virt's. */
+/* PL011 UART (ARM PrimeCell, the console of QEMU's virt machine). Output is polled, so it is synchronous and
+ * survives a crash; the receive side (uf/uart.h, used by module stdin) is polled too, with an interrupt that says
+ * data waits. Its address comes from the device tree: /chosen stdout-path, else the first "arm,pl011" node;
+ * before the device tree is known (an early panic), virt's. */
 #include <uf/armv7.h>
 #include <uf/console.h>
 #include <uf/fdt.h>
+#include <uf/uart.h>
 
 #define VIRT_UART 0x09000000u
 #define DR     0x000            /* data */
 #define FR     0x018            /* flags */
+#define FR_RXFE (1u << 4)       /* receive FIFO empty */
 #define FR_TXFF (1u << 5)       /* transmit FIFO full */
 #define FR_TXFE (1u << 7)       /* transmit FIFO empty */
 #define LCR_H  0x02c            /* line control */
@@ -18,17 +21,22 @@
 #define CR_TXE    (1u << 8)
 #define CR_RXE    (1u << 9)
 #define IMSC   0x038            /* interrupt mask: 0 = none */
+#define IMSC_RX (1u << 4)       /* receive: the FIFO reached its trigger level */
+#define IMSC_RT (1u << 6)       /* receive timeout: data waits below the trigger level */
+#define FDT_SPI 0               /* "interrupts" cell 0: shared peripheral interrupt, ID 32 + cell 1 */
 #define FIFO   16               /* bytes the transmit FIFO holds (PL011 r1p4; r1p5 has 32) */
 
 static uintptr_t base;
+static int node = -1;           /* the UART's device-tree node, once found */
 
 /* The lookups run once: minsize (an emulator translates code before its first run: small is fast there). */
-__attribute__((minsize)) static int is_uart(int node, uintptr_t *at)
+__attribute__((minsize)) static int is_uart(int at, uintptr_t *address)
 {
 	uint64_t b, size;
-	if (node < 0 || !uf_fdt_is_compatible(node, "arm,pl011") || uf_fdt_reg(node, 0, &b, &size) || b >> 32)
+	if (at < 0 || !uf_fdt_is_compatible(at, "arm,pl011") || uf_fdt_reg(at, 0, &b, &size) || b >> 32)
 		return 0;
-	*at = (uintptr_t)b;
+	*address = (uintptr_t)b;
+	node = at;
 	return 1;
 }
 
@@ -59,6 +67,8 @@ void uf_console_init(void)
 	/* The baud rate stays the firmware's (QEMU ignores it): its divisor depends on a clock we don't track. */
 	uf_mmio_write32(u + CR, 0);
 	uf_mmio_write32(u + IMSC, 0);
+	/* Turning the FIFOs on drops the byte the receiver may hold (at most one: it has no FIFO until now); the host's
+	 * input starts with a header that allows for it (libos/stdin). */
 	uf_mmio_write32(u + LCR_H, LCR_H_WLEN8 | LCR_H_FEN);
 	uf_mmio_write32(u + CR, CR_UARTEN | CR_TXE | CR_RXE);
 }
@@ -79,9 +89,27 @@ void uf_console_write(const char *s, size_t n)
 {
 	uintptr_t u = uart();
 	unsigned room = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n')
-			put(u, '\r', &room);
+	for (size_t i = 0; i < n; i++)
 		put(u, s[i], &room);
-	}
+}
+
+int uf_uart_getc(void)
+{
+	uintptr_t u = uart();
+	return uf_mmio_read32(u + FR) & FR_RXFE ? -1 : (int)(uf_mmio_read32(u + DR) & 0xff);
+}
+
+void uf_uart_rx_interrupt(int on)
+{
+	uf_mmio_write32(uart() + IMSC, on ? IMSC_RX | IMSC_RT : 0);
+}
+
+__attribute__((minsize)) int uf_uart_irq(void)
+{
+	int len;
+	uart();
+	const uint8_t *irq = node < 0 ? 0 : uf_fdt_getprop(node, "interrupts", &len);
+	if (!irq || len < 12)
+		return -1;
+	return (uf_fdt_read32(irq) == FDT_SPI ? 32 : 16) + (int)uf_fdt_read32(irq + 4);
 }

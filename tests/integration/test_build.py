@@ -7,7 +7,7 @@ import venv
 
 import pytest
 
-from conftest import ROOT, copy_example, uniforge
+from conftest import ROOT, copy_example, one_per_arch, uniforge
 from uniforge.core.errors import ExitCode
 
 
@@ -22,6 +22,29 @@ def test_two_builds_are_byte_identical(tmp_path, target):
     assert outputs[0].keys() == outputs[1].keys() and f"hello.{target}" in outputs[0]
     for name in outputs[0]:
         assert outputs[0][name] == outputs[1][name], f"{name} differs between two builds"
+
+
+def dwarf_folders(image) -> set[str]:
+    """Every folder and compilation unit the image's DWARF names."""
+    from elftools.elf.elffile import ELFFile
+    with open(image, "rb") as f:
+        dwarf = ELFFile(f).get_dwarf_info()
+        names = set()
+        for cu in dwarf.iter_CUs():
+            names.add(cu.get_top_DIE().get_full_path())
+            names.update(d.decode() for d in dwarf.line_program_for_CU(cu)["include_directory"])
+    return names
+
+
+@pytest.mark.parametrize("target", one_per_arch("boots"))
+def test_debug_image_names_no_folder_of_this_machine(tmp_path, target):
+    """DWARF names files by fixed roots (., libos, musl, musl-headers, zig), also when the build runs from the
+    folder that holds the compiler (the checkout with its .venv), whose paths zig would write relative to it."""
+    folder = copy_example("hello", tmp_path)
+    uniforge("build", "-t", target, "-C", str(folder), cwd=ROOT, check=True)
+    roots = {".", "build", "libos", "musl", "musl-build", "musl-headers", "zig"}
+    for name in dwarf_folders(folder / f"build/hello.{target}.dbg"):
+        assert name.split("/")[0] in roots, f"DWARF names {name!r}"
 
 
 def test_warm_rebuild_compiles_only_the_app(tmp_path):
@@ -71,6 +94,31 @@ def test_broken_manifest_is_one_clear_line(tmp_path):
     (folder / "uniforge.toml").write_text('name = "hello"\nsources = ["main.c", "gone.c"]\n')
     err = one_line_error(uniforge("build", cwd=folder), ExitCode.MANIFEST)
     assert "uniforge.toml" in err and "'sources'" in err and "gone.c" in err
+
+
+@pytest.mark.parametrize("entry", ["ABSOLUTE", "../shared/helper.c", "../shared/*.c"])
+def test_source_outside_the_app_folder(tmp_path, entry):
+    """A source beside the app's folder, named by an absolute path, a relative one or a glob, builds; the image
+    names it relative to the app (../shared/helper.c), in its manifest and DWARF."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "helper.c").write_text("int helper(int x) { return x + 1; }\n")
+    folder = copy_example("hello", tmp_path)
+    (folder / "main.c").write_text("int helper(int);\nint main(void) { return helper(41); }\n")
+    entry = str(shared / "helper.c") if entry == "ABSOLUTE" else entry
+    (folder / "uniforge.toml").write_text(f'name = "hello"\nsources = ["main.c", "{entry}"]\n')
+    proc = uniforge("run", "--timeout", "30", cwd=folder)
+    assert proc.returncode == 42, proc.stdout + proc.stderr
+    info = json.loads(uniforge("inspect", "--json", "build/hello.qemu-x86_64", cwd=folder, check=True).stdout)
+    assert set(info["sources"]) == {"main.c", "../shared/helper.c"}
+    assert "../shared" in dwarf_folders(folder / "build/hello.qemu-x86_64.dbg")
+
+
+def test_missing_absolute_source_is_one_line(tmp_path):
+    folder = copy_example("hello", tmp_path)
+    (folder / "uniforge.toml").write_text(f'name = "hello"\nsources = ["main.c", "{tmp_path}/nowhere/x.c"]\n')
+    err = one_line_error(uniforge("build", cwd=folder), ExitCode.MANIFEST)
+    assert "'sources'" in err and "nowhere/x.c" in err
 
 
 def test_unknown_target_is_clear(tmp_path):

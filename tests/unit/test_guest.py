@@ -1,6 +1,8 @@
 """platforms/guest.py without QEMU: a boot coroutine that stands in for a way's, so the Guest's own logic is what is
-tested: the console as buffer and stream (\\r\\n read as \\n, also when split between writes), expect from an
-offset, timeouts that name the stage, stop, and a boot that fails before the guest runs."""
+tested: the console as buffer and stream (\\r\\n read as \\n, also when split between writes; bytes decoded,
+passed on unchanged), expect from an offset, timeouts that name the stage, stop, and a boot that fails before the
+guest runs."""
+import io
 import asyncio
 import re
 
@@ -13,7 +15,7 @@ from uniforge.platforms.run import Ending, RunResult
 
 def test_console_log_reads_crlf_as_lf_across_writes():
     log = ConsoleLog()
-    for piece in ("one\r", "\ntwo\r\nthr", "ee\r"):
+    for piece in (b"one\r", b"\ntwo\r\nthr", b"ee\r"):
         log.write(piece)
     assert log.text == "one\ntwo\nthr" + "ee"
     log.close()
@@ -33,8 +35,8 @@ def fake_boot(lines, *, end_after_stop=True, fail=None):
             await asyncio.sleep(0.01)
         if end_after_stop:
             await control.stop.wait()
-            return RunResult(Ending.STOPPED, 130, "guest stopped by its caller", "", "", 0.1)
-        return RunResult(Ending.EXITED, 0, "guest exited with status 0", "", "", 0.1)
+            return RunResult(Ending.STOPPED, 130, "guest stopped by its caller", "", b"", "", 0.1)
+        return RunResult(Ending.EXITED, 0, "guest exited with status 0", "", b"", "", 0.1)
     return boot
 
 
@@ -77,3 +79,16 @@ def test_the_console_is_also_streamed_to_the_callers_stream():
     with Guest(fake_boot(["a\r\n", "b\r\n"], end_after_stop=False), console=Stream()).start() as guest:
         guest.wait(10)
     assert "".join(seen) == "a\r\nb\r\n"          # the caller's stream gets the bytes as they came
+
+
+def test_a_binary_stream_gets_every_byte_a_text_one_gets_them_decoded():
+    """The console is 8-bit clean: a binary stream (or a text one's buffer) gets the bytes, also those that are
+    not UTF-8 and a character split between writes; the log's text has U+FFFD for what is not UTF-8."""
+    binary, text = io.BytesIO(), io.StringIO()
+    for tee in (binary, text):
+        log = ConsoleLog(tee)
+        for piece in (b"caf\xc3", b"\xa9 \x8b\n"):
+            log.write(piece)
+        log.close()
+        assert log.text == "caf\u00e9 \ufffd\n"
+    assert binary.getvalue() == b"caf\xc3\xa9 \x8b\n" and text.getvalue() == "caf\u00e9 \ufffd\n"

@@ -1,6 +1,6 @@
 """module.toml: its keys (the Module dataclass's fields), and the modules that join another as it says
-(`linked_with`, `when`): a file system beside the VFS when uniforge.toml asks and the target can give it what it
-needs."""
+(`linked_with`, `when`, `app_uses`): a file system beside the VFS when uniforge.toml asks and the target can give it
+what it needs; the console's input beside fd when the app can read the console."""
 import json
 from pathlib import Path
 
@@ -22,7 +22,9 @@ def write(folder: Path, name: str, extra: str = "") -> None:
 
 
 @pytest.mark.parametrize("extra, message", [
-    ('linked_with = "vfs"', "keys 'linked_with' and 'when' go together"),
+    ('linked_with = "vfs"', "key 'linked_with' goes with 'when' or 'app_uses'"),
+    ('app_uses = ["read"]', "key 'linked_with' goes with 'when' or 'app_uses'"),
+    ('linked_with = "vfs"\napp_uses = "read"', "key 'app_uses' must be true or false or a list"),
     ('linked_with = "vfs"\nwhen = "disk"', "key 'when': 'disk' is not a key of uniforge.toml"),
     ('linked_with = "nfs"\nwhen = "disks"', "key 'linked_with': no module named 'nfs'"),
     ('depend = ["vfs"]', "unknown key 'depend' \\(did you mean 'depends'\\?\\)"),
@@ -39,6 +41,8 @@ def test_the_real_file_systems_say_what_they_join():
     found = modules.load_all()
     assert (found["fat"].linked_with, found["fat"].when, found["fat"].app_uses) == ("vfs", ("disks",), True)
     assert (found["embedfs"].linked_with, found["embedfs"].when) == ("vfs", ("files", "etc"))
+    assert (found["stdin"].linked_with, found["stdin"].when) == ("fd", ())
+    assert set(found["stdin"].app_uses) == {"stdin", "__stdin_FILE", "read", "readv"}
 
 
 def compiled(name, linked_with=None, when=(), undefined=(), app_uses=False):
@@ -52,9 +56,15 @@ def app(tmp_path, files: bool, disks: bool) -> Manifest:
     return Manifest(path=tmp_path / "uniforge.toml", name="app", sources=(), files=tree, disks=disks)
 
 
-MODULES = {"vfs": compiled("vfs"),
+MODULES = {"vfs": compiled("vfs"), "fd": compiled("fd"),
            "fat": compiled("fat", "vfs", ("disks",), {"uf_blkdev_get", "memcpy"}, app_uses=True),
-           "embedfs": compiled("embedfs", "vfs", ("files", "etc"), {"uf_embedded_tree"})}
+           "embedfs": compiled("embedfs", "vfs", ("files", "etc"), {"uf_embedded_tree"}),
+           "stdin": compiled("stdin", "fd", app_uses=("stdin", "read"))}
+
+
+def reaching(*symbols):
+    """app_reaches for an app whose own code reaches `symbols`."""
+    return lambda wanted: min(set(symbols) & wanted, default=None)
 
 
 @pytest.mark.parametrize("files, disks, providable, joining", [
@@ -65,7 +75,7 @@ MODULES = {"vfs": compiled("vfs"),
     (True, True, {"uf_embedded_tree", "uf_blkdev_get", "memcpy"}, ["embedfs", "fat"]),
 ])
 def test_modules_join_the_vfs_as_uniforge_toml_says(tmp_path, files, disks, providable, joining):
-    wanted = _joining(app(tmp_path, files, disks), ["vfs", "fd"], MODULES, providable, lambda module: True)
+    wanted = _joining(app(tmp_path, files, disks), ["vfs"], MODULES, providable, reaching("uf_vfs_init"))
     assert sorted(wanted) == joining
     for name in joining:
         assert (wanted[name].by, wanted[name].symbol) == ("module vfs", f"{MODULES[name].module.when[0]} in uniforge.toml")
@@ -74,13 +84,23 @@ def test_modules_join_the_vfs_as_uniforge_toml_says(tmp_path, files, disks, prov
 def test_a_module_that_joins_for_the_apps_own_use_waits_for_it(tmp_path):
     """FAT (app_uses) joins only when the app's own code reaches the VFS, not when only the libc's look-ups do."""
     providable = {"uf_blkdev_get", "memcpy"}
-    assert _joining(app(tmp_path, False, True), ["vfs"], MODULES, providable, lambda module: False) == {}
-    assert list(_joining(app(tmp_path, False, True), ["vfs"], MODULES, providable, lambda module: module == "vfs")) == ["fat"]
+    assert _joining(app(tmp_path, False, True), ["vfs"], MODULES, providable, reaching()) == {}
+    assert list(_joining(app(tmp_path, False, True), ["vfs"], MODULES, providable, reaching("uf_vfs_init"))) == ["fat"]
+
+
+def test_the_consoles_input_joins_fd_when_the_app_reaches_what_reads_it(tmp_path):
+    """stdin (app_uses: symbols, no uniforge.toml key) joins fd when the app's own code reaches one of them, and
+    says which."""
+    manifest = app(tmp_path, False, False)
+    assert _joining(manifest, ["fd"], MODULES, set(), reaching("fopen", "printf")) == {}
+    wanted = _joining(manifest, ["fd"], MODULES, set(), reaching("read", "printf"))
+    assert list(wanted) == ["stdin"]
+    assert (wanted["stdin"].by, wanted["stdin"].symbol) == ("module fd", "read in the app's code")
 
 
 def test_nothing_joins_a_module_that_is_not_linked(tmp_path):
-    assert _joining(app(tmp_path, True, True), ["fd"], MODULES, {"uf_embedded_tree", "uf_blkdev_get", "memcpy"},
-                    lambda module: True) == {}
+    assert _joining(app(tmp_path, True, True), ["console"], MODULES, {"uf_embedded_tree", "uf_blkdev_get", "memcpy"},
+                    reaching("uf_vfs_init", "read")) == {}
 
 
 def test_uniforge_modules_lists_every_module_with_where_it_builds():

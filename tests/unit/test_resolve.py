@@ -105,13 +105,34 @@ def test_a_cancellation_points_call_needs_the_syscall(objects):
 
 
 def test_reaches_follows_members_and_stops_at_skipped_ones():
-    """Whether the app itself needs a symbol (the FAT decision in build.py): through libc members, but not through
-    the members skip() names (the libc's own look-ups in /etc)."""
+    """Which of some symbols the app itself needs (a module's `app_uses`: FAT, stdin): through libc members, but not
+    through the members skip() names (the libc's own look-ups in /etc)."""
     index = {"fopen.o": {"defined": ["fopen"], "undefined": ["uf_sys_open"]},
              "getpw.o": {"defined": ["getpwnam"], "undefined": ["fopen"]},
              "printf.o": {"defined": ["printf"], "undefined": ["uf_sys_write"]}}
     app = {"main.c": {"defined": ["main"], "undefined": ["getpwnam", "printf"]}}
-    assert not reaches(app, index, {"uf_sys_open"}, lambda member: member == "getpw.o")
-    assert reaches(app, index, {"uf_sys_open"}, lambda member: False)
+    assert reaches(app, index, {"uf_sys_open"}, lambda member: member == "getpw.o") is None
+    assert reaches(app, index, {"uf_sys_open"}, lambda member: False) == "uf_sys_open"
     app["main.c"]["undefined"].append("fopen")
-    assert reaches(app, index, {"uf_sys_open"}, lambda member: member == "getpw.o")
+    assert reaches(app, index, {"uf_sys_open", "fopen"}, lambda member: member == "getpw.o") == "fopen"
+
+
+def test_a_missing_service_names_the_apps_call(tmp_path):
+    """A libc member needs what nothing provides: the error names the app's function and line that called into
+    it, through every member that pulled in the next (callsite.py finds the line from the object's DWARF)."""
+    from uniforge.building.callsite import CallSites
+    source = tmp_path / "app.c"
+    source.write_text("int spawn_it(void);\n"
+                      "static int start(void)\n{\n\treturn spawn_it();\n}\n"
+                      "int main(void)\n{\n\treturn start() + 1;\n}\n")
+    tc = Toolchain("x86_64-freestanding-none")
+    obj = tmp_path / "app.o"
+    tc.compile(CompileJob(source, obj, ("-target", tc.triple, "-O0", "-g", "-ffreestanding", "-fno-sanitize=all",
+                                        f"-fdebug-prefix-map={tmp_path}=.")))
+    libc = {"spawn.o": {"defined": ["spawn_it"], "undefined": ["clone_it"]},
+            "clone.o": {"defined": ["clone_it"], "undefined": ["uf_sys_clone"]}}
+    sites = CallSites(tc, {"app.c": obj}, tmp_path)
+    with pytest.raises(ResolveError) as e:
+        resolve({"app.c": object_symbols(obj)}, {}, [("libc", libc)], (), set(), sorted, call_sites=sites.describe)
+    assert ("undefined symbol 'uf_sys_clone', needed by libc clone.o, which the app needs for spawn_it "
+            "(via clone_it), called in start at app.c:4") in e.value.message

@@ -168,20 +168,28 @@ def test_qemu_command_without_target_args():
     assert "-bios" not in command
 
 
-@pytest.mark.parametrize(
-    "returncode, status",
-    [(1, 0), (7, 3), (201, 100), (253, 126)],
-)
-def test_isa_debug_exit_status(returncode, status):
+@pytest.mark.parametrize("status", [0, 3, 100, 126, 127, 128, 200, 255])
+def test_isa_debug_exit_status_comes_whole_from_the_status_byte(status):
+    """The guest writes its status byte to the status channel, then (status & 0x7f) to isa-debug-exit."""
+    returncode = (((status & 0x7F) << 1) | 1) & 0xFF
+    outcome = decode_exit("isa-debug-exit", returncode, status_channel=bytes([status]))
+    assert (outcome.ending, outcome.exit_code) == (Ending.EXITED, status)
+    assert f"status {status}" in outcome.message
+
+
+@pytest.mark.parametrize("returncode, status", [(1, 0), (7, 3), (201, 100), (253, 126)])
+def test_isa_debug_exit_without_status_byte_is_its_7_bits(returncode, status):
     outcome = decode_exit("isa-debug-exit", returncode, shutdown_reason="guest-shutdown")
     assert (outcome.ending, outcome.exit_code) == (Ending.EXITED, status)
-    assert str(status) in outcome.message
 
 
-def test_crash_status():
-    outcome = decode_exit("isa-debug-exit", (RunStatus.CRASHED << 1) | 1, crash="page fault at 0x0")
-    assert (outcome.ending, outcome.exit_code) == (Ending.CRASHED, 127)
+def test_isa_debug_exit_crash_is_127_without_status_byte():
+    outcome = decode_exit("isa-debug-exit", 255, crash="page fault at 0x0")
+    assert (outcome.ending, outcome.exit_code) == (Ending.CRASHED, RunStatus.CRASHED)
     assert "page fault at 0x0" in outcome.message
+    # exit(127) and exit(255) come with their status byte: statuses, not crashes.
+    for status in (127, 255):
+        assert decode_exit("isa-debug-exit", 255, status_channel=bytes([status])).ending is Ending.EXITED
 
 
 @pytest.mark.parametrize(
@@ -229,7 +237,8 @@ def test_qemu_failures_are_errors(returncode, reason, message):
     [
         (0, None, Ending.EXITED, 0),  # SYS_EXIT_EXTENDED exits QEMU directly: no SHUTDOWN event
         (3, None, Ending.EXITED, 3),
-        (127, None, Ending.CRASHED, 127),
+        (127, None, Ending.EXITED, 127),
+        (255, None, Ending.EXITED, 255),
         (0, "guest-shutdown", Ending.POWEROFF, 1),  # PSCI SYSTEM_OFF
         (0, "guest-reset", Ending.RESET, 1),
     ],
@@ -237,6 +246,12 @@ def test_qemu_failures_are_errors(returncode, reason, message):
 def test_semihosting_status_is_unshifted(returncode, reason, ending, code):
     outcome = decode_exit("semihosting", returncode, shutdown_reason=reason)
     assert (outcome.ending, outcome.exit_code) == (ending, code)
+
+
+def test_semihosting_crash_is_said_on_the_status_channel():
+    outcome = decode_exit("semihosting", 127, status_channel=b"!", crash="data abort")
+    assert (outcome.ending, outcome.exit_code) == (Ending.CRASHED, RunStatus.CRASHED)
+    assert "data abort" in outcome.message
 
 
 def test_unknown_exit_method():

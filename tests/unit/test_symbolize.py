@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from uniforge.running.symbolize import Symbolizer
+from uniforge.building.symbolize import Symbolizer
 
 SOURCE = """\
 static volatile int sink;

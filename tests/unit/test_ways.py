@@ -11,6 +11,7 @@ from uniforge.building import targets
 from uniforge.building.targets import Xen
 from uniforge.core.errors import BenchError, ImageError, RunError, TargetError
 from uniforge.platforms import WAYS, qemu, run_image, way_for, xen, xenrig, xl
+from uniforge.platforms.run import STATUS_CHARDEV
 from uniforge.platforms.way import BootRequest, raw_form
 from uniforge.running.devices import Disk, Network
 
@@ -105,7 +106,12 @@ def test_plain_qemu_boots_the_image_as_its_kernel(tmp_path, work):
     assert options(command, "-device")[-2:] == ["virtio-net-device,netdev=net0", "virtio-blk-device,drive=disk0"]
     assert option(command, "-drive") == "file=/d,,1.img,if=none,id=disk0,format=raw,readonly=on"
     assert command[-2:] == ["-smp", "2"]
-    assert way.bench_command(kernel, memory="1536K") == way.command(kernel, BootRequest(memory="1536K"), work)
+    # A plain process: the guest's status channel goes to a chardev of its own, which the runner gives otherwise.
+    bench = way.bench_command(kernel, memory="1536K")
+    at = bench.index("-chardev")
+    assert bench[at:at + 2] == ["-chardev", f"null,id={STATUS_CHARDEV}"]
+    assert bench[:at] + bench[at + 2:] == way.command(kernel, BootRequest(memory="1536K"), work)
+    assert options(command, "-semihosting-config")[-1] == f"chardev={STATUS_CHARDEV}"
     assert option(way.command(kernel, BootRequest(), work), "-m") == "64M"      # the target's
 
 

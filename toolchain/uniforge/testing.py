@@ -12,11 +12,16 @@ from pathlib import Path
 from .core.paths import uniforge_command, uniforge_environment
 from .running.devices import free_port  # noqa: F401 - the bench scripts' and tests' free port
 
+
 def uniforge(*args: str, cwd: Path | str | None = None, timeout: float = 600, check: bool = False,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The real command line, in a child process, as a user runs it; `check`: fail with everything it said."""
+             env: dict[str, str] | None = None, input: str | bytes | None = None,
+             text: bool = True) -> subprocess.CompletedProcess:
+    """The real command line, in a child process, as a user runs it, with `input` as its stdin (else none: `uniforge
+    run` passes its stdin to the guest); `text=False`: input and output as bytes, else text with U+FFFD for what is
+    not UTF-8 (the guest's console is 8-bit clean); `check`: fail with everything it said."""
     proc = subprocess.run(uniforge_command(*args), cwd=cwd, env=env or uniforge_environment(), capture_output=True,
-                          text=True, timeout=timeout)
+                          text=text, errors="replace" if text else None, timeout=timeout, input=input,
+                          stdin=subprocess.DEVNULL if input is None else None)
     if check and proc.returncode != 0:
         raise AssertionError(f"uniforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -267,6 +267,9 @@ static int try_write(void)
 
 int main(int argc, char **argv)
 {
+	/* Reports stream to the test as they happen: a test reads them through a pipe, where stdio (as on Linux)
+	 * would otherwise keep them in a buffer until exit. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 2 && !strcmp(argv[1], "ops"))
 		return ops();
 	if (argc >= 3 && !strcmp(argv[1], "write-tree"))

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 # What a target can be tested for, from its data: "boots" (all), "net" and "disk" (it has the device models),
 # "xen" (a [xen] table), "xl" (a domU under xl: an [xl] table), "position-independent", "raw-form" (its boot protocol has a flat form), "timed" (uniforge
-# bench times its boots as plain processes), "emulated" (software emulation: runs on any host).
-CAPABILITIES = ("boots", "net", "disk", "xen", "xl", "position-independent", "raw-form", "timed", "emulated")
+# bench times its boots as plain processes), "emulated" (software emulation: runs on any host), "console" (the
+# guest's console is a serial line of its own: the host's stdin in, its bytes out as they are).
+CAPABILITIES = ("boots", "net", "disk", "xen", "xl", "position-independent", "raw-form", "timed", "emulated",
+                "console")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def capabilities(target: Target) -> frozenset[str]:
         found.add("raw-form")
     if target.qemu.accel == "tcg":
         found.add("emulated")
+    if way_for(target).console_input:
+        found.add("console")
     try:
         way_for(target).check_bench()
         found.add("timed")

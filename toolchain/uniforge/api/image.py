@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from ..core.errors import RunError
 from .schema import versioned
@@ -99,6 +99,7 @@ class Result:
     ending: str
     message: str            # one line, e.g. "guest exited with status 3"
     console: str            # everything the guest printed (lines end with \n, as a text file's are read)
+    output: bytes           # the same, byte for byte as the guest wrote it
     crash: Crash | None
     seconds: float          # from starting the machine to its end
     qemu_stderr: str        # the machine's own warnings and errors
@@ -111,7 +112,7 @@ class Result:
     @classmethod
     def of(cls, run: RunResult, crash: Crash | None) -> Result:
         return cls(status=run.exit_code, ending=run.ending.value, message=run.message,
-                   console=run.console.replace("\r\n", "\n"),
+                   console=run.console.replace("\r\n", "\n"), output=run.output,
                    crash=crash if run.ending.value == "crashed" else None, seconds=run.wall_time,
                    qemu_stderr=run.qemu_stderr)
 
@@ -178,18 +179,20 @@ class Image:
 
     def run(self, args: Sequence[str] = (), *, cmdline: str = "", memory: str | None = None,
             publish: Sequence[int | str] = (), net: str | None = None, disks: Sequence[str | Path] = (),
-            timeout: float | None = None, console: TextIO | None = None, extra_qemu_args: Sequence[str] = (),
-            target: str | None = None) -> Result:
+            timeout: float | None = None, console: TextIO | BinaryIO | None = None, extra_qemu_args: Sequence[str] = (),
+            target: str | None = None, stdin: bytes | BinaryIO | None = None) -> Result:
         """Boots the image and waits for the guest's end (see boot for the arguments); `timeout` seconds after
         its start the guest is stopped and the result is "timed out" (status 124)."""
         with self.boot(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
-                       timeout=timeout, console=console, extra_qemu_args=extra_qemu_args, target=target) as vm:
+                       timeout=timeout, console=console, extra_qemu_args=extra_qemu_args, target=target,
+                       stdin=stdin) as vm:
             return vm.wait()
 
     def boot(self, args: Sequence[str] = (), *, cmdline: str = "", memory: str | None = None,
              publish: Sequence[int | str] = (), net: str | None = None, disks: Sequence[str | Path] = (),
-             timeout: float | None = None, console: TextIO | None = None, extra_qemu_args: Sequence[str] = (),
-             target: str | None = None) -> VM:
+             timeout: float | None = None, console: TextIO | BinaryIO | None = None,
+             extra_qemu_args: Sequence[str] = (), target: str | None = None,
+             stdin: bytes | BinaryIO | None = None) -> VM:
         """Boots the image on its target's way and returns once the guest runs: a VM, whose `with` block ends
         the guest however it is left.
 
@@ -199,19 +202,24 @@ class Image:
         "[ADDR:]HOST:GUEST[/udp]" a chosen one. `net` is "user", "tap:NAME" or "none" (default: user when
         something is published); `disks` raw disk images ("FILE:ro" read-only), disk 0 first. `timeout`
         limits the guest's whole life (then it is stopped: "timed out"); `console` also streams the console
-        there as it comes; `extra_qemu_args` go last on QEMU's command line. `target` boots it on another target
-        than the one it was built for (the same image boots on kvm-x86_64 as on qemu-x86_64). RunError, in one
-        line, if the guest cannot be started."""
+        there as it comes (byte for byte to a binary stream or a text one with a buffer, sys.stdout); `stdin` is
+        the console's input (bytes, or a binary file read to its end; None: end of input at once) on targets
+        whose console is a serial line of its own (capability "console"); the guest's isatty() says whether
+        `stdin` and `console` are terminals. `extra_qemu_args` go last on QEMU's command line. `target` boots it
+        on another target than the one it was built for (the same image boots on kvm-x86_64 as on qemu-x86_64).
+        RunError, in one line, if the guest cannot be started."""
         from ..building import targets
         from ..platforms import way_for
+        from ..platforms.run import terminal_option
 
         way = way_for(targets.load(target or self.target))
         tries = 1
         while True:
-            request, automatic = self._request(args, cmdline, memory, publish, net, disks, extra_qemu_args)
+            request, automatic = self._request(args, f"{cmdline} {terminal_option(stdin, console)}".strip(), memory,
+                                               publish, net, disks, extra_qemu_args)
             try:
                 guest = way.boot(self.path, request, timeout=timeout, console=console,
-                                 symbolizer=_lazy_symbolizer(self.debug_path))
+                                 symbolizer=_lazy_symbolizer(self.debug_path), stdin=stdin)
                 return VM(self, guest, request)
             except RunError:
                 # A host port chosen for us was taken between its choice and QEMU's bind (another test
@@ -327,7 +335,7 @@ def _lazy_symbolizer(debug: Path | None) -> Any:
 
     def symbolize(address: int, is_return_address: bool) -> str:
         if not loaded:
-            from ..running.symbolize import Symbolizer
+            from ..building.symbolize import Symbolizer
             loaded.append(Symbolizer(debug))
         return str(loaded[0].format(address, is_return_address))
 

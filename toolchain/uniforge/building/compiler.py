@@ -1,7 +1,9 @@
 """The C toolchain as an object that answers with argument lists (stage code never spells out a flag).
 
 The default and only backend is the pinned `ziglang` wheel: clang + lld at one version on every host, so images are
-bit-identical across machines.
+bit-identical across machines. The library OS is compiled freestanding (`zig cc`); apps and the libc are compiled
+as for Linux with musl (`Toolchain.hosted`), since the library OS implements the Linux syscall ABI: they see what
+a Linux/musl program sees.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from .targets import Target
 
 # Flags every object shares: deterministic output, sections the linker can collect, frame pointers for backtraces.
 COMMON_CFLAGS = (
-    "-ffreestanding", "-fno-pic", "-fno-pie", "-fno-omit-frame-pointer", "-ffunction-sections", "-fdata-sections",
+    "-fno-pic", "-fno-pie", "-fno-omit-frame-pointer", "-ffunction-sections", "-fdata-sections",
     "-fno-sanitize=all", "-fno-asynchronous-unwind-tables", "-g", "-gdwarf-4", "-nostdinc",
     "-fdebug-compilation-dir=.",       # no build folder in DWARF: objects are the same wherever they are built
 )
@@ -26,6 +28,13 @@ COMMON_CFLAGS = (
 # relocations where it is loaded, text relocations allowed (its code is never shared).
 PIC_CFLAGS = ("-fPIC", "-fPIE")
 PIE_LDFLAGS = ("-pie", "--no-dynamic-linker", "-z", "notext")
+# What clang 16+ rejects in old C and gcc 12 (the compiler Debian 12 builds its packages with) only warns about:
+# apps get gcc's verdict, so code that builds on a Linux distribution builds here.
+OLD_C_WARNINGS = tuple(f"-Wno-error={name}" for name in (
+    "implicit-function-declaration", "implicit-int", "int-conversion", "incompatible-pointer-types",
+    "incompatible-function-pointer-types", "return-mismatch"))
+# zig's folders of Linux UAPI headers (linux/, asm/, asm-generic/...), by the triple's architecture.
+_UAPI_ARCH = {"x86_64": "x86", "arm": "arm"}
 
 
 @dataclass(frozen=True)
@@ -37,24 +46,29 @@ class CompileJob:
 
 class Toolchain:
     """The compiler for one target triple and CPU; `cflags` (every object of an image), `libos_cflags` (the library
-    OS's objects) and `ldflags` are the target's own."""
+    OS's objects) and `ldflags` are the target's own. `hosted`: compile as a Linux program (the triple names Linux
+    and musl), with musl's headers (given as system_include_dirs) before the compiler's own, then Linux's UAPI
+    headers, as musl's own compiler wrapper orders them; clang is then driven directly (`zig cc` would put its own
+    libc headers first)."""
 
     def __init__(self, target_triple: str, cpu: str | None = None, *, cflags: tuple[str, ...] = (),
                  libos_cflags: tuple[str, ...] = (), ldflags: tuple[str, ...] = (),
-                 position_independent: bool = False):
+                 position_independent: bool = False, hosted: bool = False):
         self.triple = target_triple
         self.cpu = cpu
+        self.hosted = hosted
         self.position_independent = position_independent
         self.cflags = (*cflags, *(PIC_CFLAGS if position_independent else ()))
         self.libos_cflags = libos_cflags
         self.ldflags = (*(PIE_LDFLAGS if position_independent else ()), *ldflags)
 
     @classmethod
-    def for_target(cls, target: Target) -> Toolchain:
-        """The toolchain a target's [compiler] table describes."""
+    def for_target(cls, target: Target, *, hosted: bool = False) -> Toolchain:
+        """The toolchain a target's [compiler] table describes: for the library OS (freestanding), or `hosted`
+        for the app and the libc (its `app_target`)."""
         c = target.compiler
-        return cls(c.target, c.cpu, cflags=c.cflags, libos_cflags=c.libos_cflags, ldflags=c.ldflags,
-                   position_independent=c.position_independent)
+        return cls(c.app_target if hosted else c.target, c.cpu, cflags=c.cflags, libos_cflags=c.libos_cflags,
+                   ldflags=c.ldflags, position_independent=c.position_independent, hosted=hosted)
 
     @cached_property
     def zig(self) -> Path:
@@ -75,8 +89,16 @@ class Toolchain:
     def target_args(self) -> list[str]:
         args = ["-target", self.triple]
         if self.cpu:
-            args.append(f"-mcpu={self.cpu}")
+            # zig spells CPU names with '_' where clang has '-' (cortex_a15).
+            args.append(f"-mcpu={self.cpu.replace('_', '-') if self.hosted else self.cpu}")
         return args
+
+    def hosted_include_dirs(self) -> list[Path]:
+        """After musl's headers: the compiler's own (stddef.h, stdarg.h, intrinsics), then the Linux UAPI headers
+        that programs include where musl has none (linux/, asm/), from the same pinned wheel."""
+        libc_include = self.zig.parent / "lib" / "libc" / "include"
+        return [self.zig.parent / "lib" / "include", libc_include / f"{_UAPI_ARCH[self.triple.split('-')[0]]}-linux-any",
+                libc_include / "any-linux-any"]
 
     def stack_protector_args(self) -> list[str]:
         """-fstack-protector-strong, said to clang directly: the zig driver refuses it for freestanding targets.
@@ -88,6 +110,8 @@ class Toolchain:
         # Paths in DWARF are relative to a named root, never where things happen to be on this machine.
         prefix_map = [*prefix_map, (self.zig.parent, "zig")]
         args += [f"-ffile-prefix-map={src}={dst}" for src, dst in prefix_map]
+        if self.hosted:
+            system_include_dirs = [*system_include_dirs, *self.hosted_include_dirs()]
         args += [f"-isystem{d}" for d in system_include_dirs]
         args += [f"-I{d}" for d in include_dirs]
         args += [f"-D{d}" for d in defines]
@@ -95,8 +119,10 @@ class Toolchain:
 
     def compile(self, job: CompileJob) -> None:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [str(self.zig), "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
+        cmd = [str(self.zig), "clang" if self.hosted else "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
+        # In the output's folder: zig names its own headers relative to the working folder when they are below it
+        # (a build run from the folder holding the venv), and DWARF would then depend on where the build was run.
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env(), cwd=job.output.parent)
         if proc.returncode != 0:
             raise CompileError(f"compiling {job.source} failed:\n{proc.stderr.rstrip()}")
 
@@ -140,9 +166,10 @@ class Toolchain:
 
 
 def _zig_env() -> dict[str, str]:
-    # zig keeps its own cache under $HOME; give it ours when HOME is unusable (CI sandboxes).
+    # zig keeps a cache of its own (of `zig cc` objects, among others): inside ours, not under $HOME, which may be
+    # unusable (CI sandboxes) and may hold objects that an older uniforge compiled from another working folder
+    # (zig's key does not cover it, and its paths in DWARF did).
+    from ..core.paths import cache_root
     env = dict(os.environ)
-    if not os.access(Path.home(), os.W_OK):
-        from ..core.paths import cache_root
-        env.setdefault("ZIG_GLOBAL_CACHE_DIR", str(cache_root() / "zig"))
+    env.setdefault("ZIG_GLOBAL_CACHE_DIR", str(cache_root() / "zig"))
     return env

@@ -1,5 +1,7 @@
 """uniforge.toml: what the app is and how to build it. Validated up front; a mistake is one line naming file and key.
 Its keys are the fields of Manifest (and of EmbeddedTree for `files`)."""
+import glob
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,11 @@ class Manifest:
     def root(self) -> Path:
         return self.path.parent
 
+    def source_name(self, source: Path) -> str:
+        """A source as the app names it (in reports, the image's manifest and DWARF): relative to the app's
+        folder, also when it lies outside it (../lib/x.c)."""
+        return os.path.relpath(source, self.root)
+
 
 def find(start: Path) -> Path:
     """uniforge.toml in start or the nearest parent folder."""
@@ -65,7 +72,9 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
         raise ManifestError(f"{where}: key 'sources' is empty: list the app's .c files")
     sources = []
     for entry in data["sources"]:
-        matched = sorted(root.glob(entry)) if any(c in entry for c in "*?[") else [root / entry]
+        pattern = os.path.normpath(root / entry)    # an absolute entry stays itself; ../ leaves the folder
+        matched = [Path(p) for p in (sorted(glob.glob(pattern, recursive=True)) if any(c in entry for c in "*?[")
+                                     else [pattern])]
         if not matched or not all(p.is_file() for p in matched):
             raise ManifestError(f"{where}: key 'sources': '{entry}' matches no file")
         bad = [p for p in matched if p.suffix not in (".c", ".S", ".s")]

@@ -32,12 +32,14 @@ class Module:
     folder: Path = field(metadata=tomlfile.NOT_A_KEY)
     depends: tuple[str, ...] = ()
     init: str | None = None
-    # Linked beside module `linked_with` when it is linked and one of uniforge.toml's keys `when` is set (e.g. a
-    # file system beside the VFS), where everything the module needs can be had on the target; with `app_uses`,
-    # only when the app's own code reaches `linked_with` (not just the libc's look-ups in /etc: getpwnam).
+    # A module that nobody calls by name but that completes another joins the image beside module `linked_with`
+    # when that one is linked, where everything it needs can be had on the target (FAT only where a block device
+    # is), and, where they are given: when one of uniforge.toml's keys `when` is set (a file system for the
+    # manifest's `files`), and when the app's own code reaches `app_uses` through the libc functions it calls, not
+    # counting the libc's look-ups in /etc (getpwnam): a list of symbols, or true for those of `linked_with`.
     linked_with: str | None = None
     when: tuple[str, ...] = field(default=(), metadata=tomlfile.toml_types(str, list))
-    app_uses: bool = False
+    app_uses: bool | tuple[str, ...] = False
 
     def sources_for(self, arch: str, platform: str) -> list[Path]:
         selectors = ("all", arch, platform, f"{arch}-{platform}")
@@ -85,15 +87,17 @@ def _load(toml: Path) -> Module:
         sources[key] = tuple(files)
     when = data.get("when", ())
     when = (when,) if isinstance(when, str) else tuple(when)
-    if (data.get("linked_with") is None) != (not when):
-        raise ModuleError(f"{where}: keys 'linked_with' and 'when' go together")
+    if (data.get("linked_with") is None) == bool(when or data.get("app_uses")):
+        raise ModuleError(f"{where}: key 'linked_with' goes with 'when' or 'app_uses' (they say when the module "
+                          f"joins it)")
     manifest_keys = tomlfile.keys(Manifest)
     for key in when:
         if key not in manifest_keys:
             raise ModuleError(f"{where}: key 'when': '{key}' is not a key of uniforge.toml "
                               f"({', '.join(manifest_keys)})")
+    app_uses = data.get("app_uses", False)
     return Module(**{**data, "depends": tuple(data.get("depends", ())), "sources": sources, "folder": toml.parent,
-                     "when": when})
+                     "when": when, "app_uses": tuple(app_uses) if isinstance(app_uses, list) else app_uses})
 
 
 def init_order(modules: dict[str, Module], names: list[str]) -> list[str]:

@@ -26,12 +26,20 @@ from .generate import render
 VERSION = "1.2.3"
 SHA256 = "7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4"
 UPSTREAM = f"https://musl.libc.org/releases/musl-{VERSION}.tar.gz"
+# What DWARF calls the folders the libc is built from (no path of this machine in an image).
+DWARF_NAMES = {"source": "musl", "glue": "libos/libc", "build": "musl-build", "headers": "musl-headers"}
+HEADERS_NAME = DWARF_NAMES["headers"]
 
-# musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build.
-CFLAGS = ("-std=c99", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
-          "-fno-strict-aliasing", "-Qunused-arguments", "-w")
-# Left out on every arch: __syscall_cp.c would define the function our syscall_arch.h makes inline.
-EXCLUDED = ("src/thread/__syscall_cp.c",)
+# musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build; -ffp-contract=off is
+# what gcc does in musl's ISO mode (-std=c99) and clang does not: without it clang fuses a*b+c on ARMv7's VFPv4,
+# and libm's results differ from a gcc-built musl's (tgamma in libc-test: by 2 ulp).
+CFLAGS = ("-std=c99", "-ffreestanding", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
+          "-ffp-contract=off", "-fno-strict-aliasing", "-Qunused-arguments", "-w")
+# Left out on every arch: __syscall_cp.c would define the function our syscall_arch.h makes inline. Left out on
+# x86_64: remquol.c reads the quotient from fprem1's status bits, which QEMU's x87 emulation leaves clear (its
+# floatx80_modrem computes the quotient for fprem only; QEMU 10.0.2, also as qemu-user): the generic C remquol,
+# right everywhere, takes its place.
+EXCLUDED = ("src/thread/__syscall_cp.c", "src/math/x86_64/remquol.c")
 # Syscalls a member names only on a path the library OS never takes, left out of its switch (they fold to ENOSYS)
 # so that the member does not pull in their modules: __init_libc polls and reopens descriptors 0-2 on /dev/null
 # only for a set-uid start (AT_SECURE or uid != euid), and module process starts with AT_SECURE 0 and uid 0.
@@ -167,8 +175,10 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     """libc.a for the arch whose syscall switch calls exactly the given uf_sys_* implementations."""
     glue = libos_dir() / "libc"
     glue_key = cache.hash_files([p for p in glue.rglob("*") if p.is_file()], glue)
-    key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*COMMON_CFLAGS, *CFLAGS, *cflags]),
-                       " ".join(syscalls), glue_key, render("syscall_arch.h.j2", syscalls=syscalls),
+    key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*toolchain.target_args(), *COMMON_CFLAGS,
+                                                                      *CFLAGS, *cflags]),
+                       json.dumps(DWARF_NAMES, sort_keys=True), " ".join(syscalls), glue_key, " ".join(EXCLUDED),
+                       render("syscall_arch.h.j2", syscalls=syscalls),
                        json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True))
 
     def make(tmp: Path) -> None:
@@ -190,7 +200,8 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     include_dirs = [generated, glue / arch, glue / "include", src / f"arch/{musl_arch}", src / "arch/generic", out,
                     src / "src/include", src / "src/internal", headers(musl_arch)]
     args = toolchain.compile_args(include_dirs=include_dirs, flags=[*CFLAGS, *cflags],
-                                  prefix_map=[(src, "musl"), (glue, "libos/libc")])
+                                  prefix_map=[(src, DWARF_NAMES["source"]), (glue, DWARF_NAMES["glue"]),
+                                              (out, DWARF_NAMES["build"]), (headers(musl_arch), HEADERS_NAME)])
     sources = select_sources(src, musl_arch, glue / OVERLAY)
     jobs = []
     for path in sources:

@@ -10,15 +10,16 @@ from ..core.version import __version__
 from ..core import cache
 from ..core.paths import libos_dir
 from . import deploy, embedtree, image, link, modules, musl, runtime
-from .compiler import CompileJob, Toolchain
+from .callsite import CallSites
+from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import linker_script_entry, linker_script_symbols, render
 from .manifest import Manifest
 from .resolve import CANCEL_POINT_PREFIX, SYSCALL_PREFIX, Wanted, reaches, resolve
 from .targets import Target
 
-APP_CFLAGS = ("-O2",)
-LIBOS_CFLAGS = ("-std=c11", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
+APP_CFLAGS = ("-O2", *OLD_C_WARNINGS)
+LIBOS_CFLAGS = ("-std=c11", "-ffreestanding", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
 MANIFEST_RESERVE = 64       # bytes per module kept free in the manifest for the sizes known only after the link
 # An image that links module thread gets every module in its threaded variant (uf/thread.h).
 THREAD_MODULE = "thread"
@@ -55,6 +56,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     work.mkdir(parents=True, exist_ok=True)
     clock = _Clock()
     toolchain = Toolchain.for_target(target)
+    hosted = Toolchain.for_target(target, hosted=True)      # the app's and the libc's
 
     # The library OS for this target: every module that builds here, so the libc knows which syscalls exist.
     libos = library_os(target, toolchain, debug=debug)
@@ -62,19 +64,22 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
                        if s.startswith("uf_sys_")} - {"enosys"})
     clock.lap("library OS")
-    libc = musl.build(toolchain, target.libc.arch, target.arch, list(toolchain.cflags), syscalls)
+    libc = musl.build(hosted, target.libc.arch, target.arch, list(hosted.cflags), syscalls)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
               "compiler-rt": compiler_rt_cached}
 
-    app_args = toolchain.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
-                                      prefix_map=[(app.root, ".")], flags=[*APP_CFLAGS, *toolchain.stack_protector_args(),
-                                             *toolchain.cflags, *app.cflags])
-    app_jobs = [CompileJob(src, work / "app" / src.relative_to(app.root).with_suffix(".o"), tuple(app_args))
-                for src in app.sources]
-    toolchain.compile_all(app_jobs)
-    app_symbols = {str(job.source.relative_to(app.root)): object_symbols(job.output) for job in app_jobs}
+    # Sources outside the app's folder are named relative to it, in DWARF too (../lib/x.c).
+    outside = sorted({src.parent for src in app.sources if not src.is_relative_to(app.root)})
+    app_args = hosted.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
+                                   prefix_map=[(app.root, "."), *((d, app.source_name(d)) for d in outside),
+                                               (headers, musl.HEADERS_NAME)],
+                                   flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *hosted.cflags, *app.cflags])
+    app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
+                                                 tuple(app_args)) for src in app.sources}
+    hosted.compile_all(list(app_jobs.values()))
+    app_symbols = {name: object_symbols(job.output) for name, job in app_jobs.items()}
     clock.lap("app")
 
     script = work / "image.ld"
@@ -91,6 +96,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
     entry = linker_script_entry(script.read_text())
 
+    call_sites = CallSites(toolchain, {name: job.output for name, job in app_jobs.items()}, work)
+
     def resolve_image(compiled, roots: tuple[str, ...] = ()):
         """The modules and libc members the app (and `roots`, what generated code needs) links, with the modules
         that join those (module.toml's linked_with)."""
@@ -98,13 +105,14 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 
         def resolve_with(extra: tuple[str, ...]):
             return resolve(wanted, compiled, archives, (*target.modules, *extra), provided,
-                           lambda names: modules.init_order(available, names), target.picks, entry)
+                           lambda names: modules.init_order(available, names), target.picks, entry,
+                           call_sites.describe)
         resolution = resolve_with(())
         providable = provided | {s for m in compiled.values() for s in m.defined} | {
             s for _, index in archives for member in index.values() for s in member["defined"]}
 
-        def app_reaches(module: str) -> bool:
-            return reaches(app_symbols, libc.index, set(compiled[module].defined),
+        def app_reaches(symbols: set[str]) -> str | None:
+            return reaches(app_symbols, libc.index, symbols,
                            lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
         joining = _joining(app, resolution.modules, compiled, providable, app_reaches)
         if joining:
@@ -142,13 +150,14 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
     generated += tree_objects
-    objects = [job.output for job in app_jobs] + generated + [m.object for m in chosen]
+    objects = [job.output for job in app_jobs.values()] + generated + [m.object for m in chosen]
     link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
               [*toolchain.ldflags, *calls.link_args(work)])
     clock.lap("link")
 
     owner_of = link.owner_of({**{m.object: m.module.name for m in chosen},
-                              **{job.output: link.APP for job in app_jobs}, **{o: link.GENERATED for o in generated}},
+                              **{job.output: link.APP for job in app_jobs.values()},
+                              **{o: link.GENERATED for o in generated}},
                              {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
     loaded, nobits = image.loaded_sections(debug_path)
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
@@ -160,6 +169,12 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("post-process")
     reasons = {name: f"{why.symbol} (needed by {why.by})" for name, why in resolution.reasons.items()}
     return BuildResult(image_path, debug_path, raw_path, manifest, reasons, deployment, clock.laps, cached)
+
+
+def _object_name(source_name: str) -> Path:
+    """Where a source's object goes below the work folder's app/: its name, a ".." in it spelled "..up" so that
+    objects of sources outside the app's folder stay below app/ too."""
+    return Path(*("..up" if part == ".." else part for part in Path(source_name).parts)).with_suffix(".o")
 
 
 @dataclass(frozen=True)
@@ -178,7 +193,8 @@ def library_os(target: Target, toolchain: Toolchain, *, debug: bool = False, thr
     args = toolchain.compile_args(
         include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
         defines=[*(["UF_DEBUG"] if debug else []), *([THREADED_DEFINE] if threaded else [])],
-        prefix_map=[(libos_dir(), "libos")], flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
+        prefix_map=[(libos_dir(), "libos"), (headers, musl.HEADERS_NAME)],
+        flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
     compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
     return LibraryOS(available, compiled, args, headers)
 
@@ -196,16 +212,26 @@ def _embedded_tree(toolchain: Toolchain, work: Path, folder: Path, symbol: str, 
 
 def _joining(app: Manifest, linked: list[str], compiled: dict[str, modules.CompiledModule], providable: set[str],
              app_reaches) -> dict[str, Wanted]:
-    """Modules that join one the resolution linked, as their module.toml says (linked_with, when, app_uses): a
-    file system beside the VFS when uniforge.toml asks for it, where everything the module needs can be had on
-    this target (FAT only where a block device is) and, for `app_uses`, when the app's own code reaches the module
-    it joins (app_reaches(name)): FAT for an app that opens files, not for one whose libc reads /etc."""
+    """Modules that join one the resolution linked, as their module.toml says (modules.Module: linked_with, when,
+    app_uses), where everything the module needs can be had on this target (FAT only where a block device is):
+    a file system beside the VFS when uniforge.toml asks for it; and where the app's own code must reach symbols
+    (app_reaches(symbols): the first it reaches, or None), only then: FAT for an app that opens files, not for one
+    whose libc reads /etc; the console's input for an app that can read the console."""
     joining = {}
     for name, m in sorted(compiled.items()):
-        keys = [key for key in m.module.when if getattr(app, key)]
-        if (m.module.linked_with in linked and keys and m.undefined <= providable
-                and (not m.module.app_uses or app_reaches(m.module.linked_with))):
-            joining[name] = Wanted(f"{keys[0]} in uniforge.toml", f"module {m.module.linked_with}")
+        mod = m.module
+        if mod.linked_with not in linked or not m.undefined <= providable:
+            continue
+        keys = [key for key in mod.when if getattr(app, key)]
+        if mod.when and not keys:
+            continue
+        reached = None
+        if mod.app_uses:
+            reached = app_reaches(set(compiled[mod.linked_with].defined if mod.app_uses is True else mod.app_uses))
+            if reached is None:
+                continue
+        joining[name] = Wanted(f"{keys[0]} in uniforge.toml" if keys else f"{reached} in the app's code",
+                               f"module {mod.linked_with}")
     return joining
 
 

@@ -6,6 +6,7 @@ for a strong reference). Weak references pull in nothing, as in the linker. A ca
 is made by the link (pipeline.py): it needs uf_sys_NAME.
 """
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..core.errors import ResolveError
@@ -30,12 +31,14 @@ class Resolution:
 
 def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledModule],
             archives: list[tuple[str, dict[str, dict[str, list[str]]]]], required: tuple[str, ...], provided: set[str],
-            order, picks: tuple[str, ...] = (), entry: str | None = None) -> Resolution:
+            order, picks: tuple[str, ...] = (), entry: str | None = None,
+            call_sites: Callable[[str, str], list[str]] | None = None) -> Resolution:
     """app: object name -> symbols (elfsyms.object_symbols); archives: (name, member index) in link order, e.g.
     the libc then the compiler runtime; required: the target's modules; picks: the target's choices among
     modules that define the same symbols; provided: symbols the linker script or
     generated code define; order: function giving the init order of a set of module names; entry: the symbol the
-    linker script enters at."""
+    linker script enters at; call_sites(object, symbol): where an app object refers to the symbol ("FUNCTION at
+    FILE:LINE"), for errors about what the app pulled in (callsite.CallSites.describe)."""
     module_providers = defaultdict(list)
     for name, mod in compiled.items():
         for sym in mod.defined:
@@ -54,6 +57,7 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
     modules: list[str] = []
     members: list[str] = []
     reasons: dict[str, Wanted] = {}
+    pulled_by: dict[str, Wanted] = {}       # "libc src/x.o", "module net" -> the need that brought it in
     worklist: list[Wanted] = []
     unresolved: list[Wanted] = []
 
@@ -63,6 +67,7 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
         if name not in compiled:
             raise ResolveError(f"module '{name}' ({why.by}) has no sources for this target")
         reasons[name] = why
+        pulled_by[f"module {name}"] = why
         modules.append(name)
         mod = compiled[name]
         for sym in mod.defined:
@@ -99,6 +104,7 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
         elif want.symbol in archive_providers:
             archive, member = archive_providers[want.symbol]
             members.append(f"{archive} {member}")
+            pulled_by[f"{archive} {member}"] = want
             for sym in indexes[archive][member]["defined"]:
                 defined.setdefault(sym, f"{archive} {member}")
             worklist.extend(Wanted(s, f"{archive} {member}") for s in indexes[archive][member]["undefined"])
@@ -108,19 +114,17 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
 
     if unresolved:
         private = {s: name for name, mod in sorted(compiled.items()) for s in mod.private}
-        lines = [f"undefined symbol '{w.symbol}', needed by {w.by}: " + (
-                 f"module '{private[w.symbol]}' keeps it private (no public header declares it)"
-                 if w.symbol in private else "no library-OS module or libc function provides it")
-                 for w in unresolved]
+        lines = [_unresolved(w, pulled_by, call_sites, private) for w in unresolved]
         raise ResolveError("\n".join(lines), hint=_hint(unresolved))
     _check_duplicates(modules, compiled)
     return Resolution(order(modules), members, reasons)
 
 
 def reaches(app: dict[str, dict[str, list[str]]], index: dict[str, dict[str, list[str]]], targets: set[str],
-            skip) -> bool:
-    """Whether the app's objects need one of targets, themselves or through members of an archive (index: member
-    -> symbols), not counting what members for which skip(member) is true need (the libc's own look-ups)."""
+            skip) -> str | None:
+    """The first of targets the app's objects need, themselves or through members of an archive (index: member
+    -> symbols), not counting what members for which skip(member) is true need (the libc's own look-ups); None
+    when they need none."""
     providers: dict[str, str] = {}
     for member, syms in index.items():
         for sym in syms["defined"]:
@@ -130,12 +134,32 @@ def reaches(app: dict[str, dict[str, list[str]]], index: dict[str, dict[str, lis
     while worklist:
         sym = worklist.pop()
         if sym in targets:
-            return True
+            return sym
         member = providers.get(sym)
         if member and member not in seen and not skip(member):
             seen.add(member)
             worklist.extend(index[member]["undefined"])
-    return False
+    return None
+
+
+def _unresolved(want: Wanted, pulled_by: dict[str, Wanted], call_sites, private: dict[str, str]) -> str:
+    """The line for a symbol nothing provides (or a module keeps private: private maps such symbols to their
+    module); when the app's own call brought in what needs it, that call: "... needed by libc
+    src/process/posix_spawn.o, which the app needs for posix_spawn, called in main at main.c:12: ..." (the chain
+    back through the libc members and modules that pulled each other in)."""
+    chain = [want]
+    while not chain[-1].by.startswith("app ") and chain[-1].by in pulled_by and len(chain) <= len(pulled_by):
+        chain.append(pulled_by[chain[-1].by])
+    line = f"undefined symbol '{want.symbol}', needed by {want.by}"
+    if len(chain) > 1 and chain[-1].by.startswith("app "):
+        call = chain[-1]
+        via = [w.symbol for w in reversed(chain[1:-1])]
+        line += f", which the app needs for {call.symbol}" + (f" (via {', '.join(via)})" if via else "")
+        places = call_sites(call.by.removeprefix("app "), call.symbol) if call_sites else []
+        line += f", called in {'; in '.join(places)}" if places else f", called in {call.by.removeprefix('app ')}"
+    if want.symbol in private:
+        return line + f": module '{private[want.symbol]}' keeps it private (no public header declares it)"
+    return line + ": no library-OS module or libc function provides it"
 
 
 def _hint(unresolved: list[Wanted]) -> str:

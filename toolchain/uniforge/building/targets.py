@@ -12,7 +12,10 @@ from ..core.paths import targets_dir
 
 @dataclass(frozen=True)
 class Compiler:
-    target: str                                 # zig's target triple
+    # The library OS is compiled freestanding for `target`; apps and the libc as for Linux with musl (`app_target`),
+    # whose syscall ABI the library OS implements: they see what a Linux/musl program sees.
+    target: str                                 # zig's target triple for the library OS
+    app_target: str                             # the Linux/musl triple for the app and the libc
     cpu: str | None = None
     cflags: tuple[str, ...] = ()                # every object of the image: app, libc, library OS
     libos_cflags: tuple[str, ...] = ()          # the library OS's objects only
@@ -37,6 +40,9 @@ class Qemu:
     args: tuple[str, ...] = ()
     nic_device: str = ""                        # device models for `uniforge run --net/-p` and `--disk`
     disk_device: str = ""
+    # The guest's status channel, where it says what its exit device cannot carry (libos/exit/include/uf/exit.h):
+    # options that write to the QEMU chardev the runner gives (platforms/run.py STATUS_CHARDEV).
+    status: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,9 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run -p 5353:53/udp             a UDP port
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
         uniforge run --disk data.img --disk ro.img:ro
+
+    The host's stdin is the guest's console input (`uniforge run < file`, `cmd | uniforge run`, or typed: ^D
+    ends it); the guest's console output comes out byte for byte.
     """
     from ..running.devices import parse_disk, parse_network
     args = ctx.meta.get("guest_args", [])
@@ -144,9 +147,9 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     log = Path(console_log) if console_log else Path(f"{image.path}.console") if as_json else None
     result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
                        timeout=timeout, console=None if as_json else sys.stdout,
-                       target=target_name if image_path else None)
+                       target=target_name if image_path else None, stdin=sys.stdin.buffer)
     if log is not None:
-        log.write_text(result.console)
+        log.write_bytes(result.output)
     if as_json:
         _echo_json(result.as_json(image, log))
     elif result.ending != "exited":

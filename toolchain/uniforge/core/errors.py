@@ -31,7 +31,8 @@ class ExitCode(enum.IntEnum):
 
 
 # What `uniforge run` exits with: the guest's status, or one of RunStatus.
-GUEST_STATUSES = "the guest's own exit status (0-126 arrive unchanged)"
+GUEST_STATUSES = ("the guest's own exit status (0-255 arrive unchanged; where it shares a number with one below, "
+                  "the line the runner prints on stderr says which it was)")
 
 
 class RunStatus(enum.IntEnum):

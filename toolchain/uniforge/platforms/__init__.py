@@ -8,14 +8,14 @@ import difflib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from ..building.targets import Target
 from ..core.errors import TargetError
 from ..running.console import SymbolizeFn
 from ..running.devices import NO_NETWORK, Disk, Network
 from .qemu import PlainQemu
-from .run import RunResult
+from .run import Input, RunResult, terminal_option
 from .way import BootRequest, Way
 from .xen import XenDom0, XenDom0less
 from .xl import XenXl
@@ -35,8 +35,10 @@ def way_for(target: Target) -> Way:
 
 def run_image(target: Target, image: Path, *, args: Sequence[str] = (), cmdline: str = "", memory: str | None = None,
               timeout: float | None = None, network: Network = NO_NETWORK, disks: Sequence[Disk] = (),
-              extra_qemu_args: Sequence[str] = (), console: TextIO = sys.stdout,
-              symbolizer: SymbolizeFn | None = None) -> RunResult:
-    """Boots `image` the way its target says and waits for the guest to end (Way.run)."""
+              extra_qemu_args: Sequence[str] = (), console: TextIO | BinaryIO = sys.stdout,
+              symbolizer: SymbolizeFn | None = None, stdin: Input | None = None) -> RunResult:
+    """Boots `image` the way its target says and waits for the guest to end (Way.run); the guest's isatty() says
+    whether `stdin` and `console` are a terminal (uf.tty=)."""
+    cmdline = f"{cmdline} {terminal_option(stdin, console)}".strip()
     request = BootRequest(tuple(args), cmdline, memory, network, tuple(disks), tuple(extra_qemu_args))
-    return way_for(target).run(image, request, timeout=timeout, console=console, symbolizer=symbolizer)
+    return way_for(target).run(image, request, timeout=timeout, console=console, symbolizer=symbolizer, stdin=stdin)

@@ -12,18 +12,20 @@ so even a killed Python leaves no QEMU behind.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import concurrent.futures
 import enum
+import io
 import os
 import re
 import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TextIO, cast
+from typing import Any, BinaryIO, TextIO, cast
 
 from ..core.errors import GuestTimeout, RunError
-from ..running.console import Console, SymbolizeFn
+from ..running.console import Console, SymbolizeFn, binary_of
 from .run import BootControl, QmpFn, RunResult
 
 # The boot coroutine of a way: (the console to feed, the control to tell) -> the guest's end.
@@ -45,10 +47,14 @@ class Stage(enum.Enum):
 class ConsoleLog:
     """The guest's console as the runner shows it (crash backtraces annotated; lines end with \n): a buffer
     (`text`) and a stream (iterating yields its lines as they come, until the guest ends). Thread-safe: the boot's
-    thread writes."""
+    thread writes the bytes (`sink`: the binary stream running.console.Console shows them on), which also go on
+    to `tee` as they came: to a binary stream, or a text one's buffer (sys.stdout), else decoded."""
 
-    def __init__(self, tee: TextIO | None = None):
-        self._tee = tee
+    def __init__(self, tee: TextIO | BinaryIO | None = None):
+        self.sink = _Sink(self)
+        self._tee_bytes = binary_of(tee) if tee is not None else None
+        self._tee_text = cast(TextIO, tee) if self._tee_bytes is None else None
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._text = ""
         self._cr = ""
         self._closed = False
@@ -94,9 +100,8 @@ class ConsoleLog:
                     return None
                 self._changed.wait(left)
 
-    # The TextIO side that running.console.Console writes to.
-
-    def write(self, text: str) -> int:
+    def write(self, data: bytes) -> int:
+        text = self._decoder.decode(data)
         with self._changed:
             # \r\n read as \n, as a text file's lines are; a \r at the end waits for what follows it.
             read, self._cr = (self._cr + text).replace("\r\n", "\n"), ""
@@ -104,27 +109,51 @@ class ConsoleLog:
                 read, self._cr = read[:-1], "\r"
             self._text += read
             self._changed.notify_all()
-        if self._tee is not None:
-            self._tee.write(text)           # as it came
-        return len(text)
+        if self._tee_bytes is not None:
+            self._tee_bytes.write(data)     # as it came
+        elif self._tee_text is not None:
+            self._tee_text.write(text)
+        return len(data)
 
     def flush(self) -> None:
-        if self._tee is not None:
-            self._tee.flush()
+        if self._tee_bytes is not None:
+            self._tee_bytes.flush()
+        elif self._tee_text is not None:
+            self._tee_text.flush()
 
     def close(self) -> None:
         with self._changed:
-            self._text, self._cr = self._text + self._cr, ""
+            if self._closed:
+                return
+            self._text, self._cr = self._text + self._cr + self._decoder.decode(b"", final=True), ""
             self._closed = True
             self._changed.notify_all()
+
+
+class _Sink(io.RawIOBase):
+    """A ConsoleLog as the binary stream running.console.Console writes to."""
+
+    def __init__(self, log: ConsoleLog):
+        super().__init__()
+        self._log = log
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self._log.write(bytes(data))
+
+    def flush(self) -> None:
+        self._log.flush()
 
 
 class Guest:
     """One guest running in the background. Made by Way.boot; a context manager whose exit ends the guest."""
 
-    def __init__(self, boot: BootFn, *, console: TextIO | None = None, symbolizer: SymbolizeFn | None = None):
+    def __init__(self, boot: BootFn, *, console: TextIO | BinaryIO | None = None,
+                 symbolizer: SymbolizeFn | None = None):
         self.console = ConsoleLog(console)
-        self._shown = Console(cast(TextIO, self.console), symbolizer)
+        self._shown = Console(cast(BinaryIO, self.console.sink), symbolizer)
         self._boot = boot
         self._stage = Stage.STARTING
         self._pid: int | None = None

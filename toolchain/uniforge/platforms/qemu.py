@@ -12,7 +12,7 @@ from ..building.targets import Target
 from ..core.errors import RunError
 from ..running.devices import NO_NETWORK, Disk, Network, check_tap, qemu_options
 from .floor import Variant
-from .run import Ending, kernel_cmdline
+from .run import STATUS_CHARDEV, Ending, kernel_cmdline
 from .way import BootRequest, QemuProcessWay, Support
 
 _PROBE_TIMEOUT = 10.0
@@ -28,17 +28,21 @@ def base_command(target: Target, memory: str) -> list[str]:
 
 def build_qemu_command(target: Target, image: Path, *, args: Sequence[str] = (), cmdline: str = "",
                        memory: str | None = None, network: Network = NO_NETWORK, disks: Sequence[Disk] = (),
-                       extra_qemu_args: Sequence[str] = ()) -> list[str]:
+                       extra_qemu_args: Sequence[str] = (), status_chardev: str | None = None) -> list[str]:
     """The QEMU command line that boots `image` on `target` with the guest's command line, `network` and `disks`
-    (the target's NIC and disk device models, devices.py)."""
+    (the target's NIC and disk device models, devices.py), and the guest's status channel (the target's `status`
+    options) on chardev STATUS_CHARDEV: the runner's (vm.QemuVM adds it), or one of backend `status_chardev`
+    (e.g. "null" for a plain process, whose exit code then tells what the exit device alone carries)."""
     q = target.qemu
-    return [*base_command(target, memory or q.memory), "-kernel", str(image),
+    chardev = ["-chardev", f"{status_chardev},id={STATUS_CHARDEV}"] if status_chardev and q.status else []
+    return [*base_command(target, memory or q.memory), *chardev, *q.status, "-kernel", str(image),
             "-append", kernel_cmdline(cmdline, args),
             *qemu_options(q.nic_device, q.disk_device, network, disks), *extra_qemu_args]
 
 
 class PlainQemu(QemuProcessWay):
     runner = "qemu"
+    console_input = True
 
     def host_needs(self) -> Support:
         if self.target.qemu.accel == "kvm":
@@ -85,7 +89,7 @@ class PlainQemu(QemuProcessWay):
     def bench_command(self, kernel: Path, *, cmdline: str = "", memory: str | None = None,
                       extra_qemu_args: Sequence[str] = ()) -> list[str]:
         return build_qemu_command(self.target, kernel, cmdline=cmdline, memory=memory,
-                                  extra_qemu_args=extra_qemu_args)
+                                  extra_qemu_args=extra_qemu_args, status_chardev="null")
 
 
 def _qemu_complaint(text: str) -> str:

@@ -2,25 +2,33 @@
 to boot shares (platforms/way.py). `uniforge run`, the tests and the benchmarks come here through a target's way.
 
 QEMU starts paused with QMP on an inherited socket (vm.py), the serial console streams to the caller as it comes
-(console.py), and the way QEMU ended is turned into the guest's own exit status in one place, `decode_exit`.
+and the caller's input goes in (console.py), and the way QEMU ended (with what the guest said on its status channel)
+is turned into the guest's own exit status in one place, `decode_exit`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import os
 import shlex
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from ..core.errors import RunError, RunStatus
-from ..running.console import Console
+from ..running.console import END_OF_INPUT, START_OF_INPUT, Console, encode_input
 from ..running.devices import Network, explain_qemu_error
 from ..running.vm import LaunchError, QemuVM, describe_returncode
 
+# The QEMU chardev of the guest's status channel, which the target's [qemu] `status` options write to: where the
+# guest says what its exit device cannot carry (libos/exit/include/uf/exit.h).
+STATUS_CHARDEV = "uf-status"
 _NEEDS_QUOTES = frozenset(' \t\n\v\f\r"\\')
+# The guest's console input: bytes, or a binary file read to its end (a pipe, a file, a terminal).
+Input = bytes | BinaryIO
 
 
 class Ending(enum.Enum):
@@ -44,7 +52,8 @@ class RunResult:
     ending: Ending
     exit_code: int
     message: str
-    console: str  # everything the guest wrote to its serial console
+    console: str  # everything the guest wrote to its serial console (decoded: `output` has the bytes)
+    output: bytes  # the same, byte for byte
     qemu_stderr: str  # QEMU's warnings and error reports (a KVM internal error dumps registers here)
     wall_time: float  # seconds from starting QEMU to its exit
 
@@ -76,6 +85,20 @@ def kernel_cmdline(cmdline: str, args: Sequence[str]) -> str:
     return " ".join(part for part in (cmdline.strip(), "--", quote_guest_args(args)) if part)
 
 
+def terminal_option(stdin, console) -> str:
+    """`uf.tty=`: which sides of the guest's console are a terminal here (libos/fd/console_file.c): 0, the input,
+    if `stdin` is one; 1, the output, if `console` writes to one; so that the guest's isatty() says what a Linux
+    program's would."""
+    return "uf.tty=" + "".join(side for side, stream in (("0", stdin), ("1", console)) if _is_terminal(stream))
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return os.isatty(stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False        # bytes, StringIO, BytesIO
+
+
 def decode_exit(
     method: str,
     returncode: int,
@@ -84,23 +107,28 @@ def decode_exit(
     halted_state: str | None = None,
     timeout: float | None = None,
     crash: str | None = None,
-    reported_status: int | None = None,
+    status_channel: bytes = b"",
+    reported_status: str | None = None,
     hypervisor_ending: str | None = None,
 ) -> Outcome:
-    """Turns how QEMU ended into the guest's exit status.
+    """Turns how QEMU ended into the guest's exit status: 0-255 exactly, a crash apart from all of them.
 
     `method` is the target's `exit`; `shutdown_reason` the reason of QMP's SHUTDOWN event, if any; `halted_state`
     the run state in which QEMU froze the guest, if it did (e.g. "internal-error"); `timeout` the seconds after
-    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one; `reported_status` the
-    status the guest wrote on its console and `hypervisor_ending` the hypervisor's line about the guest's end
-    (xen-console).
+    which the runner gave up, if it did; `crash` the guest's crash line, if it printed one; `status_channel` the
+    bytes the guest wrote to its status channel (STATUS_CHARDEV); `reported_status` what followed "uniforge: exit
+    status " on its console (a number or "crash") and `hypervisor_ending` the hypervisor's line about the guest's
+    end (xen-console).
 
-    - isa-debug-exit: the guest's write of c makes QEMU exit with (c << 1) | 1, so an odd status s means guest
-      status s >> 1. Only 0..127 survive: the process status is 8 bits.
-    - semihosting: QEMU exits with the guest's status unchanged.
-    - xen-console: the guest's status line (xenconsole.py); the runner then ended QEMU itself. Without one, Xen's
-      word that it crashed or stopped the guest means CRASHED.
-    - The library OS's crash status (RunStatus.CRASHED): ending CRASHED.
+    How each method carries a status (libos/exit/include/uf/exit.h):
+    - isa-debug-exit: the guest writes its status byte to the status channel, then c to the device, which makes
+      QEMU exit with (c << 1) | 1: an odd code. c is status & 0x7f, or 127 with no status byte for a crash.
+      Without the channel's byte (a kernel of another kind, a run without the channel) the status is c.
+    - semihosting: QEMU exits with the guest's status, whole; a crash writes a byte to the status channel (the
+      semihosting console) first.
+    - xen-console: the guest's status line, a number or "crash" (xenconsole.py); the runner then ended QEMU
+      itself. Without one, Xen's word that it crashed or stopped the guest means CRASHED.
+    - A crash: ending CRASHED, RunStatus.CRASHED (which a guest's own 127 shares: the ending tells them apart).
     - QEMU exit 0 after a guest reset or poweroff (SHUTDOWN guest-reset / guest-shutdown): the guest ended without
       a status (RunStatus.NO_STATUS), an error since Uniforge guests always report one.
     - Timed out: RunStatus.TIMED_OUT. A guest frozen by the hypervisor or panicked: RunStatus.CRASHED.
@@ -108,7 +136,7 @@ def decode_exit(
     """
     if method == "xen-console":
         if reported_status is not None:
-            return _status_outcome(reported_status & 0xFF, crash)
+            return _crashed(crash) if reported_status == "crash" else _exited(int(reported_status) & 0xFF)
         if hypervisor_ending is not None:
             return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"Xen ended the guest: {hypervisor_ending}")
     if timeout is not None:
@@ -121,16 +149,19 @@ def decode_exit(
         raise RunError(f"QEMU was {describe_returncode(returncode)}")
 
     if method == "isa-debug-exit":
-        status = returncode >> 1 if returncode & 1 else None
+        if returncode & 1:
+            code = returncode >> 1
+            if status_channel:
+                return _exited(status_channel[-1])
+            return _crashed(crash) if code == 127 else _exited(code)
     elif method == "semihosting":
-        status = None if shutdown_reason in ("guest-reset", "guest-shutdown") else returncode
-    elif method == "xen-console":
-        status = None       # QEMU's own ending says nothing about the guest's status
-    else:
+        if status_channel:
+            return _crashed(crash)
+        if shutdown_reason not in ("guest-reset", "guest-shutdown"):
+            return _exited(returncode)
+    elif method != "xen-console":       # QEMU's own ending says nothing about a Xen guest's status
         raise ValueError(f"unknown exit method {method!r}")
 
-    if status is not None:
-        return _status_outcome(status, crash)
     if returncode == 0 and shutdown_reason == "guest-reset":
         return Outcome(Ending.RESET, RunStatus.NO_STATUS, "guest reset without an exit status (a triple fault?)")
     if returncode == 0 and shutdown_reason == "guest-shutdown":
@@ -140,10 +171,12 @@ def decode_exit(
     raise RunError(f"QEMU failed while running ({describe_returncode(returncode)})")
 
 
-def _status_outcome(status: int, crash: str | None) -> Outcome:
-    if status == RunStatus.CRASHED:
-        return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {crash or f'exit status {status}'}")
+def _exited(status: int) -> Outcome:
     return Outcome(Ending.EXITED, status, f"guest exited with status {status}")
+
+
+def _crashed(crash: str | None) -> Outcome:
+    return Outcome(Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {crash or 'no crash report'}")
 
 
 class HypervisorConsole(Protocol):
@@ -151,7 +184,7 @@ class HypervisorConsole(Protocol):
     guest's output on, keeps the hypervisor's own log, and reads how the guest ended (then it calls its `on_end`,
     since a hypervisor need not end QEMU when its guest ends)."""
 
-    status: int | None              # the status the guest reported, if it did
+    status: str | None              # the status the guest reported, if it did: a number, or "crash"
     ending: str | None              # the hypervisor's line about how the guest ended, if it said one
     log: list[str]                  # the hypervisor's own lines
 
@@ -179,16 +212,25 @@ class BootControl:
 
 
 async def run_qemu(command: list[str], method: str, timeout: float | None, console: Console, network: Network,
-                   hypervisor: HypervisorConsoleFactory | None = None,
-                   control: BootControl | None = None) -> RunResult:
+                   hypervisor: HypervisorConsoleFactory | None = None, control: BootControl | None = None,
+                   stdin: Input | None = None) -> RunResult:
     """Runs `command` (QEMU without its control options) to the guest's end or `timeout`, its serial output shown
     on `console` (through the hypervisor's console filter, if a hypervisor runs the guest); `method` is the
-    target's `exit`; `control` hears when the guest runs and may stop it early (ending STOPPED). QEMU never
-    outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised) or when the task is cancelled."""
+    target's `exit`; `control` hears when the guest runs and may stop it early (ending STOPPED). `stdin` is the
+    guest's console input, sent escaped on the serial line (console.py) and ended when the source ends; None: none,
+    not even its end (the serial line is not the guest's alone: a hypervisor's). The guest's status channel is QEMU
+    chardev STATUS_CHARDEV. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised) or when
+    the task is cancelled."""
     started = time.monotonic()
     ended = asyncio.Event()
     filtered = hypervisor(console.feed, ended.set) if hypervisor else None
-    vm = QemuVM(command, filtered.feed if filtered else console.feed)
+    status = bytearray()
+    guest_stdin = None
+    if stdin is not None:
+        guest_stdin, ours = os.pipe()
+        threading.Thread(target=_send_input, args=(stdin, ours), name="uniforge-stdin", daemon=True).start()
+    vm = QemuVM(command, filtered.feed if filtered else console.feed, stdin=guest_stdin,
+                channels={STATUS_CHARDEV: status.extend})
     try:
         async with vm:
             await vm.start()
@@ -199,13 +241,16 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
         if explained := explain_qemu_error(vm.stderr, network):
             raise RunError(explained) from e
         raise RunError(_with_details(str(e), e.command, vm.stderr), hint="`uniforge doctor` checks QEMU") from e
+    finally:
+        if guest_stdin is not None:
+            os.close(guest_stdin)   # QEMU had its own copy: the input's writer sees EPIPE once QEMU is gone
     wall_time = time.monotonic() - started
     if filtered:
         filtered.close()
     console.close()
     if finished is None:
         return RunResult(Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller", console.text,
-                         vm.stderr, wall_time)
+                         console.output, vm.stderr, wall_time)
     try:
         outcome = decode_exit(
             method,
@@ -214,6 +259,7 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
             halted_state=vm.halted_state,
             timeout=None if finished else timeout,
             crash=console.crash,
+            status_channel=bytes(status),
             reported_status=filtered.status if filtered else None,
             hypervisor_ending=filtered.ending if filtered else None,
         )
@@ -221,7 +267,42 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
         # What the hypervisor said last: why it stopped, when QEMU's own output is silent about it.
         said = "\n".join([vm.stderr.rstrip(), *(filtered.log[-20:] if filtered else [])])
         raise RunError(_with_details(str(e), command, said)) from e
-    return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, vm.stderr, wall_time)
+    return RunResult(outcome.ending, outcome.exit_code, outcome.message, console.text, console.output, vm.stderr,
+                     wall_time)
+
+
+def _send_input(source: Input, fd: int) -> None:
+    """The guest's console input (a thread: the source may be a terminal, which only blocking reads fit): the
+    header, the source's bytes escaped, then the end of the input; stops when QEMU is gone."""
+    read = None if isinstance(source, bytes) else _reader(source)
+    try:
+        _write_all(fd, START_OF_INPUT)
+        if isinstance(source, bytes):
+            _write_all(fd, encode_input(source))
+        while read and (chunk := read()):
+            _write_all(fd, encode_input(chunk))
+        _write_all(fd, END_OF_INPUT)
+    except OSError:
+        pass        # QEMU has exited (EPIPE), or the source failed: the guest is past its input either way
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _reader(source: BinaryIO):
+    """A function returning the next bytes of source, b"" at its end; None for a terminal of which this process is
+    not in the foreground (reading would stop it: SIGTTIN)."""
+    try:
+        fd = source.fileno()
+    except (AttributeError, OSError, ValueError):
+        return lambda: source.read(65536)
+    if os.isatty(fd) and os.tcgetpgrp(fd) != os.getpgrp():
+        return None
+    return lambda: os.read(fd, 65536)
 
 
 async def _wait(vm: QemuVM, timeout: float | None, ended: asyncio.Event, stop: asyncio.Event | None) -> bool | None:

@@ -37,7 +37,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, NamedTuple, TextIO
+from typing import BinaryIO, ClassVar, NamedTuple, TextIO
 
 from ..building import image as images
 from ..building.targets import Target
@@ -47,7 +47,7 @@ from ..running.console import Console, SymbolizeFn
 from ..running.devices import NO_NETWORK, Disk, Network
 from .floor import Variant, build_floor
 from .guest import Guest
-from .run import BootControl, HypervisorConsoleFactory, RunResult, run_qemu
+from .run import BootControl, HypervisorConsoleFactory, Input, RunResult, run_qemu
 
 
 class Support(NamedTuple):
@@ -74,6 +74,9 @@ class BootRequest:
 class Way(abc.ABC):
     runner: ClassVar[str]           # the target file's `runner` value that chooses this class
     tables: ClassVar[tuple[str, ...]] = ()      # the target's optional tables it reads (e.g. "xen")
+    # Whether the guest's console is a serial line of its own: `run` passes its `stdin` in (else the guest reads
+    # end of file) and the guest's bytes come out as they are.
+    console_input: ClassVar[bool] = False
 
     def __init__(self, target: Target):
         self.target = target
@@ -111,17 +114,21 @@ class Way(abc.ABC):
 
     @abc.abstractmethod
     def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
+             console: TextIO | BinaryIO | None = None, symbolizer: SymbolizeFn | None = None,
+             stdin: Input | None = None) -> Guest:
         """Boots `image` and returns once the guest runs, in the background (guest.Guest, a context manager whose
-        exit ends it): its console streams to `console` and into Guest.console; after `timeout` seconds from its
-        start the guest is stopped (ending TIMED_OUT); `symbolizer(address, is_return_address)` annotates crash
-        backtraces. Raises RunError if the guest cannot be started; one line when it is about the network or the
-        disks."""
+        exit ends it): its console streams to `console` (bytes as they come to a binary stream, or a text one's
+        buffer; else decoded) and into Guest.console; after `timeout` seconds from its start the guest is stopped
+        (ending TIMED_OUT); `symbolizer(address, is_return_address)` annotates crash backtraces; `stdin` is the
+        guest's console input where the way can pass it (console_input; None: end of input at once). Raises
+        RunError if the guest cannot be started; one line when it is about the network or the disks."""
 
     def run(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-            console: TextIO = sys.stdout, symbolizer: SymbolizeFn | None = None) -> RunResult:
+            console: TextIO | BinaryIO = sys.stdout, symbolizer: SymbolizeFn | None = None,
+            stdin: Input | None = None) -> RunResult:
         """Boots `image` (`boot`) and waits for the guest to end."""
-        with self.boot(image, request, timeout=timeout, console=console, symbolizer=symbolizer) as guest:
+        with self.boot(image, request, timeout=timeout, console=console, symbolizer=symbolizer,
+                       stdin=stdin) as guest:
             return guest.wait()
 
     # -- benchmarks
@@ -165,8 +172,10 @@ class QemuProcessWay(Way):
         `work` is a folder for generated files, removed after the run."""
 
     def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
+             console: TextIO | BinaryIO | None = None, symbolizer: SymbolizeFn | None = None,
+             stdin: Input | None = None) -> Guest:
         self.check(request)
+        guest_input = (b"" if stdin is None else stdin) if self.console_input else None
         work = tempfile.TemporaryDirectory(prefix="uniforge-run-")
         try:
             command = self.command(image, request, Path(work.name))
@@ -177,7 +186,7 @@ class QemuProcessWay(Way):
         async def boot(shown: Console, control: BootControl) -> RunResult:
             try:
                 return await run_qemu(command, self.target.exit, timeout, shown, request.network,
-                                      self.hypervisor_console, control)
+                                      self.hypervisor_console, control, guest_input)
             finally:
                 work.cleanup()
 

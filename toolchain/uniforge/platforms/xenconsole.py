@@ -3,7 +3,7 @@
 Xen owns the UART: its log lines start with "(XEN) ", dom0's console_io text comes through as written, a domU's a
 line at a time as "(dN) text". The filter passes the guest's lines (prefix removed) on to the runner's Console,
 keeps Xen's log for error reports, and watches for how the guest ended: the library OS's status line
-("uniforge: exit status N", libos/exit/xen.c), or Xen saying that it crashed or stopped the domain. Either one
+("uniforge: exit status N" or "... crash", libos/exit/xen.c), or Xen saying that it crashed or stopped the domain. Either one
 sets `ended`, since Xen does not end QEMU for a domU (nor for a dom0 that powers off).
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-STATUS_LINE = re.compile(r"uniforge: exit status (-?\d+)\s*$")
+STATUS_PREFIX = b"uniforge: exit status "
+STATUS_LINE = re.compile(STATUS_PREFIX.decode() + r"(\d+|crash)\s*$")
 _DOMU_PREFIX = re.compile(r"^\(d\d+\) ")
 _XEN_PREFIX = "(XEN) "
 # Xen's own words when it takes a guest down (xen/common/shutdown.c, domain.c, arch/*/traps.c).
@@ -29,7 +30,7 @@ class XenConsole:
         self._on_end = on_end
         self._pending = b""
         self.log: list[str] = []
-        self.status: int | None = None      # from the guest's status line
+        self.status: str | None = None      # from the guest's status line: a number, or "crash"
         self.ending: str | None = None  # Xen's line about the end of the guest, if it said one
         self._panic = False                 # Xen said it panics: the next line of its log says why
 
@@ -69,8 +70,8 @@ class XenConsole:
         if status and self.status is None:
             # Output without a final newline ends up in front of the status line: it is the guest's.
             if status.start():
-                self._on_guest(text[:status.start()].encode())
-            self.status = int(status.group(1))
+                self._on_guest(raw[:raw.rindex(STATUS_PREFIX)])
+            self.status = status.group(1)
             self._on_end()
             return
         self._on_guest(raw)

@@ -17,7 +17,7 @@ import asyncio
 import os
 import shutil
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from ..building import image as images
 from ..core import sizes
@@ -25,7 +25,7 @@ from ..core.errors import BenchError, RunError, RunStatus, TargetError
 from ..running.console import Console, SymbolizeFn
 from . import xenrig
 from .guest import Guest
-from .run import BootControl, Ending, RunResult, decode_exit, kernel_cmdline
+from .run import BootControl, Ending, Input, RunResult, decode_exit, kernel_cmdline
 from .way import BootRequest, Support, Way, raw_form
 from .xenconsole import XenConsole
 from .xlrig import RIG_ENV, DomainEnd, Rig
@@ -82,7 +82,9 @@ class XenXl(Way):
                               "dom0 and dom0less boots")
 
     def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
-             console: TextIO | None = None, symbolizer: SymbolizeFn | None = None) -> Guest:
+             console: TextIO | BinaryIO | None = None, symbolizer: SymbolizeFn | None = None,
+             stdin: Input | None = None) -> Guest:
+        """`stdin` is not passed: `xl console` is a terminal's, not a byte stream's (the guest reads end of file)."""
         self.check(request)
         # The ELF or its raw form (a zImage) alike: the config is written beside the ELF.
         suffix = images.RAW_FORMS.get(self.target.boot)
@@ -127,7 +129,7 @@ class XenXl(Way):
             shown.close()
             if stopped:
                 return RunResult(Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller", shown.text,
-                                 end.xl_output, end.wall_time)
+                                 shown.output, end.xl_output, end.wall_time)
             if filtered.status is None and end.shutdown_reason == "crash":
                 filtered.ending = "xl: the domain crashed"
             if end.xl_status not in (None, 0) and end.shutdown_reason is None and filtered.status is None:
@@ -136,8 +138,8 @@ class XenXl(Way):
                                   crash=shown.crash, reported_status=filtered.status,
                                   hypervisor_ending=filtered.ending,
                                   shutdown_reason=_XL_REASONS.get(end.shutdown_reason or ""))
-            return RunResult(outcome.ending, outcome.exit_code, outcome.message, shown.text, end.xl_output,
-                             end.wall_time)
+            return RunResult(outcome.ending, outcome.exit_code, outcome.message, shown.text, shown.output,
+                             end.xl_output, end.wall_time)
 
         return Guest(boot, console=console, symbolizer=symbolizer).start()
 

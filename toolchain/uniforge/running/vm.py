@@ -1,8 +1,9 @@
 """One QEMU process under QMP control: launched paused, resumed, watched, and always ended.
 
-QMP runs over an inherited socketpair (no socket path to race on or leave behind). `QemuVM` is an async context
-manager: whatever happens inside it (an error, a timeout, Ctrl-C), leaving it ends QEMU, politely first (QMP
-`quit`, bounded wait), then by SIGKILL.
+QMP runs over an inherited socketpair (no socket path to race on or leave behind), and so does every other channel
+the caller asks for (a QEMU chardev the command's devices write to). `QemuVM` is an async context manager:
+whatever happens inside it (an error, a timeout, Ctrl-C), leaving it ends QEMU, politely first (QMP `quit`,
+bounded wait), then by SIGKILL.
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ class State(enum.Enum):
 
 class QemuVM:
     """Runs `command` (a QEMU command line without its control options) with `on_console` fed the bytes that
-    QEMU writes to its stdout (the serial console)."""
+    QEMU writes to its stdout (the serial console). `stdin`: a file descriptor QEMU reads as its stdin (the serial
+    console's input; else nothing). `channels`: chardev id -> what is fed the bytes QEMU writes to that chardev,
+    which this adds (the command's devices name it)."""
 
-    def __init__(self, command: list[str], on_console: Callable[[bytes], None]):
+    def __init__(self, command: list[str], on_console: Callable[[bytes], None], *, stdin: int | None = None,
+                 channels: dict[str, Callable[[bytes], None]] | None = None):
         self._command = command
         self._on_console = on_console
+        self._stdin = stdin
+        self._channels = channels or {}
         self.state = State.NEW
         self.returncode: int | None = None
         self.shutdown_reason: str | None = None  # from QMP SHUTDOWN: guest-shutdown, guest-reset, host-qmp-quit...
@@ -58,7 +64,9 @@ class QemuVM:
         self._events = EventListener(("SHUTDOWN", "STOP"))
         self._halted = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._outputs = 0  # how many of the tasks are output pumps (the rest is cancelled at the end)
         self._socket: socket.socket | None = None  # our end of the QMP socketpair
+        self._channel_sockets: list[socket.socket] = []  # our ends of the channels' socketpairs
         self._stderr = bytearray()
 
     @property
@@ -69,31 +77,41 @@ class QemuVM:
     async def __aenter__(self) -> QemuVM:
         self._require(State.NEW)
         self._socket, theirs = socket.socketpair()
+        pairs = {name: socket.socketpair() for name in self._channels}
         try:
             command = self._command + [
                 "-S",
                 "-chardev", f"socket,id=qmp,fd={theirs.fileno()}",
                 "-mon", "chardev=qmp,mode=control",
             ]
+            for name, (_, end) in pairs.items():
+                command += ["-chardev", f"socket,id={name},fd={end.fileno()}"]
             try:
                 self._proc = await asyncio.create_subprocess_exec(
                     *command,
-                    stdin=subprocess.DEVNULL,
+                    stdin=subprocess.DEVNULL if self._stdin is None else self._stdin,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
-                    pass_fds=[theirs.fileno()],
+                    pass_fds=[theirs.fileno(), *(end.fileno() for _, end in pairs.values())],
                     # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
                     start_new_session=True,
                     preexec_fn=die_with_parent,
                 )
             except OSError as e:
+                for ours, _ in pairs.values():
+                    ours.close()
                 raise LaunchError(f"cannot run {command[0]}: {e.strerror}", command) from e
         finally:
             theirs.close()
+            for _, end in pairs.values():
+                end.close()
+        self._channel_sockets = [ours for ours, _ in pairs.values()]
         self._tasks = [
             asyncio.create_task(self._pump(self._proc.stdout, self._on_console)),
             asyncio.create_task(self._pump(self._proc.stderr, self._stderr.extend)),
+            *[asyncio.create_task(self._pump_socket(ours, self._channels[name])) for name, (ours, _) in pairs.items()],
         ]
+        self._outputs = len(self._tasks)    # the tasks that end at EOF once QEMU is gone
         try:
             self._qmp.register_listener(self._events)
             await asyncio.wait_for(self._qmp.connect(self._socket), _LAUNCH_WAIT)
@@ -185,10 +203,12 @@ class QemuVM:
         if self._proc is not None:
             # Console and stderr end at EOF once QEMU is gone: drain them so no output is lost.
             self.returncode = await self._proc.wait()
-            await asyncio.gather(*self._tasks[:2], return_exceptions=True)
-        for task in self._tasks[2:]:
+            await asyncio.gather(*self._tasks[:self._outputs], return_exceptions=True)
+        for task in self._tasks[self._outputs:]:
             task.cancel()
-        await asyncio.gather(*self._tasks[2:], return_exceptions=True)
+        await asyncio.gather(*self._tasks[self._outputs:], return_exceptions=True)
+        for ours in self._channel_sockets:
+            ours.close()
         try:
             await self._qmp.disconnect()
         except (QMPError, OSError, EOFError):
@@ -198,6 +218,12 @@ class QemuVM:
 
     async def _pump(self, stream: asyncio.StreamReader, sink: Callable[[bytes], None]) -> None:
         while chunk := await stream.read(65536):
+            sink(chunk)
+
+    async def _pump_socket(self, ours: socket.socket, sink: Callable[[bytes], None]) -> None:
+        ours.setblocking(False)
+        loop = asyncio.get_running_loop()
+        while chunk := await loop.sock_recv(ours, 65536):
             sink(chunk)
 
     async def _watch_events(self) -> None:

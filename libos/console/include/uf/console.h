@@ -10,7 +10,8 @@
 /* Sets up the device (called once at boot); writing works before it (QEMU's UART, Xen's console_io). */
 void uf_console_init(void);
 
-/* Writes n bytes, "\n" as "\r\n"; returns once the device has taken them all. */
+/* Writes n bytes as they are (8-bit clean: the host's runner passes them on unchanged); returns once the device
+ * has taken them all. */
 void uf_console_write(const char *s, size_t n);
 
 /* A small printf: %s %c %d %i %u %x %X %p %%, flags '-' and '0', a width, and the l, ll and z modifiers.

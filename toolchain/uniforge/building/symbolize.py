@@ -121,7 +121,9 @@ class Symbolizer:
         self._files: list[list[str]] = []  # by compilation unit: paths by DWARF file number
         rows = []
         if self._elf.has_dwarf_info():
-            self._dwarf = self._elf.get_dwarf_info()
+            # A linked file's debug info holds final addresses; relocations it kept (--emit-relocs, as callsite.py
+            # links) were already applied, and applying REL ones again would add their addend twice.
+            self._dwarf = self._elf.get_dwarf_info(relocate_dwarf_sections=False)
             section = self._dwarf.debug_line_sec.stream.getvalue() if self._dwarf.debug_line_sec else b""
             byteorder = "little" if self._elf.little_endian else "big"
             for cu in self._dwarf.iter_CUs():
