@@ -391,7 +391,9 @@ void uf_thread_sched_init(struct uf_thread *main)
 	uf_arch_thread_new(t, idle, 0, (uintptr_t)stack + IDLE_STACK_PAGES * UF_PAGE_SIZE, 0);
 	c->idle = t;
 	c->current = main;
-	c->since = uf_time_monotonic_ns();
+	/* The first thread has run since the clock's 0. No clock is read here: the first read picks the clock source,
+	 * which on Xen needs module xen's init, which may come after this one. */
+	c->since = 0;
 	c->armed = UINT64_MAX;
 	uf_thread_list_add(main);
 	uf_trap_set_resume_hook(resume);
