@@ -117,8 +117,10 @@ long uf_thread_futex(volatile int *addr, int op, int val, const struct futex_tim
 	int cmd = op & FUTEX_CMD_MASK, realtime = op & FUTEX_CLOCK_REALTIME;
 	uint64_t deadline;
 	long r, moved;
+	/* What is not done answers ENOTSUP, never Linux's ENOSYS: the libc is built to take futexes as there
+	 * (templates/syscall_arch.h.j2); musl's PTHREAD_PRIO_INHERIT mutexes then say ENOTSUP, as POSIX has it. */
 	if (realtime && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_WAIT)
-		return -ENOSYS;
+		return -ENOTSUP;
 	if (!word_ok(addr))
 		return -EFAULT;
 	switch (cmd) {
@@ -146,6 +148,6 @@ long uf_thread_futex(volatile int *addr, int op, int val, const struct futex_tim
 		r = requeue(addr, val, to->val2, addr2, &moved);
 		return cmd == FUTEX_REQUEUE ? r : r + moved;
 	default:
-		return uf_unsupported(-ENOSYS, "futex operation %d", cmd);
+		return uf_unsupported(-ENOTSUP, "futex operation %d", cmd);
 	}
 }
