@@ -118,7 +118,7 @@ def test_ctrl_c_ends_qemu(uniforge_image):
             threading.Thread(target=interrupt, daemon=True).start()
             vm.wait()
     assert pids and not alive(pids[0])
-    assert qemu_processes(parent=os.getpid()) == []
+    assert qemu_processes(parent=os.getpid(), naming=uniforge_image.path) == []    # the session's xl rigs live on
 
 
 def test_a_host_port_taken_meanwhile_is_chosen_again(uniforge_image, monkeypatch):

@@ -10,15 +10,15 @@ line's libraries nor the build pipeline: each is imported when first used.
         vm.expect(r"listening")
         host, port = vm.port(80)
 """
-from .api import (QMP, VM, App, Artifact, BuildReport, Check, Crash, Image, Result, TargetInfo, bench, build, doctor,
-                  targets)
+from .api import (QMP, VM, App, Artifact, BuildReport, Check, Crash, Image, Result, TargetInfo, bench, build,
+                  cross_toolchain, doctor, targets)
 from .core.errors import (BenchError, CompileError, DiskError, GuestTimeout, ImageError, LinkError, ManifestError,
                           ModuleError, ResolveError, RunError, TargetError, ToolError, UniforgeError)
 from .core.version import __version__
 
 __all__ = [
     "App", "Artifact", "BuildReport", "Check", "Crash", "Image", "QMP", "Result", "TargetInfo", "VM", "bench",
-    "build", "doctor", "targets",
+    "build", "cross_toolchain", "doctor", "targets",
     "UniforgeError", "ManifestError", "TargetError", "ModuleError", "CompileError", "ResolveError", "LinkError",
     "ToolError", "ImageError", "RunError", "DiskError", "BenchError", "GuestTimeout", "__version__",
 ]

@@ -5,8 +5,9 @@ imported when first used, so `import uniforge` stays fast."""
 
 from .app import App, build
 from .checks import Check
+from .crosstool import cross_toolchain
 from .host import CAPABILITIES, TargetInfo, bench, doctor, targets
 from .image import QMP, VM, Artifact, BuildReport, Crash, Image, Result
 
-__all__ = ["App", "Artifact", "BuildReport", "build", "Check", "CAPABILITIES", "TargetInfo", "bench", "doctor",
+__all__ = ["App", "Artifact", "BuildReport", "build", "Check", "cross_toolchain", "CAPABILITIES", "TargetInfo", "bench", "doctor",
            "targets", "QMP", "VM", "Crash", "Image", "Result"]

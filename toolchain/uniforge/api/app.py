@@ -23,11 +23,14 @@ class App:
                  include_dirs: Sequence[str | Path] = (), cflags: Sequence[str] = (), target: str | None = None,
                  memory: str | None = None, cmdline: str = "", debug: bool = False,
                  files: str | Path | dict[str, str] | None = None, disks: bool | None = None,
-                 etc: str | Path | None = None):
+                 etc: str | Path | None = None, build: Sequence[str] = (), link_from: str | Path | None = None,
+                 objects: Sequence[str | Path] = (), archives: Sequence[str | Path] = ()):
         data: dict[str, Any] = {"name": name, "sources": [str(s) for s in sources],
                                 "include_dirs": [str(d) for d in include_dirs], "cflags": list(cflags),
-                                "cmdline": cmdline, "debug": debug}
+                                "cmdline": cmdline, "debug": debug, "build": list(build),
+                                "objects": [str(o) for o in objects], "archives": [str(a) for a in archives]}
         optional = {"target": target, "memory": memory, "disks": disks, "etc": str(etc) if etc else None,
+                    "link_from": str(link_from) if link_from else None,
                     "files": files if isinstance(files, dict) or files is None else str(files)}
         data.update({key: value for key, value in optional.items() if value is not None})
         self.manifest = manifests.read(data, Path(root).resolve() / manifests.FILENAME, where=f"App({name!r})")
@@ -71,14 +74,17 @@ def build(app: App | str | Path, target: str | None = None, *, debug: bool | Non
     """Builds `app` (an App, or the path of its uniforge.toml or folder) for `target` (default: the app's) into
     `out_dir` (default: the app's build/); `debug` overrides the manifest's. The image carries its BuildReport."""
     from ..building import targets
+    from ..building.crosscc import run_build
     from ..building.pipeline import build as run_pipeline
 
     app = app if isinstance(app, App) else App.load(app)
     chosen = targets.load(target or app.target)
+    out = Path(out_dir).resolve() if out_dir is not None else app.root / "build"
     was_quiet, progress.quiet = progress.quiet, not progress_on_stderr
     try:
-        result = run_pipeline(app.manifest, chosen, debug=debug,
-                              out_dir=Path(out_dir).resolve() if out_dir is not None else None)
+        # The project's own build first (the manifest's `build`), then the image from what it made.
+        run_build(app.manifest, chosen, out / ".work" / chosen.name / "build.log")
+        result = run_pipeline(app.manifest, chosen, debug=debug, out_dir=out)
     finally:
         progress.quiet = was_quiet
     return Image(result.image, report=BuildReport.of(result))

@@ -116,9 +116,8 @@ def bench(apps: Sequence[App | str | Path], targets: Sequence[str] = (), *, runs
     "results" are one record per subject (docs/json.md)."""
     from ..bench.measure import bench as measure
     from ..building import targets as target_files
-    from ..building.pipeline import build as run_pipeline
     from ..platforms import way_for
-    from .app import App
+    from .app import App, build
 
     built: list[tuple[Any, Target, Path]] = []
     chosen: dict[str, Target] = {}
@@ -127,6 +126,6 @@ def bench(apps: Sequence[App | str | Path], targets: Sequence[str] = (), *, runs
         for name in targets or (app.target,):
             target = chosen.setdefault(name, target_files.load(name))
             way_for(target).check_bench()
-            built.append((app.manifest, target, run_pipeline(app.manifest, target).image))
+            built.append((app.manifest, target, build(app, name).path))
     report = measure(built, list(chosen.values()), runs, peers=peers, build_time=build_times, command=command)
     return versioned(report)

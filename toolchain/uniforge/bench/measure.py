@@ -197,10 +197,13 @@ def build_times(app: Manifest, target: Target, runs: int) -> dict:
             return time.perf_counter() - start
 
         cold = timed_build()
-        source = work / app.sources[0].relative_to(app.root)
+        # An app built by its own build system (no sources of its own): its warm build is that build with nothing
+        # changed (its make decides what to redo).
+        source = work / app.sources[0].relative_to(app.root) if app.sources else None
         warm = []
         for i in range(runs):
-            source.write_text(source.read_text() + f"\n/* uniforge bench: edit {i} */\n")
+            if source:
+                source.write_text(source.read_text() + f"\n/* uniforge bench: edit {i} */\n")
             warm.append(timed_build())
     return {"cold": summarize([cold]), "warm": summarize(warm)}
 

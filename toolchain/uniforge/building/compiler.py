@@ -122,7 +122,7 @@ class Toolchain:
         cmd = [str(self.zig), "clang" if self.hosted else "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
         # In the output's folder: zig names its own headers relative to the working folder when they are below it
         # (a build run from the folder holding the venv), and DWARF would then depend on where the build was run.
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env(), cwd=job.output.parent)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=zig_env(), cwd=job.output.parent)
         if proc.returncode != 0:
             raise CompileError(f"compiling {job.source} failed:\n{proc.stderr.rstrip()}")
 
@@ -160,12 +160,12 @@ class Toolchain:
 
     @staticmethod
     def _run(cmd: list[str], error, what: str) -> None:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_zig_env())
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=zig_env())
         if proc.returncode != 0:
             raise error(f"{what}:\n{(proc.stderr or proc.stdout).rstrip()}")
 
 
-def _zig_env() -> dict[str, str]:
+def zig_env() -> dict[str, str]:
     # zig keeps a cache of its own (of `zig cc` objects, among others): inside ours, not under $HOME, which may be
     # unusable (CI sandboxes) and may hold objects that an older uniforge compiled from another working folder
     # (zig's key does not cover it, and its paths in DWARF did).

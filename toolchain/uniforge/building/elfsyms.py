@@ -1,14 +1,16 @@
 """Symbols of relocatable objects, read with pyelftools: the only source of what a module exports and needs."""
+from contextlib import nullcontext
 from pathlib import Path
+from typing import BinaryIO
 
 from elftools.elf.elffile import ELFFile
 
 
-def object_symbols(path: Path) -> dict[str, list[str]]:
-    """Global symbols an object defines, those it needs, and those it refers to weakly (apart: like the linker, the
-    resolver pulls nothing in for a weak reference)."""
+def object_symbols(source: Path | BinaryIO) -> dict[str, list[str]]:
+    """Global symbols an object (a path, or an open binary file) defines, those it needs, and those it refers to
+    weakly (apart: like the linker, the resolver pulls nothing in for a weak reference)."""
     defined, undefined, weak = set(), set(), set()
-    with open(path, "rb") as f:
+    with open(source, "rb") if isinstance(source, (str, Path)) else nullcontext(source) as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
         for sym in symtab.iter_symbols() if symtab else ():
             bind = sym["st_info"]["bind"]

@@ -24,7 +24,7 @@ class EmbeddedTree:
 class Manifest:
     path: Path = field(metadata=tomlfile.NOT_A_KEY)
     name: str
-    sources: tuple[Path, ...]       # absolute
+    sources: tuple[Path, ...] = ()  # absolute
     include_dirs: tuple[Path, ...] = ()     # absolute
     cflags: tuple[str, ...] = ()
     target: str = "qemu-x86_64"
@@ -36,6 +36,13 @@ class Manifest:
     disks: bool = True              # FAT and the block driver when the app uses files (default: unless `files`)
     # A host folder whose files are added to the image's /etc (module etcfs), absolute.
     etc: Path | None = field(default=None, metadata=tomlfile.toml_types(str))
+    # Software with its own build system: commands run in the app's folder with `uniforge env`'s environment
+    # before the image is linked, and what they made: the executable whose objects and archives `uniforge cc`
+    # recorded (link_from), or objects and archives named one by one. Paths absolute.
+    build: tuple[str, ...] = ()
+    link_from: Path | None = field(default=None, metadata=tomlfile.toml_types(str))
+    objects: tuple[Path, ...] = ()
+    archives: tuple[Path, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -68,10 +75,11 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
     root = path.parent.resolve()
     if not NAME.match(data["name"]):
         raise ManifestError(f"{where}: key 'name': '{data['name']}' must be lower-case letters, digits, - and _")
-    if not data["sources"]:
-        raise ManifestError(f"{where}: key 'sources' is empty: list the app's .c files")
+    if not any(data.get(key) for key in ("sources", "link_from", "objects", "archives")):
+        raise ManifestError(f"{where}: no 'sources': list the app's .c files (or, for software with its own build "
+                            "system, name what it builds: 'link_from', 'objects' or 'archives')")
     sources = []
-    for entry in data["sources"]:
+    for entry in data.get("sources", []):
         pattern = os.path.normpath(root / entry)    # an absolute entry stays itself; ../ leaves the folder
         matched = [Path(p) for p in (sorted(glob.glob(pattern, recursive=True)) if any(c in entry for c in "*?[")
                                      else [pattern])]
@@ -97,10 +105,18 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
     etc = data.get("etc")
     if etc is not None and not (root / etc).is_dir():
         raise ManifestError(f"{where}: key 'etc': '{etc}' is not a folder")
+    for key in ("build", "objects", "archives"):
+        if not all(isinstance(entry, str) and entry for entry in data.get(key, [])):
+            raise ManifestError(f"{where}: key '{key}': every entry must be a non-empty string")
+    link_from = data.get("link_from")
     return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
                     cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
                     cmdline=data.get("cmdline", ""), debug=data.get("debug", False), files=files,
-                    disks=data.get("disks", files is None), etc=root / etc if etc is not None else None)
+                    disks=data.get("disks", files is None), etc=root / etc if etc is not None else None,
+                    build=tuple(data.get("build", [])),
+                    link_from=Path(os.path.normpath(root / link_from)) if link_from is not None else None,
+                    objects=tuple(Path(os.path.normpath(root / p)) for p in data.get("objects", [])),
+                    archives=tuple(Path(os.path.normpath(root / p)) for p in data.get("archives", [])))
 
 
 def _embedded_tree(value, root: Path, where: str) -> EmbeddedTree | None:

@@ -179,7 +179,8 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
                                                                       *CFLAGS, *cflags]),
                        json.dumps(DWARF_NAMES, sort_keys=True), " ".join(syscalls), glue_key, " ".join(EXCLUDED),
                        render("syscall_arch.h.j2", syscalls=syscalls),
-                       json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True))
+                       json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True),
+                       *[" ".join(compat) for compat in [compat_dirs(source_tree(), musl_arch)] if compat])
 
     def make(tmp: Path) -> None:
         _build_into(tmp, toolchain, musl_arch, arch, cflags, syscalls)
@@ -219,18 +220,29 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     shutil.rmtree(out / "obj")
 
 
+def compat_dirs(src: Path, musl_arch: str) -> list[str]:
+    """The arch's COMPAT_SRC_DIRS (its arch.mak): compat/time32 on 32-bit archs, the symbols of the time32 ABI
+    (`clock_gettime` beside `__clock_gettime64`), which a link-only check such as autoconf's looks for."""
+    mak = src / f"arch/{musl_arch}/arch.mak"
+    for line in mak.read_text().splitlines() if mak.exists() else ():
+        name, _, value = line.partition("=")
+        if name.strip() == "COMPAT_SRC_DIRS":
+            return value.split()
+    return []
+
+
 def select_sources(src: Path, musl_arch: str, overlay: Path | None = None) -> list[Path]:
-    """musl's Makefile rule over every src/*/*.c (and mallocng), with the overlay (same layout) on top: for each
-    folder and file name, the overlay's file for the arch, else the overlay's, else musl's for the arch unless it
-    traps into a kernel, else musl's generic one."""
+    """musl's Makefile rule over every src/*/*.c (and mallocng, and the arch's compat folders), with the overlay
+    (same layout) on top: for each folder and file name, the overlay's file for the arch, else the overlay's, else
+    musl's for the arch unless it traps into a kernel, else musl's generic one."""
     dirs = [d for d in sorted((src / "src").iterdir()) if d.is_dir() and d.name not in ("include", "internal")]
-    dirs += [src / "src/internal", src / "src/malloc/mallocng"]
+    dirs += [src / "src/internal", src / "src/malloc/mallocng", *(src / d for d in compat_dirs(src, musl_arch))]
     excluded = {src / rel for rel in EXCLUDED}
     chosen: dict[tuple[Path, str], Path] = {}
     for d in dirs:
         arch = [p for p in sorted((d / musl_arch).glob("*.[csS]"))
                 if not (p.suffix in (".s", ".S") and RAW_SYSCALL.search(p.read_text()))]
-        mirror = overlay / d.relative_to(src / "src") if overlay else None
+        mirror = overlay / d.relative_to(src / "src") if overlay and d.is_relative_to(src / "src") else None
         theirs = [*sorted(mirror.glob("*.[csS]")), *sorted((mirror / musl_arch).glob("*.[csS]"))] if mirror else []
         for path in [*sorted(d.glob("*.c")), *arch, *theirs]:
             if path not in excluded:

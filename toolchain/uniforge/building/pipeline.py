@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..core.version import __version__
 from ..core import cache
+from ..core.errors import ManifestError
 from ..core.paths import libos_dir
-from . import deploy, embedtree, image, link, modules, musl, runtime
+from . import archives, deploy, embedtree, image, link, linkrecord, modules, musl, runtime
 from .callsite import CallSites
 from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
@@ -61,10 +62,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     # The library OS for this target: every module that builds here, so the libc knows which syscalls exist.
     libos = library_os(target, toolchain, debug=debug)
     available, compiled, libos_args, headers = libos.available, libos.compiled, libos.args, libos.headers
-    syscalls = sorted({s.removeprefix("uf_sys_") for m in compiled.values() for s in m.defined
-                       if s.startswith("uf_sys_")} - {"enosys"})
     clock.lap("library OS")
-    libc = musl.build(hosted, target.libc.arch, target.arch, list(hosted.cflags), syscalls)
+    libc = app_libc(target, hosted, libos)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
@@ -72,14 +71,16 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 
     # Sources outside the app's folder are named relative to it, in DWARF too (../lib/x.c).
     outside = sorted({src.parent for src in app.sources if not src.is_relative_to(app.root)})
-    app_args = hosted.compile_args(include_dirs=app.include_dirs, system_include_dirs=[headers],
-                                   prefix_map=[(app.root, "."), *((d, app.source_name(d)) for d in outside),
-                                               (headers, musl.HEADERS_NAME)],
-                                   flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *hosted.cflags, *app.cflags])
+    app_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
+                                prefix_map=[(app.root, "."), *((d, app.source_name(d)) for d in outside)])
     app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
                                                  tuple(app_args)) for src in app.sources}
     hosted.compile_all(list(app_jobs.values()))
-    app_symbols = {name: object_symbols(job.output) for name, job in app_jobs.items()}
+    # What the project's own build made (link_from, objects, archives), as built for this target's compile ABI.
+    built = app_inputs(app, abi(hosted))
+    app_objects = {**{name: job.output for name, job in app_jobs.items()}, **built.objects}
+    app_symbols = {name: object_symbols(path) for name, path in app_objects.items()}
+    app_archives = [(name, archives.index(path)) for name, path in built.archives.items()]
     clock.lap("app")
 
     script = work / "image.ld"
@@ -93,10 +94,14 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     # What the linker script and the generated code define, read from them: present before they are linked.
     provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
                 | {s for o in tree_objects for s in object_symbols(o)["defined"]})
-    archives = [("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+    linked_archives = [*app_archives, ("libc", libc.index), ("compiler-rt", compiler_rt_index)]
     entry = linker_script_entry(script.read_text())
 
-    call_sites = CallSites(toolchain, {name: job.output for name, job in app_jobs.items()}, work)
+    call_sites = CallSites(toolchain, app_objects, work)
+
+    # The app's own archives count as the app's code: a member that opens files wants a disk as the app would.
+    reachable = {**{f"{name}({member})": syms for name, index in app_archives for member, syms in index.items()},
+                 **libc.index}
 
     def resolve_image(compiled, roots: tuple[str, ...] = ()):
         """The modules and libc members the app (and `roots`, what generated code needs) links, with the modules
@@ -104,15 +109,15 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         wanted = {**app_symbols, **({"(generated)": {"defined": [], "undefined": list(roots)}} if roots else {})}
 
         def resolve_with(extra: tuple[str, ...]):
-            return resolve(wanted, compiled, archives, (*target.modules, *extra), provided,
+            return resolve(wanted, compiled, linked_archives, (*target.modules, *extra), provided,
                            lambda names: modules.init_order(available, names), target.picks, entry,
                            call_sites.describe)
         resolution = resolve_with(())
         providable = provided | {s for m in compiled.values() for s in m.defined} | {
-            s for _, index in archives for member in index.values() for s in member["defined"]}
+            s for _, index in linked_archives for member in index.values() for s in member["defined"]}
 
         def app_reaches(symbols: set[str]) -> str | None:
-            return reaches(app_symbols, libc.index, symbols,
+            return reaches(app_symbols, reachable, symbols,
                            lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
         joining = _joining(app, resolution.modules, compiled, providable, app_reaches)
         if joining:
@@ -138,7 +143,9 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         "libc": f"musl {musl.VERSION}",
         "modules": {m.module.name: {"version": m.module.version, "summary": m.module.summary} for m in chosen},
         "config": {"memory": app.memory or target.qemu.memory, "cmdline": app.cmdline, "debug": debug},
-        "sources": {name: hashlib.sha256((app.root / name).read_bytes()).hexdigest() for name in app_symbols},
+        "sources": {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in
+                    [*((name, job.source) for name, job in app_jobs.items()), *built.objects.items(),
+                     *built.archives.items()]},
     }
     names = musl.syscall_names(headers) if debug else []
     generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args, names)
@@ -150,15 +157,16 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     debug_path = out_dir / f"{app.name}.{target.name}.dbg"
     map_file = work / "image.map"
     generated += tree_objects
-    objects = [job.output for job in app_jobs.values()] + generated + [m.object for m in chosen]
-    link.link(toolchain, link.LinkInputs(script, objects, [libc.archive, compiler_rt]), debug_path, image_path, map_file,
-              [*toolchain.ldflags, *calls.link_args(work)])
+    objects = [*app_objects.values()] + generated + [m.object for m in chosen]
+    link.link(toolchain, link.LinkInputs(script, objects, [*built.archives.values(), libc.archive, compiler_rt]),
+              debug_path, image_path, map_file, [*toolchain.ldflags, *calls.link_args(work)])
     clock.lap("link")
 
     owner_of = link.owner_of({**{m.object: m.module.name for m in chosen},
-                              **{job.output: link.APP for job in app_jobs.values()},
+                              **{path: link.APP for path in app_objects.values()},
                               **{o: link.GENERATED for o in generated}},
-                             {libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
+                             {**{path: link.APP for path in built.archives.values()},
+                              libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
     loaded, nobits = image.loaded_sections(debug_path)
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
     for path in (image_path, debug_path):
@@ -175,6 +183,61 @@ def _object_name(source_name: str) -> Path:
     """Where a source's object goes below the work folder's app/: its name, a ".." in it spelled "..up" so that
     objects of sources outside the app's folder stay below app/ too."""
     return Path(*("..up" if part == ".." else part for part in Path(source_name).parts)).with_suffix(".o")
+
+
+def app_compile_args(hosted: Toolchain, headers: Path, *, include_dirs=(), cflags=(), prefix_map=()) -> list[str]:
+    """How an app's sources are compiled (the one place: `uniforge build` and `uniforge cc` both use it): as for
+    Linux with musl, musl's headers (`headers`) first, the target's flags, then the app's own `cflags`."""
+    return hosted.compile_args(include_dirs=include_dirs, system_include_dirs=[headers],
+                               prefix_map=[*prefix_map, (headers, musl.HEADERS_NAME)],
+                               flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *hosted.cflags, *cflags])
+
+
+def abi(hosted: Toolchain) -> str:
+    """What an app's objects must have been compiled for to link into this target's images: targets that share it
+    (qemu-x86_64, kvm-x86_64, xen-x86_64) link each other's objects."""
+    return cache.digest(hosted.version, *hosted.target_args(), *hosted.cflags)
+
+
+def implemented_syscalls(libos: "LibraryOS") -> list[str]:
+    """The syscalls the library OS implements (a module defines uf_sys_NAME)."""
+    return sorted({s.removeprefix("uf_sys_") for m in libos.compiled.values() for s in m.defined
+                   if s.startswith("uf_sys_")} - {"enosys"})
+
+
+def app_libc(target: Target, hosted: Toolchain, libos: "LibraryOS") -> musl.Libc:
+    """The libc an app links: musl whose syscalls call exactly those the library OS implements."""
+    return musl.build(hosted, target.libc.arch, target.arch, list(hosted.cflags), implemented_syscalls(libos))
+
+
+@dataclass(frozen=True)
+class AppInputs:
+    """Objects and archives the project's own build made, by the name the image's manifest gives them."""
+    objects: dict[str, Path]
+    archives: dict[str, Path]
+
+
+def app_inputs(app: Manifest, app_abi: str) -> AppInputs:
+    """What the manifest's link_from (the objects and archives `uniforge cc` recorded linking that executable
+    from), objects and archives name, each checked to exist."""
+    objects, archives_ = {}, {}
+
+    def name(path: Path) -> str:
+        # Objects `uniforge cc` compiled straight from sources on a link line live in the cache, in a folder named
+        # by their content: "cc/FOLDER/main.o", the same on every machine.
+        in_cache = path.is_relative_to(cache.cache_root())
+        return f"cc/{path.parent.name}/{path.name}" if in_cache else app.source_name(path)
+    if app.link_from is not None:
+        record = linkrecord.read(app.link_from, app_abi, f"{app.path}: key 'link_from'")
+        objects.update({name(p): p for p in record.objects})
+        archives_.update({name(p): p for p in record.archives})
+    for key, paths, into in (("objects", app.objects, objects), ("archives", app.archives, archives_)):
+        for path in paths:
+            if not path.is_file():
+                raise ManifestError(f"{app.path}: key '{key}': '{app.source_name(path)}' does not exist "
+                                    "(did the build commands make it?)")
+            into[app.source_name(path)] = path
+    return AppInputs(objects, archives_)
 
 
 @dataclass(frozen=True)

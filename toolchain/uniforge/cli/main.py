@@ -1,5 +1,6 @@
 """The `uniforge` command. Commands raise; only main() prints errors and chooses the exit code."""
 import json
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -24,6 +25,7 @@ HELP = """Build single-purpose unikernel images from plain C apps, with only the
   uniforge modules                    the library-OS modules, for which arches and platforms
   uniforge doctor                     what this host has and lacks
   uniforge bench . -t qemu-x86_64     boot time, size, memory against the floor
+  eval "$(uniforge env -t qemu-x86_64)"   CC, AR, --host triple, CMake file for a project's own build system
 """
 
 
@@ -155,6 +157,86 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
     elif result.ending != "exited":
         click.secho(f"uniforge: {result.message}", err=True, fg="yellow")
     return result.status
+
+
+# The cross toolchain's commands take a compiler's (or ar's) command line as it is: only a leading -t TARGET is
+# theirs, and --help.
+_RAW = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": ["--help"]}
+_CROSS_HELP = """
+
+\b
+  eval "$(uniforge env -t qemu-x86_64)"       CC, CFLAGS, AR, UNIFORGE_HOST, CMAKE_TOOLCHAIN_FILE...
+  ./configure --host=$UNIFORGE_HOST && make   then link_from = "prog" in uniforge.toml
+
+The target is -t TARGET (first on the line) or $UNIFORGE_TARGET. Sources compile exactly as `uniforge build`
+compiles an app's (musl's headers, the target's flags). Linking an executable links a static Linux executable
+for this host from the same objects and the image's libc (so configure's test programs run and see the
+syscalls the library OS has), and records its inputs in EXE.uniforge.json, from which `link_from` links the
+image. Errors of uniforge's own are one line; the compiler's and linker's messages come as theirs."""
+
+
+def _split_target(args: tuple[str, ...]) -> tuple[str | None, list[str]]:
+    args = list(args)
+    if args[:1] in (["-t"], ["--target"]) and len(args) > 1:
+        return args[1], args[2:]
+    if args and args[0].startswith("--target="):
+        return args[0].split("=", 1)[1], args[1:]
+    return None, args
+
+
+@cli.command("cc", context_settings=_RAW, help="A C compiler driver for existing build systems (gcc's command "
+             "line)." + _CROSS_HELP)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def cc_cmd(args) -> int:
+    target, rest = _split_target(args)
+    return api.cross_toolchain(target).cc(rest)
+
+
+@cli.command("c++", context_settings=_RAW, help="The C++ compiler driver (g++'s command line); C++ sources compile "
+             "with the same flags, and link once the C++ runtime is in the library OS." + _CROSS_HELP)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def cxx_cmd(args) -> int:
+    target, rest = _split_target(args)
+    return api.cross_toolchain(target).cc(rest, cxx=True)
+
+
+@cli.command("ar", context_settings=_RAW, help="ar for existing build systems (llvm-ar: deterministic archives). "
+             "Takes -t TARGET first, or $UNIFORGE_TARGET.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def ar_cmd(args) -> int:
+    target, rest = _split_target(args)
+    return api.cross_toolchain(target).ar(rest)
+
+
+@cli.command("ranlib", context_settings=_RAW, help="ranlib for existing build systems. Takes -t TARGET first, or "
+             "$UNIFORGE_TARGET.")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def ranlib_cmd(args) -> int:
+    target, rest = _split_target(args)
+    return api.cross_toolchain(target).ranlib(rest)
+
+
+@cli.command("env")
+@click.option("--target", "-t", "target_name", help="The target (default: $UNIFORGE_TARGET).")
+def env_cmd(target_name) -> None:
+    """Print `export NAME=value` lines that make a project's own build system build for TARGET:
+
+    \b
+        eval "$(uniforge env -t qemu-x86_64)"
+        ./configure --host=$UNIFORGE_HOST && make       (autoconf)
+        cmake -B out && cmake --build out                (CMake: CMAKE_TOOLCHAIN_FILE)
+        make CC="$CC" AR="$AR"                            (a plain Makefile that sets CC itself)
+
+    CC, CXX, AR, RANLIB are `uniforge cc`, `c++`, `ar`, `ranlib` for TARGET; CFLAGS, CXXFLAGS, LDFLAGS; UNIFORGE_HOST
+    a --host triple autoconf and libtool accept; CMAKE_TOOLCHAIN_FILE a CMake toolchain file and CONFIG_SITE
+    autoconf's site defaults (static libraries only), both in the cache; UNIFORGE_TARGET. Lines starting with # say whether configure's test programs run on this host. The manifest's
+    `build` commands run with this environment.
+    """
+    toolchain = api.cross_toolchain(target_name)
+    for note in toolchain.env_notes():
+        click.echo(f"# {note}")
+    for name, value in toolchain.env().items():
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 @cli.command("bench")

@@ -1,0 +1,2 @@
+const char *greeting(void);
+int answer(void);

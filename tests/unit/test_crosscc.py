@@ -1,0 +1,125 @@
+"""The cross toolchain's command line: `uniforge env` is eval-able by a shell, `uniforge cc` compiles as the
+build does and its own errors are one line; archives read back as the linker sees them."""
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from uniforge.building import archives, linkrecord, manifest
+from uniforge.core.errors import ExitCode, ManifestError
+from uniforge.testing import uniforge
+
+
+def test_env_is_evaluable_and_complete(tmp_path):
+    out = uniforge("env", "-t", "qemu-x86_64", check=True).stdout
+    script = f'{out}\nfor n in CC CXX AR RANLIB CFLAGS LDFLAGS UNIFORGE_HOST CMAKE_TOOLCHAIN_FILE; do ' \
+             'eval "printf \'%s=%s\\n\' $n \\"\\$$n\\""; done'
+    proc = subprocess.run(["sh", "-ec", script], capture_output=True, text=True, check=True)
+    seen = dict(line.split("=", 1) for line in proc.stdout.splitlines())
+    assert seen["UNIFORGE_HOST"] == "x86_64-unknown-linux-musl"
+    for tool in ("CC", "CXX", "AR", "RANLIB"):
+        assert Path(seen[tool]).is_file() and Path(seen[tool]).stat().st_mode & 0o111, seen[tool]
+    cmake = Path(seen["CMAKE_TOOLCHAIN_FILE"]).read_text()
+    assert f'set(CMAKE_C_COMPILER "{seen["CC"]}")' in cmake
+    # autoconf's site defaults: static libraries (libtool), unless configure is told otherwise.
+    site = subprocess.run(["sh", "-c", f'. "{seen["CMAKE_TOOLCHAIN_FILE"].replace("toolchain.cmake", "config.site")}"'
+                           '; echo "$enable_shared"'], capture_output=True, text=True, check=True).stdout
+    assert site == "no\n"
+    # The CC it names is `uniforge cc` for that target.
+    assert "-m uniforge cc -t qemu-x86_64" in Path(seen["CC"]).read_text()
+
+
+def test_env_for_armv7_names_its_triple():
+    out = uniforge("env", "-t", "qemu-armv7", check=True).stdout
+    assert "export UNIFORGE_HOST=arm-unknown-linux-musleabihf\n" in out
+    assert "export UNIFORGE_TARGET=qemu-armv7\n" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cc", "-c", "x.c"], "uniforge: error: no target: give -t TARGET or set UNIFORGE_TARGET"),
+    (["cc", "-t", "nope", "-c", "x.c"], "uniforge: error: unknown target 'nope'"),
+    (["cc", "-t", "qemu-x86_64", "-shared", "-o", "libx.so", "x.o"], "uniforge: error: cannot link with -shared"),
+    (["cc", "-t", "qemu-x86_64", "-o", "x", "x.o", "-lnosuchlib"], "uniforge: error: cannot find -lnosuchlib"),
+])
+def test_cc_errors_are_one_line(tmp_path, args, message):
+    (tmp_path / "x.c").write_text("int main(void) { return 0; }\n")
+    from uniforge.testing import uniforge_environment
+    env = {k: v for k, v in uniforge_environment().items() if k != "UNIFORGE_TARGET"}
+    if "x.o" in args:
+        uniforge("cc", "-t", "qemu-x86_64", "-c", "x.c", cwd=tmp_path, env=env, check=True)
+    proc = uniforge(*args, cwd=tmp_path, env=env)
+    assert proc.returncode not in (0, ExitCode.INTERNAL), proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if not line.startswith("  hint:")]
+    assert lines == [lines[0]] and lines[0].startswith(message), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_cc_compiles_as_the_build_does(tmp_path):
+    (tmp_path / "x.c").write_text("#ifndef __linux__\n#error not as for Linux\n#endif\n"
+                                  "#include <stdio.h>\nint main(void) { return puts(\"x\") < 0; }\n")
+    uniforge("cc", "-t", "qemu-x86_64", "-c", "x.c", "-o", "x.o", cwd=tmp_path, check=True)
+    assert (tmp_path / "x.o").read_bytes()[:4] == b"\x7fELF"
+    # A second compile in another folder makes the same bytes (no folder in the object).
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.c").write_text((tmp_path / "x.c").read_text())
+    uniforge("cc", "-t", "qemu-x86_64", "-c", "x.c", "-o", "x.o", cwd=other, check=True)
+    assert (other / "x.o").read_bytes() == (tmp_path / "x.o").read_bytes()
+    # The CC of `uniforge env` (which compiles without starting Python) makes the same bytes too.
+    env = dict(line.removeprefix("export ").split("=", 1) for line in
+               uniforge("env", "-t", "qemu-x86_64", check=True).stdout.splitlines() if line.startswith("export "))
+    subprocess.run([env["CC"], "-c", "x.c", "-o", "y.o"], cwd=other, check=True)
+    assert (other / "y.o").read_bytes() == (tmp_path / "x.o").read_bytes()
+
+
+def test_archive_members_and_their_symbols(tmp_path):
+    for name, text in (("a.c", "int a(void) { return 1; }\n"), ("a_rather_long_member_name.c", "int b(void);\n"
+                                                                  "int c(void) { return b(); }\n")):
+        (tmp_path / name).write_text(text)
+        uniforge("cc", "-t", "qemu-x86_64", "-c", name, cwd=tmp_path, check=True)
+    uniforge("ar", "-t", "qemu-x86_64", "rcs", "libx.a", "a.o", "a_rather_long_member_name.o", cwd=tmp_path,
+             check=True)
+    index = archives.index(tmp_path / "libx.a")
+    assert index["a.o"]["defined"] == ["a"]
+    assert index["a_rather_long_member_name.o"]["undefined"] == ["b"]
+
+
+def test_a_link_record_from_another_target_is_refused(tmp_path):
+    exe = tmp_path / "prog"
+    exe.write_bytes(b"")
+    (tmp_path / "x.o").write_bytes(b"")
+    linkrecord.write(exe, linkrecord.LinkRecord("abi-1", ((linkrecord.OBJECT, tmp_path / "x.o"),)))
+    assert linkrecord.read(exe, "abi-1", "here").objects == [tmp_path / "x.o"]
+    with pytest.raises(ManifestError, match="built for a target whose objects differ"):
+        linkrecord.read(exe, "abi-2", "here")
+    assert json.loads(linkrecord.path_of(exe).read_text())["inputs"] == [{"object": str(tmp_path / "x.o")}]
+
+
+def test_manifest_takes_a_builds_output(tmp_path):
+    (tmp_path / "uniforge.toml").write_text('name = "p"\nbuild = ["make"]\nlink_from = "out/prog"\n'
+                                            'archives = ["libx.a"]\n')
+    m = manifest.load(tmp_path / "uniforge.toml")
+    assert m.build == ("make",) and m.link_from == tmp_path / "out/prog" and m.archives == (tmp_path / "libx.a",)
+    (tmp_path / "uniforge.toml").write_text('name = "p"\nbuild = ["make"]\n')
+    with pytest.raises(ManifestError, match="'link_from', 'objects' or 'archives'"):
+        manifest.load(tmp_path / "uniforge.toml")
+
+
+def test_a_failing_build_command_is_one_line(tmp_path):
+    (tmp_path / "uniforge.toml").write_text('name = "p"\nbuild = ["true", "echo making; exit 3"]\nlink_from = "p"\n')
+    proc = uniforge("build", "-t", "qemu-x86_64", cwd=tmp_path)
+    assert proc.returncode == ExitCode.COMPILE, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("uniforge: error")]
+    assert errors == [f"uniforge: error: {tmp_path / 'uniforge.toml'}: key 'build': `echo making; exit 3` failed "
+                      "with status 3"], proc.stderr
+    assert "making\n" in (tmp_path / "build/.work/qemu-x86_64/build.log").read_text()
+
+
+def test_link_from_an_executable_uniforge_cc_did_not_link(tmp_path):
+    (tmp_path / "prog").write_bytes(b"\x7fELF")
+    (tmp_path / "uniforge.toml").write_text('name = "p"\nlink_from = "prog"\n')
+    proc = uniforge("build", "-t", "qemu-x86_64", cwd=tmp_path)
+    assert proc.returncode == ExitCode.MANIFEST, proc.stderr
+    assert "key 'link_from': 'prog' was not linked by `uniforge cc` (no prog.uniforge.json beside it)" in proc.stderr
+    assert "Traceback" not in proc.stderr
