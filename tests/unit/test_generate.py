@@ -37,7 +37,8 @@ def test_linker_script_entry():
 def test_every_targets_entry_is_a_modules_contract(name):
     """The entry the linker script names is declared in a public header: the module boundary keeps it global."""
     target = targets.load(name)
-    script = render(target.linker_script, app_name="app", position_independent=target.compiler.position_independent)
+    script = render(target.linker_script, app_name="app", cxx=False,
+                    position_independent=target.compiler.position_independent)
     entry = linker_script_entry(script)
     assert entry and entry in modules.public_names(modules.load_all())
 
@@ -104,3 +105,18 @@ def test_syscall_calls_of_a_single_threaded_image_are_the_functions_themselves(t
     threaded = _syscall_calls(chosen, threaded=True, cancellable=False)
     assert "--wrap=uf_sys_read" in threaded.link_args(tmp_path)
     assert (tmp_path / "cancel_points.ld").read_text() == "PROVIDE(uf_cp_read = __wrap_uf_sys_read);\n"
+
+
+@pytest.mark.parametrize("name", ["qemu-x86_64", "qemu-armv7"])
+def test_only_a_cxx_image_keeps_its_unwind_tables_where_the_unwinder_finds_them(name):
+    """libunwind finds the tables through dl_iterate_phdr: PT_GNU_EH_FRAME on x86_64, PT_ARM_EXIDX (0x70000001, in
+    ARMv7's in-memory program headers) for ARM EHABI. A C image discards them, as before."""
+    target = targets.load(name)
+    with_cxx, without = (render(target.linker_script, app_name="app", cxx=cxx,
+                                position_independent=target.compiler.position_independent) for cxx in (True, False))
+    discard = lambda script: script[script.index("/DISCARD/"):]     # noqa: E731
+    tables = "eh_frame_hdr PT_GNU_EH_FRAME" if target.arch == "x86_64" else "LONG(0x70000001)"
+    section = ".eh_frame" if target.arch == "x86_64" else ".ARM.exidx"
+    assert tables in with_cxx and tables not in without
+    assert "*(__lcxx_override)" in with_cxx         # libc++'s operator new, in the app's text
+    assert section in discard(without) and section not in discard(with_cxx)

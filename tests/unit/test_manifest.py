@@ -85,3 +85,22 @@ def test_etc_folder(tmp_path):
     assert manifest.load(write(tmp_path, 'name = "app"\nsources = ["main.c"]\n')).etc is None
     message = error_of(tmp_path, 'name = "a"\nsources = ["main.c"]\netc = "nowhere"\n')
     assert "key 'etc': 'nowhere' is not a folder" in message
+
+
+def test_cxx_sources_are_sources(tmp_path):
+    files = ("main.cpp", "a.cc", "b.cxx", "c.C", "start.S")
+    m = manifest.load(write(tmp_path, 'name = "app"\nsources = ["main.cpp", "a.cc", "b.cxx", "c.C", "start.S"]\n',
+                            files=files))
+    assert [p.name for p in m.sources] == list(files)
+
+
+def test_a_header_is_not_a_source(tmp_path):
+    message = error_of(tmp_path, 'name = "app"\nsources = ["main.cpp", "shapes.hpp"]\n',
+                       files=("main.cpp", "shapes.hpp"))
+    assert "'shapes.hpp' is not a C, C++ or assembly source" in message and "include_dirs" in message
+
+
+def test_cxxflags_are_apart_from_cflags(tmp_path):
+    m = manifest.load(write(tmp_path, 'name = "app"\nsources = ["main.cpp"]\ncflags = ["-DX"]\n'
+                                      'cxxflags = ["-std=c++20"]\n', files=("main.cpp",)))
+    assert m.cflags == ("-DX",) and m.cxxflags == ("-std=c++20",)

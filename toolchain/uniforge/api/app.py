@@ -20,13 +20,14 @@ class App:
     manifest: manifests.Manifest
 
     def __init__(self, name: str, sources: Sequence[str | Path], *, root: str | Path = ".",
-                 include_dirs: Sequence[str | Path] = (), cflags: Sequence[str] = (), target: str | None = None,
-                 memory: str | None = None, cmdline: str = "", debug: bool = False,
+                 include_dirs: Sequence[str | Path] = (), cflags: Sequence[str] = (), cxxflags: Sequence[str] = (),
+                 target: str | None = None, memory: str | None = None, cmdline: str = "", debug: bool = False,
                  files: str | Path | dict[str, str] | None = None, disks: bool | None = None,
                  etc: str | Path | None = None, build: Sequence[str] = (), link_from: str | Path | None = None,
                  objects: Sequence[str | Path] = (), archives: Sequence[str | Path] = ()):
         data: dict[str, Any] = {"name": name, "sources": [str(s) for s in sources],
                                 "include_dirs": [str(d) for d in include_dirs], "cflags": list(cflags),
+                                "cxxflags": list(cxxflags),
                                 "cmdline": cmdline, "debug": debug, "build": list(build),
                                 "objects": [str(o) for o in objects], "archives": [str(a) for a in archives]}
         optional = {"target": target, "memory": memory, "disks": disks, "etc": str(etc) if etc else None,

@@ -10,6 +10,10 @@ from .compiler import Toolchain
 LINK_ARGS = ("--gc-sections", "-z", "max-page-size=4096", "-z", "norelro", "-z", "noexecstack", "--build-id=none",
              "-static", "-nostdlib", "--no-undefined")
 
+# What ld.lld itself defines when an object refers to it: __dso_handle, the module handle that C++'s static
+# destructors register with (__cxa_atexit), which a Linux link would take from crtbegin.o.
+LINKER_DEFINED = frozenset({"__dso_handle"})
+
 
 @dataclass(frozen=True)
 class LinkInputs:
@@ -27,10 +31,12 @@ def link(toolchain: Toolchain, inputs: LinkInputs, debug_image: Path, image: Pat
     toolchain.link(image, [*args, "--strip-all"])
 
 
-# Who owns an image's bytes besides its modules, in the order `uniforge inspect` lists them. "merged": constants
-# and strings the linker merged across objects (lld's <internal>); "other": what none of the inputs brought.
-APP, LIBC, COMPILER_RT, GENERATED, MERGED, OTHER = "app", "libc", "compiler-rt", "generated", "merged", "other"
-NOT_MODULES = (APP, LIBC, COMPILER_RT, GENERATED, MERGED, OTHER)
+# Who owns an image's bytes besides its modules, in the order `uniforge inspect` lists them. "c++": libc++,
+# libc++abi and libunwind (an image with C++); "merged": constants and strings the linker merged across objects
+# (lld's <internal>), and the unwind tables' index; "other": what none of the inputs brought.
+APP, CXX, LIBC, COMPILER_RT = "app", "c++", "libc", "compiler-rt"
+GENERATED, MERGED, OTHER = "generated", "merged", "other"
+NOT_MODULES = (APP, CXX, LIBC, COMPILER_RT, GENERATED, MERGED, OTHER)
 
 
 def owner_of(objects: dict[Path, str], archives: dict[Path, str]) -> Callable[[str], str]:

@@ -12,6 +12,10 @@ from . import targets
 
 FILENAME = "uniforge.toml"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# C, C++ (an image with C++ objects links the C++ runtime, building/cxx.py), assembly with and without the
+# preprocessor.
+CXX_SUFFIXES = (".cc", ".cpp", ".cxx", ".C")
+SOURCE_SUFFIXES = (".c", *CXX_SUFFIXES, ".S", ".s")
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Manifest:
     sources: tuple[Path, ...] = ()  # absolute
     include_dirs: tuple[Path, ...] = ()     # absolute
     cflags: tuple[str, ...] = ()
+    cxxflags: tuple[str, ...] = ()  # after cflags, for C++ sources only (-std=c++20)
     target: str = "qemu-x86_64"
     memory: str | None = None       # None: the target's default
     cmdline: str = ""               # built into the image, before what `uniforge run` passes
@@ -76,8 +81,8 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
     if not NAME.match(data["name"]):
         raise ManifestError(f"{where}: key 'name': '{data['name']}' must be lower-case letters, digits, - and _")
     if not any(data.get(key) for key in ("sources", "link_from", "objects", "archives")):
-        raise ManifestError(f"{where}: no 'sources': list the app's .c files (or, for software with its own build "
-                            "system, name what it builds: 'link_from', 'objects' or 'archives')")
+        raise ManifestError(f"{where}: no 'sources': list the app's source files (or, for software with its own "
+                            "build system, name what it builds: 'link_from', 'objects' or 'archives')")
     sources = []
     for entry in data.get("sources", []):
         pattern = os.path.normpath(root / entry)    # an absolute entry stays itself; ../ leaves the folder
@@ -85,9 +90,10 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
                                      else [pattern])]
         if not matched or not all(p.is_file() for p in matched):
             raise ManifestError(f"{where}: key 'sources': '{entry}' matches no file")
-        bad = [p for p in matched if p.suffix not in (".c", ".S", ".s")]
+        bad = [p for p in matched if p.suffix not in SOURCE_SUFFIXES]
         if bad:
-            raise ManifestError(f"{where}: key 'sources': '{bad[0].name}' is not a .c, .S or .s file")
+            raise ManifestError(f"{where}: key 'sources': '{bad[0].name}' is not a C, C++ or assembly source "
+                                f"({', '.join(SOURCE_SUFFIXES)}; headers come from 'include_dirs')")
         sources += matched
     include_dirs = []
     for entry in data.get("include_dirs", []):
@@ -110,7 +116,8 @@ def read(data: dict, path: Path, where: str | None = None) -> Manifest:
             raise ManifestError(f"{where}: key '{key}': every entry must be a non-empty string")
     link_from = data.get("link_from")
     return Manifest(path=path, name=data["name"], sources=tuple(sources), include_dirs=tuple(include_dirs),
-                    cflags=tuple(data.get("cflags", [])), target=target, memory=memory,
+                    cflags=tuple(data.get("cflags", [])), cxxflags=tuple(data.get("cxxflags", [])), target=target,
+                    memory=memory,
                     cmdline=data.get("cmdline", ""), debug=data.get("debug", False), files=files,
                     disks=data.get("disks", files is None), etc=root / etc if etc is not None else None,
                     build=tuple(data.get("build", [])),

@@ -10,7 +10,7 @@ from ..core.version import __version__
 from ..core import cache
 from ..core.errors import ManifestError
 from ..core.paths import libos_dir
-from . import archives, deploy, embedtree, image, link, linkrecord, modules, musl, runtime
+from . import archives, cxx, deploy, embedtree, image, link, linkrecord, modules, musl, runtime
 from .callsite import CallSites
 from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
@@ -65,16 +65,24 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("library OS")
     libc = app_libc(target, hosted, libos)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
+    # The C++ runtime only for an app with C++ sources; single-threaded until the library OS has threads
+    # (cxx.build(threads=True) is the threaded one).
+    cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME) if any(map(cxx.is_source, app.sources)) else None
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
-              "compiler-rt": compiler_rt_cached}
+              "compiler-rt": compiler_rt_cached, **({"c++ runtime": cxx_runtime.cached} if cxx_runtime else {})}
 
     # Sources outside the app's folder are named relative to it, in DWARF too (../lib/x.c).
     outside = sorted({src.parent for src in app.sources if not src.is_relative_to(app.root)})
+    prefix_map = [(app.root, "."), *((d, app.source_name(d)) for d in outside)]
     app_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
-                                prefix_map=[(app.root, "."), *((d, app.source_name(d)) for d in outside)])
+                                prefix_map=prefix_map)
+    if cxx_runtime:
+        cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
+                                    prefix_map=prefix_map, cxxflags=app.cxxflags)
     app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
-                                                 tuple(app_args)) for src in app.sources}
+                                                 tuple(cxx_args if cxx.is_source(src) else app_args))
+                for src in app.sources}
     hosted.compile_all(list(app_jobs.values()))
     # What the project's own build made (link_from, objects, archives), as built for this target's compile ABI.
     built = app_inputs(app, abi(hosted))
@@ -84,7 +92,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("app")
 
     script = work / "image.ld"
-    script.write_text(render(target.linker_script, app_name=app.name,
+    script.write_text(render(target.linker_script, app_name=app.name, cxx=cxx_runtime is not None,
                              position_independent=toolchain.position_independent))
     tree_objects = []
     if app.files is not None:
@@ -93,14 +101,18 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
         tree_objects += _embedded_tree(toolchain, work, app.etc, "uf_etc_tree", None)
     # What the linker script and the generated code define, read from them: present before they are linked.
     provided = (linker_script_symbols(script.read_text()) | _init_table_symbols(toolchain, target, libos_args)
-                | {s for o in tree_objects for s in object_symbols(o)["defined"]})
-    linked_archives = [*app_archives, ("libc", libc.index), ("compiler-rt", compiler_rt_index)]
+                | {s for o in tree_objects for s in object_symbols(o)["defined"]} | link.LINKER_DEFINED)
+    linked_archives = [*app_archives, *(cxx_runtime.indexes if cxx_runtime else []), ("libc", libc.index),
+                       ("compiler-rt", compiler_rt_index)]
     entry = linker_script_entry(script.read_text())
 
     call_sites = CallSites(toolchain, app_objects, work)
 
-    # The app's own archives count as the app's code: a member that opens files wants a disk as the app would.
+    # The app's own archives count as the app's code: a member that opens files wants a disk as the app would;
+    # and through the C++ runtime's sections too: std::cin reads the console with the libc's stdin.
     reachable = {**{f"{name}({member})": syms for name, index in app_archives for member, syms in index.items()},
+                 **{member: syms for _, index in (cxx_runtime.indexes if cxx_runtime else []) for member, syms in
+                    index.items()},
                  **libc.index}
 
     def resolve_image(compiled, roots: tuple[str, ...] = ()):
@@ -151,6 +163,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args, names)
     calls = _syscall_calls(chosen, threaded, cancellable)
     generated += calls.objects(toolchain, work, app.name, libos_args)
+    if cxx_runtime:
+        generated += _optional_syscalls(toolchain, work, chosen, libos_args)
     clock.lap("generate")
 
     image_path = out_dir / f"{app.name}.{target.name}"
@@ -158,14 +172,19 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     map_file = work / "image.map"
     generated += tree_objects
     objects = [*app_objects.values()] + generated + [m.object for m in chosen]
-    link.link(toolchain, link.LinkInputs(script, objects, [*built.archives.values(), libc.archive, compiler_rt]),
-              debug_path, image_path, map_file, [*toolchain.ldflags, *calls.link_args(work)])
+    cxx_archives = cxx_runtime.archives if cxx_runtime else []
+    # An image with C++ keeps its unwind tables, found through PT_GNU_EH_FRAME (.eh_frame_hdr) or PT_ARM_EXIDX.
+    link.link(toolchain, link.LinkInputs(script, objects, [*built.archives.values(), *cxx_archives, libc.archive,
+                                                           compiler_rt]),
+              debug_path, image_path, map_file, [*toolchain.ldflags, *(["--eh-frame-hdr"] if cxx_runtime else []),
+                                                     *calls.link_args(work)])
     clock.lap("link")
 
     owner_of = link.owner_of({**{m.object: m.module.name for m in chosen},
                               **{path: link.APP for path in app_objects.values()},
                               **{o: link.GENERATED for o in generated}},
                              {**{path: link.APP for path in built.archives.values()},
+                              **{archive: link.CXX for archive in cxx_archives},
                               libc.archive: link.LIBC, compiler_rt: link.COMPILER_RT})
     loaded, nobits = image.loaded_sections(debug_path)
     manifest["bytes"] = link.bytes_by_owner(map_file, owner_of, loaded, nobits)
@@ -185,12 +204,18 @@ def _object_name(source_name: str) -> Path:
     return Path(*("..up" if part == ".." else part for part in Path(source_name).parts)).with_suffix(".o")
 
 
-def app_compile_args(hosted: Toolchain, headers: Path, *, include_dirs=(), cflags=(), prefix_map=()) -> list[str]:
+def app_compile_args(hosted: Toolchain, headers: Path, *, include_dirs=(), cflags=(), prefix_map=(),
+                     cxxflags: tuple[str, ...] | None = None) -> list[str]:
     """How an app's sources are compiled (the one place: `uniforge build` and `uniforge cc` both use it): as for
-    Linux with musl, musl's headers (`headers`) first, the target's flags, then the app's own `cflags`."""
-    return hosted.compile_args(include_dirs=include_dirs, system_include_dirs=[headers],
+    Linux with musl, musl's headers (`headers`) first, the target's flags, then the app's own `cflags`. C++ sources
+    (`cxxflags` given, after cflags): libc++'s headers before musl's (it wraps <stdlib.h>, <math.h>...) and its
+    configuration (cxx.config_flags)."""
+    cxx_sources = cxxflags is not None
+    return hosted.compile_args(include_dirs=include_dirs,
+                               system_include_dirs=[*(cxx.app_include_dirs(hosted) if cxx_sources else []), headers],
                                prefix_map=[*prefix_map, (headers, musl.HEADERS_NAME)],
-                               flags=[*APP_CFLAGS, *hosted.stack_protector_args(), *hosted.cflags, *cflags])
+                               flags=[*(cxx.config_flags() if cxx_sources else []), *APP_CFLAGS,
+                                      *hosted.stack_protector_args(), *hosted.cflags, *cflags, *(cxxflags or ())])
 
 
 def abi(hosted: Toolchain) -> str:
@@ -367,6 +392,18 @@ def _syscall_calls(chosen, threaded: bool, cancellable: bool) -> _SyscallCalls:
     implemented = tuple(s.removeprefix(SYSCALL_PREFIX) for s in defined if s != "uf_sys_enosys")
     return _SyscallCalls(defined if threaded else (), implemented if cancellable else (),
                          () if cancellable else implemented)
+
+
+def _optional_syscalls(toolchain: Toolchain, work: Path, chosen, libos_args: list[str]) -> list[Path]:
+    """templates/optional_syscalls.c.j2 for the optional syscalls no chosen module implements, compiled."""
+    linked = {s for m in chosen for s in m.defined}
+    names = sorted({name for names in musl.OPTIONAL_SYSCALLS.values() for name in names} -
+                   {s.removeprefix("uf_sys_") for s in linked})
+    source = work / "optional_syscalls.c"
+    source.write_text(render("optional_syscalls.c.j2", names=names))
+    job = CompileJob(source, work / "optional_syscalls.o", (*libos_args, f"-ffile-prefix-map={work}=build"))
+    toolchain.compile_all([job])
+    return [job.output]
 
 
 class _Clock:
