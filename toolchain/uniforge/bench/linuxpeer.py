@@ -342,5 +342,6 @@ def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: N
     # its rate.
     host_hz = host_tsc_hz() if target.bench.host_tsc else None
     cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
+    # Linux never writes the status channel: its chardev goes nowhere, as in plain timing runs.
     return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
-                              extra_qemu_args=["-initrd", str(peer.initramfs)])
+                              extra_qemu_args=["-initrd", str(peer.initramfs)], status_chardev="null")
