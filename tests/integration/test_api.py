@@ -101,7 +101,16 @@ def test_leaving_on_an_exception_ends_qemu(uniforge_image):
     assert not alive(pid)
 
 
-def test_ctrl_c_ends_qemu(uniforge_image):
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own Ctrl-C handler for the test, whatever this process inherited (a job that a non-interactive
+    shell starts in the background begins with SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_ends_qemu(uniforge_image, python_ctrl_c):
     """SIGINT to this process while it waits for the guest: KeyboardInterrupt leaves the block, QEMU is gone."""
     pids = []
 
