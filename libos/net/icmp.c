@@ -51,21 +51,25 @@ void uf_icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len)
 	uf_ip_send(dst, src, IP_PROTO_ICMP, 0, 0, h, ICMP_HLEN, 2, &data, 1);
 }
 
-/* A token bucket: ERRORS_PER_S, in bursts of up to a tenth of that. */
+/* A token bucket: per_s a second, in bursts of up to a tenth of that. */
+int uf_net_rate_allow(struct uf_net_rate *r, uint32_t per_s)
+{
+	uint64_t now = uf_time_monotonic_ns(), per = 1000000000ull / per_s;
+	if (now - r->last >= per) {
+		uint64_t add = (now - r->last) / per;
+		r->tokens = r->tokens + add > per_s / 10 ? per_s / 10 : (uint32_t)(r->tokens + add);
+		r->last = now;
+	}
+	if (!r->tokens)
+		return 0;
+	r->tokens--;
+	return 1;
+}
+
 static int error_allowed(void)
 {
-	static uint64_t last;
-	static uint32_t tokens;
-	uint64_t now = uf_time_monotonic_ns(), per = 1000000000ull / ERRORS_PER_S;
-	if (now - last >= per) {
-		uint64_t add = (now - last) / per;
-		tokens = tokens + add > ERRORS_PER_S / 10 ? ERRORS_PER_S / 10 : (uint32_t)(tokens + add);
-		last = now;
-	}
-	if (!tokens)
-		return 0;
-	tokens--;
-	return 1;
+	static struct uf_net_rate errors;
+	return uf_net_rate_allow(&errors, ERRORS_PER_S);
 }
 
 void uf_icmp_unreachable(uint8_t code, uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *l4, size_t len)

@@ -65,18 +65,8 @@ void uf_icmp6_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_li
 
 static int error_allowed(void)
 {
-	static uint64_t last;
-	static uint32_t tokens;
-	uint64_t now = uf_time_monotonic_ns(), per = 1000000000ull / ERRORS_PER_S;
-	if (now - last >= per) {
-		uint64_t add = (now - last) / per;
-		tokens = tokens + add > ERRORS_PER_S / 10 ? ERRORS_PER_S / 10 : (uint32_t)(tokens + add);
-		last = now;
-	}
-	if (!tokens)
-		return 0;
-	tokens--;
-	return 1;
+	static struct uf_net_rate errors;       /* a bucket of its own, as Linux keeps per family */
+	return uf_net_rate_allow(&errors, ERRORS_PER_S);
 }
 
 void uf_icmp6_error(uint8_t type, uint8_t code, uint32_t pointer, const uint8_t *pkt, size_t len)

@@ -134,6 +134,13 @@ struct uf_pending {
 	int count;
 	size_t bytes;
 };
+/* ICMP errors' rate limit (icmp.c): a token bucket each caller keeps. */
+struct uf_net_rate {
+	uint64_t last;
+	uint32_t tokens;
+};
+int uf_net_rate_allow(struct uf_net_rate *r, uint32_t per_s);
+
 void uf_pending_add(struct uf_pending *q, const struct iovec *iov, int iovcnt);
 /* Sends every waiting datagram to mac through transmit (which fragments it if need be), then forgets them. */
 void uf_pending_flush(struct uf_pending *q, const uint8_t mac[6],
