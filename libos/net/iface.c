@@ -10,6 +10,8 @@
 
 #include "stack.h"
 
+#define TX_DRAIN_POLL 1000000ull        /* ns: how often uf_net_flush looks at a transmit queue still draining */
+
 struct uf_net_iface uf_net_if;
 
 static const uint8_t broadcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -171,6 +173,20 @@ void uf_net_wait(uint64_t deadline_ns)
 	uint64_t t = uf_net_next_timer();
 	uf_time_wait_until(t < deadline_ns ? t : deadline_ns);
 	uf_net_poll();
+}
+
+void uf_net_flush(uint64_t deadline_ns)
+{
+	struct uf_netdev *dev = uf_net_if.dev;
+	uf_net_poll();
+	for (;;) {
+		int nic = dev && dev->tx_pending && dev->tx_pending(dev);
+		uint64_t now = uf_time_monotonic_ns();
+		if ((!nic && !uf_tcp_unfinished() && !uf_arp_waiting() && !uf_nd_waiting()) || now >= deadline_ns)
+			return;
+		/* The device's transmit queue raises no interrupt when it drains: look again soon. */
+		uf_net_wait(nic && now + TX_DRAIN_POLL < deadline_ns ? now + TX_DRAIN_POLL : deadline_ns);
+	}
 }
 
 uint32_t uf_net_addr(void)

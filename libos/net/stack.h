@@ -211,6 +211,7 @@ void uf_nd_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit
 void uf_nd_start(void);
 void uf_nd_timers(uint64_t now);
 uint64_t uf_nd_next_timer(void);
+int uf_nd_waiting(void);                /* whether any datagram waits for a neighbour's address */
 
 /* The loopback interface (loopback.c): send queues a whole IP datagram; poll delivers what was queued (returns
  * how many); pending says whether anything waits. */
@@ -225,6 +226,7 @@ int uf_arp_lookup(uint32_t ip, uint8_t mac[6]);
 void uf_arp_wait(uint32_t ip, const struct iovec *iov, int iovcnt);
 void uf_arp_timers(uint64_t now);
 uint64_t uf_arp_next_timer(void);
+int uf_arp_waiting(void);               /* whether any datagram waits for an address */
 
 /* IPv4. uf_ip_send prepends the IP header; l4 is the transport header whose checksum field at csum_off is
  * completed here (by the device when it can). Routes: 127.0.0.0/8 and our own address over lo, the link, the
@@ -278,6 +280,7 @@ void uf_tcp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *p
 void uf_tcp_timers(uint64_t now);
 uint64_t uf_tcp_next_timer(void);
 void uf_tcp_flush(void);                    /* sends the ACKs a batch of received segments made due */
+int uf_tcp_unfinished(void);                /* connections whose data or FIN the peer has yet to acknowledge */
 
 /* DHCP client: runs until a lease or timeout; renews from the timers. */
 int uf_dhcp_configure(void);

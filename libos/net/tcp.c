@@ -161,6 +161,15 @@ void uf_tcp_close(struct uf_tcp *t)
 		t->linger_at = uf_time_monotonic_ns() + TCP_FIN_WAIT_2_TIMEOUT;
 }
 
+int uf_tcp_unfinished(void)
+{
+	int n = 0;
+	for (struct uf_tcp *t = uf_tcp_active.head; t; t = t->next)
+		n += (t->state >= TCP_ESTABLISHED && t->state != TCP_FIN_WAIT_2 && t->state != TCP_TIME_WAIT) &&
+		     (t->slen || t->snd_una != t->snd_max || t->fin_queued);
+	return n;
+}
+
 void uf_tcp_abort(struct uf_tcp *t)
 {
 	if (t->state == TCP_LISTEN) {

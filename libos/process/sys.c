@@ -17,14 +17,12 @@
 #define UF_ARCH_NAME "armv7l"
 #endif
 
-/* Module vfs, when linked, writes back what the file systems hold in memory: the machine's end is their unmount.
- * A weak reference, so that an app without files does not get the VFS. */
-void uf_vfs_sync_all(void) __attribute__((weak));
-
+/* The linked modules finish what the machine's end would lose (module socket delivers what the app's sockets hold,
+ * module vfs writes back what the file systems hold in memory: their unmount), then the machine ends. */
 _Noreturn void uf_process_exit(int status)
 {
-	if (uf_vfs_sync_all)
-		uf_vfs_sync_all();
+	if (uf_modules_exit)
+		uf_modules_exit();
 	uf_exit(status);
 }
 

@@ -27,6 +27,7 @@
 #include <uf/net.h>
 #include <uf/signal.h>
 #include <uf/sockcall.h>
+#include <uf/socket.h>
 #include <uf/time.h>
 #include <uf/unix.h>
 
@@ -785,6 +786,22 @@ static int sock_fstat(struct uf_file *f, struct stat *st)
 	(void)f;
 	*st = (struct stat){ .st_mode = S_IFSOCK | 0777, .st_nlink = 1, .st_blksize = 4096 };
 	return 0;
+}
+
+void uf_socket_exit(void)
+{
+	uint64_t bound = UF_SOCKET_EXIT_NS;
+	for (int fd = 0; fd < UF_FD_MAX; fd++) {
+		struct uf_file *f = uf_fd_get(fd);
+		if (!f || f->ops != &socket_ops)
+			continue;
+		struct sock *s = f->priv;
+		if (s->tcp && s->linger.l_onoff && (uint64_t)s->linger.l_linger * 1000000000 > bound)
+			bound = (uint64_t)s->linger.l_linger * 1000000000;
+		f->flags |= O_NONBLOCK;         /* close waits for none: all connections finish together below */
+		uf_sys_close(fd);
+	}
+	uf_net_flush(uf_time_monotonic_ns() + bound);
 }
 
 static const struct uf_socket_ops inet_ops = {

@@ -106,6 +106,13 @@ static int transmit(struct uf_netdev *nd, const struct iovec *iov, int iovcnt, c
 	return 0;
 }
 
+static int tx_pending(struct uf_netdev *nd)
+{
+	struct nic *n = nd->priv;
+	reclaim_tx(n);
+	return n->tx.size / 2 - n->ntx_free;
+}
+
 static int poll(struct uf_netdev *nd, uf_netdev_rx_fn rx)
 {
 	struct nic *n = nd->priv;
@@ -173,6 +180,7 @@ static int setup(struct nic *n, int index)
 		   (uf_virtio_has(dev, F_GUEST_CSUM) ? UF_NETDEV_CAP_RX_CSUM : 0);
 	nd->transmit = transmit;
 	nd->poll = poll;
+	nd->tx_pending = tx_pending;
 	nd->priv = n;
 	uf_virtio_ready(dev);
 	uf_virtq_kick(dev, &n->rx);

@@ -121,6 +121,13 @@ static void reclaim_tx(struct nic *n)
 	}
 }
 
+static int tx_pending(struct uf_netdev *dev)
+{
+	struct nic *n = dev->priv;
+	reclaim_tx(n);
+	return (int)(n->tx_prod - n->tx_cons);
+}
+
 static int transmit(struct uf_netdev *dev, const struct iovec *iov, int iovcnt, const struct uf_netdev_tx_csum *csum)
 {
 	struct nic *n = dev->priv;
@@ -307,6 +314,7 @@ static int setup(struct nic *n, int index)
 	n->netdev.caps = UF_NETDEV_CAP_TX_CSUM | UF_NETDEV_CAP_RX_CSUM;
 	n->netdev.transmit = transmit;
 	n->netdev.poll = poll;
+	n->netdev.tx_pending = tx_pending;
 	n->netdev.priv = n;
 	return 0;
 }

@@ -43,8 +43,8 @@ def test_every_targets_entry_is_a_modules_contract(name):
     assert entry and entry in modules.public_names(modules.load_all())
 
 
-def module(name, init=None):
-    return Module(name=name, summary="", version="1", sources={}, folder=None, init=init)
+def module(name, init=None, exit=None):
+    return Module(name=name, summary="", version="1", sources={}, folder=None, init=init, exit=exit)
 
 
 def test_init_table_calls_init_functions_in_the_given_order():
@@ -54,6 +54,19 @@ def test_init_table_calls_init_functions_in_the_given_order():
     assert body.index("uf_mem_init();") < body.index("uf_fat_init();") and "fd" not in body.split("}")[0]
     assert 'uf_builtin_cmdline[] = "X=\\0421\\042";' in text
     assert "uf_syscall_name_count = 2;" in text
+
+
+def test_exit_functions_run_in_the_reverse_order_and_only_where_a_module_has_one():
+    """A module's exit runs before those of the modules it depends on; without any, the table defines no
+    uf_modules_exit (module process's weak reference then calls nothing, and hello stays its size)."""
+    text = render("init.c.j2", app_name="app", target="t", cmdline="", syscall_names=[],
+                  modules=[module("fd"), module("vfs", exit="uf_vfs_sync_all"), module("net"),
+                           module("socket", exit="uf_socket_exit")])
+    body = text[text.index("void uf_modules_exit(void)\n"):]
+    assert body.index("uf_socket_exit();") < body.index("uf_vfs_sync_all();")
+    plain = render("init.c.j2", app_name="app", target="t", cmdline="", syscall_names=[],
+                   modules=[module("mem", "uf_mem_init")])
+    assert "uf_modules_exit" not in plain
 
 
 @pytest.fixture(scope="module")

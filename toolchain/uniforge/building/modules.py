@@ -3,7 +3,7 @@ is read from its objects, never written by hand.
 
 The boundary between modules is enforced at link time: a module's objects are pre-linked into one relocatable object
 (ld.lld -r) in which only its contract stays global: the symbols a public header (`include/uf/*.h`) declares, its
-syscalls (`uf_sys_*`) and its init function. Everything else becomes local (localize.py), so no other object can
+syscalls (`uf_sys_*`) and its init and exit functions. Everything else becomes local (localize.py), so no other object can
 bind to it: the resolver sees contracts only, and a module that calls another's private function fails the build.
 """
 import json
@@ -32,6 +32,7 @@ class Module:
     folder: Path = field(metadata=tomlfile.NOT_A_KEY)
     depends: tuple[str, ...] = ()
     init: str | None = None
+    exit: str | None = None                 # void fn(void) at the process's exit, before the machine ends
     # A module that nobody calls by name but that completes another joins the image beside module `linked_with`
     # when that one is linked, where everything it needs can be had on the target (FAT only where a block device
     # is), and, where they are given: when one of uniforge.toml's keys `when` is set (a file system for the
@@ -182,7 +183,7 @@ def _compile_module(module: Module, sources: list[Path], toolchain: Toolchain, a
         prelinked = tmp / f"{module.name}.o"
         toolchain.link(prelinked, ["-r", *(str(job.output) for job in jobs)])
         contract = {s for s in object_symbols(prelinked)["defined"]
-                    if s in public or s.startswith("uf_sys_") or s == module.init}
+                    if s in public or s.startswith("uf_sys_") or s in (module.init, module.exit)}
         private = localize(prelinked, contract)
         (tmp / "symbols.json").write_text(json.dumps(
             {"object": prelinked.name, "private": private, **object_symbols(prelinked)}, sort_keys=True))

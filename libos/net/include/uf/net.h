@@ -45,6 +45,11 @@ uint64_t uf_net_next_timer(void);
 /* Halts until a NIC interrupt, the next timer or deadline, whichever comes first; then polls. */
 void uf_net_wait(uint64_t deadline_ns);
 
+/* At the process's exit, once its sockets are closed: runs the stack until the peers acknowledged every
+ * connection's data and FIN (what comes after, FIN_WAIT_2 and TIME_WAIT, ends with the machine), no datagram waits
+ * for a neighbour's address and the NIC has sent every frame; or until deadline. */
+void uf_net_flush(uint64_t deadline_ns);
+
 /* ---- Addresses ----
  * Endpoints take addresses of both families in one form: 16 bytes, IPv6, with IPv4 as v4-mapped (::ffff:a.b.c.d),
  * as Linux's dual-stack sockets see their IPv4 peers. NULL (or :: ) where an address may be left out: any. Which

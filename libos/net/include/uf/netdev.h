@@ -49,6 +49,11 @@ struct uf_netdev {
 	 * many frames it handed over. Never blocks. */
 	int (*poll)(struct uf_netdev *dev, uf_netdev_rx_fn rx);
 
+	/* Frames transmit took that the device has not finished with yet (reclaiming the finished ones first).
+	 * The stack's exit waits for 0 (uf_net_flush): a machine that ends at once may lose frames the device
+	 * was still to send. Never blocks. */
+	int (*tx_pending)(struct uf_netdev *dev);
+
 	void *priv;             /* the driver's state */
 };
 

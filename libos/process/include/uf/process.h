@@ -9,6 +9,11 @@
 /* Starts the app (never returns): argv, environment and auxv for the libc, then main(). */
 _Noreturn void uf_app_main(void);
 
+/* The linked modules' exit functions (their module.toml's `exit`), a module before those it depends on: defined by
+ * the generated init table (templates/init.c.j2) only when a linked module has one, so the process's exit calls
+ * it through a weak reference before ending the machine. */
+void uf_modules_exit(void) __attribute__((weak));
+
 /* A library-OS option given on the command line as `uf.NAME=value` (or any dotted `a.b=value`), or NULL. */
 const char *uf_option(const char *name);
 
