@@ -267,8 +267,9 @@ void uf_net6_announce(const char *how)
 	uf_printk(" (%s)\n", how);
 }
 
-/* The link-local address from the MAC (modified EUI-64, RFC 4291 2.5.1), uf.ip6=ADDR/LEN and uf.gw6=ADDR; then
- * a router solicitation, whose answer may bring the default router and (without uf.ip6) an address. */
+/* The link-local address from the MAC (modified EUI-64, RFC 4291 2.5.1), uf.ip6=ADDR/LEN, uf.gw6=ADDR and
+ * uf.dns6=ADDR; then a router solicitation, whose answer may bring the default router, (without uf.ip6) an address
+ * and (without uf.dns6) a DNS server. */
 static int configure6(void)
 {
 	const uint8_t *mac = uf_net_if.dev->mac;
@@ -278,7 +279,7 @@ static int configure6(void)
 	memcpy(uf_net6.ll + 8, iid, 8);
 	uf_net6.ll_ok = 1;
 	uf_net6.mtu = uf_net_if.dev->mtu;
-	const char *ip6 = uf_option("uf.ip6"), *gw6 = uf_option("uf.gw6");
+	const char *ip6 = uf_option("uf.ip6"), *gw6 = uf_option("uf.gw6"), *dns6 = uf_option("uf.dns6");
 	if (ip6) {
 		char text[INET6_ADDRSTRLEN + 4], *slash;
 		strncpy(text, ip6, sizeof text - 1);
@@ -304,6 +305,13 @@ static int configure6(void)
 			return -EINVAL;
 		}
 		uf_net6.gw_ok = 1;
+	}
+	if (dns6) {
+		if (inet_pton(AF_INET6, dns6, uf_net6.dns) != 1) {
+			uf_printk("uniforge: net6: bad address in uf.dns6=%s\n", dns6);
+			return -EINVAL;
+		}
+		uf_net6.dns_ok = uf_net6.static_dns = 1;
 	}
 	uf_net6_announce(ip6 ? "static" : "link-local");
 	uf_nd_start();

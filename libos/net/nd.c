@@ -197,7 +197,7 @@ static void router_advertisement(const uint8_t src[16], const uint8_t *m, size_t
 			uf_net6.addr_expires = valid == 0xffffffffu ? 0 : now + valid * S;
 			if (fresh)
 				uf_net6_announce("slaac");
-		} else if (o[0] == OPT_RDNSS && o[1] >= 3 && get32(o + 4)) {
+		} else if (o[0] == OPT_RDNSS && o[1] >= 3 && get32(o + 4) && !uf_net6.static_dns) {
 			memcpy(uf_net6.dns, o + 8, 16);
 			uf_net6.dns_ok = 1;
 		}

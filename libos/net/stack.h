@@ -169,10 +169,11 @@ uint64_t uf_reasm_next_timer(void);
 #define NH_ICMP6 58
 
 /* The interface's IPv6 side: its link-local address (from the MAC), a global one (uf.ip6= or SLAAC), the
- * default router (uf.gw6= or router advertisements), the link MTU. */
+ * default router (uf.gw6= or router advertisements), the DNS server (uf.dns6= or an advertisement's RDNSS), the
+ * link MTU. */
 struct uf_net6 {
 	uint8_t ll[16], addr[16], gw[16], dns[16];
-	int ll_ok, addr_ok, gw_ok, dns_ok, prefix, static_addr;
+	int ll_ok, addr_ok, gw_ok, dns_ok, prefix, static_addr, static_dns;
 	uint16_t mtu;
 	uint64_t gw_expires, addr_expires;      /* 0: never (static) */
 };

@@ -57,16 +57,17 @@ class Peers:
 
 
 class DnsServer:
-    """Answers A and AAAA queries for one name on 127.0.0.1:53 (the guest's 10.0.2.2:53); other names get
-    NXDOMAIN."""
+    """Answers A and AAAA queries for one name on 127.0.0.1:53 (the guest's 10.0.2.2:53), or [::1]:53 (the guest's
+    [fec0::2]:53); other names get NXDOMAIN."""
 
-    def __init__(self, name: str, address: str, address6: str):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def __init__(self, name: str, address: str, address6: str, family=socket.AF_INET):
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        loopback = "::1" if family == socket.AF_INET6 else "127.0.0.1"
         try:
-            self.sock.bind(("127.0.0.1", 53))
+            self.sock.bind((loopback, 53))
         except OSError as e:
             self.sock.close()
-            pytest.skip(f"cannot run a DNS server on 127.0.0.1:53 here: {e}")
+            pytest.skip(f"cannot run a DNS server on {loopback} port 53 here: {e}")
         self.name, self.address, self.queries = name.encode(), socket.inet_aton(address), 0
         self.address6 = socket.inet_pton(socket.AF_INET6, address6)
         threading.Thread(target=self._serve, daemon=True).start()
@@ -116,19 +117,28 @@ def upload(port: int, data: bytes) -> bytes:
     return answer
 
 
-# DHCP on every target with a NIC; the static configuration (arch-neutral) with getaddrinfo once.
+# Static addresses: the DNS server named by uf.dns (IPv4) or uf.dns6 (IPv6, beside a static IPv6 address: the
+# address SLAAC would give, so that the other steps' checks hold).
+STATIC = {"static": "uf.ip=10.0.2.15/24 uf.gw=10.0.2.2 uf.dns=10.0.2.2",
+          "static6": "uf.ip=10.0.2.15/24 uf.gw=10.0.2.2 uf.ip6=fec0::5054:ff:fe12:3456/64 uf.gw6=fe80::2 "
+                     "uf.dns6=fec0::2"}
+
+
+# DHCP on every target with a NIC; the static configurations (arch-neutral) with getaddrinfo once each.
 @pytest.mark.parametrize("target, config", [*((name, "dhcp") for name in targets_with("net")),
-                                            (targets_with("net", "emulated")[0], "static")])
+                                            *((targets_with("net", "emulated")[0], c) for c in STATIC)])
 def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     require_target(target)
     folder = built("netcheck", target)
-    # Static: the DNS server is the host (10.0.2.2), where this test answers for one name through getaddrinfo.
-    dns = DnsServer("netcheck.test", "10.9.8.7", "2001:db8::987") if config == "static" else None
+    # Static: the DNS server is the host (10.0.2.2, or fec0::2 with uf.dns6), where this test answers for one name
+    # through getaddrinfo (musl asks 127.0.0.1:53, the stack's stub, which forwards to the server).
+    dns = DnsServer("netcheck.test", "10.9.8.7", "2001:db8::987",
+                    socket.AF_INET6 if config == "static6" else socket.AF_INET) if config in STATIC else None
     peers, peers6 = Peers(), Peers(socket.AF_INET6)
     host_port = free_port()
     udp_port, tcp_port = peers.udp.getsockname()[1], peers.tcp.getsockname()[1]
     ports6 = f"{peers6.udp.getsockname()[1]},{peers6.tcp.getsockname()[1]}"
-    cmdline = ["--cmdline", "uf.ip=10.0.2.15/24 uf.gw=10.0.2.2 uf.dns=10.0.2.2"] if dns else []
+    cmdline = ["--cmdline", STATIC[config]] if dns else []
     command = uniforge_command("run", f"build/netcheck.{target}", "--timeout", "300",
                                "-p", f"{host_port}:{GUEST_PORT}", *cmdline, "--", "-6", ports6,
                                str(udp_port), str(tcp_port), str(GUEST_PORT), *(["netcheck.test"] if dns else []))
@@ -154,8 +164,8 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
             dns.close()
     out = "\n".join(lines)
     assert status == 0, out
-    dns_address = "10.0.2.2" if dns else "10.0.2.3"
-    assert f"uniforge: net: 10.0.2.15/24 gw 10.0.2.2 dns {dns_address} ({config})" in out
+    dns_address = {"dhcp": " dns 10.0.2.3", "static": " dns 10.0.2.2", "static6": ""}[config]
+    assert f"uniforge: net: 10.0.2.15/24 gw 10.0.2.2{dns_address} ({config.rstrip('6')})" in out
     if dns:
         assert "dns: netcheck.test is 10.9.8.7" in out and dns.queries >= 2
         assert "dns: netcheck.test is 2001:db8::987 (AAAA)" in out

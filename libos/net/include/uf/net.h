@@ -29,8 +29,8 @@ uint32_t uf_net_addr(void);
 /* The DNS server the interface learned (DHCP, or uf.dns= with uf.ip=), bringing it up first; 0 if none: what
  * /etc/resolv.conf names. Without one, the stack still answers 127.0.0.1:53 by forwarding there (musl's default). */
 uint32_t uf_net_dns(void);
-/* IPv6: the global address (uf.ip6= or SLAAC) and the DNS server a router advertised (RFC 8106 RDNSS), copied to
- * out; 0 when there is none yet. */
+/* IPv6: the global address (uf.ip6= or SLAAC) and the DNS server (uf.dns6=, else what a router advertised: RFC 8106
+ * RDNSS), copied to out; 0 when there is none yet. */
 int uf_net_addr6(uint8_t out[16]);
 int uf_net_dns6(uint8_t out[16]);
 
