@@ -69,10 +69,10 @@ def test_dev_tmp_root_and_shared_memory(built, target, tmp_path):
 
 
 def test_etc_and_dropping_privileges(built, target, tmp_path):
-    out, _ = probe(built, target, tmp_path, "etc", "identity", cmdline="uf.dns=192.0.2.53")
+    out, _ = probe(built, target, tmp_path, "etc", "identity", cmdline="uf.dns=192.0.2.53 uf.dns6=2001:db8::53")
     assert line(out, "etc: ").split() == ["group", "hostname", "hosts", "passwd", "posixprobe.conf", "protocols",
                                           "resolv.conf", "services"]
-    assert line(out, "resolv.conf: ") == "nameserver 192.0.2.53"
+    assert "resolv.conf: nameserver 192.0.2.53\nnameserver 2001:db8::53\n" in out
     assert line(out, "uid=") == "65534 euid=65534 gid=65534 egid=65534"
 
 
