@@ -2,9 +2,11 @@
 host-side stack tests (tests/unit/test_net_host_stack.py), a SACK receiver in Python, random loss of data segments
 and ACKs, a fixed 0.5 ms round trip. Reports the simulated time to deliver MIB MiB and how much of it was spent
 waiting for a timer (the probe timer or the retransmission timeout): what loss costs the sender, without TCG,
-the guest's scheduling or a second stack in the way. Prints JSON.
+the guest's scheduling or a second stack in the way. With --delayed-acks the receiver acknowledges every second
+in-order segment, as Linux's does between losses (what is out of order at once; an ACK still owed at the end of a
+round trip then too). Prints JSON.
 
-    python bench/tcp_loss_model.py [--mib 4] [--loss 0.01,0.05] [--seeds 1,2,3]
+    python bench/tcp_loss_model.py [--mib 4] [--loss 0.01,0.05] [--seeds 1,2,3] [--delayed-acks]
 """
 import argparse
 import ctypes
@@ -20,7 +22,25 @@ sys.path.insert(0, str(ROOT / "tests" / "unit"))
 import test_net_host_stack as host  # noqa: E402 (the harness and the SACK receiver of the stack's tests)
 
 
-def run(library: Path, total: int, loss: float, seed: int) -> dict:
+class DelayedAckReceiver(host.SackReceiver):
+    """A SACK receiver that acknowledges every second in-order segment."""
+
+    owed = False
+
+    def ack(self, blocks):
+        if not blocks and not self.held and not self.owed:
+            self.owed = True
+            return
+        self.owed = False
+        super().ack(blocks)
+
+    def flush(self):
+        if self.owed:
+            self.owed = False
+            super().ack([])
+
+
+def run(library: Path, total: int, loss: float, seed: int, delayed_acks: bool) -> dict:
     stack = host.Stack(ctypes.CDLL(str(library)))
     lib = stack.lib
     assert lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", None) == 0
@@ -28,7 +48,7 @@ def run(library: Path, total: int, loss: float, seed: int) -> dict:
                                            b"\0" * 6, host.OUR_IP), 0x0806, b"\xff" * 6))
     stack.sent()
     listener, conn, ours, seq = host.ts_handshake(stack, 80, 40000)
-    receiver = host.SackReceiver(stack, 40000, 80, seq, ours, ts=True)
+    receiver = (DelayedAckReceiver if delayed_acks else host.SackReceiver)(stack, 40000, 80, seq, ours, ts=True)
     rng, chunk, queued, waited = random.Random(seed), bytes(65536), 0, 0
     start = lib.h_now()
     while receiver.next < total:
@@ -49,6 +69,8 @@ def run(library: Path, total: int, loss: float, seed: int) -> dict:
                 stack.inject = real
             else:
                 receiver.receive(p)
+        if delayed_acks:
+            receiver.flush()
     i = host.info(stack, conn)
     return {"seconds": round((lib.h_now() - start) / 1e9, 3), "waiting_s": waited / 1000,
             "retransmitted_segments": i.total_retrans}
@@ -59,6 +81,7 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=4)
     parser.add_argument("--loss", default="0.01,0.05")
     parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--delayed-acks", action="store_true", help="a receiver that acknowledges every second segment")
     opts = parser.parse_args()
     stdout = os.dup(1)
     os.dup2(2, 1)               # the stack's console lines (uf_printk) to stderr: stdout is the report's
@@ -71,10 +94,11 @@ def main() -> None:
             for seed in map(int, opts.seeds.split(",")):
                 copy = Path(tmp) / f"libnet-{loss}-{seed}.so"      # a fresh stack per run
                 copy.write_bytes(library.read_bytes())
-                runs.append(run(copy, opts.mib << 20, loss, seed))
+                runs.append(run(copy, opts.mib << 20, loss, seed, opts.delayed_acks))
             report[f"{loss:g}"] = runs
     os.dup2(stdout, 1)
-    print(json.dumps({"mib": opts.mib, "round_trip_ms": 0.5, "by_loss": report}, indent=2))
+    print(json.dumps({"mib": opts.mib, "round_trip_ms": 0.5, "delayed_acks": opts.delayed_acks, "by_loss": report},
+                     indent=2))
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ struct uf_tcp {
 	uint16_t mss;
 	uint8_t snd_scale, rcv_scale;       /* 0 unless both sides offered window scaling */
 	uint32_t cwnd, ssthresh, recover;
+	uint32_t ca_acked;                  /* bytes acknowledged toward congestion avoidance's next segment */
 	int dupacks, in_recovery;
 	/* SACK-based recovery (RFC 6675) paced by proportional rate reduction (RFC 6937): the scoreboard
 	 * (tcp_sack.c), what this recovery retransmitted up to (HighRxt), and PRR's counts. */

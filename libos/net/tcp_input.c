@@ -276,10 +276,14 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 				t->cwnd = t->mss;
 		}
 	} else if (t->cwnd < t->ssthresh) {
-		t->cwnd += acked < t->mss ? acked : t->mss;             /* slow start */
-	} else {
-		uint32_t inc = (uint32_t)((uint64_t)t->mss * t->mss / t->cwnd);
-		t->cwnd += inc ? inc : 1;                               /* congestion avoidance */
+		/* Slow start and congestion avoidance count the bytes acknowledged, not the ACKs (RFC 3465, RFC 5681
+		 * 3.1): a receiver that acknowledges every other segment (Linux's delayed ACKs) would otherwise halve
+		 * the growth, and with it the window TCP holds between losses. */
+		t->cwnd += acked < 2u * t->mss ? acked : 2u * t->mss;
+		t->ca_acked = 0;
+	} else if ((t->ca_acked += acked) >= t->cwnd) {
+		t->ca_acked -= t->cwnd;                                 /* a segment per window acknowledged */
+		t->cwnd += t->mss;
 	}
 	if (t->cwnd > 2 * TCP_BUF_MAX)
 		t->cwnd = 2 * TCP_BUF_MAX;

@@ -980,6 +980,22 @@ def test_limited_transmit_then_fast_retransmit(stack):
     lib.uf_tcp_close(l)
 
 
+def test_window_grows_by_bytes_acknowledged_not_by_acks(stack):
+    """RFC 3465 / RFC 5681 3.1: a receiver that acknowledges every second segment (as Linux's delayed ACKs do)
+    lets the window grow as one that acknowledges each: slow start doubles it per round trip, congestion avoidance
+    adds a segment per window acknowledged."""
+    lib = stack.lib
+    l, c, ours, seq = handshake(stack, 99, 41009)
+    data = bytes(1460 * 80)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    assert len(stack.sent()) == 10                                  # the initial window (RFC 6928)
+    for acked in range(2, 11, 2):                                   # one ACK per two segments
+        stack.inject(eth(ipv4(6, tcp(41009, 99, seq, ours + 1460 * acked, "A", window=65535))))
+    assert info(stack, c).cwnd == 20 * 1460
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
 def test_dsack_is_counted_and_starts_no_recovery(stack):
     """A D-SACK block (RFC 2883: data the peer got twice, below its cumulative ACK) is noted, not taken for a hole."""
     lib = stack.lib
