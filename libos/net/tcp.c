@@ -474,8 +474,14 @@ void uf_tcp_buffers(const struct uf_tcp *t, size_t *rcvbuf, size_t *sndbuf)
 	*sndbuf = t->sbuf_size;
 }
 
+static uint32_t ms_since(uint64_t then, uint64_t now)
+{
+	return then ? (uint32_t)((now - then) / MS) : 0;
+}
+
 void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out)
 {
+	uint64_t now = uf_time_monotonic_ns();
 	static const uint8_t linux_state[] = {
 		[TCP_CLOSED] = 7, [TCP_LISTEN] = 10, [TCP_SYN_SENT] = 2, [TCP_SYN_RCVD] = 3, [TCP_ESTABLISHED] = 1,
 		[TCP_FIN_WAIT_1] = 4, [TCP_FIN_WAIT_2] = 5, [TCP_CLOSE_WAIT] = 8, [TCP_CLOSING] = 11,
@@ -491,7 +497,14 @@ void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out)
 		.retransmits = (uint32_t)t->retries, .total_retrans = t->total_retrans, .dsacks = t->dsacks,
 		.snd_wnd = t->snd_wnd, .rcv_wnd = uf_tcp_rcv_window(t),
 		.notsent = SEQ_GT(t->snd_data + t->slen, t->snd_max) ? t->snd_data + t->slen - t->snd_max : 0,
-		.bytes_acked = t->bytes_acked, .bytes_received = t->bytes_received, .keepalive = t->keepalive,
+		.bytes_acked = t->bytes_acked, .bytes_received = t->bytes_received, .bytes_sent = t->bytes_sent,
+		.bytes_retrans = t->bytes_retrans, .segs_out = t->segs_out, .segs_in = t->segs_in,
+		.data_segs_out = t->data_segs_out, .data_segs_in = t->data_segs_in,
+		.min_rtt_us = (uint32_t)(t->min_rtt / 1000),
+		.pmtu = (uint32_t)uf_inet_mtu(t->raddr) + (addr_is_v4(t->raddr) ? IP_HLEN : IP6_HLEN),
+		.last_data_sent_ms = ms_since(t->last_data_sent, now), .last_data_recv_ms = ms_since(t->last_data_recv, now),
+		.last_ack_recv_ms = ms_since(t->last_ack_recv, now), .in_recovery = t->in_recovery,
+		.keepalive = t->keepalive,
 		.keep_idle_s = t->keep_idle_s, .keep_intvl_s = t->keep_intvl_s, .keep_cnt = t->keep_cnt,
 	};
 }

@@ -133,7 +133,10 @@ struct uf_tcp {
 
 	/* For TCP_INFO. */
 	uint32_t total_retrans, dsacks;
-	uint64_t bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, data_segs_out, data_segs_in;
+	uint64_t bytes_acked, bytes_received, bytes_sent, bytes_retrans;
+	uint64_t min_rtt;                   /* ns; 0: no sample yet */
+	uint64_t last_data_sent, last_data_recv, last_ack_recv;        /* monotonic ns; 0: never */
 
 	uint64_t rto_at, linger_at, keep_at;  /* 0: off. linger: TIME_WAIT or an orphan's FIN_WAIT_2 */
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;

@@ -172,6 +172,8 @@ static void receive_fin(struct uf_tcp *t)
  * (5.7). */
 static void rtt_sample(struct uf_tcp *t, uint64_t r)
 {
+	if (!t->min_rtt || r < t->min_rtt)
+		t->min_rtt = r;
 	if (!t->srtt) {
 		t->srtt = r;
 		t->rttvar = r / 2;
@@ -762,6 +764,13 @@ void uf_tcp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *p
 		syn_sent_input(t, &s);
 		break;
 	default:
+		t->segs_in++;
+		if (s.len) {
+			t->data_segs_in++;
+			t->last_data_recv = now;
+		}
+		if (s.flags & TCP_ACK)
+			t->last_ack_recv = now;
 		established_input(t, &s, now);
 		break;
 	}

@@ -140,8 +140,16 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		uf_tcp_due(t);          /* the NIC's ring is full: try again after it drained (uf_tcp_next_timer) */
 	if (r < 0)
 		return r;
-	if ((len || (flags & (TCP_SYN | TCP_FIN))) && SEQ_LT(seq, t->snd_max))
+	if ((len || (flags & (TCP_SYN | TCP_FIN))) && SEQ_LT(seq, t->snd_max)) {
 		t->total_retrans++;
+		t->bytes_retrans += len;
+	}
+	t->segs_out++;
+	if (len) {
+		t->data_segs_out++;
+		t->bytes_sent += len;
+		t->last_data_sent = uf_time_monotonic_ns();
+	}
 	if (flags & TCP_ACK) {
 		t->ack_now = 0;
 		t->rcv_adv = t->rcv_nxt + wnd;

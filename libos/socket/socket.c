@@ -601,7 +601,7 @@ static void tcp_info_from(const struct uf_tcp_info *i, struct tcp_info *ti)
 {
 	uint32_t mss = i->snd_mss ? i->snd_mss : 1;
 	ti->tcpi_state = (uint8_t)i->state;
-	ti->tcpi_ca_state = i->lost ? 3 : 0;            /* TCP_CA_Recovery, else TCP_CA_Open */
+	ti->tcpi_ca_state = i->backoff ? 4 : i->in_recovery ? 3 : 0;    /* TCP_CA_Loss, TCP_CA_Recovery, Open */
 	ti->tcpi_retransmits = (uint8_t)i->retransmits;
 	ti->tcpi_backoff = (uint8_t)i->backoff;
 	ti->tcpi_options = (i->timestamps ? TCPI_OPT_TIMESTAMPS : 0) | (i->sack ? TCPI_OPT_SACK : 0) |
@@ -626,6 +626,18 @@ static void tcp_info_from(const struct uf_tcp_info *i, struct tcp_info *ti)
 	ti->tcpi_dsack_dups = i->dsacks;
 	ti->tcpi_snd_wnd = i->snd_wnd;
 	ti->tcpi_rcv_space = i->rcv_wnd;
+	ti->tcpi_rcv_ssthresh = i->rcv_wnd;
+	ti->tcpi_bytes_sent = i->bytes_sent;
+	ti->tcpi_bytes_retrans = i->bytes_retrans;
+	ti->tcpi_segs_out = i->segs_out;
+	ti->tcpi_segs_in = i->segs_in;
+	ti->tcpi_data_segs_out = i->data_segs_out;
+	ti->tcpi_data_segs_in = i->data_segs_in;
+	ti->tcpi_min_rtt = i->min_rtt_us;
+	ti->tcpi_pmtu = i->pmtu;
+	ti->tcpi_last_data_sent = i->last_data_sent_ms;
+	ti->tcpi_last_data_recv = i->last_data_recv_ms;
+	ti->tcpi_last_ack_recv = i->last_ack_recv_ms;
 }
 
 static long inet_getsockopt(struct uf_file *f, int level, int optname, void *v, socklen_t *len)

@@ -719,8 +719,12 @@ class TcpInfo(ctypes.Structure):
                 *[(name, ctypes.c_uint32) for name in (
                     "rto_us", "rtt_us", "rttvar_us", "snd_mss", "rcv_mss", "cwnd", "ssthresh", "unacked", "sacked",
                     "lost", "backoff", "retransmits", "total_retrans", "dsacks", "snd_wnd", "rcv_wnd", "notsent")],
-                ("bytes_acked", ctypes.c_uint64), ("bytes_received", ctypes.c_uint64),
-                *[(name, ctypes.c_int) for name in ("keepalive", "keep_idle_s", "keep_intvl_s", "keep_cnt")]]
+                *[(name, ctypes.c_uint64) for name in ("bytes_acked", "bytes_received", "bytes_sent", "bytes_retrans")],
+                *[(name, ctypes.c_uint32) for name in (
+                    "segs_out", "segs_in", "data_segs_out", "data_segs_in", "min_rtt_us", "pmtu", "last_data_sent_ms",
+                    "last_data_recv_ms", "last_ack_recv_ms")],
+                *[(name, ctypes.c_int) for name in ("in_recovery", "keepalive", "keep_idle_s", "keep_intvl_s",
+                                                    "keep_cnt")]]
 
 
 def info(stack, conn) -> TcpInfo:
@@ -912,6 +916,8 @@ def test_sack_recovery_resends_each_lost_segment_once(stack):
     assert {off: n for off, n in sent.items() if n > 1} == {off: 2 for off in lost}
     i = info(stack, c)
     assert i.total_retrans == 4 and i.unacked == 0 and i.sacked == 0
+    assert i.bytes_retrans == 4 * mss and i.bytes_sent == len(data) + 4 * mss and i.data_segs_out == 64
+    assert i.segs_in >= 60 and i.data_segs_in == 0 and not i.in_recovery
     assert i.cwnd == i.ssthresh or i.cwnd > i.ssthresh            # recovery ended at ssthresh, then grew
     lib.uf_tcp_close(c)
     lib.uf_tcp_close(l)

@@ -97,10 +97,16 @@ static int options_step(int c, int a, int family)
 		return fail("TCP_INFO");
 	int want = TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE;
 	if (ti.tcpi_state != 1 || (ti.tcpi_options & want) != want || ti.tcpi_bytes_acked != AMOUNT ||
-	    ti.tcpi_bytes_received != AMOUNT || !ti.tcpi_snd_mss || !ti.tcpi_rto) {
-		fprintf(stderr, "TCP_INFO: state %d options %#x acked %llu received %llu mss %u rto %u\n",
+	    ti.tcpi_bytes_received != AMOUNT || !ti.tcpi_snd_mss || !ti.tcpi_rto || ti.tcpi_bytes_sent < AMOUNT ||
+	    ti.tcpi_data_segs_out < AMOUNT / ti.tcpi_snd_mss || ti.tcpi_segs_out < ti.tcpi_data_segs_out ||
+	    ti.tcpi_data_segs_in < AMOUNT / ti.tcpi_snd_mss || ti.tcpi_pmtu <= ti.tcpi_snd_mss ||
+	    ti.tcpi_last_ack_recv > 60000) {
+		fprintf(stderr, "TCP_INFO: state %d options %#x acked %llu received %llu sent %llu mss %u rto %u "
+			"segs out %u (data %u) in %u (data %u) pmtu %u last ack %u ms\n",
 			ti.tcpi_state, ti.tcpi_options, (unsigned long long)ti.tcpi_bytes_acked,
-			(unsigned long long)ti.tcpi_bytes_received, ti.tcpi_snd_mss, ti.tcpi_rto);
+			(unsigned long long)ti.tcpi_bytes_received, (unsigned long long)ti.tcpi_bytes_sent,
+			ti.tcpi_snd_mss, ti.tcpi_rto, ti.tcpi_segs_out, ti.tcpi_data_segs_out, ti.tcpi_segs_in,
+			ti.tcpi_data_segs_in, ti.tcpi_pmtu, ti.tcpi_last_ack_recv);
 		return 1;
 	}
 	printf("lo: TCP_INFO state %d options %#x rtt %u us rto %u us cwnd %u mss %u\n", ti.tcpi_state,

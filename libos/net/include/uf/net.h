@@ -141,7 +141,11 @@ struct uf_tcp_info {
 	uint32_t dsacks;                /* D-SACK blocks received: segments the peer got twice */
 	uint32_t snd_wnd, rcv_wnd;
 	uint32_t notsent;               /* bytes queued, not yet sent */
-	uint64_t bytes_acked, bytes_received;
+	uint64_t bytes_acked, bytes_received, bytes_sent, bytes_retrans;
+	uint32_t segs_out, segs_in, data_segs_out, data_segs_in;
+	uint32_t min_rtt_us, pmtu;      /* the smallest RTT sample; the path MTU the MSS comes from */
+	uint32_t last_data_sent_ms, last_data_recv_ms, last_ack_recv_ms;       /* how long ago */
+	int in_recovery;
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt;    /* SO_KEEPALIVE, TCP_KEEPIDLE/INTVL/CNT */
 };
 void uf_tcp_get_info(const struct uf_tcp *t, struct uf_tcp_info *out);
