@@ -124,11 +124,10 @@ static const char protocols[] =
 	"sctp\t132\tSCTP\n"
 	"udplite\t136\tUDPLite\n";
 
-/* The network stack's DNS servers (weak: reading /etc/resolv.conf links no stack). */
+/* The network stack's DNS server (weak: reading /etc/resolv.conf links no stack). */
 uint32_t uf_net_dns(void) __attribute__((weak));
-int uf_net_dns6(uint8_t out[16]) __attribute__((weak));
 
-/* Appends "nameserver TEXT\n" to buf (holding *n bytes of size) if it fits. */
+/* Appends "nameserver TEXT\n" to buf (holding *n of size bytes) if it fits. */
 static void nameserver(char *buf, size_t size, size_t *n, const char *text)
 {
 	size_t len = strlen("nameserver ") + strlen(text) + 1;
@@ -138,19 +137,15 @@ static void nameserver(char *buf, size_t size, size_t *n, const char *text)
 	}
 }
 
-/* uf.dns= when given, else what the stack learned (DHCP); then uf.dns6= when given, else what a router advertised
- * (in full hexadecimal form, which every resolver reads). Without a server musl asks 127.0.0.1, which the stack
- * forwards to its server when it has one. */
+/* uf.dns= when given, else what the stack learned (DHCP); then uf.dns6= when given. Without a server musl asks
+ * 127.0.0.1, which the stack forwards to its server when it has one (a router's advertised IPv6 one too). */
 static size_t resolv_conf(char *buf, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
 	const char *option = uf_option("uf.dns"), *option6 = uf_option("uf.dns6");
 	uint32_t a = !option && uf_net_dns ? uf_net_dns() : 0;
-	uint8_t a6[16];
-	int learned6 = !option6 && uf_net_dns6 && uf_net_dns6(a6);
-	char text[40], *p = text;
+	char text[16], *p = text;
 	size_t n = 0;
-	if (!option && !a && !option6 && !learned6)
+	if (!option && !a && !option6)
 		return strlen(strncpy(buf, "# no DNS server known (no DHCP lease, no uf.dns=)\n", size));
 	for (int shift = 24; !option && a && shift >= 0; shift -= 8) {
 		unsigned byte = a >> shift & 255;
@@ -163,13 +158,8 @@ static size_t resolv_conf(char *buf, size_t size)
 	}
 	if (option || a)
 		nameserver(buf, size, &n, option ? option : text);
-	for (int i = 0, j = 0; learned6 && i < 16; i += 2) {
-		for (int k = 0; k < 4; k++)
-			text[j++] = hex[(a6[i + k / 2] >> (k % 2 ? 0 : 4)) & 15];
-		text[j++] = i < 14 ? ':' : 0;
-	}
-	if (option6 || learned6)
-		nameserver(buf, size, &n, option6 ? option6 : text);
+	if (option6)
+		nameserver(buf, size, &n, option6);
 	return n;
 }
 

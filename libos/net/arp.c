@@ -152,14 +152,6 @@ void uf_arp_timers(uint64_t now)
 	}
 }
 
-int uf_arp_waiting(void)
-{
-	for (int i = 0; i < ARP_ENTRIES; i++)
-		if (cache[i].ip && cache[i].waiting.count)
-			return 1;
-	return 0;
-}
-
 uint64_t uf_arp_next_timer(void)
 {
 	uint64_t t = UINT64_MAX;

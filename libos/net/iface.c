@@ -182,7 +182,7 @@ void uf_net_flush(uint64_t deadline_ns)
 	for (;;) {
 		int nic = dev && dev->tx_pending && dev->tx_pending(dev);
 		uint64_t now = uf_time_monotonic_ns();
-		if ((!nic && !uf_tcp_unfinished() && !uf_arp_waiting() && !uf_nd_waiting()) || now >= deadline_ns)
+		if ((!nic && !uf_tcp_unfinished() && !uf_pending_count()) || now >= deadline_ns)
 			return;
 		/* The device's transmit queue raises no interrupt when it drains: look again soon. */
 		uf_net_wait(nic && now + TX_DRAIN_POLL < deadline_ns ? now + TX_DRAIN_POLL : deadline_ns);

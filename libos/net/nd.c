@@ -296,14 +296,6 @@ void uf_nd_timers(uint64_t now)
 		uf_net6.addr_ok = 0;
 }
 
-int uf_nd_waiting(void)
-{
-	for (int i = 0; i < ENTRIES; i++)
-		if (cache[i].state == INCOMPLETE && cache[i].waiting.count)
-			return 1;
-	return 0;
-}
-
 uint64_t uf_nd_next_timer(void)
 {
 	uint64_t t = rs_at ? rs_at : UINT64_MAX;

@@ -6,6 +6,8 @@
 
 #include "stack.h"
 
+static unsigned waiting;        /* in every queue */
+
 void uf_pending_add(struct uf_pending *q, const struct iovec *iov, int iovcnt)
 {
 	size_t total = 0;
@@ -17,6 +19,7 @@ void uf_pending_add(struct uf_pending *q, const struct iovec *iov, int iovcnt)
 	while (q->count && (q->count == PENDING_MAX || q->bytes + total > PENDING_BYTES)) {
 		q->bytes -= q->len[0];
 		free(q->data[0]);
+		waiting--;
 		memmove(q->data, q->data + 1, (PENDING_MAX - 1) * sizeof *q->data);
 		memmove(q->len, q->len + 1, (PENDING_MAX - 1) * sizeof *q->len);
 		q->count--;
@@ -26,6 +29,7 @@ void uf_pending_add(struct uf_pending *q, const struct iovec *iov, int iovcnt)
 		memcpy(copy + at, iov[i].iov_base, iov[i].iov_len);
 		at += iov[i].iov_len;
 	}
+	waiting++;
 	q->data[q->count] = copy;
 	q->len[q->count++] = total;
 	q->bytes += total;
@@ -39,10 +43,16 @@ void uf_pending_flush(struct uf_pending *q, const uint8_t mac[6],
 	uf_pending_drop(q);
 }
 
+unsigned uf_pending_count(void)
+{
+	return waiting;
+}
+
 void uf_pending_drop(struct uf_pending *q)
 {
 	for (int i = 0; i < q->count; i++)
 		free(q->data[i]);
+	waiting -= (unsigned)q->count;
 	q->count = 0;
 	q->bytes = 0;
 }

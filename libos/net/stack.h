@@ -146,6 +146,7 @@ void uf_pending_add(struct uf_pending *q, const struct iovec *iov, int iovcnt);
 void uf_pending_flush(struct uf_pending *q, const uint8_t mac[6],
 		      int (*transmit)(const uint8_t mac[6], uint8_t *datagram, size_t len));
 void uf_pending_drop(struct uf_pending *q);
+unsigned uf_pending_count(void);        /* datagrams waiting in every queue */
 
 /* Fragment reassembly (reasm.c), for both families: a datagram (addresses v4-mapped for IPv4) is known by its
  * addresses, identification and protocol. A fragment's payload p at offset (bytes), more to come or not; when it
@@ -212,7 +213,6 @@ void uf_nd_input(const uint8_t src[16], const uint8_t dst[16], uint8_t hop_limit
 void uf_nd_start(void);
 void uf_nd_timers(uint64_t now);
 uint64_t uf_nd_next_timer(void);
-int uf_nd_waiting(void);                /* whether any datagram waits for a neighbour's address */
 
 /* The loopback interface (loopback.c): send queues a whole IP datagram; poll delivers what was queued (returns
  * how many); pending says whether anything waits. */
@@ -227,7 +227,6 @@ int uf_arp_lookup(uint32_t ip, uint8_t mac[6]);
 void uf_arp_wait(uint32_t ip, const struct iovec *iov, int iovcnt);
 void uf_arp_timers(uint64_t now);
 uint64_t uf_arp_next_timer(void);
-int uf_arp_waiting(void);               /* whether any datagram waits for an address */
 
 /* IPv4. uf_ip_send prepends the IP header; l4 is the transport header whose checksum field at csum_off is
  * completed here (by the device when it can). Routes: 127.0.0.0/8 and our own address over lo, the link, the
