@@ -34,6 +34,7 @@
 #define TCP_MSL (30000 * MS)
 #define TCP_FIN_WAIT_2_TIMEOUT (60000 * MS)
 #define TCP_PROBE_MIN (10 * MS)                 /* the probe timer's floor (Linux's TLP: 10 ms) */
+#define TCP_REO_MIN (2 * MS)                    /* the reordering window's floor: a few LAN round trips */
 #define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
 #define TCP_SCOREBOARD 8                        /* SACKed ranges the sender keeps */
 #define TCP_RXT_MARKS 8                         /* retransmissions watched for a second loss */

@@ -671,6 +671,12 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 			uf_tcp_sack_rxt_lost(t);
 			int64_t delivered = (int64_t)(t->snd_una - una) + (int64_t)uf_tcp_sacked(t) - sacked;
 			prr_ack(t, delivered > 0 ? (uint32_t)delivered : 0);
+		} else if (t->sack_count) {
+			/* Data sent after a hole arrived: the hole's segment, sent before it, is lost unless it shows up
+			 * within a quarter RTT (RFC 8985's reordering window), too few duplicate ACKs or not. */
+			uint64_t at = now + (t->srtt / 4 > TCP_REO_MIN ? t->srtt / 4 : TCP_REO_MIN);
+			if (!t->probe_at || at < t->probe_at)
+				t->probe_at = at;
 		}
 	}
 	if (SEQ_LT(t->snd_wl1, s->seq) || (t->snd_wl1 == s->seq && SEQ_LE(t->snd_wl2, s->ack))) {

@@ -969,6 +969,36 @@ def test_tail_loss_probe_then_recovery(stack):
     lib.uf_tcp_close(l)
 
 
+def test_a_hole_below_sacked_data_is_lost_after_the_reordering_window(stack):
+    """Too few segments for three duplicate ACKs: the first of three is lost and the other two are SACKed. The hole
+    is resent once a quarter RTT passes (RFC 8985's reordering window; here its 2 ms floor), not after the probe
+    timer's two RTTs (10 ms at least)."""
+    lib = stack.lib
+    l, c, ours, seq = ts_handshake(stack, 97, 41007)
+    mss = info(stack, c).snd_mss
+    assert lib.uf_tcp_send(c, b"a", ctypes.c_size_t(1)) == 1              # an RTT sample of 4 ms first
+    [a] = stack.sent()
+    stack.advance(0.004)
+    stack.inject(eth(ipv4(6, tcp(41007, 97, seq, ours + 1, "A", options=ts_option(2000, their_ts(a)[0])))))
+    data = bytes(mss * 3)
+    assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+    out = stack.sent()
+    assert len(out) == 3
+    receiver = SackReceiver(stack, 41007, 97, seq, ours + 1, ts=True)
+    for p in out[1:]:                                                 # the first is lost
+        receiver.receive(p)
+    assert stack.sent() == []                                         # two duplicate ACKs: no fast retransmit
+    stack.advance(0.0019)
+    assert stack.sent() == []
+    stack.advance(0.0002)
+    [again] = stack.sent()
+    assert receiver.offset(again) == 0 and len(again.data) == mss
+    receiver.receive(again)
+    assert receiver.next == len(data) and info(stack, c).unacked == 0
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
 def test_limited_transmit_then_fast_retransmit(stack):
     """RFC 3042: with the congestion window full, the first two duplicate ACKs each let one new segment out; the
     third resends the lost one."""
