@@ -387,6 +387,14 @@ static void root(void)
 	check("stat-root", stat("/", &st) == 0 && S_ISDIR(st.st_mode), "stat /");
 	printf("root: %s\n", listing("/"));
 	check("chdir-root", chdir("/") == 0 && chdir("etc") == 0 && access("passwd", R_OK) == 0, "relative to /");
+	struct statvfs sv;
+	check("statvfs-root", statvfs("/", &sv) == 0 && (sv.f_flag & ST_RDONLY), "statvfs /");
+	printf("root statvfs: %lu %llu %llu %llu %llu %llu\n", sv.f_bsize, (unsigned long long)sv.f_blocks,
+	       (unsigned long long)sv.f_bfree, (unsigned long long)sv.f_bavail, (unsigned long long)sv.f_files,
+	       (unsigned long long)sv.f_ffree);
+	check("statvfs-www", statvfs("/www", &sv) == 0 && (sv.f_flag & ST_RDONLY), "statvfs /www");
+	printf("www statvfs: %lu %llu %llu %llu\n", sv.f_bsize, (unsigned long long)sv.f_blocks,
+	       (unsigned long long)sv.f_bfree, (unsigned long long)sv.f_files);
 }
 
 static const char *contents(const char *path)
