@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <uf/console.h>
 #include <uf/embedfs.h>
 #include <uf/vfs.h>
@@ -14,6 +15,7 @@ struct tree {
 	const unsigned char *base;
 	const struct uf_embedfs_header *header;
 	const struct uf_embedfs_entry *entries;
+	unsigned long size;
 };
 
 static struct tree trees[2];    /* the app's, etcfs's */
@@ -67,7 +69,7 @@ static int valid(const struct tree *t, unsigned long size)
 int uf_embedfs_attach(struct uf_mount *m, const unsigned char *tree, unsigned long size)
 {
 	struct tree *t = &trees[tree != uf_embedded_tree];
-	*t = (struct tree){ .base = tree, .header = (const void *)tree };
+	*t = (struct tree){ .base = tree, .header = (const void *)tree, .size = size };
 	t->entries = (const void *)(t->header + 1);
 	m->priv = t;
 	return valid(t, size) ? 0 : -EINVAL;
@@ -164,6 +166,16 @@ static int embedfs_readdir(struct uf_mount *m, void *node, uint64_t *cookie, str
 	return 0;
 }
 
+/* A read-only tree is full: its bytes in blocks and its entries (with the root) as its files, none free. */
+static int embedfs_statfs(struct uf_mount *m, struct statfs *st)
+{
+	const struct tree *t = m->priv;
+	st->f_bsize = 4096;
+	st->f_blocks = (t->size + 4095) / 4096;
+	st->f_files = t->header->count + 1;
+	return 0;
+}
+
 const struct uf_fs_type uf_embedfs_type = {
 	.name = "embedfs",
 	.mount = embedfs_mount,
@@ -173,6 +185,7 @@ const struct uf_fs_type uf_embedfs_type = {
 	.write = embedfs_write,
 	.stat = embedfs_stat,
 	.readdir = embedfs_readdir,
+	.statfs = embedfs_statfs,
 };
 
 void uf_embedfs_init(void)

@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <uf/fd.h>
+#include <uf/process.h>
+#include "fd_io.h"
 #include "lock.h"
 
 static struct uf_file files[UF_FD_MAX];         /* open files; a descriptor points at one */
@@ -27,9 +29,16 @@ static struct uf_file *new_file(void)
 	return 0;
 }
 
+/* One more than the highest descriptor a new one may get: RLIMIT_NOFILE's soft limit, within the table. */
+static int open_max(void)
+{
+	rlim_t limit = uf_process_limit(RLIMIT_NOFILE);
+	return limit < UF_FD_MAX ? (int)limit : UF_FD_MAX;
+}
+
 static int lowest_free(int from)
 {
-	for (int fd = from; fd < UF_FD_MAX; fd++)
+	for (int fd = from, end = open_max(); fd < end; fd++)
 		if (!table[fd])
 			return fd;
 	return -EMFILE;
@@ -153,12 +162,19 @@ long uf_sys_ioctl(int fd, unsigned long req, void *arg)
 	return f->ops->ioctl ? f->ops->ioctl(f, req, arg) : -ENOTTY;
 }
 
-long uf_sys_lseek(int fd, off_t off, int whence)
+off_t uf_fd_lseek(int fd, off_t off, int whence)
 {
 	struct uf_file *f = uf_fd_get(fd);
 	if (!f)
 		return -EBADF;
 	return f->ops->lseek ? f->ops->lseek(f, off, whence) : -ESPIPE;
+}
+
+/* Its result is a long: on 32-bit ARM a position past 2 GiB is for _llseek (armv7.c), EOVERFLOW here as on Linux. */
+long uf_sys_lseek(int fd, off_t off, int whence)
+{
+	off_t pos = uf_fd_lseek(fd, off, whence);
+	return pos == (long)pos ? (long)pos : -EOVERFLOW;
 }
 
 long uf_sys_fstat(int fd, struct stat *st)
@@ -195,7 +211,7 @@ long uf_sys_dup3(int old, int new, int flags)
 		return -EBADF;
 	if ((flags & ~O_CLOEXEC) || old == new)
 		return -EINVAL;
-	if (new < 0 || new >= UF_FD_MAX)
+	if (new < 0 || new >= open_max())
 		return -EBADF;              /* beyond the descriptor limit, as Linux says */
 	return dup_to(f, new, flags & O_CLOEXEC);
 }
@@ -219,7 +235,7 @@ long uf_sys_fcntl(int fd, int cmd, long arg)
 	case F_SETFL: f->flags = (f->flags & O_ACCMODE) | (arg & (O_NONBLOCK | O_APPEND)); return 0;
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC: {
-		int to = arg < 0 || arg >= UF_FD_MAX ? -EINVAL : lowest_free(arg);
+		int to = arg < 0 || arg >= open_max() ? -EINVAL : lowest_free(arg);
 		return to < 0 ? to : dup_to(f, to, cmd == F_DUPFD_CLOEXEC);
 	}
 	default: return uf_fd_lock_command(f, cmd, (void *)arg);

@@ -70,7 +70,8 @@ long uf_sys_getrandom(void *buf, size_t len, unsigned flags)
 
 /* Limits. The process is root, so it may raise them as well as lower them, except where the machine has a fixed
  * size (Linux's nr_open for NOFILE): the stack is the boot stack and the descriptor table has UF_FD_MAX slots, so
- * their hard limits cannot go past that (EPERM). Nothing else is counted, so nothing else is enforced. */
+ * their hard limits cannot go past that (EPERM). Module fd enforces NOFILE's soft limit (uf_process_limit); nothing
+ * else is counted, so nothing else is enforced. */
 static struct rlimit limits[RLIM_NLIMITS];
 static const struct { int resource; rlim_t max; } fixed[] = {
 	{ RLIMIT_STACK, UF_BOOT_STACK_SIZE }, { RLIMIT_NOFILE, UF_FD_MAX },
@@ -93,6 +94,11 @@ static struct rlimit *limit(int resource)
 			limits[r].rlim_cur = limits[r].rlim_max = fixed_max(r);
 	}
 	return &limits[resource];
+}
+
+rlim_t uf_process_limit(int resource)
+{
+	return limit(resource)->rlim_cur;
 }
 
 long uf_sys_prlimit64(int pid, int resource, const struct rlimit *new, struct rlimit *old)

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <uf/boot.h>
 #include "vfs_internal.h"
 
 /* A node is the folder's inode number (nothing else is needed): 1 for "/", a hash of the path for the others. */
@@ -57,6 +59,29 @@ static int root_readdir(struct uf_mount *m, void *node, uint64_t *cookie, struct
 	return 0;
 }
 
+/* The root's folders below dir (absolute, normalized): the names on the way to a mount point that no mount holds. */
+static unsigned long folders_below(const char *dir)
+{
+	char name[UF_VFS_NAME_MAX + 1], path[UF_VFS_PATH_MAX];
+	const char *rest;
+	unsigned long n = 0;
+	for (uint64_t index = 0; uf_vfs_next_mount_below(dir, &index, name); )
+		if (!uf_vfs_normalize(dir, name, path) && uf_vfs_lookup(path, &rest)->type == &uf_vfs_root_type)
+			n += 1 + folders_below(path);
+	return n;
+}
+
+/* What holds "/" is the image itself, read-only in memory, as a squashfs root is its image: its pages, all used,
+ * and its folders, none free. */
+static int root_statfs(struct uf_mount *m, struct statfs *st)
+{
+	(void)m;
+	st->f_bsize = UF_PAGE_SIZE;
+	st->f_blocks = (__uf_image_end - __uf_image_start + UF_PAGE_SIZE - 1) / UF_PAGE_SIZE;
+	st->f_files = 1 + folders_below("/");
+	return 0;
+}
+
 const struct uf_fs_type uf_vfs_root_type = {
 	.name = "root",
 	.open = root_open,
@@ -65,4 +90,5 @@ const struct uf_fs_type uf_vfs_root_type = {
 	.write = root_write,
 	.stat = root_stat,
 	.readdir = root_readdir,
+	.statfs = root_statfs,
 };

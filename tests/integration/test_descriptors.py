@@ -239,6 +239,17 @@ def test_dup3_and_f_dupfd_cloexec(probes, target):
     ]
 
 
+def test_rlimit_nofile_bounds_the_table(probes, target):
+    """setrlimit(RLIMIT_NOFILE) as Linux honours it: new descriptors stay below the soft limit (dup: EMFILE,
+    dup2: EBADF, F_DUPFD: EINVAL), those above it stay open; the hard limit is the table's size (EPERM past it)."""
+    assert lines(probes.output("fdprobe", target), "nofile") == [
+        "default 64/64",
+        "at 10, dup until EMFILE, highest 9",
+        "dup2 to 10: -1 EBADF, F_DUPFD from 10: -1 EINVAL, write to 12 above it: 0",
+        "past the table: -1 EPERM, back to 64: dup2 to 40: 40",
+    ]
+
+
 def test_readv_writev_on_every_kind(probes, target):
     out = probes.output("fdprobe", target)
     assert lines(out, "vector") == [

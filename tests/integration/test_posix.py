@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
 from conftest import image_modules, one_per_arch, uniforge
 from test_storage import boot, fsck, make_disk
@@ -63,6 +64,11 @@ def test_dev_tmp_root_and_shared_memory(built, target, tmp_path):
                                           "stdout", "tty", "urandom", "zero"]
     assert line(out, "dev/fd: ").split() == ["0", "1", "2", "3"]       # 3: the folder being read
     assert line(out, "root: ").split() == ["data", "dev", "etc", "scratch", "tmp", "www"]
+    # "/" is the image, read-only: its pages in memory, all used; one folder (all it lists are mount points).
+    bsize, blocks, bfree, bavail, files, ffree = map(int, line(out, "root statvfs: ").split())
+    assert (bsize, bfree, bavail, files, ffree) == (4096, 0, 0, 1, 0)
+    assert blocks == _memory_pages(built("posixprobe", target) / "build" / f"posixprobe.{target}")
+    assert line(out, "www statvfs: ").split() == ["4096", "1", "0", "2"]       # the tree: readme.txt and its root
     assert line(out, "tmp: ").split() == ["third-name"]
     shm = [text for text in out.splitlines() if text.startswith("shm: ")]
     assert shm == ["shm: folder probe reopen", "shm: folder probe-sem reopen"]     # dev made folder and reopen
@@ -74,6 +80,15 @@ def test_etc_and_dropping_privileges(built, target, tmp_path):
                                           "resolv.conf", "services"]
     assert "resolv.conf: nameserver 192.0.2.53\nnameserver 2001:db8::53\n" in out
     assert line(out, "uid=") == "65534 euid=65534 gid=65534 egid=65534"
+
+
+def _memory_pages(image: Path) -> int:
+    """The pages an ELF image spans once loaded, from its program headers."""
+    with image.open("rb") as f:
+        loads = [seg for seg in ELFFile(f).iter_segments() if seg["p_type"] == "PT_LOAD"]
+        start = min(seg["p_vaddr"] for seg in loads)
+        end = max(seg["p_vaddr"] + seg["p_memsz"] for seg in loads)
+    return -(-(end - start) // 4096)
 
 
 def _fat_geometry(image: Path) -> tuple[int, int]:

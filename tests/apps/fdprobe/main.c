@@ -1,5 +1,5 @@
 /* Descriptors without the network (tests/integration/test_descriptors.py): pipes, socketpairs, eventfd, timerfd,
- * sendfile, copy_file_range, dup3/F_DUPFD_CLOEXEC, readv/writev, under poll, select and epoll (level and edge
+ * sendfile, copy_file_range, dup3/F_DUPFD_CLOEXEC, RLIMIT_NOFILE, readv/writev, under poll, select and epoll (level and edge
  * triggered). It calls no socket(), so its image must not link the TCP/IP stack.
  *
  * argv: scenario names (all of them without arguments). Each scenario prints "NAME: key=value ..." lines that
@@ -15,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -54,6 +55,8 @@ static const char *errname(int e)
 	case ECONNRESET: return "ECONNRESET";
 	case ENOTCONN: return "ENOTCONN";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EMFILE: return "EMFILE";
+	case EPERM: return "EPERM";
 	}
 	return strerror(e);
 }
@@ -628,6 +631,38 @@ static void vector_tests(void)
 	writev(1, con, 2);
 }
 
+/* RLIMIT_NOFILE is the descriptor table's limit: lowered, new descriptors stop below it (those already above stay);
+ * raised again, they go on; its hard limit is the table's size. */
+static void nofile(void)
+{
+	struct rlimit rl, low = { 10, 10 }, high;
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0, "getrlimit");
+	printf("nofile: default %llu/%llu\n", (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+	int above = dup2(1, 12);
+	CHECK(above == 12 && setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit 10");
+	int fd, highest = -1;
+	while ((fd = dup(1)) >= 0)
+		highest = fd;
+	printf("nofile: at 10, dup until %s, highest %d\n", errname(errno), highest);
+	errno = 0;
+	int to_limit = dup2(1, 10);
+	printf("nofile: dup2 to 10: %d %s", to_limit, errname(errno));
+	errno = 0;
+	int from_limit = fcntl(1, F_DUPFD, 10);
+	printf(", F_DUPFD from 10: %d %s, write to 12 above it: %zd\n", from_limit, errname(errno),
+	       write(above, "", 0));
+	for (fd = 3; fd <= highest; fd++)
+		close(fd);
+	high = (struct rlimit){ rl.rlim_max + 1, rl.rlim_max + 1 };
+	errno = 0;
+	int raise_past = setrlimit(RLIMIT_NOFILE, &high);
+	printf("nofile: past the table: %d %s", raise_past, errname(errno));
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit back");
+	printf(", back to %llu: dup2 to 40: %d\n", (unsigned long long)rl.rlim_cur, dup2(1, 40));
+	close(40);
+	close(above);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -647,6 +682,7 @@ static const struct {
 	{ "sendfile", sendfile_tests, 0 },
 	{ "dup", dup_tests, 0 },
 	{ "vector", vector_tests, 0 },
+	{ "nofile", nofile, 0 },
 	{ "copy-file-range", copy_range, 1 },        /* needs a FAT disk */
 	{ "sigpipe-default", sigpipe_default, 1 },
 };

@@ -1,5 +1,7 @@
-/* Compiled as for Linux with musl: what a portable program tests for is there (checked at compile time), and
- * `smash` overflows a stack buffer, which the stack protector turns into a crash. */
+/* Compiled as for Linux with musl: what a portable program tests for is there (checked at compile time),
+ * conversions to 64-bit integers raise what C's Annex F says, and `smash` overflows a stack buffer, which the stack
+ * protector turns into a crash. */
+#include <fenv.h>
 #include <limits.h>
 #include <math.h>
 #include <linux/limits.h>       /* Linux UAPI headers, where musl has none */
@@ -34,6 +36,35 @@ static int smash(volatile int count)
 	return buf[3];
 }
 
+/* What a case raised: " NAME INVALID DIVBYZERO", or " NAME none". */
+static void say(const char *name, int e)
+{
+	printf(" %s%s%s%s%s%s%s", name, e & FE_INVALID ? " INVALID" : "", e & FE_DIVBYZERO ? " DIVBYZERO" : "",
+	       e & FE_OVERFLOW ? " OVERFLOW" : "", e & FE_UNDERFLOW ? " UNDERFLOW" : "", e & FE_INEXACT ? " INEXACT" : "",
+	       e ? "" : " none");
+}
+
+/* The exceptions expr raises; its value is kept (an unused result of a libm call is no call at all). */
+static volatile unsigned long long kept;
+#define RAISES(expr) (feclearexcept(FE_ALL_EXCEPT), kept = (expr), fetestexcept(FE_ALL_EXCEPT))
+
+/* Conversions to a 64-bit integer, which ARMv7's VFP leaves to the compiler's runtime: INVALID out of range (C's
+ * Annex F; musl's llrint and llround rely on it), exact values in range. The inputs are volatile so that nothing is
+ * folded. */
+static void to_int64(void)
+{
+	volatile double nan = NAN, inf = INFINITY, big = 1e19;
+	printf("fenv:");
+	say("llrint(nan)", RAISES(llrint(nan)));
+	say("llround(-inf)", RAISES(llround(-inf)));
+	say("(long long)1e19", RAISES((long long)big));
+	say("(unsigned long long)1e20", RAISES((unsigned long long)(big * 10)));
+	volatile double min = -0x1p63, umax = 0x1.fffffffffffffp63, frac = -1234567890123.75;
+	volatile float f = 0x1.fffffep62f;
+	printf("\nint64: %lld %llu %lld %lld\n", (long long)min, (unsigned long long)umax, (long long)frac,
+	       (long long)f);
+}
+
 int main(int argc, char **argv)
 {
 	__u32 word = 1;
@@ -45,6 +76,7 @@ int main(int argc, char **argv)
 	int quotient;
 	remquol(x, y, &quotient);
 	printf("remquol: %d\n", quotient);
+	to_int64();
 	if (argc > 1 && !strcmp(argv[1], "smash"))
 		return smash(64);
 	return 0;

@@ -6,8 +6,9 @@
  *   shared     leaves /data/mapped.txt changed through a munmapped mapping and /data/at-exit.txt through one
  *              never unmapped (the exit writes it back): the host reads both
  *   dev        /dev's devices and folders
- *   tmp        /tmp: mkstemp, tmpfile, mkdtemp, tmpnam, links, renames, statvfs
- *   root       what "/" lists
+ *   tmp        /tmp: mkstemp, tmpfile, mkdtemp, tmpnam, large offsets, links, renames, statvfs
+ *   root       what "/" lists; statvfs of "/" and of /www ("root statvfs: BSIZE BLOCKS BFREE BAVAIL FILES FFREE",
+ *              "www statvfs: BSIZE BLOCKS BFREE FILES")
  *   etc        /etc's files and the libc's look-ups in them (getpwnam, getgrnam, getservbyname)
  *   identity   setgroups, setgid, setuid to nobody, and what getuid and friends say after
  *   meta       utimensat (2001-02-03 04:05:06 UTC on /data/stamp.txt), truncate, access, chmod, chown, readlink,
@@ -352,6 +353,15 @@ static void tmp(void)
 	check("unlink-and-rmdir", unlink(path) == 0 && rmdir(dir) == 0 && stat("/tmp/third-name", &st) == 0 &&
 	      st.st_nlink == 1, "unlink, rmdir");
 	check("tmpnam", tmpnam(0) != 0, "tmpnam");
+	/* Offsets past 2 and 4 GiB: a 32-bit ARM program seeks with _llseek, whose 64-bit result must arrive whole. */
+	static const off_t far[] = { 0x7fffffff, 0x80000000, 0xffffffff, 0x100000001, 0x1ffffffff };
+	fd = open("/tmp/far", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int far_ok = fd >= 0;
+	for (size_t i = 0; i < sizeof far / sizeof *far; i++)
+		far_ok &= lseek(fd, far[i], SEEK_SET) == far[i] && lseek(fd, 0, SEEK_CUR) == far[i];
+	check("lseek-past-4g", far_ok && lseek(fd, -0x100000000, SEEK_CUR) == 0xffffffff, "lseek");
+	close(fd);
+	unlink("/tmp/far");
 	struct statvfs sv;
 	check("statvfs-tmp", statvfs("/tmp", &sv) == 0 && sv.f_bsize == 4096 && sv.f_blocks > 1000 &&
 	      sv.f_bfree <= sv.f_blocks && !(sv.f_flag & ST_RDONLY), "statvfs");
@@ -377,6 +387,14 @@ static void root(void)
 	check("stat-root", stat("/", &st) == 0 && S_ISDIR(st.st_mode), "stat /");
 	printf("root: %s\n", listing("/"));
 	check("chdir-root", chdir("/") == 0 && chdir("etc") == 0 && access("passwd", R_OK) == 0, "relative to /");
+	struct statvfs sv;
+	check("statvfs-root", statvfs("/", &sv) == 0 && (sv.f_flag & ST_RDONLY), "statvfs /");
+	printf("root statvfs: %lu %llu %llu %llu %llu %llu\n", sv.f_bsize, (unsigned long long)sv.f_blocks,
+	       (unsigned long long)sv.f_bfree, (unsigned long long)sv.f_bavail, (unsigned long long)sv.f_files,
+	       (unsigned long long)sv.f_ffree);
+	check("statvfs-www", statvfs("/www", &sv) == 0 && (sv.f_flag & ST_RDONLY), "statvfs /www");
+	printf("www statvfs: %lu %llu %llu %llu\n", sv.f_bsize, (unsigned long long)sv.f_blocks,
+	       (unsigned long long)sv.f_bfree, (unsigned long long)sv.f_files);
 }
 
 static const char *contents(const char *path)

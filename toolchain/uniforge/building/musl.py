@@ -32,7 +32,12 @@ HEADERS_NAME = DWARF_NAMES["headers"]
 
 # musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build; -ffp-contract=off is
 # what gcc does in musl's ISO mode (-std=c99) and clang does not: without it clang fuses a*b+c on ARMv7's VFPv4,
-# and libm's results differ from a gcc-built musl's (tgamma in libc-test: by 2 ulp).
+# and libm's results differ from a gcc-built musl's (tgamma in libc-test: by 2 ulp). -frounding-math is honoured on
+# x86_64 only: clang has no strict floating point for ARM and drops it there (with a warning -w hides), so ARMv7's
+# libm may fold or speculate operations that raise exceptions (0/0.0 without INVALID, both sides of a select: 28 of
+# libc-test's math tests see wrong exception flags, never wrong values). `-Xclang
+# -fexperimental-strict-floating-point` would honour it, but its ARM lowering of int-to-double conversions turns 0
+# into -0.0 when rounding downward (log(1), floor(0.5)... give -0), wrong values, so it is not used.
 CFLAGS = ("-std=c99", "-ffreestanding", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
           "-ffp-contract=off", "-fno-strict-aliasing", "-Qunused-arguments", "-w")
 # Left out on every arch: __syscall_cp.c would define the function our syscall_arch.h makes inline. Left out on

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Starts the app (never returns): argv, environment and auxv for the libc, then main(). */
@@ -29,6 +30,9 @@ uint64_t uf_arch_counter_hz(void);
 /* The process's effective ids (setuid and friends change them): who owns the files it creates. */
 uid_t uf_process_euid(void);
 gid_t uf_process_egid(void);
+
+/* A resource's soft limit (setrlimit's rlim_cur), for the module that enforces it: RLIMIT_NOFILE for module fd. */
+rlim_t uf_process_limit(int resource);
 
 /* Fills buf with hard-to-guess bytes (for AT_RANDOM: the stack protector's canary and the libc's hash seeds). */
 void uf_arch_entropy(void *buf, size_t len);
