@@ -192,6 +192,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*toolchain.target_args(), *COMMON_CFLAGS,
                                                                       *CFLAGS, *cflags]),
                        json.dumps(DWARF_NAMES, sort_keys=True), " ".join(syscalls), glue_key, " ".join(EXCLUDED),
+                       render("syscall_arch.h.j2", syscalls=syscalls),
                        json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True),
                        *[" ".join(compat) for compat in [compat_dirs(source_tree(), musl_arch)] if compat])
 

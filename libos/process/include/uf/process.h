@@ -25,6 +25,9 @@ uint64_t uf_arch_counter_hz(void);
 uid_t uf_process_euid(void);
 gid_t uf_process_egid(void);
 
+/* exit_group(2): the process ends with status & 0xff (its files written back first). */
+_Noreturn long uf_sys_exit_group(int status);
+
 /* Fills buf with hard-to-guess bytes (for AT_RANDOM: the stack protector's canary and the libc's hash seeds). */
 void uf_arch_entropy(void *buf, size_t len);
 
