@@ -5,13 +5,12 @@
 #include <uf/fd.h>
 #include "fd_io.h"
 
-long uf_sys_lseek(int fd, off_t off, int whence);
 long uf_sys_fcntl(int fd, int cmd, long arg);
 
-/* _llseek: the offset comes split in two registers and the result goes to memory. */
+/* _llseek: the offset comes split in two registers and the result, 64 bits wider than a long, goes to memory. */
 long uf_sys__llseek(int fd, unsigned long high, unsigned long low, off_t *result, int whence)
 {
-	off_t pos = uf_sys_lseek(fd, (off_t)((uint64_t)high << 32 | low), whence);
+	off_t pos = uf_fd_seek(fd, (off_t)((uint64_t)high << 32 | low), whence);
 	if (pos < 0)
 		return pos;
 	*result = pos;

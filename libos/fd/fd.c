@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <uf/fd.h>
+#include "fd_io.h"
 #include "lock.h"
 
 static struct uf_file files[UF_FD_MAX];         /* open files; a descriptor points at one */
@@ -168,12 +169,17 @@ long uf_sys_ioctl(int fd, unsigned long req, void *arg)
 	return f->ops->ioctl ? f->ops->ioctl(f, req, arg) : -ENOTTY;
 }
 
-long uf_sys_lseek(int fd, off_t off, int whence)
+off_t uf_fd_seek(int fd, off_t off, int whence)
 {
 	struct uf_file *f = uf_fd_get(fd);
 	if (!f)
 		return -EBADF;
 	return f->ops->lseek ? f->ops->lseek(f, off, whence) : -ESPIPE;
+}
+
+long uf_sys_lseek(int fd, off_t off, int whence)
+{
+	return uf_fd_seek(fd, off, whence);
 }
 
 long uf_sys_fstat(int fd, struct stat *st)

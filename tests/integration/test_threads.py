@@ -52,6 +52,10 @@ BEHAVIOURS = {
                 "pthread_kill: the handler ran in a thread spinning without syscalls"],
     "timer": ["timer: timer_create with SIGEV_THREAD: ok", "timer: its function ran several times in a thread of its own"],
     "async": [],
+    "files": ["files: a file in /tmp, 3 pages long", "files: mmap MAP_SHARED at offsets 0 and 4096: mapped",
+              "files: what was written through the mappings is in the file", "files: pwrite and pread at 5 GiB",
+              f"files: lseek to the end: {(5 << 30) + 3}", "files: a lock at 5 GiB, seen from another open: "
+              f"type 1 at {5 << 30}"],   # F_WRLCK
 }
 # Lines with a measurement in them: the pattern, and the bound the measurement must keep.
 MEASURED = {
