@@ -1,14 +1,16 @@
-/* __uf_syscall_cp_asm(cancel, call, a, b, c, d, e, f): a cancellation point's call into the library OS
- * (uf_syscall_cp.c). From __cp_begin up to the call's return (__cp_end), a pending cancellation is acted on at
- * once: here at the start, and by SIGCANCEL's handler if the thread is interrupted there (pthread_cancel.c). A
- * call that returns to __cp_end is a cancellation point's, which the library OS recognizes in the frame chain. */
+/* __syscall_cp_asm(cancel, call, a, b, c, d, e, f): a cancellation point's call into the library OS
+ * (uf_syscall_cp.c), under the name musl's pthread_cancel.c knows, with the library OS's function where musl's
+ * takes a syscall number. From __cp_begin up to the call's return (__cp_end), a pending cancellation is acted on
+ * at once: here at the start, and by SIGCANCEL's handler (musl's pthread_cancel.c) if the thread is interrupted
+ * there. A call that returns to __cp_end is a cancellation point's, which the library OS recognizes in the frame
+ * chain. */
 	.syntax unified
 	.arm
 	.text
-	.globl __cp_begin, __cp_end, __cp_cancel, __uf_syscall_cp_asm
-	.hidden __cp_begin, __cp_end, __cp_cancel, __uf_syscall_cp_asm, __cancel
-	.type __uf_syscall_cp_asm, %function
-__uf_syscall_cp_asm:
+	.globl __cp_begin, __cp_end, __cp_cancel, __syscall_cp_asm
+	.hidden __cp_begin, __cp_end, __cp_cancel, __syscall_cp_asm, __cancel
+	.type __syscall_cp_asm, %function
+__syscall_cp_asm:
 __cp_begin:
 	ldr ip, [r0]
 	cmp ip, #0
@@ -29,4 +31,4 @@ __cp_end:
 	pop {r4, r5, r11, pc}
 __cp_cancel:
 	b __cancel
-	.size __uf_syscall_cp_asm, . - __uf_syscall_cp_asm
+	.size __syscall_cp_asm, . - __syscall_cp_asm
