@@ -65,21 +65,28 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("library OS")
     libc = app_libc(target, hosted, libos)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
-    # The C++ runtime only for an app with C++ sources; single-threaded until the library OS has threads
-    # (cxx.build(threads=True) is the threaded one).
-    cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME) if any(map(cxx.is_source, app.sources)) else None
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
-              "compiler-rt": compiler_rt_cached, **({"c++ runtime": cxx_runtime.cached} if cxx_runtime else {})}
+              "compiler-rt": compiler_rt_cached}
 
     # Sources outside the app's folder are named relative to it, in DWARF too (../lib/x.c).
     outside = sorted({src.parent for src in app.sources if not src.is_relative_to(app.root)})
     prefix_map = [(app.root, "."), *((d, app.source_name(d)) for d in outside)]
     app_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                 prefix_map=prefix_map)
-    if cxx_runtime:
+    # The C++ runtime only for an app with C++ sources: its threaded variant for sources that include libc++'s
+    # thread headers, which are then compiled in its configuration.
+    cxx_sources = [src for src in app.sources if cxx.is_source(src)]
+    cxx_runtime = None
+    if cxx_sources:
         cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                     prefix_map=prefix_map, cxxflags=app.cxxflags)
+        cxx_threads = cxx.uses_threads(hosted, cxx_sources, cxx_args)
+        if cxx_threads:
+            cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
+                                        prefix_map=prefix_map, cxxflags=app.cxxflags, cxx_threads=True)
+        cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME, threads=cxx_threads)
+        cached["c++ runtime"] = cxx_runtime.cached
     app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
                                                  tuple(cxx_args if cxx.is_source(src) else app_args))
                 for src in app.sources}
@@ -205,16 +212,16 @@ def _object_name(source_name: str) -> Path:
 
 
 def app_compile_args(hosted: Toolchain, headers: Path, *, include_dirs=(), cflags=(), prefix_map=(),
-                     cxxflags: tuple[str, ...] | None = None) -> list[str]:
+                     cxxflags: tuple[str, ...] | None = None, cxx_threads: bool = False) -> list[str]:
     """How an app's sources are compiled (the one place: `uniforge build` and `uniforge cc` both use it): as for
     Linux with musl, musl's headers (`headers`) first, the target's flags, then the app's own `cflags`. C++ sources
     (`cxxflags` given, after cflags): libc++'s headers before musl's (it wraps <stdlib.h>, <math.h>...) and its
-    configuration (cxx.config_flags)."""
+    configuration (cxx.config_flags; `cxx_threads`: the threaded runtime's)."""
     cxx_sources = cxxflags is not None
     return hosted.compile_args(include_dirs=include_dirs,
                                system_include_dirs=[*(cxx.app_include_dirs(hosted) if cxx_sources else []), headers],
                                prefix_map=[*prefix_map, (headers, musl.HEADERS_NAME)],
-                               flags=[*(cxx.config_flags() if cxx_sources else []), *APP_CFLAGS,
+                               flags=[*(cxx.config_flags(cxx_threads) if cxx_sources else []), *APP_CFLAGS,
                                       *hosted.stack_protector_args(), *hosted.cflags, *cflags, *(cxxflags or ())])
 
 
