@@ -134,10 +134,11 @@ uint64_t uf_thread_cpu_now(struct uf_thread *t)
 static void arm(struct cpu *c, uint64_t now)
 {
 	uint64_t at = sleepers ? sleepers->deadline : UINT64_MAX;
-	if (c->run.first && c->current != c->idle && c->slice_end < at)
-		at = c->slice_end;
-	if (c->need_resched && now + RETRY_NS < at)
-		at = now + RETRY_NS;
+	/* A preemption put off is tried again after RETRY_NS, never at the slice's end, which has passed: that
+	 * interrupt would come at once, again and again, and the thread would never run on to release its lock. */
+	uint64_t turn = c->need_resched ? now + RETRY_NS : c->slice_end;
+	if (c->run.first && c->current != c->idle && turn < at)
+		at = turn;
 	if (at < c->armed || c->armed <= now) {
 		c->armed = at;
 		uf_time_alarm(at);
