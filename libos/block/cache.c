@@ -1,11 +1,14 @@
 /* The block cache. One pool of lines shared by every device, found through a hash of (cache, line number) and
  * replaced least recently used first. A read miss also reads the following lines that are not cached (read-ahead),
  * and making room for a line writes back every dirty line of its cache at once, so the device sees batches.
- * Write-back goes in two batches: lines holding only file data, then lines holding metadata (see uf/block.h). */
+ * Write-back goes in two batches: lines holding only file data, then lines holding metadata (see uf/block.h).
+ * With threads, each call holds the cache's lock across its transfers: the pool, the shared request arrays and
+ * the device's queue serve one call at a time (uf/thread.h). */
 #include <errno.h>
 #include <string.h>
 #include <uf/block.h>
 #include <uf/mem.h>
+#include <uf/thread.h>
 
 #define LINE 4096
 #define LINES 512               /* 2 MiB */
@@ -35,6 +38,7 @@ static uint64_t clock;
 static struct uf_blkreq write_reqs[LINES], read_reqs[READ_AHEAD];
 static int writing[LINES];     /* the line of each write request */
 static int ready;
+static struct uf_mutex lock;
 
 static int setup(void)
 {
@@ -234,28 +238,44 @@ static int transfer(struct uf_bcache *c, uint64_t off, void *buf, size_t len, in
 	return 0;
 }
 
+static int locked_transfer(struct uf_bcache *c, uint64_t off, void *buf, size_t len, int write)
+{
+	uf_mutex_lock(&lock);
+	int r = transfer(c, off, buf, len, write);
+	uf_mutex_unlock(&lock);
+	return r;
+}
+
 int uf_bcache_read(struct uf_bcache *c, uint64_t off, void *buf, size_t len)
 {
-	return transfer(c, off, buf, len, 0);
+	return locked_transfer(c, off, buf, len, 0);
 }
 
 int uf_bcache_write(struct uf_bcache *c, uint64_t off, const void *buf, size_t len)
 {
-	return transfer(c, off, (void *)buf, len, 2);
+	return locked_transfer(c, off, (void *)buf, len, 2);
 }
 
 int uf_bcache_write_data(struct uf_bcache *c, uint64_t off, const void *buf, size_t len)
 {
-	return transfer(c, off, (void *)buf, len, 1);
+	return locked_transfer(c, off, (void *)buf, len, 1);
 }
 
-int uf_bcache_flush(struct uf_bcache *c)
+static int flush(struct uf_bcache *c)
 {
 	if (c->dev->read_only)
 		return 0;
 	int r = write_back(c, 1);
 	if (r < 0)
 		return r;
-	struct uf_blkreq flush = { .op = UF_BLK_FLUSH };
-	return c->dev->run(c->dev, &flush, 1);
+	struct uf_blkreq barrier = { .op = UF_BLK_FLUSH };
+	return c->dev->run(c->dev, &barrier, 1);
+}
+
+int uf_bcache_flush(struct uf_bcache *c)
+{
+	uf_mutex_lock(&lock);
+	int r = flush(c);
+	uf_mutex_unlock(&lock);
+	return r;
 }

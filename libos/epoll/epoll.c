@@ -93,6 +93,7 @@ long uf_sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		if (ep->count == UF_FD_MAX)
 			return -ENOSPC;
 		ep->items[ep->count++] = (struct interest){ .fd = fd, .file = f, .ev = *ev, .wakeups = f->wakeups };
+		uf_thread_wake_waiters();       /* an epoll_wait in another thread looks at it */
 		return 0;
 	case EPOLL_CTL_MOD:
 		if (!it)
@@ -101,6 +102,7 @@ long uf_sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		it->last = 0;
 		it->wakeups = f->wakeups;
 		it->disabled = 0;
+		uf_thread_wake_waiters();
 		return 0;
 	case EPOLL_CTL_DEL:
 		if (!it)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uf/block.h>
+#include <uf/thread.h>
 #include <uf/vfs.h>
 
 #define FAT_EOC 0x0FFFFFF8u             /* this and above: end of chain (FAT16 values are widened) */
@@ -36,6 +37,7 @@ struct fat {
 	uint32_t free_count;            /* kept exact once known (FSInfo sector, or counted for statfs) */
 	int free_known;
 	int info_dirty;                 /* free_count changed since it was written */
+	struct uf_mutex lock;           /* held by each operation (fs.c) */
 };
 
 /* fat.c: the allocation table. Cluster values are widened to 32 bits (FAT16 end-of-chain reads as FAT_EOC). */

@@ -563,23 +563,108 @@ static int fat_fs_rename(struct uf_mount *m, const char *from, const char *to)
 	return 0;
 }
 
+/* ---- the operations as the VFS calls them: each holds the volume's lock ----
+ * With threads, a disk transfer in the middle of an operation lets other threads run (uf/thread.h): the lock keeps
+ * the volume's tables, directories and open nodes whole for every other operation meanwhile. Without threads it
+ * is nothing. */
+#define LOCKED(call) ({ \
+	struct uf_mutex *lock_ = &((struct fat *)m->priv)->lock; \
+	uf_mutex_lock(lock_); \
+	__typeof__(call) r_ = call; \
+	uf_mutex_unlock(lock_); \
+	r_; \
+})
+
+static int open_locked(struct uf_mount *m, const char *path, int flags, mode_t mode, void **out)
+{
+	return LOCKED(fat_fs_open(m, path, flags, mode, out));
+}
+
+static void close_locked(struct uf_mount *m, void *node)
+{
+	struct uf_mutex *lock = &((struct fat *)m->priv)->lock;
+	uf_mutex_lock(lock);
+	fat_fs_close(m, node);
+	uf_mutex_unlock(lock);
+}
+
+static ssize_t read_locked(struct uf_mount *m, void *node, void *buf, size_t len, uint64_t off)
+{
+	return LOCKED(fat_fs_read(m, node, buf, len, off));
+}
+
+static ssize_t write_locked(struct uf_mount *m, void *node, const void *buf, size_t len, uint64_t off)
+{
+	return LOCKED(fat_fs_write(m, node, buf, len, off));
+}
+
+static int stat_locked(struct uf_mount *m, void *node, struct stat *st)
+{
+	return LOCKED(fat_fs_stat(m, node, st));
+}
+
+static int readdir_locked(struct uf_mount *m, void *node, uint64_t *cookie, struct uf_vfs_dirent *out)
+{
+	return LOCKED(fat_fs_readdir(m, node, cookie, out));
+}
+
+static int truncate_locked(struct uf_mount *m, void *node, uint64_t len)
+{
+	return LOCKED(fat_fs_truncate(m, node, len));
+}
+
+static int sync_locked(struct uf_mount *m, void *node)
+{
+	return LOCKED(fat_fs_sync(m, node));
+}
+
+static int mkdir_locked(struct uf_mount *m, const char *path, mode_t mode)
+{
+	return LOCKED(fat_fs_mkdir(m, path, mode));
+}
+
+static int rmdir_locked(struct uf_mount *m, const char *path)
+{
+	return LOCKED(fat_fs_rmdir(m, path));
+}
+
+static int unlink_locked(struct uf_mount *m, const char *path)
+{
+	return LOCKED(fat_fs_unlink(m, path));
+}
+
+static int rename_locked(struct uf_mount *m, const char *from, const char *to)
+{
+	return LOCKED(fat_fs_rename(m, from, to));
+}
+
+static int setattr_locked(struct uf_mount *m, void *node, const struct uf_vfs_attr *a)
+{
+	return LOCKED(fat_fs_setattr(m, node, a));
+}
+
+static int statfs_locked(struct uf_mount *m, struct statfs *st)
+{
+	return LOCKED(fat_fs_statfs(m, st));
+}
+
 static const struct uf_fs_type fat_type = {
 	.name = "fat",
 	.mount = fat_fs_mount,
-	.open = fat_fs_open,
-	.close = fat_fs_close,
-	.read = fat_fs_read,
-	.write = fat_fs_write,
-	.stat = fat_fs_stat,
-	.readdir = fat_fs_readdir,
-	.truncate = fat_fs_truncate,
-	.sync = fat_fs_sync,
-	.mkdir = fat_fs_mkdir,
-	.rmdir = fat_fs_rmdir,
-	.unlink = fat_fs_unlink,
-	.rename = fat_fs_rename,
-	.setattr = fat_fs_setattr,
-	.statfs = fat_fs_statfs,
+	.open = open_locked,
+	.close = close_locked,
+	.read = read_locked,
+	.write = write_locked,
+	.stat = stat_locked,
+	.readdir = readdir_locked,
+	.truncate = truncate_locked,
+	.sync = sync_locked,
+	.mkdir = mkdir_locked,
+	.rmdir = rmdir_locked,
+	.unlink = unlink_locked,
+	.rename = rename_locked,
+	.setattr = setattr_locked,
+	.statfs = statfs_locked,
 };
 
 void uf_fat_init(void)

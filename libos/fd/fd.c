@@ -79,24 +79,29 @@ struct uf_file *uf_fd_get(int fd)
 
 long uf_sys_read(int fd, void *buf, size_t len)
 {
-	struct uf_file *f = uf_fd_get(fd);
-	return f ? f->ops->read(f, buf, len) : -EBADF;
+	struct uf_file *f = uf_fd_use(fd);
+	if (!f)
+		return -EBADF;
+	long r = f->ops->read(f, buf, len);
+	uf_fd_done(f);
+	return r;
 }
 
 long uf_sys_write(int fd, const void *buf, size_t len)
 {
-	struct uf_file *f = uf_fd_get(fd);
-	return f ? f->ops->write(f, buf, len) : -EBADF;
+	struct uf_file *f = uf_fd_use(fd);
+	if (!f)
+		return -EBADF;
+	long r = f->ops->write(f, buf, len);
+	uf_fd_done(f);
+	return r;
 }
 
 /* readv/writev: the file's own vector operation, else one call per segment (a short transfer ends the loop, as
  * POSIX allows). */
-static long vector_io(int fd, const struct iovec *iov, int count, int writing)
+static long file_vector_io(struct uf_file *f, const struct iovec *iov, int count, int writing)
 {
-	struct uf_file *f = uf_fd_get(fd);
 	long total = 0;
-	if (!f)
-		return -EBADF;
 	if (count < 0 || count > 1024)       /* IOV_MAX, as Linux */
 		return -EINVAL;
 	if (writing ? f->ops->writev : f->ops->readv)
@@ -113,6 +118,16 @@ static long vector_io(int fd, const struct iovec *iov, int count, int writing)
 			break;
 	}
 	return total;
+}
+
+static long vector_io(int fd, const struct iovec *iov, int count, int writing)
+{
+	struct uf_file *f = uf_fd_use(fd);
+	if (!f)
+		return -EBADF;
+	long r = file_vector_io(f, iov, count, writing);
+	uf_fd_done(f);
+	return r;
 }
 
 long uf_sys_readv(int fd, const struct iovec *iov, int count)

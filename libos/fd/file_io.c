@@ -5,40 +5,42 @@
 
 ssize_t uf_fd_pread(int fd, void *buf, size_t len, off_t off)
 {
-	struct uf_file *f = uf_fd_get(fd);
+	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	if (off < 0)
-		return -EINVAL;
-	return f->ops->fs ? f->ops->fs->pread(f, buf, len, off) : -ESPIPE;
+	ssize_t r = off < 0 ? -EINVAL : f->ops->fs ? f->ops->fs->pread(f, buf, len, off) : -ESPIPE;
+	uf_fd_done(f);
+	return r;
 }
 
 ssize_t uf_fd_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	struct uf_file *f = uf_fd_get(fd);
+	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	if (off < 0)
-		return -EINVAL;
-	return f->ops->fs ? f->ops->fs->pwrite(f, buf, len, off) : -ESPIPE;
+	ssize_t r = off < 0 ? -EINVAL : f->ops->fs ? f->ops->fs->pwrite(f, buf, len, off) : -ESPIPE;
+	uf_fd_done(f);
+	return r;
 }
 
 long uf_fd_truncate(int fd, off_t len)
 {
-	struct uf_file *f = uf_fd_get(fd);
+	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	if (len < 0)
-		return -EINVAL;
-	return f->ops->fs ? f->ops->fs->truncate(f, len) : -EINVAL;
+	long r = len < 0 || !f->ops->fs ? -EINVAL : f->ops->fs->truncate(f, len);
+	uf_fd_done(f);
+	return r;
 }
 
 long uf_sys_fsync(int fd)
 {
-	struct uf_file *f = uf_fd_get(fd);
+	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	return f->ops->fs ? f->ops->fs->sync(f) : -EINVAL;
+	long r = f->ops->fs ? f->ops->fs->sync(f) : -EINVAL;
+	uf_fd_done(f);
+	return r;
 }
 
 /* No cheaper form: the metadata that reaches the data (size, cluster chain) must be durable too. */
@@ -49,8 +51,10 @@ long uf_sys_fdatasync(int fd)
 
 long uf_sys_getdents64(int fd, void *buf, size_t len)
 {
-	struct uf_file *f = uf_fd_get(fd);
+	struct uf_file *f = uf_fd_use(fd);
 	if (!f)
 		return -EBADF;
-	return f->ops->fs ? f->ops->fs->getdents(f, buf, len) : -ENOTDIR;
+	long r = f->ops->fs ? f->ops->fs->getdents(f, buf, len) : -ENOTDIR;
+	uf_fd_done(f);
+	return r;
 }

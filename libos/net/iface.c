@@ -6,6 +6,7 @@
 #include <string.h>
 #include <uf/console.h>
 #include <uf/process.h>
+#include <uf/thread.h>
 #include <uf/time.h>
 
 #include "stack.h"
@@ -165,6 +166,8 @@ int uf_net_poll(void)
 		uf_tcp_flush();         /* also what a full NIC ring held back */
 		work++;
 	}
+	if (work)
+		uf_thread_wake_waiters();       /* what came in may be for another thread's socket */
 	return work;
 }
 
@@ -318,7 +321,20 @@ static int configure6(void)
 	return 0;
 }
 
+
+static int bring_up(void);
+
+/* With threads, one brings the interface up (DHCP waits) while the others wait for the outcome. */
 int uf_net_up(void)
+{
+	static struct uf_mutex lock;
+	uf_mutex_lock(&lock);
+	int r = bring_up();
+	uf_mutex_unlock(&lock);
+	return r;
+}
+
+static int bring_up(void)
 {
 	static int tried;
 	if (uf_net_if.up)

@@ -1,9 +1,12 @@
 /* The loopback interface, lo: datagrams to 127.0.0.0/8 or to our own address never reach a NIC. They wait in a
  * queue that uf_net_poll drains into IP input, as if received, so servers and tests that talk to themselves work
- * with or without a NIC. The queue is bounded like a NIC's ring: past it, senders hear -EAGAIN and retry. */
+ * with or without a NIC. The queue is bounded like a NIC's ring: past it, senders hear -EAGAIN and retry. With
+ * threads, a send wakes the blocked threads: the receiver may be one of them, and only a poll drains lo. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <uf/thread.h>
 
 #include "stack.h"
 
@@ -37,6 +40,7 @@ int uf_lo_send(const struct iovec *iov, int iovcnt)
 	*tail = p;
 	tail = &p->next;
 	queued += len;
+	uf_thread_wake_waiters();       /* another thread may be blocked on the receiving end: it polls lo */
 	return 0;
 }
 

@@ -13,12 +13,12 @@ long uf_sys_fork(void)
 	return uf_unsupported(-EPERM, "a second process (fork)");
 }
 
-/* musl's __clone (libos/libc/src/thread/clone.c) comes here for posix_spawn, system and popen (a new process) and
- * for pthread_create and SIGEV_THREAD timers (CLONE_THREAD: a thread). */
+/* posix_spawn, system and popen come here for a new process (libos/libc/src/process/posix_spawn.c, and musl's
+ * __clone without CLONE_THREAD: libos/libc/src/thread/clone.c); threads are module thread's, through __clone. */
 long uf_sys_clone(unsigned long flags)
 {
 	if (flags & CLONE_THREAD)
-		return uf_unsupported(-EPERM, "a thread (pthread_create, SIGEV_THREAD timers)");
+		return uf_unsupported(-EPERM, "a thread through the raw clone syscall (pthread_create makes them)");
 	return uf_unsupported(-EPERM, "a second process (posix_spawn, system, popen)");
 }
 

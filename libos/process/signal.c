@@ -15,9 +15,13 @@
  * Entering a handler and returning from one are traps (x86_64 int $0x80, ARMv7 svc #0, through module trap):
  * the trap frame is the interrupted context, the signal frame is built from it, and sigreturn restores it.
  *
- * Threads (the next step) make the mask, the thread-directed pending signals, the sigaltstack and the wait
- * points' state per thread: they are in struct thread, and self() will be the running one. Process-directed
- * signals stay in `shared`. */
+ * With threads (module thread), the mask, the thread-directed pending signals, the sigaltstack and the wait
+ * points' state are per thread (struct uf_signal_thread, uf/signal.h; self() is the running thread's), and
+ * process-directed signals stay in `shared`, taken by whichever thread that does not block them comes first to a
+ * delivery point: module thread wakes one such thread if all are blocked in waits. The app then runs with
+ * interrupts on, so one more delivery point comes in: the end of an interrupt that came while the app ran, and
+ * a switch back to a thread that was running the app (uf_signal_resume): a signal reaches a loop that makes no
+ * syscall, as on Linux; and timers are fired by their own interrupt rather than at syscalls' returns. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -25,6 +29,7 @@
 #include <uf/console.h>
 #include <uf/exit.h>
 #include <uf/signal.h>
+#include <uf/thread.h>
 #include <uf/trap.h>
 
 #include "signals.h"
@@ -42,30 +47,20 @@
 		      UF_SIGBIT(SIGXFSZ) | UF_SIGBIT(SIGSYS))
 #define SIGSET_SIZE 8           /* the kernel's sigset_t, which musl passes as _NSIG / 8 */
 #define QUEUE_MAX 64            /* siginfos pending at once (Linux's RLIMIT_SIGPENDING is larger and per user) */
-#define ONLY_THREAD_ID 1        /* gettid() */
 #define PROCESS_ID 1            /* getpid() */
+#define SIGCANCEL 33            /* musl's thread cancellation signal (pthread_cancel) */
 
-/* What a wait point learns from the handlers run meanwhile. */
+/* What a wait point learns from the handlers run meanwhile (a thread's `handled`). */
 enum { HANDLED = 1, INTERRUPTED = 2 };
-
-struct thread {
-	uf_sigset blocked;
-	uf_sigset pending;      /* thread-directed: tkill, tgkill, faults */
-	uf_sigset saved_mask;   /* sigsuspend's, ppoll's...: the mask to restore once the call (or a handler) ends */
-	int restore_mask;
-	stack_t altstack;       /* ss_flags: SS_DISABLE, or 0 and SS_AUTODISARM */
-	unsigned handled;       /* HANDLED | INTERRUPTED since the wait point that looks */
-};
 
 /* A pending signal's siginfo, in arrival order. */
 struct queued {
 	siginfo_t info;
-	struct thread *to;      /* NULL: the process */
+	struct uf_signal_thread *to;      /* NULL: the process */
 	struct queued *next;
 };
 
 static struct k_sigaction actions[_NSIG];
-static struct thread only_thread = { .altstack.ss_flags = SS_DISABLE };
 static uf_sigset shared;        /* process-directed pending signals */
 static struct queued pool[QUEUE_MAX], *queue, *free_list;
 static int pool_ready;
@@ -74,9 +69,29 @@ static int hooked;              /* module trap calls uf_signal_trap */
 /* The restorers handlers return through (musl's __restore, __restore_rt): a frame-pointer chain ends there. */
 static void (*restorers[4])(void);
 
-static struct thread *self(void)
+static struct uf_signal_thread *self(void)
 {
+#ifdef UF_THREADS
+	return uf_thread_signals(0);
+#else
+	static struct uf_signal_thread only_thread = { .altstack.ss_flags = SS_DISABLE };
 	return &only_thread;
+#endif
+}
+
+/* Thread tid (gettid's), or NULL. */
+static struct uf_signal_thread *thread_of(int tid)
+{
+#ifdef UF_THREADS
+	return tid > 0 ? uf_thread_signals(tid) : 0;
+#else
+	return tid == 1 ? self() : 0;
+#endif
+}
+
+void uf_signal_thread_init(struct uf_signal_thread *t, const struct uf_signal_thread *creator)
+{
+	*t = (struct uf_signal_thread){ .blocked = creator->blocked, .altstack.ss_flags = SS_DISABLE };
 }
 
 static const char *const names[32] = {
@@ -117,15 +132,11 @@ static int ignored(int sig)
 /* Makes sig pending for t (NULL: the process). Standard signals are pending once at most; real-time ones queue
  * each siginfo (a full queue keeps the signal pending without its siginfo, unless must_queue: -EAGAIN). Returns 1
  * when info was queued (it will be delivered or taken), 0 when it was not (merged into a pending instance,
- * ignored, no room). */
-static int generate(int sig, const siginfo_t *info, struct thread *t, int must_queue)
+ * ignored, no room). SIGKILL too is delivered at the next delivery point (where nothing blocks it). */
+static int generate(int sig, const siginfo_t *info, struct uf_signal_thread *t, int must_queue)
 {
-	if (sig == SIGKILL) {
-		uf_printk("uniforge: killed by signal %d (SIGKILL)\n", sig);
-		uf_process_exit(128 + sig);
-	}
 	/* An ignored signal is dropped, unless it is blocked: the disposition may change before it is unblocked. */
-	if (ignored(sig) && !(self()->blocked & UF_SIGBIT(sig)))
+	if (ignored(sig) && !((t ? t : self())->blocked & UF_SIGBIT(sig)))
 		return 0;
 	uf_sigset *pending = t ? &t->pending : &shared;
 	if (sig < SIGRTMIN && (*pending & UF_SIGBIT(sig)))
@@ -134,6 +145,12 @@ static int generate(int sig, const siginfo_t *info, struct thread *t, int must_q
 	if (!q && must_queue)
 		return -EAGAIN;
 	*pending |= UF_SIGBIT(sig);
+#ifdef UF_THREADS
+	if (t)
+		uf_thread_signal_kick(t);
+	else
+		uf_thread_signal_wake(sig);
+#endif
 	if (q) {
 		q->info = *info;
 		q->info.si_signo = sig;
@@ -148,9 +165,9 @@ static int generate(int sig, const siginfo_t *info, struct thread *t, int must_q
 }
 
 /* Takes sig's first siginfo for t (thread-directed first, then the process's) off the queue. */
-static void take(int sig, struct thread *t, siginfo_t *info)
+static void take(int sig, struct uf_signal_thread *t, siginfo_t *info)
 {
-	struct thread *to = t->pending & UF_SIGBIT(sig) ? t : 0;
+	struct uf_signal_thread *to = t->pending & UF_SIGBIT(sig) ? t : 0;
 	uf_sigset *pending = to ? &t->pending : &shared;
 	int found = 0, more = 0;
 	for (struct queued **p = &queue; *p;) {
@@ -183,13 +200,13 @@ static void take(int sig, struct thread *t, siginfo_t *info)
 static void discard(int sig)
 {
 	siginfo_t info;
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	while ((t->pending | shared) & UF_SIGBIT(sig))
 		take(sig, t, &info);
 }
 
 /* The signal to deliver next to t, or 0: synchronous ones first, then the lowest number. */
-static int next_signal(struct thread *t)
+static int next_signal(struct uf_signal_thread *t)
 {
 	uf_sigset ready = (t->pending | shared) & ~t->blocked;
 	if (ready & SYNCHRONOUS)
@@ -207,27 +224,32 @@ static void say_signal(int sig)
 		uf_printk("signal %d (SIGRTMIN+%d)", sig, sig - SIGRTMIN);
 }
 
+static _Noreturn void exit_after_trap(int status)
+{
+	uf_process_exit(status);
+}
+
 /* The end of the process by a signal's default action, from code at pc with frame pointer fp. Terminating
  * signals end it with status 128 + sig, as a shell reports a child killed by one; core-dumping ones with the
- * crash status and a crash report (the runner symbolizes its backtrace). */
-static _Noreturn void die(int sig, uintptr_t pc, uintptr_t fp)
+ * crash status and a crash report (the runner symbolizes its backtrace). From a trap (f), the exit, which may
+ * wait for disks, happens once the trap is over, in the thread's own context. */
+static void die(int sig, struct uf_trap_frame *f, uintptr_t pc, uintptr_t fp)
 {
-	if (DEFAULT_CORE & UF_SIGBIT(sig)) {
-		uf_printk("uniforge: crash: killed by ");
-		say_signal(sig);
-		uf_printk("\n");
-		uf_backtrace(pc, fp);
-		uf_process_exit(UF_EXIT_CRASH);
-	}
-	uf_printk("uniforge: killed by ");
+	int core = DEFAULT_CORE & UF_SIGBIT(sig);
+	uf_printk(core ? "uniforge: crash: killed by " : "uniforge: killed by ");
 	say_signal(sig);
 	uf_printk("\n");
-	uf_process_exit(128 + sig);
+	if (core)
+		uf_backtrace(pc, fp);
+	int status = core ? UF_EXIT_CRASH : 128 + sig;
+	if (!f)
+		uf_process_exit(status);
+	uf_arch_signal_call(f, exit_after_trap, status);
 }
 
 /* ---- delivery ---- */
 
-static int on_altstack(const struct thread *t, uintptr_t sp)
+static int on_altstack(const struct uf_signal_thread *t, uintptr_t sp)
 {
 	uintptr_t base = (uintptr_t)t->altstack.ss_sp;
 	return !(t->altstack.ss_flags & SS_DISABLE) && sp > base && sp - base <= t->altstack.ss_size;
@@ -235,9 +257,9 @@ static int on_altstack(const struct thread *t, uintptr_t sp)
 
 /* Enters sig's handler from f: its frame on the sigaltstack or the interrupted stack, then the handler's mask.
  * Returns 0 when the frame cannot be written. */
-static int enter(struct uf_trap_frame *f, void *fp, int sig, const siginfo_t *info)
+static int enter(struct uf_trap_frame *f, int sig, const siginfo_t *info)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	struct k_sigaction *a = &actions[sig];
 	int on_alt = on_altstack(t, uf_arch_signal_sp(f));
 	struct uf_signal_entry e = {
@@ -248,7 +270,7 @@ static int enter(struct uf_trap_frame *f, void *fp, int sig, const siginfo_t *in
 		e.uc_stack.ss_flags |= SS_ONSTACK;
 	if ((a->flags & SA_ONSTACK) && !(t->altstack.ss_flags & SS_DISABLE) && !on_alt)
 		e.stack = (uintptr_t)t->altstack.ss_sp + t->altstack.ss_size;
-	if (!uf_arch_signal_enter(f, fp, &e))
+	if (!uf_arch_signal_enter(f, &e))
 		return 0;
 	t->restore_mask = 0;
 	if (e.stack && (t->altstack.ss_flags & SS_AUTODISARM))
@@ -264,17 +286,19 @@ static int enter(struct uf_trap_frame *f, void *fp, int sig, const siginfo_t *in
 
 /* Delivers the first deliverable signal that has a handler into f (its sigreturn comes back for the next):
  * those ignored are dropped on the way, and one whose default action ends the process ends it. */
-static void deliver(struct uf_trap_frame *f, void *fp)
+static void deliver(struct uf_trap_frame *f)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	siginfo_t info;
 	for (int sig; (sig = next_signal(t));) {
 		take(sig, t, &info);
 		if (ignored(sig))
 			continue;
-		if (actions[sig].handler == SIG_DFL)
-			die(sig, uf_arch_signal_pc(f), uf_arch_signal_fp(f));
-		if (enter(f, fp, sig, &info))
+		if (actions[sig].handler == SIG_DFL) {
+			die(sig, f, uf_arch_signal_pc(f), uf_arch_signal_fp(f));
+			return;
+		}
+		if (enter(f, sig, &info))
 			return;
 		uf_printk("uniforge: crash: no room for the frame of ");
 		say_signal(sig);
@@ -316,11 +340,14 @@ static int in_app(const struct uf_trap_frame *f)
 static void deliver_pending(void);
 static void at_syscall_return(void);
 
-/* Fires the timers that are due; the hook at syscalls' returns is on while one is armed. */
+/* Fires the timers that are due; the hook at syscalls' returns is on while one is armed (not with threads: there
+ * the timer's interrupt fires them). */
 static void check_timers(void)
 {
-	if (timers)
-		uf_signal_syscall_return = timers->check() ? at_syscall_return : 0;
+	if (timers && timers->check() && !UF_THREADED)
+		uf_signal_syscall_return = at_syscall_return;
+	else if (!UF_THREADED)
+		uf_signal_syscall_return = 0;
 }
 
 /* The hook at a syscall's return to the app (libos/libc/src/internal/syscall_ret.c): the timers that are due
@@ -337,21 +364,21 @@ static void at_syscall_return(void)
 
 /* A CPU exception: to the app's handler when it has one and does not block the signal; otherwise (as Linux then
  * forces the default action) the crash report. */
-static int fault(struct uf_trap_frame *f, void *fp, siginfo_t *info)
+static int fault(struct uf_trap_frame *f, siginfo_t *info)
 {
 	int sig = info->si_signo;
 	void (*h)(int) = actions[sig].handler;
 	if (!in_app(f) || h == SIG_DFL || h == SIG_IGN || (self()->blocked & UF_SIGBIT(sig)))
 		return 0;
-	return enter(f, fp, sig, info);
+	return enter(f, sig, info);
 }
 
-static void sigreturn(struct uf_trap_frame *f, void *fp, int rt)
+static void sigreturn(struct uf_trap_frame *f, int rt)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	uf_sigset mask;
 	stack_t stack;
-	if (!uf_arch_signal_return(f, fp, rt, &mask, &stack)) {
+	if (!uf_arch_signal_return(f, rt, &mask, &stack)) {
 		uf_printk("uniforge: crash: sigreturn without a readable signal frame at sp=%p\n",
 			  (void *)uf_arch_signal_sp(f));
 		uf_backtrace(uf_arch_signal_pc(f), uf_arch_signal_fp(f));
@@ -362,20 +389,20 @@ static void sigreturn(struct uf_trap_frame *f, void *fp, int rt)
 		t->altstack = (stack_t){ .ss_sp = stack.ss_sp, .ss_size = stack.ss_size, .ss_flags = SS_AUTODISARM };
 }
 
-int uf_signal_trap(struct uf_trap_frame *f, void *fp)
+int uf_signal_trap(struct uf_trap_frame *f)
 {
 	siginfo_t info;
 	enum uf_signal_trap_kind kind = uf_arch_signal_kind(f, &info);
 	switch (kind) {
 	case UF_SIGNAL_FAULT:
-		return fault(f, fp, &info);
+		return fault(f, &info);
 	case UF_SIGNAL_RETURN:
 	case UF_SIGNAL_RT_RETURN:
-		sigreturn(f, fp, kind == UF_SIGNAL_RT_RETURN);
+		sigreturn(f, kind == UF_SIGNAL_RT_RETURN);
 		/* fall through: what its mask blocked may be deliverable now */
 	case UF_SIGNAL_DELIVER:
 		check_timers();
-		deliver(f, fp);
+		deliver(f);
 		return 1;
 	default:
 		return 0;
@@ -386,7 +413,7 @@ int uf_signal_trap(struct uf_trap_frame *f, void *fp)
  * every signal is ignored or ends the process. */
 static void deliver_pending(void)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	if (!next_signal(t))
 		return;
 	if (hooked) {
@@ -397,7 +424,7 @@ static void deliver_pending(void)
 	for (int sig; (sig = next_signal(t));) {
 		take(sig, t, &info);
 		if (!ignored(sig))
-			die(sig, (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0));
+			die(sig, 0, (uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0));
 	}
 }
 
@@ -407,9 +434,38 @@ static void deliver_here(void)
 	deliver_pending();
 }
 
+#ifdef UF_THREADS
+/* The return address of the libc's cancellation points' call into the library OS (libos/libc/src/thread/<arch>/
+ * syscall_cp.s): a frame that returns there is the call of a cancellation point. */
+extern const char __cp_end[] __attribute__((weak));
+
+static int returns_to_cancellation_point(uintptr_t ret, void *arg)
+{
+	(void)arg;
+	return __cp_end && ret == (uintptr_t)__cp_end;
+}
+
+/* pthread_cancel's signal reached a blocked cancellation point: the call ends with EINTR (its handler does not
+ * run: the libc acts on the cancellation when the call returns, as after Linux's EINTR). */
+static int cancelled(struct uf_signal_thread *t)
+{
+	uf_sigset bit = UF_SIGBIT(SIGCANCEL);
+	if (!((t->pending | shared) & bit & ~t->blocked) ||
+	    !uf_trap_walk((uintptr_t)__builtin_frame_address(0), returns_to_cancellation_point, 0))
+		return 0;
+	siginfo_t info;
+	take(SIGCANCEL, t, &info);
+	return 1;
+}
+#endif
+
 static long wait_point(int restarts)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
+#ifdef UF_THREADS
+	if (cancelled(t))
+		return -EINTR;
+#endif
 	unsigned before = t->handled;
 	t->handled = 0;
 	deliver_here();
@@ -428,16 +484,34 @@ long uf_signal_wait_point_norestart(void)
 	return wait_point(0);
 }
 
+/* Linux sends SIGPIPE and its kin to the thread that made the call. */
 void uf_signal_raise(int sig)
 {
 	siginfo_t info = { .si_signo = sig, .si_code = SI_KERNEL };
-	generate(sig, &info, 0, 0);
+	generate(sig, &info, self(), 0);
 	deliver_here();
 }
 
 int uf_signal_queue(int sig, const siginfo_t *info, int must_queue)
 {
 	return generate(sig, info, 0, must_queue);
+}
+
+int uf_signal_queue_thread(int tid, int sig, const siginfo_t *info)
+{
+	struct uf_signal_thread *t = thread_of(tid);
+	return t ? generate(sig, info, t, 0) : -ESRCH;
+}
+
+void uf_signal_resume(struct uf_trap_frame *f)
+{
+	if (next_signal(self()))
+		deliver(f);
+}
+
+void uf_signal_timers_due(void)
+{
+	check_timers();
 }
 
 void uf_signal_use_timers(const struct uf_signal_timers *t)
@@ -450,7 +524,7 @@ void uf_signal_use_timers(const struct uf_signal_timers *t)
 
 void uf_signal_mask_swap(const void *mask)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	uf_sigset m;
 	memcpy(&m, mask, sizeof m);
 	t->saved_mask = t->blocked;
@@ -460,7 +534,7 @@ void uf_signal_mask_swap(const void *mask)
 
 void uf_signal_mask_restore(void)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	if (t->restore_mask) {          /* unless a handler's frame took it (its sigreturn restored it) */
 		t->restore_mask = 0;
 		t->blocked = t->saved_mask;
@@ -497,7 +571,7 @@ long uf_sys_rt_sigaction(int sig, const struct k_sigaction *act, struct k_sigact
 
 long uf_sys_rt_sigprocmask(int how, const uf_sigset *set, uf_sigset *old, size_t size)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	if (size != SIGSET_SIZE)
 		return -EINVAL;
 	uf_sigset before = t->blocked;
@@ -518,7 +592,7 @@ long uf_sys_rt_sigprocmask(int how, const uf_sigset *set, uf_sigset *old, size_t
 
 long uf_sys_rt_sigpending(uf_sigset *set, size_t size)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	if (size > SIGSET_SIZE)
 		return -EINVAL;
 	uf_sigset pending = (t->pending | shared) & t->blocked;
@@ -526,9 +600,14 @@ long uf_sys_rt_sigpending(uf_sigset *set, size_t size)
 	return 0;
 }
 
+void uf_signal_wait_for(const uint64_t *set)
+{
+	self()->waiting = set ? *set : 0;
+}
+
 int uf_signal_take(const uint64_t *set, siginfo_t *info)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	check_timers();
 	uf_sigset ready = (t->pending | shared) & *set & ~UNBLOCKABLE;
 	if (!ready)
@@ -541,7 +620,7 @@ int uf_signal_take(const uint64_t *set, siginfo_t *info)
 }
 
 /* kill and friends aim at the process (pid 1, its group 0 or 1, or every process: -1) or its thread (tid 1). */
-static long send(int sig, struct thread *t, int code, const siginfo_t *given)
+static long send(int sig, struct uf_signal_thread *t, int code, const siginfo_t *given)
 {
 	if (sig == 0)
 		return 0;
@@ -568,14 +647,16 @@ long uf_sys_tkill(int tid, int sig)
 {
 	if (tid <= 0)
 		return -EINVAL;
-	return tid == ONLY_THREAD_ID ? send(sig, self(), SI_TKILL, 0) : -ESRCH;
+	struct uf_signal_thread *t = thread_of(tid);
+	return t ? send(sig, t, SI_TKILL, 0) : -ESRCH;
 }
 
 long uf_sys_tgkill(int pid, int tid, int sig)
 {
 	if (pid <= 0 || tid <= 0)
 		return -EINVAL;
-	return pid == PROCESS_ID && tid == ONLY_THREAD_ID ? send(sig, self(), SI_TKILL, 0) : -ESRCH;
+	struct uf_signal_thread *t = thread_of(tid);
+	return pid == PROCESS_ID && t ? send(sig, t, SI_TKILL, 0) : -ESRCH;
 }
 
 /* sigqueue: the sender's own siginfo (musl fills si_code SI_QUEUE, si_pid, si_uid, si_value), queued. */
@@ -588,14 +669,15 @@ long uf_sys_rt_sigqueueinfo(int pid, int sig, const siginfo_t *info)
 
 long uf_sys_rt_tgsigqueueinfo(int pid, int tid, int sig, const siginfo_t *info)
 {
-	if (pid != PROCESS_ID || tid != ONLY_THREAD_ID)
+	struct uf_signal_thread *t = thread_of(tid);
+	if (pid != PROCESS_ID || !t)
 		return -ESRCH;
-	return send(sig, self(), 0, info);
+	return send(sig, t, 0, info);
 }
 
 long uf_sys_sigaltstack(const stack_t *ss, stack_t *old)
 {
-	struct thread *t = self();
+	struct uf_signal_thread *t = self();
 	int on = on_altstack(t, (uintptr_t)__builtin_frame_address(0));
 	stack_t before = t->altstack;
 	if (on)

@@ -4,9 +4,8 @@
  * the frame and lr at sa_restorer: __restore (sigreturn, the ucontext at sp) or __restore_rt (rt_sigreturn, the
  * siginfo at sp), libos/libc/src/signal/arm/restore.s, whose svc #0 comes back here with the number in r7.
  *
- * Traps come from module trap in ABT mode on the exception stack, through signal_entry_armv7.S, which saves the VFP
- * registers (the library OS's C code uses them) and passes them as fp. The interrupted code runs in SVC mode:
- * its sp and lr are banked, so changing them here means writing that mode's registers. */
+ * Traps come from module trap in ABT mode on the exception stack, whose frame holds the interrupted code's VFP
+ * registers (the library OS's C code uses them) and its banked sp and lr, all resumed from the frame. */
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -14,26 +13,21 @@
 #include <sys/syscall.h>
 #include <uf/armv7.h>
 #include <uf/boot.h>
+#include <uf/thread.h>
 
 #include "signals.h"
 
-#define MODE_MASK 0x1f
-#define MODE_USR 0x10
-#define MODE_SYS 0x1f
 #define PSR_T (1u << 5)
 #define PSR_IT 0x0600fc00u              /* If-Then state: a handler starts outside any IT block */
-/* What a context's CPSR may change on sigreturn: flags, GE, IT, E, T; not the mode or the interrupt masks. */
-#define USER_BITS 0xfe0ffe20u
+#define PSR_I (1u << 7)
+/* What a context's CPSR may change on sigreturn: flags, GE, IT, E, T, and I (a handler entered from a wait point
+ * returns into the library OS, which runs with interrupts masked, while the app's own code runs with them on in a
+ * threaded image); not the mode or the other masks. */
+#define USER_BITS (0xfe0ffe20u | PSR_I)
 #define SVC_0 0xef000000u               /* svc #0, condition always (ARM state) */
 #define VFP_MAGIC 0x56465001u           /* Linux's record of the VFP registers in uc_regspace */
 #define FPEXC_EN (1u << 30)
 #define FSR_WNR (1u << 11)
-
-/* What signal_entry_armv7.S saves: d0-d31 and FPSCR. */
-struct vfp_state {
-	uint64_t d[32];
-	uint32_t fpscr, pad;
-};
 
 /* Linux's struct vfp_sigframe (VFP_STORAGE_SIZE bytes), then a 0 word ending uc_regspace's records. */
 struct vfp_record {
@@ -46,12 +40,9 @@ struct vfp_record {
 _Static_assert(offsetof(struct vfp_record, end) == 288, "Linux's VFP_STORAGE_SIZE");
 _Static_assert(sizeof(struct vfp_record) <= sizeof(((ucontext_t *)0)->uc_regspace), "uc_regspace holds it");
 
-/* signal_entry_armv7.S: saves the VFP state, calls uf_signal_trap(f, state), loads the state back. */
-int uf_arch_signal_entry(struct uf_trap_frame *f);
-
 void uf_arch_signal_hook(void)
 {
-	uf_trap_set_signal_hook(uf_arch_signal_entry);
+	uf_trap_set_signal_hook(uf_signal_trap);
 }
 
 void uf_arch_signal_trap(void)
@@ -65,18 +56,6 @@ uintptr_t uf_arch_signal_pc(const struct uf_trap_frame *f) { return f->pc; }
 uintptr_t uf_arch_signal_sp(const struct uf_trap_frame *f) { return f->sp; }
 uintptr_t uf_arch_signal_fp(const struct uf_trap_frame *f) { return f->r[11]; }
 uintptr_t uf_arch_signal_caller(const struct uf_trap_frame *f) { return f->lr; }
-
-/* Sets sp and lr of the mode cpsr names (User's are System's), from ABT mode. */
-static void set_banked(uint32_t cpsr, uint32_t sp, uint32_t lr)
-{
-	uint32_t mode = cpsr & MODE_MASK;
-	register uint32_t here __asm__("r0"), there __asm__("r1");
-	register uint32_t new_sp __asm__("r2") = sp, new_lr __asm__("r3") = lr;
-	__asm__ volatile("mrs %0, cpsr" : "=r"(here));
-	there = (here & ~MODE_MASK) | (mode == MODE_USR ? MODE_SYS : mode);
-	__asm__ volatile("msr cpsr_c, %1\n\tmov sp, %2\n\tmov lr, %3\n\tmsr cpsr_c, %0"
-			 :: "r"(here), "r"(there), "r"(new_sp), "r"(new_lr) : "memory");
-}
 
 /* The fault status (short descriptors, B3.13.6) as Linux's signal: SIGSEGV for a missing or forbidden page,
  * SIGBUS for alignment and external aborts, SIGTRAP for a debug event. */
@@ -157,9 +136,8 @@ static void mcontext_from(mcontext_t *m, const struct uf_trap_frame *f)
 	m->arm_cpsr = f->cpsr;
 }
 
-int uf_arch_signal_enter(struct uf_trap_frame *f, void *fp, const struct uf_signal_entry *e)
+int uf_arch_signal_enter(struct uf_trap_frame *f, const struct uf_signal_entry *e)
 {
-	const struct vfp_state *vfp = fp;
 	int rt = e->action->flags & SA_SIGINFO;
 	size_t size = (rt ? sizeof(siginfo_t) : 0) + sizeof(ucontext_t);
 	uintptr_t sp = ((e->stack ? e->stack : f->sp) - size) & ~(uintptr_t)7;
@@ -182,8 +160,8 @@ int uf_arch_signal_enter(struct uf_trap_frame *f, void *fp, const struct uf_sign
 	struct vfp_record *rec = (struct vfp_record *)uc->uc_regspace;
 	rec->magic = VFP_MAGIC;
 	rec->size = offsetof(struct vfp_record, end);
-	memcpy(rec->d, vfp->d, sizeof rec->d);
-	rec->fpscr = vfp->fpscr;
+	memcpy(rec->d, f->d, sizeof rec->d);
+	rec->fpscr = f->fpscr;
 	rec->fpexc = FPEXC_EN;
 
 	uintptr_t handler = (uintptr_t)e->action->handler;
@@ -191,16 +169,22 @@ int uf_arch_signal_enter(struct uf_trap_frame *f, void *fp, const struct uf_sign
 	f->r[1] = (uintptr_t)info;
 	f->r[2] = rt ? (uintptr_t)uc : 0;
 	f->pc = handler & ~(uintptr_t)1;
-	f->cpsr = (f->cpsr & ~(PSR_T | PSR_IT)) | (handler & 1 ? PSR_T : 0);
+	f->cpsr = (f->cpsr & ~(PSR_T | PSR_IT | PSR_I)) | (handler & 1 ? PSR_T : 0) | (UF_THREADED ? 0 : PSR_I);
 	f->sp = sp;
 	f->lr = (uintptr_t)e->action->restorer;
-	set_banked(f->cpsr, f->sp, f->lr);
 	return 1;
 }
 
-int uf_arch_signal_return(struct uf_trap_frame *f, void *fp, int rt, uf_sigset *mask, stack_t *uc_stack)
+void uf_arch_signal_call(struct uf_trap_frame *f, void (*fn)(int), int arg)
 {
-	struct vfp_state *vfp = fp;
+	f->sp = (f->sp - 8) & ~(uintptr_t)7;
+	f->pc = (uintptr_t)fn;
+	f->r[0] = (uint32_t)arg;
+	f->cpsr = (f->cpsr & ~(PSR_T | PSR_IT)) | PSR_I;
+}
+
+int uf_arch_signal_return(struct uf_trap_frame *f, int rt, uf_sigset *mask, stack_t *uc_stack)
+{
 	const ucontext_t *uc = (const ucontext_t *)(f->sp + (rt ? sizeof(siginfo_t) : 0));
 	if (!mapped((uintptr_t)uc, (uintptr_t)(uc + 1), PROT_READ))
 		return 0;
@@ -212,11 +196,10 @@ int uf_arch_signal_return(struct uf_trap_frame *f, void *fp, int rt, uf_sigset *
 	f->lr = m->arm_lr;
 	f->pc = m->arm_pc;
 	f->cpsr = (f->cpsr & ~USER_BITS) | (m->arm_cpsr & USER_BITS);
-	set_banked(f->cpsr, f->sp, f->lr);
 	const struct vfp_record *rec = (const struct vfp_record *)uc->uc_regspace;
 	if (rec->magic == VFP_MAGIC && rec->size == offsetof(struct vfp_record, end)) {
-		memcpy(vfp->d, rec->d, sizeof vfp->d);
-		vfp->fpscr = rec->fpscr;
+		memcpy(f->d, rec->d, sizeof f->d);
+		f->fpscr = rec->fpscr;
 	}
 	memcpy(mask, &uc->uc_sigmask, sizeof *mask);
 	*uc_stack = uc->uc_stack;

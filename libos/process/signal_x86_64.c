@@ -14,6 +14,7 @@
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/exit.h>
+#include <uf/thread.h>
 #include <uf/x86_64.h>
 
 #include "signals.h"
@@ -23,10 +24,13 @@
 #define MXCSR_DEFAULT 0x1f80
 #define MXCSR_MASK_DEFAULT 0xffbf       /* when FXSAVE's MXCSR_MASK field is 0 */
 #define FLAG_TF (1ul << 8)
+#define FLAG_IF (1ul << 9)
 #define FLAG_DF (1ul << 10)
 #define FLAG_RF (1ul << 16)
-/* What a context's rflags may change on sigreturn (Linux's FIX_EFLAGS): not IF, IOPL... */
-#define USER_FLAGS 0x50dd5ul
+/* What a context's rflags may change on sigreturn (Linux's FIX_EFLAGS, not IOPL...), and IF: a handler entered
+ * from a wait point returns into the library OS, which runs with interrupts off, while the app's own code runs
+ * with them on in a threaded image. */
+#define USER_FLAGS (0x50dd5ul | FLAG_IF)
 #define PF_PRESENT 1ul                  /* page-fault error code: a protection fault, not a missing page */
 #define VEC_DE 0
 #define VEC_DB 1
@@ -51,7 +55,7 @@ struct rt_frame {
 /* Module trap offers interrupts too, and has no handler for the software trap's vector. */
 static int hook(struct uf_trap_frame *f)
 {
-	if (uf_signal_trap(f, 0))
+	if (uf_signal_trap(f))
 		return 1;
 	if ((f->vector & 0xff) != UF_TRAP_SOFT_VECTOR)
 		return 0;
@@ -205,9 +209,8 @@ static void fp_clean(void)
 	__asm__ volatile("fninit; ldmxcsr %0" :: "m"(mxcsr));
 }
 
-int uf_arch_signal_enter(struct uf_trap_frame *f, void *fp, const struct uf_signal_entry *e)
+int uf_arch_signal_enter(struct uf_trap_frame *f, const struct uf_signal_entry *e)
 {
-	(void)fp;
 	uintptr_t top = e->stack ? e->stack : f->rsp - RED_ZONE;
 	uintptr_t fpstate = (top - FXSAVE_SIZE) & ~(uintptr_t)63;
 	uintptr_t sp = ((fpstate - sizeof(struct rt_frame)) & ~(uintptr_t)15) - 8;   /* as after a call */
@@ -234,14 +237,23 @@ int uf_arch_signal_enter(struct uf_trap_frame *f, void *fp, const struct uf_sign
 	f->rsi = (uintptr_t)&frame->info;
 	f->rdx = (uintptr_t)&frame->uc;
 	f->rax = 0;
-	f->rflags &= ~(FLAG_DF | FLAG_TF | FLAG_RF);
+	f->rflags &= ~(FLAG_DF | FLAG_TF | FLAG_RF | FLAG_IF);
+	f->rflags |= UF_THREADED ? FLAG_IF : 0;
 	fp_clean();
 	return 1;
 }
 
-int uf_arch_signal_return(struct uf_trap_frame *f, void *fp, int rt, uf_sigset *mask, stack_t *uc_stack)
+void uf_arch_signal_call(struct uf_trap_frame *f, void (*fn)(int), int arg)
 {
-	(void)fp, (void)rt;
+	f->rsp = ((f->rsp - RED_ZONE) & ~(uintptr_t)15) - 8;   /* as after a call */
+	f->rip = (uintptr_t)fn;
+	f->rdi = (unsigned)arg;
+	f->rflags &= ~(FLAG_DF | FLAG_TF | FLAG_IF);
+}
+
+int uf_arch_signal_return(struct uf_trap_frame *f, int rt, uf_sigset *mask, stack_t *uc_stack)
+{
+	(void)rt;
 	const ucontext_t *uc = (const ucontext_t *)f->rsp;    /* the handler's ret took the restorer's address */
 	if (!mapped((uintptr_t)uc, (uintptr_t)(uc + 1), PROT_READ))
 		return 0;

@@ -22,9 +22,9 @@ struct k_sigaction {
 /* Ends the machine as the process's exit would, with status (sys.c): file systems are written back first. */
 _Noreturn void uf_process_exit(int status);
 
-/* The trap hook's body (module trap calls it through the arch's entry): fp is the arch's saved FP/SIMD state of
- * the interrupted code (ARMv7: the VFP registers its entry saved; x86_64: NULL, they are still in the CPU). */
-int uf_signal_trap(struct uf_trap_frame *f, void *fp);
+/* The trap hook's body (module trap calls it through the arch's hook). The interrupted code's FP/SIMD state is in
+ * the frame (ARMv7: module trap's entry saved the VFP registers) or still in the CPU (x86_64). */
+int uf_signal_trap(struct uf_trap_frame *f);
 
 /* ---- the arch layer: signal_x86_64.c, signal_armv7.c ---- */
 
@@ -57,12 +57,17 @@ struct uf_signal_entry {
 };
 
 /* Builds the signal frame (siginfo, ucontext with f's registers and FP state) and changes f to enter the
- * handler. Returns 0 when the frame cannot be written (its stack is not mapped writable). */
-int uf_arch_signal_enter(struct uf_trap_frame *f, void *fp, const struct uf_signal_entry *e);
+ * handler (with interrupts on in a threaded image: the handler is the app's code). Returns 0 when the frame
+ * cannot be written (its stack is not mapped writable). */
+int uf_arch_signal_enter(struct uf_trap_frame *f, const struct uf_signal_entry *e);
 
-/* A handler returned: resumes the context its frame (at f's stack pointer) holds, in f and fp, and gives back the
- * frame's mask and uc_stack. Returns 0 when the frame cannot be read. */
-int uf_arch_signal_return(struct uf_trap_frame *f, void *fp, int rt, uf_sigset *mask, stack_t *uc_stack);
+/* A handler returned: resumes the context its frame (at f's stack pointer) holds, in f (and the FP state), and
+ * gives back the frame's mask and uc_stack. Returns 0 when the frame cannot be read. */
+int uf_arch_signal_return(struct uf_trap_frame *f, int rt, uf_sigset *mask, stack_t *uc_stack);
+
+/* Changes f to call fn(arg) with interrupts off, below f's stack pointer, instead of resuming: what a trap hands
+ * over to code that may wait (the exit a signal's default action makes). */
+void uf_arch_signal_call(struct uf_trap_frame *f, void (*fn)(int), int arg);
 
 /* The software trap: delivers what is pending through uf_signal_trap, then returns (x86_64: %eax, ARMv7: r7 says
  * what a software trap is for; this value asks for delivery, the syscall numbers of sigreturn for a return). */

@@ -10,6 +10,7 @@
 #include <uf/console.h>
 #include <uf/exit.h>
 #include <uf/process.h>
+#include <uf/thread.h>
 #include <uf/trap.h>
 
 #define MAX_WORDS 256
@@ -116,6 +117,9 @@ _Noreturn void uf_app_main(void)
 		uf_printk("uniforge: bench: entry=%llu main=%llu hz=%llu\n", (unsigned long long)uf_boot_entry_ticks,
 			  (unsigned long long)now, (unsigned long long)uf_arch_counter_hz());
 	}
+#ifdef UF_THREADS
+	uf_thread_interrupts_on();      /* the app runs with interrupts on: its threads are preempted */
+#endif
 	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
 }
 

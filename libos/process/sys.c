@@ -1,6 +1,9 @@
-/* The process-level syscalls of a single-process machine: one process, pid 1, root, nothing to wait for. */
+/* The process-level syscalls of a single-process machine: one process, pid 1, root, nothing to wait for, one CPU.
+ * The thread syscalls answer for the one thread there is, or ask module thread in a threaded image. */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <uf/boot.h>
@@ -8,6 +11,7 @@
 #include <uf/exit.h>
 #include <uf/fd.h>
 #include <uf/process.h>
+#include <uf/thread.h>
 
 #include "signals.h"
 
@@ -21,32 +25,198 @@
  * module vfs writes back what the file systems hold in memory: their unmount), then the machine ends. */
 _Noreturn void uf_process_exit(int status)
 {
+#ifdef UF_THREADS
+	uf_thread_stop_others();
+#endif
 	if (uf_modules_exit)
 		uf_modules_exit();
 	uf_exit(status);
 }
 
-long uf_sys_exit_group(int status)
+_Noreturn long uf_sys_exit_group(int status)
 {
 	uf_process_exit(status & 0xff);
 }
 
-/* Without threads, the exit of the only thread is the exit of the process. */
+/* The exit of the last thread is the exit of the process. */
 long uf_sys_exit(int status)
 {
+#ifdef UF_THREADS
+	uf_thread_exit(status);
+#endif
 	return uf_sys_exit_group(status);
 }
 
 long uf_sys_set_tid_address(int *tidptr)
 {
+#ifdef UF_THREADS
+	return uf_thread_set_tid_address(tidptr);
+#else
 	(void)tidptr;
 	return 1;
+#endif
 }
 
+long uf_sys_gettid(void)
+{
+#ifdef UF_THREADS
+	return uf_thread_tid();
+#else
+	return 1;
+#endif
+}
+
+/* Robust futex lists: musl's pthread_exit releases the robust mutexes a thread still holds, and a thread here ends
+ * only through it (or with the whole process), so the kernel's walk of the list at a thread's death would find
+ * nothing: set_robust_list is accepted, and get_robust_list of the calling thread (0) answers an empty list. */
+long uf_sys_set_robust_list(void *head, size_t len)
+{
+	(void)head;
+	return len == 3 * sizeof(long) ? 0 : -EINVAL;
+}
+
+long uf_sys_get_robust_list(int tid, void **head, size_t *len)
+{
+	if (tid)
+		return -ESRCH;
+	*head = 0;
+	*len = 3 * sizeof(long);
+	return 0;
+}
+
+long uf_sys_sched_yield(void)
+{
+#ifdef UF_THREADS
+	uf_thread_yield();
+#endif
+	return 0;
+}
+
+/* futex(2): module thread's. A single thread never waits on a futex (nothing else could wake it), and the libc's
+ * locks never do without a second thread: -EAGAIN. Never -ENOSYS: the libc is built to rely on futexes
+ * (templates/syscall_arch.h.j2). */
+long uf_sys_futex(volatile int *addr, int op, int val, const void *timeout, volatile int *addr2, int val3)
+{
+#ifdef UF_THREADS
+	return uf_thread_sys_futex(addr, op, val, timeout, addr2, val3);
+#else
+	(void)addr, (void)op, (void)val, (void)timeout, (void)addr2, (void)val3;
+	return -EAGAIN;
+#endif
+}
+
+#if defined(__arm__)
+long uf_sys_futex_time64(volatile int *addr, int op, int val, const void *timeout, volatile int *addr2, int val3)
+{
+#ifdef UF_THREADS
+	return uf_thread_sys_futex_time64(addr, op, val, timeout, addr2, val3);
+#else
+	(void)addr, (void)op, (void)val, (void)timeout, (void)addr2, (void)val3;
+	return -EAGAIN;
+#endif
+}
+#endif
+
 long uf_sys_getpid(void) { return 1; }
-long uf_sys_gettid(void) { return 1; }
 long uf_sys_getppid(void) { return 0; }
-long uf_sys_sched_yield(void) { return 0; }
+
+/* The name of the calling thread (16 bytes with its NUL, as Linux's comm): the app's, unless it changed it. */
+static char *thread_name(void)
+{
+#ifdef UF_THREADS
+	return uf_thread_name(0);
+#else
+	extern const char uf_app_name[];
+	static char name[16];
+	if (!name[0]) {
+		const char *base = strrchr(uf_app_name, '/');
+		strncpy(name, base ? base + 1 : uf_app_name, sizeof name - 1);
+	}
+	return name;
+#endif
+}
+
+long uf_sys_prctl(int option, unsigned long arg2)
+{
+	char *name;
+	switch (option) {
+	case PR_SET_NAME:
+		name = thread_name();
+		strncpy(name, (const char *)arg2, 15);
+		name[15] = 0;
+		return 0;
+	case PR_GET_NAME:
+		memcpy((char *)arg2, thread_name(), 16);
+		return 0;
+	default:
+		return uf_unsupported(-EINVAL, "prctl option %d", option);
+	}
+}
+
+/* One CPU: every thread's affinity is CPU 0 (sched_getaffinity and sysconf(_SC_NPROCESSORS_ONLN) say 1). */
+long uf_sys_sched_getaffinity(int tid, size_t size, unsigned char *mask)
+{
+	(void)tid;
+	if (size < sizeof(long) || size % sizeof(long))
+		return -EINVAL;
+	memset(mask, 0, size);
+	mask[0] = 1;
+	return sizeof(long);
+}
+
+long uf_sys_sched_setaffinity(int tid, size_t size, const unsigned char *mask)
+{
+	(void)tid;
+	return size && (mask[0] & 1) ? 0 : -EINVAL;
+}
+
+long uf_sys_getcpu(unsigned *cpu, unsigned *node)
+{
+	if (cpu)
+		*cpu = 0;
+	if (node)
+		*node = 0;
+	return 0;
+}
+
+/* Scheduling policies: everything runs as SCHED_OTHER, round robin; real-time policies are refused as for a
+ * process without CAP_SYS_NICE (RLIMIT_RTPRIO 0). */
+long uf_sys_sched_getscheduler(int tid)
+{
+	(void)tid;
+	return SCHED_OTHER;
+}
+
+long uf_sys_sched_setscheduler(int tid, int policy, const struct sched_param *param)
+{
+	(void)tid;
+	if (!param || param->sched_priority)
+		return -EINVAL;
+	return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE ? 0 : -EPERM;
+}
+
+long uf_sys_sched_getparam(int tid, struct sched_param *param)
+{
+	(void)tid;
+	param->sched_priority = 0;
+	return 0;
+}
+
+long uf_sys_sched_setparam(int tid, const struct sched_param *param)
+{
+	(void)tid;
+	return param && !param->sched_priority ? 0 : -EINVAL;
+}
+
+long uf_sys_sched_get_priority_max(int policy)
+{
+	return policy == SCHED_FIFO || policy == SCHED_RR ? 99 : 0;
+}
+
+long uf_sys_sched_get_priority_min(int policy)
+{
+	return policy == SCHED_FIFO || policy == SCHED_RR ? 1 : 0;
+}
 
 long uf_sys_uname(struct utsname *u)
 {

@@ -57,10 +57,9 @@ static int writable(const struct uf_file *f)
 }
 
 /* The source's position: *offset (left to the caller), else its own offset, read now and set after. */
-long uf_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+static long send_file(struct uf_file *in, struct uf_file *out, off_t *offset, size_t count)
 {
-	struct uf_file *in = uf_fd_get(in_fd), *out = uf_fd_get(out_fd);
-	if (!in || !out || !readable(in) || !writable(out))
+	if (!readable(in) || !writable(out))
 		return -EBADF;
 	if (!in->ops->fs)
 		return -EINVAL;             /* the source must be a file with an offset, as on Linux */
@@ -78,10 +77,10 @@ long uf_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 }
 
 /* Both ends are files with offsets: each given offset is used and advanced, else the file's own. */
-long uf_sys_copy_file_range(int in_fd, off_t *in_off, int out_fd, off_t *out_off, size_t count, unsigned flags)
+static long copy_range(struct uf_file *in, off_t *in_off, struct uf_file *out, off_t *out_off, size_t count,
+		       unsigned flags)
 {
-	struct uf_file *in = uf_fd_get(in_fd), *out = uf_fd_get(out_fd);
-	if (!in || !out || !readable(in) || !writable(out))
+	if (!readable(in) || !writable(out))
 		return -EBADF;
 	if (flags || !in->ops->fs || !out->ops->fs || !in->ops->lseek || !out->ops->lseek)
 		return -EINVAL;
@@ -106,5 +105,28 @@ long uf_sys_copy_file_range(int in_fd, off_t *in_off, int out_fd, off_t *out_off
 		else
 			out->ops->lseek(out, out_pos, SEEK_SET);
 	}
+	return r;
+}
+
+/* Both descriptors' files, held for the call (uf_fd_use). */
+long uf_sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+	struct uf_file *in = uf_fd_use(in_fd), *out = uf_fd_use(out_fd);
+	long r = in && out ? send_file(in, out, offset, count) : -EBADF;
+	if (in)
+		uf_fd_done(in);
+	if (out)
+		uf_fd_done(out);
+	return r;
+}
+
+long uf_sys_copy_file_range(int in_fd, off_t *in_off, int out_fd, off_t *out_off, size_t count, unsigned flags)
+{
+	struct uf_file *in = uf_fd_use(in_fd), *out = uf_fd_use(out_fd);
+	long r = in && out ? copy_range(in, in_off, out, out_off, count, flags) : -EBADF;
+	if (in)
+		uf_fd_done(in);
+	if (out)
+		uf_fd_done(out);
 	return r;
 }

@@ -5,12 +5,22 @@
 #include <uf/fd.h>
 #include <uf/sockcall.h>
 
-/* The descriptor's open file and its family's operations, or -EBADF / -ENOTSOCK. */
+/* The descriptor's open file, held for the call (uf_fd_use: release it with done), and its family's operations;
+ * or NULL and -EBADF / -ENOTSOCK. */
 static const struct uf_socket_ops *socket_of(int fd, struct uf_file **f, long *err)
 {
-	*f = uf_fd_get(fd);
+	*f = uf_fd_use(fd);
 	*err = !*f ? -EBADF : !(*f)->ops->socket ? -ENOTSOCK : 0;
+	if (*err == -ENOTSOCK)
+		uf_fd_done(*f);
 	return *err ? 0 : (*f)->ops->socket;
+}
+
+/* The end of a call on f: the hold goes, r is its result. */
+static long done(struct uf_file *f, long r)
+{
+	uf_fd_done(f);
+	return r;
 }
 
 long uf_sys_bind(int fd, const struct sockaddr *sa, socklen_t len)
@@ -18,7 +28,7 @@ long uf_sys_bind(int fd, const struct sockaddr *sa, socklen_t len)
 	struct uf_file *f;
 	long err;
 	const struct uf_socket_ops *ops = socket_of(fd, &f, &err);
-	return ops ? ops->bind(f, sa, len) : err;
+	return ops ? done(f, ops->bind(f, sa, len)) : err;
 }
 
 long uf_sys_listen(int fd, int backlog)
@@ -26,7 +36,7 @@ long uf_sys_listen(int fd, int backlog)
 	struct uf_file *f;
 	long err;
 	const struct uf_socket_ops *ops = socket_of(fd, &f, &err);
-	return ops ? ops->listen(f, backlog) : err;
+	return ops ? done(f, ops->listen(f, backlog)) : err;
 }
 
 long uf_sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
@@ -37,8 +47,8 @@ long uf_sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (!ops)
 		return err;
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return -EINVAL;
-	return ops->accept(f, sa, len, flags);
+		return done(f, -EINVAL);
+	return done(f, ops->accept(f, sa, len, flags));
 }
 
 long uf_sys_accept(int fd, struct sockaddr *sa, socklen_t *len)
@@ -51,7 +61,7 @@ long uf_sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct uf_file *f;
 	long err;
 	const struct uf_socket_ops *ops = socket_of(fd, &f, &err);
-	return ops ? ops->connect(f, sa, len) : err;
+	return ops ? done(f, ops->connect(f, sa, len)) : err;
 }
 
 long uf_sys_sendmsg(int fd, const struct msghdr *m, int flags)
@@ -62,8 +72,8 @@ long uf_sys_sendmsg(int fd, const struct msghdr *m, int flags)
 	if (!ops)
 		return err;
 	if ((unsigned long)m->msg_iovlen > 1024)  /* UIO_MAXIOV; musl's msg_iovlen is an int */
-		return -EMSGSIZE;
-	return ops->sendmsg(f, m, flags);
+		return done(f, -EMSGSIZE);
+	return done(f, ops->sendmsg(f, m, flags));
 }
 
 long uf_sys_recvmsg(int fd, struct msghdr *m, int flags)
@@ -74,8 +84,8 @@ long uf_sys_recvmsg(int fd, struct msghdr *m, int flags)
 	if (!ops)
 		return err;
 	if ((unsigned long)m->msg_iovlen > 1024)
-		return -EMSGSIZE;
-	return ops->recvmsg(f, m, flags);
+		return done(f, -EMSGSIZE);
+	return done(f, ops->recvmsg(f, m, flags));
 }
 
 long uf_sys_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *sa, socklen_t len)
@@ -105,8 +115,8 @@ long uf_sys_shutdown(int fd, int how)
 	if (!ops)
 		return err;
 	if (how < SHUT_RD || how > SHUT_RDWR)
-		return -EINVAL;
-	return ops->shutdown(f, how);
+		return done(f, -EINVAL);
+	return done(f, ops->shutdown(f, how));
 }
 
 long uf_sys_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
@@ -114,7 +124,7 @@ long uf_sys_getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 	struct uf_file *f;
 	long err;
 	const struct uf_socket_ops *ops = socket_of(fd, &f, &err);
-	return ops ? ops->getsockname(f, sa, len) : err;
+	return ops ? done(f, ops->getsockname(f, sa, len)) : err;
 }
 
 long uf_sys_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
@@ -122,7 +132,7 @@ long uf_sys_getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 	struct uf_file *f;
 	long err;
 	const struct uf_socket_ops *ops = socket_of(fd, &f, &err);
-	return ops ? ops->getpeername(f, sa, len) : err;
+	return ops ? done(f, ops->getpeername(f, sa, len)) : err;
 }
 
 long uf_sys_setsockopt(int fd, int level, int name, const void *v, socklen_t len)
@@ -130,7 +140,7 @@ long uf_sys_setsockopt(int fd, int level, int name, const void *v, socklen_t len
 	struct uf_file *f;
 	long err;
 	const struct uf_socket_ops *ops = socket_of(fd, &f, &err);
-	return ops ? ops->setsockopt(f, level, name, v, len) : err;
+	return ops ? done(f, ops->setsockopt(f, level, name, v, len)) : err;
 }
 
 long uf_sys_getsockopt(int fd, int level, int name, void *v, socklen_t *len)
@@ -138,7 +148,7 @@ long uf_sys_getsockopt(int fd, int level, int name, void *v, socklen_t *len)
 	struct uf_file *f;
 	long err;
 	const struct uf_socket_ops *ops = socket_of(fd, &f, &err);
-	return ops ? ops->getsockopt(f, level, name, v, len) : err;
+	return ops ? done(f, ops->getsockopt(f, level, name, v, len)) : err;
 }
 
 /* ---- helpers for the families' options ---- */

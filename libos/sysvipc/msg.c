@@ -77,6 +77,7 @@ long uf_sys_msgsnd(int id, const void *msgp, size_t size, int flags)
 	q->count++;
 	q->stime = uf_ipc_now();
 	q->lspid = UF_IPC_PID;
+	uf_thread_wake_waiters();       /* a receiver may be waiting */
 	return 0;
 }
 
@@ -120,6 +121,7 @@ long uf_sys_msgrcv(int id, void *msgp, size_t size, long type, int flags)
 	q->rtime = uf_ipc_now();
 	q->lrpid = UF_IPC_PID;
 	free(m);
+	uf_thread_wake_waiters();       /* room for a sender that waits */
 	return (long)n;
 }
 
@@ -142,6 +144,7 @@ long uf_sys_msgctl(int id, int cmd, struct msqid_ds *buf)
 	case IPC_SET:
 		uf_ipc_set_perm(&q->obj, &buf->msg_perm);
 		q->qbytes = buf->msg_qbytes;
+		uf_thread_wake_waiters();       /* room for a sender, maybe */
 		return 0;
 	case IPC_RMID:
 		uf_ipc_remove(queues, &q->obj);
@@ -151,6 +154,7 @@ long uf_sys_msgctl(int id, int cmd, struct msqid_ds *buf)
 			free(m);
 		}
 		free(q);
+		uf_thread_wake_waiters();       /* its waiters fail with EIDRM */
 		return 0;
 	}
 	return -EINVAL;

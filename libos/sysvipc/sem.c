@@ -96,6 +96,7 @@ long uf_ipc_semtimedop(int id, struct sembuf *sops, size_t nsops, uint64_t deadl
 	for (size_t i = 0; i < nsops; i++)
 		s->sems[sops[i].sem_num].pid = UF_IPC_PID;
 	s->otime = uf_ipc_now();
+	uf_thread_wake_waiters();       /* the values changed: another semop may go on */
 	return 0;
 }
 
@@ -129,6 +130,7 @@ long uf_sys_semctl(int id, int num, int cmd, unsigned long arg)
 	case IPC_RMID:
 		uf_ipc_remove(sets, &s->obj);
 		free(s);
+		uf_thread_wake_waiters();       /* its waiters fail with EIDRM */
 		return 0;
 	case GETVAL:
 		return s->sems[num].val;
@@ -136,13 +138,14 @@ long uf_sys_semctl(int id, int num, int cmd, unsigned long arg)
 		return s->sems[num].pid;
 	case GETNCNT:
 	case GETZCNT:
-		return 0;                   /* nobody else can be waiting */
+		return 0;                   /* not counted (with threads, some may be waiting) */
 	case SETVAL:
 		if ((int)arg < 0 || (int)arg > SEMVMX)
 			return -ERANGE;
 		s->sems[num].val = (unsigned short)(int)arg;
 		s->sems[num].pid = UF_IPC_PID;
 		s->obj.ctime = uf_ipc_now();
+		uf_thread_wake_waiters();
 		return 0;
 	case GETALL:
 		for (int i = 0; i < s->nsems; i++)
@@ -157,6 +160,7 @@ long uf_sys_semctl(int id, int num, int cmd, unsigned long arg)
 			s->sems[i].pid = UF_IPC_PID;
 		}
 		s->obj.ctime = uf_ipc_now();
+		uf_thread_wake_waiters();
 		return 0;
 	}
 	return -EINVAL;

@@ -1,4 +1,4 @@
-/* The arch layer under time.c (private to module time). x86_64: tsc.c, lapic.c, rtc.c. A port supplies these five. */
+/* The arch layer under time.c (private to module time). x86_64: tsc.c, lapic.c, rtc.c. A port supplies these. */
 #ifndef TIME_ARCH_H
 #define TIME_ARCH_H
 
@@ -17,6 +17,12 @@ const char *uf_arch_clock_source(void);
 /* Waits, without burning the host CPU where the hardware allows, until about clock ns `until`. May return
  * early (any interrupt, or a spin-wait slice): the caller loops on uf_arch_clock_ns. */
 void uf_arch_clock_wait(uint64_t until);
+
+/* Threads only: the timer interrupt at about clock ns `until` (a bit early is allowed; UINT64_MAX: none),
+ * without halting; its handler calls uf_time_alarm_fired. */
+void uf_arch_alarm(uint64_t until);
+/* time.c, for the arch's timer interrupt (threads only): what was armed is spent. */
+void uf_time_alarm_fired(void);
 
 /* What to add to uf_arch_clock_ns() for nanoseconds since 1970 (UTC), from the platform's wall clock (an RTC:
  * whole seconds): 0, or -1 if there is none. */

@@ -3,6 +3,7 @@
  * wall clock. */
 #include <stdint.h>
 #include <uf/fdt.h>
+#include <uf/thread.h>
 #include <uf/trap.h>
 
 #include "arch.h"
@@ -58,19 +59,34 @@ const char *uf_arch_clock_source(void)
 static void timer_fired(void)
 {
 	set_control(CNTV_CTL_ENABLE | CNTV_CTL_IMASK);
+	if (UF_THREADED)
+		uf_time_alarm_fired();
 }
 
-void uf_arch_clock_wait(uint64_t until)
+/* The timer's interrupt at clock ns `until`. */
+static void arm(uint64_t until)
 {
 	static int registered;
 	if (!registered) {
 		uf_trap_set_handler(VIRTUAL_TIMER_IRQ, timer_fired);
 		registered = 1;
 	}
-	uint64_t ns = until;
-	uint64_t ticks = ns / NSEC_PER_SEC * frequency + ns % NSEC_PER_SEC * frequency / NSEC_PER_SEC;
+	uint64_t ticks = until / NSEC_PER_SEC * frequency + until % NSEC_PER_SEC * frequency / NSEC_PER_SEC;
 	set_compare(boot_count + ticks + 1);
 	set_control(CNTV_CTL_ENABLE);
+}
+
+void uf_arch_alarm(uint64_t until)
+{
+	if (until == UINT64_MAX)
+		set_control(0);
+	else
+		arm(until);
+}
+
+void uf_arch_clock_wait(uint64_t until)
+{
+	arm(until);
 	/* wfi wakes on the pending interrupt even with IRQs masked; unmasking after it lets the handler run. */
 	__asm__ volatile("wfi; cpsie i; nop; cpsid i" ::: "memory");
 	set_control(0);

@@ -3,6 +3,7 @@
  * (QEMU's TCG has no TSC-deadline); else, or for short waits, a pause loop. */
 #include <stdint.h>
 
+#include <uf/thread.h>
 #include <uf/time.h>
 #include <uf/trap.h>
 
@@ -52,9 +53,11 @@ static void apic_write(unsigned reg, uint32_t v)
 		xapic[reg / 4] = v;
 }
 
-/* The wake-up is all it is for; the trap stub sends the EOI when this returns. */
+/* A halt's wake-up is all it is for without threads; the trap stub sends the EOI when this returns. */
 static void on_timer(void)
 {
+	if (UF_THREADED)
+		uf_time_alarm_fired();
 }
 
 static void setup(void)
@@ -113,6 +116,38 @@ static void calibrate_oneshot(void)
 		apic_write(APIC_LVT_TIMER, UF_TIME_VECTOR);
 }
 
+/* Arms the one-shot timer for clock ns `until` (the caller's now is `now`): TSC deadline, or a count. */
+static void arm(uint64_t now, uint64_t until)
+{
+	uint64_t left = until > now ? until - now : 0;
+	if (left > MAX_ARM_NS)
+		left = MAX_ARM_NS;
+	if (mode == DEADLINE) {
+		uf_wrmsr(MSR_TSC_DEADLINE, uf_tsc_at_ns(now + left));
+	} else {
+		uint64_t count = left * oneshot_khz / 1000000;
+		apic_write(APIC_TIMER_INITIAL, count > UINT32_MAX ? UINT32_MAX : count ? (uint32_t)count : 1);
+	}
+}
+
+void uf_arch_alarm(uint64_t until)
+{
+	if (mode == UNSET)
+		setup();
+	if (mode == ONESHOT && !oneshot_khz)
+		calibrate_oneshot();    /* once: a millisecond */
+	if (mode == SPIN)
+		return;                 /* no timer: no preemption, and waits spin */
+	if (until == UINT64_MAX) {
+		if (mode == DEADLINE)
+			uf_wrmsr(MSR_TSC_DEADLINE, 0);
+		else
+			apic_write(APIC_TIMER_INITIAL, 0);
+		return;
+	}
+	arm(uf_arch_clock_ns(), until);
+}
+
 void uf_arch_clock_wait(uint64_t until)
 {
 	uint64_t now = uf_arch_clock_ns(), left;
@@ -130,14 +165,7 @@ void uf_arch_clock_wait(uint64_t until)
 		__asm__ volatile("pause");
 		return;
 	}
-	if (left > MAX_ARM_NS)
-		left = MAX_ARM_NS;
-	if (mode == DEADLINE) {
-		uf_wrmsr(MSR_TSC_DEADLINE, uf_tsc_at_ns(now + left));
-	} else {
-		uint64_t count = left * oneshot_khz / 1000000;
-		apic_write(APIC_TIMER_INITIAL, count > UINT32_MAX ? UINT32_MAX : count ? (uint32_t)count : 1);
-	}
+	arm(now, until);
 	/* Interrupts are off everywhere else. sti's one-instruction shadow means a timer that already fired still
 	 * wakes the hlt rather than being taken before it. */
 	__asm__ volatile("sti; hlt; cli" : : : "memory");

@@ -1,16 +1,20 @@
 /* Arch-neutral part of module time: the wall-clock offset, sleeping, and the syscalls, over the arch layer
  * in arch.h.
  *
- * One process, one CPU: every CPU-time clock is the monotonic clock, and nothing can set the clocks
+ * One process, one CPU: without threads, every CPU-time clock is the monotonic clock (the process is all that
+ * runs); with threads, module thread counts each thread's time on the CPU. Nothing can set the clocks
  * (clock_settime stays ENOSYS). A sleep is a blocking call like any other: a signal handler interrupts it with
  * EINTR and the time left (module process's wait point), and it wakes up for module timer's timers. */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/times.h>
 #include <time.h>
 
 #include <uf/signal.h>
+#include <uf/thread.h>
 #include <uf/time.h>
 
 #include "arch.h"
@@ -54,19 +58,47 @@ uint64_t uf_time_realtime_ns(void)
 	return uf_arch_clock_ns() + offset;
 }
 
-static uint64_t wake_at = UINT64_MAX;
+static uint64_t wake_at = UINT64_MAX, alarm_at = UINT64_MAX;
+
+/* The timer interrupt for module thread's alarm or module timer's next timer, whichever comes first. */
+static void rearm(void)
+{
+	uf_arch_alarm(alarm_at < wake_at ? alarm_at : wake_at);
+}
+
+void uf_time_alarm(uint64_t monotonic_ns)
+{
+	alarm_at = monotonic_ns;
+	rearm();
+}
+
+/* Both are spent: module thread asks again for what it still needs (uf_thread_alarm), and module timer's next
+ * time comes again with the timers that the interrupt fires. */
+void uf_time_alarm_fired(void)
+{
+	alarm_at = wake_at = UINT64_MAX;
+#ifdef UF_THREADS
+	uf_thread_alarm();
+#endif
+}
 
 void uf_time_wake_at(uint64_t monotonic_ns)
 {
 	wake_at = monotonic_ns;
+	if (UF_THREADED)
+		rearm();
 }
 
 void uf_time_wait_until(uint64_t monotonic_ns)
 {
 	if (wake_at < monotonic_ns)
 		monotonic_ns = wake_at;
+#ifdef UF_THREADS
+	uf_thread_wait_until(monotonic_ns);
+#else
 	if (uf_arch_clock_ns() < monotonic_ns)
 		uf_arch_clock_wait(monotonic_ns);
+#endif
 }
 
 const char *uf_time_source(void)
@@ -74,8 +106,8 @@ const char *uf_time_source(void)
 	return uf_arch_clock_source();
 }
 
-/* What a clock id reads: the monotonic clock, the wall clock, or nothing (-EINVAL). */
-enum clock { NONE, MONO, REAL };
+/* What a clock id reads: the monotonic clock, the wall clock, CPU time, or nothing (-EINVAL). */
+enum clock { NONE, MONO, REAL, CPU };
 
 static enum clock clock_of(clockid_t id)
 {
@@ -88,12 +120,25 @@ static enum clock clock_of(clockid_t id)
 	case CLOCK_MONOTONIC_RAW:
 	case CLOCK_MONOTONIC_COARSE:
 	case CLOCK_BOOTTIME:
+		return MONO;
 	case CLOCK_PROCESS_CPUTIME_ID:
 	case CLOCK_THREAD_CPUTIME_ID:
-		return MONO;
+		return CPU;
 	default:
-		return NONE;
+		return UF_THREADED && id < 0 ? CPU : NONE;     /* a thread's or the process's (pthread_getcpuclockid) */
 	}
+}
+
+/* CPU time: the thread's or the process's, module thread's count; without threads, all the time there is. */
+static long cpu_ns(clockid_t id, uint64_t *ns)
+{
+#ifdef UF_THREADS
+	return uf_thread_cpu_ns(id, ns);
+#else
+	(void)id;
+	*ns = uf_arch_clock_ns();
+	return 0;
+#endif
 }
 
 /* The clocks Linux can sleep on (the others it knows give -EOPNOTSUPP). */
@@ -140,7 +185,12 @@ long uf_time_clock_gettime(clockid_t id, struct timespec *ts)
 		return -EINVAL;
 	if (!ts)
 		return -EFAULT;
-	to_timespec(read_clock(c), ts);
+	uint64_t ns;
+	if (c != CPU)
+		ns = read_clock(c);
+	else if (cpu_ns(id, &ns))
+		return -EINVAL;
+	to_timespec(ns, ts);
 	return 0;
 }
 
@@ -214,7 +264,7 @@ long uf_time_clock_nanosleep(clockid_t id, int flags, const struct timespec *req
 	now = uf_arch_clock_ns();
 	if (!(flags & TIMER_ABSTIME))
 		until = add_saturating(now, ns);
-	else if (c == MONO)
+	else if (c != REAL)     /* the process's CPU time is slept on as monotonic time: near enough on one CPU */
 		until = ns;
 	else {  /* a wall-clock deadline, turned into a monotonic one (nothing moves the wall clock meanwhile) */
 		uint64_t real = now + realtime_offset();
@@ -228,15 +278,35 @@ long uf_time_clock_nanosleep(clockid_t id, int flags, const struct timespec *req
 	return err;
 }
 
-/* The process's CPU time is all the time there is; children never ran. */
+/* The process's CPU time is user time (the library OS's is not told apart); children never ran. */
 long uf_sys_times(struct tms *buf)
 {
-	clock_t ticks = (clock_t)(uf_arch_clock_ns() / (NSEC_PER_SEC / USER_HZ));
+	uint64_t cpu;
+	cpu_ns(CLOCK_PROCESS_CPUTIME_ID, &cpu);
 	if (buf) {
-		buf->tms_utime = ticks;
+		buf->tms_utime = (clock_t)(cpu / (NSEC_PER_SEC / USER_HZ));
 		buf->tms_stime = 0;
 		buf->tms_cutime = 0;
 		buf->tms_cstime = 0;
 	}
-	return ticks;
+	return (clock_t)(uf_arch_clock_ns() / (NSEC_PER_SEC / USER_HZ));
+}
+
+/* The kernel's struct rusage: longs, the times as {seconds, microseconds} (musl widens them on 32-bit ARM). */
+struct krusage {
+	long utime[2], stime[2];
+	long rest[14];          /* maxrss ... nivcsw: nothing counted */
+};
+
+long uf_sys_getrusage(int who, struct krusage *usage)
+{
+	uint64_t cpu = 0;
+	if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+		return -EINVAL;
+	if (who != RUSAGE_CHILDREN)
+		cpu_ns(who == RUSAGE_THREAD ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID, &cpu);
+	memset(usage, 0, sizeof *usage);
+	usage->utime[0] = (long)(cpu / NSEC_PER_SEC);
+	usage->utime[1] = (long)(cpu % NSEC_PER_SEC / 1000);
+	return 0;
 }

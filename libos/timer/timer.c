@@ -1,20 +1,21 @@
 /* Timers that generate signals: the interval timers (setitimer; musl's alarm is setitimer on ITIMER_REAL) and
  * POSIX timers (timer_create with SIGEV_SIGNAL, SIGEV_NONE or SIGEV_THREAD_ID; musl makes SIGEV_THREAD ones with
- * a thread of its own, which fails until threads exist).
+ * a thread of its own that waits for the timer's SIGEV_THREAD_ID signal).
  *
  * All of them count monotonic time. The process's CPU time is all the time there is (module time's CPU-time
  * clocks say the same), so ITIMER_VIRTUAL and ITIMER_PROF run as ITIMER_REAL does, with their own signals, and
  * so do timers on CLOCK_PROCESS_CPUTIME_ID; a CLOCK_REALTIME deadline is turned into a monotonic one when set
- * (nothing moves the wall clock). Interrupts are off while the app runs: module process checks the timers at
- * each delivery point (uf_signal_use_timers), and every blocking wait ends when the next one is due
- * (uf_time_wake_at), so a timer's signal arrives on time in a blocking call, and at the next syscall of the
- * signal family or wait point otherwise. */
+ * (nothing moves the wall clock). Module process checks the timers at each delivery point (uf_signal_use_timers),
+ * and every blocking wait ends when the next one is due (uf_time_wake_at), so a timer's signal arrives on time in
+ * a blocking call, and, while the app runs with interrupts off (no threads), at its next syscall; with threads,
+ * the timer's interrupt fires it on time wherever the app is. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <uf/signal.h>
+#include <uf/thread.h>
 #include <uf/time.h>
 
 #include "timers.h"
@@ -34,6 +35,7 @@ struct timer {
 	int used;
 	clockid_t clock;
 	int notify;             /* SIGEV_SIGNAL, SIGEV_NONE or SIGEV_THREAD_ID */
+	int tid;                /* SIGEV_THREAD_ID's thread */
 	int signo;
 	union sigval value;
 	uint64_t deadline;      /* monotonic ns; DISARMED */
@@ -75,7 +77,8 @@ static void fire(struct timer *t, uint64_t now)
 	info.si_timerid = (int)(t - timers);
 	info.si_value = t->value;
 	t->overrun = expirations - 1;
-	t->queued = uf_signal_queue(t->signo, &info, 0) > 0;
+	t->queued = (t->notify == SIGEV_THREAD_ID ? uf_signal_queue_thread(t->tid, t->signo, &info) :
+		     uf_signal_queue(t->signo, &info, 0)) > 0;
 }
 
 static int check(void)
@@ -160,6 +163,15 @@ static struct timer *timer_of(int id)
 	return id >= 0 && id < TIMER_MAX && timers[id].used ? &timers[id] : 0;
 }
 
+static int thread_exists(int tid)
+{
+#ifdef UF_THREADS
+	return tid > 0 && uf_thread_signals(tid);
+#else
+	return tid == 1;
+#endif
+}
+
 long uf_sys_timer_create(clockid_t clock, const struct ksigevent *ev, int *id)
 {
 	switch (clock) {
@@ -175,7 +187,7 @@ long uf_sys_timer_create(clockid_t clock, const struct ksigevent *ev, int *id)
 	struct ksigevent e = { .signo = SIGALRM, .notify = SIGEV_SIGNAL };
 	if (ev)
 		e = *ev;
-	if (e.notify == SIGEV_THREAD_ID && e.tid != 1)
+	if (e.notify == SIGEV_THREAD_ID && !thread_exists(e.tid))
 		return -EINVAL;
 	if (e.notify != SIGEV_SIGNAL && e.notify != SIGEV_NONE && e.notify != SIGEV_THREAD_ID)
 		return -EINVAL;
@@ -188,8 +200,7 @@ long uf_sys_timer_create(clockid_t clock, const struct ksigevent *ev, int *id)
 		return -EAGAIN;
 	if (!ev)
 		e.value.sival_int = n;
-	/* SIGEV_THREAD_ID names the only thread: its signal goes to the process, which is the same thing. */
-	timers[n] = (struct timer){ .used = 1, .clock = clock, .notify = e.notify, .signo = e.signo,
+	timers[n] = (struct timer){ .used = 1, .clock = clock, .notify = e.notify, .tid = e.tid, .signo = e.signo,
 				    .value = e.value, .deadline = DISARMED };
 	*id = n;
 	return 0;

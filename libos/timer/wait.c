@@ -49,6 +49,8 @@ long uf_timer_sigtimedwait(const uint64_t *set, siginfo_t *info, unsigned long s
 			return r;
 		if (uf_time_monotonic_ns() >= deadline)
 			return -EAGAIN;
+		uf_signal_wait_for(set);        /* a signal of set for the process comes to this thread */
 		uf_time_wait_until(deadline);
+		uf_signal_wait_for(0);
 	}
 }

@@ -115,15 +115,14 @@ long uf_timerfd_settime(int fd, int flags, const struct itimerspec *new, struct 
 	t->interval = interval;
 	if (!value) {
 		t->next = 0;
-		return 0;
-	}
-	if (!(flags & TFD_TIMER_ABSTIME)) {
+	} else if (!(flags & TFD_TIMER_ABSTIME)) {
 		t->next = now + value;
 	} else {
 		/* On the timer's clock; a time already past counts its expirations from then, as Linux does. */
 		uint64_t offset = t->realtime ? uf_time_realtime_ns() - now : 0;
 		t->next = value > offset ? value - offset : 1;
 	}
+	uf_thread_wake_waiters();       /* a reader in another thread waits for the old time */
 	return 0;
 }
 

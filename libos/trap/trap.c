@@ -1,12 +1,15 @@
-/* CPU exceptions on x86_64: the IDT, a crash report with the registers, interrupt routing to the local APIC. (The
- * backtrace and uf_panic are arch-neutral: backtrace.c.) */
+/* CPU exceptions on x86_64: the IDT, a crash report with the registers, interrupt routing to the local APIC, and
+ * the hooks of module process (signals) and module thread (the scheduler). Every exception, interrupt and
+ * software trap runs on IST1 with interrupts off. (The backtrace and uf_panic are arch-neutral: backtrace.c.) */
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/exit.h>
+#include <uf/thread.h>
 #include <uf/trap.h>
 #include <uf/x86_64.h>
 
 #define VEC_PF 14
+#define YIELD_VECTOR 0x81               /* uf_trap_yield's software trap */
 #define MSR_APIC_BASE 0x1b
 #define APIC_BASE_X2APIC (1u << 10)
 #define MSR_X2APIC_EOI 0x80b
@@ -37,6 +40,8 @@ static struct gate idt[256];            /* vectors without a handler are not pre
 static void (*irq_handlers[256])(void);
 static volatile uint32_t *xapic_eoi;    /* NULL: x2APIC, EOI through its MSR */
 static int (*signal_hook)(struct uf_trap_frame *f);
+static void (*resume_hook)(struct uf_trap_frame *f, int yield);
+static int (*crash_hook)(uintptr_t addr);
 
 static const char *const names[32] = {
 	"divide error (#DE)", "debug (#DB)", "non-maskable interrupt (NMI)", "breakpoint (#BP)", "overflow (#OF)",
@@ -74,7 +79,9 @@ void uf_trap_set_handler(int vector, void (*fn)(void))
 	uint64_t base = uf_rdmsr(MSR_APIC_BASE);
 	xapic_eoi = base & APIC_BASE_X2APIC ? NULL : (volatile uint32_t *)(uintptr_t)((base & ~0xfffULL) + XAPIC_EOI);
 	irq_handlers[vector] = fn;
-	set_gate(vector, (uintptr_t)uf_trap_irq_stubs + 8 * (vector - 32), 0);
+	/* IST1 as exceptions: the interrupted stack is left alone (an app may keep a red zone below its %rsp), and
+	 * the frame is always in one place, where the resume hook can exchange it for another thread's. */
+	set_gate(vector, (uintptr_t)uf_trap_irq_stubs + 8 * (vector - 32), UF_THREADED);
 }
 
 void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
@@ -82,6 +89,22 @@ void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
 	signal_hook = fn;
 	/* The interrupt stubs serve: this one pushes the vector like the others and runs on IST1 like exceptions. */
 	set_gate(UF_TRAP_SOFT_VECTOR, (uintptr_t)uf_trap_irq_stubs + 8 * (UF_TRAP_SOFT_VECTOR - 32), 1);
+}
+
+void uf_trap_set_resume_hook(void (*fn)(struct uf_trap_frame *f, int yield))
+{
+	resume_hook = fn;
+	set_gate(YIELD_VECTOR, (uintptr_t)uf_trap_irq_stubs + 8 * (YIELD_VECTOR - 32), 1);
+}
+
+void uf_trap_yield(void)
+{
+	__asm__ volatile("int %0" :: "i"(YIELD_VECTOR) : "memory");
+}
+
+void uf_trap_set_crash_hook(int (*fn)(uintptr_t addr))
+{
+	crash_hook = fn;
 }
 
 static void interrupt(unsigned vector)
@@ -98,8 +121,13 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	static int reporting;
 	if (signal_hook && signal_hook(f))
 		return;
-	if ((f->vector & 0xff) >= 32) {         /* interrupt stubs push an 8-bit vector, sign-extended */
-		interrupt(f->vector & 0xff);
+	unsigned vector = f->vector & 0xff;     /* interrupt stubs push an 8-bit vector, sign-extended */
+	if (vector >= 32) {
+		int yield = UF_THREADED && vector == YIELD_VECTOR;
+		if (!yield)
+			interrupt(vector);
+		if (UF_THREADED && resume_hook && (yield || (f->rflags & UF_TRAP_FLAG_IF)))
+			resume_hook(f, yield);
 		return;
 	}
 	uint64_t cr2 = uf_read_cr2();
@@ -109,9 +137,10 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	}
 
 	const char *what = f->vector < 32 && names[f->vector] ? names[f->vector] : "reserved exception";
+	int in_guard = UF_THREADED && crash_hook && crash_hook(f->vector == VEC_PF ? cr2 : 0);
 	if (f->vector == VEC_PF) {
 		uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
-		if (cr2 >= guard && cr2 < guard + UF_PAGE_SIZE)
+		if (in_guard || (cr2 >= guard && cr2 < guard + UF_PAGE_SIZE))
 			what = "stack overflow (guard page) (#PF)";
 		uf_printk("uniforge: crash: %s at rip=0x%016lx addr=0x%016lx err=0x%lx\n", what, f->rip, cr2, f->err);
 	} else {

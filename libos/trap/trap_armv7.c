@@ -1,11 +1,14 @@
-/* CPU exceptions on ARMv7: the vector base, the exception-mode stacks, and the crash report (the fault decoded
- * from DFSR/DFAR or IFSR/IFAR, the registers, a backtrace). The one exception that resumes: the semihosting call
- * of uf_exit when QEMU runs without semihosting (the svc then really traps), which returns -1. */
+/* CPU exceptions on ARMv7: the vector base, the exception-mode stacks, interrupts to the interrupt controller's
+ * dispatch, the hooks of module process (signals) and module thread (the scheduler), and the crash report (the
+ * fault decoded from DFSR/DFAR or IFSR/IFAR, the registers, a backtrace). Without hooks, the one exception that
+ * resumes is the semihosting call of uf_exit when QEMU runs without semihosting (the svc then really traps),
+ * which returns -1. */
 #include <sys/mman.h>
 #include <uf/armv7.h>
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/exit.h>
+#include <uf/thread.h>
 #include <uf/trap.h>
 
 /* Run once (or on a crash): under an emulator that translates each instruction before its first run, small code is
@@ -15,12 +18,15 @@
 #define PSR_T (1u << 5)
 #define FSR_WNR (1u << 11)                      /* DFSR: the access was a write */
 #define SVC_SEMIHOSTING 0x0f123456u             /* svc 0x123456, any condition */
+#define SVC_YIELD 0xef000081u                   /* uf_trap_yield: svc #0x81, condition always */
 
 extern char uf_trap_vectors[];
 void uf_trap_init_stacks(void);
 
 static void (*irq_dispatch)(void);
 static int (*signal_hook)(struct uf_trap_frame *f);
+static void (*resume_hook)(struct uf_trap_frame *f, int yield);
+static int (*crash_hook)(uintptr_t addr);
 
 void uf_trap_init(void)
 {
@@ -39,11 +45,20 @@ void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
 	signal_hook = fn;
 }
 
-void uf_trap_irq(void)
+void uf_trap_set_resume_hook(void (*fn)(struct uf_trap_frame *f, int yield))
 {
-	if (!irq_dispatch)
-		uf_panic("trap: an interrupt arrived and no interrupt controller is set up");
-	irq_dispatch();
+	resume_hook = fn;
+}
+
+void uf_trap_yield(void)
+{
+	/* The svc exception from SVC mode overwrites lr; every other register comes back as it was. */
+	__asm__ volatile("svc #0x81" ::: "lr", "memory", "cc");
+}
+
+void uf_trap_set_crash_hook(int (*fn)(uintptr_t addr))
+{
+	crash_hook = fn;
 }
 
 /* The short-descriptor fault status (B3.13.6): FS[4] is bit 10, FS[3:0] bits 3-0. */
@@ -83,6 +98,17 @@ static int is_semihosting_call(const struct uf_trap_frame *f)
 void uf_trap_handler(struct uf_trap_frame *f)
 {
 	static int reporting;
+	if (f->kind == UF_TRAP_IRQ && irq_dispatch) {
+		irq_dispatch();
+		if (UF_THREADED && resume_hook && !(f->cpsr & UF_TRAP_FLAG_I))
+			resume_hook(f, 0);
+		return;
+	}
+	if (UF_THREADED && resume_hook && f->kind == UF_TRAP_SVC && *(const uint32_t *)f->pc == SVC_YIELD) {
+		f->pc += 4;
+		resume_hook(f, 1);
+		return;
+	}
 	if (is_semihosting_call(f)) {
 		f->r[0] = (uint32_t)-1;         /* no debugger/QEMU answered: the caller falls back */
 		f->pc += 4;
@@ -97,15 +123,15 @@ void uf_trap_handler(struct uf_trap_frame *f)
 		uf_exit(UF_EXIT_CRASH);
 	}
 
-	uint32_t addr = 0, fsr = 0;
+	uint32_t addr = f->kind == UF_TRAP_DABT ? uf_read_dfar() : f->kind == UF_TRAP_PABT ? uf_read_ifar() : 0, fsr = 0;
+	int in_guard = UF_THREADED && crash_hook && crash_hook(addr);
 	const char *what;
 	switch (f->kind) {
 	case UF_TRAP_DABT: {
-		addr = uf_read_dfar();
 		fsr = uf_read_dfsr();
 		uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
 		const char *access = fsr & FSR_WNR ? "write" : "read";
-		if (addr >= guard && addr - guard < UF_PAGE_SIZE)
+		if (in_guard || (addr >= guard && addr - guard < UF_PAGE_SIZE))
 			uf_printk("uniforge: crash: stack overflow (guard page) (data abort, %s, %s)", fault_reason(fsr),
 				  access);
 		else
@@ -114,7 +140,6 @@ void uf_trap_handler(struct uf_trap_frame *f)
 		break;
 	}
 	case UF_TRAP_PABT:
-		addr = uf_read_ifar();
 		fsr = uf_read_ifsr();
 		uf_printk("uniforge: crash: prefetch abort (%s) at pc=0x%08x addr=0x%08x fsr=0x%x\n", fault_reason(fsr),
 			  f->pc, addr, fsr);
@@ -129,7 +154,8 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	default:
 		what = f->kind == UF_TRAP_UND ? "undefined instruction" :
 		       f->kind == UF_TRAP_SVC ? "unexpected supervisor call (svc)" :
-		       f->kind == UF_TRAP_FIQ ? "unexpected FIQ" : "unexpected exception";
+		       f->kind == UF_TRAP_FIQ ? "unexpected FIQ" :
+		       f->kind == UF_TRAP_IRQ ? "interrupt without an interrupt controller" : "unexpected exception";
 		uf_printk("uniforge: crash: %s at pc=0x%08x\n", what, f->pc);
 		break;
 	}

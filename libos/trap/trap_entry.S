@@ -1,7 +1,7 @@
-/* Entry stubs. Exceptions (0-31) run on IST1 (see trap.c), so a stack overflow into the guard page is still
- * reported; each stub makes the frame uniform (a 0 where the CPU pushes no error code) and pushes its vector.
- * Interrupts (32-255) stay on the current stack (everything is built with -mno-red-zone). common saves the GPRs
- * as struct uf_trap_frame and calls uf_trap_handler(frame). */
+/* Entry stubs. Exceptions (0-31), interrupts and software traps (32-255) run on IST1 (see trap.c), so a stack
+ * overflow into the guard page is still reported and the interrupted stack is never written; each stub makes the
+ * frame uniform (a 0 where the CPU pushes no error code) and pushes its vector. common saves the GPRs as struct
+ * uf_trap_frame and calls uf_trap_handler(frame), which may change the frame before it is resumed. */
 
 /* Vectors for which the CPU pushes an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX */
 #define HAS_ERR(n) ((n) == 8 || ((n) >= 10 && (n) <= 14) || (n) == 17 || (n) == 21 || (n) == 29 || (n) == 30)

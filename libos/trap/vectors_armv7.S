@@ -1,8 +1,9 @@
-/* ARMv7 exception vectors (VBAR) and entry code. Synchronous exceptions (undefined instruction, svc, prefetch and
- * data aborts) and the unexpected ones all run on one exception stack, in ABT mode: the return state goes there
- * (srs), then the registers, so that a stack overflow in SVC mode is still reported. The frame is struct
- * uf_trap_frame and uf_trap_handler(frame) decides; if it returns, the (possibly changed) frame resumes.
- * IRQs run on the interrupted SVC stack (AAPCS has no red zone) with the VFP caller-saved registers saved. */
+/* ARMv7 exception vectors (VBAR) and entry code. Every exception and interrupt runs on one exception stack, in ABT
+ * mode: the return state goes there (srs), then the core registers, the interrupted mode's banked sp and lr, and
+ * the VFP registers (the library OS's C code uses them), so that a stack overflow in SVC mode is still reported
+ * and the interrupted stack is never written. The frame is struct uf_trap_frame and uf_trap_handler(frame)
+ * decides; when it returns, the (possibly changed) frame resumes: VFP registers, banked sp and lr, core
+ * registers, then pc and CPSR. */
 
 #define MODE_MASK 0x1f
 #define MODE_USR  0x10
@@ -19,6 +20,7 @@
 #define UF_TRAP_DABT 4
 #define UF_TRAP_FIQ  5
 #define UF_TRAP_OTHER 6
+#define UF_TRAP_IRQ 7
 
 	.syntax unified
 	.arm
@@ -57,13 +59,13 @@ fiq_entry:
 	sync_entry UF_TRAP_FIQ, 4
 other_entry:
 	sync_entry UF_TRAP_OTHER, 0
+irq_entry:
+	sync_entry UF_TRAP_IRQ, 4        /* lr - 4: the interrupted instruction, to resume */
 
 sync_common:
 	/* The interrupted mode's sp and lr are banked: read them in that mode (User's are System's). */
 	ldr r0, [sp, #(13 * 4 + 4)]     /* the saved CPSR, above r0-r12 and pc */
-	and r0, r0, #MODE_MASK
-	cmp r0, #MODE_USR
-	moveq r0, #MODE_SYS
+	bl banked_mode
 	mrs r1, cpsr
 	bic r2, r1, #MODE_MASK
 	orr r2, r2, r0
@@ -71,39 +73,44 @@ sync_common:
 	mov r7, sp
 	mov r8, lr
 	msr cpsr_c, r1
-	push {r6-r8}                    /* kind, sp, lr: the frame is complete */
+	push {r6-r8}                    /* kind, sp, lr */
+	vmrs r0, fpscr
+	push {r0, r1}                   /* FPSCR and a pad word (8-byte alignment) */
+	vpush {d16-d31}
+	vpush {d0-d15}                  /* d0 at the lowest address: the frame is complete */
 	mov r0, sp
 	mov r4, sp
 	bic sp, sp, #7                  /* AAPCS: 8-byte aligned at calls */
 	bl uf_trap_handler
 	mov sp, r4
-	add sp, sp, #12                 /* kind, sp, lr: banked registers are not written back */
-	pop {r0-r12}
+	vpop {d0-d15}
+	vpop {d16-d31}
+	pop {r0, r1}
+	vmsr fpscr, r0
+	pop {r6-r8}                     /* kind, sp, lr: the banked registers as the frame now says */
+	ldr r0, [sp, #(13 * 4 + 4)]
+	bl banked_mode
+	cmp r0, #MODE_ABT               /* a trap while reporting one (semihosting from uf_exit): ABT's sp is ours */
+	beq 1f
+	mrs r1, cpsr
+	bic r2, r1, #MODE_MASK
+	orr r2, r2, r0
+	msr cpsr_c, r2
+	mov sp, r7
+	mov lr, r8
+	msr cpsr_c, r1
+1:	pop {r0-r12}
 	rfeia sp!                       /* pc and CPSR from the frame */
 
-irq_entry:
-	sub lr, lr, #4                  /* the interrupted instruction, to resume */
-	srsdb sp!, #MODE_SVC
-	cps #MODE_SVC
-	push {r0-r4, r12, lr}           /* what a C call may change, and the interrupted lr (SVC's, banked) */
-	mov r4, sp
-	bic sp, sp, #7
-	/* VFP: the handlers are C built with VFP/NEON. AAPCS makes them keep d8-d15; the rest is saved here. */
-	vmrs r0, fpscr
-	vpush {d16-d31}
-	vpush {d0-d7}
-	push {r0, r1}                   /* FPSCR (and a pad word: 8-byte alignment) */
-	bl uf_trap_irq
-	pop {r0, r1}
-	vpop {d0-d7}
-	vpop {d16-d31}
-	vmsr fpscr, r0
-	mov sp, r4
-	pop {r0-r4, r12, lr}
-	rfeia sp!
+/* r0: a CPSR; returns the mode whose banked sp and lr hold its registers (User's are System's). */
+banked_mode:
+	and r0, r0, #MODE_MASK
+	cmp r0, #MODE_USR
+	moveq r0, #MODE_SYS
+	bx lr
 
 /* Called once by uf_trap_init: the stack pointers of the exception modes. Only ABT's is used (the entries above
- * switch to ABT or SVC before they push); the others point at it so that nothing runs with an unknown sp. */
+ * switch to ABT before they push); the others point at it so that nothing runs with an unknown sp. */
 	.section .text.uf_trap_init_stacks, "ax", %progbits
 	.globl uf_trap_init_stacks
 	.type uf_trap_init_stacks, %function

@@ -107,10 +107,11 @@ def app_dir(name: str) -> Path:
     return EXAMPLES / name if (EXAMPLES / name).is_dir() else TEST_APPS / name
 
 
-def compiled_modules(target_name: str):
-    """(target, {module name: CompiledModule}): every library-OS module compiled for the target, as a build does."""
+def compiled_modules(target_name: str, threaded: bool = False):
+    """(target, {module name: CompiledModule}): every library-OS module compiled for the target, as a build does
+    (`threaded`: their threaded variants, as for an image that links module thread)."""
     from uniforge.building import targets
     from uniforge.building.compiler import Toolchain
     from uniforge.building.pipeline import library_os
     target = targets.load(target_name)
-    return target, library_os(target, Toolchain.for_target(target)).compiled
+    return target, library_os(target, Toolchain.for_target(target), threaded=threaded).compiled

@@ -72,3 +72,28 @@ def test_the_runtime_is_linked_only_for_what_the_app_uses(built, target):
     hello = built("hello", target)
     info = json.loads(uniforge("inspect", "--json", f"build/hello.{target}", cwd=hello, check=True).stdout)
     assert "c++" not in info["bytes"], info["bytes"]
+
+
+THREADS = ["pool: 400 tasks on 4 workers, sum 80200, 100 exceptions caught in their threads",
+           "thread_local: each worker counted its own tasks (1 to 4 counters), main's count 0",
+           "static local: initialized once for 4 threads at once (1), each saw it",
+           "atomic wait: a thread waited for a value and was notified",
+           "async: 42",
+           "sleep_for: a thread slept at least 50 ms",
+           "hardware_concurrency: 1"]
+
+
+def test_a_thread_pool_on_the_threaded_runtime(built, target):
+    """tests/apps/cxxthreads: std::thread workers, a queue under std::mutex with a std::condition_variable, exceptions
+    thrown and caught in each worker, thread_local, a static local that threads race to initialize, an atomic wait,
+    std::async. It links module thread and the threaded runtime; cxxprobe, without thread headers, neither."""
+    folder = built("cxxthreads", target)
+    proc = uniforge("run", f"build/cxxthreads.{target}", "--timeout", "120", cwd=folder, timeout=300)
+    out = proc.stdout.replace("\r\n", "\n")
+    assert proc.returncode == 0, out + proc.stderr
+    assert out.splitlines() == THREADS, out
+    threaded = json.loads(uniforge("inspect", "--json", f"build/cxxthreads.{target}", cwd=folder, check=True).stdout)
+    assert "thread" in threaded["modules"], threaded["modules"]
+    single = json.loads(uniforge("inspect", "--json", f"build/cxxprobe.{target}", cwd=built("cxxprobe", target),
+                                 check=True).stdout)
+    assert "thread" not in single["modules"], single["modules"]

@@ -77,12 +77,14 @@ def test_an_autoconf_project_gets_the_unikernels_answers_on_x86_64(tmp_path, aut
     assert "checking for clock_gettime... yes" in log and "checking for uf_no_such_function... no" in log, log
     # fork is refused by the library OS, and so it is by the test program linked with the image's libc.
     assert "checking whether fork creates a process... no" in log, log
+    # A test program's threads run (the libc's clone as Linux's), so configure enables them.
+    assert "checking whether a thread runs... yes" in log, log
     # A failed check names the missing function in config.log, on one line.
     assert ("uniforge: error: linking conftest failed: undefined symbol uf_no_such_function"
             in (folder / "config.log").read_text())
     out = run(image)
-    assert ("autoconf-hello: epoll.h yes, clock_gettime yes, missing function no, fork fails, page size 4096\n"
-            in out), out
+    assert ("autoconf-hello: epoll.h yes, clock_gettime yes, missing function no, fork fails, threads run, "
+            "page size 4096\n" in out), out
     assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
 
 
@@ -103,9 +105,10 @@ def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf):
     assert "checking for clock_gettime... yes" in log, log
     if runs:
         assert "checking whether fork creates a process... no" in log, log
+        assert "checking whether a thread runs... yes" in log, log
     out = run(image)
     assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
-    assert f"fork fails, page size {'4096' if runs else 'unknown'}\n" in out, out
+    assert f"fork fails, threads {'run' if runs else 'fail'}, page size {'4096' if runs else 'unknown'}\n" in out, out
 
 
 def test_a_cmake_project_builds_with_the_toolchain_file(tmp_path, target):
@@ -115,7 +118,8 @@ def test_a_cmake_project_builds_with_the_toolchain_file(tmp_path, target):
     image = build(folder, target)
     log = _log(folder, target)
     assert "Looking for clock_gettime - found" in log and "Looking for SO_REUSEPORT - found" in log, log
-    assert "cmake-hello: BUILT BY CMAKE, clock_gettime 1, SO_REUSEPORT 1\n" in run(image)
+    assert "Performing Test THREADS_RUN - Success" in log, log
+    assert "cmake-hello: BUILT BY CMAKE, clock_gettime 1, SO_REUSEPORT 1, threads run 1\n" in run(image)
 
 
 def test_sources_compiled_and_linked_in_one_command(tmp_path):

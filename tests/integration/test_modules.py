@@ -96,3 +96,17 @@ def test_no_two_modules_export_one_symbol(compiled):
         if len(names) > 1:
             picked = [n for n in names if n in target.modules or n in target.picks]
             assert len(picked) == 1, f"{sym} is defined by {', '.join(names)} on {target.name}, which picks {picked}"
+
+
+def test_threaded_variants_need_only_module_thread(compiled):
+    """An image that links module thread gets every module in its threaded variant (UF_THREADS, uf/thread.h): each
+    compiles, exports what its single-threaded variant exports (the image was resolved with those), and needs
+    nothing besides module thread's functions that modules its other variant brings in do not define."""
+    target, mods = compiled
+    threaded = compiled_modules(target.name, threaded=True)[1]
+    for name, mod in mods.items():
+        assert threaded[name].defined == mod.defined, f"module {name}'s threaded variant exports other names"
+        linked = {other for other, m in mods.items() if m.defined & mod.undefined or other in mod.module.depends}
+        available = threaded["thread"].defined.union(*(mods[other].defined for other in linked))
+        extra = threaded[name].undefined - mod.undefined - available
+        assert not extra, f"module {name}'s threaded variant needs {sorted(extra)}, which comes with nothing it links"

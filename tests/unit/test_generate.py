@@ -1,5 +1,5 @@
-"""Generated code (templates/ through generate.render): the escapes it relies on, the init table, and the symbols
-the pipeline reads from the compiled template instead of listing them."""
+"""Generated code (templates/ through generate.render): the escapes it relies on, the init table, the symbols
+the pipeline reads from the compiled template instead of listing them, and how calls reach the library OS."""
 import pytest
 
 from uniforge.building import modules, targets
@@ -7,8 +7,8 @@ from uniforge.building.compiler import CompileJob, Toolchain
 from uniforge.building.elfsyms import object_symbols
 from uniforge.building.generate import (c_string, linker_script_entry, linker_script_symbols, quoted_string,
                                         render)
-from uniforge.building.modules import Module
-from uniforge.building.pipeline import _init_table_symbols, library_os
+from uniforge.building.modules import CompiledModule, Module
+from uniforge.building.pipeline import _init_table_symbols, _syscall_calls, library_os
 
 
 @pytest.mark.parametrize("text, literal", [("plain", '"plain"'), ('q"uote\\', '"q\\042uote\\134"'),
@@ -89,6 +89,35 @@ def test_init_table_symbols_are_read_from_the_compiled_template(x86, tmp_path):
     symbols = object_symbols(tmp_path / "init.o")
     assert set(symbols["defined"]) == provided
     assert symbols["undefined"] == ["uf_mem_init"]          # what the modules define, not the table
+
+
+def test_syscall_calls_of_a_threaded_image_that_links_pthread_cancel(x86, tmp_path):
+    """Every uf_sys_* function gets an interrupts-off wrapper (ld --wrap) and every cancellation point a wrapper
+    through the libc's check; the file compiles with the library OS's flags."""
+    target, toolchain, args = x86
+    chosen = [CompiledModule(module("fd"), (), frozenset({"uf_sys_read", "uf_sys_close", "uf_fd_get"}), frozenset())]
+    calls = _syscall_calls(chosen, threaded=True, cancellable=True)
+    assert calls.wrapped == ("uf_sys_close", "uf_sys_read") and calls.cancel_points == ("close", "read")
+    assert calls.link_args(tmp_path) == ["--wrap=uf_sys_close", "--wrap=uf_sys_read"]
+    objects = calls.objects(toolchain, tmp_path, "app", args)
+    symbols = object_symbols(objects[0])
+    assert {"__wrap_uf_sys_read", "uf_cp_read", "uf_cp_close"} <= set(symbols["defined"])
+    assert {"__real_uf_sys_read", "__uf_syscall_cp", "uf_sys_read"} <= set(symbols["undefined"])
+    close = (tmp_path / "syscall_calls.c").read_text()
+    assert "__uf_syscall_cp(uf_sys_close, 1," in close and "__uf_syscall_cp(uf_sys_read, 0," in close
+
+
+def test_syscall_calls_of_a_single_threaded_image_are_the_functions_themselves(tmp_path):
+    """No generated code: each cancellation point's call is the syscall's function, by a PROVIDE of a second linker
+    script (which, unlike --defsym, keeps nothing that is not called)."""
+    chosen = [CompiledModule(module("fd"), (), frozenset({"uf_sys_read", "uf_sys_enosys"}), frozenset())]
+    calls = _syscall_calls(chosen, threaded=False, cancellable=False)
+    assert calls.objects(None, tmp_path, "app", []) == []
+    assert calls.link_args(tmp_path) == [str(tmp_path / "cancel_points.ld")]
+    assert (tmp_path / "cancel_points.ld").read_text() == "PROVIDE(uf_cp_read = uf_sys_read);\n"
+    threaded = _syscall_calls(chosen, threaded=True, cancellable=False)
+    assert "--wrap=uf_sys_read" in threaded.link_args(tmp_path)
+    assert (tmp_path / "cancel_points.ld").read_text() == "PROVIDE(uf_cp_read = __wrap_uf_sys_read);\n"
 
 
 @pytest.mark.parametrize("name", ["qemu-x86_64", "qemu-armv7"])

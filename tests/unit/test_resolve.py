@@ -96,6 +96,14 @@ def test_weak_reference_pulls_nothing(objects):
     assert result.modules == ["console"]
 
 
+def test_a_cancellation_points_call_needs_the_syscall(objects):
+    """uf_cp_NAME (templates/syscall_arch.h.j2) is made by the link from uf_sys_NAME: it pulls in that module."""
+    libc = [("libc", {"read.o": {"defined": ["read"], "undefined": ["uf_cp_write"]}})]
+    app = {"app.c": {"defined": ["main"], "undefined": ["read"]}}
+    result = resolve(app, compiled(objects, ["console", "net"]), libc, (), set(), sorted)
+    assert result.modules == ["console"] and result.reasons["console"].symbol == "uf_sys_write"
+
+
 def test_reaches_follows_members_and_stops_at_skipped_ones():
     """Which of some symbols the app itself needs (a module's `app_uses`: FAT, stdin): through libc members, but not
     through the members skip() names (the libc's own look-ups in /etc)."""

@@ -7,7 +7,7 @@
 
 int main(void)
 {
-	printf("autoconf-hello: epoll.h %s, clock_gettime %s, missing function %s, fork %s, page size %s\n",
+	printf("autoconf-hello: epoll.h %s, clock_gettime %s, missing function %s, fork %s, threads %s, page size %s\n",
 #ifdef HAVE_SYS_EPOLL_H
 	       "yes",
 #else
@@ -27,6 +27,11 @@ int main(void)
 	       "works",
 #else
 	       "fails",
+#endif
+#ifdef THREADS_RUN
+	       "run",
+#else
+	       "fail",
 #endif
 	       CONFIGURED_PAGE_SIZE);
 	struct timespec ts;

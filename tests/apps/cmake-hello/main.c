@@ -6,7 +6,7 @@ char *shout(char *s);
 int main(void)
 {
 	char word[] = "built by cmake";
-	printf("cmake-hello: %s, clock_gettime %d, SO_REUSEPORT %d\n", shout(word), HAVE_CLOCK_GETTIME,
-	       HAVE_SO_REUSEPORT);
+	printf("cmake-hello: %s, clock_gettime %d, SO_REUSEPORT %d, threads run %d\n", shout(word), HAVE_CLOCK_GETTIME,
+	       HAVE_SO_REUSEPORT, THREADS_RUN);
 	return 0;
 }

@@ -283,44 +283,6 @@ static int t_setitimer(void)
 	return 0;
 }
 
-static int t_timer(void)
-{
-	int value;
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGRTMIN + 1);
-	sigprocmask(SIG_BLOCK, &set, 0);
-	timer_t t;
-	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 1,
-			       .sigev_value.sival_ptr = &value };
-	if (timer_create(CLOCK_MONOTONIC, &ev, &t)) {
-		printf("timer: FAIL timer_create: %s\n", strerror(errno));
-		return 1;
-	}
-	struct itimerspec once = { .it_value = { 0, 50000000 } };
-	timer_settime(t, 0, &once, 0);
-	siginfo_t si;
-	int sig = sigwaitinfo(&set, &si);
-	printf("timer: signo=%d code=%s value=%s\n", sig == SIGRTMIN + 1 ? si.si_signo - SIGRTMIN : -1,
-	       code_name(si.si_code), si.si_value.sival_ptr == &value ? "ok" : "wrong");
-	/* Periodic, 10 ms, while its signal stays blocked for 300 ms: one signal, the rest overruns. */
-	struct itimerspec every = { .it_interval = { 0, 10000000 }, .it_value = { 0, 10000000 } }, cur;
-	timer_settime(t, 0, &every, 0);
-	struct timespec nap = { 0, 300000000 };
-	nanosleep(&nap, 0);
-	sigwaitinfo(&set, &si);
-	int overrun = timer_getoverrun(t);
-	timer_gettime(t, &cur);
-	printf("timer: overrun=%d getoverrun=%d interval=%ldns\n", si.si_overrun, overrun, cur.it_interval.tv_nsec);
-	check("timer", si.si_overrun >= 10 && overrun == si.si_overrun && cur.it_interval.tv_nsec == 10000000,
-	      "overruns counted while the signal waited");
-	check("timer", timer_delete(t) == 0, "timer_delete");
-	struct sigevent thread = { .sigev_notify = SIGEV_THREAD };
-	int r = timer_create(CLOCK_MONOTONIC, &thread, &t);
-	printf("timer: SIGEV_THREAD=%d %s\n", r, strerror(errno));
-	return 0;
-}
-
 static int t_pause(void)
 {
 	on(SIGALRM, counter, 0);
@@ -566,7 +528,7 @@ int main(int argc, char **argv)
 	static const struct { const char *name; int (*fn)(void); } tests[] = {
 		{ "raise", t_raise }, { "pending", t_pending }, { "siginfo", t_siginfo }, { "flags", t_flags },
 		{ "alarm-sleep", t_alarm_sleep }, { "alarm-poll", t_alarm_poll }, { "alarm-syscall", t_alarm_syscall }, { "ppoll", t_ppoll },
-		{ "setitimer", t_setitimer }, { "timer", t_timer }, { "pause", t_pause },
+		{ "setitimer", t_setitimer }, { "pause", t_pause },
 		{ "sigsuspend", t_sigsuspend }, { "sigwaitinfo", t_sigwaitinfo }, { "segv", t_segv }, { "traps", t_traps },
 		{ "retry", t_retry }, { "overflow", t_overflow }, { "libos-fault", t_libos_fault },
 		{ "abort", t_abort }, { "term", t_term }, { "spawn", t_spawn }, { "dl", t_dl }, { "rlimit", t_rlimit },

@@ -194,7 +194,8 @@ class CrossToolchain:
         libc = app_libc(self.target, self.hosted, libos)
         compiler_rt, _, _ = runtime.build(self.freestanding)
         syscalls = implemented_syscalls(libos)
-        answered = {"uf_signal_syscall_return", "uf_arch_set_thread_pointer", "uf_sys_enosys"}
+        answered = {"uf_signal_syscall_return", "uf_arch_set_thread_pointer", "uf_sys_enosys", "uf_thread_clone",
+                    "uf_thread_unmap_exit"}
         defined = {s for member in libc.index.values() for s in member["defined"]}
         glue = sorted({s for member in libc.index.values() for s in member["undefined"]
                        if s.startswith("uf_") and not s.startswith("uf_sys_") and s not in answered | defined})

@@ -6,9 +6,11 @@ Exceptions unwind with libunwind as on Linux: it finds the unwind tables through
 the program headers the process module passes as AT_PHDR (PT_GNU_EH_FRAME on x86_64, PT_ARM_EXIDX for ARM EHABI);
 the linker script keeps those tables in an image with C++ (generate: `cxx`).
 
-The configuration is libc++'s single-threaded one for now (`threads=False`): the library OS has no threads yet.
-With them, `threads=True` builds the same sources with their thread support (std::thread, std::mutex, the
-per-thread exception globals), and the app's C++ sources see the same configuration (`config_flags`).
+Two variants: libc++'s single-threaded configuration, and, for an app whose C++ sources include one of libc++'s
+thread headers (`uses_threads`), the same sources with their thread support (std::thread, std::mutex,
+std::condition_variable, the per-thread exception globals, locks in the locale and iostreams). The app's C++
+sources are compiled with the variant's configuration (`config_flags`), so single-threaded C++ images carry none of
+it; std::thread's pthread_create then links module thread, as in C.
 """
 import json
 import shutil
@@ -20,6 +22,7 @@ from ..core.errors import CompileError, ToolError
 from ..core.progress import step
 from .compiler import COMMON_CFLAGS, CompileJob, Toolchain
 from .elfsyms import section_symbols
+from .generate import render
 from .manifest import CXX_SUFFIXES
 
 # The order the linker and the resolver take them in: each refers only to those after it (and the libc).
@@ -48,6 +51,8 @@ _LIBRARY_FLAGS = {
     "libunwind": ("-D_LIBUNWIND_IS_NATIVE_ONLY", "-D_LIBUNWIND_HIDE_SYMBOLS"),
 }
 _NO_THREADS = {"libc++abi": "-D_LIBCXXABI_HAS_NO_THREADS", "libunwind": "-D_LIBUNWIND_HAS_NO_THREADS"}
+# The threaded runtime's syscall() calls (futex, gettid) go to templates/cxx_syscall.c.j2, compiled into libc++abi.
+_THREADED_FLAGS = ("-Dsyscall=uf_cxx_syscall",)
 # libc++'s sources that are only its thread support, and the ones no Linux build has (other systems' support,
 # the parallel algorithms' libdispatch back end, the int128 helpers compiler-rt already has).
 _LIBCXX_THREAD_SOURCES = ("atomic", "barrier", "condition_variable", "condition_variable_destructor", "future",
@@ -55,6 +60,11 @@ _LIBCXX_THREAD_SOURCES = ("atomic", "barrier", "condition_variable", "condition_
 _LIBCXXABI_THREAD_SOURCES = ("cxa_thread_atexit",)
 _LIBUNWIND_SOURCES = ("libunwind.cpp", "Unwind-EHABI.cpp", "UnwindLevel1.c", "UnwindLevel1-gcc-ext.c",
                       "UnwindRegistersSave.S", "UnwindRegistersRestore.S", "gcc_personality_v0.c")
+
+
+# libc++'s headers that are its thread support (read, and empty, in the single-threaded configuration).
+THREAD_HEADERS = ("thread", "mutex", "condition_variable", "shared_mutex", "future", "stop_token", "barrier", "latch",
+                  "semaphore")
 
 
 def _lib(toolchain: Toolchain) -> Path:
@@ -71,6 +81,14 @@ def config_flags(threads: bool = False) -> list[str]:
     """libc++'s configuration, for the runtime and every C++ source of an app (with its C flags; exceptions and RTTI
     are on, clang's default for C++)."""
     return [*_CONFIG, f"-D_LIBCPP_HAS_THREADS={int(threads)}"]
+
+
+def uses_threads(toolchain: Toolchain, sources: list[Path], args: list[str]) -> bool:
+    """Whether one of the C++ sources, compiled with args (the single-threaded configuration), includes one of
+    libc++'s thread headers, itself or through the app's own."""
+    include = (_lib(toolchain) / "libcxx/include").resolve()
+    wanted = {include / name for name in THREAD_HEADERS}
+    return any(wanted & toolchain.headers_read(source, args) for source in sources)
 
 
 @dataclass(frozen=True)
@@ -102,6 +120,7 @@ def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, thread
     key = cache.digest(toolchain.version, " ".join([*toolchain.target_args(), *toolchain.cflags, *COMMON_CFLAGS,
                                                     *_CONFIG, *_RUNTIME_FLAGS, *_CXX_FLAGS]),
                        json.dumps([_LIBRARY_FLAGS, _NO_THREADS], sort_keys=True), f"threads={threads}", INDEX_FORMAT,
+                       *([*_THREADED_FLAGS, render("cxx_syscall.c.j2")] if threads else []),
                        cache.hash_files([p for ps in by_library.values() for p in ps], lib),
                        cache.hash_files(musl_headers.rglob("*.h"), musl_headers))
 
@@ -109,13 +128,20 @@ def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, thread
         jobs: dict[str, list[CompileJob]] = {}
         include_dirs = [lib / "libcxx/src", lib / "libcxx/libc", *app_include_dirs(toolchain)]
         for name, paths in by_library.items():
-            threading = [] if threads or name not in _NO_THREADS else [_NO_THREADS[name]]
+            threading = _THREADED_FLAGS if threads else [_NO_THREADS[name]] if name in _NO_THREADS else []
             args = toolchain.compile_args(include_dirs=include_dirs, system_include_dirs=[musl_headers],
                                           prefix_map=[(musl_headers, headers_name)],
                                           flags=[*config_flags(threads), *_LIBRARY_FLAGS[name], *threading,
                                                  *_RUNTIME_FLAGS, *toolchain.cflags])
             jobs[name] = [CompileJob(p, tmp / name / p.relative_to(lib).with_suffix(".o"),
                                      (*args, *_language_flags(name, p))) for p in paths]
+        if threads:
+            syscalls = tmp / "uf_cxx_syscall.c"
+            syscalls.write_text(render("cxx_syscall.c.j2"))
+            jobs["libc++abi"].append(CompileJob(syscalls, tmp / "libc++abi" / "uf_cxx_syscall.o", (
+                *toolchain.compile_args(system_include_dirs=[musl_headers],
+                                        prefix_map=[(musl_headers, headers_name), (tmp, "c++-runtime")],
+                                        flags=[*_RUNTIME_FLAGS, *toolchain.cflags]), "-std=c99")))
         every = [job for js in jobs.values() for job in js]
         kind = "threaded" if threads else "single-threaded"
         with step(f"building the C++ runtime (libc++, libc++abi, libunwind; {kind}) for {toolchain.triple} "

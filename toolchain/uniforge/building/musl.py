@@ -53,6 +53,11 @@ UNREACHABLE_SYSCALLS = {"src/env/__libc_start_main.c": ("open", "poll")}
 # pulls in no module for them. __map_file reads the time zone file TZ names (default /etc/localtime): localtime()
 # in an app without files is UTC, in one with files it reads TZ=/path (or /etc/localtime, absent: UTC).
 OPTIONAL_SYSCALLS = {"src/time/__map_file.c": ("open",)}
+# Members with a function nothing calls whose variable syscall number would name every syscall (the switch of
+# syscall_arch.h), so that the member would pull in every module: musl's generic cancellation point __syscall_cp_c
+# in pthread_cancel.c (the library OS's are uf_cp_NAME, libos/libc/src/thread/uf_syscall_cp.c). Compiled with
+# UF_CONSTANT_SYSCALLS: a number that is not a constant there is -ENOSYS.
+CONSTANT_SYSCALLS = ("src/thread/pthread_cancel.c",)
 # Members whose file use is the system's own files (/etc, /dev): user and group look-ups, the resolver's hosts,
 # services and resolv.conf, /etc/shells, syslog's /dev/log. An app whose only file use is theirs is served by the
 # VFS's own /etc and /dev, and gets no disk (module fat's `app_uses`).
@@ -197,7 +202,8 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
     key = cache.digest(SHA256, toolchain.version, musl_arch, " ".join([*toolchain.target_args(), *COMMON_CFLAGS,
                                                                       *CFLAGS, *cflags]),
                        json.dumps(DWARF_NAMES, sort_keys=True), " ".join(syscalls), glue_key, " ".join(EXCLUDED),
-                       json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS], sort_keys=True),
+                       render("syscall_arch.h.j2", syscalls=syscalls),
+                       json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS, CONSTANT_SYSCALLS], sort_keys=True),
                        *[" ".join(compat) for compat in [compat_dirs(source_tree(), musl_arch)] if compat])
 
     def make(tmp: Path) -> None:
@@ -227,6 +233,7 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
         rel = path.relative_to(glue.parent.parent if path.is_relative_to(glue) else src)
         folded = [f"-DUF_UNREACHABLE_SYS_{name}" for name in UNREACHABLE_SYSCALLS.get(str(rel), ())]
         folded += [f"-DUF_OPTIONAL_SYS_{name}" for name in OPTIONAL_SYSCALLS.get(str(rel), ())]
+        folded += ["-DUF_CONSTANT_SYSCALLS"] if str(rel) in CONSTANT_SYSCALLS else []
         jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded)))
     with step(f"building musl {VERSION} for {musl_arch} ({len(jobs)} files, once per toolchain)", total=len(jobs)) as tick:
         toolchain.compile_all(jobs, progress=tick)

@@ -16,12 +16,18 @@ from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import linker_script_entry, linker_script_symbols, render
 from .manifest import Manifest
-from .resolve import Wanted, reaches, resolve
+from .resolve import CANCEL_POINT_PREFIX, SYSCALL_PREFIX, Wanted, reaches, resolve
 from .targets import Target
 
 APP_CFLAGS = ("-O2", *OLD_C_WARNINGS)
 LIBOS_CFLAGS = ("-std=c11", "-ffreestanding", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
 MANIFEST_RESERVE = 64       # bytes per module kept free in the manifest for the sizes known only after the link
+# An image that links module thread gets every module in its threaded variant (uf/thread.h).
+THREAD_MODULE = "thread"
+THREADED_DEFINE = "UF_THREADS"
+# The libc's cancellation points act on a cancellation only in an image that can have one (pthread_cancel).
+CANCEL_SYMBOL = "pthread_cancel"
+CANCEL_CALL = "__uf_syscall_cp"             # libos/libc/src/thread/uf_syscall_cp.c
 
 
 @dataclass
@@ -59,21 +65,28 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("library OS")
     libc = app_libc(target, hosted, libos)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
-    # The C++ runtime only for an app with C++ sources; single-threaded until the library OS has threads
-    # (cxx.build(threads=True) is the threaded one).
-    cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME) if any(map(cxx.is_source, app.sources)) else None
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
-              "compiler-rt": compiler_rt_cached, **({"c++ runtime": cxx_runtime.cached} if cxx_runtime else {})}
+              "compiler-rt": compiler_rt_cached}
 
     # Sources outside the app's folder are named relative to it, in DWARF too (../lib/x.c).
     outside = sorted({src.parent for src in app.sources if not src.is_relative_to(app.root)})
     prefix_map = [(app.root, "."), *((d, app.source_name(d)) for d in outside)]
     app_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                 prefix_map=prefix_map)
-    if cxx_runtime:
+    # The C++ runtime only for an app with C++ sources: its threaded variant for sources that include libc++'s
+    # thread headers, which are then compiled in its configuration.
+    cxx_sources = [src for src in app.sources if cxx.is_source(src)]
+    cxx_runtime = None
+    if cxx_sources:
         cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                     prefix_map=prefix_map, cxxflags=app.cxxflags)
+        cxx_threads = cxx.uses_threads(hosted, cxx_sources, cxx_args)
+        if cxx_threads:
+            cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
+                                        prefix_map=prefix_map, cxxflags=app.cxxflags, cxx_threads=True)
+        cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME, threads=cxx_threads)
+        cached["c++ runtime"] = cxx_runtime.cached
     app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
                                                  tuple(cxx_args if cxx.is_source(src) else app_args))
                 for src in app.sources}
@@ -102,13 +115,6 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
 
     call_sites = CallSites(toolchain, app_objects, work)
 
-    def resolve_with(extra: tuple[str, ...]):
-        return resolve(app_symbols, compiled, linked_archives, (*target.modules, *extra), provided,
-                       lambda names: modules.init_order(available, names), target.picks, entry, call_sites.describe)
-    resolution = resolve_with(())
-    providable = provided | {s for m in compiled.values() for s in m.defined} | {
-        s for _, index in linked_archives for member in index.values() for s in member["defined"]}
-
     # The app's own archives count as the app's code: a member that opens files wants a disk as the app would;
     # and through the C++ runtime's sections too: std::cin reads the console with the libc's stdin.
     reachable = {**{f"{name}({member})": syms for name, index in app_archives for member, syms in index.items()},
@@ -116,13 +122,37 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
                     index.items()},
                  **libc.index}
 
-    def app_reaches(symbols: set[str]) -> str | None:
-        return reaches(app_symbols, reachable, symbols, lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
-    joining = _joining(app, resolution.modules, compiled, providable, app_reaches)
-    if joining:
-        first_reasons = resolution.reasons
-        resolution = resolve_with(tuple(joining))
-        resolution.reasons.update({**first_reasons, **joining})
+    def resolve_image(compiled, roots: tuple[str, ...] = ()):
+        """The modules and libc members the app (and `roots`, what generated code needs) links, with the modules
+        that join those (module.toml's linked_with)."""
+        wanted = {**app_symbols, **({"(generated)": {"defined": [], "undefined": list(roots)}} if roots else {})}
+
+        def resolve_with(extra: tuple[str, ...]):
+            return resolve(wanted, compiled, linked_archives, (*target.modules, *extra), provided,
+                           lambda names: modules.init_order(available, names), target.picks, entry,
+                           call_sites.describe)
+        resolution = resolve_with(())
+        providable = provided | {s for m in compiled.values() for s in m.defined} | {
+            s for _, index in linked_archives for member in index.values() for s in member["defined"]}
+
+        def app_reaches(symbols: set[str]) -> str | None:
+            return reaches(app_symbols, reachable, symbols,
+                           lambda member: member.startswith(musl.SYSTEM_FILE_MEMBERS))
+        joining = _joining(app, resolution.modules, compiled, providable, app_reaches)
+        if joining:
+            first_reasons = resolution.reasons
+            resolution = resolve_with(tuple(joining))
+            resolution.reasons.update({**first_reasons, **joining})
+        return resolution
+    resolution = resolve_image(compiled)
+    threaded = THREAD_MODULE in resolution.modules
+    if threaded:
+        compiled = library_os(target, toolchain, debug=debug, threaded=True).compiled
+        resolution = resolve_image(compiled)
+    cancellable = any(CANCEL_SYMBOL in libc.index[m.split(" ", 1)[1]]["defined"]
+                      for m in resolution.archive_members if m.startswith("libc "))
+    if cancellable:
+        resolution = resolve_image(compiled, (CANCEL_CALL,))
     chosen = [compiled[name] for name in resolution.modules]
     clock.lap("resolve")
 
@@ -138,6 +168,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     }
     names = musl.syscall_names(headers) if debug else []
     generated = _generate(toolchain, work, app, target, chosen, manifest, libos_args, names)
+    calls = _syscall_calls(chosen, threaded, cancellable)
+    generated += calls.objects(toolchain, work, app.name, libos_args)
     if cxx_runtime:
         generated += _optional_syscalls(toolchain, work, chosen, libos_args)
     clock.lap("generate")
@@ -151,7 +183,8 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     # An image with C++ keeps its unwind tables, found through PT_GNU_EH_FRAME (.eh_frame_hdr) or PT_ARM_EXIDX.
     link.link(toolchain, link.LinkInputs(script, objects, [*built.archives.values(), *cxx_archives, libc.archive,
                                                            compiler_rt]),
-              debug_path, image_path, map_file, [*toolchain.ldflags, *(["--eh-frame-hdr"] if cxx_runtime else [])])
+              debug_path, image_path, map_file, [*toolchain.ldflags, *(["--eh-frame-hdr"] if cxx_runtime else []),
+                                                     *calls.link_args(work)])
     clock.lap("link")
 
     owner_of = link.owner_of({**{m.object: m.module.name for m in chosen},
@@ -179,16 +212,16 @@ def _object_name(source_name: str) -> Path:
 
 
 def app_compile_args(hosted: Toolchain, headers: Path, *, include_dirs=(), cflags=(), prefix_map=(),
-                     cxxflags: tuple[str, ...] | None = None) -> list[str]:
+                     cxxflags: tuple[str, ...] | None = None, cxx_threads: bool = False) -> list[str]:
     """How an app's sources are compiled (the one place: `uniforge build` and `uniforge cc` both use it): as for
     Linux with musl, musl's headers (`headers`) first, the target's flags, then the app's own `cflags`. C++ sources
     (`cxxflags` given, after cflags): libc++'s headers before musl's (it wraps <stdlib.h>, <math.h>...) and its
-    configuration (cxx.config_flags)."""
+    configuration (cxx.config_flags; `cxx_threads`: the threaded runtime's)."""
     cxx_sources = cxxflags is not None
     return hosted.compile_args(include_dirs=include_dirs,
                                system_include_dirs=[*(cxx.app_include_dirs(hosted) if cxx_sources else []), headers],
                                prefix_map=[*prefix_map, (headers, musl.HEADERS_NAME)],
-                               flags=[*(cxx.config_flags() if cxx_sources else []), *APP_CFLAGS,
+                               flags=[*(cxx.config_flags(cxx_threads) if cxx_sources else []), *APP_CFLAGS,
                                       *hosted.stack_protector_args(), *hosted.cflags, *cflags, *(cxxflags or ())])
 
 
@@ -248,12 +281,14 @@ class LibraryOS:
     headers: Path                               # musl's headers for the arch, which the modules see too
 
 
-def library_os(target: Target, toolchain: Toolchain, *, debug: bool = False) -> LibraryOS:
+def library_os(target: Target, toolchain: Toolchain, *, debug: bool = False, threaded: bool = False) -> LibraryOS:
+    """`threaded`: the modules' threaded variants (UF_THREADS), for an image that links module thread."""
     headers = musl.headers(target.libc.arch)
     available = modules.load_all()
     args = toolchain.compile_args(
         include_dirs=modules.include_dirs(available), system_include_dirs=[headers],
-        defines=["UF_DEBUG"] if debug else [], prefix_map=[(libos_dir(), "libos"), (headers, musl.HEADERS_NAME)],
+        defines=[*(["UF_DEBUG"] if debug else []), *([THREADED_DEFINE] if threaded else [])],
+        prefix_map=[(libos_dir(), "libos"), (headers, musl.HEADERS_NAME)],
         flags=[*LIBOS_CFLAGS, *toolchain.cflags, *toolchain.libos_cflags])
     compiled = modules.compile_for_target(available, toolchain, target.arch, target.platform, args)
     return LibraryOS(available, compiled, args, headers)
@@ -324,6 +359,46 @@ def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, c
             CompileJob(manifest_s, work / "manifest.o", tuple(toolchain.target_args()))]
     toolchain.compile_all(jobs)
     return [job.output for job in jobs]
+
+
+@dataclass(frozen=True)
+class _SyscallCalls:
+    """How the app's calls reach the library OS, made at the link (templates/syscall_calls.c.j2). In a threaded
+    image each uf_sys_* function is wrapped (ld --wrap) so that it runs with interrupts off: library-OS code is
+    never preempted. A cancellation point's call, uf_cp_NAME (templates/syscall_arch.h.j2), is uf_sys_NAME itself
+    (a PROVIDE of the linker script: unlike --defsym, it keeps nothing that is not called), unless the image links
+    pthread_cancel: then a wrapper that lets a cancellation end it."""
+    wrapped: tuple[str, ...]                    # uf_sys_* names with an interrupts-off wrapper
+    cancel_points: tuple[str, ...]              # syscall names whose uf_cp_ call goes through the libc's check
+    aliases: tuple[str, ...]                    # syscall names whose uf_cp_ call is the function itself
+
+    def objects(self, toolchain: Toolchain, work: Path, app_name: str, libos_args: list[str]) -> list[Path]:
+        if not self.wrapped and not self.cancel_points:
+            return []
+        source = work / "syscall_calls.c"
+        source.write_text(render("syscall_calls.c.j2", app_name=app_name, wrapped=self.wrapped,
+                                 cancel_points=self.cancel_points))
+        job = CompileJob(source, work / "syscall_calls.o", (*libos_args, f"-ffile-prefix-map={work}=build"))
+        toolchain.compile_all([job])
+        return [job.output]
+
+    def link_args(self, work: Path) -> list[str]:
+        """The --wrap flags, and a second linker script with the aliases."""
+        target = "__wrap_" if self.wrapped else ""
+        script = work / "cancel_points.ld"
+        script.write_text("".join(f"PROVIDE({CANCEL_POINT_PREFIX}{name} = {target}{SYSCALL_PREFIX}{name});\n"
+                                  for name in self.aliases))
+        return [f"--wrap={name}" for name in self.wrapped] + ([str(script)] if self.aliases else [])
+
+
+def _syscall_calls(chosen, threaded: bool, cancellable: bool) -> _SyscallCalls:
+    """chosen: the linked modules. Every syscall they implement gets its uf_cp_ name, called or not (the linker
+    drops what nothing calls): the linker may take a libc member the resolver did not (a weak definition seen
+    after a reference), and its cancellation points must link."""
+    defined = tuple(sorted(s for m in chosen for s in m.defined if s.startswith(SYSCALL_PREFIX)))
+    implemented = tuple(s.removeprefix(SYSCALL_PREFIX) for s in defined if s != "uf_sys_enosys")
+    return _SyscallCalls(defined if threaded else (), implemented if cancellable else (),
+                         () if cancellable else implemented)
 
 
 def _optional_syscalls(toolchain: Toolchain, work: Path, chosen, libos_args: list[str]) -> list[Path]:

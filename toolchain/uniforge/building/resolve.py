@@ -2,7 +2,8 @@
 
 A worklist over symbols: each needed symbol is taken from an object already in, else from a library-OS module (pulled
 in whole, with its own undefined symbols and `depends`), else from a libc member (archive semantics: pulled in only
-for a strong reference). Weak references pull in nothing, as in the linker.
+for a strong reference). Weak references pull in nothing, as in the linker. A cancellation point's call, uf_cp_NAME,
+is made by the link (pipeline.py): it needs uf_sys_NAME.
 """
 from collections import defaultdict
 from collections.abc import Callable
@@ -10,6 +11,9 @@ from dataclasses import dataclass, field
 
 from ..core.errors import ResolveError
 from .modules import CompiledModule
+
+SYSCALL_PREFIX = "uf_sys_"
+CANCEL_POINT_PREFIX = "uf_cp_"      # templates/syscall_arch.h.j2: the libc's cancellation points
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,10 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
     while worklist:
         want = worklist.pop(0)
         if want.symbol in defined:
+            continue
+        if want.symbol.startswith(CANCEL_POINT_PREFIX):
+            defined[want.symbol] = "the link"
+            worklist.append(Wanted(SYSCALL_PREFIX + want.symbol.removeprefix(CANCEL_POINT_PREFIX), want.by))
             continue
         providers = module_providers.get(want.symbol, [])
         if len(providers) > 1:

@@ -2,7 +2,8 @@
  * systems). Requests are synchronous for the caller, yet a batch keeps several in flight on the device.
  *
  * Single CPU, no preemption: every function here runs in process context; a driver's interrupt only wakes the
- * CPU from uf_time_wait_until() while it waits for completions. */
+ * CPU (with threads, the waiting thread) from uf_time_wait_until() while it waits for completions. With threads,
+ * one caller at a time: the block cache, which holds its lock across run(). */
 #ifndef UF_BLKDEV_H
 #define UF_BLKDEV_H
 

@@ -1,8 +1,8 @@
 /* The block cache: byte-addressed reads and writes of a block device through 4 KiB lines kept in memory, written
  * back on flush (or when a dirty line must make room), several requests in flight per batch.
  *
- * Process context only (single CPU, no threads). Every function returns 0 or -errno (-EIO from the device, -EROFS
- * for a write to a read-only device, -EINVAL past the end). */
+ * Process context only; with threads, one call at a time (each holds the cache's lock). Every function returns 0
+ * or -errno (-EIO from the device, -EROFS for a write to a read-only device, -EINVAL past the end). */
 #ifndef UF_BLOCK_H
 #define UF_BLOCK_H
 

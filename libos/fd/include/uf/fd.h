@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <uf/signal.h>
+#include <uf/thread.h>
 #include <uf/time.h>
 
 struct stat;
@@ -81,11 +82,13 @@ static inline size_t uf_iov_total(const struct iovec *iov, int count)
 
 /* Counts an event on an open file (f may be 0: an end already closed) that a waiter may want to hear of even if
  * the file's poll state stays the same: epoll's edge-triggered mode reports a ready file again after one, as
- * Linux does after every wake-up (each write to a pipe or an eventfd, each message to a socket). */
+ * Linux does after every wake-up (each write to a pipe or an eventfd, each message to a socket). With threads,
+ * the threads blocked in a wait look again. */
 static inline void uf_fd_wake(struct uf_file *f)
 {
 	if (f)
 		f->wakeups++;
+	uf_thread_wake_waiters();
 }
 
 /* The wait of a blocking call (on descriptors, and System V IPC's) that found nothing to do yet: -EAGAIN if it
@@ -108,6 +111,28 @@ static inline long uf_fd_wait(int nonblock, uint64_t deadline, int restart)
  * flock and OFD locks released, its close op called), and uf_file_put returns what close returned. */
 void uf_file_hold(struct uf_file *f);
 int uf_file_put(struct uf_file *f);
+
+/* The open file behind fd for a call that may wait on it, or NULL: with threads, another thread may close fd
+ * meanwhile, so the file is held until uf_fd_done (as Linux holds it for the call: its close op runs after the
+ * call ends; a signal handler that leaves the call with siglongjmp keeps it open). */
+static inline struct uf_file *uf_fd_use(int fd)
+{
+	struct uf_file *f = uf_fd_get(fd);
+#ifdef UF_THREADS
+	if (f)
+		uf_file_hold(f);
+#endif
+	return f;
+}
+
+static inline void uf_fd_done(struct uf_file *f)
+{
+#ifdef UF_THREADS
+	uf_file_put(f);
+#else
+	(void)f;
+#endif
+}
 
 /* The console as an open file (descriptors 0-2 at boot, /dev/console). */
 extern const struct uf_file_ops uf_console_file_ops;

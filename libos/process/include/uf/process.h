@@ -34,6 +34,9 @@ gid_t uf_process_egid(void);
 /* A resource's soft limit (setrlimit's rlim_cur), for the module that enforces it: RLIMIT_NOFILE for module fd. */
 rlim_t uf_process_limit(int resource);
 
+/* exit_group(2): the process ends with status & 0xff (its files written back first). */
+_Noreturn long uf_sys_exit_group(int status);
+
 /* Fills buf with hard-to-guess bytes (for AT_RANDOM: the stack protector's canary and the libc's hash seeds). */
 void uf_arch_entropy(void *buf, size_t len);
 

@@ -7,6 +7,37 @@
 #include <signal.h>
 #include <stdint.h>
 
+struct uf_trap_frame;
+
+/* A thread's signal state, module process's. Module thread keeps one for each thread it makes (and for the
+ * first, which the app starts on); a single-threaded image has only module process's own. */
+struct uf_signal_thread {
+	uint64_t blocked;               /* its mask (bit sig - 1) */
+	uint64_t pending;               /* thread-directed: tkill, tgkill, faults, timers with SIGEV_THREAD_ID */
+	uint64_t waiting;               /* what sigtimedwait waits for: taken by it while blocked */
+	uint64_t saved_mask;            /* sigsuspend's, ppoll's...: the mask to restore once the call ends */
+	int restore_mask;
+	unsigned handled;               /* what handlers ran since the wait point that looks (signal.c) */
+	stack_t altstack;               /* ss_flags: SS_DISABLE, or 0 and SS_AUTODISARM */
+};
+
+/* Whether the thread whose state is t would take sig now: it does not block it, or sigtimedwait waits for it. */
+static inline int uf_signal_takes(const struct uf_signal_thread *t, int sig)
+{
+	uint64_t bit = 1ull << (sig - 1);
+	return !(t->blocked & bit) || (t->waiting & bit);
+}
+
+/* A new thread's signal state (module thread): its creator's mask, nothing pending, no sigaltstack (Linux's clone
+ * with CLONE_VM). */
+void uf_signal_thread_init(struct uf_signal_thread *t, const struct uf_signal_thread *creator);
+
+/* Module thread, at the end of an interrupt or a switch, when the running thread resumes in the app's code (f
+ * is its frame): delivers the signals it can take into f, as Linux does on the way back to user mode. */
+void uf_signal_resume(struct uf_trap_frame *f);
+/* Module thread, when the timer interrupt comes: fires module timer's timers that are due. */
+void uf_signal_timers_due(void);
+
 /* Generates a process-directed signal from the kernel (SIGPIPE after a write to a broken pipe or socket, ...),
  * with si_code SI_KERNEL, and delivers it before returning if the app does not block it: its handler runs
  * (nested in the caller, which must be in a state the handler may leave with siglongjmp: say, right before
@@ -36,9 +67,16 @@ void uf_signal_mask_restore(void);
  * last case fail with -EAGAIN instead, leaving sig alone. */
 int uf_signal_queue(int sig, const siginfo_t *info, int must_queue);
 
+/* Makes sig pending for thread tid (a timer's SIGEV_THREAD_ID), as uf_signal_queue does for the process; -ESRCH
+ * if there is no such thread. */
+int uf_signal_queue_thread(int tid, int sig, const siginfo_t *info);
+
 /* sigtimedwait: takes the first pending signal of set (a 64-bit sigset), with its siginfo, and returns it; 0 if
  * none is pending. */
 int uf_signal_take(const uint64_t *set, siginfo_t *info);
+/* sigtimedwait while it waits: set (NULL when it stops) is taken by this thread even where its mask blocks it, so
+ * a process-directed signal of set wakes it (the dedicated signal thread of many servers). */
+void uf_signal_wait_for(const uint64_t *set);
 
 /* The delivery point at a syscall's return to the app, which the libc's __syscall_ret calls when it is set (while
  * a timer is armed: libos/libc/src/internal/syscall_ret.c). */

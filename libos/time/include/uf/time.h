@@ -3,7 +3,8 @@
  * Monotonic time is nanoseconds since this module's init (early boot); it never goes back and keeps counting
  * while the guest sleeps. Boot only reads the TSC: the first clock read picks the clock source (on x86_64:
  * kvmclock, a hypervisor's or the CPU's published TSC frequency, else a ~9 ms calibration against the PIT), and
- * the first wall-clock read asks kvmclock or the RTC. Single CPU, interrupts off: none of this is reentrant. */
+ * the first wall-clock read asks kvmclock or the RTC. Single CPU, interrupts off (the library OS runs with them off
+ * even with threads): none of this is reentrant. */
 #ifndef UF_TIME_H
 #define UF_TIME_H
 
@@ -26,13 +27,18 @@ uint64_t uf_time_realtime_ns(void);
 /* Halts until an interrupt (a device's: a driver's handler wakes the CPU this way) or until monotonic_ns,
  * whichever comes first; may also return early for no reason. Returns at once if monotonic_ns has passed.
  * Blocking calls loop: while (!ready) { poll the device; uf_time_wait_until(deadline); then let signals in:
- * if ((r = uf_signal_wait_point())) return r; } (uf/signal.h). */
+ * if ((r = uf_signal_wait_point())) return r; } (uf/signal.h). With threads, only the calling thread waits
+ * (uf_thread_wait_until: also woken by uf_thread_wake_waiters and by a signal for it). */
 void uf_time_wait_until(uint64_t monotonic_ns);
 
 /* Every uf_time_wait_until also returns by monotonic_ns (UINT64_MAX: never), for what is due at a time rather
  * than announced by an interrupt: module timer's timers (alarm, setitimer, timer_create), which the wait point
  * after the wait fires. One user. */
 void uf_time_wake_at(uint64_t monotonic_ns);
+
+/* Module thread: the timer interrupt, which calls uf_thread_alarm, at about monotonic_ns (or earlier, for
+ * uf_time_wake_at's time; UINT64_MAX: none), while the app runs. */
+void uf_time_alarm(uint64_t monotonic_ns);
 
 /* What the monotonic clock is derived from, e.g. "kvmclock", "cpuid-0x15", "pit"; picks it if not done yet. */
 const char *uf_time_source(void);
@@ -45,11 +51,13 @@ struct timespec;
 struct timeval;
 struct timezone;
 struct tms;
+struct krusage;
 long uf_time_clock_gettime(int clockid, struct timespec *ts);
 long uf_time_clock_getres(int clockid, struct timespec *res);
 long uf_time_gettimeofday(struct timeval *tv, struct timezone *tz);
 long uf_time_nanosleep(const struct timespec *req, struct timespec *rem);
 long uf_time_clock_nanosleep(int clockid, int flags, const struct timespec *req, struct timespec *rem);
 long uf_sys_times(struct tms *buf);
+long uf_sys_getrusage(int who, struct krusage *usage);
 
 #endif

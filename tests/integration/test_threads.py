@@ -1,0 +1,170 @@
+"""Threads in real images: tests/apps/threadprobe (musl's pthreads on module thread, one behaviour per argument; it
+checks what it can itself and prints FAIL otherwise) and tests/apps/threadserver (a thread per connection, blocking
+socket calls, served to curl), on both arches, and the behaviours that need no device on the Xen targets too; and that
+only what creates threads links the scheduler."""
+import re
+import shutil
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import free_port, image_modules, one_per_arch, require_target, targets_with, uniforge
+from host_network import Guest
+from uniforge.building import targets
+
+TARGETS = one_per_arch("boots")
+NET_TARGETS = one_per_arch("net")
+XEN_TARGETS = targets_with("xen")
+CRASH = 127
+CLIENTS = 8                     # threadserver's clients at once
+# What each behaviour prints when it holds (besides no FAIL line).
+BEHAVIOURS = {
+    "counter": ["counter: 2 threads: 4000 of 4000", "counter: 8 threads: 16000 of 16000",
+                "counter: 64 threads: 128000 of 128000"],
+    "pingpong": ["pingpong: 1000 round trips through a condition variable"],
+    "producer": ["producer: pipe: 20000 items in order, then EOF",
+                 "producer: socketpair: 20000 items in order, then EOF"],
+    "join": ["join: 8 threads returned their own values",
+             "tls: each thread saw its own __thread values, the first thread kept its own",
+             "detach: 20 detached threads ran and went"],
+    "preempt": ["preempt: the main thread ran while another spun"],
+    "sync": ["barrier: 4 threads met",
+             "sem: 4 waits, each ended by a post", "sem: sem_timedwait timed out", "once: pthread_once ran once"],
+    "cancel": ["cancel: blocked in read: PTHREAD_CANCELED, cleanup ran",
+               "cancel: blocked in sleep: PTHREAD_CANCELED, cleanup ran",
+               "cancel: blocked in pthread_cond_wait: PTHREAD_CANCELED, cleanup ran",
+               "cancel: the condition variable's mutex came back",
+               "cancel: disabled, then pthread_testcancel: PTHREAD_CANCELED",
+               "cancel: asynchronous, spinning: PTHREAD_CANCELED"],
+    "identity": ["identity: the first thread's id is the pid (1)",
+                 "identity: a new thread has its creator's name: threadprobe",
+                 "identity: another thread's name: worker-1", "identity: pthread_setname_np of another thread",
+                 "identity: pthread_getcpuclockid and clock_gettime on it", "identity: its own id (2)",
+                 "identity: affinity: CPU 0 alone", "identity: sysconf(_SC_NPROCESSORS_ONLN) = 1",
+                 "identity: getrusage counts the threads' time"],
+    "signals": ["masks: SIGUSR1 for the process ran in the thread that unblocks it",
+                "sigwait: a signal raised in a thread that blocks it stays its own",
+                "sigwait: a dedicated thread took 3 signals while 3 others were blocked in read",
+                "sigwait: the readers read, undisturbed",
+                "pthread_kill: the handler ran in a thread spinning without syscalls"],
+    "timer": ["timer: timer_create with SIGEV_THREAD: ok", "timer: its function ran several times in a thread of its own"],
+    "async": [],
+    "files": ["files: a file in /tmp, 3 pages long", "files: mmap MAP_SHARED at offsets 0 and 4096: mapped",
+              "files: what was written through the mappings is in the file", "files: pwrite and pread at 5 GiB",
+              f"files: lseek to the end: {(5 << 30) + 3}", "files: a lock at 5 GiB, seen from another open: "
+              f"type 1 at {5 << 30}"],   # F_WRLCK
+}
+# Lines with a measurement in them: the pattern, and the bound the measurement must keep.
+MEASURED = {
+    "preempt": (r"preempt: a sleeper woke (\d+) ms late beside a spinning thread", 100),
+    "async": (r"async: SIGALRM interrupted a loop without syscalls after (\d+) ms", 500),
+    "sync": (r"rwlock: (\d+) readers at once, none beside the writer", 5),   # 2-4: as the threads meet
+}
+# The behaviours that need no device: on Xen too.
+ON_XEN = ["counter", "preempt", "cancel", "signals", "async"]
+
+
+@pytest.fixture(params=TARGETS)
+def target(request):
+    require_target(request.param)
+    return request.param
+
+
+def run(folder, target: str, *args: str) -> tuple[int, str]:
+    proc = uniforge("run", f"build/threadprobe.{target}", "--timeout", "120", "--", *args, cwd=folder, timeout=600)
+    return proc.returncode, (proc.stdout + proc.stderr).replace("\r\n", "\n")
+
+
+def check_behaviour(built, target: str, behaviour: str) -> None:
+    folder = built("threadprobe", target)
+    status, out = run(folder, target, behaviour)
+    assert status == 0, out
+    assert "FAIL" not in out, out
+    for line in BEHAVIOURS[behaviour]:
+        assert line + "\n" in out, f"missing {line!r} in:\n{out}"
+    if behaviour in MEASURED:
+        pattern, bound = MEASURED[behaviour]
+        m = re.search(pattern, out)
+        assert m and int(m[1]) < bound, f"{pattern} under {bound} in:\n{out}"
+
+
+@pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
+def test_behaviour(built, target, behaviour):
+    check_behaviour(built, target, behaviour)
+
+
+@pytest.mark.parametrize("xen_target", XEN_TARGETS)
+@pytest.mark.parametrize("behaviour", ON_XEN)
+def test_behaviour_on_xen(built, xen_target, behaviour):
+    require_target(xen_target)
+    check_behaviour(built, xen_target, behaviour)
+
+
+def test_a_threads_stack_overflow_hits_its_guard_page(built, target):
+    """The crash report names the thread and says what happened; the runner symbolizes the recursion."""
+    folder = built("threadprobe", target)
+    status, out = run(folder, target, "overflow")
+    assert status == CRASH, out
+    assert "uniforge: in thread 2 (deep-diver):\n" in out, out
+    assert re.search(r"uniforge: crash: stack overflow \(guard page\)", out), out
+    assert re.search(r"in deep at \.?/?main\.c:\d+", out), out
+
+
+@pytest.mark.parametrize("net_target", NET_TARGETS)
+def test_blocking_calls_block_only_their_thread(built, net_target):
+    """TCP over lo between two threads; then a thread per connection: clients served at once by curl while
+    another connection's thread is blocked in read (its request half sent), a thread blocked in accept on a second
+    port, and a third that sleeps and wakes on time."""
+    require_target(net_target)
+    if not shutil.which("curl"):
+        pytest.skip("`curl` is not installed (scripts/install-host-deps installs it)")
+    folder = built("threadserver", net_target)
+    web, other = free_port(), free_port()
+    guest = Guest(folder, f"build/threadserver.{net_target}",
+                  ["-p", f"127.0.0.1:{web}:80", "-p", f"127.0.0.1:{other}:81"], [])
+
+    def curl(_) -> str:
+        return subprocess.run(["curl", "-sS", "--fail", "--max-time", "300", f"http://127.0.0.1:{web}/"],
+                              capture_output=True, text=True, timeout=600).stdout
+    try:
+        guest.wait_for("threadserver: listening on ports 80 and 81", 600)
+        assert "loopback: 1000 of 1000 messages echoed by another thread over TCP" in guest.console, guest.report()
+        with socket.create_connection(("127.0.0.1", web), timeout=300) as held:
+            held.sendall(b"GET / HTTP/1.0\r\n")          # no blank line yet: its thread waits in read
+            with ThreadPoolExecutor(CLIENTS) as pool:
+                bodies = list(pool.map(curl, range(CLIENTS)))
+            served = [re.fullmatch(r"request (\d+), served by thread (\d+)\n", body) for body in bodies]
+            assert all(served), f"{bodies}\n{guest.report()}"
+            assert sorted(int(m[1]) for m in served) == list(range(1, CLIENTS + 1)), bodies
+            held.sendall(b"\r\n")
+            reply = b""
+            while chunk := held.recv(4096):
+                reply += chunk
+            assert re.search(rb"\r\n\r\nrequest %d, served by thread \d+\n$" % (CLIENTS + 1), reply), reply
+        guest.assert_alive()
+        with socket.create_connection(("127.0.0.1", other), timeout=300):
+            pass
+        found = guest.wait_for(r"sleeper: (\d+) naps of 50 ms, woke at most (\d+) ms late", 300)
+        assert int(found[1]) > 0 and int(found[2]) < 100, guest.report()
+        assert "waiter: accepted on port 81" in guest.console, guest.report()
+        deadline = time.monotonic() + 120
+        while guest.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert guest.proc.returncode == 0, guest.report()
+    finally:
+        guest.stop()
+
+
+def test_only_what_creates_threads_links_the_scheduler(built, target):
+    """hello links what it did before threads existed; an app that calls system(), posix_spawn, popen and fork
+    (they ask for a clone too) links no scheduler; one that calls pthread_create does."""
+    assert image_modules(built("hello", target) / f"build/hello.{target}") == HELLO[targets.load(target).arch]
+    assert "thread" not in image_modules(built("sigprobe", target) / f"build/sigprobe.{target}")
+    assert "thread" in image_modules(built("threadprobe", target) / f"build/threadprobe.{target}")
+
+
+HELLO = {"x86_64": {"boot", "console", "exit", "fd", "mem", "process", "trap", "uart"},
+         "armv7": {"boot", "console", "exit", "fd", "fdt", "mem", "process", "trap", "uart"}}
