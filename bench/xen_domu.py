@@ -133,6 +133,8 @@ def start_httpd(folder: Path, target: str, port: int, env: dict) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
         if re.search(r"httpd: listening on port", line):
+            # Its console goes on being read, so that a full pipe never blocks the runner.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
             return proc
     raise SystemExit(f"httpd on {target} ended before listening")
 
@@ -163,6 +165,17 @@ def start_linux_httpd(rig: Rig, work: Path, port: int) -> tuple[threading.Thread
     if linuxpeer.HTTP_LINE not in seen:
         raise SystemExit(f"the Linux domU did not serve:\n{seen[-3000:].decode(errors='replace')}")
     return thread, name
+
+
+def stop(guest: subprocess.Popen) -> None:
+    """Ctrl-C, as a user would (the runner destroys the domain); killed if that takes over 5 minutes (a loaded
+    machine makes xl slow)."""
+    guest.send_signal(signal.SIGINT)
+    try:
+        guest.wait(300)
+    except subprocess.TimeoutExpired:
+        guest.kill()
+        guest.wait()
 
 
 def requests_per_second(port: int, seconds: float) -> float:
@@ -211,8 +224,7 @@ def network(rig: Rig, work: Path, target: str, runs: int, seconds: float, bulk_m
         try:
             result[f"httpd {name}"] = measure(port)
         finally:
-            guest.send_signal(2)
-            guest.wait(60)
+            stop(guest)
     if target in LINUX_PEER:
         port = free_port()
         thread, name = start_linux_httpd(rig, work, port)
