@@ -68,10 +68,12 @@ def app_folder(work: Path, name: str, source: Path | None, env: dict) -> Path:
 
 
 class Domain:
-    """One subject of the boot figures: an xl config and the kernel (and files) beside it."""
+    """One subject of the boot figures: an xl config, the kernel (and files) beside it, its command line, and the
+    console line that says it booted (if it prints one besides its first)."""
 
-    def __init__(self, config: Path, kernel: Path, files: tuple[Path, ...] = (), line: bytes | None = None):
-        self.config, self.kernel, self.files, self.line = config, kernel, files, line
+    def __init__(self, config: Path, kernel: Path, files: tuple[Path, ...] = (), line: bytes | None = None,
+                 cmdline: str = ""):
+        self.config, self.kernel, self.files, self.line, self.cmdline = config, kernel, files, line, cmdline
 
     def boot(self, rig: Rig, name: str) -> dict:
         """Seconds from `xl create` to the first console byte, to `line` (if given) and to the domain's end."""
@@ -86,7 +88,7 @@ class Domain:
             if self.line and "line" not in times and self.line in seen:
                 times["line"] = time.monotonic() - times["created"]
 
-        end = rig.run_domain(self.config, self.kernel, name=name, cmdline=self._cmdline(), timeout=300,
+        end = rig.run_domain(self.config, self.kernel, name=name, cmdline=self.cmdline, timeout=300,
                              on_console=on_console, on_created=created, files=self.files)
         if end.shutdown_reason != "poweroff" or (self.line and "line" not in times):
             raise SystemExit(f"{name} did not end as it should ({end.shutdown_reason}):\n{end.console[-2000:]}")
@@ -94,9 +96,6 @@ class Domain:
         if self.line:
             result["to_line_s"] = times["line"]
         return result
-
-    def _cmdline(self) -> str:
-        return linuxpeer.XEN_CMDLINE if self.line else ""
 
 
 def unikernel_domain(folder: Path, app: str, target: str) -> Domain:
@@ -108,7 +107,7 @@ def unikernel_domain(folder: Path, app: str, target: str) -> Domain:
 def linux_domain(work: Path, peer: linuxpeer.Peer, name: str) -> Domain:
     config = work / f"{name}.xl.cfg"
     config.write_text(linuxpeer.xl_config(peer, name))
-    return Domain(config, peer.vmlinux, (peer.initramfs,), linuxpeer.LINE)
+    return Domain(config, peer.vmlinux, (peer.initramfs,), linuxpeer.LINE, linuxpeer.XEN_CMDLINE)
 
 
 def boot_times(rig: Rig, domains: dict[str, Domain], runs: int) -> dict:
@@ -154,7 +153,7 @@ def start_linux_httpd(rig: Rig, work: Path, port: int) -> tuple[threading.Thread
             serving.set()
 
     def run() -> None:
-        rig.run_domain(domain.config, domain.kernel, name=name, cmdline=linuxpeer.XEN_CMDLINE, network=True,
+        rig.run_domain(domain.config, domain.kernel, name=name, cmdline=domain.cmdline, network=True,
                        forwards=[PortForward(port, 80, "tcp", "127.0.0.1")], timeout=3600, on_console=on_console,
                        files=domain.files)
         serving.set()
