@@ -366,9 +366,8 @@ def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: N
 
 def xl_config(peer: Peer, name: str, memory_mib: int = 256) -> str:
     """An xl config that boots the peer as a PV domU (the vmlinux and initramfs beside it, as `xl create` runs in
-    their folder). Not PVH: under the xl rig (TCG) Debian's kernel as a PVH domU stops before its first console
-    byte (its vCPU halts with interrupts off, and Xen powers the domain off). A panic or reboot ends the domain
-    (xl would restart it)."""
+    their folder). Not PVH: under the xl rig (TCG) Debian's kernel as a PVH domU ends ("poweroff") before its first
+    console byte (bench/README.md). A panic or reboot ends the domain (xl would restart it)."""
     return (f'name = "{name}"\ntype = "pv"\nkernel = "{peer.vmlinux.name}"\nramdisk = "{peer.initramfs.name}"\n'
             f'cmdline = "{XEN_CMDLINE}"\nmemory = {memory_mib}\nvcpus = 1\n'
             'on_poweroff = "destroy"\non_reboot = "destroy"\non_crash = "destroy"\nvif = []\ndisk = []\n')
