@@ -1,9 +1,13 @@
 """Uniforge domUs under xl (the xl rig: Xen 4.17, Debian's Linux dom0, xl, under QEMU TCG), side by side in one run:
 
-- boot: `xl create` to the guest's first console byte and to the domain's end, for examples/hello and for a null
-  domU (an app whose main returns at once: the floor) under the same dom0;
-- network: httpd's sequential keep-alive requests per second and bulk echo MiB/s through netfront, against the same
-  httpd through virtio-net on plain QEMU (qemu-x86_64 or qemu-armv7, user networking both);
+- boot: `xl create` to the guest's first console byte and to the domain's end, for examples/hello, a null domU (an
+  app whose main returns at once: the floor) and, on xen-x86_64, a Linux domU (the Linux peer of `uniforge bench
+  --peer linux`: Debian's kernel and a busybox initramfs, booted as a PVH domU; its init prints a line and powers
+  off) under the same dom0, taking turns;
+- network: sequential keep-alive requests per second (GET /, one connection) and bulk echo MiB/s (curl, POST
+  /echo, both ways at once) of httpd through netfront, against the same httpd through virtio-net on plain QEMU
+  (qemu-x86_64 or qemu-armv7, user networking both) and, on xen-x86_64, against the Linux domU peer serving the same
+  page with Debian's nginx-light through Linux's netfront, under the same dom0;
 - storage: blkfront's sequential write/read MiB/s and fsync latency (bench/storage_throughput.py) against
   virtio-blk.
 
@@ -25,17 +29,23 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))
 
+from uniforge.bench import linuxpeer  # noqa: E402
 from uniforge.building import targets  # noqa: E402
-from uniforge.platforms.xlrig import RIG_ENV, Rig  # noqa: E402
+from uniforge.platforms.xlrig import GUEST_IP, RIG_ENV, Rig  # noqa: E402
+from uniforge.running.devices import PortForward  # noqa: E402
 
 PEERS = {"xen-x86_64": "qemu-x86_64", "xen-armv7": "qemu-armv7"}
+LINUX_PEER = {"xen-x86_64"}     # the Linux peer is made from amd64 packages
 NULL_APP = "int main(void)\n{\n\treturn 0;\n}\n"
+PAGE = ROOT / "examples" / "httpd" / "htdocs" / "index.html"
+LINUX = "linux (peer)"
 
 
 def uniforge(*args: str, cwd: Path, env: dict) -> str:
@@ -57,16 +67,57 @@ def app_folder(work: Path, name: str, source: Path | None, env: dict) -> Path:
     return folder
 
 
-def boot_times(rig: Rig, folder: Path, app: str, target: str, runs: int) -> dict:
+class Domain:
+    """One subject of the boot figures: an xl config, the kernel (and files) beside it, its command line, and the
+    console line that says it booted (if it prints one besides its first)."""
+
+    def __init__(self, config: Path, kernel: Path, files: tuple[Path, ...] = (), line: bytes | None = None,
+                 cmdline: str = ""):
+        self.config, self.kernel, self.files, self.line, self.cmdline = config, kernel, files, line, cmdline
+
+    def boot(self, rig: Rig, name: str) -> dict:
+        """Seconds from `xl create` to the first console byte, to `line` (if given) and to the domain's end."""
+        seen = bytearray()
+        times: dict[str, float] = {}
+
+        def created() -> None:
+            times["created"] = time.monotonic()
+
+        def on_console(data: bytes) -> None:
+            seen.extend(data)
+            if self.line and "line" not in times and self.line in seen:
+                times["line"] = time.monotonic() - times["created"]
+
+        end = rig.run_domain(self.config, self.kernel, name=name, cmdline=self.cmdline, timeout=300,
+                             on_console=on_console, on_created=created, files=self.files)
+        if end.shutdown_reason != "poweroff" or (self.line and "line" not in times):
+            raise SystemExit(f"{name} did not end as it should ({end.shutdown_reason}):\n{end.console[-2000:]}")
+        result = {"to_first_output_s": end.boot_to_first_output, "to_end_s": end.wall_time}
+        if self.line:
+            result["to_line_s"] = times["line"]
+        return result
+
+
+def unikernel_domain(folder: Path, app: str, target: str) -> Domain:
     image = folder / "build" / f"{app}.{target}"
     kernel = image.with_name(image.name + ".zImage") if target.endswith("armv7") else image
-    first, total = [], []
+    return Domain(image.with_name(image.name + ".xl.cfg"), kernel)
+
+
+def linux_domain(work: Path, peer: linuxpeer.Peer, name: str) -> Domain:
+    config = work / f"{name}.xl.cfg"
+    config.write_text(linuxpeer.xl_config(peer, name))
+    return Domain(config, peer.vmlinux, (peer.initramfs,), linuxpeer.LINE, linuxpeer.XEN_CMDLINE)
+
+
+def boot_times(rig: Rig, domains: dict[str, Domain], runs: int) -> dict:
+    """The subjects take turns (floor, app, peer, floor, ...) so that the load hits them alike; medians."""
+    times: dict[str, list[dict]] = {name: [] for name in domains}
     for i in range(runs):
-        end = rig.run_domain(image.with_name(image.name + ".xl.cfg"), kernel, name=f"{app}-bench{i}-{os.getpid()}",
-                             cmdline="", timeout=300)
-        first.append(end.boot_to_first_output)
-        total.append(end.wall_time)
-    return {"to_first_output_s": statistics.median(first), "to_end_s": statistics.median(total)}
+        for name, domain in domains.items():
+            times[name].append(domain.boot(rig, f"{name.split()[0]}-bench{i}-{os.getpid()}"))
+    return {name: {key: statistics.median(run[key] for run in runs_) for key in runs_[0]}
+            for name, runs_ in times.items()}
 
 
 def free_port() -> int:
@@ -81,17 +132,60 @@ def start_httpd(folder: Path, target: str, port: int, env: dict) -> subprocess.P
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
         if re.search(r"httpd: listening on port", line):
+            # Its console goes on being read, so that a full pipe never blocks the runner.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
             return proc
     raise SystemExit(f"httpd on {target} ended before listening")
+
+
+def start_linux_httpd(rig: Rig, work: Path, port: int) -> tuple[threading.Thread, str]:
+    """The Linux peer with nginx-light as a domU with a NIC on dom0's bridge (the address QEMU's forward goes to),
+    started in a thread; returns once it serves, with the domain's name (to destroy it)."""
+    peer = linuxpeer.prepare(linuxpeer.HttpServer(f"{GUEST_IP}/24", PAGE.read_bytes(), "nginx", "xen"))
+    name = f"linux-httpd-{os.getpid()}"
+    domain = linux_domain(work, peer, name)
+    serving = threading.Event()
+    seen = bytearray()
+
+    def on_console(data: bytes) -> None:
+        seen.extend(data)
+        if linuxpeer.HTTP_LINE in seen:
+            serving.set()
+
+    def run() -> None:
+        rig.run_domain(domain.config, domain.kernel, name=name, cmdline=domain.cmdline, network=True,
+                       forwards=[PortForward(port, 80, "tcp", "127.0.0.1")], timeout=3600, on_console=on_console,
+                       files=domain.files)
+        serving.set()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    serving.wait(900)
+    if linuxpeer.HTTP_LINE not in seen:
+        raise SystemExit(f"the Linux domU did not serve:\n{seen[-3000:].decode(errors='replace')}")
+    return thread, name
+
+
+def stop(guest: subprocess.Popen) -> None:
+    """Ctrl-C, as a user would (the runner destroys the domain); killed if that takes over 5 minutes (a loaded
+    machine makes xl slow)."""
+    guest.send_signal(signal.SIGINT)
+    try:
+        guest.wait(300)
+    except subprocess.TimeoutExpired:
+        guest.kill()
+        guest.wait()
 
 
 def requests_per_second(port: int, seconds: float) -> float:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     done, end = 0, time.monotonic() + seconds
     started = time.monotonic()
+    expected = PAGE.read_bytes()
     while time.monotonic() < end:
-        conn.request("GET", "/stats")
-        conn.getresponse().read()
+        conn.request("GET", "/")
+        if conn.getresponse().read() != expected:
+            raise SystemExit(f"GET / on port {port} did not return {PAGE.name}")
         done += 1
     conn.close()
     return done / (time.monotonic() - started)
@@ -108,9 +202,17 @@ def bulk_mib_per_second(port: int, payload: Path, echoed: Path) -> float:
     return 2 * payload.stat().st_size / (1 << 20) / seconds
 
 
-def network(work: Path, target: str, runs: int, seconds: float, bulk_mib: int, env: dict) -> dict:
+def network(rig: Rig, work: Path, target: str, runs: int, seconds: float, bulk_mib: int, env: dict) -> dict:
+    """The servers one after the other (each runs all its runs: a server's boot is not what is measured)."""
     payload, echoed = work / "payload.bin", work / "echoed.bin"
     payload.write_bytes(hashlib.shake_256(b"bench").digest(bulk_mib << 20))
+
+    def measure(port: int) -> dict:
+        rates = [requests_per_second(port, seconds) for _ in range(runs)]
+        bulk = [bulk_mib_per_second(port, payload, echoed) for _ in range(runs)]
+        return {"req_per_s": statistics.median(rates), "bulk_mib_per_s": statistics.median(bulk),
+                "req_per_s_runs": rates, "bulk_mib_per_s_runs": bulk}
+
     result = {}
     for name in (target, PEERS[target]):
         folder = work / f"httpd-{name}"
@@ -119,12 +221,17 @@ def network(work: Path, target: str, runs: int, seconds: float, bulk_mib: int, e
         port = free_port()
         guest = start_httpd(folder, name, port, env)
         try:
-            rates = [requests_per_second(port, seconds) for _ in range(runs)]
-            bulk = [bulk_mib_per_second(port, payload, echoed) for _ in range(runs)]
+            result[f"httpd {name}"] = measure(port)
         finally:
-            guest.send_signal(2)
-            guest.wait(60)
-        result[name] = {"req_per_s": statistics.median(rates), "bulk_mib_per_s": statistics.median(bulk)}
+            stop(guest)
+    if target in LINUX_PEER:
+        port = free_port()
+        thread, name = start_linux_httpd(rig, work, port)
+        try:
+            result[f"linux nginx-light {target}"] = measure(port)
+        finally:
+            rig.run(f"xl destroy {name}")
+            thread.join(120)
     return result
 
 
@@ -153,13 +260,17 @@ def main() -> None:
         rig = Rig.kept(targets.load(args.target), work / "rigs")
         report = {"target": args.target, "rig_boot_s": time.monotonic() - started}
         try:
-            boot = {}
-            for name, source in (("hello", ROOT / "examples" / "hello"), ("null", None)):
+            domains = {}
+            for name, source in (("null", None), ("hello", ROOT / "examples" / "hello")):
                 folder = app_folder(work, name, source, env)
                 uniforge("build", "-t", args.target, cwd=folder, env=env)
-                boot[name] = boot_times(rig, folder, name, args.target, args.runs)
-            report["boot"] = boot
-            report["network"] = network(work, args.target, args.runs, args.seconds, args.bulk, env)
+                domains[name] = unikernel_domain(folder, name, args.target)
+            if args.target in LINUX_PEER:
+                peer = linuxpeer.prepare()
+                report["linux_peer"] = peer.version
+                domains[LINUX] = linux_domain(work, peer, "linux-boot")
+            report["boot"] = boot_times(rig, domains, args.runs)
+            report["network"] = network(rig, work, args.target, args.runs, args.seconds, args.bulk, env)
             report["storage"] = storage(args.target, max(1, args.runs // 2), env)
         finally:
             Rig.stop_kept(work / "rigs")

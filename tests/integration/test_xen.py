@@ -11,34 +11,34 @@ import subprocess
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from conftest import copy_example, image_modules, require_target, target_fixture, targets_with, uniforge
+from conftest import copy_example, image_modules, targets_with, uniforge
 from uniforge.building import targets
 from uniforge.core.errors import RunStatus
 
-xen_target = target_fixture("xen", name="xen_target")
+pytestmark = pytest.mark.uniforge(needs=["xen"])
 XEN_MODULES = {"xen", "xencons", "xenevtchn"}     # the console's ring rings an event channel
 # Drivers that only make sense on QEMU/KVM machines: none may be in a Xen image.
 NOT_ON_XEN = {"uart"}
 
 
-def test_hello_has_the_xen_modules_and_no_qemu_driver(built, xen_target):
-    folder = built("hello", xen_target)
-    info = json.loads(uniforge("inspect", "--json", f"build/hello.{xen_target}", cwd=folder, check=True).stdout)
+def test_hello_has_the_xen_modules_and_no_qemu_driver(built, target):
+    folder = built("hello", target)
+    info = json.loads(uniforge("inspect", "--json", f"build/hello.{target}", cwd=folder, check=True).stdout)
     modules = set(info["modules"])
     assert XEN_MODULES <= modules, modules
     assert not modules & NOT_ON_XEN, modules
     assert not modules & {"xengnttab", "xenstore", "xenbus", "xennet", "xenblk"}, "linked without a use"
     assert info["platform"] == "xen"
-    text = uniforge("inspect", f"build/hello.{xen_target}", cwd=folder, check=True).stdout
+    text = uniforge("inspect", f"build/hello.{target}", cwd=folder, check=True).stdout
     assert "xencons" in text and "xenevtchn" in text
 
 
-def test_build_report_names_the_deployment_files(built, xen_target):
-    folder = built("hello", xen_target)
-    report = json.loads(uniforge("build", "--json", "-t", xen_target, cwd=folder, check=True).stdout)
+def test_build_report_names_the_deployment_files(built, target):
+    folder = built("hello", target)
+    report = json.loads(uniforge("build", "--json", "-t", target, cwd=folder, check=True).stdout)
     names = sorted(a["path"].rsplit("/", 1)[-1] for a in report["artifacts"] if a["kind"] == "deployment")
-    assert names == sorted(f"hello.{xen_target}.{name}" for name in targets.load(xen_target).deploy)
-    assert f"hello.{xen_target}.xl.cfg" in names
+    assert names == sorted(f"hello.{target}.{name}" for name in targets.load(target).deploy)
+    assert f"hello.{target}.xl.cfg" in names
 
 
 class XlConfig:
@@ -87,9 +87,9 @@ def libxlutil():
     return ctypes.CDLL(name)
 
 
-def test_xl_config_parses_with_xls_own_parser(built, xen_target, libxlutil):
-    folder = built("hello", xen_target)
-    config = XlConfig(libxlutil, folder / f"build/hello.{xen_target}.xl.cfg")
+def test_xl_config_parses_with_xls_own_parser(built, target, libxlutil):
+    folder = built("hello", target)
+    config = XlConfig(libxlutil, folder / f"build/hello.{target}.xl.cfg")
     try:
         assert config.read_status == 0
         assert config.string("name") == "hello"
@@ -114,82 +114,80 @@ def test_xl_parser_rejects_a_broken_config(tmp_path, libxlutil):
         config.close()
 
 
-def test_exit_status_line_is_not_shown(built, xen_target):
+def test_exit_status_line_is_not_shown(built, target):
     """The status travels on Xen's console; the runner turns it into the exit status and hides the line."""
-    folder = built("hello", xen_target)
-    proc = uniforge("run", f"build/hello.{xen_target}", "--timeout", "60", "--", "exit=9", cwd=folder, timeout=180)
+    folder = built("hello", target)
+    proc = uniforge("run", f"build/hello.{target}", "--timeout", "60", "--", "exit=9", cwd=folder, timeout=180)
     assert proc.returncode == 9, proc.stdout + proc.stderr
     assert "uniforge: exit status" not in proc.stdout
     assert "(XEN)" not in proc.stdout
 
 
-def test_xen_log_kept_out_of_the_console(built, xen_target):
-    folder = built("hello", xen_target)
-    proc = uniforge("run", f"build/hello.{xen_target}", "--timeout", "60", cwd=folder, timeout=180)
+def test_xen_log_kept_out_of_the_console(built, target):
+    folder = built("hello", target)
+    proc = uniforge("run", f"build/hello.{target}", "--timeout", "60", cwd=folder, timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.replace("\r\n", "\n") == "Hello, world!\n"
 
 
-@pytest.mark.parametrize("dom0less_target", [name for name in targets_with("xen")
-                                             if "dom0less.dtsi" in targets.load(name).deploy])
-def test_dom0less_fragment_compiles_into_a_device_tree(built, tmp_path, dom0less_target):
+@pytest.mark.uniforge(targets=[name for name in targets_with("xen") if "dom0less.dtsi" in targets.load(name).deploy])
+def test_dom0less_fragment_compiles_into_a_device_tree(built, tmp_path, target):
     """The fragment written beside an ARM image goes into a board's device tree source as is."""
     dtc = shutil.which("dtc")
     if dtc is None:
         pytest.skip("dtc (device-tree-compiler) is not installed: scripts/install-host-deps installs it")
-    folder = built("hello", dom0less_target)
-    fragment = (folder / f"build/hello.{dom0less_target}.dom0less.dtsi").read_text()
+    folder = built("hello", target)
+    fragment = (folder / f"build/hello.{target}.dom0less.dtsi").read_text()
     source = tmp_path / "board.dts"
     source.write_text("/dts-v1/;\n/ {\n\t#address-cells = <2>;\n\t#size-cells = <2>;\n\tchosen { };\n};\n" + fragment)
     dtb = tmp_path / "board.dtb"
     subprocess.run([dtc, "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb), str(source)], check=True)
     back = subprocess.run([dtc, "-q", "-I", "dtb", "-O", "dts", str(dtb)], check=True, capture_output=True,
                           text=True).stdout
-    zimage = (folder / f"build/hello.{dom0less_target}.zImage").stat().st_size
+    zimage = (folder / f"build/hello.{target}.zImage").stat().st_size
     assert 'compatible = "xen,domain";' in back
     assert 'compatible = "multiboot,kernel\\0multiboot,module";' in back     # dtc writes string lists so
-    assert f"reg = <{targets.load(dom0less_target).xen.load_address:#x} {zimage:#x}>;" in back
+    assert f"reg = <{targets.load(target).xen.load_address:#x} {zimage:#x}>;" in back
     assert "memory = <0x00 0x10000>;" in back
 
 
-def test_event_channels_and_grant_tables_loop_back(built, xen_target):
+def test_event_channels_and_grant_tables_loop_back(built, target):
     """tests/apps/xenloop: a channel with both ends in this domain, a page granted to ourselves and copied back
     through the grant by Xen, on the real hypervisor."""
-    folder = built("xenloop", xen_target)
-    proc = uniforge("run", f"build/xenloop.{xen_target}", "--timeout", "60", cwd=folder, timeout=180)
+    folder = built("xenloop", target)
+    proc = uniforge("run", f"build/xenloop.{target}", "--timeout", "60", cwd=folder, timeout=180)
     out = proc.stdout.replace("\r\n", "\n")
     assert proc.returncode == 0, out + proc.stderr
     assert re.search(r"^domid: \d+$", out, re.MULTILINE), out
     for step in ("bound end notified once", "nothing else pending", "send b, a pending", "taken once",
                  "send a, b pending", "closed", "copied", "ended", "ended grant refused"):
         assert re.search(rf": {re.escape(step)}: ok$", out, re.MULTILINE), f"{step} in:\n{out}"
-    assert {"xenevtchn", "xengnttab"} <= image_modules(f"build/xenloop.{xen_target}", cwd=folder)
+    assert {"xenevtchn", "xengnttab"} <= image_modules(f"build/xenloop.{target}", cwd=folder)
 
 
-def test_x86_clock_is_xens_pvclock_and_wall_clock_is_xens(tmp_path):
+@pytest.mark.uniforge(targets=["xen-x86_64"])
+def test_x86_clock_is_xens_pvclock_and_wall_clock_is_xens(tmp_path, target):
     """On xen-x86_64 time comes from vCPU 0's pvclock in the shared info page (a debug build names the source),
     and the wall clock from the shared info's: libc-tour's sleep and year checks pass on them."""
-    require_target("xen-x86_64")
     folder = copy_example("libc-tour", tmp_path)
-    proc = uniforge("run", "-t", "xen-x86_64", "--debug", "--timeout", "60", cwd=folder, timeout=600)
+    proc = uniforge("run", "-t", target, "--debug", "--timeout", "60", cwd=folder, timeout=600)
     out = proc.stdout.replace("\r\n", "\n")
     assert proc.returncode == 0, out + proc.stderr
     assert "time: clock source xen-pvclock" in out, out
     assert "time: slept 20ms ok\n" in out and "time: year ok\n" in out, out
 
 
-@pytest.mark.parametrize("pie_target", targets_with("xen", "position-independent", "raw-form"))
-def test_a_position_independent_image_runs_where_xen_puts_it(built, pie_target):
+@pytest.mark.uniforge(needs=["xen", "position-independent", "raw-form"])
+def test_a_position_independent_image_runs_where_xen_puts_it(built, target):
     """Xen maps an ARM dom0's RAM 1:1 wherever it finds room: the image says "anywhere" in its zImage header,
     applies its own relocations, and reports link addresses in backtraces (symbolized as usual)."""
-    require_target(pie_target)
-    folder = built("hello", pie_target)
-    raw = (folder / f"build/hello.{pie_target}.zImage").read_bytes()
+    folder = built("hello", target)
+    raw = (folder / f"build/hello.{target}.zImage").read_bytes()
     assert int.from_bytes(raw[0x28:0x2c], "little") == 0                  # start: anywhere
     assert int.from_bytes(raw[0x2c:0x30], "little") == len(raw)           # end: its size
-    with open(folder / f"build/hello.{pie_target}.dbg", "rb") as f:
+    with open(folder / f"build/hello.{target}.dbg", "rb") as f:
         assert ELFFile(f).header["e_type"] == "ET_DYN"
-    proc = uniforge("run", f"build/hello.{pie_target}", "--timeout", "60", "--", "crash", cwd=folder, timeout=180)
+    proc = uniforge("run", f"build/hello.{target}", "--timeout", "60", "--", "crash", cwd=folder, timeout=180)
     out = proc.stdout + proc.stderr
     assert proc.returncode == RunStatus.CRASHED, out
     runtime_pc = int(re.search(r"uniforge: crash: .* at pc=0x([0-9a-f]+)", out).group(1), 16)

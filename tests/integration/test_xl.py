@@ -1,11 +1,11 @@
 """Domains under xl, as in production: real Xen 4.17, Debian's Linux as dom0 with the xl toolstack, xenstored,
-xenconsoled, netback and blkback (the xl rig, toolchain/uniforge/platforms/xlrig.py), all under QEMU TCG. The rig boots once
-per target and session (conftest's xl_rigs); each test creates its domains with `xl create` through `uniforge run`
-and talks to them from the host (curl through QEMU's forward to dom0's bridge) or from dom0 (xl, xenstore-write).
-hello, exit codes, argv and crashes on these targets are in test_boot.py."""
+xenconsoled, netback and blkback (the xl rig, toolchain/uniforge/platforms/xlrig.py), all under QEMU TCG. The rig
+boots once per target and session (conftest's xl_rigs; the module's `rig` fixture: commands in its dom0); each test
+creates its domains with `xl create` through `uniforge run` and talks to them from the host (curl through QEMU's
+forward to dom0's bridge) or from dom0 (xl, xenstore-write). The targets: those the uniforge marker's `needs=["xl"]`
+selects. hello, exit codes, argv and crashes on these targets are in test_boot.py."""
 import hashlib
 import json
-import os
 import random
 import re
 import subprocess
@@ -15,60 +15,55 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_port, require_target, target_fixture, targets_with, uniforge
+from conftest import ROOT, free_port, image_modules, uniforge
 from host_network import ADDRESS_LINE, Guest
 from test_storage import RECORD, SYNCED, digest, fsck, make_disk
 from uniforge.core.paths import uniforge_command, uniforge_environment
 from uniforge.platforms.xlrig import GUEST_MAC
 
-XL_TARGETS = targets_with("xl")
 LISTENING = r"httpd: listening on port (\d+)"
 BOOT_WAIT = 900
 TOOLS = Path(__file__).parent / "netns_tools"
 PAGE = ROOT / "examples" / "httpd" / "htdocs" / "index.html"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.uniforge(needs=["xl"])]
 
 
-xl_target = target_fixture("xl", name="xl_target")
-
-
-def rig(target: str):
-    """The session's rig for target (started if no test used it yet): commands in its dom0."""
+@pytest.fixture(scope="module")
+def rig(target, xl_rigs):
+    """The session's rig for the target (started if no test used it yet): commands in its dom0."""
     from uniforge.building import targets
-    from uniforge.platforms.xlrig import RIG_ENV, Rig
-    return Rig.kept(targets.load(target), Path(os.environ[RIG_ENV]))
+    from uniforge.platforms.xlrig import Rig
+    return Rig.kept(targets.load(target), xl_rigs)
 
 
-def modules_of(folder: Path, app: str, target: str) -> set[str]:
-    info = json.loads(uniforge("inspect", "--json", f"build/{app}.{target}", cwd=folder, check=True).stdout)
-    return set(info["modules"])
+def test_frontends_are_linked_only_where_used(built, target):
+    def modules_of(app: str) -> set[str]:
+        return image_modules(f"build/{app}.{target}", cwd=built(app, target))
 
-
-def test_frontends_are_linked_only_where_used(built, xl_target):
-    hello = modules_of(built("hello", xl_target), "hello", xl_target)
+    hello, httpd, kvstore = modules_of("hello"), modules_of("httpd"), modules_of("kvstore")
     assert not hello & {"xennet", "xenblk", "xenbus", "xenstore", "xenupcall"}, hello
-    httpd = modules_of(built("httpd", xl_target), "httpd", xl_target)
     assert {"xennet", "xenbus", "xenstore", "net", "socket"} <= httpd and "xenblk" not in httpd, httpd
-    kvstore = modules_of(built("kvstore", xl_target), "kvstore", xl_target)
     assert {"xenblk", "fat", "block"} <= kvstore and "xennet" not in kvstore, kvstore
     for modules in (hello, httpd, kvstore):
         assert not {m for m in modules if m.startswith("virtio")}, modules
-    text = uniforge("inspect", f"build/httpd.{xl_target}", cwd=built("httpd", xl_target), check=True).stdout
+    text = uniforge("inspect", f"build/httpd.{target}", cwd=built("httpd", target), check=True).stdout
     assert "xennet" in text and "netfront" in text
+    text = uniforge("inspect", f"build/kvstore.{target}", cwd=built("kvstore", target), check=True).stdout
+    assert "xenblk" in text and "blkfront" in text and "virtio" not in text
 
 
-def test_xl_config_names_the_devices_the_image_drives(built, xl_target):
-    cfg = (built("httpd", xl_target) / f"build/httpd.{xl_target}.xl.cfg").read_text()
+def test_xl_config_names_the_devices_the_image_drives(built, target):
+    cfg = (built("httpd", target) / f"build/httpd.{target}.xl.cfg").read_text()
     assert 'vif = [ "bridge=xenbr0" ]' in cfg and "disk = []" in cfg, cfg
-    cfg = (built("kvstore", xl_target) / f"build/kvstore.{xl_target}.xl.cfg").read_text()
+    cfg = (built("kvstore", target) / f"build/kvstore.{target}.xl.cfg").read_text()
     assert "vif = []" in cfg and 'target=kvstore.img" ]' in cfg and 'on_crash = "destroy"' in cfg, cfg
 
 
-def test_xenstore_read_write_watch_from_a_domu(built, xl_target):
+def test_xenstore_read_write_watch_from_a_domu(built, target, rig):
     """The guest reads, writes, lists, removes and commits a transaction; then dom0 writes a key the guest watches."""
-    folder = built("xsprobe", xl_target)
-    proc = subprocess.Popen(uniforge_command("run", f"build/xsprobe.{xl_target}", "--timeout", "600"), cwd=folder,
+    folder = built("xsprobe", target)
+    proc = subprocess.Popen(uniforge_command("run", f"build/xsprobe.{target}", "--timeout", "600"), cwd=folder,
                             env=uniforge_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = []
     try:
@@ -76,7 +71,7 @@ def test_xenstore_read_write_watch_from_a_domu(built, xl_target):
             out.append(line)
             if line.startswith("waiting"):
                 # The domain is named after the runner's process (xlrig.run_image).
-                status, said = rig(xl_target).run(
+                status, said = rig.run(
                     f"xenstore-write /local/domain/$(xl domid xsprobe-{proc.pid})/data/host-says hi-from-dom0")
                 assert status == 0, said
         proc.wait(timeout=600)
@@ -91,14 +86,11 @@ def test_xenstore_read_write_watch_from_a_domu(built, xl_target):
 
 # --- netfront: httpd through dom0's bridge -------------------------------------------------------------------------
 
-@pytest.fixture(scope="module", params=XL_TARGETS)
-def httpd(request, built):
-    require_target(request.param)
+@pytest.fixture(scope="module")
+def httpd(built, target):
     port = free_port()
-    guest = Guest(built("httpd", request.param), f"build/httpd.{request.param}", ["-p", f"127.0.0.1:{port}:80"],
-                  ["80"])
+    guest = Guest(built("httpd", target), f"build/httpd.{target}", ["-p", f"127.0.0.1:{port}:80"], ["80"])
     guest.wait_for(LISTENING, BOOT_WAIT)
-    guest.target = request.param
     yield guest, port
     guest.stop()
 
@@ -142,12 +134,12 @@ def test_64mib_echo_keeps_its_sha256(httpd, tmp_path):
     guest.assert_alive()
 
 
-def test_1000_hostile_frames_from_dom0s_bridge(httpd):
+def test_1000_hostile_frames_from_dom0s_bridge(httpd, rig):
     """Malformed and hostile frames enter dom0's bridge (a second NIC of dom0's, fed from a socket) and reach the
     domU through netback; netfront and the stack take them all, and the guest still answers."""
     pytest.importorskip("scapy", reason="scapy is in the test extra: pip install '.[test]'")
     guest, port = httpd
-    dom0 = rig(guest.target)
+    dom0 = rig
     # What netback passed to the guest: its vif's transmit count in dom0 (the only domU with a NIC is this one).
     to_guest = "cat /sys/class/net/vif*/statistics/tx_packets"
     before = int(dom0.run(to_guest)[1])
@@ -170,10 +162,10 @@ def test_1000_hostile_frames_from_dom0s_bridge(httpd):
 
 # --- blkfront: kvstore and fsprobe on disks in dom0 -------------------------------------------------------------------
 
-def test_kvstore_on_a_blkfront_disk(built, xl_target, tmp_path):
-    folder = built("kvstore", xl_target)
+def test_kvstore_on_a_blkfront_disk(built, target, tmp_path):
+    folder = built("kvstore", target)
     image = make_disk(tmp_path / "kv.img", "16M")
-    run = ["run", f"build/kvstore.{xl_target}", "--timeout", "600", f"--disk={image}", "--"]
+    run = ["run", f"build/kvstore.{target}", "--timeout", "600", f"--disk={image}", "--"]
     proc = uniforge(*run, "set", "greeting", "hello from a domU", cwd=folder, timeout=700)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = uniforge(*run, "get", "greeting", cwd=folder, timeout=700)
@@ -181,15 +173,15 @@ def test_kvstore_on_a_blkfront_disk(built, xl_target, tmp_path):
     fsck(image)
 
 
-def test_power_cuts_with_xl_destroy_keep_every_fsynced_record(built, xl_target, tmp_path):
+def test_power_cuts_with_xl_destroy_keep_every_fsynced_record(built, target, rig, tmp_path):
     """`xl destroy` at random moments while the guest appends and fsyncs: after each cut the disk image (copied
     back from dom0) is consistent and every record the guest reported fsynced is there and intact."""
-    folder = built("fsprobe", xl_target)
+    folder = built("fsprobe", target)
     image = make_disk(tmp_path / "log.img", "16M")
     rng = random.Random(15)
     synced = set()
     for cut in range(10):
-        proc = subprocess.Popen(uniforge_command("run", f"build/fsprobe.{xl_target}", f"--disk={image}", "--timeout",
+        proc = subprocess.Popen(uniforge_command("run", f"build/fsprobe.{target}", f"--disk={image}", "--timeout",
                                                  "600", "--", "append", "1000000", str(RECORD)),
                                 cwd=folder, env=uniforge_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
@@ -205,7 +197,7 @@ def test_power_cuts_with_xl_destroy_keep_every_fsynced_record(built, xl_target, 
                 elif "errno=" in line:
                     pytest.fail(f"cut {cut}: the guest failed: {line}")
             time.sleep(rng.uniform(0, 0.2))
-            status, said = rig(xl_target).run(f"xl destroy fsprobe-{proc.pid}")
+            status, said = rig.run(f"xl destroy fsprobe-{proc.pid}")
             assert status == 0, f"cut {cut}: {said}"
             rest, _ = proc.communicate(timeout=300)
         finally:
@@ -228,11 +220,11 @@ def test_power_cuts_with_xl_destroy_keep_every_fsynced_record(built, xl_target, 
     assert len(synced) >= 10
 
 
-def test_read_only_disk_refuses_writes_and_keeps_its_bytes(built, xl_target, tmp_path):
-    folder = built("fsprobe", xl_target)
+def test_read_only_disk_refuses_writes_and_keeps_its_bytes(built, target, tmp_path):
+    folder = built("fsprobe", target)
     image = make_disk(tmp_path / "ro.img", "16M")
     before = digest(image)
-    proc = uniforge("run", f"build/fsprobe.{xl_target}", "--timeout", "600", f"--disk={image}:ro", "--",
+    proc = uniforge("run", f"build/fsprobe.{target}", "--timeout", "600", f"--disk={image}:ro", "--",
                     "try-write", cwd=folder, timeout=700)
     assert proc.returncode == 0 and "errno=EROFS" in proc.stdout, proc.stdout + proc.stderr
     assert digest(image) == before, "the guest wrote to a read-only disk"

@@ -184,6 +184,17 @@ def test_the_web_servers_init_loads_the_modules_in_order():
     init = http_init("10.0.0.2/24", ["a", "b_c"]).decode()
     assert "for m in a b_c; do $b insmod /modules/$m.ko; done" in init
     assert "$b ip addr add 10.0.0.2/24 dev eth0" in init and HTTP_LINE.decode() in init
+    # netfront's eth0 appears once it has met netback through xenbus, after insmod returned
+    assert init.index("until $b ip link show eth0") < init.index("ip link set eth0 up")
+
+
+def test_the_linux_domu_config_boots_the_peers_files_as_pv_and_never_restarts(tmp_path):
+    from uniforge.bench.linuxpeer import Peer, xl_config
+    config = xl_config(Peer(tmp_path / "vmlinux", tmp_path / "initramfs.cpio", 1, "6.1"), "peer", 256)
+    lines = set(config.splitlines())
+    assert {'type = "pv"', 'kernel = "vmlinux"', 'ramdisk = "initramfs.cpio"', "memory = 256",
+            'on_reboot = "destroy"', 'on_crash = "destroy"'} <= lines, config
+    assert 'cmdline = "console=hvc0 quiet panic=-1"' in lines, config
 
 
 def test_the_peers_command_names_every_chardev_its_devices_use(tmp_path):

@@ -7,6 +7,9 @@ loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under 
 newc cpio, written here) holds `busybox-static` and an /init that prints one line and powers off; `poweroff -f` ends
 QEMU on microvm only with ACPI on, its default.
 
+As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the same kernel boots as a PV domU (`xl_config`) with
+netfront (`HttpServer(nic="xen")`) and its console on hvc0.
+
 bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
 holds the virtio-net modules from the same linux-image package (Debian builds virtio as modules) and a page, and its
 /init loads the modules (in the order their own `depends=` gives: each one's .modinfo, what depmod makes modules.dep
@@ -46,8 +49,13 @@ INIT = b"#!/bin/busybox sh\n/bin/busybox echo '" + LINE + b"'\n/bin/busybox powe
 # The NIC's driver and both virtio transports, so that one initramfs serves microvm (virtio-mmio) and q35
 # (virtio-pci); what they depend on comes with them.
 NET_DRIVERS = ("virtio_net", "virtio_mmio", "virtio_pci")
+# As a Xen domU (bench/xen_domu.py), its NIC is netfront; the console (hvc_xen) and xenbus are built in.
+XEN_NET_DRIVERS = ("xen_netfront",)
+XEN_CMDLINE = "console=hvc0 quiet panic=-1"
 _DEPENDS = re.compile(rb"(?:^|\0)depends=([^\0]*)\0")
 HTTP_LINE = b"uniforge-peer: httpd listening"
+# A driver may find its device after insmod returns (netfront connects to netback through xenbus).
+WAIT_FOR_NIC = "until $b ip link show eth0 >/dev/null 2>&1; do $b usleep 10000; done\n"
 # nginx-light's contents (Debian 12: the nginx binary and the echo module) and the packages of the libraries they
 # load; which of those files go into the initramfs is decided by the binaries' DT_NEEDED entries.
 NGINX_PACKAGES = ("nginx", "libnginx-mod-http-echo", "libc6", "libcrypt1", "libpcre2-8-0", "libssl3", "zlib1g")
@@ -85,11 +93,13 @@ http {
 
 @dataclass(frozen=True)
 class HttpServer:
-    """The peer as a web server on port 80: its NIC's static address (e.g. "10.0.0.2/24"), the page at /, and
-    which server: "nginx" (Debian's nginx-light) or "busybox" (busybox httpd)."""
+    """The peer as a web server on port 80: its NIC's static address (e.g. "10.0.0.2/24"), the page at /, which
+    server: "nginx" (Debian's nginx-light) or "busybox" (busybox httpd), and its NIC: "virtio" (a QEMU microVM) or
+    "xen" (netfront, as a Xen domU)."""
     address: str
     page: bytes
     server: str = "nginx"
+    nic: str = "virtio"
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,7 @@ class Peer:
     bzimage_bytes: int
     version: str
     net_modules: tuple[str, ...] = ()       # the NIC's kernel modules in load order (in the cache folder's modules/)
+    xen_net_modules: tuple[str, ...] = ()   # the same for netfront
 
 
 def _apt(*args: str, cwd: Path | None = None) -> str:
@@ -134,8 +145,10 @@ def prepare(http: HttpServer | None = None) -> Peer:
             debs = {p.name.split("_")[0]: p for p in Path(tmp).glob("*.deb")}
             kernel_deb = debs[kernel_package]
             modules = kernel_modules(kernel_deb)
-            order = load_order({name: depends for name, (_, depends) in modules.items()}, NET_DRIVERS)
-            wanted = {modules[name][0]: name for name in order}
+            depends = {name: depends for name, (_, depends) in modules.items()}
+            order = load_order(depends, NET_DRIVERS)
+            xen_order = load_order(depends, XEN_NET_DRIVERS)
+            wanted = {modules[name][0]: name for name in order + xen_order}
             kernel_files = _members(kernel_deb, lambda name: name.startswith("./boot/vmlinuz-") or name in wanted)
             busybox = _members(debs[BUSYBOX_PACKAGE], lambda name: name == "./bin/busybox")["./bin/busybox"]
         bzimage = next(data for name, data in kernel_files.items() if name.startswith("./boot/"))
@@ -148,32 +161,36 @@ def prepare(http: HttpServer | None = None) -> Peer:
         for member, name in wanted.items():
             (out / "modules" / f"{name}.ko").write_bytes(kernel_files[member])
         (out / "modules.order").write_text("".join(f"{name}\n" for name in order))
+        (out / "xen-modules.order").write_text("".join(f"{name}\n" for name in xen_order))
 
-    folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT, *NET_DRIVERS), make)
+    folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT, *NET_DRIVERS, *XEN_NET_DRIVERS), make)
     peer = Peer(folder / "vmlinux", folder / "initramfs.cpio", int((folder / "bzImage.size").read_text()),
-                versions, tuple((folder / "modules.order").read_text().split()))
+                versions, tuple((folder / "modules.order").read_text().split()),
+                tuple((folder / "xen-modules.order").read_text().split()))
     if http is None:
         return peer
-    files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in peer.net_modules]
+    net_modules = peer.xen_net_modules if http.nic == "xen" else peer.net_modules
+    files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in net_modules]
     files.append(("www/index.html", http.page))
     if http.server == "nginx":
         nginx_folder, nginx_versions = _nginx_files()
         versions += " " + nginx_versions
-        init = nginx_init(http.address, peer.net_modules)
+        init = nginx_init(http.address, net_modules)
         files += [(str(f.relative_to(nginx_folder)), f.read_bytes(), 0o100755)
                   for f in sorted(nginx_folder.rglob("*")) if f.is_file()]
         files += [("etc/nginx.conf", NGINX_CONF.encode()), ("etc/passwd", b"root:x:0:0:root:/:/bin/sh\n"),
                   ("etc/group", b"root:x:0:\n"), ("tmp/.keep", b""), ("run/.keep", b""), ("proc/.keep", b""),
                   ("var/log/nginx/.keep", b"")]
     else:
-        init = http_init(http.address, peer.net_modules)
+        init = http_init(http.address, net_modules)
 
     def make_http(out: Path) -> None:
         (out / "initramfs.cpio").write_bytes(initramfs((folder / "busybox").read_bytes(), init, files))
 
     http_folder, _ = cache.entry("linux-peer-http", cache.digest(versions, init, http.page, NGINX_CONF),
                                  make_http)
-    return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions, peer.net_modules)
+    return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions, peer.net_modules,
+                peer.xen_net_modules)
 
 
 def _nginx_files() -> tuple[Path, str]:
@@ -223,7 +240,7 @@ def nginx_init(address: str, modules: Sequence[str]) -> bytes:
     """As http_init, with nginx (its error log on the console)."""
     return (f"#!/bin/busybox sh\nset -e\nb=/bin/busybox\n"
             f"$b mount -t devtmpfs dev /dev\n$b mount -t proc proc /proc\n"
-            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n"
+            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n{WAIT_FOR_NIC}"
             f"$b ip link set lo up\n$b ip addr add {address} dev eth0\n$b ip link set eth0 up\n"
             f"/usr/sbin/nginx -e stderr -c /etc/nginx.conf &\n"
             f"until $b wget -q -O /dev/null http://127.0.0.1/; do $b kill -0 $!; $b usleep 10000; done\n"
@@ -236,7 +253,7 @@ def http_init(address: str, modules: Sequence[str]) -> bytes:
     and QEMU ends."""
     return (f"#!/bin/busybox sh\nset -e\nb=/bin/busybox\n"
             f"$b mount -t devtmpfs dev /dev\n"     # /dev/null, for the background job's stdin and wget
-            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n"
+            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n{WAIT_FOR_NIC}"
             f"$b ip link set lo up\n$b ip addr add {address} dev eth0\n$b ip link set eth0 up\n"
             f"$b httpd -f -h /www -p 80 &\n"
             f"until $b wget -q -O /dev/null http://127.0.0.1/; do $b kill -0 $!; $b usleep 10000; done\n"
@@ -345,3 +362,12 @@ def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: N
     cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
     return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
                               extra_qemu_args=["-initrd", str(peer.initramfs)], status_chardev="null")
+
+
+def xl_config(peer: Peer, name: str, memory_mib: int = 256) -> str:
+    """An xl config that boots the peer as a PV domU (the vmlinux and initramfs beside it, as `xl create` runs in
+    their folder). Not PVH: under the xl rig (TCG) Debian's kernel as a PVH domU ends ("poweroff") before its first
+    console byte (bench/README.md). A panic or reboot ends the domain (xl would restart it)."""
+    return (f'name = "{name}"\ntype = "pv"\nkernel = "{peer.vmlinux.name}"\nramdisk = "{peer.initramfs.name}"\n'
+            f'cmdline = "{XEN_CMDLINE}"\nmemory = {memory_mib}\nvcpus = 1\n'
+            'on_poweroff = "destroy"\non_reboot = "destroy"\non_crash = "destroy"\nvif = []\ndisk = []\n')

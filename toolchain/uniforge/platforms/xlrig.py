@@ -231,24 +231,24 @@ class Rig:
     def run_domain(self, config: Path, kernel: Path, *, name: str, cmdline: str, disks: Sequence[Disk] = (),
                    network: bool = False, forwards: Sequence[PortForward] = (), timeout: float | None = None,
                    on_console: Callable[[bytes], None] = lambda data: None, overrides: Sequence[str] = (),
-                   on_created: Callable[[], None] = lambda: None) -> DomainEnd:
-        """`xl create -F` of `config` (written by `uniforge build`) with `kernel` beside it, with these name,
-        command line, vif and disks (and `overrides`, more xl settings); streams the guest's console to
-        on_console until the domain is gone, then copies the disks back."""
+                   on_created: Callable[[], None] = lambda: None, files: Sequence[Path] = ()) -> DomainEnd:
+        """`xl create -F` of `config` (written by `uniforge build`) with `kernel` (and `files`, e.g. a ramdisk the
+        config names) beside it, with these name, command line, vif and disks (and `overrides`, more xl settings);
+        streams the guest's console to on_console until the domain is gone, then copies the disks back."""
         if not network:
             return self._run_domain(config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
-                                    overrides, on_created)
+                                    overrides, on_created, files)
         with self.network_lock():
             return self._run_domain(config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
-                                    overrides, on_created)
+                                    overrides, on_created, files)
 
     def _run_domain(self, config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
-                    more, on_created) -> DomainEnd:
+                    more, on_created, files) -> DomainEnd:
         run = self.share / "run" / name
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir(parents=True)
-        shutil.copyfile(config, run / config.name)
-        shutil.copyfile(kernel, run / kernel.name)
+        for file in (config, kernel, *files):
+            shutil.copyfile(file, run / file.name)
         for i, disk in enumerate(disks):
             shutil.copyfile(disk.path, run / f"disk{i}.img")
         log = self.share / "console" / f"guest-{name}.log"
