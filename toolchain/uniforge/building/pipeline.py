@@ -59,9 +59,16 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("library OS")
     libc = app_libc(target, hosted, libos)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
-    # The C++ runtime only for an app with C++ sources; single-threaded until the library OS has threads
-    # (cxx.build(threads=True) is the threaded one).
-    cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME) if any(map(cxx.is_source, app.sources)) else None
+    # What the project's own build made (link_from, objects, archives), as built for this target's compile ABI.
+    built = app_inputs(app, abi(hosted))
+    built_symbols = {name: object_symbols(path) for name, path in built.objects.items()}
+    built_archives = [(name, archives.index(path)) for name, path in built.archives.items()]
+    # The C++ runtime only for an app with C++: sources, or objects and archives that call into it; single-threaded
+    # until the library OS has threads (cxx.build(threads=True) is the threaded one).
+    with_cxx = any(map(cxx.is_source, app.sources)) or any(
+        cxx.calls_runtime(symbols["undefined"])
+        for symbols in [*built_symbols.values(), *(m for _, index in built_archives for m in index.values())])
+    cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME) if with_cxx else None
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
               "compiler-rt": compiler_rt_cached, **({"c++ runtime": cxx_runtime.cached} if cxx_runtime else {})}
@@ -78,11 +85,9 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
                                                  tuple(cxx_args if cxx.is_source(src) else app_args))
                 for src in app.sources}
     hosted.compile_all(list(app_jobs.values()))
-    # What the project's own build made (link_from, objects, archives), as built for this target's compile ABI.
-    built = app_inputs(app, abi(hosted))
     app_objects = {**{name: job.output for name, job in app_jobs.items()}, **built.objects}
-    app_symbols = {name: object_symbols(path) for name, path in app_objects.items()}
-    app_archives = [(name, archives.index(path)) for name, path in built.archives.items()]
+    app_symbols = {**{name: object_symbols(job.output) for name, job in app_jobs.items()}, **built_symbols}
+    app_archives = built_archives
     clock.lap("app")
 
     script = work / "image.ld"
@@ -224,7 +229,7 @@ def app_inputs(app: Manifest, app_abi: str) -> AppInputs:
     def name(path: Path) -> str:
         # Objects `uniforge cc` compiled straight from sources on a link line live in the cache, in a folder named
         # by their content: "cc/FOLDER/main.o", the same on every machine.
-        in_cache = path.is_relative_to(cache.cache_root())
+        in_cache = path.is_relative_to(linkrecord.compiled_folder())
         return f"cc/{path.parent.name}/{path.name}" if in_cache else app.source_name(path)
     if app.link_from is not None:
         record = linkrecord.read(app.link_from, app_abi, f"{app.path}: key 'link_from'")
