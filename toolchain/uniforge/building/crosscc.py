@@ -152,7 +152,7 @@ class CrossToolchain:
         # A C++ program's host executable links the image's C++ runtime too (the image links it when its objects
         # call into it: pipeline).
         runtime_archives = cxx_runtime(self.hosted, self.headers, musl.HEADERS_NAME).archives if cxx else []
-        self._link_host(output, [*(path for _, path in record), *runtime_archives], ldflags)
+        self._link_host(output, [*(path for _, path in record), *runtime_archives], _static_ldflags(ldflags))
         linkrecord.write(output, linkrecord.LinkRecord(abi(self.hosted), tuple(record)))
         return output
 
@@ -320,6 +320,18 @@ def _inputs(args: list[str]) -> bool:
         elif word.startswith("-l") or not word.startswith("-") or word == "-":
             return True
     return False
+
+
+def _static_ldflags(ldflags: list[str]) -> list[str]:
+    """The linker options that mean something for a static executable: a version script (Debian's builds give
+    libraries one, and executables linked against them) names dynamic symbols, which it has none of."""
+    kept, words = [], iter(ldflags)
+    for word in words:
+        if word in ("--version-script", "--dynamic-list"):
+            next(words, None)
+        elif not word.startswith(("--version-script=", "--dynamic-list=")):
+            kept.append(word)
+    return kept
 
 
 def _find_library(name: str, lib_dirs: list[Path]) -> Path:
