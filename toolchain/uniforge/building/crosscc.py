@@ -165,7 +165,8 @@ class CrossToolchain:
             if status != 0:
                 raise CompileError(f"compiling {source} failed (the compiler's messages are above)")
             data = obj.read_bytes()
-            folder, _ = cache.entry(linkrecord.COMPILED_KIND, cache.digest(data), lambda d: (d / obj.name).write_bytes(data))
+            folder, _ = cache.entry(linkrecord.COMPILED_KIND, cache.digest(data),
+                                    lambda d: (d / obj.name).write_bytes(data))
         return folder / obj.name
 
     def _link_host(self, output: Path, inputs: list[Path], ldflags: list[str]) -> None:
