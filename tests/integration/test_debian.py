@@ -60,6 +60,20 @@ def test_bzip2_passes_its_own_test_through_stdin_and_stdout(port_image, target):
         assert unpacked.ok and unpacked.output == reference, f"-d: {unpacked.message}, {len(unpacked.output)} bytes"
 
 
+def test_the_port_commands_work_from_any_folder(port_image, target, tmp_path):
+    """`uniforge port run` from a folder that is no app's: the program's stdin and stdout are the command's, byte
+    for byte; `uniforge port check` boots a server port and fetches its page."""
+    port_image("bzip2", target)
+    port_image("nginx", target)
+    sample = source_tree("bzip2") / "sample1.ref"
+    packed = uniforge("port", "run", "bzip2", "-t", target, "--", "-1", cwd=tmp_path, input=sample.read_bytes(),
+                      text=False)
+    assert packed.returncode == 0 and packed.stdout == (source_tree("bzip2") / "sample1.bz2").read_bytes(), \
+        packed.stderr
+    checked = uniforge("port", "check", "nginx", "-t", target, cwd=tmp_path)
+    assert checked.stdout == f"port nginx on {target}: its check passed\n", checked.stdout + checked.stderr
+
+
 def test_bzip2_says_damaged_input_is_damaged(port_image, target):
     """A .bz2 with 100 bytes zeroed: bzip2's own diagnosis and exit status 2, no crash."""
     image = port_image("bzip2", target)
