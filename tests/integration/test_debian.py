@@ -1,137 +1,24 @@
-"""Real programs from Debian 12's source packages, built unmodified from their own sources (issue 12) and run with
-their output checked, one target per arch: bzip2 (compression, through stdin and stdout), lua5.4 (an
-interpreter, with files, coroutines and errors), sqlite3 (a database: SQL from stdin, a database file in /tmp
-with its journal, WAL and locks) and nginx (a server: its pages over the network, sendfile, its access log).
-
-Each program's uniforge.toml is written here from what its own build does (the Makefile's object list, defines,
-the files its packaging generates, what its configure and make generate on the build machine): the sources are
-named where they are, in the uniforge cache (debian.py), and never changed. Each is built once per session and
-arch."""
+"""Real programs from Debian 12's source packages, built unmodified by their own build systems as the ports in
+ports/ say (bzip2's Makefile; SQLite's and nginx's ./configure and make, with `uniforge cc`), and run with their
+output checked, one target per arch: bzip2 (compression, through stdin and stdout), sqlite3 (a database: SQL from
+stdin, a database file in /tmp with its journal, WAL and locks) and nginx (a server: its pages from the image and a
+FAT disk, sendfile, keep-alive, its access log). Each port is built once per target and kept in the uniforge cache
+(its project build), so a session builds each once at most."""
 from __future__ import annotations
 
+import http.client
 import re
-import shutil
 import socket
 import time
-import http.client
-import platform
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import one_per_arch, require_target
-from debian import Unavailable, host_build, source_tree
-from uniforge.building import targets
-
-
-@dataclass(frozen=True)
-class Program:
-    name: str                       # the image's (uniforge.toml's names have no dot: lua, not lua5.4)
-    package: str                    # the Debian source package
-    sources: tuple[str, ...] = ()   # as its build compiles them into the program: relative to its unpacked tree,
-                                    # or to the folder of its host steps when it has some
-    cflags: tuple[str, ...] = ()
-    generated: dict[str, str] = field(default_factory=dict)     # files its packaging writes before building
-    # What its build runs on the build machine first, out of its {tree}, once per arch; {cc} compiles for the
-    # guest's arch, and what it links runs here (a configure script's feature tests: debian_tools/guest-cc).
-    host_steps: tuple[str, ...] = ()
-    host_tools: tuple[str, ...] = ()    # the host commands those need
-    # (sources, include dirs, cflags) read from what the host steps wrote in their folder (a generated Makefile).
-    makefile: Callable[[Path], tuple[list[str], list[str], list[str]]] | None = None
-    # Writes what the app's folder holds besides uniforge.toml (files to embed), given its source tree; returns
-    # uniforge.toml's lines for them.
-    setup: Callable[[Path, Path], str] | None = None
-
-
-# bzip2's Makefile: bzip2.o and libbz2's OBJS, CFLAGS' $(BIGFILES).
-BZIP2 = Program("bzip2", "bzip2", ("bzip2.c", "blocksort.c", "huffman.c", "crctable.c", "randtable.c", "compress.c",
-                          "decompress.c", "bzlib.c"), ("-D_FILE_OFFSET_BITS=64",))
-
-# lua5.4's src/Makefile, target linux-noreadline (the host has no readline): lua.o, CORE_O and LIB_O, with
-# -DLUA_COMPAT_5_3 -DLUA_USE_LINUX and gnu99 (debian/rules' CC); debian/rules' configure step writes the header
-# with the multiarch triple that luaconf.h includes.
-LUA = Program("lua", "lua5.4", tuple(f"src/{name}.c" for name in (
-    "lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem lobject lopcodes lparser lstate lstring ltable ltm "
-    "lundump lvm lzio lauxlib lbaselib lcorolib ldblib liolib lmathlib loadlib loslib lstrlib ltablib lutf8lib "
-    "linit lua").split()), ("-std=gnu99", "-DLUA_COMPAT_5_3", "-DLUA_USE_LINUX"),
-    {"lua5.4-deb-multiarch.h": '#ifndef _LUA_DEB_MULTIARCH_\n#define _LUA_DEB_MULTIARCH_\n'
-                               '#define DEB_HOST_MULTIARCH "{triple}"\n#endif\n'})
-
-
-# sqlite3's amalgamation and shell as its configure and `make sqlite3.c shell.c` generate them (Debian's rules
-# configure with these options and compile the same code file by file), compiled with debian/rules' CFLAGS and
-# the Makefile's (TCC's defines and OPT_FEATURE_FLAGS; not -DSQLITE_HAVE_ZLIB, configure's finding about the
-# build machine, where the guest has no zlib, nor the build machine's config header).
-SQLITE = Program("sqlite3", "sqlite3", ("shell.c", "sqlite3.c"), (
-    "-O2", "-fno-strict-aliasing", "-DSQLITE_SECURE_DELETE", "-DSQLITE_ENABLE_COLUMN_METADATA",
-    "-DSQLITE_ENABLE_FTS3", "-DSQLITE_ENABLE_FTS3_PARENTHESIS", "-DSQLITE_ENABLE_RTREE=1", "-DSQLITE_SOUNDEX=1",
-    "-DSQLITE_ENABLE_UNLOCK_NOTIFY", "-DSQLITE_OMIT_LOOKASIDE=1", "-DSQLITE_ENABLE_DBSTAT_VTAB",
-    "-DSQLITE_ALLOW_ROWID_IN_VIEW", "-DSQLITE_ENABLE_UPDATE_DELETE_LIMIT=1", "-DSQLITE_ENABLE_LOAD_EXTENSION",
-    "-DSQLITE_ENABLE_JSON1", "-DSQLITE_LIKE_DOESNT_MATCH_BLOBS", "-DSQLITE_THREADSAFE=1",
-    "-DSQLITE_ENABLE_FTS3_TOKENIZER=1", "-DSQLITE_USE_URI=1", "-DSQLITE_MAX_SCHEMA_RETRY=25",
-    "-DSQLITE_ENABLE_PREUPDATE_HOOK", "-DSQLITE_ENABLE_SESSION", "-DSQLITE_ENABLE_STMTVTAB",
-    "-DSQLITE_MAX_VARIABLE_NUMBER=250000", "-DSQLITE_OS_UNIX=1", "-DNDEBUG", "-DSQLITE_ENABLE_MATH_FUNCTIONS",
-    "-DSQLITE_ENABLE_FTS4", "-DSQLITE_ENABLE_FTS5"),
-    host_steps=("{tree}/configure --enable-threadsafe --enable-load-extension --enable-json --enable-fts4 "
-                "--enable-fts5", "make sqlite3.c shell.c"),
-    host_tools=("cc", "make", "tclsh"))
-
-
-# nginx as its configure makes it for the guest's arch (run with {cc}: its feature tests see musl and the arch),
-# without the modules that need libraries the guest has none of (PCRE, zlib), with the paths of an image (a
-# configuration embedded at /srv, logs to the console, temporary files in /tmp); compiled as objs/Makefile says
-# (its link rule's objects, ALL_INCS, CFLAGS), and run in one process (daemon off; master_process off).
-NGINX_CONFIGURE = (
-    "--with-cc={cc} --builddir=../objs --prefix=/tmp/nginx --conf-path=/srv/nginx.conf --error-log-path=stderr "
-    "--http-log-path=/dev/stdout --pid-path=/tmp/nginx.pid --lock-path=/tmp/nginx.lock "
-    "--http-client-body-temp-path=/tmp/body --http-proxy-temp-path=/tmp/proxy "
-    "--http-fastcgi-temp-path=/tmp/fastcgi --http-uwsgi-temp-path=/tmp/uwsgi --http-scgi-temp-path=/tmp/scgi "
-    "--without-http_rewrite_module --without-http_gzip_module --without-pcre")
-
-
-def nginx_makefile(folder: Path) -> tuple[list[str], list[str], list[str]]:
-    top = folder / "nginx"
-    text = (folder / "objs" / "Makefile").read_text().replace("\\\n", " ")
-    rules = {m.group(1): m.group(2).split() for m in re.finditer(r"^(\S+):[ \t]*(.*)$", text, re.MULTILINE)}
-    binary = next(target for target in rules if target.endswith("/nginx"))
-    objects = [o for o in rules[binary] if o.endswith(".o")]
-    sources = [str((top / next(p for p in rules[o] if p.endswith(".c"))).resolve()) for o in objects]
-    includes = re.search(r"^ALL_INCS = (.*)$", text, re.MULTILINE).group(1).split()
-    cflags = re.search(r"^CFLAGS = (.*)$", text, re.MULTILINE).group(1).split()
-    return sources, [str((top / d).resolve()) for d in includes if d != "-I"], cflags
-
-
-NGINX_CONF = """daemon off;
-master_process off;
-worker_processes 1;
-events { worker_connections 64; }
-http {
-    include mime.types;
-    access_log /dev/stdout;
-    sendfile on;
-    server {
-        listen 80;
-        root /srv/html;
-    }
-}
-"""
-BIG = bytes((i * 7 + (i >> 10)) & 0xFF for i in range(1 << 20))
-
-
-def nginx_files(folder: Path, tree: Path) -> str:
-    """The package's own html/ and mime.types, a 1 MiB file and the configuration, embedded at /srv."""
-    srv = folder / "srv"
-    shutil.copytree(tree / "html", srv / "html")
-    shutil.copy(tree / "conf" / "mime.types", srv / "mime.types")
-    (srv / "nginx.conf").write_text(NGINX_CONF)
-    (srv / "html" / "big.bin").write_bytes(BIG)
-    return 'files = { dir = "srv", mount = "/srv" }\n'
-
-
-NGINX = Program("nginx", "nginx", host_steps=("cp -r {tree}/. nginx", f"cd nginx && ./configure {NGINX_CONFIGURE}"),
-                host_tools=("make",), makefile=nginx_makefile, setup=nginx_files)
+import uniforge as api
+from conftest import one_per_arch, require_target, uniforge
+from uniforge.building import ports
+from uniforge.core.errors import ToolError
 
 
 @pytest.fixture(params=one_per_arch("console"))
@@ -141,58 +28,30 @@ def target(request):
 
 
 @pytest.fixture(scope="session")
-def debian_image(tmp_path_factory, uniforge_build):
-    """image(program, target) -> the program's Image, built once per session and target (skipped, saying why,
-    when its sources cannot be fetched here)."""
-    root = tmp_path_factory.mktemp("debian")
+def port_image():
+    """image(name, target) -> the port's Image (skipped, saying why, when its sources cannot be fetched here)."""
+    images = {}
 
-    def image(program: Program, target: str):
-        spec = targets.load(target)
-        triple = spec.compiler.app_target
-        try:
-            tree = source_tree(program.package)
-            base = _host_build(program, spec.arch, triple) if program.host_steps else tree
-        except Unavailable as e:
-            pytest.skip(str(e))
-        folder = root / program.package / target
-        if not folder.is_dir():
-            folder.mkdir(parents=True)
-            for name, text in program.generated.items():
-                (folder / name).write_text(text.format(triple=triple))
-            sources, include_dirs, cflags = (program.makefile(base) if program.makefile else
-                                             ([str(base / s) for s in program.sources], ["."], list(program.cflags)))
-            extra = program.setup(folder, tree) if program.setup else ""
-            (folder / "uniforge.toml").write_text(
-                f'name = "{program.name}"\nsources = {_toml_list(sources)}\n'
-                f'include_dirs = {_toml_list(include_dirs)}\ncflags = {_toml_list(cflags)}\n{extra}')
-        return uniforge_build(folder, target)
+    def image(name: str, target: str) -> api.Image:
+        if (name, target) not in images:
+            try:
+                images[name, target] = api.build_port(name, target)
+            except ToolError as e:
+                pytest.skip(e.message)
+        return images[name, target]
 
     return image
 
 
-def _host_build(program: Program, arch: str, triple: str) -> Path:
-    """The program's host steps' folder: once for every arch, or once per arch when they compile for it ({cc})."""
-    from uniforge.building.compiler import Toolchain
-    if not any("{cc}" in step for step in program.host_steps):
-        return host_build(program.package, program.host_steps, program.host_tools)
-    user_mode = {"x86_64": "qemu-x86_64", "armv7": "qemu-arm"}[arch]
-    native = platform.machine() == {"x86_64": "x86_64", "armv7": "armv7l"}[arch]
-    env = {"UF_ZIG": str(Toolchain("x86_64-freestanding-none").zig), "UF_TRIPLE": triple,
-           "UF_QEMU_USER": "" if native else user_mode}
-    tools = (*program.host_tools, *(() if native else (user_mode,)))
-    return host_build(program.package, program.host_steps, tools, variant=triple, env=env,
-                      cc=str(Path(__file__).parent / "debian_tools" / "guest-cc"))
+def source_tree(name: str) -> Path:
+    return ports.load(name).source_tree()
 
 
-def _toml_list(items) -> str:
-    return "[" + ", ".join(f'"{item}"' for item in items) + "]"
-
-
-def test_bzip2_passes_its_own_test_through_stdin_and_stdout(debian_image, target):
+def test_bzip2_passes_its_own_test_through_stdin_and_stdout(port_image, target):
     """bzip2's `make test`: each sample compressed at its level gives the package's .bz2 byte for byte, and each
     .bz2 decompresses to the sample."""
-    image = debian_image(BZIP2, target)
-    tree = source_tree(BZIP2.package)
+    image = port_image("bzip2", target)
+    tree = source_tree("bzip2")
     for n in (1, 2, 3):
         reference, compressed = (tree / f"sample{n}.ref").read_bytes(), (tree / f"sample{n}.bz2").read_bytes()
         packed = image.run([f"-{n}"], stdin=reference, timeout=300)
@@ -201,10 +60,24 @@ def test_bzip2_passes_its_own_test_through_stdin_and_stdout(debian_image, target
         assert unpacked.ok and unpacked.output == reference, f"-d: {unpacked.message}, {len(unpacked.output)} bytes"
 
 
-def test_bzip2_says_damaged_input_is_damaged(debian_image, target):
+def test_the_port_commands_work_from_any_folder(port_image, target, tmp_path):
+    """`uniforge port run` from a folder that is no app's: the program's stdin and stdout are the command's, byte
+    for byte; `uniforge port check` boots a server port and fetches its page."""
+    port_image("bzip2", target)
+    port_image("nginx", target)
+    sample = source_tree("bzip2") / "sample1.ref"
+    packed = uniforge("port", "run", "bzip2", "-t", target, "--", "-1", cwd=tmp_path, input=sample.read_bytes(),
+                      text=False)
+    assert packed.returncode == 0 and packed.stdout == (source_tree("bzip2") / "sample1.bz2").read_bytes(), \
+        packed.stderr
+    checked = uniforge("port", "check", "nginx", "-t", target, cwd=tmp_path)
+    assert checked.stdout == f"port nginx on {target}: its check passed\n", checked.stdout + checked.stderr
+
+
+def test_bzip2_says_damaged_input_is_damaged(port_image, target):
     """A .bz2 with 100 bytes zeroed: bzip2's own diagnosis and exit status 2, no crash."""
-    image = debian_image(BZIP2, target)
-    damaged = bytearray((source_tree(BZIP2.package) / "sample1.bz2").read_bytes())
+    image = port_image("bzip2", target)
+    damaged = bytearray((source_tree("bzip2") / "sample1.bz2").read_bytes())
     damaged[5000:5100] = bytes(100)
     result = image.run(["-d"], stdin=bytes(damaged), timeout=300)
     assert (result.status, result.ending) == (2, "exited"), result.message
@@ -254,30 +127,30 @@ load\t42\t[string "return +"]:1: unexpected symbol near '+'
 """
 
 
-def test_lua_runs_a_script_from_stdin(debian_image, target):
+def test_lua_runs_a_script_from_stdin(port_image, target):
     """`lua -` runs what comes on stdin: tables, closures, coroutines, errors as values, integers and floats,
     UTF-8, the clock and dates, files in /tmp, load; os.exit's status comes back."""
-    image = debian_image(LUA, target)
+    image = port_image("lua", target)
     result = image.run(["-"], stdin=LUA_SCRIPT.encode(), timeout=300)
     assert (result.status, result.ending) == (7, "exited"), result.message + result.console
     assert result.console == LUA_OUTPUT, result.console
 
 
-def test_lua_reports_a_runtime_error_with_its_traceback(debian_image, target):
-    image = debian_image(LUA, target)
+def test_lua_reports_a_runtime_error_with_its_traceback(port_image, target):
+    image = port_image("lua", target)
     result = image.run(["-e", "local function f() error('deep') end f()"], timeout=300)
     assert (result.status, result.ending) == (1, "exited"), result.message + result.console
     assert re.search(r"lua: \(command line\):1: deep\nstack traceback:\n", result.console), result.console
 
 
-def test_the_programs_link_only_what_they_use(debian_image, target):
+def test_the_programs_link_only_what_they_use(port_image, target):
     """bzip2, lua and sqlite3 open no socket: no network stack; they read the console: module stdin. nginx has
-    the stack and a NIC, and no disk (its files are embedded)."""
-    for program in (BZIP2, LUA, SQLITE):
-        modules = set(debian_image(program, target).inspect()["modules"])
+    the stack, its files embedded and the FAT driver for its disk."""
+    for name in ("bzip2", "lua", "sqlite3"):
+        modules = set(port_image(name, target).inspect()["modules"])
         assert "stdin" in modules and not modules & {"net", "socket", "virtio-net"}, sorted(modules)
-    modules = set(debian_image(NGINX, target).inspect()["modules"])
-    assert {"net", "socket", "epoll", "embedfs"} <= modules and not modules & {"fat", "virtio-blk"}, sorted(modules)
+    modules = set(port_image("nginx", target).inspect()["modules"])
+    assert {"net", "socket", "epoll", "embedfs", "fat", "sendfile"} <= modules, sorted(modules)
 
 
 SQL_MEMORY = """
@@ -296,10 +169,10 @@ select * from nosuchtable;
 """
 
 
-def test_sqlite3_runs_sql_from_stdin(debian_image, target):
+def test_sqlite3_runs_sql_from_stdin(port_image, target):
     """SQL from stdin: tables, aggregates, full-text search (FTS5), JSON, a recursive CTE, math; an error names
     the line and sets the exit status, as the shell does for a script."""
-    result = debian_image(SQLITE, target).run(stdin=SQL_MEMORY.encode(), timeout=300)
+    result = port_image("sqlite3", target).run(stdin=SQL_MEMORY.encode(), timeout=300)
     assert (result.status, result.ending) == (1, "exited"), result.message + result.console
     assert result.console == ("3|9.75|ann,bob,cy\nbob\nann\n1|the quick brown fox\n3|quick thinking\nx\n385\n"
                               "0003.142|ABC|3.40.1\nParse error near line 13: no such table: nosuchtable\n"), \
@@ -325,22 +198,36 @@ pragma integrity_check;
 """
 
 
-def test_sqlite3_keeps_a_database_file_through_wal_vacuum_and_reopening(debian_image, target):
+def test_sqlite3_keeps_a_database_file_through_wal_vacuum_and_reopening(port_image, target):
     """A database in /tmp: a 5000-row transaction in WAL mode (the -wal file, its -shm mapped shared, POSIX
     locks), a checkpoint, back to a rollback journal, VACUUM, then opened again and checked."""
-    result = debian_image(SQLITE, target).run(["/tmp/test.db"], stdin=SQL_FILE.encode(), timeout=300)
+    result = port_image("sqlite3", target).run(["/tmp/test.db"], stdin=SQL_FILE.encode(), timeout=300)
     assert result.ok, result.message + result.console
     assert result.console == ("wal\n5000|1|5000|160000\n0|0|0\ndelete\n2500|6250000\nok\nkv\n"), result.console
 
 
-def test_nginx_serves_its_own_pages_and_a_large_file(debian_image, target):
-    """nginx in one process: its package's index.html and 50x.html with their MIME type, a 1 MiB file (sendfile)
-    whole, HEAD, 404; its access log on the console."""
-    with debian_image(NGINX, target).boot(publish=[80], timeout=300) as vm:
+BIG = bytes((i * 7 + (i >> 10)) & 0xFF for i in range(1 << 20))
+
+
+@pytest.fixture(scope="module")
+def site_disk(tmp_path_factory) -> Path:
+    """A FAT disk with a 1 MiB file, which the nginx port serves at /data/."""
+    folder = tmp_path_factory.mktemp("site")
+    (folder / "files").mkdir()
+    (folder / "files" / "big.bin").write_bytes(BIG)
+    uniforge("disk", "create", str(folder / "site.img"), "--size", "16M", "--from", str(folder / "files"),
+             check=True)
+    return folder / "site.img"
+
+
+def test_nginx_serves_its_own_pages_and_a_large_file(port_image, target, site_disk):
+    """nginx in one process: its package's index.html and 50x.html from the image with their MIME type, a 1 MiB
+    file from the FAT disk (sendfile) whole, HEAD, 404; its access log on the console."""
+    with port_image("nginx", target).boot(publish=[80], disks=[f"{site_disk}:ro"], timeout=600) as vm:
         host, port = vm.port(80)
         _wait_until_serving(host, port)
         pages = {}
-        for method, path in [("GET", "/"), ("GET", "/50x.html"), ("GET", "/big.bin"), ("HEAD", "/big.bin"),
+        for method, path in [("GET", "/"), ("GET", "/50x.html"), ("GET", "/data/big.bin"), ("HEAD", "/data/big.bin"),
                              ("GET", "/nope")]:
             connection = http.client.HTTPConnection(host, port, timeout=60)
             connection.request(method, path, headers={"Connection": "close"})
@@ -348,24 +235,65 @@ def test_nginx_serves_its_own_pages_and_a_large_file(debian_image, target):
             pages[method, path] = (response.status, response.getheader("Content-Type"),
                                    response.getheader("Content-Length"), response.read())
             connection.close()
-        tree = source_tree(NGINX.package)
+        tree = source_tree("nginx")
         assert pages["GET", "/"] == (200, "text/html", str((tree / "html/index.html").stat().st_size),
                                      (tree / "html/index.html").read_bytes())
         assert pages["GET", "/50x.html"][:2] == (200, "text/html")
-        assert pages["GET", "/big.bin"] == (200, "application/octet-stream", str(len(BIG)), BIG)
-        assert pages["HEAD", "/big.bin"] == (200, "application/octet-stream", str(len(BIG)), b"")
+        assert pages["GET", "/data/big.bin"] == (200, "application/octet-stream", str(len(BIG)), BIG)
+        assert pages["HEAD", "/data/big.bin"] == (200, "application/octet-stream", str(len(BIG)), b"")
         assert pages["GET", "/nope"][0] == 404
-        vm.expect(r'"GET /big.bin HTTP/1.1" 200 1048576 ', timeout=30)
+        vm.expect(r'"GET /data/big.bin HTTP/1.1" 200 1048576 ', timeout=30)
         assert vm.crash is None
 
 
-def test_nginx_keeps_a_connection_alive(debian_image, target):
-    """Twenty requests one after the other on one kept-alive connection, each sent as soon as the last answer
-    arrived: nginx waits for them on edge-triggered epoll, so each arrival must be reported again."""
-    with debian_image(NGINX, target).boot(publish=[80], timeout=300) as vm:
+def test_nginx_answers_a_thousand_requests_and_fifty_at_once(port_image, target, site_disk):
+    """1,000 requests one after the other, each on a connection of its own; then 50 connections open at once,
+    whose 50 requests (the page from the image and the large file from the disk, alternately) are sent together
+    and answered with the right bytes. The 50 are opened one by one: QEMU's user networking accepts a forwarded
+    port's connections through a listen backlog of 1 (`ss -ltn` shows it), so connects all at once would overflow
+    the host's own queue before they reach the guest."""
+    with port_image("nginx", target).boot(publish=[80], disks=[f"{site_disk}:ro"], timeout=900) as vm:
         host, port = vm.port(80)
         _wait_until_serving(host, port)
-        index = (source_tree(NGINX.package) / "html/index.html").read_bytes()
+        index = (source_tree("nginx") / "html/index.html").read_bytes()
+        wrong = []
+        for n in range(1000):
+            connection = http.client.HTTPConnection(host, port, timeout=60)
+            connection.request("GET", "/", headers={"Connection": "close"})
+            response = connection.getresponse()
+            if (response.status, response.read()) != (200, index):
+                wrong.append(n)
+            connection.close()
+        assert not wrong, f"{len(wrong)} of 1000 answers were wrong (first: request {wrong[0]})"
+        connections = []
+        for _ in range(50):
+            connections.append(socket.create_connection((host, port), timeout=120))
+            time.sleep(0.05)
+        expected = [BIG if n % 2 else index for n in range(50)]
+
+        def exchange(n: int) -> bytes:
+            path = "/data/big.bin" if n % 2 else "/"
+            connections[n].sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := connections[n].recv(1 << 16):
+                answer += chunk
+            connections[n].close()
+            return answer
+        with ThreadPoolExecutor(50) as pool:
+            answers = list(pool.map(exchange, range(50)))
+        for n, answer in enumerate(answers):
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 OK") and body == expected[n], (n, head, len(body))
+        assert vm.crash is None
+
+
+def test_nginx_keeps_a_connection_alive(port_image, target):
+    """Twenty requests one after the other on one kept-alive connection, each sent as soon as the last answer
+    arrived: nginx waits for them on edge-triggered epoll, so each arrival must be reported again."""
+    with port_image("nginx", target).boot(publish=[80], timeout=300) as vm:
+        host, port = vm.port(80)
+        _wait_until_serving(host, port)
+        index = (source_tree("nginx") / "html/index.html").read_bytes()
         connection = http.client.HTTPConnection(host, port, timeout=60)
         answers = []
         for _ in range(20):
@@ -390,3 +318,15 @@ def _wait_until_serving(host: str, port: int, seconds: float = 120) -> None:
             pass
         assert time.monotonic() < deadline, f"nothing answered HTTP on {host}:{port} in {seconds:g} s"
         time.sleep(1)
+
+
+def test_a_cmake_cxx_program_checks_itself(port_image, target):
+    """TinyXML-2's xmltest, C++ built by its own CMake through the toolchain file: it parses, edits and writes
+    XML (the package's documents embedded, its output to a RAM file system) and counts what it checked. The image
+    links the C++ runtime because its objects call into it (none of its sources is in a manifest)."""
+    image = port_image("tinyxml2", target)
+    result = image.run(timeout=600)
+    assert result.ok, result.message + result.console[-2000:]
+    passed = re.search(r"\nPass (\d+), Fail (\d+)\n", result.console)
+    assert passed and int(passed.group(1)) > 400 and passed.group(2) == "0", result.console[-2000:]
+    assert "c++" in image.inspect()["bytes"], image.inspect()["bytes"].keys()

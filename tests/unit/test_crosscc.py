@@ -93,7 +93,10 @@ def test_a_link_record_from_another_target_is_refused(tmp_path):
     assert linkrecord.read(exe, "abi-1", "here").objects == [tmp_path / "x.o"]
     with pytest.raises(ManifestError, match="built for a target whose objects differ"):
         linkrecord.read(exe, "abi-2", "here")
-    assert json.loads(linkrecord.path_of(exe).read_text())["inputs"] == [{"object": str(tmp_path / "x.o")}]
+    # Kept relative to the executable's folder: the folder moved whole keeps its record true.
+    assert json.loads(linkrecord.path_of(exe).read_text())["inputs"] == [{"object": "x.o"}]
+    moved = tmp_path.rename(tmp_path.with_name(tmp_path.name + "-moved"))
+    assert linkrecord.read(moved / "prog", "abi-1", "here").objects == [moved / "x.o"]
 
 
 def test_manifest_takes_a_builds_output(tmp_path):

@@ -10,15 +10,15 @@ line's libraries nor the build pipeline: each is imported when first used.
         vm.expect(r"listening")
         host, port = vm.port(80)
 """
-from .api import (QMP, VM, App, Artifact, BuildReport, Check, Crash, Image, Result, TargetInfo, bench, build,
-                  cross_toolchain, doctor, targets)
+from .api import (QMP, VM, App, Artifact, BuildReport, Check, Crash, Image, PortInfo, Result, TargetInfo, bench,
+                  build, build_port, check_port, cross_toolchain, doctor, ports, targets)
 from .core.errors import (BenchError, CompileError, DiskError, GuestTimeout, ImageError, LinkError, ManifestError,
                           ModuleError, ResolveError, RunError, TargetError, ToolError, UniforgeError)
 from .core.version import __version__
 
 __all__ = [
     "App", "Artifact", "BuildReport", "Check", "Crash", "Image", "QMP", "Result", "TargetInfo", "VM", "bench",
-    "build", "cross_toolchain", "doctor", "targets",
+    "build", "cross_toolchain", "doctor", "targets", "PortInfo", "build_port", "check_port", "ports",
     "UniforgeError", "ManifestError", "TargetError", "ModuleError", "CompileError", "ResolveError", "LinkError",
     "ToolError", "ImageError", "RunError", "DiskError", "BenchError", "GuestTimeout", "__version__",
 ]

@@ -8,6 +8,7 @@ from .checks import Check
 from .crosstool import cross_toolchain
 from .host import CAPABILITIES, TargetInfo, bench, doctor, targets
 from .image import QMP, VM, Artifact, BuildReport, Crash, Image, Result
+from .ports import PortInfo, build_port, check_port, ports
 
 __all__ = ["App", "Artifact", "BuildReport", "build", "Check", "cross_toolchain", "CAPABILITIES", "TargetInfo", "bench", "doctor",
-           "targets", "QMP", "VM", "Crash", "Image", "Result"]
+           "targets", "QMP", "VM", "Crash", "Image", "Result", "PortInfo", "build_port", "check_port", "ports"]

@@ -24,6 +24,7 @@ from ..core import cache
 from ..core.errors import CompileError, LinkError, UniforgeError
 from ..core.progress import step
 from . import linkrecord, musl, runtime
+from .cxx import build as cxx_runtime
 from .compiler import Toolchain, zig_env
 from .generate import render
 from .manifest import Manifest
@@ -89,7 +90,7 @@ class CrossToolchain:
         working folder, "." in DWARF as the app's folder is for `uniforge build` (FOLDER_MAP, first: the more
         specific maps that follow win)."""
         return [str(self.hosted.zig), "clang", *(["--driver-mode=g++"] if cxx else []),
-                *app_compile_args(self.hosted, self.headers)]
+                *app_compile_args(self.hosted, self.headers, cxxflags=() if cxx else None)]
 
     def compile_command(self, cxx: bool = False) -> list[str]:
         return [*self.compiler(cxx)[:2], FOLDER_MAP.format(folder=Path.cwd()), *self.compiler(cxx)[2:]]
@@ -148,7 +149,10 @@ class CrossToolchain:
                 raise LinkError(f"{value}: no such file")
             else:
                 record.append((kind, Path(value).resolve()))
-        self._link_host(output, [path for _, path in record], ldflags)
+        # A C++ program's host executable links the image's C++ runtime too (the image links it when its objects
+        # call into it: pipeline).
+        runtime_archives = cxx_runtime(self.hosted, self.headers, musl.HEADERS_NAME).archives if cxx else []
+        self._link_host(output, [*(path for _, path in record), *runtime_archives], _static_ldflags(ldflags))
         linkrecord.write(output, linkrecord.LinkRecord(abi(self.hosted), tuple(record)))
         return output
 
@@ -161,7 +165,8 @@ class CrossToolchain:
             if status != 0:
                 raise CompileError(f"compiling {source} failed (the compiler's messages are above)")
             data = obj.read_bytes()
-            folder, _ = cache.entry("cc-objects", cache.digest(data), lambda d: (d / obj.name).write_bytes(data))
+            folder, _ = cache.entry(linkrecord.COMPILED_KIND, cache.digest(data),
+                                    lambda d: (d / obj.name).write_bytes(data))
         return folder / obj.name
 
     def _link_host(self, output: Path, inputs: list[Path], ldflags: list[str]) -> None:
@@ -319,6 +324,18 @@ def _inputs(args: list[str]) -> bool:
     return False
 
 
+def _static_ldflags(ldflags: list[str]) -> list[str]:
+    """The linker options that mean something for a static executable: a version script (Debian's builds give
+    libraries one, and executables linked against them) names dynamic symbols, which it has none of."""
+    kept, words = [], iter(ldflags)
+    for word in words:
+        if word in ("--version-script", "--dynamic-list"):
+            next(words, None)
+        elif not word.startswith(("--version-script=", "--dynamic-list=")):
+            kept.append(word)
+    return kept
+
+
 def _find_library(name: str, lib_dirs: list[Path]) -> Path:
     for folder in lib_dirs:
         if (folder / f"lib{name}.a").is_file():
@@ -338,7 +355,7 @@ def run_build(app: Manifest, target: Target, log: Path) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         for command in app.build:
-            with step(f"running `{command}`"):
+            with step(f"running `{command if len(command) <= 72 else command[:69] + '...'}`"):
                 out.write(f"$ {command}\n".encode())
                 out.flush()
                 status = subprocess.run(command, shell=True, cwd=app.root, env=env, stdout=out,

@@ -71,6 +71,12 @@ def _lib(toolchain: Toolchain) -> Path:
     return toolchain.zig.parent / "lib"
 
 
+def calls_runtime(undefined) -> bool:
+    """Whether an object with these undefined symbols is C++ that needs the runtime: it calls a mangled name
+    (libc++, operator new and delete) or the ABI's (__cxa_*, the personality routine). A C object calls neither."""
+    return any(s.startswith(("_Z", "__cxa_", "__gxx_personality")) for s in undefined)
+
+
 def app_include_dirs(toolchain: Toolchain) -> list[Path]:
     """libc++'s headers, then libc++abi's and libunwind's: before the libc's (libc++ wraps <stdlib.h>, <math.h>...)."""
     lib = _lib(toolchain)

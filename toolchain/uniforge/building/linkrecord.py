@@ -1,15 +1,24 @@
 """What `uniforge cc` linked an executable from, kept beside it in EXE.uniforge.json: the objects and archives in
 the order the build gave them, and the compile ABI they were built for (pipeline.abi). The executable itself is
-for the host (configure runs such programs); an image is linked later from the same inputs (`link_from`)."""
+for the host (configure runs such programs); an image is linked later from the same inputs (`link_from`). Inputs
+are kept relative to the executable's folder, so a build folder that moves whole (a port's, made aside and renamed
+into the cache) keeps its record true."""
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ManifestError
+from ..core.paths import cache_root
 
 SUFFIX = ".uniforge.json"
 OBJECT, ARCHIVE = "object", "archive"
+# The cache entries of objects `uniforge cc` compiled from sources named on a link line (named by content).
+COMPILED_KIND = "cc-objects"
+
+
+def compiled_folder() -> Path:
+    return cache_root() / COMPILED_KIND
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,8 @@ def path_of(executable: Path) -> Path:
 
 
 def write(executable: Path, record: LinkRecord) -> None:
-    document = {"abi": record.abi, "inputs": [{kind: str(path)} for kind, path in record.inputs]}
+    document = {"abi": record.abi, "inputs": [{kind: _relative(path, executable.parent.resolve())}
+                                              for kind, path in record.inputs]}
     tmp = path_of(executable).with_name(path_of(executable).name + ".tmp")
     tmp.write_text(json.dumps(document, indent=1) + "\n")
     os.replace(tmp, path_of(executable))
@@ -44,7 +54,8 @@ def read(executable: Path, abi: str, where: str) -> LinkRecord:
         raise ManifestError(f"{where}: '{executable}' does not exist (did the build commands link it?)")
     try:
         document = json.loads(path.read_text())
-        record = LinkRecord(document["abi"], tuple((kind, Path(value)) for entry in document["inputs"]
+        record = LinkRecord(document["abi"], tuple((kind, Path(os.path.normpath(executable.parent.resolve() / value)))
+                                                   for entry in document["inputs"]
                                                    for kind, value in entry.items()))
     except FileNotFoundError:
         raise ManifestError(f"{where}: '{executable.name}' was not linked by `uniforge cc` (no {path.name} beside "
@@ -60,3 +71,8 @@ def read(executable: Path, abi: str, where: str) -> LinkRecord:
         raise ManifestError(f"{where}: '{missing[0]}', which '{executable.name}' was linked from, is gone",
                             hint="build the project again")
     return record
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """Relative to the executable's folder, but for objects in the cache (compiled from a link line's sources)."""
+    return str(path) if path.is_relative_to(compiled_folder()) else os.path.relpath(path, folder)

@@ -65,6 +65,10 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     clock.lap("library OS")
     libc = app_libc(target, hosted, libos)
     compiler_rt, compiler_rt_index, compiler_rt_cached = runtime.build(toolchain)
+    # What the project's own build made (link_from, objects, archives), as built for this target's compile ABI.
+    built = app_inputs(app, abi(hosted))
+    built_symbols = {name: object_symbols(path) for name, path in built.objects.items()}
+    built_archives = [(name, archives.index(path)) for name, path in built.archives.items()]
     clock.lap("libc")
     cached = {"library OS": all(m.cached for m in compiled.values()), "libc": libc.cached,
               "compiler-rt": compiler_rt_cached}
@@ -74,14 +78,17 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     prefix_map = [(app.root, "."), *((d, app.source_name(d)) for d in outside)]
     app_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                 prefix_map=prefix_map)
-    # The C++ runtime only for an app with C++ sources: its threaded variant for sources that include libc++'s
-    # thread headers, which are then compiled in its configuration.
+    # The C++ runtime only for an app with C++: sources, or objects and archives of its own build that call into it.
+    # Its threaded variant for sources that include libc++'s thread headers, which are then compiled in its
+    # configuration.
     cxx_sources = [src for src in app.sources if cxx.is_source(src)]
     cxx_runtime = None
-    if cxx_sources:
+    cxx_args = app_args
+    if cxx_sources or any(cxx.calls_runtime(symbols["undefined"]) for symbols in
+                          [*built_symbols.values(), *(m for _, index in built_archives for m in index.values())]):
         cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                     prefix_map=prefix_map, cxxflags=app.cxxflags)
-        cxx_threads = cxx.uses_threads(hosted, cxx_sources, cxx_args)
+        cxx_threads = bool(cxx_sources) and cxx.uses_threads(hosted, cxx_sources, cxx_args)
         if cxx_threads:
             cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                         prefix_map=prefix_map, cxxflags=app.cxxflags, cxx_threads=True)
@@ -91,11 +98,9 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
                                                  tuple(cxx_args if cxx.is_source(src) else app_args))
                 for src in app.sources}
     hosted.compile_all(list(app_jobs.values()))
-    # What the project's own build made (link_from, objects, archives), as built for this target's compile ABI.
-    built = app_inputs(app, abi(hosted))
     app_objects = {**{name: job.output for name, job in app_jobs.items()}, **built.objects}
-    app_symbols = {name: object_symbols(path) for name, path in app_objects.items()}
-    app_archives = [(name, archives.index(path)) for name, path in built.archives.items()]
+    app_symbols = {**{name: object_symbols(job.output) for name, job in app_jobs.items()}, **built_symbols}
+    app_archives = built_archives
     clock.lap("app")
 
     script = work / "image.ld"
@@ -257,7 +262,7 @@ def app_inputs(app: Manifest, app_abi: str) -> AppInputs:
     def name(path: Path) -> str:
         # Objects `uniforge cc` compiled straight from sources on a link line live in the cache, in a folder named
         # by their content: "cc/FOLDER/main.o", the same on every machine.
-        in_cache = path.is_relative_to(cache.cache_root())
+        in_cache = path.is_relative_to(linkrecord.compiled_folder())
         return f"cc/{path.parent.name}/{path.name}" if in_cache else app.source_name(path)
     if app.link_from is not None:
         record = linkrecord.read(app.link_from, app_abi, f"{app.path}: key 'link_from'")

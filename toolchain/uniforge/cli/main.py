@@ -27,6 +27,7 @@ HELP = """Build single-purpose unikernel images from plain C apps, with only the
   uniforge doctor                     what this host has and lacks
   uniforge bench . -t qemu-x86_64     boot time, size, memory against the floor
   eval "$(uniforge env -t qemu-x86_64)"   CC, AR, --host triple, CMake file for a project's own build system
+  uniforge port run nginx -p 8080:80  a real program from Debian's sources, built by its own build system
 """
 
 
@@ -196,20 +197,30 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --firmware uefi --machine pc -- a b
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --via libvirt
     """
-    from ..running.devices import parse_disk, parse_network
-    args = ctx.meta.get("guest_args", [])
-    parse_network(net, publish)             # the flags are checked before anything is read or built
-    for spec in disks:
-        parse_disk(spec)
+    _check_devices(net, publish, disks)
     if image_path:
         image = api.Image.open(image_path)
     else:
         image = api.build(_app(directory), target_name, debug=debug, progress_on_stderr=True)
+    return _run_image(image, ctx.meta.get("guest_args", []), memory=memory, timeout=timeout, cmdline=cmdline,
+                      publish=publish, net=net, disks=disks, as_json=as_json, console_log=console_log,
+                      target=target_name if image_path else None, firmware=firmware, machine=machine, via=via)
+
+
+def _check_devices(net, publish, disks) -> None:
+    """The device flags, checked before anything is read or built."""
+    from ..running.devices import parse_disk, parse_network
+    parse_network(net, publish)
+    for spec in disks:
+        parse_disk(spec)
+
+
+def _run_image(image, args, *, memory, timeout, cmdline, publish, net, disks, as_json=False, console_log=None,
+               target=None, firmware=None, machine=None, via="qemu") -> int:
     log = Path(console_log) if console_log else Path(f"{image.path}.console") if as_json else None
     result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
                        timeout=timeout, console=None if as_json else sys.stdout,
-                       target=target_name if image_path else None, stdin=sys.stdin.buffer, firmware=firmware,
-                       machine=machine, via=via)
+                       target=target, stdin=sys.stdin.buffer, firmware=firmware, machine=machine, via=via)
     if log is not None:
         log.write_bytes(result.output)
     if as_json:
@@ -324,6 +335,90 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
     for path, write in ((json_path, write_json), (csv_path, write_csv), (plot_path, write_plot)):
         if path:
             write(report, Path(path))
+
+
+@cli.group()
+def port() -> None:
+    """Real programs from Debian's source packages, built by their own build systems (./configure && make,
+    make, CMake) with `uniforge cc`: recipes kept as data in the repository's ports/ folder, sources fetched by
+    name and pinned version, each port's build done once per target in the uniforge cache.
+
+    \b
+        uniforge port list
+        uniforge port build nginx -t qemu-armv7
+        uniforge port run nginx -p 8080:80          then: curl localhost:8080/
+        uniforge port run bzip2 -- -9 < file > file.bz2
+    """
+
+
+@port.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the ports as JSON.")
+def port_list(as_json: bool) -> None:
+    """List the ports: name, Debian source package and version, what it is."""
+    found = api.ports()
+    if as_json:
+        _echo_json(versioned({"ports": [vars(p) for p in found]}))
+        return
+    width = max((len(p.name) for p in found), default=0)
+    for p in found:
+        click.echo(f"{p.name:<{width}}  {p.package} {p.version}: {p.summary}")
+
+
+_PORT_TARGET = click.option("--target", "-t", "target_name", default="qemu-x86_64", show_default=True,
+                            help="The target to build for.")
+
+
+@port.command("build")
+@click.argument("name")
+@_PORT_TARGET
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON on stdout.")
+def port_build(name, target_name, as_json) -> None:
+    """Fetch the port's Debian sources, build them by their own build system for TARGET (once: later builds
+    take it from the cache) and link the image. A failed build step is one line naming it, with the path of the
+    build's log."""
+    image = api.build_port(name, target_name, progress_on_stderr=not as_json)
+    report = image.report
+    assert report is not None
+    if as_json:
+        _echo_json(report.as_json())
+        return
+    click.echo(f"built {image.path} ({report.image_bytes:,} bytes; modules: {', '.join(report.manifest['modules'])})")
+
+
+@port.command("run", cls=_GuestArgsCommand, epilog=run_statuses())
+@click.argument("name")
+@_PORT_TARGET
+@click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M (default: the port's).")
+@click.option("--timeout", type=float, help="Stop the guest after this many seconds.")
+@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
+@click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
+              help="Forward a host port to a guest port (repeatable), e.g. -p 8080:80.")
+@click.option("--net", "net", metavar="user|tap:NAME|none", help="The guest's NIC, as for `uniforge run`.")
+@click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]", help="Attach a raw disk image (repeatable).")
+@click.pass_context
+def port_run(ctx, name, target_name, memory, timeout, cmdline, publish, net, disks) -> int:
+    """Build the port if needed (as `port build`), boot it and exit with its status, as `uniforge run` does;
+    arguments after `--` are the program's:
+
+    \b
+        uniforge port run nginx -p 8080:80 --disk site.img
+        uniforge port run sqlite3 < script.sql
+    """
+    _check_devices(net, publish, disks)
+    image = api.build_port(name, target_name, progress_on_stderr=True)
+    return _run_image(image, ctx.meta.get("guest_args", []), memory=memory, timeout=timeout, cmdline=cmdline,
+                      publish=publish, net=net, disks=disks)
+
+
+@port.command("check")
+@click.argument("name")
+@_PORT_TARGET
+def port_check(name, target_name) -> None:
+    """Build the port and boot it as its [port] table's check says: the console, or the page it serves, must
+    show what the check expects."""
+    image = api.build_port(name, target_name, progress_on_stderr=True)
+    api.check_port(image, name)
+    click.echo(f"port {name} on {target_name}: its check passed")
 
 
 @cli.command()
