@@ -76,9 +76,11 @@ def copy_example(name: str, dest: Path) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def xl_rigs(tmp_path_factory):
     """One xl rig per target with an [xl] table for the whole session (UNIFORGE_XL_RIG): started by the first run
-    that needs it, ended here. A Linux dom0 under TCG takes ~13 s (x86_64) to 40 s (ARMv7) to boot."""
+    that needs it, ended here, or with this process if it is killed. A Linux dom0 under TCG takes ~13 s (x86_64)
+    to 40 s (ARMv7) to boot."""
     from uniforge.platforms.xlrig import RIG_ENV, Rig
     folder = tmp_path_factory.mktemp("xl-rigs")
+    Rig.keep_in(folder)
     os.environ[RIG_ENV] = str(folder)
     yield folder
     Rig.stop_kept(folder)

@@ -9,22 +9,20 @@ bounded wait), then by SIGKILL.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import enum
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 
 from qemu.qmp import EventListener, QMPClient, QMPError, Runstate
+
+from .lifetime import die_with_parent
 
 _QUIT_WAIT = 3.0  # seconds QEMU gets to exit after `quit` before it is killed
 _LAUNCH_WAIT = 10.0  # seconds from exec to the QMP greeting
 # Run states in which QEMU stops the guest for good but keeps running itself (see `query-status`).
 _HALTED_STATES = frozenset({"internal-error", "guest-panicked", "io-error", "shutdown"})
-_PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class LaunchError(Exception):
@@ -95,7 +93,7 @@ class QemuVM:
                     pass_fds=[theirs.fileno(), *(end.fileno() for _, end in pairs.values())],
                     # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
                     start_new_session=True,
-                    preexec_fn=die_with_parent,
+                    preexec_fn=die_with_parent(),
                 )
             except OSError as e:
                 for ours, _ in pairs.values():
@@ -244,10 +242,4 @@ def describe_returncode(returncode: int | None) -> str:
     if returncode < 0:
         return f"killed by {signal.Signals(-returncode).name}"
     return f"exit status {returncode}"
-
-
-def die_with_parent() -> None:
-    """In the child before exec: have the kernel kill QEMU if uniforge dies without cleaning up (SIGKILL)."""
-    if sys.platform == "linux":
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
