@@ -52,7 +52,7 @@ class FirmwareBoot(QemuProcessWay):
 
     def check(self, request: BootRequest) -> None:
         if request.network.mode == "tap":
-            check_tap(request.network.tap)
+            check_tap(request.network)
 
     def command(self, image: Path, request: BootRequest, work: Path) -> list[str]:
         fmt = packaging.disk_format(image)

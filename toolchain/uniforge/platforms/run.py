@@ -230,7 +230,7 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
         guest_stdin, ours = os.pipe()
         threading.Thread(target=_send_input, args=(stdin, ours), name="uniforge-stdin", daemon=True).start()
     vm = QemuVM(command, filtered.feed if filtered else console.feed, stdin=guest_stdin,
-                channels={STATUS_CHARDEV: status.extend})
+                channels={STATUS_CHARDEV: status.extend}, netns=network.netns)
     try:
         async with vm:
             await vm.start()
