@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_example, free_port, require_target, targets_with, uniforge
-from host_network import ADDRESS_LINE, Guest
+from host_network import ADDRESS_LINE
 from uniforge.api.schema import schema_file
 from uniforge.building import targets
 from uniforge.core.errors import ExitCode, RunStatus
@@ -173,20 +173,18 @@ def test_the_partition_table_and_the_file_systems_check_clean(packaged, tmp_path
 
 @pytest.mark.parametrize("fmt, firmware, machine", [("qcow2", "bios", "q35"), ("iso", "uefi", "pc"),
                                                      ("raw", "uefi", "q35")])
-def test_httpd_from_a_disk_serves_curl(packaged, fmt, firmware, machine):
+@pytest.mark.uniforge(targets=[X86])
+def test_httpd_from_a_disk_serves_curl(packaged, uniforge_boot, fmt, firmware, machine):
+    import uniforge
     folder = packaged("httpd", X86, "raw", "qcow2", "iso")
-    port = free_port()
-    guest = Guest(folder, f"build/httpd.{X86}.{fmt}",
-                  ["-p", f"127.0.0.1:{port}:80", "--firmware", firmware, "--machine", machine], ["80"])
-    try:
-        guest.wait_for(r"httpd: listening on port 80", TIMEOUT)
-        guest.wait_for(ADDRESS_LINE, TIMEOUT)          # its DHCP lease: QEMU then forwards the port to it
-        page = subprocess.run(["curl", "-sf", "--max-time", "120", f"http://127.0.0.1:{port}/"],
-                              capture_output=True, timeout=180)
-        assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes(), \
-            guest.report()
-    finally:
-        guest.stop()
+    guest = uniforge_boot(uniforge.Image.open(folder / "build" / f"httpd.{X86}.{fmt}"), ["80"], publish=[80],
+                          firmware=firmware, machine=machine, timeout=2 * TIMEOUT)
+    guest.expect(r"httpd: listening on port 80", TIMEOUT)
+    guest.expect(ADDRESS_LINE, TIMEOUT, since_boot=True)     # its DHCP lease: QEMU then forwards the port to it
+    host, port = guest.port(80)
+    page = subprocess.run(["curl", "-sf", "--max-time", "120", f"http://{host}:{port}/"], capture_output=True,
+                          timeout=180)
+    assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes()
 
 
 @pytest.mark.parametrize("target, first, second", [

@@ -315,6 +315,12 @@ class VM:
         return self._guest.console
 
     @property
+    def running(self) -> bool:
+        """Whether the guest still runs."""
+        from ..platforms.guest import Stage
+        return self._guest.stage is not Stage.ENDED
+
+    @property
     def stage(self) -> str:
         """How far the boot got: starting the machine, running, printing, ended."""
         return self._guest.stage.value
@@ -329,11 +335,14 @@ class VM:
     def qmp(self) -> QMP:
         return QMP(self._guest)
 
-    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30.0) -> re.Match[str]:
-        """Waits until the console shows `pattern` after the previous expect's match; the match. GuestTimeout
-        (saying the boot stage reached) after `timeout` seconds, RunError if the guest ended first."""
-        found = self._guest.expect(pattern, timeout, start=self._cursor)
-        self._cursor = found.end()
+    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30.0, *,
+               since_boot: bool = False) -> re.Match[str]:
+        """Waits until the console shows `pattern` after the previous expect's match (`since_boot`: anywhere in
+        the console, e.g. in a guest several tests share; the next expect still starts where it would); the
+        match. GuestTimeout (saying the boot stage reached) after `timeout` seconds, RunError if the guest ended
+        first."""
+        found = self._guest.expect(pattern, timeout, start=0 if since_boot else self._cursor)
+        self._cursor = max(self._cursor, found.end())
         return found
 
     def port(self, guest_port: int, protocol: str = "tcp") -> tuple[str, int]:
