@@ -22,7 +22,7 @@ from conftest import copy_example, free_port, require_target, targets_with, unif
 from host_network import ADDRESS_LINE
 from uniforge.api.schema import schema_file
 from uniforge.building import targets
-from uniforge.core.errors import ExitCode, RunStatus
+from uniforge.core.errors import ExitCode
 
 X86 = "qemu-x86_64-q35"
 ARM = "qemu-armv7"
@@ -343,11 +343,14 @@ def test_libvirt_defines_and_starts_the_domain_the_build_wrote(packaged, libvirt
         log.unlink(missing_ok=True)
 
 
-def test_run_via_libvirt_boots_a_disk_with_arguments(packaged, libvirtd):
+@pytest.mark.parametrize("booted, status", [(f"hello.{X86}.qcow2", 3), (f"hello.{X86}", 200)])
+def test_run_via_libvirt_boots_with_arguments_and_returns_the_status(packaged, libvirtd, booted, status):
+    """A disk and the image as the domain's kernel: the app's arguments go in, its whole exit status comes back
+    (200: more than the exit device's 7 bits) through the status channel the domain writes to a file."""
     folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
     before = virsh("list", "--all", "--name").stdout
-    proc = run_disk(folder, f"hello.{X86}.qcow2", "a b", flags=["--via", "libvirt"])
-    assert proc.returncode == RunStatus.NO_STATUS and "libvirt does not pass on" in proc.stderr, proc.stderr
+    proc = run_disk(folder, booted, "a b", f"exit={status}", flags=["--via", "libvirt"])
+    assert proc.returncode == status, proc.stdout + proc.stderr
     assert "Hello, world!\nargv[1] = a b\n" in proc.stdout.replace("\r\n", "\n")
     assert virsh("list", "--all", "--name").stdout == before           # undefined again
 

@@ -167,8 +167,7 @@ class _GuestArgsCommand(click.Command):
 @click.option("--machine", help="For a disk image: the QEMU machine (q35 or pc on x86_64; default: the target's "
                                 "first).")
 @click.option("--via", default="qemu", show_default=True, type=click.Choice(["qemu", "libvirt"]),
-              help="Boot with QEMU itself, or define and start the domain through libvirt (qemu:///system; the "
-                   "exit status is then not the guest's).")
+              help="Boot with QEMU itself, or define and start the domain through libvirt (qemu:///system).")
 @click.pass_context
 def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, netns, disks,
         as_json, console_log, firmware, machine, via) -> int:
