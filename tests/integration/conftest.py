@@ -6,7 +6,9 @@ test its capabilities allow, skipped with the reason where this host cannot run 
 plugin's `uniforge_target`), builds with `uniforge_build` and boots with the API (or the command line, `uniforge`,
 where the command line is what is tested). `--uniforge-target T` runs the suite on chosen targets.
 
-The older helpers below (target_fixture, require_target, built) stay for tests written with them."""
+`built` gives a test the folder of an app built with `uniforge_build`, for tests of the command line. The older
+target helpers below (target_fixture, require_target) stay for the Xen tests, which are being moved to the marker,
+and for test_artifacts' builder of (app, target) pairs."""
 import os
 import shutil
 from pathlib import Path

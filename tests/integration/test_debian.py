@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import one_per_arch, require_target
+from conftest import one_per_arch
 from debian import Unavailable, host_build, source_tree
 from uniforge.building import targets
 
@@ -134,10 +134,7 @@ NGINX = Program("nginx", "nginx", host_steps=("cp -r {tree}/. nginx", f"cd nginx
                 host_tools=("make",), makefile=nginx_makefile, setup=nginx_files)
 
 
-@pytest.fixture(params=one_per_arch("console"))
-def target(request):
-    require_target(request.param)
-    return request.param
+pytestmark = pytest.mark.uniforge(targets=one_per_arch("console"))
 
 
 @pytest.fixture(scope="session")
