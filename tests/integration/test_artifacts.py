@@ -211,6 +211,18 @@ def test_kvstore_keeps_its_data_disk_apart_from_the_boot_disk(packaged, tmp_path
     assert got.read_text().strip() == "hello there"
 
 
+@pytest.mark.parametrize("target, fmt, firmware", [(X86, "qcow2", "bios"), (X86, "raw", "uefi"), (ARM, "raw", "uboot")])
+def test_an_app_booted_from_a_disk_reads_its_stdin(packaged, target, fmt, firmware):
+    """SeaBIOS, OVMF, GRUB and U-Boot read the serial line too (a key would stop a countdown): the runner holds
+    the host's stdin until the app asks for it (uf_exit_want_input), then every byte arrives, and its end."""
+    folder = packaged("stdio", target, "raw", "qcow2")
+    data = bytes(range(256)) * 64 + b"\xff\xff\x04 escapes in the data \xff\x01\n"
+    proc = uniforge("run", f"build/stdio.{target}.{fmt}", "--firmware", firmware, "--timeout", str(TIMEOUT), "--",
+                    "cat", cwd=folder, input=data, text=False, timeout=TIMEOUT + 60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith(data), proc.stdout[-300:]    # after what the firmware and boot loader printed
+
+
 def test_armv7_disk_boots_through_u_boot(packaged):
     folder = packaged("hello", ARM, "raw", "qcow2", "vmdk", "vhdx")
     proc = run_disk(folder, f"hello.{ARM}.vhdx", "a b", "exit=204")

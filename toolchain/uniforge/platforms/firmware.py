@@ -23,9 +23,10 @@ from .way import BootRequest, QemuProcessWay, Support
 class FirmwareBoot(QemuProcessWay):
     runner = "firmware"
     tables = ("firmware",)
-    # The firmware and the boot loader read the serial line too (a key stops GRUB's countdown): the host's stdin
-    # is not passed on, the guest reads none.
-    console_input = False
+    # The firmware and the boot loader read the serial line too (a key stops GRUB's countdown, U-Boot's autoboot):
+    # the host's stdin waits until the app asks for it, when they are long gone.
+    console_input = True
+    input_when_wanted = True
 
     def __init__(self, target: Target, *, firmware: str | None = None, machine: str | None = None):
         super().__init__(target)

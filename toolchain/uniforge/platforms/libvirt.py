@@ -22,9 +22,9 @@ from .. import packaging
 from ..building.targets import Target
 from ..core.errors import RunError, RunStatus
 from ..packaging import libvirt as domains
-from ..running.console import Console, SymbolizeFn
+from ..running.console import INPUT_WANTED, Console, SymbolizeFn
 from .guest import Guest
-from .run import BootControl, Ending, Input, RunResult, kernel_cmdline
+from .run import STATUS_CHARDEV, BootControl, Ending, Input, RunResult, kernel_cmdline
 from .way import BootRequest, Support, Way
 
 URI = "qemu:///system"
@@ -73,7 +73,8 @@ class LibvirtBoot(Way):
         xml = domains.domain(self.target, image.name, memory=self.memory(request),
                              disk_format=packaging.disk_format(image),
                              cmdline=kernel_cmdline(request.cmdline, request.args), images=pool, name=name,
-                             console_log=log, firmware=self.firmware, machine=self.machine, status_file=status_file)
+                             console_log=log, firmware=self.firmware, machine=self.machine,
+                             status_channel=(STATUS_CHARDEV, status_file))
         status = bytearray()
 
         def run_domain(shown: Console, stop: threading.Event) -> tuple[bool, float]:
@@ -121,7 +122,7 @@ class LibvirtBoot(Way):
             elif not finished:
                 ending, code = Ending.TIMED_OUT, RunStatus.TIMED_OUT
                 message = f"guest timed out after {timeout:g} s"
-            elif status:
+            elif status.removeprefix(INPUT_WANTED):
                 ending, code = Ending.EXITED, status[-1]
                 message = f"guest exited with status {code}"
             else:
