@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "uniforge(app=None, targets=None, needs=(), args=(), publish=(), cmdline='', memory=None, "
-                   "net=None, disks=(), timeout=None): the app the uniforge fixtures build and boot, the targets "
+                   "net=None, netns=None, disks=(), timeout=None): the app the uniforge fixtures build and boot, the targets "
                    "the test runs on (names, or the capabilities they need: boots, net, disk, xen, ...), and how "
                    "`unikernel` boots it")
 
@@ -173,10 +173,10 @@ def uniforge_boot(request: pytest.FixtureRequest, uniforge_target: str) -> Itera
 def unikernel(request: pytest.FixtureRequest, uniforge_image: api.Image,
               uniforge_boot: Callable[..., api.VM]) -> api.VM:
     """The marker's app booted on this test's target, as the marker says (args, publish, cmdline, memory, net,
-    disks, timeout); ended after the test."""
+    netns, disks, timeout); ended after the test."""
     marker = request.node.get_closest_marker("uniforge")
     kwargs = {key: value for key, value in (marker.kwargs if marker else {}).items()
-              if key in ("publish", "cmdline", "memory", "net", "disks", "timeout") and value is not None}
+              if key in ("publish", "cmdline", "memory", "net", "netns", "disks", "timeout") and value is not None}
     return uniforge_boot(uniforge_image, tuple(marker.kwargs.get("args", ())) if marker else (), **kwargs)
 
 
