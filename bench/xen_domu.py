@@ -256,6 +256,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="uniforge-xen-bench-") as tmp:
         work = Path(tmp)
         env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"), **{RIG_ENV: str(work / "rigs")})
+        Rig.keep_in(work / "rigs")
         started = time.monotonic()
         rig = Rig.kept(targets.load(args.target), work / "rigs")
         report = {"target": args.target, "rig_boot_s": time.monotonic() - started}

@@ -11,6 +11,12 @@
 #define PM1A_CNT_PIIX   0xb004  /* PIIX4 PM base 0xb000 (old pc) */
 #define SLP_EN          0x2000  /* SLP_TYP 0 = S5 (soft off) on QEMU's chipsets */
 
+void uf_exit_want_input(void)
+{
+	uf_outb(DEBUGCON_PORT, 0xff);
+	uf_outb(DEBUGCON_PORT, 0x01);
+}
+
 _Noreturn void uf_exit(int status)
 {
 	if (status != UF_EXIT_CRASH)

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
+#include <uf/exit.h>
 #include <uf/fd.h>
 #include <uf/stdin.h>
 #include <uf/time.h>
@@ -18,13 +19,17 @@
 
 static unsigned char buf[256];
 static unsigned head, tail;     /* decoded bytes waiting: buf[head % size .. tail % size) */
-static int escaped, ended, started;
+static int escaped, ended, started, asked;
 static int irq_state;           /* 0: not routed yet, 1: routed, -1: cannot be (poll instead) */
 
-/* Takes in what the UART holds, while there is room for it. */
+/* Takes in what the UART holds, while there is room for it; the first time, asks the runner for the input. */
 static void take_in(void)
 {
 	int c;
+	if (!asked) {
+		asked = 1;
+		uf_exit_want_input();
+	}
 	while (!ended && tail - head < sizeof buf && (c = uf_uart_getc()) >= 0) {
 		int first = !started;
 		started = 1;

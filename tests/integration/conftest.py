@@ -6,7 +6,9 @@ test its capabilities allow, skipped with the reason where this host cannot run 
 plugin's `uniforge_target`), builds with `uniforge_build` and boots with the API (or the command line, `uniforge`,
 where the command line is what is tested). `--uniforge-target T` runs the suite on chosen targets.
 
-The older helpers below (target_fixture, require_target, built) stay for tests written with them."""
+`built` gives a test the folder of an app built with `uniforge_build`, for tests of the command line. The older
+target helpers below (target_fixture, require_target) stay for the Xen tests, which are being moved to the marker,
+and for test_artifacts' builder of (app, target) pairs."""
 import os
 import shutil
 from pathlib import Path
@@ -76,9 +78,11 @@ def copy_example(name: str, dest: Path) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def xl_rigs(tmp_path_factory):
     """One xl rig per target with an [xl] table for the whole session (UNIFORGE_XL_RIG): started by the first run
-    that needs it, ended here. A Linux dom0 under TCG takes ~13 s (x86_64) to 40 s (ARMv7) to boot."""
+    that needs it, ended here, or with this process if it is killed. A Linux dom0 under TCG takes ~13 s (x86_64)
+    to 40 s (ARMv7) to boot."""
     from uniforge.platforms.xlrig import RIG_ENV, Rig
     folder = tmp_path_factory.mktemp("xl-rigs")
+    Rig.keep_in(folder)
     os.environ[RIG_ENV] = str(folder)
     yield folder
     Rig.stop_kept(folder)

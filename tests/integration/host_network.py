@@ -1,5 +1,6 @@
-"""The host side of the network tests: a guest running in the background and a private network
-namespace with a tap device (so the tests never touch the host's own interfaces)."""
+"""The host side of the network tests: a private network namespace with a tap device (so the tests never touch the
+host's own interfaces; a guest boots there with Image.boot(net="tap:NAME", netns=...)), and the line a guest prints
+with its IPv4 configuration."""
 from __future__ import annotations
 
 import itertools
@@ -23,8 +24,8 @@ _names = itertools.count()
 
 
 class Guest:
-    """`uniforge run IMAGE FLAGS -- ARGS` as a user runs it, in the background (optionally inside a network
-    namespace); its console is collected as it comes."""
+    """`uniforge run IMAGE FLAGS -- ARGS` in the background; its console is collected as it comes. Only test_xl
+    still uses it, until it moves to the plugin's fixtures as the other network tests did (Image.boot)."""
 
     def __init__(self, folder: Path, image: str, flags: list[str], args: list[str], netns: str | None = None):
         command = uniforge_command("run", image, "--timeout", str(GUEST_LIMIT), *flags, "--", *args)

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from conftest import copy_example, free_port, require_target, targets_with, uniforge
-from host_network import ADDRESS_LINE, Guest
+from host_network import ADDRESS_LINE
 from uniforge.api.schema import schema_file
 from uniforge.building import targets
-from uniforge.core.errors import ExitCode, RunStatus
+from uniforge.core.errors import ExitCode
 
 X86 = "qemu-x86_64-q35"
 ARM = "qemu-armv7"
@@ -173,20 +173,18 @@ def test_the_partition_table_and_the_file_systems_check_clean(packaged, tmp_path
 
 @pytest.mark.parametrize("fmt, firmware, machine", [("qcow2", "bios", "q35"), ("iso", "uefi", "pc"),
                                                      ("raw", "uefi", "q35")])
-def test_httpd_from_a_disk_serves_curl(packaged, fmt, firmware, machine):
+@pytest.mark.uniforge(targets=[X86])
+def test_httpd_from_a_disk_serves_curl(packaged, uniforge_boot, fmt, firmware, machine):
+    import uniforge
     folder = packaged("httpd", X86, "raw", "qcow2", "iso")
-    port = free_port()
-    guest = Guest(folder, f"build/httpd.{X86}.{fmt}",
-                  ["-p", f"127.0.0.1:{port}:80", "--firmware", firmware, "--machine", machine], ["80"])
-    try:
-        guest.wait_for(r"httpd: listening on port 80", TIMEOUT)
-        guest.wait_for(ADDRESS_LINE, TIMEOUT)          # its DHCP lease: QEMU then forwards the port to it
-        page = subprocess.run(["curl", "-sf", "--max-time", "120", f"http://127.0.0.1:{port}/"],
-                              capture_output=True, timeout=180)
-        assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes(), \
-            guest.report()
-    finally:
-        guest.stop()
+    guest = uniforge_boot(uniforge.Image.open(folder / "build" / f"httpd.{X86}.{fmt}"), ["80"], publish=[80],
+                          firmware=firmware, machine=machine, timeout=2 * TIMEOUT)
+    guest.expect(r"httpd: listening on port 80", TIMEOUT)
+    guest.expect(ADDRESS_LINE, TIMEOUT, since_boot=True)     # its DHCP lease: QEMU then forwards the port to it
+    host, port = guest.port(80)
+    page = subprocess.run(["curl", "-sf", "--max-time", "120", f"http://{host}:{port}/"], capture_output=True,
+                          timeout=180)
+    assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes()
 
 
 @pytest.mark.parametrize("target, first, second", [
@@ -211,6 +209,18 @@ def test_kvstore_keeps_its_data_disk_apart_from_the_boot_disk(packaged, tmp_path
     got = tmp_path / "greeting"
     uniforge("disk", "get", str(data), "/kv/greeting", str(got), check=True)
     assert got.read_text().strip() == "hello there"
+
+
+@pytest.mark.parametrize("target, fmt, firmware", [(X86, "qcow2", "bios"), (X86, "raw", "uefi"), (ARM, "raw", "uboot")])
+def test_an_app_booted_from_a_disk_reads_its_stdin(packaged, target, fmt, firmware):
+    """SeaBIOS, OVMF, GRUB and U-Boot read the serial line too (a key would stop a countdown): the runner holds
+    the host's stdin until the app asks for it (uf_exit_want_input), then every byte arrives, and its end."""
+    folder = packaged("stdio", target, "raw", "qcow2")
+    data = bytes(range(256)) * 64 + b"\xff\xff\x04 escapes in the data \xff\x01\n"
+    proc = uniforge("run", f"build/stdio.{target}.{fmt}", "--firmware", firmware, "--timeout", str(TIMEOUT), "--",
+                    "cat", cwd=folder, input=data, text=False, timeout=TIMEOUT + 60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith(data), proc.stdout[-300:]    # after what the firmware and boot loader printed
 
 
 def test_armv7_disk_boots_through_u_boot(packaged):
@@ -345,11 +355,14 @@ def test_libvirt_defines_and_starts_the_domain_the_build_wrote(packaged, libvirt
         log.unlink(missing_ok=True)
 
 
-def test_run_via_libvirt_boots_a_disk_with_arguments(packaged, libvirtd):
+@pytest.mark.parametrize("booted, status", [(f"hello.{X86}.qcow2", 3), (f"hello.{X86}", 200)])
+def test_run_via_libvirt_boots_with_arguments_and_returns_the_status(packaged, libvirtd, booted, status):
+    """A disk and the image as the domain's kernel: the app's arguments go in, its whole exit status comes back
+    (200: more than the exit device's 7 bits) through the status channel the domain writes to a file."""
     folder = packaged("hello", X86, *EVERY_FORMAT, "libvirt")
     before = virsh("list", "--all", "--name").stdout
-    proc = run_disk(folder, f"hello.{X86}.qcow2", "a b", flags=["--via", "libvirt"])
-    assert proc.returncode == RunStatus.NO_STATUS and "libvirt does not pass on" in proc.stderr, proc.stderr
+    proc = run_disk(folder, booted, "a b", f"exit={status}", flags=["--via", "libvirt"])
+    assert proc.returncode == status, proc.stdout + proc.stderr
     assert "Hello, world!\nargv[1] = a b\n" in proc.stdout.replace("\r\n", "\n")
     assert virsh("list", "--all", "--name").stdout == before           # undefined again
 

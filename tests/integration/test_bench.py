@@ -8,7 +8,7 @@ import shutil
 import jsonschema
 import pytest
 
-from conftest import copy_example, require_target, uniforge
+from conftest import copy_example, uniforge
 from uniforge.api.schema import schema_file
 from uniforge.core.errors import ExitCode
 
@@ -25,8 +25,10 @@ def check_summary(summary: dict, runs: int | None = None) -> None:
         assert len(summary["samples"]) == runs and all(x > 0 for x in summary["samples"])
 
 
-def test_bench_hello_against_the_floor(tmp_path):
-    require_target("qemu-x86_64")
+pytestmark = pytest.mark.uniforge(targets=["qemu-x86_64"])
+
+
+def test_bench_hello_against_the_floor(tmp_path, target):
     app = copy_example("hello", tmp_path)
     out = tmp_path / "out"
     out.mkdir()
@@ -76,8 +78,7 @@ def test_bench_hello_against_the_floor(tmp_path):
     assert (out / "b.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_bench_linux_peer(tmp_path):
-    require_target("qemu-x86_64")
+def test_bench_linux_peer(tmp_path, target):
     if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
         pytest.skip("the Linux peer comes from Debian packages: no apt-get/dpkg-deb here")
     app = copy_example("hello", tmp_path)

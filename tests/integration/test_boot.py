@@ -6,7 +6,7 @@ import re
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from conftest import app_dir, copy_example, image_modules, one_per_arch, require_target, targets_with, uniforge
+from conftest import app_dir, copy_example, image_modules, one_per_arch, uniforge
 from uniforge.building import targets
 from uniforge.core.errors import RunStatus
 from uniforge.platforms import run_image
@@ -125,15 +125,14 @@ def test_memory_size_comes_from_the_platform(uniforge_build, target, memory):
     assert used >= memory // 2, result.console
 
 
-@pytest.mark.parametrize("raw_target", targets_with("raw-form"))
-def test_the_raw_form_boots(built, raw_target):
+@pytest.mark.uniforge(needs=["raw-form"])
+def test_the_raw_form_boots(built, target):
     """The same build in its flat form (a zImage: the Linux ARM boot protocol, DTB in r2) boots too."""
-    require_target(raw_target)
-    folder = built("hello", raw_target)
-    raw = folder / f"build/hello.{raw_target}.zImage"
+    folder = built("hello", target)
+    raw = folder / f"build/hello.{target}.zImage"
     assert int.from_bytes(raw.read_bytes()[0x24:0x28], "little") == 0x016F2818
     out = io.StringIO()
-    result = run_image(targets.load(raw_target), raw, args=["zimage", "exit=5"], timeout=60, console=out)
+    result = run_image(targets.load(target), raw, args=["zimage", "exit=5"], timeout=60, console=out)
     assert result.exit_code == 5, out.getvalue()
     assert "Hello, world!" in out.getvalue() and "argv[1] = zimage" in out.getvalue()
 

@@ -3,14 +3,11 @@ with gcc's warnings; and the stack protector still catches a smashed stack (test
 environment is the arch's, whatever the machine: one target per arch."""
 import pytest
 
-from conftest import one_per_arch, require_target, uniforge
+from conftest import one_per_arch, uniforge
 from uniforge.core.errors import RunStatus
 
 
-@pytest.fixture(params=one_per_arch("boots"))
-def target(request):
-    require_target(request.param)
-    return request.param
+pytestmark = pytest.mark.uniforge(targets=one_per_arch("boots"))
 
 
 def test_app_sees_a_linux_musl_host(built, target):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import one_per_arch, require_target, uniforge
+from conftest import one_per_arch, uniforge
 from uniforge.core.errors import RunStatus
 
 TARGETS = one_per_arch("boots")       # what is checked here does not depend on the machine
@@ -31,10 +31,7 @@ CXX_MODULES = {"boot", "console", "exit", "fd", "mem", "process", "trap", "uart"
                "fdt"}
 
 
-@pytest.fixture(params=TARGETS)
-def target(request):
-    require_target(request.param)
-    return request.param
+pytestmark = pytest.mark.uniforge(targets=TARGETS)
 
 
 def run(folder, target: str, *args: str) -> tuple[int, str, str]:

@@ -16,15 +16,12 @@ from pathlib import Path
 import pytest
 
 import uniforge as api
-from conftest import one_per_arch, require_target, uniforge
+from conftest import one_per_arch, uniforge
 from uniforge.building import ports
 from uniforge.core.errors import ToolError
 
 
-@pytest.fixture(params=one_per_arch("console"))
-def target(request):
-    require_target(request.param)
-    return request.param
+pytestmark = pytest.mark.uniforge(targets=one_per_arch("console"))
 
 
 @pytest.fixture(scope="session")

@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_example, one_per_arch, require_target, uniforge
+from conftest import copy_example, one_per_arch, uniforge
 
 
-@pytest.fixture(params=one_per_arch("boots"))
-def target(request):
-    require_target(request.param)
-    return request.param
+pytestmark = pytest.mark.uniforge(targets=one_per_arch("boots"))
 
 
 def build(folder: Path, target: str):
@@ -67,8 +64,8 @@ def autoreconf():
         pytest.skip("autoconf is not installed (scripts/install-host-deps installs it)")
 
 
-def test_an_autoconf_project_gets_the_unikernels_answers_on_x86_64(tmp_path, autoreconf):
-    require_target("qemu-x86_64")
+@pytest.mark.uniforge(targets=["qemu-x86_64"])
+def test_an_autoconf_project_gets_the_unikernels_answers_on_x86_64(tmp_path, autoreconf, target):
     folder = copy_example("autoconf-hello", tmp_path)
     image = build(folder, "qemu-x86_64")
     log = _log(folder, "qemu-x86_64")
@@ -88,10 +85,10 @@ def test_an_autoconf_project_gets_the_unikernels_answers_on_x86_64(tmp_path, aut
     assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
 
 
-def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf):
+@pytest.mark.uniforge(targets=["qemu-armv7"])
+def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf, target):
     """configure's ARM test programs run through qemu-user (a binfmt_misc entry, or else qemu-arm started by the
     executable's script); with neither, configure sees a cross build and takes its cross answers."""
-    require_target("qemu-armv7")
     folder = copy_example("autoconf-hello", tmp_path)
     image = build(folder, "qemu-armv7")
     log = _log(folder, "qemu-armv7")

@@ -7,14 +7,13 @@ and the stack's DNS stub address, answered by a DNS server this test runs."""
 import re
 import socket
 import struct
-import subprocess
 import threading
 
 import pytest
-from conftest import free_port, one_per_arch, require_target, targets_with
-from uniforge.core.paths import uniforge_command, uniforge_environment
+from conftest import app_dir, one_per_arch, targets_with
 
 GUEST_PORT = 7000
+pytestmark = pytest.mark.uniforge(needs=["net"])
 
 
 class Peers:
@@ -124,46 +123,39 @@ STATIC = {"static": "uf.ip=10.0.2.15/24 uf.gw=10.0.2.2 uf.dns=10.0.2.2",
                      "uf.dns6=fec0::2"}
 
 
-# DHCP on every target with a NIC; the static configurations (arch-neutral) with getaddrinfo once each.
-@pytest.mark.parametrize("target, config", [*((name, "dhcp") for name in targets_with("net")),
-                                            *((targets_with("net", "emulated")[0], c) for c in STATIC)])
-def test_dhcp_udp_and_tcp_both_ways(built, target, config):
-    require_target(target)
-    folder = built("netcheck", target)
-    # Static: the DNS server is the host (10.0.2.2, or fec0::2 with uf.dns6), where this test answers for one name
-    # through getaddrinfo (musl asks 127.0.0.1:53, the stack's stub, which forwards to the server).
+def test_dhcp_udp_and_tcp_both_ways(uniforge_build, uniforge_boot, target):
+    exchange(uniforge_build(app_dir("netcheck"), target), uniforge_boot, "dhcp")
+
+
+@pytest.mark.uniforge(targets=targets_with("net", "emulated")[:1])       # what it adds does not depend on the arch
+@pytest.mark.parametrize("config", list(STATIC))
+def test_static_configuration_and_getaddrinfo(uniforge_build, uniforge_boot, target, config):
+    """The DNS server is the host (10.0.2.2, or fec0::2 with uf.dns6), where this test answers for one name through
+    getaddrinfo (musl asks 127.0.0.1:53, the stack's stub, which forwards to the server)."""
+    exchange(uniforge_build(app_dir("netcheck"), target), uniforge_boot, config)
+
+
+def exchange(image, uniforge_boot, config: str) -> None:
+    """netcheck's steps with the host's peers; `config`: dhcp, or one of STATIC with getaddrinfo answered here."""
     dns = DnsServer("netcheck.test", "10.9.8.7", "2001:db8::987",
                     socket.AF_INET6 if config == "static6" else socket.AF_INET) if config in STATIC else None
     peers, peers6 = Peers(), Peers(socket.AF_INET6)
-    host_port = free_port()
     udp_port, tcp_port = peers.udp.getsockname()[1], peers.tcp.getsockname()[1]
     ports6 = f"{peers6.udp.getsockname()[1]},{peers6.tcp.getsockname()[1]}"
-    cmdline = ["--cmdline", STATIC[config]] if dns else []
-    command = uniforge_command("run", f"build/netcheck.{target}", "--timeout", "300",
-                               "-p", f"{host_port}:{GUEST_PORT}", *cmdline, "--", "-6", ports6,
-                               str(udp_port), str(tcp_port), str(GUEST_PORT), *(["netcheck.test"] if dns else []))
-    guest = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env=uniforge_environment())
-    lines = []
     try:
-        for line in guest.stdout:
-            lines.append(line.rstrip())
-            if line.startswith("tcp-in: listening"):
-                break
+        args = ["-6", ports6, str(udp_port), str(tcp_port), str(GUEST_PORT), *(["netcheck.test"] if dns else [])]
+        guest = uniforge_boot(image, args, publish=[GUEST_PORT], cmdline=STATIC.get(config, ""), timeout=300)
         data = bytes((i * 13 + (i >> 11)) & 255 for i in range(3_000_000))
-        answer = upload(host_port, data) if lines and lines[-1].startswith("tcp-in") else b""
-        lines += [line.rstrip() for line in guest.stdout]
-        status = guest.wait(timeout=300)
+        guest.expect(r"tcp-in: listening", 300)
+        answer = upload(guest.port(GUEST_PORT)[1], data)
+        result = guest.wait(300)
     finally:
-        if guest.poll() is None:
-            guest.kill()
-            guest.wait()
         peers.close()
         peers6.close()
         if dns:
             dns.close()
-    out = "\n".join(lines)
-    assert status == 0, out
+    out = result.console
+    assert result.status == 0, out
     dns_address = {"dhcp": " dns 10.0.2.3", "static": " dns 10.0.2.2", "static6": ""}[config]
     assert f"uniforge: net: 10.0.2.15/24 gw 10.0.2.2{dns_address} ({config.rstrip('6')})" in out
     if dns:
@@ -181,9 +173,9 @@ def test_dhcp_udp_and_tcp_both_ways(built, target, config):
     assert "netcheck: all steps passed" in out
 
 
-@pytest.mark.parametrize("target", one_per_arch("net"))
+@pytest.mark.uniforge(targets=one_per_arch("net"))
 @pytest.mark.parametrize("net", ["none", "user"])
-def test_loopback_with_and_without_a_nic(built, target, net):
+def test_loopback_with_and_without_a_nic(uniforge_build, uniforge_boot, target, net):
     """tests/apps/loopcheck talks to itself over TCP (1 MiB each way, then TCP_INFO, IP_TOS or IPV6_TCLASS,
     TCP_KEEP* and SO_LINGER's reset as a program sees them) and UDP: over 127.0.0.1 and ::1 always, even booted
     without a NIC (`--net none`: the stack comes up with lo only, no hang at bring-up), and with a NIC also over its
@@ -192,15 +184,12 @@ def test_loopback_with_and_without_a_nic(built, target, net):
     dual-stack listener on [::] taking an IPv4 client as ::ffff:127.0.0.1, IPV6_V6ONLY refusing one, a dual-stack
     datagram socket answering an IPv4 sender; and with a NIC, that a socket bound to 127.0.0.1 may not send to
     another host (EINVAL, as Linux)."""
-    require_target(target)
-    folder = built("loopcheck", target)
     own = ["10.0.2.15", "fec0::5054:ff:fe12:3456"] if net == "user" else []
     outside = ["--outside", "10.0.2.2"] if net == "user" else []
-    proc = subprocess.run(uniforge_command("run", f"build/loopcheck.{target}", "--timeout", "300", "--net", net,
-                                           "--", *outside, *own), cwd=folder, capture_output=True, text=True,
-                          timeout=600, env=uniforge_environment())
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out
+    result = uniforge_boot(uniforge_build(app_dir("loopcheck"), target), [*outside, *own], net=net,
+                           timeout=300).wait(600)
+    out = result.console
+    assert result.status == 0, out + result.message
     if net == "none":
         assert "uniforge: net: no network interface (lo only)" in out
     for address in ["127.0.0.1", "::1", *own]:
@@ -223,47 +212,32 @@ def expected_reply(size: int) -> bytes:
     return bytes((i * 7 + (i >> 9)) & 255 for i in range(size))
 
 
-@pytest.mark.parametrize("target", one_per_arch("net"))
-def test_reply_written_just_before_exit_arrives_whole(built, target):
+@pytest.mark.uniforge(targets=one_per_arch("net"))
+def test_reply_written_just_before_exit_arrives_whole(uniforge_build, uniforge_boot, target):
     """tests/apps/exitreply writes a 2 MiB reply and a UDP datagram and returns from main at once, its socket still
     open and its send buffer full: the exit closes the socket and lets TCP deliver the rest and its FIN (as a Linux
     process's exit does) before the machine ends. Every byte and the datagram reach the host, every time: several
     boots, since a lost tail shows only some of the time."""
-    require_target(target)
-    folder = built("exitreply", target)
+    image = uniforge_build(app_dir("exitreply"), target)
     size, want = 2 << 20, expected_reply(2 << 20)
     for attempt in range(5):
-        host_port = free_port()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.bind(("127.0.0.1", 0))
             udp.settimeout(60)
-            command = uniforge_command("run", f"build/exitreply.{target}", "--timeout", "300",
-                                       "-p", f"{host_port}:{GUEST_PORT}", "--",
-                                       str(GUEST_PORT), str(udp.getsockname()[1]), str(size))
-            guest = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env=uniforge_environment())
+            guest = uniforge_boot(image, [str(GUEST_PORT), str(udp.getsockname()[1]), str(size)],
+                                  publish=[GUEST_PORT], timeout=300)
+            guest.expect(r"exitreply: listening", 300)
+            reply = b""
+            with socket.create_connection(guest.port(GUEST_PORT), timeout=120) as c:
+                c.sendall(b"go\n")
+                while chunk := c.recv(65536):
+                    reply += chunk
             try:
-                lines = []
-                for line in guest.stdout:
-                    lines.append(line.rstrip())
-                    if line.startswith("exitreply: listening"):
-                        break
-                reply = b""
-                with socket.create_connection(("127.0.0.1", host_port), timeout=120) as c:
-                    c.sendall(b"go\n")
-                    while chunk := c.recv(65536):
-                        reply += chunk
-                try:
-                    datagram = udp.recv(64)
-                except TimeoutError:
-                    datagram = b"(none)"
-                lines += [line.rstrip() for line in guest.stdout]
-                status = guest.wait(timeout=300)
-            finally:
-                if guest.poll() is None:
-                    guest.kill()
-                    guest.wait()
-        out = "\n".join(lines)
-        assert status == 0, out
+                datagram = udp.recv(64)
+            except TimeoutError:
+                datagram = b"(none)"
+            result = guest.wait(300)
+        out = result.console
+        assert result.status == 0, out
         assert len(reply) == size and reply == want, f"boot {attempt + 1}: {len(reply)} of {size} bytes\n{out}"
         assert datagram == f"bye after {size} bytes".encode(), out

@@ -50,6 +50,31 @@ def test_passing_and_failing_tests_with_the_console(project):
     assert "all-good" not in out            # a passing test's console is not shown
 
 
+def test_a_guest_a_module_fixture_shares_shows_its_console(project):
+    """A guest booted once per module by a fixture of the user's own (Image.boot): a failed test's report carries
+    its console too."""
+    project.makepyfile(test_shared="""
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def shared(uniforge_build, uniforge_target):
+            with uniforge_build("app", uniforge_target).boot(["say=shared-console", "sleep=600"]) as vm:
+                vm.expect("shared-console", timeout=300)
+                yield vm, "something else"
+
+        def test_first(shared):
+            assert shared[0].running
+
+        def test_second(shared):
+            assert False, "the test's own assertion"
+    """)
+    result = run(project, "-v")
+    result.assert_outcomes(passed=1, failed=1)
+    out = result.stdout.str()
+    assert "uniforge console: waiter on qemu-x86_64 (fixture shared)" in out and "shared-console" in out
+    assert out.count("shared-console") == 1            # the passing test's report shows none
+
+
 def test_a_crashing_guest_fails_the_test_with_its_backtrace(project):
     project.makepyfile(test_crash="""
         import pytest

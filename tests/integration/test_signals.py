@@ -8,11 +8,10 @@ import threading
 
 import pytest
 
-from conftest import copy_example, one_per_arch, require_target, targets_with, uniforge
+from conftest import copy_example, one_per_arch, uniforge
 from uniforge.core.errors import RunStatus
 
 TARGETS = one_per_arch("boots")       # what is checked here does not depend on the machine
-XEN_TARGETS = targets_with("xen")
 # What each behaviour prints when it holds (besides no FAIL line).
 BEHAVIOURS = {
     "raise": ["raise: handler ran before raise returned"],
@@ -51,10 +50,7 @@ ON_XEN = ["raise", "siginfo", "alarm-sleep", "timer", "overflow"]
 CRASH = RunStatus.CRASHED
 
 
-@pytest.fixture(params=TARGETS)
-def target(request):
-    require_target(request.param)
-    return request.param
+pytestmark = pytest.mark.uniforge(targets=TARGETS)
 
 
 def run(folder, app: str, target: str, *args: str, flags=()) -> tuple[int, str]:
@@ -81,11 +77,10 @@ def test_behaviour(built, target, behaviour):
     check_behaviour(built, target, behaviour)
 
 
-@pytest.mark.parametrize("xen_target", XEN_TARGETS)
+@pytest.mark.uniforge(needs=["xen"])
 @pytest.mark.parametrize("behaviour", ON_XEN)
-def test_behaviour_on_xen(built, xen_target, behaviour):
-    require_target(xen_target)
-    check_behaviour(built, xen_target, behaviour)
+def test_behaviour_on_xen(built, target, behaviour):
+    check_behaviour(built, target, behaviour)
 
 
 def test_integer_division_by_zero(built, target):

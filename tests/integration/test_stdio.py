@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from conftest import TEST_APPS, image_modules, target_fixture, uniforge
+from conftest import TEST_APPS, image_modules, uniforge
 from uniforge.core.paths import uniforge_command, uniforge_environment
 
-target = target_fixture("console")
+pytestmark = pytest.mark.uniforge(needs=["console"])
 ALL_BYTES = bytes(range(256))
 
 

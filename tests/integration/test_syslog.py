@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import one_per_arch, require_target, uniforge
+from conftest import one_per_arch, uniforge
 
 APP = r"""
 #include <errno.h>
@@ -26,9 +26,8 @@ int main(void)
 """
 
 
-@pytest.mark.parametrize("target", one_per_arch("boots"))
+@pytest.mark.uniforge(targets=one_per_arch("boots"))
 def test_syslog_writes_the_console_and_keeps_errno(tmp_path, target):
-    require_target(target)
     (tmp_path / "uniforge.toml").write_text('name = "logger"\nsources = ["main.c"]\n')
     (tmp_path / "main.c").write_text(APP)
     report = json.loads(uniforge("build", "--json", "-t", target, cwd=tmp_path, check=True).stdout)

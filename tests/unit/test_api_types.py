@@ -8,7 +8,8 @@ import pytest
 
 pytest.importorskip("mypy", reason="mypy is in the test extra: pip install '.[test]'")
 PACKAGE = Path(__file__).resolve().parents[2] / "toolchain" / "uniforge"
-TYPED = [PACKAGE / "__init__.py", PACKAGE / "api", PACKAGE / "pytest_plugin.py", PACKAGE / "platforms" / "guest.py"]
+TYPED = [PACKAGE / "__init__.py", PACKAGE / "api", PACKAGE / "pytest_plugin.py", PACKAGE / "platforms" / "guest.py",
+         PACKAGE / "running" / "lifetime.py"]
 USER = '''
 import uniforge
 

@@ -399,17 +399,22 @@ def test_target_without_device_models():
 def test_missing_tap_is_checked_before_qemu(tmp_path, monkeypatch):
     monkeypatch.setattr(devices, "_SYS_NET", tmp_path)
     with pytest.raises(RunError, match="no network interface tap9"):
-        check_tap("tap9")
+        check_tap(Network("tap", "tap9"))
     (tmp_path / "eth0").mkdir()
     with pytest.raises(RunError, match="eth0 is not a tap device"):
-        check_tap("eth0")
+        check_tap(Network("tap", "eth0"))
     (tmp_path / "tun9").mkdir()
     (tmp_path / "tun9" / "tun_flags").write_text("0x1001\n")  # IFF_TUN | IFF_NO_PI
     with pytest.raises(RunError, match="tun9 is not a tap device"):
-        check_tap("tun9")
+        check_tap(Network("tap", "tun9"))
     (tmp_path / "tap9").mkdir()
     (tmp_path / "tap9" / "tun_flags").write_text("0x1002\n")  # IFF_TAP | IFF_NO_PI
-    check_tap("tap9")
+    check_tap(Network("tap", "tap9"))
+
+
+def test_a_missing_network_namespace_is_one_line():
+    with pytest.raises(RunError, match="--netns ufnosuchns: there is no network namespace ufnosuchns"):
+        parse_network("tap:tap0", [], "ufnosuchns")
 
 
 @pytest.mark.parametrize(

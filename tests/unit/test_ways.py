@@ -10,7 +10,7 @@ from uniforge.building import image as images
 from uniforge.building import targets
 from uniforge.building.targets import Xen
 from uniforge.core.errors import BenchError, ImageError, RunError, TargetError
-from uniforge.platforms import RUNNERS, WAYS, qemu, run_image, way_for, xen, xenrig, xl
+from uniforge.platforms import RUNNERS, WAYS, qemu, run_image, way_for, way_to_boot, xen, xenrig, xl
 from uniforge.platforms.run import STATUS_CHARDEV
 from uniforge.platforms.way import BootRequest, raw_form
 from uniforge.running.devices import Disk, Network
@@ -257,3 +257,9 @@ def test_an_armv7_disk_boots_through_u_boot_with_the_command_line_in_ram(tmp_pat
     assert "nvme,serial=uniforge-boot,drive=uf-boot,bootindex=0" in options(command, "-device")
     assert f"loader,file={work / 'uboot-env.txt'},addr={UBOOT_ENV_ADDRESS:#x},force-raw=on" in options(command, "-device")
     assert (work / "uboot-env.txt").read_bytes() == b'uf_cmdline=-- "a b"\n\0'
+
+
+def test_uefi_for_an_armv7_disk_is_one_line():
+    """ARMv7 disks boot through U-Boot only (README.md, "Artifacts", says why no UEFI)."""
+    with pytest.raises(RunError, match=r"^qemu-armv7's disks boot with firmware uboot, not 'uefi'$"):
+        way_to_boot(targets.load("qemu-armv7"), Path("hello.qemu-armv7.raw"), firmware="uefi")

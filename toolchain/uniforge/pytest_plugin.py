@@ -11,8 +11,9 @@ build(app, target) -> Image, each once), `uniforge_image` (the marker's app for 
 `uniforge_boot` (boot(image, args, ...) -> VM, ended after the test), `unikernel` (the marker's app booted as the
 marker says). The matrix: `--uniforge-target T` (repeatable) or the `uniforge_targets` ini option choose targets,
 narrowed to those the marker accepts (`targets=`, `needs=` capabilities); targets this host cannot run are
-skipped with the reason. A failed test's report carries each guest's console; a guest crash fails the test with
-its symbolized backtrace as the message. Under pytest-xdist each worker builds into its own folder and published
+skipped with the reason. A failed test's report carries each guest's console (those booted with `uniforge_boot`,
+and those a fixture of the test gives, e.g. one booted once per module); a guest crash fails the test with its
+symbolized backtrace as the message. Under pytest-xdist each worker builds into its own folder and published
 ports are chosen free (and chosen again on a clash).
 """
 
@@ -50,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "uniforge(app=None, targets=None, needs=(), args=(), publish=(), cmdline='', memory=None, "
-                   "net=None, disks=(), timeout=None): the app the uniforge fixtures build and boot, the targets "
+                   "net=None, netns=None, disks=(), timeout=None): the app the uniforge fixtures build and boot, the targets "
                    "the test runs on (names, or the capabilities they need: boots, net, disk, xen, ...), and how "
                    "`unikernel` boots it")
 
@@ -172,10 +173,10 @@ def uniforge_boot(request: pytest.FixtureRequest, uniforge_target: str) -> Itera
 def unikernel(request: pytest.FixtureRequest, uniforge_image: api.Image,
               uniforge_boot: Callable[..., api.VM]) -> api.VM:
     """The marker's app booted on this test's target, as the marker says (args, publish, cmdline, memory, net,
-    disks, timeout); ended after the test."""
+    netns, disks, timeout); ended after the test."""
     marker = request.node.get_closest_marker("uniforge")
     kwargs = {key: value for key, value in (marker.kwargs if marker else {}).items()
-              if key in ("publish", "cmdline", "memory", "net", "disks", "timeout") and value is not None}
+              if key in ("publish", "cmdline", "memory", "net", "netns", "disks", "timeout") and value is not None}
     return uniforge_boot(uniforge_image, tuple(marker.kwargs.get("args", ())) if marker else (), **kwargs)
 
 
@@ -185,7 +186,8 @@ def unikernel(request: pytest.FixtureRequest, uniforge_image: api.Image,
 def pytest_runtest_makereport(item: pytest.Item,
                               call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
-    guests = item.stash.get(_GUESTS, [])
+    booted = item.stash.get(_GUESTS, [])
+    guests = booted + [g for g in _guests_of_fixtures(item) if all(g[1] is not vm for _, vm, _ in booted)]
     if report.when != "call" or not guests:
         return report
     crashed = [(label, vm) for label, vm, expected in guests if not expected and vm.crash]
@@ -203,3 +205,14 @@ def pytest_runtest_makereport(item: pytest.Item,
         for label, vm, _ in guests:
             report.sections.append((f"uniforge console: {label} ({vm.stage})", vm.console.text or "(nothing printed)"))
     return report
+
+
+def _guests_of_fixtures(item: pytest.Item) -> list[tuple[str, api.VM, bool]]:
+    """The guests the test got from fixtures of its own (e.g. one booted once per module and shared): a fixture's
+    value that is a VM, or a tuple holding one."""
+    found = []
+    for name, value in getattr(item, "funcargs", {}).items():
+        for vm in value if isinstance(value, tuple) else (value,):
+            if isinstance(vm, api.VM):
+                found.append((f"{vm.image.app} on {vm.image.target} (fixture {name})", vm, False))
+    return found

@@ -208,21 +208,21 @@ class Image:
         return tuple(Artifact("package", a.path, a.format, a.sha256) for a in made)
 
     def run(self, args: Sequence[str] = (), *, cmdline: str = "", memory: str | None = None,
-            publish: Sequence[int | str] = (), net: str | None = None, disks: Sequence[str | Path] = (),
-            timeout: float | None = None, console: TextIO | BinaryIO | None = None, extra_qemu_args: Sequence[str] = (),
-            target: str | None = None, stdin: bytes | BinaryIO | None = None, firmware: str | None = None,
-            machine: str | None = None, via: str = "qemu") -> Result:
+            publish: Sequence[int | str] = (), net: str | None = None, netns: str | None = None,
+            disks: Sequence[str | Path] = (), timeout: float | None = None, console: TextIO | BinaryIO | None = None,
+            extra_qemu_args: Sequence[str] = (), target: str | None = None, stdin: bytes | BinaryIO | None = None,
+            firmware: str | None = None, machine: str | None = None, via: str = "qemu") -> Result:
         """Boots the image and waits for the guest's end (see boot for the arguments); `timeout` seconds after
         its start the guest is stopped and the result is "timed out" (status 124)."""
-        with self.boot(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
+        with self.boot(args, cmdline=cmdline, memory=memory, publish=publish, net=net, netns=netns, disks=disks,
                        timeout=timeout, console=console, extra_qemu_args=extra_qemu_args, target=target,
                        stdin=stdin, firmware=firmware, machine=machine, via=via) as vm:
             return vm.wait()
 
     def boot(self, args: Sequence[str] = (), *, cmdline: str = "", memory: str | None = None,
-             publish: Sequence[int | str] = (), net: str | None = None, disks: Sequence[str | Path] = (),
-             timeout: float | None = None, console: TextIO | BinaryIO | None = None,
-             extra_qemu_args: Sequence[str] = (), target: str | None = None,
+             publish: Sequence[int | str] = (), net: str | None = None, netns: str | None = None,
+             disks: Sequence[str | Path] = (), timeout: float | None = None,
+             console: TextIO | BinaryIO | None = None, extra_qemu_args: Sequence[str] = (), target: str | None = None,
              stdin: bytes | BinaryIO | None = None, firmware: str | None = None, machine: str | None = None,
              via: str = "qemu") -> VM:
         """Boots the image on its target's way and returns once the guest runs: a VM, whose `with` block ends
@@ -232,7 +232,8 @@ class Image:
         `memory` its RAM (default: the image's). `publish` forwards host ports to guest ports through QEMU's
         user networking: a guest port number gets a free host port on 127.0.0.1 (vm.port(N) says which),
         "[ADDR:]HOST:GUEST[/udp]" a chosen one. `net` is "user", "tap:NAME" or "none" (default: user when
-        something is published); `disks` raw disk images ("FILE:ro" read-only), disk 0 first. `timeout`
+        something is published); `netns` the network namespace (`ip netns`) QEMU runs in, e.g. that of the tap
+        device (its forwarded ports then listen there too); `disks` raw disk images ("FILE:ro" read-only), disk 0 first. `timeout`
         limits the guest's whole life (then it is stopped: "timed out"); `console` also streams the console
         there as it comes (byte for byte to a binary stream or a text one with a buffer, sys.stdout); `stdin` is
         the console's input (bytes, or a binary file read to its end; None: end of input at once) on targets
@@ -252,7 +253,7 @@ class Image:
         tries = 1
         while True:
             request, automatic = self._request(args, f"{cmdline} {terminal_option(stdin, console)}".strip(), memory,
-                                               publish, net, disks, extra_qemu_args)
+                                               publish, net, netns, disks, extra_qemu_args)
             try:
                 guest = way.boot(self.path, request, timeout=timeout, console=console,
                                  symbolizer=_lazy_symbolizer(self.debug_path), stdin=stdin)
@@ -265,13 +266,13 @@ class Image:
                 tries += 1
 
     def _request(self, args: Sequence[str], cmdline: str, memory: str | None, publish: Sequence[int | str],
-                 net: str | None, disks: Sequence[str | Path],
+                 net: str | None, netns: str | None, disks: Sequence[str | Path],
                  extra_qemu_args: Sequence[str]) -> tuple[BootRequest, list[Any]]:
         from ..platforms.way import BootRequest
         from ..running.devices import free_port, parse_disk, parse_network
 
         specs = [f"127.0.0.1:{free_port()}:{p}" if isinstance(p, int) else p for p in publish]
-        network = parse_network(net, specs)
+        network = parse_network(net, specs, netns)
         automatic = [f for f, p in zip(network.forwards, publish) if isinstance(p, int)]
         request = BootRequest(tuple(args), cmdline, memory or self.manifest["config"].get("memory"), network,
                               tuple(parse_disk(str(d)) for d in disks), tuple(extra_qemu_args))
@@ -314,6 +315,12 @@ class VM:
         return self._guest.console
 
     @property
+    def running(self) -> bool:
+        """Whether the guest still runs."""
+        from ..platforms.guest import Stage
+        return self._guest.stage is not Stage.ENDED
+
+    @property
     def stage(self) -> str:
         """How far the boot got: starting the machine, running, printing, ended."""
         return self._guest.stage.value
@@ -328,11 +335,14 @@ class VM:
     def qmp(self) -> QMP:
         return QMP(self._guest)
 
-    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30.0) -> re.Match[str]:
-        """Waits until the console shows `pattern` after the previous expect's match; the match. GuestTimeout
-        (saying the boot stage reached) after `timeout` seconds, RunError if the guest ended first."""
-        found = self._guest.expect(pattern, timeout, start=self._cursor)
-        self._cursor = found.end()
+    def expect(self, pattern: str | re.Pattern[str], timeout: float | None = 30.0, *,
+               since_boot: bool = False) -> re.Match[str]:
+        """Waits until the console shows `pattern` after the previous expect's match (`since_boot`: anywhere in
+        the console, e.g. in a guest several tests share; the next expect still starts where it would); the
+        match. GuestTimeout (saying the boot stage reached) after `timeout` seconds, RunError if the guest ended
+        first."""
+        found = self._guest.expect(pattern, timeout, start=0 if since_boot else self._cursor)
+        self._cursor = max(self._cursor, found.end())
         return found
 
     def port(self, guest_port: int, protocol: str = "tcp") -> tuple[str, int]:

@@ -156,6 +156,7 @@ class _GuestArgsCommand(click.Command):
 @click.option("--net", "net", metavar="user|tap:NAME|none",
               help="The guest's NIC: QEMU user networking (NAT + DHCP, no root), an existing tap device, or none "
                    "(default: user when -p is given, else none).")
+@click.option("--netns", metavar="NAME", help="Run QEMU in this network namespace (`ip netns`), e.g. for a tap there.")
 @click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
               help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only.")
 @click.option("--json", "as_json", is_flag=True,
@@ -167,11 +168,10 @@ class _GuestArgsCommand(click.Command):
 @click.option("--machine", help="For a disk image: the QEMU machine (q35 or pc on x86_64; default: the target's "
                                 "first).")
 @click.option("--via", default="qemu", show_default=True, type=click.Choice(["qemu", "libvirt"]),
-              help="Boot with QEMU itself, or define and start the domain through libvirt (qemu:///system; the "
-                   "exit status is then not the guest's).")
+              help="Boot with QEMU itself, or define and start the domain through libvirt (qemu:///system).")
 @click.pass_context
-def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, disks, as_json,
-        console_log, firmware, machine, via) -> int:
+def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, netns, disks,
+        as_json, console_log, firmware, machine, via) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
@@ -185,6 +185,7 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run -p 8080:80                 user networking, host port 8080 -> guest port 80
         uniforge run -p 5353:53/udp             a UDP port
         uniforge run --net tap:tap0             an existing tap device (ip tuntap add tap0 mode tap)
+        uniforge run --netns ns0 --net tap:tap0 QEMU in a network namespace (ip netns add ns0), its tap there
         uniforge run --disk data.img --disk ro.img:ro
 
     The host's stdin is the guest's console input (`uniforge run < file`, `cmd | uniforge run`, or typed: ^D
@@ -197,28 +198,28 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --firmware uefi --machine pc -- a b
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --via libvirt
     """
-    _check_devices(net, publish, disks)
+    _check_devices(net, publish, disks, netns)
     if image_path:
         image = api.Image.open(image_path)
     else:
         image = api.build(_app(directory), target_name, debug=debug, progress_on_stderr=True)
     return _run_image(image, ctx.meta.get("guest_args", []), memory=memory, timeout=timeout, cmdline=cmdline,
-                      publish=publish, net=net, disks=disks, as_json=as_json, console_log=console_log,
-                      target=target_name if image_path else None, firmware=firmware, machine=machine, via=via)
+                      publish=publish, net=net, netns=netns, disks=disks, as_json=as_json,
+                      console_log=console_log, target=target_name if image_path else None, firmware=firmware, machine=machine, via=via)
 
 
-def _check_devices(net, publish, disks) -> None:
+def _check_devices(net, publish, disks, netns=None) -> None:
     """The device flags, checked before anything is read or built."""
     from ..running.devices import parse_disk, parse_network
-    parse_network(net, publish)
+    parse_network(net, publish, netns)
     for spec in disks:
         parse_disk(spec)
 
 
-def _run_image(image, args, *, memory, timeout, cmdline, publish, net, disks, as_json=False, console_log=None,
-               target=None, firmware=None, machine=None, via="qemu") -> int:
+def _run_image(image, args, *, memory, timeout, cmdline, publish, net, disks, netns=None, as_json=False,
+               console_log=None, target=None, firmware=None, machine=None, via="qemu") -> int:
     log = Path(console_log) if console_log else Path(f"{image.path}.console") if as_json else None
-    result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, disks=disks,
+    result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, netns=netns, disks=disks,
                        timeout=timeout, console=None if as_json else sys.stdout,
                        target=target, stdin=sys.stdin.buffer, firmware=firmware, machine=machine, via=via)
     if log is not None:

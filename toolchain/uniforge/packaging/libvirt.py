@@ -2,7 +2,8 @@
 with `uniforge run`), and one per disk artifact that boots it through firmware. The file a domain boots lies in
 libvirt's default storage pool (/var/lib/libvirt/images: where a deployment copies it, and where `uniforge run
 --via libvirt` does), so the XML is the same wherever the image was built. The guest's console is the first serial
-port, logged; the app ends the machine with the exit device, and the domain stops with it."""
+port, logged; the app ends the machine with the exit device, and the domain stops with it. `uniforge run --via
+libvirt` adds the guest's status channel, to a file, and so has the app's exit status."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,15 +32,21 @@ def check(target: Target) -> None:
 
 def domain(target: Target, booted: str, *, memory: str, disk_format: str | None = None, cmdline: str = "",
            images: Path = IMAGES, name: str | None = None, console_log: Path | None = None,
-           firmware: str = "bios", machine: str | None = None) -> str:
+           firmware: str = "bios", machine: str | None = None,
+           status_channel: tuple[str, Path] | None = None) -> str:
     """The domain XML for `booted` (a file name in `images`): the image as the kernel when `disk_format` is None,
-    else a disk of that format booted through `firmware` (bios or uefi)."""
+    else a disk of that format booted through `firmware` (bios or uefi). `status_channel` (the chardev id the
+    target's [qemu] `status` device writes to, a file): the guest's status channel written to that file, for
+    whoever waits for the app's exit status (QEMU, as libvirt's user, must be able to write it)."""
     check(target)
     name = name or booted
     values = dict(file_name=f"{booted}.libvirt.xml", booted=booted, name=name, images=images,
                   memory_mib=sizes.mib(memory), arch=target.arch, qboot=QBOOT,
                   console_log=console_log or LOGS / f"{name}.console.log", uefi=False, kernel=None, disk=None,
-                  cdrom=False, cmdline=_xml_text(cmdline), oem_string=_xml_text(OEM_PREFIX))
+                  cdrom=False, cmdline=_xml_text(cmdline), oem_string=_xml_text(OEM_PREFIX),
+                  status_chardev=status_channel[0] if status_channel else None,
+                  status_file=status_channel[1] if status_channel else None,
+                  status_options=[_xml_text(arg) for arg in target.qemu.status])
     if disk_format is None:
         values.update(machine=machine or target.qemu.machine, kernel=images / booted)
     else:

@@ -23,9 +23,10 @@ from .way import BootRequest, QemuProcessWay, Support
 class FirmwareBoot(QemuProcessWay):
     runner = "firmware"
     tables = ("firmware",)
-    # The firmware and the boot loader read the serial line too (a key stops GRUB's countdown): the host's stdin
-    # is not passed on, the guest reads none.
-    console_input = False
+    # The firmware and the boot loader read the serial line too (a key stops GRUB's countdown, U-Boot's autoboot):
+    # the host's stdin waits until the app asks for it, when they are long gone.
+    console_input = True
+    input_when_wanted = True
 
     def __init__(self, target: Target, *, firmware: str | None = None, machine: str | None = None):
         super().__init__(target)
@@ -52,7 +53,7 @@ class FirmwareBoot(QemuProcessWay):
 
     def check(self, request: BootRequest) -> None:
         if request.network.mode == "tap":
-            check_tap(request.network.tap)
+            check_tap(request.network)
 
     def command(self, image: Path, request: BootRequest, work: Path) -> list[str]:
         fmt = packaging.disk_format(image)

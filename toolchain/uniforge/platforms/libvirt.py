@@ -3,7 +3,8 @@ through a real libvirtd (qemu:///system, TCG domains), the image or the disk cop
 first, the console read from the log libvirt keeps of it, the domain undefined and the copy removed afterwards.
 
 The app ends the machine with the exit device, which stops the domain; libvirt reports that it stopped, not the
-app's exit status, so the run ends with RunStatus.NO_STATUS (a crash or a timeout as with QEMU)."""
+app's exit status, so the domain also gets the target's status channel (as `uniforge run` gives QEMU) written to a
+file beside the image: its last byte is the app's exit status (a crash or a timeout as with QEMU)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from .. import packaging
 from ..building.targets import Target
 from ..core.errors import RunError, RunStatus
 from ..packaging import libvirt as domains
-from ..running.console import Console, SymbolizeFn
+from ..running.console import INPUT_WANTED, Console, SymbolizeFn
 from .guest import Guest
-from .run import BootControl, Ending, Input, RunResult, kernel_cmdline
+from .run import STATUS_CHARDEV, BootControl, Ending, Input, RunResult, kernel_cmdline
 from .way import BootRequest, Support, Way
 
 URI = "qemu:///system"
@@ -68,10 +69,13 @@ class LibvirtBoot(Way):
         name = f"uniforge-{uuid.uuid4().hex[:12]}"
         pool = domains.IMAGES / name
         log = domains.LOGS / f"{name}.console.log"
+        status_file = pool / "status"
         xml = domains.domain(self.target, image.name, memory=self.memory(request),
                              disk_format=packaging.disk_format(image),
                              cmdline=kernel_cmdline(request.cmdline, request.args), images=pool, name=name,
-                             console_log=log, firmware=self.firmware, machine=self.machine)
+                             console_log=log, firmware=self.firmware, machine=self.machine,
+                             status_channel=(STATUS_CHARDEV, status_file))
+        status = bytearray()
 
         def run_domain(shown: Console, stop: threading.Event) -> tuple[bool, float]:
             """Defines and starts the domain, streams its console until it stops, and leaves nothing behind:
@@ -81,12 +85,17 @@ class LibvirtBoot(Way):
                 pool.mkdir(parents=True)
                 pool.chmod(0o755)
                 shutil.copyfile(image, pool / image.name)
+                # QEMU runs as libvirt's user, which may write this file only: made here, empty.
+                status_file.touch()
+                status_file.chmod(0o666)
                 with tempfile.NamedTemporaryFile("w", suffix=".xml") as f:
                     f.write(xml)
                     f.flush()
                     _virsh("define", f.name)
                 _virsh("start", name)
-                return self._follow(name, log, shown, timeout, stop), time.monotonic() - started
+                stopped = self._follow(name, log, shown, timeout, stop)
+                status.extend(status_file.read_bytes())
+                return stopped, time.monotonic() - started
             finally:
                 _virsh("destroy", name, check=False)
                 _virsh("undefine", name, "--nvram", check=False)
@@ -107,16 +116,19 @@ class LibvirtBoot(Way):
                 asked.cancel()
             shown.close()
             if stop.is_set():
-                ending, status, message = Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller"
+                ending, code, message = Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller"
             elif shown.crash:
-                ending, status, message = Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {shown.crash}"
+                ending, code, message = Ending.CRASHED, RunStatus.CRASHED, f"guest crashed: {shown.crash}"
             elif not finished:
-                ending, status = Ending.TIMED_OUT, RunStatus.TIMED_OUT
+                ending, code = Ending.TIMED_OUT, RunStatus.TIMED_OUT
                 message = f"guest timed out after {timeout:g} s"
+            elif status.removeprefix(INPUT_WANTED):
+                ending, code = Ending.EXITED, status[-1]
+                message = f"guest exited with status {code}"
             else:
-                ending, status = Ending.POWEROFF, RunStatus.NO_STATUS
-                message = "the domain stopped (libvirt does not pass on the guest's exit status)"
-            return RunResult(ending, status, message, shown.text, shown.output, "", wall)
+                ending, code = Ending.POWEROFF, RunStatus.NO_STATUS
+                message = "the domain stopped without the guest's exit status on its status channel"
+            return RunResult(ending, code, message, shown.text, shown.output, "", wall)
 
         return Guest(boot, console=console, symbolizer=symbolizer).start()
 

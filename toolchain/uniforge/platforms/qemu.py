@@ -79,7 +79,7 @@ class PlainQemu(QemuProcessWay):
 
     def check(self, request: BootRequest) -> None:
         if request.network.mode == "tap":
-            check_tap(request.network.tap)
+            check_tap(request.network)
 
     def command(self, image: Path, request: BootRequest, work: Path) -> list[str]:
         return build_qemu_command(self.target, image, args=request.args, cmdline=request.cmdline,

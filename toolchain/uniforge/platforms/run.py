@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from ..core.errors import RunError, RunStatus
-from ..running.console import END_OF_INPUT, START_OF_INPUT, Console, encode_input
+from ..running.console import END_OF_INPUT, INPUT_WANTED, START_OF_INPUT, Console, encode_input
 from ..running.devices import Network, explain_qemu_error
 from ..running.vm import LaunchError, QemuVM, describe_returncode
 
@@ -213,24 +213,34 @@ class BootControl:
 
 async def run_qemu(command: list[str], method: str, timeout: float | None, console: Console, network: Network,
                    hypervisor: HypervisorConsoleFactory | None = None, control: BootControl | None = None,
-                   stdin: Input | None = None) -> RunResult:
+                   stdin: Input | None = None, input_when_wanted: bool = False) -> RunResult:
     """Runs `command` (QEMU without its control options) to the guest's end or `timeout`, its serial output shown
     on `console` (through the hypervisor's console filter, if a hypervisor runs the guest); `method` is the
     target's `exit`; `control` hears when the guest runs and may stop it early (ending STOPPED). `stdin` is the
     guest's console input, sent escaped on the serial line (console.py) and ended when the source ends; None: none,
-    not even its end (the serial line is not the guest's alone: a hypervisor's). The guest's status channel is QEMU
-    chardev STATUS_CHARDEV. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised) or when
+    not even its end (the serial line is not the guest's alone: a hypervisor's). `input_when_wanted`: the input is
+    held until the app asks for it on its status channel (INPUT_WANTED), for a guest whose firmware and boot loader
+    read the serial line first. The guest's status channel is QEMU chardev STATUS_CHARDEV. QEMU never outlives this call, also on Ctrl-C (KeyboardInterrupt is re-raised) or when
     the task is cancelled."""
     started = time.monotonic()
     ended = asyncio.Event()
     filtered = hypervisor(console.feed, ended.set) if hypervisor else None
     status = bytearray()
     guest_stdin = None
+    sender: threading.Thread | None = None
     if stdin is not None:
         guest_stdin, ours = os.pipe()
-        threading.Thread(target=_send_input, args=(stdin, ours), name="uniforge-stdin", daemon=True).start()
+        sender = threading.Thread(target=_send_input, args=(stdin, ours), name="uniforge-stdin", daemon=True)
+        if not input_when_wanted:
+            sender.start()
+
+    def on_status(data: bytes) -> None:
+        status.extend(data)
+        if sender is not None and sender.ident is None and status.startswith(INPUT_WANTED):
+            sender.start()          # once: a thread starts once
+
     vm = QemuVM(command, filtered.feed if filtered else console.feed, stdin=guest_stdin,
-                channels={STATUS_CHARDEV: status.extend})
+                channels={STATUS_CHARDEV: on_status}, netns=network.netns)
     try:
         async with vm:
             await vm.start()
@@ -244,6 +254,8 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
     finally:
         if guest_stdin is not None:
             os.close(guest_stdin)   # QEMU had its own copy: the input's writer sees EPIPE once QEMU is gone
+        if sender is not None and sender.ident is None:
+            os.close(ours)          # the app never asked for its input
     wall_time = time.monotonic() - started
     if filtered:
         filtered.close()
@@ -259,7 +271,7 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
             halted_state=vm.halted_state,
             timeout=None if finished else timeout,
             crash=console.crash,
-            status_channel=bytes(status),
+            status_channel=bytes(status).removeprefix(INPUT_WANTED),
             reported_status=filtered.status if filtered else None,
             hypervisor_ending=filtered.ending if filtered else None,
         )

@@ -77,6 +77,8 @@ class Way(abc.ABC):
     # Whether the guest's console is a serial line of its own: `run` passes its `stdin` in (else the guest reads
     # end of file) and the guest's bytes come out as they are.
     console_input: ClassVar[bool] = False
+    # Whether the input waits until the app asks for it (the firmware and boot loader read the serial line first).
+    input_when_wanted: ClassVar[bool] = False
 
     def __init__(self, target: Target):
         self.target = target
@@ -186,7 +188,7 @@ class QemuProcessWay(Way):
         async def boot(shown: Console, control: BootControl) -> RunResult:
             try:
                 return await run_qemu(command, self.target.exit, timeout, shown, request.network,
-                                      self.hypervisor_console, control, guest_input)
+                                      self.hypervisor_console, control, guest_input, self.input_when_wanted)
             finally:
                 work.cleanup()
 

@@ -70,9 +70,9 @@ class XenXl(Way):
                                    "hypervisor and dom0); xen-* targets cannot run until then")
 
     def check(self, request: BootRequest) -> None:
-        if request.network.mode == "tap":
-            raise RunError("--net tap: the xl rig's domUs are on dom0's bridge, behind QEMU's user network",
-                           hint="use -p HOSTPORT:GUESTPORT (or --net user)")
+        if request.network.mode == "tap" or request.network.netns:
+            raise RunError(f"--net {'tap' if request.network.mode == 'tap' else '--netns'}: the xl rig's domUs are "
+                           "on dom0's bridge, behind QEMU's user network", hint="use -p HOSTPORT:GUESTPORT (or --net user)")
         if request.extra_qemu_args:
             raise RunError(f"{self.target.name}: QEMU runs the rig, not the guest: no extra QEMU arguments")
 

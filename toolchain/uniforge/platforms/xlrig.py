@@ -10,9 +10,11 @@ lines on a virtio-serial port ("ID SCRIPT", through a fifo); dom0 writes the out
 /share/out/ID.status. dom0's NIC is on QEMU's user network and in dom0's bridge xenbr0, with each domU's vif: a
 domU gets DHCP from QEMU's server through the bridge, and `-p` is QEMU's hostfwd to it.
 
-A rig runs domains side by side, but one with a NIC at a time (a lock file: they share a MAC), and can outlive the process that started it: `start()` leaves it
-running in a folder, other processes use it from there, `stop()` ends it. `uniforge run` starts one per run, or
-with UNIFORGE_XL_RIG=FOLDER keeps one per target running in FOLDER (tests and benchmarks: one boot a session).
+A rig runs domains side by side, but one with a NIC at a time (a lock file: they share a MAC), and can outlive the
+process that started it: `start()` leaves it running in a folder, other processes use it from there, `stop()` ends
+it. `uniforge run` starts one per run, or with UNIFORGE_XL_RIG=FOLDER keeps one per target running in FOLDER (tests
+and benchmarks: one boot a session). The process that keeps rigs in a folder says so (`keep_in`): they end when it
+does, however it ends (running/lifetime.py), even if a child of it started them.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 from ..building.targets import Target
 from ..core.errors import RunError
 from ..running.devices import Disk, PortForward, escape
-from ..running.vm import die_with_parent
+from ..running.lifetime import die_with_parent, tie
 from . import xendom0, xenrig
 
 RIG_ENV = "UNIFORGE_XL_RIG"
@@ -74,9 +76,11 @@ class Rig:
     # -- life --------------------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, target: Target, folder: Path | None = None, timeout: float = 600, outlive: bool = True) -> Rig:
+    def start(cls, target: Target, folder: Path | None = None, timeout: float = 600, outlive: bool = True,
+              owner: int | None = None) -> Rig:
         """Boots a rig for `target` in `folder` (a new temporary one by default) and waits until dom0 is ready.
-        outlive=False: the kernel ends QEMU if this process dies without stopping it."""
+        outlive=False: the kernel ends QEMU if this process dies without stopping it; `owner`: QEMU ends when that
+        process does."""
         dom0 = xendom0.dom0(target.xl.apt_arch, target.xl.dom0_kernel)
         xen = xenrig.hypervisor(target)
         folder = Path(folder or tempfile.mkdtemp(prefix="uniforge-xl-rig-"))
@@ -90,7 +94,9 @@ class Rig:
         command = _qemu_command(target, xen, dom0, folder)
         with (folder / "serial.log").open("wb") as log:
             proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True, preexec_fn=None if outlive else die_with_parent)
+                                    start_new_session=True, preexec_fn=None if outlive else die_with_parent())
+        if outlive and owner is not None:
+            tie(proc.pid, owner)
         (folder / "pid").write_text(str(proc.pid))
         rig = cls(folder, target.name)
         deadline = time.monotonic() + timeout
@@ -104,17 +110,24 @@ class Rig:
             time.sleep(0.2)
         return rig
 
+    @staticmethod
+    def keep_in(folder: Path) -> None:
+        """Rigs kept in `folder` from now on (by this process or its children, through UNIFORGE_XL_RIG) belong to
+        this process: they end at `stop_kept`, or when it ends, however it ends."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "owner").write_text(str(os.getpid()))
+
     @classmethod
     def kept(cls, target: Target, folder: Path) -> Rig:
         """The rig for `target` kept running in `folder`/TARGET: started on first use, left running for the next
-        (by this process or another); `stop_kept` ends them."""
+        (by this process or another) until `stop_kept`, or the end of the folder's owner (`keep_in`)."""
         folder.mkdir(parents=True, exist_ok=True)
         with _Lock(folder / f"{target.name}.lock"):
             own = folder / target.name
             if _pid_alive(own):
                 return cls(own, target.name)
             shutil.rmtree(own, ignore_errors=True)
-            return cls.start(target, own)
+            return cls.start(target, own, owner=_owner(folder))
 
     @staticmethod
     def stop_kept(folder: Path) -> None:
@@ -334,6 +347,13 @@ def _process_alive(pid: int) -> bool:
     except OSError:
         return False
     return "\nState:\tZ" not in status
+
+
+def _owner(folder: Path) -> int | None:
+    try:
+        return int((folder / "owner").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _pid_alive(folder: Path) -> bool:

@@ -26,6 +26,9 @@ _BACKTRACE = re.compile(r"uniforge: backtrace: 0x([0-9a-fA-F]+)\s*$")
 INPUT_ESCAPE = b"\xff"
 START_OF_INPUT = INPUT_ESCAPE + b"\x01"
 END_OF_INPUT = INPUT_ESCAPE + b"\x04"
+# What the guest writes on its status channel, before any status, when the app first reads the console
+# (uf_exit_want_input in libos/exit/include/uf/exit.h).
+INPUT_WANTED = b"\xff\x01"
 
 # (address, is_return_address) -> "FUNCTION at FILE:LINE"; Symbolizer.format fits.
 SymbolizeFn = Callable[[int, bool], str]

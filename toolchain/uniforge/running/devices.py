@@ -7,9 +7,13 @@ and ARM virt alike. Everything here is checked before QEMU starts, so a mistake 
 
 from __future__ import annotations
 
+import ctypes
+import os
 import re
 import socket
-from collections.abc import Sequence
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +22,9 @@ from ..core.errors import RunError
 NETDEV_ID = "net0"
 _PUBLISH = re.compile(r"^(?:(?P<address>\d{1,3}(?:\.\d{1,3}){3}):)?(?P<host>\d+):(?P<guest>\d+)(?:/(?P<proto>\w+))?$")
 _SYS_NET = Path("/sys/class/net")
+_NETNS = Path("/run/netns")         # where `ip netns add` puts the namespaces it names
 _IFF_TAP = 0x0002
+_CLONE_NEWNET = 0x40000000
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Network:
     mode: str = "none"
     tap: str = ""
     forwards: tuple[PortForward, ...] = ()
+    netns: str = ""         # the network namespace (`ip netns`) QEMU runs in, e.g. the tap's; empty: ours
 
 
 NO_NETWORK = Network()
@@ -71,8 +78,9 @@ def parse_publish(spec: str) -> PortForward:
     return PortForward(host, guest, proto, address)
 
 
-def parse_network(net: str | None, publish: Sequence[str]) -> Network:
-    """`--net` and the `-p` flags -> Network. Without --net: user networking if anything is published, else no NIC."""
+def parse_network(net: str | None, publish: Sequence[str], netns: str | None = None) -> Network:
+    """`--net`, the `-p` flags and `--netns` -> Network. Without --net: user networking if anything is published,
+    else no NIC."""
     forwards = tuple(parse_publish(spec) for spec in publish)
     seen: set[tuple[str, int]] = set()
     for f in forwards:
@@ -89,7 +97,10 @@ def parse_network(net: str | None, publish: Sequence[str]) -> Network:
         raise RunError(f"--net {net}: expected user, tap:NAME or none")
     if forwards and mode != "user":
         raise RunError(f"-p publishes ports through QEMU's user networking: it cannot be used with --net {net}")
-    return Network(mode, tap, forwards)
+    if netns and not (_NETNS / netns).exists():
+        raise RunError(f"--netns {netns}: there is no network namespace {netns}",
+                       hint=f"create it first, e.g. `ip netns add {netns}`")
+    return Network(mode, tap, forwards, netns or "")
 
 
 def parse_disk(spec: str) -> Disk:
@@ -102,15 +113,44 @@ def parse_disk(spec: str) -> Disk:
     return Disk(path.resolve(), read_only)
 
 
-def check_tap(name: str) -> None:
+def check_tap(network: Network) -> None:
     """A tap device must exist before QEMU starts: as root QEMU would quietly create a new, unconfigured one."""
-    interface = _SYS_NET / name
-    if not interface.exists():
-        raise RunError(f"--net tap:{name}: there is no network interface {name}",
+    name = network.tap
+    if network.netns:       # /sys shows our namespace's interfaces: ask iproute2 about the other one's
+        shown = subprocess.run(["ip", "-n", network.netns, "-d", "link", "show", "dev", name], capture_output=True,
+                               text=True, check=False)
+        exists, is_tap = shown.returncode == 0, " tun type tap " in shown.stdout
+    else:
+        interface = _SYS_NET / name
+        flags = interface / "tun_flags"  # only tun/tap devices have it; IFF_TAP (0x2) tells a tap from a tun
+        exists, is_tap = interface.exists(), flags.exists() and bool(int(flags.read_text(), 16) & _IFF_TAP)
+    where = f" in network namespace {network.netns}" if network.netns else ""
+    if not exists:
+        raise RunError(f"--net tap:{name}: there is no network interface {name}{where}",
                        hint=f"create it first, e.g. `ip tuntap add {name} mode tap user $USER && ip link set {name} up`")
-    flags = interface / "tun_flags"  # only tun/tap devices have it; IFF_TAP (0x2) tells a tap from a tun
-    if not flags.exists() or not int(flags.read_text(), 16) & _IFF_TAP:
+    if not is_tap:
         raise RunError(f"--net tap:{name}: {name} is not a tap device")
+
+
+@contextmanager
+def launched_in(netns: str, before: Callable[[], None]) -> Iterator[Callable[[], None]]:
+    """The preexec_fn for a child in network namespace `netns` (empty: ours), as `ip netns exec` puts it there:
+    `before`, then setns. The namespace is opened here, in the parent, for the launch."""
+    if not netns:
+        yield before
+        return
+    fd = os.open(_NETNS / netns, os.O_RDONLY | os.O_CLOEXEC)
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def in_child() -> None:
+        before()
+        if libc.setns(fd, _CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"cannot enter network namespace {netns}")
+
+    try:
+        yield in_child
+    finally:
+        os.close(fd)
 
 
 def qemu_options(nic_device: str, disk_device: str, network: Network, disks: Sequence[Disk]) -> list[str]:

@@ -9,22 +9,21 @@ bounded wait), then by SIGKILL.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import enum
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 
 from qemu.qmp import EventListener, QMPClient, QMPError, Runstate
+
+from .devices import launched_in
+from .lifetime import die_with_parent
 
 _QUIT_WAIT = 3.0  # seconds QEMU gets to exit after `quit` before it is killed
 _LAUNCH_WAIT = 10.0  # seconds from exec to the QMP greeting
 # Run states in which QEMU stops the guest for good but keeps running itself (see `query-status`).
 _HALTED_STATES = frozenset({"internal-error", "guest-panicked", "io-error", "shutdown"})
-_PR_SET_PDEATHSIG = 1
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
 class LaunchError(Exception):
@@ -47,11 +46,12 @@ class QemuVM:
     """Runs `command` (a QEMU command line without its control options) with `on_console` fed the bytes that
     QEMU writes to its stdout (the serial console). `stdin`: a file descriptor QEMU reads as its stdin (the serial
     console's input; else nothing). `channels`: chardev id -> what is fed the bytes QEMU writes to that chardev,
-    which this adds (the command's devices name it)."""
+    which this adds (the command's devices name it). `netns`: the network namespace QEMU runs in (empty: ours)."""
 
     def __init__(self, command: list[str], on_console: Callable[[bytes], None], *, stdin: int | None = None,
-                 channels: dict[str, Callable[[bytes], None]] | None = None):
+                 channels: dict[str, Callable[[bytes], None]] | None = None, netns: str = ""):
         self._command = command
+        self._netns = netns
         self._on_console = on_console
         self._stdin = stdin
         self._channels = channels or {}
@@ -87,20 +87,22 @@ class QemuVM:
             for name, (_, end) in pairs.items():
                 command += ["-chardev", f"socket,id={name},fd={end.fileno()}"]
             try:
-                self._proc = await asyncio.create_subprocess_exec(
-                    *command,
-                    stdin=subprocess.DEVNULL if self._stdin is None else self._stdin,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    pass_fds=[theirs.fileno(), *(end.fileno() for _, end in pairs.values())],
-                    # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
-                    start_new_session=True,
-                    preexec_fn=die_with_parent,
-                )
-            except OSError as e:
+                with launched_in(self._netns, die_with_parent()) as preexec:
+                    self._proc = await asyncio.create_subprocess_exec(
+                        *command,
+                        stdin=subprocess.DEVNULL if self._stdin is None else self._stdin,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        pass_fds=[theirs.fileno(), *(end.fileno() for _, end in pairs.values())],
+                        # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
+                        start_new_session=True,
+                        preexec_fn=preexec,
+                    )
+            except (OSError, subprocess.SubprocessError) as e:
                 for ours, _ in pairs.values():
                     ours.close()
-                raise LaunchError(f"cannot run {command[0]}: {e.strerror}", command) from e
+                why = e.strerror if isinstance(e, OSError) else str(e)
+                raise LaunchError(f"cannot run {command[0]}: {why}", command) from e
         finally:
             theirs.close()
             for _, end in pairs.values():
@@ -244,10 +246,4 @@ def describe_returncode(returncode: int | None) -> str:
     if returncode < 0:
         return f"killed by {signal.Signals(-returncode).name}"
     return f"exit status {returncode}"
-
-
-def die_with_parent() -> None:
-    """In the child before exec: have the kernel kill QEMU if uniforge dies without cleaning up (SIGKILL)."""
-    if sys.platform == "linux":
-        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 

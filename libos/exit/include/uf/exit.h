@@ -15,4 +15,9 @@
  * - Xen: the console line "uniforge: exit status N" (or "... crash"), then SCHEDOP_shutdown. */
 _Noreturn void uf_exit(int status);
 
+/* Tells the runner, on the same channel as the status, that the app wants the console's input: the two bytes
+ * 0xff 0x01 before any status (the runner strips them). Where the firmware and a boot loader read the serial line
+ * before the image runs, the runner holds the input until then (platforms/run.py run_qemu). */
+void uf_exit_want_input(void);
+
 #endif
