@@ -21,7 +21,6 @@ import pytest
 from conftest import copy_example, free_port, require_target, targets_with, uniforge
 from host_network import ADDRESS_LINE
 from uniforge.api.schema import schema_file
-from uniforge.building import targets
 from uniforge.core.errors import ExitCode
 
 X86 = "qemu-x86_64-q35"

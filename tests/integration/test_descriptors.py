@@ -4,7 +4,6 @@ copy_file_range, dup3, readv/writev under poll, select and epoll (level and edge
 Each probe app (tests/apps/fdprobe, unixprobe, sysvprobe, sigpipeprobe) runs its scenarios in one boot and prints
 what it saw; the host checks it: byte counts and checksums it computes itself, errno names, timer expirations
 against the guest's own clock readings, and which modules the images link."""
-import json
 import random
 import re
 import shutil

@@ -1,7 +1,6 @@
 """The host a Linux program expects besides its own files: locks, file mappings, /dev, /etc, /tmp, "/", who the
 process is, file metadata, POSIX shared memory and semaphores (tests/apps/posixprobe), and that none of it costs an
 app that does not use it (`uniforge inspect`). What reaches the disk is read back on the host with mtools."""
-import json
 import re
 import struct
 from pathlib import Path

@@ -1,7 +1,6 @@
 """tests/conformance/libctest.py's view of a libc-test checkout, on a small made-up one: which files are tests,
 what each links, which are counted apart."""
 import sys
-from pathlib import Path
 
 from conftest import ROOT
 

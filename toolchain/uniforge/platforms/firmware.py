@@ -81,7 +81,7 @@ class FirmwareBoot(QemuProcessWay):
     def _boot_disk(self, image: Path, fmt: str) -> list[str]:
         table = self.target.firmware
         if fmt == "iso":
-            drive, device = f"format=raw,readonly=on", table.cdrom_device
+            drive, device = "format=raw,readonly=on", table.cdrom_device
         else:
             drive, device = f"format={fmt},snapshot=on", table.boot_device
         return ["-drive", f"if=none,id=uf-boot,{drive},file={escape(image)}",
