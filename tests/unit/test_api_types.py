@@ -1,5 +1,6 @@
-"""The Python API is typed (py.typed ships in the package): mypy --strict accepts the API's modules, the pytest
-plugin and a script that uses the API as docs/api.md shows, and refuses the same script with a type mistake."""
+"""The Python API is typed (py.typed ships in the package): mypy --strict accepts the API's modules, the QEMU and
+libvirt runners (platforms/run.py, libvirt.py), the pytest plugin and a script that uses the API as docs/api.md
+shows, and refuses the same script with a type mistake."""
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 pytest.importorskip("mypy", reason="mypy is in the test extra: pip install '.[test]'")
 PACKAGE = Path(__file__).resolve().parents[2] / "toolchain" / "uniforge"
 TYPED = [PACKAGE / "__init__.py", PACKAGE / "api", PACKAGE / "pytest_plugin.py", PACKAGE / "platforms" / "guest.py",
-         PACKAGE / "running" / "lifetime.py"]
+         PACKAGE / "platforms" / "run.py", PACKAGE / "platforms" / "libvirt.py", PACKAGE / "running" / "lifetime.py"]
 USER = '''
 import uniforge
 

@@ -115,6 +115,7 @@ class LibvirtBoot(Way):
             finally:
                 asked.cancel()
             shown.close()
+            code: int       # the app's own status, or one of those the runner reserves
             if stop.is_set():
                 ending, code, message = Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller"
             elif shown.crash:
@@ -149,7 +150,7 @@ class LibvirtBoot(Way):
                 return False
 
 
-def _virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+def _virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     try:
         proc = subprocess.run(["virsh", "-c", URI, *args], capture_output=True, text=True, timeout=_VIRSH_TIMEOUT,
                               stdin=subprocess.DEVNULL)
@@ -160,5 +161,5 @@ def _virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
-def _complaint(proc: subprocess.CompletedProcess) -> str:
+def _complaint(proc: subprocess.CompletedProcess[str]) -> str:
     return " ".join((proc.stderr or proc.stdout).split()) or f"exit status {proc.returncode}"

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from ..core.errors import RunError, RunStatus
 from ..running.console import END_OF_INPUT, INPUT_WANTED, START_OF_INPUT, Console, encode_input
@@ -85,14 +85,14 @@ def kernel_cmdline(cmdline: str, args: Sequence[str]) -> str:
     return " ".join(part for part in (cmdline.strip(), "--", quote_guest_args(args)) if part)
 
 
-def terminal_option(stdin, console) -> str:
+def terminal_option(stdin: object, console: object) -> str:
     """`uf.tty=`: which sides of the guest's console are a terminal here (libos/fd/console_file.c): 0, the input,
     if `stdin` is one; 1, the output, if `console` writes to one; so that the guest's isatty() says what a Linux
     program's would."""
     return "uf.tty=" + "".join(side for side, stream in (("0", stdin), ("1", console)) if _is_terminal(stream))
 
 
-def _is_terminal(stream) -> bool:
+def _is_terminal(stream: Any) -> bool:
     try:
         return os.isatty(stream.fileno())
     except (AttributeError, OSError, ValueError):
@@ -196,7 +196,7 @@ class HypervisorConsole(Protocol):
 # (on_guest(bytes), on_end()) -> HypervisorConsole
 HypervisorConsoleFactory = Callable[[Callable[[bytes], None], Callable[[], None]], HypervisorConsole]
 # A QMP command and its arguments -> its answer (QemuVM.execute).
-QmpFn = Callable[[str, "dict | None"], Awaitable[object]]
+QmpFn = Callable[[str, "dict[str, Any] | None"], Awaitable[object]]
 
 
 class BootControl:
@@ -263,6 +263,7 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
     if finished is None:
         return RunResult(Ending.STOPPED, RunStatus.INTERRUPTED, "guest stopped by its caller", console.text,
                          console.output, vm.stderr, wall_time)
+    assert vm.returncode is not None, "QEMU has ended once its `async with` is left"
     try:
         outcome = decode_exit(
             method,
@@ -305,7 +306,7 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[os.write(fd, data):]
 
 
-def _reader(source: BinaryIO):
+def _reader(source: BinaryIO) -> Callable[[], bytes] | None:
     """A function returning the next bytes of source, b"" at its end; None for a terminal of which this process is
     not in the foreground (reading would stop it: SIGTTIN)."""
     try:
