@@ -111,6 +111,18 @@ def app_dir(name: str) -> Path:
     return EXAMPLES / name if (EXAMPLES / name).is_dir() else TEST_APPS / name
 
 
+@pytest.fixture
+def run_app(uniforge_build, uniforge_boot, target):
+    """run_app(app, *args, expect_crash=False, **Image.boot's keywords) -> Result: `app` (an example's or test
+    app's name, or an Image) built for the test's target, booted with uniforge_boot (its console goes into the
+    report of a test that fails; a crash fails the test unless `expect_crash`) and waited for (timeout 300 s)."""
+    def run(app: "str | api.Image", *args: str, expect_crash: bool = False, **how) -> api.Result:
+        image = app if isinstance(app, api.Image) else uniforge_build(app_dir(app), target)
+        how.setdefault("timeout", 300)
+        return uniforge_boot(image, args, expect_crash=expect_crash, **how).wait()
+    return run
+
+
 def compiled_modules(target_name: str, threaded: bool = False):
     """(target, {module name: CompiledModule}): every library-OS module compiled for the target, as a build does
     (`threaded`: their threaded variants, as for an image that links module thread)."""

@@ -2,11 +2,9 @@
 booted on both arches. It prints what it saw and FAIL where C++ promises otherwise; the test reads the lines, their
 order (a static object's constructor before main, its destructor after main returned) and how an uncaught exception
 ends the guest."""
-import json
-
 import pytest
 
-from conftest import one_per_arch, uniforge
+from conftest import app_dir, one_per_arch
 from uniforge.core.errors import RunStatus
 
 TARGETS = one_per_arch("boots")       # what is checked here does not depend on the machine
@@ -34,40 +32,34 @@ CXX_MODULES = {"boot", "console", "exit", "fd", "mem", "process", "trap", "uart"
 pytestmark = pytest.mark.uniforge(targets=TARGETS)
 
 
-def run(folder, target: str, *args: str) -> tuple[int, str, str]:
-    proc = uniforge("run", f"build/cxxprobe.{target}", "--timeout", "60", "--", *args, cwd=folder, timeout=300)
-    return proc.returncode, proc.stdout.replace("\r\n", "\n"), proc.stderr
-
-
-def test_exceptions_rtti_iostreams_containers_and_static_objects(built, target):
-    status, out, err = run(built("cxxprobe", target), target)
-    assert status == 0, out + err
-    assert "FAIL" not in out, out
+def test_exceptions_rtti_iostreams_containers_and_static_objects(run_app):
+    result = run_app("cxxprobe")
+    out = result.console
+    assert result.status == 0, result.message
+    assert "FAIL" not in out
     lines = out.splitlines()
-    assert [line for line in lines if line in ALL] == ALL, out
-    assert "iostream: to std::cerr\n" in out, out        # the console is stdout and stderr both
+    assert [line for line in lines if line in ALL] == ALL
+    assert "iostream: to std::cerr\n" in out        # the console is stdout and stderr both
 
 
-def test_an_uncaught_exception_aborts_with_a_crash_report(built, target):
-    status, out, err = run(built("cxxprobe", target), target, "uncaught")
-    assert status == RunStatus.CRASHED, out + err
-    assert "uncaught: throwing\n" in out and "static: destroyed at exit" not in out, out
-    assert ("libc++abi: terminating due to uncaught exception of type ShapeError: bad shape: triangle 1"
-            in out + err), out + err
-    assert "killed by signal 6 (SIGABRT)" in err, err
-    # The backtrace (the runner prints it with the console) goes through the throw to the app's frames by name and line.
-    trace = out + err
+def test_an_uncaught_exception_aborts_with_a_crash_report(run_app):
+    result = run_app("cxxprobe", "uncaught", expect_crash=True)
+    out = result.console
+    assert result.status == RunStatus.CRASHED and result.crash, result.message
+    assert "uncaught: throwing\n" in out and "static: destroyed at exit" not in out
+    assert "libc++abi: terminating due to uncaught exception of type ShapeError: bad shape: triangle 1" in out
+    assert "killed by signal 6 (SIGABRT)" in result.crash.reason, result.crash
+    # The backtrace, symbolized, goes through the throw to the app's frames by name and line.
+    trace = "\n".join(result.crash.backtrace)
     for frame in ("in __cxa_throw at", "in fail at shapes.cc:8", "in uncaught at main.cpp:"):
         assert frame in trace, trace
 
 
-def test_the_runtime_is_linked_only_for_what_the_app_uses(built, target):
-    folder = built("cxxprobe", target)
-    info = json.loads(uniforge("inspect", "--json", f"build/cxxprobe.{target}", cwd=folder, check=True).stdout)
+def test_the_runtime_is_linked_only_for_what_the_app_uses(uniforge_build, target):
+    info = uniforge_build(app_dir("cxxprobe"), target).inspect()
     assert set(info["modules"]) <= CXX_MODULES, info["modules"]
     assert info["bytes"]["c++"]["file"] > 0, info["bytes"]
-    hello = built("hello", target)
-    info = json.loads(uniforge("inspect", "--json", f"build/hello.{target}", cwd=hello, check=True).stdout)
+    info = uniforge_build(app_dir("hello"), target).inspect()
     assert "c++" not in info["bytes"], info["bytes"]
 
 
@@ -80,17 +72,14 @@ THREADS = ["pool: 400 tasks on 4 workers, sum 80200, 100 exceptions caught in th
            "hardware_concurrency: 1"]
 
 
-def test_a_thread_pool_on_the_threaded_runtime(built, target):
+def test_a_thread_pool_on_the_threaded_runtime(run_app, uniforge_build, target):
     """tests/apps/cxxthreads: std::thread workers, a queue under std::mutex with a std::condition_variable, exceptions
     thrown and caught in each worker, thread_local, a static local that threads race to initialize, an atomic wait,
     std::async. It links module thread and the threaded runtime; cxxprobe, without thread headers, neither."""
-    folder = built("cxxthreads", target)
-    proc = uniforge("run", f"build/cxxthreads.{target}", "--timeout", "120", cwd=folder, timeout=300)
-    out = proc.stdout.replace("\r\n", "\n")
-    assert proc.returncode == 0, out + proc.stderr
-    assert out.splitlines() == THREADS, out
-    threaded = json.loads(uniforge("inspect", "--json", f"build/cxxthreads.{target}", cwd=folder, check=True).stdout)
+    result = run_app("cxxthreads")
+    assert result.status == 0, result.message
+    assert result.console.splitlines() == THREADS
+    threaded = uniforge_build(app_dir("cxxthreads"), target).inspect()
     assert "thread" in threaded["modules"], threaded["modules"]
-    single = json.loads(uniforge("inspect", "--json", f"build/cxxprobe.{target}", cwd=built("cxxprobe", target),
-                                 check=True).stdout)
+    single = uniforge_build(app_dir("cxxprobe"), target).inspect()
     assert "thread" not in single["modules"], single["modules"]

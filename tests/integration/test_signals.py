@@ -1,14 +1,13 @@
 """Signals and the process operations a unikernel refuses, in real images: tests/apps/sigprobe (one behaviour per
 argument; it checks what it can itself and prints FAIL otherwise) and tests/apps/sigsock (signals around sockets),
 booted on both arches, and the behaviours that need no device on the Xen targets too."""
-import json
 import re
 import socket
 import threading
 
 import pytest
 
-from conftest import copy_example, one_per_arch, uniforge
+from conftest import app_dir, one_per_arch
 from uniforge.core.errors import RunStatus
 
 TARGETS = one_per_arch("boots")       # what is checked here does not depend on the machine
@@ -53,19 +52,21 @@ CRASH = RunStatus.CRASHED
 pytestmark = pytest.mark.uniforge(targets=TARGETS)
 
 
-def run(folder, app: str, target: str, *args: str, flags=()) -> tuple[int, str]:
-    proc = uniforge("run", f"build/{app}.{target}", "--timeout", "60", *flags, "--", *args, cwd=folder, timeout=300)
-    return proc.returncode, (proc.stdout + proc.stderr).replace("\r\n", "\n")
+@pytest.fixture
+def run(run_app):
+    """run(app, *args, ...) -> (status, what the guest printed, then its symbolized crash report if it crashed)."""
+    def run(app, *args: str, **how) -> tuple[int, str]:
+        result = run_app(app, *args, **how)
+        return result.status, result.console + (f"{result.message}\n{result.crash}\n" if result.crash else "")
+    return run
 
 
 # Behaviours of their own app: timer_create links module thread, and sigprobe checks a single thread.
 APPS = {"timer": "sigtimer"}
 
 
-def check_behaviour(built, target: str, behaviour: str) -> None:
-    app = APPS.get(behaviour, "sigprobe")
-    folder = built(app, target)
-    status, out = run(folder, app, target, behaviour)
+def check_behaviour(run, behaviour: str) -> None:
+    status, out = run(APPS.get(behaviour, "sigprobe"), behaviour)
     assert status == 0, out
     assert "FAIL" not in out, out
     for line in BEHAVIOURS[behaviour]:
@@ -73,30 +74,28 @@ def check_behaviour(built, target: str, behaviour: str) -> None:
 
 
 @pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
-def test_behaviour(built, target, behaviour):
-    check_behaviour(built, target, behaviour)
+def test_behaviour(run, behaviour):
+    check_behaviour(run, behaviour)
 
 
 @pytest.mark.uniforge(needs=["xen"])
 @pytest.mark.parametrize("behaviour", ON_XEN)
-def test_behaviour_on_xen(built, target, behaviour):
-    check_behaviour(built, target, behaviour)
+def test_behaviour_on_xen(run, behaviour):
+    check_behaviour(run, behaviour)
 
 
-def test_integer_division_by_zero(built, target):
+def test_integer_division_by_zero(run, target):
     """x86_64 traps (#DE: SIGFPE, FPE_INTDIV); ARMv7's sdiv has no trap for it and returns 0."""
-    folder = built("sigprobe", target)
-    status, out = run(folder, "sigprobe", target, "fpe")
+    status, out = run("sigprobe", "fpe")
     assert status == 0, out
     expected = "fpe: SIGFPE FPE_INTDIV at the divide" if target.endswith("x86_64") else "fpe: no trap, 7 / 0 = 0"
     assert expected + "\n" in out, out
 
 
-def test_traps(built, target):
+def test_traps(run, target):
     """SIGILL (a trap instruction) and SIGTRAP (a breakpoint) on both arches, SIGBUS on ARMv7 (x86_64 checks
     alignment only in user mode, where nothing runs here)."""
-    folder = built("sigprobe", target)
-    status, out = run(folder, "sigprobe", target, "traps")
+    status, out = run("sigprobe", "traps")
     assert status == 0, out
     expected = ["traps: trap instruction: SIGILL at the pc: yes", "traps: breakpoint: SIGTRAP"]
     if target == "qemu-armv7":
@@ -105,39 +104,33 @@ def test_traps(built, target):
         assert line + "\n" in out, out
 
 
-def test_a_fault_in_the_library_os_stays_a_crash(built, target):
+def test_a_fault_in_the_library_os_stays_a_crash(run):
     """The app has a SIGSEGV handler, but the bad pointer is read by the library OS (write's buffer)."""
-    folder = built("sigprobe", target)
-    status, out = run(folder, "sigprobe", target, "libos-fault")
-    assert status == CRASH and "uniforge: guest crashed: " in out, out
+    status, out = run("sigprobe", "libos-fault", expect_crash=True)
+    assert status == CRASH and "guest crashed: " in out, out
     assert re.search(r"uniforge: crash: (page fault|data abort)", out), out
     assert "FAIL" not in out and re.search(r"in t_libos_fault at \.?/?main\.c:\d+", out), out
 
 
-def test_abort_is_a_crash_report_with_a_backtrace(built, target):
-    folder = built("sigprobe", target)
-    status, out = run(folder, "sigprobe", target, "abort")
-    assert status == CRASH and "uniforge: guest crashed: " in out, out
+def test_abort_is_a_crash_report_with_a_backtrace(run):
+    status, out = run("sigprobe", "abort", expect_crash=True)
+    assert status == CRASH and "guest crashed: " in out, out
     assert "uniforge: crash: killed by signal 6 (SIGABRT)\n" in out, out
     assert re.search(r"in abort at musl/src/exit/abort\.c:\d+", out), out
     assert re.search(r"in t_abort at \.?/?main\.c:\d+", out), out
 
 
-def test_a_terminating_signal_ends_with_128_plus_its_number(built, target):
-    folder = built("sigprobe", target)
-    status, out = run(folder, "sigprobe", target, "term")
+def test_a_terminating_signal_ends_with_128_plus_its_number(run):
+    status, out = run("sigprobe", "term")
     assert "uniforge: killed by signal 15 (SIGTERM)\n" in out, out
     assert "FAIL" not in out
     assert status == 128 + 15 and "guest crashed" not in out, out
 
 
 @pytest.mark.parametrize("debug", [True, False])
-def test_refused_process_operations_are_named_in_debug_builds(target, tmp_path, debug):
-    folder = copy_example("sigprobe", tmp_path)
-    proc = uniforge("run", "--debug" if debug else "--release", "-t", target, "--timeout", "60", "--", "spawn",
-                    cwd=folder, timeout=600)
-    out = proc.stdout.replace("\r\n", "\n")
-    assert proc.returncode == 0, out + proc.stderr
+def test_refused_process_operations_are_named_in_debug_builds(uniforge_build, run, target, debug):
+    status, out = run(uniforge_build(app_dir("sigprobe"), target, debug=debug), "spawn")
+    assert status == 0, out
     notes = ("clone: a second process (posix_spawn, system, popen) is not supported: EPERM",
              "fork: a second process (fork) is not supported: EPERM",
              "execve: running another program (/bin/true) is not supported: EPERM")
@@ -145,9 +138,8 @@ def test_refused_process_operations_are_named_in_debug_builds(target, tmp_path, 
         assert out.count(f"uniforge: {note}\n") == (1 if debug else 0), f"{note!r} in:\n{out}"
 
 
-def test_sa_restart_restarts_a_blocking_recv(built, target):
-    folder = built("sigsock", target)
-    status, out = run(folder, "sigsock", target, "restart")
+def test_sa_restart_restarts_a_blocking_recv(run):
+    status, out = run("sigsock", "restart")
     assert status == 0, out
     assert "restart: recv=-1 Interrupted system call after 4 handler(s)\n" in out, out
 
@@ -173,9 +165,8 @@ def host_listener():
 
 
 @pytest.mark.parametrize("mode", ["ignore", "handle", "kill"])
-def test_sigpipe_on_a_shut_stream(built, target, host_listener, mode):
-    folder = built("sigsock", target)
-    status, out = run(folder, "sigsock", target, "sigpipe", str(host_listener), mode, flags=("--net", "user"))
+def test_sigpipe_on_a_shut_stream(run, host_listener, mode):
+    status, out = run("sigsock", "sigpipe", str(host_listener), mode, net="user")
     assert "sigpipe: MSG_NOSIGNAL send=-1 Broken pipe\n" in out, out
     if mode == "kill":
         assert "uniforge: killed by signal 13 (SIGPIPE)\n" in out, out
@@ -186,15 +177,15 @@ def test_sigpipe_on_a_shut_stream(built, target, host_listener, mode):
         assert f"sigpipe: write=-1 Broken pipe, handler ran {ran}\n" in out, out
 
 
-def test_signals_link_no_timer_or_clock(target, tmp_path):
+def test_signals_link_no_timer_or_clock(uniforge_build, run, target, tmp_path):
     """An app that only installs a handler and raises links none of module timer, module time, or sockets."""
     (tmp_path / "uniforge.toml").write_text('name = "onsignal"\nsources = ["main.c"]\n')
     (tmp_path / "main.c").write_text(
         "#include <signal.h>\n#include <stdio.h>\n"
         "static volatile int n;\nstatic void h(int s) { n += s; }\n"
         "int main(void) { signal(SIGINT, h); raise(SIGINT); printf(\"n=%d\\n\", n); return n != SIGINT; }\n")
-    report = json.loads(uniforge("build", "--json", "-t", target, cwd=tmp_path, check=True).stdout)
-    modules = set(report["manifest"]["modules"])
+    image = uniforge_build(tmp_path, target)
+    modules = set(image.inspect()["modules"])
     assert not modules & {"timer", "time", "net", "socket", "poll"}, modules
-    status, out = run(tmp_path, "onsignal", target)
+    status, out = run(image)
     assert status == 0 and "n=2\n" in out, out
