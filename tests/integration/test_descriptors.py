@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compiled_modules, copy_example, image_modules, one_per_arch, uniforge
+from conftest import app_dir, compiled_modules, copy_example, one_per_arch, uniforge
 
 TARGETS = one_per_arch("boots")       # what is checked here does not depend on the machine
 pytestmark = pytest.mark.uniforge(targets=TARGETS)
@@ -50,36 +50,35 @@ def lines(output: str, scenario: str) -> list[str]:
 class Probes:
     """Each probe built once per target and run once with all its scenarios; outputs kept for the tests."""
 
-    def __init__(self, root, built):
-        self.root, self.built, self.runs = root, built, {}
+    def __init__(self, root, uniforge_build):
+        self.root, self.build, self.runs = root, uniforge_build, {}
 
     def fdprobe_folder(self, target: str):
+        """fdprobe with a random payload in its embedded tree (what sendfile sends)."""
         folder = self.root / target / "fdprobe"
         if not folder.exists():
             folder = copy_example("fdprobe", self.root / target)
             payload = random.Random(12).randbytes(PAYLOAD_BYTES)
             (folder / "tree" / "payload.bin").write_bytes(payload)
-            uniforge("build", "-t", target, cwd=folder, check=True)
         return folder
 
-    def folder(self, app: str, target: str):
-        return self.fdprobe_folder(target) if app == "fdprobe" else self.built(app, target)
+    def image(self, app: str, target: str):
+        return self.build(self.fdprobe_folder(target) if app == "fdprobe" else app_dir(app), target)
 
-    def run(self, app: str, target: str, *args: str):
-        folder = self.folder(app, target)
-        return uniforge("run", f"build/{app}.{target}", "--timeout", "240", "--", *args, cwd=folder, timeout=300)
+    def modules(self, app: str, target: str) -> set[str]:
+        return set(self.image(app, target).inspect()["modules"])
 
     def output(self, app: str, target: str) -> str:
         if (app, target) not in self.runs:
-            proc = self.run(app, target)
-            assert proc.returncode == 0 and "failures 0" in proc.stdout, proc.stdout + proc.stderr
-            self.runs[app, target] = proc.stdout
+            result = self.image(app, target).run(timeout=240)
+            assert result.status == 0 and "failures 0" in result.console, result.console + result.message
+            self.runs[app, target] = result.console
         return self.runs[app, target]
 
 
 @pytest.fixture(scope="module")
-def probes(tmp_path_factory, built):
-    return Probes(tmp_path_factory.mktemp("descriptors"), built)
+def probes(tmp_path_factory, uniforge_build):
+    return Probes(tmp_path_factory.mktemp("descriptors"), uniforge_build)
 
 
 # --- pipes and socketpairs under poll, select, epoll ----------------------------------------------------------------
@@ -128,21 +127,16 @@ def test_pipe_buf_writes_are_atomic(probes, target):
     ]
 
 
-def test_sigpipe_default_action_ends_the_program(probes, target):
-    proc = probes.run("fdprobe", target, "sigpipe-default")
-    assert "sigpipe-default: writing" in proc.stdout, proc.stdout + proc.stderr
-    assert "still running" not in proc.stdout and proc.returncode != 0, proc.stdout + proc.stderr
+def test_sigpipe_default_action_ends_the_program(probes, run_app, target):
+    result = run_app(probes.image("fdprobe", target), "sigpipe-default", timeout=240)
+    assert "sigpipe-default: writing" in result.console, result.message
+    assert "still running" not in result.console and result.status != 0, result.message
 
 
-def test_epipe_with_sigpipe_ignored_or_caught(probes, target, tmp_path):
-    folder = copy_example("sigpipeprobe", tmp_path)
-    build = uniforge("build", "-t", target, cwd=folder)
-    if build.returncode and "undefined symbol '__restore_rt'" in build.stderr:
-        pytest.xfail("signal() does not link until the signals work of issue 12 provides __restore_rt")
-    assert build.returncode == 0, build.stdout + build.stderr
-    proc = uniforge("run", f"build/sigpipeprobe.{target}", "--timeout", "60", cwd=folder, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.splitlines() == [
+def test_epipe_with_sigpipe_ignored_or_caught(run_app):
+    result = run_app("sigpipeprobe", timeout=120)
+    assert result.status == 0, result.message
+    assert result.console.splitlines() == [
         "ignored pipe write: -1 EPIPE caught=0",
         "ignored socketpair write: -1 EPIPE caught=0",
         "caught pipe write: -1 EPIPE caught=1",
@@ -208,7 +202,7 @@ def test_sendfile_from_the_embedded_tree(probes, target):
         assert int(m[3]) > 1            # the destination filled up: sendfile stopped where it took no more
 
 
-def test_copy_file_range_to_a_fat_disk(probes, target, tmp_path):
+def test_copy_file_range_to_a_fat_disk(probes, run_app, target, tmp_path):
     """From the embedded tree to a file on a FAT disk, then read back on the host with mtools."""
     for tool in ("mkfs.fat", "mcopy"):
         if not (shutil.which(tool) or Path("/usr/sbin", tool).exists()):
@@ -216,11 +210,10 @@ def test_copy_file_range_to_a_fat_disk(probes, target, tmp_path):
     image = tmp_path / "copy.img"
     uniforge("disk", "create", str(image), "--size", "16M", check=True)
     folder = probes.fdprobe_folder(target)
-    proc = uniforge("run", f"build/fdprobe.{target}", "--timeout", "240", f"--disk={image}", "--", "copy-file-range",
-                    cwd=folder, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = run_app(probes.image("fdprobe", target), "copy-file-range", disks=[image], timeout=240)
+    assert result.status == 0, result.message
     rest = PAYLOAD_BYTES - 1000
-    said = lines(proc.stdout, "copy-file-range")
+    said = lines(result.console, "copy-file-range")
     assert re.fullmatch(rf"copied {rest} in \d+ calls; source offset argument {PAYLOAD_BYTES}, source's own 0, "
                         rf"destination's own {rest}", said[0]), said
     assert said[1:] == ["at explicit offsets: 10, offsets now 10 10", "to a pipe: -1 EINVAL; flags 1: -1 EINVAL"]
@@ -359,17 +352,17 @@ def test_sysv_shared_memory(probes, target):
 # --- Only what is needed ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("target_name", TARGETS)
-def test_pipes_and_socketpairs_link_no_network(probes, built, target_name):
+def test_pipes_and_socketpairs_link_no_network(probes, target_name):
     """An app with pipes, socketpairs, eventfd, timerfd and sendfile but no socket() links none of the TCP/IP
     stack or a NIC driver; hello links none of the descriptor modules; SysV IPC only where used."""
     _, compiled = compiled_modules(target_name)
     drivers = {name for name, m in compiled.items() if "uf_netdev_get" in m.defined}
     stack = {name for name, m in compiled.items() if "uf_netdev_get" in m.undefined or "uf_sys_socket" in m.defined}
     assert drivers and stack
-    fd = image_modules(f"build/fdprobe.{target_name}", probes.folder("fdprobe", target_name))
+    fd = probes.modules("fdprobe", target_name)
     assert not fd & (drivers | stack), f"fdprobe links network modules: {sorted(fd & (drivers | stack))}"
     assert {"pipe", "unix", "sockcall", "eventfd", "timerfd", "sendfile"} <= fd and "sysvipc" not in fd, sorted(fd)
-    sysv = image_modules(f"build/sysvprobe.{target_name}", probes.folder("sysvprobe", target_name))
+    sysv = probes.modules("sysvprobe", target_name)
     assert "sysvipc" in sysv and not sysv & (DESCRIPTOR_MODULES - {"sysvipc"}), sorted(sysv)
-    hello = image_modules(f"build/hello.{target_name}", built("hello", target_name))
+    hello = probes.modules("hello", target_name)
     assert not hello & (DESCRIPTOR_MODULES | {"poll", "epoll"}), sorted(hello)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from conftest import image_modules, one_per_arch, uniforge
-from test_storage import boot, fsck, make_disk
+from conftest import app_dir, one_per_arch, uniforge
+from test_storage import fsck, make_disk
 
 TARGETS = one_per_arch("disk")        # what is checked here does not depend on the machine
 pytestmark = pytest.mark.uniforge(targets=TARGETS)
@@ -18,11 +18,10 @@ NETWORK = {"net", "socket", "virtio-net"}
 FILES = {"vfs", "devfs", "etcfs", "tmpfs"}
 
 
-def probe(built, target, tmp_path, *commands, cmdline=""):
+def probe(run_app, tmp_path, *commands, cmdline=""):
     """posixprobe's commands in one boot on a fresh disk: (console output, disk image)."""
-    folder = built("posixprobe", target)
     image = make_disk(tmp_path / "probe.img")
-    proc = boot(folder, target, *commands, disks=[image], cmdline=cmdline)
+    proc = run_app("posixprobe", *commands, disks=[image], cmdline=cmdline)
     assert proc.status == 0 and "failures 0" in proc.console, proc.console + proc.message
     return proc.console, image
 
@@ -33,18 +32,18 @@ def line(output: str, prefix: str) -> str:
     return found[-1]
 
 
-def modules(folder: Path, target: str, app: str) -> set[str]:
-    return image_modules(f"build/{app}.{target}", folder)
+def modules(uniforge_build, target: str, app: str) -> set[str]:
+    return set(uniforge_build(app_dir(app), target).inspect()["modules"])
 
 
-def test_locks_between_two_descriptors(built, target, tmp_path):
+def test_locks_between_two_descriptors(run_app, tmp_path):
     """POSIX locks of one process never conflict; OFD locks and flock of two open()s do; F_GETLK names the
     holder; unlocking splits; closes release as Linux says; a wait that cannot end is EDEADLK."""
-    probe(built, target, tmp_path, "locks")
+    probe(run_app, tmp_path, "locks")
 
 
-def test_file_mappings_reach_the_disk(built, target, tmp_path):
-    out, image = probe(built, target, tmp_path, "mmap", "shared")
+def test_file_mappings_reach_the_disk(run_app, tmp_path):
+    out, image = probe(run_app, tmp_path, "mmap", "shared")
     fsck(image)
     for name, expected in (("mapped.txt", "THIS LINE was written with write()\n"),
                            ("at-exit.txt", "this line LINEwritten with write()\n")):
@@ -53,9 +52,9 @@ def test_file_mappings_reach_the_disk(built, target, tmp_path):
         assert got.read_text() == expected, f"{name}: {got.read_text()!r}"
 
 
-def test_dev_tmp_root_and_shared_memory(built, target, tmp_path):
+def test_dev_tmp_root_and_shared_memory(run_app, uniforge_build, target, tmp_path):
     """/dev's devices, /tmp, what "/" lists (a tmpfs mounted from the command line too), shm_open and sem_open."""
-    out, _ = probe(built, target, tmp_path, "dev", "tmp", "root", "shm",
+    out, _ = probe(run_app, tmp_path, "dev", "tmp", "root", "shm",
                    cmdline="uf.mount=/data:disk0:fat,/scratch:none:tmpfs")
     for text in ("through /dev/stdout\n", "through /dev/fd/2\n", "through /dev/console\n"):
         assert text in out
@@ -66,15 +65,15 @@ def test_dev_tmp_root_and_shared_memory(built, target, tmp_path):
     # "/" is the image, read-only: its pages in memory, all used; one folder (all it lists are mount points).
     bsize, blocks, bfree, bavail, files, ffree = map(int, line(out, "root statvfs: ").split())
     assert (bsize, bfree, bavail, files, ffree) == (4096, 0, 0, 1, 0)
-    assert blocks == _memory_pages(built("posixprobe", target) / "build" / f"posixprobe.{target}")
+    assert blocks == _memory_pages(uniforge_build(app_dir("posixprobe"), target).elf)
     assert line(out, "www statvfs: ").split() == ["4096", "1", "0", "2"]       # the tree: readme.txt and its root
     assert line(out, "tmp: ").split() == ["third-name"]
     shm = [text for text in out.splitlines() if text.startswith("shm: ")]
     assert shm == ["shm: folder probe reopen", "shm: folder probe-sem reopen"]     # dev made folder and reopen
 
 
-def test_etc_and_dropping_privileges(built, target, tmp_path):
-    out, _ = probe(built, target, tmp_path, "etc", "identity", cmdline="uf.dns=192.0.2.53 uf.dns6=2001:db8::53")
+def test_etc_and_dropping_privileges(run_app, tmp_path):
+    out, _ = probe(run_app, tmp_path, "etc", "identity", cmdline="uf.dns=192.0.2.53 uf.dns6=2001:db8::53")
     assert line(out, "etc: ").split() == ["group", "hostname", "hosts", "passwd", "posixprobe.conf", "protocols",
                                           "resolv.conf", "services"]
     assert "resolv.conf: nameserver 192.0.2.53\nnameserver 2001:db8::53\n" in out
@@ -100,10 +99,10 @@ def _fat_geometry(image: Path) -> tuple[int, int]:
     return bps * spc, (total - meta) // spc
 
 
-def test_metadata_as_the_host_sees_it(built, target, tmp_path):
+def test_metadata_as_the_host_sees_it(run_app, tmp_path):
     """statvfs says what the disk holds; utimensat's time is the one mtools lists; chmod, chown, access,
     truncate and readlink answer as Linux does for a FAT volume root mounted."""
-    out, image = probe(built, target, tmp_path, "meta")
+    out, image = probe(run_app, tmp_path, "meta")
     fsck(image)
     bsize, blocks, bfree = map(int, line(out, "statvfs ").split())
     assert (bsize, blocks) == _fat_geometry(image)
@@ -114,27 +113,25 @@ def test_metadata_as_the_host_sees_it(built, target, tmp_path):
     assert re.search(r"2001-02-03\s+4:05", stamp), stamp
 
 
-def test_a_privilege_drop_needs_no_disk_and_no_network(built, target):
+def test_a_privilege_drop_needs_no_disk_and_no_network(run_app, uniforge_build, target):
     """getpwnam/getpwuid/getgrnam read the image's own /etc: no nscd socket (no network stack), no FAT, no disk
     driver."""
-    folder = built("etclookup", target)
-    proc = uniforge("run", f"build/etclookup.{target}", "--timeout", "120", cwd=folder, timeout=180)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "root is root, home /root\n" in proc.stdout
-    assert "dropping to nobody (65534) and nogroup (65534)\n" in proc.stdout
-    assert "uid=65534 euid=65534 gid=65534 egid=65534\n" in proc.stdout
-    linked = modules(folder, target, "etclookup")
+    result = run_app("etclookup", timeout=120)
+    assert result.status == 0, result.message
+    assert "root is root, home /root\n" in result.console
+    assert "dropping to nobody (65534) and nogroup (65534)\n" in result.console
+    assert "uid=65534 euid=65534 gid=65534 egid=65534\n" in result.console
+    linked = modules(uniforge_build, target, "etclookup")
     assert FILES <= linked and not linked & (STORAGE | NETWORK), sorted(linked)
 
 
-def test_localtime_needs_no_file_system(built, target):
-    folder = built("localtime", target)
-    proc = uniforge("run", f"build/localtime.{target}", "--timeout", "120", cwd=folder, timeout=180)
-    assert proc.returncode == 0 and proc.stdout.endswith("2001-02-03 04:05:06 UTC\n"), proc.stdout + proc.stderr
-    linked = modules(folder, target, "localtime")
+def test_localtime_needs_no_file_system(run_app, uniforge_build, target):
+    result = run_app("localtime", timeout=120)
+    assert result.status == 0 and result.console.endswith("2001-02-03 04:05:06 UTC\n"), result.message
+    linked = modules(uniforge_build, target, "localtime")
     assert not linked & (FILES | STORAGE | NETWORK), sorted(linked)
 
 
-def test_hello_links_none_of_it(built, target):
-    linked = modules(built("hello", target), target, "hello")
+def test_hello_links_none_of_it(uniforge_build, target):
+    linked = modules(uniforge_build, target, "hello")
     assert not linked & (FILES | STORAGE | NETWORK | {"embedfs"}), sorted(linked)

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import uniforge as uniforge_api
-from conftest import ROOT, image_modules, qemu_processes, uniforge
-from uniforge.core.errors import ExitCode, RunStatus
-from uniforge.core.paths import uniforge_command, uniforge_environment
+from conftest import ROOT, app_dir, qemu_processes, uniforge
+from uniforge.core.errors import ExitCode, RunError, RunStatus
 
 pytestmark = pytest.mark.uniforge(needs=["disk"])
 FS_MODULES = {"vfs", "fat", "embedfs", "block", "virtio-blk"}
@@ -44,21 +42,13 @@ def make_disk(path: Path, size: str = "64M", source: Path | None = None) -> Path
     return path
 
 
-def boot(folder: Path, target: str, *args: str, disks=(), cmdline: str = "",
-         timeout: int = 300) -> uniforge_api.Result:
-    """Runs the built app with disks (FILE or FILE:ro); its Result (status, console)."""
-    image = uniforge_api.Image(folder / "build" / f"{folder.name}.{target}")
-    return image.run(args, disks=[str(d) for d in disks], cmdline=cmdline, timeout=timeout)
-
-
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_guest_writes_1000_files_the_host_reads_them(built, target, tmp_path):
-    folder = built("fsprobe", target)
+def test_guest_writes_1000_files_the_host_reads_them(run_app, tmp_path):
     image = make_disk(tmp_path / "tree.img")
-    proc = boot(folder, target, "write-tree", "1000", disks=[image])
+    proc = run_app("fsprobe", "write-tree", "1000", disks=[image])
     assert proc.status == 0 and "wrote 1000" in proc.console, proc.console + proc.message
     fsck(image)
     out = tmp_path / "out"
@@ -72,8 +62,7 @@ def test_guest_writes_1000_files_the_host_reads_them(built, target, tmp_path):
         assert path.read_text() == f"contents of /tree/{path.relative_to(out).as_posix()}\n"
 
 
-def test_guest_reads_what_the_host_put_in(built, target, tmp_path):
-    folder = built("fsprobe", target)
+def test_guest_reads_what_the_host_put_in(run_app, tmp_path):
     source = tmp_path / "src"
     rng = random.Random(7)
     expected = {}
@@ -84,7 +73,7 @@ def test_guest_reads_what_the_host_put_in(built, target, tmp_path):
         (source / rel).write_bytes(data)
         expected[f"/data/{rel}"] = (len(data), sum(data))
     image = make_disk(tmp_path / "host.img", "32M", source)    # FAT16
-    proc = boot(folder, target, "read-tree", "/data", disks=[image])
+    proc = run_app("fsprobe", "read-tree", "/data", disks=[image])
     assert proc.status == 0 and "done" in proc.console, proc.console + proc.message
     seen = {}
     for line in proc.console.splitlines():
@@ -94,51 +83,42 @@ def test_guest_reads_what_the_host_put_in(built, target, tmp_path):
     assert seen == expected
 
 
-def test_posix_file_semantics(built, target, tmp_path):
-    folder = built("fsprobe", target)
+def test_posix_file_semantics(run_app, tmp_path):
     image = make_disk(tmp_path / "ops.img")
-    proc = boot(folder, target, "ops", disks=[image])
+    proc = run_app("fsprobe", "ops", disks=[image])
     assert proc.status == 0 and "failures 0" in proc.console, proc.console + proc.message
     fsck(image)
     listing = uniforge("disk", "ls", str(image), "/", check=True).stdout
     assert "stdio.txt" in listing and "café €.txt" in listing      # long names as the host sees them
 
 
-def test_power_cut_keeps_every_fsynced_record(built, target, tmp_path):
+def test_power_cut_keeps_every_fsynced_record(uniforge_build, uniforge_boot, target, tmp_path):
     """SIGKILL QEMU at random moments while the guest appends and fsyncs: every record it reported as fsynced is
     there and intact afterwards, and the file system is consistent."""
-    folder = built("fsprobe", target)
+    fsprobe = uniforge_build(app_dir("fsprobe"), target)
     image = make_disk(tmp_path / "log.img", "16M")
     rng = random.Random(2024)
     synced = set()
     for cut in range(20):
-        proc = subprocess.Popen(uniforge_command("run", f"build/fsprobe.{target}", f"--disk={image}", "--timeout",
-                                                 "300", "--", "append", "1000000", str(RECORD)),
-                                cwd=folder, env=uniforge_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, start_new_session=True)
+        vm = uniforge_boot(fsprobe, ["append", "1000000", str(RECORD)], disks=[image], timeout=300)
         wanted = rng.randint(1, 40)         # records to let through, then a random delay inside the next ones
         count = 0
-        try:
-            for line in proc.stdout:
-                if SYNCED.fullmatch(line):
-                    synced.add(int(line.split()[1]))
-                    count += 1
-                    if count == wanted:
-                        break
-                elif "errno=" in line:
-                    pytest.fail(f"cut {cut}: the guest failed: {line}")
-            time.sleep(rng.uniform(0, 0.05))
-            pids = qemu_processes(parent=proc.pid)
-            assert pids, f"cut {cut}: QEMU ended before the cut"
-            for pid in pids:
-                os.kill(pid, signal.SIGKILL)
-            rest, _ = proc.communicate(timeout=60)     # the runner's own report goes to stderr
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        for line in rest.splitlines(keepends=True):     # what the guest printed before the kill landed
-            if SYNCED.fullmatch(line):                  # not a line the kill cut short
+        for line in vm.console:
+            if SYNCED.fullmatch(line):
+                count += 1
+                if count == wanted:
+                    break
+            elif "errno=" in line:
+                pytest.fail(f"cut {cut}: the guest failed: {line}")
+        time.sleep(rng.uniform(0, 0.05))
+        pids = qemu_processes(naming=image)
+        assert pids, f"cut {cut}: QEMU ended before the cut"
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(RunError, match="QEMU was killed by SIGKILL"):
+            vm.wait(60)
+        for line in vm.console.text.splitlines(keepends=True):  # all it printed before the kill landed
+            if SYNCED.fullmatch(line):                          # not a line the kill cut short
                 synced.add(int(line.split()[1]))
         fsck(image)
         log = tmp_path / f"log.{cut}"
@@ -154,28 +134,26 @@ def test_power_cut_keeps_every_fsynced_record(built, target, tmp_path):
     assert len(synced) > 20
 
 
-def _unchanged_after(folder, target, image: Path, *args, disks=None, cmdline=""):
+def _unchanged_after(run_app, image: Path, *args, disks=None, cmdline=""):
     before = digest(image)
-    proc = boot(folder, target, *args, disks=disks or [image], cmdline=cmdline)
+    proc = run_app("fsprobe", *args, disks=disks or [image], cmdline=cmdline)
     assert digest(image) == before, "the guest wrote to a disk it must not write to"
     return proc
 
 
-def test_read_only_disk_is_never_written(built, target, tmp_path):
-    folder = built("fsprobe", target)
+def test_read_only_disk_is_never_written(run_app, tmp_path):
     image = make_disk(tmp_path / "ro.img", "16M")
-    proc = _unchanged_after(folder, target, image, "try-write", disks=[f"{image}:ro"])
+    proc = _unchanged_after(run_app, image, "try-write", disks=[f"{image}:ro"])
     assert proc.status == 0 and "errno=EROFS" in proc.console, proc.console + proc.message
     # A writable device mounted read-only by the command line: the same.
-    proc = _unchanged_after(folder, target, image, "try-write", cmdline="uf.mount=/data:disk0:fat:ro")
+    proc = _unchanged_after(run_app, image, "try-write", cmdline="uf.mount=/data:disk0:fat:ro")
     assert proc.status == 0 and "errno=EROFS" in proc.console, proc.console + proc.message
     # Reading works on both.
-    proc = _unchanged_after(folder, target, image, "read-tree", "/data", disks=[f"{image}:ro"])
+    proc = _unchanged_after(run_app, image, "read-tree", "/data", disks=[f"{image}:ro"])
     assert proc.status == 0 and "done" in proc.console
 
 
-def test_mounts_from_the_command_line(built, target, tmp_path):
-    folder = built("fsprobe", target)
+def test_mounts_from_the_command_line(run_app, tmp_path):
     (tmp_path / "a" / "two").mkdir(parents=True)      # the mount point, as on Linux a folder of the disk below
     (tmp_path / "a" / "first.txt").write_text("on disk 0\n")
     (tmp_path / "b").mkdir()
@@ -184,7 +162,7 @@ def test_mounts_from_the_command_line(built, target, tmp_path):
     second = make_disk(tmp_path / "second.img", "16M", tmp_path / "b")
     mounts = "uf.mount=/one:disk0:fat,/one/two:disk1:fat:ro,/bad:disk7:fat,/worse:disk1"
     before = digest(second)
-    proc = boot(folder, target, "read-tree", "/one", disks=[first, second], cmdline=mounts)
+    proc = run_app("fsprobe", "read-tree", "/one", disks=[first, second], cmdline=mounts)
     assert proc.status == 0, proc.console + proc.message
     assert "file /one/first.txt 10 " in proc.console and "file /one/two/second.txt 10 " in proc.console
     assert "vfs: cannot mount disk7 on /bad" in proc.console and "ignoring uf.mount entry '/worse:disk1'" in \
@@ -213,10 +191,9 @@ def _damaged(kind: str, path: Path) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["zeroed-boot-sector", "truncated", "garbage-geometry", "wrong-filesystem"])
-def test_bad_image_is_a_clean_error(built, target, tmp_path, kind):
-    folder = built("fsprobe", target)
+def test_bad_image_is_a_clean_error(run_app, tmp_path, kind):
     image = _damaged(kind, tmp_path / f"{kind}.img")
-    proc = _unchanged_after(folder, target, image, "try-write")
+    proc = _unchanged_after(run_app, image, "try-write")
     # The mount fails with one console line; the app sees no /data (ENOENT), the guest does not crash.
     assert proc.status == 0, proc.console + proc.message
     assert "errno=ENOENT" in proc.console and "fat: disk0:" in proc.console, proc.console
@@ -226,10 +203,9 @@ def test_bad_image_is_a_clean_error(built, target, tmp_path, kind):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_damaged_metadata_never_crashes_the_guest(built, target, tmp_path, seed):
+def test_damaged_metadata_never_crashes_the_guest(run_app, tmp_path, seed):
     """Random bytes over the allocation table, the directories and the boot sector's neighbourhood of a populated
     volume: the guest may report errors (errno), but never crashes or hangs."""
-    folder = built("fsprobe", target)
     source = tmp_path / "src"
     for i in range(30):
         path = source / f"dir {i % 4}" / f"file with a long name {i}.txt"
@@ -245,39 +221,37 @@ def test_damaged_metadata_never_crashes_the_guest(built, target, tmp_path, seed)
     image.write_bytes(bytes(data))
     # The probe runs to its end and exits with its own verdict: read-tree 1 after an errno line, else 0; ops the
     # number of checks that failed. Not a crash, a hang or a runner failure.
-    proc = boot(folder, target, "read-tree", "/data", disks=[image], timeout=120)
+    proc = run_app("fsprobe", "read-tree", "/data", disks=[image], timeout=120)
     said = proc.console + proc.message
     assert proc.status not in (RunStatus.CRASHED, RunStatus.TIMED_OUT) and "uniforge: error" not in said, said
     assert proc.console.splitlines()[-1] == "done", said
     assert proc.status == ("errno=" in proc.console), said
-    proc = boot(folder, target, "ops", disks=[image], timeout=120)
+    proc = run_app("fsprobe", "ops", disks=[image], timeout=120)
     said = proc.console + proc.message
     failures = re.search(r"^failures (\d+)$", proc.console, re.MULTILINE)
     assert failures and proc.status == int(failures[1]) and "uniforge: error" not in said, said
 
 
-def test_full_disk_is_enospc_and_stays_consistent(built, target, tmp_path):
-    folder = built("fsprobe", target)
+def test_full_disk_is_enospc_and_stays_consistent(run_app, tmp_path):
     image = make_disk(tmp_path / "full.img", "10M")
-    proc = boot(folder, target, "fill", disks=[image])
+    proc = run_app("fsprobe", "fill", disks=[image])
     assert proc.status == 0 and "full errno=ENOSPC" in proc.console, proc.console + proc.message
     assert "after: close=0 unlink=0" in proc.console
     fsck(image)
 
 
-def test_kvstore_persists_across_boots(built, target, tmp_path):
-    folder = built("kvstore", target)
+def test_kvstore_persists_across_boots(run_app, tmp_path):
     image = make_disk(tmp_path / "kv.img", "16M")
-    assert boot(folder, target, "set", "greeting", "hello there", disks=[image]).status == 0
-    assert boot(folder, target, "set", "n", "1", disks=[image]).status == 0
-    assert boot(folder, target, "set", "n", "2", disks=[image]).status == 0
-    got = boot(folder, target, "get", "greeting", disks=[image])
+    assert run_app("kvstore", "set", "greeting", "hello there", disks=[image]).status == 0
+    assert run_app("kvstore", "set", "n", "1", disks=[image]).status == 0
+    assert run_app("kvstore", "set", "n", "2", disks=[image]).status == 0
+    got = run_app("kvstore", "get", "greeting", disks=[image])
     assert got.status == 0 and "hello there" in got.console
-    assert boot(folder, target, "get", "n", disks=[image]).console.splitlines() == ["2"]
-    assert boot(folder, target, "del", "greeting", disks=[image]).status == 0
-    listed = boot(folder, target, "list", disks=[image])
+    assert run_app("kvstore", "get", "n", disks=[image]).console.splitlines() == ["2"]
+    assert run_app("kvstore", "del", "greeting", disks=[image]).status == 0
+    listed = run_app("kvstore", "list", disks=[image])
     assert listed.status == 0 and listed.console.split() == ["n"], listed.console
-    missing = boot(folder, target, "get", "greeting", disks=[image])
+    missing = run_app("kvstore", "get", "greeting", disks=[image])
     assert missing.status == 1 and "no key greeting" in missing.console + missing.message
     fsck(image)
     out = tmp_path / "n"
@@ -285,9 +259,8 @@ def test_kvstore_persists_across_boots(built, target, tmp_path):
     assert out.read_text() == "2"
 
 
-def test_embedded_tree_is_served_read_only(built, target):
-    folder = built("treeprobe", target)
-    proc = boot(folder, target)
+def test_embedded_tree_is_served_read_only(run_app):
+    proc = run_app("treeprobe")
     assert proc.status == 0, proc.console + proc.message
     htdocs = ROOT / "tests" / "apps" / "treeprobe" / "htdocs"
     for path in htdocs.rglob("*"):
@@ -300,15 +273,14 @@ def test_embedded_tree_is_served_read_only(built, target):
     assert "write errno=EROFS" in proc.console and "rdwr errno=EROFS" in proc.console
 
 
-def _modules(folder: Path, target: str, app: str) -> set[str]:
-    return image_modules(f"build/{app}.{target}", cwd=folder)
+def test_only_apps_that_use_files_get_storage(uniforge_build, target):
+    def modules(app: str) -> set[str]:
+        return set(uniforge_build(app_dir(app), target).inspect()["modules"])
 
-
-def test_only_apps_that_use_files_get_storage(built, target):
-    assert not _modules(built("hello", target), target, "hello") & FS_MODULES
-    tree_only = _modules(built("treeprobe", target), target, "treeprobe")
+    assert not modules("hello") & FS_MODULES
+    tree_only = modules("treeprobe")
     assert {"vfs", "embedfs"} <= tree_only and not tree_only & {"fat", "block", "virtio-blk"}
-    assert {"vfs", "fat", "block", "virtio-blk"} <= _modules(built("fsprobe", target), target, "fsprobe")
+    assert {"vfs", "fat", "block", "virtio-blk"} <= modules("fsprobe")
 
 
 def test_embedded_tree_is_reproducible(tmp_path):
