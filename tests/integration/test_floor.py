@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import qemu_processes, require_target
+from conftest import qemu_processes
 from uniforge.building import targets
 from uniforge.api.checks import Status, check_host
 from uniforge.core.errors import RunError, RunStatus
@@ -16,13 +16,13 @@ from uniforge.platforms.floor import Variant
 from uniforge.platforms.run import Ending, kernel_cmdline
 
 pytestmark = pytest.mark.uniforge(needs=["timed"])
+# qemu-x86_64, whose floor has every variant (the others have EXIT only): the tests that take `x86`.
+ON_X86 = pytest.mark.uniforge(targets=["qemu-x86_64"])
 
 
 @pytest.fixture(scope="module")
-def x86():
-    """qemu-x86_64, whose floor has every variant (the others have EXIT only); skipped without its QEMU."""
-    require_target("qemu-x86_64")
-    return targets.load("qemu-x86_64")
+def x86(target):
+    return targets.load(target)
 
 
 def with_qemu(target, **qemu):
@@ -46,6 +46,7 @@ def test_guest_status_is_exit_code(target, status):
     assert 0 < result.wall_time < 30
 
 
+@ON_X86
 def test_command_line_arrives_verbatim(x86):
     args = ["a b", 'q"uote', "back\\slash", "", "comma,,s", "ünï"]
     result = run(x86, floor(x86, Variant.ECHO_CMDLINE), cmdline="uf.debug=1 A=b", args=args)
@@ -54,6 +55,7 @@ def test_command_line_arrives_verbatim(x86):
     assert result.console == kernel_cmdline("uf.debug=1 A=b uf.tty=", args) + "\n"
 
 
+@ON_X86
 def test_timeout_stops_qemu(x86):
     image = floor(x86, Variant.HANG)
     result = run(x86, image, timeout=1)
@@ -62,11 +64,13 @@ def test_timeout_stops_qemu(x86):
     assert qemu_processes(naming=image) == []
 
 
+@ON_X86
 def test_qemu_failing_to_start_is_an_error_with_its_message(x86):
     with pytest.raises(RunError, match="unsupported machine type"):
         run(with_qemu(x86, machine="no-such-machine"), floor(x86))
 
 
+@ON_X86
 def test_missing_qemu_binary_is_an_error(x86):
     with pytest.raises(RunError, match="cannot run qemu-system-nonexistent"):
         run(with_qemu(x86, binary="qemu-system-nonexistent"), floor(x86))

@@ -6,18 +6,15 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import free_port, image_modules, one_per_arch, require_target, targets_with, uniforge
-from host_network import Guest
+from conftest import app_dir, one_per_arch
 from uniforge.building import targets
 
 TARGETS = one_per_arch("boots")
 NET_TARGETS = one_per_arch("net")
-XEN_TARGETS = targets_with("xen")
 CRASH = 127
 CLIENTS = 8                     # threadserver's clients at once
 # What each behaviour prints when it holds (besides no FAIL line).
@@ -67,20 +64,20 @@ MEASURED = {
 ON_XEN = ["counter", "preempt", "cancel", "signals", "async"]
 
 
-@pytest.fixture(params=TARGETS)
-def target(request):
-    require_target(request.param)
-    return request.param
+pytestmark = pytest.mark.uniforge(targets=TARGETS)
 
 
-def run(folder, target: str, *args: str) -> tuple[int, str]:
-    proc = uniforge("run", f"build/threadprobe.{target}", "--timeout", "120", "--", *args, cwd=folder, timeout=600)
-    return proc.returncode, (proc.stdout + proc.stderr).replace("\r\n", "\n")
+@pytest.fixture
+def run(run_app):
+    """run(*args, ...) -> threadprobe's (status, what it printed, then its symbolized crash report if it crashed)."""
+    def run(*args: str, **how) -> tuple[int, str]:
+        result = run_app("threadprobe", *args, timeout=120, **how)
+        return result.status, result.console + (f"{result.message}\n{result.crash}\n" if result.crash else "")
+    return run
 
 
-def check_behaviour(built, target: str, behaviour: str) -> None:
-    folder = built("threadprobe", target)
-    status, out = run(folder, target, behaviour)
+def check_behaviour(run, behaviour: str) -> None:
+    status, out = run(behaviour)
     assert status == 0, out
     assert "FAIL" not in out, out
     for line in BEHAVIOURS[behaviour]:
@@ -92,78 +89,71 @@ def check_behaviour(built, target: str, behaviour: str) -> None:
 
 
 @pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
-def test_behaviour(built, target, behaviour):
-    check_behaviour(built, target, behaviour)
+def test_behaviour(run, behaviour):
+    check_behaviour(run, behaviour)
 
 
-@pytest.mark.parametrize("xen_target", XEN_TARGETS)
+@pytest.mark.uniforge(needs=["xen"])
 @pytest.mark.parametrize("behaviour", ON_XEN)
-def test_behaviour_on_xen(built, xen_target, behaviour):
-    require_target(xen_target)
-    check_behaviour(built, xen_target, behaviour)
+def test_behaviour_on_xen(run, behaviour):
+    check_behaviour(run, behaviour)
 
 
-def test_a_threads_stack_overflow_hits_its_guard_page(built, target):
+def test_a_threads_stack_overflow_hits_its_guard_page(run):
     """The crash report names the thread and says what happened; the runner symbolizes the recursion."""
-    folder = built("threadprobe", target)
-    status, out = run(folder, target, "overflow")
+    status, out = run("overflow", expect_crash=True)
     assert status == CRASH, out
     assert "uniforge: in thread 2 (deep-diver):\n" in out, out
     assert re.search(r"uniforge: crash: stack overflow \(guard page\)", out), out
     assert re.search(r"in deep at \.?/?main\.c:\d+", out), out
 
 
-@pytest.mark.parametrize("net_target", NET_TARGETS)
-def test_blocking_calls_block_only_their_thread(built, net_target):
+@pytest.mark.uniforge(targets=NET_TARGETS)
+def test_blocking_calls_block_only_their_thread(uniforge_build, uniforge_boot, target):
     """TCP over lo between two threads; then a thread per connection: clients served at once by curl while
     another connection's thread is blocked in read (its request half sent), a thread blocked in accept on a second
     port, and a third that sleeps and wakes on time."""
-    require_target(net_target)
     if not shutil.which("curl"):
         pytest.skip("`curl` is not installed (scripts/install-host-deps installs it)")
-    folder = built("threadserver", net_target)
-    web, other = free_port(), free_port()
-    guest = Guest(folder, f"build/threadserver.{net_target}",
-                  ["-p", f"127.0.0.1:{web}:80", "-p", f"127.0.0.1:{other}:81"], [])
+    guest = uniforge_boot(uniforge_build(app_dir("threadserver"), target), publish=[80, 81], timeout=1200)
+    web, other = guest.port(80)[1], guest.port(81)[1]
 
     def curl(_) -> str:
         return subprocess.run(["curl", "-sS", "--fail", "--max-time", "300", f"http://127.0.0.1:{web}/"],
                               capture_output=True, text=True, timeout=600).stdout
-    try:
-        guest.wait_for("threadserver: listening on ports 80 and 81", 600)
-        assert "loopback: 1000 of 1000 messages echoed by another thread over TCP" in guest.console, guest.report()
-        with socket.create_connection(("127.0.0.1", web), timeout=300) as held:
-            held.sendall(b"GET / HTTP/1.0\r\n")          # no blank line yet: its thread waits in read
-            with ThreadPoolExecutor(CLIENTS) as pool:
-                bodies = list(pool.map(curl, range(CLIENTS)))
-            served = [re.fullmatch(r"request (\d+), served by thread (\d+)\n", body) for body in bodies]
-            assert all(served), f"{bodies}\n{guest.report()}"
-            assert sorted(int(m[1]) for m in served) == list(range(1, CLIENTS + 1)), bodies
-            held.sendall(b"\r\n")
-            reply = b""
-            while chunk := held.recv(4096):
-                reply += chunk
-            assert re.search(rb"\r\n\r\nrequest %d, served by thread \d+\n$" % (CLIENTS + 1), reply), reply
-        guest.assert_alive()
-        with socket.create_connection(("127.0.0.1", other), timeout=300):
-            pass
-        found = guest.wait_for(r"sleeper: (\d+) naps of 50 ms, woke at most (\d+) ms late", 300)
-        assert int(found[1]) > 0 and int(found[2]) < 100, guest.report()
-        assert "waiter: accepted on port 81" in guest.console, guest.report()
-        deadline = time.monotonic() + 120
-        while guest.proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert guest.proc.returncode == 0, guest.report()
-    finally:
-        guest.stop()
+    guest.expect("threadserver: listening on ports 80 and 81", 600)
+    assert "loopback: 1000 of 1000 messages echoed by another thread over TCP" in guest.console.text
+    with socket.create_connection(("127.0.0.1", web), timeout=300) as held:
+        held.sendall(b"GET / HTTP/1.0\r\n")          # no blank line yet: its thread waits in read
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            bodies = list(pool.map(curl, range(CLIENTS)))
+        served = [re.fullmatch(r"request (\d+), served by thread (\d+)\n", body) for body in bodies]
+        assert all(served), bodies
+        assert sorted(int(m[1]) for m in served) == list(range(1, CLIENTS + 1)), bodies
+        held.sendall(b"\r\n")
+        reply = b""
+        while chunk := held.recv(4096):
+            reply += chunk
+        assert re.search(rb"\r\n\r\nrequest %d, served by thread \d+\n$" % (CLIENTS + 1), reply), reply
+    assert guest.running, "the guest ended"
+    with socket.create_connection(("127.0.0.1", other), timeout=300):
+        pass
+    found = guest.expect(r"sleeper: (\d+) naps of 50 ms, woke at most (\d+) ms late", 300)
+    assert int(found[1]) > 0 and int(found[2]) < 100, found[0]
+    assert "waiter: accepted on port 81" in guest.console.text
+    result = guest.wait(120)
+    assert result.status == 0, result.message
 
 
-def test_only_what_creates_threads_links_the_scheduler(built, target):
+def test_only_what_creates_threads_links_the_scheduler(uniforge_build, target):
     """hello links what it did before threads existed; an app that calls system(), posix_spawn, popen and fork
     (they ask for a clone too) links no scheduler; one that calls pthread_create does."""
-    assert image_modules(built("hello", target) / f"build/hello.{target}") == HELLO[targets.load(target).arch]
-    assert "thread" not in image_modules(built("sigprobe", target) / f"build/sigprobe.{target}")
-    assert "thread" in image_modules(built("threadprobe", target) / f"build/threadprobe.{target}")
+    def modules(app: str) -> set[str]:
+        return set(uniforge_build(app_dir(app), target).inspect()["modules"])
+
+    assert modules("hello") == HELLO[targets.load(target).arch]
+    assert "thread" not in modules("sigprobe")
+    assert "thread" in modules("threadprobe")
 
 
 HELLO = {"x86_64": {"boot", "console", "exit", "fd", "mem", "process", "trap", "uart"},
