@@ -7,86 +7,13 @@ import itertools
 import os
 import re
 import shutil
-import signal
 import subprocess
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
-from uniforge.core.paths import uniforge_command, uniforge_environment
-
-GUEST_LIMIT = 3600  # seconds: `uniforge run --timeout`, so a guest never outlives a test session by accident
 ADDRESS_LINE = re.compile(r"uniforge: net: (?P<addr>[\d.]+)/(?P<prefix>\d+)(?: gw (?P<gw>[\d.]+))?"
                           r"(?: dns (?P<dns>[\d.]+))? \((?P<how>\w+)\)")
 _names = itertools.count()
-
-
-class Guest:
-    """`uniforge run IMAGE FLAGS -- ARGS` in the background; its console is collected as it comes. Only test_xl
-    still uses it, until it moves to the plugin's fixtures as the other network tests did (Image.boot)."""
-
-    def __init__(self, folder: Path, image: str, flags: list[str], args: list[str], netns: str | None = None):
-        command = uniforge_command("run", image, "--timeout", str(GUEST_LIMIT), *flags, "--", *args)
-        if netns:
-            command = ["ip", "netns", "exec", netns, *command]
-        self.command = command
-        self.proc = subprocess.Popen(command, cwd=folder, env=uniforge_environment(), stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._out = bytearray()
-        self._err = bytearray()
-        self._readers = [threading.Thread(target=self._pump, args=(self.proc.stdout, self._out), daemon=True),
-                         threading.Thread(target=self._pump, args=(self.proc.stderr, self._err), daemon=True)]
-        for reader in self._readers:
-            reader.start()
-
-    @staticmethod
-    def _pump(stream, sink: bytearray) -> None:
-        while chunk := stream.read1(65536):
-            sink.extend(chunk)
-
-    @property
-    def console(self) -> str:
-        return self._out.decode(errors="replace").replace("\r\n", "\n")
-
-    def report(self) -> str:
-        """Everything the guest and the runner said, for assertion messages."""
-        return (f"command: {' '.join(self.command)}\nexit: {self.proc.poll()}\n--- console\n{self.console}"
-                f"--- stderr\n{self._err.decode(errors='replace')}")
-
-    def wait_for(self, pattern: str | re.Pattern, timeout: float = 300) -> re.Match:
-        """Waits until the console shows `pattern`; fails with the whole console if the guest ends first or
-        `timeout` seconds pass (a generous bound for a busy machine, not a performance check)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            if m := re.search(pattern, self.console):
-                return m
-            if self.proc.poll() is not None:
-                for reader in self._readers:
-                    reader.join(5)
-                if m := re.search(pattern, self.console):
-                    return m
-                pytest.fail(f"the guest ended before printing {pattern!r}\n{self.report()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"no {pattern!r} from the guest after {timeout} s\n{self.report()}")
-            time.sleep(0.1)
-
-    def assert_alive(self) -> None:
-        assert self.proc.poll() is None, f"the guest ended\n{self.report()}"
-        assert "crashed" not in self.console, self.report()
-
-    def stop(self) -> None:
-        """Ends it as Ctrl-C would (uniforge then ends QEMU), killing it if that takes too long."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        for reader in self._readers:
-            reader.join(5)
 
 
 def require_namespaces() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_port, image_modules, uniforge
-from host_network import ADDRESS_LINE, Guest
+from conftest import ROOT, image_modules, uniforge
+from host_network import ADDRESS_LINE
 from test_storage import RECORD, SYNCED, digest, fsck, make_disk
 from uniforge.core.paths import uniforge_command, uniforge_environment
 from uniforge.platforms.xlrig import GUEST_MAC
@@ -87,18 +87,22 @@ def test_xenstore_read_write_watch_from_a_domu(built, target, rig):
 # --- netfront: httpd through dom0's bridge -------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def httpd(built, target):
-    port = free_port()
-    guest = Guest(built("httpd", target), f"build/httpd.{target}", ["-p", f"127.0.0.1:{port}:80"], ["80"])
-    guest.wait_for(LISTENING, BOOT_WAIT)
-    yield guest, port
-    guest.stop()
+def httpd(uniforge_build, target):
+    """httpd booted once for the module's tests: (its VM, the host port of its port 80). A failed test's report
+    carries its console (the plugin finds the VM in the fixture's value)."""
+    with uniforge_build(ROOT / "examples" / "httpd", target).boot(["80"], publish=[80], timeout=3600) as guest:
+        guest.expect(LISTENING, BOOT_WAIT)
+        yield guest, guest.port(80)[1]
+
+
+def assert_alive(guest) -> None:
+    assert guest.running and not guest.crash, "the guest ended or crashed"
 
 
 def test_dhcp_through_dom0s_bridge(httpd):
     guest, _ = httpd
-    line = guest.wait_for(ADDRESS_LINE, 1)
-    assert (line["addr"], line["gw"], line["how"]) == ("10.0.2.15", "10.0.2.2", "dhcp"), guest.report()
+    line = guest.expect(ADDRESS_LINE, 1, since_boot=True)
+    assert (line["addr"], line["gw"], line["how"]) == ("10.0.2.15", "10.0.2.2", "dhcp"), line[0]
 
 
 def test_1000_sequential_requests(httpd, tmp_path):
@@ -107,18 +111,18 @@ def test_1000_sequential_requests(httpd, tmp_path):
     config.write_text("".join(f'url = "http://127.0.0.1:{port}/stats"\n' for _ in range(1000)))
     proc = subprocess.run(["curl", "-sS", "--fail", "-H", "Connection: close", "--max-time", "120", "-K", str(config)],
                           capture_output=True, text=True, timeout=3600, check=False)
-    assert proc.returncode == 0, proc.stderr + guest.report()
+    assert proc.returncode == 0, proc.stderr
     counts = [json.loads(line)["requests"] for line in proc.stdout.splitlines()]
     assert counts == list(range(counts[0], counts[0] + 1000)), "every request answered once, in order"
-    guest.assert_alive()
+    assert_alive(guest)
 
 
 def test_50_concurrent_keepalive_connections(httpd):
     guest, port = httpd
     proc = subprocess.run([sys.executable, str(TOOLS / "keepalive_clients.py"), "127.0.0.1", str(port), "50", "10",
                            str(PAGE)], capture_output=True, text=True, timeout=3600, check=False)
-    assert proc.stdout.strip() == "ok", proc.stdout + proc.stderr + guest.report()
-    guest.assert_alive()
+    assert proc.stdout.strip() == "ok", proc.stdout + proc.stderr
+    assert_alive(guest)
 
 
 def test_64mib_echo_keeps_its_sha256(httpd, tmp_path):
@@ -129,9 +133,9 @@ def test_64mib_echo_keeps_its_sha256(httpd, tmp_path):
     proc = subprocess.run(["curl", "-sS", "--fail", "--data-binary", f"@{upload}", "-o", str(echoed),
                            f"http://127.0.0.1:{port}/echo"], capture_output=True, text=True, timeout=7200, check=False)
     print(f"\n64 MiB echoed through netfront in {time.monotonic() - started:.1f} s")
-    assert proc.returncode == 0, proc.stderr + guest.report()
+    assert proc.returncode == 0, proc.stderr
     assert digest(echoed) == digest(upload)
-    guest.assert_alive()
+    assert_alive(guest)
 
 
 def test_1000_hostile_frames_from_dom0s_bridge(httpd, rig):
@@ -153,11 +157,11 @@ def test_1000_hostile_frames_from_dom0s_bridge(httpd, rig):
     assert "sent 1000" in sent.stdout, sent.stdout + sent.stderr
     # The bridge drops what is not even an Ethernet header; most of the rest goes to the guest's MAC.
     assert int(dom0.run(to_guest)[1]) - before >= 500, "the frames did not reach the domU"
-    guest.assert_alive()
+    assert_alive(guest)
     proc = subprocess.run(["curl", "-sS", "--max-time", "300", f"http://127.0.0.1:{port}/stats"], capture_output=True,
                           text=True, timeout=400)
-    assert proc.returncode == 0 and json.loads(proc.stdout)["requests"] >= 1, proc.stderr + guest.report()
-    guest.assert_alive()
+    assert proc.returncode == 0 and json.loads(proc.stdout)["requests"] >= 1, proc.stderr
+    assert_alive(guest)
 
 
 # --- blkfront: kvstore and fsprobe on disks in dom0 -------------------------------------------------------------------
