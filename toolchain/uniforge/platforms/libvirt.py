@@ -9,6 +9,7 @@ file beside the image: its last byte is the app's exit status (a crash or a time
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import tempfile
@@ -66,7 +67,9 @@ class LibvirtBoot(Way):
             raise RunError(why, hint="scripts/install-host-deps installs libvirt; start it with libvirtd -d")
         if not image.is_file():
             raise RunError(f"{image}: no such file")
-        name = f"uniforge-{uuid.uuid4().hex[:12]}"
+        # Unique on the host, and naming the process that owns it (its pid): concurrent runs never share a domain,
+        # and one left by a process that was killed says whose it was.
+        name = f"uniforge-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         pool = domains.IMAGES / name
         log = domains.LOGS / f"{name}.console.log"
         status_file = pool / "status"
