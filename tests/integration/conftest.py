@@ -3,12 +3,13 @@
 They use uniforge's pytest plugin (docs/testing.md): a module says which targets its tests run on with
 `pytestmark = pytest.mark.uniforge(needs=[...])` (capabilities read from the targets' data: a new target gets every
 test its capabilities allow, skipped with the reason where this host cannot run it), a test takes `target` (the
-plugin's `uniforge_target`), builds with `uniforge_build` and boots with the API (or the command line, `uniforge`,
-where the command line is what is tested). `--uniforge-target T` runs the suite on chosen targets.
+plugin's `uniforge_target`), builds with `uniforge_build` and boots with `run_app` (an app run to its end) or
+`uniforge_boot` (a guest to talk to), so that a failed test's report carries the guest's console; the command line
+(`uniforge`) where the command line is what is tested. `--uniforge-target T` runs the suite on chosen targets.
 
-`built` gives a test the folder of an app built with `uniforge_build`, for tests of the command line. The older
-target helpers below (target_fixture, require_target) stay for the Xen tests, which are being moved to the marker,
-and for test_artifacts' builder of (app, target) pairs."""
+`built` gives a test the folder of an app built with `uniforge_build`, for tests of the command line. A test whose
+other parameters go with each target parametrizes `uniforge_target` by hand (test_artifacts); the plugin skips
+the targets this host cannot run either way."""
 import os
 import shutil
 from pathlib import Path
@@ -16,7 +17,6 @@ from pathlib import Path
 import pytest
 
 import uniforge as api
-from uniforge.api.host import target_info
 from uniforge.testing import free_port, image_modules, qemu_processes, uniforge  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,23 +49,6 @@ def one_per_arch(*capabilities: str) -> list[str]:
     for t in api.targets(*capabilities, "emulated"):
         chosen.setdefault(t.arch, t.name)
     return sorted(chosen.values())
-
-
-def require_target(target: str) -> None:
-    """Skip, saying why, when this host cannot run the target (e.g. KVM here can't run SSE guests)."""
-    info = target_info(target)
-    if not info.runs_here:
-        pytest.skip(f"{target} cannot run on this host: {info.why}")
-
-
-def target_fixture(*capabilities: str, name: str = "target", scope: str = "function"):
-    """Old style (the uniforge marker's `needs` replaces it): a fixture `name` over every target with
-    `capabilities`, skipping those this host cannot run."""
-    @pytest.fixture(params=targets_with(*capabilities), name=name, scope=scope)
-    def fixture(request):
-        require_target(request.param)
-        return request.param
-    return fixture
 
 
 def copy_example(name: str, dest: Path) -> Path:

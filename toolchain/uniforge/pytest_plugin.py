@@ -62,12 +62,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "uniforge_target" not in metafunc.fixturenames or _parametrized_by_hand(metafunc):
         return
     marker = metafunc.definition.get_closest_marker("uniforge")
-    params = [pytest.param(name, marks=_unless_runnable(name), id=name)
-              for name in _matrix(metafunc.config, marker)]
+    params = [pytest.param(name, id=name) for name in _matrix(metafunc.config, marker)]
     if not params:
         reason = "none of the targets chosen for this run is one this test runs on"
         params = [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-target")]
     metafunc.parametrize("uniforge_target", params, scope="module")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test on a target this host cannot run is skipped with the reason, whether the matrix chose its target
+    or the test parametrized `uniforge_target` by hand (with other parameters that go with each target)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("uniforge_target") if callspec else None
+        if name is not None:
+            for mark in _unless_runnable(name):
+                item.add_marker(mark)
 
 
 def _parametrized_by_hand(metafunc: pytest.Metafunc) -> bool:
