@@ -1,7 +1,8 @@
 """The pytest plugin, run by pytest's own pytester on test files written here, as a user of the wheel writes them:
 a passing test, a failing one whose report shows the guest's console, a crashing guest whose backtrace is the
-failure, a timeout that says the boot stage reached, the target matrix from the marker and --uniforge-target, and
-pytest-xdist workers that never clash on ports. The guests are real (tests/apps/waiter)."""
+failure, a timeout that says the boot stage reached, the target matrix from the marker and --uniforge-target (and
+a target parametrized by hand), and pytest-xdist workers that never clash on ports. The guests are real
+(tests/apps/waiter)."""
 import re
 import shutil
 
@@ -133,6 +134,27 @@ def test_the_target_matrix(project):
                                                             "qemu-x86_64").stdout.str()
     everywhere = run(project, "-v", "-k", "on_each")
     everywhere.assert_outcomes(passed=2)
+
+
+def test_a_target_parametrized_by_hand_is_skipped_where_it_cannot_run(project):
+    """A test whose other parameters go with each target parametrizes uniforge_target itself; a target this host
+    cannot run is skipped with the reason, as the matrix's are."""
+    from uniforge.api.host import target_info
+    project.makepyfile(test_by_hand="""
+        import pytest
+
+        @pytest.mark.parametrize("uniforge_target, n", [("qemu-x86_64", 1), ("kvm-x86_64", 2)])
+        def test_by_hand(uniforge_target, n):
+            assert uniforge_target.endswith("x86_64") and n in (1, 2)
+    """)
+    result = run(project, "-rs", "-v")
+    kvm = target_info("kvm-x86_64")
+    if kvm.runs_here:
+        result.assert_outcomes(passed=2)
+    else:
+        result.assert_outcomes(passed=1, skipped=1)
+        assert f"kvm-x86_64 cannot run on this host: {kvm.why}" in result.stdout.str()
+    assert "test_by_hand[qemu-x86_64-1] PASSED" in result.stdout.str()
 
 
 def test_xdist_workers_build_and_publish_without_clashes(project):
