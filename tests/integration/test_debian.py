@@ -154,7 +154,7 @@ def test_the_programs_link_only_what_they_use(port_image, target):
     modules = set(port_image("nginx", target).inspect()["modules"])
     assert {"net", "socket", "epoll", "embedfs", "fat", "sendfile"} <= modules, sorted(modules)
     modules = set(port_image("redis", target).inspect()["modules"])
-    assert {"net", "socket", "epoll", "embedfs", "thread"} <= modules, sorted(modules)
+    assert {"net", "socket", "epoll", "embedfs", "thread", "fat"} <= modules, sorted(modules)
 
 
 SQL_MEMORY = """
@@ -339,8 +339,8 @@ def test_a_cmake_cxx_program_checks_itself(port_image, target):
 @pytest.fixture(scope="module")
 def redis_client():
     """client(host, port, *args, stdin=None) -> what Debian's redis-cli printed (it must exit 0); skipped when
-    the host has no redis-cli or redis-benchmark (Debian's redis-tools: scripts/install-host-deps installs it)."""
-    missing = [tool for tool in ("redis-cli", "redis-benchmark") if shutil.which(tool) is None]
+    the host lacks Debian's redis-tools (redis-cli, redis-benchmark, redis-check-rdb: scripts/install-host-deps)."""
+    missing = [tool for tool in ("redis-cli", "redis-benchmark", "redis-check-rdb") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"no {' or '.join(missing)} here (Debian's redis-tools)")
 
@@ -378,4 +378,37 @@ def test_redis_answers_redis_cli_and_redis_benchmark(port_image, target, redis_c
         rates = dict(re.findall(r"(SET|GET): ([\d.]+) requests per second", bench))
         assert rates.keys() == {"SET", "GET"} and all(float(r) > 0 for r in rates.values()), bench
         assert cli("DBSIZE") == "1004\n"          # redis-benchmark's own key:__rand_int__ is the one more
+        assert vm.crash is None
+
+
+def test_redis_keeps_its_keys_on_a_disk_across_a_reboot(port_image, target, redis_client, tmp_path):
+    """`--dir /data`: SAVE writes dump.rdb to the FAT disk (redis-check-rdb on the host reads it back whole); a
+    second boot with the same disk loads it and serves the keys."""
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "readme.txt").write_text("Redis keeps its snapshot here\n")
+    disk = tmp_path / "data.img"
+    uniforge("disk", "create", str(disk), "--size", "16M", "--from", str(tmp_path / "files"), check=True)
+    image = port_image("redis", target)
+    args = ["/srv/redis.conf", "--dir", "/data"]
+    with image.boot(args, publish=[6379], disks=[str(disk)], timeout=600) as vm:
+        vm.expect(r"Ready to accept connections", timeout=300)
+        cli = functools.partial(redis_client, *vm.port(6379))
+        assert cli("SET", "greeting", "kept on disk") == "OK\n"
+        assert cli("RPUSH", "list", "one", "two", "three") == "3\n"
+        assert cli("HSET", "hash", "field", "value") == "1\n"
+        assert cli("SAVE") == "OK\n"
+        vm.expect(r"DB saved on disk", timeout=60)
+        cli("SHUTDOWN", "NOSAVE")
+        vm.expect(r"Redis is now ready to exit, bye bye", timeout=60)
+        assert vm.crash is None
+    subprocess.run(["mcopy", "-o", "-i", str(disk), "::dump.rdb", str(tmp_path / "dump.rdb")], check=True)
+    checked = subprocess.run(["redis-check-rdb", str(tmp_path / "dump.rdb")], capture_output=True, text=True)
+    assert "RDB looks OK" in checked.stdout and "3 keys read" in checked.stdout, checked.stdout
+    with image.boot(args, publish=[6379], disks=[str(disk)], timeout=600) as vm:
+        vm.expect(r"DB loaded from disk", timeout=300)
+        vm.expect(r"Ready to accept connections", timeout=300)
+        cli = functools.partial(redis_client, *vm.port(6379))
+        assert cli("GET", "greeting") == "kept on disk\n"
+        assert cli("LRANGE", "list", "0", "-1") == "one\ntwo\nthree\n"
+        assert (cli("HGET", "hash", "field"), cli("DBSIZE")) == ("value\n", "3\n")
         assert vm.crash is None
