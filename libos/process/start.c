@@ -16,7 +16,8 @@
 #define MAX_WORDS 256
 #define MAX_LINE 4096
 
-extern const char uf_app_name[], uf_builtin_cmdline[];
+extern const char uf_builtin_cmdline[];
+extern char uf_app_argv0[];
 int main(int, char **, char **);
 int __libc_start_main(int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), void (*)(void));
 
@@ -85,7 +86,7 @@ _Noreturn void uf_app_main(void)
 		}
 	/* argv first, then environment: both in order of appearance. */
 	int argc = 0, n = 0;
-	vector[n++] = (char *)uf_app_name;
+	vector[n++] = uf_app_argv0;
 	for (int i = 0; i < count; i++) {
 		char *eq = strchr(words[i], '=');
 		int is_arg = i > dashdash || (dashdash == count && !eq);

@@ -1,14 +1,18 @@
 """Real programs from Debian 12's source packages, built unmodified by their own build systems as the ports in
 ports/ say (bzip2's Makefile; SQLite's and nginx's ./configure and make, with `uniforge cc`), and run with their
 output checked, one target per arch: bzip2 (compression, through stdin and stdout), sqlite3 (a database: SQL from
-stdin, a database file in /tmp with its journal, WAL and locks) and nginx (a server: its pages from the image and a
-FAT disk, sendfile, keep-alive, its access log). Each port is built once per target and kept in the uniforge cache
-(its project build), so a session builds each once at most."""
+stdin, a database file in /tmp with its journal, WAL and locks), nginx (a server: its pages from the image and a
+FAT disk, sendfile, keep-alive, its access log) and Redis (a server with threads, driven by Debian's redis-cli and
+redis-benchmark). Each port is built once per target and kept in the uniforge cache (its project build), so a
+session builds each once at most."""
 from __future__ import annotations
 
+import functools
 import http.client
 import re
+import shutil
 import socket
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -59,16 +63,17 @@ def test_bzip2_passes_its_own_test_through_stdin_and_stdout(port_image, target):
 
 def test_the_port_commands_work_from_any_folder(port_image, target, tmp_path):
     """`uniforge port run` from a folder that is no app's: the program's stdin and stdout are the command's, byte
-    for byte; `uniforge port check` boots a server port and fetches its page."""
+    for byte; `uniforge port check` boots the server ports and asks them (nginx its page, Redis a PING)."""
     port_image("bzip2", target)
-    port_image("nginx", target)
     sample = source_tree("bzip2") / "sample1.ref"
     packed = uniforge("port", "run", "bzip2", "-t", target, "--", "-1", cwd=tmp_path, input=sample.read_bytes(),
                       text=False)
     assert packed.returncode == 0 and packed.stdout == (source_tree("bzip2") / "sample1.bz2").read_bytes(), \
         packed.stderr
-    checked = uniforge("port", "check", "nginx", "-t", target, cwd=tmp_path)
-    assert checked.stdout == f"port nginx on {target}: its check passed\n", checked.stdout + checked.stderr
+    for server in ("nginx", "redis"):      # asked over HTTP; over TCP (PING, +PONG)
+        port_image(server, target)
+        checked = uniforge("port", "check", server, "-t", target, cwd=tmp_path)
+        assert checked.stdout == f"port {server} on {target}: its check passed\n", checked.stdout + checked.stderr
 
 
 def test_bzip2_says_damaged_input_is_damaged(port_image, target):
@@ -148,6 +153,8 @@ def test_the_programs_link_only_what_they_use(port_image, target):
         assert "stdin" in modules and not modules & {"net", "socket", "virtio-net"}, sorted(modules)
     modules = set(port_image("nginx", target).inspect()["modules"])
     assert {"net", "socket", "epoll", "embedfs", "fat", "sendfile"} <= modules, sorted(modules)
+    modules = set(port_image("redis", target).inspect()["modules"])
+    assert {"net", "socket", "epoll", "embedfs", "thread", "fat"} <= modules, sorted(modules)
 
 
 SQL_MEMORY = """
@@ -327,3 +334,81 @@ def test_a_cmake_cxx_program_checks_itself(port_image, target):
     passed = re.search(r"\nPass (\d+), Fail (\d+)\n", result.console)
     assert passed and int(passed.group(1)) > 400 and passed.group(2) == "0", result.console[-2000:]
     assert "c++" in image.inspect()["bytes"], image.inspect()["bytes"].keys()
+
+
+@pytest.fixture(scope="module")
+def redis_client():
+    """client(host, port, *args, stdin=None) -> what Debian's redis-cli printed (it must exit 0); skipped when
+    the host lacks Debian's redis-tools (redis-cli, redis-benchmark, redis-check-rdb: scripts/install-host-deps)."""
+    missing = [tool for tool in ("redis-cli", "redis-benchmark", "redis-check-rdb") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"no {' or '.join(missing)} here (Debian's redis-tools)")
+
+    def client(host: str, port: int, *args: str, stdin: str | None = None, tool: str = "redis-cli") -> str:
+        done = subprocess.run([tool, "-h", host, "-p", str(port), *args], input=stdin, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, f"{tool} {' '.join(args)}: {done.stdout}{done.stderr}"
+        return done.stdout
+
+    return client
+
+
+def test_redis_answers_redis_cli_and_redis_benchmark(port_image, target, redis_client):
+    """redis-server from its own Makefile (libc's malloc, its background threads), its configuration from the
+    image: Debian's redis-cli sends PING, SET/GET, INCR, LPUSH/LRANGE and a pipeline of 1,000 SETs (--pipe, all
+    answered), then redis-benchmark's 10 clients run 2,000 SETs and 2,000 GETs to the end. (Not its default 50: the
+    descriptor table's 64 slots leave Redis room for 32 clients, after the 32 it keeps for itself.)"""
+    with port_image("redis", target).boot(["/srv/redis.conf"], publish=[6379], timeout=900) as vm:
+        vm.expect(r"Configuration loaded", timeout=300)
+        vm.expect(r"Ready to accept connections", timeout=300)
+        host, port = vm.port(6379)
+        cli = functools.partial(redis_client, host, port)
+        assert cli("PING") == "PONG\n"
+        assert cli("SET", "greeting", "hello unikernel") == "OK\n"
+        assert cli("GET", "greeting") == "hello unikernel\n"
+        assert [cli("INCR", "counter") for _ in range(3)] == ["1\n", "2\n", "3\n"]
+        assert cli("LPUSH", "list", "a", "b", "c") == "3\n"
+        assert cli("LRANGE", "list", "0", "-1") == "c\nb\na\n"
+        piped = cli("--pipe", stdin="".join(f"SET key:{n} {n * n}\r\n" for n in range(1000)))
+        assert "errors: 0, replies: 1000" in piped, piped
+        assert (cli("DBSIZE"), cli("GET", "key:999")) == ("1003\n", "998001\n")
+        assert "multiplexing_api:epoll" in cli("INFO", "server") and "maxclients:32" in cli("INFO", "clients")
+        bench = redis_client(host, port, "-q", "-c", "10", "-n", "2000", "-t", "set,get",
+                             tool="redis-benchmark")
+        rates = dict(re.findall(r"(SET|GET): ([\d.]+) requests per second", bench))
+        assert rates.keys() == {"SET", "GET"} and all(float(r) > 0 for r in rates.values()), bench
+        assert cli("DBSIZE") == "1004\n"          # redis-benchmark's own key:__rand_int__ is the one more
+        assert vm.crash is None
+
+
+def test_redis_keeps_its_keys_on_a_disk_across_a_reboot(port_image, target, redis_client, tmp_path):
+    """`--dir /data`: SAVE writes dump.rdb to the FAT disk (redis-check-rdb on the host reads it back whole); a
+    second boot with the same disk loads it and serves the keys."""
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "readme.txt").write_text("Redis keeps its snapshot here\n")
+    disk = tmp_path / "data.img"
+    uniforge("disk", "create", str(disk), "--size", "16M", "--from", str(tmp_path / "files"), check=True)
+    image = port_image("redis", target)
+    args = ["/srv/redis.conf", "--dir", "/data"]
+    with image.boot(args, publish=[6379], disks=[str(disk)], timeout=600) as vm:
+        vm.expect(r"Ready to accept connections", timeout=300)
+        cli = functools.partial(redis_client, *vm.port(6379))
+        assert cli("SET", "greeting", "kept on disk") == "OK\n"
+        assert cli("RPUSH", "list", "one", "two", "three") == "3\n"
+        assert cli("HSET", "hash", "field", "value") == "1\n"
+        assert cli("SAVE") == "OK\n"
+        vm.expect(r"DB saved on disk", timeout=60)
+        cli("SHUTDOWN", "NOSAVE")
+        vm.expect(r"Redis is now ready to exit, bye bye", timeout=60)
+        assert vm.crash is None
+    subprocess.run(["mcopy", "-o", "-i", str(disk), "::dump.rdb", str(tmp_path / "dump.rdb")], check=True)
+    checked = subprocess.run(["redis-check-rdb", str(tmp_path / "dump.rdb")], capture_output=True, text=True)
+    assert "RDB looks OK" in checked.stdout and "3 keys read" in checked.stdout, checked.stdout
+    with image.boot(args, publish=[6379], disks=[str(disk)], timeout=600) as vm:
+        vm.expect(r"DB loaded from disk", timeout=300)
+        vm.expect(r"Ready to accept connections", timeout=300)
+        cli = functools.partial(redis_client, *vm.port(6379))
+        assert cli("GET", "greeting") == "kept on disk\n"
+        assert cli("LRANGE", "list", "0", "-1") == "one\ntwo\nthree\n"
+        assert (cli("HGET", "hash", "field"), cli("DBSIZE")) == ("value\n", "3\n")
+        assert vm.crash is None

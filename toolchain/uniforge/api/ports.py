@@ -49,8 +49,11 @@ def check_port(image: Image, name: str, timeout: float = 300) -> str:
     from ..building import ports as known
     check = known.load(name).table.check
     if check.http_port:
-        with image.boot(publish=[check.http_port], timeout=timeout) as vm:
+        with image.boot(list(check.args), publish=[check.http_port], timeout=timeout) as vm:
             shown = _get(*vm.port(check.http_port), check.path, timeout)
+    elif check.tcp_port:
+        with image.boot(list(check.args), publish=[check.tcp_port], timeout=timeout) as vm:
+            shown = _ask(*vm.port(check.tcp_port), check.send, timeout)
     else:
         result = image.run(list(check.args), stdin=check.stdin.encode(), timeout=timeout)
         shown = result.console
@@ -59,6 +62,23 @@ def check_port(image: Image, name: str, timeout: float = 300) -> str:
     if not re.search(check.expect, shown):
         raise RunError(f"port {name}: its check expected /{check.expect}/", hint=f"it showed: {shown[-500:]!r}")
     return shown
+
+
+def _ask(host: str, port: int, send: str, timeout: float) -> str:
+    """`send`'s answer, once the guest answers: the port forward accepts before the guest listens, then closes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=30) as connection:
+                connection.sendall(send.encode())
+                answer = connection.recv(1 << 16)
+                if answer:
+                    return answer.decode(errors="replace")
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RunError(f"nothing answered on {host}:{port} in {timeout:g} s")
+        time.sleep(1)
 
 
 def _get(host: str, port: int, path: str, timeout: float) -> str:

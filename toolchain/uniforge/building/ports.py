@@ -26,13 +26,16 @@ from .targets import Target
 
 @dataclass(frozen=True)
 class Check:
-    """How a built image shows it works: booted with `args` (and `stdin`), or serving HTTP on `http_port` (then
-    `path` is fetched from it); the console (or the page) must contain `expect`."""
+    """How a built image shows it works: booted with `args` (and `stdin`) until it exits, or a server booted with
+    `args` and asked on `http_port` (GET `path`) or on `tcp_port` (`send` written, the first answer read); the
+    console (or the answer) must match `expect`."""
     expect: str
     args: tuple[str, ...] = ()
     stdin: str = ""
     http_port: int = 0
     path: str = "/"
+    tcp_port: int = 0
+    send: str = ""
 
 
 @dataclass(frozen=True)
