@@ -71,6 +71,13 @@ void uf_console_init(void)
 	 * input starts with a header that allows for it (libos/stdin). */
 	uf_mmio_write32(u + LCR_H, LCR_H_WLEN8 | LCR_H_FEN);
 	uf_mmio_write32(u + CR, CR_UARTEN | CR_TXE | CR_RXE);
+	/* QEMU empties its receive FIFO here but keeps the dropped byte's interrupt status, and does not tell its input
+	 * side, which waits for a read of DR before it sends more: without this read, input that came early stalls
+	 * (until something else wakes QEMU) and the stale status raises the interrupt with nothing to read. An empty
+	 * FIFO's DR read takes nothing and clears both; a byte that comes between the two reads can only be the
+	 * input's header (libos/stdin), which may be lost. */
+	if (uf_mmio_read32(u + FR) & FR_RXFE)
+		(void)uf_mmio_read32(u + DR);
 }
 
 static void put(uintptr_t u, char c, unsigned *room)
