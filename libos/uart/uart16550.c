@@ -33,6 +33,11 @@ void uf_console_init(void)
 	uf_outb(COM1 + FCR, 0xc7);      /* enable and clear the FIFOs; receive interrupt at 14 bytes (QEMU passes
 					 * on at most up to that level at a time: at 1 byte, input crawls) */
 	uf_outb(COM1 + MCR, 0x03 | MCR_OUT2);  /* DTR, RTS, interrupts out (each still off in IER) */
+	/* QEMU clears its receive FIFO here without telling its input side, which waits for a read of RBR before it
+	 * sends more: without this read, input that came early stalls until something else wakes QEMU. An empty FIFO's
+	 * RBR read takes nothing; a byte that comes between the two reads can only be the input's header. */
+	if (!(uf_inb(COM1 + LSR) & LSR_DR))
+		(void)uf_inb(COM1 + RBR);
 	if ((uf_inb(COM1 + IIR) & 0xc0) == 0xc0)
 		fifo = 16;              /* a 16550A: one status poll per 16 bytes, not per byte */
 }
