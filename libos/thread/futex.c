@@ -1,8 +1,8 @@
 /* futex(2), what musl's locks, condition variables, semaphores, barriers and joins wait with: WAIT and
  * WAIT_BITSET (relative and absolute timeouts, CLOCK_MONOTONIC or, with FUTEX_CLOCK_REALTIME, the wall clock),
  * WAKE and WAKE_BITSET, REQUEUE and CMP_REQUEUE. One address space, so private and shared futexes are the same
- * thing. Waiters are kept in a few queues hashed by address. The syscalls, which differ in their timespec, are
- * per arch (x86_64.c, armv7.c). */
+ * thing. Waiters are kept in a few queues hashed by address. The timeout's struct timespec is the arch's: two
+ * longs, or two long longs for ARMv7's futex_time64. */
 #include "threads.h"
 
 #include <errno.h>
@@ -88,6 +88,13 @@ static long requeue(volatile int *addr, int n, int more, volatile int *addr2, lo
 	return woken;
 }
 
+/* futex(2)'s fourth argument: a timeout (given: sec, nsec), or val2 (REQUEUE). */
+struct futex_timeout {
+	int given;
+	long long sec, nsec;
+	long val2;
+};
+
 /* The deadline of a wait: a relative timeout on the monotonic clock (WAIT), or an absolute time on the monotonic
  * or the wall clock (WAIT_BITSET): 0 or -EINVAL. */
 static long deadline_of(const struct futex_timeout *to, int absolute, int realtime, uint64_t *deadline)
@@ -111,8 +118,8 @@ static long deadline_of(const struct futex_timeout *to, int absolute, int realti
 	return 0;
 }
 
-long uf_thread_futex(volatile int *addr, int op, int val, const struct futex_timeout *to, volatile int *addr2,
-		     int val3)
+static long futex(volatile int *addr, int op, int val, const struct futex_timeout *to, volatile int *addr2,
+		  int val3)
 {
 	int cmd = op & FUTEX_CMD_MASK, realtime = op & FUTEX_CLOCK_REALTIME;
 	uint64_t deadline;
@@ -151,3 +158,39 @@ long uf_thread_futex(volatile int *addr, int op, int val, const struct futex_tim
 		return uf_unsupported(-ENOTSUP, "futex operation %d", cmd);
 	}
 }
+
+/* futex(2) with its fourth argument as the caller passed it: a struct timespec of two longs, or of two long longs
+ * (time64: ARMv7's futex_time64; the same thing on x86_64) for the operations that wait, else val2. */
+static long futex_call(volatile int *addr, int op, int val, const void *arg4, int time64, volatile int *addr2,
+		       int val3)
+{
+	struct futex_timeout to = { .val2 = (long)(uintptr_t)arg4 };
+	int cmd = op & FUTEX_CMD_MASK;
+	if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && arg4) {
+		int prot = uf_mmu_prot((uintptr_t)arg4);
+		if (prot <= 0 || !(prot & PROT_READ))
+			return -EFAULT;
+		to.given = 1;
+		if (time64) {
+			const long long *ts = arg4;
+			to.sec = ts[0], to.nsec = ts[1];
+		} else {
+			const long *ts = arg4;
+			to.sec = ts[0], to.nsec = ts[1];
+		}
+	}
+	return futex(addr, op, val, &to, addr2, val3);
+}
+
+long uf_thread_sys_futex(volatile int *addr, int op, int val, const void *timeout, volatile int *addr2, int val3)
+{
+	return futex_call(addr, op, val, timeout, 0, addr2, val3);
+}
+
+#if defined(__arm__)
+long uf_thread_sys_futex_time64(volatile int *addr, int op, int val, const void *timeout, volatile int *addr2,
+				int val3)
+{
+	return futex_call(addr, op, val, timeout, 1, addr2, val3);
+}
+#endif

@@ -125,14 +125,6 @@ _Noreturn void uf_thread_returned(int status);
 
 /* Wakes at most n threads waiting on the futex word at addr whose bitset meets bitset: how many. */
 int uf_thread_futex_wake(volatile int *addr, int n, uint32_t bitset);
-/* futex(2)'s fourth argument, as the arch's syscall read it: a timeout (given: sec, nsec), or val2 (REQUEUE). */
-struct futex_timeout {
-	int given;
-	long long sec, nsec;
-	long val2;
-};
-long uf_thread_futex(volatile int *addr, int op, int val, const struct futex_timeout *to, volatile int *addr2,
-		     int val3);
 
 /* ---- the arch layer: x86_64.c, armv7.c ---- */
 /* A new thread's frame and FP state: fn(arg) on stack with interrupts on and thread pointer tls (0: the calling
