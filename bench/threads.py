@@ -5,8 +5,10 @@ one sched_yield switch between two threads; and the image size of the threads te
     python bench/threads.py [--target qemu-x86_64] [--runs 5]
 
 The guest times itself with CLOCK_MONOTONIC (tests/apps/threadprobe `bench`: 500 creates, 5,000 round trips,
-5,000 yields per thread). Medians over the runs: these machines are shared and noisy, and TCG (software
-emulation) bounds everything here. No Linux peer yet.
+5,000 yields per thread). On a target with the Linux peer (qemu-x86_64: it is made from amd64 packages), the same
+program, linked by `uniforge cc` from the same sources and libc as a static Linux executable, runs as the peer's
+/init in the same QEMU, the two taking turns; "ratio" is Uniforge's figure over Linux's (below 1: faster). Medians
+over the runs: these machines are shared and noisy, and TCG (software emulation) bounds everything here.
 """
 import argparse
 import json
@@ -20,8 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "toolchain"))     # uniforge need not be installed
 from uniforge import testing  # noqa: E402
+from uniforge.bench import linuxpeer  # noqa: E402
+from uniforge.bench.boottime import timed_boot  # noqa: E402
+from uniforge.building import targets  # noqa: E402
 
 FIGURES = ("create_join_ns", "futex_round_trip_ns", "yield_switch_ns")
+RESULT = re.compile(r"bench: " + " ".join(rf"{name}=(\d+)" for name in FIGURES))
 
 
 def uniforge(*args: str, cwd: Path) -> str:
@@ -31,25 +37,45 @@ def uniforge(*args: str, cwd: Path) -> str:
     return proc.stdout
 
 
+def figures(out: str, who: str) -> list[int]:
+    match = RESULT.search(out)
+    if not match:
+        raise SystemExit(f"no result from {who}:\n{out[-3000:]}")
+    return [int(x) for x in match.groups()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default="qemu-x86_64")
     parser.add_argument("--runs", type=int, default=5)
     opts = parser.parse_args()
+    target = targets.load(opts.target)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "threadprobe"
         shutil.copytree(ROOT / "tests/apps/threadprobe", folder, ignore=shutil.ignore_patterns("build"))
         uniforge("build", "-t", opts.target, cwd=folder)
-        runs = []
-        for _ in range(opts.runs):
+        peer = None
+        if target.bench.peer == "linux":
+            uniforge("cc", "-t", opts.target, "main.c", "-o", "threadprobe-linux", cwd=folder)
+            peer = linuxpeer.prepare(program=linuxpeer.Program((folder / "threadprobe-linux").read_bytes(),
+                                                               ("bench",)))
+        runs: dict[str, list[list[int]]] = {"uniforge": [], "linux": []}
+        for _ in range(opts.runs):      # turns, so that the machine's load hits both alike
             out = uniforge("run", f"build/threadprobe.{opts.target}", "--timeout", "600", "--", "bench", cwd=folder)
-            match = re.search(r"bench: " + " ".join(rf"{name}=(\d+)" for name in FIGURES), out)
-            if not match:
-                raise SystemExit(f"no result from the guest:\n{out}")
-            runs.append([int(x) for x in match.groups()])
-        result = {"target": opts.target, "runs": opts.runs,
-                  **{name: statistics.median(run[i] for run in runs) for i, name in enumerate(FIGURES)},
+            runs["uniforge"].append(figures(out, "the guest"))
+            if peer:
+                boot = timed_boot(linuxpeer.qemu_command(target, peer), marker=None, timeout=600)
+                if boot.returncode != 0 or linuxpeer.LINE.decode() not in boot.console:
+                    raise SystemExit(f"the Linux peer failed ({boot.returncode}):\n{boot.console[-3000:]}")
+                runs["linux"].append(figures(boot.console, "the Linux peer"))
+        medians = {who: {name: statistics.median(run[i] for run in each) for i, name in enumerate(FIGURES)}
+                   for who, each in runs.items() if each}
+        result = {"target": opts.target, "runs": opts.runs, **medians["uniforge"],
                   "image_bytes": (folder / "build" / f"threadprobe.{opts.target}").stat().st_size}
+        if peer:
+            result["linux"] = medians["linux"]
+            result["ratio"] = {name: round(medians["uniforge"][name] / medians["linux"][name], 3)
+                               for name in FIGURES}
     print(json.dumps(result, indent=2))
 
 

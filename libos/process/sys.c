@@ -66,22 +66,29 @@ long uf_sys_gettid(void)
 #endif
 }
 
-/* Robust futex lists: musl's pthread_exit releases the robust mutexes a thread still holds, and a thread here ends
- * only through it (or with the whole process), so the kernel's walk of the list at a thread's death would find
- * nothing: set_robust_list is accepted, and get_robust_list of the calling thread (0) answers an empty list. */
+/* Robust futex lists: module thread's. A single thread's list is never walked (its end is the process's), so
+ * set_robust_list is only checked, and get_robust_list answers an empty list. */
 long uf_sys_set_robust_list(void *head, size_t len)
 {
+#ifdef UF_THREADS
+	return uf_thread_set_robust_list(head, len);
+#else
 	(void)head;
 	return len == 3 * sizeof(long) ? 0 : -EINVAL;
+#endif
 }
 
 long uf_sys_get_robust_list(int tid, void **head, size_t *len)
 {
-	if (tid)
+#ifdef UF_THREADS
+	return uf_thread_get_robust_list(tid, head, len);
+#else
+	if (tid && tid != 1)
 		return -ESRCH;
 	*head = 0;
 	*len = 3 * sizeof(long);
 	return 0;
+#endif
 }
 
 long uf_sys_sched_yield(void)

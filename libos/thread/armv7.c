@@ -1,11 +1,8 @@
 /* ARMv7 parts of module thread: a new thread's frame (the VFP registers are in the frame: module trap's entry
- * saves them), the thread pointer (TPIDRURO) saved and loaded at a switch, the idle halt, and futex(2) in its two
- * forms: the old one with a 32-bit timespec, and futex_time64, which musl calls when the seconds need more. */
+ * saves them), the thread pointer (TPIDRURO) saved and loaded at a switch, and the idle halt. */
 #include "threads.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <uf/boot.h>
 
 
@@ -54,35 +51,4 @@ void uf_arch_thread_halt(void)
 int uf_arch_frame_interruptible(const struct uf_trap_frame *f)
 {
 	return !(f->cpsr & UF_TRAP_FLAG_I);
-}
-
-static long futex(volatile int *addr, int op, int val, const void *ts, int wide, volatile int *addr2, int val3)
-{
-	struct futex_timeout to = { .val2 = (long)(uintptr_t)ts };
-	int cmd = op & FUTEX_CMD_MASK;
-	if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && ts) {
-		int prot = uf_mmu_prot((uintptr_t)ts);
-		if (prot <= 0 || !(prot & PROT_READ))
-			return -EFAULT;
-		to.given = 1;
-		if (wide) {
-			const long long *w = ts;
-			to.sec = w[0], to.nsec = w[1];
-		} else {
-			const long *n = ts;
-			to.sec = n[0], to.nsec = n[1];
-		}
-	}
-	return uf_thread_futex(addr, op, val, &to, addr2, val3);
-}
-
-long uf_thread_sys_futex(volatile int *addr, int op, int val, const void *ts, volatile int *addr2, int val3)
-{
-	return futex(addr, op, val, ts, 0, addr2, val3);
-}
-
-long uf_thread_sys_futex_time64(volatile int *addr, int op, int val, const void *ts, volatile int *addr2,
-				 int val3)
-{
-	return futex(addr, op, val, ts, 1, addr2, val3);
 }

@@ -97,6 +97,7 @@ void uf_thread_exit(int status)
 		uf_thread_leave(irq);
 		return;                 /* the last thread: its exit is the process's */
 	}
+	uf_thread_futex_exit(t);
 	if (t->clear_tid && writable(t->clear_tid)) {
 		*t->clear_tid = 0;
 		uf_thread_futex_wake(t->clear_tid, 1, ~0u);
@@ -124,6 +125,24 @@ _Noreturn void uf_thread_unmap_exit(void *base, size_t size)
 	uf_sys_exit_group(0);
 }
 
+long uf_thread_set_robust_list(void *head, size_t len)
+{
+	if (len != 3 * sizeof(long))
+		return -EINVAL;
+	self()->robust_list = head;
+	return 0;
+}
+
+long uf_thread_get_robust_list(int tid, void **head, size_t *len)
+{
+	struct uf_thread *t = uf_thread_find(tid);
+	if (!t)
+		return -ESRCH;
+	*head = t->robust_list;
+	*len = 3 * sizeof(long);
+	return 0;
+}
+
 long uf_thread_set_tid_address(int *tidptr)
 {
 	struct uf_thread *t = self();
@@ -136,7 +155,7 @@ int uf_thread_tid(void)
 	return self()->tid;
 }
 
-static struct uf_thread *find(int tid)
+struct uf_thread *uf_thread_find(int tid)
 {
 	if (!tid)
 		return self();
@@ -148,14 +167,14 @@ static struct uf_thread *find(int tid)
 
 struct uf_signal_thread *uf_thread_signals(int tid)
 {
-	struct uf_thread *t = find(tid);
+	struct uf_thread *t = uf_thread_find(tid);
 	return t ? &t->signals : 0;
 }
 
 char *uf_thread_name(int tid)
 {
 	unsigned long irq = uf_thread_enter();      /* the libc's pthread_getname_np calls this directly */
-	struct uf_thread *t = find(tid);
+	struct uf_thread *t = uf_thread_find(tid);
 	uf_thread_leave(irq);
 	return t ? t->name : 0;
 }
@@ -170,7 +189,7 @@ long uf_thread_cpu_ns(clockid_t id, uint64_t *ns)
 	} else if (id < 0 && (id & CPUCLOCK_KIND) != CPUCLOCK_INVALID) {
 		int pid = ~(id >> 3);
 		per_thread = id & CPUCLOCK_PER_THREAD;
-		if (per_thread ? !(t = find(pid)) || !pid : pid != 0 && pid != 1)
+		if (per_thread ? !(t = uf_thread_find(pid)) || !pid : pid != 0 && pid != 1)
 			return -EINVAL;
 	} else {
 		return -EINVAL;

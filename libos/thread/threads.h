@@ -41,6 +41,8 @@ struct uf_thread {
 	struct uf_thread *all_next, *all_prev;          /* every thread */
 	volatile int *futex;            /* the futex word it waits on */
 	uint32_t bitset;
+	int pi;                         /* it waits in FUTEX_LOCK_PI: to own the word, not for a wake */
+	void *robust_list;              /* set_robust_list: the locks it holds, released if it ends without */
 	int *clear_tid;                 /* CLONE_CHILD_CLEARTID / set_tid_address */
 	void *unmap_base;               /* uf_thread_unmap_exit: its stack, unmapped once it is gone */
 	size_t unmap_size;
@@ -104,6 +106,8 @@ void uf_thread_list_remove(struct uf_thread *t);
 extern uint64_t uf_thread_gone_ns;
 /* The CPU time of t until now. */
 uint64_t uf_thread_cpu_now(struct uf_thread *t);
+/* Thread tid (0: the calling thread), NULL if there is none. */
+struct uf_thread *uf_thread_find(int tid);
 /* t's resources go (a thread gone, switched away from for the last time). */
 void uf_thread_free(struct uf_thread *t);
 
@@ -117,6 +121,9 @@ _Noreturn void uf_thread_returned(int status);
 #define FUTEX_WAKE 1
 #define FUTEX_REQUEUE 3
 #define FUTEX_CMP_REQUEUE 4
+#define FUTEX_LOCK_PI 6
+#define FUTEX_UNLOCK_PI 7
+#define FUTEX_TRYLOCK_PI 8
 #define FUTEX_WAIT_BITSET 9
 #define FUTEX_WAKE_BITSET 10
 #define FUTEX_PRIVATE_FLAG 128
@@ -125,14 +132,9 @@ _Noreturn void uf_thread_returned(int status);
 
 /* Wakes at most n threads waiting on the futex word at addr whose bitset meets bitset: how many. */
 int uf_thread_futex_wake(volatile int *addr, int n, uint32_t bitset);
-/* futex(2)'s fourth argument, as the arch's syscall read it: a timeout (given: sec, nsec), or val2 (REQUEUE). */
-struct futex_timeout {
-	int given;
-	long long sec, nsec;
-	long val2;
-};
-long uf_thread_futex(volatile int *addr, int op, int val, const struct futex_timeout *to, volatile int *addr2,
-		     int val3);
+/* The locks t still holds as it ends: those in its robust list are marked FUTEX_OWNER_DIED, and a PI futex it owns
+ * goes to a waiter. */
+void uf_thread_futex_exit(struct uf_thread *t);
 
 /* ---- the arch layer: x86_64.c, armv7.c ---- */
 /* A new thread's frame and FP state: fn(arg) on stack with interrupts on and thread pointer tls (0: the calling

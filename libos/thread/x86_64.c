@@ -1,12 +1,9 @@
 /* x86_64 parts of module thread: a new thread's frame, the x87/SSE state (FXSAVE: CR4 enables x87/SSE and no
  * XSAVE component, so FXSAVE is the whole state) and the thread pointer (FS base) saved and loaded at a switch,
- * the idle halt, and futex(2) with the kernel's 64-bit timespec. */
+ * and the idle halt. */
 #include "threads.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <uf/boot.h>
 #include <uf/x86_64.h>
 
@@ -60,18 +57,4 @@ void uf_arch_thread_halt(void)
 int uf_arch_frame_interruptible(const struct uf_trap_frame *f)
 {
 	return !!(f->rflags & UF_TRAP_FLAG_IF);
-}
-
-long uf_thread_sys_futex(volatile int *addr, int op, int val, const void *timeout, volatile int *addr2, int val3)
-{
-	const struct timespec *ts = timeout;
-	struct futex_timeout to = { .val2 = (long)(uintptr_t)ts };
-	int cmd = op & FUTEX_CMD_MASK;
-	if ((cmd == FUTEX_WAIT || cmd == FUTEX_WAIT_BITSET) && ts) {
-		int prot = uf_mmu_prot((uintptr_t)ts);
-		if (prot <= 0 || !(prot & PROT_READ))
-			return -EFAULT;
-		to = (struct futex_timeout){ .given = 1, .sec = ts->tv_sec, .nsec = ts->tv_nsec };
-	}
-	return uf_thread_futex(addr, op, val, &to, addr2, val3);
 }

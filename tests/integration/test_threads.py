@@ -1,7 +1,7 @@
 """Threads in real images: tests/apps/threadprobe (musl's pthreads on module thread, one behaviour per argument; it
-checks what it can itself and prints FAIL otherwise) and tests/apps/threadserver (a thread per connection, blocking
-socket calls, served to curl), on both arches, and the behaviours that need no device on the Xen targets too; and that
-only what creates threads links the scheduler."""
+checks what it can itself and prints FAIL otherwise), tests/apps/rawexit (a robust list walked at a thread's end)
+and tests/apps/threadserver (a thread per connection, blocking socket calls, served to curl), on both arches, and the
+behaviours that need no device on the Xen targets too; and that only what creates threads links the scheduler."""
 import re
 import shutil
 import socket
@@ -49,6 +49,14 @@ BEHAVIOURS = {
                 "pthread_kill: the handler ran in a thread spinning without syscalls"],
     "timer": ["timer: timer_create with SIGEV_THREAD: ok", "timer: its function ran several times in a thread of its own"],
     "async": [],
+    "robust": ["robust: PTHREAD_PRIO_NONE: the owner ended holding it: Previous owner died, consistent, then locked "
+               "again: No error information",
+               "robust: PTHREAD_PRIO_INHERIT: the owner ended holding it: Previous owner died, consistent, then "
+               "locked again: No error information"],
+    "pi": ["pi: pthread_mutexattr_setprotocol(PTHREAD_PRIO_INHERIT): No error information",
+           "pi: 4 threads: 8000 of 8000",
+           "pi: held: relocked by its owner: Resource deadlock would occur; trylock by another: Resource busy",
+           "pi: pthread_mutex_timedlock while another holds it: Operation timed out"],
     "files": ["files: a file in /tmp, 3 pages long", "files: mmap MAP_SHARED at offsets 0 and 4096: mapped",
               "files: what was written through the mappings is in the file", "files: pwrite and pread at 5 GiB",
               f"files: lseek to the end: {(5 << 30) + 3}", "files: a lock at 5 GiB, seen from another open: "
@@ -106,6 +114,17 @@ def test_a_threads_stack_overflow_hits_its_guard_page(run):
     assert "uniforge: in thread 2 (deep-diver):\n" in out, out
     assert re.search(r"uniforge: crash: stack overflow \(guard page\)", out), out
     assert re.search(r"in deep at \.?/?main\.c:\d+", out), out
+
+
+def test_a_thread_ending_with_exit_releases_its_robust_mutexes(run_app):
+    """rawexit: a thread ends with exit(2), not pthread_exit, holding a robust mutex: the library OS walks the robust
+    list musl registered, so the waiter gets EOWNERDEAD."""
+    result = run_app("rawexit", timeout=120)
+    assert result.status == 0, result.console
+    assert "FAIL" not in result.console, result.console
+    assert "get_robust_list: a list, " in result.console, result.console
+    assert ("robust: the owner ended with exit(2) holding it: Previous owner died, consistent: No error "
+            "information\n") in result.console, result.console
 
 
 @pytest.mark.uniforge(targets=NET_TARGETS)

@@ -709,6 +709,111 @@ static void t_files(void)
 	pthread_join(t, 0);
 }
 
+/* ---- robust and priority-inheritance mutexes ---- */
+
+/* Takes the mutex and ends holding it, once the main thread waits for it (a robust mutex's owner dies). */
+static void *die_holding(void *arg)
+{
+	pthread_mutex_t *m = arg;
+	pthread_mutex_lock(m);
+	usleep(20000);          /* the main thread blocks in pthread_mutex_lock meanwhile */
+	return 0;
+}
+
+static void owner_dies(const char *what, int protocol)
+{
+	pthread_mutexattr_t a;
+	pthread_mutex_t m;
+	pthread_t t;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	int r = pthread_mutexattr_setprotocol(&a, protocol);
+	pthread_mutex_init(&m, &a);
+	start(&t, die_holding, &m);
+	usleep(5000);
+	int got = pthread_mutex_lock(&m);
+	int consistent = got == EOWNERDEAD ? pthread_mutex_consistent(&m) : -1;
+	pthread_mutex_unlock(&m);
+	int again = pthread_mutex_lock(&m);
+	pthread_mutex_unlock(&m);
+	pthread_join(t, 0);
+	check("robust", !r && got == EOWNERDEAD && !consistent && !again,
+	      "%s: the owner ended holding it: %s, consistent, then locked again: %s", what, strerror(got),
+	      strerror(again));
+	pthread_mutex_destroy(&m);
+}
+
+static pthread_mutex_t pi_lock;
+static long pi_counter;
+
+static void *pi_hammer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < ROUNDS; i++) {
+		pthread_mutex_lock(&pi_lock);
+		long v = pi_counter;
+		if (i % 64 == 0)
+			sched_yield();  /* another thread comes while the lock is held: it waits in FUTEX_LOCK_PI */
+		pi_counter = v + 1;
+		pthread_mutex_unlock(&pi_lock);
+	}
+	return 0;
+}
+
+static void *pi_timed(void *arg)
+{
+	return (void *)(intptr_t)pthread_mutex_timedlock(&pi_lock, arg);
+}
+
+static void *pi_try(void *arg)
+{
+	return (void *)(intptr_t)pthread_mutex_trylock(arg);
+}
+
+static void t_robust(void)
+{
+	owner_dies("PTHREAD_PRIO_NONE", PTHREAD_PRIO_NONE);
+	owner_dies("PTHREAD_PRIO_INHERIT", PTHREAD_PRIO_INHERIT);
+}
+
+static void t_pi(void)
+{
+	enum { PI_THREADS = 4 };
+	pthread_mutexattr_t a;
+	pthread_t t[PI_THREADS];
+	pthread_mutexattr_init(&a);
+	int r = pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&pi_lock, &a);
+	check("pi", !r, "pthread_mutexattr_setprotocol(PTHREAD_PRIO_INHERIT): %s", strerror(r));
+	for (int i = 0; i < PI_THREADS; i++)
+		start(&t[i], pi_hammer, 0);
+	for (int i = 0; i < PI_THREADS; i++)
+		pthread_join(t[i], 0);
+	check("pi", pi_counter == PI_THREADS * ROUNDS, "%d threads: %ld of %d", PI_THREADS, pi_counter,
+	      PI_THREADS * ROUNDS);
+	pthread_mutex_lock(&pi_lock);
+	int relock = pthread_mutex_lock(&pi_lock);
+	void *tried;
+	pthread_t other;
+	start(&other, pi_try, &pi_lock);
+	pthread_join(other, &tried);
+	pthread_mutex_unlock(&pi_lock);
+	check("pi", relock == EDEADLK && (intptr_t)tried == EBUSY,
+	      "held: relocked by its owner: %s; trylock by another: %s", strerror(relock), strerror((intptr_t)tried));
+	struct timespec at;
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_nsec += 30000000;
+	if (at.tv_nsec >= 1000000000)
+		at.tv_sec++, at.tv_nsec -= 1000000000;
+	pthread_mutex_lock(&pi_lock);
+	start(&other, pi_timed, &at);
+	pthread_join(other, &tried);
+	pthread_mutex_unlock(&pi_lock);
+	check("pi", (intptr_t)tried == ETIMEDOUT, "pthread_mutex_timedlock while another holds it: %s",
+	      strerror((intptr_t)tried));
+}
+
 /* Figures for bench/threads.py: the guest times itself (CLOCK_MONOTONIC), nanoseconds per operation. */
 static void *nothing(void *arg)
 {
@@ -772,7 +877,7 @@ static const struct {
 	{ "counter", t_counter }, { "pingpong", t_pingpong }, { "producer", t_producer }, { "join", t_join },
 	{ "preempt", t_preempt }, { "sync", t_sync }, { "cancel", t_cancel }, { "overflow", t_overflow },
 	{ "identity", t_identity }, { "signals", t_signals }, { "timer", t_timer }, { "async", t_async },
-	{ "files", t_files }, { "bench", t_bench },
+	{ "files", t_files }, { "robust", t_robust }, { "pi", t_pi }, { "bench", t_bench },
 };
 
 int main(int argc, char **argv)

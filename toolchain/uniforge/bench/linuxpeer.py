@@ -7,6 +7,10 @@ loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under 
 newc cpio, written here) holds `busybox-static` and an /init that prints one line and powers off; `poweroff -f` ends
 QEMU on microvm only with ACPI on, its default.
 
+As a program's host (bench/threads.py, `prepare(program=Program(...))`), its /init runs a static Linux executable
+(one that `uniforge cc` links from the same sources and libc an image is built from) with arguments, then powers
+off.
+
 As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the same kernel boots as a PV domU (`xl_config`) with
 netfront (`HttpServer(nic="xen")`) and its console on hvc0.
 
@@ -23,12 +27,13 @@ from __future__ import annotations
 
 import lzma
 import re
+import shlex
 import subprocess
 import tarfile
 import tempfile
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
@@ -103,6 +108,14 @@ class HttpServer:
 
 
 @dataclass(frozen=True)
+class Program:
+    """The peer running one static executable (its bytes) with arguments, its output on the console, then the
+    LINE and a power-off."""
+    executable: bytes
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Peer:
     vmlinux: Path
     initramfs: Path
@@ -133,9 +146,9 @@ def _fields(package: str) -> dict[str, str]:
     return fields
 
 
-def prepare(http: HttpServer | None = None) -> Peer:
+def prepare(http: HttpServer | None = None, program: Program | None = None) -> Peer:
     """The peer's kernel and initramfs, made on first use and cached by the packages' versions; with `http`, the
-    web server's initramfs instead of the one that powers off."""
+    web server's initramfs instead of the one that powers off; with `program`, one that runs it first."""
     kernel_package = _fields(KERNEL_PACKAGE)["Depends"].split()[0]     # the metapackage names the real one
     versions = f"{kernel_package} {_fields(kernel_package)['Version']} {_fields(BUSYBOX_PACKAGE)['Version']}"
 
@@ -167,6 +180,8 @@ def prepare(http: HttpServer | None = None) -> Peer:
     peer = Peer(folder / "vmlinux", folder / "initramfs.cpio", int((folder / "bzImage.size").read_text()),
                 versions, tuple((folder / "modules.order").read_text().split()),
                 tuple((folder / "xen-modules.order").read_text().split()))
+    if program is not None:
+        return _with_program(peer, folder / "busybox", program)
     if http is None:
         return peer
     net_modules = peer.xen_net_modules if http.nic == "xen" else peer.net_modules
@@ -191,6 +206,17 @@ def prepare(http: HttpServer | None = None) -> Peer:
                                  make_http)
     return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions, peer.net_modules,
                 peer.xen_net_modules)
+
+
+def _with_program(peer: Peer, busybox: Path, program: Program) -> Peer:
+    init = b"#!/bin/busybox sh\n/program " + shlex.join(program.args).encode() + b"\n" + INIT.split(b"\n", 1)[1]
+
+    def make(out: Path) -> None:
+        files = [("program", program.executable, 0o100755)]
+        (out / "initramfs.cpio").write_bytes(initramfs(busybox.read_bytes(), init, files))
+
+    folder, _ = cache.entry("linux-peer-program", cache.digest(peer.version, init, program.executable), make)
+    return replace(peer, initramfs=folder / "initramfs.cpio")
 
 
 def _nginx_files() -> tuple[Path, str]:

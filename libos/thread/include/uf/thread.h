@@ -103,12 +103,17 @@ void uf_thread_exit(int status);
 /* exit_group(2): no other thread runs again, except one holding a uf_mutex, which goes on until it releases the
  * last one (state it leaves half done would be lost). */
 void uf_thread_stop_others(void);
+/* set_robust_list(2) and get_robust_list(2) (tid 0: the calling thread): the list of robust futexes a thread holds,
+ * which its end without releasing them (exit(2) without pthread_exit) marks FUTEX_OWNER_DIED, waking a waiter. */
+long uf_thread_set_robust_list(void *head, size_t len);
+long uf_thread_get_robust_list(int tid, void **head, size_t *len);
 /* set_tid_address(2): the calling thread's CLONE_CHILD_CLEARTID word; returns its id. */
 long uf_thread_set_tid_address(int *tidptr);
 /* sched_yield(2): the other runnable threads run first. */
 void uf_thread_yield(void);
 
-/* futex(2), as module process's syscalls pass it on (ARMv7: also futex_time64, whose timespec is 64-bit). */
+/* futex(2), as module process's syscalls pass it on (ARMv7: also futex_time64, whose timespec is 64-bit): the
+ * waits and wakes, and the priority-inheritance locks (LOCK_PI, TRYLOCK_PI, UNLOCK_PI). */
 long uf_thread_sys_futex(volatile int *addr, int op, int val, const void *timeout, volatile int *addr2, int val3);
 #if defined(__arm__)
 long uf_thread_sys_futex_time64(volatile int *addr, int op, int val, const void *timeout, volatile int *addr2,
