@@ -54,36 +54,11 @@ static const uint8_t features[] = { UF_VIRTIO_F_VERSION_1, F_RO, F_BLK_SIZE, F_F
 static struct disk disks[MAX_DISKS];
 static int probed[MAX_DISKS];
 
-/* Checks a request before it goes anywhere: its final status, or 1 if it must go to the device. */
-static int precheck(struct disk *d, struct uf_blkreq *r)
-{
-	struct uf_blkdev *b = &d->blkdev;
-	if (r->op == UF_BLK_FLUSH)
-		return b->has_flush ? 1 : 0;
-	if (r->op != UF_BLK_READ && r->op != UF_BLK_WRITE)
-		return -EINVAL;
-	if (!r->nsectors || !r->buf || r->sector >= b->nsectors || r->nsectors > b->nsectors - r->sector ||
-	    (uint64_t)r->nsectors * b->sector_size > UINT32_MAX)
-		return -EINVAL;
-	if (r->op == UF_BLK_WRITE && b->read_only)
-		return -EROFS;
-	return 1;
-}
-
-static int overlaps(const struct uf_blkreq *a, const struct uf_blkreq *b)
-{
-	if (a->op == UF_BLK_FLUSH || b->op == UF_BLK_FLUSH)
-		return 1;               /* a flush covers what completed before it: nothing passes it */
-	if (a->op == UF_BLK_READ && b->op == UF_BLK_READ)
-		return 0;
-	return a->sector < b->sector + b->nsectors && b->sector < a->sector + a->nsectors;
-}
-
 /* Whether r may start now: nothing in flight that it must wait for. */
 static int may_start(struct disk *d, const struct uf_blkreq *r)
 {
 	for (int i = 0; i < d->nslots; i++)
-		if (d->slots[i].req && overlaps(d->slots[i].req, r))
+		if (d->slots[i].req && uf_blkreq_waits_for(r, d->slots[i].req))
 			return 0;
 	return 1;
 }
@@ -135,7 +110,7 @@ static int run(struct uf_blkdev *b, struct uf_blkreq *reqs, int n)
 		int kicked = 0;
 		for (; next < n; next++) {
 			struct uf_blkreq *r = &reqs[next];
-			int check = precheck(d, r);
+			int check = uf_blkreq_check(&d->blkdev, r);
 			if (check <= 0) {
 				r->status = check;
 				continue;

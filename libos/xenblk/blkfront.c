@@ -3,7 +3,7 @@
  * One shared ring (one page: 32 requests) and one event channel. A request names up to 11 pages by grant
  * reference, each with the 512-byte sectors it covers. The caller's buffer may have any alignment, so each ring
  * slot owns 11 pages granted to the backend for good: writes are copied into them, reads out of them (the one
- * copy); a larger request goes as several slots. Ordering as virtio-blk's driver: requests that overlap, and
+ * copy); a larger request goes as several slots. Ordering as every driver's (uf/blkdev.h): requests that overlap, and
  * flushes, wait for what is in flight before them. A flush is BLKIF_OP_FLUSH_DISKCACHE when the backend offers it
  * (its device has a volatile cache; a loop device over a file does): fsync's promise rests on it. A read-only disk
  * (the backend's info says so) refuses writes before they reach the ring. */
@@ -96,36 +96,11 @@ struct disk {
 static struct disk disks[MAX_DISKS];
 static int probed[MAX_DISKS];
 
-static int precheck(struct disk *d, struct uf_blkreq *r)
-{
-	struct uf_blkdev *b = &d->blkdev;
-	if (r->op == UF_BLK_FLUSH)
-		return b->has_flush ? 1 : 0;
-	if (r->op != UF_BLK_READ && r->op != UF_BLK_WRITE)
-		return -EINVAL;
-	if (!r->nsectors || !r->buf || r->sector >= b->nsectors || r->nsectors > b->nsectors - r->sector ||
-	    (uint64_t)r->nsectors * b->sector_size > UINT32_MAX)
-		return -EINVAL;
-	if (r->op == UF_BLK_WRITE && b->read_only)
-		return -EROFS;
-	return 1;
-}
-
-static int overlaps(const struct uf_blkreq *a, const struct uf_blkreq *b)
-{
-	if (a == b)
-		return 0;               /* the slots of one request go together */
-	if (a->op == UF_BLK_FLUSH || b->op == UF_BLK_FLUSH)
-		return 1;               /* a flush covers what completed before it: nothing passes it */
-	if (a->op == UF_BLK_READ && b->op == UF_BLK_READ)
-		return 0;
-	return a->sector < b->sector + b->nsectors && b->sector < a->sector + a->nsectors;
-}
-
+/* Whether r may start now (before any part of it is on the ring): nothing in flight that it must wait for. */
 static int may_start(struct disk *d, const struct uf_blkreq *r)
 {
 	for (int i = 0; i < SLOTS; i++)
-		if (d->slots[i].req && overlaps(d->slots[i].req, r))
+		if (d->slots[i].req && uf_blkreq_waits_for(r, d->slots[i].req))
 			return 0;
 	return 1;
 }
@@ -212,7 +187,7 @@ static int run(struct uf_blkdev *b, struct uf_blkreq *reqs, int n)
 		while (next < n) {
 			struct uf_blkreq *r = &reqs[next];
 			if (!offset) {
-				int check = precheck(d, r);
+				int check = uf_blkreq_check(&d->blkdev, r);
 				if (check <= 0) {
 					r->status = check;
 					next++;

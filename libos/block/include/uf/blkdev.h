@@ -1,4 +1,4 @@
-/* The seam between a block device driver (virtio-blk, later Xen blkfront) and its users (the block cache, file
+/* The seam between a block device driver (virtio-blk, Xen blkfront) and its users (the block cache, file
  * systems). Requests are synchronous for the caller, yet a batch keeps several in flight on the device.
  *
  * Single CPU, no preemption: every function here runs in process context; a driver's interrupt only wakes the
@@ -7,6 +7,7 @@
 #ifndef UF_BLKDEV_H
 #define UF_BLKDEV_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,35 @@ struct uf_blkdev {
 /* The index-th block device (0 = the first disk given to the guest), probed on first call; NULL if there is
  * none. Defined by exactly one block driver module: the one the target links. */
 struct uf_blkdev *uf_blkdev_get(int index);
+
+/* For drivers' run(): what every driver checks and orders the same way, whatever its queue. */
+
+/* A request's final status before it goes anywhere (0 for a flush the device does not need, -EINVAL, -EROFS), or
+ * 1 if it must go to the device. */
+static inline int uf_blkreq_check(const struct uf_blkdev *b, const struct uf_blkreq *r)
+{
+	if (r->op == UF_BLK_FLUSH)
+		return b->has_flush ? 1 : 0;
+	if (r->op != UF_BLK_READ && r->op != UF_BLK_WRITE)
+		return -EINVAL;
+	if (!r->nsectors || !r->buf || r->sector >= b->nsectors || r->nsectors > b->nsectors - r->sector ||
+	    (uint64_t)r->nsectors * b->sector_size > UINT32_MAX)
+		return -EINVAL;
+	if (r->op == UF_BLK_WRITE && b->read_only)
+		return -EROFS;
+	return 1;
+}
+
+/* Whether `later` must wait for `earlier`, in flight on the device, to complete: they overlap and one writes, or
+ * one is a flush (it covers what completed before it: nothing passes it). */
+static inline int uf_blkreq_waits_for(const struct uf_blkreq *later, const struct uf_blkreq *earlier)
+{
+	if (later->op == UF_BLK_FLUSH || earlier->op == UF_BLK_FLUSH)
+		return 1;
+	if (later->op == UF_BLK_READ && earlier->op == UF_BLK_READ)
+		return 0;
+	return later->sector < earlier->sector + earlier->nsectors &&
+	       earlier->sector < later->sector + later->nsectors;
+}
 
 #endif
