@@ -1,7 +1,7 @@
 /* The PL011's interrupt is the GIC interrupt its device-tree node names (module gic). */
 #include <uf/trap.h>
 #include <uf/uart.h>
-#include "irq.h"
+#include "source.h"
 
 int uf_stdin_route_irq(void (*fn)(void))
 {

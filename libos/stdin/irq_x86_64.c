@@ -1,7 +1,7 @@
 /* COM1's interrupt is ISA IRQ 4, GSI 4 of the IOAPIC (module x86-irq). */
 #include <uf/uart.h>
 #include <uf/x86-irq.h>
-#include "irq.h"
+#include "source.h"
 
 int uf_stdin_route_irq(void (*fn)(void))
 {

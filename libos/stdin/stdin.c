@@ -1,49 +1,55 @@
-/* The console's input. The UART holds a few received bytes and QEMU the rest (it sends the next ones as the
- * UART has room), so nothing is lost while the app does not read. Received bytes are decoded into a small
- * buffer; a reader that finds it empty arms the UART's receive interrupt and halts until it fires. */
+/* The console's input: the bytes its source (source.h: the UART, or a Xen domain's PV console ring) receives,
+ * decoded into a small buffer (the runner's framing, uf/stdin.h). A reader that finds the buffer empty arms the
+ * source's wake-up and halts until it comes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
-#include <uf/exit.h>
 #include <uf/fd.h>
 #include <uf/stdin.h>
 #include <uf/time.h>
-#include <uf/uart.h>
-#include "irq.h"
+#include "source.h"
 
 #define ESCAPE 0xff             /* 0xff 0xff: the byte 0xff */
 #define START 0x01              /* 0xff 0x01: the header; a lone 0x01 first: the header without its lost 0xff */
 #define END 0x04                /* 0xff 0x04: the input has ended */
-#define POLL_NS 10000000ull     /* without the interrupt, how often a waiting reader looks */
+#define POLL_NS 10000000ull     /* without a wake-up, how often a waiting reader looks */
 
 static unsigned char buf[256];
 static unsigned head, tail;     /* decoded bytes waiting: buf[head % size .. tail % size) */
-static int escaped, ended, started, asked;
-static int irq_state;           /* 0: not routed yet, 1: routed, -1: cannot be (poll instead) */
+static int escaped, ended, started;
 
-/* Takes in what the UART holds, while there is room for it; the first time, asks the runner for the input. */
+static void decode(int c)
+{
+	int first = !started;
+	started = 1;
+	if (escaped) {
+		escaped = 0;
+		if (c == END)
+			ended = 1;
+		else if (c == ESCAPE)
+			buf[tail++ % sizeof buf] = ESCAPE;
+	} else if (c == ESCAPE) {
+		escaped = 1;
+	} else if (!(first && c == START)) {
+		buf[tail++ % sizeof buf] = (unsigned char)c;
+	}
+}
+
+/* Takes in what the source holds, while there is room for it (a received byte decodes to one byte at most). */
 static void take_in(void)
 {
-	int c;
-	if (!asked) {
-		asked = 1;
-		uf_exit_want_input();
-	}
-	while (!ended && tail - head < sizeof buf && (c = uf_uart_getc()) >= 0) {
-		int first = !started;
-		started = 1;
-		if (escaped) {
-			escaped = 0;
-			if (c == END)
-				ended = 1;
-			else if (c == ESCAPE)
-				buf[tail++ % sizeof buf] = ESCAPE;
-		} else if (c == ESCAPE) {
-			escaped = 1;
-		} else if (!(first && c == START)) {
-			buf[tail++ % sizeof buf] = (unsigned char)c;
-		}
+	unsigned char raw[64];
+	long got;
+	while (!ended && tail - head < sizeof buf) {
+		size_t room = sizeof buf - (tail - head);
+		got = uf_stdin_source_read(raw, room < sizeof raw ? room : sizeof raw);
+		if (got < 0)
+			ended = 1;
+		for (long i = 0; i < got && !ended; i++)
+			decode(raw[i]);
+		if (got <= 0)
+			return;
 	}
 }
 
@@ -53,21 +59,10 @@ static int readable(void)
 	return head != tail || ended;
 }
 
-/* The interrupt only wakes the waiter (uf_fd_wait returns), which reads the UART itself. */
-static void received(void)
-{
-	uf_uart_rx_interrupt(0);
-}
-
-/* Arms the receive interrupt; returns when the waiter should look again at the latest. */
+/* Arms the source's wake-up; returns when the waiter should look again at the latest. */
 static uint64_t arm(void)
 {
-	if (!irq_state)
-		irq_state = uf_stdin_route_irq(received) ? -1 : 1;
-	if (irq_state < 0)
-		return uf_time_monotonic_ns() + POLL_NS;
-	uf_uart_rx_interrupt(1);
-	return UINT64_MAX;
+	return uf_stdin_source_arm() ? uf_time_monotonic_ns() + POLL_NS : UINT64_MAX;
 }
 
 ssize_t uf_stdin_read(struct uf_file *f, void *dst, size_t len)

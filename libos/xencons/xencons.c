@@ -81,3 +81,8 @@ size_t uf_xencons_read(char *buf, size_t n)
 		uf_xen_evtchn_send(port);       /* room again for the backend */
 	return got;
 }
+
+uint32_t uf_xencons_port(void)
+{
+	return ring ? port : 0;
+}

@@ -1,6 +1,7 @@
-"""The console as a Linux program's stdin and stdout (tests/apps/stdio), on every target whose console is a serial
-line of its own: the host's stdin reaches the guest to its end, through a pipe, a file or nothing at all; every
-byte 0x00-0xff goes both ways unchanged; isatty() says what the runner's ends are."""
+"""The console as a Linux program's stdin and stdout (tests/apps/stdio), on every target whose console is a line of
+its own (a serial line; under xl, a domU's PV console, fed through its pty in dom0): the host's stdin reaches the
+guest to its end, through a pipe, a file or nothing at all; every byte 0x00-0xff goes both ways unchanged; isatty()
+says what the runner's ends are."""
 import os
 import pty
 import subprocess
@@ -65,17 +66,21 @@ def test_file_as_stdin(built, target, tmp_path):
     assert proc.stdout == ALL_BYTES * 8
 
 
-def test_input_that_comes_later_wakes_a_poller(built, target):
-    """poll() halts until the UART's receive interrupt: input written a second after boot is seen."""
-    folder = built("stdio", target)
-    writer = subprocess.Popen(["sh", "-c", "sleep 1; printf late"], stdout=subprocess.PIPE)
-    proc = subprocess.run(uniforge_command("run", f"build/stdio.{target}", "--timeout", "60", "--", "poll"),
-                          cwd=folder, stdin=writer.stdout, capture_output=True, text=True, timeout=180,
-                          env=uniforge_environment())
-    writer.stdout.close()
-    writer.wait()
-    assert proc.returncode == 0, proc.stderr
-    assert "poll: ready=1 read=4 late\n" in proc.stdout
+def test_input_that_comes_later_wakes_a_poller(uniforge_build, uniforge_boot, target):
+    """poll() halts until the console's input wakes it (the UART's receive interrupt; on Xen the PV console's event
+    channel): input written once the guest waits is seen."""
+    image = uniforge_build(TEST_APPS / "stdio", target)
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb", buffering=0) as source:
+        vm = uniforge_boot(image, ["poll"], stdin=source, timeout=120)
+        try:
+            vm.expect("poll: waiting\n", timeout=120)
+            os.write(write_end, b"late")
+        finally:
+            os.close(write_end)
+        result = vm.wait(120)
+    assert result.ok, result.message + result.console
+    assert "poll: ready=1 read=4 late\n" in result.console
 
 
 def test_only_an_app_that_reads_gets_the_input(built, target):

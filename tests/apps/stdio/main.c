@@ -50,6 +50,7 @@ static int bytes(void)
 static int wait_for_input(void)
 {
 	struct pollfd p = { .fd = 0, .events = POLLIN };
+	fputs("poll: waiting\n", stderr);      /* unbuffered: the host writes the input once it sees this */
 	int ready = poll(&p, 1, 10000);
 	char buf[64] = "";
 	ssize_t n = ready == 1 && (p.revents & POLLIN) ? read(0, buf, sizeof buf - 1) : -1;

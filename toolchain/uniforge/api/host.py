@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 # What a target can be tested for, from its data: "boots" (all), "net" and "disk" (it has the device models),
 # "xen" (a [xen] table), "xl" (a domU under xl: an [xl] table), "position-independent", "raw-form" (its boot
 # protocol has a flat form), "timed" (uniforge bench times its boots as plain processes), "emulated" (software
-# emulation: runs on any host), "console" (the guest's console is a serial line of its own: the host's stdin in,
-# its bytes out as they are), "firmware" (its images also boot from disk images, through firmware: a [firmware]
-# table).
+# emulation: runs on any host), "console" (the guest's console is a line of its own, a serial line or a Xen PV
+# console: the host's stdin in, its bytes out as they are), "firmware" (its images also boot from disk images,
+# through firmware: a [firmware] table).
 CAPABILITIES = ("boots", "net", "disk", "xen", "xl", "position-independent", "raw-form", "timed", "emulated",
                 "console", "firmware")
 

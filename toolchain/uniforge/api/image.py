@@ -237,7 +237,7 @@ class Image:
         limits the guest's whole life (then it is stopped: "timed out"); `console` also streams the console
         there as it comes (byte for byte to a binary stream or a text one with a buffer, sys.stdout); `stdin` is
         the console's input (bytes, or a binary file read to its end; None: end of input at once) on targets
-        whose console is a serial line of its own (capability "console"); the guest's isatty() says whether
+        whose console is a line of its own (capability "console"); the guest's isatty() says whether
         `stdin` and `console` are terminals. `extra_qemu_args` go last on QEMU's command line. `target` boots it
         on another target than the one it was built for (the same image boots on kvm-x86_64 as on qemu-x86_64).
         A disk image made by package() (NAME.TARGET.qcow2, ...) boots through firmware and its boot loader:

@@ -14,7 +14,7 @@ import os
 import shlex
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
@@ -284,17 +284,24 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
                      wall_time)
 
 
-def _send_input(source: Input, fd: int) -> None:
-    """The guest's console input (a thread: the source may be a terminal, which only blocking reads fit): the
-    header, the source's bytes escaped, then the end of the input; stops when QEMU is gone."""
-    read = None if isinstance(source, bytes) else _reader(source)
-    try:
-        _write_all(fd, START_OF_INPUT)
-        if isinstance(source, bytes):
-            _write_all(fd, encode_input(source))
+def framed_input(source: Input) -> Iterator[bytes]:
+    """The guest's console input as module stdin decodes it, in pieces as the source gives them (blocking reads: it
+    may be a terminal): the header, the source's bytes escaped, then the end of the input."""
+    yield START_OF_INPUT
+    if isinstance(source, bytes):
+        yield encode_input(source)
+    else:
+        read = _reader(source)
         while read and (chunk := read()):
-            _write_all(fd, encode_input(chunk))
-        _write_all(fd, END_OF_INPUT)
+            yield encode_input(chunk)
+    yield END_OF_INPUT
+
+
+def _send_input(source: Input, fd: int) -> None:
+    """The guest's console input through QEMU's serial line (a thread); stops when QEMU is gone."""
+    try:
+        for piece in framed_input(source):
+            _write_all(fd, piece)
     except OSError:
         pass        # QEMU has exited (EPIPE), or the source failed: the guest is past its input either way
     finally:

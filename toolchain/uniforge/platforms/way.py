@@ -74,8 +74,8 @@ class BootRequest:
 class Way(abc.ABC):
     runner: ClassVar[str]           # the target file's `runner` value that chooses this class
     tables: ClassVar[tuple[str, ...]] = ()      # the target's optional tables it reads (e.g. "xen")
-    # Whether the guest's console is a serial line of its own: `run` passes its `stdin` in (else the guest reads
-    # end of file) and the guest's bytes come out as they are.
+    # Whether the guest's console is a line of its own (a serial line, a Xen PV console): `run` passes its `stdin`
+    # in (else the guest reads end of file) and the guest's bytes come out as they are.
     console_input: ClassVar[bool] = False
     # Whether the input waits until the app asks for it (the firmware and boot loader read the serial line first).
     input_when_wanted: ClassVar[bool] = False

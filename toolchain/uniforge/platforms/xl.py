@@ -1,7 +1,7 @@
 """A domU under a Linux dom0 with xl (runner "xen-xl"): the image runs on the xl rig (xlrig.py: real Xen, Debian's
 Linux as dom0 with the xl toolstack, under QEMU TCG, made by xendom0.py) the way it runs in production: `xl create`
-of the config `uniforge build` wrote beside it, its console from xenconsoled, its NIC on dom0's bridge through
-netback, its disks through blkback. The target's [xen] table names the hypervisor and its command line, its [xl]
+of the config `uniforge build` wrote beside it, its console from xenconsoled (the host's stdin goes in through the
+console's pty in dom0), its NIC on dom0's bridge through netback, its disks through blkback. The target's [xen] table names the hypervisor and its command line, its [xl]
 table the rig's dom0.
 
 The rig stays up across boots: `with way:` boots it once and leaving the block stops it; a way not entered uses
@@ -25,7 +25,7 @@ from ..core.errors import BenchError, RunError, RunStatus, TargetError
 from ..running.console import Console, SymbolizeFn
 from . import xenrig
 from .guest import Guest
-from .run import BootControl, Ending, Input, RunResult, decode_exit, kernel_cmdline
+from .run import BootControl, Ending, Input, RunResult, decode_exit, framed_input, kernel_cmdline
 from .way import BootRequest, Support, Way, raw_form
 from .xenconsole import XenConsole
 from .xlrig import RIG_ENV, DomainEnd, Rig
@@ -37,6 +37,7 @@ _XL_REASONS = {"poweroff": "guest-shutdown", "reboot": "guest-reset"}
 class XenXl(Way):
     runner = "xen-xl"
     tables = ("xen", "xl")
+    console_input = True        # through the console's pty in dom0 (Rig.run_domain)
 
     def __init__(self, target):
         super().__init__(target)
@@ -84,7 +85,6 @@ class XenXl(Way):
     def boot(self, image: Path, request: BootRequest = BootRequest(), *, timeout: float | None = None,
              console: TextIO | BinaryIO | None = None, symbolizer: SymbolizeFn | None = None,
              stdin: Input | None = None) -> Guest:
-        """`stdin` is not passed: `xl console` is a terminal's, not a byte stream's (the guest reads end of file)."""
         self.check(request)
         # The ELF or its raw form (a zImage) alike: the config is written beside the ELF.
         suffix = images.RAW_FORMS.get(self.target.boot)
@@ -103,7 +103,8 @@ class XenXl(Way):
                 return rig.run_domain(config, raw_form(image, self.target.boot, image.parent), name=name,
                                       cmdline=kernel_cmdline(request.cmdline, request.args), disks=request.disks,
                                       network=request.network.mode != "none", forwards=request.network.forwards,
-                                      timeout=timeout, on_console=on_console, overrides=overrides)
+                                      timeout=timeout, on_console=on_console, overrides=overrides,
+                                      console_input=framed_input(b"" if stdin is None else stdin))
             if self._rig is not None:
                 return on(self._rig)
             if folder := os.environ.get(RIG_ENV):

@@ -29,8 +29,9 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,19 +245,22 @@ class Rig:
     def run_domain(self, config: Path, kernel: Path, *, name: str, cmdline: str, disks: Sequence[Disk] = (),
                    network: bool = False, forwards: Sequence[PortForward] = (), timeout: float | None = None,
                    on_console: Callable[[bytes], None] = lambda data: None, overrides: Sequence[str] = (),
-                   on_created: Callable[[], None] = lambda: None, files: Sequence[Path] = ()) -> DomainEnd:
+                   on_created: Callable[[], None] = lambda: None, files: Sequence[Path] = (),
+                   console_input: Iterable[bytes] | None = None) -> DomainEnd:
         """`xl create -F` of `config` (written by `uniforge build`) with `kernel` (and `files`, e.g. a ramdisk the
         config names) beside it, with these name, command line, vif and disks (and `overrides`, more xl settings);
-        streams the guest's console to on_console until the domain is gone, then copies the disks back."""
+        streams the guest's console to on_console until the domain is gone, then copies the disks back.
+        `console_input` (pieces as run.framed_input makes them, read as they come) goes to the console's pty in
+        dom0, which xenconsoled reads into the guest's input ring; None: nothing does."""
         if not network:
             return self._run_domain(config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
-                                    overrides, on_created, files)
+                                    overrides, on_created, files, console_input)
         with self.network_lock():
             return self._run_domain(config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
-                                    overrides, on_created, files)
+                                    overrides, on_created, files, console_input)
 
     def _run_domain(self, config, kernel, name, cmdline, disks, network, forwards, timeout, on_console,
-                    more, on_created, files) -> DomainEnd:
+                    more, on_created, files, console_input) -> DomainEnd:
         run = self.share / "run" / name
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir(parents=True)
@@ -273,8 +277,14 @@ class Rig:
                                                      "script=uniforge-block, "
                                                      f"target=/share/run/{name}/disk{i}.img")
                                           for i, d in enumerate(disks)) + "]", *more]
+        feeder = ""
+        if console_input is not None:
+            (run / "input").mkdir()
+            threading.Thread(target=_write_input, args=(run / "input", console_input), name="uniforge-stdin",
+                             daemon=True).start()
+            feeder = f"({_FEEDER.format(domain=shlex.quote(name))}) </dev/null >/dev/null 2>&1 &\n"
         command = "".join(f"xl destroy {stale}\n" for stale in self._stale_domains()) + \
-                  f"cd /share/run/{name} && exec xl create -F {shlex.quote(config.name)} " + \
+                  f"cd /share/run/{name} || exit\n{feeder}exec xl create -F {shlex.quote(config.name)} " + \
                   " ".join(shlex.quote(o) for o in overrides)
         self.forward(forwards)
         try:
@@ -335,6 +345,32 @@ class Rig:
         shutil.rmtree(run, ignore_errors=True)
         return DomainEnd(console.decode(errors="replace"), output, done[0] if done else None,
                          _shutdown_reason(output), first, wall)
+
+
+# dom0's side of the console's input: once xenconsoled has made the domain's pty (its path in xenstore), copies the
+# files _write_input makes to it, in order, until the last; gives up when the run's folder is gone (the domain ended).
+# xenconsoled keeps the pty raw (no echo, no line editing): the bytes go through as they are.
+_FEEDER = """
+while [ -d input ] && ! {{ tty=$(xenstore-read "/local/domain/$(xl domid {domain})/console/tty") && [ -n "$tty" ]; }}
+do sleep 0.1; done
+i=0
+while [ -d input ] && {{ [ ! -e input/end ] || [ -e input/$i ]; }}; do
+    if [ -e input/$i ]; then cat input/$i; i=$((i + 1)); else sleep 0.1; fi
+done >"$tty"
+"""
+
+
+def _write_input(folder: Path, pieces: Iterable[bytes]) -> None:
+    """The console's input as files in `folder` for _FEEDER: 0, 1, ... (each written whole before it gets its
+    name), then `end`; stops when the folder is gone (the domain ended) or the source fails."""
+    try:
+        for i, piece in enumerate(pieces):
+            part = folder / f".{i}"
+            part.write_bytes(piece)
+            part.rename(folder / str(i))
+        (folder / "end").touch()
+    except OSError:
+        pass
 
 
 _REASONS = {0: "poweroff", 1: "reboot", 2: "suspend", 3: "crash", 4: "watchdog", 5: "soft_reset"}

@@ -1,8 +1,9 @@
-/* The console's input: the bytes of the host's stdin, which the runner sends through the serial line with 0xff
- * as an escape: 0xff 0xff is the byte 0xff, 0xff 0x04 ends the input, and the header 0xff 0x01 starts it, its
- * 0xff maybe lost to the UART's switch to FIFOs at boot (toolchain/uniforge/running/console.py). These are the
- * read and poll ops of module fd's console file (descriptors 0-2, uf/fd.h), which refers to them weakly: an image
- * without this module (one whose app cannot read the console) reads end of file there. */
+/* The console's input: the bytes of the host's stdin, which the runner sends through the serial line (QEMU) or the
+ * console's pty in dom0 (xl) with 0xff as an escape: 0xff 0xff is the byte 0xff, 0xff 0x04 ends the input, and the
+ * header 0xff 0x01 starts it, its 0xff maybe lost to the UART's switch to FIFOs at boot
+ * (toolchain/uniforge/running/console.py). These are the read and poll ops of module fd's console file
+ * (descriptors 0-2, uf/fd.h), which refers to them weakly: an image without this module (one whose app cannot read
+ * the console) reads end of file there, and so does a Xen domain without a PV console. */
 #ifndef UF_STDIN_H
 #define UF_STDIN_H
 
