@@ -135,6 +135,14 @@ def test_localtime_needs_no_file_system(run_app, uniforge_build, target):
     assert not linked & (FILES | STORAGE | NETWORK), sorted(linked)
 
 
+def test_an_apps_own_malloc_is_the_apps_alone(run_app):
+    """An app that replaces malloc with one whose blocks are unaligned (as libc-test's flockfile-list does) runs: the
+    library OS allocates with the libc's own allocator (ARM's strd faulted on such blocks in tmpfs)."""
+    result = run_app("ownmalloc", timeout=120)
+    assert result.status == 0, result.console + result.message
+    assert "own malloc: 0 calls from the library OS; failures 0\n" in result.console, result.console
+
+
 def test_hello_links_none_of_it(uniforge_build, target):
     linked = modules(uniforge_build, target, "hello")
     assert not linked & (FILES | STORAGE | NETWORK | {"embedfs"}), sorted(linked)

@@ -20,7 +20,12 @@ from .resolve import CANCEL_POINT_PREFIX, SYSCALL_PREFIX, Wanted, reaches, resol
 from .targets import Target
 
 APP_CFLAGS = ("-O2", *OLD_C_WARNINGS)
-LIBOS_CFLAGS = ("-std=c11", "-ffreestanding", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror")
+# The library OS allocates with the libc's own allocator, never with an app's malloc, as a kernel never calls its
+# processes' allocators: an app may replace malloc with one that returns unaligned blocks (ARM's strd then faults
+# in library-OS code) or that calls mmap holding its own lock (which the library OS would then take again).
+LIBOS_ALLOCATOR = ("-Dmalloc=__libc_malloc", "-Dcalloc=__libc_calloc", "-Drealloc=__libc_realloc", "-Dfree=__libc_free")
+LIBOS_CFLAGS = ("-std=c11", "-ffreestanding", "-D_GNU_SOURCE", "-O2", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror",
+                *LIBOS_ALLOCATOR)
 MANIFEST_RESERVE = 64       # bytes per module kept free in the manifest for the sizes known only after the link
 # An image that links module thread gets every module in its threaded variant (uf/thread.h).
 THREAD_MODULE = "thread"
