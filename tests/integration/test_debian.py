@@ -1,10 +1,10 @@
 """Real programs from Debian 12's source packages, built unmodified by their own build systems as the ports in ports/
 say (bzip2's Makefile; SQLite's and nginx's ./configure and make, with `uniforge cc`), and run with their output
-checked, one target per arch (and bzip2 on the xl targets too): bzip2 (compression, through stdin and stdout),
-sqlite3 (a database: SQL from stdin, a database file in /tmp with its journal, WAL and locks), nginx (a server: its
-pages from the image and a FAT disk, sendfile, keep-alive, its access log) and Redis (a server with threads, driven
-by Debian's redis-cli and redis-benchmark). Each port is built once per target and kept in the uniforge cache (its
-project build), so a session builds each once at most."""
+checked, one target per arch (and bzip2 and dos2unix on the xl targets too): bzip2 (compression, through stdin and
+stdout), dos2unix (a line-break filter), sqlite3 (a database: SQL from stdin, a database file in /tmp with its
+journal, WAL and locks), nginx (a server: its pages from the image and a FAT disk, sendfile, keep-alive, its access
+log) and Redis (a server with threads, driven by Debian's redis-cli and redis-benchmark). Each port is built once
+per target and kept in the uniforge cache (its project build), so a session builds each once at most."""
 from __future__ import annotations
 
 import functools
@@ -144,6 +144,21 @@ def test_lua_reports_a_runtime_error_with_its_traceback(port_image, target):
     result = image.run(["-e", "local function f() error('deep') end f()"], timeout=300)
     assert (result.status, result.ending) == (1, "exited"), result.message + result.console
     assert re.search(r"lua: \(command line\):1: deep\nstack traceback:\n", result.console), result.console
+
+
+@pytest.mark.uniforge(targets=[*one_per_arch("console"), *targets_with("xl")])
+def test_dos2unix_filters_stdin_to_stdout(port_image, target):
+    """Debian's dos2unix as a filter: DOS line breaks become Unix ones, a lone CR and UTF-8 stay as they are; -c mac
+    turns a lone CR into LF and leaves CRLF; --info counts the breaks; a NUL byte makes it refuse binary input."""
+    image = port_image("dos2unix", target)
+    runs = [([], b"a\r\nb\rc\r\n\xc3\xa9\n", b"a\nb\rc\n\xc3\xa9\n"),
+            (["-c", "mac"], b"a\r\nb\rc\r\n", b"a\r\nb\nc\r\n"),
+            (["--info"], b"a\r\nb\nc\r", b"       1       1       1  no_bom    text  \n")]
+    for args, given, wanted in runs:
+        result = image.run(args, stdin=given, timeout=300)
+        assert result.ok and result.output == wanted, f"{args}: {result.message} {result.output!r}"
+    binary = image.run([], stdin=b"a\r\n\0b\r\n", timeout=300)
+    assert binary.status == 1 and "Binary symbol 0x00 found at line 2" in binary.console, binary.console
 
 
 def test_the_programs_link_only_what_they_use(port_image, target):
