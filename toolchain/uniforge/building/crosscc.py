@@ -68,17 +68,17 @@ class CrossToolchain:
         arch, rest = self.hosted.triple.split("-", 1)
         return f"{arch}-unknown-{rest}"
 
-    def compiler(self, cxx: bool = False) -> list[str]:
-        """The compiler and the flags `uniforge build` compiles an app's sources with (cclink.compile_command adds
-        the working folder's name in DWARF)."""
-        return [str(self.hosted.zig), "clang", *(["--driver-mode=g++"] if cxx else []),
+    def compile_flags(self, cxx: bool = False) -> list[str]:
+        """clang's flags as `uniforge build` compiles an app's sources (cclink.compile_command adds the working
+        folder's name in DWARF); C++: g++'s driver mode."""
+        return [*(["--driver-mode=g++"] if cxx else []),
                 *app_compile_args(self.hosted, self.headers, cxxflags=() if cxx else None)]
 
     def kit(self) -> cclink.Kit:
         """Everything a link needs, resolved: the compilers' flags and the host executables' kit."""
         host = self.host_kit()
-        return cclink.Kit(self.target.name, str(self.hosted.zig), tuple(self.compiler()[2:]),
-                          tuple(self.compiler(cxx=True)[2:]), str(host.crt1), str(host.answers), str(host.libc),
+        return cclink.Kit(self.target.name, str(self.hosted.zig), tuple(self.compile_flags()),
+                          tuple(self.compile_flags(cxx=True)), str(host.crt1), str(host.answers), str(host.libc),
                           str(host.compiler_rt), abi(self.hosted), self.emulator)
 
     # -- uniforge cc / c++ --------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ class CrossToolchain:
         link an executable as cclink.link does (only then is the host executables' kit resolved). Returns the exit
         status."""
         if not cclink.links(args):
-            return cclink.run(cclink.compile_command(str(self.hosted.zig), self.compiler(cxx)[2:]) + args)
+            return cclink.run(cclink.compile_command(str(self.hosted.zig), self.compile_flags(cxx)) + args)
         cclink.link(self.kit(), args, cxx)
         return 0
 
