@@ -149,3 +149,19 @@ def test_link_from_an_executable_uniforge_cc_did_not_link(tmp_path):
     assert proc.returncode == ExitCode.MANIFEST, proc.stderr
     assert "key 'link_from': 'prog' was not linked by `uniforge cc` (no prog.uniforge.json beside it)" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_kit_the_env_cc_cannot_use_is_one_line(tmp_path):
+    """The CC of an older `uniforge env`: its kit unreadable, or naming a libc the cache no longer has."""
+    kit = json.loads(Path(uniforge("env", "-t", "qemu-x86_64", check=True).stdout.split("export CC=", 1)[1]
+                          .split("\n", 1)[0].strip("'")).with_name("kit.json").read_text())
+    (tmp_path / "gone.json").write_text(json.dumps({**kit, "libc": str(tmp_path / "libc.a")}))
+    (tmp_path / "old.json").write_text(json.dumps({"target": "qemu-x86_64"}))
+    (tmp_path / "x.o").write_bytes(b"")
+    for name, code, message in (("gone.json", ExitCode.LINK, f"{tmp_path / 'libc.a'} is gone from the cache"),
+                                ("old.json", ExitCode.TOOL, "not a toolchain this uniforge can read")):
+        proc = subprocess.run([sys.executable, "-m", "uniforge.building.cclink", str(tmp_path / name), "x.o", "-o",
+                               "x"], cwd=tmp_path, capture_output=True, text=True)
+        assert proc.returncode == code, proc.stderr
+        lines = [line for line in proc.stderr.splitlines() if not line.startswith("  hint:")]
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr, proc.stderr

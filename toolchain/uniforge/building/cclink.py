@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..core import cache
-from ..core.errors import CompileError, LinkError, UniforgeError
+from ..core.errors import CompileError, LinkError, ToolError, UniforgeError
 from . import linkrecord
 from .compiler import zig_env
 
@@ -65,8 +65,14 @@ class Kit:
 
     @classmethod
     def load(cls, path: Path) -> Kit:
-        document = json.loads(path.read_text())
-        return cls(**{**document, "cflags": tuple(document["cflags"]), "cxxflags": tuple(document["cxxflags"])})
+        """The kit `uniforge env` wrote; one this uniforge cannot read (gone, or written by another version) is an
+        error that says what to do."""
+        try:
+            document = json.loads(path.read_text())
+            return cls(**{**document, "cflags": tuple(document["cflags"]), "cxxflags": tuple(document["cxxflags"])})
+        except (OSError, ValueError, TypeError, KeyError):
+            raise ToolError(f"{path}: not a toolchain this uniforge can read (from an older `uniforge env`?)",
+                            hint='run `eval "$(uniforge env)"` again, and configure the project again') from None
 
 
 def compile_command(zig: str, flags: tuple[str, ...] | list[str]) -> list[str]:
@@ -208,10 +214,10 @@ def _find_library(name: str, lib_dirs: list[Path]) -> Path:
 
 def main(argv: list[str]) -> int:
     """KIT.json [--c++] ARGS: what the CC (and CXX) of `uniforge env` runs for anything but a compile."""
-    kit, args = Kit.load(Path(argv[0])), argv[1:]
-    cxx = args[:1] == ["--c++"]
-    args = args[1:] if cxx else args
+    cxx = argv[1:2] == ["--c++"]
+    args = argv[2:] if cxx else argv[1:]
     try:
+        kit = Kit.load(Path(argv[0]))
         if not links(args):
             return run([*kit.compiler(cxx), *args])
         link(kit, args, cxx)
