@@ -4,6 +4,7 @@ versioned JSON documents they print (schema.py). Each name is imported from its 
 heavy parts (the build pipeline, QEMU control, DWARF) only by the functions that need them, so `import uniforge`
 stays fast: a command that needs none of it (`uniforge cc`'s link, run by the CC of `uniforge env`) starts in a
 few hundredths of a second."""
+import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ _MODULES = {
     "App": "app", "build": "app", "Check": "checks", "cross_toolchain": "crosstool", "CAPABILITIES": "host",
     "TargetInfo": "host", "bench": "host", "doctor": "host", "targets": "host", "QMP": "image", "VM": "image",
     "Artifact": "image", "BuildReport": "image", "Crash": "image", "Image": "image", "Result": "image",
-    "PortInfo": "ports", "build_port": "ports", "check_port": "ports", "ports": "ports",
+    "PortInfo": "port", "build_port": "port", "check_port": "port", "ports": "port",
 }
 __all__ = ["App", "Artifact", "BuildReport", "build", "Check", "cross_toolchain", "CAPABILITIES", "TargetInfo", "bench",
            "doctor", "targets", "QMP", "VM", "Crash", "Image", "Result", "PortInfo", "build_port", "check_port", "ports"]
@@ -20,9 +21,12 @@ __all__ = ["App", "Artifact", "BuildReport", "build", "Check", "cross_toolchain"
 
 def __getattr__(name: str) -> Any:
     if name not in _MODULES:
+        # A module of the API by its name (api.host), as after the imports that once made every name eagerly.
+        if name.isidentifier() and os.path.isfile(os.path.join(os.path.dirname(__file__), f"{name}.py")):
+            return import_module(f".{name}", __name__)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # (A module named as one of these names would become that attribute when first imported: none is.)
     value = getattr(import_module(f".{_MODULES[name]}", __name__), name)
-    # A submodule that shares its name with a function (ports) is an attribute once imported: the name wins.
     globals()[name] = value
     return value
 
@@ -33,4 +37,4 @@ if TYPE_CHECKING:
     from .crosstool import cross_toolchain
     from .host import CAPABILITIES, TargetInfo, bench, doctor, targets
     from .image import QMP, VM, Artifact, BuildReport, Crash, Image, Result
-    from .ports import PortInfo, build_port, check_port, ports
+    from .port import PortInfo, build_port, check_port, ports
