@@ -1,7 +1,9 @@
 """The cross toolchain's command line: `uniforge env` is eval-able by a shell, `uniforge cc` compiles as the
 build does and its own errors are one line; archives read back as the linker sees them."""
 import json
+import platform
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,22 @@ def test_env_is_evaluable_and_complete(tmp_path):
     site = subprocess.run(["sh", "-c", f'. "{seen["CMAKE_TOOLCHAIN_FILE"].replace("toolchain.cmake", "config.site")}"'
                            '; echo "$enable_shared"'], capture_output=True, text=True, check=True).stdout
     assert site == "no\n"
-    # The CC it names is `uniforge cc` for that target.
-    assert "-m uniforge cc -t qemu-x86_64" in Path(seen["CC"]).read_text()
+    # The CC it names links with that target's toolchain, resolved by `uniforge env` beside it.
+    kit = Path(seen["CC"]).with_name("kit.json")
+    assert f"-m uniforge.building.cclink {kit}" in Path(seen["CC"]).read_text()
+    assert f"-m uniforge.building.cclink {kit} --c++" in Path(seen["CXX"]).read_text()
+    assert json.loads(kit.read_text())["target"] == "qemu-x86_64"
+
+
+def test_a_link_by_the_env_cc_loads_no_resolver():
+    """The CC of `uniforge env` links through cclink alone: no command line, templates, ELF reader, manifest or
+    pipeline is imported (each would cost its import in every configure check)."""
+    heavy = ["click", "jinja2", "elftools", "uniforge.building.pipeline", "uniforge.building.manifest",
+             "uniforge.building.musl", "uniforge.building.targets", "uniforge.api.app"]
+    proc = subprocess.run([sys.executable, "-c", "import sys, uniforge.building.cclink, uniforge; "
+                           f"print([m for m in {heavy!r} if m in sys.modules])"],
+                          capture_output=True, text=True, check=True)
+    assert proc.stdout == "[]\n", proc.stdout
 
 
 def test_env_for_armv7_names_its_triple():
@@ -71,6 +87,13 @@ def test_cc_compiles_as_the_build_does(tmp_path):
                uniforge("env", "-t", "qemu-x86_64", check=True).stdout.splitlines() if line.startswith("export "))
     subprocess.run([env["CC"], "-c", "x.c", "-o", "y.o"], cwd=other, check=True)
     assert (other / "y.o").read_bytes() == (tmp_path / "x.o").read_bytes()
+    # Its link (with the toolchain `uniforge env` resolved) and `uniforge cc`'s make the same program and record.
+    subprocess.run([env["CC"], "-o", "p1", "x.c"], cwd=other, check=True)
+    uniforge("cc", "-t", "qemu-x86_64", "-o", "p2", "x.c", cwd=other, check=True)
+    assert (other / "p1").read_bytes() == (other / "p2").read_bytes()
+    assert linkrecord.path_of(other / "p1").read_text() == linkrecord.path_of(other / "p2").read_text()
+    if platform.machine() == "x86_64":
+        assert subprocess.run([other / "p1"], capture_output=True, text=True).stdout == "x\n"
 
 
 def test_archive_members_and_their_symbols(tmp_path):
@@ -126,3 +149,19 @@ def test_link_from_an_executable_uniforge_cc_did_not_link(tmp_path):
     assert proc.returncode == ExitCode.MANIFEST, proc.stderr
     assert "key 'link_from': 'prog' was not linked by `uniforge cc` (no prog.uniforge.json beside it)" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_kit_the_env_cc_cannot_use_is_one_line(tmp_path):
+    """The CC of an older `uniforge env`: its kit unreadable, or naming a libc the cache no longer has."""
+    kit = json.loads(Path(uniforge("env", "-t", "qemu-x86_64", check=True).stdout.split("export CC=", 1)[1]
+                          .split("\n", 1)[0].strip("'")).with_name("kit.json").read_text())
+    (tmp_path / "gone.json").write_text(json.dumps({**kit, "libc": str(tmp_path / "libc.a")}))
+    (tmp_path / "old.json").write_text(json.dumps({"target": "qemu-x86_64"}))
+    (tmp_path / "x.o").write_bytes(b"")
+    for name, code, message in (("gone.json", ExitCode.LINK, f"{tmp_path / 'libc.a'} is gone from the cache"),
+                                ("old.json", ExitCode.TOOL, "not a toolchain this uniforge can read")):
+        proc = subprocess.run([sys.executable, "-m", "uniforge.building.cclink", str(tmp_path / name), "x.o", "-o",
+                               "x"], cwd=tmp_path, capture_output=True, text=True)
+        assert proc.returncode == code, proc.stderr
+        lines = [line for line in proc.stderr.splitlines() if not line.startswith("  hint:")]
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr, proc.stderr

@@ -104,3 +104,17 @@ def test_importing_uniforge_loads_no_command_line_library():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           env=dict(os.environ, PYTHONPATH=str(PACKAGE.parent)))
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_the_apis_names_and_modules_resolve_when_first_used():
+    """uniforge.api imports each name from its module on first use: every name in __all__ is there, and a module
+    of the API is reachable by its name (the pytest plugin calls api.host.target_info)."""
+    code = ("import importlib, uniforge, uniforge.api as api\n"
+            "for name in api.__all__:\n"
+            "    assert getattr(uniforge, name) is getattr(importlib.import_module(f'uniforge.api.{api._MODULES[name]}'),"
+            " name), name\n"
+            "assert api.host.target_info and api.image.Image is api.Image\n"
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(PACKAGE.parent)))
+    assert done.stdout == "ok\n", done.stderr

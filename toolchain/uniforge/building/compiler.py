@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from importlib.metadata import version as dist_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import CompileError, LinkError, ToolError
-from .targets import Target
+
+if TYPE_CHECKING:
+    from .targets import Target
 
 # Flags every object shares: deterministic output, sections the linker can collect, frame pointers for backtraces.
 COMMON_CFLAGS = (
@@ -84,6 +85,7 @@ class Toolchain:
     @cached_property
     def version(self) -> str:
         """Identifies the compiler in cache keys and image manifests."""
+        from importlib.metadata import version as dist_version
         return f"zig {dist_version('ziglang')}"
 
     def target_args(self) -> list[str]:
@@ -137,6 +139,7 @@ class Toolchain:
 
     def compile_all(self, jobs: list[CompileJob], progress=None) -> None:
         """Compile in parallel (one process per core); all errors are reported together."""
+        from concurrent.futures import ThreadPoolExecutor
         errors: list[str] = []
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             futures = [pool.submit(self.compile, job) for job in jobs]
@@ -175,6 +178,7 @@ class Toolchain:
 
 
 def zig_env() -> dict[str, str]:
+    """The environment zig runs in (imported by cclink too: this module stays light)."""
     # zig keeps a cache of its own (of `zig cc` objects, among others): inside ours, not under $HOME, which may be
     # unusable (CI sandboxes) and may hold objects that an older uniforge compiled from another working folder
     # (zig's key does not cover it, and its paths in DWARF did).

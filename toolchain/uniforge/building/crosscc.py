@@ -2,10 +2,12 @@
 environment `uniforge env` prints (CC, CFLAGS, a --host triple, a CMake toolchain file).
 
 Compiling is `uniforge build`'s compile of an app's sources (pipeline.app_compile_args), whatever the folder.
-Linking an executable makes two things: a static Linux executable for the host, linked from the same objects and
-archives with the same libc.a an image links, Linux answering its direct syscalls (templates/host_syscalls.c.j2):
-configure's test programs compile, link and run, and see the syscalls the library OS has; and a record of those
-inputs beside it (linkrecord), from which the manifest's `link_from` links the image later.
+Linking an executable makes two things (cclink.py): a static Linux executable for the host, linked from the same
+objects and archives with the same libc.a an image links, Linux answering its direct syscalls
+(templates/host_syscalls.c.j2): configure's test programs compile, link and run, and see the syscalls the library OS
+has; and a record of those inputs beside it (linkrecord), from which the manifest's `link_from` links the image
+later. This module resolves a target into what that takes (cclink.Kit); `uniforge env` writes it beside its CC, which
+then compiles without Python and links without resolving anything again.
 """
 from __future__ import annotations
 
@@ -15,46 +17,27 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache as memoized, cached_property
 from pathlib import Path
 
 from ..core import cache
-from ..core.errors import CompileError, LinkError, UniforgeError
+from ..core.errors import CompileError, UniforgeError
 from ..core.progress import step
-from . import linkrecord, musl, runtime
-from .cxx import build as cxx_runtime
+from . import cclink, musl, runtime
 from .compiler import Toolchain, zig_env
 from .generate import render
 from .manifest import Manifest
 from .pipeline import abi, app_compile_args, app_libc, implemented_syscalls, library_os
 from .targets import Target
 
-# What musl's libc.a holds whole: -lm, -lpthread... name no other archive.
-LIBC_LIBRARIES = {"c", "m", "pthread", "rt", "dl", "util", "xnet", "crypt", "resolv"}
-SOURCE_SUFFIXES = {".c", ".i", ".s", ".S", ".sx", ".cc", ".cp", ".cpp", ".cxx", ".c++", ".C", ".ii"}
-# A command line with one of these makes no executable: it goes to the compiler as it is (so does one without
-# inputs: --version, -dumpmachine, -print-prog-name=ld...).
-NOT_LINKING = {"-c", "-S", "-E", "-M", "-MM", "-fsyntax-only"}
-# Options whose value is the next word.
-TAKES_VALUE = {"-o", "-I", "-D", "-U", "-include", "-imacros", "-isystem", "-idirafter", "-iquote", "-iprefix",
-               "-iwithprefix", "-isysroot", "--sysroot", "-MF", "-MT", "-MQ", "-x", "-L", "-l", "-Xlinker",
-               "-Xclang", "-Xpreprocessor", "-Xassembler", "-T", "-z", "-u", "-e", "--param", "-aux-info"}
-# Link options that say what a static executable already is.
-LINK_NOOPS = {"-static", "-rdynamic", "-s", "-no-pie", "-pie", "-static-pie", "-static-libgcc", "-static-libstdc++",
-              "-pthread", "-shared-libgcc"}
-# How a compile names the folder it runs in, in DWARF (clang: the last matching map wins).
-FOLDER_MAP = "-ffile-prefix-map={folder}=."
-# The qemu-user program that runs a target arch's Linux executables, and where the program goes beside the script
-# that starts it (when the kernel cannot run it itself).
+# The qemu-user program that runs a target arch's Linux executables.
 QEMU_USER = {"armv7": "qemu-arm", "x86_64": "qemu-x86_64"}
-ELF_SUFFIX = ".uniforge.elf"
 # Syscalls the library OS implements by refusing them with EPERM (module process: one process, no other program
 # to run), which the host executable refuses too: configure learns that fork() fails.
 REFUSED_SYSCALLS = ("fork", "vfork", "clone", "execve", "execveat")
-# What the host links an executable with besides its inputs (musl's own start file is crt1).
-HOST_LDFLAGS = ("-static", "-z", "noexecstack", "--build-id=none", "-z", "max-page-size=4096")
+# The file beside the CC of `uniforge env` that its links run with (cclink.Kit).
+KIT_FILE = "kit.json"
 
 
 @dataclass(frozen=True)
@@ -85,114 +68,31 @@ class CrossToolchain:
         arch, rest = self.hosted.triple.split("-", 1)
         return f"{arch}-unknown-{rest}"
 
-    def compiler(self, cxx: bool = False) -> list[str]:
-        """The compiler and the flags `uniforge build` compiles an app's sources with, but for where they are: the
-        working folder, "." in DWARF as the app's folder is for `uniforge build` (FOLDER_MAP, first: the more
-        specific maps that follow win)."""
-        return [str(self.hosted.zig), "clang", *(["--driver-mode=g++"] if cxx else []),
+    def compile_flags(self, cxx: bool = False) -> list[str]:
+        """clang's flags as `uniforge build` compiles an app's sources (cclink.compile_command adds the working
+        folder's name in DWARF); C++: g++'s driver mode."""
+        return [*(["--driver-mode=g++"] if cxx else []),
                 *app_compile_args(self.hosted, self.headers, cxxflags=() if cxx else None)]
 
-    def compile_command(self, cxx: bool = False) -> list[str]:
-        return [*self.compiler(cxx)[:2], FOLDER_MAP.format(folder=Path.cwd()), *self.compiler(cxx)[2:]]
+    def kit(self) -> cclink.Kit:
+        """Everything a link needs, resolved: the compilers' flags and the host executables' kit."""
+        host = self.host_kit()
+        return cclink.Kit(self.target.name, str(self.hosted.zig), tuple(self.compile_flags()),
+                          tuple(self.compile_flags(cxx=True)), str(host.crt1), str(host.answers), str(host.libc),
+                          str(host.compiler_rt), abi(self.hosted), self.emulator)
 
     # -- uniforge cc / c++ --------------------------------------------------------------------------------------
 
     def cc(self, args: list[str], cxx: bool = False) -> int:
         """Run as a compiler driver would: compile (and preprocess, and answer -dumpmachine...) as clang does;
-        link an executable as described above. Returns the exit status."""
-        if not args or NOT_LINKING & set(args) or not _inputs(args):
-            return self._run([*self.compile_command(cxx), *args])
-        self.link(args, cxx)
+        link an executable as cclink.link does (only then is the host executables' kit resolved). Returns the exit
+        status."""
+        if not cclink.links(args):
+            return cclink.run(cclink.compile_command(str(self.hosted.zig), self.compile_flags(cxx)) + args)
+        cclink.link(self.kit(), args, cxx)
         return 0
 
-    @staticmethod
-    def _run(cmd: list[str]) -> int:
-        return subprocess.run(cmd, env=zig_env()).returncode
-
-    def link(self, args: list[str], cxx: bool = False) -> Path:
-        """Compile the sources among args, link the host executable, record its inputs. Returns its path."""
-        output, inputs, lib_dirs, ldflags, flags = Path("a.out"), [], [], [], []
-        words = iter(args)
-        for word in words:
-            value = next(words, None) if word in TAKES_VALUE else None
-            if word in TAKES_VALUE and value is None:
-                raise CompileError(f"option {word} needs a value")
-            if word == "-o":
-                output = Path(value)
-            elif word.startswith("-l"):
-                inputs.append(("-l", value or word[2:]))
-            elif word.startswith("-L"):
-                lib_dirs.append(Path(value or word[2:]))
-            elif word.startswith("-Wl,"):
-                ldflags += word[4:].split(",")
-            elif word in ("-Xlinker", "-T", "-z", "-u", "-e"):
-                ldflags += [value] if word == "-Xlinker" else [word, value]
-            elif word in ("-shared", "-r"):
-                raise LinkError(f"cannot link with {word}: an image links everything statically",
-                                hint="configure the project with --disable-shared (libtool) or build static libraries")
-            elif word in LINK_NOOPS:
-                flags += ["-pthread"] if word == "-pthread" else []
-            elif word.startswith("-"):
-                flags += [word] if value is None else [word, value]
-            elif Path(word).suffix in SOURCE_SUFFIXES:
-                inputs.append(("source", word))
-            else:
-                inputs.append((linkrecord.ARCHIVE if word.endswith(".a") else linkrecord.OBJECT, word))
-        record = []
-        for kind, value in inputs:
-            if kind == "source":
-                record.append((linkrecord.OBJECT, self._compile_for_link(value, flags, cxx)))
-            elif kind == "-l":
-                if value not in LIBC_LIBRARIES:
-                    record.append((linkrecord.ARCHIVE, _find_library(value, lib_dirs)))
-            elif not Path(value).is_file():
-                raise LinkError(f"{value}: no such file")
-            else:
-                record.append((kind, Path(value).resolve()))
-        # A C++ program's host executable links the image's C++ runtime too (the image links it when its objects
-        # call into it: pipeline).
-        runtime_archives = cxx_runtime(self.hosted, self.headers, musl.HEADERS_NAME).archives if cxx else []
-        self._link_host(output, [*(path for _, path in record), *runtime_archives], _static_ldflags(ldflags))
-        linkrecord.write(output, linkrecord.LinkRecord(abi(self.hosted), tuple(record)))
-        return output
-
-    def _compile_for_link(self, source: str, flags: list[str], cxx: bool) -> Path:
-        """A source named on a link command line, compiled as with -c into the cache (named by its content): the
-        image is linked from it later."""
-        with tempfile.TemporaryDirectory(prefix="uniforge-cc-") as tmp:
-            obj = Path(tmp) / (Path(source).stem + ".o")
-            status = self._run([*self.compile_command(cxx), *flags, "-c", source, "-o", str(obj)])
-            if status != 0:
-                raise CompileError(f"compiling {source} failed (the compiler's messages are above)")
-            data = obj.read_bytes()
-            folder, _ = cache.entry(linkrecord.COMPILED_KIND, cache.digest(data),
-                                    lambda d: (d / obj.name).write_bytes(data))
-        return folder / obj.name
-
-    def _link_host(self, output: Path, inputs: list[Path], ldflags: list[str]) -> None:
-        """The host executable at output; where only qemu-user runs it, the program is EXE.uniforge.elf and EXE a
-        script that starts it there (the kernel would refuse it, and configure would take its cross answers)."""
-        kit = self.host_kit()
-        program = output.with_name(output.name + ELF_SUFFIX) if self.emulator else output
-        cmd = [str(self.hosted.zig), "ld.lld", *HOST_LDFLAGS, str(kit.crt1), str(kit.answers), *map(str, inputs),
-               str(kit.libc), str(kit.compiler_rt), *ldflags, "-o", str(program)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=zig_env())
-        if proc.returncode == 0:
-            if self.emulator:
-                output.unlink(missing_ok=True)
-                output.write_text(f'#!/bin/sh\nexec {shlex.quote(self.emulator)} -0 "$0" "$0{ELF_SUFFIX}" "$@"\n')
-                output.chmod(0o755)
-            return
-        sys.stderr.write(proc.stderr)           # configure keeps the linker's own words in config.log
-        missing = sorted({line.split("undefined symbol: ", 1)[1].strip() for line in proc.stderr.splitlines()
-                          if "undefined symbol: " in line})
-        if missing:
-            raise LinkError(f"linking {output} failed: undefined symbol{'s' if len(missing) > 1 else ''} "
-                            f"{', '.join(missing)}: not in the app's objects, musl {musl.VERSION} or the libraries "
-                            f"given")
-        first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip())
-        raise LinkError(f"linking {output} failed: {first.strip()}")
-
+    @memoized
     def host_kit(self) -> HostKit:
         """Cached per libc: crt1 and the Linux answers compiled, the libc and compiler-rt of the image."""
         libos = library_os(self.target, self.freestanding)
@@ -234,10 +134,10 @@ class CrossToolchain:
         return [str(self.hosted.zig), tool]
 
     def ar(self, args: list[str]) -> int:
-        return self._run([*self.archiver("ar"), *args])
+        return cclink.run([*self.archiver("ar"), *args])
 
     def ranlib(self, args: list[str]) -> int:
-        return self._run([*self.archiver("ranlib"), *args])
+        return cclink.run([*self.archiver("ranlib"), *args])
 
     # -- uniforge env -------------------------------------------------------------------------------------------
 
@@ -258,31 +158,38 @@ class CrossToolchain:
         return None if self.runs_natively() else shutil.which(QEMU_USER[self.target.arch])
 
     def tools(self) -> Path:
-        """Folder of small scripts that run `uniforge cc -t TARGET` etc. with this Python (CMake wants one file
-        per tool), and the CMake toolchain file naming them, in the cache."""
-        uniforge = f"{shlex.quote(sys.executable)} -m uniforge"
-        scripts = {f"uniforge-{tool}": render("cc-tool.sh.j2", tool=tool, uniforge=uniforge, target=self.target.name,
+        """Folder of small scripts for build systems (CMake wants one file per tool), in the cache: `cc` and `c++`
+        run the compiler themselves for a compile and this Python's cclink, with the kit resolved here (KIT_FILE),
+        for anything else; `ar` and `ranlib` run llvm's. Beside them the CMake toolchain file naming them and
+        autoconf's site defaults. Resolving the kit builds the target's libc on first use."""
+        kit = self.kit()
+        python = shlex.quote(sys.executable)
+        scripts = {f"uniforge-{tool}": render("cc-tool.sh.j2", tool=tool, target=self.target.name,
                                               direct=_words(self.archiver(tool)))
                    for tool in ("ar", "ranlib")}
-        scripts |= {f"uniforge-{tool}": render("cc-tool.sh.j2", tool=tool, uniforge=uniforge, target=self.target.name,
-                                               direct=_words(self.compiler(tool == "c++")[:2]),
-                                               flags=_words(self.compiler(tool == "c++")[2:]),
-                                               folder_map=FOLDER_MAP.format(folder="$PWD"),
-                                               not_linking=sorted(NOT_LINKING))
+        scripts |= {f"uniforge-{tool}": render("cc-tool.sh.j2", tool=tool, target=self.target.name,
+                                               direct=_words([kit.zig, "clang"]),
+                                               flags=_words(list(kit.cxxflags if tool == "c++" else kit.cflags)),
+                                               folder_map=cclink.FOLDER_MAP.format(folder="$PWD"),
+                                               not_linking=sorted(cclink.NOT_LINKING),
+                                               link=f"{python} -m {cclink.__name__} @BIN@/{KIT_FILE}"
+                                                    f"{' --c++' if tool == 'c++' else ''}")
                     for tool in ("cc", "c++")}
         native, emulator = self.runs_natively(), self.emulator
         cmake = render("toolchain.cmake.j2", bin="@BIN@", target=self.target.name, native=native, emulator=emulator,
                        processor={"x86_64": "x86_64", "armv7": "arm"}[self.target.arch])
         site = render("config.site.j2", target=self.target.name)
-        key = cache.digest(*scripts, *scripts.values(), cmake, site)
+        kit_file = kit.text()
+        key = cache.digest(*scripts, *scripts.values(), cmake, site, kit_file)
         final = cache.cache_root() / "cc-tools" / key[:32]
 
         def make(tmp: Path) -> None:
             for name, text in scripts.items():
-                (tmp / name).write_text(text)
+                (tmp / name).write_text(text.replace("@BIN@", shlex.quote(str(final))))
                 (tmp / name).chmod(0o755)
             (tmp / "toolchain.cmake").write_text(cmake.replace("@BIN@", str(final)))
             (tmp / "config.site").write_text(site)
+            (tmp / KIT_FILE).write_text(kit_file)
 
         folder, _ = cache.entry("cc-tools", key, make)
         return folder
@@ -309,39 +216,6 @@ class CrossToolchain:
 
 def _words(cmd: list[str]) -> str:
     return " ".join(map(shlex.quote, cmd))
-
-
-def _inputs(args: list[str]) -> bool:
-    """Whether a command line names any input (file, -l library): without one, clang answers alone."""
-    words = iter(args)
-    for word in words:
-        if word in TAKES_VALUE:
-            if word == "-l":
-                return True
-            next(words, None)
-        elif word.startswith("-l") or not word.startswith("-") or word == "-":
-            return True
-    return False
-
-
-def _static_ldflags(ldflags: list[str]) -> list[str]:
-    """The linker options that mean something for a static executable: a version script (Debian's builds give
-    libraries one, and executables linked against them) names dynamic symbols, which it has none of."""
-    kept, words = [], iter(ldflags)
-    for word in words:
-        if word in ("--version-script", "--dynamic-list"):
-            next(words, None)
-        elif not word.startswith(("--version-script=", "--dynamic-list=")):
-            kept.append(word)
-    return kept
-
-
-def _find_library(name: str, lib_dirs: list[Path]) -> Path:
-    for folder in lib_dirs:
-        if (folder / f"lib{name}.a").is_file():
-            return (folder / f"lib{name}.a").resolve()
-    raise LinkError(f"cannot find -l{name}: no lib{name}.a in "
-                    f"{', '.join(map(str, lib_dirs)) or 'any -L folder'} (an image links static archives only)")
 
 
 def run_build(app: Manifest, target: Target, log: Path) -> None:

@@ -177,6 +177,13 @@ def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, thread
     return Runtime([folder / f"{name}.a" for name in LIBRARIES], [(name, index[name]) for name in LIBRARIES], cached)
 
 
+def for_target(target_name: str) -> Runtime:
+    """The runtime a target's images link, for a C++ program's host executable (`uniforge c++`'s link)."""
+    from . import musl, targets
+    target = targets.load(target_name)
+    return build(Toolchain.for_target(target, hosted=True), musl.headers(target.libc.arch), musl.HEADERS_NAME)
+
+
 def _language_flags(library: str, source: Path) -> tuple[str, ...]:
     """libunwind's C++ is built without exceptions and RTTI (it is what implements them), its C with exceptions
     (the _Unwind_* entry points are called from frames that are being unwound)."""
