@@ -1,4 +1,4 @@
-/* /dev. A node is an entry of the device table, or of the table of descriptor numbers (fd/N, stdin...). The
+/* /dev. A node is an entry of the device table (stdin...), or the one node of a descriptor number (fd/N). The
  * nodes that stand for a descriptor open as a new descriptor of what that one is (open_fd), as Linux's
  * /proc/self/fd links do; stat of them is fstat of the descriptor. */
 #include <dirent.h>
@@ -32,7 +32,7 @@ static const struct device devices[] = {
 #define NDEVICES (sizeof devices / sizeof *devices)
 
 static const struct device root = { "", FOLDER, 0, 0, 0 };
-static struct device descriptors[UF_FD_MAX];    /* fd/N */
+static struct device descriptor;                /* fd/N: a node lives for one call, the one looking at it */
 
 static const struct device *find(const char *path)
 {
@@ -41,11 +41,11 @@ static const struct device *find(const char *path)
 	if (!strncmp(path, "fd/", 3)) {
 		char *end;
 		long n = strtol(path + 3, &end, 10);
-		if (!path[3] || *end || n < 0 || n >= UF_FD_MAX || path[3] == '+' || path[3] == '-' ||
+		if (!path[3] || *end || n < 0 || n >= uf_fd_max || path[3] == '+' || path[3] == '-' ||
 		    (path[3] == '0' && path[4]))
 			return 0;
-		descriptors[n] = (struct device){ "", DESCRIPTOR, 0, 0, n };
-		return &descriptors[n];
+		descriptor = (struct device){ "", DESCRIPTOR, 0, 0, n };
+		return &descriptor;
 	}
 	for (size_t i = 0; i < NDEVICES; i++)
 		if (!strcmp(devices[i].name, path))
@@ -147,7 +147,7 @@ static int devfs_readdir(struct uf_mount *m, void *node, uint64_t *cookie, struc
 		++*cookie;
 		return 1;
 	}
-	for (uint64_t n = *cookie; d->kind == FD_FOLDER && n < UF_FD_MAX; n++)
+	for (uint64_t n = *cookie; d->kind == FD_FOLDER && n < (uint64_t)uf_fd_max; n++)
 		if (uf_fd_get(n)) {
 			char *p = out->name + sizeof out->name;
 			*--p = 0;

@@ -25,8 +25,8 @@ struct interest {
 };
 
 struct epoll {
-	struct interest items[UF_FD_MAX];
-	int count;
+	struct interest *items;         /* grows as interests are added, up to one per descriptor */
+	int count, capacity;
 };
 
 static const struct uf_file_ops epoll_ops;
@@ -45,7 +45,9 @@ static ssize_t no_write(struct uf_file *f, const void *buf, size_t len)
 
 static int epoll_close(struct uf_file *f)
 {
-	free(f->priv);
+	struct epoll *ep = f->priv;
+	free(ep->items);
+	free(ep);
 	return 0;
 }
 
@@ -90,8 +92,14 @@ long uf_sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	case EPOLL_CTL_ADD:
 		if (it)
 			return -EEXIST;
-		if (ep->count == UF_FD_MAX)
-			return -ENOSPC;
+		if (ep->count == ep->capacity) {
+			int more = ep->capacity ? 2 * ep->capacity : 16;
+			struct interest *items = realloc(ep->items, more * sizeof *items);
+			if (!items)
+				return -ENOMEM;
+			ep->items = items;
+			ep->capacity = more;
+		}
 		ep->items[ep->count++] = (struct interest){ .fd = fd, .file = f, .ev = *ev, .wakeups = f->wakeups };
 		uf_thread_wake_waiters();       /* an epoll_wait in another thread looks at it */
 		return 0;

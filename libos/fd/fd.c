@@ -8,24 +8,24 @@
 #include "fd_io.h"
 #include "lock.h"
 
-static struct uf_file files[UF_FD_MAX];         /* open files; a descriptor points at one */
-static struct uf_file *table[UF_FD_MAX];
+/* The table (uf/fd.h): uf_fd_files are the open files, a descriptor in uf_fd_table points at one. */
 
 /* Descriptors 0-2 are the console, written into the empty table directly (uf_fd_install's searches, inlined
  * three times, took hundreds of bytes in every image). */
 void uf_fd_init(void)
 {
 	for (int fd = 0; fd < 3; fd++) {
-		files[fd] = (struct uf_file){ .ops = &uf_console_file_ops, .flags = fd ? O_WRONLY : O_RDONLY, .refs = 1 };
-		table[fd] = &files[fd];
+		uf_fd_files[fd] = (struct uf_file){ .ops = &uf_console_file_ops, .flags = fd ? O_WRONLY : O_RDONLY,
+		                                    .refs = 1 };
+		uf_fd_table[fd] = &uf_fd_files[fd];
 	}
 }
 
 static struct uf_file *new_file(void)
 {
-	for (int i = 0; i < UF_FD_MAX; i++)
-		if (!files[i].refs)
-			return &files[i];
+	for (int i = 0; i < uf_fd_max; i++)
+		if (!uf_fd_files[i].refs)
+			return &uf_fd_files[i];
 	return 0;
 }
 
@@ -33,13 +33,13 @@ static struct uf_file *new_file(void)
 static int open_max(void)
 {
 	rlim_t limit = uf_process_limit(RLIMIT_NOFILE);
-	return limit < UF_FD_MAX ? (int)limit : UF_FD_MAX;
+	return limit < (rlim_t)uf_fd_max ? (int)limit : uf_fd_max;
 }
 
 static int lowest_free(int from)
 {
 	for (int fd = from, end = open_max(); fd < end; fd++)
-		if (!table[fd])
+		if (!uf_fd_table[fd])
 			return fd;
 	return -EMFILE;
 }
@@ -57,7 +57,7 @@ int uf_fd_install(const struct uf_file_ops *ops, void *priv, int flags)
 	f->flags = flags;
 	f->fd_flags = 0;
 	f->refs = 1;                /* wakeups goes on counting: only its changes mean anything */
-	table[fd] = f;
+	uf_fd_table[fd] = f;
 	return fd;
 }
 
@@ -68,13 +68,13 @@ int uf_fd_install_file(struct uf_file *f, int fd_flags)
 		return fd;
 	f->refs++;
 	f->fd_flags = fd_flags;
-	table[fd] = f;
+	uf_fd_table[fd] = f;
 	return fd;
 }
 
 struct uf_file *uf_fd_get(int fd)
 {
-	return fd >= 0 && fd < UF_FD_MAX ? table[fd] : 0;
+	return (unsigned)fd < (unsigned)uf_fd_max ? uf_fd_table[fd] : 0;         /* one comparison: negative fd too */
 }
 
 long uf_sys_read(int fd, void *buf, size_t len)
@@ -165,7 +165,7 @@ long uf_sys_close(int fd)
 	struct uf_file *f = uf_fd_get(fd);
 	if (!f)
 		return -EBADF;
-	table[fd] = 0;
+	uf_fd_table[fd] = 0;
 	return drop(f, 1);
 }
 
@@ -202,10 +202,10 @@ long uf_sys_fstat(int fd, struct stat *st)
 
 static long dup_to(struct uf_file *f, int fd, int cloexec)
 {
-	if (table[fd])
+	if (uf_fd_table[fd])
 		uf_sys_close(fd);
 	f->refs++;
-	table[fd] = f;
+	uf_fd_table[fd] = f;
 	f->fd_flags = cloexec ? FD_CLOEXEC : 0;
 	return fd;
 }

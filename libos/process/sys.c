@@ -246,20 +246,15 @@ long uf_sys_getrandom(void *buf, size_t len, unsigned flags)
 }
 
 /* Limits. The process is root, so it may raise them as well as lower them, except where the machine has a fixed
- * size (Linux's nr_open for NOFILE): the stack is the boot stack and the descriptor table has UF_FD_MAX slots, so
- * their hard limits cannot go past that (EPERM). Module fd enforces NOFILE's soft limit (uf_process_limit); nothing
- * else is counted, so nothing else is enforced. */
+ * size (Linux's nr_open for NOFILE): the stack is the boot stack and the descriptor table has uf_fd_max slots (the
+ * image's: uf/fd.h), so their hard limits cannot go past that (EPERM). Module fd enforces NOFILE's soft limit
+ * (uf_process_limit); nothing else is counted, so nothing else is enforced. */
 static struct rlimit limits[RLIM_NLIMITS];
-static const struct { int resource; rlim_t max; } fixed[] = {
-	{ RLIMIT_STACK, UF_BOOT_STACK_SIZE }, { RLIMIT_NOFILE, UF_FD_MAX },
-};
 
 static rlim_t fixed_max(int resource)
 {
-	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
-		if (fixed[i].resource == resource)
-			return fixed[i].max;
-	return RLIM_INFINITY;
+	return resource == RLIMIT_STACK ? UF_BOOT_STACK_SIZE : resource == RLIMIT_NOFILE ? (rlim_t)uf_fd_max :
+	       RLIM_INFINITY;
 }
 
 static struct rlimit *limit(int resource)

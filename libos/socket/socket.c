@@ -803,7 +803,7 @@ static int sock_fstat(struct uf_file *f, struct stat *st)
 void uf_socket_exit(void)
 {
 	uint64_t bound = UF_SOCKET_EXIT_NS;
-	for (int fd = 0; fd < UF_FD_MAX; fd++) {
+	for (int fd = 0; fd < uf_fd_max; fd++) {
 		struct uf_file *f = uf_fd_get(fd);
 		if (!f || f->ops != &socket_ops)
 			continue;

@@ -218,7 +218,7 @@ long uf_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size)
 	} else if (!strncmp(abs, "/proc/self/fd/", 14) && abs[14]) {
 		int fd = 0;
 		for (const char *p = abs + 14; *p; p++)
-			fd = *p >= '0' && *p <= '9' && fd < UF_FD_MAX ? fd * 10 + (*p - '0') : UF_FD_MAX;
+			fd = *p >= '0' && *p <= '9' && fd < uf_fd_max ? fd * 10 + (*p - '0') : uf_fd_max;
 		struct uf_file *f = uf_fd_get(fd);
 		struct vfs_file *v = uf_vfs_file(fd);
 		if (!f)

@@ -4,12 +4,11 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <uf/fd.h>
 #include "files.h"
-
-static struct vfs_file open_files[UF_FD_MAX];
 
 static const struct uf_file_ops vfs_file_ops;
 
@@ -207,7 +206,7 @@ static int vfs_close(struct uf_file *f)
 {
 	struct vfs_file *v = f->priv;
 	v->m->type->close(v->m, v->node);
-	v->m = 0;
+	free(v);
 	return 0;
 }
 
@@ -256,12 +255,6 @@ int uf_vfs_open_fd(const char *abs, int flags, mode_t mode)
 			return r < 0 ? r : fd;
 	}
 	int wants_write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-	struct vfs_file *v = 0;
-	for (int i = 0; i < UF_FD_MAX && !v; i++)
-		if (!open_files[i].m)
-			v = &open_files[i];
-	if (!v)
-		return -ENFILE;
 	/* A read-only mount is only looked in: what it has (or lacks) decides between EROFS, EEXIST, EISDIR and
 	 * ENOENT, in Linux's order. */
 	int open_flags = m->read_only ? (flags & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC)) | O_RDONLY : flags;
@@ -281,16 +274,17 @@ int uf_vfs_open_fd(const char *abs, int flags, mode_t mode)
 		r = -EROFS;
 	if (!r && !S_ISDIR(st.st_mode) && (flags & O_DIRECTORY))
 		r = -ENOTDIR;
-	if (r < 0) {
+	struct vfs_file *v = r ? 0 : malloc(sizeof *v);
+	if (!v) {
 		m->type->close(m, node);
-		return r;
+		return r ? r : -ENOMEM;
 	}
 	*v = (struct vfs_file){ .m = m, .node = node, .is_dir = S_ISDIR(st.st_mode) };
 	strcpy(v->path, abs);
 	int fd = uf_fd_install(&vfs_file_ops, v, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
 	if (fd < 0) {
 		m->type->close(m, node);
-		v->m = 0;
+		free(v);
 		return fd;
 	}
 	if (flags & O_CLOEXEC)

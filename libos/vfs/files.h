@@ -9,7 +9,7 @@
 struct stat;
 
 struct vfs_file {
-	struct uf_mount *m;     /* NULL: free */
+	struct uf_mount *m;
 	void *node;
 	uint64_t pos;
 	uint64_t dir_cookie;

@@ -49,22 +49,23 @@ def module(name, init=None, exit=None):
 
 def test_init_table_calls_init_functions_in_the_given_order():
     text = render("init.c.j2", app_name="app", target="t", cmdline='X="1"', syscall_names=["read", ""],
-                  modules=[module("mem", "uf_mem_init"), module("fd"), module("fat", "uf_fat_init")])
+                  modules=[module("mem", "uf_mem_init"), module("fd"), module("fat", "uf_fat_init")], descriptors=64)
     body = text[text.index("void uf_modules_init(void)"):]
     assert body.index("uf_mem_init();") < body.index("uf_fat_init();") and "fd" not in body.split("}")[0]
     assert 'uf_builtin_cmdline[] = "X=\\0421\\042";' in text
     assert "uf_syscall_name_count = 2;" in text
+    assert "const int uf_fd_max = 64;" in text and "struct uf_file *uf_fd_table[64];" in text
 
 
 def test_exit_functions_run_in_the_reverse_order_and_only_where_a_module_has_one():
     """A module's exit runs before those of the modules it depends on; without any, the table defines no
     uf_modules_exit (module process's weak reference then calls nothing, and hello stays its size)."""
-    text = render("init.c.j2", app_name="app", target="t", cmdline="", syscall_names=[],
+    text = render("init.c.j2", app_name="app", target="t", cmdline="", syscall_names=[], descriptors=64,
                   modules=[module("fd"), module("vfs", exit="uf_vfs_sync_all"), module("net"),
                            module("socket", exit="uf_socket_exit")])
     body = text[text.index("void uf_modules_exit(void)\n"):]
     assert body.index("uf_socket_exit();") < body.index("uf_vfs_sync_all();")
-    plain = render("init.c.j2", app_name="app", target="t", cmdline="", syscall_names=[],
+    plain = render("init.c.j2", app_name="app", target="t", cmdline="", syscall_names=[], descriptors=64,
                    modules=[module("mem", "uf_mem_init")])
     assert "uf_modules_exit" not in plain
 
@@ -84,7 +85,8 @@ def test_init_table_symbols_are_read_from_the_compiled_template(x86, tmp_path):
     assert "uf_modules_init" in provided and "uf_app_name" in provided
     real = tmp_path / "init.c"
     real.write_text(render("init.c.j2", app_name="hello", target=target.name, cmdline="A=b",
-                           modules=[module("mem", "uf_mem_init")], syscall_names=["read", "write"]))
+                           modules=[module("mem", "uf_mem_init")], syscall_names=["read", "write"],
+                           descriptors=1024))
     toolchain.compile(CompileJob(real, tmp_path / "init.o", tuple(args)))
     symbols = object_symbols(tmp_path / "init.o")
     assert set(symbols["defined"]) == provided

@@ -41,6 +41,9 @@ class Module:
     linked_with: str | None = None
     when: tuple[str, ...] = field(default=(), metadata=tomlfile.toml_types(str, list))
     app_uses: bool | tuple[str, ...] = False
+    # The descriptor table an image with this module needs at least: the image's is the largest its modules ask
+    # for (module fd's own size; Linux's default RLIMIT_NOFILE, 1024, where servers are: sockets).
+    descriptors: int = 0
 
     def sources_for(self, arch: str, platform: str) -> list[Path]:
         selectors = ("all", arch, platform, f"{arch}-{platform}")

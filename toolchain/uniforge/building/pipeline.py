@@ -343,7 +343,8 @@ def _joining(app: Manifest, linked: list[str], compiled: dict[str, modules.Compi
 def _init_table_symbols(toolchain: Toolchain, target: Target, libos_args: list[str]) -> set[str]:
     """What the generated init table defines, read from it: templates/init.c.j2 rendered without modules, compiled
     (cached by its text and flags) and its symbols read."""
-    source = render("init.c.j2", app_name="", target=target.name, cmdline="", modules=[], syscall_names=[])
+    source = render("init.c.j2", app_name="", target=target.name, cmdline="", modules=[], syscall_names=[],
+                    descriptors=1)
 
     def make(tmp: Path) -> None:
         (tmp / "init.c").write_text(source)
@@ -359,7 +360,8 @@ def _generate(toolchain: Toolchain, work: Path, app: Manifest, target: Target, c
     """The init table (from the module DAG) and the manifest section, compiled."""
     init_c = work / "init.c"
     init_c.write_text(render("init.c.j2", app_name=app.name, target=target.name, cmdline=app.cmdline,
-                             modules=[m.module for m in chosen], syscall_names=syscall_names))
+                             modules=[m.module for m in chosen], syscall_names=syscall_names,
+                             descriptors=max([m.module.descriptors for m in chosen] + [1])))
     manifest_bin = work / "manifest.bin"
     manifest_bin.write_bytes(image.encode(manifest, MANIFEST_RESERVE * (len(chosen) + 4)))
     manifest_s = work / "manifest.S"

@@ -60,7 +60,12 @@ struct uf_file {
 	unsigned wakeups;   /* events that may interest a waiter (bytes arrived, room made): uf_fd_wake */
 };
 
-#define UF_FD_MAX 64
+/* The descriptor table, generated with the image's init table (templates/init.c.j2) as big as its linked modules
+ * ask (module.toml's `descriptors`: 64 for module fd, Linux's default of 1024 where sockets are): uf_fd_max
+ * descriptors, and as many open files. RLIMIT_NOFILE's hard limit. */
+extern const int uf_fd_max;
+extern struct uf_file uf_fd_files[];
+extern struct uf_file *uf_fd_table[];
 
 /* Installs an open file at the lowest free descriptor: returns it, or -EMFILE / -ENOMEM. */
 int uf_fd_install(const struct uf_file_ops *ops, void *priv, int flags);
