@@ -13,13 +13,14 @@ from uniforge.core.errors import ExitCode
 
 @pytest.mark.parametrize("target", ["qemu-x86_64", "qemu-armv7"])
 def test_two_builds_are_byte_identical(tmp_path, target):
-    """Built in two folders: the bootable image, its zImage form and even the debug image are the same bytes."""
+    """Built in two folders: the bootable image, its zImage form and even the debug image are the same bytes (httpd:
+    an app with an embedded tree, whose object the build assembles in the app's folder)."""
     outputs = []
     for where in ("one", "two/deeper"):
-        folder = copy_example("hello", tmp_path / where)
+        folder = copy_example("httpd", tmp_path / where)
         uniforge("build", "-t", target, cwd=folder, check=True)
-        outputs.append({p.name: p.read_bytes() for p in (folder / "build").glob("hello.*")})
-    assert outputs[0].keys() == outputs[1].keys() and f"hello.{target}" in outputs[0]
+        outputs.append({p.name: p.read_bytes() for p in (folder / "build").glob("httpd.*")})
+    assert outputs[0].keys() == outputs[1].keys() and f"httpd.{target}" in outputs[0]
     for name in outputs[0]:
         assert outputs[0][name] == outputs[1][name], f"{name} differs between two builds"
 

@@ -310,7 +310,8 @@ def _embedded_tree(toolchain: Toolchain, work: Path, folder: Path, symbol: str, 
     blob.write_bytes(embedtree.pack(folder))
     source = work / f"{symbol}.S"
     source.write_text(render("embedded_tree.S.j2", path=blob, size=blob.stat().st_size, symbol=symbol, mount=mount))
-    job = CompileJob(source, work / f"{symbol}.o", tuple(toolchain.target_args()))
+    # The work folder out of the object's DWARF, as for every other object: .dbg files alike wherever the app is.
+    job = CompileJob(source, work / f"{symbol}.o", (*toolchain.target_args(), f"-ffile-prefix-map={work}=."))
     toolchain.compile_all([job])
     return [job.output]
 
