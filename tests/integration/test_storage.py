@@ -36,6 +36,28 @@ def fsck(image: Path) -> str:
     return proc.stdout
 
 
+# What fsck.fat -n says about the one state a power cut may leave on FAT by itself: an append's flush cut between
+# the allocation table (the file's new cluster linked) and its directory entry (the new size): FAT has no way to
+# change both at once. The lines of its report besides its version, summary and "Leaving filesystem unchanged.".
+CUT_APPEND = re.compile(r"/log|/LOG|(/log: |\s*)File size is \d+ bytes, cluster chain length is > \d+ bytes\.|"
+                        r"\s*Truncating file to \d+ bytes\.")
+
+
+def fsck_after_cut(image: Path) -> None:
+    """After a power cut: fsck.fat -n finds the file system consistent, or finds nothing but a cut append's chain
+    longer than its file (CUT_APPEND); then fsck.fat -a, as a user would run it, gives a consistent one."""
+    tool = shutil.which("fsck.fat") or "/usr/sbin/fsck.fat"
+    proc = subprocess.run([tool, "-n", str(image)], check=False, capture_output=True, text=True, timeout=120)
+    if proc.returncode == 0:
+        return
+    found = [line for line in proc.stdout.splitlines()[1:-1]
+             if line.strip() and line != "Leaving filesystem unchanged."]
+    assert found and all(CUT_APPEND.fullmatch(line) for line in found), \
+        f"fsck.fat -n {image}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}"
+    subprocess.run([tool, "-a", str(image)], check=False, capture_output=True, timeout=120)
+    fsck(image)
+
+
 def make_disk(path: Path, size: str = "64M", source: Path | None = None) -> Path:
     args = ["disk", "create", str(path), "--size", size] + (["--from", str(source)] if source else [])
     uniforge(*args, check=True)
@@ -94,7 +116,7 @@ def test_posix_file_semantics(run_app, tmp_path):
 
 def test_power_cut_keeps_every_fsynced_record(uniforge_build, uniforge_boot, target, tmp_path):
     """SIGKILL QEMU at random moments while the guest appends and fsyncs: every record it reported as fsynced is
-    there and intact afterwards, and the file system is consistent."""
+    there and intact afterwards, and the file system is consistent (or needs no more than fsck_after_cut allows)."""
     fsprobe = uniforge_build(app_dir("fsprobe"), target)
     image = make_disk(tmp_path / "log.img", "16M")
     rng = random.Random(2024)
@@ -120,7 +142,7 @@ def test_power_cut_keeps_every_fsynced_record(uniforge_build, uniforge_boot, tar
         for line in vm.console.text.splitlines(keepends=True):  # all it printed before the kill landed
             if SYNCED.fullmatch(line):                          # not a line the kill cut short
                 synced.add(int(line.split()[1]))
-        fsck(image)
+        fsck_after_cut(image)
         log = tmp_path / f"log.{cut}"
         uniforge("disk", "get", str(image), "/log", str(log), check=True)
         data = log.read_bytes()
