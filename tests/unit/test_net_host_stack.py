@@ -554,6 +554,54 @@ def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
     lib.uf_tcp_close(l)
 
 
+def test_a_full_accept_queue_is_silent_until_the_app_accepts(stack):
+    """A listener whose queue holds `backlog` connections the app hasn't accepted answers nothing, as Linux: no
+    reset (the client would give up), no SYN-ACK, no state; the client's TCP retries and gets in once the app
+    accepts. A cookie's handshake that completes into a full queue is dropped the same way and completes on the
+    client's retransmission. A second listen() takes a new backlog under the same bounds as the first."""
+    lib = stack.lib
+    lib.h_live.restype = ctypes.c_long
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(l, None, 8083, 0) == 0 and lib.uf_tcp_listen(l, 2) == 0
+    assert lib.uf_tcp_listen(l, 0) == 0                                       # again: 0 is one, not none
+    stack.inject(eth(ipv4(6, tcp(21000, 8083, 100, 0, "S"))))
+    [first] = stack.sent()
+    assert first.flags == "SA" and lib.uf_tcp_listen(l, 2) == 0
+    stack.inject(eth(ipv4(6, tcp(21000, 8083, 101, first.seq + 1, "A"))))     # one established, not accepted
+    stack.inject(eth(ipv4(6, tcp(21001, 8083, 200, 0, "S"))))
+    [half] = stack.sent()                                                      # one half-open: the queue is full
+    stack.inject(eth(ipv4(6, tcp(21002, 8083, 300, 0, "S"))))
+    [cookie] = stack.sent()                                                    # answered with a cookie
+    assert cookie.flags == "SA"
+    stack.inject(eth(ipv4(6, tcp(21001, 8083, 201, half.seq + 1, "A"))))       # both queued ones established
+    assert stack.sent() == []
+    live = lib.h_live()
+    stack.inject(eth(ipv4(6, tcp(21002, 8083, 301, cookie.seq + 1, "PA", b"c"))))  # the cookie's ACK: no room
+    stack.inject(eth(ipv4(6, tcp(21003, 8083, 400, 0, "S"))))                 # a new client: no room either
+    assert stack.sent() == [] and lib.h_live() == live                        # silence, nothing kept
+    c = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0                        # the app makes room for one
+    lib.uf_tcp_close(c)
+    stack.sent()
+    stack.inject(eth(ipv4(6, tcp(21002, 8083, 301, cookie.seq + 1, "PA", b"c"))))  # the client's retransmission
+    [ack] = stack.sent()
+    assert ack.flags == "A" and ack.ack == 302
+    stack.inject(eth(ipv4(6, tcp(21003, 8083, 400, 0, "S"))))                 # full again: still silent
+    assert stack.sent() == []
+    buf = ctypes.create_string_buffer(8)
+    for sport, data in ((21001, b""), (21002, b"c")):
+        assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+        assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == (len(data) or -11)      # -EAGAIN: nothing sent
+        assert buf.raw[:len(data)] == data
+        lib.uf_tcp_close(c)
+    stack.sent()
+    stack.inject(eth(ipv4(6, tcp(21003, 8083, 400, 0, "S"))))                 # the SYN's retransmission gets in
+    [synack] = stack.sent()
+    assert synack.flags == "SA" and synack.ack == 401
+    lib.uf_tcp_close(l)
+    stack.sent()
+
+
 def test_tcp_passive_open_data_both_ways_and_close(stack):
     lib = stack.lib
     l, c, our_seq, seq = handshake(stack, 80, 40000)
