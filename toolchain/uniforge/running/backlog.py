@@ -6,7 +6,8 @@ the last ACK of each handshake that finds it full, the clients believe they are 
 and those still not accepted when the host's SYN-ACK retries run out (about a minute) are reset. A second listen()
 on a listening socket only sets its backlog, so while QEMU is paused (its sockets made, the guest not started) we
 take a copy of each published port's socket (pidfd_getfd(2), Linux 5.6; QEMU is our child, which ptrace rules
-allow) and listen on it with the host's maximum. Where that is not possible QEMU keeps its backlog of 1.
+allow) and listen on it with SOMAXCONN (the kernel caps it at net.core.somaxconn). Where that is not possible
+QEMU keeps its backlog of 1.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _TCP_LISTEN = "0A"          # st in /proc/net/tcp
 
 
 def widen_backlogs(pid: int, forwards: Iterable[PortForward]) -> int:
-    """Listens again, with the host's maximum backlog, on process `pid`'s listening sockets of the published TCP
+    """Listens again, with a backlog of SOMAXCONN, on process `pid`'s listening sockets of the published TCP
     ports; returns how many it widened (0 where the host does not let us)."""
     ports = {f.host_port for f in forwards if f.protocol == "tcp"}
     if not ports:
