@@ -524,6 +524,29 @@ def test_many_connections_each_segment_finds_its_own(stack):
     lib.uf_tcp_close(l)
 
 
+def test_each_port_finds_its_own_listener(stack):
+    """Listeners are found by port (a table of 32 buckets: 200 listeners share them): a SYN to each gets its own
+    listener's SYN-ACK; once half of them are closed, their ports answer with a reset and the others still
+    listen."""
+    lib = stack.lib
+    listeners = {}
+    for port in range(9000, 9200):
+        l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+        assert lib.uf_tcp_bind(l, None, port, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+        listeners[port] = l
+    for port in range(9000, 9200, 2):
+        lib.uf_tcp_close(listeners.pop(port))
+    for port in range(9000, 9200):
+        stack.inject(eth(ipv4(6, tcp(30000, port, 7, 0, "S"))))
+        [answer] = stack.sent()
+        assert (answer.sport, answer.flags) == (port, "SA" if port in listeners else "RA"), port
+        if port in listeners:
+            stack.inject(eth(ipv4(6, tcp(30000, port, 8, 0, "R"))))    # the peer gives up: the child goes
+    for l in listeners.values():
+        lib.uf_tcp_close(l)
+    stack.sent()
+
+
 def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
     """With the queue full of half-open connections, SYNs are answered with SYN cookies and no state; a client that
     completes the handshake gets its connection, a forged ACK gets a reset."""
