@@ -220,10 +220,16 @@ int uf_tcp_bind(struct uf_tcp *t, const uint8_t addr[16], uint16_t port, int reu
 	return 0;
 }
 
+/* The queue's bound: at least one (listen(fd, 0) still takes a connection, as on Linux), at most 1024. */
+static int backlog_bound(int backlog)
+{
+	return backlog < 1 ? 1 : backlog > 1024 ? 1024 : backlog;
+}
+
 int uf_tcp_listen(struct uf_tcp *t, int backlog)
 {
 	if (t->state == TCP_LISTEN) {
-		t->backlog = backlog;
+		t->backlog = backlog_bound(backlog);    /* a second listen() changes it, as on Linux */
 		return 0;
 	}
 	if (t->state != TCP_CLOSED)
@@ -236,7 +242,7 @@ int uf_tcp_listen(struct uf_tcp *t, int backlog)
 	for (struct uf_tcp *o = uf_tcp_listeners.head; o; o = o->next)
 		if (o->lport == t->lport && addr_overlap(o->laddr, o->families, t->laddr, t->families))
 			return -EADDRINUSE;
-	t->backlog = backlog < 1 ? 1 : backlog > 1024 ? 1024 : backlog;
+	t->backlog = backlog_bound(backlog);
 	t->state = TCP_LISTEN;
 	uf_tcp_list_move(t, &uf_tcp_listeners);
 	return 0;

@@ -54,7 +54,7 @@ struct tcp_ooo {
 	uint8_t data[];
 };
 
-/* The control blocks, in three lists (tcp_table.c): listeners (looked up by port), connections in TIME_WAIT
+/* The control blocks, in three lists (tcp_table.c): listeners (also in a table by port), connections in TIME_WAIT
  * (oldest first: all wait 2 MSL, so the head expires first and is the one dropped past the cap), and the rest
  * (what the timers walk). Every block with a peer is also in a hash table by its 4-tuple. */
 struct tcp_list {
@@ -65,7 +65,7 @@ struct tcp_list {
 struct uf_tcp {
 	struct uf_tcp *next, *prev;         /* on list `on` */
 	struct tcp_list *on;
-	struct uf_tcp *hnext;               /* 4-tuple hash chain */
+	struct uf_tcp *hnext;               /* 4-tuple hash chain (a listener: its port's chain) */
 	struct uf_tcp *due_next;            /* output due at the end of this batch (tcp_output.c) */
 	int hashed;
 	enum tcp_state state;

@@ -1,5 +1,6 @@
 /* Where control blocks are found: a hash table by 4-tuple for connections (a segment's lookup costs the same
- * with ten connections or ten thousand), the listeners by port, and the lists the timers walk. The hash is
+ * with ten connections or ten thousand), a table of the listeners by port (a SYN's lookup costs the same with one
+ * listener or hundreds), and the lists the timers walk. The hash is
  * salted with boot randomness so that a peer can't choose ports that all land in one chain. The table starts
  * small (no memory of its own) and doubles whenever it holds more than two blocks a bucket, so chains stay
  * short however many connections a server keeps; once empty again it gives its memory back. */
@@ -10,15 +11,34 @@
 
 #define HASH_FIRST 128                  /* buckets of the first table: powers of two */
 #define HASH_MAX (1u << 16)
+#define LISTEN_PORTS 32                 /* buckets of the listeners' table: a power of two */
 
 struct tcp_list uf_tcp_active, uf_tcp_listeners, uf_tcp_time_wait;
 
 static struct uf_tcp *first[HASH_FIRST], **buckets = first;
 static uint32_t mask = HASH_FIRST - 1, hashed, salt;
+static struct uf_tcp *listen_ports[LISTEN_PORTS];     /* chained through hnext: a listener has no 4-tuple */
+
+static struct uf_tcp **listen_bucket(uint16_t port)
+{
+	return &listen_ports[(port ^ port >> 5 ^ port >> 10) & (LISTEN_PORTS - 1)];
+}
 
 void uf_tcp_list_move(struct uf_tcp *t, struct tcp_list *to)
 {
 	struct tcp_list *from = t->on;
+	if (from == &uf_tcp_listeners)
+		for (struct uf_tcp **p = listen_bucket(t->lport); *p; p = &(*p)->hnext)
+			if (*p == t) {
+				*p = t->hnext;
+				t->hnext = 0;
+				break;
+			}
+	if (to == &uf_tcp_listeners) {
+		struct uf_tcp **b = listen_bucket(t->lport);
+		t->hnext = *b;
+		*b = t;
+	}
 	if (from) {
 		*(t->prev ? &t->prev->next : &from->head) = t->next;
 		*(t->next ? &t->next->prev : &from->tail) = t->prev;
@@ -115,7 +135,7 @@ struct uf_tcp *uf_tcp_lookup(const uint8_t src[16], uint16_t sport, const uint8_
 			return t;
 	/* A listener on the address itself wins over one on any address. */
 	struct uf_tcp *any = 0;
-	for (struct uf_tcp *l = uf_tcp_listeners.head; l; l = l->next)
+	for (struct uf_tcp *l = *listen_bucket(dport); l; l = l->hnext)
 		if (l->lport == dport && addr_takes(l->laddr, l->families, dst)) {
 			if (!addr_is_any(l->laddr))
 				return l;

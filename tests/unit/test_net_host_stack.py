@@ -524,6 +524,29 @@ def test_many_connections_each_segment_finds_its_own(stack):
     lib.uf_tcp_close(l)
 
 
+def test_each_port_finds_its_own_listener(stack):
+    """Listeners are found by port (a table of 32 buckets: 200 listeners share them): a SYN to each gets its own
+    listener's SYN-ACK; once half of them are closed, their ports answer with a reset and the others still
+    listen."""
+    lib = stack.lib
+    listeners = {}
+    for port in range(9000, 9200):
+        l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+        assert lib.uf_tcp_bind(l, None, port, 0) == 0 and lib.uf_tcp_listen(l, 4) == 0
+        listeners[port] = l
+    for port in range(9000, 9200, 2):
+        lib.uf_tcp_close(listeners.pop(port))
+    for port in range(9000, 9200):
+        stack.inject(eth(ipv4(6, tcp(30000, port, 7, 0, "S"))))
+        [answer] = stack.sent()
+        assert (answer.sport, answer.flags) == (port, "SA" if port in listeners else "RA"), port
+        if port in listeners:
+            stack.inject(eth(ipv4(6, tcp(30000, port, 8, 0, "R"))))    # the peer gives up: the child goes
+    for l in listeners.values():
+        lib.uf_tcp_close(l)
+    stack.sent()
+
+
 def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
     """With the queue full of half-open connections, SYNs are answered with SYN cookies and no state; a client that
     completes the handshake gets its connection, a forged ACK gets a reset."""
@@ -552,6 +575,54 @@ def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
     assert info(stack, c).snd_mss == 1460
     lib.uf_tcp_close(c)
     lib.uf_tcp_close(l)
+
+
+def test_a_full_accept_queue_is_silent_until_the_app_accepts(stack):
+    """A listener whose queue holds `backlog` connections the app hasn't accepted answers nothing, as Linux: no
+    reset (the client would give up), no SYN-ACK, no state; the client's TCP retries and gets in once the app
+    accepts. A cookie's handshake that completes into a full queue is dropped the same way and completes on the
+    client's retransmission. A second listen() takes a new backlog under the same bounds as the first."""
+    lib = stack.lib
+    lib.h_live.restype = ctypes.c_long
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(l, None, 8083, 0) == 0 and lib.uf_tcp_listen(l, 2) == 0
+    assert lib.uf_tcp_listen(l, 0) == 0                                       # again: 0 is one, not none
+    stack.inject(eth(ipv4(6, tcp(21000, 8083, 100, 0, "S"))))
+    [first] = stack.sent()
+    assert first.flags == "SA" and lib.uf_tcp_listen(l, 2) == 0
+    stack.inject(eth(ipv4(6, tcp(21000, 8083, 101, first.seq + 1, "A"))))     # one established, not accepted
+    stack.inject(eth(ipv4(6, tcp(21001, 8083, 200, 0, "S"))))
+    [half] = stack.sent()                                                      # one half-open: the queue is full
+    stack.inject(eth(ipv4(6, tcp(21002, 8083, 300, 0, "S"))))
+    [cookie] = stack.sent()                                                    # answered with a cookie
+    assert cookie.flags == "SA"
+    stack.inject(eth(ipv4(6, tcp(21001, 8083, 201, half.seq + 1, "A"))))       # both queued ones established
+    assert stack.sent() == []
+    live = lib.h_live()
+    stack.inject(eth(ipv4(6, tcp(21002, 8083, 301, cookie.seq + 1, "PA", b"c"))))  # the cookie's ACK: no room
+    stack.inject(eth(ipv4(6, tcp(21003, 8083, 400, 0, "S"))))                 # a new client: no room either
+    assert stack.sent() == [] and lib.h_live() == live                        # silence, nothing kept
+    c = ctypes.c_void_p()
+    assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0                        # the app makes room for one
+    lib.uf_tcp_close(c)
+    stack.sent()
+    stack.inject(eth(ipv4(6, tcp(21002, 8083, 301, cookie.seq + 1, "PA", b"c"))))  # the client's retransmission
+    [ack] = stack.sent()
+    assert ack.flags == "A" and ack.ack == 302
+    stack.inject(eth(ipv4(6, tcp(21003, 8083, 400, 0, "S"))))                 # full again: still silent
+    assert stack.sent() == []
+    buf = ctypes.create_string_buffer(8)
+    for sport, data in ((21001, b""), (21002, b"c")):
+        assert lib.uf_tcp_accept(l, ctypes.byref(c)) == 0
+        assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == (len(data) or -11)      # -EAGAIN: nothing sent
+        assert buf.raw[:len(data)] == data
+        lib.uf_tcp_close(c)
+    stack.sent()
+    stack.inject(eth(ipv4(6, tcp(21003, 8083, 400, 0, "S"))))                 # the SYN's retransmission gets in
+    [synack] = stack.sent()
+    assert synack.flags == "SA" and synack.ack == 401
+    lib.uf_tcp_close(l)
+    stack.sent()
 
 
 def test_tcp_passive_open_data_both_ways_and_close(stack):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from ..core.errors import RunError, RunStatus
+from ..running.backlog import widen_backlogs
 from ..running.console import END_OF_INPUT, INPUT_WANTED, START_OF_INPUT, Console, encode_input
 from ..running.devices import Network, explain_qemu_error
 from ..running.vm import LaunchError, QemuVM, describe_returncode
@@ -243,6 +244,8 @@ async def run_qemu(command: list[str], method: str, timeout: float | None, conso
                 channels={STATUS_CHARDEV: on_status}, netns=network.netns)
     try:
         async with vm:
+            if network.mode == "user" and vm.pid:
+                widen_backlogs(vm.pid, network.forwards)    # before the guest runs: clients may come at once
             await vm.start()
             if control:
                 control.running(vm.pid, vm.execute)
