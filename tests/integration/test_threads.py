@@ -58,6 +58,10 @@ BEHAVIOURS = {
                  "altstack: the main thread, which set none, ran its handler on its own stack",
                  "altstack: a thread's stack overflow: SIGSEGV at its guard page, handled on its sigaltstack, then "
                  "siglongjmp out"],
+    "waits": ["waits: the main thread had the CPU while 3 threads waited: yes",
+              "waits: poll: woken by a write, it used no CPU while it waited",
+              "waits: select: woken by a write, it used no CPU while it waited",
+              "waits: epoll_wait: woken by a write, it used no CPU while it waited"],
     "timer": ["timer: timer_create with SIGEV_THREAD: ok", "timer: its function ran several times in a thread of its own"],
     "async": [],
     "robust": ["robust: PTHREAD_PRIO_NONE: the owner ended holding it: Previous owner died, consistent, then locked "
@@ -129,6 +133,16 @@ def test_a_threads_stack_overflow_hits_its_guard_page(run):
     assert "uniforge: in thread 2 (deep-diver):\n" in out, out
     assert re.search(r"uniforge: crash: stack overflow \(guard page\)", out), out
     assert re.search(r"in deep at \.?/?main\.c:\d+", out), out
+
+
+def test_exit_in_a_thread_ends_the_process(run):
+    """exit(7) in one thread while another spins, one sleeps and the main thread is blocked in read: the atexit
+    handler runs in the thread that called exit, and the status is 7."""
+    status, out = run("exit")
+    assert status == 7, out
+    assert "FAIL" not in out, out
+    found = re.search(r"exit: the atexit handler ran in thread (\d+), the one that called exit\n", out)
+    assert found and int(found[1]) > 1, out
 
 
 def test_a_thread_ending_with_exit_releases_its_robust_mutexes(run_app):

@@ -16,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -652,6 +654,84 @@ static void t_signals(void)
 	check("pthread_kill", kills == 1, "the handler ran in a thread spinning without syscalls");
 }
 
+/* ---- poll, select and epoll_wait block only their thread, and use no CPU while they wait ---- */
+
+static int64_t own_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Each returns the CPU time its wait used if it ended with its descriptor readable, else -1. */
+static void *wait_in_poll(void *arg)
+{
+	struct pollfd p = { .fd = (int)(intptr_t)arg, .events = POLLIN };
+	int64_t before = own_cpu_ns();
+	int r = poll(&p, 1, -1);
+	return (void *)(intptr_t)(r == 1 && (p.revents & POLLIN) ? own_cpu_ns() - before : -1);
+}
+
+static void *wait_in_select(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	fd_set in;
+	FD_ZERO(&in);
+	FD_SET(fd, &in);
+	int64_t before = own_cpu_ns();
+	int r = select(fd + 1, &in, 0, 0, 0);
+	return (void *)(intptr_t)(r == 1 && FD_ISSET(fd, &in) ? own_cpu_ns() - before : -1);
+}
+
+static void *wait_in_epoll(void *arg)
+{
+	int fd = (int)(intptr_t)arg, ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	int64_t before = own_cpu_ns();
+	int r = epoll_wait(ep, &ev, 1, -1);
+	int64_t used = own_cpu_ns() - before;
+	close(ep);
+	return (void *)(intptr_t)(r == 1 && ev.data.fd == fd ? used : -1);
+}
+
+static void t_waits(void)
+{
+	static const struct {
+		const char *name;
+		void *(*fn)(void *);
+	} waits[] = { { "poll", wait_in_poll }, { "select", wait_in_select }, { "epoll_wait", wait_in_epoll } };
+	enum { WAITS = sizeof waits / sizeof *waits };
+	int p[WAITS][2];
+	pthread_t t[WAITS];
+	for (int i = 0; i < WAITS; i++) {
+		pipe(p[i]);
+		start(&t[i], waits[i].fn, (void *)(intptr_t)p[i][0]);
+	}
+	usleep(10000);                  /* they block, with no timeout */
+	int64_t cpu0 = own_cpu_ns();
+	double t0 = now();
+	while (now() - t0 < 0.1)
+		;                       /* the main thread spins: it has the CPU to itself */
+	int64_t mine = own_cpu_ns() - cpu0;
+	check("waits", mine > 90000000, "the main thread had the CPU while 3 threads waited: %s",
+	      mine > 90000000 ? "yes" : "no");
+	for (int i = 0; i < WAITS; i++) {
+		void *used;
+		write(p[i][1], "x", 1);
+		pthread_join(t[i], &used);
+		/* A thread that polled instead of blocking would have had its share of those 110 ms, 25 ms or more; one
+		 * that blocks runs only to look again when an interrupt comes (and TCG's host may stall it meanwhile). */
+		int idle = (intptr_t)used >= 0 && (intptr_t)used < 20000000;
+		check("waits", idle, "%s: woken by a write, it used %s CPU while it waited", waits[i].name,
+		      idle ? "no" : "the");
+		if (!idle)
+			printf("waits: %s used %ld ns\n", waits[i].name, (long)(intptr_t)used);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
 /* ---- FP/SIMD state per thread: each thread's rounding mode and registers survive preemption ---- */
 
 #define FP_THREADS 4
@@ -1061,6 +1141,34 @@ static void t_pi(void)
 	      strerror((intptr_t)tried));
 }
 
+/* ---- exit from a thread while the others run, sleep and block ---- */
+
+static void said_bye(void)
+{
+	printf("exit: the atexit handler ran in thread %d, the one that called exit\n", gettid());
+}
+
+static void *quitter(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	exit(7);
+}
+
+static void t_exit(void)
+{
+	pthread_t t;
+	int p[2];
+	char c;
+	atexit(said_bye);
+	start(&t, spinner, 0);          /* spins until the end */
+	start(&t, cancel_sleep, 0);     /* asleep for 100 s */
+	start(&t, quitter, 0);
+	pipe(p);
+	read(p[0], &c, 1);              /* blocked for good: the process ends under it */
+	printf("exit: FAIL the main thread's read returned\n");
+}
+
 /* Figures for bench/threads.py: the guest times itself (CLOCK_MONOTONIC), nanoseconds per operation. */
 static void *nothing(void *arg)
 {
@@ -1125,7 +1233,8 @@ static const struct {
 	{ "preempt", t_preempt }, { "sync", t_sync }, { "cancel", t_cancel }, { "overflow", t_overflow },
 	{ "identity", t_identity }, { "signals", t_signals }, { "timer", t_timer }, { "async", t_async },
 	{ "files", t_files }, { "robust", t_robust }, { "pi", t_pi }, { "bench", t_bench },
-	{ "fpstate", t_fpstate }, { "altstack", t_altstack },
+	{ "fpstate", t_fpstate }, { "altstack", t_altstack }, { "waits", t_waits },
+	{ "exit", t_exit },
 };
 
 int main(int argc, char **argv)
