@@ -38,15 +38,30 @@ BEHAVIOURS = {
                "cancel: asynchronous, spinning: PTHREAD_CANCELED"],
     "identity": ["identity: the first thread's id is the pid (1)",
                  "identity: a new thread has its creator's name: threadprobe",
+                 "identity: PR_SET_NAME, then PR_GET_NAME: worker-1",
                  "identity: another thread's name: worker-1", "identity: pthread_setname_np of another thread",
-                 "identity: pthread_getcpuclockid and clock_gettime on it", "identity: its own id (2)",
-                 "identity: affinity: CPU 0 alone", "identity: sysconf(_SC_NPROCESSORS_ONLN) = 1",
-                 "identity: getrusage counts the threads' time"],
+                 "identity: pthread_getcpuclockid and clock_gettime on it", "identity: its CPU time counts",
+                 "identity: its own id (2)", "identity: affinity: CPU 0 alone",
+                 "identity: sysconf(_SC_NPROCESSORS_ONLN) = 1",
+                 "identity: CLOCK_PROCESS_CPUTIME_ID counts the ended thread's time: yes",
+                 "identity: getrusage: RUSAGE_THREAD the main thread's, RUSAGE_SELF the threads' time",
+                 "identity: times: the threads' CPU time in clock ticks"],
     "signals": ["masks: SIGUSR1 for the process ran in the thread that unblocks it",
                 "sigwait: a signal raised in a thread that blocks it stays its own",
                 "sigwait: a dedicated thread took 3 signals while 3 others were blocked in read",
                 "sigwait: the readers read, undisturbed",
                 "pthread_kill: the handler ran in a thread spinning without syscalls"],
+    "fpstate": ["fpstate: 4 threads spinning in FP code, each preempted and resumed",
+                "fpstate: each kept its own rounding mode", "fpstate: each thread's 1/3 kept its last bit",
+                "fpstate: sums held in SSE/VFP and x87 registers came out exact"],
+    "altstack": ["altstack: 2 threads' handlers ran each on its own sigaltstack; their new threads had none",
+                 "altstack: the main thread, which set none, ran its handler on its own stack",
+                 "altstack: a thread's stack overflow: SIGSEGV at its guard page, handled on its sigaltstack, then "
+                 "siglongjmp out"],
+    "waits": ["waits: the main thread had the CPU while 3 threads waited: yes",
+              "waits: poll: woken by a write, it used no CPU while it waited",
+              "waits: select: woken by a write, it used no CPU while it waited",
+              "waits: epoll_wait: woken by a write, it used no CPU while it waited"],
     "timer": ["timer: timer_create with SIGEV_THREAD: ok", "timer: its function ran several times in a thread of its own"],
     "async": [],
     "robust": ["robust: PTHREAD_PRIO_NONE: the owner ended holding it: Previous owner died, consistent, then locked "
@@ -61,6 +76,10 @@ BEHAVIOURS = {
               "files: what was written through the mappings is in the file", "files: pwrite and pread at 5 GiB",
               f"files: lseek to the end: {(5 << 30) + 3}", "files: a lock at 5 GiB, seen from another open: "
               f"type 1 at {5 << 30}"],   # F_WRLCK
+}
+# What each behaviour prints on one arch only.
+ARCH_BEHAVIOURS = {
+    "x86_64": {"fpstate": ["fpstate: CPUID: OSXSAVE clear, so no AVX state to save"]},
 }
 # Lines with a measurement in them: the pattern, and the bound the measurement must keep.
 MEASURED = {
@@ -84,11 +103,11 @@ def run(run_app):
     return run
 
 
-def check_behaviour(run, behaviour: str) -> None:
+def check_behaviour(run, behaviour: str, arch: str) -> None:
     status, out = run(behaviour)
     assert status == 0, out
     assert "FAIL" not in out, out
-    for line in BEHAVIOURS[behaviour]:
+    for line in BEHAVIOURS[behaviour] + ARCH_BEHAVIOURS.get(arch, {}).get(behaviour, []):
         assert line + "\n" in out, f"missing {line!r} in:\n{out}"
     if behaviour in MEASURED:
         pattern, bound = MEASURED[behaviour]
@@ -97,14 +116,14 @@ def check_behaviour(run, behaviour: str) -> None:
 
 
 @pytest.mark.parametrize("behaviour", sorted(BEHAVIOURS))
-def test_behaviour(run, behaviour):
-    check_behaviour(run, behaviour)
+def test_behaviour(run, behaviour, target):
+    check_behaviour(run, behaviour, targets.load(target).arch)
 
 
 @pytest.mark.uniforge(needs=["xen"])
 @pytest.mark.parametrize("behaviour", ON_XEN)
-def test_behaviour_on_xen(run, behaviour):
-    check_behaviour(run, behaviour)
+def test_behaviour_on_xen(run, behaviour, target):
+    check_behaviour(run, behaviour, targets.load(target).arch)
 
 
 def test_a_threads_stack_overflow_hits_its_guard_page(run):
@@ -114,6 +133,16 @@ def test_a_threads_stack_overflow_hits_its_guard_page(run):
     assert "uniforge: in thread 2 (deep-diver):\n" in out, out
     assert re.search(r"uniforge: crash: stack overflow \(guard page\)", out), out
     assert re.search(r"in deep at \.?/?main\.c:\d+", out), out
+
+
+def test_exit_in_a_thread_ends_the_process(run):
+    """exit(7) in one thread while another spins, one sleeps and the main thread is blocked in read: the atexit
+    handler runs in the thread that called exit, and the status is 7."""
+    status, out = run("exit")
+    assert status == 7, out
+    assert "FAIL" not in out, out
+    found = re.search(r"exit: the atexit handler ran in thread (\d+), the one that called exit\n", out)
+    assert found and int(found[1]) > 1, out
 
 
 def test_a_thread_ending_with_exit_releases_its_robust_mutexes(run_app):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from uniforge.building.demangle import demangle
 from uniforge.building.symbolize import Symbolizer
 
 SOURCE = """\
@@ -107,3 +108,51 @@ def test_without_debug_info_gives_function_and_offset(tmp_path):
     assert symbolizer.format(leaf + 4, is_return_address=False) == "leaf+0x4"
     assert symbolizer.format(leaf + 4, is_return_address=True) == "leaf+0x4"
     assert symbolizer.format(0x10, is_return_address=False) == "??"
+
+
+CXX_SOURCE = """\
+namespace shapes {
+struct Circle {
+    int r;
+    __attribute__((noinline)) int area() const;  /* DECLARED */
+};
+int Circle::area() const { return 3 * r * r; }  /* AREA */
+}
+static volatile int sink;
+__attribute__((noinline)) static void record(int v) { sink = v; }  /* RECORD */
+extern "C" void _start(void) {
+    shapes::Circle c{2};
+    record(c.area());
+    for (;;) {}
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def cxx_elf(tmp_path_factory):
+    if demangle("_Z1fv") != "f()":
+        pytest.skip("this host has no C++ runtime (libstdc++) to demangle names with")
+    directory = tmp_path_factory.mktemp("cxx")
+    source, obj, elf = directory / "t.cc", directory / "t.o", directory / "t.elf"
+    source.write_text(CXX_SOURCE)
+    zig = [sys.executable, "-m", "ziglang"]
+    subprocess.run([*zig, "cc", "-x", "c++", "-target", "x86_64-freestanding-none", "-O1", "-g", "-fno-exceptions",
+                    "-fno-rtti", "-c", str(source), "-o", str(obj)], check=True)
+    subprocess.run([*zig, "ld.lld", "-e", "_start", "--image-base=0x100000", "-o", str(elf), str(obj)], check=True)
+    return elf
+
+
+def test_cxx_functions_are_named_as_their_source_spells_them(cxx_elf):
+    """Qualified, with their parameters and qualifiers, from the debug info's linkage names."""
+    found = symbols(cxx_elf)
+    symbolizer = Symbolizer(cxx_elf)
+    area = symbolizer.format(found["_ZNK6shapes6Circle4areaEv"], is_return_address=False)
+    area_line = next(n for n, text in enumerate(CXX_SOURCE.splitlines(), 1) if "AREA" in text)
+    assert area == f"shapes::Circle::area() const at {cxx_elf.parent / 't.cc'}:{area_line}"
+    assert symbolizer.format(found["_ZL6recordi"], is_return_address=False).startswith("record(int) at ")
+    assert symbolizer.format(found["_start"], is_return_address=False).startswith("_start at ")
+
+
+def test_cxx_symbols_without_debug_info_are_demangled(tmp_path):
+    assert demangle("_ZNK6shapes6Circle4areaEv") == "shapes::Circle::area() const"
+    assert demangle("_start") == "_start" and demangle("_Zinvalid") == "_Zinvalid"

@@ -3,10 +3,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <fenv.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -14,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -439,6 +443,25 @@ static void t_overflow(void)
 
 /* ---- identity: ids, names, CPU, affinity ---- */
 
+static int64_t worker_cpu_ns;           /* the identity thread's CPU time at its end */
+
+static int64_t ns_of(const struct timespec *ts)
+{
+	return ts->tv_sec * 1000000000ll + ts->tv_nsec;
+}
+
+static int64_t cpu_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	return clock_gettime(id, &ts) ? -1 : ns_of(&ts);
+}
+
+static int64_t rusage_ns(int who)
+{
+	struct rusage ru;
+	return getrusage(who, &ru) ? -1 : (ru.ru_utime.tv_sec * 1000000ll + ru.ru_utime.tv_usec) * 1000;
+}
+
 static void *identity(void *arg)
 {
 	pid_t *tid = arg;
@@ -447,18 +470,21 @@ static void *identity(void *arg)
 	pthread_getname_np(pthread_self(), name, sizeof name);
 	check("identity", !strcmp(name, "threadprobe"), "a new thread has its creator's name: %s", name);
 	prctl(PR_SET_NAME, "worker-1");
+	char got[16] = "";
+	prctl(PR_GET_NAME, got);
+	check("identity", !strcmp(got, "worker-1"), "PR_SET_NAME, then PR_GET_NAME: %s", got);
 	volatile double x = 0;
 	for (int i = 0; i < 3000000; i++)
 		x += i;
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	check("identity", ts.tv_sec > 0 || ts.tv_nsec > 1000000, "its CPU time counts: %ld ms",
-	      (long)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
+	check("identity", ts.tv_sec > 0 || ts.tv_nsec > 1000000, "its CPU time counts");
 	usleep(50000);                  /* asleep: its CPU time does not grow */
 	struct timespec after;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &after);
 	double slept = (after.tv_sec - ts.tv_sec) + (after.tv_nsec - ts.tv_nsec) / 1e9;
 	check("identity", slept < 0.02, "asleep for 50 ms, it used %.1f ms of CPU", slept * 1000);
+	worker_cpu_ns = ns_of(&after);
 	return 0;
 }
 
@@ -487,14 +513,28 @@ static void t_identity(void)
 	      "affinity: CPU 0 alone");
 	check("identity", sysconf(_SC_NPROCESSORS_ONLN) == 1, "sysconf(_SC_NPROCESSORS_ONLN) = %ld",
 	      sysconf(_SC_NPROCESSORS_ONLN));
-	struct rusage ru;
-	struct timespec pt;
-	getrusage(RUSAGE_SELF, &ru);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &pt);
-	check("identity", ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec > 1000, "getrusage counts the threads' time");
+	/* The process's CPU time is its threads', the gone one's included; the main thread's is its own. */
+	int64_t main_ns = cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID), process_ns = cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	check("identity", worker_cpu_ns > 1000000 && main_ns > 0 &&
+	      process_ns >= main_ns + worker_cpu_ns, "CLOCK_PROCESS_CPUTIME_ID counts the ended thread's time: %s",
+	      process_ns >= main_ns + worker_cpu_ns ? "yes" : "no");
+	int64_t thread_ru = rusage_ns(RUSAGE_THREAD), self_ru = rusage_ns(RUSAGE_SELF);
+	check("identity", thread_ru >= main_ns - 1000 &&
+	      self_ru + 2000 >= thread_ru + worker_cpu_ns, "getrusage: RUSAGE_THREAD the main thread's, RUSAGE_SELF "
+	      "the threads' time");
+	/* times(): the process's CPU time in clock ticks, beside the elapsed ticks it returns. */
+	long hz = sysconf(_SC_CLK_TCK);
+	int64_t before = cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	struct tms tm;
-	times(&tm);
-	check("identity", tm.tms_utime >= 0, "times");
+	clock_t elapsed = times(&tm);
+	int64_t after = cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID), tick = 1000000000 / hz;
+	check("identity", tm.tms_utime >= before / tick && tm.tms_utime <= after / tick + 1 && elapsed >= tm.tms_utime &&
+	      !tm.tms_cutime, "times: the threads' CPU time in clock ticks");
+	/* The idle CPU is nobody's time: a process that sleeps uses none. */
+	usleep(100000);
+	int64_t idle = cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID) - after;
+	check("identity", idle >= 0 && idle < 20000000, "asleep for 100 ms, the process used %.1f ms of CPU",
+	      idle / 1e6);
 }
 
 /* ---- signals with threads ---- */
@@ -612,6 +652,293 @@ static void t_signals(void)
 	pthread_kill(s, SIGUSR2);       /* it spins with no syscall: the signal interrupts its loop */
 	pthread_join(s, 0);
 	check("pthread_kill", kills == 1, "the handler ran in a thread spinning without syscalls");
+}
+
+/* ---- poll, select and epoll_wait block only their thread, and use no CPU while they wait ---- */
+
+static int64_t own_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Each returns the CPU time its wait used if it ended with its descriptor readable, else -1. */
+static void *wait_in_poll(void *arg)
+{
+	struct pollfd p = { .fd = (int)(intptr_t)arg, .events = POLLIN };
+	int64_t before = own_cpu_ns();
+	int r = poll(&p, 1, -1);
+	return (void *)(intptr_t)(r == 1 && (p.revents & POLLIN) ? own_cpu_ns() - before : -1);
+}
+
+static void *wait_in_select(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	fd_set in;
+	FD_ZERO(&in);
+	FD_SET(fd, &in);
+	int64_t before = own_cpu_ns();
+	int r = select(fd + 1, &in, 0, 0, 0);
+	return (void *)(intptr_t)(r == 1 && FD_ISSET(fd, &in) ? own_cpu_ns() - before : -1);
+}
+
+static void *wait_in_epoll(void *arg)
+{
+	int fd = (int)(intptr_t)arg, ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	int64_t before = own_cpu_ns();
+	int r = epoll_wait(ep, &ev, 1, -1);
+	int64_t used = own_cpu_ns() - before;
+	close(ep);
+	return (void *)(intptr_t)(r == 1 && ev.data.fd == fd ? used : -1);
+}
+
+static void t_waits(void)
+{
+	static const struct {
+		const char *name;
+		void *(*fn)(void *);
+	} waits[] = { { "poll", wait_in_poll }, { "select", wait_in_select }, { "epoll_wait", wait_in_epoll } };
+	enum { WAITS = sizeof waits / sizeof *waits };
+	int p[WAITS][2];
+	pthread_t t[WAITS];
+	for (int i = 0; i < WAITS; i++) {
+		pipe(p[i]);
+		start(&t[i], waits[i].fn, (void *)(intptr_t)p[i][0]);
+	}
+	usleep(10000);                  /* they block, with no timeout */
+	int64_t cpu0 = own_cpu_ns();
+	double t0 = now();
+	while (now() - t0 < 0.1)
+		;                       /* the main thread spins: it has the CPU to itself */
+	int64_t mine = own_cpu_ns() - cpu0;
+	check("waits", mine > 90000000, "the main thread had the CPU while 3 threads waited: %s",
+	      mine > 90000000 ? "yes" : "no");
+	for (int i = 0; i < WAITS; i++) {
+		void *used;
+		write(p[i][1], "x", 1);
+		pthread_join(t[i], &used);
+		/* A thread that polled instead of blocking would have had its share of those 110 ms, 25 ms or more; one
+		 * that blocks runs only to look again when an interrupt comes (and TCG's host may stall it meanwhile). */
+		int idle = (intptr_t)used >= 0 && (intptr_t)used < 20000000;
+		check("waits", idle, "%s: woken by a write, it used %s CPU while it waited", waits[i].name,
+		      idle ? "no" : "the");
+		if (!idle)
+			printf("waits: %s used %ld ns\n", waits[i].name, (long)(intptr_t)used);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
+/* ---- FP/SIMD state per thread: each thread's rounding mode and registers survive preemption ---- */
+
+#define FP_THREADS 4
+#define FP_ROUNDS 400000                /* at least, and until it was preempted twice */
+#define FP_MOST (1l << 25)              /* its sums stay exact in a double */
+static const int fp_modes[FP_THREADS] = { FE_TONEAREST, FE_UPWARD, FE_DOWNWARD, FE_TOWARDZERO };
+static atomic_long fp_progress[FP_THREADS];
+static atomic_int fp_start;
+static volatile double fp_one = 1.0, fp_three = 3.0;
+
+/* 1/3 in the current rounding mode. A call: the compiler, which assumes the default mode, moves a division of
+ * its own past fesetround. */
+__attribute__((noinline)) static double third(void)
+{
+	return fp_one / fp_three;
+}
+
+struct fp_result {
+	int mode_kept, quotient_kept, sums_exact, preempted;
+};
+
+/* Spins (no syscall: only preemption lets the others run) dividing in its rounding mode and summing in
+ * registers; another thread's mode or registers leaking in would change a quotient's last bit or a sum. It sees
+ * that it was preempted when another thread's progress moved between two of its own looks. */
+static void *fp_thread(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+	struct fp_result *r = calloc(1, sizeof *r);
+	fesetround(fp_modes[me]);
+	double quotient = third();
+	double sum = 0;
+	long double wide = 0;           /* x87 registers on x86_64 */
+	long last[FP_THREADS], i;
+	int kept = 1, same = 1, preempted = 0;
+	while (!fp_start)
+		;
+	for (int t = 0; t < FP_THREADS; t++)
+		last[t] = fp_progress[t];
+	for (i = 1;; i++) {
+		sum += (double)i;
+		wide += (long double)i;
+		if (i % 1024)
+			continue;
+		same &= third() == quotient;
+		kept &= fegetround() == fp_modes[me];
+		fp_progress[me] = i;
+		int moved = 0;
+		for (int t = 0; t < FP_THREADS; t++)
+			if (t != me && fp_progress[t] != last[t]) {
+				moved = 1;
+				last[t] = fp_progress[t];
+			}
+		preempted += moved;
+		if ((preempted >= 2 && i >= FP_ROUNDS) || i >= FP_MOST)
+			break;
+	}
+	double want = (double)i * (i + 1) / 2;
+	*r = (struct fp_result){ kept && fegetround() == fp_modes[me], same, sum == want && wide == want,
+				 preempted >= 2 };
+	return r;
+}
+
+static void t_fpstate(void)
+{
+	pthread_t t[FP_THREADS];
+	for (int i = 0; i < FP_THREADS; i++)
+		start(&t[i], fp_thread, (void *)(intptr_t)i);
+	usleep(10000);
+	fp_start = 1;
+	int ok[4] = { 1, 1, 1, 1 }, preempted = 0;
+	double quotients[FP_THREADS];
+	for (int i = 0; i < FP_THREADS; i++) {
+		struct fp_result *r;
+		pthread_join(t[i], (void **)&r);
+		ok[0] &= r->mode_kept;
+		ok[1] &= r->quotient_kept;
+		ok[2] &= r->sums_exact;
+		preempted += r->preempted;
+		free(r);
+		fesetround(fp_modes[i]);
+		quotients[i] = third();
+	}
+	fesetround(FE_TONEAREST);
+	int differ = quotients[1] != quotients[2];  /* the modes do tell apart: 1/3 rounded up is not 1/3 rounded down */
+	check("fpstate", preempted == FP_THREADS, "%d threads spinning in FP code, each preempted and resumed",
+	      FP_THREADS);
+	check("fpstate", ok[0], "each kept its own rounding mode");
+	check("fpstate", ok[1] && differ, "each thread's 1/3 kept its last bit");
+	check("fpstate", ok[2], "sums held in SSE/VFP and x87 registers came out exact");
+#if defined(__x86_64__)
+	/* A switch saves x87/SSE (FXSAVE). CPUID's OSXSAVE says whether the OS would save AVX's registers: clear, so
+	 * a program that picks its code by CPU features (AVX when present) takes its SSE code. */
+	unsigned eax = 1, ebx, ecx = 0, edx;
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	check("fpstate", !(ecx & (1u << 27)), "CPUID: OSXSAVE clear, so no AVX state to save");
+#endif
+}
+
+/* ---- sigaltstack per thread ---- */
+
+#define ALT_SIZE (64 * 1024)
+static __thread char *alt_base;         /* this thread's sigaltstack, or NULL */
+static __thread volatile int alt_seen;  /* the handler ran on it (1), elsewhere (2) */
+static __thread sigjmp_buf alt_escape;
+
+static void on_usr1_where(int sig)
+{
+	(void)sig;
+	char here;
+	stack_t now;
+	sigaltstack(0, &now);
+	alt_seen = alt_base && &here >= alt_base && &here < alt_base + ALT_SIZE && (now.ss_flags & SS_ONSTACK) ? 1 : 2;
+}
+
+static int install_altstack(void)
+{
+	alt_base = malloc(ALT_SIZE);
+	stack_t ss = { .ss_sp = alt_base, .ss_size = ALT_SIZE };
+	return sigaltstack(&ss, 0);
+}
+
+static void *alt_child(void *arg)
+{
+	(void)arg;
+	stack_t old;
+	sigaltstack(0, &old);
+	return (void *)(intptr_t)(old.ss_flags & SS_DISABLE);
+}
+
+static sem_t alt_ready, alt_go;
+
+static void *alt_thread(void *arg)
+{
+	(void)arg;
+	int r = install_altstack();
+	pthread_t child;
+	void *disabled;
+	start(&child, alt_child, 0);
+	pthread_join(child, &disabled);
+	sem_post(&alt_ready);
+	while (!alt_seen)
+		sem_wait(&alt_go);
+	return (void *)(intptr_t)(!r && disabled && alt_seen == 1);
+}
+
+/* The guard page of a thread's stack, then a SIGSEGV handler on its sigaltstack that reports it and jumps out
+ * (what Rust's runtime does on every thread to say "thread X has overflowed its stack"). */
+static char *guard_low, *guard_high;
+
+static void on_overflow(int sig, siginfo_t *info, void *ctx)
+{
+	(void)sig, (void)ctx;
+	char here;
+	int on_alt = &here >= alt_base && &here < alt_base + ALT_SIZE;
+	int in_guard = (char *)info->si_addr >= guard_low && (char *)info->si_addr < guard_high;
+	alt_seen = on_alt && in_guard ? 1 : 2;
+	siglongjmp(alt_escape, 1);
+}
+
+static void *alt_overflow(void *arg)
+{
+	(void)arg;
+	pthread_attr_t a;
+	void *low;
+	size_t size, guard;
+	pthread_getattr_np(pthread_self(), &a);
+	pthread_attr_getstack(&a, &low, &size);
+	pthread_attr_getguardsize(&a, &guard);
+	guard_low = (char *)low - guard;
+	guard_high = (char *)low;
+	install_altstack();
+	if (!sigsetjmp(alt_escape, 1))
+		deep(1 << 20);
+	return (void *)(intptr_t)(alt_seen == 1);
+}
+
+static void t_altstack(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1_where, .sa_flags = SA_ONSTACK };
+	sigaction(SIGUSR1, &sa, 0);
+	sem_init(&alt_ready, 0, 0);
+	sem_init(&alt_go, 0, 0);
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		start(&t[i], alt_thread, 0);
+	for (int i = 0; i < 2; i++)
+		sem_wait(&alt_ready);
+	int ok = 1;
+	for (int i = 0; i < 2; i++) {
+		void *r;
+		pthread_kill(t[i], SIGUSR1);
+		sem_post(&alt_go);
+		sem_post(&alt_go);
+		pthread_join(t[i], &r);
+		ok &= (intptr_t)r == 1;
+	}
+	check("altstack", ok, "2 threads' handlers ran each on its own sigaltstack; their new threads had none");
+	raise(SIGUSR1);
+	check("altstack", alt_seen == 2, "the main thread, which set none, ran its handler on its own stack");
+	struct sigaction so = { .sa_sigaction = on_overflow, .sa_flags = SA_SIGINFO | SA_ONSTACK };
+	sigaction(SIGSEGV, &so, 0);
+	pthread_t o;
+	void *r;
+	start(&o, alt_overflow, 0);
+	pthread_join(o, &r);
+	check("altstack", (intptr_t)r == 1, "a thread's stack overflow: SIGSEGV at its guard page, handled on its "
+	      "sigaltstack, then siglongjmp out");
 }
 
 /* ---- a SIGEV_THREAD timer ---- */
@@ -814,6 +1141,34 @@ static void t_pi(void)
 	      strerror((intptr_t)tried));
 }
 
+/* ---- exit from a thread while the others run, sleep and block ---- */
+
+static void said_bye(void)
+{
+	printf("exit: the atexit handler ran in thread %d, the one that called exit\n", gettid());
+}
+
+static void *quitter(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	exit(7);
+}
+
+static void t_exit(void)
+{
+	pthread_t t;
+	int p[2];
+	char c;
+	atexit(said_bye);
+	start(&t, spinner, 0);          /* spins until the end */
+	start(&t, cancel_sleep, 0);     /* asleep for 100 s */
+	start(&t, quitter, 0);
+	pipe(p);
+	read(p[0], &c, 1);              /* blocked for good: the process ends under it */
+	printf("exit: FAIL the main thread's read returned\n");
+}
+
 /* Figures for bench/threads.py: the guest times itself (CLOCK_MONOTONIC), nanoseconds per operation. */
 static void *nothing(void *arg)
 {
@@ -878,6 +1233,8 @@ static const struct {
 	{ "preempt", t_preempt }, { "sync", t_sync }, { "cancel", t_cancel }, { "overflow", t_overflow },
 	{ "identity", t_identity }, { "signals", t_signals }, { "timer", t_timer }, { "async", t_async },
 	{ "files", t_files }, { "robust", t_robust }, { "pi", t_pi }, { "bench", t_bench },
+	{ "fpstate", t_fpstate }, { "altstack", t_altstack }, { "waits", t_waits },
+	{ "exit", t_exit },
 };
 
 int main(int argc, char **argv)

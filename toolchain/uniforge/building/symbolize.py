@@ -3,6 +3,8 @@
 Functions come from the ELF symbol table, files and lines from the DWARF line programs (versions 4 and 5: zig's
 clang emits 5 by default); both are flattened once into sorted arrays searched with bisect. The functions inlined
 at an address come from the debug info of its compilation unit, parsed only when an address in it is looked up.
+C++ functions are named as their source spells them, qualified and with their parameters (`Circle::area() const`),
+from their mangled names.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
 from . import dwarf_lines
+from .demangle import demangle
 
 _SCOPES = ("DW_TAG_subprogram", "DW_TAG_inlined_subroutine", "DW_TAG_lexical_block")
 
@@ -61,7 +64,7 @@ class Symbolizer:
                 call_line = scope.attributes.get("DW_AT_call_line")
                 file = files[call_file.value] if call_file and call_file.value < len(files) else None
                 line = call_line.value if call_line else None
-        return Location(tuple(frames) or (Frame(symbol, file, line),), symbol, offset)
+        return Location(tuple(frames) or (Frame(symbol and demangle(symbol), file, line),), symbol, offset)
 
     def format(self, addr: int, is_return_address: bool = True) -> str:
         """'FUNCTION at FILE:LINE' (followed by ', inlined in CALLER at FILE:LINE' for each function it was
@@ -75,7 +78,7 @@ class Symbolizer:
         if where.frames:
             return ", inlined in ".join(_describe(frame) for frame in where.frames)
         if where.symbol is not None:
-            return f"{where.symbol}+{where.offset + addr - probe:#x}"
+            return f"{demangle(where.symbol)}+{where.offset + addr - probe:#x}"
         return "??"
 
     def _read_functions(self) -> None:
@@ -181,11 +184,16 @@ def _describe(frame: Frame) -> str:
 
 
 def _name(die) -> str | None:
-    """A function DIE's name, also through the abstract origin of an inlined or out-of-line instance."""
+    """A function DIE's name, also through the abstract origin of an inlined or out-of-line instance, and the
+    declaration it specifies: a C++ function's mangled (linkage) name demangled, else its plain name."""
+    name = None
     while die is not None:
         attrs = die.attributes
-        if "DW_AT_name" in attrs:
-            return attrs["DW_AT_name"].value.decode(errors="replace")
+        for key in ("DW_AT_linkage_name", "DW_AT_MIPS_linkage_name"):
+            if key in attrs:
+                return demangle(attrs[key].value.decode(errors="replace"))
+        if name is None and "DW_AT_name" in attrs:
+            name = attrs["DW_AT_name"].value.decode(errors="replace")
         link = next((a for a in ("DW_AT_abstract_origin", "DW_AT_specification") if a in attrs), None)
         die = die.get_DIE_from_attribute(link) if link else None
-    return None
+    return name
