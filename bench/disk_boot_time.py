@@ -87,7 +87,7 @@ def main() -> None:
                 for subject, file in (("floor", floor_file), (app_name, app_file)):
                     if file is None:
                         continue
-                    command = [*way.command(file, BootRequest(), _folder(work / f"run-{name}-{subject}-{i}")),
+                    command = [*way.command(file, BootRequest(), _folder(work / f"run-{name.replace(', ', '-')}-{subject}-{i}")),
                                *status_sink]
                     seconds = timed(command, success)
                     if i:

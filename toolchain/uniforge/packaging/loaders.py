@@ -140,7 +140,8 @@ bootz ${{kernel_addr_r}} - ${{fdtcontroladdr}}
         if "\n" in text[:-1] or len(text) >= UBOOT_ENV_SIZE:
             raise ImageError("U-Boot takes a command line of one line, under 4 KiB")
         env.write_bytes(text.encode() + b"\0")
-        return ["-device", f"loader,file={env},addr={UBOOT_ENV_ADDRESS:#x},force-raw=on"]
+        path = str(env).replace(",", ",,")         # QEMU's option syntax
+        return ["-device", f"loader,file={path},addr={UBOOT_ENV_ADDRESS:#x},force-raw=on"]
 
 
 LOADERS: dict[str, type[Loader]] = {loader.name: loader for loader in (Grub, UBoot)}
