@@ -184,6 +184,21 @@ def test_httpd_from_a_disk_serves_curl(packaged, uniforge_boot, fmt, firmware, m
     assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes()
 
 
+@pytest.mark.uniforge(targets=[ARM])
+def test_armv7_httpd_from_a_uefi_disk_serves_curl(packaged, uniforge_boot, target):
+    """Under UEFI the stub hands over a device tree the NIC's driver finds its virtio-mmio device in."""
+    import uniforge
+    folder = packaged("httpd", target, "raw", "qcow2")
+    guest = uniforge_boot(uniforge.Image.open(folder / "build" / f"httpd.{target}.raw"), ["80"], publish=[80],
+                          firmware="uefi", timeout=2 * TIMEOUT)
+    guest.expect(r"httpd: listening on port 80", TIMEOUT)
+    guest.expect(ADDRESS_LINE, TIMEOUT, since_boot=True)
+    host, port = guest.port(80)
+    page = subprocess.run(["curl", "-sf", "--max-time", "120", f"http://{host}:{port}/"], capture_output=True,
+                          timeout=180)
+    assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes()
+
+
 @pytest.mark.parametrize("uniforge_target, first, second", [
     (X86, ("raw", "bios", "q35"), ("qcow2", "uefi", "pc")),
     (X86, ("iso", "bios", "pc"), ("iso", "bios", "q35")),
