@@ -1,7 +1,7 @@
 """Artifacts booted by what really consumes them: disks (raw, qcow2, vmdk, vhdx) and ISOs made by `uniforge build
--f`, booted through firmware from Debian (SeaBIOS and OVMF with GRUB on x86_64 pc and q35, U-Boot on ARMv7 virt),
-never with -kernel; the apps' own disks and NICs beside the boot disk; every artifact byte-identical across two
-builds in two folders; bad input as one line with nothing left behind.
+-f`, booted through firmware from Debian (SeaBIOS and OVMF with GRUB on x86_64 pc and q35, U-Boot and AAVMF with
+our EFI stub on ARMv7 virt), never with -kernel; the apps' own disks and NICs beside the boot disk; every artifact
+byte-identical across two builds in two folders; bad input as one line with nothing left behind.
 
 A UEFI boot costs OVMF ~15 s under TCG (BIOS: ~1 s), so hello covers every format, firmware and machine, and httpd
 and kvstore one combination each of the rest."""
@@ -184,10 +184,25 @@ def test_httpd_from_a_disk_serves_curl(packaged, uniforge_boot, fmt, firmware, m
     assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes()
 
 
+@pytest.mark.uniforge(targets=[ARM])
+def test_armv7_httpd_from_a_uefi_disk_serves_curl(packaged, uniforge_boot, target):
+    """Under UEFI the stub hands over a device tree the NIC's driver finds its virtio-mmio device in."""
+    import uniforge
+    folder = packaged("httpd", target, "raw", "qcow2")
+    guest = uniforge_boot(uniforge.Image.open(folder / "build" / f"httpd.{target}.raw"), ["80"], publish=[80],
+                          firmware="uefi", timeout=2 * TIMEOUT)
+    guest.expect(r"httpd: listening on port 80", TIMEOUT)
+    guest.expect(ADDRESS_LINE, TIMEOUT, since_boot=True)
+    host, port = guest.port(80)
+    page = subprocess.run(["curl", "-sf", "--max-time", "120", f"http://{host}:{port}/"], capture_output=True,
+                          timeout=180)
+    assert page.returncode == 0 and page.stdout == (folder / "htdocs" / "index.html").read_bytes()
+
+
 @pytest.mark.parametrize("uniforge_target, first, second", [
     (X86, ("raw", "bios", "q35"), ("qcow2", "uefi", "pc")),
     (X86, ("iso", "bios", "pc"), ("iso", "bios", "q35")),
-    (ARM, ("raw", "uboot", "virt,highmem=off"), ("qcow2", "uboot", "virt,highmem=off")),
+    (ARM, ("raw", "uefi", "virt,highmem=off"), ("qcow2", "uboot", "virt,highmem=off")),
 ], scope="module")
 def test_kvstore_keeps_its_data_disk_apart_from_the_boot_disk(packaged, tmp_path, target, first, second):
     """The app's disk 0 is its data disk, not the boot disk (nor the ISO's CD drive): what one boot sets, the next
@@ -209,7 +224,8 @@ def test_kvstore_keeps_its_data_disk_apart_from_the_boot_disk(packaged, tmp_path
 
 
 @pytest.mark.parametrize("uniforge_target, fmt, firmware", [(X86, "qcow2", "bios"), (X86, "raw", "uefi"),
-                                                              (ARM, "raw", "uboot")], scope="module")
+                                                              (ARM, "raw", "uboot"), (ARM, "qcow2", "uefi")],
+                         scope="module")
 def test_an_app_booted_from_a_disk_reads_its_stdin(packaged, target, fmt, firmware):
     """SeaBIOS, OVMF, GRUB and U-Boot read the serial line too (a key would stop a countdown): the runner holds
     the host's stdin until the app asks for it (uf_exit_want_input), then every byte arrives, and its end."""
@@ -229,6 +245,20 @@ def test_armv7_disk_boots_through_u_boot(packaged, target):
     console = proc.stdout.replace("\r\n", "\n")
     assert "Starting kernel ..." in console                     # U-Boot's bootz, not QEMU's -kernel
     assert "Hello, world!\nargv[1] = a b\nargv[2] = exit=204\n" in console
+
+
+@pytest.mark.uniforge(targets=[ARM])
+@pytest.mark.parametrize("fmt", ["raw", "qcow2"])
+def test_armv7_disk_boots_through_uefi(packaged, target, fmt):
+    """AAVMF (Debian's qemu-efi-arm) starts EFI/BOOT/BOOTARM.EFI from the same disk U-Boot boots: our EFI stub,
+    which hands the zImage the device tree and the OEM string's command line, word for word."""
+    folder = packaged("hello", target, "raw", "qcow2", "vmdk", "vhdx")
+    args = ["a b", 'quote"d', "comma,s", "it's", "exit=201"]
+    proc = run_disk(folder, f"hello.{target}.{fmt}", *args, flags=["--firmware", "uefi"])
+    assert proc.returncode == 201, proc.stdout + proc.stderr
+    console = proc.stdout.replace("\r\n", "\n")
+    assert "BdsDxe: starting Boot" in console and "Starting kernel ..." not in console      # UEFI, not U-Boot
+    assert "Hello, world!\n" + "".join(f"argv[{i}] = {a}\n" for i, a in enumerate(args, 1)) in console
 
 
 @pytest.mark.parametrize("uniforge_target, formats", [

@@ -115,3 +115,44 @@ def test_a_missing_host_tool_is_one_line_naming_its_debian_package(monkeypatch, 
         tools.firmware_file("/usr/share/nonexistent/OVMF_CODE.fd")
     assert tools.package_of("/usr/share/OVMF/OVMF_CODE_4M.fd") == "ovmf"
     assert tools.package_of("/usr/lib/u-boot/qemu_arm/u-boot.bin") == "u-boot-qemu"
+
+
+def test_the_armv7_efi_application_is_a_pe32_file_with_the_zimage_as_it_is(tmp_path):
+    """BOOTARM.EFI: the PE/COFF headers UEFI's loader reads (llvm-readobj, a consumer of its own, reads them the
+    same), the stub at the entry point with where the zImage goes, and the zImage's bytes unchanged after it."""
+    import shutil
+    import struct
+    import subprocess
+    from uniforge.packaging import efistub
+    elf = tmp_path / "app.elf"
+    # A small ELF as the image: RX at 0x40100040 (4 KiB), RW memory to 0x40140000.
+    header = struct.pack("<16sHHIIIIIHHHHHH", b"\x7fELF\x01\x01\x01" + bytes(9), 2, 40, 1, 0x40100040, 52, 0, 0,
+                         52, 32, 2, 40, 0, 0)
+    phdrs = struct.pack("<8I", 1, 0x1000, 0x40100040, 0x40100040, 0x1000, 0x1000, 5, 0x1000)
+    phdrs += struct.pack("<8I", 1, 0x2000, 0x40101040, 0x40101040, 0, 0x3efc0, 6, 0x1000)
+    zimage = bytes(range(256)) * 16
+    elf.write_bytes((header + phdrs).ljust(0x1000, b"\0") + zimage)
+    data = efistub.application(targets.load("qemu-armv7"), zimage, elf)
+    assert data[:2] == b"MZ" and struct.unpack_from("<I", data, 0x3C)[0] == 0x40
+    assert data[0x40:0x44] == b"PE\0\0"
+    machine, sections = struct.unpack_from("<HH", data, 0x44)
+    assert (machine, sections) == (0x01C2, 1)                       # ARM (Thumb mixed), one section
+    optional = 0x40 + 24
+    magic, = struct.unpack_from("<H", data, optional)
+    entry, = struct.unpack_from("<I", data, optional + 16)
+    size_of_image, size_of_headers = struct.unpack_from("<II", data, optional + 56)
+    subsystem, = struct.unpack_from("<H", data, optional + 68)
+    assert (magic, subsystem, entry, size_of_headers) == (0x10B, 10, 0x1000, 0x1000)    # PE32, EFI application
+    assert size_of_image == len(data) and len(data) % 0x1000 == 0
+    stub = efistub.stub(targets.load("qemu-armv7"))
+    payload_offset, payload_size, load_address, image_end, dtb_room = struct.unpack_from("<5I", data, 0x1004)
+    assert (payload_size, load_address, image_end, dtb_room) == (len(zimage), 0x40100040, 0x40140000, 1 << 20)
+    assert payload_offset >= len(stub) and data[0x1000 + payload_offset:][:len(zimage)] == zimage
+    assert data[0x1000 + 24:0x1000 + len(stub)] == stub[24:]    # the stub's code, after its parameters
+    assert efistub.application(targets.load("qemu-armv7"), zimage, elf) == data        # reproducible
+    if shutil.which("llvm-readobj"):
+        efi = tmp_path / "BOOTARM.EFI"
+        efi.write_bytes(data)
+        shown = subprocess.run(["llvm-readobj", "--file-headers", "--sections", str(efi)], capture_output=True,
+                               text=True, check=True).stdout
+        assert "IMAGE_FILE_MACHINE_THUMB (0x1C2)" in shown and "IMAGE_SUBSYSTEM_EFI_APPLICATION" in shown, shown

@@ -259,7 +259,21 @@ def test_an_armv7_disk_boots_through_u_boot_with_the_command_line_in_ram(tmp_pat
     assert (work / "uboot-env.txt").read_bytes() == b'uf_cmdline=-- "a b"\n\0'
 
 
-def test_uefi_for_an_armv7_disk_is_one_line():
-    """ARMv7 disks boot through U-Boot only (README.md, "Artifacts", says why no UEFI)."""
-    with pytest.raises(RunError, match=r"^qemu-armv7's disks boot with firmware uboot, not 'uefi'$"):
-        way_to_boot(targets.load("qemu-armv7"), Path("hello.qemu-armv7.raw"), firmware="uefi")
+def test_an_armv7_disk_boots_through_uefi_with_the_command_line_in_an_oem_string(tmp_path, work):
+    """AAVMF from flash (code read-only, a copy of the variables), at least the RAM it needs; our EFI stub reads
+    the guest's command line as it is from the OEM string (no boot loader quoting in between)."""
+    from uniforge.platforms import way_to_boot
+    target = targets.load("qemu-armv7")
+    disk = tmp_path / "app.qemu-armv7.qcow2"
+    disk.write_bytes(b"disk")
+    way = way_to_boot(target, disk, firmware="uefi")
+    command = way.command(disk, BootRequest(args=("a b", "c,d")), work)
+    flash = options(command, "-drive")[:2]
+    assert flash[0].endswith("file=/usr/share/AAVMF/AAVMF32_CODE.fd") and "readonly=on" in flash[0]
+    assert flash[1] == f"if=pflash,format=raw,unit=1,file={work / 'uefi-vars.fd'}"
+    assert "-bios" not in command and "uboot-env.txt" not in " ".join(command)
+    assert option(command, "-smbios") == 'type=11,value=uniforge:cmdline=-- "a b" c,,d'
+    assert way.memory(BootRequest()) == "128M" and way.memory(BootRequest(memory="1G")) == "1G"
+    assert way_to_boot(target, disk).firmware == "uboot"        # the default: U-Boot boots faster
+    with pytest.raises(RunError, match=r"^qemu-armv7's disks boot with firmware uboot or uefi, not 'bios'$"):
+        way_to_boot(target, disk, firmware="bios")

@@ -65,7 +65,7 @@ class Firmware:
     """How the target's images boot from a disk (`uniforge build -f raw|qcow2|vmdk|vhdx|iso`): the boot loader put
     on the disk, and the machines and firmware that boot it (`uniforge run DISK`, the libvirt domain, the cloud
     documents). The boot disk's device model is one the image has no driver for, so the app's disks stay its own."""
-    loader: str                                 # grub (x86_64: BIOS and UEFI) or u-boot (ARMv7)
+    loader: str                                 # grub (x86_64: BIOS and UEFI) or u-boot (ARMv7: U-Boot and UEFI)
     machines: tuple[str, ...]                   # QEMU machines that boot the disks (`uniforge run --machine`)
     boot_device: str                            # QEMU device model of the boot disk
     cdrom_device: str = ""                      # and of an ISO ("": the loader makes none)
@@ -74,10 +74,13 @@ class Firmware:
     uefi: str = ""                              # UEFI code (OVMF), read-only flash
     uefi_vars: str = ""                         # UEFI variables: a copy of this in the second flash, per boot
     uboot: str = ""                             # U-Boot: -bios
+    uefi_min_mib: int = 0                       # RAM the UEFI firmware needs at least: a guest gets this much
+    default: str = ""                           # `uniforge run --firmware`'s default (else the first it takes)
 
     def firmwares(self) -> tuple[str, ...]:
         """The firmware names `uniforge run --firmware` takes, the default first: those the table gives a file."""
-        return tuple(name for name in ("bios", "uefi", "uboot") if getattr(self, name))
+        names = tuple(name for name in ("bios", "uefi", "uboot") if getattr(self, name))
+        return tuple(sorted(names, key=lambda name: name != self.default))
 
 
 @dataclass(frozen=True)

@@ -163,8 +163,8 @@ class _GuestArgsCommand(click.Command):
               help="Print how the guest ended as JSON on stdout; the console goes to a file (--console-log).")
 @click.option("--console-log", "console_log", type=click.Path(dir_okay=False),
               help="Also write the console to this file (with --json, default: IMAGE.console beside the image).")
-@click.option("--firmware", help="For a disk image: the firmware that boots it (bios or uefi on x86_64, uboot on "
-                                 "ARMv7; default: the target's first).")
+@click.option("--firmware", help="For a disk image: the firmware that boots it (bios or uefi on x86_64, uboot or "
+                                 "uefi on ARMv7; default: the target's first, bios or uboot).")
 @click.option("--machine", help="For a disk image: the QEMU machine (q35 or pc on x86_64; default: the target's "
                                 "first).")
 @click.option("--via", default="qemu", show_default=True, type=click.Choice(["qemu", "libvirt"]),

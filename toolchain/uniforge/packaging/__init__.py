@@ -144,7 +144,7 @@ def _make(loader: Loader | None, target: Target, image: Path, kernel: Path, chos
     disks = [fmt for fmt in chosen if fmt in DISKS]
     if disks:
         raw = work / "disk.raw"
-        raw.write_bytes(loader.disk(kernel, seed=seed, epoch=epoch, work=work))
+        raw.write_bytes(loader.disk(kernel, image, seed=seed, epoch=epoch, work=work))
         for fmt in disks:
             out = staging / (image.name + suffix(fmt))
             diskformats.convert(raw, fmt, out)

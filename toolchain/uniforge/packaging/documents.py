@@ -38,9 +38,10 @@ def openstack(target: Target, booted: str, disk_format: str, *, memory: str, dis
     firmware = next(f for f in table.firmwares() if f in FIRMWARE_TYPES)
     machine = table.machines[0]
     bus, _ = bus_for(table, disk_format, machine)
+    min_ram = max(sizes.mib(memory), table.uefi_min_mib if firmware == "uefi" else 0)     # what the firmware needs
     properties = {
         "name": booted, "disk_format": GLANCE_DISK_FORMATS[disk_format], "container_format": "bare",
-        "min_ram": sizes.mib(memory), "min_disk": max(1, -(-disk_bytes // (1 << 30))),
+        "min_ram": min_ram, "min_disk": max(1, -(-disk_bytes // (1 << 30))),
         "architecture": target.arch if target.arch == "x86_64" else "armv7l",
         "hw_firmware_type": FIRMWARE_TYPES[firmware], "hw_machine_type": machine, "hw_disk_bus": bus,
         "os_command_line": "",

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from ..building.targets import Target
 from ..core.errors import ImageError
-from . import fat, gpt, grub, tools
+from . import efistub, fat, gpt, grub, tools
 
 # The OEM string (SMBIOS type 11) GRUB's config reads `uniforge run`'s command line from.
 OEM_PREFIX = "uniforge:cmdline="
@@ -30,15 +30,17 @@ class Loader(abc.ABC):
         self.target = target
 
     @abc.abstractmethod
-    def disk(self, kernel: Path, *, seed: bytes, epoch: int, work: Path) -> bytes:
-        """The raw boot disk for `kernel` (the form the loader boots: the ELF, or the zImage on ARM)."""
+    def disk(self, kernel: Path, elf: Path, *, seed: bytes, epoch: int, work: Path) -> bytes:
+        """The raw boot disk for `kernel` (the form the loader boots: the ELF, or the zImage on ARM) of the image
+        `elf`."""
 
     def iso(self, kernel: Path, out: Path, *, seed: bytes, epoch: int, work: Path) -> None:
         raise ImageError(f"{self.target.name} makes no ISO: its boot loader ({self.name}) boots disks only")
 
     @abc.abstractmethod
-    def run_options(self, cmdline: str, work: Path) -> list[str]:
-        """QEMU options that give the guest this kernel command line at boot (`uniforge run`)."""
+    def run_options(self, cmdline: str, work: Path, firmware: str) -> list[str]:
+        """QEMU options that give the guest this kernel command line at boot (`uniforge run`) through `firmware`
+        (one of the target's [firmware] names)."""
 
     @staticmethod
     def kernel_path(kernel: Path) -> str:
@@ -57,7 +59,7 @@ class Grub(Loader):
         return {"EFI/BOOT/BOOTX64.EFI": grub.efi_application(work), "boot/grub/grub.cfg": grub.config(path).encode(),
                 path.lstrip("/"): kernel.read_bytes()}
 
-    def disk(self, kernel: Path, *, seed: bytes, epoch: int, work: Path) -> bytes:
+    def disk(self, kernel: Path, elf: Path, *, seed: bytes, epoch: int, work: Path) -> bytes:
         core = grub.bios_core(work)
         esp = fat.image(self.esp_files(kernel, work), label="UNIFORGE", seed=seed, epoch=epoch)
         partitions = [gpt.Partition(gpt.BIOS_BOOT, "BIOS boot", core), gpt.Partition(gpt.EFI_SYSTEM, "EFI system", esp)]
@@ -91,14 +93,16 @@ class Grub(Loader):
                    "-r", "-o", str(out), str(stage)],
                   "making the ISO (xorriso)", env={"SOURCE_DATE_EPOCH": str(epoch)})
 
-    def run_options(self, cmdline: str, work: Path) -> list[str]:
-        return ["-smbios", "type=11,value=" + oem_string(cmdline).replace(",", ",,")]
+    def run_options(self, cmdline: str, work: Path, firmware: str) -> list[str]:
+        return smbios_oem_string(oem_string(cmdline))
 
 
 class UBoot(Loader):
-    """A GPT disk with one FAT partition (marked legacy-BIOS-bootable, where U-Boot's distro boot looks) holding
-    the zImage and boot.scr, the boot script (made with mkimage from Debian's u-boot-tools): it loads the zImage
-    and starts it with `bootz` and U-Boot's device tree."""
+    """A GPT disk with one FAT partition (an EFI system partition, also marked legacy-BIOS-bootable, where U-Boot's
+    distro boot looks) holding the zImage and boot.scr, the boot script (made with mkimage from Debian's
+    u-boot-tools), which loads the zImage and starts it with `bootz` and U-Boot's device tree; and for UEFI
+    (Debian's qemu-efi-arm), EFI/BOOT/BOOTARM.EFI, the zImage behind our EFI stub (efistub.py), which the firmware
+    boots from the removable-media path. U-Boot runs boot.scr first (its distro boot tries scripts before EFI)."""
 
     name = "u-boot"
 
@@ -114,25 +118,30 @@ load ${{devtype}} ${{devnum}}:${{distro_bootpart}} ${{kernel_addr_r}} {self.kern
 bootz ${{kernel_addr_r}} - ${{fdtcontroladdr}}
 """
 
-    def disk(self, kernel: Path, *, seed: bytes, epoch: int, work: Path) -> bytes:
+    def disk(self, kernel: Path, elf: Path, *, seed: bytes, epoch: int, work: Path) -> bytes:
         mkimage = tools.tool("mkimage", "u-boot-tools")
         source, script = work / "boot.cmd", work / "boot.scr"
         source.write_text(self.script(kernel))
         tools.run([mkimage, "-A", "arm", "-O", "linux", "-T", "script", "-C", "none", "-n", "uniforge boot script",
                    "-d", str(source), str(script)], "making the U-Boot boot script (mkimage)",
                   env={"SOURCE_DATE_EPOCH": str(epoch)})
-        files = {"boot/boot.scr": script.read_bytes(), self.kernel_path(kernel).lstrip("/"): kernel.read_bytes()}
+        zimage = kernel.read_bytes()
+        files = {"boot/boot.scr": script.read_bytes(), self.kernel_path(kernel).lstrip("/"): zimage,
+                 "EFI/BOOT/BOOTARM.EFI": efistub.application(self.target, zimage, elf)}
         boot = fat.image(files, label="UNIFORGE", seed=seed, epoch=epoch)
         image, _ = gpt.disk([gpt.Partition(gpt.EFI_SYSTEM, "boot", boot, gpt.LEGACY_BIOS_BOOTABLE)], seed=seed)
         return image
 
-    def run_options(self, cmdline: str, work: Path) -> list[str]:
+    def run_options(self, cmdline: str, work: Path, firmware: str) -> list[str]:
+        if firmware == "uefi":          # the EFI stub takes the OEM string's text as the command line, as it is
+            return smbios_oem_string(OEM_PREFIX + cmdline)
         env = work / "uboot-env.txt"
         text = f"uf_cmdline={cmdline}\n"
         if "\n" in text[:-1] or len(text) >= UBOOT_ENV_SIZE:
             raise ImageError("U-Boot takes a command line of one line, under 4 KiB")
         env.write_bytes(text.encode() + b"\0")
-        return ["-device", f"loader,file={env},addr={UBOOT_ENV_ADDRESS:#x},force-raw=on"]
+        path = str(env).replace(",", ",,")         # QEMU's option syntax
+        return ["-device", f"loader,file={path},addr={UBOOT_ENV_ADDRESS:#x},force-raw=on"]
 
 
 LOADERS: dict[str, type[Loader]] = {loader.name: loader for loader in (Grub, UBoot)}
@@ -147,6 +156,11 @@ def loader_for(target: Target) -> Loader:
         raise ImageError(f"{target.path} [firmware]: key 'loader': no boot loader named '{target.firmware.loader}'",
                          hint=f"known: {', '.join(LOADERS)}")
     return LOADERS[target.firmware.loader](target)
+
+
+def smbios_oem_string(text: str) -> list[str]:
+    """QEMU's options for an SMBIOS OEM string (type 11) `text` (a comma doubled: QEMU's option syntax)."""
+    return ["-smbios", "type=11,value=" + text.replace(",", ",,")]
 
 
 def oem_string(cmdline: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import packaging
 from ..building.targets import Target
+from ..core import sizes
 from ..core.errors import RunError
 from ..packaging import tools
 from ..packaging.loaders import loader_for
@@ -51,6 +52,12 @@ class FirmwareBoot(QemuProcessWay):
             return Support(False, f"{missing[0]} is missing: install Debian's {tools.package_of(missing[0])}")
         return Support(True, f"{self.firmware} firmware, {self.loader.name} from the disk")
 
+    def memory(self, request: BootRequest) -> str:
+        """The guest's RAM, raised to what the UEFI firmware needs if less."""
+        memory = super().memory(request)
+        floor = self.target.firmware.uefi_min_mib if self.firmware == "uefi" else 0
+        return f"{floor}M" if sizes.mib(memory) < floor else memory
+
     def check(self, request: BootRequest) -> None:
         if request.network.mode == "tap":
             check_tap(request.network)
@@ -65,7 +72,8 @@ class FirmwareBoot(QemuProcessWay):
         # The guest's status channel as with direct boot (the target's [qemu] `status`): its whole exit status.
         command = [*base_command(self.target, self.memory(request), machine=self.machine, args=table.args),
                    *q.status, *self._firmware_options(work), *self._boot_disk(image, fmt)]
-        return [*command, *self.loader.run_options(kernel_cmdline(request.cmdline, request.args), work),
+        return [*command, *self.loader.run_options(kernel_cmdline(request.cmdline, request.args), work,
+                                                          self.firmware),
                 *qemu_options(q.nic_device, q.disk_device, request.network, request.disks),
                 *request.extra_qemu_args]
 
