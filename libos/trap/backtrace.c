@@ -7,6 +7,7 @@
 #include <uf/console.h>
 #include <uf/exit.h>
 #include <uf/trap.h>
+#include "fault_range.h"
 
 #define MAX_FRAMES 32
 #if __SIZEOF_POINTER__ == 8
@@ -15,17 +16,20 @@
 #define ADDR "0x%08lx"
 #endif
 
+uintptr_t uf_trap_fault_from, uf_trap_fault_to;
+
 static int page_readable(uintptr_t a)
 {
 	int prot = uf_mmu_prot(a);
 	return prot > 0 && (prot & PROT_READ);
 }
 
-/* A frame record can be read if it lies in RAM and is mapped readable (no fault while reporting). */
+/* A frame record can be read if it lies in RAM or in the demand range (a thread's stack: module demand) and is
+ * mapped readable (no fault while reporting; a demand-zero page not backed yet is not: it holds no frame). */
 static int readable(uintptr_t a)
 {
 	const size_t n = 2 * sizeof(uintptr_t);
-	int in_ram = 0;
+	int in_ram = a >= uf_trap_fault_from && a + n <= uf_trap_fault_to;
 	for (size_t i = 0; i < uf_boot_info.nram; i++) {
 		const struct uf_ram_region *r = &uf_boot_info.ram[i];
 		in_ram |= a >= r->base && a + n <= r->base + r->length;

@@ -6,6 +6,7 @@
 #include <uf/exit.h>
 #include <uf/thread.h>
 #include <uf/trap.h>
+#include "fault_range.h"
 #include <uf/x86_64.h>
 
 #define VEC_PF 14
@@ -42,6 +43,7 @@ static volatile uint32_t *xapic_eoi;    /* NULL: x2APIC, EOI through its MSR */
 static int (*signal_hook)(struct uf_trap_frame *f);
 static void (*resume_hook)(struct uf_trap_frame *f, int yield);
 static int (*crash_hook)(uintptr_t addr);
+static int (*fault_hook)(uintptr_t addr, int write);
 
 static const char *const names[32] = {
 	"divide error (#DE)", "debug (#DB)", "non-maskable interrupt (NMI)", "breakpoint (#BP)", "overflow (#OF)",
@@ -107,6 +109,13 @@ void uf_trap_set_crash_hook(int (*fn)(uintptr_t addr))
 	crash_hook = fn;
 }
 
+void uf_trap_set_fault_hook(int (*fn)(uintptr_t addr, int write), uintptr_t from, uintptr_t to)
+{
+	fault_hook = fn;
+	uf_trap_fault_from = from;
+	uf_trap_fault_to = to;
+}
+
 static void interrupt(unsigned vector)
 {
 	irq_handlers[vector]();
@@ -119,7 +128,8 @@ static void interrupt(unsigned vector)
 void uf_trap_handler(struct uf_trap_frame *f)
 {
 	static int reporting;
-	if (signal_hook && signal_hook(f))
+	int demand = fault_hook && f->vector == VEC_PF ? fault_hook(uf_read_cr2(), f->err & 2) : 0;
+	if (demand > 0 || (!demand && signal_hook && signal_hook(f)))
 		return;
 	unsigned vector = f->vector & 0xff;     /* interrupt stubs push an 8-bit vector, sign-extended */
 	if (vector >= 32) {

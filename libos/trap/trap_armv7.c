@@ -10,6 +10,7 @@
 #include <uf/exit.h>
 #include <uf/thread.h>
 #include <uf/trap.h>
+#include "fault_range.h"
 
 /* Run once (or on a crash): under an emulator that translates each instruction before its first run, small code is
  * fast code. */
@@ -27,6 +28,7 @@ static void (*irq_dispatch)(void);
 static int (*signal_hook)(struct uf_trap_frame *f);
 static void (*resume_hook)(struct uf_trap_frame *f, int yield);
 static int (*crash_hook)(uintptr_t addr);
+static int (*fault_hook)(uintptr_t addr, int write);
 
 void uf_trap_init(void)
 {
@@ -59,6 +61,13 @@ void uf_trap_yield(void)
 void uf_trap_set_crash_hook(int (*fn)(uintptr_t addr))
 {
 	crash_hook = fn;
+}
+
+void uf_trap_set_fault_hook(int (*fn)(uintptr_t addr, int write), uintptr_t from, uintptr_t to)
+{
+	fault_hook = fn;
+	uf_trap_fault_from = from;
+	uf_trap_fault_to = to;
 }
 
 /* The short-descriptor fault status (B3.13.6): FS[4] is bit 10, FS[3:0] bits 3-0. */
@@ -116,7 +125,9 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	}
 	if (f->cpsr & PSR_T && (f->kind == UF_TRAP_UND || f->kind == UF_TRAP_SVC))
 		f->pc += 2;                     /* Thumb: these return addresses are 2 bytes past the instruction */
-	if (signal_hook && signal_hook(f))
+	int demand = !fault_hook ? 0 : f->kind == UF_TRAP_DABT ? fault_hook(uf_read_dfar(), uf_read_dfsr() & FSR_WNR) :
+		     f->kind == UF_TRAP_PABT ? fault_hook(uf_read_ifar(), 0) : 0;
+	if (demand > 0 || (!demand && signal_hook && signal_hook(f)))
 		return;
 	if (reporting++) {                      /* a fault while reporting: say where, don't recurse */
 		uf_printk("uniforge: crash: exception %u at pc=0x%08x while reporting a crash\n", f->kind, f->pc);

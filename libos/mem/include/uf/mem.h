@@ -4,6 +4,7 @@
 #define UF_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* npages contiguous zeroed pages, or NULL. */
@@ -15,6 +16,12 @@ void uf_page_free(void *p, size_t npages);
 int uf_page_claim(void *p, size_t npages);
 /* The lowest address of the largest free range (where a growing region has the most room), 0 if none. */
 void *uf_page_largest_free(void);
+
+/* Module demand's mappings: the lowest address in [from, to) where len bytes overlap no mmap range, 0 if none; and
+ * [base, end) recorded as an mmap range (munmap, mprotect and MAP_FIXED then accept it), or no longer: 0 or -ENOMEM. */
+uintptr_t uf_mem_gap(uintptr_t from, uintptr_t to, size_t len);
+int uf_mem_track(uintptr_t base, uintptr_t end);
+int uf_mem_untrack(uintptr_t a, uintptr_t end);
 
 /* How many pages are free now. */
 size_t uf_page_free_count(void);
