@@ -58,9 +58,8 @@ static uint64_t *live_root(void)
 	return (uint64_t *)(uintptr_t)(uf_read_cr3() & PTE_ADDR);
 }
 
-/* The PD entry (2 MiB level) for va; with create, missing upper tables are allocated. NULL if unmapped. Inlined
- * everywhere, as it was before demand_pte called it too: the images without demand-zero pages keep their bytes. */
-static inline __attribute__((always_inline)) uint64_t *pde_of(uintptr_t va, int create)
+/* The PD entry (2 MiB level) for va; with create, missing upper tables are allocated. NULL if unmapped. */
+static uint64_t *pde_of(uintptr_t va, int create)
 {
 	uint64_t *t = root ? root : live_root();
 	for (int shift = 39; shift > 21; shift -= 9) {
@@ -156,18 +155,24 @@ int uf_mmu_prot(uintptr_t va)
 	return PROT_READ | (e & PTE_W ? PROT_WRITE : 0) | (e & nx ? 0 : PROT_EXEC);
 }
 
-/* The 4 KiB entry for va in the demand range, with create its page table allocated: NULL if there is none. */
+/* The 4 KiB entry for va in the demand range, with create its tables allocated: NULL if there is none. Its own walk,
+ * not pde_of's: a third caller would change how the compiler inlines that into uf_mmu_protect, in every image. */
 static uint64_t *demand_pte(uintptr_t va, int create)
 {
-	uint64_t *pde = pde_of(va, create);
-	if (pde && !*pde && create) {
-		uint64_t *pt = table_alloc();
-		if (pt)
-			*pde = (uintptr_t)pt | PTE_P | PTE_W;
+	uint64_t *t = root ? root : live_root();
+	for (int shift = 39; shift > 12; shift -= 9) {
+		uint64_t *e = &t[va >> shift & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t *n = create ? table_alloc() : NULL;
+			if (!n)
+				return NULL;
+			*e = (uintptr_t)n | PTE_P | PTE_W;
+		}
+		if (*e & PTE_PS)
+			return NULL;
+		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
 	}
-	if (!pde || !(*pde & PTE_P) || (*pde & PTE_PS))
-		return NULL;
-	return &((uint64_t *)(uintptr_t)(*pde & PTE_ADDR))[va >> 12 & 511];
+	return &t[va >> 12 & 511];
 }
 
 void uf_mmu_demand_range(uintptr_t *base, uintptr_t *end)

@@ -1,13 +1,20 @@
-/* Demand-zero anonymous memory: module mem's large anonymous mappings, backed page by page by the page-fault handler
- * (the page tables' demand-zero pages, uf/boot.h). Linux does this for all anonymous memory; here the small ones keep
- * the identity map (no fault per page) and only what would tie up RAM that is never touched waits: thread stacks
- * (Redis asks for 4 MiB each), big buffers. */
+/* Demand-zero anonymous memory: large anonymous mappings, backed page by page by the page-fault handler (the page
+ * tables' demand-zero pages, uf/boot.h). Linux does this for all anonymous memory; here the small ones keep the
+ * identity map (no fault per page) and only what would tie up RAM that is never touched waits: thread stacks (Redis
+ * asks for 4 MiB each), big buffers. This module defines mmap, munmap and mprotect (module mem's are weak aliases of
+ * uf_mem_mmap and co.): it keeps its own range and hands everything else to mem unchanged. */
 #include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/demand.h>
 #include <uf/mem.h>
 #include <uf/trap.h>
+
+#define PAGE UF_PAGE_SIZE
+
+static uintptr_t base, end;     /* the demand range, uf_mmu_demand_range's (empty: mem backs every mapping) */
 
 /* A page fault: a demand-zero page made (1), or not one (0: the app's fault). With no RAM left, the crash line says so
  * (the runner takes the first as the reason); module trap's report follows, registers and backtrace. */
@@ -22,41 +29,74 @@ static int fault(uintptr_t addr, int write)
 
 void uf_demand_init(void)
 {
-	uintptr_t base, end;
 	uf_mmu_demand_range(&base, &end);
 	uf_trap_set_fault_hook(fault, base, end);
 }
 
-static int ours(uintptr_t a)
+/* [a, a + len) page-aligned and all in the demand range: the calls below are ours; anything else is mem's. */
+static int ours(void *addr, size_t len)
 {
-	uintptr_t base, end;
-	uf_mmu_demand_range(&base, &end);
-	return a >= base && a < end;
+	uintptr_t a = (uintptr_t)addr;
+	return !(a & (PAGE - 1)) && len && a >= base && a < end && len <= end - a;
 }
 
-uintptr_t uf_demand_mmap(size_t len, int prot)
+static size_t page_up(size_t len)
 {
-	uintptr_t base, end;
-	uf_mmu_demand_range(&base, &end);
-	uintptr_t a = base < end ? uf_mem_gap(base, end, len) : 0;
-	if (a && (uf_mmu_demand(a, len, prot) || uf_mem_track(a, a + len))) {
+	return (len + PAGE - 1) & ~(size_t)(PAGE - 1);
+}
+
+/* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
+static long map(uintptr_t a, size_t len, int prot)
+{
+	if (uf_mmu_demand(a, len, prot) || uf_mem_track(a, a + len)) {
 		uf_mmu_release(a, len, uf_page_free);
-		return 0;
-	}
-	return a;
-}
-
-int uf_demand_munmap(uintptr_t a, uintptr_t end)
-{
-	if (!ours(a))
-		return 1;
-	if (uf_mem_untrack(a, end))
 		return -ENOMEM;
-	uf_mmu_release(a, end - a, uf_page_free);
+	}
 	return 0;
 }
 
-int uf_demand_mprotect(uintptr_t a, uintptr_t end, int prot)
+long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return ours(a) && !uf_mmu_demand(a, end - a, prot);
+	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	if (!(flags & MAP_ANONYMOUS) || (off & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
+	    len > SIZE_MAX - PAGE || (fixed && !ours(addr, len)) || (!fixed && len < UF_DEMAND_MIN_PAGES * PAGE))
+		return uf_mem_mmap(addr, len, prot, flags, fd, off);
+	size_t size = page_up(len);
+	uintptr_t a = (uintptr_t)addr;
+	if (fixed) {
+		/* Replacing our own memory (only that: mem says no to the rest of the range): fresh zero pages. */
+		if (!uf_mem_owned(a, a + size))
+			return -EINVAL;
+		if (flags & MAP_FIXED_NOREPLACE)
+			return -EEXIST;
+		long rc = uf_sys_munmap(addr, size);
+		return rc ? rc : map(a, size, prot) ? -ENOMEM : (long)a;
+	}
+	a = base < end ? uf_mem_gap(base, end, size) : 0;
+	if (!a || map(a, size, prot))
+		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
+	return (long)a;
+}
+
+long uf_sys_munmap(void *addr, size_t len)
+{
+	if (!ours(addr, len))
+		return uf_mem_munmap(addr, len);
+	uintptr_t a = (uintptr_t)addr, to = a + page_up(len);
+	if (!uf_mem_owned(a, to))
+		return -EINVAL;
+	if (uf_mem_untrack(a, to))
+		return -ENOMEM;
+	uf_mmu_release(a, to - a, uf_page_free);
+	return 0;
+}
+
+long uf_sys_mprotect(void *addr, size_t len, int prot)
+{
+	if (!ours(addr, len))
+		return uf_mem_mprotect(addr, len, prot);
+	uintptr_t a = (uintptr_t)addr, to = a + page_up(len);
+	if (!uf_mem_owned(a, to))
+		return -ENOMEM;
+	return uf_mmu_demand(a, to - a, prot);
 }

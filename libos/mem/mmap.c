@@ -1,22 +1,19 @@
 /* brk and anonymous mmap over the page allocator. The pages handed out are recorded (the brk range, and a sorted
  * table of mmap ranges) so that munmap/mprotect/MAP_FIXED act only on memory the app owns. Mappings of files are
- * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. So are large anonymous
- * mappings, module demand's (uf/demand.h: pages backed on first touch): an image whose app maps no memory has none. */
+ * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. The three calls are
+ * weak aliases of uf_mem_mmap, uf_mem_munmap and uf_mem_mprotect: module demand, when linked, defines them and keeps
+ * its large anonymous mappings (pages backed on first touch) before handing the rest here; hello's bytes don't move. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <uf/boot.h>
-#include <uf/demand.h>
 #include <uf/mem.h>
 
 /* Module vfs: file mappings (weak: an image that opens no files gets no VFS for mmap's sake). */
 long uf_vfs_map(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((weak));
 void uf_vfs_unmap(uintptr_t a, uintptr_t end) __attribute__((weak));
 int uf_vfs_msync(uintptr_t a, uintptr_t end, int flags) __attribute__((weak));
-uintptr_t uf_demand_mmap(size_t len, int prot) __attribute__((weak));
-int uf_demand_munmap(uintptr_t a, uintptr_t end) __attribute__((weak));
-int uf_demand_mprotect(uintptr_t a, uintptr_t end, int prot) __attribute__((weak));
 
 #define PAGE UF_PAGE_SIZE
 #define RW (PROT_READ | PROT_WRITE)     /* what free RAM is mapped as */
@@ -119,7 +116,7 @@ static int track(uintptr_t base, uintptr_t end)
 }
 
 /* Forgets [a, end), which lies inside recorded ranges; needs reserve() first (one range may split in two). Inlined,
- * as owned is, as they were before module demand's calls: an image without demand keeps mmap's and munmap's bytes. */
+ * as owned is, as they were before module demand's calls (uf_mem_untrack, uf_mem_owned): hello's bytes don't move. */
 static inline __attribute__((always_inline)) void untrack(uintptr_t a, uintptr_t end)
 {
 	while (a < end) {
@@ -140,27 +137,6 @@ static inline __attribute__((always_inline)) void untrack(uintptr_t a, uintptr_t
 	}
 }
 
-int uf_mem_track(uintptr_t base, uintptr_t end)
-{
-	return track(base, end);
-}
-
-int uf_mem_untrack(uintptr_t a, uintptr_t end)
-{
-	if (reserve())
-		return -ENOMEM;
-	untrack(a, end);
-	return 0;
-}
-
-uintptr_t uf_mem_gap(uintptr_t from, uintptr_t to, size_t len)
-{
-	uintptr_t a = from;
-	for (size_t i = lookup(from); i < nranges && ranges[i].base < to && ranges[i].base < a + len; i++)
-		a = ranges[i].end;
-	return a < to && to - a >= len ? a : 0;
-}
-
 /* Is all of [a, end) in mmap ranges (or, with heap, in the brk heap)? */
 static inline __attribute__((always_inline)) int owned(uintptr_t a, uintptr_t end, int heap)
 {
@@ -174,6 +150,32 @@ static inline __attribute__((always_inline)) int owned(uintptr_t a, uintptr_t en
 			return 0;
 	}
 	return 1;
+}
+
+int uf_mem_track(uintptr_t base, uintptr_t end)
+{
+	return track(base, end);
+}
+
+int uf_mem_untrack(uintptr_t a, uintptr_t end)
+{
+	if (reserve())
+		return -ENOMEM;
+	untrack(a, end);
+	return 0;
+}
+
+int uf_mem_owned(uintptr_t a, uintptr_t end)
+{
+	return owned(a, end, 0);
+}
+
+uintptr_t uf_mem_gap(uintptr_t from, uintptr_t to, size_t len)
+{
+	uintptr_t a = from;
+	for (size_t i = lookup(from); i < nranges && ranges[i].base < to && ranges[i].base < a + len; i++)
+		a = ranges[i].end;
+	return a < to && to - a >= len ? a : 0;
 }
 
 /* The page range of (addr, len): 0, or -EINVAL if unaligned, empty or wrapping. */
@@ -191,7 +193,7 @@ static void forget_files(uintptr_t a, uintptr_t end)
 		uf_vfs_unmap(a, end);
 }
 
-long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+long uf_mem_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (!(flags & MAP_ANONYMOUS) && uf_vfs_map)
 		return uf_vfs_map(addr, len, prot, flags, fd, off);     /* first: a jump, with the arguments as they are */
@@ -206,8 +208,6 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return -ENOMEM;
 	size_t npages = page_up(len) / PAGE;
 
-	if (!fixed && npages >= UF_DEMAND_MIN_PAGES && uf_demand_mmap && (a = uf_demand_mmap(npages * PAGE, prot)))
-		return (long)a;
 	if (!fixed) {
 		void *p = uf_page_alloc(npages);
 		if (!p)
@@ -223,9 +223,8 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		if (flags & MAP_FIXED_NOREPLACE)
 			return -EEXIST;
 		forget_files(a, end);
-		if (!uf_demand_mprotect || !uf_demand_mprotect(a, end, RW))
-			uf_mmu_protect(a, end - a, RW);
-		memset((void *)a, 0, end - a);  /* demand-zero pages get backed: then uf_mmu_protect may change them */
+		uf_mmu_protect(a, end - a, RW);
+		memset((void *)a, 0, end - a);
 	} else if (!uf_page_claim((void *)a, npages)) {
 		if (track(a, end)) {
 			uf_page_free((void *)a, npages);
@@ -237,20 +236,17 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	int rc = prot == RW ? 0 : uf_mmu_protect(a, end - a, prot);
 	if (rc) {
-		uf_sys_munmap((void *)a, end - a);
+		uf_mem_munmap((void *)a, end - a);
 		return rc;
 	}
 	return (long)a;
 }
 
-long uf_sys_munmap(void *addr, size_t len)
+long uf_mem_munmap(void *addr, size_t len)
 {
 	uintptr_t a, end;
 	if (span(addr, len, &a, &end) || !owned(a, end, 0))
 		return -EINVAL;         /* only what mmap handed out (Linux would also unmap the heap or the image) */
-	int rc = uf_demand_munmap ? uf_demand_munmap(a, end) : 1;
-	if (rc <= 0)
-		return rc;
 	if (reserve())
 		return -ENOMEM;
 	forget_files(a, end);
@@ -260,7 +256,7 @@ long uf_sys_munmap(void *addr, size_t len)
 	return 0;
 }
 
-long uf_sys_mprotect(void *addr, size_t len, int prot)
+long uf_mem_mprotect(void *addr, size_t len, int prot)
 {
 	uintptr_t a, end;
 	if (!len && !((uintptr_t)addr & (PAGE - 1)))
@@ -269,10 +265,12 @@ long uf_sys_mprotect(void *addr, size_t len, int prot)
 		return -EINVAL;
 	if (!owned(a, end, 1))
 		return -ENOMEM;
-	if (uf_demand_mprotect && uf_demand_mprotect(a, end, prot))
-		return 0;
 	return uf_mmu_protect(a, end - a, prot);
 }
+
+long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((weak, alias("uf_mem_mmap")));
+long uf_sys_munmap(void *addr, size_t len) __attribute__((weak, alias("uf_mem_munmap")));
+long uf_sys_mprotect(void *addr, size_t len, int prot) __attribute__((weak, alias("uf_mem_mprotect")));
 
 /* Writes shared file mappings back (module vfs); anonymous memory has nothing to write. */
 long uf_sys_msync(void *addr, size_t len, int flags)

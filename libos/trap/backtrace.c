@@ -16,20 +16,17 @@
 #define ADDR "0x%08lx"
 #endif
 
-uintptr_t uf_trap_fault_from, uf_trap_fault_to;
-
 static int page_readable(uintptr_t a)
 {
 	int prot = uf_mmu_prot(a);
 	return prot > 0 && (prot & PROT_READ);
 }
 
-/* A frame record can be read if it lies in RAM or in the demand range (a thread's stack: module demand) and is
- * mapped readable (no fault while reporting; a demand-zero page not backed yet is not: it holds no frame). */
+/* A frame record can be read if it lies in RAM and is mapped readable (no fault while reporting). */
 static int readable(uintptr_t a)
 {
 	const size_t n = 2 * sizeof(uintptr_t);
-	int in_ram = a >= uf_trap_fault_from && a + n <= uf_trap_fault_to;
+	int in_ram = 0;
 	for (size_t i = 0; i < uf_boot_info.nram; i++) {
 		const struct uf_ram_region *r = &uf_boot_info.ram[i];
 		in_ram |= a >= r->base && a + n <= r->base + r->length;
@@ -42,9 +39,11 @@ static int in_text(uintptr_t a)
 	return a >= (uintptr_t)__uf_text_start && a < (uintptr_t)__uf_text_end;
 }
 
-int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg)
+/* The frame chain from fp, frame records where ok says they can be read. */
+static inline __attribute__((always_inline)) int walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg,
+						     int (*ok)(uintptr_t a))
 {
-	for (int i = 0; i < MAX_FRAMES && fp && !(fp & (sizeof(uintptr_t) - 1)) && readable(fp); i++) {
+	for (int i = 0; i < MAX_FRAMES && fp && !(fp & (sizeof(uintptr_t) - 1)) && ok(fp); i++) {
 		const uintptr_t *frame = (const uintptr_t *)fp;
 		if (!in_text(frame[1]))     /* the end of the chain (0), or not a frame record after all */
 			break;
@@ -58,6 +57,23 @@ int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg)
 	return 0;
 }
 
+uintptr_t uf_trap_fault_from, uf_trap_fault_to;
+
+/* Threads' stacks may lie in the fault hook's range (module demand): the walks of module process (signals,
+ * cancellation) follow frames there. The crash report's walk stays in RAM, as in an image without the hook. */
+static int walkable(uintptr_t a)
+{
+	const size_t n = 2 * sizeof(uintptr_t);
+	if (a - uf_trap_fault_from < uf_trap_fault_to - uf_trap_fault_from && a + n <= uf_trap_fault_to)
+		return page_readable(a) && page_readable(a + n - 1);
+	return readable(a);
+}
+
+int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg)
+{
+	return walk(fp, fn, arg, walkable);
+}
+
 static int print_frame(uintptr_t ret, void *arg)
 {
 	(void)arg;
@@ -68,7 +84,7 @@ static int print_frame(uintptr_t ret, void *arg)
 void uf_backtrace(uintptr_t pc, uintptr_t fp)
 {
 	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(pc - uf_boot_load_offset));
-	uf_trap_walk(fp, print_frame, 0);
+	walk(fp, print_frame, 0, readable);
 }
 
 _Noreturn void uf_panic(const char *fmt, ...)

@@ -28,7 +28,8 @@ static void (*irq_dispatch)(void);
 static int (*signal_hook)(struct uf_trap_frame *f);
 static void (*resume_hook)(struct uf_trap_frame *f, int yield);
 static int (*crash_hook)(uintptr_t addr);
-static int (*fault_hook)(uintptr_t addr, int write);
+static int (*fault_hook)(uintptr_t addr, int write);    /* with it, signal_hook is fault_first ... */
+static int (*later_hook)(struct uf_trap_frame *f);      /* ... and this module process's signal hook */
 
 void uf_trap_init(void)
 {
@@ -44,7 +45,25 @@ void uf_trap_set_irq_dispatch(void (*dispatch)(void))
 
 void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
 {
-	signal_hook = fn;
+	*(fault_hook ? &later_hook : &signal_hook) = fn;
+}
+
+/* The fault hook sits in the signal hook's place (the slot every trap consults first), so an image without it has
+ * no code for it there: a page fault goes to it first; what it does not take goes on to signals. */
+static int fault_first(struct uf_trap_frame *f)
+{
+	int r = f->kind == UF_TRAP_DABT ? fault_hook(uf_read_dfar(), uf_read_dfsr() & FSR_WNR) :
+		f->kind == UF_TRAP_PABT ? fault_hook(uf_read_ifar(), 0) : 0;
+	return r > 0 || (!r && later_hook && later_hook(f));
+}
+
+void uf_trap_set_fault_hook(int (*fn)(uintptr_t addr, int write), uintptr_t from, uintptr_t to)
+{
+	later_hook = signal_hook;
+	fault_hook = fn;
+	signal_hook = fault_first;
+	uf_trap_fault_from = from;
+	uf_trap_fault_to = to;
 }
 
 void uf_trap_set_resume_hook(void (*fn)(struct uf_trap_frame *f, int yield))
@@ -61,13 +80,6 @@ void uf_trap_yield(void)
 void uf_trap_set_crash_hook(int (*fn)(uintptr_t addr))
 {
 	crash_hook = fn;
-}
-
-void uf_trap_set_fault_hook(int (*fn)(uintptr_t addr, int write), uintptr_t from, uintptr_t to)
-{
-	fault_hook = fn;
-	uf_trap_fault_from = from;
-	uf_trap_fault_to = to;
 }
 
 /* The short-descriptor fault status (B3.13.6): FS[4] is bit 10, FS[3:0] bits 3-0. */
@@ -125,9 +137,7 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	}
 	if (f->cpsr & PSR_T && (f->kind == UF_TRAP_UND || f->kind == UF_TRAP_SVC))
 		f->pc += 2;                     /* Thumb: these return addresses are 2 bytes past the instruction */
-	int demand = !fault_hook ? 0 : f->kind == UF_TRAP_DABT ? fault_hook(uf_read_dfar(), uf_read_dfsr() & FSR_WNR) :
-		     f->kind == UF_TRAP_PABT ? fault_hook(uf_read_ifar(), 0) : 0;
-	if (demand > 0 || (!demand && signal_hook && signal_hook(f)))
+	if (signal_hook && signal_hook(f))
 		return;
 	if (reporting++) {                      /* a fault while reporting: say where, don't recurse */
 		uf_printk("uniforge: crash: exception %u at pc=0x%08x while reporting a crash\n", f->kind, f->pc);

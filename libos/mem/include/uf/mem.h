@@ -17,11 +17,13 @@ int uf_page_claim(void *p, size_t npages);
 /* The lowest address of the largest free range (where a growing region has the most room), 0 if none. */
 void *uf_page_largest_free(void);
 
-/* Module demand's mappings: the lowest address in [from, to) where len bytes overlap no mmap range, 0 if none; and
- * [base, end) recorded as an mmap range (munmap, mprotect and MAP_FIXED then accept it), or no longer: 0 or -ENOMEM. */
+/* Module demand's mappings: the lowest address in [from, to) where len bytes overlap no mmap range, 0 if none;
+ * [base, end) recorded as an mmap range (munmap, mprotect and MAP_FIXED then accept it), or no longer: 0 or -ENOMEM;
+ * whether all of [a, end) is in mmap ranges. */
 uintptr_t uf_mem_gap(uintptr_t from, uintptr_t to, size_t len);
 int uf_mem_track(uintptr_t base, uintptr_t end);
 int uf_mem_untrack(uintptr_t a, uintptr_t end);
+int uf_mem_owned(uintptr_t a, uintptr_t end);
 
 /* How many pages are free now. */
 size_t uf_page_free_count(void);
@@ -35,6 +37,10 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 long uf_sys_munmap(void *addr, size_t len);
 long uf_sys_mprotect(void *addr, size_t len, int prot);
 long uf_sys_madvise(void *addr, size_t len, int advice);
+/* The same three, mem's own: the uf_sys_ ones are weak aliases of them, which module demand overrides (uf/demand.h). */
+long uf_mem_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+long uf_mem_munmap(void *addr, size_t len);
+long uf_mem_mprotect(void *addr, size_t len, int prot);
 struct sysinfo;
 long uf_sys_sysinfo(struct sysinfo *info);
 long uf_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
