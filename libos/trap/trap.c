@@ -90,6 +90,8 @@ void uf_trap_set_handler(int vector, void (*fn)(void))
 void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
 {
 	*(fault_hook ? &later_hook : &signal_hook) = fn;
+	/* The interrupt stubs serve: this one pushes the vector like the others and runs on IST1 like exceptions. */
+	set_gate(UF_TRAP_SOFT_VECTOR, (uintptr_t)uf_trap_irq_stubs + 8 * (UF_TRAP_SOFT_VECTOR - 32), 1);
 }
 
 /* The fault hook sits in the signal hook's place (the slot every trap consults first), so an image without it has
