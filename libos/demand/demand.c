@@ -96,6 +96,8 @@ long uf_sys_mprotect(void *addr, size_t len, int prot)
 	if (!ours(addr, len))
 		return uf_mem_mprotect(addr, len, prot);
 	uintptr_t a = (uintptr_t)addr, to = a + page_up(len);
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
 	if (!uf_mem_owned(a, to))
 		return -ENOMEM;
 	return uf_mmu_demand(a, to - a, prot);
