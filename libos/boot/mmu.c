@@ -214,6 +214,20 @@ int uf_mmu_fill(uintptr_t va, int write)
 	return 1;
 }
 
+int uf_mmu_backing(uintptr_t va, int write, uintptr_t *pa)
+{
+	uintptr_t base, end;
+	uf_mmu_demand_range(&base, &end);
+	uint64_t *pte = va >= base && va < end ? demand_pte(va, 0) : NULL;
+	int made = pte && (*pte & PTE_DEMAND) ? uf_mmu_fill(va, write) : 0;
+	if (made < 0)
+		return made;
+	if (!pte || !(*pte & PTE_P) || (write && !(*pte & PTE_W)))
+		return -EFAULT;
+	*pa = (*pte & PTE_ADDR) | (va & (PAGE - 1));
+	return 0;
+}
+
 void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t npages))
 {
 	for (uintptr_t end = va + len; va < end; va += PAGE) {

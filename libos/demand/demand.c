@@ -4,6 +4,7 @@
  * asks for 4 MiB each), big buffers. This module defines mmap, munmap and mprotect (module mem's are weak aliases of
  * uf_mem_mmap and co.): it keeps its own range and hands everything else to mem unchanged. */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <uf/boot.h>
@@ -76,6 +77,27 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	if (!a || map(a, size, prot))
 		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
 	return (long)a;
+}
+
+long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa)
+{
+	uintptr_t a = (uintptr_t)buf;
+	if (len > LONG_MAX)
+		len = LONG_MAX;
+	if (base == end || a < base || a >= end) {      /* RAM, identity mapped: up to the demand range */
+		*pa = a;
+		return (long)(a < base && len > base - a ? base - a : len);
+	}
+	int rc = uf_mmu_backing(a, device_writes, pa);
+	if (rc)
+		return rc;
+	/* The page, and the next ones as long as their pages follow in physical memory (the allocator often hands
+	 * out consecutive pages): fewer descriptors. */
+	size_t run = PAGE - (a & (PAGE - 1));
+	uintptr_t next;
+	while (run < len && run < end - a && !uf_mmu_backing(a + run, device_writes, &next) && next == *pa + run)
+		run += PAGE;
+	return (long)(run < len ? run : len);
 }
 
 long uf_sys_munmap(void *addr, size_t len)

@@ -3,9 +3,25 @@
 #ifndef UF_MEM_H
 #define UF_MEM_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+/* Device access (DMA) to a buffer a caller gave a driver: the physical address of buf in *pa, and how many bytes
+ * from buf on are contiguous in physical memory (1 to len), or -EFAULT (buf is not mapped for the access;
+ * device_writes: the device writes it) or -ENOMEM. A driver puts each such run in its own descriptor. RAM is
+ * identity mapped, so without module demand this is the identity, inline; module demand's pages lie elsewhere
+ * (uf_demand_dma, reached by a weak reference, so that an image without it links none of it). Memory from
+ * uf_page_alloc is always identity mapped: a driver's own rings and buffers need none of this. */
+long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa) __attribute__((weak));
+static inline long uf_mem_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa)
+{
+	if (uf_demand_dma)
+		return uf_demand_dma(buf, len, device_writes, pa);
+	*pa = (uintptr_t)buf;
+	return len < LONG_MAX ? (long)len : LONG_MAX;
+}
 
 /* npages contiguous zeroed pages, or NULL. */
 void *uf_page_alloc(size_t npages);
