@@ -31,6 +31,7 @@
 #define MAX_DISKS 4
 #define SECTOR 512
 #define RUNS_MAX 32             /* data descriptors per device request: 128 KiB of demand-zero pages at least */
+#define PART_MAX (1u << 30)     /* bytes per device request: whole sectors, and a count a long holds on ARMv7 */
 /* How long run() halts before looking again: with an interrupt it wakes earlier; without one it polls. */
 #define WAIT_NS (10 * 1000000ull)
 #define POLL_NS (200 * 1000ull)
@@ -83,11 +84,12 @@ static struct slot *free_slot(struct disk *d)
 static long submit(struct disk *d, struct slot *s, struct uf_blkreq *r, uint32_t offset)
 {
 	uint32_t size = d->blkdev.sector_size, total = r->op == UF_BLK_FLUSH ? 0 : r->nsectors * size, bytes = 0;
+	uint32_t left = total - offset < PART_MAX ? total - offset : PART_MAX;
 	int writes = r->op == UF_BLK_READ, n = 1;
 	struct uf_virtq_seg segs[RUNS_MAX + 2] = { { (uintptr_t)&s->hdr, sizeof s->hdr, 0 } };
-	while (offset + bytes < total && n <= d->runs) {
+	while (bytes < left && n <= d->runs) {
 		uintptr_t pa;
-		long run = uf_mem_dma((uint8_t *)r->buf + offset + bytes, total - offset - bytes, writes, &pa);
+		long run = uf_mem_dma((uint8_t *)r->buf + offset + bytes, left - bytes, writes, &pa);
 		if (run < 0)
 			return run;
 		segs[n++] = (struct uf_virtq_seg){ pa, (uint32_t)run, writes };
