@@ -93,6 +93,18 @@ def test_disk_read_write_flush(uniforge_build, target, disk):
     assert after == bytes(expected)
 
 
+def test_disk_with_a_queue_of_four(uniforge_build, target, disk):
+    """A queue of 4 descriptors (QEMU's seg_max is then 2): a device request carries a header, two runs and its
+    status, so each of blkprobe's buffers in demand-zero memory goes as many device requests, sectors cut across
+    them, one at a time; the disk ends as with a full queue."""
+    device = targets.load(target).qemu.disk_device
+    result = run(uniforge_build, target, "blkprobe", ["rw"], disks=[disk],
+                 extra_qemu_args=["-global", f"{device}.queue-size=4"])
+    assert result.status == 0, result.console + result.message
+    assert "blkprobe: wrote and read back 400 sectors in demand-zero memory" in result.console
+    assert disk.read_bytes()[300 * SECTOR:700 * SECTOR] == b"".join(pattern(s, 29, 3) for s in range(300, 700))
+
+
 def test_read_only_disk_refuses_writes(uniforge_build, target, disk):
     before = disk.read_bytes()
     result = run(uniforge_build, target, "blkprobe", ["ro"], disks=[f"{disk}:ro"])
