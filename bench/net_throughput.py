@@ -87,8 +87,10 @@ def start_httpd(app: Path, target: str, net: int) -> subprocess.Popen:
 
 def start_linux_peer(target: str, server: str, net: int) -> subprocess.Popen:
     page = (ROOT / "examples/httpd/htdocs/index.html").read_bytes()
-    peer = linuxpeer.prepare(linuxpeer.HttpServer(f"{GUEST_SIDE.format(net)}/24", page, server))
-    command = linuxpeer.qemu_command(targets.load(target), peer, network=Network("tap", f"ufb{net}"))
+    loaded = targets.load(target)
+    peer = linuxpeer.prepare(linuxpeer.arch_of(loaded),
+                             linuxpeer.HttpServer(f"{GUEST_SIDE.format(net)}/24", page, server))
+    command = linuxpeer.qemu_command(loaded, peer, network=Network("tap", f"ufb{net}"))
     return start_guest(command, linuxpeer.HTTP_LINE.decode())
 
 
@@ -269,7 +271,8 @@ def main() -> None:
         "servers": results,
     }
     if opts.peer:
-        report["peer_packages"] = linuxpeer.prepare(linuxpeer.HttpServer("10.0.0.2/24", b"", "nginx")).version
+        report["peer_packages"] = linuxpeer.prepare(linuxpeer.arch_of(targets.load(opts.target)),
+                                                    linuxpeer.HttpServer("10.0.0.2/24", b"", "nginx")).version
         httpd, nginx = results["httpd"], results["linux nginx-light"]
         report["httpd_to_nginx"] = {
             "keepalive": round(httpd["keepalive_requests_per_s"]["median"] /

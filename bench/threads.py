@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "toolchain"))     # uniforge need not be installed
 from uniforge import testing  # noqa: E402
 from uniforge.bench import linuxpeer  # noqa: E402
 from uniforge.bench.boottime import timed_boot  # noqa: E402
-from uniforge.building import targets  # noqa: E402
+from uniforge.building import cclink, targets  # noqa: E402
 
 FIGURES = ("create_join_ns", "futex_round_trip_ns", "yield_switch_ns")
 RESULT = re.compile(r"bench: " + " ".join(rf"{name}=(\d+)" for name in FIGURES))
@@ -57,8 +57,8 @@ def main() -> None:
         peer = None
         if target.bench.peer == "linux":
             uniforge("cc", "-t", opts.target, "main.c", "-o", "threadprobe-linux", cwd=folder)
-            peer = linuxpeer.prepare(program=linuxpeer.Program((folder / "threadprobe-linux").read_bytes(),
-                                                               ("bench",)))
+            program = cclink.program_of(folder / "threadprobe-linux").read_bytes()
+            peer = linuxpeer.prepare(linuxpeer.arch_of(target), program=linuxpeer.Program(program, ("bench",)))
         runs: dict[str, list[list[int]]] = {"uniforge": [], "linux": []}
         for _ in range(opts.runs):      # turns, so that the machine's load hits both alike
             out = uniforge("run", f"build/threadprobe.{opts.target}", "--timeout", "600", "--", "bench", cwd=folder)
