@@ -7,11 +7,11 @@ Medians of several runs. Needs root (a network namespace and tap devices) and wr
     python bench/net_throughput.py [--target qemu-x86_64] [--runs 5] [--seconds 10] [--connections 10] [--bulk 32]
                                    [--churn 100000] [--loss 0,0.01,0.05] [--peer linux]
 
-With `--peer linux` (x86_64 targets), Linux microVMs (toolchain/uniforge/bench/linuxpeer.py: Debian's kernel, its
-virtio-net modules) serve a page of the same bytes as httpd's / on their own tap devices, with the same QEMU flags
-and NIC model: Debian's nginx-light (nginx and its echo module, which answers POST /echo), and busybox httpd as a
-second row (one connection per request always, and no /echo). The wrk runs alternate between the servers (httpd,
-nginx, busybox, httpd, ...) so that the load of the shared machine hits them alike.
+With `--peer linux` (the targets whose bench.peer it is), Linux VMs (toolchain/uniforge/bench/linuxpeer.py:
+Debian's kernel of the target's arch, its virtio-net modules) serve a page of the same bytes as httpd's / on their own
+tap devices, with the same QEMU flags and NIC model: Debian's nginx-light (nginx and its echo module, which answers
+POST /echo), and busybox httpd as a second row (one connection per request always, and no /echo). The wrk runs alternate
+between the servers (httpd, nginx, busybox, httpd, ...) so that the load of the shared machine hits them alike.
 
 `--churn N` makes N connections one after another, one request each, the client closing first
 (bench/churn_client.py), and reports the rate per 10,000: the client's TIME_WAIT ports are reusable early only

@@ -5,10 +5,11 @@ one sched_yield switch between two threads; and the image size of the threads te
     python bench/threads.py [--target qemu-x86_64] [--runs 5]
 
 The guest times itself with CLOCK_MONOTONIC (tests/apps/threadprobe `bench`: 500 creates, 5,000 round trips,
-5,000 yields per thread). On a target with the Linux peer (qemu-x86_64: it is made from amd64 packages), the same
-program, linked by `uniforge cc` from the same sources and libc as a static Linux executable, runs as the peer's
-/init in the same QEMU, the two taking turns; "ratio" is Uniforge's figure over Linux's (below 1: faster). Medians
-over the runs: these machines are shared and noisy, and TCG (software emulation) bounds everything here.
+5,000 yields per thread). On a target with the Linux peer (its bench.peer: qemu-x86_64 and qemu-armv7, each with
+Debian's kernel of its arch), the same program, linked by `uniforge cc` from the same sources and libc as a static
+Linux executable, runs as the peer's /init in the same QEMU, the two taking turns; "ratio" is Uniforge's figure over
+Linux's (below 1: faster). Medians over the runs: these machines are shared and noisy, and TCG (software emulation)
+bounds everything here.
 """
 import argparse
 import json

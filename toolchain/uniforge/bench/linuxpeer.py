@@ -1,26 +1,32 @@
-"""The peer `uniforge bench --peer linux` measures against: a minimal Linux microVM made from Debian packages, booted
-with the same QEMU flags as the apps (x86_64 targets).
+"""The peer `uniforge bench --peer linux` measures against: a minimal Linux VM made from Debian packages of the
+target's arch, booted with the same QEMU flags as the apps (qemu-x86_64, qemu-x86_64-q35, kvm-x86_64, qemu-armv7).
 
-The kernel is Debian's `linux-image-amd64`, fetched with `apt-get download` into the uniforge cache (never installed
-into /boot), booted uncompressed: the vmlinux XZ-packed in the bzImage carries a PVH note, so QEMU loads it as it
-loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under TCG. The initramfs (an uncompressed
-newc cpio, written here) holds `busybox-static` and an /init that prints one line and powers off; `poweroff -f` ends
-QEMU on microvm only with ACPI on, its default.
+What differs per arch is data (ARCHES, one LinuxArch per Target.arch): the packages' Debian arch, the kernel's
+metapackage, how its kernel file boots, the serial console, where its shared libraries live. The kernel is fetched
+with `apt-get download PACKAGE:ARCH` into the uniforge cache (never installed into /boot). On x86_64 it is
+`linux-image-amd64`, booted uncompressed: the vmlinux XZ-packed in the bzImage carries a PVH note, so QEMU loads it
+as it loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under TCG. On ARMv7 it is armhf's
+`linux-image-armmp` (-lpae's only gain, RAM above 4 GiB, is what virt,highmem=off leaves out), booted as its
+zImage (the Image inside is no ELF, and must lie where the decompressor puts it), console ttyAMA0 (the PL011).
+The initramfs (an uncompressed newc cpio, written here) holds `busybox-static` of the same arch and an /init that
+prints one line and powers off; `poweroff -f` ends QEMU on microvm only with ACPI on, its default, and on virt
+through PSCI.
 
 As a program's host (bench/threads.py, `prepare(program=Program(...))`), its /init runs a static Linux executable
 (one that `uniforge cc` links from the same sources and libc an image is built from) with arguments, then powers
 off.
 
-As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the same kernel boots as a PV domU (`xl_config`) with
+As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the x86_64 kernel boots as a PV domU (`xl_config`) with
 netfront (`HttpServer(nic="xen")`) and its console on hvc0.
 
 bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
-holds the virtio-net modules from the same linux-image package (Debian builds virtio as modules) and a page, and its
-/init loads the modules (in the order their own `depends=` gives: each one's .modinfo, what depmod makes modules.dep
-from; the package has no modules.dep, depmod writes it when the package is installed), gives the NIC a static
-address and runs the server: Debian's nginx-light (the `nginx` binary and the `libnginx-mod-http-echo` module it
+holds the virtio-net modules from the same linux-image package (Debian builds virtio-net and both transports as
+modules, on amd64 and armhf) and a page, and its /init loads the modules (in the order their own `depends=` gives:
+each one's .modinfo, what depmod makes modules.dep from; the package has no modules.dep, depmod writes it when the
+package is installed), gives the NIC a static address and runs the server: Debian's nginx-light (the `nginx` binary and the `libnginx-mod-http-echo` module it
 installs, whose echo_request_body answers POST /echo as httpd does), with the shared libraries it needs (followed
-through DT_NEEDED from Debian's library packages); or busybox httpd, the second row.
+through DT_NEEDED from Debian's library packages, of the same arch); or busybox httpd, the second row. Both serve
+on ARMv7 as on x86_64 (nginx answers GET / and POST /echo there too).
 """
 
 from __future__ import annotations
@@ -424,9 +430,7 @@ def xl_config(peer: Peer, name: str, memory_mib: int = 256) -> str:
             'on_poweroff = "destroy"\non_reboot = "destroy"\non_crash = "destroy"\nvif = []\ndisk = []\n')
 
 
-# One per target arch (Target.arch). x86_64 boots the vmlinux out of the bzImage (PVH, no decompression under TCG);
-# ARM boots the zImage as QEMU boots any ARM Linux (the Image inside is no ELF, and must sit where the zImage's
-# decompressor puts it): Debian's armmp flavour (no LPAE) runs on virt,highmem=off's Cortex-A15 in its low 4 GiB.
+# One per target arch (Target.arch); why these packages and these boots: the module's docstring.
 ARCHES = {
     "x86_64": LinuxArch("amd64", "linux-image-amd64", "bzImage", vmlinux_from_bzimage, "ttyS0", "x86_64-linux-gnu",
                         "lib64/ld-linux-x86-64.so.2"),

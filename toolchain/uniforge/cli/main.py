@@ -316,7 +316,8 @@ def env_cmd(target_name) -> None:
 @click.option("--target", "-t", "target_names", multiple=True, help="Target (repeatable; default: each app's).")
 @click.option("-n", "runs", default=10, show_default=True, type=click.IntRange(min=1), help="Measured boots of each subject (after a warm-up).")
 @click.option("--peer", "peers", multiple=True, type=click.Choice(["linux"]),
-              help="Also measure a minimal Linux microVM (Debian's kernel and busybox) on the x86_64 targets.")
+              help="Also measure a minimal Linux VM (Debian's kernel of the target's arch and busybox) on the "
+                   "targets that run it (their bench.peer: the QEMU x86_64 ones and qemu-armv7).")
 @click.option("--build-times/--no-build-times", default=True, show_default=True,
               help="Time cold (empty cache) and warm builds.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
