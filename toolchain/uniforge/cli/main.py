@@ -324,7 +324,7 @@ def env_cmd(target_name) -> None:
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the figures as CSV.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Draw boot times and sizes (PNG).")
 def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_path, plot_path) -> None:
-    """Measure apps against the floor (a kernel that exits at once) and, with --peer, a Linux microVM: image size
+    """Measure apps against the floor (a kernel that exits at once) and, with --peer, a Linux VM: image size
     (bytes per module), boot time (host and guest side), minimum memory, build time. Subjects boot in turn, so a
     loaded machine slows them alike; figures are medians (min-max) with their ratio to the floor.
 
