@@ -7,11 +7,11 @@ Medians of several runs. Needs root (a network namespace and tap devices) and wr
     python bench/net_throughput.py [--target qemu-x86_64] [--runs 5] [--seconds 10] [--connections 10] [--bulk 32]
                                    [--churn 100000] [--loss 0,0.01,0.05] [--peer linux]
 
-With `--peer linux` (x86_64 targets), Linux microVMs (toolchain/uniforge/bench/linuxpeer.py: Debian's kernel, its
-virtio-net modules) serve a page of the same bytes as httpd's / on their own tap devices, with the same QEMU flags
-and NIC model: Debian's nginx-light (nginx and its echo module, which answers POST /echo), and busybox httpd as a
-second row (one connection per request always, and no /echo). The wrk runs alternate between the servers (httpd,
-nginx, busybox, httpd, ...) so that the load of the shared machine hits them alike.
+With `--peer linux` (the targets whose bench.peer it is), Linux VMs (toolchain/uniforge/bench/linuxpeer.py:
+Debian's kernel of the target's arch, its virtio-net modules) serve a page of the same bytes as httpd's / on their own
+tap devices, with the same QEMU flags and NIC model: Debian's nginx-light (nginx and its echo module, which answers
+POST /echo), and busybox httpd as a second row (one connection per request always, and no /echo). The wrk runs alternate
+between the servers (httpd, nginx, busybox, httpd, ...) so that the load of the shared machine hits them alike.
 
 `--churn N` makes N connections one after another, one request each, the client closing first
 (bench/churn_client.py), and reports the rate per 10,000: the client's TIME_WAIT ports are reusable early only
@@ -87,8 +87,10 @@ def start_httpd(app: Path, target: str, net: int) -> subprocess.Popen:
 
 def start_linux_peer(target: str, server: str, net: int) -> subprocess.Popen:
     page = (ROOT / "examples/httpd/htdocs/index.html").read_bytes()
-    peer = linuxpeer.prepare(linuxpeer.HttpServer(f"{GUEST_SIDE.format(net)}/24", page, server))
-    command = linuxpeer.qemu_command(targets.load(target), peer, network=Network("tap", f"ufb{net}"))
+    loaded = targets.load(target)
+    peer = linuxpeer.prepare(linuxpeer.arch_of(loaded),
+                             linuxpeer.HttpServer(f"{GUEST_SIDE.format(net)}/24", page, server))
+    command = linuxpeer.qemu_command(loaded, peer, network=Network("tap", f"ufb{net}"))
     return start_guest(command, linuxpeer.HTTP_LINE.decode())
 
 
@@ -269,7 +271,8 @@ def main() -> None:
         "servers": results,
     }
     if opts.peer:
-        report["peer_packages"] = linuxpeer.prepare(linuxpeer.HttpServer("10.0.0.2/24", b"", "nginx")).version
+        report["peer_packages"] = linuxpeer.prepare(linuxpeer.arch_of(targets.load(opts.target)),
+                                                    linuxpeer.HttpServer("10.0.0.2/24", b"", "nginx")).version
         httpd, nginx = results["httpd"], results["linux nginx-light"]
         report["httpd_to_nginx"] = {
             "keepalive": round(httpd["keepalive_requests_per_s"]["median"] /

@@ -95,8 +95,10 @@ def main() -> None:
         for n in servers.values():
             net.add_tap(f"ufb{n}", net.HOST_SIDE.format(n))
         guests.append(start_port(image.path, disk, net.GUEST_SIDE.format(0), net.HOST_SIDE.format(0), page))
-        peer = linuxpeer.prepare(linuxpeer.HttpServer(f"{net.GUEST_SIDE.format(1)}/24", page, "nginx"))
-        guests.append(net.start_guest(linuxpeer.qemu_command(targets.load(opts.target), peer,
+        target = targets.load(opts.target)
+        peer = linuxpeer.prepare(linuxpeer.arch_of(target),
+                                 linuxpeer.HttpServer(f"{net.GUEST_SIDE.format(1)}/24", page, "nginx"))
+        guests.append(net.start_guest(linuxpeer.qemu_command(target, peer,
                                                              network=Network("tap", "ufb1")),
                                       linuxpeer.HTTP_LINE.decode()))
         if net.page(net.GUEST_SIDE.format(1)) != page:

@@ -5,10 +5,11 @@ one sched_yield switch between two threads; and the image size of the threads te
     python bench/threads.py [--target qemu-x86_64] [--runs 5]
 
 The guest times itself with CLOCK_MONOTONIC (tests/apps/threadprobe `bench`: 500 creates, 5,000 round trips,
-5,000 yields per thread). On a target with the Linux peer (qemu-x86_64: it is made from amd64 packages), the same
-program, linked by `uniforge cc` from the same sources and libc as a static Linux executable, runs as the peer's
-/init in the same QEMU, the two taking turns; "ratio" is Uniforge's figure over Linux's (below 1: faster). Medians
-over the runs: these machines are shared and noisy, and TCG (software emulation) bounds everything here.
+5,000 yields per thread). On a target with the Linux peer (its bench.peer: qemu-x86_64 and qemu-armv7, each with
+Debian's kernel of its arch), the same program, linked by `uniforge cc` from the same sources and libc as a static
+Linux executable, runs as the peer's /init in the same QEMU, the two taking turns; "ratio" is Uniforge's figure over
+Linux's (below 1: faster). Medians over the runs: these machines are shared and noisy, and TCG (software emulation)
+bounds everything here.
 """
 import argparse
 import json
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "toolchain"))     # uniforge need not be installed
 from uniforge import testing  # noqa: E402
 from uniforge.bench import linuxpeer  # noqa: E402
 from uniforge.bench.boottime import timed_boot  # noqa: E402
-from uniforge.building import targets  # noqa: E402
+from uniforge.building import cclink, targets  # noqa: E402
 
 FIGURES = ("create_join_ns", "futex_round_trip_ns", "yield_switch_ns")
 RESULT = re.compile(r"bench: " + " ".join(rf"{name}=(\d+)" for name in FIGURES))
@@ -57,8 +58,8 @@ def main() -> None:
         peer = None
         if target.bench.peer == "linux":
             uniforge("cc", "-t", opts.target, "main.c", "-o", "threadprobe-linux", cwd=folder)
-            peer = linuxpeer.prepare(program=linuxpeer.Program((folder / "threadprobe-linux").read_bytes(),
-                                                               ("bench",)))
+            program = cclink.program_of(folder / "threadprobe-linux").read_bytes()
+            peer = linuxpeer.prepare(linuxpeer.arch_of(target), program=linuxpeer.Program(program, ("bench",)))
         runs: dict[str, list[list[int]]] = {"uniforge": [], "linux": []}
         for _ in range(opts.runs):      # turns, so that the machine's load hits both alike
             out = uniforge("run", f"build/threadprobe.{opts.target}", "--timeout", "600", "--", "bench", cwd=folder)

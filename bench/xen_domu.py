@@ -42,7 +42,8 @@ from uniforge.platforms.xlrig import GUEST_IP, RIG_ENV, Rig  # noqa: E402
 from uniforge.running.devices import PortForward  # noqa: E402
 
 PEERS = {"xen-x86_64": "qemu-x86_64", "xen-armv7": "qemu-armv7"}
-LINUX_PEER = {"xen-x86_64"}     # the Linux peer is made from amd64 packages
+LINUX_PEER = {"xen-x86_64"}     # the Linux peer boots as a PV domU: x86_64 only
+PEER_ARCH = linuxpeer.ARCHES["x86_64"]
 NULL_APP = "int main(void)\n{\n\treturn 0;\n}\n"
 PAGE = ROOT / "examples" / "httpd" / "htdocs" / "index.html"
 LINUX = "linux (peer)"
@@ -107,7 +108,7 @@ def unikernel_domain(folder: Path, app: str, target: str) -> Domain:
 def linux_domain(work: Path, peer: linuxpeer.Peer, name: str) -> Domain:
     config = work / f"{name}.xl.cfg"
     config.write_text(linuxpeer.xl_config(peer, name))
-    return Domain(config, peer.vmlinux, (peer.initramfs,), linuxpeer.LINE, linuxpeer.XEN_CMDLINE)
+    return Domain(config, peer.kernel, (peer.initramfs,), linuxpeer.LINE, linuxpeer.XEN_CMDLINE)
 
 
 def boot_times(rig: Rig, domains: dict[str, Domain], runs: int) -> dict:
@@ -141,7 +142,7 @@ def start_httpd(folder: Path, target: str, port: int, env: dict) -> subprocess.P
 def start_linux_httpd(rig: Rig, work: Path, port: int) -> tuple[threading.Thread, str]:
     """The Linux peer with nginx-light as a domU with a NIC on dom0's bridge (the address QEMU's forward goes to),
     started in a thread; returns once it serves, with the domain's name (to destroy it)."""
-    peer = linuxpeer.prepare(linuxpeer.HttpServer(f"{GUEST_IP}/24", PAGE.read_bytes(), "nginx", "xen"))
+    peer = linuxpeer.prepare(PEER_ARCH, linuxpeer.HttpServer(f"{GUEST_IP}/24", PAGE.read_bytes(), "nginx", "xen"))
     name = f"linux-httpd-{os.getpid()}"
     domain = linux_domain(work, peer, name)
     serving = threading.Event()
@@ -267,7 +268,7 @@ def main() -> None:
                 uniforge("build", "-t", args.target, cwd=folder, env=env)
                 domains[name] = unikernel_domain(folder, name, args.target)
             if args.target in LINUX_PEER:
-                peer = linuxpeer.prepare()
+                peer = linuxpeer.prepare(PEER_ARCH)
                 report["linux_peer"] = peer.version
                 domains[LINUX] = linux_domain(work, peer, "linux-boot")
             report["boot"] = boot_times(rig, domains, args.runs)

@@ -3,6 +3,7 @@ No timing thresholds: the figures must exist, be positive, and be ordered where 
 timing (sizes, memory, and the steps within one boot)."""
 import csv
 import json
+import re
 import shutil
 
 import jsonschema
@@ -94,6 +95,28 @@ def test_bench_linux_peer(tmp_path, target):
         check_summary(linux["boot_ms"][step], runs=1)
     assert linux["boot_ms"]["main"]["median"] <= linux["boot_ms"]["exit"]["median"]
     assert linux["min_memory_kib"] > hello["min_memory_kib"]
+
+
+@pytest.mark.uniforge(targets=["qemu-x86_64", "qemu-armv7"])
+def test_the_linux_peer_runs_a_program_on_its_arch(tmp_path, target):
+    """bench/threads.py's peer on each arch that has one: threadprobe linked by `uniforge cc` as a static Linux
+    executable, run as the /init of Debian's kernel for the target (amd64, armhf armmp) in the target's QEMU, prints
+    its three figures and powers off. One boot, ~10 s under TCG."""
+    from uniforge.bench import linuxpeer
+    from uniforge.bench.boottime import timed_boot
+    from uniforge.building import cclink, targets
+    if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
+        pytest.skip("the Linux peer comes from Debian packages: no apt-get/dpkg-deb here")
+    app = copy_example("threadprobe", tmp_path)
+    uniforge("cc", "-t", target, "main.c", "-o", "threadprobe-linux", cwd=app, check=True)
+    loaded = targets.load(target)
+    peer = linuxpeer.prepare(linuxpeer.arch_of(loaded), program=linuxpeer.Program(
+        cclink.program_of(app / "threadprobe-linux").read_bytes(), ("bench",)))
+    boot = timed_boot(linuxpeer.qemu_command(loaded, peer), marker=None, timeout=300)
+    assert boot.returncode == 0 and linuxpeer.LINE.decode() in boot.console, boot.console[-3000:]
+    figures = re.search(r"bench: create_join_ns=(\d+) futex_round_trip_ns=(\d+) yield_switch_ns=(\d+)",
+                        boot.console)
+    assert figures and all(int(x) > 0 for x in figures.groups()), boot.console[-3000:]
 
 
 def test_bench_refuses_xen_targets_in_one_line(tmp_path):

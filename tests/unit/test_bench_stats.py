@@ -189,23 +189,49 @@ def test_the_web_servers_init_loads_the_modules_in_order():
 
 
 def test_the_linux_domu_config_boots_the_peers_files_as_pv_and_never_restarts(tmp_path):
-    from uniforge.bench.linuxpeer import Peer, xl_config
-    config = xl_config(Peer(tmp_path / "vmlinux", tmp_path / "initramfs.cpio", 1, "6.1"), "peer", 256)
+    from uniforge.bench.linuxpeer import ARCHES, Peer, xl_config
+    config = xl_config(Peer(tmp_path / "vmlinux", tmp_path / "initramfs.cpio", 1, "6.1", ARCHES["x86_64"]), "peer",
+                       256)
     lines = set(config.splitlines())
     assert {'type = "pv"', 'kernel = "vmlinux"', 'ramdisk = "initramfs.cpio"', "memory = 256",
             'on_reboot = "destroy"', 'on_crash = "destroy"'} <= lines, config
     assert 'cmdline = "console=hvc0 quiet panic=-1"' in lines, config
 
 
-def test_the_peers_command_names_every_chardev_its_devices_use(tmp_path):
+@pytest.mark.parametrize("name", ["qemu-x86_64", "qemu-armv7"])
+def test_the_peers_command_names_every_chardev_its_devices_use(tmp_path, name):
     """A plain QEMU process: the target's status device writes to a chardev the command itself defines (null),
-    else QEMU refuses to start (isa-debugcon's chardev=uf-status)."""
+    else QEMU refuses to start (isa-debugcon's chardev=uf-status, semihosting's)."""
     import re
 
-    from uniforge.bench.linuxpeer import Peer, qemu_command
+    from uniforge.bench.linuxpeer import Peer, arch_of, qemu_command
     from uniforge.building import targets
-    target = targets.load("qemu-x86_64")
-    command = " ".join(qemu_command(target, Peer(tmp_path / "vmlinux", tmp_path / "initramfs", 1, "6.1")))
+    target = targets.load(name)
+    command = " ".join(qemu_command(target, Peer(tmp_path / "kernel", tmp_path / "initramfs", 1, "6.1",
+                                                 arch_of(target))))
     used = set(re.findall(r"chardev=([\w-]+)", command))
     defined = set(re.findall(r"-chardev \w+,id=([\w-]+)", command))
     assert used and used <= defined, command
+
+
+def test_every_target_with_the_linux_peer_has_its_arch_and_console(tmp_path):
+    """The peer's kernel prints on the serial console of the target's machine (8250 on microvm/q35, PL011 on
+    virt): a wrong console= would leave the figures unread. It boots on plain QEMU only: a Xen target that inherits
+    a QEMU target's [bench] must say so."""
+    from uniforge.bench.linuxpeer import Peer, arch_of, qemu_command
+    from uniforge.building import targets
+    consoles = {}
+    every = list(map(targets.load, targets.names()))
+    assert {t.name for t in every if t.bench.peer == "linux"} == {t.name for t in every if t.runner == "qemu"}
+    for target in every:
+        if target.bench.peer == "linux":
+            command = qemu_command(target, Peer(tmp_path / "kernel", tmp_path / "initramfs", 1, "6.1",
+                                                arch_of(target)))
+            consoles[target.name] = command[command.index("-append") + 1].split()[0]
+    assert consoles["qemu-x86_64"] == "console=ttyS0" and consoles["qemu-armv7"] == "console=ttyAMA0", consoles
+
+
+def test_a_target_without_a_peer_kernel_is_refused_in_one_line():
+    from uniforge.bench.linuxpeer import arch_of
+    with pytest.raises(BenchError, match="no kernel for riscv-box's arch"):
+        arch_of(SimpleNamespace(name="riscv-box", arch="riscv64"))

@@ -1,26 +1,32 @@
-"""The peer `uniforge bench --peer linux` measures against: a minimal Linux microVM made from Debian packages, booted
-with the same QEMU flags as the apps (x86_64 targets).
+"""The peer `uniforge bench --peer linux` measures against: a minimal Linux VM made from Debian packages of the
+target's arch, booted with the same QEMU flags as the apps (qemu-x86_64, qemu-x86_64-q35, kvm-x86_64, qemu-armv7).
 
-The kernel is Debian's `linux-image-amd64`, fetched with `apt-get download` into the uniforge cache (never installed
-into /boot), booted uncompressed: the vmlinux XZ-packed in the bzImage carries a PVH note, so QEMU loads it as it
-loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under TCG. The initramfs (an uncompressed
-newc cpio, written here) holds `busybox-static` and an /init that prints one line and powers off; `poweroff -f` ends
-QEMU on microvm only with ACPI on, its default.
+What differs per arch is data (ARCHES, one LinuxArch per Target.arch): the packages' Debian arch, the kernel's
+metapackage, how its kernel file boots, the serial console, where its shared libraries live. The kernel is fetched
+with `apt-get download PACKAGE:ARCH` into the uniforge cache (never installed into /boot). On x86_64 it is
+`linux-image-amd64`, booted uncompressed: the vmlinux XZ-packed in the bzImage carries a PVH note, so QEMU loads it
+as it loads a Uniforge image and skips the ~2.5 s decompression a bzImage costs under TCG. On ARMv7 it is armhf's
+`linux-image-armmp` (-lpae's only gain, RAM above 4 GiB, is what virt,highmem=off leaves out), booted as its
+zImage (the Image inside is no ELF, and must lie where the decompressor puts it), console ttyAMA0 (the PL011).
+The initramfs (an uncompressed newc cpio, written here) holds `busybox-static` of the same arch and an /init that
+prints one line and powers off; `poweroff -f` ends QEMU on microvm only with ACPI on, its default, and on virt
+through PSCI.
 
 As a program's host (bench/threads.py, `prepare(program=Program(...))`), its /init runs a static Linux executable
 (one that `uniforge cc` links from the same sources and libc an image is built from) with arguments, then powers
 off.
 
-As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the same kernel boots as a PV domU (`xl_config`) with
+As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the x86_64 kernel boots as a PV domU (`xl_config`) with
 netfront (`HttpServer(nic="xen")`) and its console on hvc0.
 
 bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
-holds the virtio-net modules from the same linux-image package (Debian builds virtio as modules) and a page, and its
-/init loads the modules (in the order their own `depends=` gives: each one's .modinfo, what depmod makes modules.dep
-from; the package has no modules.dep, depmod writes it when the package is installed), gives the NIC a static
-address and runs the server: Debian's nginx-light (the `nginx` binary and the `libnginx-mod-http-echo` module it
+holds the virtio-net modules from the same linux-image package (Debian builds virtio-net and both transports as
+modules, on amd64 and armhf) and a page, and its /init loads the modules (in the order their own `depends=` gives:
+each one's .modinfo, what depmod makes modules.dep from; the package has no modules.dep, depmod writes it when the
+package is installed), gives the NIC a static address and runs the server: Debian's nginx-light (the `nginx` binary and the `libnginx-mod-http-echo` module it
 installs, whose echo_request_body answers POST /echo as httpd does), with the shared libraries it needs (followed
-through DT_NEEDED from Debian's library packages); or busybox httpd, the second row.
+through DT_NEEDED from Debian's library packages, of the same arch); or busybox httpd, the second row. Both serve
+on ARMv7 as on x86_64 (nginx answers GET / and POST /echo there too).
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import shlex
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,10 +50,9 @@ from ..platforms.qemu import build_qemu_command
 from ..running.devices import NO_NETWORK, Network
 from .hosttsc import host_tsc_hz
 
-KERNEL_PACKAGE = "linux-image-amd64"
 BUSYBOX_PACKAGE = "busybox-static"
 LINE = b"uniforge-peer: init reached"
-CMDLINE = "console=ttyS0 quiet panic=-1"    # panic: reboot at once, which -no-reboot turns into QEMU's exit
+CMDLINE = "quiet panic=-1"      # panic: reboot at once, which -no-reboot turns into QEMU's exit; the console per arch
 MEMORY_KIB = 512 * 1024
 XZ_MAGIC = b"\xfd7zXZ\x00"
 INIT = b"#!/bin/busybox sh\n/bin/busybox echo '" + LINE + b"'\n/bin/busybox poweroff -f\n"
@@ -66,8 +71,6 @@ WAIT_FOR_NIC = "until $b ip link show eth0 >/dev/null 2>&1; do $b usleep 10000; 
 NGINX_PACKAGES = ("nginx", "libnginx-mod-http-echo", "libc6", "libcrypt1", "libpcre2-8-0", "libssl3", "zlib1g")
 NGINX_BINARY = "./usr/sbin/nginx"
 ECHO_MODULE = "./usr/lib/nginx/modules/ngx_http_echo_module.so"
-LIBRARY_DIRS = ("./lib/x86_64-linux-gnu/", "./usr/lib/x86_64-linux-gnu/", "./lib64/")
-LOADER = "ld-linux-x86-64.so.2"
 NGINX_CONF = """user root root;
 worker_processes 1;
 daemon off;
@@ -116,11 +119,28 @@ class Program:
 
 
 @dataclass(frozen=True)
+class LinuxArch:
+    """What the peer takes from Debian for one architecture (ARCHES has one per target arch)."""
+    apt_arch: str                   # Debian's name for it: amd64, armhf
+    kernel_package: str             # the kernel's metapackage
+    kernel_file: str                # what the package's /boot/vmlinuz-* is: bzImage, zImage
+    # That file -> what QEMU boots (None: the file itself).
+    unpack: Callable[[bytes], bytes] | None
+    console: str                    # the serial console's device, on the target's machine
+    multiarch: str                  # Debian's folder of its shared libraries: x86_64-linux-gnu
+    loader: str                     # the dynamic loader, where its executables' PT_INTERP says
+
+    def package(self, name: str) -> str:
+        return f"{name}:{self.apt_arch}"
+
+
+@dataclass(frozen=True)
 class Peer:
-    vmlinux: Path
+    kernel: Path                    # what QEMU boots: the vmlinux (x86_64) or the package's zImage (ARM)
     initramfs: Path
-    bzimage_bytes: int
+    kernel_file_bytes: int          # the package's kernel file (bzImage, zImage): what ships
     version: str
+    arch: LinuxArch
     net_modules: tuple[str, ...] = ()       # the NIC's kernel modules in load order (in the cache folder's modules/)
     xen_net_modules: tuple[str, ...] = ()   # the same for netfront
 
@@ -136,6 +156,13 @@ def _apt(*args: str, cwd: Path | None = None) -> str:
     return done.stdout
 
 
+def arch_of(target) -> LinuxArch:
+    """The peer's architecture data for a target (by its arch)."""
+    if target.arch not in ARCHES:
+        raise BenchError(f"the Linux peer has no kernel for {target.name}'s arch ({target.arch})")
+    return ARCHES[target.arch]
+
+
 def _fields(package: str) -> dict[str, str]:
     """The candidate version's control fields, from apt's cache (no download)."""
     fields = {}
@@ -146,15 +173,18 @@ def _fields(package: str) -> dict[str, str]:
     return fields
 
 
-def prepare(http: HttpServer | None = None, program: Program | None = None) -> Peer:
-    """The peer's kernel and initramfs, made on first use and cached by the packages' versions; with `http`, the
-    web server's initramfs instead of the one that powers off; with `program`, one that runs it first."""
-    kernel_package = _fields(KERNEL_PACKAGE)["Depends"].split()[0]     # the metapackage names the real one
-    versions = f"{kernel_package} {_fields(kernel_package)['Version']} {_fields(BUSYBOX_PACKAGE)['Version']}"
+def prepare(arch: LinuxArch, http: HttpServer | None = None, program: Program | None = None) -> Peer:
+    """The peer's kernel and initramfs for `arch` (arch_of(target)), made on first use and cached by the packages'
+    versions; with `http`, the web server's initramfs instead of the one that powers off; with `program`, one that
+    runs it first."""
+    # The metapackage names the real one.
+    kernel_package = _fields(arch.package(arch.kernel_package))["Depends"].split()[0]
+    versions = (f"{arch.apt_arch}: {kernel_package} {_fields(arch.package(kernel_package))['Version']} "
+                f"{_fields(arch.package(BUSYBOX_PACKAGE))['Version']}")
 
     def make(out: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            _apt("apt-get", "download", kernel_package, BUSYBOX_PACKAGE, cwd=Path(tmp))
+            _apt("apt-get", "download", arch.package(kernel_package), arch.package(BUSYBOX_PACKAGE), cwd=Path(tmp))
             debs = {p.name.split("_")[0]: p for p in Path(tmp).glob("*.deb")}
             kernel_deb = debs[kernel_package]
             modules = kernel_modules(kernel_deb)
@@ -164,9 +194,9 @@ def prepare(http: HttpServer | None = None, program: Program | None = None) -> P
             wanted = {modules[name][0]: name for name in order + xen_order}
             kernel_files = _members(kernel_deb, lambda name: name.startswith("./boot/vmlinuz-") or name in wanted)
             busybox = _members(debs[BUSYBOX_PACKAGE], lambda name: name == "./bin/busybox")["./bin/busybox"]
-        bzimage = next(data for name, data in kernel_files.items() if name.startswith("./boot/"))
-        (out / "bzImage.size").write_text(str(len(bzimage)))
-        (out / "vmlinux").write_bytes(vmlinux_from_bzimage(bzimage))
+        packed = next(data for name, data in kernel_files.items() if name.startswith("./boot/"))
+        (out / "kernel-file.size").write_text(str(len(packed)))
+        (out / "kernel").write_bytes(arch.unpack(packed) if arch.unpack else packed)
         (out / "initramfs.cpio").write_bytes(initramfs(busybox))
         # Kept for the web server's initramfs, so that it needs no second download.
         (out / "busybox").write_bytes(busybox)
@@ -177,8 +207,8 @@ def prepare(http: HttpServer | None = None, program: Program | None = None) -> P
         (out / "xen-modules.order").write_text("".join(f"{name}\n" for name in xen_order))
 
     folder, _ = cache.entry("linux-peer", cache.digest(versions, INIT, *NET_DRIVERS, *XEN_NET_DRIVERS), make)
-    peer = Peer(folder / "vmlinux", folder / "initramfs.cpio", int((folder / "bzImage.size").read_text()),
-                versions, tuple((folder / "modules.order").read_text().split()),
+    peer = Peer(folder / "kernel", folder / "initramfs.cpio", int((folder / "kernel-file.size").read_text()),
+                versions, arch, tuple((folder / "modules.order").read_text().split()),
                 tuple((folder / "xen-modules.order").read_text().split()))
     if program is not None:
         return _with_program(peer, folder / "busybox", program)
@@ -188,7 +218,7 @@ def prepare(http: HttpServer | None = None, program: Program | None = None) -> P
     files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in net_modules]
     files.append(("www/index.html", http.page))
     if http.server == "nginx":
-        nginx_folder, nginx_versions = _nginx_files()
+        nginx_folder, nginx_versions = _nginx_files(arch)
         versions += " " + nginx_versions
         init = nginx_init(http.address, net_modules)
         files += [(str(f.relative_to(nginx_folder)), f.read_bytes(), 0o100755)
@@ -204,8 +234,7 @@ def prepare(http: HttpServer | None = None, program: Program | None = None) -> P
 
     http_folder, _ = cache.entry("linux-peer-http", cache.digest(versions, init, http.page, NGINX_CONF),
                                  make_http)
-    return Peer(peer.vmlinux, http_folder / "initramfs.cpio", peer.bzimage_bytes, versions, peer.net_modules,
-                peer.xen_net_modules)
+    return replace(peer, initramfs=http_folder / "initramfs.cpio", version=versions)
 
 
 def _with_program(peer: Peer, busybox: Path, program: Program) -> Peer:
@@ -219,19 +248,21 @@ def _with_program(peer: Peer, busybox: Path, program: Program) -> Peer:
     return replace(peer, initramfs=folder / "initramfs.cpio")
 
 
-def _nginx_files() -> tuple[Path, str]:
+def _nginx_files(arch: LinuxArch) -> tuple[Path, str]:
     """nginx, its echo module and the shared libraries they need (with the dynamic loader), as the tree the
-    initramfs holds (usr/sbin/nginx, modules/, lib64/, lib/x86_64-linux-gnu/); and the packages' versions."""
-    versions = " ".join(f"{name} {_fields(name)['Version']}" for name in NGINX_PACKAGES)
+    initramfs holds (usr/sbin/nginx, modules/, lib/<multiarch>/, the loader's folder); and the packages' versions."""
+    versions = " ".join(f"{name} {_fields(arch.package(name))['Version']}" for name in NGINX_PACKAGES)
+    library_dirs = (f"./lib/{arch.multiarch}/", f"./usr/lib/{arch.multiarch}/", f"./{Path(arch.loader).parent}/")
+    loader = Path(arch.loader).name
 
     def make(out: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            _apt("apt-get", "download", *NGINX_PACKAGES, cwd=Path(tmp))
+            _apt("apt-get", "download", *map(arch.package, NGINX_PACKAGES), cwd=Path(tmp))
             root = Path(tmp) / "root"           # unpacked (not installed): libraries are found by their sonames,
             for deb in Path(tmp).glob("*.deb"):     # which are often symbolic links
                 _apt("dpkg-deb", "-x", str(deb), str(root))
             binary, module = (root / NGINX_BINARY).read_bytes(), (root / ECHO_MODULE).read_bytes()
-            libraries = {f.name: f.read_bytes() for folder in LIBRARY_DIRS if (root / folder).is_dir()
+            libraries = {f.name: f.read_bytes() for folder in library_dirs if (root / folder).is_dir()
                          for f in (root / folder).iterdir() if ".so" in f.name and f.resolve().is_file()}
         wanted, todo = {}, [binary, module]
         while todo:
@@ -241,17 +272,17 @@ def _nginx_files() -> tuple[Path, str]:
                         raise BenchError(f"the nginx peer needs {needed}, which none of {NGINX_PACKAGES} has")
                     wanted[needed] = libraries[needed]
                     todo.append(libraries[needed])
-        wanted.setdefault(LOADER, libraries[LOADER])
+        wanted.setdefault(loader, libraries[loader])
         (out / "usr/sbin").mkdir(parents=True)
         (out / "usr/sbin/nginx").write_bytes(binary)
         (out / "modules").mkdir()
         (out / "modules" / Path(ECHO_MODULE).name).write_bytes(module)
-        (out / "lib/x86_64-linux-gnu").mkdir(parents=True)
-        (out / "lib64").mkdir()
+        for folder in (f"lib/{arch.multiarch}", str(Path(arch.loader).parent)):
+            (out / folder).mkdir(parents=True, exist_ok=True)
         for name, data in wanted.items():
-            (out / ("lib64" if name == LOADER else "lib/x86_64-linux-gnu") / name).write_bytes(data)
+            (out / (arch.loader if name == loader else f"lib/{arch.multiarch}/{name}")).write_bytes(data)
 
-    folder, _ = cache.entry("linux-peer-nginx", cache.digest(versions, *NGINX_PACKAGES), make)
+    folder, _ = cache.entry("linux-peer-nginx", cache.digest(arch.apt_arch, versions, *NGINX_PACKAGES), make)
     return folder, versions
 
 
@@ -379,14 +410,14 @@ def _cpio_entry(out: bytearray, ino: int, name: str, mode: int, data: bytes, rde
 
 
 def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: Network = NO_NETWORK) -> list[str]:
-    """The QEMU command that boots the peer on an x86_64 target, as the apps are booted (same flags and devices),
-    as a plain process: the target's status channel goes nowhere (the peer writes none)."""
+    """The QEMU command that boots the peer on a target of its arch, as the apps are booted (same flags and
+    devices), as a plain process: the target's status channel goes nowhere (the peer writes none)."""
     # Under TCG on a loaded host, Linux's PIT calibration of the TSC fails, and microvm has no HPET or ACPI PM
     # timer to fall back on: the kernel then hangs before its first timer tick. TCG's TSC is the host's, so give
     # its rate.
     host_hz = host_tsc_hz() if target.bench.host_tsc else None
-    cmdline = CMDLINE + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
-    return build_qemu_command(target, peer.vmlinux, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
+    cmdline = f"console={peer.arch.console} {CMDLINE}" + (f" tsc_early_khz={host_hz // 1000}" if host_hz else "")
+    return build_qemu_command(target, peer.kernel, cmdline=cmdline, memory=f"{memory_kib}K", network=network,
                               extra_qemu_args=["-initrd", str(peer.initramfs)], status_chardev="null")
 
 
@@ -394,6 +425,15 @@ def xl_config(peer: Peer, name: str, memory_mib: int = 256) -> str:
     """An xl config that boots the peer as a PV domU (the vmlinux and initramfs beside it, as `xl create` runs in
     their folder). Not PVH: under the xl rig (TCG) Debian's kernel as a PVH domU ends ("poweroff") before its first
     console byte (bench/README.md). A panic or reboot ends the domain (xl would restart it)."""
-    return (f'name = "{name}"\ntype = "pv"\nkernel = "{peer.vmlinux.name}"\nramdisk = "{peer.initramfs.name}"\n'
+    return (f'name = "{name}"\ntype = "pv"\nkernel = "{peer.kernel.name}"\nramdisk = "{peer.initramfs.name}"\n'
             f'cmdline = "{XEN_CMDLINE}"\nmemory = {memory_mib}\nvcpus = 1\n'
             'on_poweroff = "destroy"\non_reboot = "destroy"\non_crash = "destroy"\nvif = []\ndisk = []\n')
+
+
+# One per target arch (Target.arch); why these packages and these boots: the module's docstring.
+ARCHES = {
+    "x86_64": LinuxArch("amd64", "linux-image-amd64", "bzImage", vmlinux_from_bzimage, "ttyS0", "x86_64-linux-gnu",
+                        "lib64/ld-linux-x86-64.so.2"),
+    "armv7": LinuxArch("armhf", "linux-image-armmp", "zImage", None, "ttyAMA0", "arm-linux-gnueabihf",
+                       "lib/ld-linux-armhf.so.3"),
+}

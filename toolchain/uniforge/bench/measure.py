@@ -126,7 +126,7 @@ def floor_subject(target: Target) -> Subject:
 
 def peer_subject(target: Target) -> Subject:
     """The Linux peer as a bench Subject on a target whose bench.peer it is."""
-    peer = linuxpeer.prepare()
+    peer = linuxpeer.prepare(linuxpeer.arch_of(target))
 
     def command(kib: int) -> list[str]:
         return linuxpeer.qemu_command(target, peer, memory_kib=kib)
@@ -134,13 +134,16 @@ def peer_subject(target: Target) -> Subject:
     def succeeded(boot: Boot) -> bool:      # poweroff: QEMU exits with 0 (without a status from the guest)
         return boot.returncode == 0 and linuxpeer.LINE.decode() in boot.console
 
-    # Its size is what is shipped (bzImage and initramfs), though the vmlinux inside the bzImage is what boots.
+    # Its size is what is shipped (bzImage or zImage, and initramfs), though on x86_64 the vmlinux inside the
+    # bzImage is what boots; sections are counted in that vmlinux (ARM boots its zImage, which has none to count).
     initramfs_bytes = peer.initramfs.stat().st_size
     return Subject(name="linux", kind="peer", target=target, command=command, memory_kib=linuxpeer.MEMORY_KIB,
                    marker=linuxpeer.LINE, succeeded=succeeded, timeout=60.0,
-                   size={"file": peer.bzimage_bytes + initramfs_bytes, **section_sizes(peer.vmlinux),
-                         "bzimage": peer.bzimage_bytes, "initramfs": initramfs_bytes,
-                         "vmlinux": peer.vmlinux.stat().st_size, "packages": peer.version})
+                   size={"file": peer.kernel_file_bytes + initramfs_bytes,
+                         peer.arch.kernel_file.lower(): peer.kernel_file_bytes, "initramfs": initramfs_bytes,
+                         **({**section_sizes(peer.kernel), "vmlinux": peer.kernel.stat().st_size}
+                            if peer.arch.unpack else {}),
+                         "packages": peer.version})
 
 
 def _without_guest_line(console: str) -> str:

@@ -165,6 +165,13 @@ def _compile_for_link(kit: Kit, source: str, flags: list[str], cxx: bool) -> Pat
     return folder / obj.name
 
 
+def program_of(output: Path) -> Path:
+    """The program itself that `uniforge cc -o output` linked: output, or beside it when output is the script that
+    starts it under qemu-user (a foreign arch's)."""
+    beside = output.with_name(output.name + ELF_SUFFIX)
+    return beside if beside.is_file() else output
+
+
 def _link_host(kit: Kit, output: Path, inputs: list[Path], ldflags: list[str]) -> None:
     """The host executable at output; where only qemu-user runs it, the program is EXE.uniforge.elf and EXE a
     script that starts it there (the kernel would refuse it, and configure would take its cross answers)."""

@@ -316,14 +316,15 @@ def env_cmd(target_name) -> None:
 @click.option("--target", "-t", "target_names", multiple=True, help="Target (repeatable; default: each app's).")
 @click.option("-n", "runs", default=10, show_default=True, type=click.IntRange(min=1), help="Measured boots of each subject (after a warm-up).")
 @click.option("--peer", "peers", multiple=True, type=click.Choice(["linux"]),
-              help="Also measure a minimal Linux microVM (Debian's kernel and busybox) on the x86_64 targets.")
+              help="Also measure a minimal Linux VM (Debian's kernel of the target's arch and busybox) on the "
+                   "targets that run it (their bench.peer: the QEMU x86_64 ones and qemu-armv7).")
 @click.option("--build-times/--no-build-times", default=True, show_default=True,
               help="Time cold (empty cache) and warm builds.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the figures as CSV.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Draw boot times and sizes (PNG).")
 def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_path, plot_path) -> None:
-    """Measure apps against the floor (a kernel that exits at once) and, with --peer, a Linux microVM: image size
+    """Measure apps against the floor (a kernel that exits at once) and, with --peer, a Linux VM: image size
     (bytes per module), boot time (host and guest side), minimum memory, build time. Subjects boot in turn, so a
     loaded machine slows them alike; figures are medians (min-max) with their ratio to the floor.
 
