@@ -3,11 +3,13 @@
 C's math library must raise exactly the exceptions C and POSIX name (0/0.0 raises INVALID; a branch not taken
 raises nothing) in whatever rounding mode the caller set. clang keeps that promise only under strict floating
 point (-frounding-math -ffp-exception-behavior=strict), which its front end drops for ARM ("unsupported on this
-target") unless told `-fexperimental-strict-floating-point`. With it, ARM's back end is right but for one
-operation: it has no strict int-to-float conversion of an i32 and expands it as (2^52 + x) - 2^52, which gives -0.0
-for x = 0 when rounding downward (floor(0.5) and log(1) would be -0). That conversion to double is exact and raises
-nothing, so it needs no strict form: `rewrite` turns it into the plain instruction in the LLVM IR between front and
-back end (VCVT on ARM), and a conversion to float into that exact one then the strict double-to-float rounding.
+target") unless told `-fexperimental-strict-floating-point` (clang 22, zig 0.17). With it, ARM's back end lowers
+every strict operation musl's math uses to the VFP instruction, but one: it has no strict conversion of an i32 to
+floating point and expands it as (2^52 + x) - 2^52, which gives -0.0 for x = 0 when rounding downward (floor(0.5)
+and log(1) would be -0). That conversion to double is exact and raises nothing, so it needs no strict form:
+`rewrite` turns it into the plain instruction in the LLVM IR between front and back end (VCVT on ARM), and a
+conversion to float into that exact one then the strict double-to-float rounding: the same results on every arch
+(x86_64's strict conversions were right already).
 """
 import re
 
