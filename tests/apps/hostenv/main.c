@@ -1,6 +1,6 @@
 /* Compiled as for Linux with musl: what a portable program tests for is there (checked at compile time),
- * conversions to 64-bit integers raise what C's Annex F says, and `smash` overflows a stack buffer, which the stack
- * protector turns into a crash. */
+ * conversions to 64-bit integers and the libm raise what C's Annex F says, and `smash` overflows a stack buffer,
+ * which the stack protector turns into a crash. */
 #include <fenv.h>
 #include <limits.h>
 #include <math.h>
@@ -65,6 +65,29 @@ static void to_int64(void)
 	       (long long)f);
 }
 
+/* The libm is built with strict floating point (on ARMv7 too): it raises what it should and nothing more, and an
+ * exact zero keeps its sign when rounding downward (clang's strict int-to-double on ARM turned 0 into -0.0). */
+static void libm_strict(void)
+{
+	volatile double zero = 0.0, minus_one = -1.0, x = -8.4, y = -2.7, half = 0.5, one = 1.0;
+	volatile float halff = 0.5f;
+	/* Called through pointers the compiler cannot see through: it may move a call to a function it knows to have
+	 * no side effects across the calls to <fenv.h>. */
+	int (*volatile ilogb_at)(double) = ilogb;
+	double (*volatile log1p_at)(double) = log1p, (*volatile fdim_at)(double, double) = fdim;
+	double (*volatile floor_at)(double) = floor, (*volatile log_at)(double) = log;
+	float (*volatile floorf_at)(float) = floorf;
+	printf("libm:");
+	say("ilogb(0)", RAISES(ilogb_at(zero)));
+	say("log1p(-1)", RAISES(log1p_at(minus_one) < 0));
+	say("fdim(-8.4,-2.7)", RAISES(fdim_at(x, y) == 0));
+	fesetround(FE_DOWNWARD);
+	double f = floor_at(half), l = log_at(one);
+	float ff = floorf_at(halff);
+	fesetround(FE_TONEAREST);
+	printf("\ndownward: floor(0.5)=%g floorf(0.5)=%g log(1)=%g\n", f, (double)ff, l);
+}
+
 int main(int argc, char **argv)
 {
 	__u32 word = 1;
@@ -77,6 +100,7 @@ int main(int argc, char **argv)
 	remquol(x, y, &quotient);
 	printf("remquol: %d\n", quotient);
 	to_int64();
+	libm_strict();
 	if (argc > 1 && !strcmp(argv[1], "smash"))
 		return smash(64);
 	return 0;

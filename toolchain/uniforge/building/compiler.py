@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +44,8 @@ class CompileJob:
     source: Path
     output: Path
     args: tuple[str, ...]       # everything but the input and output
+    # Compiled in two steps, front end to LLVM IR then back end, with this change to the IR between them.
+    ir_rewrite: Callable[[str], str] | None = None
 
 
 class Toolchain:
@@ -121,7 +124,18 @@ class Toolchain:
 
     def compile(self, job: CompileJob) -> None:
         job.output.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [str(self.zig), "clang" if self.hosted else "cc", *job.args, "-c", str(job.source), "-o", str(job.output)]
+        if job.ir_rewrite is None:
+            self._clang(job, [*job.args, "-c", str(job.source)], job.output)
+            return
+        ir = job.output.with_suffix(".ll")
+        self._clang(job, [*job.args, "-S", "-emit-llvm", str(job.source)], ir)
+        ir.write_text(job.ir_rewrite(ir.read_text()))
+        # The IR is optimized already: only the back end runs on it.
+        self._clang(job, [*job.args, "-Xclang", "-disable-llvm-passes", "-c", str(ir)], job.output)
+        ir.unlink()
+
+    def _clang(self, job: CompileJob, args: list[str], output: Path) -> None:
+        cmd = [str(self.zig), "clang" if self.hosted else "cc", *args, "-o", str(output)]
         # In the output's folder: zig names its own headers relative to the working folder when they are below it
         # (a build run from the folder holding the venv), and DWARF would then depend on where the build was run.
         proc = subprocess.run(cmd, capture_output=True, text=True, env=zig_env(), cwd=job.output.parent)

@@ -19,6 +19,7 @@ from ..core import cache
 from ..core.errors import ToolError
 from ..core.paths import libos_dir
 from ..core.progress import step
+from . import strictfp
 from .compiler import COMMON_CFLAGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import render
@@ -32,14 +33,13 @@ HEADERS_NAME = DWARF_NAMES["headers"]
 
 # musl's own flags (its Makefile and configure), minus what only suits a hosted Linux build; -ffp-contract=off is
 # what gcc does in musl's ISO mode (-std=c99) and clang does not: without it clang fuses a*b+c on ARMv7's VFPv4,
-# and libm's results differ from a gcc-built musl's (tgamma in libc-test: by 2 ulp). -frounding-math is honoured on
-# x86_64 only: clang has no strict floating point for ARM and drops it there (with a warning -w hides), so ARMv7's
-# libm may fold or speculate operations that raise exceptions (0/0.0 without INVALID, both sides of a select: 28 of
-# libc-test's math tests see wrong exception flags, never wrong values). `-Xclang
-# -fexperimental-strict-floating-point` would honour it, but its ARM lowering of int-to-double conversions turns 0
-# into -0.0 when rounding downward (log(1), floor(0.5)... give -0), wrong values, so it is not used.
+# and libm's results differ from a gcc-built musl's (tgamma in libc-test: by 2 ulp).
 CFLAGS = ("-std=c99", "-ffreestanding", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
           "-ffp-contract=off", "-fno-strict-aliasing", "-Qunused-arguments", "-w")
+# The math library's members are compiled with strict floating point (strictfp.py: on ARM too), so that they raise
+# the exceptions C names and no others, in any rounding mode: without it, clang for ARM folds 0/0.0 away (no
+# INVALID) and computes both sides of a select (fdim's x-y raising INEXACT where it returns 0).
+STRICT_FP_FOLDERS = ("src/math/",)
 # Left out on every arch: __syscall_cp.c would define the function our syscall_arch.h makes inline. Left out on
 # x86_64: remquol.c reads the quotient from fprem1's status bits, which QEMU's x87 emulation leaves clear (its
 # floatx80_modrem computes the quotient for fprem only; QEMU 10.0.2, also as qemu-user): the generic C remquol,
@@ -204,6 +204,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
                        json.dumps(DWARF_NAMES, sort_keys=True), " ".join(syscalls), glue_key, " ".join(EXCLUDED),
                        render("syscall_arch.h.j2", syscalls=syscalls),
                        json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS, CONSTANT_SYSCALLS], sort_keys=True),
+                       " ".join(STRICT_FP_FOLDERS), Path(strictfp.__file__).read_text(),
                        *[" ".join(compat) for compat in [compat_dirs(source_tree(), musl_arch)] if compat])
 
     def make(tmp: Path) -> None:
@@ -234,7 +235,11 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
         folded = [f"-DUF_UNREACHABLE_SYS_{name}" for name in UNREACHABLE_SYSCALLS.get(str(rel), ())]
         folded += [f"-DUF_OPTIONAL_SYS_{name}" for name in OPTIONAL_SYSCALLS.get(str(rel), ())]
         folded += ["-DUF_CONSTANT_SYSCALLS"] if str(rel) in CONSTANT_SYSCALLS else []
-        jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded)))
+        if str(rel).startswith(STRICT_FP_FOLDERS) and path.suffix == ".c":
+            jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded, *strictfp.FLAGS),
+                                   strictfp.rewrite))
+        else:
+            jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded)))
     with step(f"building musl {VERSION} for {musl_arch} ({len(jobs)} files, once per toolchain)", total=len(jobs)) as tick:
         toolchain.compile_all(jobs, progress=tick)
     # Member names must be unique in an archive index we key by name: use the path below obj/.
