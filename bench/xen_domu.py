@@ -1,13 +1,13 @@
 """Uniforge domUs under xl (the xl rig: Xen 4.17, Debian's Linux dom0, xl, under QEMU TCG), side by side in one run:
 
 - boot: `xl create` to the guest's first console byte and to the domain's end, for examples/hello, a null domU (an
-  app whose main returns at once: the floor) and, on xen-x86_64, a Linux domU (the Linux peer of `uniforge bench
-  --peer linux`: Debian's kernel and a busybox initramfs, booted as a PVH domU; its init prints a line and powers
-  off) under the same dom0, taking turns;
+  app whose main returns at once: the floor) and a Linux domU (the Linux peer of `uniforge bench --peer linux`:
+  Debian's kernel of the target's arch and a busybox initramfs, booted as a PV domU on x86_64 and as Xen's ARM
+  guest on ARMv7, linuxpeer.xl_config; its init prints a line and powers off) under the same dom0, taking turns;
 - network: sequential keep-alive requests per second (GET /, one connection) and bulk echo MiB/s (curl, POST
   /echo, both ways at once) of httpd through netfront, against the same httpd through virtio-net on plain QEMU
-  (qemu-x86_64 or qemu-armv7, user networking both) and, on xen-x86_64, against the Linux domU peer serving the same
-  page with Debian's nginx-light through Linux's netfront, under the same dom0;
+  (qemu-x86_64 or qemu-armv7, user networking both) and against the Linux domU peer serving the same page with
+  Debian's nginx-light through Linux's netfront, under the same dom0;
 - storage: blkfront's sequential write/read MiB/s and fsync latency (bench/storage_throughput.py) against
   virtio-blk.
 
@@ -42,8 +42,6 @@ from uniforge.platforms.xlrig import GUEST_IP, RIG_ENV, Rig  # noqa: E402
 from uniforge.running.devices import PortForward  # noqa: E402
 
 PEERS = {"xen-x86_64": "qemu-x86_64", "xen-armv7": "qemu-armv7"}
-LINUX_PEER = {"xen-x86_64"}     # the Linux peer boots as a PV domU: x86_64 only
-PEER_ARCH = linuxpeer.ARCHES["x86_64"]
 NULL_APP = "int main(void)\n{\n\treturn 0;\n}\n"
 PAGE = ROOT / "examples" / "httpd" / "htdocs" / "index.html"
 LINUX = "linux (peer)"
@@ -139,10 +137,10 @@ def start_httpd(folder: Path, target: str, port: int, env: dict) -> subprocess.P
     raise SystemExit(f"httpd on {target} ended before listening")
 
 
-def start_linux_httpd(rig: Rig, work: Path, port: int) -> tuple[threading.Thread, str]:
-    """The Linux peer with nginx-light as a domU with a NIC on dom0's bridge (the address QEMU's forward goes to),
-    started in a thread; returns once it serves, with the domain's name (to destroy it)."""
-    peer = linuxpeer.prepare(PEER_ARCH, linuxpeer.HttpServer(f"{GUEST_IP}/24", PAGE.read_bytes(), "nginx", "xen"))
+def start_linux_httpd(rig: Rig, work: Path, port: int, arch: linuxpeer.LinuxArch) -> tuple[threading.Thread, str]:
+    """The Linux peer of `arch` with nginx-light as a domU with a NIC on dom0's bridge (the address QEMU's forward
+    goes to), started in a thread; returns once it serves, with the domain's name (to destroy it)."""
+    peer = linuxpeer.prepare(arch, linuxpeer.HttpServer(f"{GUEST_IP}/24", PAGE.read_bytes(), "nginx", "xen"))
     name = f"linux-httpd-{os.getpid()}"
     domain = linux_domain(work, peer, name)
     serving = threading.Event()
@@ -225,14 +223,13 @@ def network(rig: Rig, work: Path, target: str, runs: int, seconds: float, bulk_m
             result[f"httpd {name}"] = measure(port)
         finally:
             stop(guest)
-    if target in LINUX_PEER:
-        port = free_port()
-        thread, name = start_linux_httpd(rig, work, port)
-        try:
-            result[f"linux nginx-light {target}"] = measure(port)
-        finally:
-            rig.run(f"xl destroy {name}")
-            thread.join(120)
+    port = free_port()
+    thread, name = start_linux_httpd(rig, work, port, linuxpeer.arch_of(targets.load(target)))
+    try:
+        result[f"linux nginx-light {target}"] = measure(port)
+    finally:
+        rig.run(f"xl destroy {name}")
+        thread.join(120)
     return result
 
 
@@ -259,7 +256,8 @@ def main() -> None:
         env = dict(os.environ, PYTHONPATH=str(ROOT / "toolchain"), **{RIG_ENV: str(work / "rigs")})
         Rig.keep_in(work / "rigs")
         started = time.monotonic()
-        rig = Rig.kept(targets.load(args.target), work / "rigs")
+        target = targets.load(args.target)
+        rig = Rig.kept(target, work / "rigs")
         report = {"target": args.target, "rig_boot_s": time.monotonic() - started}
         try:
             domains = {}
@@ -267,10 +265,9 @@ def main() -> None:
                 folder = app_folder(work, name, source, env)
                 uniforge("build", "-t", args.target, cwd=folder, env=env)
                 domains[name] = unikernel_domain(folder, name, args.target)
-            if args.target in LINUX_PEER:
-                peer = linuxpeer.prepare(PEER_ARCH)
-                report["linux_peer"] = peer.version
-                domains[LINUX] = linux_domain(work, peer, "linux-boot")
+            peer = linuxpeer.prepare(linuxpeer.arch_of(target))
+            report["linux_peer"] = peer.version
+            domains[LINUX] = linux_domain(work, peer, "linux-boot")
             report["boot"] = boot_times(rig, domains, args.runs)
             report["network"] = network(rig, work, args.target, args.runs, args.seconds, args.bulk, env)
             report["storage"] = storage(args.target, max(1, args.runs // 2), env)

@@ -188,14 +188,25 @@ def test_the_web_servers_init_loads_the_modules_in_order():
     assert init.index("until $b ip link show eth0") < init.index("ip link set eth0 up")
 
 
-def test_the_linux_domu_config_boots_the_peers_files_as_pv_and_never_restarts(tmp_path):
+@pytest.mark.parametrize("arch, kernel, xen_type", [("x86_64", "vmlinux", "pv"), ("armv7", "kernel", "pvh")])
+def test_the_linux_domu_config_boots_the_peers_files_as_its_archs_guest_and_never_restarts(tmp_path, arch, kernel,
+                                                                                          xen_type):
+    """x86_64's kernel boots as a PV domU (as PVH it stops before its first console byte under the rig), ARM's as
+    xl's one ARM guest type."""
     from uniforge.bench.linuxpeer import ARCHES, Peer, xl_config
-    config = xl_config(Peer(tmp_path / "vmlinux", tmp_path / "initramfs.cpio", 1, "6.1", ARCHES["x86_64"]), "peer",
-                       256)
+    config = xl_config(Peer(tmp_path / kernel, tmp_path / "initramfs.cpio", 1, "6.1", ARCHES[arch]), "peer", 256)
     lines = set(config.splitlines())
-    assert {'type = "pv"', 'kernel = "vmlinux"', 'ramdisk = "initramfs.cpio"', "memory = 256",
+    assert {f'type = "{xen_type}"', f'kernel = "{kernel}"', 'ramdisk = "initramfs.cpio"', "memory = 256",
             'on_reboot = "destroy"', 'on_crash = "destroy"'} <= lines, config
     assert 'cmdline = "console=hvc0 quiet panic=-1"' in lines, config
+
+
+def test_every_target_arch_of_a_xen_target_has_a_linux_domu_peer():
+    """bench/xen_domu.py boots the Linux peer of the target's arch as a domU on every xl target."""
+    from uniforge.bench.linuxpeer import arch_of
+    from uniforge.building import targets
+    for name in ("xen-x86_64", "xen-armv7"):
+        assert arch_of(targets.load(name)).xen_type in ("pv", "pvh")
 
 
 @pytest.mark.parametrize("name", ["qemu-x86_64", "qemu-armv7"])

@@ -16,8 +16,10 @@ As a program's host (bench/threads.py, `prepare(program=Program(...))`), its /in
 (one that `uniforge cc` links from the same sources and libc an image is built from) with arguments, then powers
 off.
 
-As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the x86_64 kernel boots as a PV domU (`xl_config`) with
-netfront (`HttpServer(nic="xen")`) and its console on hvc0.
+As a Xen domU (bench/xen_domu.py, under the xl rig's dom0) the same kernel boots with netfront
+(`HttpServer(nic="xen")`) and its console on hvc0 (`xl_config`): on x86_64 the vmlinux as a PV domU, on ARMv7 the
+armmp zImage as Xen's one ARM guest type (xl's "pvh"; Debian builds armmp with CONFIG_XEN, hvc_xen and xenbus in,
+netfront as a module). The xl type per arch is data too (LinuxArch.xen_type).
 
 bench/net_throughput.py's peer is the same kernel as a web server (`prepare(HttpServer(...))`): its initramfs also
 holds the virtio-net modules from the same linux-image package (Debian builds virtio-net and both transports as
@@ -129,6 +131,9 @@ class LinuxArch:
     console: str                    # the serial console's device, on the target's machine
     multiarch: str                  # Debian's folder of its shared libraries: x86_64-linux-gnu
     loader: str                     # the dynamic loader, where its executables' PT_INTERP says
+    # xl's `type` for the kernel as a Xen domU: "pv" on x86_64 (as PVH it stops before its first console byte
+    # under the rig: bench/README.md), "pvh" on ARM (xl's name for the one kind of ARM guest).
+    xen_type: str
 
     def package(self, name: str) -> str:
         return f"{name}:{self.apt_arch}"
@@ -422,10 +427,10 @@ def qemu_command(target, peer: Peer, *, memory_kib: int = MEMORY_KIB, network: N
 
 
 def xl_config(peer: Peer, name: str, memory_mib: int = 256) -> str:
-    """An xl config that boots the peer as a PV domU (the vmlinux and initramfs beside it, as `xl create` runs in
-    their folder). Not PVH: under the xl rig (TCG) Debian's kernel as a PVH domU ends ("poweroff") before its first
-    console byte (bench/README.md). A panic or reboot ends the domain (xl would restart it)."""
-    return (f'name = "{name}"\ntype = "pv"\nkernel = "{peer.kernel.name}"\nramdisk = "{peer.initramfs.name}"\n'
+    """An xl config that boots the peer as a domU of its arch's xl type (the kernel and initramfs beside it, as
+    `xl create` runs in their folder). A panic or reboot ends the domain (xl would restart it)."""
+    return (f'name = "{name}"\ntype = "{peer.arch.xen_type}"\n'
+            f'kernel = "{peer.kernel.name}"\nramdisk = "{peer.initramfs.name}"\n'
             f'cmdline = "{XEN_CMDLINE}"\nmemory = {memory_mib}\nvcpus = 1\n'
             'on_poweroff = "destroy"\non_reboot = "destroy"\non_crash = "destroy"\nvif = []\ndisk = []\n')
 
@@ -433,7 +438,7 @@ def xl_config(peer: Peer, name: str, memory_mib: int = 256) -> str:
 # One per target arch (Target.arch); why these packages and these boots: the module's docstring.
 ARCHES = {
     "x86_64": LinuxArch("amd64", "linux-image-amd64", "bzImage", vmlinux_from_bzimage, "ttyS0", "x86_64-linux-gnu",
-                        "lib64/ld-linux-x86-64.so.2"),
+                        "lib64/ld-linux-x86-64.so.2", "pv"),
     "armv7": LinuxArch("armhf", "linux-image-armmp", "zImage", None, "ttyAMA0", "arm-linux-gnueabihf",
-                       "lib/ld-linux-armhf.so.3"),
+                       "lib/ld-linux-armhf.so.3", "pvh"),
 }
