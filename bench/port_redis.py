@@ -5,9 +5,10 @@ configured alike: the port's own redis.conf (no persistence, port 6379, its log 
 the same options after it (--maxclients: the port's descriptor table holds 1,024, Linux's root may raise its limit,
 so both serve 992 clients). Debian's redis-benchmark on the host drives them: SET and GET from 50 clients, and the
 same with 16 commands pipelined per request; the runs alternate between the two so that the shared machine's load
-hits them alike; medians and the port's ratio to Linux, in one run. Also the port's image size and, with
---min-memory, the least RAM (whole MiB) in which the port still serves a short redis-benchmark run. Needs root (a
-namespace, tap devices) and redis-tools (redis-benchmark, redis-cli). Prints JSON.
+hits them alike; medians and the port's ratio to Linux, in one run. Also the port's image size (and the peer's
+kernel and initramfs) and, with --min-memory, the least RAM (whole MiB) in which the port still serves a short
+redis-benchmark run. Needs root (a namespace, tap devices) and redis-tools (redis-benchmark, redis-cli). Prints
+JSON.
 
     python bench/port_redis.py [--target qemu-x86_64] [--runs 5] [--requests 100000] [--pipeline 16] [--min-memory]
 """
@@ -165,6 +166,7 @@ def main() -> None:
     print(json.dumps({
         "target": opts.target, "runs": opts.runs,
         "image_bytes": image.path.stat().st_size,
+        "peer_bytes": {"kernel": peer.kernel_file_bytes, "initramfs": peer.initramfs.stat().st_size},
         "port_min_memory_mib": min_memory,
         "load_average_at_end": [round(x, 2) for x in load],
         "redis_benchmark": f"redis-benchmark -h ADDRESS -p {PORT} -t set,get -n {opts.requests} -c {CLIENTS} "
