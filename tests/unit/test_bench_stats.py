@@ -12,7 +12,7 @@ from uniforge.bench import measure
 from uniforge.bench.benchreport import csv_rows
 from uniforge.bench.boottime import Boot, GuestTicks
 from uniforge.bench.linuxpeer import (HTTP_LINE, LINE, NET_DRIVERS, http_init, initramfs, load_order, nginx_init,
-                                      vmlinux_from_bzimage)
+                                      redis_init, vmlinux_from_bzimage)
 from uniforge.core.errors import BenchError
 
 X86 = SimpleNamespace(name="qemu-x86_64", bench=SimpleNamespace(host_tsc=True))
@@ -152,6 +152,16 @@ def test_the_nginx_peer_initramfs_keeps_executables_executable():
     init = entries["init"][2]
     assert b"ip addr add 10.0.0.2/24 dev eth0" in init and b"/usr/sbin/nginx -e stderr -c /etc/nginx.conf" in init
     assert HTTP_LINE in init
+
+
+def test_the_redis_peer_init_becomes_redis_server_with_the_given_options():
+    """bench/port_redis.py's peer: the NIC's modules in order, its address, then init is redis-server itself (its
+    end ends the VM), with the configuration file and the options both servers get, quoted for the shell."""
+    init = redis_init("10.79.1.2/24", ["virtio", "virtio_net"], ("--maxclients", "992", "--save", ""))
+    assert init.startswith(b"#!/bin/busybox sh\nset -e\n")
+    assert b"for m in virtio virtio_net; do $b insmod /modules/$m.ko; done" in init
+    assert b"ip addr add 10.79.1.2/24 dev eth0" in init
+    assert init.endswith(b"exec /usr/bin/redis-server /etc/redis.conf --maxclients 992 --save ''\n")
 
 
 def test_vmlinux_comes_out_of_the_xz_stream():

@@ -29,6 +29,10 @@ package is installed), gives the NIC a static address and runs the server: Debia
 installs, whose echo_request_body answers POST /echo as httpd does), with the shared libraries it needs (followed
 through DT_NEEDED from Debian's library packages, of the same arch); or busybox httpd, the second row. Both serve
 on ARMv7 as on x86_64 (nginx answers GET / and POST /echo there too).
+
+bench/port_redis.py's peer is the same kernel running Debian's redis-server (`prepare(redis=RedisServer(...))`),
+from its packages of the target's arch with the libraries it loads (found as nginx's are), with the NIC's modules
+and a given configuration file; /init becomes redis-server, which logs on the console.
 """
 
 from __future__ import annotations
@@ -73,6 +77,12 @@ WAIT_FOR_NIC = "until $b ip link show eth0 >/dev/null 2>&1; do $b usleep 10000; 
 NGINX_PACKAGES = ("nginx", "libnginx-mod-http-echo", "libc6", "libcrypt1", "libpcre2-8-0", "libssl3", "zlib1g")
 NGINX_BINARY = "./usr/sbin/nginx"
 ECHO_MODULE = "./usr/lib/nginx/modules/ngx_http_echo_module.so"
+# redis-server's binary (Debian 12: redis-server's /usr/bin/redis-server is a link to redis-tools' redis-check-rdb;
+# the program picks its role from argv[0]'s name) and the packages of the libraries it loads.
+REDIS_PACKAGES = ("redis-tools", "libc6", "libgcc-s1", "libstdc++6", "libatomic1", "libjemalloc2", "liblzf1", "libssl3",
+                  "libsystemd0", "libcap2", "libgcrypt20", "libgpg-error0", "liblz4-1", "liblzma5", "libzstd1")
+REDIS_BINARY = "./usr/bin/redis-check-rdb"
+REDIS_READY = "Ready to accept connections"     # what redis-server logs once it listens
 NGINX_CONF = """user root root;
 worker_processes 1;
 daemon off;
@@ -110,6 +120,16 @@ class HttpServer:
     page: bytes
     server: str = "nginx"
     nic: str = "virtio"
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """The peer as Debian's redis-server: its NIC's static address, its configuration file's text (at
+    /etc/redis.conf) and the arguments after that file's name (options, e.g. ("--maxclients", "992")). It logs on
+    the console; REDIS_READY says it listens."""
+    address: str
+    conf: bytes
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,10 +198,11 @@ def _fields(package: str) -> dict[str, str]:
     return fields
 
 
-def prepare(arch: LinuxArch, http: HttpServer | None = None, program: Program | None = None) -> Peer:
+def prepare(arch: LinuxArch, http: HttpServer | None = None, program: Program | None = None,
+            redis: RedisServer | None = None) -> Peer:
     """The peer's kernel and initramfs for `arch` (arch_of(target)), made on first use and cached by the packages'
     versions; with `http`, the web server's initramfs instead of the one that powers off; with `program`, one that
-    runs it first."""
+    runs it first; with `redis`, one that runs redis-server."""
     # The metapackage names the real one.
     kernel_package = _fields(arch.package(arch.kernel_package))["Depends"].split()[0]
     versions = (f"{arch.apt_arch}: {kernel_package} {_fields(arch.package(kernel_package))['Version']} "
@@ -217,6 +238,8 @@ def prepare(arch: LinuxArch, http: HttpServer | None = None, program: Program | 
                 tuple((folder / "xen-modules.order").read_text().split()))
     if program is not None:
         return _with_program(peer, folder / "busybox", program)
+    if redis is not None:
+        return _with_redis(peer, folder, redis)
     if http is None:
         return peer
     net_modules = peer.xen_net_modules if http.nic == "xen" else peer.net_modules
@@ -253,41 +276,68 @@ def _with_program(peer: Peer, busybox: Path, program: Program) -> Peer:
     return replace(peer, initramfs=folder / "initramfs.cpio")
 
 
+def _with_redis(peer: Peer, folder: Path, redis: RedisServer) -> Peer:
+    redis_folder, redis_versions = _dynamic_programs(arch=peer.arch, name="redis", packages=REDIS_PACKAGES,
+                                                     binaries={REDIS_BINARY: "usr/bin/redis-server"})
+    files = [(f"modules/{name}.ko", (folder / "modules" / f"{name}.ko").read_bytes()) for name in peer.net_modules]
+    files += [(str(f.relative_to(redis_folder)), f.read_bytes(), 0o100755)
+              for f in sorted(redis_folder.rglob("*")) if f.is_file()]
+    files += [("etc/redis.conf", redis.conf), ("tmp/.keep", b""), ("proc/.keep", b""), ("sys/.keep", b"")]
+    init = redis_init(redis.address, peer.net_modules, redis.args)
+    versions = f"{peer.version} {redis_versions}"
+
+    def make(out: Path) -> None:
+        (out / "initramfs.cpio").write_bytes(initramfs((folder / "busybox").read_bytes(), init, files))
+
+    redis_initramfs, _ = cache.entry("linux-peer-redis-initramfs", cache.digest(versions, init, redis.conf), make)
+    return replace(peer, initramfs=redis_initramfs / "initramfs.cpio", version=versions)
+
+
 def _nginx_files(arch: LinuxArch) -> tuple[Path, str]:
-    """nginx, its echo module and the shared libraries they need (with the dynamic loader), as the tree the
-    initramfs holds (usr/sbin/nginx, modules/, lib/<multiarch>/, the loader's folder); and the packages' versions."""
-    versions = " ".join(f"{name} {_fields(arch.package(name))['Version']}" for name in NGINX_PACKAGES)
+    """nginx and its echo module (usr/sbin/nginx, modules/) with what they load; and the packages' versions."""
+    return _dynamic_programs(arch=arch, name="nginx", packages=NGINX_PACKAGES,
+                             binaries={NGINX_BINARY: "usr/sbin/nginx",
+                                       ECHO_MODULE: f"modules/{Path(ECHO_MODULE).name}"})
+
+
+def _dynamic_programs(*, arch: LinuxArch, name: str, packages: Sequence[str],
+                      binaries: dict[str, str]) -> tuple[Path, str]:
+    """Dynamically linked files from Debian `packages` of `arch` (binaries: a member -> where it goes in the tree)
+    and the shared libraries they need (followed through DT_NEEDED, from the same packages) with the dynamic loader,
+    as the tree the initramfs holds (those paths, lib/<multiarch>/, the loader's folder); and the packages'
+    versions."""
+    versions = " ".join(f"{package} {_fields(arch.package(package))['Version']}" for package in packages)
     library_dirs = (f"./lib/{arch.multiarch}/", f"./usr/lib/{arch.multiarch}/", f"./{Path(arch.loader).parent}/")
     loader = Path(arch.loader).name
 
     def make(out: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            _apt("apt-get", "download", *map(arch.package, NGINX_PACKAGES), cwd=Path(tmp))
+            _apt("apt-get", "download", *map(arch.package, packages), cwd=Path(tmp))
             root = Path(tmp) / "root"           # unpacked (not installed): libraries are found by their sonames,
             for deb in Path(tmp).glob("*.deb"):     # which are often symbolic links
                 _apt("dpkg-deb", "-x", str(deb), str(root))
-            binary, module = (root / NGINX_BINARY).read_bytes(), (root / ECHO_MODULE).read_bytes()
+            programs = {member: (root / member).read_bytes() for member in binaries}
             libraries = {f.name: f.read_bytes() for folder in library_dirs if (root / folder).is_dir()
                          for f in (root / folder).iterdir() if ".so" in f.name and f.resolve().is_file()}
-        wanted, todo = {}, [binary, module]
+        wanted, todo = {}, list(programs.values())
         while todo:
             for needed in _needed(todo.pop()):
                 if needed not in wanted:
                     if needed not in libraries:
-                        raise BenchError(f"the nginx peer needs {needed}, which none of {NGINX_PACKAGES} has")
+                        raise BenchError(f"the {name} peer needs {needed}, which none of {tuple(packages)} has")
                     wanted[needed] = libraries[needed]
                     todo.append(libraries[needed])
         wanted.setdefault(loader, libraries[loader])
-        (out / "usr/sbin").mkdir(parents=True)
-        (out / "usr/sbin/nginx").write_bytes(binary)
-        (out / "modules").mkdir()
-        (out / "modules" / Path(ECHO_MODULE).name).write_bytes(module)
+        for member, path in binaries.items():
+            (out / path).parent.mkdir(parents=True, exist_ok=True)
+            (out / path).write_bytes(programs[member])
         for folder in (f"lib/{arch.multiarch}", str(Path(arch.loader).parent)):
             (out / folder).mkdir(parents=True, exist_ok=True)
-        for name, data in wanted.items():
-            (out / (arch.loader if name == loader else f"lib/{arch.multiarch}/{name}")).write_bytes(data)
+        for soname, data in wanted.items():
+            (out / (arch.loader if soname == loader else f"lib/{arch.multiarch}/{soname}")).write_bytes(data)
 
-    folder, _ = cache.entry("linux-peer-nginx", cache.digest(arch.apt_arch, versions, *NGINX_PACKAGES), make)
+    layout = (f"{member} -> {path}" for member, path in binaries.items())
+    folder, _ = cache.entry(f"linux-peer-{name}", cache.digest(arch.apt_arch, versions, *packages, *layout), make)
     return folder, versions
 
 
@@ -307,6 +357,16 @@ def nginx_init(address: str, modules: Sequence[str]) -> bytes:
             f"/usr/sbin/nginx -e stderr -c /etc/nginx.conf &\n"
             f"until $b wget -q -O /dev/null http://127.0.0.1/; do $b kill -0 $!; $b usleep 10000; done\n"
             f"$b echo '{HTTP_LINE.decode()}'\nwait\n").encode()
+
+
+def redis_init(address: str, modules: Sequence[str], args: Sequence[str]) -> bytes:
+    """An /init that loads the NIC's `modules`, sets its address and becomes redis-server with /etc/redis.conf and
+    `args` (its log on the console). If anything fails or redis-server ends, init exits and QEMU ends."""
+    return (f"#!/bin/busybox sh\nset -e\nb=/bin/busybox\n"
+            f"$b mount -t devtmpfs dev /dev\n$b mount -t proc proc /proc\n$b mount -t sysfs sys /sys\n"
+            f"for m in {' '.join(modules)}; do $b insmod /modules/$m.ko; done\n{WAIT_FOR_NIC}"
+            f"$b ip link set lo up\n$b ip addr add {address} dev eth0\n$b ip link set eth0 up\n"
+            f"exec /usr/bin/redis-server /etc/redis.conf {shlex.join(args)}\n").encode()
 
 
 def http_init(address: str, modules: Sequence[str]) -> bytes:
