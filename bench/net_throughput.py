@@ -177,6 +177,18 @@ def stop(guests: list[subprocess.Popen]) -> None:
             guest.wait()
 
 
+def require_peer_host(script: str, target: str, tools: tuple[str, ...]) -> None:
+    """What a port benchmark needs of this host: the target's Linux peer, root (a namespace and taps) and tools;
+    else one line naming what is missing."""
+    if targets.load(target).bench.peer != "linux":
+        raise SystemExit(f"{target} has no Linux peer (its target file's bench.peer)")
+    if os.geteuid() != 0:
+        raise SystemExit(f"{script} needs root: it makes a network namespace and tap devices")
+    for tool in tools:
+        if not shutil.which(tool):
+            raise SystemExit(f"{script} needs `{tool}` (scripts/install-host-deps installs it)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", default="qemu-x86_64")

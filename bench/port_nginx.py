@@ -71,13 +71,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=10, help="wrk's concurrent connections")
     opts = parser.parse_args()
-    if targets.load(opts.target).bench.peer != "linux":
-        raise SystemExit(f"{opts.target} has no Linux peer (its target file's bench.peer)")
-    if os.geteuid() != 0:
-        raise SystemExit("port_nginx.py needs root: it makes a network namespace and tap devices")
-    for tool in ("wrk", "curl", "ip"):
-        if not shutil.which(tool):
-            raise SystemExit(f"port_nginx.py needs `{tool}` (scripts/install-host-deps installs it)")
+    net.require_peer_host("port_nginx.py", opts.target, ("wrk", "curl", "ip"))
 
     image = build_port("nginx", opts.target)
     page = (ports.load("nginx").source_tree() / "html" / "index.html").read_bytes()

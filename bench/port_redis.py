@@ -111,13 +111,7 @@ def main() -> None:
                         help="also find the port's least RAM (boots at several sizes: minutes under TCG)")
     opts = parser.parse_args()
     target = targets.load(opts.target)
-    if target.bench.peer != "linux":
-        raise SystemExit(f"{opts.target} has no Linux peer (its target file's bench.peer)")
-    if os.geteuid() != 0:
-        raise SystemExit("port_redis.py needs root: it makes a network namespace and tap devices")
-    for tool in ("redis-benchmark", "redis-cli", "ip"):
-        if not shutil.which(tool):
-            raise SystemExit(f"port_redis.py needs `{tool}` (scripts/install-host-deps installs it)")
+    net.require_peer_host("port_redis.py", opts.target, ("redis-benchmark", "redis-cli", "ip"))
 
     image = build_port("redis", opts.target)
     conf = (ports.load("redis").folder / "srv" / "redis.conf").read_bytes()
