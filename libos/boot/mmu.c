@@ -1,6 +1,7 @@
 /* The final page tables: 4-level x86_64 paging, identity mapped. RAM and the MMIO hole below 4 GiB use 2 MiB
  * pages, read-write and no-execute; the image's text (R+X), headers and rodata (R) and the not-present pages
- * (page 0, the stack guard) are split into 4 KiB pages.
+ * (page 0, the stack guard) are split into 4 KiB pages. Demand-zero pages (uf_mmu_demand) lie above all RAM, in 4 KiB
+ * pages: not present, with PTE_DEMAND and their prot in the bits the MMU ignores then, until uf_mmu_fill backs one.
  *
  * Page-table pages: before the page allocator exists they are taken from the RAM right after the image (a bump
  * pointer); module mem then calls uf_mmu_handoff() with its allocator and skips that RAM. A registered callback
@@ -24,6 +25,11 @@
 #define BIG      (2UL << 20)
 #define GIB      (1UL << 30)
 #define EARLY_MAP_END GIB       /* what pvh_entry.S maps: bump pages must lie below it */
+#define PTE_DEMAND (1ULL << 9)  /* not present: a demand-zero page, its prot in bits 1-3 */
+#define DEMAND_PROT_SHIFT 1
+/* The demand range: from 256 GiB (or the end of RAM, if that is higher) to 512 GiB. */
+#define DEMAND_BASE (1ULL << 38)
+#define DEMAND_END  (1ULL << 39)
 
 static uint64_t nx;                     /* PTE_NX if EFER.NXE is on; the bit is reserved otherwise */
 static uint64_t *root;                  /* the PML4 being built or in use; NULL: the early one (CR3) */
@@ -147,6 +153,91 @@ int uf_mmu_prot(uintptr_t va)
 	if (!(e & PTE_P))
 		return PROT_NONE;
 	return PROT_READ | (e & PTE_W ? PROT_WRITE : 0) | (e & nx ? 0 : PROT_EXEC);
+}
+
+/* The 4 KiB entry for va in the demand range, with create its tables allocated: NULL if there is none. Its own walk,
+ * not pde_of's: a third caller would change how the compiler inlines that into uf_mmu_protect, in every image. */
+static uint64_t *demand_pte(uintptr_t va, int create)
+{
+	uint64_t *t = root ? root : live_root();
+	for (int shift = 39; shift > 12; shift -= 9) {
+		uint64_t *e = &t[va >> shift & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t *n = create ? table_alloc() : NULL;
+			if (!n)
+				return NULL;
+			*e = (uintptr_t)n | PTE_P | PTE_W;
+		}
+		if (*e & PTE_PS)
+			return NULL;
+		t = (uint64_t *)(uintptr_t)(*e & PTE_ADDR);
+	}
+	return &t[va >> 12 & 511];
+}
+
+void uf_mmu_demand_range(uintptr_t *base, uintptr_t *end)
+{
+	const struct uf_ram_region *last = &uf_boot_info.ram[uf_boot_info.nram - 1];
+	uint64_t top = align_up(last->base + last->length, GIB);
+	*base = top > DEMAND_BASE ? (top < DEMAND_END ? top : DEMAND_END) : DEMAND_BASE;
+	*end = DEMAND_END;
+}
+
+int uf_mmu_demand(uintptr_t va, size_t len, int prot)
+{
+	int rc = 0;
+	for (uintptr_t end = va + len; va < end && !rc; va += PAGE) {
+		uint64_t *pte = demand_pte(va, 1);
+		if (!pte)
+			rc = -ENOMEM;
+		else if (!*pte || (*pte & PTE_DEMAND))
+			*pte = PTE_DEMAND | (uint64_t)prot << DEMAND_PROT_SHIFT;
+		else
+			*pte = (*pte & PTE_ADDR) | prot_bits(prot);     /* backed: PROT_NONE keeps the address */
+	}
+	uf_write_cr3(uf_read_cr3());
+	return rc;
+}
+
+int uf_mmu_fill(uintptr_t va, int write)
+{
+	uintptr_t base, end;
+	uf_mmu_demand_range(&base, &end);
+	uint64_t *pte = va >= base && va < end ? demand_pte(va, 0) : NULL;
+	int prot = pte && (*pte & PTE_DEMAND) ? (int)(*pte >> DEMAND_PROT_SHIFT & 7) : 0;
+	if (!prot || (write && !(prot & PROT_WRITE)))
+		return 0;
+	void *page = page_alloc(1);
+	if (!page)
+		return -ENOMEM;
+	*pte = (uintptr_t)page | prot_bits(prot);       /* not present before: no TLB entry to flush */
+	return 1;
+}
+
+int uf_mmu_backing(uintptr_t va, int write, uintptr_t *pa)
+{
+	uintptr_t base, end;
+	uf_mmu_demand_range(&base, &end);
+	uint64_t *pte = va >= base && va < end ? demand_pte(va, 0) : NULL;
+	int made = pte && (*pte & PTE_DEMAND) ? uf_mmu_fill(va, write) : 0;
+	if (made < 0)
+		return made;
+	if (!pte || !(*pte & PTE_P) || (write && !(*pte & PTE_W)))
+		return -EFAULT;
+	*pa = (*pte & PTE_ADDR) | (va & (PAGE - 1));
+	return 0;
+}
+
+void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t npages))
+{
+	for (uintptr_t end = va + len; va < end; va += PAGE) {
+		uint64_t *pte = demand_pte(va, 0);
+		if (pte && *pte && !(*pte & PTE_DEMAND))
+			free((void *)(uintptr_t)(*pte & PTE_ADDR), 1);
+		if (pte)
+			*pte = 0;
+	}
+	uf_write_cr3(uf_read_cr3());
 }
 
 /* Identity-maps [pa, end) with 2 MiB pages, read-write and no-execute: one table walk per GiB. */

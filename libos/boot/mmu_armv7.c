@@ -8,7 +8,8 @@
  * allocator exists, from the allocator after uf_mmu_handoff() (see mmu.c on x86_64 for why a callback).
  *
  * PROT_NONE keeps a page mapped for uf_mmu_prot(): its descriptor keeps the address and attributes with the type
- * bits cleared, which the MMU treats as a fault; 0 means never mapped. */
+ * bits cleared, which the MMU treats as a fault; 0 means never mapped. A demand-zero page (uf_mmu_demand), above RAM,
+ * is a faulting descriptor too, with P_DEMAND and its prot, until uf_mmu_fill backs it. */
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,6 +51,9 @@
 #define P_APX   (1u << 9)
 #define P_S     (1u << 10)
 #define P_ADDR  0xfffff000u
+#define P_DEMAND (1u << 11)             /* with type 0 (a fault): a demand-zero page, its prot in bits 2-4 */
+#define DEMAND_PROT_SHIFT 2
+#define DEMAND_END 0xfff00000u          /* the demand range: from the end of RAM up to here */
 
 /* Memory types (TEX remap off): Normal, inner and outer write-back write-allocate, shareable; shareable Device. */
 #define S_NORMAL (S_TEX0 | S_C | S_B | S_S)
@@ -226,6 +230,87 @@ int uf_mmu_prot(uintptr_t va)
 		return section_prot(e);
 	e = ((uint32_t *)(uintptr_t)(e & L1_TABLE_ADDR))[va >> 12 & 255];
 	return e ? page_prot(e) : -1;
+}
+
+void uf_mmu_demand_range(uintptr_t *base, uintptr_t *end)
+{
+	const struct uf_ram_region *last = &uf_boot_info.ram[uf_boot_info.nram - 1];
+	uint64_t top = (last->base + last->length + SECTION - 1) & ~(uint64_t)(SECTION - 1);     /* may be 4 GiB */
+	*base = top < DEMAND_END ? (uintptr_t)top : DEMAND_END;
+	*end = DEMAND_END;
+}
+
+/* The level-2 entry for va in the demand range, with create its table allocated: NULL if there is none. */
+static uint32_t *demand_pte(uintptr_t va, int create)
+{
+	uint32_t *e = &l1[va >> 20];
+	if (!*e && create) {
+		uint32_t *t = l2_alloc();
+		if (t)
+			set(e, (uintptr_t)t | L1_PAGETABLE);
+	}
+	if ((*e & L1_TYPE) != L1_PAGETABLE)
+		return NULL;
+	return &((uint32_t *)(uintptr_t)(*e & L1_TABLE_ADDR))[va >> 12 & 255];
+}
+
+int uf_mmu_demand(uintptr_t va, size_t len, int prot)
+{
+	int rc = 0;
+	for (uintptr_t end = va + len; va < end && !rc; va += PAGE) {
+		uint32_t *p = demand_pte(va, 1);
+		if (!p)
+			rc = -ENOMEM;
+		else if (!*p || (*p & P_DEMAND))
+			set(p, P_DEMAND | prot << DEMAND_PROT_SHIFT);
+		else                    /* backed: PROT_NONE keeps the address */
+			set(p, (*p & ~PAGE_PROT_MASK) | page_bits(prot));
+	}
+	flush_tlb();
+	return rc;
+}
+
+int uf_mmu_fill(uintptr_t va, int write)
+{
+	uintptr_t base, end;
+	uf_mmu_demand_range(&base, &end);
+	uint32_t *p = va >= base && va < end ? demand_pte(va, 0) : NULL;
+	int prot = p && (*p & P_DEMAND) ? (int)(*p >> DEMAND_PROT_SHIFT & 7) : 0;
+	if (!prot || (write && !(prot & PROT_WRITE)))
+		return 0;
+	void *page = page_alloc(1);
+	if (!page)
+		return -ENOMEM;
+	set(p, (uintptr_t)page | P_NORMAL | P_AP0 | page_bits(prot));  /* a fault before: no TLB entry to flush */
+	uf_dsb();
+	uf_isb();
+	return 1;
+}
+
+int uf_mmu_backing(uintptr_t va, int write, uintptr_t *pa)
+{
+	uintptr_t base, end;
+	uf_mmu_demand_range(&base, &end);
+	uint32_t *p = va >= base && va < end ? demand_pte(va, 0) : NULL;
+	int made = p && (*p & P_DEMAND) ? uf_mmu_fill(va, write) : 0;
+	if (made < 0)
+		return made;
+	if (!p || !(*p & P_TYPE) || (write && (*p & P_APX)))
+		return -EFAULT;
+	*pa = (*p & P_ADDR) | (va & (PAGE - 1));
+	return 0;
+}
+
+void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t npages))
+{
+	for (uintptr_t end = va + len; va < end; va += PAGE) {
+		uint32_t *p = demand_pte(va, 0);
+		if (p && *p && !(*p & P_DEMAND))
+			free((void *)(uintptr_t)(*p & P_ADDR), 1);
+		if (p)
+			set(p, 0);
+	}
+	flush_tlb();
 }
 
 /* Identity-maps [pa, end) read-write and execute-never: sections where whole ones fit, 4 KiB pages elsewhere.

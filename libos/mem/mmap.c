@@ -1,6 +1,8 @@
 /* brk and anonymous mmap over the page allocator. The pages handed out are recorded (the brk range, and a sorted
  * table of mmap ranges) so that munmap/mprotect/MAP_FIXED act only on memory the app owns. Mappings of files are
- * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. */
+ * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. The three calls are
+ * weak aliases of uf_mem_mmap, uf_mem_munmap and uf_mem_mprotect: module demand, when linked, defines them and keeps
+ * its large anonymous mappings (pages backed on first touch) before handing the rest here; hello's bytes don't move. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -113,8 +115,9 @@ static int track(uintptr_t base, uintptr_t end)
 	return 0;
 }
 
-/* Forgets [a, end), which lies inside recorded ranges; needs reserve() first (one range may split in two). */
-static void untrack(uintptr_t a, uintptr_t end)
+/* Forgets [a, end), which lies inside recorded ranges; needs reserve() first (one range may split in two). Inlined,
+ * as owned is, as they were before module demand's calls (uf_mem_untrack, uf_mem_owned): hello's bytes don't move. */
+static inline __attribute__((always_inline)) void untrack(uintptr_t a, uintptr_t end)
 {
 	while (a < end) {
 		size_t i = lookup(a);
@@ -135,7 +138,7 @@ static void untrack(uintptr_t a, uintptr_t end)
 }
 
 /* Is all of [a, end) in mmap ranges (or, with heap, in the brk heap)? */
-static int owned(uintptr_t a, uintptr_t end, int heap)
+static inline __attribute__((always_inline)) int owned(uintptr_t a, uintptr_t end, int heap)
 {
 	while (a < end) {
 		size_t i = lookup(a);
@@ -147,6 +150,32 @@ static int owned(uintptr_t a, uintptr_t end, int heap)
 			return 0;
 	}
 	return 1;
+}
+
+int uf_mem_track(uintptr_t base, uintptr_t end)
+{
+	return track(base, end);
+}
+
+int uf_mem_untrack(uintptr_t a, uintptr_t end)
+{
+	if (reserve())
+		return -ENOMEM;
+	untrack(a, end);
+	return 0;
+}
+
+int uf_mem_owned(uintptr_t a, uintptr_t end)
+{
+	return owned(a, end, 0);
+}
+
+uintptr_t uf_mem_gap(uintptr_t from, uintptr_t to, size_t len)
+{
+	uintptr_t a = from;
+	for (size_t i = lookup(from); i < nranges && ranges[i].base < to && ranges[i].base < a + len; i++)
+		a = ranges[i].end;
+	return a < to && to - a >= len ? a : 0;
 }
 
 /* The page range of (addr, len): 0, or -EINVAL if unaligned, empty or wrapping. */
@@ -164,7 +193,7 @@ static void forget_files(uintptr_t a, uintptr_t end)
 		uf_vfs_unmap(a, end);
 }
 
-long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+long uf_mem_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	if (!(flags & MAP_ANONYMOUS) && uf_vfs_map)
 		return uf_vfs_map(addr, len, prot, flags, fd, off);     /* first: a jump, with the arguments as they are */
@@ -207,13 +236,13 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 
 	int rc = prot == RW ? 0 : uf_mmu_protect(a, end - a, prot);
 	if (rc) {
-		uf_sys_munmap((void *)a, end - a);
+		uf_mem_munmap((void *)a, end - a);
 		return rc;
 	}
 	return (long)a;
 }
 
-long uf_sys_munmap(void *addr, size_t len)
+long uf_mem_munmap(void *addr, size_t len)
 {
 	uintptr_t a, end;
 	if (span(addr, len, &a, &end) || !owned(a, end, 0))
@@ -227,7 +256,7 @@ long uf_sys_munmap(void *addr, size_t len)
 	return 0;
 }
 
-long uf_sys_mprotect(void *addr, size_t len, int prot)
+long uf_mem_mprotect(void *addr, size_t len, int prot)
 {
 	uintptr_t a, end;
 	if (!len && !((uintptr_t)addr & (PAGE - 1)))
@@ -238,6 +267,10 @@ long uf_sys_mprotect(void *addr, size_t len, int prot)
 		return -ENOMEM;
 	return uf_mmu_protect(a, end - a, prot);
 }
+
+long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((weak, alias("uf_mem_mmap")));
+long uf_sys_munmap(void *addr, size_t len) __attribute__((weak, alias("uf_mem_munmap")));
+long uf_sys_mprotect(void *addr, size_t len, int prot) __attribute__((weak, alias("uf_mem_mprotect")));
 
 /* Writes shared file mappings back (module vfs); anonymous memory has nothing to write. */
 long uf_sys_msync(void *addr, size_t len, int flags)

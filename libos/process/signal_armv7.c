@@ -118,7 +118,8 @@ static int mapped(uintptr_t from, uintptr_t to, int prot)
 	if (to < from)
 		return 0;
 	for (uintptr_t page = from & ~(UF_PAGE_SIZE - 1); page < to; page += UF_PAGE_SIZE) {
-		int p = uf_mmu_prot(page);
+		/* A demand-zero page is backed first: a page fault on the exception stack would overwrite this frame. */
+		int p = uf_mmu_fill(page, prot & PROT_WRITE) < 0 ? -1 : uf_mmu_prot(page);
 		if (p < 0 || !(p & prot))
 			return 0;
 	}

@@ -7,6 +7,7 @@
 #include <uf/console.h>
 #include <uf/exit.h>
 #include <uf/trap.h>
+#include "fault_range.h"
 
 #define MAX_FRAMES 32
 #if __SIZEOF_POINTER__ == 8
@@ -38,9 +39,11 @@ static int in_text(uintptr_t a)
 	return a >= (uintptr_t)__uf_text_start && a < (uintptr_t)__uf_text_end;
 }
 
-int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg)
+/* The frame chain from fp, frame records where ok says they can be read. */
+static inline __attribute__((always_inline)) int walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg,
+						     int (*ok)(uintptr_t a))
 {
-	for (int i = 0; i < MAX_FRAMES && fp && !(fp & (sizeof(uintptr_t) - 1)) && readable(fp); i++) {
+	for (int i = 0; i < MAX_FRAMES && fp && !(fp & (sizeof(uintptr_t) - 1)) && ok(fp); i++) {
 		const uintptr_t *frame = (const uintptr_t *)fp;
 		if (!in_text(frame[1]))     /* the end of the chain (0), or not a frame record after all */
 			break;
@@ -54,6 +57,23 @@ int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg)
 	return 0;
 }
 
+uintptr_t uf_trap_fault_from, uf_trap_fault_to;
+
+/* Threads' stacks may lie in the fault hook's range (module demand): the walks of module process (signals,
+ * cancellation) follow frames there. The crash report's walk stays in RAM, as in an image without the hook. */
+static int walkable(uintptr_t a)
+{
+	const size_t n = 2 * sizeof(uintptr_t);
+	if (a - uf_trap_fault_from < uf_trap_fault_to - uf_trap_fault_from && a + n <= uf_trap_fault_to)
+		return page_readable(a) && page_readable(a + n - 1);
+	return readable(a);
+}
+
+int uf_trap_walk(uintptr_t fp, int (*fn)(uintptr_t ret, void *arg), void *arg)
+{
+	return walk(fp, fn, arg, walkable);
+}
+
 static int print_frame(uintptr_t ret, void *arg)
 {
 	(void)arg;
@@ -64,7 +84,7 @@ static int print_frame(uintptr_t ret, void *arg)
 void uf_backtrace(uintptr_t pc, uintptr_t fp)
 {
 	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(pc - uf_boot_load_offset));
-	uf_trap_walk(fp, print_frame, 0);
+	walk(fp, print_frame, 0, readable);
 }
 
 _Noreturn void uf_panic(const char *fmt, ...)

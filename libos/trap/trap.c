@@ -6,6 +6,7 @@
 #include <uf/exit.h>
 #include <uf/thread.h>
 #include <uf/trap.h>
+#include "fault_range.h"
 #include <uf/x86_64.h>
 
 #define VEC_PF 14
@@ -42,6 +43,8 @@ static volatile uint32_t *xapic_eoi;    /* NULL: x2APIC, EOI through its MSR */
 static int (*signal_hook)(struct uf_trap_frame *f);
 static void (*resume_hook)(struct uf_trap_frame *f, int yield);
 static int (*crash_hook)(uintptr_t addr);
+static int (*fault_hook)(uintptr_t addr, int write);    /* with it, signal_hook is fault_first ... */
+static int (*later_hook)(struct uf_trap_frame *f);      /* ... and this module process's signal hook */
 
 static const char *const names[32] = {
 	"divide error (#DE)", "debug (#DB)", "non-maskable interrupt (NMI)", "breakpoint (#BP)", "overflow (#OF)",
@@ -86,9 +89,26 @@ void uf_trap_set_handler(int vector, void (*fn)(void))
 
 void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
 {
-	signal_hook = fn;
+	*(fault_hook ? &later_hook : &signal_hook) = fn;
 	/* The interrupt stubs serve: this one pushes the vector like the others and runs on IST1 like exceptions. */
 	set_gate(UF_TRAP_SOFT_VECTOR, (uintptr_t)uf_trap_irq_stubs + 8 * (UF_TRAP_SOFT_VECTOR - 32), 1);
+}
+
+/* The fault hook sits in the signal hook's place (the slot every trap consults first), so an image without it has
+ * no code for it there: a page fault goes to it first; what it does not take goes on to signals. */
+static int fault_first(struct uf_trap_frame *f)
+{
+	int r = f->vector == VEC_PF ? fault_hook(uf_read_cr2(), f->err & 2) : 0;
+	return r > 0 || (!r && later_hook && later_hook(f));
+}
+
+void uf_trap_set_fault_hook(int (*fn)(uintptr_t addr, int write), uintptr_t from, uintptr_t to)
+{
+	later_hook = signal_hook;
+	fault_hook = fn;
+	signal_hook = fault_first;
+	uf_trap_fault_from = from;
+	uf_trap_fault_to = to;
 }
 
 void uf_trap_set_resume_hook(void (*fn)(struct uf_trap_frame *f, int yield))

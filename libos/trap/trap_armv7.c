@@ -10,6 +10,7 @@
 #include <uf/exit.h>
 #include <uf/thread.h>
 #include <uf/trap.h>
+#include "fault_range.h"
 
 /* Run once (or on a crash): under an emulator that translates each instruction before its first run, small code is
  * fast code. */
@@ -27,6 +28,8 @@ static void (*irq_dispatch)(void);
 static int (*signal_hook)(struct uf_trap_frame *f);
 static void (*resume_hook)(struct uf_trap_frame *f, int yield);
 static int (*crash_hook)(uintptr_t addr);
+static int (*fault_hook)(uintptr_t addr, int write);    /* with it, signal_hook is fault_first ... */
+static int (*later_hook)(struct uf_trap_frame *f);      /* ... and this module process's signal hook */
 
 void uf_trap_init(void)
 {
@@ -42,7 +45,25 @@ void uf_trap_set_irq_dispatch(void (*dispatch)(void))
 
 void uf_trap_set_signal_hook(int (*fn)(struct uf_trap_frame *f))
 {
-	signal_hook = fn;
+	*(fault_hook ? &later_hook : &signal_hook) = fn;
+}
+
+/* The fault hook sits in the signal hook's place (the slot every trap consults first), so an image without it has
+ * no code for it there: a page fault goes to it first; what it does not take goes on to signals. */
+static int fault_first(struct uf_trap_frame *f)
+{
+	int r = f->kind == UF_TRAP_DABT ? fault_hook(uf_read_dfar(), uf_read_dfsr() & FSR_WNR) :
+		f->kind == UF_TRAP_PABT ? fault_hook(uf_read_ifar(), 0) : 0;
+	return r > 0 || (!r && later_hook && later_hook(f));
+}
+
+void uf_trap_set_fault_hook(int (*fn)(uintptr_t addr, int write), uintptr_t from, uintptr_t to)
+{
+	later_hook = signal_hook;
+	fault_hook = fn;
+	signal_hook = fault_first;
+	uf_trap_fault_from = from;
+	uf_trap_fault_to = to;
 }
 
 void uf_trap_set_resume_hook(void (*fn)(struct uf_trap_frame *f, int yield))

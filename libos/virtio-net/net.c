@@ -6,7 +6,8 @@
  * contract lets the caller reuse its memory on return, so the frame is gathered into one of our buffers (the
  * one copy) and the chain is reclaimed on a later transmit; the transmit queue raises no interrupts.
  * No merged receive buffers (VIRTIO_NET_F_MRG_RXBUF): without TSO/GRO a frame always fits one 1514-byte buffer,
- * and merging would only save memory at the cost of copying frames spread over several buffers. */
+ * and merging would only save memory at the cost of copying frames spread over several buffers. Every buffer the
+ * device sees is ours, from the page allocator (identity mapped: its pointer is its physical address). */
 #include <errno.h>
 #include <string.h>
 #include <uf/boot.h>
@@ -57,8 +58,8 @@ static int probed[MAX_NICS];            /* 1: found, -1: absent or failed */
 static int give_rx(struct nic *n, struct buf *b)
 {
 	struct uf_virtq_seg segs[2] = {
-		{ &b->hdr, sizeof b->hdr, 1 },
-		{ b->frame, sizeof b->frame, 1 },
+		{ (uintptr_t)&b->hdr, sizeof b->hdr, 1 },
+		{ (uintptr_t)b->frame, sizeof b->frame, 1 },
 	};
 	return uf_virtq_add(&n->rx, segs, 2, b);
 }
@@ -97,7 +98,8 @@ static int transmit(struct uf_netdev *nd, const struct iovec *iov, int iovcnt, c
 		b->hdr.csum_start = csum->start;
 		b->hdr.csum_offset = csum->offset;
 	}
-	struct uf_virtq_seg segs[2] = { { &b->hdr, sizeof b->hdr, 0 }, { b->frame, (uint32_t)len, 0 } };
+	struct uf_virtq_seg segs[2] = { { (uintptr_t)&b->hdr, sizeof b->hdr, 0 },
+					{ (uintptr_t)b->frame, (uint32_t)len, 0 } };
 	if (uf_virtq_add(&n->tx, segs, 2, b)) {         /* cannot happen: a free buffer means two free descriptors */
 		n->tx_free[n->ntx_free++] = b;
 		return -EAGAIN;

@@ -50,7 +50,7 @@ int uf_virtq_add(struct uf_virtq *vq, const struct uf_virtq_seg *segs, int n, vo
 	uint16_t head = vq->free_head, i = head, last = head;
 	for (int k = 0; k < n; k++) {
 		volatile struct uf_virtq_desc *d = &vq->desc[i];
-		d->addr = (uintptr_t)segs[k].addr;
+		d->addr = segs[k].addr;
 		d->len = segs[k].len;
 		d->flags = (segs[k].device_writes ? DESC_F_WRITE : 0) | (k + 1 < n ? DESC_F_NEXT : 0);
 		last = i;

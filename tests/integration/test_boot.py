@@ -125,6 +125,39 @@ def test_memory_size_comes_from_the_platform(uniforge_build, target, memory):
     assert used >= memory // 2, result.console
 
 
+def test_a_large_anonymous_mapping_takes_ram_only_where_touched(uniforge_build, target):
+    """64 MiB mapped in a 16 MiB guest (tests/apps/demandprobe): three pages written read back, the rest reads as
+    zeros and free RAM barely moves; munmap gives the pages back, the addresses map again; a thread with a 4 MiB
+    stack runs 1 MiB deep. Only images whose app maps memory link module demand (hello: core modules only)."""
+    image = uniforge_build(app_dir("demandprobe"), target)
+    if "demand" not in image.inspect()["modules"]:
+        pytest.skip(f"{target} links no module demand (qemu platform only: libos/demand/module.toml says why)")
+    result = image.run(timeout=120)
+    assert result.status == 0, result.console + result.message
+    said = [line for line in result.console.splitlines() if line.startswith("demand:")]
+    assert re.fullmatch(r"demand: mapped 64 MiB in 1[0-6] MiB free, wrote 3 pages: kept yes, others zero yes, "
+                        r"free after about the same", said[0]), said
+    assert said[1:] == [
+        "demand: fixed over it zeroed, read-only yes, unmapped yes, mapped and unmapped 8 more times yes, "
+        "free after as before",
+        "demand: thread with a 4 MiB stack ran, its deep calls returned",
+        "demand: ok",
+    ]
+
+
+def test_touching_more_than_the_ram_is_an_out_of_memory_crash(uniforge_boot, uniforge_build, target):
+    """Every page of the 64 MiB touched in 16 MiB: the crash report says why and where (memset, from main)."""
+    image = uniforge_build(app_dir("demandprobe"), target)
+    if "demand" not in image.inspect()["modules"]:
+        pytest.skip(f"{target} links no module demand (qemu platform only: libos/demand/module.toml says why)")
+    vm = uniforge_boot(image, ["exhaust"], expect_crash=True)
+    result = vm.wait(180)
+    assert (result.status, result.ending) == (RunStatus.CRASHED, "crashed"), result.console + result.message
+    assert result.crash.reason.startswith("out of memory for a demand-zero page"), result.crash
+    assert re.search(r"in memset at ", result.crash.backtrace[0]), result.crash
+    assert "demand: touched them all" not in result.console
+
+
 @pytest.mark.uniforge(needs=["raw-form"])
 def test_the_raw_form_boots(built, target):
     """The same build in its flat form (a zImage: the Linux ARM boot protocol, DTB in r2) boots too."""

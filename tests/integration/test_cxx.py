@@ -29,7 +29,7 @@ ALL = ["static: constructed before main",
 # What an image with C++ may link: hello's modules, the clocks (std::chrono) and the console's input (std::cin is
 # constructed in every program that includes <iostream>), with their interrupt controller and device tree.
 CXX_MODULES = {"boot", "console", "exit", "fd", "mem", "process", "trap", "uart", "time", "stdin", "x86-irq", "gic",
-               "fdt"}
+               "fdt", "demand"}     # demand: operator new reaches malloc, which maps memory
 
 
 pytestmark = pytest.mark.uniforge(targets=TARGETS)

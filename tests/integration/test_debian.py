@@ -380,8 +380,9 @@ def test_redis_answers_redis_cli_and_redis_benchmark(port_image, target, redis_c
     the end (through the published port: QEMU's host socket, whose backlog of 1 uniforge widens; with it, one run
     in four stalled and ended in "Connection reset by peer"). Redis asks for descriptors for its default 10,000
     clients and 32 of its own; an image with sockets has Linux's default 1,024 (RLIMIT_NOFILE, the descriptor
-    table's size), so it says it serves 992."""
-    with port_image("redis", target).boot(["/srv/redis.conf"], publish=[6379], timeout=900) as vm:
+    table's size), so it says it serves 992. All in 8 MiB of RAM: its three background threads' 4 MiB stacks take
+    only the pages they touch (module demand)."""
+    with port_image("redis", target).boot(["/srv/redis.conf"], publish=[6379], memory="8M", timeout=900) as vm:
         vm.expect(r"Configuration loaded", timeout=300)
         vm.expect(r"You requested maxclients of 10000 requiring at least 10032 max file descriptors", timeout=300)
         vm.expect(r"Current maximum open files is 1024\. maxclients has been reduced to 992", timeout=300)
@@ -402,6 +403,8 @@ def test_redis_answers_redis_cli_and_redis_benchmark(port_image, target, redis_c
         rates = dict(re.findall(r"(SET|GET): ([\d.]+) requests per second", bench))
         assert rates.keys() == {"SET", "GET"} and all(float(r) > 0 for r in rates.values()), bench
         assert cli("DBSIZE") == "1004\n"          # redis-benchmark's own key:__rand_int__ is the one more
+        total = int(re.search(r"total_system_memory:(\d+)", cli("INFO", "memory")).group(1))   # sysinfo's RAM
+        assert 6 << 20 < total <= 8 << 20, total
         assert vm.crash is None
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, app_dir, qemu_processes, uniforge
+from conftest import ROOT, app_dir, compiled_modules, qemu_processes, uniforge
 from uniforge.core.errors import ExitCode, RunError, RunStatus
 
 pytestmark = pytest.mark.uniforge(needs=["disk"])
@@ -103,6 +103,33 @@ def test_guest_reads_what_the_host_put_in(run_app, tmp_path):
             path, size, total = line[5:].rsplit(" ", 2)
             seen[path] = (int(size), int(total))
     assert seen == expected
+
+
+def fnv1a64(data: bytes) -> int:
+    value = 0xcbf29ce484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001b3) & 0xffffffffffffffff
+    return value
+
+
+def test_large_read_and_write_in_demand_zero_memory(uniforge_build, run_app, target, tmp_path):
+    """One read() of a 3 MiB file into an untouched anonymous mapping at an odd address (module demand's pages
+    where it exists: the copy out of the block cache backs them) and one write() of it to a new file: the guest's
+    digest of what it read and the host's copy of what it wrote are the file's bytes."""
+    image = uniforge_build(app_dir("fsprobe"), target)
+    _, available = compiled_modules(target)
+    assert ("demand" in image.inspect()["modules"]) == ("demand" in available)
+    source = tmp_path / "src"
+    source.mkdir()
+    data = random.Random(11).randbytes(3 * 2**20 + 123)
+    (source / "in.bin").write_bytes(data)
+    disk = make_disk(tmp_path / "big.img", "32M", source)
+    proc = run_app(image, "big", "/data/in.bin", "/data/out.bin", disks=[disk])
+    assert proc.status == 0, proc.console + proc.message
+    assert f"big {len(data)} {fnv1a64(data):016x}" in proc.console
+    fsck(disk)
+    uniforge("disk", "get", str(disk), "/out.bin", str(tmp_path / "out.bin"), check=True)
+    assert (tmp_path / "out.bin").read_bytes() == data
 
 
 def test_posix_file_semantics(run_app, tmp_path):

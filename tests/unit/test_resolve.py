@@ -14,6 +14,7 @@ SOURCES = {
     "net": "int uf_nic_tx(int); int uf_net_send(int x) { return uf_nic_tx(x) + 1; }",
     "nic": "int uf_nic_tx(int x) { return x; }",
     "nic2": "int uf_nic_tx(int x) { return x * 2; }",
+    "nicdefault": "__attribute__((weak)) int uf_nic_tx(int x) { return x; }",
     "console": "long uf_sys_write(long a) { return a; }",
     "unused": "int uf_unused(void) { return 0; }",
     "weakuser": "extern int uf_optional(void) __attribute__((weak)); int uf_w(void) { return uf_optional ? 1 : 0; }",
@@ -40,7 +41,7 @@ def compiled(objects, names, depends=None) -> dict[str, CompiledModule]:
         module = Module(name=name, summary=f"{name} module", version="1.0", sources={}, folder=Path("."),
                         depends=tuple((depends or {}).get(name, ())))
         out[name] = CompiledModule(module, objects[name], frozenset(syms["defined"]),
-                                   frozenset(syms["undefined"]))
+                                   frozenset(syms["undefined"]), defaults=frozenset(syms["defaults"]))
     return out
 
 
@@ -88,6 +89,18 @@ def test_duplicate_provider_is_an_error(objects):
 def test_target_picks_between_duplicates(objects):
     result = run(objects, ["net", "nic", "nic2", "console"], required=("console", "nic2"))
     assert "nic2" in result.modules and "nic" not in result.modules
+
+
+def test_a_weak_definition_is_the_default_and_a_strong_one_may_join_beside_it(objects):
+    """mem's weak uf_sys_mmap and module demand's strong one: the weak one's module answers the need; the other, when
+    it is linked for its own reasons, is no duplicate (the linker takes its definition)."""
+    assert object_symbols(objects["nicdefault"])["defaults"] == ["uf_nic_tx"]
+    result = run(objects, ["net", "nic", "nicdefault", "console"])
+    assert "nicdefault" in result.modules and "nic" not in result.modules
+    result = run(objects, ["net", "nic", "nicdefault", "console"], required=("console", "nic", "nicdefault"))
+    assert {"nic", "nicdefault"} <= set(result.modules)
+    with pytest.raises(ResolveError):           # two strong ones still are
+        run(objects, ["net", "nic", "nic2", "nicdefault", "console"], required=("console", "nic", "nic2"))
 
 
 def test_weak_reference_pulls_nothing(objects):

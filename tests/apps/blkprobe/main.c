@@ -2,12 +2,17 @@
  * offset i of every 512-byte sector. `blkprobe rw`: reads it all in one batch into unaligned buffers and checks
  * it, then reads it in one request, rejects a request past the end, writes sectors 100-131 with
  * (13 * sector + i + 1) & 0xff and sector 200 twice in one batch ('A' then 'B': the later must win), flushes,
- * reads back. `blkprobe ro`: the same reads, then a write that must fail with -EROFS. Exits 0 when all of it
- * held, else a step number. */
+ * reads back; then the same through demand-zero memory (module demand: pages mapped one by one, none where RAM
+ * is): writes sectors 300-699 with (29 * sector + i + 3) & 0xff from a mapping whose pages were touched last to
+ * first (so that no two follow each other in physical memory, at an odd address: more pages than one device
+ * request takes, a sector across two of them), reads them back into an untouched mapping, and checks that a read
+ * into a read-only page is refused with -EFAULT. `blkprobe ro`: the same reads, then a write that must fail with
+ * -EROFS. Exits 0 when all of it held, else a step number. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* The layout of libos/block/include/uf/blkdev.h (an app does not see library-OS headers). */
 enum uf_blk_op { UF_BLK_READ, UF_BLK_WRITE, UF_BLK_FLUSH };
@@ -34,6 +39,10 @@ struct uf_blkdev *uf_blkdev_get(int index);
 #define WRITE_FIRST 100
 #define WRITE_COUNT 32
 #define TWICE 200
+#define DEMAND_FIRST 300
+#define DEMAND_COUNT 400
+#define PAGE 4096
+#define EFAULT 14
 #define EINVAL 22
 #define EROFS 30
 
@@ -59,6 +68,41 @@ static int read_all(struct uf_blkdev *d, uint8_t **data)
 	free(reqs);
 	*data = buf + 1;
 	return rc;
+}
+
+/* A fresh anonymous mapping of DEMAND_COUNT sectors and a page (64 KiB or more: module demand's), or NULL. */
+static uint8_t *demand_map(void)
+{
+	void *p = mmap(NULL, DEMAND_COUNT * SECTOR + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int demand_memory(struct uf_blkdev *d)
+{
+	uint8_t *src = demand_map(), *dst = demand_map();
+	if (!src || !dst)
+		return 12;
+	uint8_t *out = src + 1, *in = dst + 3;
+	for (int page = DEMAND_COUNT * SECTOR / PAGE; page >= 0; page--)      /* touched last page first */
+		src[page * PAGE] = 0;
+	for (int k = 0; k < DEMAND_COUNT; k++)
+		for (int i = 0; i < SECTOR; i++)
+			out[k * SECTOR + i] = 29 * (DEMAND_FIRST + k) + i + 3;
+	struct uf_blkreq w = { UF_BLK_WRITE, DEMAND_FIRST, out, DEMAND_COUNT };
+	struct uf_blkreq r = { UF_BLK_READ, DEMAND_FIRST, in, DEMAND_COUNT };
+	int rc;
+	if ((rc = d->run(d, &w, 1)) || (rc = d->run(d, &r, 1))) {
+		printf("blkprobe: demand-zero memory: %d\n", rc);
+		return 13;
+	}
+	if (memcmp(in, out, DEMAND_COUNT * SECTOR))
+		return 14;
+	printf("blkprobe: wrote and read back %d sectors in demand-zero memory\n", DEMAND_COUNT);
+	if (mprotect(dst + 8 * PAGE, PAGE, PROT_READ))
+		return 15;
+	rc = d->run(d, &r, 1);
+	printf("blkprobe: a read into a read-only page: %d\n", rc);
+	return rc == -EFAULT && r.status == -EFAULT ? 0 : 16;
 }
 
 int main(int argc, char **argv)
@@ -137,5 +181,5 @@ int main(int argc, char **argv)
 	if (data[TWICE * SECTOR] != 'B' || data[TWICE * SECTOR + SECTOR - 1] != 'B')
 		return 10;
 	printf("blkprobe: re-read what was written\n");
-	return 0;
+	return demand_memory(d);
 }

@@ -5,13 +5,18 @@
  *   append N SIZE    N records of SIZE bytes appended to /data/log, fsync after each, "synced I" once durable
  *   fill             writes /data/fill until the disk is full: "full errno=NAME"
  *   try-write        a write attempt on /data: "errno=NAME"
- *   bench MIB        sequential write and read of MIB MiB, and 100 fsyncs of 512-byte appends: timings */
+ *   bench MIB        sequential write and read of MIB MiB, and 100 fsyncs of 512-byte appends: timings
+ *   big SRC DST      SRC with one read() into a fresh anonymous mapping at an odd address (64 KiB or more: module
+ *                    demand's pages, backed as the copy reaches them), then DST with one write() of it: "big SIZE
+ *                    FNV" (FNV-1a, 64 bits, of what was read) */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -265,6 +270,30 @@ static int try_write(void)
 	return 0;
 }
 
+static int big(const char *src, const char *dst)
+{
+	struct stat st;
+	int in = open(src, O_RDONLY);
+	if (in < 0 || fstat(in, &st) < 0)
+		return printf("big: %s: %s\n", src, strerror(errno)), 1;
+	size_t size = st.st_size;
+	uint8_t *map = mmap(NULL, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return printf("big: mmap: %s\n", strerror(errno)), 1;
+	uint8_t *p = map + 1;
+	ssize_t got = read(in, p, size), put = -1;
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (got == (ssize_t)size && out >= 0)
+		put = write(out, p, size);
+	if (got != (ssize_t)size || put != (ssize_t)size || fsync(out) < 0 || close(out) < 0)
+		return printf("big: read %zd, wrote %zd of %zu: %s\n", got, put, size, strerror(errno)), 1;
+	uint64_t fnv = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < size; i++)
+		fnv = (fnv ^ p[i]) * 0x100000001b3ull;
+	printf("big %zu %016llx\n", size, (unsigned long long)fnv);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* Reports stream to the test as they happen: a test reads them through a pipe, where stdio (as on Linux)
@@ -287,6 +316,8 @@ int main(int argc, char **argv)
 		return try_write();
 	if (argc >= 3 && !strcmp(argv[1], "bench"))
 		return bench(atoi(argv[2]));
-	printf("usage: fsprobe ops|write-tree N|read-tree DIR|append N SIZE|fill|try-write|bench MIB\n");
+	if (argc >= 4 && !strcmp(argv[1], "big"))
+		return big(argv[2], argv[3]);
+	printf("usage: fsprobe ops|write-tree N|read-tree DIR|append N SIZE|fill|try-write|bench MIB|big SRC DST\n");
 	return 2;
 }

@@ -8,8 +8,9 @@ from elftools.elf.elffile import ELFFile
 
 def object_symbols(source: Path | BinaryIO) -> dict[str, list[str]]:
     """Global symbols an object (a path, or an open binary file) defines, those it needs, and those it refers to
-    weakly (apart: like the linker, the resolver pulls nothing in for a weak reference)."""
-    defined, undefined, weak = set(), set(), set()
+    weakly (apart: like the linker, the resolver pulls nothing in for a weak reference); of the defined ones, those
+    defined weakly (defaults: another object's strong definition replaces them)."""
+    defined, undefined, weak, defaults = set(), set(), set(), set()
     with open(source, "rb") if isinstance(source, (str, Path)) else nullcontext(source) as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
         for sym in symtab.iter_symbols() if symtab else ():
@@ -18,9 +19,12 @@ def object_symbols(source: Path | BinaryIO) -> dict[str, list[str]]:
                 continue
             if sym["st_shndx"] != "SHN_UNDEF":
                 defined.add(sym.name)
+                if bind == "STB_WEAK":
+                    defaults.add(sym.name)
             else:
                 (weak if bind == "STB_WEAK" else undefined).add(sym.name)
-    return {"defined": sorted(defined), "undefined": sorted(undefined - defined), "weak": sorted(weak - defined)}
+    return {"defined": sorted(defined), "undefined": sorted(undefined - defined), "weak": sorted(weak - defined),
+            "defaults": sorted(defaults)}
 
 
 # Sections an object keeps whenever the linker takes it (KEEP in the linker scripts: static constructors and

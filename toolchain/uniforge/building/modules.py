@@ -58,6 +58,7 @@ class CompiledModule:
     undefined: frozenset[str]               # what it needs (strong references)
     private: frozenset[str] = frozenset()   # global in its sources, local in its object
     weak: frozenset[str] = frozenset()      # weak references: they pull nothing in, but name what they want
+    defaults: frozenset[str] = frozenset()  # defined weakly: another linked module's strong definition replaces them
     cached: bool = False                    # its object came from the cache
 
 
@@ -146,11 +147,12 @@ _IDENTIFIER = re.compile(r"\b[A-Za-z_]\w*")
 def compile_for_target(modules: dict[str, Module], toolchain: Toolchain, arch: str, platform: str,
                        args: list[str]) -> dict[str, CompiledModule]:
     """Every module that has sources for this arch and platform, compiled and pre-linked (cached by content, flags
-    and the localizer's code), checked: no module refers to another's private symbol."""
+    and the code of the localizer and the symbol reader), checked: no module refers to another's private symbol."""
     headers = [p for d in include_dirs(modules) for p in d.rglob("*.h")]
     headers_key = cache.hash_files(headers, libos_dir())
     public = public_names(modules)
-    localizer = Path(__file__).with_name("localize.py").read_bytes()     # a new localizer makes every object anew
+    # A new localizer or symbol reader (symbols.json) makes every object anew.
+    localizer = b"".join(Path(__file__).with_name(f).read_bytes() for f in ("localize.py", "elfsyms.py"))
     compiled = {}
     for name, module in modules.items():
         sources = module.sources_for(arch, platform)
@@ -194,4 +196,5 @@ def _compile_module(module: Module, sources: list[Path], toolchain: Toolchain, a
     folder, cached = cache.entry(f"module-{module.name}", key, build)
     info = json.loads((folder / "symbols.json").read_text())
     return CompiledModule(module, folder / info["object"], frozenset(info["defined"]), frozenset(info["undefined"]),
-                          frozenset(info["private"]), frozenset(info["weak"]), cached)
+                          frozenset(info["private"]), frozenset(info["weak"]), frozenset(info.get("defaults", ())),
+                          cached)

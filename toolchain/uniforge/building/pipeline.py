@@ -408,7 +408,8 @@ def _syscall_calls(chosen, threaded: bool, cancellable: bool) -> _SyscallCalls:
     """chosen: the linked modules. Every syscall they implement gets its uf_cp_ name, called or not (the linker
     drops what nothing calls): the linker may take a libc member the resolver did not (a weak definition seen
     after a reference), and its cancellation points must link."""
-    defined = tuple(sorted(s for m in chosen for s in m.defined if s.startswith(SYSCALL_PREFIX)))
+    # A set: a strong definition (module demand's mmap) and the weak default it overrides (mem's) are one syscall.
+    defined = tuple(sorted({s for m in chosen for s in m.defined if s.startswith(SYSCALL_PREFIX)}))
     implemented = tuple(s.removeprefix(SYSCALL_PREFIX) for s in defined if s != "uf_sys_enosys")
     return _SyscallCalls(defined if threaded else (), implemented if cancellable else (),
                          () if cancellable else implemented)

@@ -93,7 +93,11 @@ def resolve(app: dict[str, dict[str, list[str]]], compiled: dict[str, CompiledMo
             continue
         providers = module_providers.get(want.symbol, [])
         if len(providers) > 1:
-            picked = [p for p in providers if p in required or p in picks]
+            # A weak definition is the default (mem's mmap): the module with the strong one (demand) joins for its
+            # own reasons, and then the linker takes its definition.
+            picked = [p for p in providers if want.symbol in compiled[p].defaults]
+            if len(picked) != 1:
+                picked = [p for p in providers if p in required or p in picks]
             if len(picked) != 1:
                 raise ResolveError(f"symbol '{want.symbol}' (needed by {want.by}) is defined by modules "
                                    f"{', '.join(sorted(providers))}",
@@ -171,7 +175,7 @@ def _hint(unresolved: list[Wanted]) -> str:
 def _check_duplicates(modules: list[str], compiled: dict[str, CompiledModule]) -> None:
     owner: dict[str, str] = {}
     for name in modules:
-        for sym in compiled[name].defined:
+        for sym in compiled[name].defined - compiled[name].defaults:      # strong definitions: at most one each
             if sym in owner:
                 raise ResolveError(f"symbol '{sym}' is defined by both module '{owner[sym]}' and module '{name}'")
             owner[sym] = name

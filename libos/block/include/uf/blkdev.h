@@ -20,10 +20,12 @@ enum uf_blk_op {
 struct uf_blkreq {
 	enum uf_blk_op op;
 	uint64_t sector;        /* in units of uf_blkdev.sector_size; ignored for UF_BLK_FLUSH */
-	void *buf;              /* nsectors * sector_size bytes; any alignment; NULL for UF_BLK_FLUSH */
+	void *buf;              /* nsectors * sector_size bytes; any alignment, anywhere the caller may read (a write)
+	                         * or write (a read), demand-zero memory too; NULL for UF_BLK_FLUSH */
 	uint32_t nsectors;
 	int status;             /* out: 0, -EIO (device error), -EROFS (write to a read-only device),
-	                         * -EINVAL (past the end, or nsectors 0 for a read/write) */
+	                         * -EINVAL (past the end, or nsectors 0 for a read/write), -EFAULT (buf is not
+	                         * mapped for the access), -ENOMEM (no page left to back buf's demand-zero pages) */
 };
 
 struct uf_blkdev {

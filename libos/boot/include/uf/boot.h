@@ -54,12 +54,32 @@ void uf_zimage_start(void);
 void uf_modules_init(void);
 void uf_app_main(void);
 
-/* Page tables. Everything is identity mapped (virtual == physical). prot: PROT_READ/WRITE/EXEC of <sys/mman.h>,
- * PROT_NONE = not present. Changes mapped pages only (-ENOMEM when some page in the range is not mapped at all),
- * splitting 2 MiB pages as needed. va must be page-aligned; len is rounded up. Returns 0 or -errno. */
+/* Page tables. Everything is identity mapped (virtual == physical), except demand-zero pages (below: devices reach
+ * those through uf_mem_dma, uf/mem.h). prot:
+ * PROT_READ/WRITE/EXEC of <sys/mman.h>, PROT_NONE = not present. Changes mapped pages only (-ENOMEM when some page in
+ * the range is not mapped at all), splitting 2 MiB pages as needed. va must be page-aligned; len is rounded up.
+ * Returns 0 or -errno. Not for the demand range (uf_mmu_demand changes its pages' prot). */
 int uf_mmu_protect(uintptr_t va, size_t len, int prot);
-/* The PROT_* bits of the page holding va: 0 if present-but-PROT_NONE, -1 if not mapped at all. */
+/* The PROT_* bits of the page holding va: 0 if present-but-PROT_NONE (or a demand-zero page not backed yet), -1 if
+ * not mapped at all. */
 int uf_mmu_prot(uintptr_t va);
+
+/* Demand-zero pages (module demand's anonymous mappings): in a range of virtual addresses where no RAM or device
+ * is, [*base, *end) (empty when RAM leaves none), a page is mapped with its prot but backed only when first touched:
+ * uf_mmu_fill, from the page-fault handler, maps a zeroed page from the allocator (uf_mmu_handoff's) at it. */
+void uf_mmu_demand_range(uintptr_t *base, uintptr_t *end);
+/* Maps [va, va + len) of that range as demand-zero pages with prot, or gives its pages prot (those backed already
+ * keep their page): 0, or -ENOMEM (page tables; what was mapped stays for uf_mmu_release). */
+int uf_mmu_demand(uintptr_t va, size_t len, int prot);
+/* Backs the demand-zero page holding va if prot allows the access (write: a write): 1; 0 if va is no such page or
+ * the access is not allowed (a fault of the app's); -ENOMEM when no page is free. */
+int uf_mmu_fill(uintptr_t va, int write);
+/* For a device's access to the demand-zero page holding va (write: the device writes it): backs the page first if
+ * it is not yet, as a touch would, and puts va's physical address in *pa. 0; -EFAULT if va is no such page or its
+ * prot does not allow the access; -ENOMEM when no page is free. */
+int uf_mmu_backing(uintptr_t va, int write, uintptr_t *pa);
+/* Unmaps [va, va + len) of the demand range; the pages that backed it go to give_back(page, 1). */
+void uf_mmu_release(uintptr_t va, size_t len, void (*give_back)(void *page, size_t npages));
 /* Called once by boot before uf_modules_init: builds and loads the final page tables. */
 void uf_mmu_init(void);
 /* The page allocator (module mem) takes over: page-table pages come from page_alloc (zeroed pages, NULL when out

@@ -3,7 +3,9 @@
  *              devices, reaches their registers, sets up queues, routes and acknowledges their interrupt;
  *   core       (module virtio): feature negotiation and split virtqueues, the same on every transport;
  *   device     (modules virtio-net, virtio-blk): a uf/netdev.h or uf/blkdev.h device on top.
- * Memory is identity mapped, so a buffer's address is what the device sees. Single CPU, process context. */
+ * Descriptors hold physical addresses. The rings and a driver's own buffers come from uf_page_alloc, identity
+ * mapped: their pointer is their address. A buffer a caller gives a driver may lie in demand-zero memory, mapped
+ * page by page: uf_mem_dma (uf/mem.h) gives its physical runs. Single CPU, process context. */
 #ifndef UF_VIRTIO_H
 #define UF_VIRTIO_H
 
@@ -108,9 +110,10 @@ uint64_t uf_virtio_config64(struct uf_virtio_dev *dev, unsigned offset);
 /* Allocates and enables queue `index` with at most max_size entries (the device may allow fewer). 0 or -1. */
 int uf_virtq_setup(struct uf_virtio_dev *dev, struct uf_virtq *vq, uint16_t index, uint16_t max_size);
 
-/* One buffer of a chain: the device reads it, or (device_writes) writes it. */
+/* One buffer of a chain, at physical address addr (pointer-sized: ARMv7's page tables map 32-bit physical
+ * addresses): the device reads it, or (device_writes) writes it. */
 struct uf_virtq_seg {
-	const void *addr;
+	uintptr_t addr;
 	uint32_t len;
 	int device_writes;
 };

@@ -1,7 +1,9 @@
 /* Xen: hypercalls and the parts of Xen's public ABI (xen/include/public/) the Xen modules share. The same on
  * x86_64 (PVH) and ARMv7 except the hypercall instruction: a call into the hypercall page Xen writes (x86_64), or
  * `hvc #0xEA1` with the hypercall number in r12 (ARM). Guest handles are plain pointers: the library OS is
- * identity mapped, so a virtual address is also the guest-physical one Xen wants where it wants one. */
+ * identity mapped, so a virtual address is also the guest-physical one Xen wants where it wants one. (Module
+ * demand, whose pages are not, is not linked on Xen; the pages the Xen modules grant or map are their own, from the
+ * page allocator or their static data, and blkfront copies a caller's buffer through its own granted pages.) */
 #ifndef UF_XEN_H
 #define UF_XEN_H
 

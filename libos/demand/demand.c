@@ -1,0 +1,126 @@
+/* Demand-zero anonymous memory: large anonymous mappings, backed page by page by the page-fault handler (the page
+ * tables' demand-zero pages, uf/boot.h). Linux does this for all anonymous memory; here the small ones keep the
+ * identity map (no fault per page) and only what would tie up RAM that is never touched waits: thread stacks (Redis
+ * asks for 4 MiB each), big buffers. This module defines mmap, munmap and mprotect (module mem's are weak aliases of
+ * uf_mem_mmap and co.): it keeps its own range and hands everything else to mem unchanged. */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <uf/boot.h>
+#include <uf/console.h>
+#include <uf/demand.h>
+#include <uf/mem.h>
+#include <uf/trap.h>
+
+#define PAGE UF_PAGE_SIZE
+
+static uintptr_t base, end;     /* the demand range, uf_mmu_demand_range's (empty: mem backs every mapping) */
+
+/* A page fault: a demand-zero page made (1), or not one (0: the app's fault). With no RAM left, the crash line says so
+ * (the runner takes the first as the reason); module trap's report follows, registers and backtrace. */
+static int fault(uintptr_t addr, int write)
+{
+	int made = uf_mmu_fill(addr, write);
+	if (made < 0)
+		uf_printk("uniforge: crash: out of memory for a demand-zero page (%s at %p)\n", write ? "write" : "read",
+			  (void *)addr);
+	return made;
+}
+
+void uf_demand_init(void)
+{
+	uf_mmu_demand_range(&base, &end);
+	uf_trap_set_fault_hook(fault, base, end);
+}
+
+/* [a, a + len) page-aligned and all in the demand range: the calls below are ours; anything else is mem's. */
+static int ours(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+	return !(a & (PAGE - 1)) && len && a >= base && a < end && len <= end - a;
+}
+
+static size_t page_up(size_t len)
+{
+	return (len + PAGE - 1) & ~(size_t)(PAGE - 1);
+}
+
+/* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
+static long map(uintptr_t a, size_t len, int prot)
+{
+	if (uf_mmu_demand(a, len, prot) || uf_mem_track(a, a + len)) {
+		uf_mmu_release(a, len, uf_page_free);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	if (!(flags & MAP_ANONYMOUS) || (off & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
+	    len > SIZE_MAX - PAGE || (fixed && !ours(addr, len)) || (!fixed && len < UF_DEMAND_MIN_PAGES * PAGE))
+		return uf_mem_mmap(addr, len, prot, flags, fd, off);
+	size_t size = page_up(len);
+	uintptr_t a = (uintptr_t)addr;
+	if (fixed) {
+		/* Replacing our own memory (only that: mem says no to the rest of the range): fresh zero pages. */
+		if (!uf_mem_owned(a, a + size))
+			return -EINVAL;
+		if (flags & MAP_FIXED_NOREPLACE)
+			return -EEXIST;
+		long rc = uf_sys_munmap(addr, size);
+		return rc ? rc : map(a, size, prot) ? -ENOMEM : (long)a;
+	}
+	a = base < end ? uf_mem_gap(base, end, size) : 0;
+	if (!a || map(a, size, prot))
+		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
+	return (long)a;
+}
+
+long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa)
+{
+	uintptr_t a = (uintptr_t)buf;
+	if (len > LONG_MAX)
+		len = LONG_MAX;
+	if (base == end || a < base || a >= end) {      /* RAM, identity mapped: up to the demand range */
+		*pa = a;
+		return (long)(a < base && len > base - a ? base - a : len);
+	}
+	int rc = uf_mmu_backing(a, device_writes, pa);
+	if (rc)
+		return rc;
+	/* The page, and the next ones as long as their pages follow in physical memory (the allocator often hands
+	 * out consecutive pages): fewer descriptors. */
+	size_t run = PAGE - (a & (PAGE - 1));
+	uintptr_t next;
+	while (run < len && run < end - a && !uf_mmu_backing(a + run, device_writes, &next) && next == *pa + run)
+		run += PAGE;
+	return (long)(run < len ? run : len);
+}
+
+long uf_sys_munmap(void *addr, size_t len)
+{
+	if (!ours(addr, len))
+		return uf_mem_munmap(addr, len);
+	uintptr_t a = (uintptr_t)addr, to = a + page_up(len);
+	if (!uf_mem_owned(a, to))
+		return -EINVAL;
+	if (uf_mem_untrack(a, to))
+		return -ENOMEM;
+	uf_mmu_release(a, to - a, uf_page_free);
+	return 0;
+}
+
+long uf_sys_mprotect(void *addr, size_t len, int prot)
+{
+	if (!ours(addr, len))
+		return uf_mem_mprotect(addr, len, prot);
+	uintptr_t a = (uintptr_t)addr, to = a + page_up(len);
+	if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -EINVAL;
+	if (!uf_mem_owned(a, to))
+		return -ENOMEM;
+	return uf_mmu_demand(a, to - a, prot);
+}

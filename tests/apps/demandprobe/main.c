@@ -1,0 +1,91 @@
+/* Maps more anonymous memory than the guest has and touches a few pages of it: only those take RAM. argv[1]:
+ * "exhaust" touches every page instead (the guest must stop with an out-of-memory report). Prints "demand: ..."
+ * lines; exit status 0 when every check held. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+
+#define MIB (1024UL * 1024)
+#define MAPPING (64 * MIB)
+
+static unsigned long free_mib(void)
+{
+	struct sysinfo info;
+	sysinfo(&info);
+	return info.freeram * info.mem_unit / MIB;
+}
+
+/* Uses about 1 MiB of its stack, a page at a time, so that each page is touched in order (as a deep call chain). */
+static void *deep(void *arg)
+{
+	volatile char frame[4096];
+	int depth = (int)(long)arg;
+	frame[0] = (char)depth;
+	if (depth)
+		deep((void *)(long)(depth - 1));
+	return (void *)(long)(frame[0] == (char)depth);
+}
+
+int main(int argc, char **argv)
+{
+	int failed = 0;
+	unsigned long before = free_mib();
+	char *p = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		printf("demand: mmap of %lu MiB failed\n", MAPPING / MIB);
+		return 1;
+	}
+	if (argc > 1 && !strcmp(argv[1], "exhaust")) {
+		printf("demand: touching all %lu MiB with %lu MiB free\n", MAPPING / MIB, before);
+		fflush(stdout);
+		memset(p, 1, MAPPING);
+		printf("demand: touched them all\n");
+		return 1;
+	}
+	/* A few pages: the first, one in the middle, the last; the others read as zeros. */
+	size_t at[] = { 0, MAPPING / 2 + 123, MAPPING - 1 };
+	for (int i = 0; i < 3; i++)
+		p[at[i]] = (char)(i + 1);
+	int kept = p[0] == 1 && p[MAPPING / 2 + 123] == 2 && p[MAPPING - 1] == 3;
+	int zero = p[MAPPING / 4] == 0 && p[3 * MAPPING / 4 + 4095] == 0;
+	unsigned long touched = free_mib();
+	printf("demand: mapped %lu MiB in %lu MiB free, wrote 3 pages: kept %s, others zero %s, free after %s\n",
+	       MAPPING / MIB, before, kept ? "yes" : "no", zero ? "yes" : "no",
+	       before - touched <= 1 ? "about the same" : "less");
+	failed |= !kept || !zero || before - touched > 1;
+
+	/* Mapped again in place (MAP_FIXED: zeroed), read-only, then unmapped: the pages go back, and the addresses can
+	 * be mapped again, eight times over. */
+	int fixed = mmap(p, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == p &&
+		    p[0] == 0 && p[MAPPING - 1] == 3;
+	int ro = mprotect(p, MAPPING, PROT_READ) == 0 && p[MAPPING - 1] == 3 && p[MAPPING / 8] == 0;
+	int unmapped = munmap(p, MAPPING) == 0;
+	int again = 1;
+	for (int i = 0; i < 8 && again; i++) {
+		char *q = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		again = q != MAP_FAILED && q[MAPPING / 2] == 0;
+		if (again) {
+			q[MAPPING / 2] = 1;
+			again = munmap(q, MAPPING) == 0;
+		}
+	}
+	printf("demand: fixed over it %s, read-only %s, unmapped %s, mapped and unmapped 8 more times %s, free after %s\n",
+	       fixed ? "zeroed" : "no", ro ? "yes" : "no", unmapped ? "yes" : "no", again ? "yes" : "no",
+	       free_mib() + 1 >= before ? "as before" : "less");
+	failed |= !fixed || !ro || !unmapped || !again || free_mib() + 1 < before;
+
+	/* A thread with a 4 MiB stack (as Redis's background threads ask for) that uses 1 MiB of it. */
+	pthread_attr_t attr;
+	pthread_t t;
+	void *result = 0;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 4 * MIB);
+	int made = pthread_create(&t, &attr, deep, (void *)256L) == 0 && pthread_join(t, &result) == 0;
+	printf("demand: thread with a 4 MiB stack %s, its deep calls %s\n", made ? "ran" : "failed",
+	       result ? "returned" : "failed");
+	failed |= !made || !result;
+	printf("demand: %s\n", failed ? "FAIL" : "ok");
+	return failed;
+}
