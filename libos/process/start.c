@@ -42,6 +42,12 @@ static unsigned char random_bytes[16];
  * code. */
 #pragma clang attribute push(__attribute__((minsize)), apply_to = function)
 
+/* main through the libc, on the boot stack; module demand's definition runs it on a stack as large as Linux's. */
+__attribute__((weak)) _Noreturn void uf_process_start_main(int argc, char **vector)
+{
+	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
+}
+
 static int is_env_name(const char *w, const char *eq)
 {
 	if (w == eq)
@@ -121,7 +127,7 @@ _Noreturn void uf_app_main(void)
 #ifdef UF_THREADS
 	uf_thread_interrupts_on();      /* the app runs with interrupts on: its threads are preempted */
 #endif
-	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
+	uf_process_start_main(argc, vector);
 }
 
 #pragma clang attribute pop
