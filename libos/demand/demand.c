@@ -10,7 +10,7 @@
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/demand.h>
-#include <uf/exit.h>
+#include <uf/process.h>
 #include <uf/mem.h>
 #include <uf/trap.h>
 
@@ -80,37 +80,28 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	return (long)a;
 }
 
-int main(int, char **, char **) __attribute__((weak));      /* the app's: weak, so that it is not ours to find */
-int __libc_start_main(int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), void (*)(void));
-
-static _Noreturn void start_main(int argc, char **vector)
-{
-	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
-}
-
 /* The main thread's stack: Linux's default 8 MiB (RLIMIT_STACK), demand-zero, above 1 MiB of PROT_NONE pages. The
  * boot stack (UF_BOOT_STACK_SIZE) is far smaller, and a frame larger than its one guard page (Redis's LZF compressor
  * keeps a 256 KiB table on the stack) jumps it and writes over the image's .bss. Without room here the app stays on
- * the boot stack. Overrides module process's weak definition. */
-_Noreturn void uf_process_start_main(int argc, char **vector)
+ * the boot stack. Overrides module process's weak alias. */
+_Noreturn void uf_app_main(void)
 {
 	uintptr_t a = base < end ? uf_mem_gap(base, end, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK) : 0;
 	if (a && !map(a, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK, PROT_READ | PROT_WRITE) &&
 	    !uf_mmu_demand(a, UF_DEMAND_MAIN_GUARD, PROT_NONE)) {
 		uintptr_t top = a + UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK;
-		/* The frame pointer cleared last (it may hold an operand): backtraces end at start_main. */
+		/* The frame pointer cleared last (it may hold an operand): backtraces end at uf_process_main. */
 #if defined(__x86_64__)
-		__asm__ volatile("mov %0, %%rsp\n\tmov %1, %%edi\n\tmov %2, %%rsi\n\tmov %3, %%rax\n\t"
-				 "xor %%ebp, %%ebp\n\tcall *%%rax\n\tud2"
-				 : : "r"(top), "r"(argc), "r"(vector), "r"(start_main) : "rax", "rdi", "rsi", "memory");
+		__asm__ volatile("mov %0, %%rsp\n\tmov %1, %%rax\n\txor %%ebp, %%ebp\n\tcall *%%rax\n\tud2"
+				 : : "r"(top), "r"(uf_process_main) : "rax", "memory");
 #elif defined(__arm__)
-		__asm__ volatile("mov sp, %0\n\tmov r0, %1\n\tmov r1, %2\n\tmov r2, %3\n\tmov fp, #0\n\tblx r2\n\tudf #0"
-				 : : "r"(top), "r"(argc), "r"(vector), "r"(start_main) : "r0", "r1", "r2", "memory");
+		__asm__ volatile("mov sp, %0\n\tmov r2, %1\n\tmov fp, #0\n\tblx r2\n\tudf #0"
+				 : : "r"(top), "r"(uf_process_main) : "r2", "memory");
 #else
-#error "uf_process_start_main: no stack switch for this architecture"
+#error "uf_app_main: no stack switch for this architecture"
 #endif
 	}
-	start_main(argc, vector);
+	uf_process_main();
 }
 
 long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa)

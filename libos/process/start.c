@@ -42,12 +42,6 @@ static unsigned char random_bytes[16];
  * code. */
 #pragma clang attribute push(__attribute__((minsize)), apply_to = function)
 
-/* main through the libc, on the boot stack; module demand's definition runs it on a stack as large as Linux's. */
-__attribute__((weak)) _Noreturn void uf_process_start_main(int argc, char **vector)
-{
-	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
-}
-
 static int is_env_name(const char *w, const char *eq)
 {
 	if (w == eq)
@@ -71,7 +65,7 @@ __attribute__((noinline)) const char *uf_option(const char *name)
 	return 0;
 }
 
-_Noreturn void uf_app_main(void)
+_Noreturn void uf_process_main(void)
 {
 	size_t builtin = strlen(uf_builtin_cmdline);
 	const char *boot = uf_boot_info.cmdline ? uf_boot_info.cmdline : "";
@@ -127,7 +121,10 @@ _Noreturn void uf_app_main(void)
 #ifdef UF_THREADS
 	uf_thread_interrupts_on();      /* the app runs with interrupts on: its threads are preempted */
 #endif
-	uf_process_start_main(argc, vector);
+	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
 }
+
+/* The boot calls it on the boot stack; module demand's definition moves to a stack as large as Linux's first. */
+_Noreturn void uf_app_main(void) __attribute__((weak, alias("uf_process_main")));
 
 #pragma clang attribute pop
