@@ -104,6 +104,27 @@ _Noreturn void uf_app_main(void)
 	uf_process_main();
 }
 
+#if __SIZEOF_POINTER__ == 8
+#define ADDR "0x%016lx"
+#else
+#define ADDR "0x%08lx"
+#endif
+
+static int print_frame(uintptr_t ret, void *arg)
+{
+	(void)arg;
+	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(ret - uf_boot_load_offset));
+	return 0;
+}
+
+/* Module trap's uf_backtrace (weak) walks frames in RAM only; main's and threads' stacks are ours (pages not yet
+ * backed are not read: uf_trap_walk checks). */
+void uf_backtrace(uintptr_t pc, uintptr_t fp)
+{
+	print_frame(pc, 0);
+	uf_trap_walk(fp, print_frame, 0);
+}
+
 long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa)
 {
 	uintptr_t a = (uintptr_t)buf;
