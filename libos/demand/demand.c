@@ -10,6 +10,7 @@
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/demand.h>
+#include <uf/process.h>
 #include <uf/mem.h>
 #include <uf/trap.h>
 
@@ -77,6 +78,51 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	if (!a || map(a, size, prot))
 		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
 	return (long)a;
+}
+
+/* The main thread's stack: Linux's default 8 MiB (RLIMIT_STACK), demand-zero, above 1 MiB of PROT_NONE pages. The
+ * boot stack (UF_BOOT_STACK_SIZE) is far smaller, and a frame larger than its one guard page (Redis's LZF compressor
+ * keeps a 256 KiB table on the stack) jumps it and writes over the image's .bss. Without room here the app stays on
+ * the boot stack. Overrides module process's weak alias. */
+_Noreturn void uf_app_main(void)
+{
+	uintptr_t a = base < end ? uf_mem_gap(base, end, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK) : 0;
+	if (a && !map(a, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK, PROT_READ | PROT_WRITE) &&
+	    !uf_mmu_demand(a, UF_DEMAND_MAIN_GUARD, PROT_NONE)) {
+		uintptr_t top = a + UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK;
+		/* The frame pointer cleared last (it may hold an operand): backtraces end at uf_process_main. */
+#if defined(__x86_64__)
+		__asm__ volatile("mov %0, %%rsp\n\tmov %1, %%rax\n\txor %%ebp, %%ebp\n\tcall *%%rax\n\tud2"
+				 : : "r"(top), "r"(uf_process_main) : "rax", "memory");
+#elif defined(__arm__)
+		__asm__ volatile("mov sp, %0\n\tmov r2, %1\n\tmov fp, #0\n\tblx r2\n\tudf #0"
+				 : : "r"(top), "r"(uf_process_main) : "r2", "memory");
+#else
+#error "uf_app_main: no stack switch for this architecture"
+#endif
+	}
+	uf_process_main();
+}
+
+#if __SIZEOF_POINTER__ == 8
+#define ADDR "0x%016lx"
+#else
+#define ADDR "0x%08lx"
+#endif
+
+static int print_frame(uintptr_t ret, void *arg)
+{
+	(void)arg;
+	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(ret - uf_boot_load_offset));
+	return 0;
+}
+
+/* Module trap's uf_backtrace (weak) walks frames in RAM only; main's and threads' stacks are ours (pages not yet
+ * backed are not read: uf_trap_walk checks). */
+void uf_backtrace(uintptr_t pc, uintptr_t fp)
+{
+	print_frame(pc, 0);
+	uf_trap_walk(fp, print_frame, 0);
 }
 
 long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa)

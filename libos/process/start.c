@@ -65,7 +65,7 @@ __attribute__((noinline)) const char *uf_option(const char *name)
 	return 0;
 }
 
-_Noreturn void uf_app_main(void)
+_Noreturn void uf_process_main(void)
 {
 	size_t builtin = strlen(uf_builtin_cmdline);
 	const char *boot = uf_boot_info.cmdline ? uf_boot_info.cmdline : "";
@@ -123,5 +123,8 @@ _Noreturn void uf_app_main(void)
 #endif
 	uf_exit(__libc_start_main(main, argc, vector, 0, 0, 0));
 }
+
+/* The boot calls it on the boot stack; module demand's definition moves to a stack as large as Linux's first. */
+_Noreturn void uf_app_main(void) __attribute__((weak, alias("uf_process_main")));
 
 #pragma clang attribute pop

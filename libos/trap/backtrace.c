@@ -81,7 +81,8 @@ static int print_frame(uintptr_t ret, void *arg)
 	return 0;
 }
 
-void uf_backtrace(uintptr_t pc, uintptr_t fp)
+/* Weak: module demand's walks its stacks too (uf_trap_walk), at no cost to an image without it. */
+__attribute__((weak)) void uf_backtrace(uintptr_t pc, uintptr_t fp)
 {
 	uf_printk("uniforge: backtrace: " ADDR "\n", (unsigned long)(pc - uf_boot_load_offset));
 	walk(fp, print_frame, 0, readable);

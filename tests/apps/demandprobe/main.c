@@ -1,6 +1,7 @@
 /* Maps more anonymous memory than the guest has and touches a few pages of it: only those take RAM. argv[1]:
- * "exhaust" touches every page instead (the guest must stop with an out-of-memory report). Prints "demand: ..."
- * lines; exit status 0 when every check held. */
+ * "exhaust" touches every page instead (the guest must stop with an out-of-memory report). The main thread then
+ * uses more stack than the boot stack has (Linux gives it 8 MiB). Prints "demand: ..." lines; exit status 0 when
+ * every check held. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,19 @@ static void *deep(void *arg)
 	if (depth)
 		deep((void *)(long)(depth - 1));
 	return (void *)(long)(frame[0] == (char)depth);
+}
+
+/* One frame of 512 KiB, larger than LZF's 256 KiB hash table (Redis's SAVE): a page of it written at a time, from its
+ * lowest address, then read back. On a small main stack this lands below its guard page. */
+static int big_frame(void)
+{
+	volatile char frame[512 * 1024];
+	int same = 1;
+	for (size_t i = 0; i < sizeof frame; i += 4096)
+		frame[i] = (char)(i >> 12);
+	for (size_t i = 0; i < sizeof frame; i += 4096)
+		same &= frame[i] == (char)(i >> 12);
+	return same;
 }
 
 int main(int argc, char **argv)
@@ -86,6 +100,9 @@ int main(int argc, char **argv)
 	printf("demand: thread with a 4 MiB stack %s, its deep calls %s\n", made ? "ran" : "failed",
 	       result ? "returned" : "failed");
 	failed |= !made || !result;
+	int main_deep = big_frame() && deep((void *)256L);
+	printf("demand: main thread's stack took a 512 KiB frame and ran 1 MiB deep: %s\n", main_deep ? "yes" : "no");
+	failed |= !main_deep;
 	printf("demand: %s\n", failed ? "FAIL" : "ok");
 	return failed;
 }

@@ -8,6 +8,10 @@
 
 #define UF_DEMAND_MIN_PAGES 16          /* 64 KiB: smaller mappings are backed at once, from contiguous RAM */
 
+#define UF_DEMAND_MAIN_STACK (8u << 20)    /* the main thread's stack, as Linux's default RLIMIT_STACK */
+#define UF_DEMAND_MAIN_GUARD (1u << 20)    /* not present below it: a frame must be larger to jump it */
+
 void uf_demand_init(void);
+/* Module demand defines uf_app_main (uf/process.h): uf_process_main on a demand-zero stack of UF_DEMAND_MAIN_STACK. */
 
 #endif

@@ -7,8 +7,10 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-/* Starts the app (never returns): argv, environment and auxv for the libc, then main(). */
+/* Starts the app (never returns): argv, environment and auxv for the libc, then main(). uf_app_main is a weak alias
+ * of uf_process_main, on whatever stack it is called (module demand's runs it on a stack of its own). */
 _Noreturn void uf_app_main(void);
+_Noreturn void uf_process_main(void);
 
 /* The linked modules' exit functions (their module.toml's `exit`), a module before those it depends on: defined by
  * the generated init table (templates/init.c.j2) only when a linked module has one, so the process's exit calls

@@ -74,8 +74,8 @@ void uf_trap_yield(void);
  * address in [from, to) goes to fn(address, write) first, with interrupts off on the exception stack: it returns 1
  * when it made the page (resume), 0 when the fault is not its own (signals, then the crash report), negative when no
  * RAM is left for the page: it has printed the crash line that says so, the crash report follows (no signal handler
- * runs: there is nothing it could do). uf_trap_walk follows frames in [from, to) too (threads' stacks); the crash
- * report's backtrace walks frames in RAM only. */
+ * runs: there is nothing it could do). uf_trap_walk follows frames in [from, to) too (stacks there); trap's
+ * uf_backtrace walks frames in RAM only, and module demand's (a strong definition) those of its stacks too. */
 void uf_trap_set_fault_hook(int (*fn)(uintptr_t addr, int write), uintptr_t from, uintptr_t to);
 
 /* Module thread's part of a crash report, called first: fn prints which thread crashed, and returns whether addr
