@@ -1,8 +1,9 @@
 /* The block cache. One pool of lines shared by every device, found through a hash of (cache, line number) and
  * replaced least recently used first. The pool scales with the guest: at most an eighth of the pages free when the
- * first device opens (2 MiB from 16 MiB of RAM on, at least READ_AHEAD * 2 lines), each line's page taken from the
- * page allocator when the pool first needs it, so a small guest or a little-used disk costs little memory. A read miss also reads the following lines that are not cached (read-ahead),
- * and making room for a line writes back every dirty line of its cache at once, so the device sees batches.
+ * first device opens (2 MiB once 16 MiB are free, at least READ_AHEAD * 2 lines), each line's page taken from the
+ * page allocator when the pool first needs it, so a small guest or a little-used disk costs little memory.
+ * A read miss also reads the following lines that are not cached (read-ahead), and making room for a line writes
+ * back every dirty line of its cache at once, so the device sees batches.
  * Write-back goes in two batches: lines holding only file data, then lines holding metadata (see uf/block.h).
  * With threads, each call holds the cache's lock across its transfers: the pool, the shared request arrays and
  * the device's queue serve one call at a time (uf/thread.h). */

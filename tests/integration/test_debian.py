@@ -327,10 +327,11 @@ def test_nginx_keeps_a_connection_alive(port_image, target):
 
 
 def test_nginx_serves_in_4_mib(port_image, target, site_disk):
-    """The same server in 4 MiB of RAM (the goal for nginx's minimum memory): the block cache and virtio-net's queues size themselves from the free memory, so the disk
-    mounts and the network comes up; the page, the 1 MiB file from the disk ten times (more than the smaller
-    cache holds), then thirty connections at once (half of them the 1 MiB file), each answered whole: their TCP
-    buffers are sized from the RAM too (with 128 KiB each way, thirty transfers ran the guest out of memory)."""
+    """The same server in 4 MiB of RAM (the goal for nginx's minimum memory): the block cache and virtio-net's
+    queues size themselves from the free memory, so the disk mounts and the network comes up; the page, the 1 MiB
+    file from the disk ten times (more than the smaller cache holds), then thirty connections at once (half of
+    them for the 1 MiB file), each answered whole: their TCP buffers are sized from the RAM too (with 128 KiB each
+    way, thirty transfers ran the guest out of memory)."""
     with port_image("nginx", target).boot(publish=[80], disks=[f"{site_disk}:ro"], memory="4M", timeout=600) as vm:
         host, port = vm.port(80)
         _wait_until_serving(host, port)
