@@ -1,6 +1,9 @@
 /* The block cache. One pool of lines shared by every device, found through a hash of (cache, line number) and
- * replaced least recently used first. A read miss also reads the following lines that are not cached (read-ahead),
- * and making room for a line writes back every dirty line of its cache at once, so the device sees batches.
+ * replaced least recently used first. The pool scales with the guest: at most an eighth of the pages free when the
+ * first device opens (2 MiB once 16 MiB are free, at least READ_AHEAD * 2 lines), each line's page taken from the
+ * page allocator when the pool first needs it, so a small guest or a little-used disk costs little memory.
+ * A read miss also reads the following lines that are not cached (read-ahead), and making room for a line writes
+ * back every dirty line of its cache at once, so the device sees batches.
  * Write-back goes in two batches: lines holding only file data, then lines holding metadata (see uf/block.h).
  * With threads, each call holds the cache's lock across its transfers: the pool, the shared request arrays and
  * the device's queue serve one call at a time (uf/thread.h). */
@@ -11,7 +14,9 @@
 #include <uf/thread.h>
 
 #define LINE 4096
-#define LINES 512               /* 2 MiB */
+#define MAX_LINES 512           /* 2 MiB */
+#define MIN_LINES (READ_AHEAD * 2)
+#define SHARE 8                 /* the pool takes at most 1/SHARE of the free pages */
 #define BUCKETS 1024
 #define READ_AHEAD 16
 #define MAX_CACHES 4
@@ -32,30 +37,42 @@ struct uf_bcache {
 };
 
 static struct uf_bcache caches[MAX_CACHES];
-static struct line lines[LINES];
+static struct line *lines;      /* nlines in use of max_lines, allocated with the request arrays at setup */
+static int nlines, max_lines;
 static int buckets[BUCKETS];
 static uint64_t clock;
-static struct uf_blkreq write_reqs[LINES], read_reqs[READ_AHEAD];
-static int writing[LINES];     /* the line of each write request */
-static int ready;
+static struct uf_blkreq *write_reqs, read_reqs[READ_AHEAD];
+static int *writing;            /* the line of each write request */
 static struct uf_mutex lock;
+
+static size_t pages_for(size_t bytes)
+{
+	return (bytes + 4095) / 4096;
+}
+
+static size_t table_bytes(int n)
+{
+	return n * (sizeof *lines + sizeof *write_reqs + sizeof *writing);
+}
 
 static int setup(void)
 {
-	unsigned char *pool = uf_page_alloc(LINES * LINE / 4096);
-	if (!pool)
+	size_t share = uf_page_free_count() / SHARE;
+	max_lines = share < MIN_LINES ? MIN_LINES : share > MAX_LINES ? MAX_LINES : (int)share;
+	unsigned char *table = uf_page_alloc(pages_for(table_bytes(max_lines)));
+	if (!table)
 		return -ENOMEM;
-	for (int i = 0; i < LINES; i++)
-		lines[i] = (struct line){ .next = -1, .data = pool + (size_t)i * LINE };
+	lines = (struct line *)table;
+	write_reqs = (struct uf_blkreq *)(lines + max_lines);
+	writing = (int *)(write_reqs + max_lines);
 	for (int i = 0; i < BUCKETS; i++)
 		buckets[i] = -1;
-	ready = 1;
 	return 0;
 }
 
 struct uf_bcache *uf_bcache_open(struct uf_blkdev *dev)
 {
-	if (!ready && setup() < 0)
+	if (!lines && setup() < 0)
 		return 0;
 	if (!dev->sector_size || LINE % dev->sector_size)
 		return 0;
@@ -122,7 +139,7 @@ static void fill_req(struct uf_blkreq *r, enum uf_blk_op op, struct uf_bcache *c
 static int write_kind(struct uf_bcache *c, int meta)
 {
 	int n = 0;
-	for (int i = 0; i < LINES; i++)
+	for (int i = 0; i < nlines; i++)
 		if (lines[i].cache == c && lines[i].dirty && lines[i].meta == meta) {
 			writing[n] = i;
 			fill_req(&write_reqs[n++], UF_BLK_WRITE, c, &lines[i]);
@@ -150,15 +167,36 @@ static int write_back(struct uf_bcache *c, int barrier)
 	return write_kind(c, 1);
 }
 
-/* A line to reuse: a free one, else the least recently used (its cache written back first if it is dirty). */
-static struct line *victim(int *err)
+/* A page for one more line while the pool may grow and the page allocator has one. */
+static struct line *grow(void)
+{
+	if (nlines == max_lines)
+		return 0;
+	unsigned char *data = uf_page_alloc(1);
+	if (!data)
+		return 0;
+	lines[nlines] = (struct line){ .next = -1, .data = data };
+	return &lines[nlines++];
+}
+
+/* A line to reuse: a free one, a new one, else the least recently used of those last used up to `before` (its
+ * cache written back first if it is dirty): a batch of reads passes its start, so that in a pool smaller than
+ * the batch it does not take back a line it has just claimed. NULL with *err 0 if there is none such. */
+static struct line *victim(uint64_t before, int *err)
 {
 	struct line *best = 0;
-	for (int i = 0; i < LINES; i++) {
+	for (int i = 0; i < nlines; i++) {
 		if (!lines[i].cache)
 			return &lines[i];
-		if (!best || lines[i].used < best->used)
+		if (lines[i].used <= before && (!best || lines[i].used < best->used))
 			best = &lines[i];
+	}
+	struct line *fresh = grow();
+	if (fresh)
+		return fresh;
+	if (!best) {
+		*err = nlines ? 0 : -ENOMEM;
+		return 0;
 	}
 	if (best->dirty) {
 		*err = write_back(best->cache, 0);
@@ -174,9 +212,9 @@ static int read_lines(struct uf_bcache *c, uint64_t number, int count)
 {
 	struct line *got[READ_AHEAD];
 	int n = 0, err = 0;
-	uint64_t last = (c->size + LINE - 1) / LINE;
+	uint64_t last = (c->size + LINE - 1) / LINE, start = clock;
 	for (; n < count && number + n < last && !find(c, number + n); n++) {
-		got[n] = victim(&err);
+		got[n] = victim(start, &err);
 		if (!got[n])
 			break;
 		rehash(got[n], c, number + n);
@@ -194,7 +232,7 @@ static struct line *get(struct uf_bcache *c, uint64_t number, int whole, int *er
 {
 	struct line *l = find(c, number);
 	if (!l && whole) {
-		l = victim(err);
+		l = victim(clock, err);
 		if (l)
 			rehash(l, c, number);
 	} else if (!l) {

@@ -26,6 +26,8 @@
 #define RXQ 0
 #define TXQ 1
 #define QUEUE_MAX 256           /* descriptors per queue: 128 frames in flight each way */
+#define QUEUE_MIN 16            /* 8 frames each way, the least a small guest gets */
+#define SHARE 8                 /* both queues' buffers take at most 1/SHARE of the free pages */
 #define MAX_NICS 4
 #define ETH_HEADER 14
 
@@ -142,6 +144,17 @@ static void *alloc_bufs(size_t count)
 	return uf_page_alloc((bytes + UF_PAGE_SIZE - 1) / UF_PAGE_SIZE);
 }
 
+/* Descriptors per queue: QUEUE_MAX when the free pages allow it (from about 3 MiB free on, so every guest of a
+ * usual size), fewer in a small guest, whose buffers would otherwise not fit beside the program. */
+static uint16_t queue_size(void)
+{
+	size_t frames = uf_page_free_count() * UF_PAGE_SIZE / SHARE / (2 * sizeof(struct buf));
+	uint16_t size = QUEUE_MAX;
+	while (size > QUEUE_MIN && size / 2 > frames)
+		size /= 2;
+	return size;
+}
+
 static int setup(struct nic *n, int index)
 {
 	struct uf_virtio_dev *dev = uf_virtio_find(UF_VIRTIO_ID_NET, index);
@@ -150,7 +163,8 @@ static int setup(struct nic *n, int index)
 	n->dev = dev;
 	/* Without an interrupt the stack's waits end at their deadline and it polls anyway. */
 	uf_virtio_enable_interrupt(dev);
-	if (uf_virtq_setup(dev, &n->rx, RXQ, QUEUE_MAX) || uf_virtq_setup(dev, &n->tx, TXQ, QUEUE_MAX))
+	uint16_t size = queue_size();
+	if (uf_virtq_setup(dev, &n->rx, RXQ, size) || uf_virtq_setup(dev, &n->tx, TXQ, size))
 		goto fail;
 	int nrx = n->rx.size / 2, ntx = n->tx.size / 2;
 	n->rx_bufs = alloc_bufs(nrx);

@@ -326,6 +326,42 @@ def test_nginx_keeps_a_connection_alive(port_image, target):
         assert vm.crash is None
 
 
+def test_nginx_serves_in_4_mib(port_image, target, site_disk):
+    """The same server in 4 MiB of RAM (the goal for nginx's minimum memory): the block cache and virtio-net's
+    queues size themselves from the free memory, so the disk mounts and the network comes up; the page, the 1 MiB
+    file from the disk ten times (more than the smaller cache holds), then thirty connections at once (half of
+    them for the 1 MiB file), each answered whole: their TCP buffers are sized from the RAM too (with 128 KiB each
+    way, thirty transfers ran the guest out of memory)."""
+    with port_image("nginx", target).boot(publish=[80], disks=[f"{site_disk}:ro"], memory="4M", timeout=600) as vm:
+        host, port = vm.port(80)
+        _wait_until_serving(host, port)
+        index = (source_tree("nginx") / "html/index.html").read_bytes()
+        for _ in range(10):
+            connection = http.client.HTTPConnection(host, port, timeout=60)
+            connection.request("GET", "/data/big.bin", headers={"Connection": "close"})
+            response = connection.getresponse()
+            assert (response.status, response.read() == BIG) == (200, True)
+            connection.close()
+
+        connections = []
+        for _ in range(30):                 # one by one, as in the test above
+            connections.append(socket.create_connection((host, port), timeout=120))
+            time.sleep(0.05)
+
+        def exchange(n: int) -> bool:
+            path, body = ("/data/big.bin", BIG) if n % 2 else ("/", index)
+            connections[n].sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := connections[n].recv(1 << 16):
+                answer += chunk
+            connections[n].close()
+            head, _, got = answer.partition(b"\r\n\r\n")
+            return head.startswith(b"HTTP/1.1 200 OK") and got == body
+        with ThreadPoolExecutor(30) as pool:
+            assert list(pool.map(exchange, range(30))) == [True] * 30
+        assert "Out of memory" not in vm.console.text and vm.crash is None
+
+
 def _wait_until_serving(host: str, port: int, seconds: float = 120) -> None:
     """Until the guest answers HTTP on the port: its address comes first, its listen() a little later."""
     deadline = time.monotonic() + seconds

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uf/boot.h>
 #include <uf/net.h>
 #include <uf/netdev.h>
 
@@ -105,6 +106,9 @@ static struct uf_netdev fake = {
 };
 
 /* ---- what the stack needs from the rest of the library OS ---- */
+
+/* The machine's RAM, from which TCP sizes its default buffers: 64 MiB, a usual guest's (128 KiB each way). */
+struct uf_boot_info uf_boot_info = { .cmdline = "", .nram = 1, .ram = { { .base = 0, .length = 64 << 20 } } };
 
 struct uf_netdev *uf_netdev_get(int index)
 {
