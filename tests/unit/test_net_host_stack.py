@@ -586,8 +586,8 @@ EADDRINUSE = -98
 def test_a_restarted_server_takes_its_port_back_beside_its_old_connections(stack):
     """A port is shared as on Linux: a server restarted with SO_REUSEADDR binds its port again while its old
     connections hold it, those it closed first (TIME_WAIT) and one still open, because they inherited the
-    listener's SO_REUSEADDR; without SO_REUSEADDR, or while a listener holds it, the port is in use. The old
-    connections go on beside the new listener."""
+    listener's SO_REUSEADDR; without SO_REUSEADDR, or while a listener holds it, the port is in use, and two
+    sockets sharing it may not both listen. The old connections go on beside the new listener."""
     lib = stack.lib
     l = ctypes.c_void_p(lib.uf_tcp_new(V4))
     assert lib.uf_tcp_bind(l, None, 8090, 1) == 0 and lib.uf_tcp_listen(l, 8) == 0
@@ -601,12 +601,15 @@ def test_a_restarted_server_takes_its_port_back_beside_its_old_connections(stack
         [ack] = stack.sent()
         assert ack.flags == "A"
     lib.uf_tcp_close(l)
-    plain, again, third = (ctypes.c_void_p(lib.uf_tcp_new(V4)) for _ in range(3))
+    plain, again, third, fourth = (ctypes.c_void_p(lib.uf_tcp_new(V4)) for _ in range(4))
     assert lib.uf_tcp_bind(plain, None, 8090, 0) == EADDRINUSE           # the old connections' port
-    assert lib.uf_tcp_bind(again, None, 8090, 1) == 0 and lib.uf_tcp_listen(again, 8) == 0
-    assert lib.uf_tcp_bind(third, None, 8090, 1) == EADDRINUSE           # a listener holds it
-    assert lib.uf_tcp_bind(third, a4("10.0.2.15"), 8090, 1) == EADDRINUSE
-    assert lib.uf_tcp_bind(third, a4("127.0.0.1"), 8090, 0) == EADDRINUSE
+    assert lib.uf_tcp_bind(again, None, 8090, 1) == 0
+    assert lib.uf_tcp_bind(third, None, 8090, 1) == 0                    # both share it, neither listening ...
+    assert lib.uf_tcp_listen(again, 8) == 0
+    assert lib.uf_tcp_listen(third, 8) == EADDRINUSE                     # ... but only one listens
+    assert lib.uf_tcp_bind(fourth, None, 8090, 1) == EADDRINUSE          # a listener holds it
+    assert lib.uf_tcp_bind(fourth, a4("10.0.2.15"), 8090, 1) == EADDRINUSE
+    assert lib.uf_tcp_bind(fourth, a4("127.0.0.1"), 8090, 0) == EADDRINUSE
     ours, c = accept_from(stack, again, 41003, 8090)                      # the new server takes clients
     lib.uf_tcp_abort(c)
     stack.sent()
@@ -617,7 +620,7 @@ def test_a_restarted_server_takes_its_port_back_beside_its_old_connections(stack
     stack.inject(eth(ipv4(6, tcp(41002, 8090, 5001, ours, "PA", b"still"))))
     buf = ctypes.create_string_buffer(8)
     assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == 5 and buf.raw[:5] == b"still"
-    for t in (c, plain, again, third):
+    for t in (c, plain, again, third, fourth):
         lib.uf_tcp_abort(t)
     stack.sent()
 
