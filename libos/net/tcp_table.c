@@ -1,7 +1,7 @@
 /* Where control blocks are found: a hash table by 4-tuple for connections (a segment's lookup costs the same
  * with ten connections or ten thousand), a table of the listeners by port (a SYN's lookup costs the same with one
  * listener or hundreds), a table indexed by local port of every block that holds one (whether a port is free
- * costs the same with ten connections or ten thousand), and the lists the timers walk. The hash is
+ * looks at that port's owners only, mostly at none), and the lists the timers walk. The hash is
  * salted with boot randomness so that a peer can't choose ports that all land in one chain. The table starts
  * small (no memory of its own) and doubles whenever it holds more than two blocks a bucket, so chains stay
  * short however many connections a server keeps; once empty again it gives its memory back. */
