@@ -78,6 +78,7 @@ void uf_tcp_free(struct uf_tcp *t)
 {
 	uf_tcp_list_move(t, 0);
 	uf_tcp_unhash(t);
+	uf_tcp_port_release(t);
 	if (t->listener)
 		unlink_child(t);
 	uf_tcp_forget_due(t);
@@ -222,17 +223,15 @@ int uf_tcp_bind(struct uf_tcp *t, const uint8_t addr[16], uint16_t port, int reu
 		uint32_t range = 65536 - EPHEMERAL_LOW, start = uf_net_random() % range;
 		for (uint32_t i = 0; i < range && !port; i++) {
 			uint16_t p = (uint16_t)(EPHEMERAL_LOW + (start + i) % range);
-			if (!uf_tcp_port_busy(p, addr, t->families, 0, t))
+			if (!uf_tcp_port_busy(p, addr, t->families, 0))
 				port = p;
 		}
 		if (!port)
 			return -EADDRINUSE;
-	} else if (uf_tcp_port_busy(port, addr, t->families, reuse, t)) {
+	} else if (uf_tcp_port_busy(port, addr, t->families, reuse)) {
 		return -EADDRINUSE;
 	}
-	memcpy(t->laddr, addr, 16);
-	t->lport = port;
-	return 0;
+	return uf_tcp_port_take(t, addr, port);
 }
 
 /* The queue's bound: at least one (listen(fd, 0) still takes a connection, as on Linux), at most 1024. */
@@ -254,9 +253,8 @@ int uf_tcp_listen(struct uf_tcp *t, int backlog)
 		if (r < 0)
 			return r;
 	}
-	for (struct uf_tcp *o = uf_tcp_listeners.head; o; o = o->next)
-		if (o->lport == t->lport && addr_overlap(o->laddr, o->families, t->laddr, t->families))
-			return -EADDRINUSE;
+	if (uf_tcp_listener_on(t->lport, t->laddr, t->families))
+		return -EADDRINUSE;
 	t->backlog = backlog_bound(backlog);
 	t->state = TCP_LISTEN;
 	uf_tcp_list_move(t, &uf_tcp_listeners);

@@ -56,7 +56,8 @@ struct tcp_ooo {
 
 /* The control blocks, in three lists (tcp_table.c): listeners (also in a table by port), connections in TIME_WAIT
  * (oldest first: all wait 2 MSL, so the head expires first and is the one dropped past the cap), and the rest
- * (what the timers walk). Every block with a peer is also in a hash table by its 4-tuple. */
+ * (what the timers walk). Every block with a peer is also in a hash table by its 4-tuple, and every block with a
+ * local port in a table by port. */
 struct tcp_list {
 	struct uf_tcp *head, *tail;
 	int count;
@@ -66,6 +67,7 @@ struct uf_tcp {
 	struct uf_tcp *next, *prev;         /* on list `on` */
 	struct tcp_list *on;
 	struct uf_tcp *hnext;               /* 4-tuple hash chain (a listener: its port's chain) */
+	struct uf_tcp *pnext, **pprev;      /* the other owners of lport (pprev 0: it owns no port) */
 	struct uf_tcp *due_next;            /* output due at the end of this batch (tcp_output.c) */
 	int hashed;
 	enum tcp_state state;
@@ -159,8 +161,14 @@ void uf_tcp_hash_set(struct uf_tcp *t, const uint8_t laddr[16], uint16_t lport, 
 void uf_tcp_unhash(struct uf_tcp *t);
 /* The connection a segment belongs to (not CLOSED), else the listener of its port, else NULL. */
 struct uf_tcp *uf_tcp_lookup(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport);
-/* A block other than self using port on an address that overlaps addr (of families) and forbids sharing it. */
-int uf_tcp_port_busy(uint16_t port, const uint8_t addr[16], int families, int reuse, const struct uf_tcp *self);
+/* t holds port on addr (0 or -ENOMEM); its reuse is set and stays while it does. Released when t is freed. */
+int uf_tcp_port_take(struct uf_tcp *t, const uint8_t addr[16], uint16_t port);
+void uf_tcp_port_release(struct uf_tcp *t);
+/* Whether a block holds port on an address that overlaps addr (of families) and forbids sharing it: a listener,
+ * or either side without SO_REUSEADDR (reuse). */
+int uf_tcp_port_busy(uint16_t port, const uint8_t addr[16], int families, int reuse);
+/* Whether a listener holds port on an address that overlaps addr. */
+int uf_tcp_listener_on(uint16_t port, const uint8_t addr[16], int families);
 
 /* tcp_output.c */
 void uf_tcp_output(struct uf_tcp *t);               /* sends what the windows allow, or the ACK that is due */

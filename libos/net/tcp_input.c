@@ -414,6 +414,11 @@ static struct uf_tcp *new_child(struct uf_tcp *l, const uint8_t src[16], uint16_
 	struct uf_tcp *c = uf_tcp_alloc(addr_is_v4(dst) ? UF_NET_V4 : UF_NET_V6);
 	if (!c)
 		return 0;
+	c->reuse = l->reuse;    /* as Linux: a server restarted with SO_REUSEADDR takes its port back beside these */
+	if (uf_tcp_port_take(c, dst, dport) < 0) {
+		uf_tcp_free(c);
+		return 0;
+	}
 	uf_tcp_hash_set(c, dst, dport, src, sport);
 	c->nodelay = l->nodelay;
 	c->tos = l->tos;

@@ -203,17 +203,39 @@ def bare_stack(library, tmp_path):
     settled(s)
 
 
-@pytest.fixture
-def stack(library, tmp_path):
-    """A stack of its own (a copy of the library: dlopen shares one file's globals), configured statically and
-    knowing the peer's MAC; afterwards, no timer may be left running and nothing left allocated."""
-    s = fresh(library, tmp_path)
-    lib = s.lib
-    assert lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", b"10.0.2.3") == 0
+def configured(s: Stack) -> Stack:
+    """s configured statically and knowing the peer's MAC."""
+    assert s.lib.h_up(b"static", b"10.0.2.15/24", b"10.0.2.2", b"10.0.2.3") == 0
     # Teach it the peer's MAC, so IP replies go out at once.
     s.inject(eth(struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, PEER_MAC, PEER_IP, b"\0" * 6, OUR_IP),
                  0x0806, b"\xff" * 6))
     s.sent()
+    return s
+
+
+@pytest.fixture
+def stack(library, tmp_path):
+    """A stack of its own (a copy of the library: dlopen shares one file's globals), configured statically and
+    knowing the peer's MAC; afterwards, no timer may be left running and nothing left allocated."""
+    s = configured(fresh(library, tmp_path))
+    yield s
+    settled(s)
+
+
+@pytest.fixture(scope="module")
+def counting_library(tmp_path_factory) -> Path:
+    """The library built to count the basic blocks the stack runs (harness.c: h_blocks)."""
+    lib_path = tmp_path_factory.mktemp("net-counting") / "libnet.so"
+    compile_harness(lib_path, ["-shared", "-fPIC", "-fsanitize-coverage=trace-pc", "-DH_COUNT_BLOCKS"],
+                    [HARNESS, *SOURCES])
+    return lib_path
+
+
+@pytest.fixture
+def counting_stack(counting_library, tmp_path):
+    """As stack, with h_blocks."""
+    s = configured(fresh(counting_library, tmp_path))
+    s.lib.h_blocks.restype = ctypes.c_ulong
     yield s
     settled(s)
 
@@ -545,6 +567,132 @@ def test_each_port_finds_its_own_listener(stack):
     for l in listeners.values():
         lib.uf_tcp_close(l)
     stack.sent()
+
+
+def accept_from(stack, listener, sport: int, port: int) -> tuple[int, ctypes.c_void_p]:
+    """A client at sport connects to port (its ISN 5000); the listener's accepted connection, and our next seq."""
+    stack.inject(eth(ipv4(6, tcp(sport, port, 5000, 0, "S"))))
+    [synack] = stack.sent()
+    assert synack.flags == "SA", (sport, synack.flags)
+    stack.inject(eth(ipv4(6, tcp(sport, port, 5001, synack.seq + 1, "A"))))
+    c = ctypes.c_void_p()
+    assert stack.lib.uf_tcp_accept(listener, ctypes.byref(c)) == 0
+    return synack.seq + 1, c
+
+
+EADDRINUSE = -98
+
+
+def test_a_restarted_server_takes_its_port_back_beside_its_old_connections(stack):
+    """A port is shared as on Linux: a server restarted with SO_REUSEADDR binds its port again while its old
+    connections hold it, those it closed first (TIME_WAIT) and one still open, because they inherited the
+    listener's SO_REUSEADDR; without SO_REUSEADDR, or while a listener holds it, the port is in use, and two
+    sockets sharing it may not both listen. The old connections go on beside the new listener."""
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(l, None, 8090, 1) == 0 and lib.uf_tcp_listen(l, 8) == 0
+    conns = {sport: accept_from(stack, l, sport, 8090) for sport in (41000, 41001, 41002)}
+    for sport in (41000, 41001):                            # the server closes first: TIME_WAIT
+        ours, c = conns[sport]
+        lib.uf_tcp_close(c)
+        [fin] = stack.sent()
+        assert "F" in fin.flags
+        stack.inject(eth(ipv4(6, tcp(sport, 8090, 5001, ours + 1, "FA"))))
+        [ack] = stack.sent()
+        assert ack.flags == "A"
+    lib.uf_tcp_close(l)
+    plain, again, third, fourth = (ctypes.c_void_p(lib.uf_tcp_new(V4)) for _ in range(4))
+    assert lib.uf_tcp_bind(plain, None, 8090, 0) == EADDRINUSE           # the old connections' port
+    assert lib.uf_tcp_bind(again, None, 8090, 1) == 0
+    assert lib.uf_tcp_bind(third, None, 8090, 1) == 0                    # both share it, neither listening ...
+    assert lib.uf_tcp_listen(again, 8) == 0
+    assert lib.uf_tcp_listen(third, 8) == EADDRINUSE                     # ... but only one listens
+    assert lib.uf_tcp_bind(fourth, None, 8090, 1) == EADDRINUSE          # a listener holds it
+    assert lib.uf_tcp_bind(fourth, a4("10.0.2.15"), 8090, 1) == EADDRINUSE
+    assert lib.uf_tcp_bind(fourth, a4("127.0.0.1"), 8090, 0) == EADDRINUSE
+    ours, c = accept_from(stack, again, 41003, 8090)                      # the new server takes clients
+    lib.uf_tcp_abort(c)
+    stack.sent()
+    stack.inject(eth(ipv4(6, tcp(41000, 8090, 5001, conns[41000][0] + 1, "FA"))))  # a FIN again: TIME_WAIT's ACK
+    [ack] = stack.sent()
+    assert (ack.dport, ack.flags, ack.ack) == (41000, "A", 5002)
+    ours, c = conns[41002]                                                 # the open one still carries data
+    stack.inject(eth(ipv4(6, tcp(41002, 8090, 5001, ours, "PA", b"still"))))
+    buf = ctypes.create_string_buffer(8)
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(8), 0) == 5 and buf.raw[:5] == b"still"
+    for t in (c, plain, again, third, fourth):
+        lib.uf_tcp_abort(t)
+    stack.sent()
+
+
+def test_port_checks_cost_the_same_with_thousands_of_connections(counting_stack):
+    """Whether a port is free is answered from a table by port (tcp_table.c), not by walking the connections:
+    choosing an ephemeral port (bind to port 0, connect) and binding a given port run as many basic blocks of the
+    stack's code (counted by the compiler's coverage hook, not timed) with 3,000 connections as with none:
+    1,500 a server accepted on port 8080 (its listener since closed) and 1,500 we opened. The ephemeral ports
+    chosen beside them are all free."""
+    s = counting_stack
+    lib = s.lib
+
+    def drain():
+        while lib.h_take(s.buf):
+            pass
+
+    operations = {
+        "bind to port 0": (lambda t: lib.uf_tcp_bind(t, None, 0, 0), 0),
+        "bind to a free port": (lambda t: lib.uf_tcp_bind(t, None, 9090, 0), 0),
+        "bind to 8080 with SO_REUSEADDR": (lambda t: lib.uf_tcp_bind(t, None, 8080, 1), 0),
+        "connect": (lambda t: lib.uf_tcp_connect(t, a4("10.0.2.2"), 80), 0),
+    }
+
+    def costs() -> dict[str, int]:
+        """Each operation's blocks on a fresh socket (which then goes), the median of 9."""
+        out = {}
+        for name, (operation, result) in operations.items():
+            counts = []
+            for _ in range(9):
+                t = ctypes.c_void_p(lib.uf_tcp_new(V4))
+                before = lib.h_blocks()
+                assert operation(t) == result, name
+                counts.append(lib.h_blocks() - before)
+                lib.uf_tcp_abort(t)
+                drain()
+            out[name] = sorted(counts)[4]
+        return out
+
+    alone = costs()
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(l, None, 8080, 1) == 0 and lib.uf_tcp_listen(l, 1024) == 0
+    served = []
+    for i in range(1500):
+        served.append(accept_from(s, l, 20000 + i, 8080)[1])
+    lib.uf_tcp_close(l)
+    opened = []
+    for i in range(1500):
+        t = ctypes.c_void_p(lib.uf_tcp_new(V4))
+        assert lib.uf_tcp_connect(t, a4("10.0.2.2"), 80) == 0
+        opened.append(t)
+        drain()
+    crowded = costs()
+    for name in operations:
+        assert crowded[name] <= alone[name] * 1.2 + 20, (name, alone[name], crowded[name])
+
+    def port(t) -> int:
+        p = ctypes.c_uint16()
+        assert lib.uf_tcp_local(t, s.buf, ctypes.byref(p)) == 0
+        return p.value
+
+    in_use = {port(t) for t in opened}
+    assert len(in_use) == 1500 and all(49152 <= p for p in in_use)
+    bound = []                                  # ephemeral ports beside them: each one free
+    for _ in range(500):
+        t = ctypes.c_void_p(lib.uf_tcp_new(V4))
+        assert lib.uf_tcp_bind(t, None, 0, 0) == 0 and port(t) not in in_use
+        in_use.add(port(t))
+        bound.append(t)
+    for t in served + opened + bound:
+        lib.uf_tcp_abort(t)
+    drain()
 
 
 def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
