@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 import signal
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable
 
 from qemu.qmp import EventListener, QMPClient, QMPError, Runstate
@@ -22,6 +24,8 @@ from .lifetime import die_with_parent
 
 _QUIT_WAIT = 3.0  # seconds QEMU gets to exit after `quit` before it is killed
 _LAUNCH_WAIT = 10.0  # seconds from exec to the QMP greeting
+# How often the console file is read while the guest is silent: from the first to the last, doubling.
+_TAIL_WAITS = (0.001, 0.05)
 # Run states in which QEMU stops the guest for good but keeps running itself (see `query-status`).
 _HALTED_STATES = frozenset({"internal-error", "guest-panicked", "io-error", "shutdown"})
 
@@ -44,7 +48,9 @@ class State(enum.Enum):
 
 class QemuVM:
     """Runs `command` (a QEMU command line without its control options) with `on_console` fed the bytes that
-    QEMU writes to its stdout (the serial console). `stdin`: a file descriptor QEMU reads as its stdin (the serial
+    QEMU writes to its stdout (the serial console). QEMU's stdout is an unlinked regular file that this reads as it
+    grows, not a pipe: QEMU makes its stdout non-blocking, and its UARTs drop bytes the pipe has no room for (after
+    a few retries), so a reader that falls behind (a loaded machine, a paused terminal) lost output. `stdin`: a file descriptor QEMU reads as its stdin (the serial
     console's input; else nothing). `channels`: chardev id -> what is fed the bytes QEMU writes to that chardev,
     which this adds (the command's devices name it). `netns`: the network namespace QEMU runs in (empty: ours)."""
 
@@ -68,6 +74,7 @@ class QemuVM:
         self._socket: socket.socket | None = None  # our end of the QMP socketpair
         self._channel_sockets: list[socket.socket] = []  # our ends of the channels' socketpairs
         self._stderr = bytearray()
+        self._console_file = None  # QEMU's stdout (see the class's comment)
 
     @property
     def stderr(self) -> str:
@@ -78,6 +85,7 @@ class QemuVM:
         self._require(State.NEW)
         self._socket, theirs = socket.socketpair()
         pairs = {name: socket.socketpair() for name in self._channels}
+        self._console_file = tempfile.TemporaryFile(prefix="uniforge-console-")
         try:
             command = self._command + [
                 "-S",
@@ -91,7 +99,7 @@ class QemuVM:
                     self._proc = await asyncio.create_subprocess_exec(
                         *command,
                         stdin=subprocess.DEVNULL if self._stdin is None else self._stdin,
-                        stdout=subprocess.PIPE,
+                        stdout=self._console_file,
                         stderr=subprocess.PIPE,
                         pass_fds=[theirs.fileno(), *(end.fileno() for _, end in pairs.values())],
                         # Its own session: a terminal's Ctrl-C reaches us, and we end QEMU in order.
@@ -109,7 +117,7 @@ class QemuVM:
                 end.close()
         self._channel_sockets = [ours for ours, _ in pairs.values()]
         self._tasks = [
-            asyncio.create_task(self._pump(self._proc.stdout, self._on_console)),
+            asyncio.create_task(self._tail(self._console_file.fileno(), self._on_console)),
             asyncio.create_task(self._pump(self._proc.stderr, self._stderr.extend)),
             *[asyncio.create_task(self._pump_socket(ours, self._channels[name])) for name, (ours, _) in pairs.items()],
         ]
@@ -211,6 +219,8 @@ class QemuVM:
         await asyncio.gather(*self._tasks[self._outputs:], return_exceptions=True)
         for ours in self._channel_sockets:
             ours.close()
+        if self._console_file is not None:
+            self._console_file.close()
         try:
             await self._qmp.disconnect()
         except (QMPError, OSError, EOFError):
@@ -221,6 +231,21 @@ class QemuVM:
     async def _pump(self, stream: asyncio.StreamReader, sink: Callable[[bytes], None]) -> None:
         while chunk := await stream.read(65536):
             sink(chunk)
+
+    async def _tail(self, fd: int, sink: Callable[[bytes], None]) -> None:
+        """Feeds `sink` what QEMU appends to the file `fd`, until QEMU has exited and all of it is read."""
+        offset, wait = 0, _TAIL_WAITS[0]
+        while True:
+            exited = self._proc.returncode is not None  # before the read: what QEMU wrote before exiting is in it
+            if chunk := os.pread(fd, 65536, offset):
+                offset += len(chunk)
+                sink(chunk)
+                wait = _TAIL_WAITS[0]
+            elif exited:
+                return
+            else:
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, _TAIL_WAITS[1])
 
     async def _pump_socket(self, ours: socket.socket, sink: Callable[[bytes], None]) -> None:
         ours.setblocking(False)
