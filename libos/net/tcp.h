@@ -67,7 +67,7 @@ struct uf_tcp {
 	struct uf_tcp *next, *prev;         /* on list `on` */
 	struct tcp_list *on;
 	struct uf_tcp *hnext;               /* 4-tuple hash chain (a listener: its port's chain) */
-	struct uf_tcp *pnext, **pprev;      /* the other owners of lport (pprev 0: it owns no port) */
+	struct uf_port_owner owner;         /* its hold on lport, beside the port's other owners (ports.c) */
 	struct uf_tcp *due_next;            /* output due at the end of this batch (tcp_output.c) */
 	int hashed;
 	enum tcp_state state;
@@ -167,6 +167,7 @@ void uf_tcp_port_release(struct uf_tcp *t);
 /* Whether a block holds port on an address that overlaps addr (of families) and forbids sharing it: a listener,
  * or either side without SO_REUSEADDR (reuse). */
 int uf_tcp_port_busy(uint16_t port, const uint8_t addr[16], int families, int reuse);
+uint16_t uf_tcp_port_ephemeral(const uint8_t addr[16], int families);        /* 0: none free */
 /* Whether a listener holds port on an address that overlaps addr. */
 int uf_tcp_listener_on(uint16_t port, const uint8_t addr[16], int families);
 
