@@ -50,14 +50,20 @@ def ip_checksum(header: bytes) -> int:
     return ~s & 0xFFFF
 
 
+def one_draw(frame: bytes, rng: random.Random, loss: float) -> tuple[list[bytes], int, int]:
+    """A frame of one packet: passed on or lost whole."""
+    dropped = rng.random() < loss
+    return ([] if dropped else [frame]), 1, int(dropped)
+
+
 def segments(frame: bytes, rng: random.Random, loss: float) -> tuple[list[bytes], int, int]:
     """The frames to pass on for one from the guest (its virtio-net header first), how many wire packets it stands
     for and how many of them were lost. A TCP/IPv4 segmentation offload frame is drawn for per segment; when some
     are lost, the others go as frames of their own (checksum left to the host: NEEDS_CSUM over a pseudo-header sum,
     as QEMU hands them)."""
-    flags, gso_type, _, gso_size, _, _ = VNET_HDR.unpack_from(frame)
-    if gso_type & 0x7F != GSO_TCPV4 or not gso_size:
-        return _plain(frame, rng, loss)
+    _, gso_type, _, gso_size, _, _ = VNET_HDR.unpack_from(frame)
+    if gso_type & 0x7F != GSO_TCPV4 or not gso_size:       # 0x80: the ECN bit
+        return one_draw(frame, rng, loss)
     eth = VNET_HDR.size
     ihl = (frame[eth + 14] & 15) * 4
     ip = eth + 14
@@ -89,11 +95,6 @@ def segments(frame: bytes, rng: random.Random, loss: float) -> tuple[list[bytes]
         vnet = VNET_HDR.pack(NEEDS_CSUM, 0, 0, 0, 14 + ihl, 16)
         out.append(vnet + frame[eth:ip] + bytes(iph) + bytes(tcph) + piece)
     return out, count, sum(lost)
-
-
-def _plain(frame: bytes, rng: random.Random, loss: float) -> tuple[list[bytes], int, int]:
-    dropped = rng.random() < loss
-    return ([] if dropped else [frame]), 1, int(dropped)
 
 
 def main() -> None:
