@@ -68,6 +68,7 @@ struct tcp_cubic {
 	uint32_t w_max, cwnd_prior;         /* bytes; w_max 0: no loss yet */
 	uint32_t k_ms;                      /* when W_cubic reaches w_max again, from the epoch's start */
 	uint64_t epoch_ns;                  /* 0: none (slow start, recovery) */
+	uint64_t last_ack_ns;               /* the epoch's latest ACK of new data */
 	uint64_t est;                       /* Reno's window over the epoch, bytes << 10 */
 	uint64_t acc;                       /* growth owed, in bytes times cwnd */
 };
@@ -188,6 +189,8 @@ int uf_tcp_listener_on(uint16_t port, const uint8_t addr[16], int families);
  * congestion avoidance, each ACK of new data (acked bytes, now in ns) grows cwnd. */
 void uf_tcp_cc_congestion(struct uf_tcp *t);
 void uf_tcp_cc_ack(struct uf_tcp *t, uint32_t acked, uint64_t now);
+/* An ACK in congestion avoidance while the application, not the window, held data back: the epoch's clock stops. */
+void uf_tcp_cc_app_limited(struct uf_tcp *t, uint64_t now);
 
 /* tcp_output.c */
 void uf_tcp_output(struct uf_tcp *t);               /* sends what the windows allow, or the ACK that is due */

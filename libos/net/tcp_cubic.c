@@ -64,6 +64,7 @@ static void start_epoch(struct uf_tcp *t, uint64_t now)
 {
 	struct tcp_cubic *c = &t->cubic;
 	c->epoch_ns = now ? now : 1;
+	c->last_ack_ns = now;
 	c->acc = 0;
 	c->est = (uint64_t)t->cwnd << EST_SHIFT;
 	if (c->w_max <= t->cwnd) {              /* no loss yet, or grown past it already: convex from here */
@@ -75,11 +76,25 @@ static void start_epoch(struct uf_tcp *t, uint64_t now)
 	c->k_ms = (uint32_t)cube_root((uint64_t)(c->w_max - t->cwnd) * C_DEN * 1000000000ull / (C_NUM * t->mss));
 }
 
+/* Time spent limited by the application or idle does not count toward t (RFC 9438 5.8; Linux shifts its epoch
+ * the same way when sending resumes after idle): the window resumes its curve where it left it. */
+void uf_tcp_cc_app_limited(struct uf_tcp *t, uint64_t now)
+{
+	struct tcp_cubic *c = &t->cubic;
+	if (c->epoch_ns) {
+		c->epoch_ns += now - c->last_ack_ns;
+		c->last_ack_ns = now;
+	}
+}
+
 void uf_tcp_cc_ack(struct uf_tcp *t, uint32_t acked, uint64_t now)
 {
 	struct tcp_cubic *c = &t->cubic;
 	if (!c->epoch_ns)
 		start_epoch(t, now);
+	if (now - c->last_ack_ns > t->srtt + TCP_RTO_MIN)
+		c->epoch_ns += now - c->last_ack_ns;    /* idle (nothing in flight to acknowledge) since the last */
+	c->last_ack_ns = now;
 	uint64_t elapsed_ms = (now - c->epoch_ns) / MS;
 	/* Reno's window over the same time (4.3): alpha segments a round trip until past the window of the last loss,
 	 * one after. */

@@ -278,7 +278,8 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 				t->cwnd = t->mss;
 		}
 	} else if (!t->cwnd_limited) {
-		;                               /* the window held nothing back: no news of what the path takes */
+		if (t->cwnd >= t->ssthresh)     /* the window held nothing back: no news of what the path takes */
+			uf_tcp_cc_app_limited(t, now);
 	} else if (t->cwnd < t->ssthresh) {
 		/* Slow start and congestion avoidance count the bytes acknowledged, not the ACKs (RFC 3465, RFC 5681
 		 * 3.1): a receiver that acknowledges every other segment (Linux's delayed ACKs) would otherwise halve

@@ -1348,9 +1348,9 @@ class Rounds:
         self.history: list[tuple[float, float]] = []
         self.at_loss = None             # (cwnd, flight, ssthresh) in bytes as recovery began
 
-    def round(self, lose=False):
+    def round(self, lose=False, write=True):
         lib, chunk = self.stack.lib, bytes(65536)
-        while lib.uf_tcp_send(self.c, chunk, ctypes.c_size_t(len(chunk))) > 0:
+        while write and lib.uf_tcp_send(self.c, chunk, ctypes.c_size_t(len(chunk))) > 0:
             pass
         out = [p for p in self.stack.sent() if p.proto == 6 and p.data]
         self.stack.advance(self.rtt)
@@ -1402,6 +1402,26 @@ def test_a_loss_keeps_0_7_of_the_window_and_cubic_regrows_it(stack):
         return at(t1) - at(t0)
 
     assert growth(0.2, 1.2) > 4 * growth(k - 0.5, k + 0.5) and growth(2 * k, 2 * k + 1) > 4 * growth(k - 0.5, k + 0.5)
+    path.close()
+
+
+def test_cubic_resumes_its_curve_after_the_application_paused(stack):
+    """RFC 9438 5.8: time limited by the application or idle does not count toward t. After a loss and a second of
+    congestion avoidance the application stops writing (the window drains, then nothing is sent for 5 s) and
+    resumes: the window goes on from where it was (under 4% in three round trips, as before the pause), not from
+    the curve 5 s further on (8% in the first round trip, 12% in three)."""
+    path = Rounds(stack, 0.1, 95, 41095)
+    while path.round().cwnd < 100 * path.mss:
+        pass
+    path.round(lose=True)
+    for _ in range(10):
+        path.round()
+    while info(stack, path.c).unacked or info(stack, path.c).notsent:
+        path.round(write=False)
+    before = info(stack, path.c).cwnd
+    stack.advance(5.0)
+    grown = [path.round().cwnd / before for _ in range(3)]
+    assert 1 < grown[0] <= grown[1] <= grown[2] < 1.04, grown
     path.close()
 
 
