@@ -292,4 +292,34 @@ void uf_dhcp_input(uint32_t src, const uint8_t *payload, size_t len);
 /* Random bits for ISNs, ports and DHCP transaction ids. */
 uint32_t uf_net_random(void);
 
+/* ---- the local ports in use (ports.c), a table per transport ----
+ * An endpoint holding a port embeds an owner, chained with the port's other owners (newest first); addr points at
+ * the endpoint's own local address. strict: it forbids others the port whatever they ask (bound without
+ * SO_REUSEADDR, or a TCP listener). */
+#define UF_PORT_PAGE 256
+struct uf_port_owner {
+	struct uf_port_owner *next, **pprev;        /* pprev 0: it holds no port */
+	const uint8_t *addr;
+	int families, strict;
+	uint16_t port;
+};
+struct uf_port_page;
+struct uf_ports {
+	struct uf_port_page *pages[65536 / UF_PORT_PAGE];
+};
+/* o holds port on addr (which must outlive it) for families: 0, or -ENOMEM. */
+int uf_port_take(struct uf_ports *table, struct uf_port_owner *o, const uint8_t *addr, int families, uint16_t port,
+		 int strict);
+void uf_port_release(struct uf_ports *table, struct uf_port_owner *o);          /* none held: nothing */
+void uf_port_set_strict(struct uf_ports *table, struct uf_port_owner *o, int strict);
+/* The owners of port (follow ->next), newest first; 0: none. */
+struct uf_port_owner *uf_port_owners(const struct uf_ports *table, uint16_t port);
+/* Whether an owner of port on an address that overlaps addr (of families) forbids sharing it: a strict one, or
+ * any when the asker has no SO_REUSEADDR (reuse). */
+int uf_port_busy(const struct uf_ports *table, uint16_t port, const uint8_t addr[16], int families, int reuse);
+/* A free ephemeral port (49152-65535, from a random start) for addr; 0: none left. */
+uint16_t uf_port_ephemeral(const struct uf_ports *table, const uint8_t addr[16], int families);
+/* The endpoint that embeds owner o as its member `field`. */
+#define uf_port_endpoint(o, type, field) ((type *)(void *)((char *)(o) - offsetof(type, field)))
+
 #endif

@@ -9,7 +9,6 @@
 
 #include "tcp.h"
 
-#define EPHEMERAL_LOW 49152
 
 /* A new socket's buffer size each way: RAM / 256, between 16 and 128 KiB. As Linux sizes its defaults from
  * memory: a small guest's connections each take a little (fifty transfers in 4 MiB), a usual one's 128 KiB. */
@@ -220,13 +219,7 @@ int uf_tcp_bind(struct uf_tcp *t, const uint8_t addr[16], uint16_t port, int reu
 		return -EADDRNOTAVAIL;
 	t->reuse = reuse;
 	if (!port) {
-		uint32_t range = 65536 - EPHEMERAL_LOW, start = uf_net_random() % range;
-		for (uint32_t i = 0; i < range && !port; i++) {
-			uint16_t p = (uint16_t)(EPHEMERAL_LOW + (start + i) % range);
-			if (!uf_tcp_port_busy(p, addr, t->families, 0))
-				port = p;
-		}
-		if (!port)
+		if (!(port = uf_tcp_port_ephemeral(addr, t->families)))
 			return -EADDRINUSE;
 	} else if (uf_tcp_port_busy(port, addr, t->families, reuse)) {
 		return -EADDRINUSE;

@@ -63,11 +63,21 @@ struct tcp_list {
 	int count;
 };
 
+/* CUBIC's state (tcp_cubic.c): the window at the last loss and before it, and the epoch since then. */
+struct tcp_cubic {
+	uint32_t w_max, cwnd_prior;         /* bytes; w_max 0: no loss yet */
+	uint32_t k_ms;                      /* when W_cubic reaches w_max again, from the epoch's start */
+	uint64_t epoch_ns;                  /* 0: none (slow start, recovery) */
+	uint64_t last_ack_ns;               /* the epoch's latest ACK of new data */
+	uint64_t est;                       /* Reno's window over the epoch, bytes << 10 */
+	uint64_t acc;                       /* growth owed, in bytes times cwnd */
+};
+
 struct uf_tcp {
 	struct uf_tcp *next, *prev;         /* on list `on` */
 	struct tcp_list *on;
 	struct uf_tcp *hnext;               /* 4-tuple hash chain (a listener: its port's chain) */
-	struct uf_tcp *pnext, **pprev;      /* the other owners of lport (pprev 0: it owns no port) */
+	struct uf_port_owner owner;         /* its hold on lport, beside the port's other owners (ports.c) */
 	struct uf_tcp *due_next;            /* output due at the end of this batch (tcp_output.c) */
 	int hashed;
 	enum tcp_state state;
@@ -93,8 +103,12 @@ struct uf_tcp {
 	uint16_t mss;
 	uint8_t snd_scale, rcv_scale;       /* 0 unless both sides offered window scaling */
 	uint32_t cwnd, ssthresh, recover;
-	uint32_t ca_acked;                  /* bytes acknowledged toward congestion avoidance's next segment */
+	struct tcp_cubic cubic;
 	int dupacks, in_recovery;
+	/* The window was what held data back in the round trip up to cwnd_limited_end: only then may it grow (RFC
+	 * 7661, as Linux): an application that sends less than the window would otherwise grow it without limit. */
+	int cwnd_limited;
+	uint32_t cwnd_limited_end;
 	/* SACK-based recovery (RFC 6675) paced by proportional rate reduction (RFC 6937): the scoreboard
 	 * (tcp_sack.c), what this recovery retransmitted up to (HighRxt), and PRR's counts. */
 	uint32_t sack_start[TCP_SCOREBOARD], sack_end[TCP_SCOREBOARD];
@@ -167,8 +181,16 @@ void uf_tcp_port_release(struct uf_tcp *t);
 /* Whether a block holds port on an address that overlaps addr (of families) and forbids sharing it: a listener,
  * or either side without SO_REUSEADDR (reuse). */
 int uf_tcp_port_busy(uint16_t port, const uint8_t addr[16], int families, int reuse);
+uint16_t uf_tcp_port_ephemeral(const uint8_t addr[16], int families);        /* 0: none free */
 /* Whether a listener holds port on an address that overlaps addr. */
 int uf_tcp_listener_on(uint16_t port, const uint8_t addr[16], int families);
+
+/* tcp_cubic.c: a loss (fast recovery or a timeout) sets ssthresh (and CUBIC's W_max); the caller sets cwnd. In
+ * congestion avoidance, each ACK of new data (acked bytes, now in ns) grows cwnd. */
+void uf_tcp_cc_congestion(struct uf_tcp *t);
+void uf_tcp_cc_ack(struct uf_tcp *t, uint32_t acked, uint64_t now);
+/* An ACK in congestion avoidance while the application, not the window, held data back: the epoch's clock stops. */
+void uf_tcp_cc_app_limited(struct uf_tcp *t, uint64_t now);
 
 /* tcp_output.c */
 void uf_tcp_output(struct uf_tcp *t);               /* sends what the windows allow, or the ACK that is due */

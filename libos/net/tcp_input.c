@@ -187,12 +187,12 @@ static void rtt_sample(struct uf_tcp *t, uint64_t r)
 	t->backoff = 0;
 }
 
-/* Enters fast recovery (RFC 6675 5 with SACK, else RFC 6582): half the flight is the new threshold. With
- * SACK, proportional rate reduction paces what follows (prr_ack); without, NewReno's inflation. */
+/* Enters fast recovery (RFC 6675 5 with SACK, else RFC 6582): CUBIC's share of the flight (0.7) is the new
+ * threshold. With SACK, proportional rate reduction paces what follows (prr_ack); without, NewReno's inflation. */
 void uf_tcp_enter_recovery(struct uf_tcp *t)
 {
 	uint32_t flight = t->snd_max - t->snd_una;
-	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+	uf_tcp_cc_congestion(t);
 	t->recover = t->snd_max;
 	t->in_recovery = 1;
 	if (t->sack_ok) {
@@ -277,16 +277,19 @@ static void new_ack(struct uf_tcp *t, const struct segment *s, uint64_t now)
 			if (t->cwnd < t->mss)
 				t->cwnd = t->mss;
 		}
+	} else if (!t->cwnd_limited) {
+		if (t->cwnd >= t->ssthresh)     /* the window held nothing back: no news of what the path takes */
+			uf_tcp_cc_app_limited(t, now);
 	} else if (t->cwnd < t->ssthresh) {
 		/* Slow start and congestion avoidance count the bytes acknowledged, not the ACKs (RFC 3465, RFC 5681
 		 * 3.1): a receiver that acknowledges every other segment (Linux's delayed ACKs) would otherwise halve
 		 * the growth, and with it the window TCP holds between losses. */
 		t->cwnd += acked < 2u * t->mss ? acked : 2u * t->mss;
-		t->ca_acked = 0;
-	} else if ((t->ca_acked += acked) >= t->cwnd) {
-		t->ca_acked -= t->cwnd;                                 /* a segment per window acknowledged */
-		t->cwnd += t->mss;
+	} else {
+		uf_tcp_cc_ack(t, acked, now);
 	}
+	if (t->cwnd_limited && SEQ_GE(ack, t->cwnd_limited_end))
+		t->cwnd_limited = 0;            /* a round trip since: output tells again */
 	if (t->cwnd > 2 * TCP_BUF_MAX)
 		t->cwnd = 2 * TCP_BUF_MAX;
 	t->dupacks = 0;

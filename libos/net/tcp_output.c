@@ -356,6 +356,11 @@ void uf_tcp_output(struct uf_tcp *t)
 		}
 	}
 	uint32_t data_end = t->snd_data + t->slen;
+	if (SEQ_LT(t->snd_nxt, data_end) && t->snd_nxt - t->snd_una + t->mss > t->cwnd &&
+	    t->snd_wnd >= t->snd_nxt - t->snd_una + t->mss) {
+		t->cwnd_limited = 1;
+		t->cwnd_limited_end = t->snd_max;
+	}
 	if (!sent && t->ack_now)
 		send_segment(t, t->snd_nxt, 0, TCP_ACK);
 	if (t->snd_una != t->snd_max && !t->rto_at)
@@ -399,9 +404,8 @@ static void rto_expired(struct uf_tcp *t)
 		uf_tcp_drop(t, 110 /* ETIMEDOUT */);
 		return;
 	}
-	/* RFC 5681 3.1 after a timeout: half the flight is the new threshold, restart from one segment. */
-	uint32_t flight = t->snd_max - t->snd_una;
-	t->ssthresh = flight / 2 > 2u * t->mss ? flight / 2 : 2u * t->mss;
+	/* RFC 5681 3.1 after a timeout, with CUBIC's threshold (RFC 9438 4.8): restart from one segment. */
+	uf_tcp_cc_congestion(t);
 	t->cwnd = t->mss;
 	t->in_recovery = 0;
 	t->dupacks = 0;

@@ -1,7 +1,7 @@
 /* Where control blocks are found: a hash table by 4-tuple for connections (a segment's lookup costs the same
  * with ten connections or ten thousand), a table of the listeners by port (a SYN's lookup costs the same with one
- * listener or hundreds), a table indexed by local port of every block that holds one (whether a port is free
- * looks at that port's owners only, mostly at none), and the lists the timers walk. The hash is
+ * listener or hundreds), the table of local ports in use (ports.c: whether a port is free looks at that port's
+ * owners only, mostly at none), and the lists the timers walk. The hash is
  * salted with boot randomness so that a peer can't choose ports that all land in one chain. The table starts
  * small (no memory of its own) and doubles whenever it holds more than two blocks a bucket, so chains stay
  * short however many connections a server keeps; once empty again it gives its memory back. */
@@ -21,23 +21,7 @@ static struct uf_tcp *first[HASH_FIRST], **buckets = first;
 static uint32_t mask = HASH_FIRST - 1, hashed, salt;
 static struct uf_tcp *listen_ports[LISTEN_PORTS];     /* chained through hnext: a listener has no 4-tuple */
 
-/* The ports in use, as pages of 256 ports, each page allocated while one of its ports has an owner. A port chains
- * its owners (bound, listening, connected or in TIME_WAIT) and counts those that forbid sharing it, so that the
- * usual questions need no walk: nobody on the port (a free ephemeral port), or SO_REUSEADDR asked and every
- * owner allows it (a server restarted beside its old connections). */
-#define PORT_PAGE 256
-
-struct port {
-	struct uf_tcp *owners;
-	uint32_t count, strict;         /* owners; those listening or bound without SO_REUSEADDR */
-};
-
-struct port_page {
-	struct port port[PORT_PAGE];
-	uint32_t used;                  /* ports with an owner */
-};
-
-static struct port_page *pages[65536 / PORT_PAGE];
+static struct uf_ports ports;          /* the local ports in use, by port (ports.c) */
 
 /* Whether t, on list `on`, forbids others its port whatever they ask. */
 static int strict(const struct uf_tcp *t, const struct tcp_list *on)
@@ -45,59 +29,26 @@ static int strict(const struct uf_tcp *t, const struct tcp_list *on)
 	return !t->reuse || on == &uf_tcp_listeners;
 }
 
-static struct port *port_of(uint16_t port)
-{
-	struct port_page *page = pages[port / PORT_PAGE];
-	return page ? &page->port[port % PORT_PAGE] : 0;
-}
-
 int uf_tcp_port_take(struct uf_tcp *t, const uint8_t addr[16], uint16_t port)
 {
-	struct port_page **page = &pages[port / PORT_PAGE];
-	if (!*page && !(*page = calloc(1, sizeof **page)))
-		return -ENOMEM;
-	struct port *p = &(*page)->port[port % PORT_PAGE];
 	memcpy(t->laddr, addr, 16);
 	t->lport = port;
-	(*page)->used += !p->count;
-	p->count++;
-	p->strict += strict(t, t->on);
-	t->pnext = p->owners;
-	if (t->pnext)
-		t->pnext->pprev = &t->pnext;
-	t->pprev = &p->owners;
-	p->owners = t;
-	return 0;
+	return uf_port_take(&ports, &t->owner, t->laddr, t->families, port, strict(t, t->on));
 }
 
 void uf_tcp_port_release(struct uf_tcp *t)
 {
-	if (!t->pprev)
-		return;
-	struct port_page **page = &pages[t->lport / PORT_PAGE];
-	struct port *p = &(*page)->port[t->lport % PORT_PAGE];
-	*t->pprev = t->pnext;
-	if (t->pnext)
-		t->pnext->pprev = t->pprev;
-	t->pnext = 0;
-	t->pprev = 0;
-	p->strict -= strict(t, t->on);
-	if (!--p->count && !--(*page)->used) {
-		free(*page);
-		*page = 0;
-	}
+	uf_port_release(&ports, &t->owner);
 }
 
 int uf_tcp_port_busy(uint16_t port, const uint8_t addr[16], int families, int reuse)
 {
-	const struct port *p = port_of(port);
-	if (!p || (reuse && !p->strict))
-		return 0;
-	/* Only this port's owners, up to the first that conflicts. */
-	for (const struct uf_tcp *o = p->owners; o; o = o->pnext)
-		if (addr_overlap(o->laddr, o->families, addr, families) && (!reuse || strict(o, o->on)))
-			return 1;
-	return 0;
+	return uf_port_busy(&ports, port, addr, families, reuse);
+}
+
+uint16_t uf_tcp_port_ephemeral(const uint8_t addr[16], int families)
+{
+	return uf_port_ephemeral(&ports, addr, families);
 }
 
 static struct uf_tcp **listen_bucket(uint16_t port)
@@ -108,13 +59,7 @@ static struct uf_tcp **listen_bucket(uint16_t port)
 void uf_tcp_list_move(struct uf_tcp *t, struct tcp_list *to)
 {
 	struct tcp_list *from = t->on;
-	if (t->pprev && strict(t, from) != strict(t, to)) {     /* with SO_REUSEADDR: listening, or no longer */
-		struct port *p = port_of(t->lport);
-		if (strict(t, to))
-			p->strict++;
-		else
-			p->strict--;
-	}
+	uf_port_set_strict(&ports, &t->owner, strict(t, to));    /* with SO_REUSEADDR: listening, or no longer */
 	if (from == &uf_tcp_listeners)
 		for (struct uf_tcp **p = listen_bucket(t->lport); *p; p = &(*p)->hnext)
 			if (*p == t) {

@@ -17,7 +17,6 @@
 #define DHCP_CLIENT_PORT 68
 #define UDP_RCVBUF 65536
 #define DGRAM_OVERHEAD 64       /* bookkeeping charged per queued datagram, so tiny ones can't exhaust memory */
-#define EPHEMERAL_LOW 49152
 
 static const uint8_t dns_stub[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
 
@@ -30,11 +29,11 @@ struct dgram {
 };
 
 struct uf_udp {
-	struct uf_udp *next;
+	struct uf_port_owner owner;         /* its hold on lport, beside the port's other owners (ports.c) */
 	uint8_t laddr[16], raddr[16];
 	uint16_t lport, rport;
 	int families;                       /* UF_NET_V4, UF_NET_V6 */
-	int reuse, connected;
+	int connected;
 	int dns_forwarded;                  /* has sent to the DNS stub address: map the server's answers back */
 	uint8_t dns_server[16];             /* where those went */
 	uint8_t tos, ttl;
@@ -44,7 +43,12 @@ struct uf_udp {
 	size_t queued, rcvbuf;
 };
 
-static struct uf_udp *endpoints;
+static struct uf_ports ports;          /* the bound endpoints, by port: bind and receive look at one port's */
+
+static struct uf_udp *endpoint(struct uf_port_owner *o)
+{
+	return uf_port_endpoint(o, struct uf_udp, owner);
+}
 
 struct uf_udp *uf_udp_new(int families)
 {
@@ -59,11 +63,7 @@ struct uf_udp *uf_udp_new(int families)
 
 void uf_udp_free(struct uf_udp *u)
 {
-	for (struct uf_udp **p = &endpoints; *p; p = &(*p)->next)
-		if (*p == u) {
-			*p = u->next;
-			break;
-		}
+	uf_port_release(&ports, &u->owner);
 	while (u->head) {
 		struct dgram *d = u->head;
 		u->head = d->next;
@@ -77,14 +77,6 @@ int uf_udp_set_families(struct uf_udp *u, int families)
 	if (u->lport)
 		return -EINVAL;
 	u->families = families;
-	return 0;
-}
-
-static int port_used(uint16_t port, const uint8_t addr[16], int families, int reuse)
-{
-	for (struct uf_udp *u = endpoints; u; u = u->next)
-		if (u->lport == port && addr_overlap(u->laddr, u->families, addr, families) && !(reuse && u->reuse))
-			return 1;
 	return 0;
 }
 
@@ -105,22 +97,16 @@ int uf_udp_bind(struct uf_udp *u, const uint8_t addr[16], uint16_t port, int reu
 	if (!addr_is_any(addr) && !uf_inet_is_local(addr) && !(addr_is_v4(addr) && addr_v4(addr) == IP_BROADCAST))
 		return -EADDRNOTAVAIL;
 	if (!port) {
-		uint16_t start = (uint16_t)(EPHEMERAL_LOW + uf_net_random() % (65536 - EPHEMERAL_LOW));
-		for (uint32_t i = 0; i < 65536 - EPHEMERAL_LOW && !port; i++) {
-			uint16_t p = (uint16_t)(EPHEMERAL_LOW + (start - EPHEMERAL_LOW + i) % (65536 - EPHEMERAL_LOW));
-			if (!port_used(p, addr, u->families, 0))
-				port = p;
-		}
-		if (!port)
+		if (!(port = uf_port_ephemeral(&ports, addr, u->families)))
 			return -EADDRINUSE;
-	} else if (port_used(port, addr, u->families, reuse)) {
+	} else if (uf_port_busy(&ports, port, addr, u->families, reuse)) {
 		return -EADDRINUSE;
 	}
+	int r = uf_port_take(&ports, &u->owner, u->laddr, u->families, port, !reuse);
+	if (r < 0)
+		return r;
 	memcpy(u->laddr, addr, 16);
 	u->lport = port;
-	u->reuse = reuse;
-	u->next = endpoints;
-	endpoints = u;
 	return 0;
 }
 
@@ -198,7 +184,7 @@ long uf_udp_send(struct uf_udp *u, const uint8_t to[16], uint16_t port, const st
 			return r;
 	}
 	uint8_t server[16];
-	if (addr_eq(addr, dns_stub) && port == DNS_PORT && !port_used(DNS_PORT, dns_stub, UF_NET_V4, 0)) {
+	if (addr_eq(addr, dns_stub) && port == DNS_PORT && !uf_port_busy(&ports, DNS_PORT, dns_stub, UF_NET_V4, 0)) {
 		if (!stub_server(server))
 			return -ENETUNREACH;
 		memcpy(u->dns_server, server, 16);
@@ -283,11 +269,13 @@ void uf_udp_icmp_error(const struct uf_icmp_error *e)
 {
 	if (e->kind != ICMP_REFUSED && e->kind != ICMP_UNREACHABLE)
 		return;
-	for (struct uf_udp *u = endpoints; u; u = u->next)
-		if (u->lport == e->lport && u->connected && addr_eq(u->raddr, e->remote) && u->rport == e->rport) {
+	for (struct uf_port_owner *o = uf_port_owners(&ports, e->lport); o; o = o->next) {
+		struct uf_udp *u = endpoint(o);
+		if (u->connected && addr_eq(u->raddr, e->remote) && u->rport == e->rport) {
 			u->error = e->kind == ICMP_REFUSED ? ECONNREFUSED : EHOSTUNREACH;
 			uf_fd_wake(u->file);
 		}
+	}
 }
 
 void uf_udp_set_file(struct uf_udp *u, struct uf_file *f)
@@ -316,9 +304,8 @@ static int stub_answer(const struct uf_udp *u, const uint8_t src[16], uint16_t s
 static struct uf_udp *lookup(const uint8_t src[16], uint16_t sport, const uint8_t dst[16], uint16_t dport)
 {
 	struct uf_udp *best = 0;
-	for (struct uf_udp *u = endpoints; u; u = u->next) {
-		if (u->lport != dport)
-			continue;
+	for (struct uf_port_owner *o = uf_port_owners(&ports, dport); o; o = o->next) {
+		struct uf_udp *u = endpoint(o);
 		if (stub_answer(u, src, sport))
 			return u;
 		if (!addr_takes(u->laddr, u->families, dst) &&
