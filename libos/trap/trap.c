@@ -160,7 +160,7 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	int in_guard = UF_THREADED && crash_hook && crash_hook(f->vector == VEC_PF ? cr2 : 0);
 	if (f->vector == VEC_PF) {
 		uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
-		if (in_guard || (cr2 >= guard && cr2 < guard + UF_PAGE_SIZE))
+		if (in_guard || (cr2 >= guard && cr2 < guard + UF_BOOT_STACK_GUARD))
 			what = "stack overflow (guard page) (#PF)";
 		uf_printk("uniforge: crash: %s at rip=0x%016lx addr=0x%016lx err=0x%lx\n", what, f->rip, cr2, f->err);
 	} else {
