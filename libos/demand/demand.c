@@ -17,7 +17,7 @@
 #define PAGE UF_PAGE_SIZE
 
 static uintptr_t base, end;     /* the demand range, uf_mmu_demand_range's (empty: mem backs every mapping) */
-static size_t main_stack = UF_BOOT_STACK_SIZE;     /* what main runs on: ours, or the boot stack if there was no room */
+static size_t main_stack = UF_BOOT_STACK_SIZE;  /* main's: ours, or the boot stack if there was no room */
 
 /* Module vfs: file mappings (weak: an image that opens no files has none). vfs maps a file into anonymous memory,
  * which may be ours: munmap here must let it write a shared mapping back and free its slot, as mem's does. */
@@ -86,9 +86,9 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 }
 
 /* The main thread's stack: Linux's default 8 MiB (RLIMIT_STACK), demand-zero, above 1 MiB of PROT_NONE pages. The
- * boot stack (UF_BOOT_STACK_SIZE) is far smaller, and a frame larger than its one guard page (Redis's LZF compressor
- * keeps a 256 KiB table on the stack) jumps it and writes over the image's .bss. Without room here the app stays on
- * the boot stack. Overrides module process's weak alias. */
+ * boot stack (UF_BOOT_STACK_SIZE) is far smaller: a frame larger than it (Redis's LZF compressor keeps a 256 KiB
+ * table on the stack) would be a stack-overflow crash there. Without room here the app stays on the boot stack.
+ * Overrides module process's weak alias. */
 _Noreturn void uf_app_main(void)
 {
 	uintptr_t a = base < end ? uf_mem_gap(base, end, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK) : 0;
