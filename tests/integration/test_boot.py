@@ -166,7 +166,7 @@ def test_unmapping_a_shared_file_mapping_in_demand_memory_forgets_it(uniforge_bo
 
 def test_a_frame_larger_than_the_boot_stack_is_a_stack_overflow_crash(uniforge_boot, uniforge_build, target):
     """Without module demand, main runs on the 128 KiB boot stack (and getrlimit says so): a 64 KiB frame runs, a
-    512 KiB one ends in the crash report's stack overflow, in that function, and never writes below the guard (a
+    256 KiB one ends in the crash report's stack overflow, in that function, and never writes below the guard (a
     .bss canary said CHANGED before: LZF's table in Redis's SAVE)."""
     image = uniforge_build(app_dir("stackprobe"), target)
     assert "demand" not in image.inspect()["modules"]
