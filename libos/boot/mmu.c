@@ -288,7 +288,7 @@ void uf_mmu_init(void)
 	protect(0, PAGE, PROT_NONE);                                   /* NULL dereferences fault */
 	protect((uintptr_t)__uf_image_start, (uintptr_t)__uf_rodata_end, PROT_READ);  /* headers, notes, rodata */
 	protect((uintptr_t)__uf_text_start, (uintptr_t)__uf_text_end, PROT_READ | PROT_EXEC);
-	protect((uintptr_t)uf_boot_stack_guard, (uintptr_t)uf_boot_stack_guard + PAGE, PROT_NONE);
+	protect((uintptr_t)uf_boot_stack_guard, (uintptr_t)uf_boot_stack_guard + UF_BOOT_STACK_GUARD, PROT_NONE);
 
 	uf_write_cr3((uintptr_t)pml4);             /* CR0.WP is on since pvh_entry.S: read-only binds the kernel too */
 }

@@ -348,14 +348,14 @@ static void protect_image(void)
 {
 	uintptr_t text = (uintptr_t)__uf_text_start & ~(PAGE - 1), text_end = align_up((uintptr_t)__uf_text_end, PAGE);
 	uintptr_t ro = (uintptr_t)__uf_rodata_start & ~(PAGE - 1), ro_end = align_up((uintptr_t)__uf_rodata_end, PAGE);
-	uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
+	uintptr_t guard = (uintptr_t)uf_boot_stack_guard, guard_end = guard + UF_BOOT_STACK_GUARD;
 	uint32_t rx = page_bits(PROT_READ | PROT_EXEC), r = page_bits(PROT_READ);
-	for (uintptr_t va = text; va <= guard; va += PAGE) {
+	for (uintptr_t va = text; va < guard_end; va += PAGE) {
 		uint32_t *e = &l1[va >> 20], *t = *e ? split(e) : NULL, *p = t ? &t[va >> 12 & 255] : NULL;
 		if (!p || !*p)
 			uf_panic("mmu: cannot protect the image at %p", (void *)va);
-		uint32_t bits = va == guard ? 0 : va >= text && va < text_end ? rx : va >= ro && va < ro_end ? r : 0;
-		if (bits | (va == guard))
+		uint32_t bits = va >= guard ? 0 : va >= text && va < text_end ? rx : va >= ro && va < ro_end ? r : 0;
+		if (bits | (va >= guard))
 			*p = (*p & ~PAGE_PROT_MASK) | bits;
 	}
 }

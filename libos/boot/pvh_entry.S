@@ -19,6 +19,7 @@
 #define PTE_W  0x2
 #define PTE_PS 0x80
 #define STACK_SIZE (128 * 1024)     /* UF_BOOT_STACK_SIZE */
+#define STACK_GUARD 4096            /* UF_BOOT_STACK_GUARD */
 
 /* The PVH note: the loader enters at the 32-bit physical address it holds. QEMU reads 8 bytes on ELF64. */
 	.section .note.Xen, "a", @note
@@ -143,6 +144,6 @@ early_pd:
 	.balign 4096
 	.globl uf_boot_stack_guard
 uf_boot_stack_guard:
-	.skip 4096
+	.skip STACK_GUARD
 	.skip STACK_SIZE
 boot_stack_top:

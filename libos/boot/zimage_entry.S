@@ -19,6 +19,7 @@
 #define CPACR_CP10_CP11 (0xf << 20)     /* full access to the VFP/NEON coprocessors */
 #define FPEXC_EN  (1 << 30)
 #define STACK_SIZE (128 * 1024)         /* UF_BOOT_STACK_SIZE */
+#define STACK_GUARD (1024 * 1024)       /* UF_BOOT_STACK_GUARD */
 #define SCTLR_Z   (1 << 11)
 #define SCTLR_I   (1 << 12)
 #define SCTLR_TRE (1 << 28)
@@ -265,12 +266,12 @@ uf_zimage_start:
 uf_boot_entry_ticks:
 	.quad 0
 
-	/* The boot (main) stack: no file bytes, not zeroed. The guard page below it is not present (mmu_armv7.c). */
+	/* The boot (main) stack: no file bytes, not zeroed. The guard below it is not present (mmu_armv7.c). */
 	.section .uf_stack, "aw", %nobits
 	.balign 4096
 	.globl uf_boot_stack_guard
 uf_boot_stack_guard:
-	.skip 4096
+	.skip STACK_GUARD
 	.skip STACK_SIZE
 boot_stack_top:
 	/* Room for the early level-1 table (16 KiB, aligned to its size: placed at the first such address in here),

@@ -17,6 +17,11 @@
 #define PAGE UF_PAGE_SIZE
 
 static uintptr_t base, end;     /* the demand range, uf_mmu_demand_range's (empty: mem backs every mapping) */
+static size_t main_stack = UF_BOOT_STACK_SIZE;  /* main's: ours, or the boot stack if there was no room */
+
+/* Module vfs: file mappings (weak: an image that opens no files has none). vfs maps a file into anonymous memory,
+ * which may be ours: munmap here must let it write a shared mapping back and free its slot, as mem's does. */
+void uf_vfs_unmap(uintptr_t a, uintptr_t end) __attribute__((weak));
 
 /* A page fault: a demand-zero page made (1), or not one (0: the app's fault). With no RAM left, the crash line says so
  * (the runner takes the first as the reason); module trap's report follows, registers and backtrace. */
@@ -81,15 +86,16 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 }
 
 /* The main thread's stack: Linux's default 8 MiB (RLIMIT_STACK), demand-zero, above 1 MiB of PROT_NONE pages. The
- * boot stack (UF_BOOT_STACK_SIZE) is far smaller, and a frame larger than its one guard page (Redis's LZF compressor
- * keeps a 256 KiB table on the stack) jumps it and writes over the image's .bss. Without room here the app stays on
- * the boot stack. Overrides module process's weak alias. */
+ * boot stack (UF_BOOT_STACK_SIZE) is far smaller: a frame larger than it (Redis's LZF compressor keeps a 256 KiB
+ * table on the stack) would be a stack-overflow crash there. Without room here the app stays on the boot stack.
+ * Overrides module process's weak alias. */
 _Noreturn void uf_app_main(void)
 {
 	uintptr_t a = base < end ? uf_mem_gap(base, end, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK) : 0;
 	if (a && !map(a, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK, PROT_READ | PROT_WRITE) &&
 	    !uf_mmu_demand(a, UF_DEMAND_MAIN_GUARD, PROT_NONE)) {
 		uintptr_t top = a + UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK;
+		main_stack = UF_DEMAND_MAIN_STACK;
 		/* The frame pointer cleared last (it may hold an operand): backtraces end at uf_process_main. */
 #if defined(__x86_64__)
 		__asm__ volatile("mov %0, %%rsp\n\tmov %1, %%rax\n\txor %%ebp, %%ebp\n\tcall *%%rax\n\tud2"
@@ -102,6 +108,11 @@ _Noreturn void uf_app_main(void)
 #endif
 	}
 	uf_process_main();
+}
+
+size_t uf_demand_main_stack(void)
+{
+	return main_stack;
 }
 
 #if __SIZEOF_POINTER__ == 8
@@ -155,6 +166,8 @@ long uf_sys_munmap(void *addr, size_t len)
 		return -EINVAL;
 	if (uf_mem_untrack(a, to))
 		return -ENOMEM;
+	if (uf_vfs_unmap)
+		uf_vfs_unmap(a, to);    /* while the pages are still there: a shared mapping is written back from them */
 	uf_mmu_release(a, to - a, uf_page_free);
 	return 0;
 }

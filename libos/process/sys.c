@@ -245,16 +245,20 @@ long uf_sys_getrandom(void *buf, size_t len, unsigned flags)
 	return len;
 }
 
+/* Module demand: main's stack, when main runs on one of its (weak: without it, main keeps the boot stack). */
+size_t uf_demand_main_stack(void) __attribute__((weak));
+
 /* Limits. The process is root, so it may raise them as well as lower them, except where the machine has a fixed
- * size (Linux's nr_open for NOFILE): the stack is the boot stack and the descriptor table has uf_fd_max slots (the
- * image's: uf/fd.h), so their hard limits cannot go past that (EPERM). Module fd enforces NOFILE's soft limit
- * (uf_process_limit); nothing else is counted, so nothing else is enforced. */
+ * size (Linux's nr_open for NOFILE): the stack is main's (the boot stack, or module demand's) and the descriptor
+ * table has uf_fd_max slots (the image's: uf/fd.h), so their hard limits cannot go past that (EPERM). Module fd
+ * enforces NOFILE's soft limit (uf_process_limit); nothing else is counted, so nothing else is enforced. */
 static struct rlimit limits[RLIM_NLIMITS];
 
 static rlim_t fixed_max(int resource)
 {
-	return resource == RLIMIT_STACK ? UF_BOOT_STACK_SIZE : resource == RLIMIT_NOFILE ? (rlim_t)uf_fd_max :
-	       RLIM_INFINITY;
+	if (resource == RLIMIT_STACK)
+		return uf_demand_main_stack ? uf_demand_main_stack() : UF_BOOT_STACK_SIZE;
+	return resource == RLIMIT_NOFILE ? (rlim_t)uf_fd_max : RLIM_INFINITY;
 }
 
 static struct rlimit *limit(int resource)

@@ -159,8 +159,10 @@ void uf_trap_handler(struct uf_trap_frame *f)
 	const char *what = f->vector < 32 && names[f->vector] ? names[f->vector] : "reserved exception";
 	int in_guard = UF_THREADED && crash_hook && crash_hook(f->vector == VEC_PF ? cr2 : 0);
 	if (f->vector == VEC_PF) {
+		/* The address in the guard, or the stack pointer: a stack probe or a push faults at rsp (and a Xen HVM
+		 * guest under QEMU reads CR2 = 0). */
 		uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
-		if (in_guard || (cr2 >= guard && cr2 < guard + UF_PAGE_SIZE))
+		if (in_guard || cr2 - guard < UF_BOOT_STACK_GUARD || f->rsp - guard < UF_BOOT_STACK_GUARD)
 			what = "stack overflow (guard page) (#PF)";
 		uf_printk("uniforge: crash: %s at rip=0x%016lx addr=0x%016lx err=0x%lx\n", what, f->rip, cr2, f->err);
 	} else {

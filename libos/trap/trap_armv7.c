@@ -152,7 +152,7 @@ void uf_trap_handler(struct uf_trap_frame *f)
 		fsr = uf_read_dfsr();
 		uintptr_t guard = (uintptr_t)uf_boot_stack_guard;
 		const char *access = fsr & FSR_WNR ? "write" : "read";
-		if (in_guard || (addr >= guard && addr - guard < UF_PAGE_SIZE))
+		if (in_guard || (addr >= guard && addr - guard < UF_BOOT_STACK_GUARD))
 			uf_printk("uniforge: crash: stack overflow (guard page) (data abort, %s, %s)", fault_reason(fsr),
 				  access);
 		else

@@ -6,7 +6,16 @@
 #include <stdint.h>
 
 #define UF_PAGE_SIZE 4096UL
-#define UF_BOOT_STACK_SIZE (128 * 1024)     /* boot (and main thread) stack; a not-present guard page lies below */
+#define UF_BOOT_STACK_SIZE (128 * 1024)     /* boot (and main thread) stack; a not-present guard lies below */
+/* The guard: a frame larger than what is left of the stack must fault in it, never write below it. x86_64 code
+ * probes every page of a frame larger than one (clang's -fstack-clash-protection, the targets' cflags), so one page
+ * is enough there; clang cannot probe on 32-bit ARM, whose guard is 1 MiB (RAM the image keeps unmapped): larger
+ * frames would still jump it (libos/README.md, Stacks). */
+#if defined(__arm__)
+#define UF_BOOT_STACK_GUARD (1024 * 1024)
+#else
+#define UF_BOOT_STACK_GUARD UF_PAGE_SIZE
+#endif
 #define UF_BOOT_MAX_RAM 32
 
 struct uf_ram_region {
@@ -42,7 +51,7 @@ extern char __uf_data_start[], __uf_bss_start[], __uf_bss_end[];
  * that the loader put elsewhere. Backtraces print link addresses, which the runner symbolizes. */
 extern uintptr_t uf_boot_load_offset;
 
-extern char uf_boot_stack_guard[];          /* the guard page (UF_PAGE_SIZE, not present) */
+extern char uf_boot_stack_guard[];          /* the guard (UF_BOOT_STACK_GUARD, not present) */
 
 /* The image's entry points, named by the targets' linker scripts (ENTRY): x86_64's PVH entry (32-bit, %ebx =
  * struct hvm_start_info; other entries, module multiboot2, go on there once they have made a start_info), ARMv7's

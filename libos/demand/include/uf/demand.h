@@ -6,6 +6,8 @@
 #ifndef UF_DEMAND_H
 #define UF_DEMAND_H
 
+#include <stddef.h>
+
 #define UF_DEMAND_MIN_PAGES 16          /* 64 KiB: smaller mappings are backed at once, from contiguous RAM */
 
 #define UF_DEMAND_MAIN_STACK (8u << 20)    /* the main thread's stack, as Linux's default RLIMIT_STACK */
@@ -13,5 +15,8 @@
 
 void uf_demand_init(void);
 /* Module demand defines uf_app_main (uf/process.h): uf_process_main on a demand-zero stack of UF_DEMAND_MAIN_STACK. */
+/* The size of the stack main runs on: UF_DEMAND_MAIN_STACK, or UF_BOOT_STACK_SIZE if the demand range had no room
+ * (getrlimit's RLIMIT_STACK, module process, asks through a weak reference). */
+size_t uf_demand_main_stack(void);
 
 #endif
