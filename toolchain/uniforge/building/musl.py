@@ -46,10 +46,14 @@ STRICT_FP_FOLDERS = ("src/math/",)
 # step is exact, so the rounding before it raised none); an integer x gives an exact power of two there, for which
 # C wants no UNDERFLOW: its polynomial part `tmp` is then 0. pow and powf first ask pow_exact.c (the overlay's)
 # for the results that are exact and known without a logarithm (x^1, powers of two), which their log and exp would
-# round, with INEXACT and UNDERFLOW or OVERFLOW, in the rounding mode's direction.
+# round, with INEXACT and UNDERFLOW or OVERFLOW, in the rounding mode's direction. erfc and erf from 1.25 on
+# compute their exp(-x^2 - 0.5625 + R/S) / x in erfc_tail.c (the overlay's), within 1 ulp instead of 2.6.
 SOURCE_FIXES = (
     ("src/math/exp2.c", "\t\tfp_force_eval(fp_barrier(0x1p-1022) * 0x1p-1022);",
      "\t\tif (tmp != 0)\n\t\t\tfp_force_eval(fp_barrier(0x1p-1022) * 0x1p-1022);"),
+    ("src/math/erf.c", "\treturn exp(-z*z-0.5625)*exp((z-x)*(z+x)+R/S)/x;",
+     "\treturn __erfc_tail(x, R/S);"),
+    ("src/math/erf.c", "static double erfc2(", "hidden double __erfc_tail(double, double);\n\nstatic double erfc2("),
     ("src/math/pow.c", "double pow(double x, double y)\n{\n",
      "hidden int __pow_exact(double, double, double *);\n\ndouble pow(double x, double y)\n{\n"
      "\tdouble exact;\n\tif (__pow_exact(x, y, &exact))\n\t\treturn exact;\n"),
