@@ -259,7 +259,7 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
         folded += [f"-DUF_OPTIONAL_SYS_{name}" for name in OPTIONAL_SYSCALLS.get(str(rel), ())]
         folded += ["-DUF_CONSTANT_SYSCALLS"] if str(rel) in CONSTANT_SYSCALLS else []
         if str(rel) in fixes:
-            path = _fixed_copy(path, str(rel), fixes[str(rel)], out / "fixed")
+            path = fixed_copy(path, str(rel), fixes[str(rel)], out / "fixed")
             folded.append(f"-iquote{src / rel.parent}")
         if layout.startswith(STRICT_FP_FOLDERS) and path.suffix == ".c":
             jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded, *strictfp.FLAGS),
@@ -277,7 +277,7 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     shutil.rmtree(out / "fixed", ignore_errors=True)
 
 
-def _fixed_copy(path: Path, rel: str, fixes: list[tuple[str, str]], folder: Path) -> Path:
+def fixed_copy(path: Path, rel: str, fixes: list[tuple[str, str]], folder: Path) -> Path:
     """A copy of musl's source `rel` with SOURCE_FIXES applied (its own folder stays on the quoted include path)."""
     text = path.read_text()
     for old, fixed in fixes:
