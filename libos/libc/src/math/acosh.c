@@ -1,4 +1,4 @@
-/* acosh(x) within 1 ulp (musl's is up to 2 ulp above 1, where its one rounding of x - 1 + sqrt((x-1)^2 +
+/* acosh(x) within 1.2 ulp (musl's is up to 2 ulp above 1, where its one rounding of x - 1 + sqrt((x-1)^2 +
  * 2(x-1)) is magnified by log1p). Below 2 that argument u is carried as a pair of doubles, and
  * log1p(u.hi + u.lo) = log1p(u.hi) + u.lo / (1 + u.hi) to far below an ulp. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* asinh(x) within 1 ulp (musl's is up to 1.6 ulp in [0.125, 2), where its one rounding of
+/* asinh(x) within 1.2 ulp (musl's is up to 1.6 ulp in [0.125, 2), where its one rounding of
  * |x| + x^2 / (sqrt(x^2 + 1) + 1) is magnified by log1p). Below 2 that argument u is carried as a pair of
  * doubles, and log1p(u.hi + u.lo) = log1p(u.hi) + u.lo / (1 + u.hi) to far below an ulp. */
 #include <math.h>
