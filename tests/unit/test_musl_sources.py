@@ -1,6 +1,9 @@
 """Which source builds each libc member (musl.select_sources): musl's Makefile rule with the library OS's overlay
 on top, on a small tree laid out as musl's."""
-from uniforge.building.musl import select_sources
+import pytest
+
+from uniforge.building.musl import fixed_copy, select_sources
+from uniforge.core.errors import ToolError
 
 
 def tree(root, files: dict[str, str]):
@@ -50,3 +53,15 @@ def test_the_overlay_replaces_by_folder_and_name(tmp_path):
     })
     assert chosen(musl, overlay) == {"overlay/thread/clone.c", "musl/src/linux/clone.c",
                                      "overlay/signal/x86_64/restore.s", "overlay/misc/syslog.c"}
+
+
+def test_a_source_fix_replaces_its_text_in_a_copy_and_names_a_text_it_cannot_find(tmp_path):
+    source = tmp_path / "musl/src/math/exp2.c"
+    source.parent.mkdir(parents=True)
+    source.write_text("a\n\tforce();\nb\n")
+    copy = fixed_copy(source, "src/math/exp2.c", [("\tforce();", "\tif (t)\n\t\tforce();")], tmp_path / "fixed")
+    assert copy == tmp_path / "fixed/src/math/exp2.c"
+    assert copy.read_text() == "a\n\tif (t)\n\t\tforce();\nb\n" and source.read_text() == "a\n\tforce();\nb\n"
+    for missing_or_twice in ("gone();", "\n"):
+        with pytest.raises(ToolError, match="exp2.c has no single"):
+            fixed_copy(source, "src/math/exp2.c", [(missing_or_twice, "x")], tmp_path / "fixed")

@@ -1,7 +1,8 @@
 /* Compiled as for Linux with musl: what a portable program tests for is there (checked at compile time),
- * conversions to 64-bit integers and the libm raise what C's Annex F says, and `smash` overflows a stack buffer,
- * which the stack protector turns into a crash. */
+ * conversions to 64-bit integers and the libm raise what C's Annex F says, some libm values the test compares
+ * with the true ones, and `smash` overflows a stack buffer, which the stack protector turns into a crash. */
 #include <fenv.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <linux/limits.h>       /* Linux UAPI headers, where musl has none */
@@ -88,6 +89,35 @@ static void libm_strict(void)
 	printf("\ndownward: floor(0.5)=%g floorf(0.5)=%g log(1)=%g\n", f, (double)ff, l);
 }
 
+/* Exact results raise nothing, in any rounding mode: powers of two from pow and exp2 below 2^-1022 (musl's raised
+ * UNDERFLOW) and x^1 (musl's powf(FLT_MAX, 1) overflowed rounding upward), while inexact ones still underflow.
+ * Then values where musl's acosh, asinh and erfc were 1.5 to 2.4 ulp off (the test knows the true values). */
+static void libm_exact_and_close(void)
+{
+	volatile double two = 2.0, m1074 = -1074, m1074h = -1074.5, tiny = 0x1p-537, big = -0x1p350;
+	volatile double e27 = 27, e20 = 20;
+	volatile float fmax = FLT_MAX, onef = 1.0f;
+	double (*volatile pow_at)(double, double) = pow, (*volatile exp2_at)(double) = exp2;
+	double (*volatile erfc_at)(double) = erfc;
+	float (*volatile powf_at)(float, float) = powf;
+	printf("exact:");
+	say("pow(2,-1074)", RAISES(pow_at(two, m1074) == 0x1p-1074));
+	say("pow(0x1p-537,2)", RAISES(pow_at(tiny, two) == 0x1p-1074));
+	say("pow(-0x1p350,-3)", RAISES(pow_at(big, -3.0) == -0x1p-1050));
+	say("exp2(-1074)", RAISES(exp2_at(m1074) == 0x1p-1074));
+	fesetround(FE_UPWARD);
+	say("upward:powf(FLT_MAX,1)", RAISES(powf_at(fmax, onef) == FLT_MAX));
+	fesetround(FE_TONEAREST);
+	printf("\ninexact:");
+	say("pow(2,-1074.5)", RAISES(pow_at(two, m1074h) > 0));
+	say("exp2(-1074.5)", RAISES(exp2_at(m1074h) > 0));
+	say("erfc(27)", RAISES(erfc_at(e27) > 0));
+	say("erfc(20)", RAISES(erfc_at(e20) > 0));
+	volatile double a = 0x1.001f2054ac4d3p+0, b = 0x1.fb5fb1a6a159p-3, c = 0x1.8cb1b1ccec9b7p+0;
+	volatile double d = 0x1.2ee818640111fp+4;
+	printf("\nclose: acosh %a asinh %a erfc %a erfc %a\n", acosh(a), asinh(b), erfc(c), erfc(d));
+}
+
 int main(int argc, char **argv)
 {
 	__u32 word = 1;
@@ -101,6 +131,7 @@ int main(int argc, char **argv)
 	printf("remquol: %d\n", quotient);
 	to_int64();
 	libm_strict();
+	libm_exact_and_close();
 	if (argc > 1 && !strcmp(argv[1], "smash"))
 		return smash(64);
 	return 0;

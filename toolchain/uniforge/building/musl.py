@@ -36,10 +36,31 @@ HEADERS_NAME = DWARF_NAMES["headers"]
 # and libm's results differ from a gcc-built musl's (tgamma in libc-test: by 2 ulp).
 CFLAGS = ("-std=c99", "-ffreestanding", "-Os", "-D_XOPEN_SOURCE=700", "-fexcess-precision=standard", "-frounding-math",
           "-ffp-contract=off", "-fno-strict-aliasing", "-Qunused-arguments", "-w")
-# The math library's members are compiled with strict floating point (strictfp.py: on ARM too), so that they raise
-# the exceptions C names and no others, in any rounding mode: without it, clang for ARM folds 0/0.0 away (no
-# INVALID) and computes both sides of a select (fdim's x-y raising INEXACT where it returns 0).
+# The math library's members (musl's and the overlay's) are compiled with strict floating point (strictfp.py: on
+# ARM too), so that they raise the exceptions C names and no others, in any rounding mode: without it, clang for
+# ARM folds 0/0.0 away (no INVALID) and computes both sides of a select (fdim's x-y raising INEXACT where it
+# returns 0).
 STRICT_FP_FOLDERS = ("src/math/",)
+# Fixes to musl's sources, (file, text, replacement), compiled from a fixed copy: where a musl function gives a
+# wrong answer and the fix is a line. exp2's path for results below 2^-1022 raises UNDERFLOW by hand (its last
+# step is exact, so the rounding before it raised none); an integer x gives an exact power of two there, for which
+# C wants no UNDERFLOW: its polynomial part `tmp` is then 0. pow and powf first ask pow_exact.c (the overlay's)
+# for the results that are exact and known without a logarithm (x^1, powers of two), which their log and exp would
+# round, with INEXACT and UNDERFLOW or OVERFLOW, in the rounding mode's direction. erfc and erf from 1.25 on
+# compute their exp(-x^2 - 0.5625 + R/S) / x in erfc_tail.c (the overlay's), at most 1.8 ulp instead of 2.6.
+SOURCE_FIXES = (
+    ("src/math/exp2.c", "\t\tfp_force_eval(fp_barrier(0x1p-1022) * 0x1p-1022);",
+     "\t\tif (tmp != 0)\n\t\t\tfp_force_eval(fp_barrier(0x1p-1022) * 0x1p-1022);"),
+    ("src/math/erf.c", "\treturn exp(-z*z-0.5625)*exp((z-x)*(z+x)+R/S)/x;",
+     "\treturn __erfc_tail(x, R/S);"),
+    ("src/math/erf.c", "static double erfc2(", "hidden double __erfc_tail(double, double);\n\nstatic double erfc2("),
+    ("src/math/pow.c", "double pow(double x, double y)\n{\n",
+     "hidden int __pow_exact(double, double, double *);\n\ndouble pow(double x, double y)\n{\n"
+     "\tdouble exact;\n\tif (__pow_exact(x, y, &exact))\n\t\treturn exact;\n"),
+    ("src/math/powf.c", "float powf(float x, float y)\n{\n",
+     "hidden int __powf_exact(float, float, float *);\n\nfloat powf(float x, float y)\n{\n"
+     "\tfloat exact;\n\tif (__powf_exact(x, y, &exact))\n\t\treturn exact;\n"),
+)
 # Left out on every arch: __syscall_cp.c would define the function our syscall_arch.h makes inline. Left out on
 # x86_64: remquol.c reads the quotient from fprem1's status bits, which QEMU's x87 emulation leaves clear (its
 # floatx80_modrem computes the quotient for fprem only; QEMU 10.0.2, also as qemu-user): the generic C remquol,
@@ -204,7 +225,7 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
                        json.dumps(DWARF_NAMES, sort_keys=True), " ".join(syscalls), glue_key, " ".join(EXCLUDED),
                        render("syscall_arch.h.j2", syscalls=syscalls),
                        json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS, CONSTANT_SYSCALLS], sort_keys=True),
-                       " ".join(STRICT_FP_FOLDERS), Path(strictfp.__file__).read_text(),
+                       " ".join(STRICT_FP_FOLDERS), Path(strictfp.__file__).read_text(), repr(SOURCE_FIXES),
                        *[" ".join(compat) for compat in [compat_dirs(source_tree(), musl_arch)] if compat])
 
     def make(tmp: Path) -> None:
@@ -229,13 +250,18 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
                                   prefix_map=[(src, DWARF_NAMES["source"]), (glue, DWARF_NAMES["glue"]),
                                               (out, DWARF_NAMES["build"]), (headers(musl_arch), HEADERS_NAME)])
     sources = select_sources(src, musl_arch, glue / OVERLAY)
+    fixes = {file: [(text, fixed) for f, text, fixed in SOURCE_FIXES if f == file] for file, _, _ in SOURCE_FIXES}
     jobs = []
     for path in sources:
         rel = path.relative_to(glue.parent.parent if path.is_relative_to(glue) else src)
+        layout = str(path.relative_to(glue if path.is_relative_to(glue) else src))     # src/math/acosh.c
         folded = [f"-DUF_UNREACHABLE_SYS_{name}" for name in UNREACHABLE_SYSCALLS.get(str(rel), ())]
         folded += [f"-DUF_OPTIONAL_SYS_{name}" for name in OPTIONAL_SYSCALLS.get(str(rel), ())]
         folded += ["-DUF_CONSTANT_SYSCALLS"] if str(rel) in CONSTANT_SYSCALLS else []
-        if str(rel).startswith(STRICT_FP_FOLDERS) and path.suffix == ".c":
+        if str(rel) in fixes:
+            path = fixed_copy(path, str(rel), fixes[str(rel)], out / "fixed")
+            folded.append(f"-iquote{src / rel.parent}")
+        if layout.startswith(STRICT_FP_FOLDERS) and path.suffix == ".c":
             jobs.append(CompileJob(path, out / "obj" / rel.with_suffix(".o"), (*args, *folded, *strictfp.FLAGS),
                                    strictfp.rewrite))
         else:
@@ -248,6 +274,20 @@ def _build_into(out: Path, toolchain: Toolchain, musl_arch: str, arch: str, cfla
     index = {str(o.relative_to(out / "obj")): object_symbols(o) for o in objects}
     (out / "index.json").write_text(json.dumps(index, sort_keys=True))
     shutil.rmtree(out / "obj")
+    shutil.rmtree(out / "fixed", ignore_errors=True)
+
+
+def fixed_copy(path: Path, rel: str, fixes: list[tuple[str, str]], folder: Path) -> Path:
+    """A copy of musl's source `rel` with SOURCE_FIXES applied (its own folder stays on the quoted include path)."""
+    text = path.read_text()
+    for old, fixed in fixes:
+        if text.count(old) != 1:
+            raise ToolError(f"musl {VERSION}'s {rel} has no single '{old.strip()}' to fix")
+        text = text.replace(old, fixed)
+    copy = folder / rel
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(text)
+    return copy
 
 
 def compat_dirs(src: Path, musl_arch: str) -> list[str]:
