@@ -47,14 +47,32 @@ static size_t page_up(size_t len)
 	return (len + PAGE - 1) & ~(size_t)(PAGE - 1);
 }
 
-/* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
-static long map(uintptr_t a, size_t len, int prot)
+/* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. commit: every page
+ * backed now, or -ENOMEM with nothing mapped (see uf_sys_mmap). */
+static long map(uintptr_t a, size_t len, int prot, int commit)
 {
 	if (uf_mmu_demand(a, len, prot) || uf_mem_track(a, a + len)) {
 		uf_mmu_release(a, len, uf_page_free);
 		return -ENOMEM;
 	}
+	for (size_t at = 0; commit && at < len; at += PAGE)
+		if (uf_mmu_fill(a + at, 1) < 0) {
+			uf_mem_untrack(a, a + len);
+			uf_mmu_release(a, len, uf_page_free);
+			return -ENOMEM;
+		}
 	return 0;
+}
+
+/* Whether a mapping's pages are committed (backed at mmap, which fails with ENOMEM when RAM is short) rather than
+ * backed on first touch. The heap is: malloc maps its groups writable, and a malloc that cannot have its memory must
+ * return NULL, not leave a touch to fail later, in the app or in the library OS (whose own allocations, TCP's buffers
+ * for one, come from the same heap): only a touch of a page nobody promised may end the guest, where Linux would
+ * OOM-kill. Not committed: MAP_NORESERVE (as Linux's overcommit), and memory mapped PROT_NONE and opened later by
+ * mprotect, which is how the libc makes thread stacks (and main's stack is ours): stacks cost the pages they touch. */
+static int commits(int prot, int flags)
+{
+	return (prot & PROT_WRITE) && !(flags & MAP_NORESERVE);
 }
 
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -72,10 +90,10 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		if (flags & MAP_FIXED_NOREPLACE)
 			return -EEXIST;
 		long rc = uf_sys_munmap(addr, size);
-		return rc ? rc : map(a, size, prot) ? -ENOMEM : (long)a;
+		return rc ? rc : map(a, size, prot, commits(prot, flags)) ? -ENOMEM : (long)a;
 	}
 	a = base < end ? uf_mem_gap(base, end, size) : 0;
-	if (!a || map(a, size, prot))
+	if (!a || map(a, size, prot, commits(prot, flags)))
 		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
 	return (long)a;
 }
@@ -87,7 +105,7 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 _Noreturn void uf_app_main(void)
 {
 	uintptr_t a = base < end ? uf_mem_gap(base, end, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK) : 0;
-	if (a && !map(a, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK, PROT_READ | PROT_WRITE) &&
+	if (a && !map(a, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK, PROT_READ | PROT_WRITE, 0) &&
 	    !uf_mmu_demand(a, UF_DEMAND_MAIN_GUARD, PROT_NONE)) {
 		uintptr_t top = a + UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK;
 		/* The frame pointer cleared last (it may hold an operand): backtraces end at uf_process_main. */

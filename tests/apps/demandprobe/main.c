@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 {
 	int failed = 0;
 	unsigned long before = free_mib();
-	char *p = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		printf("demand: mmap of %lu MiB failed\n", MAPPING / MIB);
 		return 1;
@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	int unmapped = munmap(p, MAPPING) == 0;
 	int again = 1;
 	for (int i = 0; i < 8 && again; i++) {
-		char *q = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *q = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		again = q != MAP_FAILED && q[MAPPING / 2] == 0;
 		if (again) {
 			q[MAPPING / 2] = 1;
