@@ -30,17 +30,19 @@ static uint32_t default_buffer(void)
 	return size;
 }
 
-/* The bytes all connections' buffers take together, and their bound (Linux's tcp_mem): a quarter of the RAM, so that
- * many connections at once cannot take the memory the app and the rest of the library OS need. Past half of it
- * ("pressure") a new connection's buffers are TCP_BUF_PRESSURE each way: its windows are small, its sends short, and
- * it still works; past all of it a connection gets none (connect fails with ENOBUFS, a client's connection is
- * reset), while those that have buffers go on. */
+/* The bytes all connections' buffers take together, and their bound (Linux's tcp_mem): half the RAM, so that many
+ * connections at once cannot take all the memory the app and the rest of the library OS need. Past a sixteenth
+ * ("pressure", as Linux's) a new connection's buffers are TCP_BUF_PRESSURE each way: its windows are small, its sends
+ * short, and it still works (64 MiB: 16 connections with their default buffers, then 3,584 more; 4 MiB: 8, then
+ * 224, if malloc has the memory); past the bound a connection gets none (connect fails with ENOBUFS, a client's
+ * connection is reset), while those that have buffers go on. Linux's bound is lower, but it counts the bytes queued,
+ * where a connection here holds its buffers whole from its start. */
 static uint64_t buffered;
 
 int uf_tcp_alloc_buffers(struct uf_tcp *t)
 {
-	uint64_t limit = ram() / 4;
-	if (buffered + t->rbuf_size + t->sbuf_size > limit / 2) {
+	uint64_t limit = ram() / 2;
+	if (buffered + t->rbuf_size + t->sbuf_size > ram() / 16) {
 		t->rbuf_size = t->rbuf_size < TCP_BUF_PRESSURE ? t->rbuf_size : TCP_BUF_PRESSURE;
 		t->sbuf_size = t->sbuf_size < TCP_BUF_PRESSURE ? t->sbuf_size : TCP_BUF_PRESSURE;
 	}
