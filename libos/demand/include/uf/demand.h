@@ -2,8 +2,9 @@
  * would choose the address, comes from here: addresses above RAM (uf_mmu_demand_range) whose pages the page-fault
  * handler backs with zeroed pages when first touched (uf_mmu_fill), so that a thread's 4 MiB stack or a 64 MiB buffer
  * costs only the pages used. Writable mappings (malloc's heap) are committed instead: backed at mmap, or ENOMEM;
- * MAP_NORESERVE and memory opened by mprotect (thread stacks) are not (demand.c). The module defines uf_sys_mmap, uf_sys_munmap and uf_sys_mprotect (uf/mem.h), which
- * override module mem's weak aliases: an image whose app maps no memory itself has none of it. */
+ * MAP_NORESERVE and memory opened by mprotect (thread stacks) are not (demand.c). The module defines uf_sys_mmap,
+ * uf_sys_munmap and uf_sys_mprotect (uf/mem.h), which override module mem's weak aliases: an image whose app maps no
+ * memory itself has none of it. */
 #ifndef UF_DEMAND_H
 #define UF_DEMAND_H
 
