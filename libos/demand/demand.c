@@ -47,32 +47,40 @@ static size_t page_up(size_t len)
 	return (len + PAGE - 1) & ~(size_t)(PAGE - 1);
 }
 
-/* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. commit: every page
- * backed now, or -ENOMEM with nothing mapped (see uf_sys_mmap). */
-static long map(uintptr_t a, size_t len, int prot, int commit)
+/* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
+static long map(uintptr_t a, size_t len, int prot)
 {
 	if (uf_mmu_demand(a, len, prot) || uf_mem_track(a, a + len)) {
 		uf_mmu_release(a, len, uf_page_free);
 		return -ENOMEM;
 	}
-	for (size_t at = 0; commit && at < len; at += PAGE)
-		if (uf_mmu_fill(a + at, 1) < 0) {
-			uf_mem_untrack(a, a + len);
-			uf_mmu_release(a, len, uf_page_free);
-			return -ENOMEM;
-		}
 	return 0;
 }
 
-/* Whether a mapping's pages are committed (backed at mmap, which fails with ENOMEM when RAM is short) rather than
- * backed on first touch. The heap is: malloc maps its groups writable, and a malloc that cannot have its memory must
- * return NULL, not leave a touch to fail later, in the app or in the library OS (whose own allocations, TCP's buffers
- * for one, come from the same heap): only a touch of a page nobody promised may end the guest, where Linux would
- * OOM-kill. Not committed: MAP_NORESERVE (as Linux's overcommit), and memory mapped PROT_NONE and opened later by
- * mprotect, which is how the libc makes thread stacks (and main's stack is ours): stacks cost the pages they touch. */
-static int commits(int prot, int flags)
+/* The pages kept back from the app's writable mappings: a thirty-second of the RAM, for the library OS's own
+ * allocations (uf_demand_populate) and page tables. */
+static size_t reserve_pages(void)
 {
-	return (prot & PROT_WRITE) && !(flags & MAP_NORESERVE);
+	static size_t pages;
+	if (!pages) {
+		uint64_t ram = 0;
+		for (size_t i = 0; i < uf_boot_info.nram; i++)
+			ram += uf_boot_info.ram[i].length;
+		pages = ram / 32 / PAGE;
+	}
+	return pages;
+}
+
+/* Whether a mapping the app asks for may have its pages on first touch: not when it is writable and larger than the
+ * free RAM less the reserve (as Linux's heuristic overcommit refuses what it cannot hope to back): malloc, whose heap
+ * is such mappings, then returns NULL when the memory is gone, and the one operation fails, where a later touch would
+ * end the guest. A touch can still find no page when many mappings were granted and are touched later, as on Linux
+ * (whose OOM killer then ends the process): the crash report says so. MAP_NORESERVE mappings and memory opened later
+ * by mprotect (how the libc makes thread stacks) are not refused. */
+static int overcommits(size_t len, int prot, int flags)
+{
+	size_t free = uf_page_free_count();
+	return (prot & PROT_WRITE) && !(flags & MAP_NORESERVE) && len / PAGE + reserve_pages() > free;
 }
 
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -90,10 +98,12 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		if (flags & MAP_FIXED_NOREPLACE)
 			return -EEXIST;
 		long rc = uf_sys_munmap(addr, size);
-		return rc ? rc : map(a, size, prot, commits(prot, flags)) ? -ENOMEM : (long)a;
+		return rc ? rc : map(a, size, prot) ? -ENOMEM : (long)a;
 	}
+	if (overcommits(size, prot, flags))
+		return -ENOMEM;
 	a = base < end ? uf_mem_gap(base, end, size) : 0;
-	if (!a || map(a, size, prot, commits(prot, flags)))
+	if (!a || map(a, size, prot))
 		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
 	return (long)a;
 }
@@ -105,7 +115,7 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 _Noreturn void uf_app_main(void)
 {
 	uintptr_t a = base < end ? uf_mem_gap(base, end, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK) : 0;
-	if (a && !map(a, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK, PROT_READ | PROT_WRITE, 0) &&
+	if (a && !map(a, UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK, PROT_READ | PROT_WRITE) &&
 	    !uf_mmu_demand(a, UF_DEMAND_MAIN_GUARD, PROT_NONE)) {
 		uintptr_t top = a + UF_DEMAND_MAIN_GUARD + UF_DEMAND_MAIN_STACK;
 		/* The frame pointer cleared last (it may hold an operand): backtraces end at uf_process_main. */
@@ -162,6 +172,15 @@ long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa
 	while (run < len && run < end - a && !uf_mmu_backing(a + run, device_writes, &next) && next == *pa + run)
 		run += PAGE;
 	return (long)(run < len ? run : len);
+}
+
+int uf_demand_populate(void *buf, size_t len)
+{
+	uintptr_t a = (uintptr_t)buf & ~(uintptr_t)(PAGE - 1), to = (uintptr_t)buf + len, pa;
+	for (; a < to && a >= base && a < end; a += PAGE)
+		if (uf_mmu_backing(a, 1, &pa))
+			return -ENOMEM;
+	return 0;
 }
 
 long uf_sys_munmap(void *addr, size_t len)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uf/boot.h>
+#include <uf/mem.h>
 #include <uf/time.h>
 
 #include "tcp.h"
@@ -50,7 +51,7 @@ int uf_tcp_alloc_buffers(struct uf_tcp *t)
 		return -ENOBUFS;
 	t->rbuf = malloc(t->rbuf_size);
 	t->sbuf = malloc(t->sbuf_size);
-	if (!t->rbuf || !t->sbuf) {
+	if (!t->rbuf || !t->sbuf || uf_mem_populate(t->rbuf, t->rbuf_size) || uf_mem_populate(t->sbuf, t->sbuf_size)) {
 		free(t->rbuf);
 		free(t->sbuf);
 		t->rbuf = t->sbuf = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <uf/fd.h>
+#include <uf/mem.h>
 #include "sendfile_io.h"
 
 #define CHUNK 65536
@@ -23,6 +24,10 @@ static long copy(struct uf_file *in, off_t *in_pos, struct uf_file *out, off_t *
 		count = MAX_COUNT;
 	size_t chunk = count < CHUNK ? count : CHUNK;
 	char *buf = count ? malloc(chunk) : 0;
+	if (buf && uf_mem_populate(buf, chunk)) {
+		free(buf);
+		buf = 0;
+	}
 	if (count && !buf) {
 		/* Memory is short: a smaller copy through the reserve, as Linux's sendfile goes on page by page. */
 		if (reserve_taken)

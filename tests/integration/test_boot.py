@@ -165,7 +165,7 @@ def test_malloc_returns_null_when_the_memory_is_gone_and_the_app_goes_on(uniforg
     """tests/apps/mallocfull in 16 MiB: 256 KiB blocks, then 4 KiB ones, each written whole, until malloc returns NULL
     (at least half the free RAM first); a 1 MiB mmap then fails with ENOMEM; every block kept its bytes, freeing them
     gives the memory back and malloc gives as much again; the app prints all this and exits 0. Before module demand
-    committed writable mappings, the write into a block malloc had promised ended the guest."""
+    refused writable mappings larger than the free RAM, malloc went on and a write into its blocks ended the guest."""
     result = uniforge_build(app_dir("mallocfull"), target).run(timeout=120)
     assert (result.status, result.ending) == (0, "exited"), result.console + result.message
     said = [line for line in result.console.splitlines() if line.startswith("mallocfull:")]

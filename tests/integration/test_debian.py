@@ -372,8 +372,8 @@ def test_nginx_in_4_mib_fails_transfers_cleanly_under_memory_pressure(port_image
     """More transfers of the 1 MiB file at once than 4 MiB holds buffers for, by curl: 50, then 150. Every one is
     either the whole file (its SHA-256 checked) or refused or reset (curl says which); none is cut short or wrong,
     and the guest never stops: TCP's buffers all together are bounded (smaller for each connection under pressure,
-    none past the bound), malloc returns NULL instead of a page that a later touch cannot have, nginx fails that
-    one request. Most of the 50 complete (all 50, when written); after both bursts it serves the file ten times.
+    none past the bound) and backed when allocated (or the connection is reset), malloc returns NULL when the memory
+    is gone and nginx fails that one request. Most of the 50 complete (all 50, when written); after both bursts it serves the file ten times.
     (Before: 50 at once ended the guest with "out of memory for a demand-zero page".)"""
     if not shutil.which("curl"):
         pytest.skip("`curl` is not installed (scripts/install-host-deps installs it)")
