@@ -62,6 +62,32 @@ static long map(uintptr_t a, size_t len, int prot)
 	return 0;
 }
 
+/* The pages kept back from the app's writable mappings: a thirty-second of the RAM, for the library OS's own
+ * allocations (uf_demand_populate) and page tables. */
+static size_t reserve_pages(void)
+{
+	static size_t pages;
+	if (!pages) {
+		uint64_t ram = 0;
+		for (size_t i = 0; i < uf_boot_info.nram; i++)
+			ram += uf_boot_info.ram[i].length;
+		pages = ram / 32 / PAGE;
+	}
+	return pages;
+}
+
+/* Whether a mapping the app asks for may have its pages on first touch: not when it is writable and larger than the
+ * free RAM less the reserve (as Linux's heuristic overcommit refuses what it cannot hope to back): malloc, whose heap
+ * is such mappings, then returns NULL when the memory is gone, and the one operation fails, where a later touch would
+ * end the guest. A touch can still find no page when many mappings were granted and are touched later, as on Linux
+ * (whose OOM killer then ends the process): the crash report says so. MAP_NORESERVE mappings and memory opened later
+ * by mprotect (how the libc makes thread stacks) are not refused. */
+static int overcommits(size_t len, int prot, int flags)
+{
+	size_t free = uf_page_free_count();
+	return (prot & PROT_WRITE) && !(flags & MAP_NORESERVE) && len / PAGE + reserve_pages() > free;
+}
+
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
@@ -79,6 +105,8 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		long rc = uf_sys_munmap(addr, size);
 		return rc ? rc : map(a, size, prot) ? -ENOMEM : (long)a;
 	}
+	if (overcommits(size, prot, flags))
+		return -ENOMEM;
 	a = base < end ? uf_mem_gap(base, end, size) : 0;
 	if (!a || map(a, size, prot))
 		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
@@ -155,6 +183,15 @@ long uf_demand_dma(const void *buf, size_t len, int device_writes, uintptr_t *pa
 	while (run < len && run < end - a && !uf_mmu_backing(a + run, device_writes, &next) && next == *pa + run)
 		run += PAGE;
 	return (long)(run < len ? run : len);
+}
+
+int uf_demand_populate(void *buf, size_t len)
+{
+	uintptr_t a = (uintptr_t)buf & ~(uintptr_t)(PAGE - 1), to = (uintptr_t)buf + len, pa;
+	for (; a < to && a >= base && a < end; a += PAGE)
+		if (uf_mmu_backing(a, 1, &pa))
+			return -ENOMEM;
+	return 0;
 }
 
 long uf_sys_munmap(void *addr, size_t len)

@@ -5,24 +5,70 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uf/boot.h>
+#include <uf/mem.h>
 #include <uf/time.h>
 
 #include "tcp.h"
 
+
+static uint64_t ram(void)
+{
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < uf_boot_info.nram; i++)
+		bytes += uf_boot_info.ram[i].length;
+	return bytes;
+}
 
 /* A new socket's buffer size each way: RAM / 256, between 16 and 128 KiB. As Linux sizes its defaults from
  * memory: a small guest's connections each take a little (fifty transfers in 4 MiB), a usual one's 128 KiB. */
 static uint32_t default_buffer(void)
 {
 	static uint32_t size;
-	if (!size) {
-		uint64_t ram = 0;
-		for (size_t i = 0; i < uf_boot_info.nram; i++)
-			ram += uf_boot_info.ram[i].length;
-		size = ram / 256 > TCP_BUF_DEFAULT ? TCP_BUF_DEFAULT :
-		       ram / 256 < TCP_BUF_MIN_DEFAULT ? TCP_BUF_MIN_DEFAULT : (uint32_t)(ram / 256);
-	}
+	if (!size)
+		size = ram() / 256 > TCP_BUF_DEFAULT ? TCP_BUF_DEFAULT :
+		       ram() / 256 < TCP_BUF_MIN_DEFAULT ? TCP_BUF_MIN_DEFAULT : (uint32_t)(ram() / 256);
 	return size;
+}
+
+/* The bytes all connections' buffers take together, and their bound (Linux's tcp_mem): half the RAM, so that many
+ * connections at once cannot take all the memory the app and the rest of the library OS need. Past a sixteenth
+ * ("pressure", as Linux's) a new connection's buffers are TCP_BUF_PRESSURE each way: its windows are small, its sends
+ * short, and it still works (64 MiB: 16 connections with their default buffers, then 3,584 more; 4 MiB: 8, then
+ * 224, if malloc has the memory); past the bound a connection gets none (connect fails with ENOBUFS, a client's
+ * connection is reset), while those that have buffers go on. Linux's bound is lower, but it counts the bytes queued,
+ * where a connection here holds its buffers whole from its start. */
+static uint64_t buffered;
+
+int uf_tcp_alloc_buffers(struct uf_tcp *t)
+{
+	uint64_t limit = ram() / 2;
+	if (buffered + t->rbuf_size + t->sbuf_size > ram() / 16) {
+		t->rbuf_size = t->rbuf_size < TCP_BUF_PRESSURE ? t->rbuf_size : TCP_BUF_PRESSURE;
+		t->sbuf_size = t->sbuf_size < TCP_BUF_PRESSURE ? t->sbuf_size : TCP_BUF_PRESSURE;
+	}
+	if (buffered + t->rbuf_size + t->sbuf_size > limit)
+		return -ENOBUFS;
+	t->rbuf = malloc(t->rbuf_size);
+	t->sbuf = malloc(t->sbuf_size);
+	if (!t->rbuf || !t->sbuf || uf_mem_populate(t->rbuf, t->rbuf_size) || uf_mem_populate(t->sbuf, t->sbuf_size)) {
+		free(t->rbuf);
+		free(t->sbuf);
+		t->rbuf = t->sbuf = 0;
+		return -ENOMEM;
+	}
+	buffered += t->rbuf_size + t->sbuf_size;
+	return 0;
+}
+
+static void release_buffers(struct uf_tcp *t)
+{
+	if (t->rbuf)
+		buffered -= t->rbuf_size + t->sbuf_size;
+	free(t->rbuf);
+	free(t->sbuf);
+	t->rbuf = t->sbuf = 0;
+	t->rlen = t->slen = 0;
+	uf_tcp_free_ooo(t);
 }
 
 struct uf_tcp *uf_tcp_alloc(int families)
@@ -39,28 +85,6 @@ struct uf_tcp *uf_tcp_alloc(int families)
 	t->keep_cnt = 9;
 	uf_tcp_list_move(t, &uf_tcp_active);
 	return t;
-}
-
-int uf_tcp_alloc_buffers(struct uf_tcp *t)
-{
-	t->rbuf = malloc(t->rbuf_size);
-	t->sbuf = malloc(t->sbuf_size);
-	if (!t->rbuf || !t->sbuf) {
-		free(t->rbuf);
-		free(t->sbuf);
-		t->rbuf = t->sbuf = 0;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void release_buffers(struct uf_tcp *t)
-{
-	free(t->rbuf);
-	free(t->sbuf);
-	t->rbuf = t->sbuf = 0;
-	t->rlen = t->slen = 0;
-	uf_tcp_free_ooo(t);
 }
 
 static void unlink_child(struct uf_tcp *t)
@@ -281,8 +305,8 @@ int uf_tcp_connect(struct uf_tcp *t, const uint8_t to[16], uint16_t port)
 	struct uf_tcp *o = uf_tcp_lookup(addr, port, laddr, t->lport);
 	if (o && o != t && o->state != TCP_LISTEN)
 		return -EADDRINUSE;
-	if (!t->rbuf && uf_tcp_alloc_buffers(t) < 0)
-		return -ENOMEM;
+	if (!t->rbuf && (r = uf_tcp_alloc_buffers(t)) < 0)
+		return r;
 	uf_tcp_hash_set(t, laddr, t->lport, addr, port);
 	t->iss = uf_net_random();
 	t->ts_offset = uf_net_random();

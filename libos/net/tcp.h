@@ -24,6 +24,7 @@
 #define TCP_RCV_SCALE 5                 /* our window shift: windows up to 2 MiB */
 #define TCP_BUF_DEFAULT 131072          /* each way, from 32 MiB of RAM on; less below (tcp.c) */
 #define TCP_BUF_MIN_DEFAULT 16384
+#define TCP_BUF_PRESSURE 4096             /* each way, when the buffers of all take much memory (tcp.c) */
 #define TCP_BUF_MAX (2u << 20)
 #define TCP_DEFAULT_MSS 536             /* RFC 9293 3.7.1: when the peer sends no MSS option */
 #define TCP_RTO_INITIAL (1000 * MS)     /* RFC 6298 2.1 */

@@ -640,8 +640,10 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0, t->tos);
 			return;
 		}
-		if (!t->rbuf && uf_tcp_alloc_buffers(t) < 0) {
-			uf_tcp_drop(t, ENOMEM);
+		int rc = t->rbuf ? 0 : uf_tcp_alloc_buffers(t);
+		if (rc < 0) {           /* no memory for one more connection: the client is told at once */
+			uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, s->ack, 0, 0, t->tos);
+			uf_tcp_drop(t, -rc);
 			return;
 		}
 		if (t->rtt_timing)

@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <uf/fd.h>
+#include <uf/mem.h>
 #include <uf/signal.h>
 
 #define PIPE_SIZE 65536
@@ -109,7 +110,11 @@ static ssize_t pipe_writev(struct uf_file *f, const struct iovec *iov, int count
 		return -EBADF;
 	if (!total)
 		return 0;
-	if (!p->ring && !(p->ring = malloc(PIPE_SIZE)))
+	if (!p->ring && (p->ring = malloc(PIPE_SIZE)) && uf_mem_populate(p->ring, PIPE_SIZE)) {
+		free(p->ring);
+		p->ring = 0;
+	}
+	if (!p->ring)
 		return -ENOMEM;
 	while (done < total) {
 		if (!p->reader) {

@@ -6,10 +6,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <uf/fd.h>
+#include <uf/mem.h>
 #include "sendfile_io.h"
 
 #define CHUNK 65536
 #define MAX_COUNT 0x7ffff000        /* Linux's largest single transfer */
+
+/* The buffer of a copy that could not allocate its own (one at a time: a blocking write may let another thread in). */
+static char reserve[4096];
+static int reserve_taken;
 
 /* Copies up to count bytes from in at *in_pos to out (at *out_pos, or at its own offset when out_pos is 0),
  * advancing the positions by what out took: the bytes copied, or -errno if none. */
@@ -17,12 +22,23 @@ static long copy(struct uf_file *in, off_t *in_pos, struct uf_file *out, off_t *
 {
 	if (count > MAX_COUNT)
 		count = MAX_COUNT;
-	char *buf = count ? malloc(count < CHUNK ? count : CHUNK) : 0;
-	if (count && !buf)
-		return -ENOMEM;
+	size_t chunk = count < CHUNK ? count : CHUNK;
+	char *buf = count ? malloc(chunk) : 0;
+	if (buf && uf_mem_populate(buf, chunk)) {
+		free(buf);
+		buf = 0;
+	}
+	if (count && !buf) {
+		/* Memory is short: a smaller copy through the reserve, as Linux's sendfile goes on page by page. */
+		if (reserve_taken)
+			return -ENOMEM;
+		reserve_taken = 1;
+		buf = reserve;
+		chunk = count < sizeof reserve ? count : sizeof reserve;
+	}
 	long total = 0;
 	while ((size_t)total < count) {
-		size_t n = count - total < CHUNK ? count - total : CHUNK;
+		size_t n = count - total < chunk ? count - total : chunk;
 		ssize_t got = in->ops->fs->pread(in, buf, n, *in_pos);
 		if (got <= 0) {
 			if (got < 0 && !total)
@@ -42,7 +58,10 @@ static long copy(struct uf_file *in, off_t *in_pos, struct uf_file *out, off_t *
 		if (put < got)
 			break;
 	}
-	free(buf);
+	if (buf == reserve)
+		reserve_taken = 0;
+	else
+		free(buf);
 	return total;
 }
 

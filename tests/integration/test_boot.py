@@ -126,7 +126,7 @@ def test_memory_size_comes_from_the_platform(uniforge_build, target, memory):
 
 
 def test_a_large_anonymous_mapping_takes_ram_only_where_touched(uniforge_build, target):
-    """64 MiB mapped in a 16 MiB guest (tests/apps/demandprobe): three pages written read back, the rest reads as
+    """64 MiB mapped (MAP_NORESERVE) in a 16 MiB guest (tests/apps/demandprobe): three pages written read back, the rest reads as
     zeros and free RAM barely moves; munmap gives the pages back, the addresses map again; a thread with a 4 MiB
     stack runs 1 MiB deep, and so does the main thread (Linux's 8 MiB stack, which getrlimit reports: one 512 KiB
     frame, larger than Redis's LZF table, runs, and .bss stays intact). Only images whose app maps memory link
@@ -191,6 +191,20 @@ def test_touching_more_than_the_ram_is_an_out_of_memory_crash(uniforge_boot, uni
     assert result.crash.reason.startswith("out of memory for a demand-zero page"), result.crash
     assert re.search(r"in memset at ", result.crash.backtrace[0]), result.crash
     assert "demand: touched them all" not in result.console
+
+
+def test_malloc_returns_null_when_the_memory_is_gone_and_the_app_goes_on(uniforge_build, target):
+    """tests/apps/mallocfull in 16 MiB: 256 KiB blocks, then 4 KiB ones, each written whole, until malloc returns NULL
+    (at least half the free RAM first); a 1 MiB mmap then fails with ENOMEM; every block kept its bytes, freeing them
+    gives the memory back and malloc gives as much again; the app prints all this and exits 0. Before module demand
+    refused writable mappings larger than the free RAM, malloc went on and a write into its blocks ended the guest."""
+    result = uniforge_build(app_dir("mallocfull"), target).run(timeout=120)
+    assert (result.status, result.ending) == (0, "exited"), result.console + result.message
+    said = [line for line in result.console.splitlines() if line.startswith("mallocfull:")]
+    assert re.fullmatch(r"mallocfull: \d+ KiB free, malloc gave \d+ KiB in 256 KiB blocks and \d+ KiB in 4 KiB blocks, "
+                        r"then NULL; mmap of 1 MiB: ENOMEM", said[0]), said
+    assert said[1:] == ["mallocfull: blocks kept their bytes yes; after free as much free as before; malloc gave as "
+                        "much again", "mallocfull: ok"], said
 
 
 @pytest.mark.uniforge(needs=["raw-form"])

@@ -8,6 +8,7 @@ per target and kept in the uniforge cache (its project build), so a session buil
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.client
 import re
 import shutil
@@ -360,6 +361,41 @@ def test_nginx_serves_in_4_mib(port_image, target, site_disk):
         with ThreadPoolExecutor(30) as pool:
             assert list(pool.map(exchange, range(30))) == [True] * 30
         assert "Out of memory" not in vm.console.text and vm.crash is None
+
+
+# curl's exit statuses for a server that refused or reset a connection (7: connect refused, 52: closed without a
+# reply, 56: reset while receiving): a clean refusal. Anything else that is not the whole file is wrong.
+CURL_REFUSED = {7, 52, 56}
+
+
+def test_nginx_in_4_mib_fails_transfers_cleanly_under_memory_pressure(port_image, target, site_disk):
+    """More transfers of the 1 MiB file at once than 4 MiB holds buffers for, by curl: 50, then 150. Every one is
+    either the whole file (its SHA-256 checked) or refused or reset (curl says which); none is cut short or wrong,
+    and the guest never stops: TCP's buffers all together are bounded (smaller for each connection under pressure,
+    none past the bound) and backed when allocated (or the connection is reset), malloc returns NULL when the memory
+    is gone and nginx fails that one request. Most of the 50 complete (all 50, when written); after both bursts it serves the file ten times.
+    (Before: 50 at once ended the guest with "out of memory for a demand-zero page".)"""
+    if not shutil.which("curl"):
+        pytest.skip("`curl` is not installed (scripts/install-host-deps installs it)")
+    want = hashlib.sha256(BIG).hexdigest()
+    with port_image("nginx", target).boot(publish=[80], disks=[f"{site_disk}:ro"], memory="4M", timeout=900) as vm:
+        host, port = vm.port(80)
+        _wait_until_serving(host, port)
+
+        def transfer(_) -> tuple[int, str]:
+            done = subprocess.run(["curl", "-sS", "--max-time", "300", "-o", "-", f"http://{host}:{port}/data/big.bin"],
+                                  capture_output=True, timeout=600)
+            return done.returncode, hashlib.sha256(done.stdout).hexdigest()
+        for clients, at_least in [(50, 25), (150, 1)]:
+            with ThreadPoolExecutor(clients) as pool:
+                outcomes = list(pool.map(transfer, range(clients)))
+            right = [status == 0 and digest == want for status, digest in outcomes]
+            unclean = [status for (status, _), ok in zip(outcomes, right) if not ok and status not in CURL_REFUSED]
+            assert not unclean, f"{clients} at once: curl statuses {unclean} (neither the file nor refused)"
+            assert sum(right) >= at_least, f"{clients} at once: {sum(right)} transfers completed"
+            assert vm.crash is None, vm.crash
+        assert [transfer(n) for n in range(10)] == [(0, want)] * 10
+        assert "demand-zero" not in vm.console.text and vm.crash is None
 
 
 def _wait_until_serving(host: str, port: int, seconds: float = 120) -> None:

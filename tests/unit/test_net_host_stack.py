@@ -778,6 +778,58 @@ def test_udp_bind_and_receive_cost_the_same_with_thousands_of_endpoints(counting
         pass
 
 
+ENOBUFS, EAGAIN = -105, -11
+
+
+def test_tcp_buffers_shrink_under_pressure_and_stop_at_the_bound(stack):
+    """All connections' buffers together are bounded (tcp.c, Linux's tcp_mem), here in 64 MiB of RAM: the first
+    16 connections get their default 128 KiB each way (a sixteenth of the RAM), the next ones 4 KiB each way, and
+    past half the RAM (3,584 of those) connect fails with ENOBUFS and a client's handshake is reset instead of
+    accepted; a connection that goes gives its bytes back, and once all are gone the defaults come back."""
+    lib = stack.lib
+
+    def buffers(t) -> tuple[int, int]:
+        r, w = ctypes.c_size_t(), ctypes.c_size_t()
+        lib.uf_tcp_buffers(t, ctypes.byref(r), ctypes.byref(w))
+        return r.value, w.value
+
+    def opened() -> tuple[int, ctypes.c_void_p]:
+        t = ctypes.c_void_p(lib.uf_tcp_new(V4))
+        rc = lib.uf_tcp_connect(t, a4("10.0.2.2"), 80)
+        while lib.h_take(stack.buf):
+            pass
+        return rc, t
+
+    conns = []
+    while len(conns) < 4000:
+        rc, t = opened()
+        if rc:
+            break
+        conns.append(t)
+    assert rc == ENOBUFS and len(conns) == 16 + 3584, (rc, len(conns))
+    lib.uf_tcp_abort(t)
+    sizes = [buffers(t) for t in conns]
+    assert sizes == [(131072, 131072)] * 16 + [(4096, 4096)] * 3584
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(l, None, 8080, 0) == 0 and lib.uf_tcp_listen(l, 16) == 0
+    stack.inject(eth(ipv4(6, tcp(40000, 8080, 5000, 0, "S"))))
+    [synack] = stack.sent()
+    stack.inject(eth(ipv4(6, tcp(40000, 8080, 5001, synack.seq + 1, "A"))))
+    [reset] = stack.sent()
+    c = ctypes.c_void_p()
+    assert (synack.flags, reset.flags, lib.uf_tcp_accept(l, ctypes.byref(c))) == ("SA", "R", EAGAIN)
+    lib.uf_tcp_abort(conns.pop())
+    rc, t = opened()
+    assert (rc, buffers(t)) == (0, (4096, 4096))
+    for t in conns + [t]:
+        lib.uf_tcp_abort(t)
+    rc, t = opened()
+    assert (rc, buffers(t)) == (0, (131072, 131072))
+    lib.uf_tcp_abort(t)
+    lib.uf_tcp_close(l)
+    stack.sent()
+
+
 def test_syn_flood_gets_cookies_and_real_clients_get_in(stack):
     """With the queue full of half-open connections, SYNs are answered with SYN cookies and no state; a client that
     completes the handshake gets its connection, a forged ACK gets a reset."""

@@ -70,10 +70,12 @@ static int read_all(struct uf_blkdev *d, uint8_t **data)
 	return rc;
 }
 
-/* A fresh anonymous mapping of DEMAND_COUNT sectors and a page (64 KiB or more: module demand's), or NULL. */
+/* A fresh anonymous mapping of DEMAND_COUNT sectors and a page (64 KiB or more, MAP_NORESERVE: module demand's pages,
+ * backed when first touched, here by the device), or NULL. */
 static uint8_t *demand_map(void)
 {
-	void *p = mmap(NULL, DEMAND_COUNT * SECTOR + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = mmap(NULL, DEMAND_COUNT * SECTOR + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 

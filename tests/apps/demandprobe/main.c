@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 	getrlimit(RLIMIT_STACK, &stack);
 	printf("demand: RLIMIT_STACK %lu MiB\n", (unsigned long)(stack.rlim_cur / MIB));
 	unsigned long before = free_mib();
-	char *p = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
 		printf("demand: mmap of %lu MiB failed\n", MAPPING / MIB);
 		return 1;
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 	int unmapped = munmap(p, MAPPING) == 0;
 	int again = 1;
 	for (int i = 0; i < 8 && again; i++) {
-		char *q = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *q = mmap(0, MAPPING, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		again = q != MAP_FAILED && q[MAPPING / 2] == 0;
 		if (again) {
 			q[MAPPING / 2] = 1;

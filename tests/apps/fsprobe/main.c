@@ -277,7 +277,7 @@ static int big(const char *src, const char *dst)
 	if (in < 0 || fstat(in, &st) < 0)
 		return printf("big: %s: %s\n", src, strerror(errno)), 1;
 	size_t size = st.st_size;
-	uint8_t *map = mmap(NULL, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *map = mmap(NULL, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (map == MAP_FAILED)
 		return printf("big: mmap: %s\n", strerror(errno)), 1;
 	uint8_t *p = map + 1;

@@ -1,8 +1,10 @@
 /* Demand-zero anonymous memory (module demand). An anonymous mmap of at least UF_DEMAND_MIN_PAGES pages, where mem
  * would choose the address, comes from here: addresses above RAM (uf_mmu_demand_range) whose pages the page-fault
  * handler backs with zeroed pages when first touched (uf_mmu_fill), so that a thread's 4 MiB stack or a 64 MiB buffer
- * costs only the pages used. The module defines uf_sys_mmap, uf_sys_munmap and uf_sys_mprotect (uf/mem.h), which
- * override module mem's weak aliases: an image whose app maps no memory itself has none of it. */
+ * costs only the pages used. A writable mapping larger than the free RAM less a reserve is refused (ENOMEM: malloc
+ * returns NULL), unless MAP_NORESERVE; uf_demand_populate (uf/mem.h) backs the library OS's own buffers from the
+ * reserve (demand.c). The module defines uf_sys_mmap, uf_sys_munmap and uf_sys_mprotect (uf/mem.h), which override
+ * module mem's weak aliases: an image whose app maps no memory itself has none of it. */
 #ifndef UF_DEMAND_H
 #define UF_DEMAND_H
 

@@ -23,6 +23,16 @@ static inline long uf_mem_dma(const void *buf, size_t len, int device_writes, ui
 	return len < LONG_MAX ? (long)len : LONG_MAX;
 }
 
+/* Backs every page of [buf, buf + len) now: 0, or -ENOMEM. For the library OS's own buffers from malloc (TCP's
+ * rings), which it writes into later where a page fault could only end the guest: the app's heap may lie in module
+ * demand's pages, backed on first touch. Nothing to do without module demand (a weak reference to its
+ * uf_demand_populate). */
+int uf_demand_populate(void *buf, size_t len) __attribute__((weak));
+static inline int uf_mem_populate(void *buf, size_t len)
+{
+	return uf_demand_populate ? uf_demand_populate(buf, len) : 0;
+}
+
 /* npages contiguous zeroed pages, or NULL. */
 void *uf_page_alloc(size_t npages);
 /* Returns pages from uf_page_alloc (any page-aligned part of them), mapped read-write again if their protection
