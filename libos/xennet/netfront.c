@@ -4,6 +4,11 @@
  * (writable) are posted in advance, netback copies each frame into one (request-rx-copy) and answers with its
  * offset, size and flags; poll() hands the frame to the stack in place and posts the page again. A frame that
  * spans several slots (more_data: netback splits what does not fit a page) is gathered into one buffer first.
+ * We take large TCP segments (feature-gso-tcpv4: a GSO extra-info slot after the first, up to 64 KiB of IP in
+ * several pages): dom0 then hands over what its NIC's GRO merged as one packet, instead of cutting it up again
+ * for netback, which spares it most of its per-packet work (the bridge, netback, one event per frame), and
+ * spares us most of the ACKs. A response's page is the one we posted at its ring position (netback answers in
+ * order; an extra-info slot takes a posted page's place too, and carries no id of ours).
  * Transmit: the frame is gathered into one of our pages, granted read-only for good, and named by one slot (a
  * frame of the 1500-byte MTU always fits a page); completed slots are reclaimed on the next transmit. Checksums: transmit may leave TCP/UDP checksums partial (csum_blank, netback
  * completes them), and receive reports the ones netback vouches for (data_validated, or csum_blank for frames
@@ -30,12 +35,13 @@
 #define RXF_CSUM_BLANK     (1 << 1)
 #define RXF_MORE_DATA      (1 << 2)
 #define RXF_EXTRA_INFO     (1 << 3)
+#define EXTRA_FLAG_MORE    (1 << 0)     /* another extra-info slot follows this one */
 
 #define RING 256                /* slots in each ring: (4096 - 64) / slot size, rounded down to a power of 2 */
 #define RX_BUFS 128             /* pages posted for receive */
 #define TX_BUFS 64              /* pages to transmit from */
 #define MAX_NICS 4
-#define GATHER_MAX 65536        /* the largest multi-slot frame we gather */
+#define GATHER_PAGES 17         /* the largest frame we gather: 64 KiB of IP (a GSO packet) and its Ethernet header */
 
 struct ring_header {
 	uint32_t req_prod, req_event, rsp_prod, rsp_event;
@@ -50,6 +56,7 @@ union tx_slot {
 union rx_slot {
 	struct { uint16_t id, pad; uint32_t gref; } req;
 	struct { uint16_t id, offset, flags; int16_t status; } rsp;
+	struct { uint8_t type, flags; } extra;
 };
 
 struct tx_ring {
@@ -74,6 +81,7 @@ struct nic {
 	uint32_t rx_prod, rx_cons;
 	uint8_t *rx_page[RX_BUFS];
 	int rx_gref[RX_BUFS];
+	uint16_t rx_posted[RING];       /* the page posted at each ring position */
 	uint8_t *tx_page[TX_BUFS];
 	int tx_gref[TX_BUFS];
 	uint16_t tx_free[TX_BUFS];      /* a stack of free transmit pages */
@@ -107,6 +115,7 @@ static void post_rx(struct nic *n, uint16_t id)
 	volatile union rx_slot *s = &n->rx->slot[n->rx_prod % RING];
 	s->req.id = id;
 	s->req.gref = (uint32_t)n->rx_gref[id];
+	n->rx_posted[n->rx_prod % RING] = id;
 	n->rx_prod++;
 }
 
@@ -160,15 +169,40 @@ static int transmit(struct uf_netdev *dev, const struct iovec *iov, int iovcnt, 
 	return 0;
 }
 
-/* The slot at rx_cons: its page and the frame's place in it, checked; NULL for a slot to skip. */
-static const uint8_t *rx_data(struct nic *n, volatile union rx_slot *s, size_t *len)
+/* The data of the response at ring position i: its page and the frame's place in it, checked; NULL for a slot
+ * to skip. */
+static const uint8_t *rx_data(struct nic *n, uint32_t i, size_t *len)
 {
-	uint16_t id = s->rsp.id, offset = s->rsp.offset;
+	volatile union rx_slot *s = &n->rx->slot[i % RING];
+	uint16_t offset = s->rsp.offset;
 	int16_t status = s->rsp.status;
-	if (id >= RX_BUFS || status <= 0 || (size_t)offset + (size_t)status > UF_PAGE_SIZE)
+	if (status <= 0 || (size_t)offset + (size_t)status > UF_PAGE_SIZE)
 		return NULL;
 	*len = (size_t)status;
-	return n->rx_page[id] + offset;
+	return n->rx_page[n->rx_posted[i % RING]] + offset;
+}
+
+/* A frame's slots from position `first`: its first data slot, the extra-info slots (each says whether another
+ * follows) and the data slots up to one without more_data. Sets *extras and *last; 0 if the rest is not there yet. */
+static int frame_slots(struct nic *n, uint32_t first, uint32_t prod, uint32_t *extras, uint32_t *last)
+{
+	uint32_t i = first;
+	uint16_t flags = n->rx->slot[i % RING].rsp.flags;
+	int extra = (flags & RXF_EXTRA_INFO) != 0, more = (flags & RXF_MORE_DATA) != 0;
+	*extras = 0;
+	while (extra || more) {
+		if (++i == prod)
+			return 0;
+		volatile union rx_slot *s = &n->rx->slot[i % RING];
+		if (extra) {
+			extra = (s->extra.flags & EXTRA_FLAG_MORE) != 0;
+			++*extras;
+		} else {
+			more = (s->rsp.flags & RXF_MORE_DATA) != 0;
+		}
+	}
+	*last = i;
+	return 1;
 }
 
 static int poll(struct uf_netdev *dev, uf_netdev_rx_fn rx)
@@ -177,61 +211,48 @@ static int poll(struct uf_netdev *dev, uf_netdev_rx_fn rx)
 	int frames = 0;
 	for (;;) {
 		uint32_t prod = __atomic_load_n(&n->rx->h.rsp_prod, __ATOMIC_ACQUIRE);
+		/* A backend that answers more than we asked is not believed past what we posted. */
+		if (prod - n->rx_cons > n->rx_prod - n->rx_cons)
+			prod = n->rx_prod;
+		uint32_t wanted = 0;    /* the response to be woken by: the next one */
 		while (n->rx_cons != prod) {
-			volatile union rx_slot *s = &n->rx->slot[n->rx_cons % RING];
-			uint16_t flags = s->rsp.flags;
-			size_t len = 0, total = 0;
-			int bad = 0;
-			const uint8_t *data = rx_data(n, s, &len);
-			/* A frame is the slots up to one without more_data; extra-info slots follow the first. */
-			uint32_t first = n->rx_cons, last = first;
-			int extras = flags & RXF_EXTRA_INFO ? 1 : 0;
-			uint16_t f = flags;
-			while ((f & RXF_MORE_DATA) || extras) {
-				if (last + 1 == prod)
-					goto partial;   /* the rest is not there yet */
-				last++;
-				volatile union rx_slot *next = &n->rx->slot[last % RING];
-				if (extras) {
-					extras--;       /* an extra-info slot (GSO, which we never asked for) */
-					continue;
-				}
-				f = next->rsp.flags;
+			uint32_t first = n->rx_cons, last = prod - 1, extras = 0;
+			int whole = frame_slots(n, first, prod, &extras, &last);
+			if (!whole && prod != n->rx_prod) {
+				wanted = prod + 1;      /* the rest of a frame that is not there yet */
+				break;
 			}
-			if (last == first) {
+			/* (A frame not whole in every page we posted can never be: its slots are dropped.) */
+			int valid = (n->rx->slot[first % RING].rsp.flags & (RXF_DATA_VALIDATED | RXF_CSUM_BLANK)) != 0;
+			size_t len = 0, total = 0;
+			const uint8_t *data = rx_data(n, first, &len);
+			if (!whole) {
+				last = prod - 1;
+			} else if (last == first) {
 				if (data)
-					rx(dev, data, len, (flags & (RXF_DATA_VALIDATED | RXF_CSUM_BLANK)) != 0);
+					rx(dev, data, len, valid);
 			} else {
-				for (uint32_t i = first, e = flags & RXF_EXTRA_INFO ? 1 : 0; i <= last; i++) {
-					volatile union rx_slot *p = &n->rx->slot[i % RING];
-					if (i != first && e) {
-						e--;
-						continue;
-					}
-					const uint8_t *d = rx_data(n, p, &len);
-					if (!d || total + len > GATHER_MAX) {
+				int bad = !data;
+				for (uint32_t i = first; i <= last && !bad; i = i == first ? first + 1 + extras : i + 1) {
+					const uint8_t *d = rx_data(n, i, &len);
+					if (!d || total + len > GATHER_PAGES * UF_PAGE_SIZE)
 						bad = 1;
-						continue;
-					}
-					memcpy(n->gather + total, d, len);
+					else
+						memcpy(n->gather + total, d, len);
 					total += len;
 				}
-				if (!bad && total <= 14u + dev->mtu)
-					rx(dev, n->gather, total, (flags & (RXF_DATA_VALIDATED | RXF_CSUM_BLANK)) != 0);
+				if (!bad)
+					rx(dev, n->gather, total, valid);
 			}
 			frames++;
-			/* Every slot's page goes back (extra-info slots carry none of ours: their ids are not pages). */
-			for (uint32_t i = first; i <= last; i++) {
-				uint16_t id = n->rx->slot[i % RING].rsp.id;
-				if (id < RX_BUFS)
-					post_rx(n, id);
-			}
+			/* Every slot's page goes back, the extra-info slots' too. */
+			for (uint32_t i = first; i <= last; i++)
+				post_rx(n, n->rx_posted[i % RING]);
 			n->rx_cons = last + 1;
 		}
-partial:
 		push_rx(n);
 		/* Ask for an event at the next response, then look once more: one may have come meanwhile. */
-		__atomic_store_n(&n->rx->h.rsp_event, n->rx_cons + 1, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&n->rx->h.rsp_event, wanted ? wanted : n->rx_cons + 1, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&n->rx->h.rsp_prod, __ATOMIC_ACQUIRE) == prod)
 			break;
 	}
@@ -280,7 +301,7 @@ static int setup(struct nic *n, int index)
 		return -EINVAL;
 	n->tx = uf_page_alloc(1);
 	n->rx = uf_page_alloc(1);
-	n->gather = uf_page_alloc(GATHER_MAX / UF_PAGE_SIZE);
+	n->gather = uf_page_alloc(GATHER_PAGES);
 	if (!n->tx || !n->rx || !n->gather)
 		return -ENOMEM;
 	n->tx->h.req_event = n->tx->h.rsp_event = 1;
@@ -298,7 +319,7 @@ static int setup(struct nic *n, int index)
 		{ .name = "tx-ring-ref", .value = (unsigned long)tx_ref },
 		{ .name = "rx-ring-ref", .value = (unsigned long)rx_ref },
 		{ .name = "request-rx-copy", .value = 1 }, { .name = "feature-rx-notify", .value = 1 },
-		{ .name = "feature-sg", .value = 1 },
+		{ .name = "feature-sg", .value = 1 }, { .name = "feature-gso-tcpv4", .value = 1 },
 	};
 	rc = uf_xenbus_connect(&n->bus, keys, sizeof keys / sizeof keys[0]);
 	if (rc)

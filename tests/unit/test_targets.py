@@ -46,6 +46,8 @@ def test_xen_targets_say_how_the_runner_boots_them():
                        "xen-armv7-dom0": "xen-dom0", "xen-armv7-dom0less": "xen-dom0less"}
     xl = targets.load("xen-armv7").xl
     assert (xl.apt_arch, xl.dom0_kernel, xl.bus) == ("armhf", "linux-image-armmp-lpae", "mmio")
+    # The rig's TCG CPU has no invariant TSC: its x86_64 domains get the native TSC a real host would give them.
+    assert xl.domain_settings == () and targets.load("xen-x86_64").xl.domain_settings == ('tsc_mode="native"',)
     assert targets.load("xen-armv7-dom0less").xl is None
     assert targets.load("qemu-x86_64").xen is None and targets.load("qemu-x86_64").runner == "qemu"
     dom0 = targets.load("xen-armv7-dom0")

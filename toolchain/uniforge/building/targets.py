@@ -89,6 +89,8 @@ class Xl:
     apt_arch: str                               # Debian's name for the arch: amd64, armhf
     dom0_kernel: str                            # the kernel's metapackage, e.g. linux-image-amd64
     bus: str                                    # where QEMU puts the rig's devices: pci or mmio
+    # xl settings the rig adds to every domain it creates: where the rig's machine differs from a real host's
+    domain_settings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

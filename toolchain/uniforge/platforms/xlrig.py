@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..building import targets
 from ..building.targets import Target
 from ..core.errors import RunError
 from ..running.devices import Disk, PortForward, escape
@@ -276,7 +277,8 @@ class Rig:
                                                      f"access={'ro' if d.read_only else 'rw'}, "
                                                      "script=uniforge-block, "
                                                      f"target=/share/run/{name}/disk{i}.img")
-                                          for i, d in enumerate(disks)) + "]", *more]
+                                          for i, d in enumerate(disks)) + "]",
+                     *targets.load(self.target_name).xl.domain_settings, *more]
         feeder = ""
         if console_input is not None:
             (run / "input").mkdir()
