@@ -125,12 +125,15 @@ int uf_eth_send(const uint8_t dst[6], uint16_t type, const struct iovec *iov, in
 		const struct uf_netdev_tx_csum *csum);
 
 /* Datagrams waiting for a neighbour's link-layer address (ARP, ND), whole: a datagram's fragments go together.
- * A few per neighbour (pending.c); when full, the oldest go (their senders have likely retransmitted by now). */
-#define PENDING_MAX 4
+ * Bounded by bytes, as Linux's unres_qlen_bytes (and by count, as its unres_qlen of 101): a burst of SYNs from a
+ * neighbour not yet resolved (a NAT's gateway just after boot) makes one SYN-ACK each, and a bound of a few
+ * datagrams dropped all but the last few; those handshakes then waited for a retransmission. When full, the
+ * oldest go (their senders have likely retransmitted by now). */
+#define PENDING_MAX 101
 #define PENDING_BYTES 65536
+struct uf_pending_datagram;
 struct uf_pending {
-	uint8_t *data[PENDING_MAX];
-	size_t len[PENDING_MAX];
+	struct uf_pending_datagram *head, *tail;    /* oldest first */
 	int count;
 	size_t bytes;
 };

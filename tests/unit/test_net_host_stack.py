@@ -414,6 +414,27 @@ def test_a_large_datagram_waits_for_arp_whole(stack):
     lib.uf_udp_free(u)
 
 
+def test_a_burst_of_syns_from_an_unresolved_neighbour_gets_every_syn_ack(stack):
+    """51 SYNs at once from a neighbour whose MAC is not known yet (QEMU's NAT just after boot: the gateway relays a
+    burst of connects): each SYN-ACK waits for ARP's answer, and all 51 leave then (a queue of a few datagrams per
+    neighbour kept only the last few, and the other handshakes waited for a retransmission)."""
+    lib = stack.lib
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(l, None, 80, 0) == 0 and lib.uf_tcp_listen(l, 64) == 0
+    ip, mac = bytes([10, 0, 2, 77]), bytes.fromhex("525400000077")
+    for sport in range(40000, 40051):
+        stack.inject(OUR_MAC + mac + b"\x08\x00" + ipv4(6, tcp(sport, 80, sport * 1000, 0, "S", src=ip), src=ip))
+    [arp] = stack.sent()
+    assert arp.etype == 0x0806 and arp.l3[24:28] == ip
+    stack.inject(OUR_MAC + mac + b"\x08\x06" +
+                 struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 2, mac, ip, OUR_MAC, OUR_IP))
+    synacks = stack.sent()
+    assert all(p.flags == "SA" and p.dst == mac for p in synacks)
+    assert sorted(p.ack for p in synacks) == [sport * 1000 + 1 for sport in range(40000, 40051)]
+    lib.uf_tcp_close(l)
+    stack.sent()
+
+
 def test_a_loopback_source_stays_on_this_host(stack):
     """Bound to 127.0.0.1, a socket may talk to this host only: to another, sending and connecting fail with EINVAL
     (as Linux), and no frame leaves."""
