@@ -4,7 +4,8 @@
  *   bytes   writes every byte value 0x00-0xff, twice
  *   poll    waits for stdin with poll(), then says what it read
  *   errno   a failing call's errno, printed with perror and strerror
- *   tty     whether descriptors 0, 1 and 2 are terminals */
+ *   tty     whether descriptors 0, 1 and 2 are terminals
+ *   flood   writes bytes 0-250 over and over, 255 KiB in all, as fast as it can */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -45,6 +46,17 @@ static int bytes(void)
 	for (int i = 0; i < 512; i++)
 		all[i] = (unsigned char)i;
 	return write(1, all, sizeof all) == sizeof all ? 0 : 1;
+}
+
+static int flood(void)
+{
+	static unsigned char all[251 * 16];     /* a whole number of patterns: each write goes on where the last ended */
+	for (size_t i = 0; i < sizeof all; i++)
+		all[i] = (unsigned char)(i % 251);
+	for (int i = 0; i < 65; i++)
+		if (write(1, all, sizeof all) != (ssize_t)sizeof all)
+			return 1;
+	return 0;
 }
 
 static int wait_for_input(void)
@@ -88,6 +100,8 @@ int main(int argc, char **argv)
 		return wait_for_input();
 	if (!strcmp(mode, "errno"))
 		return show_errno();
+	if (!strcmp(mode, "flood"))
+		return flood();
 	if (!strcmp(mode, "tty"))
 		return terminals();
 	fprintf(stderr, "usage: stdio cat|count|bytes|poll|errno|tty\n");
