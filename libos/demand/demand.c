@@ -55,7 +55,7 @@ static size_t page_up(size_t len)
 /* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
 static long map(uintptr_t a, size_t len, int prot)
 {
-	if (uf_mmu_demand(a, len, prot) || uf_mem_track(a, a + len)) {
+	if ((prot != PROT_NONE && uf_mmu_demand(a, len, prot)) || uf_mem_track(a, a + len)) {
 		uf_mmu_release(a, len, uf_page_free);
 		return -ENOMEM;
 	}
@@ -88,11 +88,15 @@ static int overcommits(size_t len, int prot, int flags)
 	return (prot & PROT_WRITE) && !(flags & MAP_NORESERVE) && len / PAGE + reserve_pages() > free;
 }
 
+/* A PROT_NONE anonymous mapping of any size reserves address space only (thread stacks before their guard is cut,
+ * malloc's metadata, JIT and runtime arenas): it is ours, without page-table entries (uf_mmu_demand), and never
+ * backed by RAM; when the range is full it fails with ENOMEM, as Linux does when the address space is. */
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE), reserve = prot == PROT_NONE && base < end;
 	if (!(flags & MAP_ANONYMOUS) || (off & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
-	    len > SIZE_MAX - PAGE || (fixed && !ours(addr, len)) || (!fixed && len < UF_DEMAND_MIN_PAGES * PAGE))
+	    !len || len > SIZE_MAX - PAGE || (fixed && !ours(addr, len)) ||
+	    (!fixed && !reserve && len < UF_DEMAND_MIN_PAGES * PAGE))
 		return uf_mem_mmap(addr, len, prot, flags, fd, off);
 	size_t size = page_up(len);
 	uintptr_t a = (uintptr_t)addr;
@@ -108,8 +112,8 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	if (overcommits(size, prot, flags))
 		return -ENOMEM;
 	a = base < end ? uf_mem_gap(base, end, size) : 0;
-	if (!a || map(a, size, prot))
-		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
+	if (!a || map(a, size, prot))   /* no room here: a reservation fails, the rest is backed at once */
+		return reserve ? -ENOMEM : uf_mem_mmap(addr, len, prot, flags, fd, off);
 	return (long)a;
 }
 
