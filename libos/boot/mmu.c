@@ -237,7 +237,7 @@ void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t np
 	for (uintptr_t end = va + len; va < end; va += PAGE) {
 		uint64_t *pte = demand_pte(va, 0);
 		if (!pte) {
-			va |= BIG - PAGE;              /* no table here (a PROT_NONE reservation): none of its pages */
+			va |= BIG - PAGE; /* no table here (a PROT_NONE reservation): none of its pages */
 			continue;
 		}
 		if (*pte && !(*pte & PTE_DEMAND))

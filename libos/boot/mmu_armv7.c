@@ -310,7 +310,7 @@ void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t np
 	for (uintptr_t end = va + len; va < end; va += PAGE) {
 		uint32_t *p = demand_pte(va, 0);
 		if (!p) {
-			va |= SECTION - PAGE;          /* no table here (a PROT_NONE reservation): none of its pages */
+			va |= SECTION - PAGE; /* no table here (a PROT_NONE reservation): none of its pages */
 			continue;
 		}
 		if (*p && !(*p & P_DEMAND))
