@@ -183,12 +183,16 @@ void uf_mmu_demand_range(uintptr_t *base, uintptr_t *end)
 	*end = DEMAND_END;
 }
 
+/* PROT_NONE makes no tables: an absent entry faults as PROT_NONE does, so address space reserved that way (JITs,
+ * runtimes) costs no RAM; a table missing under such a range is skipped whole (up to the next 2 MiB). */
 int uf_mmu_demand(uintptr_t va, size_t len, int prot)
 {
 	int rc = 0;
 	for (uintptr_t end = va + len; va < end && !rc; va += PAGE) {
-		uint64_t *pte = demand_pte(va, 1);
-		if (!pte)
+		uint64_t *pte = demand_pte(va, prot != PROT_NONE);
+		if (!pte && prot == PROT_NONE)
+			va |= BIG - PAGE;
+		else if (!pte)
 			rc = -ENOMEM;
 		else if (!*pte || (*pte & PTE_DEMAND))
 			*pte = PTE_DEMAND | (uint64_t)prot << DEMAND_PROT_SHIFT;
@@ -232,10 +236,13 @@ void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t np
 {
 	for (uintptr_t end = va + len; va < end; va += PAGE) {
 		uint64_t *pte = demand_pte(va, 0);
-		if (pte && *pte && !(*pte & PTE_DEMAND))
+		if (!pte) {
+			va |= BIG - PAGE; /* no table here (a PROT_NONE reservation): none of its pages */
+			continue;
+		}
+		if (*pte && !(*pte & PTE_DEMAND))
 			free((void *)(uintptr_t)(*pte & PTE_ADDR), 1);
-		if (pte)
-			*pte = 0;
+		*pte = 0;
 	}
 	uf_write_cr3(uf_read_cr3());
 }

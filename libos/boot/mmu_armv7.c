@@ -254,12 +254,16 @@ static uint32_t *demand_pte(uintptr_t va, int create)
 	return &((uint32_t *)(uintptr_t)(*e & L1_TABLE_ADDR))[va >> 12 & 255];
 }
 
+/* PROT_NONE makes no level-2 tables: an absent entry faults as PROT_NONE does, so address space reserved that way
+ * costs no RAM; a section without a table under such a range is skipped whole. */
 int uf_mmu_demand(uintptr_t va, size_t len, int prot)
 {
 	int rc = 0;
 	for (uintptr_t end = va + len; va < end && !rc; va += PAGE) {
-		uint32_t *p = demand_pte(va, 1);
-		if (!p)
+		uint32_t *p = demand_pte(va, prot != PROT_NONE);
+		if (!p && prot == PROT_NONE)
+			va |= SECTION - PAGE;
+		else if (!p)
 			rc = -ENOMEM;
 		else if (!*p || (*p & P_DEMAND))
 			set(p, P_DEMAND | prot << DEMAND_PROT_SHIFT);
@@ -305,10 +309,13 @@ void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t np
 {
 	for (uintptr_t end = va + len; va < end; va += PAGE) {
 		uint32_t *p = demand_pte(va, 0);
-		if (p && *p && !(*p & P_DEMAND))
+		if (!p) {
+			va |= SECTION - PAGE; /* no table here (a PROT_NONE reservation): none of its pages */
+			continue;
+		}
+		if (*p && !(*p & P_DEMAND))
 			free((void *)(uintptr_t)(*p & P_ADDR), 1);
-		if (p)
-			set(p, 0);
+		set(p, 0);
 	}
 	flush_tlb();
 }

@@ -1,12 +1,13 @@
 /* Demand-zero anonymous memory: large anonymous mappings, backed page by page by the page-fault handler (the page
  * tables' demand-zero pages, uf/boot.h). Linux does this for all anonymous memory; here the small ones keep the
  * identity map (no fault per page) and only what would tie up RAM that is never touched waits: thread stacks (Redis
- * asks for 4 MiB each), big buffers. This module defines mmap, munmap and mprotect (module mem's are weak aliases of
- * uf_mem_mmap and co.): it keeps its own range and hands everything else to mem unchanged. */
+ * asks for 4 MiB each), big buffers, and PROT_NONE reservations. This module defines brk, mmap, munmap and mprotect
+ * (module mem's are weak aliases of uf_mem_brk and co.): it keeps its own range and hands everything else to mem. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <uf/boot.h>
 #include <uf/console.h>
 #include <uf/demand.h>
@@ -55,7 +56,7 @@ static size_t page_up(size_t len)
 /* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
 static long map(uintptr_t a, size_t len, int prot)
 {
-	if (uf_mmu_demand(a, len, prot) || uf_mem_track(a, a + len)) {
+	if ((prot != PROT_NONE && uf_mmu_demand(a, len, prot)) || uf_mem_track(a, a + len)) {
 		uf_mmu_release(a, len, uf_page_free);
 		return -ENOMEM;
 	}
@@ -88,11 +89,16 @@ static int overcommits(size_t len, int prot, int flags)
 	return (prot & PROT_WRITE) && !(flags & MAP_NORESERVE) && len / PAGE + reserve_pages() > free;
 }
 
+/* The demand range is the app's address space. A PROT_NONE anonymous mapping of any size only reserves some of it
+ * (thread stacks before their guard is cut, malloc's metadata, JIT and runtime arenas): it is ours, without
+ * page-table entries (uf_mmu_demand), and never backed by RAM. Smaller mappings are backed at once by mem, but only
+ * while the range has room for them: when it is full every anonymous mmap fails with ENOMEM, as on Linux when the
+ * address space is (libc-test's malloc-brk-fail fills it, then expects malloc to fail). */
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	int fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
 	if (!(flags & MAP_ANONYMOUS) || (off & (PAGE - 1)) || (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
-	    len > SIZE_MAX - PAGE || (fixed && !ours(addr, len)) || (!fixed && len < UF_DEMAND_MIN_PAGES * PAGE))
+	    !len || len > SIZE_MAX - PAGE || (fixed && !ours(addr, len)) || base == end)
 		return uf_mem_mmap(addr, len, prot, flags, fd, off);
 	size_t size = page_up(len);
 	uintptr_t a = (uintptr_t)addr;
@@ -105,11 +111,14 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		long rc = uf_sys_munmap(addr, size);
 		return rc ? rc : map(a, size, prot) ? -ENOMEM : (long)a;
 	}
+	if (!(a = uf_mem_gap(base, end, size)))
+		return -ENOMEM;
+	if (prot != PROT_NONE && size < UF_DEMAND_MIN_PAGES * PAGE)
+		return uf_mem_mmap(addr, len, prot, flags, fd, off);
 	if (overcommits(size, prot, flags))
 		return -ENOMEM;
-	a = base < end ? uf_mem_gap(base, end, size) : 0;
-	if (!a || map(a, size, prot))
-		return uf_mem_mmap(addr, len, prot, flags, fd, off);    /* no room here: backed at once, as before */
+	if (map(a, size, prot))         /* no RAM for page tables: a reservation fails, the rest is backed at once */
+		return prot == PROT_NONE ? -ENOMEM : uf_mem_mmap(addr, len, prot, flags, fd, off);
 	return (long)a;
 }
 
@@ -192,6 +201,19 @@ int uf_demand_populate(void *buf, size_t len)
 		if (uf_mmu_backing(a, 1, &pa))
 			return -ENOMEM;
 	return 0;
+}
+
+/* brk within RLIMIT_DATA, as on Linux: a program that lowers it (libc-test's malloc-brk-fail, to 0) has malloc take
+ * its memory from mmap. Here, not in mem: hello, which has mem but maps nothing, keeps its bytes. Every brk call comes
+ * here, so the first one's answer is where the heap starts. */
+long uf_sys_brk(unsigned long addr)
+{
+	static uintptr_t start;
+	if (!start)
+		start = (uintptr_t)uf_mem_brk(0);
+	if (addr > start && addr - start > uf_process_limit(RLIMIT_DATA))
+		return uf_mem_brk(0);   /* the current break: a failure */
+	return uf_mem_brk(addr);
 }
 
 long uf_sys_munmap(void *addr, size_t len)

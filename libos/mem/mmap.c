@@ -1,8 +1,8 @@
 /* brk and anonymous mmap over the page allocator. The pages handed out are recorded (the brk range, and a sorted
  * table of mmap ranges) so that munmap/mprotect/MAP_FIXED act only on memory the app owns. Mappings of files are
- * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. The three calls are
- * weak aliases of uf_mem_mmap, uf_mem_munmap and uf_mem_mprotect: module demand, when linked, defines them and keeps
- * its large anonymous mappings (pages backed on first touch) before handing the rest here; hello's bytes don't move. */
+ * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. The four calls are
+ * weak aliases of uf_mem_brk, uf_mem_mmap, uf_mem_munmap and uf_mem_mprotect: module demand, when linked, defines them,
+ * keeps its anonymous mappings (pages backed on first touch) and hands the rest here; hello's bytes don't move. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -28,7 +28,7 @@ static uintptr_t page_up(uintptr_t a)
  * allocator leaves for last. */
 static uintptr_t brk_base, brk;
 
-long uf_sys_brk(unsigned long addr)
+long uf_mem_brk(unsigned long addr)
 {
 	if (!brk_base)
 		brk_base = brk = (uintptr_t)uf_page_largest_free();
@@ -268,6 +268,7 @@ long uf_mem_mprotect(void *addr, size_t len, int prot)
 	return uf_mmu_protect(a, end - a, prot);
 }
 
+long uf_sys_brk(unsigned long addr) __attribute__((weak, alias("uf_mem_brk")));
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((weak, alias("uf_mem_mmap")));
 long uf_sys_munmap(void *addr, size_t len) __attribute__((weak, alias("uf_mem_munmap")));
 long uf_sys_mprotect(void *addr, size_t len, int prot) __attribute__((weak, alias("uf_mem_mprotect")));

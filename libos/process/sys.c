@@ -251,7 +251,8 @@ size_t uf_demand_main_stack(void) __attribute__((weak));
 /* Limits. The process is root, so it may raise them as well as lower them, except where the machine has a fixed
  * size (Linux's nr_open for NOFILE): the stack is main's (the boot stack, or module demand's) and the descriptor
  * table has uf_fd_max slots (the image's: uf/fd.h), so their hard limits cannot go past that (EPERM). Module fd
- * enforces NOFILE's soft limit (uf_process_limit); nothing else is counted, so nothing else is enforced. */
+ * enforces NOFILE's soft limit (uf_process_limit), module demand DATA's on brk; nothing else is counted, so nothing
+ * else is enforced. */
 static struct rlimit limits[RLIM_NLIMITS];
 
 static rlim_t fixed_max(int resource)

@@ -360,11 +360,13 @@ static int crashed(uintptr_t addr)
 	uf_printk("uniforge: in thread %d (%s):\n", t->tid, t->name);
 	if (!addr || !t->stack_top)
 		return 0;
-	/* Its stack's mapping ends below in the guard musl made (PROT_NONE pages): find it under the stack top. */
+	/* Its stack's mapping ends below in the guard musl made (PROT_NONE pages, which in module demand's range have
+	 * no entry at all: prot -1): find it under the stack top. */
 	uintptr_t page = (t->stack_top - 1) & ~(UF_PAGE_SIZE - 1);
-	for (int n = 0; n < 16384 && uf_mmu_prot(page) > 0; n++)
+	int n = 0;
+	for (; n < 16384 && uf_mmu_prot(page) > 0; n++)
 		page -= UF_PAGE_SIZE;
-	for (; uf_mmu_prot(page) == 0; page -= UF_PAGE_SIZE)
+	for (; n < 32768 && uf_mmu_prot(page) <= 0; n++, page -= UF_PAGE_SIZE)
 		if (addr >= page && addr < page + UF_PAGE_SIZE)
 			return 1;
 	return 0;

@@ -207,6 +207,28 @@ def test_malloc_returns_null_when_the_memory_is_gone_and_the_app_goes_on(uniforg
                         "much again", "mallocfull: ok"], said
 
 
+def test_reserving_address_space_with_prot_none_costs_no_ram(uniforge_build, target):
+    """tests/apps/reserveprobe in 16 MiB: 4096 PROT_NONE mappings of 16 KiB and 128 MiB ones (8 GiB on x86_64) take
+    no RAM; then 1 MiB of one and a page of another opened with mprotect hold what is written, main's stack grows,
+    a thread runs and malloc works. Before, the small ones were backed by RAM and the large ones got page tables:
+    the RAM ran out and main's stack growing ended the guest."""
+    image = uniforge_build(app_dir("reserveprobe"), target)
+    if "demand" not in image.inspect()["modules"]:
+        pytest.skip(f"{target} links no module demand (qemu platform only: libos/demand/module.toml says why)")
+    result = image.run(timeout=120)
+    assert (result.status, result.ending) == (0, "exited"), result.console + result.message
+    said = [line for line in result.console.splitlines() if line.startswith("reserve:")]
+    took = re.fullmatch(r"reserve: 4096 x 16 KiB and \d+ x 128 MiB PROT_NONE in \d+ KiB free took (\d+) KiB", said[0])
+    assert took and int(took[1]) <= 64, said         # the mapping records only, no page per mapping
+    assert said[1:] == [
+        "reserve: mprotect opened 1 MiB and a page: yes, written and read back: yes",
+        "reserve: main's stack grew 256 KiB: yes",
+        "reserve: a thread ran and used malloc: yes; malloc of 1 MiB and 100 bytes: yes",
+        "reserve: all unmapped: yes",
+        "reserve: ok",
+    ]
+
+
 @pytest.mark.uniforge(needs=["raw-form"])
 def test_the_raw_form_boots(built, target):
     """The same build in its flat form (a zImage: the Linux ARM boot protocol, DTB in r2) boots too."""

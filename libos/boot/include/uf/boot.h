@@ -78,7 +78,8 @@ int uf_mmu_prot(uintptr_t va);
  * uf_mmu_fill, from the page-fault handler, maps a zeroed page from the allocator (uf_mmu_handoff's) at it. */
 void uf_mmu_demand_range(uintptr_t *base, uintptr_t *end);
 /* Maps [va, va + len) of that range as demand-zero pages with prot, or gives its pages prot (those backed already
- * keep their page): 0, or -ENOMEM (page tables; what was mapped stays for uf_mmu_release). */
+ * keep their page): 0, or -ENOMEM (page tables; what was mapped stays for uf_mmu_release). PROT_NONE allocates no
+ * page tables: where there are none the pages stay absent, which faults the same. */
 int uf_mmu_demand(uintptr_t va, size_t len, int prot);
 /* Backs the demand-zero page holding va if prot allows the access (write: a write): 1; 0 if va is no such page or
  * the access is not allowed (a fault of the app's); -ENOMEM when no page is free. */

@@ -63,7 +63,8 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 long uf_sys_munmap(void *addr, size_t len);
 long uf_sys_mprotect(void *addr, size_t len, int prot);
 long uf_sys_madvise(void *addr, size_t len, int advice);
-/* The same three, mem's own: the uf_sys_ ones are weak aliases of them, which module demand overrides (uf/demand.h). */
+/* The same four, mem's own: the uf_sys_ ones are weak aliases of them, which module demand overrides (uf/demand.h). */
+long uf_mem_brk(unsigned long addr);
 long uf_mem_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 long uf_mem_munmap(void *addr, size_t len);
 long uf_mem_mprotect(void *addr, size_t len, int prot);
