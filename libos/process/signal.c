@@ -436,13 +436,14 @@ static void deliver_here(void)
 
 #ifdef UF_THREADS
 /* The return address of the libc's cancellation points' call into the library OS (libos/libc/src/thread/<arch>/
- * syscall_cp.s): a frame that returns there is the call of a cancellation point. */
+ * syscall_cp.[sS]): a frame that returns there is the call of a cancellation point. A return into Thumb code
+ * (ARMv7's libc) has bit 0 set, the label's address does not; no other return address lies one byte past it. */
 extern const char __cp_end[] __attribute__((weak));
 
 static int returns_to_cancellation_point(uintptr_t ret, void *arg)
 {
 	(void)arg;
-	return __cp_end && ret == (uintptr_t)__cp_end;
+	return __cp_end && (ret & ~(uintptr_t)1) == (uintptr_t)__cp_end;
 }
 
 /* pthread_cancel's signal reached a blocked cancellation point: the call ends with EINTR (its handler does not

@@ -35,12 +35,12 @@ def line_of(marker):
     return next(n for n, text in enumerate(SOURCE.splitlines(), 1) if marker in text)
 
 
-def build(directory: Path, *flags: str) -> Path:
+def build(directory: Path, *flags: str, triple: str = "x86_64-freestanding-none") -> Path:
     source = directory / "t.c"
     source.write_text(SOURCE)
     zig = [sys.executable, "-m", "ziglang"]
     obj, elf = directory / "t.o", directory / "t.elf"
-    target = ["-target", "x86_64-freestanding-none"]
+    target = ["-target", triple]
     subprocess.run([*zig, "cc", *target, "-O1", *flags, "-c", str(source), "-o", str(obj)], check=True)
     subprocess.run([*zig, "ld.lld", "-e", "_start", "--image-base=0x100000", "-o", str(elf), str(obj)], check=True)
     return elf
@@ -76,6 +76,18 @@ def test_return_address_is_looked_up_one_byte_back(debug_elf):
     # in caller.
     assert not symbolizer.format(caller, is_return_address=True).startswith("caller ")
     assert symbolizer.format(caller + 1, is_return_address=True) == symbolizer.format(caller, False)
+
+
+def test_a_return_into_thumb_code_drops_its_thumb_bit(tmp_path):
+    elf = build(tmp_path, "-g", triple="thumb-freestanding-eabihf")
+    caller = symbols(elf)["caller"]
+    assert caller & 1, "a Thumb function's symbol has bit 0 set"
+    start = caller & ~1
+    symbolizer = Symbolizer(elf)
+    # Returns into caller's first instruction and past it, as a Thumb return address (lr) says them.
+    assert not symbolizer.format(start | 1, is_return_address=True).startswith("caller ")
+    assert symbolizer.format((start + 2) | 1, is_return_address=True) == symbolizer.format(start, False)
+    assert symbolizer.format(start, False).startswith("caller at ")
 
 
 def test_lines_inside_a_function(debug_elf):

@@ -49,11 +49,11 @@ class CompileJob:
 
 
 class Toolchain:
-    """The compiler for one target triple and CPU; `cflags` (every object of an image), `libos_cflags` (the library
-    OS's objects) and `ldflags` are the target's own. `hosted`: compile as a Linux program (the triple names Linux
-    and musl), with musl's headers (given as system_include_dirs) before the compiler's own, then Linux's UAPI
-    headers, as musl's own compiler wrapper orders them; clang is then driven directly (`zig cc` would put its own
-    libc headers first)."""
+    """The compiler for one target triple and CPU; `cflags` (every object of an image, and for a hosted toolchain the
+    target's `app_cflags` after them), `libos_cflags` (the library OS's objects) and `ldflags` are the target's
+    own. `hosted`: compile as a Linux program (the triple names Linux and musl), with musl's headers (given as
+    system_include_dirs) before the compiler's own, then Linux's UAPI headers, as musl's own compiler wrapper orders
+    them; clang is then driven directly (`zig cc` would put its own libc headers first)."""
 
     def __init__(self, target_triple: str, cpu: str | None = None, *, cflags: tuple[str, ...] = (),
                  libos_cflags: tuple[str, ...] = (), ldflags: tuple[str, ...] = (),
@@ -71,7 +71,8 @@ class Toolchain:
         """The toolchain a target's [compiler] table describes: for the library OS (freestanding), or `hosted`
         for the app and the libc (its `app_target`)."""
         c = target.compiler
-        return cls(c.app_target if hosted else c.target, c.cpu, cflags=c.cflags, libos_cflags=c.libos_cflags,
+        cflags = (*c.cflags, *(c.app_cflags if hosted else ()))
+        return cls(c.app_target if hosted else c.target, c.cpu, cflags=cflags, libos_cflags=c.libos_cflags,
                    ldflags=c.ldflags, position_independent=c.position_independent, hosted=hosted)
 
     @cached_property

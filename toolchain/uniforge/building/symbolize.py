@@ -71,14 +71,16 @@ class Symbolizer:
         inlined into), 'FUNCTION+0xOFF' without line information, or '??'.
 
         A return address points after its call instruction, which may be the first byte of the next line or
-        function, so it is looked up at addr - 1; a faulting pc (the first frame of a backtrace) is exact.
+        function, so it is looked up at addr - 1; a faulting pc (the first frame of a backtrace) is exact. On ARM a
+        return into Thumb code has bit 0 set, which is not part of the address.
         """
-        probe = addr - 1 if is_return_address else addr
+        code = addr & self._address_mask
+        probe = code - 1 if is_return_address else code
         where = self.lookup(probe)
         if where.frames:
             return ", inlined in ".join(_describe(frame) for frame in where.frames)
         if where.symbol is not None:
-            return f"{demangle(where.symbol)}+{where.offset + addr - probe:#x}"
+            return f"{demangle(where.symbol)}+{where.offset + code - probe:#x}"
         return "??"
 
     def _read_functions(self) -> None:
@@ -90,7 +92,7 @@ class Symbolizer:
         }
         symtab = self._elf.get_section_by_name(".symtab")
         # On ARM, bit 0 of a function's address says "Thumb code"; the code itself starts at the even address.
-        address_mask = ~1 if self._elf["e_machine"] == "EM_ARM" else ~0
+        self._address_mask = address_mask = ~1 if self._elf["e_machine"] == "EM_ARM" else ~0
         found = []
         for sym in symtab.iter_symbols() if symtab else ():
             kind = sym["st_info"]["type"]

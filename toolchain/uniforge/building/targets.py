@@ -20,6 +20,7 @@ class Compiler:
     cpu: str | None = None
     cflags: tuple[str, ...] = ()                # every object of the image: app, libc, library OS
     libos_cflags: tuple[str, ...] = ()          # the library OS's objects only
+    app_cflags: tuple[str, ...] = ()            # the app's, the libc's and the C++ runtime's objects only
     ldflags: tuple[str, ...] = ()
     # Built -fPIC/-fPIE and linked -pie: the image applies its own relocations wherever it is loaded.
     position_independent: bool = False

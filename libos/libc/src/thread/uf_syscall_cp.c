@@ -4,8 +4,8 @@
  * one that links pthread_cancel, a generated wrapper that calls __uf_syscall_cp with uf_sys_NAME.
  *
  * musl's own pthread_cancel.c does the rest (the cancel flag, SIGCANCEL and its handler, __cancel): it needs only
- * the call between __cp_begin and __cp_end (syscall_cp.s). Its generic __syscall_cp_c, which takes a syscall
- * number, is never called (musl.py compiles it so that it names no syscall). Here, with the function instead:
+ * the call between __cp_begin and __cp_end (syscall_cp.s, .S on ARM). Its generic __syscall_cp_c, which takes a
+ * syscall number, is never called (musl.py compiles it so that it names no syscall). Here, with the function instead:
  * a pending cancellation acts before the call, and after a call that SIGCANCEL ended with EINTR (module process
  * ends a blocked cancellation point so, without running the handler), except close, whose descriptor is gone by
  * then. In musl's masked state a cancellation makes the call fail with ECANCELED instead of ending the thread, and

@@ -3,9 +3,14 @@
  * takes a syscall number. From __cp_begin up to the call's return (__cp_end), a pending cancellation is acted on
  * at once: here at the start, and by SIGCANCEL's handler (musl's pthread_cancel.c) if the thread is interrupted
  * there. A call that returns to __cp_end is a cancellation point's, which the library OS recognizes in the frame
- * chain. */
-	.syntax unified
+ * chain. In the libc's instruction set (Thumb-2 with the target's -mthumb), as musl's own is: SIGCANCEL's handler
+ * moves an interrupted thread's pc to __cp_cancel and leaves its CPSR's T bit as it was. */
+#ifdef __thumb__
+	.thumb
+#else
 	.arm
+#endif
+	.syntax unified
 	.text
 	.globl __cp_begin, __cp_end, __cp_cancel, __syscall_cp_asm
 	.hidden __cp_begin, __cp_end, __cp_cancel, __syscall_cp_asm, __cancel
