@@ -37,7 +37,6 @@
 #define TCP_PROBE_MIN (10 * MS)                 /* the probe timer's floor (Linux's TLP: 10 ms) */
 #define TCP_REO_MIN (2 * MS)                    /* the reordering window's floor: a few LAN round trips */
 #define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
-#define TCP_DELACK (40 * MS)                    /* a delayed ACK's bound, as Linux's; usually sent before a wait */
 #define TCP_SCOREBOARD 8                        /* SACKed ranges the sender keeps */
 #define TCP_RXT_MARKS 8                         /* retransmissions watched for a second loss */
 #define TCP_TS_LEN 12                           /* NOP, NOP, kind 8, length 10, TSval, TSecr */
@@ -158,7 +157,6 @@ struct uf_tcp {
 	uint64_t last_data_sent, last_data_recv, last_ack_recv;        /* monotonic ns; 0: never */
 
 	uint64_t rto_at, linger_at, keep_at;  /* 0: off. linger: TIME_WAIT or an orphan's FIN_WAIT_2 */
-	uint64_t delack_at;                   /* 0, or an ACK is owed for in-order data, by then (uf_tcp_ack_delayed) */
 	int keepalive, keep_idle_s, keep_intvl_s, keep_cnt, keep_probes;
 };
 

@@ -552,10 +552,9 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 	uint32_t seq = s->seq;
 	const uint8_t *data = s->data;
 	uint32_t len = s->len;
-	int fin = !!(s->flags & TCP_FIN), owed = t->ack_now;
+	int fin = !!(s->flags & TCP_FIN);
 	t->ack_now = 1;                         /* also for a duplicate: the sender learns what we have */
-	int dup = SEQ_LT(seq, t->rcv_nxt);
-	if (dup) {                              /* the front was received before */
+	if (SEQ_LT(seq, t->rcv_nxt)) {          /* the front was received before */
 		uint32_t skip = t->rcv_nxt - seq;
 		if (skip > len) {           /* all old; a FIN can't lie before data we have */
 			fin = 0;
@@ -584,17 +583,8 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 	t->bytes_received += n;
 	if (n == len && fin && !t->rcv_fin)
 		receive_fin(t);
-	int ooo = t->ooo != 0;
-	if (ooo)
+	if (t->ooo)
 		drain_ooo(t);
-	/* New in-order data, less than two full segments unacknowledged (RFC 9293 3.8.6.3): the ACK waits for the
-	 * program's answer, which carries it, or for the program's next wait (uf_tcp_ack_delayed). */
-	if (!dup && !fin && !ooo && n && n == len && t->state == TCP_ESTABLISHED &&
-	    t->rcv_nxt - t->last_ack_sent < 2u * t->mss) {
-		t->ack_now = owed;
-		if (!t->delack_at)
-			t->delack_at = uf_time_monotonic_ns() + TCP_DELACK;
-	}
 }
 
 static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)

@@ -152,7 +152,6 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 	}
 	if (flags & TCP_ACK) {
 		t->ack_now = 0;
-		t->delack_at = 0;
 		t->rcv_adv = t->rcv_nxt + wnd;
 		t->last_ack_sent = t->rcv_nxt;
 	}
@@ -482,11 +481,6 @@ void uf_tcp_timers(uint64_t now)
 			probe_expired(t);
 		if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
 			keepalive_expired(t, now);
-		if (t->delack_at && t->delack_at <= now) {
-			t->delack_at = 0;
-			t->ack_now = 1;
-			uf_tcp_output(t);
-		}
 	}
 	/* Oldest first: stop at the first one still waiting. */
 	while (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at <= now)
@@ -506,22 +500,10 @@ uint64_t uf_tcp_next_timer(void)
 			n = t->probe_at;
 		if (t->keep_at && t->keep_at < n && t->state == TCP_ESTABLISHED)
 			n = t->keep_at;
-		if (t->delack_at && t->delack_at < n)
-			n = t->delack_at;
 	}
 	if (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at < n)
 		n = uf_tcp_time_wait.head->linger_at;
 	return n;
-}
-
-void uf_tcp_ack_delayed(void)
-{
-	for (struct uf_tcp *t = uf_tcp_active.head; t; t = t->next)
-		if (t->delack_at) {
-			t->delack_at = 0;       /* set again only by new data: never a wait that ends at once */
-			t->ack_now = 1;
-			uf_tcp_output(t);
-		}
 }
 
 void uf_tcp_flush(void)
