@@ -334,6 +334,18 @@ int uf_net_up(void)
 	return r;
 }
 
+/* Before every wait (uf_time_on_wait): the NIC's receive interrupt on. Frames that came while it was off are
+ * taken now, and the caller looks again: left in the ring they would end every wait at once, also the waits of
+ * callers that never poll the network (a sleep). */
+static int arm_nic(void)
+{
+	struct uf_netdev *dev = uf_net_if.dev;
+	if (!dev->arm(dev))
+		return 0;
+	uf_net_poll();
+	return 1;
+}
+
 static int bring_up(void)
 {
 	static int tried;
@@ -350,6 +362,8 @@ static int bring_up(void)
 		uf_printk("uniforge: net: no network interface (lo only)\n");
 		return -ENETDOWN;
 	}
+	if (uf_net_if.dev->arm)
+		uf_time_on_wait(arm_nic);
 	configure6();               /* IPv6 comes up beside IPv4, whatever becomes of DHCP */
 	int r;
 	const char *how;

@@ -89,10 +89,19 @@ void uf_time_wake_at(uint64_t monotonic_ns)
 		rearm();
 }
 
+static int (*arm_source)(void);
+
+void uf_time_on_wait(int (*arm)(void))
+{
+	arm_source = arm;
+}
+
 void uf_time_wait_until(uint64_t monotonic_ns)
 {
 	if (wake_at < monotonic_ns)
 		monotonic_ns = wake_at;
+	if (arm_source && arm_source())
+		return;                 /* its event came before its interrupt was on: the caller looks again now */
 #ifdef UF_THREADS
 	uf_thread_wait_until(monotonic_ns);
 #else

@@ -135,7 +135,16 @@ static int poll(struct uf_netdev *nd, uf_netdev_rx_fn rx)
 	}
 	if (refilled)
 		uf_virtq_kick(n->dev, &n->rx);
+	if (count)
+		uf_virtq_interrupts(&n->rx, 0);         /* busy: the stack polls again before it waits (arm) */
 	return count;
+}
+
+static int arm(struct uf_netdev *nd)
+{
+	struct nic *n = nd->priv;
+	uf_virtq_interrupts(&n->rx, 1);
+	return uf_virtq_has_used(&n->rx);
 }
 
 static void *alloc_bufs(size_t count)
@@ -196,6 +205,7 @@ static int setup(struct nic *n, int index)
 		   (uf_virtio_has(dev, F_GUEST_CSUM) ? UF_NETDEV_CAP_RX_CSUM : 0);
 	nd->transmit = transmit;
 	nd->poll = poll;
+	nd->arm = arm;
 	nd->tx_pending = tx_pending;
 	nd->priv = n;
 	uf_virtio_ready(dev);

@@ -97,6 +97,12 @@ void *uf_virtq_next_used(struct uf_virtq *vq, uint32_t *written)
 	return token;
 }
 
+int uf_virtq_has_used(struct uf_virtq *vq)
+{
+	uf_virtio_mb();                 /* the flag uf_virtq_interrupts wrote before the index the device wrote */
+	return vq->used->idx != vq->last_used;
+}
+
 void uf_virtq_interrupts(struct uf_virtq *vq, int on)
 {
 	vq->avail->flags = on ? 0 : AVAIL_F_NO_INTERRUPT;

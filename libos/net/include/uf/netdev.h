@@ -6,7 +6,9 @@
  * (the driver copies it into its own ring buffers or has finished with it).
  *
  * Single CPU, no preemption: every function here runs in process context, never from an interrupt handler.
- * A driver's interrupt only wakes the CPU from uf_time_wait_until(); the stack then calls poll(). */
+ * A driver's interrupt only wakes the CPU from uf_time_wait_until(); the stack then calls poll(). A driver with
+ * arm() raises its receive interrupt only after arm() and until a poll() that takes frames: interrupts while the
+ * stack is busy taking frames would only cost traps (as NAPI does). */
 #ifndef UF_NETDEV_H
 #define UF_NETDEV_H
 
@@ -45,9 +47,13 @@ struct uf_netdev {
 	int (*transmit)(struct uf_netdev *dev, const struct iovec *iov, int iovcnt,
 			const struct uf_netdev_tx_csum *csum);
 
-	/* Hands every frame received so far to rx, refills the receive ring, re-arms the interrupt; returns how
-	 * many frames it handed over. Never blocks. */
+	/* Hands every frame received so far to rx and refills the receive ring; returns how many frames it handed
+	 * over. Never blocks. */
 	int (*poll)(struct uf_netdev *dev, uf_netdev_rx_fn rx);
+
+	/* NULL (the interrupt is always on), or: turns the receive interrupt on before a wait; nonzero if a frame
+	 * came already (the stack polls rather than waits). Never blocks. */
+	int (*arm)(struct uf_netdev *dev);
 
 	/* Frames transmit took that the device has not finished with yet (reclaiming the finished ones first).
 	 * The stack's exit waits for 0 (uf_net_flush): a machine that ends at once may lose frames the device

@@ -127,6 +127,9 @@ void uf_virtq_kick(struct uf_virtio_dev *dev, struct uf_virtq *vq);
 void *uf_virtq_next_used(struct uf_virtq *vq, uint32_t *written);
 /* Asks the device to interrupt (on, the default) or not when it uses this queue's buffers (a hint). */
 void uf_virtq_interrupts(struct uf_virtq *vq, int on);
+/* Whether the device used buffers that uf_virtq_next_used has not returned yet (ordered after a previous
+ * uf_virtq_interrupts: turn the interrupt on, then look, and no buffer is missed). */
+int uf_virtq_has_used(struct uf_virtq *vq);
 
 /* Barriers between our ring writes/reads and the device's. */
 static inline void uf_virtio_mb(void)
