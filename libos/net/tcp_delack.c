@@ -24,6 +24,8 @@
 
 #define QUICK_ACKS_MAX 16               /* Linux's TCP_MAX_QUICKACKS */
 
+static int delayed_since_wait;          /* an ACK was delayed since the last uf_tcp_ack_delayed: it walks the list */
+
 /* The largest segment the peer sent so far, at least RFC 9293's default: what "full-sized" means here. */
 static uint32_t rcv_mss(const struct uf_tcp *t)
 {
@@ -53,6 +55,7 @@ void uf_tcp_ack_data(struct uf_tcp *t, uint32_t len, uint64_t now)
 	}
 	if (!t->delack_at)
 		t->delack_at = now + TCP_DELACK;
+	delayed_since_wait = 1;
 }
 
 void uf_tcp_ack_sent(struct uf_tcp *t)
@@ -90,6 +93,9 @@ void uf_tcp_ack_expired(struct uf_tcp *t)
 
 void uf_tcp_ack_delayed(void)
 {
+	if (!delayed_since_wait)
+		return;                         /* nothing delayed since the last wait: no walk over every connection */
+	delayed_since_wait = 0;
 	for (struct uf_tcp *t = uf_tcp_active.head; t; t = t->next)
 		if (t->delack_at) {
 			t->delack_at = 0;
