@@ -5,9 +5,9 @@ configured alike: the port's own redis.conf (no persistence, port 6379, its log 
 the same options after it (--maxclients: the port's descriptor table holds 1,024, Linux's root may raise its limit,
 so both serve 992 clients). Debian's redis-benchmark on the host drives them: SET and GET from 50 clients, and the
 same with 16 commands pipelined per request; the runs alternate between the two so that the shared machine's load
-hits them alike; medians and the port's ratio to Linux, in one run. Also the port's image size (and the peer's
-kernel and initramfs) and, with --min-memory, the least RAM (whole MiB) in which the port still serves a short
-redis-benchmark run. Needs root (a namespace, tap devices) and redis-tools (redis-benchmark, redis-cli). Prints
+hits them alike; medians and the port's ratio to Linux, in one run, and the frames each sent per request (its tap's
+counter). Also the port's image size (and the peer's kernel and initramfs) and, with --min-memory, the least RAM
+(whole MiB) in which the port still serves a short redis-benchmark run. Needs root (a namespace, tap devices) and redis-tools (redis-benchmark, redis-cli). Prints
 JSON.
 
     python bench/port_redis.py [--target qemu-x86_64] [--runs 5] [--requests 100000] [--pipeline 16] [--min-memory]
@@ -82,6 +82,11 @@ def benchmark(address: str, requests: int, pipeline: int, seconds: float = 3600)
     return {test: float(rate) for test, rate in rates.items()}
 
 
+def frames_sent(tap: str) -> int:
+    """Frames the guest on `tap` has sent (the host side's receive counter)."""
+    return int(net.in_ns("cat", f"/sys/class/net/{tap}/statistics/rx_packets").stdout)
+
+
 def min_memory_mib(image: Path, high: int, work: Path) -> int:
     """The least RAM, in MiB, in which the port boots and serves a short redis-benchmark run (SET and GET, 2,000
     each, 50 clients)."""
@@ -138,11 +143,14 @@ def main() -> None:
                 raise SystemExit(f"{net.GUEST_SIDE.format(n)} serves {clients}, not maxclients {OPTIONS[1]}")
         rates = {(name, pipeline): {test: [] for test in TESTS}
                  for name in servers for pipeline in (1, opts.pipeline)}
+        frames = {(name, pipeline): [] for name in servers for pipeline in (1, opts.pipeline)}
         for _ in range(opts.runs):
             for pipeline in (1, opts.pipeline):
                 for name, n in servers.items():
+                    before = frames_sent(f"ufb{n}")
                     for test, rate in benchmark(net.GUEST_SIDE.format(n), opts.requests, pipeline).items():
                         rates[name, pipeline][test].append(rate)
+                    frames[name, pipeline].append((frames_sent(f"ufb{n}") - before) / (len(TESTS) * opts.requests))
         load = os.getloadavg()
         net.stop(guests)
         guests = []
@@ -156,6 +164,9 @@ def main() -> None:
         return {f"{test}{'' if pipeline == 1 else f'_P{pipeline}'}_requests_per_s":
                 net.median(rates[name, pipeline][test])
                 for pipeline in (1, opts.pipeline) for test in TESTS}
+
+    def frames_per_request(name: str) -> dict:
+        return {f"P{pipeline}": net.median(frames[name, pipeline], 3) for pipeline in (1, opts.pipeline)}
 
     results = {name: figures(name) for name in servers}
     port, linux = results["uniforge redis port"], results["linux redis-server"]
@@ -171,6 +182,8 @@ def main() -> None:
         "peer_packages": peer.version,
         "servers": results,
         "port_to_linux": {figure: round(port[figure]["median"] / linux[figure]["median"], 2) for figure in port},
+        # Frames each server sent per request (connections' set-up included): its answers and its pure ACKs.
+        "frames_per_request": {name: frames_per_request(name) for name in servers},
     }, indent=2))
 
 

@@ -334,13 +334,15 @@ int uf_net_up(void)
 	return r;
 }
 
-/* Before every wait (uf_time_on_wait): the NIC's receive interrupt on. Frames that came while it was off are
- * taken now, and the caller looks again: left in the ring they would end every wait at once, also the waits of
- * callers that never poll the network (a sleep). */
-static int arm_nic(void)
+/* Before every wait (uf_time_on_wait): the ACKs the program's answers did not carry go out (it had its turn),
+ * then the NIC's receive interrupt goes on. Frames that came while it was off are taken now, and the caller looks
+ * again: left in the ring they would end every wait at once, also the waits of callers that never poll the
+ * network (a sleep). */
+static int before_wait(void)
 {
 	struct uf_netdev *dev = uf_net_if.dev;
-	if (!dev->arm(dev))
+	uf_tcp_ack_delayed();
+	if (!dev || !dev->arm || !dev->arm(dev))
 		return 0;
 	uf_net_poll();
 	return 1;
@@ -354,6 +356,7 @@ static int bring_up(void)
 	if (tried)
 		return -ENETDOWN;
 	tried = 1;
+	uf_time_on_wait(before_wait);      /* also with lo only: its connections delay their ACKs too */
 	const char *mode = uf_option("uf.net"), *ip = uf_option("uf.ip");
 	if (mode && !strcmp(mode, "none"))
 		return -ENETDOWN;
@@ -362,8 +365,6 @@ static int bring_up(void)
 		uf_printk("uniforge: net: no network interface (lo only)\n");
 		return -ENETDOWN;
 	}
-	if (uf_net_if.dev->arm)
-		uf_time_on_wait(arm_nic);
 	configure6();               /* IPv6 comes up beside IPv4, whatever becomes of DHCP */
 	int r;
 	const char *how;

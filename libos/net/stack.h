@@ -283,6 +283,8 @@ void uf_tcp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *p
 void uf_tcp_timers(uint64_t now);
 uint64_t uf_tcp_next_timer(void);
 void uf_tcp_flush(void);                    /* sends the ACKs a batch of received segments made due */
+/* Sends the ACKs still owed for in-order data: before the program waits, it had its turn to answer (tcp_delack.c). */
+void uf_tcp_ack_delayed(void);
 int uf_tcp_unfinished(void);                /* connections whose data or FIN the peer has yet to acknowledge */
 
 /* DHCP client: runs until a lease or timeout; renews from the timers. */

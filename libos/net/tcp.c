@@ -114,7 +114,7 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 	if (err == ETIMEDOUT && t->state >= TCP_SYN_RCVD)
 		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0, t->tos);
 	t->state = TCP_CLOSED;
-	t->rto_at = t->linger_at = t->keep_at = 0;
+	t->rto_at = t->linger_at = t->keep_at = t->delack_at = 0;
 	uf_tcp_wake(t);
 	if (t->on != &uf_tcp_active)
 		uf_tcp_list_move(t, &uf_tcp_active);
@@ -381,6 +381,7 @@ long uf_tcp_recv(struct uf_tcp *t, void *buf, size_t len, int peek)
 		t->ack_now = 1;
 		uf_tcp_output(t);
 	}
+	uf_tcp_ack_read(t);
 	return n;
 }
 

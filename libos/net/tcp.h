@@ -37,6 +37,7 @@
 #define TCP_PROBE_MIN (10 * MS)                 /* the probe timer's floor (Linux's TLP: 10 ms) */
 #define TCP_REO_MIN (2 * MS)                    /* the reordering window's floor: a few LAN round trips */
 #define TCP_TX_RETRY (1 * MS)                   /* a full NIC ring: when to try sending again */
+#define TCP_DELACK (40 * MS)                    /* a delayed ACK's bound: Linux's minimum (tcp_delack.c) */
 #define TCP_SCOREBOARD 8                        /* SACKed ranges the sender keeps */
 #define TCP_RXT_MARKS 8                         /* retransmissions watched for a second loss */
 #define TCP_TS_LEN 12                           /* NOP, NOP, kind 8, length 10, TSval, TSecr */
@@ -140,6 +141,12 @@ struct uf_tcp {
 	uint32_t last_ooo;                  /* where the latest out-of-order segment began: the first SACK block */
 	int sack_ok;                        /* both sides sent SACK-permitted: our ACKs report what ooo holds */
 	int rcv_fin, rd_shut;
+	/* Delayed ACKs (tcp_delack.c): the ACK owed for in-order data goes out by delack_at (0: none owed); quick
+	 * ACKs left, the connection answers what it receives (interactive), short segments since our last ACK (0, 1,
+	 * 2: two or more), the largest segment received. */
+	uint64_t delack_at;
+	int ack_quick, interactive, ack_short;
+	uint32_t rcv_mss;
 
 	/* Timestamps (RFC 7323), when both sides offered them: every segment carries our clock (ms, from a random
 	 * per-connection origin: the peer learns neither our uptime nor other connections' clocks) and echoes the
@@ -206,6 +213,14 @@ void uf_tcp_due(struct uf_tcp *t);                  /* output at the end of this
 void uf_tcp_forget_due(struct uf_tcp *t);           /* before freeing t */
 uint32_t uf_tcp_rcv_window(const struct uf_tcp *t);
 uint32_t uf_tcp_ts_now(const struct uf_tcp *t);     /* our timestamp clock for t */
+
+/* tcp_delack.c: when the ACK for in-order data goes out. */
+void uf_tcp_ack_quick(struct uf_tcp *t, int leave_interactive);     /* the next segments: ACKed at once */
+void uf_tcp_ack_data(struct uf_tcp *t, uint32_t len, uint64_t now); /* new in-order data: ACK now or later */
+void uf_tcp_ack_sent(struct uf_tcp *t);                             /* any segment carrying our ACK went out */
+void uf_tcp_ack_data_sent(struct uf_tcp *t, uint64_t now);          /* new data went out: an answer? */
+void uf_tcp_ack_read(struct uf_tcp *t);                             /* the program read from the buffer */
+void uf_tcp_ack_expired(struct uf_tcp *t);                          /* delack_at passed */
 
 /* tcp_sack.c */
 void uf_tcp_sack_add(struct uf_tcp *t, uint32_t start, uint32_t end);

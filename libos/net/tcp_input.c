@@ -552,9 +552,11 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 	uint32_t seq = s->seq;
 	const uint8_t *data = s->data;
 	uint32_t len = s->len;
-	int fin = !!(s->flags & TCP_FIN);
+	int fin = !!(s->flags & TCP_FIN), owed = t->ack_now;
 	t->ack_now = 1;                         /* also for a duplicate: the sender learns what we have */
-	if (SEQ_LT(seq, t->rcv_nxt)) {          /* the front was received before */
+	int dup = SEQ_LT(seq, t->rcv_nxt);
+	if (dup) {                              /* the front was received before: our ACK was lost, or late */
+		uf_tcp_ack_quick(t, 1);
 		uint32_t skip = t->rcv_nxt - seq;
 		if (skip > len) {           /* all old; a FIN can't lie before data we have */
 			fin = 0;
@@ -573,6 +575,7 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 	if (seq != t->rcv_nxt) {
 		if (len || fin)
 			keep_ooo(t, seq, data, len, fin);
+		uf_tcp_ack_quick(t, 1);             /* a loss: the sender's recovery wants every ACK */
 		/* An immediate duplicate ACK per segment tells the sender about the hole (RFC 5681 4.2). It must carry
 		 * no data, or the sender won't count it toward fast retransmit: so not coalesced with our output. */
 		uf_tcp_send_ctl(t, t->snd_nxt, TCP_ACK);
@@ -583,8 +586,13 @@ static void data_input(struct uf_tcp *t, struct segment *s)
 	t->bytes_received += n;
 	if (n == len && fin && !t->rcv_fin)
 		receive_fin(t);
-	if (t->ooo)
-		drain_ooo(t);
+	if (t->ooo) {
+		drain_ooo(t);                       /* a hole filled: ACKed at once (RFC 5681 4.2) */
+	} else if (!dup && !fin && n && n == len && t->state == TCP_ESTABLISHED &&
+		   !uf_inet_is_local(t->raddr)) {
+		t->ack_now = owed;                  /* plain new data from another host: uf_tcp_ack_data decides */
+		uf_tcp_ack_data(t, n, t->last_data_recv);
+	}
 }
 
 static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
@@ -783,6 +791,9 @@ void uf_tcp_input(const uint8_t src[16], const uint8_t dst[16], const uint8_t *p
 		t->segs_in++;
 		if (s.len) {
 			t->data_segs_in++;
+			/* The first data, or the first after an idle spell: ACK the next segments at once (as Linux). */
+			if (!t->last_data_recv || now - t->last_data_recv > uf_tcp_rto(t))
+				uf_tcp_ack_quick(t, 0);
 			t->last_data_recv = now;
 		}
 		if (s.flags & TCP_ACK)

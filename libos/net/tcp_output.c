@@ -149,8 +149,10 @@ static int send_segment(struct uf_tcp *t, uint32_t seq, uint32_t len, uint8_t fl
 		t->data_segs_out++;
 		t->bytes_sent += len;
 		t->last_data_sent = uf_time_monotonic_ns();
+		uf_tcp_ack_data_sent(t, t->last_data_sent);
 	}
 	if (flags & TCP_ACK) {
+		uf_tcp_ack_sent(t);
 		t->ack_now = 0;
 		t->rcv_adv = t->rcv_nxt + wnd;
 		t->last_ack_sent = t->rcv_nxt;
@@ -481,6 +483,8 @@ void uf_tcp_timers(uint64_t now)
 			probe_expired(t);
 		if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
 			keepalive_expired(t, now);
+		if (t->delack_at && t->delack_at <= now)
+			uf_tcp_ack_expired(t);
 	}
 	/* Oldest first: stop at the first one still waiting. */
 	while (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at <= now)
@@ -500,6 +504,8 @@ uint64_t uf_tcp_next_timer(void)
 			n = t->probe_at;
 		if (t->keep_at && t->keep_at < n && t->state == TCP_ESTABLISHED)
 			n = t->keep_at;
+		if (t->delack_at && t->delack_at < n)
+			n = t->delack_at;
 	}
 	if (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at < n)
 		n = uf_tcp_time_wait.head->linger_at;

@@ -139,6 +139,46 @@ def test_50_concurrent_keepalive_connections(httpd):
     assert_running(guest)
 
 
+def guest_tcp_segments(pcap: Path, port: int) -> list[tuple[int, int]]:
+    """(TCP flags, payload bytes) of each IPv4 segment from guest port `port` in a pcap file (QEMU's filter-dump:
+    Ethernet frames, each with a 16-byte record header after the 24-byte file header)."""
+    data, at, segments = pcap.read_bytes(), 24, []
+    while at + 16 <= len(data):
+        caplen = int.from_bytes(data[at + 8:at + 12], "little")
+        frame, at = data[at + 16:at + 16 + caplen], at + 16 + caplen
+        if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+            continue
+        ip = frame[14:]
+        ihl, total = (ip[0] & 15) * 4, int.from_bytes(ip[2:4], "big")
+        tcp = ip[ihl:]
+        if int.from_bytes(tcp[0:2], "big") == port:
+            segments.append((tcp[13], total - ihl - (tcp[12] >> 4) * 4))
+    return segments
+
+
+def test_the_answer_carries_the_ack_of_the_request(uniforge_build, target, tmp_path):
+    """Delayed ACKs (libos/net/tcp_delack.c): 30 requests on one keep-alive connection; the guest's frames, as
+    QEMU's filter-dump on its NIC saw them, are the answers, whose ACK acknowledges the request: no pure ACK per
+    request (two frames per exchange, as before), only the first request's (quick-ACK mode) and the odd one whose
+    answer came late."""
+    pcap = tmp_path / "guest.pcap"
+    with boot(httpd_image(uniforge_build, target), ["80"], publish=[80], ready=LISTENING,
+              extra_qemu_args=["-object", f"filter-dump,id=dump0,netdev=net0,file={pcap}"]) as vm:
+        conn = http.client.HTTPConnection("127.0.0.1", vm.port(80)[1], timeout=REQUEST_WAIT)
+        for _ in range(30):
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            assert response.status == 200 and response.read() == PAGE.read_bytes()
+        conn.close()
+        time.sleep(1)
+        assert_running(vm)
+    segments = guest_tcp_segments(pcap, 80)
+    answers = [s for s in segments if s[1]]
+    pure_acks = [s for s in segments if not s[1] and s[0] & 0x17 == 0x10]      # ACK only: no SYN, FIN, RST
+    assert len(answers) >= 30, segments
+    assert len(pure_acks) <= 6, f"{len(pure_acks)} pure ACKs for 30 requests: {segments}"
+
+
 def test_64mib_upload_is_echoed_intact(httpd, tmp_path):
     need("curl")
     guest, port = httpd

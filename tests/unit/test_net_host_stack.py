@@ -956,6 +956,67 @@ def test_tcp_passive_open_data_both_ways_and_close(stack):
     lib.uf_tcp_close(l)
 
 
+def test_delayed_acks_ride_on_answers_by_linuxs_rules(stack):
+    """tcp_delack.c: the first data is acknowledged at once (quick-ACK mode); once the program answers what it
+    reads, the ACK of the next request rides on the answer (one segment, not two); a request left unanswered is
+    acknowledged after 40 ms, which ends the interactive mode; then every second full-sized segment is
+    acknowledged, and a read that empties the buffer after a short segment sends the ACK still owed."""
+    lib = stack.lib
+    l, c, our_seq, seq = handshake(stack, 87, 40008)
+    buf = ctypes.create_string_buffer(4096)
+
+    def request(data: bytes):
+        nonlocal seq
+        stack.inject(eth(ipv4(6, tcp(40008, 87, seq, our_seq, "PA", data))))
+        seq += len(data)
+
+    def answer(data: bytes):
+        nonlocal our_seq
+        assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(4096), 0) > 0
+        assert lib.uf_tcp_send(c, data, ctypes.c_size_t(len(data))) == len(data)
+        our_seq += len(data)
+        return stack.sent()
+
+    request(b"PING\r\n")
+    [ack] = stack.sent()                                      # the first data: acknowledged at once
+    assert ack.flags == "A" and ack.ack == seq
+    [reply] = answer(b"+PONG\r\n")
+    assert reply.data == b"+PONG\r\n"
+    for _ in range(3):                                        # answered: the ACK waits and rides on the reply
+        request(b"GET k\r\n")
+        assert stack.sent() == []
+        [reply] = answer(b"$1\r\nv\r\n")
+        assert reply.ack == seq and reply.data == b"$1\r\nv\r\n"
+    request(b"GET k\r\n")                                   # left unanswered: the timer, at 40 ms
+    stack.advance(0.039)
+    assert stack.sent() == []
+    stack.advance(0.002)
+    [late] = stack.sent()
+    assert late.flags == "A" and late.ack == seq and not late.data
+    request(b"x" * 7)                                         # no longer interactive: quick ACKs again
+    [ack] = stack.sent()
+    assert ack.ack == seq
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(4096), 0) > 0 and stack.sent() == []
+    acked = []
+    for _ in range(40):                                       # a stream of full segments: quick ACKs run out,
+        request(b"s" * 1000)                                  # then every second segment is acknowledged
+        acked.append([p.ack for p in stack.sent()] == [seq])
+    assert acked[:8] == [True] * 8 and acked[-10:] in ([True, False] * 5, [False, True] * 5), acked
+    while lib.uf_tcp_recv(c, buf, ctypes.c_size_t(4096), 0) > 0:
+        pass
+    stack.sent()
+    request(b"s" * 1000)
+    request(b"tail")
+    assert [p.ack for p in stack.sent()] == [seq]             # the second segment: ACKed (more than one owed)
+    request(b"short")
+    assert stack.sent() == []                                 # a short segment: owed ...
+    assert lib.uf_tcp_recv(c, buf, ctypes.c_size_t(4096), 0) == 1009
+    [ack] = stack.sent()                                      # ... until the program reads it all
+    assert ack.flags == "A" and ack.ack == seq
+    lib.uf_tcp_close(c)
+    lib.uf_tcp_close(l)
+
+
 def test_tcp_fast_retransmit_then_timeout(stack):
     lib = stack.lib
     l, c, our_seq, seq = handshake(stack, 81, 40001)

@@ -39,7 +39,7 @@ void uf_time_wake_at(uint64_t monotonic_ns);
 /* What must happen before any wait: every uf_time_wait_until first calls arm. For an event source whose interrupt
  * stays off while the CPU is busy (each one costs a trap, and the busy code polls anyway), arm turns it on and
  * handles what came while it was off (nonzero: it did, so the wait returns at once and the caller looks again).
- * One user: module net (the NIC's receive interrupt). */
+ * One user: module net (TCP's owed delayed ACKs go out, then the NIC's receive interrupt goes on). */
 void uf_time_on_wait(int (*arm)(void));
 
 /* Module thread: the timer interrupt, which calls uf_thread_alarm, at about monotonic_ns (or earlier, for
