@@ -125,6 +125,7 @@ long uf_sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 static int scan(struct epoll *ep, struct epoll_event *out, int max, unsigned long long *wake)
 {
 	int n = 0;
+	uf_poll_scan_start(wake);
 	for (int i = 0; i < ep->count && n < max; i++) {
 		struct interest *it = &ep->items[i];
 		if (uf_fd_get(it->fd) != it->file) {

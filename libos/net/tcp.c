@@ -114,7 +114,7 @@ void uf_tcp_drop(struct uf_tcp *t, int err)
 	if (err == ETIMEDOUT && t->state >= TCP_SYN_RCVD)
 		uf_tcp_send_rst(t->laddr, t->raddr, t->lport, t->rport, t->snd_nxt, 0, 0, t->tos);
 	t->state = TCP_CLOSED;
-	t->rto_at = t->linger_at = t->keep_at = t->delack_at = 0;
+	t->rto_at = t->linger_at = t->keep_at = t->probe_at = t->delack_at = 0;
 	uf_tcp_wake(t);
 	if (t->on != &uf_tcp_active)
 		uf_tcp_list_move(t, &uf_tcp_active);
@@ -143,8 +143,8 @@ static void limit_time_wait(void)
 void uf_tcp_enter_time_wait(struct uf_tcp *t)
 {
 	t->state = TCP_TIME_WAIT;
-	t->rto_at = t->keep_at = 0;
-	t->linger_at = uf_time_monotonic_ns() + 2 * TCP_MSL;
+	t->rto_at = t->keep_at = t->probe_at = t->delack_at = 0;
+	t->linger_at = uf_time_monotonic_ns() + 2 * TCP_MSL;        /* its list's order keeps this one */
 	uf_tcp_list_move(t, &uf_tcp_time_wait);
 	if (!t->app) {
 		release_buffers(t);     /* only the sequence numbers matter now: give the memory back at once */
@@ -197,7 +197,7 @@ void uf_tcp_close(struct uf_tcp *t)
 	}
 	uf_tcp_shutdown(t, 1, 1);
 	if (t->state == TCP_FIN_WAIT_2)
-		t->linger_at = uf_time_monotonic_ns() + TCP_FIN_WAIT_2_TIMEOUT;
+		uf_tcp_timer_set(&t->linger_at, uf_time_monotonic_ns() + TCP_FIN_WAIT_2_TIMEOUT);
 }
 
 int uf_tcp_unfinished(void)
@@ -490,8 +490,8 @@ void uf_tcp_set_keepalive(struct uf_tcp *t, int on, int idle_s, int interval_s, 
 	if (count > 0)
 		t->keep_cnt = count;
 	t->keep_probes = 0;
-	t->keep_at = on && t->state == TCP_ESTABLISHED
-		? uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS : 0;
+	uf_tcp_timer_set(&t->keep_at, on && t->state == TCP_ESTABLISHED
+			 ? uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS : 0);
 }
 
 int uf_tcp_set_buffers(struct uf_tcp *t, size_t rcvbuf, size_t sndbuf)

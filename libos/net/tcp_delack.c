@@ -54,7 +54,7 @@ void uf_tcp_ack_data(struct uf_tcp *t, uint32_t len, uint64_t now)
 		return;
 	}
 	if (!t->delack_at)
-		t->delack_at = now + TCP_DELACK;
+		uf_tcp_timer_set(&t->delack_at, now + TCP_DELACK);
 	delayed_since_wait = 1;
 }
 

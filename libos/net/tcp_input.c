@@ -141,7 +141,7 @@ static void established(struct uf_tcp *t)
 	t->snd_data = t->iss + 1;
 	t->snd_una = t->iss + 1;
 	if (t->keepalive)
-		t->keep_at = uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS;
+		uf_tcp_timer_set(&t->keep_at, uf_time_monotonic_ns() + (uint64_t)t->keep_idle_s * 1000 * MS);
 	uf_tcp_wake(t->listener ? t->listener : t);      /* a connection to accept, or connect() done */
 }
 
@@ -640,7 +640,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 	}
 	if (t->keepalive) {
 		t->keep_probes = 0;
-		t->keep_at = now + (uint64_t)t->keep_idle_s * 1000 * MS;
+		uf_tcp_timer_set(&t->keep_at, now + (uint64_t)t->keep_idle_s * 1000 * MS);
 	}
 
 	if (t->state == TCP_SYN_RCVD) {
@@ -694,7 +694,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 			 * within a quarter RTT (RFC 8985's reordering window), too few duplicate ACKs or not. */
 			uint64_t at = now + (t->srtt / 4 > TCP_REO_MIN ? t->srtt / 4 : TCP_REO_MIN);
 			if (!t->probe_at || at < t->probe_at)
-				t->probe_at = at;
+				uf_tcp_timer_set(&t->probe_at, at);
 		}
 	}
 	if (SEQ_LT(t->snd_wl1, s->seq) || (t->snd_wl1 == s->seq && SEQ_LE(t->snd_wl2, s->ack))) {
@@ -714,7 +714,7 @@ static void established_input(struct uf_tcp *t, struct segment *s, uint64_t now)
 		if (fin_acked) {
 			t->state = TCP_FIN_WAIT_2;
 			if (!t->app)
-				t->linger_at = now + TCP_FIN_WAIT_2_TIMEOUT;
+				uf_tcp_timer_set(&t->linger_at, now + TCP_FIN_WAIT_2_TIMEOUT);
 		}
 		break;
 	case TCP_CLOSING:

@@ -7,6 +7,9 @@
 #include "tcp.h"
 
 static struct uf_tcp *due;      /* control blocks with output due, through due_next */
+static uint64_t due_at;         /* when to try them again if nothing else flushes them first */
+
+uint64_t uf_tcp_timer_bound = UINT64_MAX;
 
 uint32_t uf_tcp_rcv_window(const struct uf_tcp *t)
 {
@@ -189,11 +192,13 @@ uint64_t uf_tcp_rto(const struct uf_tcp *t)
 
 void uf_tcp_arm_rto(struct uf_tcp *t)
 {
-	t->rto_at = uf_time_monotonic_ns() + uf_tcp_rto(t);
+	uf_tcp_timer_set(&t->rto_at, uf_time_monotonic_ns() + uf_tcp_rto(t));
 }
 
 void uf_tcp_due(struct uf_tcp *t)
 {
+	if (!due)
+		due_at = uf_time_monotonic_ns() + TCP_TX_RETRY;
 	if (!t->output_due) {
 		t->output_due = 1;
 		t->due_next = due;
@@ -370,7 +375,7 @@ void uf_tcp_output(struct uf_tcp *t)
 	/* The probe timer: one tail loss probe per stall, then, once SACKs came, the reordering window again. */
 	if (t->snd_una != t->snd_max && !t->probe_at && (!t->tlp_sent || t->sack_count) && t->snd_wnd) {
 		uint64_t pto = 2 * t->srtt < TCP_PROBE_MIN ? TCP_PROBE_MIN : 2 * t->srtt;
-		t->probe_at = uf_time_monotonic_ns() + pto;
+		uf_tcp_timer_set(&t->probe_at, uf_time_monotonic_ns() + pto);
 	}
 	/* Zero window with data waiting: the retransmission timer doubles as the persist timer. */
 	if (t->snd_una == t->snd_max && !t->snd_wnd && SEQ_LT(t->snd_nxt, data_end) && !t->rto_at)
@@ -462,39 +467,13 @@ static void keepalive_expired(struct uf_tcp *t, uint64_t now)
 	t->keep_probes++;
 	/* A segment one byte before the window: the peer must answer with an ACK. */
 	send_segment(t, t->snd_una - 1, 0, TCP_ACK);
-	t->keep_at = now + (uint64_t)t->keep_intvl_s * 1000 * MS;
+	uf_tcp_timer_set(&t->keep_at, now + (uint64_t)t->keep_intvl_s * 1000 * MS);
 }
 
-void uf_tcp_timers(uint64_t now)
+/* The earliest timer of the blocks on uf_tcp_active: the bound, exact. */
+static uint64_t active_next_timer(void)
 {
-	struct uf_tcp *next;
-	for (struct uf_tcp *t = uf_tcp_active.head; t; t = next) {
-		next = t->next;         /* a timer may free t or move it to another list */
-		if (t->linger_at && t->linger_at <= now) {
-			t->linger_at = 0;
-			uf_tcp_drop(t, 0);
-			continue;
-		}
-		if (t->rto_at && t->rto_at <= now) {
-			rto_expired(t);
-			continue;
-		}
-		if (t->probe_at && t->probe_at <= now)
-			probe_expired(t);
-		if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
-			keepalive_expired(t, now);
-		if (t->delack_at && t->delack_at <= now)
-			uf_tcp_ack_expired(t);
-	}
-	/* Oldest first: stop at the first one still waiting. */
-	while (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at <= now)
-		uf_tcp_drop(uf_tcp_time_wait.head, 0);
-}
-
-uint64_t uf_tcp_next_timer(void)
-{
-	/* Output waiting for room in the NIC's ring: the device drains it without telling us, so look again soon. */
-	uint64_t n = due ? uf_time_monotonic_ns() + TCP_TX_RETRY : UINT64_MAX;
+	uint64_t n = UINT64_MAX;
 	for (struct uf_tcp *t = uf_tcp_active.head; t; t = t->next) {
 		if (t->rto_at && t->rto_at < n)
 			n = t->rto_at;
@@ -507,6 +486,44 @@ uint64_t uf_tcp_next_timer(void)
 		if (t->delack_at && t->delack_at < n)
 			n = t->delack_at;
 	}
+	return n;
+}
+
+void uf_tcp_timers(uint64_t now)
+{
+	if (uf_tcp_timer_bound <= now) {        /* else none of the active blocks' timers is due: no walk */
+		struct uf_tcp *next;
+		for (struct uf_tcp *t = uf_tcp_active.head; t; t = next) {
+			next = t->next;         /* a timer may free t or move it to another list */
+			if (t->linger_at && t->linger_at <= now) {
+				t->linger_at = 0;
+				uf_tcp_drop(t, 0);
+				continue;
+			}
+			if (t->rto_at && t->rto_at <= now) {
+				rto_expired(t);
+				continue;
+			}
+			if (t->probe_at && t->probe_at <= now)
+				probe_expired(t);
+			if (t->keep_at && t->keep_at <= now && t->state == TCP_ESTABLISHED)
+				keepalive_expired(t, now);
+			if (t->delack_at && t->delack_at <= now)
+				uf_tcp_ack_expired(t);
+		}
+		uf_tcp_timer_bound = active_next_timer();
+	}
+	/* Oldest first: stop at the first one still waiting. */
+	while (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at <= now)
+		uf_tcp_drop(uf_tcp_time_wait.head, 0);
+}
+
+uint64_t uf_tcp_next_timer(void)
+{
+	uint64_t n = uf_tcp_timer_bound;
+	/* Output waiting for room in the NIC's ring: the device drains it without telling us, so look again soon. */
+	if (due && due_at < n)
+		n = due_at;
 	if (uf_tcp_time_wait.head && uf_tcp_time_wait.head->linger_at < n)
 		n = uf_tcp_time_wait.head->linger_at;
 	return n;

@@ -1,5 +1,5 @@
-/* poll and select: ask every file for its state (a socket's poll operation also runs the network stack);
- * if none is ready, halt until an interrupt, the earliest time a file said its state may change, or the
+/* poll and select: run the network stack once (uf_poll_scan_start), then ask every file for its state; if none
+ * is ready, halt until an interrupt, the earliest time the stack or a file said a state may change, or the
  * caller's timeout. Files without a poll operation are always ready, as regular files are. A signal handler
  * ends the wait with EINTR (never restarted, as on Linux); ppoll and pselect6 wait with the caller's mask. */
 #include <errno.h>
@@ -11,6 +11,20 @@
 
 #define ALWAYS_READY (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 #define MAX_POLL_FDS 1024       /* RLIMIT_NOFILE's usual soft limit, as Linux checks nfds against */
+
+/* Module net (uf/net.h), weak: poll without sockets links no stack. */
+int uf_net_poll(void) __attribute__((weak));
+uint64_t uf_net_next_timer(void) __attribute__((weak));
+
+void uf_poll_scan_start(unsigned long long *wake)
+{
+	if (!uf_net_poll)
+		return;
+	uf_net_poll();
+	uint64_t t = uf_net_next_timer();
+	if (t < *wake)
+		*wake = t;
+}
 
 unsigned uf_poll_file(struct uf_file *f, unsigned long long *wake)
 {
@@ -41,6 +55,7 @@ static long do_poll(struct pollfd *fds, unsigned long n, uint64_t deadline)
 	for (;;) {
 		unsigned long long wake = deadline;
 		long ready = 0;
+		uf_poll_scan_start(&wake);
 		for (unsigned long i = 0; i < n; i++) {
 			fds[i].revents = 0;
 			if (fds[i].fd < 0)
@@ -113,6 +128,7 @@ long uf_poll_select(int n, fd_set *r, fd_set *w, fd_set *e, uint64_t deadline)
 	for (;;) {
 		unsigned long long wake = deadline;
 		long ready = 0;
+		uf_poll_scan_start(&wake);
 		for (int fd = 0; fd < n; fd++) {
 			int wr = FD_ISSET(fd, &want_r), ww = FD_ISSET(fd, &want_w), we = FD_ISSET(fd, &want_e);
 			if (!wr && !ww && !we)

@@ -716,6 +716,65 @@ def test_port_checks_cost_the_same_with_thousands_of_connections(counting_stack)
     drain()
 
 
+def test_a_look_at_the_stack_costs_the_same_with_thousands_of_connections(counting_stack):
+    """What every wait and every poll/select/epoll scan does, uf_net_poll with nothing received and nothing due and
+    uf_net_next_timer, runs as many basic blocks with 1,500 connections (keepalive on, idle 1 s: each has a timer,
+    the earliest of the stack's) as with none: the next TCP timer is a bound kept as timers are set, not a walk. It stays right: a timer turned off
+    (data sent, then acknowledged) may end a wait early, after which the stack knows the next one exactly and sends
+    nothing; a retransmission still goes when due."""
+    s = counting_stack
+    lib = s.lib
+    lib.uf_net_next_timer.restype = ctypes.c_uint64
+
+    def costs() -> dict[str, int]:
+        out = {}
+        for name, operation in (("uf_net_poll", lib.uf_net_poll), ("uf_net_next_timer", lib.uf_net_next_timer)):
+            counts = []
+            for _ in range(9):
+                before = lib.h_blocks()
+                operation()
+                counts.append(lib.h_blocks() - before)
+            out[name] = sorted(counts)[4]
+        return out
+
+    alone = costs()
+    l = ctypes.c_void_p(lib.uf_tcp_new(V4))
+    assert lib.uf_tcp_bind(l, None, 8080, 0) == 0 and lib.uf_tcp_listen(l, 1024) == 0
+    conns = []
+    for i in range(1500):
+        our_seq, c = accept_from(s, l, 20000 + i, 8080)
+        lib.uf_tcp_set_keepalive(c, 1, 1, 0, 0)
+        conns.append((our_seq, c))
+    keepalive_at = lib.h_now() + 10**9                          # the clock has not moved: the same for all
+    crowded = costs()
+    for name in alone:
+        assert crowded[name] <= alone[name] * 1.2 + 20, (name, alone[name], crowded[name])
+    assert lib.uf_net_next_timer() == keepalive_at
+
+    our_seq, c = conns[700]
+    assert lib.uf_tcp_send(c, b"x" * 100, ctypes.c_size_t(100)) == 100
+    [data] = s.sent()
+    s.inject(eth(ipv4(6, tcp(20700, 8080, 5001, our_seq + 100, "A"))))
+    s.sent()
+    early = lib.uf_net_next_timer()
+    assert lib.h_now() < early <= keepalive_at
+    s.advance((early - lib.h_now()) / 1e9)
+    assert s.sent() == [] and lib.uf_net_next_timer() == keepalive_at
+
+    assert lib.uf_tcp_send(c, b"y" * 100, ctypes.c_size_t(100)) == 100
+    [data] = s.sent()
+    resent = []
+    while not resent:
+        s.advance((lib.uf_net_next_timer() - lib.h_now()) / 1e9)
+        resent = s.sent()
+    assert [(p.sport, p.seq, p.data) for p in resent] == [(8080, data.seq, b"y" * 100)]
+    assert lib.h_now() < keepalive_at
+    for _, c in conns:
+        lib.uf_tcp_abort(c)
+    lib.uf_tcp_close(l)
+    s.sent()
+
+
 def test_udp_bind_and_receive_cost_the_same_with_thousands_of_endpoints(counting_stack):
     """UDP endpoints are found by port in the same table as TCP's (ports.c), not by walking every endpoint: binding
     (a given port, port 0) and taking in a datagram run as many basic blocks of the stack's code with 3,000 bound

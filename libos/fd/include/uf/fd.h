@@ -39,7 +39,8 @@ struct uf_file_ops {
 	 * fsync -EINVAL, getdents64 -ENOTDIR, sendfile and copy_file_range -EINVAL. */
 	const struct uf_fs_file_ops *fs;
 	/* optional (poll/select/epoll): the POLLIN/POLLOUT/POLLERR/POLLHUP/POLLRDHUP state now, after taking in
-	 * what the device has; lowers *wake_ns to when that may change without an interrupt (a timer), or to 0
+	 * what the device has (the network stack, shared by every socket, runs once per scan before: uf/poll.h's
+	 * uf_poll_scan_start); lowers *wake_ns to when that may change without an interrupt (a timer), or to 0
 	 * when what it took in may concern files already asked (ask them again). Without it a file is always
 	 * readable and writable. */
 	unsigned (*poll)(struct uf_file *f, unsigned long long *wake_ns);

@@ -4,7 +4,8 @@
  *
  * Everything runs in process context on one CPU: the stack only advances inside uf_net_poll(), which every
  * blocking call runs in a loop (poll the NIC, run due timers; if not ready, uf_time_wait_until the next timer
- * or the caller's deadline). Addresses and ports are in host byte order. Functions return a count or -errno. */
+ * or the caller's deadline), and poll, select and epoll once per look at their files (uf/poll.h). Addresses and
+ * ports are in host byte order. Functions return a count or -errno. */
 #ifndef UF_NET_H
 #define UF_NET_H
 
@@ -39,7 +40,9 @@ int uf_net_dns6(uint8_t out[16]);
  * some must look again before it sleeps, or it would sleep through their news). */
 int uf_net_poll(void);
 
-/* Monotonic time of the stack's next timer (UINT64_MAX if none). */
+/* Monotonic time of the stack's next timer (UINT64_MAX if none), or earlier when a TCP timer was turned off since
+ * (uf_net_poll then finds nothing due, and learns the next one exactly). Costs the same however many connections
+ * there are. */
 uint64_t uf_net_next_timer(void);
 
 /* Halts until a NIC interrupt, the next timer or deadline, whichever comes first; then polls. */

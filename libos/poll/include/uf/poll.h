@@ -7,8 +7,14 @@
 
 struct uf_file;
 
+/* The start of every scan (poll, select, one look of epoll_wait at its interest list): takes in what the network
+ * stack has (module net's uf_net_poll, when the image links it: every socket's state comes from it) and lowers
+ * *wake to the stack's next timer. Once per scan, not once per socket: the files' states are then fresh when asked,
+ * and a scan costs one NIC poll however many sockets it asks. */
+void uf_poll_scan_start(unsigned long long *wake);
+
 /* A file's POLL* state now (always readable and writable without a poll operation); may lower *wake to when
- * it may change without an interrupt. */
+ * it may change without an interrupt. Called in a scan, after uf_poll_scan_start. */
 unsigned uf_poll_file(struct uf_file *f, unsigned long long *wake);
 
 /* select's body: deadline is monotonic ns (UINT64_MAX: none). The per-arch select syscalls call it. */
