@@ -356,7 +356,7 @@ static int bring_up(void)
 	if (tried)
 		return -ENETDOWN;
 	tried = 1;
-	uf_time_on_wait(before_wait);      /* also with lo only: its connections delay their ACKs too */
+	uf_time_on_wait(before_wait);
 	const char *mode = uf_option("uf.net"), *ip = uf_option("uf.ip");
 	if (mode && !strcmp(mode, "none"))
 		return -ENETDOWN;
