@@ -213,7 +213,9 @@ def test_power_cuts_with_xl_destroy_keep_every_fsynced_record(built, target, rig
                 elif "errno=" in line:
                     pytest.fail(f"cut {cut}: the guest failed: {line}")
             time.sleep(rng.uniform(0, 0.2))
-            status, said = rig.run(f"xl destroy fsprobe-{proc.pid}")
+            # dom0's xl crashed once in CI (SIGSEGV) while destroying: the cut is the domain gone, however xl ended.
+            name = f"fsprobe-{proc.pid}"
+            status, said = rig.run(f"xl destroy {name} || xl destroy {name} || ! xl domid {name}")
             assert status == 0, f"cut {cut}: {said}"
             rest, _ = proc.communicate(timeout=300)
         finally:
