@@ -176,10 +176,11 @@ static inline void uf_tcp_wake(const struct uf_tcp *t)
 
 extern struct tcp_list uf_tcp_active, uf_tcp_listeners, uf_tcp_time_wait;
 
-/* No timer of a block on uf_tcp_active (rto_at, probe_at, keep_at, linger_at, delack_at) is due before this: a lower bound,
- * lowered by every timer set (uf_tcp_timer_set; a block joins the list with its timers off) and made exact again
- * by the walk of uf_tcp_timers once it passed. Every wait asks for the next timer (uf_tcp_next_timer): it costs the
- * same with one connection or thousands. A timer turned off leaves the bound early: one walk, when it comes. */
+/* No timer of a block on uf_tcp_active (rto_at, probe_at, keep_at, linger_at, delack_at) is due before this: a
+ * lower bound, lowered by every timer set (uf_tcp_timer_set; a block joins the list with its timers off) and made
+ * exact again by the walk of uf_tcp_timers once it passed. Every wait asks for the next timer (uf_tcp_next_timer):
+ * it costs the same with one connection or thousands. A timer turned off leaves the bound early: one walk, when it
+ * comes. */
 extern uint64_t uf_tcp_timer_bound;
 
 /* Sets one of t's timers (0: off). */
