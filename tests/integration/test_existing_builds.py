@@ -80,8 +80,8 @@ def test_an_autoconf_project_gets_the_unikernels_answers_on_x86_64(tmp_path, aut
     assert ("uniforge: error: linking conftest failed: undefined symbol uf_no_such_function"
             in (folder / "config.log").read_text())
     out = run(image)
-    assert ("autoconf-hello: epoll.h yes, clock_gettime yes, missing function no, fork fails, threads run, "
-            "page size 4096\n" in out), out
+    assert ("autoconf-hello: for x86_64, epoll.h yes, clock_gettime yes, missing function no, fork fails, "
+            "threads run, page size 4096\n" in out), out
     assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
 
 
@@ -105,7 +105,25 @@ def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf, target):
         assert "checking whether a thread runs... yes" in log, log
     out = run(image)
     assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
+    assert "autoconf-hello: for arm, " in out, out
     assert f"fork fails, threads {'run' if runs else 'fail'}, page size {'4096' if runs else 'unknown'}\n" in out, out
+
+
+@pytest.mark.uniforge(targets=["qemu-armv7"])
+def test_a_configure_without_host_builds_for_the_image(tmp_path, autoreconf, target):
+    """A configure that a project's own Makefile starts without --host (as Redis's for its bundled jemalloc) builds
+    for the image's processor, not the build machine's: `uniforge env`'s site defaults give its host type."""
+    from uniforge import cross_toolchain
+    toolchain = cross_toolchain("qemu-armv7")
+    if not (toolchain.runs_natively() or toolchain.emulator):
+        pytest.skip("qemu-arm is not installed: a configure that is not told it cross-compiles runs its test programs")
+    folder = copy_example("autoconf-hello", tmp_path)
+    manifest = folder / "uniforge.toml"
+    manifest.write_text(manifest.read_text().replace("./configure --host=$UNIFORGE_HOST", "./configure"))
+    image = build(folder, "qemu-armv7")
+    log = _log(folder, "qemu-armv7")
+    assert "checking host system type... (cached) arm-unknown-linux-musleabihf" in log, log
+    assert "autoconf-hello: for arm, " in run(image)
 
 
 def test_a_cmake_project_builds_with_the_toolchain_file(tmp_path, target):

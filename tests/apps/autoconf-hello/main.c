@@ -7,7 +7,8 @@
 
 int main(void)
 {
-	printf("autoconf-hello: epoll.h %s, clock_gettime %s, missing function %s, fork %s, threads %s, page size %s\n",
+	printf("autoconf-hello: for %s, epoll.h %s, clock_gettime %s, missing function %s, fork %s, threads %s, "
+	       "page size %s\n", CONFIGURED_HOST_CPU,
 #ifdef HAVE_SYS_EPOLL_H
 	       "yes",
 #else

@@ -178,7 +178,7 @@ class CrossToolchain:
         native, emulator = self.runs_natively(), self.emulator
         cmake = render("toolchain.cmake.j2", bin="@BIN@", target=self.target.name, native=native, emulator=emulator,
                        processor={"x86_64": "x86_64", "armv7": "arm"}[self.target.arch])
-        site = render("config.site.j2", target=self.target.name)
+        site = render("config.site.j2", target=self.target.name, host=self.host_triple)
         kit_file = kit.text()
         key = cache.digest(*scripts, *scripts.values(), cmake, site, kit_file)
         final = cache.cache_root() / "cc-tools" / key[:32]

@@ -301,8 +301,9 @@ def env_cmd(target_name) -> None:
 
     CC, CXX, AR, RANLIB are `uniforge cc`, `c++`, `ar`, `ranlib` for TARGET; CFLAGS, CXXFLAGS, LDFLAGS; UNIFORGE_HOST
     a --host triple autoconf and libtool accept; CMAKE_TOOLCHAIN_FILE a CMake toolchain file and CONFIG_SITE
-    autoconf's site defaults (static libraries only), both in the cache; UNIFORGE_TARGET. Lines starting with # say whether configure's test programs run on this host. The manifest's
-    `build` commands run with this environment.
+    autoconf's site defaults (static libraries only; a configure without --host gets UNIFORGE_HOST as its host
+    type), both in the cache; UNIFORGE_TARGET. Lines starting with # say whether configure's test programs run on
+    this host. The manifest's `build` commands run with this environment.
     """
     toolchain = api.cross_toolchain(target_name)
     for note in toolchain.env_notes():
