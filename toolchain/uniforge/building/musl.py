@@ -230,8 +230,8 @@ def build(toolchain: Toolchain, musl_arch: str, arch: str, cflags: list[str], sy
                        json.dumps(DWARF_NAMES, sort_keys=True), " ".join(syscalls), glue_key, " ".join(EXCLUDED),
                        render("syscall_arch.h.j2", syscalls=syscalls),
                        json.dumps([UNREACHABLE_SYSCALLS, OPTIONAL_SYSCALLS, CONSTANT_SYSCALLS], sort_keys=True),
-                       " ".join(STRICT_FP_FOLDERS), repr((SPEED_FOLDERS, SPEED_CFLAGS)), Path(strictfp.__file__).read_text(),
-                       repr(SOURCE_FIXES),
+                       " ".join(STRICT_FP_FOLDERS), repr((SPEED_FOLDERS, SPEED_CFLAGS)),
+                       Path(strictfp.__file__).read_text(), repr(SOURCE_FIXES),
                        *[" ".join(compat) for compat in [compat_dirs(source_tree(), musl_arch)] if compat])
 
     def make(tmp: Path) -> None:
