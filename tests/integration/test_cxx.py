@@ -80,10 +80,10 @@ THREADS = ["pool: 400 tasks on 4 workers, sum 80200, 100 exceptions caught in th
            "hardware_concurrency: 1"]
 
 
-def test_a_thread_pool_on_the_threaded_runtime(run_app, uniforge_build, target):
+def test_a_thread_pool(run_app, uniforge_build, target):
     """tests/apps/cxxthreads: std::thread workers, a queue under std::mutex with a std::condition_variable, exceptions
     thrown and caught in each worker, thread_local, a static local that threads race to initialize, an atomic wait,
-    std::async. It links module thread and the threaded runtime; cxxprobe, without thread headers, neither."""
+    std::async. It links module thread; cxxprobe, the same runtime but no thread started, does not."""
     result = run_app("cxxthreads")
     assert result.status == 0, result.message
     assert result.console.splitlines() == THREADS

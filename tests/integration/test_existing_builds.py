@@ -137,6 +137,21 @@ def test_a_cmake_project_builds_with_the_toolchain_file(tmp_path, target):
     assert "cmake-hello: BUILT BY CMAKE, clock_gettime 1, SO_REUSEPORT 1, threads run 1\n" in run(image)
 
 
+def test_a_cmake_cxx_project_with_std_thread(tmp_path, target):
+    """tests/apps/cmake-cxxthreads: C++ with std::thread, std::mutex and std::condition_variable through CXX, as
+    the project's CMake builds it: configure's test program starts a std::thread on the host, and the image, linked
+    from the same kind of objects, runs a thread pool whose sum the guest checks."""
+    if not shutil.which("cmake"):
+        pytest.skip("cmake is not installed (scripts/install-host-deps installs it)")
+    folder = copy_example("cmake-cxxthreads", tmp_path)
+    image = build(folder, target)
+    assert "Performing Test STD_THREAD_RUNS - Success" in _log(folder, target), _log(folder, target)
+    out = run(image)
+    assert "cmake-cxxthreads: sum of squares 333833500 on 4 workers, std::thread runs in configure 1\n" in out, out
+    info = json.loads(uniforge("inspect", "--json", str(image)).stdout)
+    assert "thread" in info["modules"], info["modules"]
+
+
 def test_sources_compiled_and_linked_in_one_command(tmp_path):
     """`$CC -o prog a.c b.c`, as tiny projects build: the objects the link compiles are kept (in the cache) for
     the image, and two such builds in different folders make the same image."""

@@ -96,6 +96,17 @@ def test_cc_compiles_as_the_build_does(tmp_path):
         assert subprocess.run([other / "p1"], capture_output=True, text=True).stdout == "x\n"
 
 
+def test_cxx_compiles_libcxx_thread_support(tmp_path):
+    """`uniforge c++` compiles C++ with std::mutex, std::thread and std::condition_variable as they are: libc++'s
+    one configuration has its thread support on (`uniforge build` compiles an app's C++ sources the same way)."""
+    (tmp_path / "t.cpp").write_text("#include <condition_variable>\n#include <mutex>\n#include <thread>\n"
+                                    "std::mutex m;\nstd::condition_variable c;\n"
+                                    "void run() { std::thread t([] { std::lock_guard<std::mutex> g(m); }); "
+                                    "t.join(); c.notify_all(); }\n")
+    uniforge("c++", "-t", "qemu-armv7", "-c", "t.cpp", "-o", "t.o", cwd=tmp_path, check=True)
+    assert (tmp_path / "t.o").read_bytes()[:4] == b"\x7fELF"
+
+
 def test_archive_members_and_their_symbols(tmp_path):
     for name, text in (("a.c", "int a(void) { return 1; }\n"), ("a_rather_long_member_name.c", "int b(void);\n"
                                                                   "int c(void) { return b(); }\n")):
@@ -114,7 +125,7 @@ def test_a_link_record_from_another_target_is_refused(tmp_path):
     (tmp_path / "x.o").write_bytes(b"")
     linkrecord.write(exe, linkrecord.LinkRecord("abi-1", ((linkrecord.OBJECT, tmp_path / "x.o"),)))
     assert linkrecord.read(exe, "abi-1", "here").objects == [tmp_path / "x.o"]
-    with pytest.raises(ManifestError, match="built for a target whose objects differ"):
+    with pytest.raises(ManifestError, match="built with other compile flags than this target"):
         linkrecord.read(exe, "abi-2", "here")
     # Kept relative to the executable's folder: the folder moved whole keeps its record true.
     assert json.loads(linkrecord.path_of(exe).read_text())["inputs"] == [{"object": "x.o"}]

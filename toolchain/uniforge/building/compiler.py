@@ -143,15 +143,6 @@ class Toolchain:
         if proc.returncode != 0:
             raise CompileError(f"compiling {job.source} failed:\n{proc.stderr.rstrip()}")
 
-    def headers_read(self, source: Path, args: list[str]) -> set[Path]:
-        """The files the preprocessor reads for source (its -M list), source included."""
-        proc = subprocess.run([str(self.zig), "clang" if self.hosted else "cc", *args, "-M", str(source)],
-                              capture_output=True, text=True, env=zig_env())
-        if proc.returncode != 0:
-            raise CompileError(f"compiling {source} failed:\n{proc.stderr.rstrip()}")
-        words = proc.stdout.replace("\\\n", " ").split()
-        return {Path(w).resolve() for w in words[1:]}
-
     def compile_all(self, jobs: list[CompileJob], progress=None) -> None:
         """Compile in parallel (one process per core); all errors are reported together."""
         from concurrent.futures import ThreadPoolExecutor

@@ -6,11 +6,13 @@ Exceptions unwind with libunwind as on Linux: it finds the unwind tables through
 the program headers the process module passes as AT_PHDR (PT_GNU_EH_FRAME on x86_64, PT_ARM_EXIDX for ARM EHABI);
 the linker script keeps those tables in an image with C++ (generate: `cxx`).
 
-Two variants: libc++'s single-threaded configuration, and, for an app whose C++ sources include one of libc++'s
-thread headers (`uses_threads`), the same sources with their thread support (std::thread, std::mutex,
-std::condition_variable, the per-thread exception globals, locks in the locale and iostreams). The app's C++
-sources are compiled with the variant's configuration (`config_flags`), so single-threaded C++ images carry none of
-it; std::thread's pthread_create then links module thread, as in C.
+One configuration: libc++'s thread support on (std::thread, std::mutex, std::condition_variable, the per-thread
+exception globals, locks in the locale and iostreams), for every C++ source and the runtime alike, whichever way it
+is compiled (`uniforge build`'s sources, `uniforge c++` for a project's own build): a build system compiles each
+source before anything knows what the program links, and objects compiled in one configuration link only with a
+runtime built in the same one. A program that starts no thread pays a few KB for it: musl's mutexes and condition
+variables under the runtime's locks and guards, and the clock their timed waits read (module time); what they wait
+with (futex, gettid) is module process's, and std::thread's pthread_create alone links module thread, as in C.
 """
 import json
 import shutil
@@ -39,7 +41,7 @@ _CONFIG = ("-D_LIBCPP_ABI_VERSION=1", "-D_LIBCPP_ABI_NAMESPACE=__1", "-D_LIBCPP_
            "-D_LIBCPP_HAS_UNICODE=1", "-D_LIBCPP_HAS_WIDE_CHARACTERS=1", "-D_LIBCPP_HAS_NO_STD_MODULES",
            "-D_LIBCPP_HAS_TIME_ZONE_DATABASE=0", "-D_LIBCPP_PSTL_BACKEND_SERIAL",
            "-D_LIBCPP_HARDENING_MODE=_LIBCPP_HARDENING_MODE_NONE",
-           "-D_LIBCPP_ASSERTION_SEMANTIC_DEFAULT=_LIBCPP_ASSERTION_SEMANTIC_IGNORE")
+           "-D_LIBCPP_ASSERTION_SEMANTIC_DEFAULT=_LIBCPP_ASSERTION_SEMANTIC_IGNORE", "-D_LIBCPP_HAS_THREADS=1")
 # The runtime's own flags: small code (as the libc), unwind tables in every function (the unwinder steps through
 # its own frames and the personality routine's), and each library's build macros.
 _RUNTIME_FLAGS = ("-Os", "-funwind-tables", "-fno-strict-aliasing", "-DNDEBUG", "-w")
@@ -50,21 +52,10 @@ _LIBRARY_FLAGS = {
     "libc++abi": ("-D_LIBCPP_BUILDING_LIBRARY", "-D_LIBCXXABI_BUILDING_LIBRARY"),
     "libunwind": ("-D_LIBUNWIND_IS_NATIVE_ONLY", "-D_LIBUNWIND_HIDE_SYMBOLS"),
 }
-_NO_THREADS = {"libc++abi": "-D_LIBCXXABI_HAS_NO_THREADS", "libunwind": "-D_LIBUNWIND_HAS_NO_THREADS"}
-# The threaded runtime's syscall() calls (futex, gettid) go to templates/cxx_syscall.c.j2, compiled into libc++abi.
-_THREADED_FLAGS = ("-Dsyscall=uf_cxx_syscall",)
-# libc++'s sources that are only its thread support, and the ones no Linux build has (other systems' support,
-# the parallel algorithms' libdispatch back end, the int128 helpers compiler-rt already has).
-_LIBCXX_THREAD_SOURCES = ("atomic", "barrier", "condition_variable", "condition_variable_destructor", "future",
-                          "mutex", "mutex_destructor", "shared_mutex", "thread")
-_LIBCXXABI_THREAD_SOURCES = ("cxa_thread_atexit",)
+# The runtime's syscall() calls (futex, gettid) go to templates/cxx_syscall.c.j2, compiled into libc++abi.
+_SYSCALL_FLAGS = ("-Dsyscall=uf_cxx_syscall",)
 _LIBUNWIND_SOURCES = ("libunwind.cpp", "Unwind-EHABI.cpp", "UnwindLevel1.c", "UnwindLevel1-gcc-ext.c",
                       "UnwindRegistersSave.S", "UnwindRegistersRestore.S", "gcc_personality_v0.c")
-
-
-# libc++'s headers that are its thread support (read, and empty, in the single-threaded configuration).
-THREAD_HEADERS = ("thread", "mutex", "condition_variable", "shared_mutex", "future", "stop_token", "barrier", "latch",
-                  "semaphore")
 
 
 def _lib(toolchain: Toolchain) -> Path:
@@ -83,18 +74,10 @@ def app_include_dirs(toolchain: Toolchain) -> list[Path]:
     return [lib / "libcxx/include", lib / "libcxxabi/include", lib / "libunwind/include"]
 
 
-def config_flags(threads: bool = False) -> list[str]:
+def config_flags() -> list[str]:
     """libc++'s configuration, for the runtime and every C++ source of an app (with its C flags; exceptions and RTTI
     are on, clang's default for C++)."""
-    return [*_CONFIG, f"-D_LIBCPP_HAS_THREADS={int(threads)}"]
-
-
-def uses_threads(toolchain: Toolchain, sources: list[Path], args: list[str]) -> bool:
-    """Whether one of the C++ sources, compiled with args (the single-threaded configuration), includes one of
-    libc++'s thread headers, itself or through the app's own."""
-    include = (_lib(toolchain) / "libcxx/include").resolve()
-    wanted = {include / name for name in THREAD_HEADERS}
-    return any(wanted & toolchain.headers_read(source, args) for source in sources)
+    return list(_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -104,29 +87,28 @@ class Runtime:
     cached: bool = False
 
 
-def sources(toolchain: Toolchain, threads: bool) -> dict[str, list[Path]]:
+def sources(toolchain: Toolchain) -> dict[str, list[Path]]:
+    """Every source of the three libraries a Linux build compiles (not the int128 helpers: compiler-rt has them)."""
     lib = _lib(toolchain)
     libcxx = lib / "libcxx/src"
     cxx = [p for p in [*sorted(libcxx.glob("*.cpp")), *sorted((libcxx / "filesystem").glob("*.cpp")),
                        *sorted((libcxx / "ryu").glob("*.cpp"))]
-           if p.name != "int128_builtins.cpp" and (threads or p.stem not in _LIBCXX_THREAD_SOURCES)]
-    abi = [p for p in sorted((lib / "libcxxabi/src").glob("*.cpp"))
-           if threads or p.stem not in _LIBCXXABI_THREAD_SOURCES]
+           if p.name != "int128_builtins.cpp"]
+    abi = sorted((lib / "libcxxabi/src").glob("*.cpp"))
     unwind = [lib / "libunwind/src" / name for name in _LIBUNWIND_SOURCES]
     return {"libc++": cxx, "libc++abi": abi, "libunwind": unwind}
 
 
-def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, threads: bool = False) -> Runtime:
+def build(toolchain: Toolchain, musl_headers: Path, headers_name: str) -> Runtime:
     """The three archives for the hosted toolchain's target, against musl's headers (named `headers_name` in DWARF)."""
     lib = _lib(toolchain)
     if not (lib / "libcxx/src").is_dir():
         raise ToolError(f"C++ needs libc++'s sources, and the ziglang package has none ({lib / 'libcxx/src'})",
                         hint="pip install --force-reinstall ziglang")
-    by_library = sources(toolchain, threads)
+    by_library = sources(toolchain)
     key = cache.digest(toolchain.version, " ".join([*toolchain.target_args(), *toolchain.cflags, *COMMON_CFLAGS,
-                                                    *_CONFIG, *_RUNTIME_FLAGS, *_CXX_FLAGS]),
-                       json.dumps([_LIBRARY_FLAGS, _NO_THREADS], sort_keys=True), f"threads={threads}", INDEX_FORMAT,
-                       *([*_THREADED_FLAGS, render("cxx_syscall.c.j2")] if threads else []),
+                                                    *config_flags(), *_RUNTIME_FLAGS, *_CXX_FLAGS, *_SYSCALL_FLAGS]),
+                       json.dumps(_LIBRARY_FLAGS, sort_keys=True), INDEX_FORMAT, render("cxx_syscall.c.j2"),
                        cache.hash_files([p for ps in by_library.values() for p in ps], lib),
                        cache.hash_files(musl_headers.rglob("*.h"), musl_headers))
 
@@ -134,23 +116,20 @@ def build(toolchain: Toolchain, musl_headers: Path, headers_name: str, *, thread
         jobs: dict[str, list[CompileJob]] = {}
         include_dirs = [lib / "libcxx/src", lib / "libcxx/libc", *app_include_dirs(toolchain)]
         for name, paths in by_library.items():
-            threading = _THREADED_FLAGS if threads else [_NO_THREADS[name]] if name in _NO_THREADS else []
             args = toolchain.compile_args(include_dirs=include_dirs, system_include_dirs=[musl_headers],
                                           prefix_map=[(musl_headers, headers_name)],
-                                          flags=[*config_flags(threads), *_LIBRARY_FLAGS[name], *threading,
+                                          flags=[*config_flags(), *_LIBRARY_FLAGS[name], *_SYSCALL_FLAGS,
                                                  *_RUNTIME_FLAGS, *toolchain.cflags])
             jobs[name] = [CompileJob(p, tmp / name / p.relative_to(lib).with_suffix(".o"),
                                      (*args, *_language_flags(name, p))) for p in paths]
-        if threads:
-            syscalls = tmp / "uf_cxx_syscall.c"
-            syscalls.write_text(render("cxx_syscall.c.j2"))
-            jobs["libc++abi"].append(CompileJob(syscalls, tmp / "libc++abi" / "uf_cxx_syscall.o", (
-                *toolchain.compile_args(system_include_dirs=[musl_headers],
-                                        prefix_map=[(musl_headers, headers_name), (tmp, "c++-runtime")],
-                                        flags=[*_RUNTIME_FLAGS, *toolchain.cflags]), "-std=c99")))
+        syscalls = tmp / "uf_cxx_syscall.c"
+        syscalls.write_text(render("cxx_syscall.c.j2"))
+        jobs["libc++abi"].append(CompileJob(syscalls, tmp / "libc++abi" / "uf_cxx_syscall.o", (
+            *toolchain.compile_args(system_include_dirs=[musl_headers],
+                                    prefix_map=[(musl_headers, headers_name), (tmp, "c++-runtime")],
+                                    flags=[*_RUNTIME_FLAGS, *toolchain.cflags]), "-std=c99")))
         every = [job for js in jobs.values() for job in js]
-        kind = "threaded" if threads else "single-threaded"
-        with step(f"building the C++ runtime (libc++, libc++abi, libunwind; {kind}) for {toolchain.triple} "
+        with step(f"building the C++ runtime (libc++, libc++abi, libunwind) for {toolchain.triple} "
                   f"({len(every)} files, once per toolchain)", total=len(every)) as tick:
             toolchain.compile_all(every, progress=tick)
         index = {}

@@ -64,8 +64,9 @@ def read(executable: Path, abi: str, where: str) -> LinkRecord:
     except (ValueError, KeyError, AttributeError, TypeError):
         raise ManifestError(f"{where}: {path} is damaged: delete it and the executable, and build again") from None
     if record.abi != abi:
-        raise ManifestError(f"{where}: '{executable.name}' was built for a target whose objects differ from this "
-                            "one's", hint="clean the project's build (e.g. `make clean`) and build for this target")
+        raise ManifestError(f"{where}: '{executable.name}' was built with other compile flags than this target's "
+                            "(another target's, or another uniforge's)",
+                            hint="clean the project's build (e.g. `make clean`) and build for this target")
     missing = [p for _, p in record.inputs if not p.is_file()]
     if missing:
         raise ManifestError(f"{where}: '{missing[0]}', which '{executable.name}' was linked from, is gone",

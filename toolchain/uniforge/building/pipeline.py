@@ -84,8 +84,6 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
     app_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                 prefix_map=prefix_map)
     # The C++ runtime only for an app with C++: sources, or objects and archives of its own build that call into it.
-    # Its threaded variant for sources that include libc++'s thread headers, which are then compiled in its
-    # configuration.
     cxx_sources = [src for src in app.sources if cxx.is_source(src)]
     cxx_runtime = None
     cxx_args = app_args
@@ -93,11 +91,7 @@ def build(app: Manifest, target: Target, *, debug: bool | None = None, out_dir: 
                           [*built_symbols.values(), *(m for _, index in built_archives for m in index.values())]):
         cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
                                     prefix_map=prefix_map, cxxflags=app.cxxflags)
-        cxx_threads = bool(cxx_sources) and cxx.uses_threads(hosted, cxx_sources, cxx_args)
-        if cxx_threads:
-            cxx_args = app_compile_args(hosted, headers, include_dirs=app.include_dirs, cflags=app.cflags,
-                                        prefix_map=prefix_map, cxxflags=app.cxxflags, cxx_threads=True)
-        cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME, threads=cxx_threads)
+        cxx_runtime = cxx.build(hosted, headers, musl.HEADERS_NAME)
         cached["c++ runtime"] = cxx_runtime.cached
     app_jobs = {app.source_name(src): CompileJob(src, work / "app" / _object_name(app.source_name(src)),
                                                  tuple(cxx_args if cxx.is_source(src) else app_args))
@@ -222,23 +216,24 @@ def _object_name(source_name: str) -> Path:
 
 
 def app_compile_args(hosted: Toolchain, headers: Path, *, include_dirs=(), cflags=(), prefix_map=(),
-                     cxxflags: tuple[str, ...] | None = None, cxx_threads: bool = False) -> list[str]:
+                     cxxflags: tuple[str, ...] | None = None) -> list[str]:
     """How an app's sources are compiled (the one place: `uniforge build` and `uniforge cc` both use it): as for
     Linux with musl, musl's headers (`headers`) first, the target's flags, then the app's own `cflags`. C++ sources
     (`cxxflags` given, after cflags): libc++'s headers before musl's (it wraps <stdlib.h>, <math.h>...) and its
-    configuration (cxx.config_flags; `cxx_threads`: the threaded runtime's)."""
+    configuration (cxx.config_flags, the runtime's)."""
     cxx_sources = cxxflags is not None
     return hosted.compile_args(include_dirs=include_dirs,
                                system_include_dirs=[*(cxx.app_include_dirs(hosted) if cxx_sources else []), headers],
                                prefix_map=[*prefix_map, (headers, musl.HEADERS_NAME)],
-                               flags=[*(cxx.config_flags(cxx_threads) if cxx_sources else []), *APP_CFLAGS,
+                               flags=[*(cxx.config_flags() if cxx_sources else []), *APP_CFLAGS,
                                       *hosted.stack_protector_args(), *hosted.cflags, *cflags, *(cxxflags or ())])
 
 
 def abi(hosted: Toolchain) -> str:
-    """What an app's objects must have been compiled for to link into this target's images: targets that share it
-    (qemu-x86_64, kvm-x86_64, xen-x86_64) link each other's objects."""
-    return cache.digest(hosted.version, *hosted.target_args(), *hosted.cflags)
+    """What an app's objects must have been compiled for to link into this target's images, libc++'s configuration
+    included (its C++ objects link only with a runtime built in the same one): targets that share it (qemu-x86_64,
+    kvm-x86_64, xen-x86_64) link each other's objects."""
+    return cache.digest(hosted.version, *hosted.target_args(), *hosted.cflags, *cxx.config_flags())
 
 
 def implemented_syscalls(libos: "LibraryOS") -> list[str]:

@@ -264,8 +264,9 @@ def cc_cmd(args) -> int:
     return api.cross_toolchain(target).cc(rest)
 
 
-@cli.command("c++", context_settings=_RAW, help="The C++ compiler driver (g++'s command line); C++ sources compile "
-             "with the same flags, and link once the C++ runtime is in the library OS." + _CROSS_HELP)
+@cli.command("c++", context_settings=_RAW, help="The C++ compiler driver (g++'s command line): C++ compiles as "
+             "`uniforge build` compiles an app's, against libc++ with its thread support on (<thread>, <mutex> work), "
+             "and links with the C++ runtime built the same way." + _CROSS_HELP)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def cxx_cmd(args) -> int:
     target, rest = _split_target(args)
