@@ -14,6 +14,7 @@
 long uf_vfs_map(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((weak));
 void uf_vfs_unmap(uintptr_t a, uintptr_t end) __attribute__((weak));
 int uf_vfs_msync(uintptr_t a, uintptr_t end, int flags) __attribute__((weak));
+int uf_vfs_shared(uintptr_t a, uintptr_t end) __attribute__((weak));
 
 #define PAGE UF_PAGE_SIZE
 #define RW (PROT_READ | PROT_WRITE)     /* what free RAM is mapped as */
@@ -285,11 +286,41 @@ long uf_sys_msync(void *addr, size_t len, int flags)
 	return uf_vfs_msync ? uf_vfs_msync(a, end, flags) : 0;
 }
 
-/* Advice only: the memory stays (MADV_DONTNEED does not zero it as Linux would; musl's malloc does not rely on
- * that). */
+/* Zeroes the page at a, whatever its protection: it is present (prot not PROT_NONE). */
+static void zero_page(uintptr_t a, int prot)
+{
+	uintptr_t demand_base, demand_end;
+	uf_mmu_demand_range(&demand_base, &demand_end);
+	int (*set)(uintptr_t, size_t, int) = a >= demand_base && a < demand_end ? uf_mmu_demand : uf_mmu_protect;
+	if (!(prot & PROT_WRITE))
+		set(a, PAGE, prot | PROT_WRITE);
+	memset((void *)a, 0, PAGE);
+	if (!(prot & PROT_WRITE))
+		set(a, PAGE, prot);
+}
+
+/* MADV_DONTNEED leaves private memory reading as zeros, as on Linux, where allocators count on it (jemalloc and Go's
+ * runtime take purged pages back as zeroed ones): its pages are zeroed, those of module demand's memory only where
+ * backed (the others read as zeros already), and their RAM stays in use. A shared file mapping keeps its bytes, which
+ * are its file's; a private one reads as zeros, where Linux would show its file's bytes again. Other advice is only
+ * advice. */
 long uf_sys_madvise(void *addr, size_t len, int advice)
 {
-	(void)addr, (void)len, (void)advice;
+	uintptr_t a, end;
+	if ((uintptr_t)addr & (PAGE - 1))
+		return -EINVAL;
+	if (advice != MADV_DONTNEED || !len)
+		return 0;
+	if (span(addr, len, &a, &end))
+		return -EINVAL;
+	if (!owned(a, end, 1))
+		return -ENOMEM;
+	int shared = uf_vfs_shared && uf_vfs_shared(a, end);
+	for (; a < end; a += PAGE) {
+		int prot = uf_mmu_prot(a);
+		if (prot > 0 && !(shared && uf_vfs_shared(a, a + PAGE)))
+			zero_page(a, prot);
+	}
 	return 0;
 }
 

@@ -147,6 +147,15 @@ void uf_vfs_unmap(uintptr_t a, uintptr_t end)
 	}
 }
 
+/* Does part of [a, end) belong to a shared mapping? */
+int uf_vfs_shared(uintptr_t a, uintptr_t end)
+{
+	for (int i = 0; i < MAX_SHARED; i++)
+		if (maps[i].base && maps[i].base < end && a < maps[i].end)
+			return 1;
+	return 0;
+}
+
 int uf_vfs_msync(uintptr_t a, uintptr_t end, int flags)
 {
 	int result = 0;

@@ -149,6 +149,23 @@ def test_a_large_anonymous_mapping_takes_ram_only_where_touched(uniforge_build, 
     ]
 
 
+def test_madv_dontneed_leaves_private_memory_reading_as_zeros(uniforge_build, target):
+    """tests/apps/madvprobe: after MADV_DONTNEED private memory reads as zeros, as on Linux (jemalloc and Go's runtime
+    take purged pages back as zeroed ones): a small mapping, 32 MiB of which 3 pages were touched (its other pages
+    stay untouched: free RAM does not move), a read-only page; a shared file mapping keeps its file's bytes."""
+    result = uniforge_build(app_dir("madvprobe"), target).run(timeout=120)
+    assert result.status == 0, result.console + result.message
+    assert [line for line in result.console.splitlines() if line.startswith("madv:")] == [
+        "madv: small zeroed, around it kept yes",
+        "madv: large zeroed, free RAM as before",
+        "madv: read-only zeroed",
+        "madv: shared file mapping kept: File bytes",
+        "madv: other advice changes nothing",
+        "madv: unaligned EINVAL, unmapped ENOMEM",
+        "madv: ok",
+    ], result.console
+
+
 def test_unmapping_a_shared_file_mapping_in_demand_memory_forgets_it(uniforge_boot, uniforge_build, target):
     """A shared file mapping of 64 KiB lies in module demand's memory: its munmap must free vfs's record of it
     (there are 64), and anonymous memory that later reuses its addresses must never be written into the file (by

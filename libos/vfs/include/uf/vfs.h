@@ -106,9 +106,11 @@ void uf_vfs_sync_all(void);
  * mapping is written back to the file (the bytes that changed, never past its end) by uf_vfs_msync, by
  * munmap (uf_vfs_unmap) and when the app exits. Two mappings of one file are two copies.
  * uf_vfs_unmap: [a, end) stops being file mappings (after being written back), before mem frees or reuses it.
- * uf_vfs_msync: writes back the shared mappings in [a, end), then (MS_SYNC) makes their files durable. */
+ * uf_vfs_msync: writes back the shared mappings in [a, end), then (MS_SYNC) makes their files durable.
+ * uf_vfs_shared: whether part of [a, end) is a shared mapping (whose bytes are its file's: MADV_DONTNEED keeps them). */
 long uf_vfs_map(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void uf_vfs_unmap(uintptr_t a, uintptr_t end);
 int uf_vfs_msync(uintptr_t a, uintptr_t end, int flags);
+int uf_vfs_shared(uintptr_t a, uintptr_t end);
 
 #endif
