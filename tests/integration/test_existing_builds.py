@@ -85,6 +85,13 @@ def test_an_autoconf_project_gets_the_unikernels_answers_on_x86_64(tmp_path, aut
     assert "autoconf-hello: clock ok, sqrt(2) 1.414, fork() fails, page size now 4096\n" in out, out
 
 
+def _armv7_programs_run() -> bool:
+    """Whether this host runs the ARMv7 executables `uniforge cc` links (natively, or through qemu-user)."""
+    from uniforge import cross_toolchain
+    toolchain = cross_toolchain("qemu-armv7")
+    return toolchain.runs_natively() or toolchain.emulator is not None
+
+
 @pytest.mark.uniforge(targets=["qemu-armv7"])
 def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf, target):
     """configure's ARM test programs run through qemu-user (a binfmt_misc entry, or else qemu-arm started by the
@@ -92,9 +99,7 @@ def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf, target):
     folder = copy_example("autoconf-hello", tmp_path)
     image = build(folder, "qemu-armv7")
     log = _log(folder, "qemu-armv7")
-    from uniforge import cross_toolchain
-    toolchain = cross_toolchain("qemu-armv7")
-    runs = toolchain.runs_natively() or toolchain.emulator is not None
+    runs = _armv7_programs_run()
     if not runs:
         print("qemu-arm is not installed: configure's ARM checks take their cross answers")
     assert f"checking whether we are cross compiling... {'no' if runs else 'yes'}" in log, log
@@ -113,9 +118,7 @@ def test_an_autoconf_project_builds_for_armv7(tmp_path, autoreconf, target):
 def test_a_configure_without_host_builds_for_the_image(tmp_path, autoreconf, target):
     """A configure that a project's own Makefile starts without --host (as Redis's for its bundled jemalloc) builds
     for the image's processor, not the build machine's: `uniforge env`'s site defaults give its host type."""
-    from uniforge import cross_toolchain
-    toolchain = cross_toolchain("qemu-armv7")
-    if not (toolchain.runs_natively() or toolchain.emulator):
+    if not _armv7_programs_run():
         pytest.skip("qemu-arm is not installed: a configure that is not told it cross-compiles runs its test programs")
     folder = copy_example("autoconf-hello", tmp_path)
     manifest = folder / "uniforge.toml"

@@ -40,8 +40,7 @@ def test_a_runtime_that_does_not_compile_is_one_line_of_error(tmp_path, monkeypa
     broken = lib / "libcxx/src/broken.cpp"
     broken.write_text("#error this runtime is broken\n")
     monkeypatch.setattr(cxx, "_lib", lambda toolchain: lib)
-    monkeypatch.setattr(cxx, "sources", lambda toolchain: {"libc++": [broken], "libc++abi": [],
-                                                                     "libunwind": []})
+    monkeypatch.setattr(cxx, "sources", lambda toolchain: {"libc++": [broken], "libc++abi": [], "libunwind": []})
     with pytest.raises(CompileError) as e:
         cxx.build(HOSTED, musl.headers("x86_64"), musl.HEADERS_NAME)
     assert "\n" not in e.value.message, e.value.message
