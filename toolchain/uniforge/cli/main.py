@@ -14,7 +14,7 @@ from ..core import sizes
 from ..core.errors import DiskError, ExitCode, RunStatus, UniforgeError, run_statuses
 from ..core.version import __version__
 
-HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
+HELP = """Build single-purpose unikernel images from plain C and C++ apps, with only the library-OS modules they use.
 
 \b
   uniforge new hello && cd hello      scaffold an app (uniforge.toml + main.c)
@@ -148,7 +148,7 @@ class _GuestArgsCommand(click.Command):
 @click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: manifest, then target).")
 @click.option("--timeout", type=float,
               help=f"Stop the guest after this many seconds (exit status {RunStatus.TIMED_OUT.value}).")
-@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
+@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.ip=10.0.0.2/24 FOO=bar'.")
 @click.option("--debug/--release", default=None, help="Debug build (when building).")
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
 @click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
@@ -330,6 +330,7 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
     (bytes per module), boot time (host and guest side), minimum memory, build time. Subjects boot in turn, so a
     loaded machine slows them alike; figures are medians (min-max) with their ratio to the floor.
 
+    \b
         uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
     """
     from ..bench.benchreport import show_table, write_csv, write_json, write_plot
@@ -394,7 +395,7 @@ def port_build(name, target_name, as_json) -> None:
 @_PORT_TARGET
 @click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M (default: the port's).")
 @click.option("--timeout", type=float, help="Stop the guest after this many seconds.")
-@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
+@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.ip=10.0.0.2/24 FOO=bar'.")
 @click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
               help="Forward a host port to a guest port (repeatable), e.g. -p 8080:80.")
 @click.option("--net", "net", metavar="user|tap:NAME|none", help="The guest's NIC, as for `uniforge run`.")
@@ -462,7 +463,8 @@ def targets_cmd(as_json: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor(as_json: bool) -> int:
-    """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the compiler, musl sources."""
+    """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the Xen hypervisors, the
+    compiler, musl sources, the artifact tools. Exits 10 when a check fails."""
     from .doctor import show_doctor
     return show_doctor(as_json)
 
