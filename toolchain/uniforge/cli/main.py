@@ -300,7 +300,8 @@ def env_cmd(target_name) -> None:
         cmake -B out && cmake --build out                (CMake: CMAKE_TOOLCHAIN_FILE)
         make CC="$CC" AR="$AR"                            (a plain Makefile that sets CC itself)
 
-    CC, CXX, AR, RANLIB are `uniforge cc`, `c++`, `ar`, `ranlib` for TARGET; CFLAGS, CXXFLAGS, LDFLAGS; UNIFORGE_HOST
+    CC, CXX, AR, RANLIB are scripts in the cache that do what `uniforge cc`, `c++`, `ar`, `ranlib` do for TARGET (a
+    compile runs the compiler directly, without starting uniforge); CFLAGS, CXXFLAGS, LDFLAGS; UNIFORGE_HOST
     a --host triple autoconf and libtool accept; CMAKE_TOOLCHAIN_FILE a CMake toolchain file and CONFIG_SITE
     autoconf's site defaults (static libraries only; a configure without --host gets UNIFORGE_HOST as its host
     type), both in the cache; UNIFORGE_TARGET. Lines starting with # say whether configure's test programs run on
