@@ -525,7 +525,8 @@ def _rel(path: Path) -> str:
 
 
 def main() -> None:
-    """Entry point: user mistakes get one line and exit 1; bugs get a traceback and exit 3."""
+    """Entry point: user mistakes get one line and their error's exit status (1, or 4-15: ExitCode); bugs get a
+    traceback and exit 3."""
     try:
         code = cli.main(standalone_mode=False)
     except UniforgeError as e:
