@@ -20,7 +20,7 @@ HELP = """Build single-purpose unikernel images from plain C and C++ apps, with 
   uniforge new hello && cd hello      scaffold an app (uniforge.toml + main.c)
   uniforge build                      compile and link build/hello.qemu-x86_64
   uniforge run -- a b                 build if needed, boot it, exit with the guest's status
-  uniforge build -f qcow2 -f iso      also a disk that boots through firmware (BIOS, UEFI), an ISO
+  uniforge build -t qemu-x86_64-q35 -f qcow2 -f iso   also a disk that boots through firmware (BIOS, UEFI), an ISO
   uniforge inspect build/hello.qemu-x86_64
   uniforge targets                    what it builds for, and what this host can run
   uniforge modules                    the library-OS modules, for which arches and platforms
