@@ -1,5 +1,5 @@
 /* Feeds frames from a file (2-byte big-endian length, then the frame) to the stack, with time moving on, as a
- * hostile network would. Built with the sanitizers by tests/unit/test_net_stack.py: any memory error aborts. */
+ * hostile network would. Built with the sanitizers by tests/unit/test_net_host_stack.py: any memory error aborts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

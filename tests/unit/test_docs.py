@@ -8,7 +8,8 @@ import pytest
 from uniforge.building import modules
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ["README.md", "libos/README.md", "bench/README.md", "docs/architecture.md"]
+DOCS = ["README.md", "libos/README.md", "bench/README.md", "docs/architecture.md", "docs/api.md", "docs/json.md",
+        "docs/testing.md", "docs/ci.md", "tests/conformance/README.md"]
 TOP = {p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")}
 PACKAGE = ROOT / "toolchain" / "uniforge"
 LAYERS = {p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("_")}

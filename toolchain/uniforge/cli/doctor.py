@@ -1,4 +1,4 @@
-"""What `uniforge doctor` prints: one line per check of this host (api/doctor.py), with its fix."""
+"""What `uniforge doctor` prints: one line per check of this host (api/checks.py), with its fix."""
 
 from __future__ import annotations
 

@@ -14,13 +14,13 @@ from ..core import sizes
 from ..core.errors import DiskError, ExitCode, RunStatus, UniforgeError, run_statuses
 from ..core.version import __version__
 
-HELP = """Build single-purpose unikernel images from plain C apps, with only the library-OS modules they use.
+HELP = """Build single-purpose unikernel images from plain C and C++ apps, with only the library-OS modules they use.
 
 \b
   uniforge new hello && cd hello      scaffold an app (uniforge.toml + main.c)
   uniforge build                      compile and link build/hello.qemu-x86_64
   uniforge run -- a b                 build if needed, boot it, exit with the guest's status
-  uniforge build -f qcow2 -f iso      also a disk that boots through firmware (BIOS, UEFI), an ISO
+  uniforge build -t qemu-x86_64-q35 -f qcow2 -f iso   also a disk that boots through firmware (BIOS, UEFI), an ISO
   uniforge inspect build/hello.qemu-x86_64
   uniforge targets                    what it builds for, and what this host can run
   uniforge modules                    the library-OS modules, for which arches and platforms
@@ -148,7 +148,7 @@ class _GuestArgsCommand(click.Command):
 @click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: manifest, then target).")
 @click.option("--timeout", type=float,
               help=f"Stop the guest after this many seconds (exit status {RunStatus.TIMED_OUT.value}).")
-@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
+@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.ip=10.0.0.2/24 FOO=bar'.")
 @click.option("--debug/--release", default=None, help="Debug build (when building).")
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
 @click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
@@ -300,7 +300,8 @@ def env_cmd(target_name) -> None:
         cmake -B out && cmake --build out                (CMake: CMAKE_TOOLCHAIN_FILE)
         make CC="$CC" AR="$AR"                            (a plain Makefile that sets CC itself)
 
-    CC, CXX, AR, RANLIB are `uniforge cc`, `c++`, `ar`, `ranlib` for TARGET; CFLAGS, CXXFLAGS, LDFLAGS; UNIFORGE_HOST
+    CC, CXX, AR, RANLIB are scripts in the cache that do what `uniforge cc`, `c++`, `ar`, `ranlib` do for TARGET (a
+    compile runs the compiler directly, without starting uniforge); CFLAGS, CXXFLAGS, LDFLAGS; UNIFORGE_HOST
     a --host triple autoconf and libtool accept; CMAKE_TOOLCHAIN_FILE a CMake toolchain file and CONFIG_SITE
     autoconf's site defaults (static libraries only; a configure without --host gets UNIFORGE_HOST as its host
     type), both in the cache; UNIFORGE_TARGET. Lines starting with # say whether configure's test programs run on
@@ -330,6 +331,7 @@ def bench_cmd(app_dirs, target_names, runs, peers, build_times, json_path, csv_p
     (bytes per module), boot time (host and guest side), minimum memory, build time. Subjects boot in turn, so a
     loaded machine slows them alike; figures are medians (min-max) with their ratio to the floor.
 
+    \b
         uniforge bench examples/hello -t qemu-x86_64 -t qemu-armv7 --peer linux --json bench.json
     """
     from ..bench.benchreport import show_table, write_csv, write_json, write_plot
@@ -394,7 +396,7 @@ def port_build(name, target_name, as_json) -> None:
 @_PORT_TARGET
 @click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M (default: the port's).")
 @click.option("--timeout", type=float, help="Stop the guest after this many seconds.")
-@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.debug=1 FOO=bar'.")
+@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.ip=10.0.0.2/24 FOO=bar'.")
 @click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
               help="Forward a host port to a guest port (repeatable), e.g. -p 8080:80.")
 @click.option("--net", "net", metavar="user|tap:NAME|none", help="The guest's NIC, as for `uniforge run`.")
@@ -462,7 +464,8 @@ def targets_cmd(as_json: bool) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
 def doctor(as_json: bool) -> int:
-    """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the compiler, musl sources."""
+    """Check this host: QEMU, qboot, /dev/kvm (and whether KVM really runs guests), the Xen hypervisors, the
+    compiler, musl sources, the artifact tools. Exits 10 when a check fails."""
     from .doctor import show_doctor
     return show_doctor(as_json)
 
@@ -522,7 +525,8 @@ def _rel(path: Path) -> str:
 
 
 def main() -> None:
-    """Entry point: user mistakes get one line and exit 1; bugs get a traceback and exit 3."""
+    """Entry point: user mistakes get one line and their error's exit status (1, or 4-15: ExitCode); bugs get a
+    traceback and exit 3."""
     try:
         code = cli.main(standalone_mode=False)
     except UniforgeError as e:
