@@ -35,6 +35,12 @@ PIE_LDFLAGS = ("-pie", "--no-dynamic-linker", "-z", "notext")
 OLD_C_WARNINGS = tuple(f"-Wno-error={name}" for name in (
     "implicit-function-declaration", "implicit-int", "int-conversion", "incompatible-pointer-types",
     "incompatible-function-pointer-types", "return-mismatch"))
+# clang (up to 22 at least: LLVM issue 63142) takes these allocating libc calls for builtins that touch no memory the
+# caller can see, errno included: it drops the read of errno after them, so a program that prints strerror(errno) when
+# malloc returns NULL says "Success" where POSIX and gcc's code (Debian's) have ENOMEM. In apps they are plain
+# calls: clang no longer assumes the block aliases nothing, nor drops a block that is only freed.
+ERRNO_SETTING_ALLOCATORS = tuple(f"-fno-builtin-{name}" for name in (
+    "malloc", "calloc", "realloc", "reallocarray", "aligned_alloc", "memalign", "valloc", "strdup", "strndup"))
 # zig's folders of Linux UAPI headers (linux/, asm/, asm-generic/...), by the triple's architecture.
 _UAPI_ARCH = {"x86_64": "x86", "arm": "arm"}
 

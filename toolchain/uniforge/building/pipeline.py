@@ -12,14 +12,14 @@ from ..core.errors import ManifestError
 from ..core.paths import libos_dir
 from . import archives, cxx, deploy, embedtree, image, link, linkrecord, modules, musl, runtime
 from .callsite import CallSites
-from .compiler import OLD_C_WARNINGS, CompileJob, Toolchain
+from .compiler import ERRNO_SETTING_ALLOCATORS, OLD_C_WARNINGS, CompileJob, Toolchain
 from .elfsyms import object_symbols
 from .generate import linker_script_entry, linker_script_symbols, render
 from .manifest import Manifest
 from .resolve import CANCEL_POINT_PREFIX, SYSCALL_PREFIX, Wanted, reaches, resolve
 from .targets import Target
 
-APP_CFLAGS = ("-O2", *OLD_C_WARNINGS)
+APP_CFLAGS = ("-O2", *OLD_C_WARNINGS, *ERRNO_SETTING_ALLOCATORS)
 # The library OS allocates with the libc's own allocator, never with an app's malloc, as a kernel never calls its
 # processes' allocators: an app may replace malloc with one that returns unaligned blocks (ARM's strd then faults
 # in library-OS code) or that calls mmap holding its own lock (which the library OS would then take again).

@@ -20,7 +20,7 @@ from ..core.paths import data_root
 from ..core.progress import step
 from . import debsrc, manifest as manifests
 from .crosscc import CrossToolchain, run_build
-from .pipeline import abi
+from .pipeline import APP_CFLAGS, abi
 from .targets import Target
 
 
@@ -92,8 +92,9 @@ def built(port: Port, target: Target) -> manifests.Manifest:
     cross = CrossToolchain(target)
     kit = cross.host_kit()
     own = [p for p in sorted(port.folder.rglob("*")) if p.is_file()]
-    key = cache.digest(cache.hash_files(own, port.folder), str(tree), abi(cross.hosted), str(kit.answers.parent),
-                       str(cross.tools()))
+    # APP_CFLAGS: what `uniforge cc` adds to every source, so a port is built again when those change.
+    key = cache.digest(cache.hash_files(own, port.folder), str(tree), abi(cross.hosted), *APP_CFLAGS,
+                       str(kit.answers.parent), str(cross.tools()))
     log = cache.cache_root() / "port-logs" / f"{port.name}.{target.name}.log"
 
     def make(into: Path) -> None:
