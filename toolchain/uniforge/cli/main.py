@@ -142,27 +142,42 @@ class _GuestArgsCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
+# The guest's machine and how its ending is reported: one definition, so `run` and `port run` mean the same by them.
+_GUEST_OPTIONS = (
+    click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: the manifest's, then the "
+                                               "target's)."),
+    click.option("--timeout", type=float,
+                 help=f"Stop the guest after this many seconds (exit status {RunStatus.TIMED_OUT.value})."),
+    click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.ip=10.0.0.2/24 FOO=bar'."),
+    click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
+                 help="Forward a host port to a guest port through user networking (repeatable), e.g. -p 8080:80."),
+    click.option("--net", "net", metavar="user|tap:NAME|none",
+                 help="The guest's NIC: QEMU user networking (NAT + DHCP, no root), an existing tap device, or none "
+                      "(default: user when -p is given, else none)."),
+    click.option("--netns", metavar="NAME",
+                 help="Run QEMU in this network namespace (`ip netns`), e.g. for a tap there."),
+    click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
+                 help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only."),
+    click.option("--json", "as_json", is_flag=True,
+                 help="Print how the guest ended as JSON on stdout; the console goes to a file (--console-log)."),
+    click.option("--console-log", "console_log", type=click.Path(dir_okay=False),
+                 help="Also write the console to this file (with --json, default: IMAGE.console beside the image)."),
+)
+
+
+def _guest_options(command):
+    """Adds _GUEST_OPTIONS to a command; they reach it as keyword arguments of _run_image's."""
+    for option in reversed(_GUEST_OPTIONS):
+        command = option(command)
+    return command
+
+
 @cli.command(cls=_GuestArgsCommand, epilog=run_statuses())
 @click.argument("image_path", required=False, type=click.Path(dir_okay=False))
 @click.option("--target", "-t", "target_name", help="Target to build for and run on (default: the manifest's, or the image's).")
-@click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M or 1G (default: manifest, then target).")
-@click.option("--timeout", type=float,
-              help=f"Stop the guest after this many seconds (exit status {RunStatus.TIMED_OUT.value}).")
-@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.ip=10.0.0.2/24 FOO=bar'.")
 @click.option("--debug/--release", default=None, help="Debug build (when building).")
 @click.option("-C", "directory", default=".", show_default=True, help="The app's folder (when building).")
-@click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
-              help="Forward a host port to a guest port through user networking (repeatable), e.g. -p 8080:80.")
-@click.option("--net", "net", metavar="user|tap:NAME|none",
-              help="The guest's NIC: QEMU user networking (NAT + DHCP, no root), an existing tap device, or none "
-                   "(default: user when -p is given, else none).")
-@click.option("--netns", metavar="NAME", help="Run QEMU in this network namespace (`ip netns`), e.g. for a tap there.")
-@click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]",
-              help="Attach a raw disk image (repeatable; the first is disk 0); :ro makes it read-only.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print how the guest ended as JSON on stdout; the console goes to a file (--console-log).")
-@click.option("--console-log", "console_log", type=click.Path(dir_okay=False),
-              help="Also write the console to this file (with --json, default: IMAGE.console beside the image).")
+@_guest_options
 @click.option("--firmware", help="For a disk image: the firmware that boots it (bios or uefi on x86_64, uboot or "
                                  "uefi on ARMv7; default: the target's first, bios or uboot).")
 @click.option("--machine", help="For a disk image: the QEMU machine (q35 or pc on x86_64; default: the target's "
@@ -170,8 +185,7 @@ class _GuestArgsCommand(click.Command):
 @click.option("--via", default="qemu", show_default=True, type=click.Choice(["qemu", "libvirt"]),
               help="Boot with QEMU itself, or define and start the domain through libvirt (qemu:///system).")
 @click.pass_context
-def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory, publish, net, netns, disks,
-        as_json, console_log, firmware, machine, via) -> int:
+def run(ctx, image_path, target_name, debug, directory, firmware, machine, via, **guest) -> int:
     """Boot an image in QEMU, stream its console, exit with the guest's exit status.
 
     Without IMAGE, builds the app in the current folder first. Arguments after `--` become the guest's argv[1:]:
@@ -198,17 +212,16 @@ def run(ctx, image_path, target_name, memory, timeout, cmdline, debug, directory
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --firmware uefi --machine pc -- a b
         uniforge run build/hello.qemu-x86_64-q35.qcow2 --via libvirt
     """
-    _check_devices(net, publish, disks, netns)
+    _check_devices(**guest)
     if image_path:
         image = api.Image.open(image_path)
     else:
         image = api.build(_app(directory), target_name, debug=debug, progress_on_stderr=True)
-    return _run_image(image, ctx.meta.get("guest_args", []), memory=memory, timeout=timeout, cmdline=cmdline,
-                      publish=publish, net=net, netns=netns, disks=disks, as_json=as_json,
-                      console_log=console_log, target=target_name if image_path else None, firmware=firmware, machine=machine, via=via)
+    return _run_image(image, ctx.meta.get("guest_args", []), **guest, target=target_name if image_path else None,
+                      firmware=firmware, machine=machine, via=via)
 
 
-def _check_devices(net, publish, disks, netns=None) -> None:
+def _check_devices(*, net, publish, disks, netns, **_) -> None:
     """The device flags, checked before anything is read or built."""
     from ..running.devices import parse_disk, parse_network
     parse_network(net, publish, netns)
@@ -216,8 +229,8 @@ def _check_devices(net, publish, disks, netns=None) -> None:
         parse_disk(spec)
 
 
-def _run_image(image, args, *, memory, timeout, cmdline, publish, net, disks, netns=None, as_json=False,
-               console_log=None, target=None, firmware=None, machine=None, via="qemu") -> int:
+def _run_image(image, args, *, memory, timeout, cmdline, publish, net, netns, disks, as_json, console_log,
+               target=None, firmware=None, machine=None, via="qemu") -> int:
     log = Path(console_log) if console_log else Path(f"{image.path}.console") if as_json else None
     result = image.run(args, cmdline=cmdline, memory=memory, publish=publish, net=net, netns=netns, disks=disks,
                        timeout=timeout, console=None if as_json else sys.stdout,
@@ -394,26 +407,21 @@ def port_build(name, target_name, as_json) -> None:
 @port.command("run", cls=_GuestArgsCommand, epilog=run_statuses())
 @click.argument("name")
 @_PORT_TARGET
-@click.option("--mem", "-m", "memory", help="Guest RAM, e.g. 64M (default: the port's).")
-@click.option("--timeout", type=float, help="Stop the guest after this many seconds.")
-@click.option("--cmdline", default="", help="Library-OS options and environment, e.g. 'uf.ip=10.0.0.2/24 FOO=bar'.")
-@click.option("--publish", "-p", multiple=True, metavar="[ADDR:]HOST:GUEST[/udp]",
-              help="Forward a host port to a guest port (repeatable), e.g. -p 8080:80.")
-@click.option("--net", "net", metavar="user|tap:NAME|none", help="The guest's NIC, as for `uniforge run`.")
-@click.option("--disk", "disks", multiple=True, metavar="FILE[:ro]", help="Attach a raw disk image (repeatable).")
+@_guest_options
 @click.pass_context
-def port_run(ctx, name, target_name, memory, timeout, cmdline, publish, net, disks) -> int:
-    """Build the port if needed (as `port build`), boot it and exit with its status, as `uniforge run` does;
+def port_run(ctx, name, target_name, **guest) -> int:
+    """Build the port if needed (as `port build`), boot it and exit with its status, as `uniforge run` does, with
+    the same options for the guest (--json, --console-log: the console beside the port's image, in the cache);
     arguments after `--` are the program's:
 
     \b
         uniforge port run nginx -p 8080:80 --disk site.img
         uniforge port run sqlite3 < script.sql
+        uniforge port run dos2unix --json --console-log out.txt -- --version
     """
-    _check_devices(net, publish, disks)
+    _check_devices(**guest)
     image = api.build_port(name, target_name, progress_on_stderr=True)
-    return _run_image(image, ctx.meta.get("guest_args", []), memory=memory, timeout=timeout, cmdline=cmdline,
-                      publish=publish, net=net, disks=disks)
+    return _run_image(image, ctx.meta.get("guest_args", []), **guest)
 
 
 @port.command("check")
