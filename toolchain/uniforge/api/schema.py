@@ -9,7 +9,7 @@ from typing import Any
 
 VERSION = 1
 # The documents, by the command that prints them.
-DOCUMENTS = ("build", "package", "run", "inspect", "targets", "modules", "doctor", "disk-ls", "bench")
+DOCUMENTS = ("build", "package", "run", "inspect", "targets", "modules", "doctor", "disk-ls", "bench", "port-list")
 
 
 def versioned(document: dict[str, Any]) -> dict[str, Any]:
