@@ -1,5 +1,5 @@
-"""Every JSON document a script reads (`--json` of build, run, inspect, targets, modules, doctor, disk ls; bench's in
-test_bench.py, port list's in tests/unit/test_json_schemas.py, port run's in test_debian.py) is what its schema says
+"""Every JSON document a script reads (`--json` of build, run, inspect, targets, modules, doctor, disk ls, port build,
+port run; bench's in test_bench.py, port list's in tests/unit/test_json_schemas.py) is what its schema says
 (toolchain/uniforge/api/schemas/, docs/json.md), carries "schema": 1, and says the same as the Python API. That the
 schemas themselves are valid and able to refuse a document is tests/unit/test_json_schemas.py's."""
 import json
@@ -88,3 +88,46 @@ def test_disk_ls(tmp_path):
     listing = check("disk-ls", cli_json("disk", "ls", str(tmp_path / "d.img")))
     entries = {e["name"]: (e["dir"], e["bytes"]) for e in listing["entries"]}
     assert entries == {"A long name.txt": (False, 6), "SHORT.TXT": (False, 70000), "sub": (True, None)}
+
+
+@pytest.fixture
+def hello_port(tmp_path, monkeypatch):
+    """A port made here whose "Debian sources" are the hello example, built by a one-line build system of its own
+    with `uniforge cc` (no fetch, a build of seconds); the commands run in this process, so they see it."""
+    from uniforge.building import ports
+    sources = copy_example("hello", tmp_path)
+    folder = tmp_path / "ports" / "hello"
+    folder.mkdir(parents=True)
+    (folder / "uniforge.toml").write_text(
+        'name = "hello"\nbuild = ["$CC -o hello main.c"]\nlink_from = "hello"\n\n[port]\npackage = "hello"\n'
+        f'version = "1"\ndsc_sha256 = "{"0" * 64}"\nsummary = "the hello example as a port"\n'
+        'check = { expect = "Hello" }\n')
+    monkeypatch.setattr(ports, "ports_dir", lambda: tmp_path / "ports")
+    monkeypatch.setattr(ports.Port, "source_tree", lambda self: sources)
+    return tmp_path
+
+
+def in_process(*args: str) -> tuple[int, dict]:
+    """`uniforge ARGS` run here (so it sees hello_port): what it returns (its exit status) and the JSON it printed."""
+    from click.testing import CliRunner
+    from uniforge.cli.main import cli as command_line
+    done = CliRunner().invoke(command_line, list(args), standalone_mode=False, input=b"")
+    assert done.exception is None, done.output
+    return done.return_value, json.loads(done.stdout)
+
+
+def test_port_build_and_port_run(hello_port):
+    """`port build --json` is a build report, `port run --json` what `run --json` prints: the status and ending, the
+    console in --console-log's file, or by default beside the port's image."""
+    _, built = in_process("port", "build", "hello", "--json")
+    image = Path(check("build", built)["image"])
+    assert image.parent.parts[-3:] == ("port-images", "hello", "qemu-x86_64") and built["app"] == "hello"
+    log = hello_port / "console.txt"
+    status, done = in_process("port", "run", "hello", "--json", "--console-log", str(log), "--timeout", "60",
+                              "--", "x", "exit=3")
+    assert (status, check("run", done)["status"], done["ending"], done["crash"]) == (3, 3, "exited", None)
+    assert (done["image"], done["console"]) == (str(image), str(log))
+    assert log.read_text().replace("\r\n", "\n") == "Hello, world!\nargv[1] = x\nargv[2] = exit=3\n"
+    status, done = in_process("port", "run", "hello", "--json", "--timeout", "60")
+    assert (status, check("run", done)["console"]) == (0, f"{image}.console")
+    assert Path(done["console"]).read_text().startswith("Hello, world!")
