@@ -411,8 +411,8 @@ def port_build(name, target_name, as_json) -> None:
 @click.pass_context
 def port_run(ctx, name, target_name, **guest) -> int:
     """Build the port if needed (as `port build`), boot it and exit with its status, as `uniforge run` does, with
-    the same options for the guest (--json, --console-log: the console beside the port's image, in the cache);
-    arguments after `--` are the program's:
+    run's options for the guest (with --json, the console goes by default to IMAGE.console beside the port's image,
+    in the cache); arguments after `--` are the program's:
 
     \b
         uniforge port run nginx -p 8080:80 --disk site.img
