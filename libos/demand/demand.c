@@ -23,6 +23,7 @@ static size_t main_stack = UF_BOOT_STACK_SIZE;  /* main's: ours, or the boot sta
 /* Module vfs: file mappings (weak: an image that opens no files has none). vfs maps a file into anonymous memory,
  * which may be ours: munmap here must let it write a shared mapping back and free its slot, as mem's does. */
 void uf_vfs_unmap(uintptr_t a, uintptr_t end) __attribute__((weak));
+int uf_vfs_shared(uintptr_t a, uintptr_t end) __attribute__((weak));
 
 /* A page fault: a demand-zero page made (1), or not one (0: the app's fault). With no RAM left, the crash line says so
  * (the runner takes the first as the reason); module trap's report follows, registers and backtrace. */
@@ -53,10 +54,18 @@ static size_t page_up(size_t len)
 	return (len + PAGE - 1) & ~(size_t)(PAGE - 1);
 }
 
+/* [a, a + len) as fresh demand-zero pages with prot, the pages that backed it back to the allocator (its TLB entries
+ * flushed): 0, or -ENOMEM (no page tables; what was mapped stays for uf_mmu_release). */
+static int fresh(uintptr_t a, size_t len, int prot)
+{
+	uf_mmu_release(a, len, uf_page_free);
+	return prot != PROT_NONE ? uf_mmu_demand(a, len, prot) : 0;
+}
+
 /* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
 static long map(uintptr_t a, size_t len, int prot)
 {
-	if ((prot != PROT_NONE && uf_mmu_demand(a, len, prot)) || uf_mem_track(a, a + len)) {
+	if (fresh(a, len, prot) || uf_mem_track(a, a + len)) {
 		uf_mmu_release(a, len, uf_page_free);
 		return -ENOMEM;
 	}
@@ -241,4 +250,35 @@ long uf_sys_mprotect(void *addr, size_t len, int prot)
 	if (!uf_mem_owned(a, to))
 		return -ENOMEM;
 	return uf_mmu_demand(a, to - a, prot);
+}
+
+/* Whether madvise(MADV_DONTNEED) gives the page at a back: backed and accessible (uf_mmu_prot says 0 for a page not
+ * backed, which reads as zeros already, and for a PROT_NONE one, whose prot it cannot tell from that), and no shared
+ * file mapping's, whose bytes are its file's (mem's rule). */
+static int discardable(uintptr_t a, int prot)
+{
+	return prot > 0 && !(uf_vfs_shared && uf_vfs_shared(a, a + PAGE));
+}
+
+/* MADV_DONTNEED gives RAM back, as Linux's does (allocators return memory this way): each run of backed pages with
+ * one prot becomes fresh demand-zero pages with that prot again, as MAP_FIXED over our memory makes them, so the next
+ * touch gets a zeroed page and a read-only page stays read-only. Other advice, and ranges not all ours, are mem's. */
+long uf_sys_madvise(void *addr, size_t len, int advice)
+{
+	if (advice != MADV_DONTNEED || !ours(addr, len))
+		return uf_mem_madvise(addr, len, advice);
+	uintptr_t a = (uintptr_t)addr, to = a + page_up(len);
+	if (!uf_mem_owned(a, to))
+		return -ENOMEM;
+	while (a < to) {
+		int prot = uf_mmu_prot(a);
+		uintptr_t run = a + PAGE;
+		if (discardable(a, prot)) {
+			while (run < to && uf_mmu_prot(run) == prot && discardable(run, prot))
+				run += PAGE;
+			fresh(a, run - a, prot);        /* the tables are there (they held the pages): no -ENOMEM */
+		}
+		a = run;
+	}
+	return 0;
 }

@@ -1,8 +1,9 @@
 /* brk and anonymous mmap over the page allocator. The pages handed out are recorded (the brk range, and a sorted
  * table of mmap ranges) so that munmap/mprotect/MAP_FIXED act only on memory the app owns. Mappings of files are
- * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. The four calls are
- * weak aliases of uf_mem_brk, uf_mem_mmap, uf_mem_munmap and uf_mem_mprotect: module demand, when linked, defines them,
- * keeps its anonymous mappings (pages backed on first touch) and hands the rest here; hello's bytes don't move. */
+ * module vfs's (uf/vfs.h), reached through weak references: an image without files maps none. Five calls are weak
+ * aliases of uf_mem_brk, uf_mem_mmap, uf_mem_munmap, uf_mem_mprotect and uf_mem_madvise: module demand, when linked,
+ * defines them, keeps its anonymous mappings (pages backed on first touch) and hands the rest here; hello's bytes don't
+ * move. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -273,6 +274,7 @@ long uf_sys_brk(unsigned long addr) __attribute__((weak, alias("uf_mem_brk")));
 long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((weak, alias("uf_mem_mmap")));
 long uf_sys_munmap(void *addr, size_t len) __attribute__((weak, alias("uf_mem_munmap")));
 long uf_sys_mprotect(void *addr, size_t len, int prot) __attribute__((weak, alias("uf_mem_mprotect")));
+long uf_sys_madvise(void *addr, size_t len, int advice) __attribute__((weak, alias("uf_mem_madvise")));
 
 /* Writes shared file mappings back (module vfs); anonymous memory has nothing to write. */
 long uf_sys_msync(void *addr, size_t len, int flags)
@@ -300,11 +302,12 @@ static void zero_page(uintptr_t a, int prot)
 }
 
 /* MADV_DONTNEED leaves private memory reading as zeros, as on Linux, where allocators count on it (jemalloc and Go's
- * runtime take purged pages back as zeroed ones): its pages are zeroed, those of module demand's memory only where
- * backed (the others read as zeros already), and their RAM stays in use. A shared file mapping keeps its bytes, which
- * are its file's; a private one reads as zeros, where Linux would show its file's bytes again. Other advice is only
- * advice. */
-long uf_sys_madvise(void *addr, size_t len, int advice)
+ * runtime take purged pages back as zeroed ones): here its pages are zeroed and their RAM stays in use (identity-mapped
+ * RAM cannot leave its address); module demand's uf_sys_madvise overrides this weak alias and gives the RAM of its
+ * own pages back, handing the rest here (in a range that is not all its own, backed demand-zero pages are zeroed, the
+ * others read as zeros already). A shared file mapping keeps its bytes, which are its file's; a private one reads as
+ * zeros, where Linux would show its file's bytes again. Other advice is only advice. */
+long uf_mem_madvise(void *addr, size_t len, int advice)
 {
 	uintptr_t a, end;
 	if ((uintptr_t)addr & (PAGE - 1))

@@ -1,9 +1,13 @@
 /* MADV_DONTNEED as Linux gives it, which allocators count on (jemalloc takes purged pages back as zeroed ones):
  * private memory reads as zeros after it, in a small mapping, a large one whose untouched pages stay untouched (free
- * RAM does not move), and a read-only page; the bytes around the range stay; a shared file mapping keeps its file's
+ * RAM does not move), and a read-only page; the bytes around the range stay; a large mapping's touched pages give
+ * their RAM back where module demand backs it page by page (free RAM, printed for the test to judge, rises again),
+ * and read as zeros, take writes again, and a read-only one stays read-only; a shared file mapping keeps its file's
  * bytes; other advice changes nothing; errors as Linux's. */
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +31,25 @@ static unsigned long free_ram(void)
 	return sysinfo(&s) ? 0 : s.freeram * s.mem_unit;
 }
 
+static sigjmp_buf env;
+
+static void jump(int sig)
+{
+	siglongjmp(env, sig);
+}
+
+/* Whether writing *p faults (SIGSEGV). */
+static int write_faults(volatile unsigned char *p)
+{
+	struct sigaction sa = { .sa_handler = jump }, old;
+	sigaction(SIGSEGV, &sa, &old);
+	int faulted = sigsetjmp(env, 1) != 0;
+	if (!faulted)
+		*p = 1;
+	sigaction(SIGSEGV, &old, 0);
+	return faulted;
+}
+
 int main(void)
 {
 	size_t page = sysconf(_SC_PAGESIZE);
@@ -44,6 +67,24 @@ int main(void)
 	unsigned long after = free_ram();
 	printf("madv: large %s, free RAM %s\n", !r && !large[0] && !large[big / 2] && !large[big - 1] ? "zeroed" :
 	       "NOT ZEROED", after + (1 << 20) >= before ? "as before" : "SHRANK");
+
+	/* 8 MiB touched, its first page then made read-only: free RAM after mmap, after the touch, after MADV_DONTNEED. */
+	size_t touch = 8 << 20;
+	unsigned char *used = mmap(0, touch, RW, PRIVATE, -1, 0);
+	unsigned long mapped = free_ram();
+	memset(used, 0x5a, touch);
+	mprotect(used, page, PROT_READ);
+	unsigned long touched = free_ram();
+	r = madvise(used, touch, MADV_DONTNEED);
+	unsigned long given = free_ram();
+	printf("madv: free RAM KiB: mapped %lu, touched %lu, after MADV_DONTNEED %lu\n", mapped >> 10, touched >> 10,
+	       given >> 10);
+	int zeroed = !r && zeros(used, touch);
+	memset(used + page, 0xa5, touch - page);
+	int rewritten = used[page] == 0xa5 && used[touch - 1] == 0xa5;
+	printf("madv: %zu MiB touched %s, written again %s, its read-only page %s\n", touch >> 20,
+	       zeroed ? "zeroed" : "NOT ZEROED", rewritten ? "yes" : "no",
+	       write_faults(used) ? "faults on a write" : "TAKES A WRITE");
 
 	unsigned char *ro = mmap(0, page, RW, PRIVATE, -1, 0);
 	memset(ro, 1, page);

@@ -3,8 +3,8 @@
  * handler backs with zeroed pages when first touched (uf_mmu_fill), so that a thread's 4 MiB stack or a 64 MiB buffer
  * costs only the pages used. A writable mapping larger than the free RAM less a reserve is refused (ENOMEM: malloc
  * returns NULL), unless MAP_NORESERVE; uf_demand_populate (uf/mem.h) backs the library OS's own buffers from the
- * reserve (demand.c). The module defines uf_sys_mmap, uf_sys_munmap and uf_sys_mprotect (uf/mem.h), which override
- * module mem's weak aliases: an image whose app maps no memory itself has none of it. */
+ * reserve (demand.c). The module defines uf_sys_brk, uf_sys_mmap, uf_sys_munmap, uf_sys_mprotect and uf_sys_madvise
+ * (uf/mem.h), which override module mem's weak aliases: an image whose app maps no memory itself has none of it. */
 #ifndef UF_DEMAND_H
 #define UF_DEMAND_H
 

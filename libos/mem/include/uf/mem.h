@@ -63,11 +63,12 @@ long uf_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 long uf_sys_munmap(void *addr, size_t len);
 long uf_sys_mprotect(void *addr, size_t len, int prot);
 long uf_sys_madvise(void *addr, size_t len, int advice);
-/* The same four, mem's own: the uf_sys_ ones are weak aliases of them, which module demand overrides (uf/demand.h). */
+/* The same five, mem's own: the uf_sys_ ones are weak aliases of them, which module demand overrides (uf/demand.h). */
 long uf_mem_brk(unsigned long addr);
 long uf_mem_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 long uf_mem_munmap(void *addr, size_t len);
 long uf_mem_mprotect(void *addr, size_t len, int prot);
+long uf_mem_madvise(void *addr, size_t len, int advice);
 struct sysinfo;
 long uf_sys_sysinfo(struct sysinfo *info);
 long uf_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr);
