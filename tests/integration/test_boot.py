@@ -163,12 +163,12 @@ def test_madv_dontneed_leaves_private_memory_reading_as_zeros(uniforge_build, ta
                         result.console, re.M)
     assert figures, result.console
     mapped, touched, given = map(int, figures.groups())
-    slack = 64      # KiB: the library OS's own allocations between the readings (page tables are made by mmap)
+    slack = 64      # KiB: page tables (mprotect splits a large page of RAM into small ones; mmap makes demand's)
     if "demand" in image.inspect()["modules"]:
         assert 8192 <= mapped - touched <= 8192 + slack, result.console
         assert abs(mapped - given) <= slack, result.console
     else:
-        assert mapped == touched == given, result.console
+        assert abs(mapped - touched) <= slack and touched == given, result.console
     assert [line for line in result.console.splitlines() if line.startswith("madv:") and "KiB" not in line] == [
         "madv: small zeroed, around it kept yes",
         "madv: large zeroed, free RAM as before",
