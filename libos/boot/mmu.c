@@ -232,6 +232,14 @@ int uf_mmu_backing(uintptr_t va, int write, uintptr_t *pa)
 	return 0;
 }
 
+int uf_mmu_demand_prot(uintptr_t va)
+{
+	uint64_t *pte = demand_pte(va, 0);
+	if (!pte || !*pte)
+		return -1;
+	return *pte & PTE_DEMAND ? (int)(*pte >> DEMAND_PROT_SHIFT & 7) : uf_mmu_prot(va);
+}
+
 void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t npages))
 {
 	for (uintptr_t end = va + len; va < end; va += PAGE) {

@@ -305,6 +305,14 @@ int uf_mmu_backing(uintptr_t va, int write, uintptr_t *pa)
 	return 0;
 }
 
+int uf_mmu_demand_prot(uintptr_t va)
+{
+	uint32_t *p = demand_pte(va, 0);
+	if (!p || !*p)
+		return -1;
+	return *p & P_DEMAND ? (int)(*p >> DEMAND_PROT_SHIFT & 7) : page_prot(*p);
+}
+
 void uf_mmu_release(uintptr_t va, size_t len, void (*free)(void *page, size_t npages))
 {
 	for (uintptr_t end = va + len; va < end; va += PAGE) {

@@ -252,17 +252,18 @@ long uf_sys_mprotect(void *addr, size_t len, int prot)
 	return uf_mmu_demand(a, to - a, prot);
 }
 
-/* Whether madvise(MADV_DONTNEED) gives the page at a back: backed and accessible (uf_mmu_prot says 0 for a page not
- * backed, which reads as zeros already, and for a PROT_NONE one, whose prot it cannot tell from that), and no shared
- * file mapping's, whose bytes are its file's (mem's rule). */
-static int discardable(uintptr_t a, int prot)
+/* The prot of our page at a; one without an entry faults as PROT_NONE does. */
+static int prot_of(uintptr_t a)
 {
-	return prot > 0 && !(uf_vfs_shared && uf_vfs_shared(a, a + PAGE));
+	int prot = uf_mmu_demand_prot(a);
+	return prot < 0 ? PROT_NONE : prot;
 }
 
-/* MADV_DONTNEED gives RAM back, as Linux's does (allocators return memory this way): each run of backed pages with
- * one prot becomes fresh demand-zero pages with that prot again, as MAP_FIXED over our memory makes them, so the next
- * touch gets a zeroed page and a read-only page stays read-only. Other advice, and ranges not all ours, are mem's. */
+/* MADV_DONTNEED gives RAM back, as Linux's does (allocators return memory this way): each run of pages with one prot
+ * becomes fresh demand-zero pages with that prot again, as MAP_FIXED over our memory makes them, their pages back to
+ * the allocator, so the next touch gets a zeroed page, a read-only page stays read-only and a PROT_NONE one
+ * inaccessible. A shared file mapping keeps its bytes, which are its file's (mem's rule, uf_vfs_shared). Other
+ * advice, and ranges not all ours, are mem's. */
 long uf_sys_madvise(void *addr, size_t len, int advice)
 {
 	if (advice != MADV_DONTNEED || !ours(addr, len))
@@ -270,13 +271,14 @@ long uf_sys_madvise(void *addr, size_t len, int advice)
 	uintptr_t a = (uintptr_t)addr, to = a + page_up(len);
 	if (!uf_mem_owned(a, to))
 		return -ENOMEM;
+	int files = uf_vfs_shared && uf_vfs_shared(a, to);
 	while (a < to) {
-		int prot = uf_mmu_prot(a);
+		int prot = prot_of(a);
 		uintptr_t run = a + PAGE;
-		if (discardable(a, prot)) {
-			while (run < to && uf_mmu_prot(run) == prot && discardable(run, prot))
+		if (!(files && uf_vfs_shared(a, run))) {
+			while (run < to && prot_of(run) == prot && !(files && uf_vfs_shared(run, run + PAGE)))
 				run += PAGE;
-			fresh(a, run - a, prot);        /* the tables are there (they held the pages): no -ENOMEM */
+			fresh(a, run - a, prot);        /* the tables that held pages stay: no -ENOMEM */
 		}
 		a = run;
 	}

@@ -288,12 +288,16 @@ long uf_sys_msync(void *addr, size_t len, int flags)
 	return uf_vfs_msync ? uf_vfs_msync(a, end, flags) : 0;
 }
 
-/* Zeroes the page at a, whatever its protection: it is present (prot not PROT_NONE). */
+/* Zeroes the page at a, whatever its prot (uf_mmu_prot's). In module demand's range only a page with access: there
+ * PROT_NONE may also be a page not backed, which reads as zeros already (and would be backed by the write). */
 static void zero_page(uintptr_t a, int prot)
 {
 	uintptr_t demand_base, demand_end;
 	uf_mmu_demand_range(&demand_base, &demand_end);
-	int (*set)(uintptr_t, size_t, int) = a >= demand_base && a < demand_end ? uf_mmu_demand : uf_mmu_protect;
+	int demand = a >= demand_base && a < demand_end;
+	if (prot < 0 || (demand && prot == PROT_NONE))
+		return;
+	int (*set)(uintptr_t, size_t, int) = demand ? uf_mmu_demand : uf_mmu_protect;
 	if (!(prot & PROT_WRITE))
 		set(a, PAGE, prot | PROT_WRITE);
 	memset((void *)a, 0, PAGE);
@@ -319,11 +323,9 @@ long uf_mem_madvise(void *addr, size_t len, int advice)
 	if (!owned(a, end, 1))
 		return -ENOMEM;
 	int shared = uf_vfs_shared && uf_vfs_shared(a, end);
-	for (; a < end; a += PAGE) {
-		int prot = uf_mmu_prot(a);
-		if (prot > 0 && !(shared && uf_vfs_shared(a, a + PAGE)))
-			zero_page(a, prot);
-	}
+	for (; a < end; a += PAGE)
+		if (!(shared && uf_vfs_shared(a, a + PAGE)))
+			zero_page(a, uf_mmu_prot(a));
 	return 0;
 }
 

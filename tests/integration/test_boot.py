@@ -155,7 +155,8 @@ def test_madv_dontneed_leaves_private_memory_reading_as_zeros(uniforge_build, ta
     stay untouched: free RAM does not move), a read-only page; a shared file mapping keeps its file's bytes. Where
     module demand backs large mappings page by page, touching 8 MiB of one takes 8 MiB of free RAM and MADV_DONTNEED
     gives it back, as Linux's does (allocators return memory this way); where it does not (the RAM was taken by mmap),
-    free RAM does not move. Either way the pages read as zeros, take writes again, and a read-only one stays so."""
+    free RAM does not move. Either way the pages read as zeros, take writes again, a read-only one stays read-only
+    and a PROT_NONE one inaccessible (and reads as zeros once made accessible)."""
     image = uniforge_build(app_dir("madvprobe"), target)
     result = image.run(timeout=120)
     assert result.status == 0, result.console + result.message
@@ -172,7 +173,8 @@ def test_madv_dontneed_leaves_private_memory_reading_as_zeros(uniforge_build, ta
     assert [line for line in result.console.splitlines() if line.startswith("madv:") and "KiB" not in line] == [
         "madv: small zeroed, around it kept yes",
         "madv: large zeroed, free RAM as before",
-        "madv: 8 MiB touched zeroed, written again yes, its read-only page faults on a write",
+        "madv: 8 MiB touched zeroed, written again yes, its read-only page faults on a write, its PROT_NONE page "
+        "faults",
         "madv: read-only zeroed",
         "madv: shared file mapping kept: File bytes",
         "madv: other advice changes nothing",

@@ -2,8 +2,8 @@
  * private memory reads as zeros after it, in a small mapping, a large one whose untouched pages stay untouched (free
  * RAM does not move), and a read-only page; the bytes around the range stay; a large mapping's touched pages give
  * their RAM back where module demand backs it page by page (free RAM, printed for the test to judge, rises again),
- * and read as zeros, take writes again, and a read-only one stays read-only; a shared file mapping keeps its file's
- * bytes; other advice changes nothing; errors as Linux's. */
+ * and read as zeros, take writes again, and a read-only one stays read-only, a PROT_NONE one inaccessible; a shared
+ * file mapping keeps its file's bytes; other advice changes nothing; errors as Linux's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -38,14 +38,16 @@ static void jump(int sig)
 	siglongjmp(env, sig);
 }
 
-/* Whether writing *p faults (SIGSEGV). */
-static int write_faults(volatile unsigned char *p)
+/* Whether writing *p (or with write 0, reading it) faults (SIGSEGV). */
+static int faults(volatile unsigned char *p, int write)
 {
 	struct sigaction sa = { .sa_handler = jump }, old;
 	sigaction(SIGSEGV, &sa, &old);
 	int faulted = sigsetjmp(env, 1) != 0;
-	if (!faulted)
+	if (!faulted && write)
 		*p = 1;
+	else if (!faulted)
+		(void)*p;
 	sigaction(SIGSEGV, &old, 0);
 	return faulted;
 }
@@ -68,23 +70,27 @@ int main(void)
 	printf("madv: large %s, free RAM %s\n", !r && !large[0] && !large[big / 2] && !large[big - 1] ? "zeroed" :
 	       "NOT ZEROED", after + (1 << 20) >= before ? "as before" : "SHRANK");
 
-	/* 8 MiB touched, its first page then made read-only: free RAM after mmap, after the touch, after MADV_DONTNEED. */
+	/* 8 MiB touched, its first page then made read-only and its second PROT_NONE: free RAM after mmap, after the
+	 * touch, after MADV_DONTNEED; then the PROT_NONE page must still fault, and read as zeros once accessible. */
 	size_t touch = 8 << 20;
 	unsigned char *used = mmap(0, touch, RW, PRIVATE, -1, 0);
 	unsigned long mapped = free_ram();
 	memset(used, 0x5a, touch);
 	mprotect(used, page, PROT_READ);
+	mprotect(used + page, page, PROT_NONE);
 	unsigned long touched = free_ram();
 	r = madvise(used, touch, MADV_DONTNEED);
 	unsigned long given = free_ram();
 	printf("madv: free RAM KiB: mapped %lu, touched %lu, after MADV_DONTNEED %lu\n", mapped >> 10, touched >> 10,
 	       given >> 10);
+	int none_faults = faults(used + page, 0);
+	mprotect(used + page, page, RW);
 	int zeroed = !r && zeros(used, touch);
 	memset(used + page, 0xa5, touch - page);
 	int rewritten = used[page] == 0xa5 && used[touch - 1] == 0xa5;
-	printf("madv: %zu MiB touched %s, written again %s, its read-only page %s\n", touch >> 20,
-	       zeroed ? "zeroed" : "NOT ZEROED", rewritten ? "yes" : "no",
-	       write_faults(used) ? "faults on a write" : "TAKES A WRITE");
+	printf("madv: %zu MiB touched %s, written again %s, its read-only page %s, its PROT_NONE page %s\n",
+	       touch >> 20, zeroed ? "zeroed" : "NOT ZEROED", rewritten ? "yes" : "no",
+	       faults(used, 1) ? "faults on a write" : "TAKES A WRITE", none_faults ? "faults" : "DOES NOT FAULT");
 
 	unsigned char *ro = mmap(0, page, RW, PRIVATE, -1, 0);
 	memset(ro, 1, page);

@@ -88,6 +88,9 @@ int uf_mmu_fill(uintptr_t va, int write);
  * it is not yet, as a touch would, and puts va's physical address in *pa. 0; -EFAULT if va is no such page or its
  * prot does not allow the access; -ENOMEM when no page is free. */
 int uf_mmu_backing(uintptr_t va, int write, uintptr_t *pa);
+/* The prot of the page at va of the demand range, backed or not (uf_mmu_prot says PROT_NONE for one not backed): -1
+ * if it has no entry (never mapped, or a PROT_NONE reservation's, which faults the same). */
+int uf_mmu_demand_prot(uintptr_t va);
 /* Unmaps [va, va + len) of the demand range; the pages that backed it go to give_back(page, 1). */
 void uf_mmu_release(uintptr_t va, size_t len, void (*give_back)(void *page, size_t npages));
 /* Called once by boot before uf_modules_init: builds and loads the final page tables. */
