@@ -1,8 +1,9 @@
 /* Demand-zero anonymous memory: large anonymous mappings, backed page by page by the page-fault handler (the page
  * tables' demand-zero pages, uf/boot.h). Linux does this for all anonymous memory; here the small ones keep the
  * identity map (no fault per page) and only what would tie up RAM that is never touched waits: thread stacks (Redis
- * asks for 4 MiB each), big buffers, and PROT_NONE reservations. This module defines brk, mmap, munmap and mprotect
- * (module mem's are weak aliases of uf_mem_brk and co.): it keeps its own range and hands everything else to mem. */
+ * asks for 4 MiB each), big buffers, and PROT_NONE reservations. This module defines brk, mmap, munmap, mprotect and
+ * madvise (module mem's are weak aliases of uf_mem_brk and co.): it keeps its own range (where MADV_DONTNEED gives
+ * the RAM back) and hands everything else to mem. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
