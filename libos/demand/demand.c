@@ -55,18 +55,10 @@ static size_t page_up(size_t len)
 	return (len + PAGE - 1) & ~(size_t)(PAGE - 1);
 }
 
-/* [a, a + len) as fresh demand-zero pages with prot, the pages that backed it back to the allocator (its TLB entries
- * flushed): 0, or -ENOMEM (no page tables; what was mapped stays for uf_mmu_release). */
-static int fresh(uintptr_t a, size_t len, int prot)
-{
-	uf_mmu_release(a, len, uf_page_free);
-	return prot != PROT_NONE ? uf_mmu_demand(a, len, prot) : 0;
-}
-
 /* [a, a + len) as fresh demand-zero pages with prot, recorded as an mmap range: 0 or -ENOMEM. */
 static long map(uintptr_t a, size_t len, int prot)
 {
-	if (fresh(a, len, prot) || uf_mem_track(a, a + len)) {
+	if ((prot != PROT_NONE && uf_mmu_demand(a, len, prot)) || uf_mem_track(a, a + len)) {
 		uf_mmu_release(a, len, uf_page_free);
 		return -ENOMEM;
 	}
@@ -279,7 +271,9 @@ long uf_sys_madvise(void *addr, size_t len, int advice)
 		if (!(files && uf_vfs_shared(a, run))) {
 			while (run < to && prot_of(run) == prot && !(files && uf_vfs_shared(run, run + PAGE)))
 				run += PAGE;
-			fresh(a, run - a, prot);        /* the tables that held pages stay: no -ENOMEM */
+			uf_mmu_release(a, run - a, uf_page_free);      /* its TLB flush drops the old translations */
+			if (prot != PROT_NONE)
+				uf_mmu_demand(a, run - a, prot);       /* the tables that held pages stay: no -ENOMEM */
 		}
 		a = run;
 	}
